@@ -1,0 +1,14 @@
+//! Domain types and rules of sohoa.
+//!
+//! This crate knows no HTTP, no SQL and does no I/O: it holds the values the rest of the
+//! platform passes around (parsed once, valid forever after) and the pure rules over them.
+//! Reference data that ships with the binary is embedded here at compile time.
+
+pub mod audit;
+pub mod ids;
+pub mod text;
+pub mod timestamp;
+pub mod units;
+
+pub use ids::{CitizenId, Money, ParseIdError, TaxCode, UnitCode};
+pub use timestamp::Timestamp;
