@@ -4,8 +4,10 @@
 //! platform passes around (parsed once, valid forever after) and the pure rules over them.
 //! Reference data that ships with the binary is embedded here at compile time.
 
+pub mod agency;
 pub mod audit;
 pub mod ids;
+pub mod paging;
 pub mod text;
 pub mod timestamp;
 pub mod units;

@@ -119,6 +119,26 @@ impl Unit {
     }
 }
 
+/// SHA-256 over a canonical text of the units: tells whether a database already holds
+/// exactly this reference data, so loading it again is a no-op.
+pub fn fingerprint(units: &[Unit]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for u in units {
+        let line = format!(
+            "{}|{:?}|{:?}|{}|{}|{}\n",
+            u.code,
+            u.valid_from,
+            u.valid_to,
+            u.name,
+            u.kind.as_str(),
+            u.parent_code.as_ref().map_or("", |c| c.as_str())
+        );
+        h.update(line.as_bytes());
+    }
+    hex::encode(h.finalize())
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ReferenceDataError {
     #[error("{file} line {line}: {reason}")]

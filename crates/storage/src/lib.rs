@@ -1,1 +1,329 @@
+//! Persistence for sohoa on SQLite (the embedded default) or PostgreSQL.
+//!
+//! One repository code serves both backends through sqlx's `Any` driver and a portable SQL
+//! subset (TEXT, BIGINT, `$n` placeholders, `ON CONFLICT`, `RETURNING`). What differs per
+//! backend lives here and nowhere else: the migrations (one directory each) and the
+//! connection set-up in [`Db::connect`]. This crate knows nothing of HTTP.
 
+pub mod agencies;
+pub mod audit;
+pub mod settings;
+pub mod units;
+
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{Any, AnyPool, Row};
+
+pub use sqlx::Error as SqlxError;
+
+/// A transaction on the write side; every change and its audit entry commit in one.
+pub type Tx = sqlx::Transaction<'static, Any>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("unsupported database URL (expected sqlite://PATH or postgres://...): {0}")]
+    UnsupportedUrl(String),
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{0} already exists")]
+    Conflict(String),
+    #[error("stored data is invalid: {0}")]
+    Corrupt(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl StorageError {
+    /// True when the database was unreachable or overloaded rather than the request wrong:
+    /// the web layer answers 503 instead of 500.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            StorageError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_))
+        )
+    }
+}
+
+pub type Result<T, E = StorageError> = std::result::Result<T, E>;
+
+/// Connection options that are not part of the URL.
+#[derive(Debug, Clone)]
+pub struct DbOptions {
+    /// Connections for reads (and, on PostgreSQL, for writes too).
+    pub max_connections: u32,
+    pub acquire_timeout: Duration,
+}
+
+impl Default for DbOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 8,
+            acquire_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// The database: a pool for reads and one for writes. On SQLite the write pool holds a
+/// single connection, so writers queue in the application instead of failing with
+/// SQLITE_BUSY; readers proceed in parallel thanks to WAL. On PostgreSQL both are one pool.
+#[derive(Clone, Debug)]
+pub struct Db {
+    backend: Backend,
+    read: AnyPool,
+    write: AnyPool,
+}
+
+/// Splits a URL into its backend and, for SQLite, the file path it names.
+fn classify(url: &str) -> Result<(Backend, Option<PathBuf>)> {
+    if let Some(rest) = url.strip_prefix("sqlite:") {
+        let rest = rest.strip_prefix("//").unwrap_or(rest);
+        let path = rest.split('?').next().unwrap_or_default();
+        if path.is_empty() || path == ":memory:" {
+            return Err(StorageError::UnsupportedUrl(
+                "an SQLite database needs a file path (in-memory databases lose data)".into(),
+            ));
+        }
+        return Ok((Backend::Sqlite, Some(PathBuf::from(path))));
+    }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok((Backend::Postgres, None));
+    }
+    // Never echo the URL: it may hold a password.
+    let scheme = url.split(':').next().unwrap_or_default();
+    Err(StorageError::UnsupportedUrl(format!("scheme {scheme:?}")))
+}
+
+/// The SQLite URL for a database file, creating it if missing.
+pub fn sqlite_url(path: &std::path::Path) -> String {
+    format!("sqlite://{}?mode=rwc", path.display())
+}
+
+impl Db {
+    pub async fn connect(url: &str, opts: &DbOptions) -> Result<Self> {
+        sqlx::any::install_default_drivers();
+        let (backend, path) = classify(url)?;
+        match backend {
+            Backend::Sqlite => {
+                if let Some(dir) = path.as_ref().and_then(|p| p.parent()).filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(|source| StorageError::DataDir {
+                        path: dir.to_owned(),
+                        source,
+                    })?;
+                }
+                let url = if url.contains('?') { url.to_owned() } else { format!("{url}?mode=rwc") };
+                let pool = |max| {
+                    AnyPoolOptions::new()
+                        .max_connections(max)
+                        .acquire_timeout(opts.acquire_timeout)
+                        .after_connect(|conn, _| {
+                            Box::pin(async move {
+                                // WAL lets readers run beside the writer. synchronous=FULL
+                                // syncs the WAL on every commit: a 2xx answer promises the
+                                // record survives a power cut, which NORMAL does not.
+                                sqlx::query("PRAGMA journal_mode = WAL").execute(&mut *conn).await?;
+                                sqlx::query("PRAGMA synchronous = FULL").execute(&mut *conn).await?;
+                                sqlx::query("PRAGMA foreign_keys = ON").execute(&mut *conn).await?;
+                                sqlx::query("PRAGMA busy_timeout = 10000").execute(&mut *conn).await?;
+                                Ok(())
+                            })
+                        })
+                        .connect(&url)
+                };
+                let write = pool(1).await?;
+                let read = pool(opts.max_connections.max(1)).await?;
+                Ok(Self { backend, read, write })
+            }
+            Backend::Postgres => {
+                let pool = AnyPoolOptions::new()
+                    .max_connections(opts.max_connections.max(2))
+                    .acquire_timeout(opts.acquire_timeout)
+                    .connect(url)
+                    .await?;
+                Ok(Self {
+                    backend,
+                    read: pool.clone(),
+                    write: pool,
+                })
+            }
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Applies the migrations embedded in the binary that the database has not seen yet.
+    pub async fn migrate(&self) -> Result<()> {
+        match self.backend {
+            Backend::Sqlite => SQLITE_MIGRATIONS.run(&self.write).await?,
+            Backend::Postgres => POSTGRES_MIGRATIONS.run(&self.write).await?,
+        }
+        Ok(())
+    }
+
+    /// Names of the migrations this binary carries, oldest first.
+    pub fn known_migrations(&self) -> Vec<String> {
+        let m = match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        m.iter().map(|m| format!("{} {}", m.version, m.description)).collect()
+    }
+
+    pub fn reader(&self) -> &AnyPool {
+        &self.read
+    }
+
+    pub async fn begin(&self) -> Result<Tx> {
+        Ok(self.write.begin().await?)
+    }
+
+    /// Round-trips a query: what `/readyz` asks.
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.read).await?;
+        Ok(())
+    }
+
+    /// Waits for connections in use to be returned, then closes them all.
+    pub async fn close(&self) {
+        self.read.close().await;
+        self.write.close().await;
+    }
+}
+
+// Row decoding helpers: the Any driver reports a missing or mistyped column as an error,
+// which we surface as `Corrupt` so a schema mismatch is never a panic.
+pub(crate) fn text(row: &AnyRow, col: &str) -> Result<String> {
+    row.try_get::<String, _>(col).map_err(StorageError::from)
+}
+pub(crate) fn opt_text(row: &AnyRow, col: &str) -> Result<Option<String>> {
+    row.try_get::<Option<String>, _>(col).map_err(StorageError::from)
+}
+pub(crate) fn int(row: &AnyRow, col: &str) -> Result<i64> {
+    row.try_get::<i64, _>(col).map_err(StorageError::from)
+}
+
+/// Escapes `%`, `_` and `\` for a `LIKE ... ESCAPE '\'` pattern that matches `needle`
+/// anywhere.
+pub(crate) fn contains_pattern(needle: &str) -> String {
+    let mut p = String::with_capacity(needle.len() + 2);
+    p.push('%');
+    for c in needle.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
+}
+
+/// Builds `WHERE` clauses with numbered placeholders, which both backends accept. Every
+/// filter value is text: the columns filtered on are.
+#[derive(Debug, Default)]
+pub(crate) struct Filter {
+    clauses: Vec<String>,
+    args: Vec<String>,
+}
+
+impl Filter {
+    /// Adds a clause; each `?` in it becomes the next `$n`, bound to the next of `args`.
+    pub(crate) fn and(&mut self, clause: &str, args: impl IntoIterator<Item = String>) {
+        let mut n = self.args.len();
+        let mut out = String::with_capacity(clause.len() + 4);
+        for c in clause.chars() {
+            if c == '?' {
+                n += 1;
+                out.push_str(&format!("${n}"));
+            } else {
+                out.push(c);
+            }
+        }
+        self.args.extend(args);
+        debug_assert_eq!(n, self.args.len(), "placeholders and arguments differ in {clause}");
+        self.clauses.push(out);
+    }
+
+    pub(crate) fn where_sql(&self) -> String {
+        if self.clauses.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", self.clauses.join(" AND "))
+        }
+    }
+
+    pub(crate) fn next_placeholder(&self) -> usize {
+        self.args.len() + 1
+    }
+
+    pub(crate) fn bind<'q>(
+        &self,
+        mut q: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>,
+    ) -> sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>> {
+        for a in &self.args {
+            q = q.bind(a.clone());
+        }
+        q
+    }
+}
+
+impl FromStr for Backend {
+    type Err = StorageError;
+    fn from_str(url: &str) -> Result<Self> {
+        classify(url).map(|(b, _)| b)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_classified_without_echoing_secrets() {
+        assert!(matches!(classify("sqlite://./d/x.db"), Ok((Backend::Sqlite, Some(_)))));
+        assert!(matches!(classify("postgres://u:p@h/db"), Ok((Backend::Postgres, None))));
+        assert!(classify("sqlite::memory:").is_err());
+        let err = classify("mysql://root:hunter2@h/db").map(|_| ()).err().map(|e| e.to_string());
+        assert!(err.as_deref().is_some_and(|e| !e.contains("hunter2")));
+    }
+
+    #[test]
+    fn filter_numbers_placeholders_in_order() {
+        let mut f = Filter::default();
+        f.and("a = ?", ["x".into()]);
+        f.and("(b = ? OR c = ?)", ["1".into(), "2".into()]);
+        assert_eq!(f.where_sql(), " WHERE a = $1 AND (b = $2 OR c = $3)");
+        assert_eq!(f.next_placeholder(), 4);
+    }
+
+    #[test]
+    fn like_patterns_escape_wildcards() {
+        assert_eq!(contains_pattern("50%_a\\b"), "%50\\%\\_a\\\\b%");
+    }
+}

@@ -1,0 +1,153 @@
+//! The audit log's storage: append inside the caller's transaction, read, verify.
+
+use sohoa_domain::audit::{entry_hash, AuditEntry, AuditRecord, ChainBreak, ChainVerifier, Outcome};
+use sqlx::any::AnyRow;
+
+use crate::{int, opt_text, text, Db, Result, StorageError, Tx};
+
+/// Appends `record` to the chain within `tx`: it commits or rolls back with the change it
+/// records. The first statement updates the head row, which serializes concurrent appenders
+/// until commit, so the chain never forks.
+pub async fn append(tx: &mut Tx, record: &AuditRecord) -> Result<AuditEntry> {
+    let head = sqlx::query("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
+        .fetch_one(&mut **tx)
+        .await?;
+    let seq = int(&head, "seq")?;
+    let prev_hash = text(&head, "hash")?;
+    let hash = entry_hash(seq, &prev_hash, record);
+    let fields = serde_json::to_string(&record.fields).map_err(|e| StorageError::Corrupt(e.to_string()))?;
+    sqlx::query(
+        "INSERT INTO audit_log (seq, at, actor, actor_unit, action, object_type, object_id, fields, \
+         purpose, outcome, client_addr, prev_hash, hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+    )
+    .bind(seq)
+    .bind(&record.at)
+    .bind(&record.actor)
+    .bind(record.actor_unit.as_deref())
+    .bind(&record.action)
+    .bind(&record.object_type)
+    .bind(&record.object_id)
+    .bind(fields)
+    .bind(record.purpose.as_deref())
+    .bind(record.outcome.as_str())
+    .bind(record.client_addr.as_deref())
+    .bind(&prev_hash)
+    .bind(&hash)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
+        .bind(&hash)
+        .execute(&mut **tx)
+        .await?;
+    Ok(AuditEntry {
+        seq,
+        record: record.clone(),
+        prev_hash,
+        hash,
+    })
+}
+
+/// Appends a record in a transaction of its own: for events that change nothing else, such
+/// as a denied request.
+pub async fn append_alone(db: &Db, record: &AuditRecord) -> Result<AuditEntry> {
+    let mut tx = db.begin().await?;
+    let entry = append(&mut tx, record).await?;
+    tx.commit().await?;
+    Ok(entry)
+}
+
+const COLUMNS: &str = "seq, at, actor, actor_unit, action, object_type, object_id, fields, purpose, \
+                       outcome, client_addr, prev_hash, hash";
+
+fn entry_from_row(row: &AnyRow) -> Result<AuditEntry> {
+    let seq = int(row, "seq")?;
+    let fields: Vec<String> = serde_json::from_str(&text(row, "fields")?)
+        .map_err(|e| StorageError::Corrupt(format!("audit entry {seq}: fields: {e}")))?;
+    let outcome = text(row, "outcome")?;
+    Ok(AuditEntry {
+        seq,
+        record: AuditRecord {
+            at: text(row, "at")?,
+            actor: text(row, "actor")?,
+            actor_unit: opt_text(row, "actor_unit")?,
+            action: text(row, "action")?,
+            object_type: text(row, "object_type")?,
+            object_id: text(row, "object_id")?,
+            fields,
+            purpose: opt_text(row, "purpose")?,
+            // An unknown outcome string can only come from tampering; record it as a
+            // failure so the hash check (which covers it) reports the entry as altered.
+            outcome: Outcome::parse(&outcome).unwrap_or(Outcome::Failure),
+            client_addr: opt_text(row, "client_addr")?,
+        },
+        prev_hash: text(row, "prev_hash")?,
+        hash: text(row, "hash")?,
+    })
+}
+
+/// The head of the chain: number of entries and the last hash.
+pub async fn head(db: &Db) -> Result<(i64, String)> {
+    let row = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
+        .fetch_one(db.reader())
+        .await?;
+    Ok((int(&row, "seq")?, text(&row, "hash")?))
+}
+
+/// Entries after `after_seq`, oldest first.
+pub async fn entries_after(db: &Db, after_seq: i64, limit: i64) -> Result<Vec<AuditEntry>> {
+    let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2"))
+        .bind(after_seq)
+        .bind(limit)
+        .fetch_all(db.reader())
+        .await?;
+    rows.iter().map(entry_from_row).collect()
+}
+
+/// Entries about one object, newest first (what a citizen sees of reads of their data).
+pub async fn entries_for_object(db: &Db, object_type: &str, object_id: &str, limit: i64) -> Result<Vec<AuditEntry>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM audit_log WHERE object_type = $1 AND object_id = $2 ORDER BY seq DESC LIMIT $3"
+    ))
+    .bind(object_type)
+    .bind(object_id)
+    .bind(limit)
+    .fetch_all(db.reader())
+    .await?;
+    rows.iter().map(entry_from_row).collect()
+}
+
+/// The outcome of walking the chain.
+#[derive(Debug)]
+pub enum Verification {
+    Intact { entries: i64 },
+    Broken(ChainBreak),
+}
+
+/// Walks the whole chain in batches (memory stays flat), calling `progress(checked, total)`
+/// after each batch. Entries appended while it runs are left for the next run: the walk
+/// stops at the head read when it started.
+pub async fn verify(db: &Db, mut progress: impl FnMut(i64, i64)) -> Result<Verification> {
+    const BATCH: i64 = 2_000;
+    let (head_seq, _) = head(db).await?;
+    let mut verifier = ChainVerifier::default();
+    let mut last = 0;
+    loop {
+        let batch = entries_after(db, last, BATCH).await?;
+        let Some(end) = batch.last().map(|e| e.seq) else { break };
+        for e in batch.iter().take_while(|e| e.seq <= head_seq) {
+            if let Err(b) = verifier.check(e) {
+                return Ok(Verification::Broken(b));
+            }
+        }
+        progress(verifier.checked(), head_seq);
+        if end >= head_seq {
+            break;
+        }
+        last = end;
+    }
+    Ok(match verifier.finish(head_seq) {
+        Ok(entries) => Verification::Intact { entries },
+        Err(b) => Verification::Broken(b),
+    })
+}
