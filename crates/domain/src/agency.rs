@@ -15,7 +15,9 @@ pub struct AgencyCode(String);
 impl AgencyCode {
     pub fn parse(s: &str) -> Result<Self, AgencyError> {
         let s = s.trim();
-        let ok_chars = s.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-');
+        let ok_chars = s
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-');
         if !(2..=40).contains(&s.len()) || !ok_chars || s.starts_with('-') || s.ends_with('-') {
             return Err(AgencyError::Code);
         }
@@ -81,7 +83,13 @@ pub struct Agency {
 }
 
 impl Agency {
-    pub fn new(code: &str, name_vi: &str, name_en: &str, level: AgencyLevel, unit_code: &str) -> Result<Self, AgencyError> {
+    pub fn new(
+        code: &str,
+        name_vi: &str,
+        name_en: &str,
+        level: AgencyLevel,
+        unit_code: &str,
+    ) -> Result<Self, AgencyError> {
         let name = |s: &str| {
             let s = s.trim();
             if s.is_empty() || s.chars().count() > 200 || s.chars().any(char::is_control) {
@@ -119,12 +127,30 @@ mod tests {
 
     #[test]
     fn agency_names_are_trimmed_and_bounded() {
-        let a = Agency::new("SO-XAY-DUNG", "  Sở Xây dựng ", "Department of Construction", AgencyLevel::City, "79");
+        let a = Agency::new(
+            "SO-XAY-DUNG",
+            "  Sở Xây dựng ",
+            "Department of Construction",
+            AgencyLevel::City,
+            "79",
+        );
         assert_eq!(a.map(|a| a.name_vi), Ok("Sở Xây dựng".to_owned()));
         let long = "x".repeat(201);
-        assert_eq!(Agency::new("AB", &long, "x", AgencyLevel::City, "79"), Err(AgencyError::Name));
-        assert_eq!(Agency::new("AB", " ", "x", AgencyLevel::City, "79"), Err(AgencyError::Name));
-        assert_eq!(Agency::new("AB", "a\u{0}b", "x", AgencyLevel::City, "79"), Err(AgencyError::Name));
-        assert_eq!(Agency::new("AB", "x", "x", AgencyLevel::City, "7"), Err(AgencyError::UnitCode));
+        assert_eq!(
+            Agency::new("AB", &long, "x", AgencyLevel::City, "79"),
+            Err(AgencyError::Name)
+        );
+        assert_eq!(
+            Agency::new("AB", " ", "x", AgencyLevel::City, "79"),
+            Err(AgencyError::Name)
+        );
+        assert_eq!(
+            Agency::new("AB", "a\u{0}b", "x", AgencyLevel::City, "79"),
+            Err(AgencyError::Name)
+        );
+        assert_eq!(
+            Agency::new("AB", "x", "x", AgencyLevel::City, "7"),
+            Err(AgencyError::UnitCode)
+        );
     }
 }

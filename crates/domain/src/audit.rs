@@ -59,7 +59,12 @@ pub struct AuditRecord {
 
 impl AuditRecord {
     /// A record stamped now; the builder-style setters below fill in the optional parts.
-    pub fn new(actor: impl Into<String>, action: impl Into<String>, object_type: impl Into<String>, object_id: impl Into<String>) -> Self {
+    pub fn new(
+        actor: impl Into<String>,
+        action: impl Into<String>,
+        object_type: impl Into<String>,
+        object_id: impl Into<String>,
+    ) -> Self {
         Self {
             at: Timestamp::now().to_string(),
             actor: actor.into(),
@@ -207,9 +212,15 @@ mod tests {
         let mut prev = GENESIS_HASH.to_owned();
         (1..=n)
             .map(|seq| {
-                let record = AuditRecord::new("system", "test.do", "thing", seq.to_string()).fields(["a", "b"]);
+                let record = AuditRecord::new("system", "test.do", "thing", seq.to_string())
+                    .fields(["a", "b"]);
                 let hash = entry_hash(seq, &prev, &record);
-                let e = AuditEntry { seq, record, prev_hash: prev.clone(), hash: hash.clone() };
+                let e = AuditEntry {
+                    seq,
+                    record,
+                    prev_hash: prev.clone(),
+                    hash: hash.clone(),
+                };
                 prev = hash;
                 e
             })
@@ -249,7 +260,13 @@ mod tests {
     fn a_removed_entry_and_a_cut_tail_are_caught() {
         let mut c = chain(5);
         c.remove(1);
-        assert_eq!(verify(&c, 5), Err(ChainBreak::Missing { expected: 2, found: 3 }));
+        assert_eq!(
+            verify(&c, 5),
+            Err(ChainBreak::Missing {
+                expected: 2,
+                found: 3
+            })
+        );
         let c = chain(5);
         assert_eq!(verify(&c[..4], 5).map_err(|e| e.seq()), Err(5));
     }

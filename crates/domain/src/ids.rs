@@ -221,15 +221,27 @@ mod tests {
     #[test]
     fn unit_code_accepts_province_district_and_commune_lengths() {
         for ok in ["79", "760", "26734"] {
-            assert_eq!(UnitCode::parse(ok).map(|c| c.to_string()), Ok(ok.to_owned()));
+            assert_eq!(
+                UnitCode::parse(ok).map(|c| c.to_string()),
+                Ok(ok.to_owned())
+            );
         }
     }
 
     #[test]
     fn unit_code_rejects_other_lengths_and_letters() {
-        assert!(matches!(UnitCode::parse("7"), Err(ParseIdError::Length { .. })));
-        assert!(matches!(UnitCode::parse("2673"), Err(ParseIdError::Length { .. })));
-        assert!(matches!(UnitCode::parse("267345"), Err(ParseIdError::Length { .. })));
+        assert!(matches!(
+            UnitCode::parse("7"),
+            Err(ParseIdError::Length { .. })
+        ));
+        assert!(matches!(
+            UnitCode::parse("2673"),
+            Err(ParseIdError::Length { .. })
+        ));
+        assert!(matches!(
+            UnitCode::parse("267345"),
+            Err(ParseIdError::Length { .. })
+        ));
         assert_eq!(UnitCode::parse("26a34"), Err(ParseIdError::NotDigits));
         assert!(UnitCode::parse("").is_err());
     }
@@ -241,9 +253,18 @@ mod tests {
             CitizenId::parse("07920300123"),
             Err(ParseIdError::Length { expected: "12" })
         );
-        assert_eq!(CitizenId::parse("07920300123x"), Err(ParseIdError::NotDigits));
-        assert_eq!(CitizenId::parse("000203001234"), Err(ParseIdError::Province));
-        assert_eq!(CitizenId::parse("099203001234"), Err(ParseIdError::Province));
+        assert_eq!(
+            CitizenId::parse("07920300123x"),
+            Err(ParseIdError::NotDigits)
+        );
+        assert_eq!(
+            CitizenId::parse("000203001234"),
+            Err(ParseIdError::Province)
+        );
+        assert_eq!(
+            CitizenId::parse("099203001234"),
+            Err(ParseIdError::Province)
+        );
     }
 
     #[test]
@@ -258,8 +279,14 @@ mod tests {
         assert!(TaxCode::parse("0100109106").is_ok());
         assert!(TaxCode::parse("0100109106-001").is_ok());
         assert_eq!(TaxCode::parse("0100109107"), Err(ParseIdError::CheckDigit));
-        assert!(matches!(TaxCode::parse("010010910"), Err(ParseIdError::Length { .. })));
-        assert!(matches!(TaxCode::parse("0100109106-01"), Err(ParseIdError::Length { .. })));
+        assert!(matches!(
+            TaxCode::parse("010010910"),
+            Err(ParseIdError::Length { .. })
+        ));
+        assert!(matches!(
+            TaxCode::parse("0100109106-01"),
+            Err(ParseIdError::Length { .. })
+        ));
         assert_eq!(TaxCode::parse("01001091a6"), Err(ParseIdError::NotDigits));
     }
 

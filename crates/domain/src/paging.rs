@@ -76,12 +76,19 @@ impl<T> Page<T> {
         }
     }
     pub fn last_page(&self) -> u32 {
-        let pages = (self.total.max(0) as u64).div_ceil(u64::from(self.per_page.max(1)));
-        u32::try_from(pages.max(1)).unwrap_or(u32::MAX)
+        last_page(self.total, self.per_page)
     }
     pub fn has_next(&self) -> bool {
         self.page < self.last_page()
     }
+}
+
+/// The number of the last page (at least 1, so an empty list still has a page).
+pub fn last_page(total: i64, per_page: u32) -> u32 {
+    let pages = u64::try_from(total)
+        .unwrap_or(0)
+        .div_ceil(u64::from(per_page.max(1)));
+    u32::try_from(pages.max(1)).unwrap_or(u32::MAX)
 }
 
 #[cfg(test)]
@@ -93,7 +100,10 @@ mod tests {
         assert_eq!(PageRequest::parse(None, None), Ok(PageRequest::default()));
         assert_eq!(PageRequest::parse(Some(0), None), Err(PageError));
         assert_eq!(PageRequest::parse(None, Some(201)), Err(PageError));
-        assert_eq!(PageRequest::parse(Some(3), Some(20)).map(|p| p.offset()), Ok(40));
+        assert_eq!(
+            PageRequest::parse(Some(3), Some(20)).map(|p| p.offset()),
+            Ok(40)
+        );
     }
 
     #[test]

@@ -77,6 +77,9 @@ mod tests {
         let s = t.map(|t| t.to_string());
         assert_eq!(s.as_deref(), Some("2025-07-01T02:03:04.500000Z"));
         assert_eq!(s.and_then(|s| Timestamp::parse(&s).ok()), t);
-        assert_eq!(t.map(|t| t.local_display()).as_deref(), Some("01/07/2025 09:03"));
+        assert_eq!(
+            t.map(|t| t.local_display()).as_deref(),
+            Some("01/07/2025 09:03")
+        );
     }
 }

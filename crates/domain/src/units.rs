@@ -152,7 +152,11 @@ pub enum ReferenceDataError {
 const UNITS_2025: &str = include_str!("../data/hcmc-units-2025.csv");
 const UNITS_PRE_2025: &str = include_str!("../data/units-pre2025-hcmc-binhduong-bariavungtau.csv");
 
-fn row_error(file: &'static str, record: &csv::StringRecord, reason: impl ToString) -> ReferenceDataError {
+fn row_error(
+    file: &'static str,
+    record: &csv::StringRecord,
+    reason: impl ToString,
+) -> ReferenceDataError {
     ReferenceDataError::Row {
         file,
         line: record.position().map_or(0, |p| p.line()),
@@ -160,12 +164,20 @@ fn row_error(file: &'static str, record: &csv::StringRecord, reason: impl ToStri
     }
 }
 
-fn code(file: &'static str, rec: &csv::StringRecord, i: usize) -> Result<UnitCode, ReferenceDataError> {
+fn code(
+    file: &'static str,
+    rec: &csv::StringRecord,
+    i: usize,
+) -> Result<UnitCode, ReferenceDataError> {
     UnitCode::parse(rec.get(i).unwrap_or_default())
         .map_err(|e: ParseIdError| row_error(file, rec, format!("column {}: {e}", i + 1)))
 }
 
-fn field<'r>(file: &'static str, rec: &'r csv::StringRecord, i: usize) -> Result<&'r str, ReferenceDataError> {
+fn field<'r>(
+    file: &'static str,
+    rec: &'r csv::StringRecord,
+    i: usize,
+) -> Result<&'r str, ReferenceDataError> {
     rec.get(i)
         .map(str::trim)
         .filter(|s| !s.is_empty())
@@ -202,12 +214,22 @@ pub fn reference_units() -> Result<Vec<Unit>, ReferenceDataError> {
     const NEW: &str = "hcmc-units-2025.csv";
     let mut rdr = csv::Reader::from_reader(UNITS_2025.as_bytes());
     for rec in rdr.records() {
-        let rec = rec.map_err(|e| ReferenceDataError::Row { file: NEW, line: 0, reason: e.to_string() })?;
+        let rec = rec.map_err(|e| ReferenceDataError::Row {
+            file: NEW,
+            line: 0,
+            reason: e.to_string(),
+        })?;
         let kind = match field(NEW, &rec, 2)? {
             "phường" => UnitKind::Ward,
             "xã" => UnitKind::Commune,
             "đặc khu" => UnitKind::SpecialZone,
-            other => return Err(row_error(NEW, &rec, format!("unknown division type {other:?}"))),
+            other => {
+                return Err(row_error(
+                    NEW,
+                    &rec,
+                    format!("unknown division type {other:?}"),
+                ))
+            }
         };
         units.push(Unit {
             code: code(NEW, &rec, 0)?,
@@ -231,12 +253,30 @@ pub fn reference_units() -> Result<Vec<Unit>, ReferenceDataError> {
         valid_to: Some(REFORM_2025),
     };
     for rec in rdr.records() {
-        let rec = rec.map_err(|e| ReferenceDataError::Row { file: OLD, line: 0, reason: e.to_string() })?;
-        let (province, district, commune) = (code(OLD, &rec, 0)?, code(OLD, &rec, 2)?, code(OLD, &rec, 4)?);
-        let (pname, dname, cname) = (field(OLD, &rec, 1)?, field(OLD, &rec, 3)?, field(OLD, &rec, 5)?);
+        let rec = rec.map_err(|e| ReferenceDataError::Row {
+            file: OLD,
+            line: 0,
+            reason: e.to_string(),
+        })?;
+        let (province, district, commune) = (
+            code(OLD, &rec, 0)?,
+            code(OLD, &rec, 2)?,
+            code(OLD, &rec, 4)?,
+        );
+        let (pname, dname, cname) = (
+            field(OLD, &rec, 1)?,
+            field(OLD, &rec, 3)?,
+            field(OLD, &rec, 5)?,
+        );
         if seen.insert(province.clone()) {
-            let kind = kind_from_prefix(pname, &[("Thành phố", UnitKind::Municipality), ("Tỉnh", UnitKind::Province)])
-                .ok_or_else(|| row_error(OLD, &rec, format!("unknown province type in {pname:?}")))?;
+            let kind = kind_from_prefix(
+                pname,
+                &[
+                    ("Thành phố", UnitKind::Municipality),
+                    ("Tỉnh", UnitKind::Province),
+                ],
+            )
+            .ok_or_else(|| row_error(OLD, &rec, format!("unknown province type in {pname:?}")))?;
             units.push(old(province.clone(), pname, kind, None));
         }
         if seen.insert(district.clone()) {
@@ -254,11 +294,19 @@ pub fn reference_units() -> Result<Vec<Unit>, ReferenceDataError> {
         }
         let kind = kind_from_prefix(
             cname,
-            &[("Phường", UnitKind::Ward), ("Xã", UnitKind::Commune), ("Thị trấn", UnitKind::Township)],
+            &[
+                ("Phường", UnitKind::Ward),
+                ("Xã", UnitKind::Commune),
+                ("Thị trấn", UnitKind::Township),
+            ],
         )
         .ok_or_else(|| row_error(OLD, &rec, format!("unknown commune type in {cname:?}")))?;
         if !seen.insert(commune.clone()) {
-            return Err(row_error(OLD, &rec, format!("commune {commune} listed twice")));
+            return Err(row_error(
+                OLD,
+                &rec,
+                format!("commune {commune} listed twice"),
+            ));
         }
         units.push(old(commune, cname, kind, Some(district)));
     }
@@ -285,14 +333,27 @@ mod tests {
             .collect();
         assert_eq!(current.len(), 168);
         let count = |k| current.iter().filter(|u| u.kind == k).count();
-        assert_eq!((count(UnitKind::Ward), count(UnitKind::Commune), count(UnitKind::SpecialZone)), (113, 54, 1));
-        assert!(current.iter().all(|u| u.parent_code.as_ref().map(|c| c.as_str()) == Some(HCMC_CODE)));
+        assert_eq!(
+            (
+                count(UnitKind::Ward),
+                count(UnitKind::Commune),
+                count(UnitKind::SpecialZone)
+            ),
+            (113, 54, 1)
+        );
+        assert!(current
+            .iter()
+            .all(|u| u.parent_code.as_ref().map(|c| c.as_str()) == Some(HCMC_CODE)));
     }
 
     #[test]
     fn a_reused_code_means_different_units_before_and_after() {
         let u = units();
-        let on = |day| u.iter().find(|u| u.code.as_str() == "25747" && u.is_valid_on(day)).map(|u| u.name.as_str());
+        let on = |day| {
+            u.iter()
+                .find(|u| u.code.as_str() == "25747" && u.is_valid_on(day))
+                .map(|u| u.name.as_str())
+        };
         assert_eq!(on(date!(2025 - 06 - 30)), Some("Phường Phú Cường"));
         assert_eq!(on(REFORM_2025), Some("Phường Thủ Dầu Một"));
     }
@@ -306,11 +367,18 @@ mod tests {
             .map(|u| u.code.as_str())
             .collect();
         assert_eq!(old_provinces.len(), 3);
-        assert!(u.iter().filter(|u| u.kind.level() == UnitLevel::District).all(|u| !u.is_valid_on(REFORM_2025)));
+        assert!(u
+            .iter()
+            .filter(|u| u.kind.level() == UnitLevel::District)
+            .all(|u| !u.is_valid_on(REFORM_2025)));
         // Every pre-2025 unit below a province points at a parent that exists.
         for unit in u.iter().filter(|u| u.valid_to.is_some()) {
             if let Some(p) = &unit.parent_code {
-                assert!(u.iter().any(|x| &x.code == p && x.valid_to.is_some()), "{} has no parent", unit.code);
+                assert!(
+                    u.iter().any(|x| &x.code == p && x.valid_to.is_some()),
+                    "{} has no parent",
+                    unit.code
+                );
             }
         }
     }

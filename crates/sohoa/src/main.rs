@@ -1,1 +1,204 @@
-fn main() {}
+//! `sohoa`: serve the platform, migrate its database, verify its audit log.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use sohoa::config::{
+    resolve_log, FileConfig, LogArgs, LogFormat, ServeArgs, ServeConfig, StoreArgs, StoreConfig,
+};
+use sohoa_storage::audit::{self, Verification};
+use tracing_subscriber::EnvFilter;
+
+/// sohoa ("số hóa", to digitize): the digital-government platform of Ho Chi Minh City.
+#[derive(Debug, Parser)]
+#[command(name = "sohoa", version, about, max_term_width = 100)]
+struct Cli {
+    #[command(flatten)]
+    store: StoreArgs,
+    #[command(flatten)]
+    log: LogArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the JSON API, the web pages and the metrics over HTTP.
+    ///
+    /// Options come from flags, then SOHOA_* environment variables, then the TOML file
+    /// (--config, or ./sohoa.toml when present), then the defaults shown.
+    Serve(ServeArgs),
+    /// Apply database migrations and load the reference administrative units, then exit.
+    Migrate,
+    /// The audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Walk the hash chain and name the first broken entry. Exit code 0 when the chain is
+    /// intact, 1 when it is broken, 2 when it could not be checked.
+    Verify,
+}
+
+fn init_logging(format: LogFormat, filter: &str) {
+    let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
+    match format {
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let file = match FileConfig::load(cli.store.config.as_deref()) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("sohoa: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let (format, filter) = resolve_log(&cli.log, &file);
+    init_logging(format, &filter);
+    let store = match StoreConfig::resolve(&cli.store, &file) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("sohoa: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match cli.command {
+        Command::Serve(args) => serve(&store, &args, &file).await,
+        Command::Migrate => migrate(&store).await,
+        Command::Audit {
+            command: AuditCommand::Verify,
+        } => verify(&store).await,
+    }
+}
+
+async fn serve(store: &StoreConfig, args: &ServeArgs, file: &FileConfig) -> ExitCode {
+    let cfg = match ServeConfig::resolve(args, file) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("sohoa: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let started = match sohoa::start(store, &cfg, shutdown_signal()).await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start");
+            eprintln!("sohoa: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    tracing::info!(
+        addr = %started.addr,
+        database = started.db.backend().name(),
+        admin = cfg.admin_token.is_some(),
+        "listening on http://{}", started.addr
+    );
+    match started.run.await {
+        Ok(()) => {
+            tracing::info!("stopped cleanly");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "server stopped with an error");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Completes on SIGTERM (what service managers and container runtimes send) or SIGINT.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutdown requested: finishing requests in flight");
+}
+
+async fn migrate(store: &StoreConfig) -> ExitCode {
+    match sohoa::open_and_migrate(store).await {
+        Ok(db) => {
+            for m in db.known_migrations() {
+                println!("applied {m}");
+            }
+            println!("database ({}) is up to date", db.backend().name());
+            db.close().await;
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("sohoa: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn verify(store: &StoreConfig) -> ExitCode {
+    let db = match sohoa::open(store).await {
+        Ok(db) => db,
+        Err(e) => {
+            eprintln!("sohoa: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let show_progress = std::io::stderr().is_terminal();
+    let started = std::time::Instant::now();
+    let result = audit::verify(&db, |checked, total| {
+        if show_progress {
+            let pct = if total > 0 {
+                checked * 100 / total
+            } else {
+                100
+            };
+            let rate = checked as f64 / started.elapsed().as_secs_f64().max(1e-3);
+            eprint!("\rverifying audit chain: {checked}/{total} entries ({pct}%, {rate:.0}/s)   ");
+        }
+    })
+    .await;
+    if show_progress {
+        eprintln!();
+    }
+    db.close().await;
+    match result {
+        Ok(Verification::Intact { entries }) => {
+            println!("audit chain intact: {entries} entries verified");
+            ExitCode::SUCCESS
+        }
+        Ok(Verification::Broken(b)) => {
+            println!("audit chain BROKEN at entry {}: {b}", b.seq());
+            ExitCode::from(1)
+        }
+        Err(e) => {
+            eprintln!("sohoa: cannot verify the audit chain: {e}");
+            ExitCode::from(2)
+        }
+    }
+}

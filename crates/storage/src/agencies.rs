@@ -42,7 +42,11 @@ pub async fn create(tx: &mut Tx, agency: &Agency, record: AuditRecord) -> Result
     if inserted == 0 {
         return Err(StorageError::Conflict(format!("agency {}", agency.code)));
     }
-    audit::append(tx, &record.fields(["code", "name_vi", "name_en", "level", "unit_code"])).await?;
+    audit::append(
+        tx,
+        &record.fields(["code", "name_vi", "name_en", "level", "unit_code"]),
+    )
+    .await?;
     Ok(())
 }
 
@@ -62,9 +66,17 @@ pub async fn exists(tx: &mut Tx, code: &AgencyCode) -> Result<bool> {
     Ok(int(&row, "n")? > 0)
 }
 
-pub async fn list(db: &Db, search: Option<&str>, level: Option<AgencyLevel>, page: PageRequest) -> Result<Page<Agency>> {
+pub async fn list(
+    db: &Db,
+    search: Option<&str>,
+    level: Option<AgencyLevel>,
+    page: PageRequest,
+) -> Result<Page<Agency>> {
     let mut f = Filter::default();
-    if let Some(s) = search.map(sohoa_domain::text::fold).filter(|s| !s.is_empty()) {
+    if let Some(s) = search
+        .map(sohoa_domain::text::fold)
+        .filter(|s| !s.is_empty())
+    {
         f.and("search_text LIKE ? ESCAPE '\\'", [contains_pattern(&s)]);
     }
     if let Some(l) = level {
@@ -72,7 +84,9 @@ pub async fn list(db: &Db, search: Option<&str>, level: Option<AgencyLevel>, pag
     }
     let where_sql = f.where_sql();
     let total_row = f
-        .bind(sqlx::query(&format!("SELECT COUNT(*) AS n FROM agencies{where_sql}")))
+        .bind(sqlx::query(&format!(
+            "SELECT COUNT(*) AS n FROM agencies{where_sql}"
+        )))
         .fetch_one(db.reader())
         .await?;
     let n = f.next_placeholder();
@@ -85,6 +99,9 @@ pub async fn list(db: &Db, search: Option<&str>, level: Option<AgencyLevel>, pag
         .bind(page.offset())
         .fetch_all(db.reader())
         .await?;
-    let items = rows.iter().map(agency_from_row).collect::<Result<Vec<_>>>()?;
+    let items = rows
+        .iter()
+        .map(agency_from_row)
+        .collect::<Result<Vec<_>>>()?;
     Ok(Page::new(items, int(&total_row, "n")?, page))
 }

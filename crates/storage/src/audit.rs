@@ -1,6 +1,8 @@
 //! The audit log's storage: append inside the caller's transaction, read, verify.
 
-use sohoa_domain::audit::{entry_hash, AuditEntry, AuditRecord, ChainBreak, ChainVerifier, Outcome};
+use sohoa_domain::audit::{
+    entry_hash, AuditEntry, AuditRecord, ChainBreak, ChainVerifier, Outcome,
+};
 use sqlx::any::AnyRow;
 
 use crate::{int, opt_text, text, Db, Result, StorageError, Tx};
@@ -15,7 +17,8 @@ pub async fn append(tx: &mut Tx, record: &AuditRecord) -> Result<AuditEntry> {
     let seq = int(&head, "seq")?;
     let prev_hash = text(&head, "hash")?;
     let hash = entry_hash(seq, &prev_hash, record);
-    let fields = serde_json::to_string(&record.fields).map_err(|e| StorageError::Corrupt(e.to_string()))?;
+    let fields =
+        serde_json::to_string(&record.fields).map_err(|e| StorageError::Corrupt(e.to_string()))?;
     sqlx::query(
         "INSERT INTO audit_log (seq, at, actor, actor_unit, action, object_type, object_id, fields, \
          purpose, outcome, client_addr, prev_hash, hash) \
@@ -57,7 +60,8 @@ pub async fn append_alone(db: &Db, record: &AuditRecord) -> Result<AuditEntry> {
     Ok(entry)
 }
 
-const COLUMNS: &str = "seq, at, actor, actor_unit, action, object_type, object_id, fields, purpose, \
+const COLUMNS: &str =
+    "seq, at, actor, actor_unit, action, object_type, object_id, fields, purpose, \
                        outcome, client_addr, prev_hash, hash";
 
 fn entry_from_row(row: &AnyRow) -> Result<AuditEntry> {
@@ -96,16 +100,23 @@ pub async fn head(db: &Db) -> Result<(i64, String)> {
 
 /// Entries after `after_seq`, oldest first.
 pub async fn entries_after(db: &Db, after_seq: i64, limit: i64) -> Result<Vec<AuditEntry>> {
-    let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2"))
-        .bind(after_seq)
-        .bind(limit)
-        .fetch_all(db.reader())
-        .await?;
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2"
+    ))
+    .bind(after_seq)
+    .bind(limit)
+    .fetch_all(db.reader())
+    .await?;
     rows.iter().map(entry_from_row).collect()
 }
 
 /// Entries about one object, newest first (what a citizen sees of reads of their data).
-pub async fn entries_for_object(db: &Db, object_type: &str, object_id: &str, limit: i64) -> Result<Vec<AuditEntry>> {
+pub async fn entries_for_object(
+    db: &Db,
+    object_type: &str,
+    object_id: &str,
+    limit: i64,
+) -> Result<Vec<AuditEntry>> {
     let rows = sqlx::query(&format!(
         "SELECT {COLUMNS} FROM audit_log WHERE object_type = $1 AND object_id = $2 ORDER BY seq DESC LIMIT $3"
     ))
@@ -134,7 +145,9 @@ pub async fn verify(db: &Db, mut progress: impl FnMut(i64, i64)) -> Result<Verif
     let mut last = 0;
     loop {
         let batch = entries_after(db, last, BATCH).await?;
-        let Some(end) = batch.last().map(|e| e.seq) else { break };
+        let Some(end) = batch.last().map(|e| e.seq) else {
+            break;
+        };
         for e in batch.iter().take_while(|e| e.seq <= head_seq) {
             if let Err(b) = verifier.check(e) {
                 return Ok(Verification::Broken(b));

@@ -62,7 +62,9 @@ impl StorageError {
     pub fn is_unavailable(&self) -> bool {
         matches!(
             self,
-            StorageError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_))
+            StorageError::Database(
+                sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_)
+            )
         )
     }
 }
@@ -130,13 +132,21 @@ impl Db {
         let (backend, path) = classify(url)?;
         match backend {
             Backend::Sqlite => {
-                if let Some(dir) = path.as_ref().and_then(|p| p.parent()).filter(|d| !d.as_os_str().is_empty()) {
+                if let Some(dir) = path
+                    .as_ref()
+                    .and_then(|p| p.parent())
+                    .filter(|d| !d.as_os_str().is_empty())
+                {
                     std::fs::create_dir_all(dir).map_err(|source| StorageError::DataDir {
                         path: dir.to_owned(),
                         source,
                     })?;
                 }
-                let url = if url.contains('?') { url.to_owned() } else { format!("{url}?mode=rwc") };
+                let url = if url.contains('?') {
+                    url.to_owned()
+                } else {
+                    format!("{url}?mode=rwc")
+                };
                 let pool = |max| {
                     AnyPoolOptions::new()
                         .max_connections(max)
@@ -146,10 +156,18 @@ impl Db {
                                 // WAL lets readers run beside the writer. synchronous=FULL
                                 // syncs the WAL on every commit: a 2xx answer promises the
                                 // record survives a power cut, which NORMAL does not.
-                                sqlx::query("PRAGMA journal_mode = WAL").execute(&mut *conn).await?;
-                                sqlx::query("PRAGMA synchronous = FULL").execute(&mut *conn).await?;
-                                sqlx::query("PRAGMA foreign_keys = ON").execute(&mut *conn).await?;
-                                sqlx::query("PRAGMA busy_timeout = 10000").execute(&mut *conn).await?;
+                                sqlx::query("PRAGMA journal_mode = WAL")
+                                    .execute(&mut *conn)
+                                    .await?;
+                                sqlx::query("PRAGMA synchronous = FULL")
+                                    .execute(&mut *conn)
+                                    .await?;
+                                sqlx::query("PRAGMA foreign_keys = ON")
+                                    .execute(&mut *conn)
+                                    .await?;
+                                sqlx::query("PRAGMA busy_timeout = 10000")
+                                    .execute(&mut *conn)
+                                    .await?;
                                 Ok(())
                             })
                         })
@@ -157,7 +175,11 @@ impl Db {
                 };
                 let write = pool(1).await?;
                 let read = pool(opts.max_connections.max(1)).await?;
-                Ok(Self { backend, read, write })
+                Ok(Self {
+                    backend,
+                    read,
+                    write,
+                })
             }
             Backend::Postgres => {
                 let pool = AnyPoolOptions::new()
@@ -193,7 +215,9 @@ impl Db {
             Backend::Sqlite => &SQLITE_MIGRATIONS,
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
-        m.iter().map(|m| format!("{} {}", m.version, m.description)).collect()
+        m.iter()
+            .map(|m| format!("{} {}", m.version, m.description))
+            .collect()
     }
 
     pub fn reader(&self) -> &AnyPool {
@@ -223,7 +247,8 @@ pub(crate) fn text(row: &AnyRow, col: &str) -> Result<String> {
     row.try_get::<String, _>(col).map_err(StorageError::from)
 }
 pub(crate) fn opt_text(row: &AnyRow, col: &str) -> Result<Option<String>> {
-    row.try_get::<Option<String>, _>(col).map_err(StorageError::from)
+    row.try_get::<Option<String>, _>(col)
+        .map_err(StorageError::from)
 }
 pub(crate) fn int(row: &AnyRow, col: &str) -> Result<i64> {
     row.try_get::<i64, _>(col).map_err(StorageError::from)
@@ -266,7 +291,11 @@ impl Filter {
             }
         }
         self.args.extend(args);
-        debug_assert_eq!(n, self.args.len(), "placeholders and arguments differ in {clause}");
+        debug_assert_eq!(
+            n,
+            self.args.len(),
+            "placeholders and arguments differ in {clause}"
+        );
         self.clauses.push(out);
     }
 
@@ -306,10 +335,19 @@ mod tests {
 
     #[test]
     fn urls_are_classified_without_echoing_secrets() {
-        assert!(matches!(classify("sqlite://./d/x.db"), Ok((Backend::Sqlite, Some(_)))));
-        assert!(matches!(classify("postgres://u:p@h/db"), Ok((Backend::Postgres, None))));
+        assert!(matches!(
+            classify("sqlite://./d/x.db"),
+            Ok((Backend::Sqlite, Some(_)))
+        ));
+        assert!(matches!(
+            classify("postgres://u:p@h/db"),
+            Ok((Backend::Postgres, None))
+        ));
         assert!(classify("sqlite::memory:").is_err());
-        let err = classify("mysql://root:hunter2@h/db").map(|_| ()).err().map(|e| e.to_string());
+        let err = classify("mysql://root:hunter2@h/db")
+            .map(|_| ())
+            .err()
+            .map(|e| e.to_string());
         assert!(err.as_deref().is_some_and(|e| !e.contains("hunter2")));
     }
 

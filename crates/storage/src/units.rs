@@ -7,7 +7,9 @@ use sohoa_domain::UnitCode;
 use sqlx::any::AnyRow;
 use time::{macros::format_description, Date};
 
-use crate::{audit, contains_pattern, int, opt_text, settings, text, Db, Filter, Result, StorageError, Tx};
+use crate::{
+    audit, contains_pattern, int, opt_text, settings, text, Db, Filter, Result, StorageError, Tx,
+};
 
 /// Stored start date of units whose start predates the reference data.
 const BEFORE_RECORDS: &str = "0001-01-01";
@@ -41,8 +43,14 @@ fn unit_from_row(row: &AnyRow) -> Result<Unit> {
         parent_code: opt_text(row, "parent_code")?
             .map(|p| UnitCode::parse(&p).map_err(|_| corrupt("parent_code")))
             .transpose()?,
-        valid_from: if valid_from == BEFORE_RECORDS { None } else { Some(parse_date(&valid_from)?) },
-        valid_to: opt_text(row, "valid_to")?.map(|d| parse_date(&d)).transpose()?,
+        valid_from: if valid_from == BEFORE_RECORDS {
+            None
+        } else {
+            Some(parse_date(&valid_from)?)
+        },
+        valid_to: opt_text(row, "valid_to")?
+            .map(|d| parse_date(&d))
+            .transpose()?,
     })
 }
 
@@ -106,7 +114,10 @@ const COLUMNS: &str = "code, valid_from, valid_to, name, kind, parent_code";
 
 fn in_force_on(f: &mut Filter, day: Date) {
     let d = date_text(day);
-    f.and("valid_from <= ? AND (valid_to IS NULL OR valid_to > ?)", [d.clone(), d]);
+    f.and(
+        "valid_from <= ? AND (valid_to IS NULL OR valid_to > ?)",
+        [d.clone(), d],
+    );
 }
 
 pub async fn list(db: &Db, q: &UnitQuery) -> Result<Page<Unit>> {
@@ -121,17 +132,31 @@ pub async fn list(db: &Db, q: &UnitQuery) -> Result<Page<Unit>> {
     if let Some(p) = &q.parent {
         f.and("parent_code = ?", [p.as_str().into()]);
     }
-    if let Some(s) = q.search.as_deref().map(sohoa_domain::text::fold).filter(|s| !s.is_empty()) {
-        f.and("(name_folded LIKE ? ESCAPE '\\' OR code = ?)", [contains_pattern(&s), s]);
+    if let Some(s) = q
+        .search
+        .as_deref()
+        .map(sohoa_domain::text::fold)
+        .filter(|s| !s.is_empty())
+    {
+        f.and(
+            "(name_folded LIKE ? ESCAPE '\\' OR code = ?)",
+            [contains_pattern(&s), s],
+        );
     }
     let where_sql = f.where_sql();
     let total_row = f
-        .bind(sqlx::query(&format!("SELECT COUNT(*) AS n FROM units{where_sql}")))
+        .bind(sqlx::query(&format!(
+            "SELECT COUNT(*) AS n FROM units{where_sql}"
+        )))
         .fetch_one(db.reader())
         .await?;
     let total = int(&total_row, "n")?;
     let n = f.next_placeholder();
-    let sql = format!("SELECT {COLUMNS} FROM units{where_sql} ORDER BY name_folded, code LIMIT ${} OFFSET ${}", n, n + 1);
+    let sql = format!(
+        "SELECT {COLUMNS} FROM units{where_sql} ORDER BY name_folded, code LIMIT ${} OFFSET ${}",
+        n,
+        n + 1
+    );
     let rows = f
         .bind(sqlx::query(&sql))
         .bind(q.page.limit())
@@ -148,7 +173,10 @@ pub async fn get(db: &Db, code: &UnitCode, as_of: Date) -> Result<Option<Unit>> 
     f.and("code = ?", [code.as_str().into()]);
     in_force_on(&mut f, as_of);
     let row = f
-        .bind(sqlx::query(&format!("SELECT {COLUMNS} FROM units{}", f.where_sql())))
+        .bind(sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM units{}",
+            f.where_sql()
+        )))
         .fetch_optional(db.reader())
         .await?;
     row.as_ref().map(unit_from_row).transpose()
@@ -156,10 +184,12 @@ pub async fn get(db: &Db, code: &UnitCode, as_of: Date) -> Result<Option<Unit>> 
 
 /// Every unit a code has named, oldest first.
 pub async fn history(db: &Db, code: &UnitCode) -> Result<Vec<Unit>> {
-    let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM units WHERE code = $1 ORDER BY valid_from"))
-        .bind(code.as_str())
-        .fetch_all(db.reader())
-        .await?;
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM units WHERE code = $1 ORDER BY valid_from"
+    ))
+    .bind(code.as_str())
+    .fetch_all(db.reader())
+    .await?;
     rows.iter().map(unit_from_row).collect()
 }
 
@@ -168,7 +198,10 @@ pub async fn count_in_force(db: &Db, as_of: Date) -> Result<i64> {
     let mut f = Filter::default();
     in_force_on(&mut f, as_of);
     let row = f
-        .bind(sqlx::query(&format!("SELECT COUNT(*) AS n FROM units{}", f.where_sql())))
+        .bind(sqlx::query(&format!(
+            "SELECT COUNT(*) AS n FROM units{}",
+            f.where_sql()
+        )))
         .fetch_one(db.reader())
         .await?;
     int(&row, "n")

@@ -1,1 +1,246 @@
+//! The HTTP layer of sohoa: JSON API (described by an OpenAPI 3.1 document generated from
+//! this code), server-rendered pages, health checks and metrics.
+//!
+//! Handlers are thin: they parse the request into domain types, call storage, and render.
+//! Only this crate knows HTTP. [`router`] builds the one router that the binary serves and
+//! the tests drive.
 
+pub mod api;
+pub mod error;
+pub mod extract;
+pub mod i18n;
+pub mod metrics;
+pub mod pages;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::MethodRouter;
+use axum::Router;
+use sha2::{Digest, Sha256};
+use sohoa_storage::Db;
+
+use crate::error::{AppError, InternalCause};
+use crate::i18n::{query_lang, Lang};
+use crate::metrics::{Metrics, RequestLabels};
+
+/// Largest request body accepted, in bytes.
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
+/// What the web layer needs from configuration.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// SHA-256 of the administrator's bearer token; `None` disables administration.
+    pub admin_token_sha256: Option<[u8; 32]>,
+    /// A request still running after this long is answered 503.
+    pub request_timeout: Duration,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        Self {
+            admin_token_sha256: None,
+            request_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub db: Db,
+    pub metrics: Arc<Metrics>,
+    pub config: Arc<WebConfig>,
+}
+
+impl AppState {
+    pub fn new(db: Db, config: WebConfig) -> Self {
+        Self {
+            db,
+            metrics: Arc::new(Metrics::default()),
+            config: Arc::new(config),
+        }
+    }
+}
+
+pub fn token_digest(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+/// Compares digests in constant time, so response timing says nothing about the token.
+pub fn digests_equal(a: &[u8; 32], b: &[u8; 32]) -> bool {
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// What a route serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RouteKind {
+    /// JSON (or, for `/metrics`, text) for programs: must be in the OpenAPI document.
+    Api,
+    /// HTML for people.
+    Page,
+    /// Embedded static files.
+    Asset,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteInfo {
+    pub kind: RouteKind,
+    pub method: Method,
+    pub path: &'static str,
+}
+
+/// Builds the router and, alongside it, the table of every route it serves, which the
+/// OpenAPI test compares with the document.
+struct Routes {
+    router: Router<AppState>,
+    table: Vec<RouteInfo>,
+}
+
+impl Routes {
+    fn add(
+        mut self,
+        kind: RouteKind,
+        path: &'static str,
+        methods: &[Method],
+        handler: MethodRouter<AppState>,
+    ) -> Self {
+        self.table.extend(methods.iter().map(|m| RouteInfo {
+            kind,
+            method: m.clone(),
+            path,
+        }));
+        self.router = self.router.route(path, handler);
+        self
+    }
+}
+
+fn build() -> Routes {
+    let routes = Routes {
+        router: Router::new(),
+        table: Vec::new(),
+    };
+    let routes = api::routes(routes);
+    pages::routes(routes)
+}
+
+/// Every route the router serves.
+pub fn route_table() -> Vec<RouteInfo> {
+    build().table
+}
+
+/// The application: routes, fallbacks and middleware, ready to serve.
+pub fn router(state: AppState) -> Router {
+    build()
+        .router
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn_with_state(state.clone(), observe))
+        .layer(middleware::from_fn(headers))
+        .with_state(state)
+}
+
+async fn not_found(uri: axum::http::Uri, lang: Lang) -> Response {
+    let err = AppError::not_found("not_found");
+    if is_api_path(uri.path()) {
+        err.into_response()
+    } else {
+        pages::error_page(err, lang)
+    }
+}
+
+async fn method_not_allowed() -> AppError {
+    AppError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed")
+}
+
+fn is_api_path(path: &str) -> bool {
+    path.starts_with("/api/") || matches!(path, "/healthz" | "/readyz" | "/metrics")
+}
+
+/// Times out slow requests, counts and times every request by route, and logs each one
+/// (with the cause of internal errors, which clients never see).
+async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let method = req.method().clone();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
+    let api = is_api_path(req.uri().path());
+    let lang = Lang::negotiate(req.uri().query(), req.headers());
+    let res = match tokio::time::timeout(state.config.request_timeout, next.run(req)).await {
+        Ok(res) => res,
+        Err(_) => {
+            let err = AppError::new(StatusCode::SERVICE_UNAVAILABLE, "timeout");
+            if api {
+                err.into_response()
+            } else {
+                pages::error_page(err, lang)
+            }
+        }
+    };
+    let elapsed = start.elapsed();
+    let status = res.status();
+    if let Some(InternalCause(cause)) = res.extensions().get::<InternalCause>() {
+        tracing::error!(%method, %route, status = status.as_u16(), cause, "request failed");
+    } else {
+        tracing::info!(%method, %route, status = status.as_u16(), ms = elapsed.as_secs_f64() * 1e3, "request");
+    }
+    state.metrics.observe(
+        RequestLabels {
+            method: method.to_string(),
+            route,
+            status: status.as_u16().to_string(),
+        },
+        elapsed.as_secs_f64(),
+    );
+    res
+}
+
+/// Security headers on every response, and the language cookie when `?lang=` chose one.
+async fn headers(req: Request, next: Next) -> Response {
+    let chosen = req.uri().query().and_then(query_lang);
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    if let Some(lang) = chosen {
+        let cookie = format!(
+            "lang={}; Path=/; Max-Age=31536000; SameSite=Lax; HttpOnly",
+            lang.code()
+        );
+        if let Ok(v) = HeaderValue::from_str(&cookie) {
+            h.append(header::SET_COOKIE, v);
+        }
+    }
+    res
+}
+
+/// Serves `router` on `listener` until `shutdown` completes; requests in flight then finish
+/// before this returns.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,320 @@
+//! Configuration: command-line flags over `SOHOA_*` environment variables over an optional
+//! TOML file over defaults. Clap handles the first two; the file and the defaults are
+//! merged here, so every option resolves in one place.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+use serde::Deserialize;
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub const DEFAULT_DATA_DIR: &str = "./sohoa-data";
+pub const DEFAULT_CONFIG_FILE: &str = "sohoa.toml";
+
+/// A secret that never prints: not in Debug output, not in logs.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Secret(s.to_owned()))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// Where the data lives; shared by every command that opens the database.
+#[derive(Debug, Clone, Args)]
+pub struct StoreArgs {
+    /// TOML configuration file [default: ./sohoa.toml when it exists]
+    #[arg(long, env = "SOHOA_CONFIG", value_name = "FILE", global = true)]
+    pub config: Option<PathBuf>,
+
+    /// Database URL: sqlite://PATH or postgres://USER@HOST/DB
+    /// [default: SQLite file sohoa.db in the data directory]
+    #[arg(
+        long,
+        env = "SOHOA_DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true,
+        global = true
+    )]
+    pub database_url: Option<String>,
+
+    /// Directory for the embedded database and uploaded files [default: ./sohoa-data]
+    #[arg(long, env = "SOHOA_DATA_DIR", value_name = "DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
+
+    /// Most database connections to hold open [default: 8]
+    #[arg(
+        long,
+        env = "SOHOA_DB_MAX_CONNECTIONS",
+        value_name = "N",
+        global = true
+    )]
+    pub db_max_connections: Option<u32>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on [default: 127.0.0.1:8080]
+    #[arg(long, env = "SOHOA_LISTEN", value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+
+    /// Load demo data on first start (idempotent on later starts)
+    #[arg(long, env = "SOHOA_DEMO")]
+    pub demo: bool,
+
+    /// Bearer token that authorizes administration through the API; without one,
+    /// administration is disabled. Prefer the environment variable to the flag, which other
+    /// users of the machine can read in the process list
+    #[arg(
+        long,
+        env = "SOHOA_ADMIN_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    pub admin_token: Option<Secret>,
+
+    /// Seconds a request may run before it is answered 503 [default: 30]
+    #[arg(long, env = "SOHOA_REQUEST_TIMEOUT", value_name = "SECONDS")]
+    pub request_timeout: Option<u64>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct LogArgs {
+    /// Log format [default: text]
+    #[arg(long, env = "SOHOA_LOG_FORMAT", value_enum, global = true)]
+    pub log_format: Option<LogFormat>,
+
+    /// Log filter in tracing's EnvFilter syntax, e.g. `info` or `sohoa=debug,sqlx=warn`
+    /// [default: info]
+    #[arg(long, env = "SOHOA_LOG", value_name = "FILTER", global = true)]
+    pub log: Option<String>,
+}
+
+/// The optional file. Unknown keys are an error: a typo must not silently fall back to a
+/// default.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub listen: Option<SocketAddr>,
+    pub database_url: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub db_max_connections: Option<u32>,
+    pub demo: Option<bool>,
+    pub admin_token: Option<Secret>,
+    pub request_timeout: Option<u64>,
+    pub log_format: Option<LogFormat>,
+    pub log: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read configuration file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("configuration file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl FileConfig {
+    /// Reads the file named, or `./sohoa.toml` if none is named and it exists.
+    pub fn load(explicit: Option<&Path>) -> Result<Self, ConfigError> {
+        let path = match explicit {
+            Some(p) => p.to_owned(),
+            None => {
+                let p = PathBuf::from(DEFAULT_CONFIG_FILE);
+                if !p.exists() {
+                    return Ok(Self::default());
+                }
+                p
+            }
+        };
+        let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path,
+            message: e.to_string(),
+        })
+    }
+}
+
+/// Everything resolved.
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    pub database_url: String,
+    pub data_dir: PathBuf,
+    pub db_max_connections: u32,
+}
+
+impl StoreConfig {
+    pub fn resolve(args: &StoreArgs, file: &FileConfig) -> Result<Self, ConfigError> {
+        let data_dir = args
+            .data_dir
+            .clone()
+            .or_else(|| file.data_dir.clone())
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+        let database_url = args
+            .database_url
+            .clone()
+            .or_else(|| file.database_url.clone())
+            .unwrap_or_else(|| sohoa_storage::sqlite_url(&data_dir.join("sohoa.db")));
+        let db_max_connections = args
+            .db_max_connections
+            .or(file.db_max_connections)
+            .unwrap_or(8);
+        if db_max_connections == 0 {
+            return Err(ConfigError::Invalid(
+                "db_max_connections must be at least 1".into(),
+            ));
+        }
+        Ok(Self {
+            database_url,
+            data_dir,
+            db_max_connections,
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub listen: SocketAddr,
+    pub demo: bool,
+    pub admin_token: Option<Secret>,
+    pub request_timeout: Duration,
+}
+
+impl ServeConfig {
+    pub fn resolve(args: &ServeArgs, file: &FileConfig) -> Result<Self, ConfigError> {
+        let listen = match args.listen.or(file.listen) {
+            Some(l) => l,
+            None => DEFAULT_LISTEN
+                .parse()
+                .map_err(|_| ConfigError::Invalid("default listen address".into()))?,
+        };
+        let admin_token = args
+            .admin_token
+            .clone()
+            .or_else(|| file.admin_token.clone());
+        if admin_token
+            .as_ref()
+            .is_some_and(|t| t.expose().trim().len() < 16)
+        {
+            return Err(ConfigError::Invalid(
+                "admin_token must be at least 16 characters".into(),
+            ));
+        }
+        let secs = args.request_timeout.or(file.request_timeout).unwrap_or(30);
+        if secs == 0 {
+            return Err(ConfigError::Invalid(
+                "request_timeout must be at least 1 second".into(),
+            ));
+        }
+        Ok(Self {
+            listen,
+            demo: args.demo || file.demo.unwrap_or(false),
+            admin_token,
+            request_timeout: Duration::from_secs(secs),
+        })
+    }
+}
+
+pub fn resolve_log(args: &LogArgs, file: &FileConfig) -> (LogFormat, String) {
+    (
+        args.log_format
+            .or(file.log_format)
+            .unwrap_or(LogFormat::Text),
+        args.log
+            .clone()
+            .or_else(|| file.log.clone())
+            .unwrap_or_else(|| "info".to_owned()),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store_args() -> StoreArgs {
+        StoreArgs {
+            config: None,
+            database_url: None,
+            data_dir: None,
+            db_max_connections: None,
+        }
+    }
+
+    #[test]
+    fn flags_win_over_the_file_and_the_file_over_defaults() {
+        let file: FileConfig =
+            toml::from_str("data_dir = \"/srv/sohoa\"\ndb_max_connections = 4").unwrap_or_default();
+        let mut args = store_args();
+        let c = StoreConfig::resolve(&args, &file).ok();
+        assert_eq!(c.as_ref().map(|c| c.db_max_connections), Some(4));
+        assert_eq!(
+            c.map(|c| c.database_url),
+            Some("sqlite:///srv/sohoa/sohoa.db?mode=rwc".to_owned())
+        );
+        args.db_max_connections = Some(2);
+        assert_eq!(
+            StoreConfig::resolve(&args, &file)
+                .ok()
+                .map(|c| c.db_max_connections),
+            Some(2)
+        );
+    }
+
+    #[test]
+    fn unknown_keys_in_the_file_are_errors() {
+        assert!(toml::from_str::<FileConfig>("databse_url = \"x\"").is_err());
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let file: FileConfig =
+            toml::from_str("admin_token = \"correct horse battery staple\"").unwrap_or_default();
+        assert!(!format!("{file:?}").contains("horse"));
+        assert!(format!("{file:?}").contains("Secret(***)"));
+    }
+
+    #[test]
+    fn short_admin_tokens_are_refused() {
+        let args = ServeArgs {
+            listen: None,
+            demo: false,
+            admin_token: Some(Secret("short".into())),
+            request_timeout: None,
+        };
+        assert!(ServeConfig::resolve(&args, &FileConfig::default()).is_err());
+    }
+}

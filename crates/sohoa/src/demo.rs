@@ -1,0 +1,145 @@
+//! Demo data: real agencies of Ho Chi Minh City, so a newcomer's first start shows a
+//! working platform. Loaded once; later starts find the marker and do nothing.
+
+use sohoa_domain::agency::{Agency, AgencyLevel};
+use sohoa_domain::audit::AuditRecord;
+use sohoa_storage::{agencies, settings, Db, StorageError};
+
+const MARKER: &str = "demo_loaded_at";
+
+/// (code, Vietnamese name, English name, level, unit code)
+const AGENCIES: &[(&str, &str, &str, AgencyLevel, &str)] = &[
+    (
+        "UBND-TP",
+        "Ủy ban nhân dân Thành phố Hồ Chí Minh",
+        "People's Committee of Ho Chi Minh City",
+        AgencyLevel::City,
+        "79",
+    ),
+    (
+        "SO-TU-PHAP",
+        "Sở Tư pháp",
+        "Department of Justice",
+        AgencyLevel::City,
+        "79",
+    ),
+    (
+        "SO-XAY-DUNG",
+        "Sở Xây dựng",
+        "Department of Construction",
+        AgencyLevel::City,
+        "79",
+    ),
+    (
+        "SO-NN-MT",
+        "Sở Nông nghiệp và Môi trường",
+        "Department of Agriculture and Environment",
+        AgencyLevel::City,
+        "79",
+    ),
+    (
+        "SO-TAI-CHINH",
+        "Sở Tài chính",
+        "Department of Finance",
+        AgencyLevel::City,
+        "79",
+    ),
+    (
+        "SO-Y-TE",
+        "Sở Y tế",
+        "Department of Health",
+        AgencyLevel::City,
+        "79",
+    ),
+    (
+        "SO-GD-DT",
+        "Sở Giáo dục và Đào tạo",
+        "Department of Education and Training",
+        AgencyLevel::City,
+        "79",
+    ),
+    (
+        "SO-KH-CN",
+        "Sở Khoa học và Công nghệ",
+        "Department of Science and Technology",
+        AgencyLevel::City,
+        "79",
+    ),
+    (
+        "CONG-AN-TP",
+        "Công an Thành phố Hồ Chí Minh",
+        "Ho Chi Minh City Police",
+        AgencyLevel::City,
+        "79",
+    ),
+    (
+        "UBND-26743",
+        "Ủy ban nhân dân Phường Bến Thành",
+        "People's Committee of Bến Thành Ward",
+        AgencyLevel::Commune,
+        "26743",
+    ),
+    (
+        "UBND-26740",
+        "Ủy ban nhân dân Phường Sài Gòn",
+        "People's Committee of Sài Gòn Ward",
+        AgencyLevel::Commune,
+        "26740",
+    ),
+    (
+        "UBND-26737",
+        "Ủy ban nhân dân Phường Tân Định",
+        "People's Committee of Tân Định Ward",
+        AgencyLevel::Commune,
+        "26737",
+    ),
+    (
+        "UBND-25747",
+        "Ủy ban nhân dân Phường Thủ Dầu Một",
+        "People's Committee of Thủ Dầu Một Ward",
+        AgencyLevel::Commune,
+        "25747",
+    ),
+    (
+        "UBND-26506",
+        "Ủy ban nhân dân Phường Vũng Tàu",
+        "People's Committee of Vũng Tàu Ward",
+        AgencyLevel::Commune,
+        "26506",
+    ),
+    (
+        "UBND-26732",
+        "Ủy ban nhân dân Đặc khu Côn Đảo",
+        "People's Committee of Côn Đảo Special Zone",
+        AgencyLevel::Commune,
+        "26732",
+    ),
+];
+
+/// Loads the demo data unless it was loaded before. Returns how many records were added.
+/// Everything goes in one transaction: a crash leaves either all of it or none.
+pub async fn load(db: &Db) -> Result<usize, StorageError> {
+    let mut tx = db.begin().await?;
+    if settings::get(&mut tx, MARKER).await?.is_some() {
+        return Ok(0);
+    }
+    let mut added = 0;
+    for &(code, vi, en, level, unit) in AGENCIES {
+        let agency = Agency::new(code, vi, en, level, unit)
+            .map_err(|e| StorageError::Corrupt(format!("demo agency {code}: {e}")))?;
+        // An agency an administrator created by hand before --demo keeps its data.
+        if agencies::exists(&mut tx, &agency.code).await? {
+            continue;
+        }
+        agencies::create(
+            &mut tx,
+            &agency,
+            AuditRecord::new("system", "agency.create", "agency", code).purpose("demo data"),
+        )
+        .await?;
+        added += 1;
+    }
+    settings::set(&mut tx, MARKER, &sohoa_domain::Timestamp::now().to_string()).await?;
+    tx.commit().await?;
+    Ok(added)
+}

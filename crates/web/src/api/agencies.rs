@@ -1,0 +1,213 @@
+//! Agencies: list, look up, register.
+
+use axum::extract::{Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use sohoa_domain::agency::{Agency, AgencyCode, AgencyError, AgencyLevel};
+use sohoa_domain::audit::AuditRecord;
+use sohoa_domain::paging::PageRequest;
+use sohoa_domain::units::{UnitLevel, HCMC_CODE};
+use sohoa_storage::{agencies as store, units, StorageError};
+use utoipa::{IntoParams, ToSchema};
+
+use super::today;
+use crate::error::{ApiResult, AppError};
+use crate::extract::{Admin, ApiJson, ApiQuery, ClientAddr};
+use crate::AppState;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AgencyView {
+    #[schema(example = "SO-TU-PHAP")]
+    pub code: String,
+    #[schema(example = "Sở Tư pháp")]
+    pub name_vi: String,
+    #[schema(example = "Department of Justice")]
+    pub name_en: String,
+    pub level: AgencyLevel,
+    #[schema(example = "79")]
+    pub unit_code: String,
+}
+
+impl From<Agency> for AgencyView {
+    fn from(a: Agency) -> Self {
+        Self {
+            code: a.code.to_string(),
+            name_vi: a.name_vi,
+            name_en: a.name_en,
+            level: a.level,
+            unit_code: a.unit_code.to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AgencyPage {
+    pub items: Vec<AgencyView>,
+    pub total: i64,
+    pub page: u32,
+    pub per_page: u32,
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AgencyListParams {
+    /// Code or name (vi or en); diacritics and case are ignored.
+    pub q: Option<String>,
+    /// city or commune.
+    pub level: Option<String>,
+    /// Page number, from 1.
+    pub page: Option<u32>,
+    /// Items per page, 1-200 (default 50).
+    pub per_page: Option<u32>,
+}
+
+pub async fn list_page(
+    state: &AppState,
+    params: &AgencyListParams,
+) -> Result<AgencyPage, AppError> {
+    let level = params
+        .level
+        .as_deref()
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            AgencyLevel::parse(l).ok_or_else(|| {
+                AppError::bad_request("invalid_query")
+                    .arg("detail", "level")
+                    .field("level")
+            })
+        })
+        .transpose()?;
+    let page = PageRequest::parse(params.page, params.per_page)
+        .map_err(|_| AppError::bad_request("invalid_page"))?;
+    let p = store::list(&state.db, params.q.as_deref(), level, page)
+        .await?
+        .map(AgencyView::from);
+    Ok(AgencyPage {
+        items: p.items,
+        total: p.total,
+        page: p.page,
+        per_page: p.per_page,
+    })
+}
+
+/// Agencies, filtered and paged.
+#[utoipa::path(get, path = "/api/v1/agencies", tag = "agencies", params(AgencyListParams), responses(
+    (status = 200, body = AgencyPage),
+    (status = 400, description = "A parameter is not valid", body = crate::error::ErrorBody)))]
+pub async fn list(
+    State(state): State<AppState>,
+    ApiQuery(params): ApiQuery<AgencyListParams>,
+) -> ApiResult<Json<AgencyPage>> {
+    Ok(Json(list_page(&state, &params).await?))
+}
+
+/// One agency.
+#[utoipa::path(get, path = "/api/v1/agencies/{code}", tag = "agencies",
+    params(("code" = String, Path, description = "Agency code")),
+    responses(
+        (status = 200, body = AgencyView),
+        (status = 400, description = "Malformed code", body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody)))]
+pub async fn get_agency(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+) -> ApiResult<Json<AgencyView>> {
+    let code = AgencyCode::parse(&code)
+        .map_err(|_| AppError::bad_request("invalid_agency_code").field("code"))?;
+    let agency = store::get(&state.db, &code)
+        .await?
+        .ok_or_else(|| AppError::not_found("agency_not_found"))?;
+    Ok(Json(agency.into()))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewAgency {
+    #[schema(example = "SO-XAY-DUNG")]
+    pub code: String,
+    #[schema(example = "Sở Xây dựng")]
+    pub name_vi: String,
+    #[schema(example = "Department of Construction")]
+    pub name_en: String,
+    pub level: AgencyLevel,
+    /// 79 for a city-level agency; the commune's code for a People's Committee.
+    #[schema(example = "79")]
+    pub unit_code: String,
+}
+
+/// Checks a proposed agency against the rules and the units in force today.
+pub async fn parse_new(state: &AppState, body: &NewAgency) -> Result<Agency, AppError> {
+    let agency = Agency::new(
+        &body.code,
+        &body.name_vi,
+        &body.name_en,
+        body.level,
+        &body.unit_code,
+    )
+    .map_err(|e| match e {
+        AgencyError::Code => AppError::unprocessable("invalid_agency_code").field("code"),
+        AgencyError::Name => {
+            let field = if body.name_vi.trim().is_empty() || body.name_vi.chars().count() > 200 {
+                "name_vi"
+            } else {
+                "name_en"
+            };
+            AppError::unprocessable("invalid_agency_name").field(field)
+        }
+        AgencyError::UnitCode => AppError::unprocessable("invalid_unit_code").field("unit_code"),
+    })?;
+    let unit = units::get(&state.db, &agency.unit_code, today()).await?;
+    let fits = match (agency.level, &unit) {
+        (_, None) => {
+            return Err(AppError::unprocessable("unknown_unit")
+                .arg("code", &agency.unit_code)
+                .field("unit_code"));
+        }
+        (AgencyLevel::City, Some(u)) => u.code.as_str() == HCMC_CODE,
+        (AgencyLevel::Commune, Some(u)) => u.kind.level() == UnitLevel::Commune,
+    };
+    if !fits {
+        return Err(AppError::unprocessable("agency_level_mismatch").field("unit_code"));
+    }
+    Ok(agency)
+}
+
+/// Registers an agency (administrators only). The agency and its audit entry are stored
+/// in one transaction.
+#[utoipa::path(post, path = "/api/v1/agencies", tag = "agencies", request_body = NewAgency,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, body = AgencyView),
+        (status = 400, description = "Malformed JSON", body = crate::error::ErrorBody),
+        (status = 401, description = "No or wrong token", body = crate::error::ErrorBody),
+        (status = 403, description = "Administration disabled", body = crate::error::ErrorBody),
+        (status = 409, description = "Code taken", body = crate::error::ErrorBody),
+        (status = 413, description = "Body too large", body = crate::error::ErrorBody),
+        (status = 415, description = "Not JSON", body = crate::error::ErrorBody),
+        (status = 422, description = "A field breaks a rule", body = crate::error::ErrorBody)))]
+pub async fn create(
+    State(state): State<AppState>,
+    _admin: Admin,
+    ClientAddr(addr): ClientAddr,
+    ApiJson(body): ApiJson<NewAgency>,
+) -> ApiResult<impl IntoResponse> {
+    let agency = parse_new(&state, &body).await?;
+    let record = AuditRecord::new("admin", "agency.create", "agency", agency.code.as_str())
+        .client_addr(addr);
+    let mut tx = state.db.begin().await?;
+    match store::create(&mut tx, &agency, record).await {
+        Err(StorageError::Conflict(_)) => {
+            return Err(AppError::conflict("agency_exists").field("code"))
+        }
+        other => other?,
+    }
+    tx.commit().await.map_err(StorageError::from)?;
+    let location = format!("/api/v1/agencies/{}", agency.code);
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(AgencyView::from(agency)),
+    ))
+}

@@ -1,0 +1,130 @@
+//! The JSON API. Every route here is registered through [`crate::Routes`] and documented by
+//! `#[utoipa::path]`; the OpenAPI test fails if the two ever differ.
+
+pub mod agencies;
+pub mod health;
+pub mod units;
+
+use std::sync::OnceLock;
+
+use axum::http::{header, Method};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use time::{macros::format_description, Date};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::error::{AppError, ErrorBody, ErrorDetail};
+use crate::{RouteKind, Routes};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "sohoa API",
+        description = "Digital-government platform for Ho Chi Minh City. Errors have the shape \
+                       {\"error\": {\"code\", \"message_vi\", \"message_en\"}}; lists are paged \
+                       with `page` (from 1) and `per_page` (1-200).",
+        license(name = "AGPL-3.0-or-later", identifier = "AGPL-3.0-or-later")
+    ),
+    paths(
+        health::healthz,
+        health::readyz,
+        health::metrics,
+        openapi_json,
+        units::list,
+        units::get_unit,
+        units::history,
+        agencies::list,
+        agencies::create,
+        agencies::get_agency,
+    ),
+    components(schemas(ErrorBody, ErrorDetail)),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "operations", description = "Health, readiness and metrics"),
+        (name = "units", description = "Administrative units with validity dates"),
+        (name = "agencies", description = "Departments and People's Committees"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The OpenAPI document, serialized once.
+pub fn openapi_document() -> &'static str {
+    static DOC: OnceLock<String> = OnceLock::new();
+    DOC.get_or_init(|| {
+        ApiDoc::openapi()
+            .to_json()
+            .unwrap_or_else(|_| "{}".to_owned())
+    })
+}
+
+/// The OpenAPI 3.1 document describing this API.
+#[utoipa::path(get, path = "/api/openapi.json", tag = "operations",
+    responses((status = 200, description = "OpenAPI 3.1 document", content_type = "application/json", body = Object)))]
+pub async fn openapi_json() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        openapi_document(),
+    )
+}
+
+pub(crate) fn routes(r: Routes) -> Routes {
+    use RouteKind::Api;
+    let get_only = &[Method::GET][..];
+    r.add(Api, "/healthz", get_only, get(health::healthz))
+        .add(Api, "/readyz", get_only, get(health::readyz))
+        .add(Api, "/metrics", get_only, get(health::metrics))
+        .add(Api, "/api/openapi.json", get_only, get(openapi_json))
+        .add(Api, "/api/v1/units", get_only, get(units::list))
+        .add(Api, "/api/v1/units/{code}", get_only, get(units::get_unit))
+        .add(
+            Api,
+            "/api/v1/units/{code}/history",
+            get_only,
+            get(units::history),
+        )
+        .add(
+            Api,
+            "/api/v1/agencies",
+            &[Method::GET, Method::POST],
+            get(agencies::list).post(agencies::create),
+        )
+        .add(
+            Api,
+            "/api/v1/agencies/{code}",
+            get_only,
+            get(agencies::get_agency),
+        )
+}
+
+/// Parses a `YYYY-MM-DD` parameter; `None` means today in Viet Nam.
+pub fn parse_day(s: Option<&str>, field: &str) -> Result<Date, AppError> {
+    match s.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(today()),
+        Some(s) => Date::parse(s, format_description!("[year]-[month]-[day]"))
+            .map_err(|_| AppError::bad_request("invalid_date").field(field)),
+    }
+}
+
+/// Today's date in Ho Chi Minh City.
+pub fn today() -> Date {
+    time::OffsetDateTime::now_utc()
+        .to_offset(sohoa_domain::timestamp::VIETNAM)
+        .date()
+}
+
+pub fn date_text(d: Date) -> String {
+    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+}

@@ -1,0 +1,224 @@
+//! One error type for the whole web layer. Client errors keep their status and say, in both
+//! languages, what to change; internal errors say nothing of their cause to the client and
+//! are logged (with the route) by the observing middleware.
+
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use sohoa_storage::StorageError;
+
+use crate::i18n::{catalog, Lang};
+
+/// Every error code the platform answers with. Each has `error-<code>` messages (with `_`
+/// turned into `-`) in every locale; a test checks it.
+pub const ALL_CODES: &[&str] = &[
+    "invalid_json",
+    "invalid_body",
+    "unsupported_media_type",
+    "payload_too_large",
+    "invalid_query",
+    "invalid_page",
+    "invalid_date",
+    "invalid_unit_code",
+    "invalid_unit_kind",
+    "unit_not_found",
+    "unknown_unit",
+    "invalid_agency_code",
+    "invalid_agency_name",
+    "agency_level_mismatch",
+    "agency_not_found",
+    "agency_exists",
+    "unauthenticated",
+    "forbidden",
+    "admin_disabled",
+    "not_found",
+    "method_not_allowed",
+    "timeout",
+    "database_unavailable",
+    "internal",
+];
+
+pub fn message_key(code: &str) -> String {
+    format!("error-{}", code.replace('_', "-"))
+}
+
+#[derive(Debug)]
+pub struct AppError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    /// Values for the message's placeholders.
+    pub args: Vec<(&'static str, String)>,
+    /// The field the error is about, when there is one.
+    pub field: Option<String>,
+    /// A technical detail safe to show (e.g. a JSON parser's position); never internal state.
+    pub detail: Option<String>,
+    /// The cause of an internal error: logged, never sent.
+    pub internal: Option<String>,
+}
+
+impl AppError {
+    pub fn new(status: StatusCode, code: &'static str) -> Self {
+        debug_assert!(ALL_CODES.contains(&code), "unlisted error code {code}");
+        Self {
+            status,
+            code,
+            args: Vec::new(),
+            field: None,
+            detail: None,
+            internal: None,
+        }
+    }
+    pub fn bad_request(code: &'static str) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code)
+    }
+    pub fn unprocessable(code: &'static str) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, code)
+    }
+    pub fn not_found(code: &'static str) -> Self {
+        Self::new(StatusCode::NOT_FOUND, code)
+    }
+    pub fn conflict(code: &'static str) -> Self {
+        Self::new(StatusCode::CONFLICT, code)
+    }
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        let mut e = Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal");
+        e.internal = Some(cause.to_string());
+        e
+    }
+    pub fn arg(mut self, name: &'static str, value: impl ToString) -> Self {
+        self.args.push((name, value.to_string()));
+        self
+    }
+    pub fn field(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
+        self
+    }
+    pub fn detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
+    }
+
+    pub fn message(&self, lang: Lang) -> String {
+        catalog().get(lang, &message_key(self.code), &self.args)
+    }
+
+    pub fn body(&self) -> ErrorBody {
+        ErrorBody {
+            error: ErrorDetail {
+                code: self.code.to_owned(),
+                message_vi: self.message(Lang::Vi),
+                message_en: self.message(Lang::En),
+                field: self.field.clone(),
+                detail: self.detail.clone(),
+            },
+        }
+    }
+}
+
+/// The JSON shape of every error.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// Machine-readable code, stable across releases.
+    #[schema(example = "invalid_json")]
+    pub code: String,
+    pub message_vi: String,
+    pub message_en: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// Carried in the response's extensions so the observing middleware can log an internal
+/// error's cause together with the route.
+#[derive(Debug, Clone)]
+pub struct InternalCause(pub String);
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let mut res = (self.status, axum::Json(self.body())).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            res.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let Some(cause) = self.internal {
+            res.extensions_mut().insert(InternalCause(cause));
+        }
+        res
+    }
+}
+
+impl From<StorageError> for AppError {
+    fn from(e: StorageError) -> Self {
+        if e.is_unavailable() {
+            let mut err = AppError::new(StatusCode::SERVICE_UNAVAILABLE, "database_unavailable");
+            err.internal = Some(e.to_string());
+            return err;
+        }
+        AppError::internal(e)
+    }
+}
+
+impl From<JsonRejection> for AppError {
+    fn from(r: JsonRejection) -> Self {
+        match r {
+            JsonRejection::MissingJsonContentType(_) => {
+                AppError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+            }
+            JsonRejection::JsonSyntaxError(e) => {
+                AppError::bad_request("invalid_json").detail(e.body_text())
+            }
+            JsonRejection::JsonDataError(e) => {
+                AppError::unprocessable("invalid_body").detail(e.body_text())
+            }
+            JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                AppError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")
+                    .arg("limit", crate::BODY_LIMIT)
+            }
+            other => AppError::bad_request("invalid_json").detail(other.body_text()),
+        }
+    }
+}
+
+impl From<QueryRejection> for AppError {
+    fn from(r: QueryRejection) -> Self {
+        let detail = r.body_text();
+        let detail = detail
+            .strip_prefix("Failed to deserialize query string: ")
+            .unwrap_or(&detail)
+            .to_owned();
+        AppError::bad_request("invalid_query")
+            .arg("detail", &detail)
+            .detail(detail)
+    }
+}
+
+/// An error on an HTML page: rendered as a page in the reader's language.
+#[derive(Debug)]
+pub struct PageError(pub AppError, pub Lang);
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        crate::pages::error_page(self.0, self.1)
+    }
+}
+
+pub type ApiResult<T> = Result<T, AppError>;
+pub type PageResult<T> = Result<T, PageError>;
+
+/// Attaches a language to an error for pages: `result.page(lang)?`.
+pub trait PageErrorExt<T> {
+    fn page(self, lang: Lang) -> PageResult<T>;
+}
+
+impl<T, E: Into<AppError>> PageErrorExt<T> for Result<T, E> {
+    fn page(self, lang: Lang) -> PageResult<T> {
+        self.map_err(|e| PageError(e.into(), lang))
+    }
+}

@@ -1,0 +1,85 @@
+//! Extractors that turn every rejection into our error shape.
+
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use serde::de::DeserializeOwned;
+
+use crate::error::AppError;
+use crate::AppState;
+
+/// `axum::Json` whose rejections are [`AppError`]s (400 syntax, 415 content type, 422
+/// shape, 413 size).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = AppError;
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        axum::Json::<T>::from_request(req, state)
+            .await
+            .map(|axum::Json(v)| ApiJson(v))
+            .map_err(AppError::from)
+    }
+}
+
+/// `axum::extract::Query` whose rejection is a 400 in our error shape.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = AppError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(v)| ApiQuery(v))
+            .map_err(AppError::from)
+    }
+}
+
+/// The client's address as the server saw it (recorded in audit entries).
+#[derive(Debug, Clone)]
+pub struct ClientAddr(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let addr = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip().to_string());
+        Ok(ClientAddr(addr))
+    }
+}
+
+/// A caller holding the administrator's bearer token. Until staff accounts exist (the
+/// identity capability), this token is the only way to change shared reference data, and
+/// with no token configured nobody can: deny by default.
+#[derive(Debug, Clone, Copy)]
+pub struct Admin;
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = AppError;
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let Some(expected) = state.config.admin_token_sha256 else {
+            return Err(AppError::new(StatusCode::FORBIDDEN, "admin_disabled"));
+        };
+        let presented = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(|t| crate::token_digest(t.trim()));
+        match presented {
+            Some(d) if crate::digests_equal(&d, &expected) => Ok(Admin),
+            Some(_) => {
+                tracing::warn!(target: "security", uri = %parts.uri.path(), "wrong admin token presented");
+                Err(AppError::new(StatusCode::UNAUTHORIZED, "unauthenticated"))
+            }
+            None => Err(AppError::new(StatusCode::UNAUTHORIZED, "unauthenticated")),
+        }
+    }
+}
