@@ -12,6 +12,8 @@ pub fn fold(s: &str) -> String {
         let c = match c {
             'đ' | 'Đ' => 'd',
             '\u{0300}'..='\u{036f}' => continue,
+            // Control characters never belong in a search (and PostgreSQL refuses NUL).
+            c if c.is_control() && !c.is_whitespace() => continue,
             c => c,
         };
         if c.is_whitespace() {
@@ -40,5 +42,6 @@ mod tests {
         assert_eq!(fold("Đặc khu Côn Đảo"), "dac khu con dao");
         assert_eq!(fold("  Thủ   Dầu Một "), "thu dau mot");
         assert_eq!(fold("Xã Bình Chánh"), fold("xa binh chanh"));
+        assert_eq!(fold("b\u{0}en\tthanh"), "ben thanh");
     }
 }

@@ -1,0 +1,265 @@
+//! `spawn_app()`: a fresh database (a temporary SQLite file, or a uniquely named PostgreSQL
+//! database that is dropped afterwards), the real server on port 0, and an HTTP client.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use sohoa::config::{Secret, ServeConfig, StoreConfig};
+use sqlx::Connection;
+
+pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
+
+/// The PostgreSQL server to test against, if any.
+fn postgres_base() -> Option<String> {
+    std::env::var("SOHOA_TEST_DATABASE_URL").ok().filter(|u| !u.is_empty())
+}
+
+pub fn backend_name() -> &'static str {
+    if postgres_base().is_some() {
+        "postgres"
+    } else {
+        "sqlite"
+    }
+}
+
+/// A database of its own for one test.
+pub struct TestDb {
+    pub url: String,
+    /// Keeps the SQLite directory alive; PostgreSQL databases are dropped in `Drop`.
+    _dir: tempfile::TempDir,
+    pub data_dir: PathBuf,
+    pg: Option<(String, String)>,
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+impl TestDb {
+    pub async fn new() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let data_dir = dir.path().join("data");
+        match postgres_base() {
+            None => TestDb {
+                url: sohoa_storage::sqlite_url(&data_dir.join("sohoa.db")),
+                _dir: dir,
+                data_dir,
+                pg: None,
+            },
+            Some(base) => {
+                let name = format!(
+                    "sohoa_test_{}_{}_{}",
+                    std::process::id(),
+                    COUNTER.fetch_add(1, Ordering::Relaxed),
+                    std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map(|d| d.subsec_nanos())
+                        .unwrap_or(0)
+                );
+                let mut conn = sqlx::PgConnection::connect(&base).await.expect("connect to the test PostgreSQL server");
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&mut conn)
+                    .await
+                    .expect("create test database");
+                let _ = conn.close().await;
+                let url = match base.rfind('/') {
+                    Some(i) if i > "postgres://".len() => format!("{}/{name}", &base[..i]),
+                    _ => format!("{base}/{name}"),
+                };
+                TestDb {
+                    url,
+                    _dir: dir,
+                    data_dir,
+                    pg: Some((base, name)),
+                }
+            }
+        }
+    }
+
+    pub fn store(&self) -> StoreConfig {
+        StoreConfig {
+            database_url: self.url.clone(),
+            data_dir: self.data_dir.clone(),
+            db_max_connections: 4,
+        }
+    }
+
+    /// A raw connection pool, for what a test must do behind the application's back.
+    pub async fn raw(&self) -> sqlx::AnyPool {
+        sqlx::any::install_default_drivers();
+        sqlx::any::AnyPoolOptions::new()
+            .max_connections(1)
+            .connect(&self.url)
+            .await
+            .expect("raw connection")
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.pg.is_some()
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some((base, name)) = self.pg.take() {
+            // Drop runs inside the test's runtime, which cannot be blocked on: use a thread
+            // with a runtime of its own.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+                rt.block_on(async {
+                    if let Ok(mut conn) = sqlx::PgConnection::connect(&base).await {
+                        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                            .execute(&mut conn)
+                            .await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+    pub db: TestDb,
+    /// The running server's own database handle (clones share its pools).
+    server_db: sohoa_storage::Db,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
+}
+
+#[derive(Default, Clone)]
+pub struct Options {
+    pub admin: bool,
+    pub demo: bool,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(Options {
+        admin: true,
+        demo: false,
+    })
+    .await
+}
+
+pub async fn spawn_app_with(opts: Options) -> TestApp {
+    let db = TestDb::new().await;
+    spawn_on(db, opts).await
+}
+
+/// Starts the server on an existing database (to test restarts).
+pub async fn spawn_on(db: TestDb, opts: Options) -> TestApp {
+    let serve = ServeConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        demo: opts.demo,
+        admin_token: opts.admin.then(|| ADMIN_TOKEN.parse::<Secret>().unwrap()),
+        request_timeout: Duration::from_secs(30),
+    };
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let started = sohoa::start(&db.store(), &serve, async {
+        let _ = rx.await;
+    })
+    .await
+    .expect("server starts");
+    let addr = started.addr;
+    let server_db = started.db.clone();
+    let run = started.run;
+    let server = tokio::spawn(async move {
+        run.await.expect("server runs");
+    });
+    TestApp {
+        addr,
+        client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
+        db,
+        server_db,
+        shutdown: Some(tx),
+        server: Some(server),
+    }
+}
+
+impl TestApp {
+    pub fn server_db(&self) -> &sohoa_storage::Db {
+        &self.server_db
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.expect("request")
+    }
+
+    pub async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
+        let res = self.get(path).await;
+        let status = res.status().as_u16();
+        (status, res.json().await.expect("JSON body"))
+    }
+
+    pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
+        let res = self
+            .client
+            .post(self.url(path))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(body)
+            .send()
+            .await
+            .expect("request");
+        let status = res.status().as_u16();
+        (status, res.json().await.expect("JSON body"))
+    }
+
+    /// Stops the server gracefully and waits for it, handing back the database.
+    pub async fn stop(mut self) -> TestDb {
+        self.shutdown_and_wait().await;
+        let TestApp { db, .. } = self;
+        db
+    }
+
+    async fn shutdown_and_wait(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.await.expect("server task");
+        }
+    }
+}
+
+/// Asserts the error shape every client relies on, and returns the code.
+pub fn error_code(body: &serde_json::Value) -> &str {
+    let err = &body["error"];
+    for field in ["message_vi", "message_en"] {
+        let msg = err[field].as_str().unwrap_or_default();
+        assert!(!msg.is_empty() && !msg.starts_with("error-"), "{field} missing in {body}");
+    }
+    assert_ne!(err["message_vi"], err["message_en"], "messages not translated: {body}");
+    err["code"].as_str().expect("error.code")
+}
+
+pub fn agency(code: &str, level: &str, unit: &str) -> serde_json::Value {
+    serde_json::json!({
+        "code": code,
+        "name_vi": format!("Cơ quan {code}"),
+        "name_en": format!("Agency {code}"),
+        "level": level,
+        "unit_code": unit,
+    })
+}
+
+/// Runs the real `sohoa` binary with the test database, returning exit code and output.
+pub fn run_cli(db: &TestDb, args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sohoa"))
+        .args(args)
+        .env("SOHOA_DATABASE_URL", &db.url)
+        .env("SOHOA_DATA_DIR", &db.data_dir)
+        .env_remove("SOHOA_CONFIG")
+        .output()
+        .expect("run sohoa");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}

@@ -1,0 +1,17 @@
+//! Integration tests: the real server on a random port with a fresh database, driven over
+//! HTTP, and the real binary for the CLI. The whole suite runs on SQLite by default and on
+//! PostgreSQL when SOHOA_TEST_DATABASE_URL points at a server (see .ci/run).
+//!
+//! One test binary with modules (one link step instead of one per file).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod helpers;
+
+mod agencies;
+mod audit;
+mod cli;
+mod errors;
+mod openapi;
+mod operations;
+mod pages;
+mod units;
