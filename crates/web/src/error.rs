@@ -201,11 +201,11 @@ impl From<QueryRejection> for AppError {
 
 /// An error on an HTML page: rendered as a page in the reader's language.
 #[derive(Debug)]
-pub struct PageError(pub AppError, pub Lang);
+pub struct PageError(pub Box<AppError>, pub Lang);
 
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
-        crate::pages::error_page(self.0, self.1)
+        crate::pages::error_page(*self.0, self.1)
     }
 }
 
@@ -219,6 +219,6 @@ pub trait PageErrorExt<T> {
 
 impl<T, E: Into<AppError>> PageErrorExt<T> for Result<T, E> {
     fn page(self, lang: Lang) -> PageResult<T> {
-        self.map_err(|e| PageError(e.into(), lang))
+        self.map_err(|e| PageError(Box::new(e.into()), lang))
     }
 }

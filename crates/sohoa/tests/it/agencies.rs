@@ -5,15 +5,23 @@ use crate::helpers::*;
 #[tokio::test]
 async fn an_admin_registers_an_agency_and_anyone_reads_it() {
     let app = spawn_app().await;
-    let (status, body) = app.post_json("/api/v1/agencies", &agency("SO-XAY-DUNG", "city", "79")).await;
+    let (status, body) = app
+        .post_json("/api/v1/agencies", &agency("SO-XAY-DUNG", "city", "79"))
+        .await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["code"], "SO-XAY-DUNG");
     let (status, body) = app.get_json("/api/v1/agencies/SO-XAY-DUNG").await;
-    assert_eq!((status, body["name_en"].as_str()), (200, Some("Agency SO-XAY-DUNG")));
+    assert_eq!(
+        (status, body["name_en"].as_str()),
+        (200, Some("Agency SO-XAY-DUNG"))
+    );
     let (_, list) = app.get_json("/api/v1/agencies?q=agency%20so-xay").await;
     assert_eq!(list["total"], 1);
     // The change and its audit entry were written together.
-    let entries = sohoa_storage::audit::entries_for_object(app.server_db(), "agency", "SO-XAY-DUNG", 10).await.unwrap();
+    let entries =
+        sohoa_storage::audit::entries_for_object(app.server_db(), "agency", "SO-XAY-DUNG", 10)
+            .await
+            .unwrap();
     assert_eq!(entries.len(), 1);
     assert_eq!(entries[0].record.action, "agency.create");
     assert_eq!(entries[0].record.actor, "admin");
@@ -23,11 +31,21 @@ async fn an_admin_registers_an_agency_and_anyone_reads_it() {
 #[tokio::test]
 async fn a_duplicate_code_is_409_and_writes_nothing() {
     let app = spawn_app().await;
-    assert_eq!(app.post_json("/api/v1/agencies", &agency("SO-Y-TE", "city", "79")).await.0, 201);
+    assert_eq!(
+        app.post_json("/api/v1/agencies", &agency("SO-Y-TE", "city", "79"))
+            .await
+            .0,
+        201
+    );
     let head = sohoa_storage::audit::head(app.server_db()).await.unwrap();
-    let (status, body) = app.post_json("/api/v1/agencies", &agency("SO-Y-TE", "city", "79")).await;
+    let (status, body) = app
+        .post_json("/api/v1/agencies", &agency("SO-Y-TE", "city", "79"))
+        .await;
     assert_eq!((status, error_code(&body)), (409, "agency_exists"));
-    assert_eq!(sohoa_storage::audit::head(app.server_db()).await.unwrap(), head);
+    assert_eq!(
+        sohoa_storage::audit::head(app.server_db()).await.unwrap(),
+        head
+    );
 }
 
 #[tokio::test]
@@ -43,12 +61,15 @@ async fn agencies_must_fit_the_units_in_force() {
     ] {
         let (status, res) = app.post_json("/api/v1/agencies", &body).await;
         assert_eq!((status, error_code(&res)), (422, code), "{body}: {res}");
-        assert_eq!(res["error"]["field"].as_str().is_some(), true);
+        assert!(res["error"]["field"].as_str().is_some(), "{res}");
     }
     let mut blank = agency("SO-X", "city", "79");
     blank["name_vi"] = serde_json::json!("   ");
     let (status, res) = app.post_json("/api/v1/agencies", &blank).await;
-    assert_eq!((status, error_code(&res), res["error"]["field"].as_str()), (422, "invalid_agency_name", Some("name_vi")));
+    assert_eq!(
+        (status, error_code(&res), res["error"]["field"].as_str()),
+        (422, "invalid_agency_name", Some("name_vi"))
+    );
     let (_, list) = app.get_json("/api/v1/agencies").await;
     assert_eq!(list["total"], 0);
 }
@@ -57,7 +78,13 @@ async fn agencies_must_fit_the_units_in_force() {
 async fn writes_need_the_admin_token_and_are_denied_by_default() {
     let app = spawn_app().await;
     let body = agency("SO-X", "city", "79");
-    let res = app.client.post(app.url("/api/v1/agencies")).json(&body).send().await.unwrap();
+    let res = app
+        .client
+        .post(app.url("/api/v1/agencies"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 401);
     assert_eq!(res.headers()["www-authenticate"], "Bearer");
     let res = app
@@ -70,7 +97,11 @@ async fn writes_need_the_admin_token_and_are_denied_by_default() {
         .unwrap();
     assert_eq!(res.status(), 401);
 
-    let closed = spawn_app_with(Options { admin: false, demo: false }).await;
+    let closed = spawn_app_with(Options {
+        admin: false,
+        demo: false,
+    })
+    .await;
     let (status, res) = closed.post_json("/api/v1/agencies", &body).await;
     assert_eq!((status, error_code(&res)), (403, "admin_disabled"));
 }
@@ -97,7 +128,10 @@ async fn concurrent_writes_keep_one_unbroken_chain() {
     for t in tasks {
         assert_eq!(t.await.unwrap(), 201);
     }
-    match sohoa_storage::audit::verify(app.server_db(), |_, _| {}).await.unwrap() {
+    match sohoa_storage::audit::verify(app.server_db(), |_, _| {})
+        .await
+        .unwrap()
+    {
         sohoa_storage::audit::Verification::Intact { entries } => assert_eq!(entries, 25),
         broken => panic!("{broken:?}"),
     }
@@ -105,7 +139,11 @@ async fn concurrent_writes_keep_one_unbroken_chain() {
 
 #[tokio::test]
 async fn agency_lists_are_paged() {
-    let app = spawn_app_with(Options { admin: false, demo: true }).await;
+    let app = spawn_app_with(Options {
+        admin: false,
+        demo: true,
+    })
+    .await;
     let (_, all) = app.get_json("/api/v1/agencies?per_page=200").await;
     let total = all["total"].as_i64().unwrap();
     let (_, p1) = app.get_json("/api/v1/agencies?per_page=4&page=1").await;
@@ -113,6 +151,12 @@ async fn agency_lists_are_paged() {
     assert_eq!(p1["items"].as_array().unwrap().len(), 4);
     assert_ne!(p1["items"][0]["code"], p2["items"][0]["code"]);
     assert_eq!(p1["total"].as_i64(), Some(total));
-    let (_, commune) = app.get_json("/api/v1/agencies?level=commune&per_page=200").await;
-    assert!(commune["items"].as_array().unwrap().iter().all(|a| a["level"] == "commune"));
+    let (_, commune) = app
+        .get_json("/api/v1/agencies?level=commune&per_page=200")
+        .await;
+    assert!(commune["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|a| a["level"] == "commune"));
 }

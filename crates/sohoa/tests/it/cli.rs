@@ -11,7 +11,10 @@ async fn migrate_applies_once_and_is_idempotent() {
     let db = TestDb::new().await;
     let (code, out, err) = run_cli(&db, &["migrate"]);
     assert_eq!(code, 0, "{out}{err}");
-    assert!(out.contains("foundation") && out.contains("up to date"), "{out}");
+    assert!(
+        out.contains("foundation") && out.contains("up to date"),
+        "{out}"
+    );
     let (code, _, _) = run_cli(&db, &["migrate"]);
     assert_eq!(code, 0);
     // The reference data was loaded once: one audit entry, not two.
@@ -22,11 +25,25 @@ async fn migrate_applies_once_and_is_idempotent() {
 
 #[test]
 fn serve_help_documents_every_option() {
-    let out = Command::new(env!("CARGO_BIN_EXE_sohoa")).args(["serve", "--help"]).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_sohoa"))
+        .args(["serve", "--help"])
+        .output()
+        .unwrap();
     let help = String::from_utf8_lossy(&out.stdout);
     for opt in [
-        "--listen", "--demo", "--admin-token", "--request-timeout", "--database-url", "--data-dir", "--config",
-        "--log-format", "--log", "--db-max-connections", "SOHOA_DATABASE_URL", "SOHOA_LISTEN", "127.0.0.1:8080",
+        "--listen",
+        "--demo",
+        "--admin-token",
+        "--request-timeout",
+        "--database-url",
+        "--data-dir",
+        "--config",
+        "--log-format",
+        "--log",
+        "--db-max-connections",
+        "SOHOA_DATABASE_URL",
+        "SOHOA_LISTEN",
+        "127.0.0.1:8080",
     ] {
         assert!(help.contains(opt), "serve --help lacks {opt}:\n{help}");
     }
@@ -36,7 +53,11 @@ fn serve_help_documents_every_option() {
 fn a_config_file_with_a_typo_is_refused_clearly() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("sohoa.toml");
-    std::fs::write(&file, "listen = \"127.0.0.1:0\"\ndatabse_url = \"sqlite://x\"\n").unwrap();
+    std::fs::write(
+        &file,
+        "listen = \"127.0.0.1:0\"\ndatabse_url = \"sqlite://x\"\n",
+    )
+    .unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_sohoa"))
         .args(["serve", "--config", file.to_str().unwrap()])
         .env_remove("SOHOA_DATABASE_URL")
@@ -55,7 +76,11 @@ async fn the_binary_serves_and_stops_cleanly_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("sohoa.toml");
     // The file says one port; the environment wins over it.
-    std::fs::write(&file, "listen = \"127.0.0.1:1\"\ndemo = true\nlog_format = \"json\"\n").unwrap();
+    std::fs::write(
+        &file,
+        "listen = \"127.0.0.1:1\"\ndemo = true\nlog_format = \"json\"\n",
+    )
+    .unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_sohoa"))
         .args(["serve", "--config", file.to_str().unwrap()])
         .env("SOHOA_LISTEN", "127.0.0.1:0")
@@ -75,26 +100,48 @@ async fn the_binary_serves_and_stops_cleanly_on_sigterm() {
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut log = Vec::new();
     let addr = loop {
-        let line = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())).expect("server logs its address");
+        let line = rx
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .expect("server logs its address");
         log.push(line.clone());
-        let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|_| panic!("not a JSON log line: {line}"));
+        let v: serde_json::Value =
+            serde_json::from_str(&line).unwrap_or_else(|_| panic!("not a JSON log line: {line}"));
         if let Some(addr) = v["addr"].as_str() {
             break addr.to_owned();
         }
     };
     let client = reqwest::Client::new();
-    let res = client.get(format!("http://{addr}/readyz")).send().await.unwrap();
+    let res = client
+        .get(format!("http://{addr}/readyz"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
-    let (_, agencies) = (0, client.get(format!("http://{addr}/api/v1/agencies")).send().await.unwrap());
-    let agencies: serde_json::Value = agencies.json().await.unwrap();
-    assert!(agencies["total"].as_i64().unwrap() > 0, "demo = true in the file was ignored");
+    let agencies: serde_json::Value = client
+        .get(format!("http://{addr}/api/v1/agencies"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        agencies["total"].as_i64().unwrap() > 0,
+        "demo = true in the file was ignored"
+    );
 
-    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(killed.success());
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(0));
     log.extend(rx.try_iter());
     let all = log.join("\n");
     assert!(all.contains("stopped cleanly"), "{all}");
-    assert!(!all.contains(ADMIN_TOKEN), "the admin token leaked into the logs");
+    assert!(
+        !all.contains(ADMIN_TOKEN),
+        "the admin token leaked into the logs"
+    );
 }

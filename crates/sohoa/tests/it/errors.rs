@@ -39,10 +39,18 @@ async fn a_wrong_content_type_is_415_with_the_error_shape() {
 #[tokio::test]
 async fn a_body_of_the_wrong_shape_is_422_and_names_the_problem() {
     let app = spawn_app().await;
-    let (status, body) = app.post_json("/api/v1/agencies", &serde_json::json!({"code": "SO-X"})).await;
+    let (status, body) = app
+        .post_json("/api/v1/agencies", &serde_json::json!({"code": "SO-X"}))
+        .await;
     assert_eq!(status, 422);
     assert_eq!(error_code(&body), "invalid_body");
-    assert!(body["error"]["detail"].as_str().unwrap().contains("missing field"), "{body}");
+    assert!(
+        body["error"]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("missing field"),
+        "{body}"
+    );
     let mut extra = agency("SO-X", "city", "79");
     extra["surprise"] = serde_json::json!(1);
     let (status, body) = app.post_json("/api/v1/agencies", &extra).await;
@@ -85,7 +93,12 @@ async fn unknown_routes_and_methods_answer_in_the_error_shape() {
     let app = spawn_app().await;
     let (status, body) = app.get_json("/api/v1/nothing-here").await;
     assert_eq!((status, error_code(&body)), (404, "not_found"));
-    let res = app.client.delete(app.url("/api/v1/units")).send().await.unwrap();
+    let res = app
+        .client
+        .delete(app.url("/api/v1/units"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 405);
     let body: serde_json::Value = res.json().await.unwrap();
     assert_eq!(error_code(&body), "method_not_allowed");
@@ -110,7 +123,13 @@ async fn responses_carry_security_headers() {
     let app = spawn_app().await;
     let res = app.get("/").await;
     let h = res.headers();
-    assert!(h["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"));
-    assert!(!h["content-security-policy"].to_str().unwrap().contains("unsafe-inline"));
+    assert!(h["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .contains("frame-ancestors 'none'"));
+    assert!(!h["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .contains("unsafe-inline"));
     assert_eq!(h["x-content-type-options"], "nosniff");
 }

@@ -13,7 +13,9 @@ pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
 
 /// The PostgreSQL server to test against, if any.
 fn postgres_base() -> Option<String> {
-    std::env::var("SOHOA_TEST_DATABASE_URL").ok().filter(|u| !u.is_empty())
+    std::env::var("SOHOA_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
 }
 
 pub fn backend_name() -> &'static str {
@@ -56,7 +58,9 @@ impl TestDb {
                         .map(|d| d.subsec_nanos())
                         .unwrap_or(0)
                 );
-                let mut conn = sqlx::PgConnection::connect(&base).await.expect("connect to the test PostgreSQL server");
+                let mut conn = sqlx::PgConnection::connect(&base)
+                    .await
+                    .expect("connect to the test PostgreSQL server");
                 sqlx::query(&format!("CREATE DATABASE {name}"))
                     .execute(&mut conn)
                     .await
@@ -105,12 +109,16 @@ impl Drop for TestDb {
             // Drop runs inside the test's runtime, which cannot be blocked on: use a thread
             // with a runtime of its own.
             let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("runtime");
                 rt.block_on(async {
                     if let Ok(mut conn) = sqlx::PgConnection::connect(&base).await {
-                        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                            .execute(&mut conn)
-                            .await;
+                        let _ =
+                            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                                .execute(&mut conn)
+                                .await;
                     }
                 });
             })
@@ -170,7 +178,10 @@ pub async fn spawn_on(db: TestDb, opts: Options) -> TestApp {
     });
     TestApp {
         addr,
-        client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
         db,
         server_db,
         shutdown: Some(tx),
@@ -188,7 +199,11 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.client.get(self.url(path)).send().await.expect("request")
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request")
     }
 
     pub async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
@@ -197,7 +212,11 @@ impl TestApp {
         (status, res.json().await.expect("JSON body"))
     }
 
-    pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
+    pub async fn post_json(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> (u16, serde_json::Value) {
         let res = self
             .client
             .post(self.url(path))
@@ -232,9 +251,15 @@ pub fn error_code(body: &serde_json::Value) -> &str {
     let err = &body["error"];
     for field in ["message_vi", "message_en"] {
         let msg = err[field].as_str().unwrap_or_default();
-        assert!(!msg.is_empty() && !msg.starts_with("error-"), "{field} missing in {body}");
+        assert!(
+            !msg.is_empty() && !msg.starts_with("error-"),
+            "{field} missing in {body}"
+        );
     }
-    assert_ne!(err["message_vi"], err["message_en"], "messages not translated: {body}");
+    assert_ne!(
+        err["message_vi"], err["message_en"],
+        "messages not translated: {body}"
+    );
     err["code"].as_str().expect("error.code")
 }
 

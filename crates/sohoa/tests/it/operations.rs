@@ -9,7 +9,9 @@ async fn migrations_apply_from_empty_and_reference_units_load() {
     assert_eq!(status, 200);
     assert_eq!(body["status"], "ready");
     assert_eq!(body["database"], backend_name());
-    let (_, body) = app.get_json("/api/v1/units?level=commune&as_of=2025-07-01&per_page=1").await;
+    let (_, body) = app
+        .get_json("/api/v1/units?level=commune&as_of=2025-07-01&per_page=1")
+        .await;
     assert_eq!(body["total"], 168);
 }
 
@@ -28,13 +30,20 @@ async fn metrics_count_requests_by_route_template_and_status() {
     app.get("/api/v1/units/99999").await;
     let res = app.get("/metrics").await;
     assert_eq!(res.status(), 200);
-    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("application/openmetrics-text"));
+    assert!(res.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("application/openmetrics-text"));
     let text = res.text().await.unwrap();
     assert!(
-        text.contains(r#"http_requests_total{method="GET",route="/api/v1/units/{code}",status="200"} 2"#),
+        text.contains(
+            r#"http_requests_total{method="GET",route="/api/v1/units/{code}",status="200"} 2"#
+        ),
         "{text}"
     );
-    assert!(text.contains(r#"http_requests_total{method="GET",route="/api/v1/units/{code}",status="404"} 1"#));
+    assert!(text.contains(
+        r#"http_requests_total{method="GET",route="/api/v1/units/{code}",status="404"} 1"#
+    ));
     assert!(text.contains("http_request_duration_seconds_bucket{"));
     // Raw paths never become labels.
     assert!(!text.contains("26743"));
@@ -54,13 +63,24 @@ async fn readyz_fails_with_503_when_the_database_is_gone() {
 
 #[tokio::test]
 async fn demo_data_loads_once_however_often_the_server_starts() {
-    let app = spawn_app_with(Options { admin: false, demo: true }).await;
+    let app = spawn_app_with(Options {
+        admin: false,
+        demo: true,
+    })
+    .await;
     let (_, first) = app.get_json("/api/v1/agencies?per_page=200").await;
     let total = first["total"].as_i64().unwrap();
     assert!(total >= 10, "{first}");
     let head_before = sohoa_storage::audit::head(app.server_db()).await.unwrap();
     let db = app.stop().await;
-    let app = spawn_on(db, Options { admin: false, demo: true }).await;
+    let app = spawn_on(
+        db,
+        Options {
+            admin: false,
+            demo: true,
+        },
+    )
+    .await;
     let (_, second) = app.get_json("/api/v1/agencies?per_page=200").await;
     assert_eq!(second["total"].as_i64(), Some(total));
     let head_after = sohoa_storage::audit::head(app.server_db()).await.unwrap();

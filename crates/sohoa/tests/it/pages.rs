@@ -2,7 +2,11 @@
 
 use crate::helpers::*;
 
-async fn page(app: &TestApp, path: &str, headers: &[(&str, &str)]) -> (u16, String, reqwest::header::HeaderMap) {
+async fn page(
+    app: &TestApp,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> (u16, String, reqwest::header::HeaderMap) {
     let mut req = app.client.get(app.url(path));
     for (k, v) in headers {
         req = req.header(*k, *v);
@@ -15,7 +19,11 @@ async fn page(app: &TestApp, path: &str, headers: &[(&str, &str)]) -> (u16, Stri
 
 #[tokio::test]
 async fn the_home_page_renders_in_vietnamese_by_default_and_in_english_on_request() {
-    let app = spawn_app_with(Options { admin: false, demo: true }).await;
+    let app = spawn_app_with(Options {
+        admin: false,
+        demo: true,
+    })
+    .await;
     let (status, vi, h) = page(&app, "/", &[]).await;
     assert_eq!(status, 200);
     assert!(h["content-type"].to_str().unwrap().starts_with("text/html"));
@@ -30,7 +38,9 @@ async fn the_home_page_renders_in_vietnamese_by_default_and_in_english_on_reques
     assert!(h["set-cookie"].to_str().unwrap().starts_with("lang=en"));
 
     let (_, by_cookie, _) = page(&app, "/units", &[("cookie", "lang=en")]).await;
-    assert!(by_cookie.contains("Administrative units in force") || by_cookie.contains("Units in force"));
+    assert!(
+        by_cookie.contains("Administrative units in force") || by_cookie.contains("Units in force")
+    );
     let (_, by_header, _) = page(&app, "/agencies", &[("accept-language", "en-GB,en;q=0.9")]).await;
     assert!(by_header.contains("<html lang=\"en\">"));
     assert!(by_header.contains("Department of Justice"));
@@ -40,12 +50,37 @@ async fn the_home_page_renders_in_vietnamese_by_default_and_in_english_on_reques
 
 #[tokio::test]
 async fn no_message_key_leaks_into_a_page() {
-    let app = spawn_app_with(Options { admin: false, demo: true }).await;
-    for path in ["/", "/units", "/units/25747", "/units/25747?as_of=2025-01-01", "/agencies", "/api/docs", "/nowhere"] {
+    let app = spawn_app_with(Options {
+        admin: false,
+        demo: true,
+    })
+    .await;
+    for path in [
+        "/",
+        "/units",
+        "/units/25747",
+        "/units/25747?as_of=2025-01-01",
+        "/agencies",
+        "/api/docs",
+        "/nowhere",
+    ] {
         for lang in ["vi", "en"] {
-            let (_, html, _) = page(&app, &format!("{path}{}lang={lang}", if path.contains('?') { "&" } else { "?" }), &[]).await;
-            for marker in ["error-", "units-", "nav-", "kind-", "home-", "pager-", "unit-"] {
-                assert!(!html.contains(&format!(">{marker}")), "{path} ({lang}) shows a raw key {marker}: {html}");
+            let (_, html, _) = page(
+                &app,
+                &format!(
+                    "{path}{}lang={lang}",
+                    if path.contains('?') { "&" } else { "?" }
+                ),
+                &[],
+            )
+            .await;
+            for marker in [
+                "error-", "units-", "nav-", "kind-", "home-", "pager-", "unit-",
+            ] {
+                assert!(
+                    !html.contains(&format!(">{marker}")),
+                    "{path} ({lang}) shows a raw key {marker}: {html}"
+                );
             }
         }
     }
@@ -94,8 +129,17 @@ async fn the_stylesheet_is_embedded_and_no_page_loads_from_elsewhere() {
     let app = spawn_app().await;
     let res = app.get("/static/app.css").await;
     assert_eq!(res.status(), 200);
-    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/css"));
+    assert!(res.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/css"));
     let (_, html, _) = page(&app, "/", &[]).await;
-    assert!(!html.contains("http://") && !html.contains("https://"), "external reference in {html}");
-    assert!(!html.contains("style=") && !html.contains("<script"), "inline style or script breaks the CSP");
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "external reference in {html}"
+    );
+    assert!(
+        !html.contains("style=") && !html.contains("<script"),
+        "inline style or script breaks the CSP"
+    );
 }
