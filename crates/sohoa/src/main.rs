@@ -147,10 +147,13 @@ async fn shutdown_signal() {
 async fn migrate(store: &StoreConfig) -> ExitCode {
     match sohoa::open_and_migrate(store).await {
         Ok(db) => {
-            for m in db.known_migrations() {
-                println!("applied {m}");
-            }
-            println!("database ({}) is up to date", db.backend().name());
+            let known = db.known_migrations();
+            println!(
+                "database ({}) is up to date with {} migrations: {}",
+                db.backend().name(),
+                known.len(),
+                known.join(", ")
+            );
             db.close().await;
             ExitCode::SUCCESS
         }

@@ -133,3 +133,31 @@ async fn responses_carry_security_headers() {
         .contains("unsafe-inline"));
     assert_eq!(h["x-content-type-options"], "nosniff");
 }
+
+#[tokio::test]
+async fn internal_errors_say_nothing_of_their_cause() {
+    let app = spawn_app().await;
+    // Break the database behind the server's back.
+    let pool = app.db.raw().await;
+    sqlx::query("DROP TABLE agencies")
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    let res = app.get("/api/v1/agencies").await;
+    assert_eq!(res.status(), 500);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(error_code(&body), "internal");
+    let text = body.to_string().to_lowercase();
+    for leak in ["agencies", "sql", "table", "relation"] {
+        assert!(
+            !text.contains(leak),
+            "internal detail {leak:?} leaked: {body}"
+        );
+    }
+    let res = app.get("/agencies?lang=en").await;
+    assert_eq!(res.status(), 500);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("Something went wrong on the server"));
+    assert!(!html.to_lowercase().contains("no such table") && !html.contains("does not exist"));
+}

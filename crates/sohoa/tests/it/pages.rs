@@ -100,6 +100,12 @@ async fn the_units_page_searches_filters_and_pages() {
     assert!(html.contains("kind=ward"), "{html}");
     let (_, html, _) = page(&app, "/units/25747?as_of=2025-07-01", &[]).await;
     assert!(html.contains("Phường Thủ Dầu Một") && html.contains("Phường Phú Cường"));
+    assert!(html.contains("Thành phố Hồ Chí Minh (79)"), "{html}");
+    assert!(html.contains("01/07/2025"));
+    // Before the reform the same code was a ward of the city of Thủ Dầu Một.
+    let (_, html, _) = page(&app, "/units/25747?as_of=2025-01-01", &[]).await;
+    assert!(html.contains("<h1>Phường Phú Cường</h1>"), "{html}");
+    assert!(html.contains("Thành phố Thủ Dầu Một (718)"), "{html}");
 }
 
 #[tokio::test]

@@ -158,6 +158,11 @@ pub fn encode_query<K: AsRef<str>, V: AsRef<str>>(pairs: &[(K, V)]) -> String {
     out
 }
 
+/// A date as people in Viet Nam write it: 01/07/2025.
+pub fn display_date(d: time::Date) -> String {
+    format!("{:02}/{:02}/{:04}", d.day(), u8::from(d.month()), d.year())
+}
+
 /// Links to the previous and next pages of a list, keeping the other parameters.
 #[derive(Debug, Clone, Default)]
 pub struct Pager {

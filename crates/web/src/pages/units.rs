@@ -1,10 +1,10 @@
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::Response;
-use sohoa_domain::units::UnitKind;
+use sohoa_domain::units::{Unit, UnitKind};
 
-use super::{render, PageCtx, Pager, Shell};
-use crate::api::units::{parse_code, AsOfParams, UnitListParams, UnitView};
+use super::{display_date, render, PageCtx, Pager, Shell};
+use crate::api::units::{parse_code, AsOfParams, UnitListParams};
 use crate::api::{date_text, parse_day};
 use crate::error::{AppError, PageErrorExt, PageResult};
 use crate::extract::ApiQuery;
@@ -17,24 +17,24 @@ struct UnitRow {
     name: String,
     kind: String,
     parent: String,
+    parent_name: String,
     valid_from: String,
     valid_to: String,
 }
 
-fn row(t: Tr, u: UnitView) -> UnitRow {
+fn row(t: Tr, u: Unit) -> UnitRow {
     UnitRow {
-        kind: t.get(&format!("kind-{}", u.kind_str())),
-        code: u.code,
+        kind: t.get(&format!("kind-{}", u.kind.as_str())),
+        code: u.code.to_string(),
         name: u.name,
-        parent: u.parent_code.unwrap_or_default(),
-        valid_from: u.valid_from.unwrap_or_else(|| t.get("unit-before-records")),
-        valid_to: u.valid_to.unwrap_or_else(|| t.get("unit-valid-open")),
-    }
-}
-
-impl UnitView {
-    fn kind_str(&self) -> &'static str {
-        self.kind.as_str()
+        parent: u.parent_code.map(|c| c.to_string()).unwrap_or_default(),
+        parent_name: String::new(),
+        valid_from: u
+            .valid_from
+            .map_or_else(|| t.get("unit-before-records"), display_date),
+        valid_to: u
+            .valid_to
+            .map_or_else(|| t.get("unit-valid-open"), display_date),
     }
 }
 
@@ -96,7 +96,7 @@ pub async fn list(
         .collect(),
         total: page.total,
         pager: Pager::new(&ctx, page.page, last),
-        rows: page.items.into_iter().map(|u| row(t, u.into())).collect(),
+        rows: page.items.into_iter().map(|u| row(t, u)).collect(),
     }))
 }
 
@@ -105,6 +105,7 @@ pub async fn list(
 struct UnitTemplate {
     shell: Shell,
     t: Tr,
+    as_of: String,
     unit: UnitRow,
     history: Vec<UnitRow>,
 }
@@ -129,11 +130,27 @@ pub async fn detail(
         .cloned()
         .ok_or_else(|| AppError::not_found("unit_not_found"))
         .page(ctx.lang)?;
+    // The parent as it was while this unit was in force.
+    let on = if unit.is_valid_on(day) {
+        day
+    } else {
+        unit.valid_to.and_then(|d| d.previous_day()).unwrap_or(day)
+    };
+    let parent = match &unit.parent_code {
+        Some(p) => sohoa_storage::units::get(&state.db, p, on)
+            .await
+            .page(ctx.lang)?,
+        None => None,
+    };
     let t = ctx.t();
+    let shell = ctx.shell("units", unit.name.clone());
+    let mut unit = row(t, unit);
+    unit.parent_name = parent.map(|p| p.name).unwrap_or_default();
     Ok(render(&UnitTemplate {
-        shell: ctx.shell("units", unit.name.clone()),
+        shell,
         t,
-        unit: row(t, unit.into()),
-        history: history.into_iter().map(|u| row(t, u.into())).collect(),
+        as_of: date_text(on),
+        unit,
+        history: history.into_iter().map(|u| row(t, u)).collect(),
     }))
 }
