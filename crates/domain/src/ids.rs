@@ -117,8 +117,73 @@ impl CitizenId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The sex the number encodes in its fourth digit (even: male, odd: female).
+    pub fn sex(&self) -> Sex {
+        if (self.0.as_bytes()[3] - b'0') % 2 == 0 {
+            Sex::Male
+        } else {
+            Sex::Female
+        }
+    }
+
+    /// The year of birth the number encodes: the fourth digit gives the century (0-1: 1900s,
+    /// 2-3: 2000s, 4-5: 2100s, 6-7: 2200s, 8-9: 1800s), the fifth and sixth the year in it.
+    pub fn birth_year(&self) -> i32 {
+        let b = self.0.as_bytes();
+        let century = match (b[3] - b'0') / 2 {
+            0 => 1900,
+            1 => 2000,
+            2 => 2100,
+            3 => 2200,
+            _ => 1800,
+        };
+        century + i32::from(b[4] - b'0') * 10 + i32::from(b[5] - b'0')
+    }
+
+    /// The number for a person born in `year` with `sex`, registered in `province` (1-96),
+    /// with a 6-digit `serial`: what the synthetic data generator issues.
+    pub fn compose(province: u16, sex: Sex, year: i32, serial: u32) -> Result<Self, ParseIdError> {
+        let century_digit = match year.div_euclid(100) {
+            19 => 0,
+            20 => 2,
+            21 => 4,
+            22 => 6,
+            18 => 8,
+            _ => return Err(ParseIdError::Province),
+        } + u8::from(sex == Sex::Female);
+        Self::parse(&format!(
+            "{province:03}{century_digit}{:02}{:06}",
+            year.rem_euclid(100),
+            serial % 1_000_000
+        ))
+    }
 }
 string_newtype_serde!(CitizenId);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Sex {
+    Male,
+    Female,
+}
+
+impl Sex {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Sex::Male => "male",
+            Sex::Female => "female",
+        }
+    }
+    /// Accepts `male`/`female`, `m`/`f` and Vietnamese `nam`/`nữ` (with or without diacritics).
+    pub fn parse(s: &str) -> Option<Self> {
+        match crate::text::fold(s).as_str() {
+            "male" | "m" | "nam" => Some(Sex::Male),
+            "female" | "f" | "nu" => Some(Sex::Female),
+            _ => None,
+        }
+    }
+}
 
 // A citizen id is personal data: never print it whole in logs or debug output.
 impl fmt::Debug for CitizenId {
@@ -265,6 +330,39 @@ mod tests {
             CitizenId::parse("099203001234"),
             Err(ParseIdError::Province)
         );
+    }
+
+    #[test]
+    fn citizen_id_encodes_sex_and_birth_year() {
+        let id = |s| CitizenId::parse(s).unwrap();
+        assert_eq!(
+            (id("079085001234").sex(), id("079085001234").birth_year()),
+            (Sex::Male, 1985)
+        );
+        assert_eq!(
+            (id("079185001234").sex(), id("079185001234").birth_year()),
+            (Sex::Female, 1985)
+        );
+        assert_eq!(
+            (id("001203001234").sex(), id("001203001234").birth_year()),
+            (Sex::Male, 2003)
+        );
+        assert_eq!(
+            (id("001303001234").sex(), id("001303001234").birth_year()),
+            (Sex::Female, 2003)
+        );
+        assert_eq!(id("001899001234").birth_year(), 1899);
+        let c = CitizenId::compose(79, Sex::Female, 2004, 123).unwrap();
+        assert_eq!(c.as_str(), "079304000123");
+        assert_eq!((c.sex(), c.birth_year()), (Sex::Female, 2004));
+    }
+
+    #[test]
+    fn sex_parses_vietnamese_and_english() {
+        assert_eq!(Sex::parse("Nữ"), Some(Sex::Female));
+        assert_eq!(Sex::parse("nam"), Some(Sex::Male));
+        assert_eq!(Sex::parse("F"), Some(Sex::Female));
+        assert_eq!(Sex::parse("x"), None);
     }
 
     #[test]

@@ -8,9 +8,10 @@ pub mod agency;
 pub mod audit;
 pub mod ids;
 pub mod paging;
+pub mod registry;
 pub mod text;
 pub mod timestamp;
 pub mod units;
 
-pub use ids::{CitizenId, Money, ParseIdError, TaxCode, UnitCode};
+pub use ids::{CitizenId, Money, ParseIdError, Sex, TaxCode, UnitCode};
 pub use timestamp::Timestamp;
