@@ -120,7 +120,7 @@ impl CitizenId {
 
     /// The sex the number encodes in its fourth digit (even: male, odd: female).
     pub fn sex(&self) -> Sex {
-        if (self.0.as_bytes()[3] - b'0') % 2 == 0 {
+        if (self.0.as_bytes()[3] - b'0').is_multiple_of(2) {
             Sex::Male
         } else {
             Sex::Female
