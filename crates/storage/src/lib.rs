@@ -7,6 +7,7 @@
 
 pub mod agencies;
 pub mod audit;
+pub mod registry;
 pub mod settings;
 pub mod units;
 

@@ -13,6 +13,13 @@ use unicode_normalization::UnicodeNormalization;
 
 use crate::ids::UnitCode;
 
+/// SHA-256 of a record's canonical JSON: equal records, equal hashes. Lets a re-import tell
+/// an unchanged record from a changed one without reading it back.
+pub fn content_hash<T: Serialize>(record: &T) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(serde_json::to_vec(record).unwrap_or_default()))
+}
+
 /// One rule one field broke. `code` is stable and machine-readable; `detail` says more in
 /// English for logs and import reports (the web layer translates `code`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

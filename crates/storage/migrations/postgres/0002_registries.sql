@@ -1,0 +1,132 @@
+-- Registries (PostgreSQL). Keep in step with ../sqlite/0002_registries.sql.
+-- Keys and folded names use the "C" collation: byte order, as in SQLite, so keyset pagination
+-- and prefix ranges use the indexes and page identically on both backends.
+
+-- The base registries. Each table holds the current version of each record; every update
+-- first copies the version it replaces into registry_history (a trigger does it, so no code
+-- path can overwrite a record silently). `content_hash` lets a re-import skip unchanged rows.
+
+CREATE TABLE citizens (
+    citizen_id       TEXT COLLATE "C" PRIMARY KEY,
+    full_name        TEXT NOT NULL,
+    name_folded      TEXT COLLATE "C" NOT NULL,
+    date_of_birth    TEXT NOT NULL,
+    birth_year       BIGINT NOT NULL,
+    sex              TEXT NOT NULL CHECK (sex IN ('male', 'female')),
+    permanent_street TEXT NOT NULL,
+    permanent_unit   TEXT NOT NULL,
+    temporary_street TEXT,
+    temporary_unit   TEXT,
+    household_id     TEXT,
+    phone            TEXT,
+    email            TEXT,
+    content_hash     TEXT NOT NULL,
+    version          BIGINT NOT NULL,
+    changed_at       TEXT NOT NULL,
+    source           TEXT NOT NULL,
+    actor            TEXT NOT NULL
+);
+-- Keyset pagination walks (name_folded, citizen_id); filters by unit and birth year keep the
+-- same order.
+CREATE INDEX citizens_by_name ON citizens (name_folded, citizen_id);
+CREATE INDEX citizens_by_unit ON citizens (permanent_unit, name_folded, citizen_id);
+CREATE INDEX citizens_by_household ON citizens (household_id);
+
+CREATE TABLE enterprises (
+    tax_code             TEXT COLLATE "C" PRIMARY KEY,
+    name                 TEXT NOT NULL,
+    name_folded          TEXT COLLATE "C" NOT NULL,
+    legal_form           TEXT NOT NULL,
+    street               TEXT NOT NULL,
+    unit                 TEXT NOT NULL,
+    registered_on        TEXT NOT NULL,
+    status               TEXT NOT NULL,
+    legal_representative TEXT NOT NULL,
+    content_hash         TEXT NOT NULL,
+    version              BIGINT NOT NULL,
+    changed_at           TEXT NOT NULL,
+    source               TEXT NOT NULL,
+    actor                TEXT NOT NULL
+);
+CREATE INDEX enterprises_by_name ON enterprises (name_folded, tax_code);
+CREATE INDEX enterprises_by_unit ON enterprises (unit, name_folded, tax_code);
+CREATE INDEX enterprises_by_representative ON enterprises (legal_representative);
+
+CREATE TABLE land_parcels (
+    parcel_key    TEXT COLLATE "C" PRIMARY KEY,
+    unit          TEXT NOT NULL,
+    map_sheet     BIGINT NOT NULL,
+    parcel_number BIGINT NOT NULL,
+    area_m2       DOUBLE PRECISION NOT NULL,
+    land_use      TEXT NOT NULL,
+    owners        TEXT NOT NULL,
+    geometry      TEXT,
+    content_hash  TEXT NOT NULL,
+    version       BIGINT NOT NULL,
+    changed_at    TEXT NOT NULL,
+    source        TEXT NOT NULL,
+    actor         TEXT NOT NULL
+);
+CREATE INDEX land_parcels_by_unit ON land_parcels (unit, map_sheet, parcel_number);
+
+-- Who owns what, for "the parcels of this citizen or enterprise".
+CREATE TABLE parcel_owners (
+    parcel_key TEXT NOT NULL,
+    owner_id   TEXT NOT NULL,
+    share_bp   BIGINT NOT NULL,
+    PRIMARY KEY (parcel_key, owner_id)
+);
+CREATE INDEX parcel_owners_by_owner ON parcel_owners (owner_id);
+
+CREATE TABLE registry_history (
+    registry   TEXT NOT NULL,
+    record_id  TEXT NOT NULL,
+    version    BIGINT NOT NULL,
+    data       TEXT NOT NULL,
+    changed_at TEXT NOT NULL,
+    source     TEXT NOT NULL,
+    actor      TEXT NOT NULL,
+    PRIMARY KEY (registry, record_id, version)
+);
+
+CREATE FUNCTION registry_no_delete() RETURNS trigger AS $$
+BEGIN
+    RAISE EXCEPTION '%: records are never deleted, only superseded', TG_TABLE_NAME;
+END;
+$$ LANGUAGE plpgsql;
+
+CREATE FUNCTION citizens_keep_history() RETURNS trigger AS $$
+BEGIN
+    INSERT INTO registry_history (registry, record_id, version, data, changed_at, source, actor)
+    VALUES ('citizen', OLD.citizen_id, OLD.version, json_build_object('citizen_id', OLD.citizen_id, 'full_name', OLD.full_name, 'name_folded', OLD.name_folded, 'date_of_birth', OLD.date_of_birth, 'birth_year', OLD.birth_year, 'sex', OLD.sex, 'permanent_street', OLD.permanent_street, 'permanent_unit', OLD.permanent_unit, 'temporary_street', OLD.temporary_street, 'temporary_unit', OLD.temporary_unit, 'household_id', OLD.household_id, 'phone', OLD.phone, 'email', OLD.email)::text, OLD.changed_at, OLD.source, OLD.actor);
+    RETURN NEW;
+END;
+$$ LANGUAGE plpgsql;
+CREATE TRIGGER citizens_keep_history BEFORE UPDATE ON citizens
+FOR EACH ROW EXECUTE FUNCTION citizens_keep_history();
+CREATE TRIGGER citizens_no_delete BEFORE DELETE ON citizens
+FOR EACH ROW EXECUTE FUNCTION registry_no_delete();
+
+CREATE FUNCTION enterprises_keep_history() RETURNS trigger AS $$
+BEGIN
+    INSERT INTO registry_history (registry, record_id, version, data, changed_at, source, actor)
+    VALUES ('enterprise', OLD.tax_code, OLD.version, json_build_object('tax_code', OLD.tax_code, 'name', OLD.name, 'name_folded', OLD.name_folded, 'legal_form', OLD.legal_form, 'street', OLD.street, 'unit', OLD.unit, 'registered_on', OLD.registered_on, 'status', OLD.status, 'legal_representative', OLD.legal_representative)::text, OLD.changed_at, OLD.source, OLD.actor);
+    RETURN NEW;
+END;
+$$ LANGUAGE plpgsql;
+CREATE TRIGGER enterprises_keep_history BEFORE UPDATE ON enterprises
+FOR EACH ROW EXECUTE FUNCTION enterprises_keep_history();
+CREATE TRIGGER enterprises_no_delete BEFORE DELETE ON enterprises
+FOR EACH ROW EXECUTE FUNCTION registry_no_delete();
+
+CREATE FUNCTION land_parcels_keep_history() RETURNS trigger AS $$
+BEGIN
+    INSERT INTO registry_history (registry, record_id, version, data, changed_at, source, actor)
+    VALUES ('parcel', OLD.parcel_key, OLD.version, json_build_object('parcel_key', OLD.parcel_key, 'unit', OLD.unit, 'map_sheet', OLD.map_sheet, 'parcel_number', OLD.parcel_number, 'area_m2', OLD.area_m2, 'land_use', OLD.land_use, 'owners', OLD.owners, 'geometry', OLD.geometry)::text, OLD.changed_at, OLD.source, OLD.actor);
+    RETURN NEW;
+END;
+$$ LANGUAGE plpgsql;
+CREATE TRIGGER land_parcels_keep_history BEFORE UPDATE ON land_parcels
+FOR EACH ROW EXECUTE FUNCTION land_parcels_keep_history();
+CREATE TRIGGER land_parcels_no_delete BEFORE DELETE ON land_parcels
+FOR EACH ROW EXECUTE FUNCTION registry_no_delete();
