@@ -137,7 +137,8 @@ async fn the_binary_serves_and_stops_cleanly_on_sigterm() {
     assert!(killed.success());
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(0));
-    log.extend(rx.try_iter());
+    // The reader thread ends at EOF, after the child's last line: take everything.
+    log.extend(rx.iter());
     let all = log.join("\n");
     assert!(all.contains("stopped cleanly"), "{all}");
     assert!(
