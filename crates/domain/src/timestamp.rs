@@ -15,6 +15,11 @@ pub const VIETNAM: UtcOffset = match UtcOffset::from_hms(7, 0, 0) {
     Err(_) => UtcOffset::UTC,
 };
 
+/// Today's date in Ho Chi Minh City.
+pub fn today() -> time::Date {
+    OffsetDateTime::now_utc().to_offset(VIETNAM).date()
+}
+
 impl Timestamp {
     pub fn now() -> Self {
         Self::from_datetime(OffsetDateTime::now_utc())

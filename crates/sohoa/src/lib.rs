@@ -3,6 +3,8 @@
 
 pub mod config;
 pub mod demo;
+pub mod generate;
+pub mod import;
 
 use std::future::Future;
 use std::net::SocketAddr;

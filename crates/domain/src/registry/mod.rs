@@ -17,7 +17,9 @@ use crate::ids::UnitCode;
 /// an unchanged record from a changed one without reading it back.
 pub fn content_hash<T: Serialize>(record: &T) -> String {
     use sha2::{Digest, Sha256};
-    hex::encode(Sha256::digest(serde_json::to_vec(record).unwrap_or_default()))
+    hex::encode(Sha256::digest(
+        serde_json::to_vec(record).unwrap_or_default(),
+    ))
 }
 
 /// One rule one field broke. `code` is stable and machine-readable; `detail` says more in

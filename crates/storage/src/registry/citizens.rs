@@ -105,10 +105,12 @@ fn from_row(row: &AnyRow) -> Result<Stored> {
 }
 
 pub async fn get(db: &Db, id: &CitizenId) -> Result<Option<Stored>> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM citizens WHERE citizen_id = $1"))
-        .bind(id.as_str())
-        .fetch_optional(db.reader())
-        .await?;
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM citizens WHERE citizen_id = $1"
+    ))
+    .bind(id.as_str())
+    .fetch_optional(db.reader())
+    .await?;
     row.as_ref().map(from_row).transpose()
 }
 
@@ -135,7 +137,10 @@ pub struct Found {
 pub async fn search(db: &Db, s: &Search) -> Result<Found> {
     let mut f = Filter::default();
     if let Some(name) = s.name.as_deref().map(fold).filter(|n| !n.is_empty()) {
-        f.and("name_folded >= ? AND name_folded < ?", [name.clone(), prefix_upper(&name)]);
+        f.and(
+            "name_folded >= ? AND name_folded < ?",
+            [name.clone(), prefix_upper(&name)],
+        );
     }
     if let Some(u) = &s.unit {
         f.and("permanent_unit = ?", [u.to_string()]);
@@ -144,21 +149,39 @@ pub async fn search(db: &Db, s: &Search) -> Result<Found> {
         f.and("birth_year = CAST(? AS BIGINT)", [y.to_string()]);
     }
     if let Some((name, id)) = &s.after {
-        f.and("(name_folded, citizen_id) > (?, ?)", [name.clone(), id.clone()]);
+        f.and(
+            "(name_folded, citizen_id) > (?, ?)",
+            [name.clone(), id.clone()],
+        );
     }
     let limit = i64::from(s.limit.clamp(1, 200));
     let n = f.next_placeholder();
-    let sql = format!("SELECT {COLUMNS} FROM citizens{} ORDER BY name_folded, citizen_id LIMIT ${n}", f.where_sql());
-    let rows = f.bind(sqlx::query(&sql)).bind(limit + 1).fetch_all(db.reader()).await?;
-    let items = rows.iter().take(limit as usize).map(from_row).collect::<Result<Vec<_>>>()?;
+    let sql = format!(
+        "SELECT {COLUMNS} FROM citizens{} ORDER BY name_folded, citizen_id LIMIT ${n}",
+        f.where_sql()
+    );
+    let rows = f
+        .bind(sqlx::query(&sql))
+        .bind(limit + 1)
+        .fetch_all(db.reader())
+        .await?;
+    let items = rows
+        .iter()
+        .take(limit as usize)
+        .map(from_row)
+        .collect::<Result<Vec<_>>>()?;
     let next = match rows.get(limit as usize - 1) {
-        Some(last) if rows.len() as i64 > limit => Some((text(last, "name_folded")?, text(last, "citizen_id")?)),
+        Some(last) if rows.len() as i64 > limit => {
+            Some((text(last, "name_folded")?, text(last, "citizen_id")?))
+        }
         _ => None,
     };
     Ok(Found { items, next })
 }
 
 pub async fn count(db: &Db) -> Result<i64> {
-    let row = sqlx::query("SELECT COUNT(*) AS n FROM citizens").fetch_one(db.reader()).await?;
+    let row = sqlx::query("SELECT COUNT(*) AS n FROM citizens")
+        .fetch_one(db.reader())
+        .await?;
     int(&row, "n")
 }

@@ -42,7 +42,11 @@ fn values(e: &Enterprise) -> (Vec<Val>, String) {
     )
 }
 
-pub async fn upsert_all(tx: &mut Tx, enterprises: &[Enterprise], prov: &Provenance) -> Result<Counts> {
+pub async fn upsert_all(
+    tx: &mut Tx,
+    enterprises: &[Enterprise],
+    prov: &Provenance,
+) -> Result<Counts> {
     let mut counts = Counts::default();
     for chunk in enterprises.chunks(super::BATCH) {
         let rows: Vec<_> = chunk.iter().map(values).collect();
@@ -90,6 +94,8 @@ pub async fn get(db: &Db, tax_code: &TaxCode) -> Result<Option<Stored>> {
 }
 
 pub async fn count(db: &Db) -> Result<i64> {
-    let row = sqlx::query("SELECT COUNT(*) AS n FROM enterprises").fetch_one(db.reader()).await?;
+    let row = sqlx::query("SELECT COUNT(*) AS n FROM enterprises")
+        .fetch_one(db.reader())
+        .await?;
     int(&row, "n")
 }

@@ -61,13 +61,23 @@ pub const BATCH: usize = 500;
 
 /// Upserts `rows` (each: the data columns' values then the content hash) in one statement.
 /// Returns the counts and the keys of the records inserted or changed.
-pub(crate) async fn upsert(tx: &mut Tx, spec: &TableSpec, rows: &[(Vec<Val>, String)], prov: &Provenance) -> Result<(Counts, Vec<String>)> {
+pub(crate) async fn upsert(
+    tx: &mut Tx,
+    spec: &TableSpec,
+    rows: &[(Vec<Val>, String)],
+    prov: &Provenance,
+) -> Result<(Counts, Vec<String>)> {
     if rows.is_empty() {
         return Ok((Counts::default(), Vec::new()));
     }
     let key = spec.columns[0];
     let ncols = spec.columns.len() + META.len();
-    let mut sql = format!("INSERT INTO {} ({}, {}) VALUES ", spec.table, spec.columns.join(", "), META.join(", "));
+    let mut sql = format!(
+        "INSERT INTO {} ({}, {}) VALUES ",
+        spec.table,
+        spec.columns.join(", "),
+        META.join(", ")
+    );
     for r in 0..rows.len() {
         if r > 0 {
             sql.push(',');
@@ -103,7 +113,12 @@ pub(crate) async fn upsert(tx: &mut Tx, spec: &TableSpec, rows: &[(Vec<Val>, Str
                 Val::Real(f) => q.bind(*f),
             };
         }
-        q = q.bind(hash.as_str()).bind(1_i64).bind(at.as_str()).bind(prov.source.as_str()).bind(prov.actor.as_str());
+        q = q
+            .bind(hash.as_str())
+            .bind(1_i64)
+            .bind(at.as_str())
+            .bind(prov.source.as_str())
+            .bind(prov.actor.as_str());
     }
     let returned = q.fetch_all(&mut **tx).await?;
     let mut counts = Counts::default();

@@ -10,7 +10,16 @@ use crate::{int, opt_text, text, Db, Result, StorageError, Tx};
 
 const SPEC: TableSpec = TableSpec {
     table: "land_parcels",
-    columns: &["parcel_key", "unit", "map_sheet", "parcel_number", "area_m2", "land_use", "owners", "geometry"],
+    columns: &[
+        "parcel_key",
+        "unit",
+        "map_sheet",
+        "parcel_number",
+        "area_m2",
+        "land_use",
+        "owners",
+        "geometry",
+    ],
 };
 
 /// Owners as stored: the same `ID:PERCENT;...` form the import takes.
@@ -49,7 +58,10 @@ pub async fn upsert_all(tx: &mut Tx, parcels: &[LandParcel], prov: &Provenance) 
         let (c, changed) = upsert(tx, &SPEC, &rows, prov).await?;
         counts.add(c);
         for key in changed {
-            sqlx::query("DELETE FROM parcel_owners WHERE parcel_key = $1").bind(&key).execute(&mut **tx).await?;
+            sqlx::query("DELETE FROM parcel_owners WHERE parcel_key = $1")
+                .bind(&key)
+                .execute(&mut **tx)
+                .await?;
             if let Some(p) = chunk.iter().find(|p| p.key() == key) {
                 for o in &p.owners {
                     sqlx::query("INSERT INTO parcel_owners (parcel_key, owner_id, share_bp) VALUES ($1, $2, $3)")
@@ -84,7 +96,8 @@ fn from_row(row: &AnyRow) -> Result<Stored> {
         owners: text(row, "owners")?,
         geometry: opt_text(row, "geometry")?.unwrap_or_default(),
     };
-    let parcel = LandParcel::parse(&input).map_err(|_| StorageError::Corrupt(format!("parcel {key}")))?;
+    let parcel =
+        LandParcel::parse(&input).map_err(|_| StorageError::Corrupt(format!("parcel {key}")))?;
     Ok(Stored {
         parcel,
         version: int(row, "version")?,
@@ -105,14 +118,17 @@ pub async fn get(db: &Db, key: &str) -> Result<Option<Stored>> {
 
 /// Keys of the parcels an owner (CCCD or tax code) holds a share in.
 pub async fn owned_by(db: &Db, owner_id: &str) -> Result<Vec<String>> {
-    let rows = sqlx::query("SELECT parcel_key FROM parcel_owners WHERE owner_id = $1 ORDER BY parcel_key")
-        .bind(owner_id)
-        .fetch_all(db.reader())
-        .await?;
+    let rows =
+        sqlx::query("SELECT parcel_key FROM parcel_owners WHERE owner_id = $1 ORDER BY parcel_key")
+            .bind(owner_id)
+            .fetch_all(db.reader())
+            .await?;
     rows.iter().map(|r| text(r, "parcel_key")).collect()
 }
 
 pub async fn count(db: &Db) -> Result<i64> {
-    let row = sqlx::query("SELECT COUNT(*) AS n FROM land_parcels").fetch_one(db.reader()).await?;
+    let row = sqlx::query("SELECT COUNT(*) AS n FROM land_parcels")
+        .fetch_one(db.reader())
+        .await?;
     int(&row, "n")
 }

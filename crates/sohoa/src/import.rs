@@ -1,0 +1,754 @@
+//! `sohoa import`: load registry files (CSV or NDJSON) streaming, in batches.
+//!
+//! A blocking thread reads and parses the file (memory stays flat whatever its size) and
+//! hands batches to the async writer, so parsing and writing use both cores. Every row is
+//! checked (fields, units in force, duplicates within the file); each rejected row is
+//! reported with its line number. By default valid rows load, committed every
+//! `commit_rows` rows with an audit entry each time; with `all_or_nothing` the whole file is
+//! one transaction that commits only if no row was rejected. Upserts skip unchanged records,
+//! so importing the same file again changes nothing.
+
+use std::collections::{HashMap, HashSet};
+use std::fs::File;
+use std::hash::{Hash, Hasher};
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::de::DeserializeOwned;
+use sohoa_domain::audit::AuditRecord;
+use sohoa_domain::registry::citizen::{self, Citizen, CitizenInput};
+use sohoa_domain::registry::enterprise::{self, Enterprise, EnterpriseInput};
+use sohoa_domain::registry::parcel::{self, LandParcel, ParcelInput};
+use sohoa_domain::registry::FieldError;
+use sohoa_domain::units::UnitLevel;
+use sohoa_domain::{Timestamp, UnitCode};
+use sohoa_storage::registry::{self as reg, Counts, Provenance};
+use sohoa_storage::{audit, Db, StorageError, Tx};
+use time::Date;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Registry {
+    Citizens,
+    Enterprises,
+    Parcels,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Csv,
+    Ndjson,
+}
+
+impl Format {
+    /// From the file name: `.ndjson` or `.jsonl` is NDJSON, anything else CSV.
+    pub fn guess(path: &Path) -> Format {
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("ndjson" | "jsonl") => Format::Ndjson,
+            _ => Format::Csv,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ImportOptions {
+    pub registry: Registry,
+    pub path: PathBuf,
+    pub format: Format,
+    pub all_or_nothing: bool,
+    /// Show a progress bar (on a terminal).
+    pub progress: bool,
+    /// Rows per commit in the default mode.
+    pub commit_rows: usize,
+    pub actor: String,
+}
+
+/// A row that was not loaded, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reject {
+    pub line: u64,
+    pub field: String,
+    pub code: String,
+    pub detail: String,
+}
+
+impl std::fmt::Display for Reject {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "line {}: {}: {} ({})",
+            self.line, self.field, self.detail, self.code
+        )
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    pub rows: u64,
+    pub counts: Counts,
+    pub rejected_rows: u64,
+    /// False when all-or-nothing rolled everything back.
+    pub committed: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("cannot read {path}: {source}")]
+    Open {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    File(String),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// The longest line accepted: no real record comes near it, and a file without line breaks
+/// (a binary, a 2 GiB single line) is stopped before it fills memory.
+const MAX_LINE: u64 = 1 << 20;
+
+/// Counts bytes read (for the progress bar) and refuses over-long lines.
+struct Guarded<R> {
+    inner: R,
+    read: Arc<AtomicU64>,
+    since_newline: u64,
+}
+
+impl<R: Read> Read for Guarded<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        for &b in &buf[..n] {
+            if b == b'\n' {
+                self.since_newline = 0;
+            } else {
+                self.since_newline += 1;
+            }
+        }
+        if self.since_newline > MAX_LINE {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "a line is longer than {} KiB: is this a registry file?",
+                    MAX_LINE / 1024
+                ),
+            ));
+        }
+        self.read.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// What differs between the three registries.
+trait Kind: 'static {
+    type Input: DeserializeOwned + Default;
+    type Record: Send + 'static;
+    const NAME: &'static str;
+    const HEADER: &'static [&'static str];
+    const REQUIRED: &'static [&'static str];
+    fn parse(input: &Self::Input, today: Date) -> Result<Self::Record, Vec<FieldError>>;
+    /// A number identifying the record, to find duplicates in one file.
+    fn identity(r: &Self::Record) -> u64;
+    fn units(r: &Self::Record) -> Vec<(&'static str, UnitCode)>;
+    async fn upsert(
+        tx: &mut Tx,
+        rows: &[Self::Record],
+        prov: &Provenance,
+    ) -> Result<Counts, StorageError>;
+}
+
+struct Citizens;
+impl Kind for Citizens {
+    type Input = CitizenInput;
+    type Record = Citizen;
+    const NAME: &'static str = "citizens";
+    const HEADER: &'static [&'static str] = citizen::CSV_HEADER;
+    const REQUIRED: &'static [&'static str] = &[
+        "citizen_id",
+        "full_name",
+        "date_of_birth",
+        "sex",
+        "permanent_street",
+        "permanent_unit",
+    ];
+    fn parse(input: &CitizenInput, today: Date) -> Result<Citizen, Vec<FieldError>> {
+        Citizen::parse(input, today)
+    }
+    fn identity(r: &Citizen) -> u64 {
+        r.citizen_id.as_str().parse().unwrap_or(0)
+    }
+    fn units(r: &Citizen) -> Vec<(&'static str, UnitCode)> {
+        r.unit_codes().map(|(f, u)| (f, u.clone())).collect()
+    }
+    async fn upsert(
+        tx: &mut Tx,
+        rows: &[Citizen],
+        prov: &Provenance,
+    ) -> Result<Counts, StorageError> {
+        reg::citizens::upsert_all(tx, rows, prov).await
+    }
+}
+
+struct Enterprises;
+impl Kind for Enterprises {
+    type Input = EnterpriseInput;
+    type Record = Enterprise;
+    const NAME: &'static str = "enterprises";
+    const HEADER: &'static [&'static str] = enterprise::CSV_HEADER;
+    const REQUIRED: &'static [&'static str] = enterprise::CSV_HEADER;
+    fn parse(input: &EnterpriseInput, today: Date) -> Result<Enterprise, Vec<FieldError>> {
+        Enterprise::parse(input, today)
+    }
+    fn identity(r: &Enterprise) -> u64 {
+        r.tax_code.as_str().replace('-', "").parse().unwrap_or(0)
+    }
+    fn units(r: &Enterprise) -> Vec<(&'static str, UnitCode)> {
+        vec![("unit", r.address.unit_code.clone())]
+    }
+    async fn upsert(
+        tx: &mut Tx,
+        rows: &[Enterprise],
+        prov: &Provenance,
+    ) -> Result<Counts, StorageError> {
+        reg::enterprises::upsert_all(tx, rows, prov).await
+    }
+}
+
+struct Parcels;
+impl Kind for Parcels {
+    type Input = ParcelInput;
+    type Record = LandParcel;
+    const NAME: &'static str = "parcels";
+    const HEADER: &'static [&'static str] = parcel::CSV_HEADER;
+    const REQUIRED: &'static [&'static str] = &[
+        "unit",
+        "map_sheet",
+        "parcel_number",
+        "area_m2",
+        "land_use",
+        "owners",
+    ];
+    fn parse(input: &ParcelInput, _today: Date) -> Result<LandParcel, Vec<FieldError>> {
+        LandParcel::parse(input)
+    }
+    fn identity(r: &LandParcel) -> u64 {
+        // SipHash with fixed keys: deterministic; a collision among a city's parcels is
+        // vanishingly unlikely, and would only make a row be reported as a duplicate.
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        r.key().hash(&mut h);
+        h.finish()
+    }
+    fn units(r: &LandParcel) -> Vec<(&'static str, UnitCode)> {
+        vec![("unit", r.unit_code.clone())]
+    }
+    async fn upsert(
+        tx: &mut Tx,
+        rows: &[LandParcel],
+        prov: &Provenance,
+    ) -> Result<Counts, StorageError> {
+        reg::parcels::upsert_all(tx, rows, prov).await
+    }
+}
+
+/// Imports a file; `on_reject` sees each rejected row as it is found.
+pub async fn run(
+    db: &Db,
+    opts: &ImportOptions,
+    on_reject: impl FnMut(&Reject),
+) -> Result<Report, ImportError> {
+    match opts.registry {
+        Registry::Citizens => run_kind::<Citizens>(db, opts, on_reject).await,
+        Registry::Enterprises => run_kind::<Enterprises>(db, opts, on_reject).await,
+        Registry::Parcels => run_kind::<Parcels>(db, opts, on_reject).await,
+    }
+}
+
+enum Item<R> {
+    Row(u64, R),
+    Rejected(Vec<Reject>),
+}
+
+/// Commune-level units in force today: the only ones a current record may name.
+async fn units_in_force(db: &Db) -> Result<HashSet<String>, StorageError> {
+    let mut set = HashSet::new();
+    let mut page = 1;
+    loop {
+        let q = sohoa_storage::units::UnitQuery {
+            as_of: sohoa_domain::timestamp::today(),
+            level: Some(UnitLevel::Commune),
+            kind: None,
+            parent: None,
+            search: None,
+            page: sohoa_domain::paging::PageRequest::parse(Some(page), Some(200))
+                .unwrap_or_default(),
+        };
+        let p = sohoa_storage::units::list(db, &q).await?;
+        let done = !p.has_next();
+        set.extend(p.items.into_iter().map(|u| u.code.to_string()));
+        if done {
+            return Ok(set);
+        }
+        page += 1;
+    }
+}
+
+async fn run_kind<K: Kind>(
+    db: &Db,
+    opts: &ImportOptions,
+    mut on_reject: impl FnMut(&Reject),
+) -> Result<Report, ImportError> {
+    let file = File::open(&opts.path).map_err(|source| ImportError::Open {
+        path: opts.path.clone(),
+        source,
+    })?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let units = units_in_force(db).await?;
+    let read = Arc::new(AtomicU64::new(0));
+    let (tx_items, mut rx_items) = tokio::sync::mpsc::channel::<Vec<Item<K::Record>>>(8);
+    let reader = {
+        let read = read.clone();
+        let format = opts.format;
+        let progress = opts.progress;
+        tokio::task::spawn_blocking(move || {
+            let guarded = Guarded {
+                inner: file,
+                read: read.clone(),
+                since_newline: 0,
+            };
+            let mut bar = Progress::new(progress, size, read);
+            parse_file::<K>(guarded, format, &units, &tx_items, &mut bar)
+        })
+    };
+
+    let source = format!(
+        "import:{}",
+        opts.path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("file")
+    );
+    let mut report = Report::default();
+    let mut pending: Vec<K::Record> = Vec::new();
+    let mut first_line = 0;
+    let mut last_line = 0;
+    // In all-or-nothing mode one transaction spans the file.
+    let mut whole: Option<Tx> = if opts.all_or_nothing {
+        Some(db.begin().await?)
+    } else {
+        None
+    };
+    while let Some(batch) = rx_items.recv().await {
+        for item in batch {
+            match item {
+                Item::Row(line, r) => {
+                    report.rows += 1;
+                    if pending.is_empty() {
+                        first_line = line;
+                    }
+                    last_line = line;
+                    pending.push(r);
+                }
+                Item::Rejected(rejects) => {
+                    report.rows += 1;
+                    report.rejected_rows += 1;
+                    rejects.iter().for_each(&mut on_reject);
+                }
+            }
+        }
+        if pending.len() >= opts.commit_rows {
+            let prov = provenance(&source, opts);
+            match whole.as_mut() {
+                Some(tx) => report.counts.add(K::upsert(tx, &pending, &prov).await?),
+                None => report.counts.add(
+                    commit_batch::<K>(db, &pending, &prov, &source, (first_line, last_line))
+                        .await?,
+                ),
+            }
+            pending.clear();
+        }
+    }
+    // The reader's verdict: a fatal problem (bad header, unreadable file) stops the import.
+    let fatal = match reader.await {
+        Ok(Ok(())) => None,
+        Ok(Err(msg)) => Some(msg),
+        Err(e) => Some(format!("the reader stopped: {e}")),
+    };
+    let prov = provenance(&source, opts);
+    match whole {
+        Some(mut tx) => {
+            if fatal.is_none() && report.rejected_rows == 0 {
+                report
+                    .counts
+                    .add(K::upsert(&mut tx, &pending, &prov).await?);
+                audit::append(
+                    &mut tx,
+                    &import_record::<K>(&source, &opts.actor, &report.counts, (1, last_line)),
+                )
+                .await?;
+                tx.commit().await.map_err(StorageError::from)?;
+                report.committed = true;
+            } else {
+                tx.rollback().await.map_err(StorageError::from)?;
+                report.counts = Counts::default();
+            }
+        }
+        None => {
+            if !pending.is_empty() {
+                report.counts.add(
+                    commit_batch::<K>(db, &pending, &prov, &source, (first_line, last_line))
+                        .await?,
+                );
+            }
+            report.committed = true;
+        }
+    }
+    match fatal {
+        Some(msg) => Err(ImportError::File(msg)),
+        None => Ok(report),
+    }
+}
+
+fn provenance(source: &str, opts: &ImportOptions) -> Provenance {
+    Provenance {
+        source: source.to_owned(),
+        actor: opts.actor.clone(),
+        at: Timestamp::now(),
+    }
+}
+
+fn import_record<K: Kind>(source: &str, actor: &str, c: &Counts, lines: (u64, u64)) -> AuditRecord {
+    AuditRecord::new(actor, format!("{}.import", K::NAME), K::NAME, source).fields([
+        format!("lines={}-{}", lines.0, lines.1),
+        format!("inserted={}", c.inserted),
+        format!("updated={}", c.updated),
+        format!("unchanged={}", c.unchanged),
+    ])
+}
+
+async fn commit_batch<K: Kind>(
+    db: &Db,
+    rows: &[K::Record],
+    prov: &Provenance,
+    source: &str,
+    lines: (u64, u64),
+) -> Result<Counts, StorageError> {
+    let mut tx = db.begin().await?;
+    let counts = K::upsert(&mut tx, rows, prov).await?;
+    if counts.inserted + counts.updated > 0 {
+        audit::append(
+            &mut tx,
+            &import_record::<K>(source, &prov.actor, &counts, lines),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(counts)
+}
+
+/// Reads and checks every row, sending batches to the writer. Returns a message for a
+/// problem that makes the rest of the file unreadable.
+fn parse_file<K: Kind>(
+    input: impl Read,
+    format: Format,
+    units: &HashSet<String>,
+    out: &tokio::sync::mpsc::Sender<Vec<Item<K::Record>>>,
+    bar: &mut Progress,
+) -> Result<(), String> {
+    let today = sohoa_domain::timestamp::today();
+    let mut seen: HashMap<u64, u64> = HashMap::new();
+    let mut batch = Vec::with_capacity(2_000);
+    let mut check =
+        |line: u64, parsed: Result<K::Input, Reject>, batch: &mut Vec<Item<K::Record>>| {
+            let item = match parsed
+                .and_then(|input| K::parse(&input, today).map_err(|errs| field_rejects(line, errs)))
+            {
+                Err(r) => Item::Rejected(vec![r]),
+                Ok(record) => {
+                    let unknown: Vec<Reject> = K::units(&record)
+                        .into_iter()
+                        .filter(|(_, u)| !units.contains(u.as_str()))
+                        .map(|(field, u)| Reject {
+                            line,
+                            field: field.to_owned(),
+                            code: "unknown_unit".into(),
+                            detail: format!("no commune-level unit {u} is in force today"),
+                        })
+                        .collect();
+                    if !unknown.is_empty() {
+                        Item::Rejected(unknown)
+                    } else if let Some(first) = seen.insert(K::identity(&record), line) {
+                        // Keep pointing at the first occurrence.
+                        seen.insert(K::identity(&record), first);
+                        Item::Rejected(vec![Reject {
+                            line,
+                            field: K::REQUIRED[0].to_owned(),
+                            code: "duplicate".into(),
+                            detail: format!("the same record is on line {first}"),
+                        }])
+                    } else {
+                        Item::Row(line, record)
+                    }
+                }
+            };
+            batch.push(item);
+        };
+    let flush =
+        |batch: &mut Vec<Item<K::Record>>, bar: &mut Progress, rows: u64| -> Result<(), String> {
+            bar.tick(rows, false);
+            out.blocking_send(std::mem::take(batch))
+                .map_err(|_| "the writer stopped".to_owned())
+        };
+    let mut rows = 0u64;
+    match format {
+        Format::Csv => {
+            let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(input);
+            let headers = rdr
+                .byte_headers()
+                .map_err(|e| format!("line 1: cannot read the header: {e}"))?
+                .clone();
+            let headers = csv::StringRecord::from_byte_record(headers)
+                .map_err(|_| "line 1: the header is not UTF-8".to_owned())?;
+            let names: Vec<String> = headers.iter().map(|h| h.trim().to_owned()).collect();
+            check_header::<K>(&names)?;
+            let headers = csv::StringRecord::from(names.clone());
+            let mut raw = csv::ByteRecord::new();
+            loop {
+                match rdr.read_byte_record(&mut raw) {
+                    Ok(false) => break,
+                    Ok(true) => {}
+                    Err(e) => match e.kind() {
+                        csv::ErrorKind::Io(_) => {
+                            return Err(format!(
+                                "after line {}: {e}",
+                                raw.position().map_or(0, |p| p.line())
+                            ))
+                        }
+                        _ => {
+                            let line = e.position().map_or(0, |p| p.line());
+                            check(
+                                line,
+                                Err(reject(line, "row", "malformed_row", e.to_string())),
+                                &mut batch,
+                            );
+                            continue;
+                        }
+                    },
+                }
+                rows += 1;
+                let line = raw.position().map_or(rows + 1, |p| p.line());
+                let parsed = if raw.len() != headers.len() {
+                    Err(reject(
+                        line,
+                        "row",
+                        "wrong_field_count",
+                        format!("expected {} fields, found {}", headers.len(), raw.len()),
+                    ))
+                } else {
+                    match csv::StringRecord::from_byte_record(raw.clone()) {
+                        Err(e) => {
+                            let field = e.utf8_error().field();
+                            Err(reject(
+                                line,
+                                names.get(field).map_or("row", String::as_str),
+                                "invalid_utf8",
+                                "not valid UTF-8 text".into(),
+                            ))
+                        }
+                        Ok(rec) => rec
+                            .deserialize::<K::Input>(Some(&headers))
+                            .map_err(|e| reject(line, "row", "malformed_row", e.to_string())),
+                    }
+                };
+                check(line, parsed, &mut batch);
+                if batch.len() >= 2_000 {
+                    flush(&mut batch, bar, rows)?;
+                }
+            }
+        }
+        Format::Ndjson => {
+            let mut lines = BufReader::new(input);
+            let mut buf = Vec::new();
+            let mut line = 0u64;
+            loop {
+                buf.clear();
+                match lines.read_until(b'\n', &mut buf) {
+                    Ok(0) => break,
+                    Ok(_) => {}
+                    Err(e) => return Err(format!("after line {line}: {e}")),
+                }
+                line += 1;
+                if buf.iter().all(u8::is_ascii_whitespace) {
+                    continue;
+                }
+                rows += 1;
+                let parsed = match std::str::from_utf8(&buf) {
+                    Err(_) => Err(reject(
+                        line,
+                        "row",
+                        "invalid_utf8",
+                        "not valid UTF-8 text".into(),
+                    )),
+                    Ok(text) => ndjson_input::<K>(text)
+                        .map_err(|(code, detail)| reject(line, "row", code, detail)),
+                };
+                check(line, parsed, &mut batch);
+                if batch.len() >= 2_000 {
+                    flush(&mut batch, bar, rows)?;
+                }
+            }
+        }
+    }
+    flush(&mut batch, bar, rows)?;
+    bar.tick(rows, true);
+    Ok(())
+}
+
+fn reject(line: u64, field: &str, code: &str, detail: String) -> Reject {
+    Reject {
+        line,
+        field: field.to_owned(),
+        code: code.to_owned(),
+        detail,
+    }
+}
+
+/// All of a row's field errors as one reject per field. (The first is returned; the others
+/// are folded into its detail so one row stays one report line per problem field.)
+fn field_rejects(line: u64, errs: Vec<FieldError>) -> Reject {
+    let mut it = errs.into_iter();
+    let first = it.next().map_or_else(
+        || reject(line, "row", "invalid", "rejected".into()),
+        |e| reject(line, e.field, e.code, e.detail),
+    );
+    it.fold(first, |mut acc, e| {
+        acc.detail
+            .push_str(&format!("; {}: {} ({})", e.field, e.detail, e.code));
+        acc
+    })
+}
+
+fn check_header<K: Kind>(names: &[String]) -> Result<(), String> {
+    let unknown: Vec<&str> = names
+        .iter()
+        .map(String::as_str)
+        .filter(|n| !K::HEADER.contains(n))
+        .collect();
+    let missing: Vec<&str> = K::REQUIRED
+        .iter()
+        .copied()
+        .filter(|r| !names.iter().any(|n| n == r))
+        .collect();
+    let mut dup = HashSet::new();
+    let repeated: Vec<&str> = names
+        .iter()
+        .map(String::as_str)
+        .filter(|n| !dup.insert(*n))
+        .collect();
+    if unknown.is_empty() && missing.is_empty() && repeated.is_empty() {
+        return Ok(());
+    }
+    let mut msg = format!("line 1: the header does not fit a {} file.", K::NAME);
+    if !missing.is_empty() {
+        msg.push_str(&format!(" Missing columns: {}.", missing.join(", ")));
+    }
+    if !unknown.is_empty() {
+        msg.push_str(&format!(" Unknown columns: {}.", unknown.join(", ")));
+    }
+    if !repeated.is_empty() {
+        msg.push_str(&format!(" Repeated columns: {}.", repeated.join(", ")));
+    }
+    msg.push_str(&format!(" Expected: {}.", K::HEADER.join(",")));
+    Err(msg)
+}
+
+/// An NDJSON line as the registry's input: every value becomes text (numbers as written,
+/// objects such as a parcel's geometry as JSON), missing keys stay empty.
+fn ndjson_input<K: Kind>(text: &str) -> Result<K::Input, (&'static str, String)> {
+    let value: serde_json::Value = serde_json::from_str(text)
+        .map_err(|e| ("malformed_row", format!("not a JSON object: {e}")))?;
+    let obj = value
+        .as_object()
+        .ok_or(("malformed_row", "not a JSON object".to_owned()))?;
+    let mut flat = serde_json::Map::new();
+    for (k, v) in obj {
+        if !K::HEADER.contains(&k.as_str()) {
+            return Err((
+                "unknown_field",
+                format!("unknown field {k:?}; expected: {}", K::HEADER.join(", ")),
+            ));
+        }
+        let s = match v {
+            serde_json::Value::Null => String::new(),
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Number(n) => n.to_string(),
+            other => other.to_string(),
+        };
+        flat.insert(k.clone(), serde_json::Value::String(s));
+    }
+    for r in K::REQUIRED {
+        if !flat.contains_key(*r) {
+            return Err(("missing_field", format!("missing field {r:?}")));
+        }
+    }
+    serde_json::from_value(serde_json::Value::Object(flat))
+        .map_err(|e| ("malformed_row", e.to_string()))
+}
+
+/// A progress bar on stderr: percentage, rows, rows/s and ETA; silent when not asked for.
+struct Progress {
+    on: bool,
+    size: u64,
+    read: Arc<AtomicU64>,
+    start: Instant,
+    last: Instant,
+}
+
+impl Progress {
+    fn new(on: bool, size: u64, read: Arc<AtomicU64>) -> Self {
+        let now = Instant::now();
+        Self {
+            on,
+            size,
+            read,
+            start: now,
+            last: now,
+        }
+    }
+
+    fn tick(&mut self, rows: u64, done: bool) {
+        if !self.on || (!done && self.last.elapsed() < Duration::from_millis(200)) {
+            return;
+        }
+        self.last = Instant::now();
+        let read = self.read.load(Ordering::Relaxed);
+        let frac = if self.size > 0 {
+            (read as f64 / self.size as f64).min(1.0)
+        } else {
+            1.0
+        };
+        let secs = self.start.elapsed().as_secs_f64().max(1e-3);
+        let rate = rows as f64 / secs;
+        let eta = if frac > 0.0 { secs / frac - secs } else { 0.0 };
+        let width = 30;
+        let filled = (frac * width as f64) as usize;
+        eprint!(
+            "\r[{}{}] {:>3.0}% {} rows, {:.0} rows/s, ETA {}   ",
+            "#".repeat(filled),
+            " ".repeat(width - filled),
+            frac * 100.0,
+            rows,
+            rate,
+            format_secs(eta)
+        );
+        if done {
+            eprintln!();
+        }
+    }
+}
+
+fn format_secs(s: f64) -> String {
+    let s = s.max(0.0) as u64;
+    format!("{}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60)
+}
