@@ -11,6 +11,7 @@ mod agencies;
 mod audit;
 mod cli;
 mod errors;
+mod import;
 mod openapi;
 mod operations;
 mod pages;
