@@ -9,6 +9,7 @@ pub mod audit;
 pub mod ids;
 pub mod paging;
 pub mod registry;
+pub mod sharing;
 pub mod text;
 pub mod timestamp;
 pub mod units;

@@ -51,6 +51,77 @@ pub async fn append(tx: &mut Tx, record: &AuditRecord) -> Result<AuditEntry> {
     })
 }
 
+/// Writes audit entries for requests that change nothing else (reads of personal data,
+/// denials) in batches: one transaction, one fsync, for every entry waiting. Each caller gets
+/// its answer only once its entry is committed, so a response never goes out before its
+/// audit entry is durable; under load, many entries share one commit.
+#[derive(Debug, Clone)]
+pub struct AuditSink {
+    queue: tokio::sync::mpsc::Sender<Pending>,
+}
+
+#[derive(Debug)]
+struct Pending {
+    record: AuditRecord,
+    done: tokio::sync::oneshot::Sender<std::result::Result<i64, String>>,
+}
+
+/// Most entries in one transaction.
+const SINK_BATCH: usize = 2_048;
+
+impl AuditSink {
+    /// Starts the writer task. It ends once every sink handle is dropped and the queue has
+    /// been written, so entries accepted before a shutdown are not lost.
+    pub fn spawn(db: Db) -> Self {
+        let (queue, mut rx) = tokio::sync::mpsc::channel::<Pending>(SINK_BATCH * 4);
+        tokio::spawn(async move {
+            let mut batch = Vec::with_capacity(SINK_BATCH);
+            while rx.recv_many(&mut batch, SINK_BATCH).await > 0 {
+                let result = write_batch(&db, &batch).await;
+                for (i, p) in batch.drain(..).enumerate() {
+                    let answer = match &result {
+                        Ok(seqs) => Ok(seqs[i]),
+                        Err(e) => Err(e.clone()),
+                    };
+                    let _ = p.done.send(answer);
+                }
+            }
+        });
+        Self { queue }
+    }
+
+    /// Appends `record` and waits until it is committed; returns its sequence number.
+    pub async fn record(&self, record: AuditRecord) -> Result<i64> {
+        let (done, wait) = tokio::sync::oneshot::channel();
+        let closed = || StorageError::Corrupt("the audit writer has stopped".into());
+        self.queue
+            .send(Pending { record, done })
+            .await
+            .map_err(|_| closed())?;
+        match wait.await {
+            Ok(Ok(seq)) => Ok(seq),
+            Ok(Err(e)) => Err(StorageError::AuditWrite(e)),
+            Err(_) => Err(closed()),
+        }
+    }
+}
+
+async fn write_batch(db: &Db, batch: &[Pending]) -> std::result::Result<Vec<i64>, String> {
+    let run = async {
+        let mut tx = db.begin().await?;
+        let mut seqs = Vec::with_capacity(batch.len());
+        for p in batch {
+            seqs.push(append(&mut tx, &p.record).await?.seq);
+        }
+        tx.commit().await?;
+        Ok::<_, StorageError>(seqs)
+    };
+    run.await.map_err(|e| {
+        tracing::error!(error = %e, entries = batch.len(), "audit batch failed");
+        e.to_string()
+    })
+}
+
 /// Appends a record in a transaction of its own: for events that change nothing else, such
 /// as a denied request.
 pub async fn append_alone(db: &Db, record: &AuditRecord) -> Result<AuditEntry> {

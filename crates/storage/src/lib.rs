@@ -9,6 +9,7 @@ pub mod agencies;
 pub mod audit;
 pub mod registry;
 pub mod settings;
+pub mod sharing;
 pub mod units;
 
 use std::path::PathBuf;
@@ -53,6 +54,8 @@ pub enum StorageError {
     Corrupt(String),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    #[error("the audit entry could not be written: {0}")]
+    AuditWrite(String),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
 }

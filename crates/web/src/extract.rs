@@ -83,3 +83,67 @@ impl FromRequestParts<AppState> for Admin {
         }
     }
 }
+
+/// An agency's system, identified by its API key (`Authorization: Bearer sohoa_<id>_<secret>`).
+/// An officer acting through it may be named in the `Sohoa-Officer` header; the audit log
+/// records both.
+#[derive(Debug, Clone)]
+pub struct AgencyCaller {
+    pub agency_code: String,
+    pub officer: Option<String>,
+}
+
+impl AgencyCaller {
+    /// The audit log's actor: `agency:CODE` or `agency:CODE/officer:ID`.
+    pub fn actor(&self) -> String {
+        match &self.officer {
+            Some(o) => format!("agency:{}/officer:{o}", self.agency_code),
+            None => format!("agency:{}", self.agency_code),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for AgencyCaller {
+    type Rejection = AppError;
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let unknown = || AppError::new(StatusCode::UNAUTHORIZED, "unknown_agency");
+        let key = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .and_then(|v| v.trim().strip_prefix("sohoa_"))
+            .ok_or_else(unknown)?;
+        let (key_id, secret) = key.split_once('_').ok_or_else(unknown)?;
+        let stored = sohoa_storage::sharing::find_key(&state.db, key_id)
+            .await?
+            .ok_or_else(unknown)?;
+        let presented = crate::token_digest(secret);
+        let expected: Option<[u8; 32]> = hex::decode(&stored.secret_sha256)
+            .ok()
+            .and_then(|v| v.try_into().ok());
+        if stored.revoked || !expected.is_some_and(|e| crate::digests_equal(&e, &presented)) {
+            tracing::warn!(target: "security", key_id, "agency key refused");
+            return Err(unknown());
+        }
+        let officer = parts
+            .headers
+            .get("sohoa-officer")
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|o| {
+                !o.is_empty()
+                    && o.len() <= 64
+                    && o.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+            })
+            .map(str::to_owned);
+        Ok(AgencyCaller {
+            agency_code: stored.agency_code,
+            officer,
+        })
+    }
+}

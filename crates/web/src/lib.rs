@@ -53,13 +53,17 @@ impl Default for WebConfig {
 #[derive(Clone, Debug)]
 pub struct AppState {
     pub db: Db,
+    /// Batched, durable audit writes for reads of personal data.
+    pub audit: sohoa_storage::audit::AuditSink,
     pub metrics: Arc<Metrics>,
     pub config: Arc<WebConfig>,
 }
 
 impl AppState {
+    /// The state of a running server; starts the audit writer, so call it inside the runtime.
     pub fn new(db: Db, config: WebConfig) -> Self {
         Self {
+            audit: sohoa_storage::audit::AuditSink::spawn(db.clone()),
             db,
             metrics: Arc::new(Metrics::default()),
             config: Arc::new(config),

@@ -23,6 +23,7 @@ pub const FIELDS: &[&str] = &[
 pub struct Citizen {
     pub citizen_id: CitizenId,
     pub full_name: String,
+    #[serde(serialize_with = "super::ser_date")]
     pub date_of_birth: Date,
     pub sex: Sex,
     pub permanent_address: Address,

@@ -45,6 +45,7 @@ pub struct Enterprise {
     pub name: String,
     pub legal_form: &'static str,
     pub address: Address,
+    #[serde(serialize_with = "super::ser_date")]
     pub registered_on: Date,
     pub status: &'static str,
     pub legal_representative: CitizenId,

@@ -120,6 +120,11 @@ pub fn date_text(d: Date) -> String {
     format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
 }
 
+/// Serializes a date as `YYYY-MM-DD` (records' JSON, and so their content hashes).
+pub fn ser_date<S: serde::Serializer>(d: &Date, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&date_text(*d))
+}
+
 pub fn unit_code(field: &'static str, s: &str) -> Result<UnitCode, FieldError> {
     let code = UnitCode::parse(s)
         .map_err(|e| FieldError::new(field, "invalid_unit_code", e.to_string()))?;

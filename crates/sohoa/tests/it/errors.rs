@@ -139,7 +139,7 @@ async fn internal_errors_say_nothing_of_their_cause() {
     let app = spawn_app().await;
     // Break the database behind the server's back.
     let pool = app.db.raw().await;
-    sqlx::query("DROP TABLE agencies")
+    sqlx::query("ALTER TABLE agencies RENAME TO agencies_gone")
         .execute(&pool)
         .await
         .unwrap();

@@ -212,6 +212,19 @@ impl TestApp {
         (status, res.json().await.expect("JSON body"))
     }
 
+    /// GET with the administrator's token.
+    pub async fn get_json_auth(&self, path: &str) -> (u16, serde_json::Value) {
+        let res = self
+            .client
+            .get(self.url(path))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .expect("request");
+        let status = res.status().as_u16();
+        (status, res.json().await.expect("JSON body"))
+    }
+
     pub async fn post_json(
         &self,
         path: &str,

@@ -15,4 +15,5 @@ mod import;
 mod openapi;
 mod operations;
 mod pages;
+mod sharing;
 mod units;

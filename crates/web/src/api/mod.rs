@@ -3,13 +3,14 @@
 
 pub mod agencies;
 pub mod health;
+pub mod sharing;
 pub mod units;
 
 use std::sync::OnceLock;
 
 use axum::http::{header, Method};
 use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::routing::{delete, get, post};
 use time::{macros::format_description, Date};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -37,6 +38,14 @@ use crate::{RouteKind, Routes};
         agencies::list,
         agencies::create,
         agencies::get_agency,
+        sharing::create_key,
+        sharing::revoke_key,
+        sharing::create_grant,
+        sharing::list_grants,
+        sharing::revoke_grant,
+        sharing::share_citizen,
+        sharing::share_enterprise,
+        sharing::share_parcel,
     ),
     components(schemas(ErrorBody, ErrorDetail)),
     modifiers(&BearerAuth),
@@ -44,6 +53,7 @@ use crate::{RouteKind, Routes};
         (name = "operations", description = "Health, readiness and metrics"),
         (name = "units", description = "Administrative units with validity dates"),
         (name = "agencies", description = "Departments and People's Committees"),
+        (name = "sharing", description = "Once-only data sharing: keys, grants, and the audited share endpoints"),
     )
 )]
 pub struct ApiDoc;
@@ -106,6 +116,48 @@ pub(crate) fn routes(r: Routes) -> Routes {
             "/api/v1/agencies/{code}",
             get_only,
             get(agencies::get_agency),
+        )
+        .add(
+            Api,
+            "/api/v1/agencies/{code}/keys",
+            &[Method::POST],
+            post(sharing::create_key),
+        )
+        .add(
+            Api,
+            "/api/v1/agencies/{code}/keys/{key_id}",
+            &[Method::DELETE],
+            delete(sharing::revoke_key),
+        )
+        .add(
+            Api,
+            "/api/v1/agencies/{code}/grants",
+            &[Method::GET, Method::POST],
+            get(sharing::list_grants).post(sharing::create_grant),
+        )
+        .add(
+            Api,
+            "/api/v1/grants/{grant_id}",
+            &[Method::DELETE],
+            delete(sharing::revoke_grant),
+        )
+        .add(
+            Api,
+            "/api/v1/share/citizens/{citizen_id}",
+            get_only,
+            get(sharing::share_citizen),
+        )
+        .add(
+            Api,
+            "/api/v1/share/enterprises/{tax_code}",
+            get_only,
+            get(sharing::share_enterprise),
+        )
+        .add(
+            Api,
+            "/api/v1/share/parcels/{parcel_key}",
+            get_only,
+            get(sharing::share_parcel),
         )
 }
 

@@ -1,0 +1,182 @@
+//! Agencies' API keys and grants.
+
+use sohoa_domain::audit::AuditRecord;
+use sohoa_domain::sharing::{Grant, Purpose, RegistryName};
+use sohoa_domain::Timestamp;
+use sqlx::any::AnyRow;
+
+use crate::{audit, int, opt_text, text, Db, Result, StorageError, Tx};
+
+/// A key as stored: whose it is and the digest of its secret.
+#[derive(Debug, Clone)]
+pub struct StoredKey {
+    pub agency_code: String,
+    pub secret_sha256: String,
+    pub revoked: bool,
+}
+
+pub async fn create_key(
+    tx: &mut Tx,
+    key_id: &str,
+    agency_code: &str,
+    secret_sha256: &str,
+    record: AuditRecord,
+) -> Result<()> {
+    sqlx::query("INSERT INTO agency_keys (key_id, agency_code, secret_sha256, created_at) VALUES ($1, $2, $3, $4)")
+        .bind(key_id)
+        .bind(agency_code)
+        .bind(secret_sha256)
+        .bind(Timestamp::now().to_string())
+        .execute(&mut **tx)
+        .await?;
+    audit::append(tx, &record).await?;
+    Ok(())
+}
+
+pub async fn find_key(db: &Db, key_id: &str) -> Result<Option<StoredKey>> {
+    let row = sqlx::query(
+        "SELECT agency_code, secret_sha256, revoked_at FROM agency_keys WHERE key_id = $1",
+    )
+    .bind(key_id)
+    .fetch_optional(db.reader())
+    .await?;
+    row.map(|r| {
+        Ok(StoredKey {
+            agency_code: text(&r, "agency_code")?,
+            secret_sha256: text(&r, "secret_sha256")?,
+            revoked: opt_text(&r, "revoked_at")?.is_some(),
+        })
+    })
+    .transpose()
+}
+
+/// Revokes a key of an agency; false when there was no such live key.
+pub async fn revoke_key(
+    tx: &mut Tx,
+    agency_code: &str,
+    key_id: &str,
+    record: AuditRecord,
+) -> Result<bool> {
+    let n = sqlx::query("UPDATE agency_keys SET revoked_at = $1 WHERE key_id = $2 AND agency_code = $3 AND revoked_at IS NULL")
+        .bind(Timestamp::now().to_string())
+        .bind(key_id)
+        .bind(agency_code)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+    if n > 0 {
+        audit::append(tx, &record).await?;
+    }
+    Ok(n > 0)
+}
+
+const GRANT_COLUMNS: &str =
+    "grant_id, agency_code, registry, purpose, fields, legal_basis, created_at, revoked_at";
+
+fn grant_from_row(row: &AnyRow) -> Result<Grant> {
+    let id = int(row, "grant_id")?;
+    let corrupt = |w: &str| StorageError::Corrupt(format!("grant {id}: {w}"));
+    Ok(Grant {
+        grant_id: id,
+        agency_code: text(row, "agency_code")?,
+        registry: RegistryName::parse(&text(row, "registry")?)
+            .ok_or_else(|| corrupt("registry"))?,
+        purpose: Purpose::parse(&text(row, "purpose")?).map_err(|_| corrupt("purpose"))?,
+        fields: text(row, "fields")?.split(',').map(str::to_owned).collect(),
+        legal_basis: text(row, "legal_basis")?,
+        created_at: text(row, "created_at")?,
+        revoked_at: opt_text(row, "revoked_at")?,
+    })
+}
+
+/// A grant to be stored.
+#[derive(Debug, Clone)]
+pub struct NewGrant<'a> {
+    pub agency_code: &'a str,
+    pub registry: RegistryName,
+    pub purpose: &'a Purpose,
+    pub fields: &'a [&'static str],
+    pub legal_basis: &'a str,
+}
+
+/// Stores a grant and its audit entry (`record` is completed with the grant's id, fields and
+/// purpose); returns the grant.
+pub async fn create_grant(tx: &mut Tx, new: &NewGrant<'_>, record: AuditRecord) -> Result<Grant> {
+    let NewGrant {
+        agency_code,
+        registry,
+        purpose,
+        fields,
+        legal_basis,
+    } = *new;
+    let row = sqlx::query(&format!(
+        "INSERT INTO grants (agency_code, registry, purpose, fields, legal_basis, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING {GRANT_COLUMNS}"
+    ))
+    .bind(agency_code)
+    .bind(registry.as_str())
+    .bind(purpose.as_str())
+    .bind(fields.join(","))
+    .bind(legal_basis)
+    .bind(Timestamp::now().to_string())
+    .fetch_one(&mut **tx)
+    .await?;
+    let grant = grant_from_row(&row)?;
+    let mut record = record
+        .fields(fields.iter().map(|f| format!("{}.{f}", registry.as_str())))
+        .purpose(purpose.as_str());
+    record.object_type = "grant".into();
+    record.object_id = grant.grant_id.to_string();
+    audit::append(tx, &record).await?;
+    Ok(grant)
+}
+
+pub async fn grants_of(db: &Db, agency_code: &str) -> Result<Vec<Grant>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {GRANT_COLUMNS} FROM grants WHERE agency_code = $1 ORDER BY grant_id"
+    ))
+    .bind(agency_code)
+    .fetch_all(db.reader())
+    .await?;
+    rows.iter().map(grant_from_row).collect()
+}
+
+/// Revokes a grant; false when there was no such live grant.
+pub async fn revoke_grant(tx: &mut Tx, grant_id: i64, record: AuditRecord) -> Result<bool> {
+    let n =
+        sqlx::query("UPDATE grants SET revoked_at = $1 WHERE grant_id = $2 AND revoked_at IS NULL")
+            .bind(Timestamp::now().to_string())
+            .bind(grant_id)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected();
+    if n > 0 {
+        audit::append(tx, &record).await?;
+    }
+    Ok(n > 0)
+}
+
+/// The fields an agency may read of a registry for a purpose: the union of its live
+/// grants. Empty when it holds none.
+pub async fn granted_fields(
+    db: &Db,
+    agency_code: &str,
+    registry: RegistryName,
+    purpose: &Purpose,
+) -> Result<Vec<String>> {
+    let rows = sqlx::query("SELECT fields FROM grants WHERE agency_code = $1 AND registry = $2 AND purpose = $3 AND revoked_at IS NULL")
+        .bind(agency_code)
+        .bind(registry.as_str())
+        .bind(purpose.as_str())
+        .fetch_all(db.reader())
+        .await?;
+    let mut fields: Vec<String> = Vec::new();
+    for r in &rows {
+        for f in text(r, "fields")?.split(',') {
+            if !fields.iter().any(|x| x == f) {
+                fields.push(f.to_owned());
+            }
+        }
+    }
+    Ok(fields)
+}

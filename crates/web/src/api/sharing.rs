@@ -1,0 +1,422 @@
+//! Once-only sharing: agencies' keys and grants (administrators), and the share endpoints
+//! agencies call. Every read of personal data, granted or denied, is in the audit log before
+//! the answer leaves.
+
+use axum::extract::{Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use sohoa_domain::agency::AgencyCode;
+use sohoa_domain::audit::{AuditRecord, Outcome};
+use sohoa_domain::sharing::{parse_fields, Grant, Purpose, RegistryName, SharingError};
+use sohoa_domain::{CitizenId, TaxCode};
+use sohoa_storage::registry::{citizens, enterprises, parcels};
+use sohoa_storage::{agencies, sharing, StorageError};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::error::{ApiResult, AppError};
+use crate::extract::{Admin, AgencyCaller, ApiJson, ApiQuery, ClientAddr};
+use crate::AppState;
+
+fn random_hex(bytes: usize) -> Result<String, AppError> {
+    let mut buf = vec![0u8; bytes];
+    getrandom::fill(&mut buf).map_err(AppError::internal)?;
+    Ok(hex::encode(buf))
+}
+
+async fn existing_agency(state: &AppState, code: &str) -> Result<AgencyCode, AppError> {
+    let code = AgencyCode::parse(code)
+        .map_err(|_| AppError::bad_request("invalid_agency_code").field("code"))?;
+    if agencies::get(&state.db, &code).await?.is_none() {
+        return Err(AppError::not_found("agency_not_found"));
+    }
+    Ok(code)
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NewKey {
+    /// Public identifier of the key, for revoking it.
+    pub key_id: String,
+    /// The key itself, shown this once: present it as `Authorization: Bearer <api_key>`.
+    pub api_key: String,
+}
+
+/// Issues an API key to an agency (administrators only). Only a digest is stored.
+#[utoipa::path(post, path = "/api/v1/agencies/{code}/keys", tag = "sharing", security(("bearer" = [])),
+    params(("code" = String, Path, description = "Agency code")),
+    responses(
+        (status = 201, body = NewKey),
+        (status = 401, body = crate::error::ErrorBody),
+        (status = 403, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody)))]
+pub async fn create_key(
+    State(state): State<AppState>,
+    _admin: Admin,
+    ClientAddr(addr): ClientAddr,
+    Path(code): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    let code = existing_agency(&state, &code).await?;
+    let key_id = random_hex(8)?;
+    let secret = random_hex(32)?;
+    let digest = hex::encode(crate::token_digest(&secret));
+    let record = AuditRecord::new("admin", "agency_key.create", "agency_key", &key_id)
+        .actor_unit(Some(code.to_string()))
+        .client_addr(addr);
+    let mut tx = state.db.begin().await?;
+    sharing::create_key(&mut tx, &key_id, code.as_str(), &digest, record).await?;
+    tx.commit().await.map_err(StorageError::from)?;
+    let api_key = format!("sohoa_{key_id}_{secret}");
+    Ok((StatusCode::CREATED, Json(NewKey { key_id, api_key })))
+}
+
+/// Revokes an agency's API key (administrators only); effective on the next request.
+#[utoipa::path(delete, path = "/api/v1/agencies/{code}/keys/{key_id}", tag = "sharing", security(("bearer" = [])),
+    params(("code" = String, Path, description = "Agency code"), ("key_id" = String, Path, description = "Key identifier")),
+    responses((status = 204, description = "Revoked"), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn revoke_key(
+    State(state): State<AppState>,
+    _admin: Admin,
+    ClientAddr(addr): ClientAddr,
+    Path((code, key_id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    let code = existing_agency(&state, &code).await?;
+    let record = AuditRecord::new("admin", "agency_key.revoke", "agency_key", &key_id)
+        .actor_unit(Some(code.to_string()))
+        .client_addr(addr);
+    let mut tx = state.db.begin().await?;
+    if !sharing::revoke_key(&mut tx, code.as_str(), &key_id, record).await? {
+        return Err(AppError::not_found("key_not_found"));
+    }
+    tx.commit().await.map_err(StorageError::from)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GrantView {
+    pub grant_id: i64,
+    pub agency_code: String,
+    pub registry: RegistryName,
+    #[schema(example = "building-permit")]
+    pub purpose: String,
+    pub fields: Vec<String>,
+    #[schema(example = "Nghị định 175/2024/NĐ-CP")]
+    pub legal_basis: String,
+    pub created_at: String,
+    pub revoked_at: Option<String>,
+}
+
+impl From<Grant> for GrantView {
+    fn from(g: Grant) -> Self {
+        Self {
+            grant_id: g.grant_id,
+            agency_code: g.agency_code,
+            registry: g.registry,
+            purpose: g.purpose.as_str().to_owned(),
+            fields: g.fields,
+            legal_basis: g.legal_basis,
+            created_at: g.created_at,
+            revoked_at: g.revoked_at,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewGrant {
+    pub registry: RegistryName,
+    /// A named legal purpose: 3-64 lower-case letters, digits, '-' or '_'.
+    #[schema(example = "building-permit")]
+    pub purpose: String,
+    #[schema(example = json!(["full_name", "permanent_address"]))]
+    pub fields: Vec<String>,
+    /// The legal document that allows the use.
+    #[schema(example = "Nghị định 175/2024/NĐ-CP")]
+    pub legal_basis: String,
+}
+
+/// Grants an agency fields of a registry for a purpose (administrators only).
+#[utoipa::path(post, path = "/api/v1/agencies/{code}/grants", tag = "sharing", security(("bearer" = [])),
+    params(("code" = String, Path, description = "Agency code")), request_body = NewGrant,
+    responses(
+        (status = 201, body = GrantView),
+        (status = 401, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody),
+        (status = 422, body = crate::error::ErrorBody)))]
+pub async fn create_grant(
+    State(state): State<AppState>,
+    _admin: Admin,
+    ClientAddr(addr): ClientAddr,
+    Path(code): Path<String>,
+    ApiJson(body): ApiJson<NewGrant>,
+) -> ApiResult<impl IntoResponse> {
+    let code = existing_agency(&state, &code).await?;
+    let purpose = Purpose::parse(&body.purpose)
+        .map_err(|_| AppError::unprocessable("invalid_purpose").field("purpose"))?;
+    let fields = parse_fields(body.registry, &body.fields).map_err(|e| match e {
+        SharingError::UnknownField(i) => AppError::unprocessable("invalid_field")
+            .arg("field", &body.fields[i])
+            .field("fields"),
+        _ => AppError::unprocessable("invalid_field")
+            .arg("field", "")
+            .field("fields"),
+    })?;
+    let legal_basis = sohoa_domain::registry::text_field("legal_basis", &body.legal_basis, 300)
+        .map_err(|_| AppError::unprocessable("invalid_legal_basis").field("legal_basis"))?;
+    let new = sharing::NewGrant {
+        agency_code: code.as_str(),
+        registry: body.registry,
+        purpose: &purpose,
+        fields: &fields,
+        legal_basis: &legal_basis,
+    };
+    let record = AuditRecord::new("admin", "grant.create", "grant", "")
+        .actor_unit(Some(code.to_string()))
+        .client_addr(addr);
+    let mut tx = state.db.begin().await?;
+    let grant = sharing::create_grant(&mut tx, &new, record).await?;
+    tx.commit().await.map_err(StorageError::from)?;
+    let location = format!("/api/v1/grants/{}", grant.grant_id);
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(GrantView::from(grant)),
+    ))
+}
+
+/// An agency's grants, live and revoked (administrators only).
+#[utoipa::path(get, path = "/api/v1/agencies/{code}/grants", tag = "sharing", security(("bearer" = [])),
+    params(("code" = String, Path, description = "Agency code")),
+    responses((status = 200, body = Vec<GrantView>), (status = 401, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn list_grants(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Path(code): Path<String>,
+) -> ApiResult<Json<Vec<GrantView>>> {
+    let code = existing_agency(&state, &code).await?;
+    let grants = sharing::grants_of(&state.db, code.as_str()).await?;
+    Ok(Json(grants.into_iter().map(GrantView::from).collect()))
+}
+
+/// Revokes a grant (administrators only); effective on the next request.
+#[utoipa::path(delete, path = "/api/v1/grants/{grant_id}", tag = "sharing", security(("bearer" = [])),
+    params(("grant_id" = i64, Path, description = "Grant identifier")),
+    responses((status = 204, description = "Revoked"), (status = 401, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn revoke_grant(
+    State(state): State<AppState>,
+    _admin: Admin,
+    ClientAddr(addr): ClientAddr,
+    Path(grant_id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let id: i64 = grant_id
+        .parse()
+        .map_err(|_| AppError::not_found("grant_not_found"))?;
+    let record =
+        AuditRecord::new("admin", "grant.revoke", "grant", id.to_string()).client_addr(addr);
+    let mut tx = state.db.begin().await?;
+    if !sharing::revoke_grant(&mut tx, id, record).await? {
+        return Err(AppError::not_found("grant_not_found"));
+    }
+    tx.commit().await.map_err(StorageError::from)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ShareParams {
+    /// The named legal purpose of this read (required).
+    pub purpose: Option<String>,
+    /// Comma-separated fields wanted; default: every field granted for the purpose.
+    pub fields: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Shared {
+    pub registry: RegistryName,
+    /// The record's identifier: a CCCD, a tax code or a parcel key.
+    pub id: String,
+    pub purpose: String,
+    /// The record's version the fields come from.
+    pub version: i64,
+    /// Exactly the fields granted (or asked for, within the grant).
+    #[schema(value_type = Object)]
+    pub fields: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Checks the purpose, the grant and the record, audits the outcome through the batched
+/// writer, and answers only once the entry is durable.
+async fn share(
+    state: &AppState,
+    caller: &AgencyCaller,
+    addr: Option<String>,
+    registry: RegistryName,
+    id: String,
+    params: &ShareParams,
+) -> ApiResult<Json<Shared>> {
+    let purpose = Purpose::parse(params.purpose.as_deref().unwrap_or_default())
+        .map_err(|_| AppError::bad_request("invalid_purpose").field("purpose"))?;
+    let requested: Option<Vec<&'static str>> =
+        match params.fields.as_deref().filter(|f| !f.trim().is_empty()) {
+            None => None,
+            Some(list) => {
+                let names: Vec<&str> = list.split(',').collect();
+                Some(parse_fields(registry, &names).map_err(|e| {
+                    match e {
+                        SharingError::UnknownField(i) => AppError::bad_request("invalid_field")
+                            .arg("field", names[i])
+                            .field("fields"),
+                        _ => AppError::bad_request("invalid_field")
+                            .arg("field", list)
+                            .field("fields"),
+                    }
+                })?)
+            }
+        };
+    let audit = |outcome: Outcome, fields: Vec<String>| {
+        AuditRecord::new(
+            caller.actor(),
+            format!("{}.share", registry.object_type()),
+            registry.object_type(),
+            &id,
+        )
+        .actor_unit(Some(caller.agency_code.clone()))
+        .purpose(purpose.as_str())
+        .fields(fields)
+        .outcome(outcome)
+        .client_addr(addr.clone())
+    };
+    let granted =
+        sharing::granted_fields(&state.db, &caller.agency_code, registry, &purpose).await?;
+    let asked: Vec<String> = match &requested {
+        Some(r) => r.iter().map(|f| (*f).to_owned()).collect(),
+        None => granted.clone(),
+    };
+    if granted.is_empty() {
+        state.audit.record(audit(Outcome::Denied, asked)).await?;
+        return Err(AppError::new(StatusCode::FORBIDDEN, "no_grant"));
+    }
+    if let Some(f) = asked.iter().find(|f| !granted.contains(f)) {
+        let f = f.clone();
+        state.audit.record(audit(Outcome::Denied, asked)).await?;
+        return Err(AppError::new(StatusCode::FORBIDDEN, "field_not_granted")
+            .arg("field", &f)
+            .field("fields"));
+    }
+    let found: Option<(serde_json::Value, i64)> = match registry {
+        RegistryName::Citizens => citizens::get(
+            &state.db,
+            &CitizenId::parse(&id)
+                .map_err(|_| AppError::bad_request("invalid_citizen_id").field("id"))?,
+        )
+        .await?
+        .map(|s| {
+            (
+                serde_json::to_value(&s.citizen).unwrap_or_default(),
+                s.version,
+            )
+        }),
+        RegistryName::Enterprises => enterprises::get(
+            &state.db,
+            &TaxCode::parse(&id)
+                .map_err(|_| AppError::bad_request("invalid_tax_code").field("id"))?,
+        )
+        .await?
+        .map(|s| {
+            (
+                serde_json::to_value(&s.enterprise).unwrap_or_default(),
+                s.version,
+            )
+        }),
+        RegistryName::Parcels => parcels::get(&state.db, &id).await?.map(|s| {
+            (
+                serde_json::to_value(&s.parcel).unwrap_or_default(),
+                s.version,
+            )
+        }),
+    };
+    let Some((value, version)) = found else {
+        state.audit.record(audit(Outcome::Failure, asked)).await?;
+        return Err(AppError::not_found("record_not_found"));
+    };
+    let mut fields = serde_json::Map::new();
+    if let serde_json::Value::Object(all) = value {
+        for (k, v) in all {
+            if asked.contains(&k) {
+                fields.insert(k, v);
+            }
+        }
+    }
+    state.audit.record(audit(Outcome::Success, asked)).await?;
+    Ok(Json(Shared {
+        registry,
+        id,
+        purpose: purpose.as_str().to_owned(),
+        version,
+        fields,
+    }))
+}
+
+/// A citizen's granted fields, for a stated purpose (agencies, with their API key).
+#[utoipa::path(get, path = "/api/v1/share/citizens/{citizen_id}", tag = "sharing", security(("bearer" = [])),
+    params(("citizen_id" = String, Path, description = "CCCD, 12 digits"), ShareParams),
+    responses(
+        (status = 200, body = Shared),
+        (status = 400, description = "Malformed CCCD, purpose or field", body = crate::error::ErrorBody),
+        (status = 401, description = "Unknown agency", body = crate::error::ErrorBody),
+        (status = 403, description = "No grant for the purpose or a field (audited)", body = crate::error::ErrorBody),
+        (status = 404, description = "No such citizen (audited)", body = crate::error::ErrorBody)))]
+pub async fn share_citizen(
+    State(state): State<AppState>,
+    caller: AgencyCaller,
+    ClientAddr(addr): ClientAddr,
+    Path(id): Path<String>,
+    ApiQuery(params): ApiQuery<ShareParams>,
+) -> ApiResult<Json<Shared>> {
+    share(&state, &caller, addr, RegistryName::Citizens, id, &params).await
+}
+
+/// An enterprise's granted fields, for a stated purpose (agencies, with their API key).
+#[utoipa::path(get, path = "/api/v1/share/enterprises/{tax_code}", tag = "sharing", security(("bearer" = [])),
+    params(("tax_code" = String, Path, description = "Tax code"), ShareParams),
+    responses(
+        (status = 200, body = Shared),
+        (status = 400, body = crate::error::ErrorBody),
+        (status = 401, body = crate::error::ErrorBody),
+        (status = 403, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody)))]
+pub async fn share_enterprise(
+    State(state): State<AppState>,
+    caller: AgencyCaller,
+    ClientAddr(addr): ClientAddr,
+    Path(id): Path<String>,
+    ApiQuery(params): ApiQuery<ShareParams>,
+) -> ApiResult<Json<Shared>> {
+    share(
+        &state,
+        &caller,
+        addr,
+        RegistryName::Enterprises,
+        id,
+        &params,
+    )
+    .await
+}
+
+/// A land parcel's granted fields, for a stated purpose (agencies, with their API key).
+#[utoipa::path(get, path = "/api/v1/share/parcels/{parcel_key}", tag = "sharing", security(("bearer" = [])),
+    params(("parcel_key" = String, Path, description = "unit-sheet-parcel, e.g. 26743-12-345"), ShareParams),
+    responses(
+        (status = 200, body = Shared),
+        (status = 400, body = crate::error::ErrorBody),
+        (status = 401, body = crate::error::ErrorBody),
+        (status = 403, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody)))]
+pub async fn share_parcel(
+    State(state): State<AppState>,
+    caller: AgencyCaller,
+    ClientAddr(addr): ClientAddr,
+    Path(id): Path<String>,
+    ApiQuery(params): ApiQuery<ShareParams>,
+) -> ApiResult<Json<Shared>> {
+    share(&state, &caller, addr, RegistryName::Parcels, id, &params).await
+}
