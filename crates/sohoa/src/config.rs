@@ -111,7 +111,7 @@ pub struct LogArgs {
     pub log_format: Option<LogFormat>,
 
     /// Log filter in tracing's EnvFilter syntax, e.g. `info` or `sohoa=debug,sqlx=warn`
-    /// [default: info]
+    /// [default: info,sqlx::query=error]
     #[arg(long, env = "SOHOA_LOG", value_name = "FILTER", global = true)]
     pub log: Option<String>,
 }
@@ -257,7 +257,7 @@ pub fn resolve_log(args: &LogArgs, file: &FileConfig) -> (LogFormat, String) {
         args.log
             .clone()
             .or_else(|| file.log.clone())
-            .unwrap_or_else(|| "info".to_owned()),
+            .unwrap_or_else(|| "info,sqlx::query=error".to_owned()),
     )
 }
 

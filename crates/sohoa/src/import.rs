@@ -144,26 +144,57 @@ impl<R: Read> Read for Guarded<R> {
 /// What differs between the three registries.
 trait Kind: 'static {
     type Input: DeserializeOwned + Default;
-    type Record: Send + 'static;
+    type Record;
+    /// What the writer receives: the record's row, prepared on the reading thread.
+    type Ready: Send + 'static;
     const NAME: &'static str;
+    /// The table, and whether a load into it while empty may take the bulk path.
+    const TABLE: &'static str;
+    const BULK: bool;
     const HEADER: &'static [&'static str];
     const REQUIRED: &'static [&'static str];
     fn parse(input: &Self::Input, today: Date) -> Result<Self::Record, Vec<FieldError>>;
     /// A number identifying the record, to find duplicates in one file.
     fn identity(r: &Self::Record) -> u64;
     fn units(r: &Self::Record) -> Vec<(&'static str, UnitCode)>;
+    fn prepare(r: Self::Record) -> Self::Ready;
     async fn upsert(
         tx: &mut Tx,
-        rows: &[Self::Record],
+        rows: &[Self::Ready],
         prov: &Provenance,
     ) -> Result<Counts, StorageError>;
+    /// Inserts rows into the empty table of a bulk load.
+    async fn insert_new(
+        tx: &mut Tx,
+        rows: &[Self::Ready],
+        prov: &Provenance,
+    ) -> Result<Counts, StorageError> {
+        Self::upsert(tx, rows, prov).await
+    }
+}
+
+/// Writes rows the bulk way (plain inserts into an empty table) or the upsert way.
+async fn write_rows<K: Kind>(
+    tx: &mut Tx,
+    rows: &[K::Ready],
+    prov: &Provenance,
+    bulk: bool,
+) -> Result<Counts, StorageError> {
+    if bulk {
+        K::insert_new(tx, rows, prov).await
+    } else {
+        K::upsert(tx, rows, prov).await
+    }
 }
 
 struct Citizens;
 impl Kind for Citizens {
     type Input = CitizenInput;
     type Record = Citizen;
+    type Ready = reg::Prepared;
     const NAME: &'static str = "citizens";
+    const TABLE: &'static str = "citizens";
+    const BULK: bool = true;
     const HEADER: &'static [&'static str] = citizen::CSV_HEADER;
     const REQUIRED: &'static [&'static str] = &[
         "citizen_id",
@@ -182,12 +213,22 @@ impl Kind for Citizens {
     fn units(r: &Citizen) -> Vec<(&'static str, UnitCode)> {
         r.unit_codes().map(|(f, u)| (f, u.clone())).collect()
     }
+    fn prepare(r: Citizen) -> reg::Prepared {
+        reg::citizens::prepare(&r)
+    }
     async fn upsert(
         tx: &mut Tx,
-        rows: &[Citizen],
+        rows: &[reg::Prepared],
         prov: &Provenance,
     ) -> Result<Counts, StorageError> {
-        reg::citizens::upsert_all(tx, rows, prov).await
+        reg::citizens::upsert_prepared(tx, rows, prov).await
+    }
+    async fn insert_new(
+        tx: &mut Tx,
+        rows: &[reg::Prepared],
+        prov: &Provenance,
+    ) -> Result<Counts, StorageError> {
+        reg::citizens::insert_new(tx, rows, prov).await
     }
 }
 
@@ -195,7 +236,10 @@ struct Enterprises;
 impl Kind for Enterprises {
     type Input = EnterpriseInput;
     type Record = Enterprise;
+    type Ready = reg::Prepared;
     const NAME: &'static str = "enterprises";
+    const TABLE: &'static str = "enterprises";
+    const BULK: bool = true;
     const HEADER: &'static [&'static str] = enterprise::CSV_HEADER;
     const REQUIRED: &'static [&'static str] = enterprise::CSV_HEADER;
     fn parse(input: &EnterpriseInput, today: Date) -> Result<Enterprise, Vec<FieldError>> {
@@ -207,12 +251,22 @@ impl Kind for Enterprises {
     fn units(r: &Enterprise) -> Vec<(&'static str, UnitCode)> {
         vec![("unit", r.address.unit_code.clone())]
     }
+    fn prepare(r: Enterprise) -> reg::Prepared {
+        reg::enterprises::prepare(&r)
+    }
     async fn upsert(
         tx: &mut Tx,
-        rows: &[Enterprise],
+        rows: &[reg::Prepared],
         prov: &Provenance,
     ) -> Result<Counts, StorageError> {
-        reg::enterprises::upsert_all(tx, rows, prov).await
+        reg::enterprises::upsert_prepared(tx, rows, prov).await
+    }
+    async fn insert_new(
+        tx: &mut Tx,
+        rows: &[reg::Prepared],
+        prov: &Provenance,
+    ) -> Result<Counts, StorageError> {
+        reg::enterprises::insert_new(tx, rows, prov).await
     }
 }
 
@@ -220,7 +274,11 @@ struct Parcels;
 impl Kind for Parcels {
     type Input = ParcelInput;
     type Record = LandParcel;
+    type Ready = LandParcel;
     const NAME: &'static str = "parcels";
+    const TABLE: &'static str = "land_parcels";
+    // Owner rows are written beside each parcel: parcels always take the upsert path.
+    const BULK: bool = false;
     const HEADER: &'static [&'static str] = parcel::CSV_HEADER;
     const REQUIRED: &'static [&'static str] = &[
         "unit",
@@ -242,6 +300,9 @@ impl Kind for Parcels {
     }
     fn units(r: &LandParcel) -> Vec<(&'static str, UnitCode)> {
         vec![("unit", r.unit_code.clone())]
+    }
+    fn prepare(r: LandParcel) -> LandParcel {
+        r
     }
     async fn upsert(
         tx: &mut Tx,
@@ -306,7 +367,7 @@ async fn run_kind<K: Kind>(
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
     let units = units_in_force(db).await?;
     let read = Arc::new(AtomicU64::new(0));
-    let (tx_items, mut rx_items) = tokio::sync::mpsc::channel::<Vec<Item<K::Record>>>(8);
+    let (tx_items, mut rx_items) = tokio::sync::mpsc::channel::<Vec<Item<K::Ready>>>(8);
     let reader = {
         let read = read.clone();
         let format = opts.format;
@@ -318,7 +379,7 @@ async fn run_kind<K: Kind>(
                 since_newline: 0,
             };
             let mut bar = Progress::new(progress, size, read);
-            parse_file::<K>(guarded, format, &units, &tx_items, &mut bar)
+            parse_file::<K>(guarded, size, format, &units, &tx_items, &mut bar)
         })
     };
 
@@ -330,15 +391,24 @@ async fn run_kind<K: Kind>(
             .unwrap_or("file")
     );
     let mut report = Report::default();
-    let mut pending: Vec<K::Record> = Vec::new();
+    let mut pending: Vec<K::Ready> = Vec::new();
     let mut first_line = 0;
     let mut last_line = 0;
-    // In all-or-nothing mode one transaction spans the file.
-    let mut whole: Option<Tx> = if opts.all_or_nothing {
-        Some(db.begin().await?)
-    } else {
-        None
-    };
+    // One transaction spans the file in all-or-nothing mode, and for a bulk load into an
+    // empty table (indexes dropped, rows inserted, indexes built once, then commit).
+    let mut whole: Option<Tx> = None;
+    let mut bulk = None;
+    {
+        let mut tx = db.begin().await?;
+        if K::BULK && reg::is_empty(&mut tx, K::TABLE).await? {
+            bulk = Some(reg::bulk_begin(&mut tx, K::TABLE).await?);
+            whole = Some(tx);
+        } else if opts.all_or_nothing {
+            whole = Some(tx);
+        } else {
+            tx.rollback().await.map_err(StorageError::from)?;
+        }
+    }
     while let Some(batch) = rx_items.recv().await {
         for item in batch {
             match item {
@@ -357,10 +427,14 @@ async fn run_kind<K: Kind>(
                 }
             }
         }
-        if pending.len() >= opts.commit_rows {
+        if pending.len() >= opts.commit_rows.min(50_000)
+            || (whole.is_some() && pending.len() >= 10_000)
+        {
             let prov = provenance(&source, opts);
             match whole.as_mut() {
-                Some(tx) => report.counts.add(K::upsert(tx, &pending, &prov).await?),
+                Some(tx) => report
+                    .counts
+                    .add(write_rows::<K>(tx, &pending, &prov, bulk.is_some()).await?),
                 None => report.counts.add(
                     commit_batch::<K>(db, &pending, &prov, &source, (first_line, last_line))
                         .await?,
@@ -378,10 +452,16 @@ async fn run_kind<K: Kind>(
     let prov = provenance(&source, opts);
     match whole {
         Some(mut tx) => {
-            if fatal.is_none() && report.rejected_rows == 0 {
+            if fatal.is_none() && !(opts.all_or_nothing && report.rejected_rows > 0) {
                 report
                     .counts
-                    .add(K::upsert(&mut tx, &pending, &prov).await?);
+                    .add(write_rows::<K>(&mut tx, &pending, &prov, bulk.is_some()).await?);
+                if let Some(load) = bulk {
+                    let t = Instant::now();
+                    tracing::info!(rows = report.rows, "rows written; building the indexes");
+                    reg::bulk_finish(&mut tx, load).await?;
+                    tracing::info!(seconds = t.elapsed().as_secs_f64(), "indexes built");
+                }
                 audit::append(
                     &mut tx,
                     &import_record::<K>(&source, &opts.actor, &report.counts, (1, last_line)),
@@ -405,7 +485,13 @@ async fn run_kind<K: Kind>(
         }
     }
     match fatal {
-        Some(msg) => Err(ImportError::File(msg)),
+        Some(msg) if report.committed => Err(ImportError::File(format!(
+            "{msg}; the {} valid rows before it are loaded",
+            report.counts.inserted + report.counts.updated + report.counts.unchanged
+        ))),
+        Some(msg) => Err(ImportError::File(format!(
+            "{msg}; nothing from this file was loaded"
+        ))),
         None => Ok(report),
     }
 }
@@ -429,7 +515,7 @@ fn import_record<K: Kind>(source: &str, actor: &str, c: &Counts, lines: (u64, u6
 
 async fn commit_batch<K: Kind>(
     db: &Db,
-    rows: &[K::Record],
+    rows: &[K::Ready],
     prov: &Provenance,
     source: &str,
     lines: (u64, u64),
@@ -451,16 +537,20 @@ async fn commit_batch<K: Kind>(
 /// problem that makes the rest of the file unreadable.
 fn parse_file<K: Kind>(
     input: impl Read,
+    size_hint: u64,
     format: Format,
     units: &HashSet<String>,
-    out: &tokio::sync::mpsc::Sender<Vec<Item<K::Record>>>,
+    out: &tokio::sync::mpsc::Sender<Vec<Item<K::Ready>>>,
     bar: &mut Progress,
 ) -> Result<(), String> {
     let today = sohoa_domain::timestamp::today();
-    let mut seen: HashMap<u64, u64> = HashMap::new();
+    // Room for every record up front (rows are ~100 bytes): growing a table of millions of
+    // entries would briefly hold two of them.
+    let mut seen: HashMap<u64, u32> =
+        HashMap::with_capacity((size_hint / 100).min(50_000_000) as usize);
     let mut batch = Vec::with_capacity(2_000);
     let mut check =
-        |line: u64, parsed: Result<K::Input, Reject>, batch: &mut Vec<Item<K::Record>>| {
+        |line: u64, parsed: Result<K::Input, Reject>, batch: &mut Vec<Item<K::Ready>>| {
             let item = match parsed
                 .and_then(|input| K::parse(&input, today).map_err(|errs| field_rejects(line, errs)))
             {
@@ -478,7 +568,7 @@ fn parse_file<K: Kind>(
                         .collect();
                     if !unknown.is_empty() {
                         Item::Rejected(unknown)
-                    } else if let Some(first) = seen.insert(K::identity(&record), line) {
+                    } else if let Some(first) = seen.insert(K::identity(&record), line_u32(line)) {
                         // Keep pointing at the first occurrence.
                         seen.insert(K::identity(&record), first);
                         Item::Rejected(vec![Reject {
@@ -488,14 +578,14 @@ fn parse_file<K: Kind>(
                             detail: format!("the same record is on line {first}"),
                         }])
                     } else {
-                        Item::Row(line, record)
+                        Item::Row(line, K::prepare(record))
                     }
                 }
             };
             batch.push(item);
         };
     let flush =
-        |batch: &mut Vec<Item<K::Record>>, bar: &mut Progress, rows: u64| -> Result<(), String> {
+        |batch: &mut Vec<Item<K::Ready>>, bar: &mut Progress, rows: u64| -> Result<(), String> {
             bar.tick(rows, false);
             out.blocking_send(std::mem::take(batch))
                 .map_err(|_| "the writer stopped".to_owned())
@@ -603,6 +693,12 @@ fn parse_file<K: Kind>(
     flush(&mut batch, bar, rows)?;
     bar.tick(rows, true);
     Ok(())
+}
+
+/// Line numbers as stored for duplicate detection (files of over 4 billion lines share the
+/// last number, which only blurs a duplicate report).
+fn line_u32(line: u64) -> u32 {
+    u32::try_from(line).unwrap_or(u32::MAX)
 }
 
 fn reject(line: u64, field: &str, code: &str, detail: String) -> Reject {

@@ -151,11 +151,14 @@ impl Db {
                 } else {
                     format!("{url}?mode=rwc")
                 };
-                let pool = |max| {
+                // Page cache per connection: the writer's is large, because index pages
+                // of a city-sized registry are what bulk loads and upserts touch; readers
+                // share the OS page cache beyond their own.
+                let pool = |max: u32, cache_kib: i64| {
                     AnyPoolOptions::new()
                         .max_connections(max)
                         .acquire_timeout(opts.acquire_timeout)
-                        .after_connect(|conn, _| {
+                        .after_connect(move |conn, _| {
                             Box::pin(async move {
                                 // WAL lets readers run beside the writer. synchronous=FULL
                                 // syncs the WAL on every commit: a 2xx answer promises the
@@ -172,13 +175,21 @@ impl Db {
                                 sqlx::query("PRAGMA busy_timeout = 10000")
                                     .execute(&mut *conn)
                                     .await?;
+                                sqlx::query(&format!("PRAGMA cache_size = -{cache_kib}"))
+                                    .execute(&mut *conn)
+                                    .await?;
+                                // Lets CREATE INDEX (the end of a bulk load) sort on more
+                                // than one core.
+                                sqlx::query("PRAGMA threads = 2")
+                                    .execute(&mut *conn)
+                                    .await?;
                                 Ok(())
                             })
                         })
                         .connect(&url)
                 };
-                let write = pool(1).await?;
-                let read = pool(opts.max_connections.max(1)).await?;
+                let write = pool(1, 256 * 1024).await?;
+                let read = pool(opts.max_connections.max(1), 32 * 1024).await?;
                 Ok(Self {
                     backend,
                     read,

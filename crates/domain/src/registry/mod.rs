@@ -77,9 +77,30 @@ impl Errors {
 /// blank. Vietnamese text arrives both precomposed and decomposed; storing one form makes
 /// equal names equal.
 pub fn clean_text(s: &str) -> Option<String> {
-    let nfc: String = s.nfc().collect();
-    let folded = nfc.split_whitespace().collect::<Vec<_>>().join(" ");
-    (!folded.is_empty()).then_some(folded)
+    // Most input is already NFC (or plain ASCII): check cheaply before rebuilding the string.
+    let nfc: std::borrow::Cow<'_, str> = if s.is_ascii()
+        || unicode_normalization::is_nfc_quick(s.chars())
+            == unicode_normalization::IsNormalized::Yes
+    {
+        std::borrow::Cow::Borrowed(s)
+    } else {
+        std::borrow::Cow::Owned(s.nfc().collect())
+    };
+    let trimmed = nfc.trim();
+    if trimmed.is_empty() {
+        return None;
+    }
+    // Fast path: no runs of whitespace to fold.
+    let mut prev_space = false;
+    let clean = trimmed.chars().all(|c| {
+        let ok = c == ' ' && !prev_space || !c.is_whitespace();
+        prev_space = c == ' ';
+        ok
+    });
+    if clean {
+        return Some(trimmed.to_owned());
+    }
+    Some(trimmed.split_whitespace().collect::<Vec<_>>().join(" "))
 }
 
 /// Free text of 1..=max characters without control characters.

@@ -5,7 +5,7 @@
 -- path can overwrite a record silently). `content_hash` lets a re-import skip unchanged rows.
 
 CREATE TABLE citizens (
-    citizen_id       TEXT PRIMARY KEY,
+    citizen_id       TEXT NOT NULL,
     full_name        TEXT NOT NULL,
     name_folded      TEXT NOT NULL,
     date_of_birth    TEXT NOT NULL,
@@ -24,14 +24,16 @@ CREATE TABLE citizens (
     source           TEXT NOT NULL,
     actor            TEXT NOT NULL
 );
+-- The key is a unique index rather than a PRIMARY KEY constraint so that a bulk load into an
+-- empty table can drop every index and build it once at the end (see registry::bulk).
+CREATE UNIQUE INDEX citizens_id ON citizens (citizen_id);
 -- Keyset pagination walks (name_folded, citizen_id); filters by unit and birth year keep the
 -- same order.
 CREATE INDEX citizens_by_name ON citizens (name_folded, citizen_id);
 CREATE INDEX citizens_by_unit ON citizens (permanent_unit, name_folded, citizen_id);
-CREATE INDEX citizens_by_household ON citizens (household_id);
 
 CREATE TABLE enterprises (
-    tax_code             TEXT PRIMARY KEY,
+    tax_code             TEXT NOT NULL,
     name                 TEXT NOT NULL,
     name_folded          TEXT NOT NULL,
     legal_form           TEXT NOT NULL,
@@ -46,6 +48,7 @@ CREATE TABLE enterprises (
     source               TEXT NOT NULL,
     actor                TEXT NOT NULL
 );
+CREATE UNIQUE INDEX enterprises_tax_code ON enterprises (tax_code);
 CREATE INDEX enterprises_by_name ON enterprises (name_folded, tax_code);
 CREATE INDEX enterprises_by_unit ON enterprises (unit, name_folded, tax_code);
 CREATE INDEX enterprises_by_representative ON enterprises (legal_representative);

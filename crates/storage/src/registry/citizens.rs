@@ -7,7 +7,7 @@ use sohoa_domain::{CitizenId, UnitCode};
 use sqlx::any::AnyRow;
 use time::macros::date;
 
-use super::{prefix_upper, upsert, Counts, Provenance, TableSpec, Val};
+use super::{prefix_upper, upsert, Counts, Prepared, Provenance, TableSpec, Val};
 use crate::{int, opt_text, text, Db, Filter, Result, StorageError, Tx};
 
 const SPEC: TableSpec = TableSpec {
@@ -29,9 +29,10 @@ const SPEC: TableSpec = TableSpec {
     ],
 };
 
-fn values(c: &Citizen) -> (Vec<Val>, String) {
+/// The row for a record.
+pub fn prepare(c: &Citizen) -> Prepared {
     let temp = c.temporary_address.as_ref();
-    (
+    Prepared(
         vec![
             Val::Text(c.citizen_id.to_string()),
             Val::Text(c.full_name.clone()),
@@ -52,13 +53,27 @@ fn values(c: &Citizen) -> (Vec<Val>, String) {
 }
 
 /// Inserts new citizens and versions changed ones, in batches, within `tx`.
-pub async fn upsert_all(tx: &mut Tx, citizens: &[Citizen], prov: &Provenance) -> Result<Counts> {
+/// Inserts records into an empty table during a bulk load (see [`super::bulk_begin`]).
+pub async fn insert_new(tx: &mut Tx, rows: &[Prepared], prov: &Provenance) -> Result<Counts> {
     let mut counts = Counts::default();
-    for chunk in citizens.chunks(super::BATCH) {
-        let rows: Vec<_> = chunk.iter().map(values).collect();
-        counts.add(upsert(tx, &SPEC, &rows, prov).await?.0);
+    for chunk in rows.chunks(super::BATCH) {
+        counts.inserted += super::insert_new(tx, &SPEC, chunk, prov).await?;
     }
     Ok(counts)
+}
+
+/// Inserts new records and versions changed ones, prepared beforehand.
+pub async fn upsert_prepared(tx: &mut Tx, rows: &[Prepared], prov: &Provenance) -> Result<Counts> {
+    let mut counts = Counts::default();
+    for chunk in rows.chunks(super::BATCH) {
+        counts.add(upsert(tx, &SPEC, chunk, prov).await?.0);
+    }
+    Ok(counts)
+}
+
+pub async fn upsert_all(tx: &mut Tx, citizens: &[Citizen], prov: &Provenance) -> Result<Counts> {
+    let rows: Vec<Prepared> = citizens.iter().map(prepare).collect();
+    upsert_prepared(tx, &rows, prov).await
 }
 
 /// A citizen with its version metadata.

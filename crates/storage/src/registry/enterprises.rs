@@ -7,7 +7,7 @@ use sohoa_domain::TaxCode;
 use sqlx::any::AnyRow;
 use time::macros::date;
 
-use super::{upsert, Counts, Provenance, TableSpec, Val};
+use super::{upsert, Counts, Prepared, Provenance, TableSpec, Val};
 use crate::{int, text, Db, Result, StorageError, Tx};
 
 const SPEC: TableSpec = TableSpec {
@@ -25,8 +25,9 @@ const SPEC: TableSpec = TableSpec {
     ],
 };
 
-fn values(e: &Enterprise) -> (Vec<Val>, String) {
-    (
+/// The row for a record.
+pub fn prepare(e: &Enterprise) -> Prepared {
+    Prepared(
         vec![
             Val::Text(e.tax_code.to_string()),
             Val::Text(e.name.clone()),
@@ -42,17 +43,31 @@ fn values(e: &Enterprise) -> (Vec<Val>, String) {
     )
 }
 
+/// Inserts records into an empty table during a bulk load (see [`super::bulk_begin`]).
+pub async fn insert_new(tx: &mut Tx, rows: &[Prepared], prov: &Provenance) -> Result<Counts> {
+    let mut counts = Counts::default();
+    for chunk in rows.chunks(super::BATCH) {
+        counts.inserted += super::insert_new(tx, &SPEC, chunk, prov).await?;
+    }
+    Ok(counts)
+}
+
+/// Inserts new records and versions changed ones, prepared beforehand.
+pub async fn upsert_prepared(tx: &mut Tx, rows: &[Prepared], prov: &Provenance) -> Result<Counts> {
+    let mut counts = Counts::default();
+    for chunk in rows.chunks(super::BATCH) {
+        counts.add(upsert(tx, &SPEC, chunk, prov).await?.0);
+    }
+    Ok(counts)
+}
+
 pub async fn upsert_all(
     tx: &mut Tx,
     enterprises: &[Enterprise],
     prov: &Provenance,
 ) -> Result<Counts> {
-    let mut counts = Counts::default();
-    for chunk in enterprises.chunks(super::BATCH) {
-        let rows: Vec<_> = chunk.iter().map(values).collect();
-        counts.add(upsert(tx, &SPEC, &rows, prov).await?.0);
-    }
-    Ok(counts)
+    let rows: Vec<Prepared> = enterprises.iter().map(prepare).collect();
+    upsert_prepared(tx, &rows, prov).await
 }
 
 #[derive(Debug, Clone)]

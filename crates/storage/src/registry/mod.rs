@@ -39,6 +39,11 @@ impl Counts {
     }
 }
 
+/// A record turned into the values of its row, ready to bind: preparing is CPU work that
+/// an import does on its reading thread, leaving the writer only to bind and write.
+#[derive(Debug, Clone)]
+pub struct Prepared(pub(crate) Vec<Val>, pub(crate) String);
+
 /// A value bound into an upsert.
 #[derive(Debug, Clone)]
 pub(crate) enum Val {
@@ -64,7 +69,7 @@ pub const BATCH: usize = 500;
 pub(crate) async fn upsert(
     tx: &mut Tx,
     spec: &TableSpec,
-    rows: &[(Vec<Val>, String)],
+    rows: &[Prepared],
     prov: &Provenance,
 ) -> Result<(Counts, Vec<String>)> {
     if rows.is_empty() {
@@ -73,24 +78,12 @@ pub(crate) async fn upsert(
     let key = spec.columns[0];
     let ncols = spec.columns.len() + META.len();
     let mut sql = format!(
-        "INSERT INTO {} ({}, {}) VALUES ",
+        "INSERT INTO {} ({}, {}) VALUES {}",
         spec.table,
         spec.columns.join(", "),
-        META.join(", ")
+        META.join(", "),
+        values_placeholders(tx, rows.len(), ncols)
     );
-    for r in 0..rows.len() {
-        if r > 0 {
-            sql.push(',');
-        }
-        sql.push('(');
-        for c in 0..ncols {
-            if c > 0 {
-                sql.push(',');
-            }
-            sql.push_str(&format!("${}", r * ncols + c + 1));
-        }
-        sql.push(')');
-    }
     let sets: Vec<String> = spec.columns[1..]
         .iter()
         .chain(["content_hash", "changed_at", "source", "actor"].iter())
@@ -103,23 +96,7 @@ pub(crate) async fn upsert(
         t = spec.table
     ));
     let at = prov.at.to_string();
-    let mut q = sqlx::query(&sql);
-    for (vals, hash) in rows {
-        for v in vals {
-            q = match v {
-                Val::Text(s) => q.bind(s.as_str()),
-                Val::OptText(s) => q.bind(s.as_deref()),
-                Val::Int(i) => q.bind(*i),
-                Val::Real(f) => q.bind(*f),
-            };
-        }
-        q = q
-            .bind(hash.as_str())
-            .bind(1_i64)
-            .bind(at.as_str())
-            .bind(prov.source.as_str())
-            .bind(prov.actor.as_str());
-    }
+    let q = bind_rows(sqlx::query(&sql), rows, &at, prov);
     let returned = q.fetch_all(&mut **tx).await?;
     let mut counts = Counts::default();
     let mut changed = Vec::with_capacity(returned.len());
@@ -133,6 +110,136 @@ pub(crate) async fn upsert(
     }
     counts.unchanged = rows.len() as u64 - counts.inserted - counts.updated;
     Ok((counts, changed))
+}
+
+/// `(?,?,..),(..)` on SQLite, `($1,$2,..),(..)` on PostgreSQL, for `rows` rows of `ncols`.
+///
+/// SQLite looks a numbered parameter's name up by a linear scan, which makes binding
+/// thousands of `$n` parameters quadratic; anonymous `?` parameters bind in order at no such
+/// cost. PostgreSQL only knows `$n`. The arguments are bound in order either way.
+fn values_placeholders(tx: &mut Tx, rows: usize, ncols: usize) -> String {
+    let anonymous = (**tx).backend_name() == "SQLite";
+    let mut sql = String::with_capacity(rows * ncols * 6);
+    for r in 0..rows {
+        if r > 0 {
+            sql.push(',');
+        }
+        sql.push('(');
+        for c in 0..ncols {
+            if c > 0 {
+                sql.push(',');
+            }
+            if anonymous {
+                sql.push('?');
+            } else {
+                sql.push_str(&format!("${}", r * ncols + c + 1));
+            }
+        }
+        sql.push(')');
+    }
+    sql
+}
+
+type Query<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+/// Binds each row's values, its content hash and the version metadata (version 1).
+fn bind_rows<'q>(
+    mut q: Query<'q>,
+    rows: &'q [Prepared],
+    at: &'q str,
+    prov: &'q Provenance,
+) -> Query<'q> {
+    for Prepared(vals, hash) in rows {
+        for v in vals {
+            q = match v {
+                Val::Text(s) => q.bind(s.as_str()),
+                Val::OptText(s) => q.bind(s.as_deref()),
+                Val::Int(i) => q.bind(*i),
+                Val::Real(f) => q.bind(*f),
+            };
+        }
+        q = q
+            .bind(hash.as_str())
+            .bind(1_i64)
+            .bind(at)
+            .bind(prov.source.as_str())
+            .bind(prov.actor.as_str());
+    }
+    q
+}
+
+/// Inserts rows known to be new (the table was empty and the batch has no duplicates).
+pub(crate) async fn insert_new(
+    tx: &mut Tx,
+    spec: &TableSpec,
+    rows: &[Prepared],
+    prov: &Provenance,
+) -> Result<u64> {
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let ncols = spec.columns.len() + META.len();
+    let sql = format!(
+        "INSERT INTO {} ({}, {}) VALUES {}",
+        spec.table,
+        spec.columns.join(", "),
+        META.join(", "),
+        values_placeholders(tx, rows.len(), ncols)
+    );
+    let at = prov.at.to_string();
+    let done = bind_rows(sqlx::query(&sql), rows, &at, prov)
+        .execute(&mut **tx)
+        .await?;
+    Ok(done.rows_affected())
+}
+
+/// Whether a registry table holds no record yet.
+pub async fn is_empty(tx: &mut Tx, table: &str) -> Result<bool> {
+    let row = sqlx::query(&format!(
+        "SELECT COUNT(*) AS n FROM (SELECT 1 FROM {table} LIMIT 1) AS t"
+    ))
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(int(&row, "n")? == 0)
+}
+
+/// A bulk load in progress: the indexes dropped from a table, to be built again.
+#[derive(Debug)]
+pub struct BulkLoad {
+    indexes: Vec<String>,
+}
+
+/// Starts a bulk load into an empty table, inside `tx`: drops the table's indexes (their
+/// definitions are read from the database's own catalog, so nothing is written twice).
+/// Building an index once over sorted data is far faster than inserting millions of keys
+/// in random order; and because DDL is transactional on both backends, a crash before commit
+/// leaves the table as it was, indexes included.
+pub async fn bulk_begin(tx: &mut Tx, table: &str) -> Result<BulkLoad> {
+    let sqlite = (**tx).backend_name() == "SQLite";
+    let sql = if sqlite {
+        "SELECT name, sql AS ddl FROM sqlite_master WHERE type = 'index' AND tbl_name = $1 AND sql IS NOT NULL"
+    } else {
+        "SELECT indexname::text AS name, indexdef::text AS ddl FROM pg_indexes WHERE schemaname = current_schema() AND tablename = $1"
+    };
+    let rows = sqlx::query(sql).bind(table).fetch_all(&mut **tx).await?;
+    let mut indexes = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let name = text(r, "name")?;
+        sqlx::query(&format!("DROP INDEX {name}"))
+            .execute(&mut **tx)
+            .await?;
+        indexes.push(text(r, "ddl")?);
+    }
+    Ok(BulkLoad { indexes })
+}
+
+/// Builds the indexes a bulk load dropped. A duplicate key fails here, and the whole load
+/// rolls back with it.
+pub async fn bulk_finish(tx: &mut Tx, load: BulkLoad) -> Result<()> {
+    for ddl in &load.indexes {
+        sqlx::query(ddl).execute(&mut **tx).await?;
+    }
+    Ok(())
 }
 
 /// One superseded version of a record.

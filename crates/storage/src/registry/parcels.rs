@@ -5,7 +5,7 @@ use sohoa_domain::registry::parcel::{LandParcel, Owner, ParcelInput};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use super::{upsert, Counts, Provenance, TableSpec, Val};
+use super::{upsert, Counts, Prepared, Provenance, TableSpec, Val};
 use crate::{int, opt_text, text, Db, Result, StorageError, Tx};
 
 const SPEC: TableSpec = TableSpec {
@@ -34,8 +34,8 @@ pub fn owners_text(owners: &[Owner]) -> String {
         .join(";")
 }
 
-fn values(p: &LandParcel) -> (Vec<Val>, String) {
-    (
+fn values(p: &LandParcel) -> Prepared {
+    Prepared(
         vec![
             Val::Text(p.key()),
             Val::Text(p.unit_code.to_string()),
