@@ -11,44 +11,74 @@ use crate::{int, opt_text, text, Db, Result, StorageError, Tx};
 /// records. The first statement updates the head row, which serializes concurrent appenders
 /// until commit, so the chain never forks.
 pub async fn append(tx: &mut Tx, record: &AuditRecord) -> Result<AuditEntry> {
-    let head = sqlx::query("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
+    let mut entries = append_many(tx, std::slice::from_ref(record)).await?;
+    entries
+        .pop()
+        .ok_or_else(|| StorageError::Corrupt("no audit entry appended".into()))
+}
+
+/// Rows per INSERT when appending many entries.
+const APPEND_CHUNK: usize = 200;
+
+/// Appends `records`, in order, within `tx`: one head update reserves their sequence
+/// numbers (and serializes appenders, as in [`append`]), the hashes are chained in memory,
+/// the rows go in a few multi-row inserts, and the head takes the last hash.
+pub async fn append_many(tx: &mut Tx, records: &[AuditRecord]) -> Result<Vec<AuditEntry>> {
+    if records.is_empty() {
+        return Ok(Vec::new());
+    }
+    let n = i64::try_from(records.len())
+        .map_err(|_| StorageError::Corrupt("too many audit records".into()))?;
+    let head = sqlx::query("UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash")
+        .bind(n)
         .fetch_one(&mut **tx)
         .await?;
-    let seq = int(&head, "seq")?;
-    let prev_hash = text(&head, "hash")?;
-    let hash = entry_hash(seq, &prev_hash, record);
-    let fields =
-        serde_json::to_string(&record.fields).map_err(|e| StorageError::Corrupt(e.to_string()))?;
-    sqlx::query(
-        "INSERT INTO audit_log (seq, at, actor, actor_unit, action, object_type, object_id, fields, \
-         purpose, outcome, client_addr, prev_hash, hash) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-    )
-    .bind(seq)
-    .bind(&record.at)
-    .bind(&record.actor)
-    .bind(record.actor_unit.as_deref())
-    .bind(&record.action)
-    .bind(&record.object_type)
-    .bind(&record.object_id)
-    .bind(fields)
-    .bind(record.purpose.as_deref())
-    .bind(record.outcome.as_str())
-    .bind(record.client_addr.as_deref())
-    .bind(&prev_hash)
-    .bind(&hash)
-    .execute(&mut **tx)
-    .await?;
+    let first = int(&head, "seq")? - n + 1;
+    let mut prev_hash = text(&head, "hash")?;
+    let mut entries = Vec::with_capacity(records.len());
+    for (i, record) in records.iter().enumerate() {
+        let seq = first + i as i64;
+        let hash = entry_hash(seq, &prev_hash, record);
+        entries.push(AuditEntry {
+            seq,
+            record: record.clone(),
+            prev_hash: std::mem::replace(&mut prev_hash, hash.clone()),
+            hash,
+        });
+    }
+    for chunk in entries.chunks(APPEND_CHUNK) {
+        let sql = format!(
+            "INSERT INTO audit_log (seq, at, actor, actor_unit, action, object_type, object_id, fields, \
+             purpose, outcome, client_addr, prev_hash, hash) VALUES {}",
+            crate::values_placeholders(tx, chunk.len(), 13)
+        );
+        let mut q = sqlx::query(&sql);
+        for e in chunk {
+            let r = &e.record;
+            let fields = serde_json::to_string(&r.fields)
+                .map_err(|err| StorageError::Corrupt(err.to_string()))?;
+            q = q
+                .bind(e.seq)
+                .bind(r.at.as_str())
+                .bind(r.actor.as_str())
+                .bind(r.actor_unit.as_deref())
+                .bind(r.action.as_str())
+                .bind(r.object_type.as_str())
+                .bind(r.object_id.as_str())
+                .bind(fields)
+                .bind(r.purpose.as_deref())
+                .bind(r.outcome.as_str())
+                .bind(r.client_addr.as_deref())
+                .bind(e.prev_hash.as_str())
+                .bind(e.hash.as_str());
+        }
+        q.execute(&mut **tx).await?;
+    }
     sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
-        .bind(&hash)
+        .bind(prev_hash)
         .execute(&mut **tx)
         .await?;
-    Ok(AuditEntry {
-        seq,
-        record: record.clone(),
-        prev_hash,
-        hash,
-    })
+    Ok(entries)
 }
 
 /// Writes audit entries for requests that change nothing else (reads of personal data,
@@ -109,10 +139,12 @@ impl AuditSink {
 async fn write_batch(db: &Db, batch: &[Pending]) -> std::result::Result<Vec<i64>, String> {
     let run = async {
         let mut tx = db.begin().await?;
-        let mut seqs = Vec::with_capacity(batch.len());
-        for p in batch {
-            seqs.push(append(&mut tx, &p.record).await?.seq);
-        }
+        let records: Vec<AuditRecord> = batch.iter().map(|p| p.record.clone()).collect();
+        let seqs = append_many(&mut tx, &records)
+            .await?
+            .into_iter()
+            .map(|e| e.seq)
+            .collect();
         tx.commit().await?;
         Ok::<_, StorageError>(seqs)
     };

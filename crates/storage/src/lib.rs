@@ -269,6 +269,34 @@ pub(crate) fn int(row: &AnyRow, col: &str) -> Result<i64> {
     row.try_get::<i64, _>(col).map_err(StorageError::from)
 }
 
+/// `(?,?,..),(..)` on SQLite, `($1,$2,..),(..)` on PostgreSQL, for `rows` rows of `ncols`.
+///
+/// SQLite looks a numbered parameter's name up by a linear scan, which makes binding
+/// thousands of `$n` parameters quadratic; anonymous `?` parameters bind in order at no such
+/// cost. PostgreSQL only knows `$n`. The arguments are bound in order either way.
+pub(crate) fn values_placeholders(tx: &mut Tx, rows: usize, ncols: usize) -> String {
+    let anonymous = (**tx).backend_name() == "SQLite";
+    let mut sql = String::with_capacity(rows * ncols * 6);
+    for r in 0..rows {
+        if r > 0 {
+            sql.push(',');
+        }
+        sql.push('(');
+        for c in 0..ncols {
+            if c > 0 {
+                sql.push(',');
+            }
+            if anonymous {
+                sql.push('?');
+            } else {
+                sql.push_str(&format!("${}", r * ncols + c + 1));
+            }
+        }
+        sql.push(')');
+    }
+    sql
+}
+
 /// Escapes `%`, `_` and `\` for a `LIKE ... ESCAPE '\'` pattern that matches `needle`
 /// anywhere.
 pub(crate) fn contains_pattern(needle: &str) -> String {

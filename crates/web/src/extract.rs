@@ -118,7 +118,9 @@ impl FromRequestParts<AppState> for AgencyCaller {
             .and_then(|v| v.trim().strip_prefix("sohoa_"))
             .ok_or_else(unknown)?;
         let (key_id, secret) = key.split_once('_').ok_or_else(unknown)?;
-        let stored = sohoa_storage::sharing::find_key(&state.db, key_id)
+        let stored = state
+            .sharing
+            .key(&state.db, key_id)
             .await?
             .ok_or_else(unknown)?;
         let presented = crate::token_digest(secret);

@@ -6,6 +6,7 @@
 //! the tests drive.
 
 pub mod api;
+pub mod cache;
 pub mod error;
 pub mod extract;
 pub mod i18n;
@@ -55,6 +56,7 @@ pub struct AppState {
     pub db: Db,
     /// Batched, durable audit writes for reads of personal data.
     pub audit: sohoa_storage::audit::AuditSink,
+    pub sharing: Arc<cache::SharingCache>,
     pub metrics: Arc<Metrics>,
     pub config: Arc<WebConfig>,
 }
@@ -64,6 +66,7 @@ impl AppState {
     pub fn new(db: Db, config: WebConfig) -> Self {
         Self {
             audit: sohoa_storage::audit::AuditSink::spawn(db.clone()),
+            sharing: Arc::new(cache::SharingCache::default()),
             db,
             metrics: Arc::new(Metrics::default()),
             config: Arc::new(config),

@@ -11,7 +11,7 @@ pub mod parcels;
 
 use sohoa_domain::Timestamp;
 
-use crate::{int, text, Result, Tx};
+use crate::{int, text, values_placeholders, Result, Tx};
 
 /// Where a change came from, recorded on every version.
 #[derive(Debug, Clone)]
@@ -110,34 +110,6 @@ pub(crate) async fn upsert(
     }
     counts.unchanged = rows.len() as u64 - counts.inserted - counts.updated;
     Ok((counts, changed))
-}
-
-/// `(?,?,..),(..)` on SQLite, `($1,$2,..),(..)` on PostgreSQL, for `rows` rows of `ncols`.
-///
-/// SQLite looks a numbered parameter's name up by a linear scan, which makes binding
-/// thousands of `$n` parameters quadratic; anonymous `?` parameters bind in order at no such
-/// cost. PostgreSQL only knows `$n`. The arguments are bound in order either way.
-fn values_placeholders(tx: &mut Tx, rows: usize, ncols: usize) -> String {
-    let anonymous = (**tx).backend_name() == "SQLite";
-    let mut sql = String::with_capacity(rows * ncols * 6);
-    for r in 0..rows {
-        if r > 0 {
-            sql.push(',');
-        }
-        sql.push('(');
-        for c in 0..ncols {
-            if c > 0 {
-                sql.push(',');
-            }
-            if anonymous {
-                sql.push('?');
-            } else {
-                sql.push_str(&format!("${}", r * ncols + c + 1));
-            }
-        }
-        sql.push(')');
-    }
-    sql
 }
 
 type Query<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;

@@ -89,6 +89,7 @@ pub async fn revoke_key(
         return Err(AppError::not_found("key_not_found"));
     }
     tx.commit().await.map_err(StorageError::from)?;
+    state.sharing.clear();
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -176,6 +177,7 @@ pub async fn create_grant(
     let mut tx = state.db.begin().await?;
     let grant = sharing::create_grant(&mut tx, &new, record).await?;
     tx.commit().await.map_err(StorageError::from)?;
+    state.sharing.clear();
     let location = format!("/api/v1/grants/{}", grant.grant_id);
     Ok((
         StatusCode::CREATED,
@@ -218,6 +220,7 @@ pub async fn revoke_grant(
         return Err(AppError::not_found("grant_not_found"));
     }
     tx.commit().await.map_err(StorageError::from)?;
+    state.sharing.clear();
     Ok(StatusCode::NO_CONTENT)
 }
 
