@@ -16,3 +16,13 @@ pub mod units;
 
 pub use ids::{CitizenId, Money, ParseIdError, Sex, TaxCode, UnitCode};
 pub use timestamp::Timestamp;
+
+/// Lower-case hex of `bytes`.
+pub fn hex_encode(bytes: &[u8]) -> String {
+    hex::encode(bytes)
+}
+
+/// Bytes of a hex string, or `None` if it is not hex.
+pub fn hex_decode(s: &str) -> Option<Vec<u8>> {
+    hex::decode(s).ok()
+}

@@ -120,6 +120,30 @@ impl AuditSink {
         Self { queue }
     }
 
+    /// Appends several records (in one batch if the queue is idle) and waits until all are
+    /// committed.
+    pub async fn record_many(&self, records: Vec<AuditRecord>) -> Result<()> {
+        let closed = || StorageError::Corrupt("the audit writer has stopped".into());
+        // Queue them all first, so they can share a commit; then wait for each.
+        let mut waits = Vec::with_capacity(records.len());
+        for record in records {
+            let (done, wait) = tokio::sync::oneshot::channel();
+            self.queue
+                .send(Pending { record, done })
+                .await
+                .map_err(|_| closed())?;
+            waits.push(wait);
+        }
+        for wait in waits {
+            match wait.await {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => return Err(StorageError::AuditWrite(e)),
+                Err(_) => return Err(closed()),
+            }
+        }
+        Ok(())
+    }
+
     /// Appends `record` and waits until it is committed; returns its sequence number.
     pub async fn record(&self, record: AuditRecord) -> Result<i64> {
         let (done, wait) = tokio::sync::oneshot::channel();

@@ -15,5 +15,6 @@ mod import;
 mod openapi;
 mod operations;
 mod pages;
+mod registry;
 mod sharing;
 mod units;

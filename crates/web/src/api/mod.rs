@@ -3,6 +3,7 @@
 
 pub mod agencies;
 pub mod health;
+pub mod registry;
 pub mod sharing;
 pub mod units;
 
@@ -46,6 +47,7 @@ use crate::{RouteKind, Routes};
         sharing::share_citizen,
         sharing::share_enterprise,
         sharing::share_parcel,
+        registry::search_citizens,
     ),
     components(schemas(ErrorBody, ErrorDetail)),
     modifiers(&BearerAuth),
@@ -53,6 +55,7 @@ use crate::{RouteKind, Routes};
         (name = "operations", description = "Health, readiness and metrics"),
         (name = "units", description = "Administrative units with validity dates"),
         (name = "agencies", description = "Departments and People's Committees"),
+        (name = "registries", description = "Base registries: searching citizens"),
         (name = "sharing", description = "Once-only data sharing: keys, grants, and the audited share endpoints"),
     )
 )]
@@ -158,6 +161,12 @@ pub(crate) fn routes(r: Routes) -> Routes {
             "/api/v1/share/parcels/{parcel_key}",
             get_only,
             get(sharing::share_parcel),
+        )
+        .add(
+            Api,
+            "/api/v1/registry/citizens",
+            get_only,
+            get(registry::search_citizens),
         )
 }
 

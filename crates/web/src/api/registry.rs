@@ -1,0 +1,136 @@
+//! Searching the citizen registry (administrators, until staff roles exist). Results are
+//! personal data: each citizen returned is an audited read, visible in their access log.
+
+use axum::extract::State;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use sohoa_domain::audit::AuditRecord;
+use sohoa_domain::registry::date_text;
+use sohoa_domain::sharing::Purpose;
+use sohoa_storage::registry::citizens::{self, Search};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::error::{ApiResult, AppError};
+use crate::extract::{Admin, ApiQuery, ClientAddr};
+use crate::AppState;
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CitizenSearchParams {
+    /// The beginning of the full name; diacritics and case are ignored ("nguyen van an").
+    pub q: Option<String>,
+    /// Code of the commune-level unit of permanent residence.
+    pub unit: Option<String>,
+    pub birth_year: Option<i32>,
+    /// The named legal purpose of the search (required).
+    pub purpose: Option<String>,
+    /// The `next` cursor of the previous page.
+    pub after: Option<String>,
+    /// Results per page, 1-200 (default 50).
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CitizenHit {
+    pub citizen_id: String,
+    pub full_name: String,
+    pub date_of_birth: String,
+    pub permanent_unit: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CitizenSearchPage {
+    pub items: Vec<CitizenHit>,
+    /// Pass as `after` for the next page; absent on the last page.
+    pub next: Option<String>,
+}
+
+fn encode_cursor((name, id): &(String, String)) -> String {
+    sohoa_domain::hex_encode(format!("{name}\u{1f}{id}").as_bytes())
+}
+
+fn decode_cursor(s: &str) -> Option<(String, String)> {
+    let bytes = sohoa_domain::hex_decode(s)?;
+    let text = String::from_utf8(bytes).ok()?;
+    let (name, id) = text.split_once('\u{1f}')?;
+    Some((name.to_owned(), id.to_owned()))
+}
+
+/// Citizens by name prefix, unit and birth year, in name order, keyset-paged.
+#[utoipa::path(get, path = "/api/v1/registry/citizens", tag = "registries", security(("bearer" = [])),
+    params(CitizenSearchParams),
+    responses(
+        (status = 200, body = CitizenSearchPage),
+        (status = 400, description = "A parameter is not valid", body = crate::error::ErrorBody),
+        (status = 401, body = crate::error::ErrorBody)))]
+pub async fn search_citizens(
+    State(state): State<AppState>,
+    _admin: Admin,
+    ClientAddr(addr): ClientAddr,
+    ApiQuery(p): ApiQuery<CitizenSearchParams>,
+) -> ApiResult<Json<CitizenSearchPage>> {
+    let purpose = Purpose::parse(p.purpose.as_deref().unwrap_or_default())
+        .map_err(|_| AppError::bad_request("invalid_purpose").field("purpose"))?;
+    let unit = p
+        .unit
+        .as_deref()
+        .filter(|u| !u.is_empty())
+        .map(|u| {
+            sohoa_domain::registry::unit_code("unit", u)
+                .map_err(|_| AppError::bad_request("invalid_unit_code").field("unit"))
+        })
+        .transpose()?;
+    let after = match p.after.as_deref().filter(|a| !a.is_empty()) {
+        Some(a) => Some(decode_cursor(a).ok_or_else(|| {
+            AppError::bad_request("invalid_query")
+                .arg("detail", "after")
+                .field("after")
+        })?),
+        None => None,
+    };
+    let limit = p.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(AppError::bad_request("invalid_page"));
+    }
+    let found = citizens::search(
+        &state.db,
+        &Search {
+            name: p.q.clone(),
+            unit,
+            birth_year: p.birth_year,
+            after,
+            limit,
+        },
+    )
+    .await?;
+    // One audited read per citizen shown, all in one batch.
+    let records: Vec<AuditRecord> = found
+        .items
+        .iter()
+        .map(|s| {
+            AuditRecord::new(
+                "admin",
+                "citizen.search",
+                "citizen",
+                s.citizen.citizen_id.as_str(),
+            )
+            .fields(["full_name", "date_of_birth", "permanent_address"])
+            .purpose(purpose.as_str())
+            .client_addr(addr.clone())
+        })
+        .collect();
+    state.audit.record_many(records).await?;
+    Ok(Json(CitizenSearchPage {
+        next: found.next.as_ref().map(encode_cursor),
+        items: found
+            .items
+            .into_iter()
+            .map(|s| CitizenHit {
+                citizen_id: s.citizen.citizen_id.to_string(),
+                full_name: s.citizen.full_name,
+                date_of_birth: date_text(s.citizen.date_of_birth),
+                permanent_unit: s.citizen.permanent_address.unit_code.to_string(),
+            })
+            .collect(),
+    }))
+}
