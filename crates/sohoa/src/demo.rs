@@ -3,7 +3,13 @@
 
 use sohoa_domain::agency::{Agency, AgencyLevel};
 use sohoa_domain::audit::AuditRecord;
-use sohoa_storage::{agencies, settings, Db, StorageError};
+use std::path::Path;
+
+use sohoa_domain::sharing::{Purpose, RegistryName};
+use sohoa_storage::{agencies, settings, sharing, Db, StorageError};
+
+use crate::generate::{generate, GenerateError, GenerateOptions};
+use crate::import::{self, Format, ImportError, ImportOptions, Registry};
 
 const MARKER: &str = "demo_loaded_at";
 
@@ -116,9 +122,12 @@ const AGENCIES: &[(&str, &str, &str, AgencyLevel, &str)] = &[
     ),
 ];
 
-/// Loads the demo data unless it was loaded before. Returns how many records were added.
-/// Everything goes in one transaction: a crash leaves either all of it or none.
-pub async fn load(db: &Db) -> Result<usize, StorageError> {
+/// Loads the demo data unless it was loaded before: the agencies (with a grant for the
+/// Department of Construction), then synthetic registries (a fixed seed, so every demo shows
+/// the same people) generated into `data_dir/demo` and imported like any file. Returns how
+/// many agencies were added. Each step is idempotent, so a start interrupted half-way
+/// finishes the job on the next one.
+pub async fn load(db: &Db, data_dir: &Path) -> Result<usize, DemoError> {
     let mut tx = db.begin().await?;
     if settings::get(&mut tx, MARKER).await?.is_some() {
         return Ok(0);
@@ -138,8 +147,69 @@ pub async fn load(db: &Db) -> Result<usize, StorageError> {
         )
         .await?;
         added += 1;
+        if code == "SO-XAY-DUNG" {
+            let purpose = Purpose::parse("building-permit")
+                .map_err(|e| StorageError::Corrupt(e.to_string()))?;
+            let grant = sharing::NewGrant {
+                agency_code: code,
+                registry: RegistryName::Citizens,
+                purpose: &purpose,
+                fields: &["full_name", "permanent_address"],
+                legal_basis: "Luật Xây dựng 2014, Điều 95",
+            };
+            sharing::create_grant(
+                &mut tx,
+                &grant,
+                AuditRecord::new("system", "grant.create", "grant", ""),
+            )
+            .await?;
+        }
     }
+    tx.commit().await.map_err(StorageError::from)?;
+
+    let dir = data_dir.join("demo");
+    let generated = generate(&GenerateOptions {
+        citizens: 2_000,
+        enterprises: 200,
+        parcels: 300,
+        seed: 1,
+        out: dir,
+        progress: false,
+    })?;
+    for (registry, path) in [
+        (Registry::Citizens, generated.citizens),
+        (Registry::Enterprises, generated.enterprises),
+        (Registry::Parcels, generated.parcels),
+    ] {
+        let opts = ImportOptions {
+            registry,
+            format: Format::Csv,
+            path,
+            all_or_nothing: true,
+            progress: false,
+            commit_rows: 50_000,
+            actor: "system".into(),
+        };
+        let report = import::run(db, &opts, |_| {}).await?;
+        if report.rejected_rows > 0 {
+            return Err(DemoError::Rejected(report.rejected_rows));
+        }
+    }
+
+    let mut tx = db.begin().await?;
     settings::set(&mut tx, MARKER, &sohoa_domain::Timestamp::now().to_string()).await?;
-    tx.commit().await?;
+    tx.commit().await.map_err(StorageError::from)?;
     Ok(added)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error("demo data: {0}")]
+    Generate(#[from] GenerateError),
+    #[error("demo data: {0}")]
+    Import(#[from] ImportError),
+    #[error("demo data: {0} generated rows were rejected")]
+    Rejected(u64),
 }

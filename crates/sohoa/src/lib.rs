@@ -20,6 +20,8 @@ pub enum StartError {
     Storage(#[from] StorageError),
     #[error("reference data: {0}")]
     Reference(#[from] sohoa_domain::units::ReferenceDataError),
+    #[error(transparent)]
+    Demo(#[from] demo::DemoError),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: SocketAddr,
@@ -67,7 +69,7 @@ pub async fn start(
 ) -> Result<Started<impl Future<Output = Result<(), StartError>>>, StartError> {
     let db = open_and_migrate(store).await?;
     if serve.demo {
-        let added = demo::load(&db).await?;
+        let added = demo::load(&db, &store.data_dir).await?;
         tracing::info!(added, "demo data checked");
     }
     let listener = tokio::net::TcpListener::bind(serve.listen)

@@ -85,4 +85,23 @@ async fn demo_data_loads_once_however_often_the_server_starts() {
     assert_eq!(second["total"].as_i64(), Some(total));
     let head_after = sohoa_storage::audit::head(app.server_db()).await.unwrap();
     assert_eq!(head_before, head_after, "a restart wrote audit entries");
+    // The demo registries came from the generator, once.
+    assert_eq!(
+        sohoa_storage::registry::citizens::count(app.server_db())
+            .await
+            .unwrap(),
+        2_000
+    );
+    assert_eq!(
+        sohoa_storage::registry::enterprises::count(app.server_db())
+            .await
+            .unwrap(),
+        200
+    );
+    assert_eq!(
+        sohoa_storage::registry::parcels::count(app.server_db())
+            .await
+            .unwrap(),
+        300
+    );
 }

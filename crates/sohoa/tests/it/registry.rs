@@ -65,9 +65,11 @@ async fn names_are_found_without_diacritics_and_paged_by_cursor() {
                 .map(|c| c["citizen_id"].as_str().unwrap().to_owned()),
         );
         match body["next"].as_str() {
-            Some(next) => path = format!(
+            Some(next) => {
+                path = format!(
                 "/api/v1/registry/citizens?purpose=registry-check&q=nguyen&limit=2&after={next}"
-            ),
+            )
+            }
             None => break,
         }
     }
