@@ -6,6 +6,7 @@
 
 pub mod agency;
 pub mod audit;
+pub mod identity;
 pub mod ids;
 pub mod paging;
 pub mod registry;

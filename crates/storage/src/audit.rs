@@ -255,6 +255,28 @@ pub async fn entries_for_object(
     rows.iter().map(entry_from_row).collect()
 }
 
+/// Entries about one object older than `before` (all when `None`), newest first: a
+/// citizen's access log, page by page.
+pub async fn entries_for_object_before(
+    db: &Db,
+    object_type: &str,
+    object_id: &str,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Vec<AuditEntry>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM audit_log WHERE object_type = $1 AND object_id = $2 AND seq < $3 \
+         ORDER BY seq DESC LIMIT $4"
+    ))
+    .bind(object_type)
+    .bind(object_id)
+    .bind(before.unwrap_or(i64::MAX))
+    .bind(limit)
+    .fetch_all(db.reader())
+    .await?;
+    rows.iter().map(entry_from_row).collect()
+}
+
 /// The outcome of walking the chain.
 #[derive(Debug)]
 pub enum Verification {

@@ -5,6 +5,7 @@
 //! backend lives here and nowhere else: the migrations (one directory each) and the
 //! connection set-up in [`Db::connect`]. This crate knows nothing of HTTP.
 
+pub mod accounts;
 pub mod agencies;
 pub mod audit;
 pub mod registry;

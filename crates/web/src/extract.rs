@@ -149,3 +149,37 @@ impl FromRequestParts<AppState> for AgencyCaller {
         })
     }
 }
+
+/// A signed-in citizen (`Authorization: Bearer ss_...`, a session from `/api/v1/auth/login`).
+#[derive(Debug, Clone)]
+pub struct CitizenSession {
+    pub citizen_id: String,
+    pub token_sha256: String,
+}
+
+impl FromRequestParts<AppState> for CitizenSession {
+    type Rejection = AppError;
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let unauthenticated = || AppError::new(StatusCode::UNAUTHORIZED, "unauthenticated");
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|t| t.starts_with("ss_"))
+            .ok_or_else(unauthenticated)?;
+        let token_sha256 = hex::encode(crate::token_digest(token));
+        let now = sohoa_domain::Timestamp::now().to_string();
+        let citizen_id = sohoa_storage::accounts::session_citizen(&state.db, &token_sha256, &now)
+            .await?
+            .ok_or_else(unauthenticated)?;
+        Ok(CitizenSession {
+            citizen_id,
+            token_sha256,
+        })
+    }
+}

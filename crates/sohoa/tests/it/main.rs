@@ -12,6 +12,7 @@ mod audit;
 mod cli;
 mod errors;
 mod import;
+mod me;
 mod openapi;
 mod operations;
 mod pages;

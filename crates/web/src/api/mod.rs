@@ -3,6 +3,7 @@
 
 pub mod agencies;
 pub mod health;
+pub mod me;
 pub mod registry;
 pub mod sharing;
 pub mod units;
@@ -48,6 +49,10 @@ use crate::{RouteKind, Routes};
         sharing::share_enterprise,
         sharing::share_parcel,
         registry::search_citizens,
+        me::create_account,
+        me::login,
+        me::logout,
+        me::access_log,
     ),
     components(schemas(ErrorBody, ErrorDetail)),
     modifiers(&BearerAuth),
@@ -55,6 +60,7 @@ use crate::{RouteKind, Routes};
         (name = "operations", description = "Health, readiness and metrics"),
         (name = "units", description = "Administrative units with validity dates"),
         (name = "agencies", description = "Departments and People's Committees"),
+        (name = "identity", description = "Citizens' accounts, sessions, and their access log"),
         (name = "registries", description = "Base registries: searching citizens"),
         (name = "sharing", description = "Once-only data sharing: keys, grants, and the audited share endpoints"),
     )
@@ -168,6 +174,20 @@ pub(crate) fn routes(r: Routes) -> Routes {
             get_only,
             get(registry::search_citizens),
         )
+        .add(
+            Api,
+            "/api/v1/accounts/citizens",
+            &[Method::POST],
+            post(me::create_account),
+        )
+        .add(Api, "/api/v1/auth/login", &[Method::POST], post(me::login))
+        .add(
+            Api,
+            "/api/v1/auth/logout",
+            &[Method::POST],
+            post(me::logout),
+        )
+        .add(Api, "/api/v1/me/access-log", get_only, get(me::access_log))
 }
 
 /// Parses a `YYYY-MM-DD` parameter; `None` means today in Viet Nam.

@@ -1,0 +1,58 @@
+//! Accounts' secrets: passwords hashed with Argon2id, session tokens stored as digests.
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PasswordError {
+    #[error("a password has 10 to 128 characters")]
+    Length,
+    #[error("the password could not be hashed")]
+    Hash,
+}
+
+/// Checks the length rule: long enough to resist guessing, short enough that hashing a
+/// hostile input stays cheap.
+pub fn check_password(password: &str) -> Result<(), PasswordError> {
+    if !(10..=128).contains(&password.chars().count()) {
+        return Err(PasswordError::Length);
+    }
+    Ok(())
+}
+
+/// The PHC string of an Argon2id hash (the library's defaults: 19 MiB, 2 passes), salted
+/// with `salt` (16 random bytes from the caller: this crate does no I/O).
+pub fn hash_password(password: &str, salt: &[u8; 16]) -> Result<String, PasswordError> {
+    check_password(password)?;
+    let salt = SaltString::encode_b64(salt).map_err(|_| PasswordError::Hash)?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|_| PasswordError::Hash)
+}
+
+/// Whether `password` matches a stored PHC string; a malformed string matches nothing.
+pub fn verify_password(password: &str, phc: &str) -> bool {
+    match PasswordHash::new(phc) {
+        Ok(parsed) => Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok(),
+        Err(_) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_verify_only_their_password_and_are_argon2id() {
+        let h = hash_password("correct horse battery", &[7; 16]).unwrap();
+        assert!(h.starts_with("$argon2id$"));
+        assert!(verify_password("correct horse battery", &h));
+        assert!(!verify_password("correct horse batterz", &h));
+        assert!(!verify_password("correct horse battery", "not a hash"));
+        assert_eq!(hash_password("short", &[7; 16]), Err(PasswordError::Length));
+        assert_ne!(h, hash_password("correct horse battery", &[8; 16]).unwrap());
+    }
+}

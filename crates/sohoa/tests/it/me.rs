@@ -1,0 +1,233 @@
+//! A citizen signs in and sees every access to their data; sign-in failures lock the account.
+
+use serde_json::json;
+
+use crate::helpers::*;
+
+const MAI: &str = "079185001234";
+const PASSWORD: &str = "mật khẩu của Mai 2025";
+
+async fn with_mai(app: &TestApp) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.csv");
+    std::fs::write(
+        &path,
+        "citizen_id,full_name,date_of_birth,sex,permanent_street,permanent_unit\n079185001234,Nguyễn Thị Mai,1985-03-14,female,12 Lê Lợi,26743\n079085001235,Lê Văn Cường,1985-01-01,male,1 A,26743\n",
+    )
+    .unwrap();
+    assert_eq!(
+        run_cli(&app.db, &["import", "citizens", path.to_str().unwrap()]).0,
+        0
+    );
+    let (s, body) = app
+        .post_json(
+            "/api/v1/accounts/citizens",
+            &json!({"citizen_id": MAI, "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(s, 201, "{body}");
+}
+
+async fn login(app: &TestApp, id: &str, password: &str) -> reqwest::Response {
+    app.client
+        .post(app.url("/api/v1/auth/login"))
+        .json(&json!({"citizen_id": id, "password": password}))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_citizen_sees_who_read_their_data_and_nobody_elses() {
+    let app = spawn_app().await;
+    with_mai(&app).await;
+    // An agency reads Mai's record, and is refused one field.
+    assert_eq!(
+        app.post_json("/api/v1/agencies", &agency("SO-XAY-DUNG", "city", "79"))
+            .await
+            .0,
+        201
+    );
+    let (_, key) = app
+        .post_json("/api/v1/agencies/SO-XAY-DUNG/keys", &json!({}))
+        .await;
+    let key = key["api_key"].as_str().unwrap().to_owned();
+    let grant = json!({"registry": "citizens", "purpose": "building-permit", "fields": ["full_name"], "legal_basis": "x"});
+    assert_eq!(
+        app.post_json("/api/v1/agencies/SO-XAY-DUNG/grants", &grant)
+            .await
+            .0,
+        201
+    );
+    for fields in ["full_name", "phone"] {
+        app.client
+            .get(app.url(&format!(
+                "/api/v1/share/citizens/{MAI}?purpose=building-permit&fields={fields}"
+            )))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap();
+    }
+    // Someone else's record is read too: it must not show in Mai's log.
+    app.client
+        .get(app.url("/api/v1/share/citizens/079085001235?purpose=building-permit"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+
+    let res = login(&app, MAI, PASSWORD).await;
+    assert_eq!(res.status(), 200);
+    let session: serde_json::Value = res.json().await.unwrap();
+    let token = session["token"].as_str().unwrap().to_owned();
+    let res = app
+        .client
+        .get(app.url("/api/v1/me/access-log"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let log: serde_json::Value = res.json().await.unwrap();
+    let items = log["items"].as_array().unwrap();
+    let shares: Vec<_> = items
+        .iter()
+        .filter(|i| i["action"] == "citizen.share")
+        .collect();
+    assert_eq!(shares.len(), 2, "{log}");
+    assert_eq!(shares[0]["fields"], json!(["phone"]));
+    assert_eq!(shares[0]["outcome"], "denied");
+    assert_eq!(shares[1]["fields"], json!(["full_name"]));
+    assert_eq!(shares[1]["outcome"], "success");
+    assert_eq!(shares[1]["agency"], "SO-XAY-DUNG");
+    assert_eq!(shares[1]["purpose"], "building-permit");
+    assert!(items
+        .iter()
+        .all(|i| i["actor"] != "agency:SO-XAY-DUNG" || i["action"] == "citizen.share"));
+    // Paging with `before`.
+    let res = app
+        .client
+        .get(app.url("/api/v1/me/access-log?limit=1"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    let page: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(page["items"].as_array().map(Vec::len), Some(1));
+    let before = page["next_before"].as_i64().unwrap();
+    let res = app
+        .client
+        .get(app.url(&format!("/api/v1/me/access-log?limit=1&before={before}")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    let page2: serde_json::Value = res.json().await.unwrap();
+    assert!(page2["items"][0]["seq"].as_i64().unwrap() < before);
+
+    // Without a session, or after signing out, nothing.
+    assert_eq!(app.get("/api/v1/me/access-log").await.status(), 401);
+    let res = app
+        .client
+        .post(app.url("/api/v1/auth/logout"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    let res = app
+        .client
+        .get(app.url("/api/v1/me/access-log"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    // An agency key or the admin token is not a citizen session.
+    for other in [key.as_str(), ADMIN_TOKEN] {
+        let res = app
+            .client
+            .get(app.url("/api/v1/me/access-log"))
+            .bearer_auth(other)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 401);
+    }
+}
+
+#[tokio::test]
+async fn wrong_passwords_lock_the_account_for_a_while_and_are_audited() {
+    let app = spawn_app().await;
+    with_mai(&app).await;
+    for _ in 0..5 {
+        let res = login(&app, MAI, "not the password").await;
+        assert_eq!(res.status(), 401);
+        let body: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(error_code(&body), "invalid_credentials");
+    }
+    // Locked: even the right password is refused, with a time to wait.
+    let res = login(&app, MAI, PASSWORD).await;
+    assert_eq!(res.status(), 429);
+    let retry: i64 = res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=900).contains(&retry), "{retry}");
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(error_code(&body), "account_locked");
+    // Unknown citizens and malformed ids get the same answer as a wrong password.
+    for id in ["079085009999", "abc"] {
+        let res = login(&app, id, PASSWORD).await;
+        assert_eq!(res.status(), 401);
+    }
+    let attempts = sohoa_storage::audit::entries_for_object(app.server_db(), "account", MAI, 20)
+        .await
+        .unwrap();
+    let outcomes: Vec<_> = attempts.iter().map(|e| e.record.outcome.as_str()).collect();
+    assert_eq!(
+        outcomes,
+        vec!["denied", "failure", "failure", "failure", "failure", "failure"]
+    );
+}
+
+#[tokio::test]
+async fn accounts_are_only_for_registered_citizens_and_only_one_each() {
+    let app = spawn_app().await;
+    with_mai(&app).await;
+    for (body, status, code) in [
+        (
+            json!({"citizen_id": MAI, "password": "another long password"}),
+            409,
+            "account_exists",
+        ),
+        (
+            json!({"citizen_id": "079085009999", "password": "another long password"}),
+            422,
+            "unknown_citizen",
+        ),
+        (
+            json!({"citizen_id": "079085001235", "password": "short"}),
+            422,
+            "invalid_password",
+        ),
+        (
+            json!({"citizen_id": "07908500123", "password": "another long password"}),
+            422,
+            "invalid_citizen_id",
+        ),
+    ] {
+        let (s, res) = app.post_json("/api/v1/accounts/citizens", &body).await;
+        assert_eq!((s, error_code(&res)), (status, code), "{body}");
+    }
+    let res = app
+        .client
+        .post(app.url("/api/v1/accounts/citizens"))
+        .json(&json!({"citizen_id": "079085001235", "password": "another long password"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+}
