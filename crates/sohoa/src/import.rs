@@ -427,9 +427,7 @@ async fn run_kind<K: Kind>(
                 }
             }
         }
-        if pending.len() >= opts.commit_rows.min(50_000)
-            || (whole.is_some() && pending.len() >= 10_000)
-        {
+        if pending.len() >= opts.commit_rows || (whole.is_some() && pending.len() >= 10_000) {
             let prov = provenance(&source, opts);
             match whole.as_mut() {
                 Some(tx) => report

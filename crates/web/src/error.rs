@@ -39,6 +39,7 @@ pub const ALL_CODES: &[&str] = &[
     "record_not_found",
     "invalid_citizen_id",
     "invalid_tax_code",
+    "invalid_parcel_key",
     "key_not_found",
     "grant_not_found",
     "invalid_credentials",

@@ -76,6 +76,20 @@ pub fn parcel_key(unit: &UnitCode, sheet: u32, parcel: u32) -> String {
     format!("{unit}-{sheet}-{parcel}")
 }
 
+/// Checks a parcel key (`unit-sheet-parcel`, e.g. `26743-12-345`) and returns it in its
+/// canonical form.
+pub fn parse_key(s: &str) -> Option<String> {
+    let mut parts = s.trim().split('-');
+    let (unit, sheet, number) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() {
+        return None;
+    }
+    let unit = unit_code("unit", unit).ok()?;
+    let sheet = positive("map_sheet", sheet, 9_999).ok()?;
+    let number = positive("parcel_number", number, 99_999).ok()?;
+    Some(parcel_key(&unit, sheet, number))
+}
+
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ParcelInput {
@@ -275,6 +289,22 @@ mod tests {
         assert!(parse_geometry(r#"{"type":"Point","coordinates":[106.7,10.77]}"#).is_err());
         assert!(parse_geometry(r#"{"type":"Polygon","coordinates":[[[206.7,10.77]]]}"#).is_err());
         assert!(parse_geometry("nope").is_err());
+    }
+
+    #[test]
+    fn parcel_keys() {
+        assert_eq!(parse_key("26743-12-345").as_deref(), Some("26743-12-345"));
+        assert_eq!(parse_key("26743-012-0345").as_deref(), Some("26743-12-345"));
+        for bad in [
+            "",
+            "26743-12",
+            "26743-12-345-1",
+            "2674-12-345",
+            "26743-0-1",
+            "26743-a-1",
+        ] {
+            assert_eq!(parse_key(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -130,3 +130,4 @@ error-account-locked = The account is locked after repeated failed sign-ins. Try
 error-unknown-citizen = No citizen with this CCCD is in the population registry.
 error-invalid-password = A password has 10 to 128 characters.
 error-account-exists = This citizen already has an account.
+error-invalid-parcel-key = A parcel key is unit code-map sheet-parcel number, for example 26743-12-345.

@@ -130,3 +130,4 @@ error-account-locked = Tài khoản tạm khóa do đăng nhập sai nhiều l�
 error-unknown-citizen = Không có công dân mang số CCCD này trong cơ sở dữ liệu dân cư.
 error-invalid-password = Mật khẩu phải có từ 10 đến 128 ký tự.
 error-account-exists = Công dân này đã có tài khoản.
+error-invalid-parcel-key = Mã thửa đất có dạng mã đơn vị-số tờ bản đồ-số thửa, ví dụ 26743-12-345.

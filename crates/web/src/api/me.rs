@@ -137,10 +137,21 @@ pub async fn login(
 ) -> ApiResult<Response> {
     let wrong = || AppError::new(StatusCode::UNAUTHORIZED, "invalid_credentials");
     let id = body.citizen_id.trim().to_owned();
+    // Only a well-formed CCCD goes into the audit log; anything else is recorded as such.
+    let logged_id = if CitizenId::parse(&id).is_ok() {
+        id.clone()
+    } else {
+        "malformed".to_owned()
+    };
     let record = |outcome: Outcome| {
-        AuditRecord::new(format!("citizen:{id}"), "auth.login", "account", &id)
-            .outcome(outcome)
-            .client_addr(addr.clone())
+        AuditRecord::new(
+            format!("citizen:{logged_id}"),
+            "auth.login",
+            "account",
+            &logged_id,
+        )
+        .outcome(outcome)
+        .client_addr(addr.clone())
     };
     let account = match CitizenId::parse(&id) {
         Ok(_) => accounts::by_citizen(&state.db, &id).await?,

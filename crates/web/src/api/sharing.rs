@@ -246,6 +246,29 @@ pub struct Shared {
     pub fields: serde_json::Map<String, serde_json::Value>,
 }
 
+/// A record's identifier, parsed.
+enum RecordKey {
+    Citizen(CitizenId),
+    Enterprise(TaxCode),
+    Parcel(String),
+}
+
+impl RecordKey {
+    fn parse(registry: RegistryName, id: &str) -> Result<Self, AppError> {
+        match registry {
+            RegistryName::Citizens => CitizenId::parse(id)
+                .map(RecordKey::Citizen)
+                .map_err(|_| AppError::bad_request("invalid_citizen_id").field("id")),
+            RegistryName::Enterprises => TaxCode::parse(id)
+                .map(RecordKey::Enterprise)
+                .map_err(|_| AppError::bad_request("invalid_tax_code").field("id")),
+            RegistryName::Parcels => sohoa_domain::registry::parcel::parse_key(id)
+                .map(RecordKey::Parcel)
+                .ok_or_else(|| AppError::bad_request("invalid_parcel_key").field("id")),
+        }
+    }
+}
+
 /// Checks the purpose, the grant and the record, audits the outcome through the batched
 /// writer, and answers only once the entry is durable.
 async fn share(
@@ -256,6 +279,9 @@ async fn share(
     id: String,
     params: &ShareParams,
 ) -> ApiResult<Json<Shared>> {
+    // The identifier is checked first: a malformed one reads nothing and is not worth an
+    // audit entry (nor lets arbitrary text into the log).
+    let key = RecordKey::parse(registry, &id)?;
     let purpose = Purpose::parse(params.purpose.as_deref().unwrap_or_default())
         .map_err(|_| AppError::bad_request("invalid_purpose").field("purpose"))?;
     let requested: Option<Vec<&'static str>> =
@@ -305,32 +331,20 @@ async fn share(
             .arg("field", &f)
             .field("fields"));
     }
-    let found: Option<(serde_json::Value, i64)> = match registry {
-        RegistryName::Citizens => citizens::get(
-            &state.db,
-            &CitizenId::parse(&id)
-                .map_err(|_| AppError::bad_request("invalid_citizen_id").field("id"))?,
-        )
-        .await?
-        .map(|s| {
+    let found: Option<(serde_json::Value, i64)> = match &key {
+        RecordKey::Citizen(id) => citizens::get(&state.db, id).await?.map(|s| {
             (
                 serde_json::to_value(&s.citizen).unwrap_or_default(),
                 s.version,
             )
         }),
-        RegistryName::Enterprises => enterprises::get(
-            &state.db,
-            &TaxCode::parse(&id)
-                .map_err(|_| AppError::bad_request("invalid_tax_code").field("id"))?,
-        )
-        .await?
-        .map(|s| {
+        RecordKey::Enterprise(code) => enterprises::get(&state.db, code).await?.map(|s| {
             (
                 serde_json::to_value(&s.enterprise).unwrap_or_default(),
                 s.version,
             )
         }),
-        RegistryName::Parcels => parcels::get(&state.db, &id).await?.map(|s| {
+        RecordKey::Parcel(k) => parcels::get(&state.db, k).await?.map(|s| {
             (
                 serde_json::to_value(&s.parcel).unwrap_or_default(),
                 s.version,
