@@ -7,7 +7,7 @@ use sohoa_domain::{CitizenId, UnitCode};
 use sqlx::any::AnyRow;
 use time::macros::date;
 
-use super::{prefix_upper, upsert, Counts, Prepared, Provenance, TableSpec, Val};
+use super::{prefix_upper, Counts, Prepared, Provenance, TableSpec, Val};
 use crate::{int, opt_text, text, Db, Filter, Result, StorageError, Tx};
 
 const SPEC: TableSpec = TableSpec {
@@ -52,23 +52,14 @@ pub fn prepare(c: &Citizen) -> Prepared {
     )
 }
 
-/// Inserts new citizens and versions changed ones, in batches, within `tx`.
-/// Inserts records into an empty table during a bulk load (see [`super::bulk_begin`]).
+/// Inserts rows into the empty table of a bulk load (see [`super::bulk_begin`]).
 pub async fn insert_new(tx: &mut Tx, rows: &[Prepared], prov: &Provenance) -> Result<Counts> {
-    let mut counts = Counts::default();
-    for chunk in rows.chunks(super::BATCH) {
-        counts.inserted += super::insert_new(tx, &SPEC, chunk, prov).await?;
-    }
-    Ok(counts)
+    super::insert_all(tx, &SPEC, rows, prov).await
 }
 
 /// Inserts new records and versions changed ones, prepared beforehand.
 pub async fn upsert_prepared(tx: &mut Tx, rows: &[Prepared], prov: &Provenance) -> Result<Counts> {
-    let mut counts = Counts::default();
-    for chunk in rows.chunks(super::BATCH) {
-        counts.add(upsert(tx, &SPEC, chunk, prov).await?.0);
-    }
-    Ok(counts)
+    super::upsert_all(tx, &SPEC, rows, prov).await
 }
 
 pub async fn upsert_all(tx: &mut Tx, citizens: &[Citizen], prov: &Provenance) -> Result<Counts> {

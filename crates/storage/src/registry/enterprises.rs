@@ -7,7 +7,7 @@ use sohoa_domain::TaxCode;
 use sqlx::any::AnyRow;
 use time::macros::date;
 
-use super::{upsert, Counts, Prepared, Provenance, TableSpec, Val};
+use super::{Counts, Prepared, Provenance, TableSpec, Val};
 use crate::{int, text, Db, Result, StorageError, Tx};
 
 const SPEC: TableSpec = TableSpec {
@@ -43,22 +43,14 @@ pub fn prepare(e: &Enterprise) -> Prepared {
     )
 }
 
-/// Inserts records into an empty table during a bulk load (see [`super::bulk_begin`]).
+/// Inserts rows into the empty table of a bulk load (see [`super::bulk_begin`]).
 pub async fn insert_new(tx: &mut Tx, rows: &[Prepared], prov: &Provenance) -> Result<Counts> {
-    let mut counts = Counts::default();
-    for chunk in rows.chunks(super::BATCH) {
-        counts.inserted += super::insert_new(tx, &SPEC, chunk, prov).await?;
-    }
-    Ok(counts)
+    super::insert_all(tx, &SPEC, rows, prov).await
 }
 
 /// Inserts new records and versions changed ones, prepared beforehand.
 pub async fn upsert_prepared(tx: &mut Tx, rows: &[Prepared], prov: &Provenance) -> Result<Counts> {
-    let mut counts = Counts::default();
-    for chunk in rows.chunks(super::BATCH) {
-        counts.add(upsert(tx, &SPEC, chunk, prov).await?.0);
-    }
-    Ok(counts)
+    super::upsert_all(tx, &SPEC, rows, prov).await
 }
 
 pub async fn upsert_all(

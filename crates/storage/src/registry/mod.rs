@@ -165,6 +165,34 @@ pub(crate) async fn insert_new(
     Ok(done.rows_affected())
 }
 
+/// `insert_new` over any number of rows, in statements of `BATCH` rows.
+pub(crate) async fn insert_all(
+    tx: &mut Tx,
+    spec: &TableSpec,
+    rows: &[Prepared],
+    prov: &Provenance,
+) -> Result<Counts> {
+    let mut counts = Counts::default();
+    for chunk in rows.chunks(BATCH) {
+        counts.inserted += insert_new(tx, spec, chunk, prov).await?;
+    }
+    Ok(counts)
+}
+
+/// `upsert` over any number of rows, in statements of `BATCH` rows.
+pub(crate) async fn upsert_all(
+    tx: &mut Tx,
+    spec: &TableSpec,
+    rows: &[Prepared],
+    prov: &Provenance,
+) -> Result<Counts> {
+    let mut counts = Counts::default();
+    for chunk in rows.chunks(BATCH) {
+        counts.add(upsert(tx, spec, chunk, prov).await?.0);
+    }
+    Ok(counts)
+}
+
 /// Whether a registry table holds no record yet.
 pub async fn is_empty(tx: &mut Tx, table: &str) -> Result<bool> {
     let row = sqlx::query(&format!(
