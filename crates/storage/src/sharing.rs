@@ -180,3 +180,141 @@ pub async fn granted_fields(
     }
     Ok(fields)
 }
+
+/// A citizen's consent, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Consent {
+    pub consent_id: i64,
+    pub citizen_id: String,
+    pub agency_code: String,
+    pub purpose: String,
+    pub fields: Vec<String>,
+    pub one_off: bool,
+    pub valid_until: Option<String>,
+    pub created_at: String,
+    pub used_at: Option<String>,
+    pub revoked_at: Option<String>,
+}
+
+const CONSENT_COLUMNS: &str =
+    "consent_id, citizen_id, agency_code, purpose, fields, one_off, valid_until, created_at, used_at, revoked_at";
+
+fn consent_from_row(row: &AnyRow) -> Result<Consent> {
+    Ok(Consent {
+        consent_id: int(row, "consent_id")?,
+        citizen_id: text(row, "citizen_id")?,
+        agency_code: text(row, "agency_code")?,
+        purpose: text(row, "purpose")?,
+        fields: text(row, "fields")?.split(',').map(str::to_owned).collect(),
+        one_off: int(row, "one_off")? == 1,
+        valid_until: opt_text(row, "valid_until")?,
+        created_at: text(row, "created_at")?,
+        used_at: opt_text(row, "used_at")?,
+        revoked_at: opt_text(row, "revoked_at")?,
+    })
+}
+
+/// A consent to be stored.
+#[derive(Debug, Clone)]
+pub struct NewConsent<'a> {
+    pub citizen_id: &'a str,
+    pub agency_code: &'a str,
+    pub purpose: &'a Purpose,
+    pub fields: &'a [&'static str],
+    pub one_off: bool,
+    pub valid_until: Option<&'a str>,
+}
+
+pub async fn create_consent(
+    tx: &mut Tx,
+    new: &NewConsent<'_>,
+    record: AuditRecord,
+) -> Result<Consent> {
+    let row = sqlx::query(&format!(
+        "INSERT INTO consents (citizen_id, agency_code, purpose, fields, one_off, valid_until, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {CONSENT_COLUMNS}"
+    ))
+    .bind(new.citizen_id)
+    .bind(new.agency_code)
+    .bind(new.purpose.as_str())
+    .bind(new.fields.join(","))
+    .bind(i64::from(new.one_off))
+    .bind(new.valid_until)
+    .bind(Timestamp::now().to_string())
+    .fetch_one(&mut **tx)
+    .await?;
+    let consent = consent_from_row(&row)?;
+    audit::append(
+        tx,
+        &record
+            .fields(new.fields.iter().copied())
+            .purpose(new.purpose.as_str()),
+    )
+    .await?;
+    Ok(consent)
+}
+
+pub async fn consents_of(db: &Db, citizen_id: &str) -> Result<Vec<Consent>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {CONSENT_COLUMNS} FROM consents WHERE citizen_id = $1 ORDER BY consent_id DESC"
+    ))
+    .bind(citizen_id)
+    .fetch_all(db.reader())
+    .await?;
+    rows.iter().map(consent_from_row).collect()
+}
+
+/// Revokes one of a citizen's own consents; false when it is not theirs or not live.
+pub async fn revoke_consent(
+    tx: &mut Tx,
+    citizen_id: &str,
+    consent_id: i64,
+    record: AuditRecord,
+) -> Result<bool> {
+    let n = sqlx::query("UPDATE consents SET revoked_at = $1 WHERE consent_id = $2 AND citizen_id = $3 AND revoked_at IS NULL")
+        .bind(Timestamp::now().to_string())
+        .bind(consent_id)
+        .bind(citizen_id)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+    if n > 0 {
+        audit::append(tx, &record).await?;
+    }
+    Ok(n > 0)
+}
+
+/// Consents in force at `now` for this citizen, agency and purpose: not revoked, not expired,
+/// and, if one-off, not used. Never cached, so a revocation takes effect on the next request.
+pub async fn live_consents(
+    db: &Db,
+    citizen_id: &str,
+    agency_code: &str,
+    purpose: &Purpose,
+    now: &str,
+) -> Result<Vec<Consent>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {CONSENT_COLUMNS} FROM consents WHERE citizen_id = $1 AND agency_code = $2 AND purpose = $3 \
+         AND revoked_at IS NULL AND used_at IS NULL AND (valid_until IS NULL OR valid_until > $4) ORDER BY consent_id"
+    ))
+    .bind(citizen_id)
+    .bind(agency_code)
+    .bind(purpose.as_str())
+    .bind(now)
+    .fetch_all(db.reader())
+    .await?;
+    rows.iter().map(consent_from_row).collect()
+}
+
+/// Spends a one-off consent; false when another read spent it first.
+pub async fn use_consent(db: &Db, consent_id: i64) -> Result<bool> {
+    let mut tx = db.begin().await?;
+    let n = sqlx::query("UPDATE consents SET used_at = $1 WHERE consent_id = $2 AND used_at IS NULL AND revoked_at IS NULL")
+        .bind(Timestamp::now().to_string())
+        .bind(consent_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    tx.commit().await?;
+    Ok(n > 0)
+}

@@ -47,6 +47,8 @@ pub const ALL_CODES: &[&str] = &[
     "unknown_citizen",
     "invalid_password",
     "account_exists",
+    "invalid_valid_until",
+    "consent_not_found",
     "forbidden",
     "admin_disabled",
     "not_found",

@@ -231,3 +231,185 @@ async fn accounts_are_only_for_registered_citizens_and_only_one_each() {
         .unwrap();
     assert_eq!(res.status(), 401);
 }
+
+async fn session(app: &TestApp) -> String {
+    let res = login(app, MAI, PASSWORD).await;
+    let body: serde_json::Value = res.json().await.unwrap();
+    body["token"].as_str().unwrap().to_owned()
+}
+
+async fn agency_key(app: &TestApp, code: &str) -> String {
+    assert_eq!(
+        app.post_json("/api/v1/agencies", &agency(code, "city", "79"))
+            .await
+            .0,
+        201
+    );
+    let (_, key) = app
+        .post_json(&format!("/api/v1/agencies/{code}/keys"), &json!({}))
+        .await;
+    key["api_key"].as_str().unwrap().to_owned()
+}
+
+async fn read(app: &TestApp, key: &str, id: &str, query: &str) -> (u16, serde_json::Value) {
+    let res = app
+        .client
+        .get(app.url(&format!("/api/v1/share/citizens/{id}?{query}")))
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap();
+    let s = res.status().as_u16();
+    (s, res.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn a_one_off_consent_allows_exactly_one_read_of_exactly_its_fields() {
+    let app = spawn_app().await;
+    with_mai(&app).await;
+    let key = agency_key(&app, "SO-Y-TE").await;
+    let token = session(&app).await;
+    // Without a grant or a consent, nothing.
+    assert_eq!(
+        read(&app, &key, MAI, "purpose=health-insurance").await.0,
+        403
+    );
+    let res = app
+        .client
+        .post(app.url("/api/v1/me/consents"))
+        .bearer_auth(&token)
+        .json(&json!({"agency_code": "SO-Y-TE", "purpose": "health-insurance", "fields": ["date_of_birth"], "one_off": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    // Not another citizen's record, not another purpose, not another field.
+    assert_eq!(
+        read(&app, &key, "079085001235", "purpose=health-insurance")
+            .await
+            .0,
+        403
+    );
+    assert_eq!(read(&app, &key, MAI, "purpose=marketing").await.0, 403);
+    assert_eq!(
+        read(&app, &key, MAI, "purpose=health-insurance&fields=full_name")
+            .await
+            .0,
+        403
+    );
+    let (s, body) = read(&app, &key, MAI, "purpose=health-insurance").await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["fields"], json!({"date_of_birth": "1985-03-14"}));
+    // Spent.
+    assert_eq!(
+        read(&app, &key, MAI, "purpose=health-insurance").await.0,
+        403
+    );
+    let res = app
+        .client
+        .get(app.url("/api/v1/me/consents"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    let list: serde_json::Value = res.json().await.unwrap();
+    assert!(list[0]["used_at"].is_string(), "{list}");
+}
+
+#[tokio::test]
+async fn a_time_limited_consent_works_until_revoked_and_only_its_owner_revokes_it() {
+    let app = spawn_app().await;
+    with_mai(&app).await;
+    let key = agency_key(&app, "SO-Y-TE").await;
+    let token = session(&app).await;
+    let until = sohoa_domain::Timestamp::from_datetime(
+        time::OffsetDateTime::now_utc() + time::Duration::days(30),
+    )
+    .to_string();
+    let res = app
+        .client
+        .post(app.url("/api/v1/me/consents"))
+        .bearer_auth(&token)
+        .json(&json!({"agency_code": "SO-Y-TE", "purpose": "health-insurance", "fields": ["full_name", "phone"], "valid_until": until}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let consent: serde_json::Value = res.json().await.unwrap();
+    let id = consent["consent_id"].as_i64().unwrap();
+    for _ in 0..2 {
+        assert_eq!(
+            read(&app, &key, MAI, "purpose=health-insurance&fields=full_name")
+                .await
+                .0,
+            200
+        );
+    }
+    // Another signed-in citizen cannot revoke it: as far as they know, it does not exist.
+    let (s, _) = app
+        .post_json(
+            "/api/v1/accounts/citizens",
+            &json!({"citizen_id": "079085001235", "password": "password of Cuong"}),
+        )
+        .await;
+    assert_eq!(s, 201);
+    let res = login(&app, "079085001235", "password of Cuong").await;
+    let other: serde_json::Value = res.json().await.unwrap();
+    let other = other["token"].as_str().unwrap();
+    let res = app
+        .client
+        .delete(app.url(&format!("/api/v1/me/consents/{id}")))
+        .bearer_auth(other)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    assert_eq!(
+        read(&app, &key, MAI, "purpose=health-insurance&fields=full_name")
+            .await
+            .0,
+        200
+    );
+    // Its owner revokes it: the very next read is refused.
+    let res = app
+        .client
+        .delete(app.url(&format!("/api/v1/me/consents/{id}")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    let (s, body) = read(&app, &key, MAI, "purpose=health-insurance&fields=full_name").await;
+    assert_eq!((s, error_code(&body)), (403, "no_grant"));
+    // Consents need an end (unless one-off) within a year, a known agency and real fields.
+    for (body, code) in [
+        (
+            json!({"agency_code": "SO-Y-TE", "purpose": "health-insurance", "fields": ["phone"]}),
+            "invalid_valid_until",
+        ),
+        (
+            json!({"agency_code": "SO-Y-TE", "purpose": "health-insurance", "fields": ["phone"], "valid_until": "2020-01-01T00:00:00Z"}),
+            "invalid_valid_until",
+        ),
+        (
+            json!({"agency_code": "SO-NONE", "purpose": "health-insurance", "fields": ["phone"], "one_off": true}),
+            "agency_not_found",
+        ),
+        (
+            json!({"agency_code": "SO-Y-TE", "purpose": "health-insurance", "fields": ["salary"], "one_off": true}),
+            "invalid_field",
+        ),
+    ] {
+        let res = app
+            .client
+            .post(app.url("/api/v1/me/consents"))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 422, "{body}");
+        let b: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(error_code(&b), code, "{body}");
+    }
+}

@@ -131,3 +131,5 @@ error-unknown-citizen = No citizen with this CCCD is in the population registry.
 error-invalid-password = A password has 10 to 128 characters.
 error-account-exists = This citizen already has an account.
 error-invalid-parcel-key = A parcel key is unit code-map sheet-parcel number, for example 26743-12-345.
+error-invalid-valid-until = The consent must end at a future time at most a year ahead (required unless it is for one read).
+error-consent-not-found = This consent is not among yours.

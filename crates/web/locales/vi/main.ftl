@@ -131,3 +131,5 @@ error-unknown-citizen = Không có công dân mang số CCCD này trong cơ sở
 error-invalid-password = Mật khẩu phải có từ 10 đến 128 ký tự.
 error-account-exists = Công dân này đã có tài khoản.
 error-invalid-parcel-key = Mã thửa đất có dạng mã đơn vị-số tờ bản đồ-số thửa, ví dụ 26743-12-345.
+error-invalid-valid-until = Thời hạn đồng ý phải là một thời điểm trong tương lai, không quá một năm (bắt buộc nếu không phải đồng ý một lần).
+error-consent-not-found = Không tìm thấy sự đồng ý này trong các sự đồng ý của bạn.

@@ -295,3 +295,159 @@ pub async fn access_log(
         items,
     }))
 }
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewConsent {
+    /// The agency allowed to read.
+    #[schema(example = "SO-Y-TE")]
+    pub agency_code: String,
+    #[schema(example = "health-insurance")]
+    pub purpose: String,
+    #[schema(example = json!(["phone"]))]
+    pub fields: Vec<String>,
+    /// Allow a single read.
+    #[serde(default)]
+    pub one_off: bool,
+    /// Allow reads until this time (RFC 3339); required unless `one_off`, at most a year ahead.
+    pub valid_until: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConsentView {
+    pub consent_id: i64,
+    pub agency_code: String,
+    pub purpose: String,
+    pub fields: Vec<String>,
+    pub one_off: bool,
+    pub valid_until: Option<String>,
+    pub created_at: String,
+    pub used_at: Option<String>,
+    pub revoked_at: Option<String>,
+}
+
+impl From<sohoa_storage::sharing::Consent> for ConsentView {
+    fn from(c: sohoa_storage::sharing::Consent) -> Self {
+        Self {
+            consent_id: c.consent_id,
+            agency_code: c.agency_code,
+            purpose: c.purpose,
+            fields: c.fields,
+            one_off: c.one_off,
+            valid_until: c.valid_until,
+            created_at: c.created_at,
+            used_at: c.used_at,
+            revoked_at: c.revoked_at,
+        }
+    }
+}
+
+/// The signed-in citizen lets an agency read named fields of their record for a purpose,
+/// once or until a time.
+#[utoipa::path(post, path = "/api/v1/me/consents", tag = "identity", security(("bearer" = [])), request_body = NewConsent,
+    responses(
+        (status = 201, body = ConsentView),
+        (status = 401, body = crate::error::ErrorBody),
+        (status = 422, body = crate::error::ErrorBody)))]
+pub async fn create_consent(
+    State(state): State<AppState>,
+    session: CitizenSession,
+    ClientAddr(addr): ClientAddr,
+    ApiJson(body): ApiJson<NewConsent>,
+) -> ApiResult<(StatusCode, Json<ConsentView>)> {
+    use sohoa_domain::sharing::{parse_fields, Purpose, RegistryName, SharingError};
+    let agency = sohoa_domain::agency::AgencyCode::parse(&body.agency_code)
+        .map_err(|_| AppError::unprocessable("invalid_agency_code").field("agency_code"))?;
+    if sohoa_storage::agencies::get(&state.db, &agency)
+        .await?
+        .is_none()
+    {
+        return Err(AppError::unprocessable("agency_not_found").field("agency_code"));
+    }
+    let purpose = Purpose::parse(&body.purpose)
+        .map_err(|_| AppError::unprocessable("invalid_purpose").field("purpose"))?;
+    let fields = parse_fields(RegistryName::Citizens, &body.fields).map_err(|e| match e {
+        SharingError::UnknownField(i) => AppError::unprocessable("invalid_field")
+            .arg("field", &body.fields[i])
+            .field("fields"),
+        _ => AppError::unprocessable("invalid_field")
+            .arg("field", "")
+            .field("fields"),
+    })?;
+    let valid_until = match (&body.valid_until, body.one_off) {
+        (None, true) => None,
+        (None, false) => {
+            return Err(AppError::unprocessable("invalid_valid_until").field("valid_until"))
+        }
+        (Some(t), _) => {
+            let t = Timestamp::parse(t)
+                .map_err(|_| AppError::unprocessable("invalid_valid_until").field("valid_until"))?;
+            let now = Timestamp::now();
+            if t <= now || t > later(Duration::from_secs(366 * 24 * 3600)) {
+                return Err(AppError::unprocessable("invalid_valid_until").field("valid_until"));
+            }
+            Some(t.to_string())
+        }
+    };
+    let new = sohoa_storage::sharing::NewConsent {
+        citizen_id: &session.citizen_id,
+        agency_code: agency.as_str(),
+        purpose: &purpose,
+        fields: &fields,
+        one_off: body.one_off,
+        valid_until: valid_until.as_deref(),
+    };
+    let record = AuditRecord::new(
+        format!("citizen:{}", session.citizen_id),
+        "consent.create",
+        "citizen",
+        &session.citizen_id,
+    )
+    .actor_unit(Some(agency.to_string()))
+    .client_addr(addr);
+    let mut tx = state.db.begin().await?;
+    let consent = sohoa_storage::sharing::create_consent(&mut tx, &new, record).await?;
+    tx.commit().await.map_err(StorageError::from)?;
+    Ok((StatusCode::CREATED, Json(consent.into())))
+}
+
+/// The signed-in citizen's consents, newest first, live or not.
+#[utoipa::path(get, path = "/api/v1/me/consents", tag = "identity", security(("bearer" = [])),
+    responses((status = 200, body = Vec<ConsentView>), (status = 401, body = crate::error::ErrorBody)))]
+pub async fn list_consents(
+    State(state): State<AppState>,
+    session: CitizenSession,
+) -> ApiResult<Json<Vec<ConsentView>>> {
+    let consents = sohoa_storage::sharing::consents_of(&state.db, &session.citizen_id).await?;
+    Ok(Json(consents.into_iter().map(ConsentView::from).collect()))
+}
+
+/// Revokes one of the signed-in citizen's consents: the next read relying on it is refused.
+#[utoipa::path(delete, path = "/api/v1/me/consents/{consent_id}", tag = "identity", security(("bearer" = [])),
+    params(("consent_id" = i64, Path, description = "Consent identifier")),
+    responses((status = 204, description = "Revoked"), (status = 401, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn revoke_consent(
+    State(state): State<AppState>,
+    session: CitizenSession,
+    ClientAddr(addr): ClientAddr,
+    axum::extract::Path(consent_id): axum::extract::Path<String>,
+) -> ApiResult<StatusCode> {
+    let id: i64 = consent_id
+        .parse()
+        .map_err(|_| AppError::not_found("consent_not_found"))?;
+    let record = AuditRecord::new(
+        format!("citizen:{}", session.citizen_id),
+        "consent.revoke",
+        "citizen",
+        &session.citizen_id,
+    )
+    .fields([format!("consent={id}")])
+    .client_addr(addr);
+    let mut tx = state.db.begin().await?;
+    // Someone else's consent is "not found": its existence is none of this citizen's business.
+    if !sohoa_storage::sharing::revoke_consent(&mut tx, &session.citizen_id, id, record).await? {
+        return Err(AppError::not_found("consent_not_found"));
+    }
+    tx.commit().await.map_err(StorageError::from)?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -53,6 +53,9 @@ use crate::{RouteKind, Routes};
         me::login,
         me::logout,
         me::access_log,
+        me::create_consent,
+        me::list_consents,
+        me::revoke_consent,
     ),
     components(schemas(ErrorBody, ErrorDetail)),
     modifiers(&BearerAuth),
@@ -188,6 +191,18 @@ pub(crate) fn routes(r: Routes) -> Routes {
             post(me::logout),
         )
         .add(Api, "/api/v1/me/access-log", get_only, get(me::access_log))
+        .add(
+            Api,
+            "/api/v1/me/consents",
+            &[Method::GET, Method::POST],
+            get(me::list_consents).post(me::create_consent),
+        )
+        .add(
+            Api,
+            "/api/v1/me/consents/{consent_id}",
+            &[Method::DELETE],
+            delete(me::revoke_consent),
+        )
 }
 
 /// Parses a `YYYY-MM-DD` parameter; `None` means today in Viet Nam.

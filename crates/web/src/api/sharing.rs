@@ -314,22 +314,55 @@ async fn share(
         .outcome(outcome)
         .client_addr(addr.clone())
     };
-    let granted =
-        sharing::granted_fields(&state.db, &caller.agency_code, registry, &purpose).await?;
+    // What the agency may read: its grants, and for a citizen's record the citizen's own
+    // live consents (never cached, so a revocation counts from the next request).
+    let granted = state
+        .sharing
+        .granted(&state.db, &caller.agency_code, registry, &purpose)
+        .await?;
+    let consents = match &key {
+        RecordKey::Citizen(id) => {
+            let now = sohoa_domain::Timestamp::now().to_string();
+            sharing::live_consents(&state.db, id.as_str(), &caller.agency_code, &purpose, &now)
+                .await?
+        }
+        _ => Vec::new(),
+    };
+    let mut allowed = granted.clone();
+    for c in &consents {
+        for f in &c.fields {
+            if !allowed.contains(f) {
+                allowed.push(f.clone());
+            }
+        }
+    }
     let asked: Vec<String> = match &requested {
         Some(r) => r.iter().map(|f| (*f).to_owned()).collect(),
-        None => granted.clone(),
+        None => allowed.clone(),
     };
-    if granted.is_empty() {
+    if allowed.is_empty() {
         state.audit.record(audit(Outcome::Denied, asked)).await?;
         return Err(AppError::new(StatusCode::FORBIDDEN, "no_grant"));
     }
-    if let Some(f) = asked.iter().find(|f| !granted.contains(f)) {
+    if let Some(f) = asked.iter().find(|f| !allowed.contains(f)) {
         let f = f.clone();
         state.audit.record(audit(Outcome::Denied, asked)).await?;
         return Err(AppError::new(StatusCode::FORBIDDEN, "field_not_granted")
             .arg("field", &f)
             .field("fields"));
+    }
+    // One-off consents this read relies on (fields no grant covers) are spent now; if a
+    // concurrent read spent one first, this read is refused.
+    for c in consents.iter().filter(|c| {
+        c.one_off
+            && c.fields
+                .iter()
+                .any(|f| asked.contains(f) && !granted.contains(f))
+    }) {
+        if !sharing::use_consent(&state.db, c.consent_id).await? {
+            state.audit.record(audit(Outcome::Denied, asked)).await?;
+            return Err(AppError::new(StatusCode::FORBIDDEN, "no_grant"));
+        }
     }
     let found: Option<(serde_json::Value, i64)> = match &key {
         RecordKey::Citizen(id) => citizens::get(&state.db, id).await?.map(|s| {
