@@ -315,13 +315,19 @@ async fn share(
         .client_addr(addr.clone())
     };
     // What the agency may read: its grants, and for a citizen's record the citizen's own
-    // live consents (never cached, so a revocation counts from the next request).
+    // live consents (never cached, so a revocation counts from the next request). Consents
+    // are looked up only when the grants do not answer the request by themselves: with a
+    // grant and no `fields`, the answer is the granted fields.
     let granted = state
         .sharing
         .granted(&state.db, &caller.agency_code, registry, &purpose)
         .await?;
+    let grants_suffice = match &requested {
+        Some(r) => r.iter().all(|f| granted.iter().any(|g| g == f)),
+        None => !granted.is_empty(),
+    };
     let consents = match &key {
-        RecordKey::Citizen(id) => {
+        RecordKey::Citizen(id) if !grants_suffice => {
             let now = sohoa_domain::Timestamp::now().to_string();
             sharing::live_consents(&state.db, id.as_str(), &caller.agency_code, &purpose, &now)
                 .await?
