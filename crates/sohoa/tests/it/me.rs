@@ -413,3 +413,60 @@ async fn a_time_limited_consent_works_until_revoked_and_only_its_owner_revokes_i
         assert_eq!(error_code(&b), code, "{body}");
     }
 }
+
+#[tokio::test]
+async fn a_consent_extends_a_grant_only_when_its_fields_are_asked_for() {
+    let app = spawn_app().await;
+    with_mai(&app).await;
+    let key = agency_key(&app, "SO-Y-TE").await;
+    let grant = json!({"registry": "citizens", "purpose": "health-insurance", "fields": ["full_name"], "legal_basis": "x"});
+    assert_eq!(
+        app.post_json("/api/v1/agencies/SO-Y-TE/grants", &grant)
+            .await
+            .0,
+        201
+    );
+    let token = session(&app).await;
+    let until = sohoa_domain::Timestamp::from_datetime(
+        time::OffsetDateTime::now_utc() + time::Duration::days(1),
+    )
+    .to_string();
+    let res = app
+        .client
+        .post(app.url("/api/v1/me/consents"))
+        .bearer_auth(&token)
+        .json(&json!({"agency_code": "SO-Y-TE", "purpose": "health-insurance", "fields": ["date_of_birth"], "valid_until": until}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    // By default the answer is what the grant covers.
+    let (s, body) = read(&app, &key, MAI, "purpose=health-insurance").await;
+    assert_eq!(
+        (s, &body["fields"]),
+        (200, &json!({"full_name": "Nguyễn Thị Mai"}))
+    );
+    // Asked for, the consented field comes too; a field neither covers does not.
+    let (s, body) = read(
+        &app,
+        &key,
+        MAI,
+        "purpose=health-insurance&fields=full_name,date_of_birth",
+    )
+    .await;
+    assert_eq!(
+        (s, &body["fields"]),
+        (
+            200,
+            &json!({"full_name": "Nguyễn Thị Mai", "date_of_birth": "1985-03-14"})
+        )
+    );
+    let (s, body) = read(
+        &app,
+        &key,
+        MAI,
+        "purpose=health-insurance&fields=date_of_birth,phone",
+    )
+    .await;
+    assert_eq!((s, error_code(&body)), (403, "field_not_granted"));
+}
