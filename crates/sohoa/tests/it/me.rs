@@ -232,6 +232,16 @@ async fn accounts_are_only_for_registered_citizens_and_only_one_each() {
     assert_eq!(res.status(), 401);
 }
 
+async fn consent(app: &TestApp, token: &str, body: &serde_json::Value) -> reqwest::Response {
+    app.client
+        .post(app.url("/api/v1/me/consents"))
+        .bearer_auth(token)
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+}
+
 async fn session(app: &TestApp) -> String {
     let res = login(app, MAI, PASSWORD).await;
     let body: serde_json::Value = res.json().await.unwrap();
@@ -274,14 +284,7 @@ async fn a_one_off_consent_allows_exactly_one_read_of_exactly_its_fields() {
         read(&app, &key, MAI, "purpose=health-insurance").await.0,
         403
     );
-    let res = app
-        .client
-        .post(app.url("/api/v1/me/consents"))
-        .bearer_auth(&token)
-        .json(&json!({"agency_code": "SO-Y-TE", "purpose": "health-insurance", "fields": ["date_of_birth"], "one_off": true}))
-        .send()
-        .await
-        .unwrap();
+    let res = consent(&app, &token, &json!({"agency_code": "SO-Y-TE", "purpose": "health-insurance", "fields": ["date_of_birth"], "one_off": true})).await;
     assert_eq!(res.status(), 201);
     // Not another citizen's record, not another purpose, not another field.
     assert_eq!(
@@ -326,14 +329,7 @@ async fn a_time_limited_consent_works_until_revoked_and_only_its_owner_revokes_i
         time::OffsetDateTime::now_utc() + time::Duration::days(30),
     )
     .to_string();
-    let res = app
-        .client
-        .post(app.url("/api/v1/me/consents"))
-        .bearer_auth(&token)
-        .json(&json!({"agency_code": "SO-Y-TE", "purpose": "health-insurance", "fields": ["full_name", "phone"], "valid_until": until}))
-        .send()
-        .await
-        .unwrap();
+    let res = consent(&app, &token, &json!({"agency_code": "SO-Y-TE", "purpose": "health-insurance", "fields": ["full_name", "phone"], "valid_until": until})).await;
     assert_eq!(res.status(), 201);
     let consent: serde_json::Value = res.json().await.unwrap();
     let id = consent["consent_id"].as_i64().unwrap();
@@ -400,14 +396,7 @@ async fn a_time_limited_consent_works_until_revoked_and_only_its_owner_revokes_i
             "invalid_field",
         ),
     ] {
-        let res = app
-            .client
-            .post(app.url("/api/v1/me/consents"))
-            .bearer_auth(&token)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
+        let res = consent(&app, &token, &body).await;
         assert_eq!(res.status(), 422, "{body}");
         let b: serde_json::Value = res.json().await.unwrap();
         assert_eq!(error_code(&b), code, "{body}");
@@ -431,14 +420,7 @@ async fn a_consent_extends_a_grant_only_when_its_fields_are_asked_for() {
         time::OffsetDateTime::now_utc() + time::Duration::days(1),
     )
     .to_string();
-    let res = app
-        .client
-        .post(app.url("/api/v1/me/consents"))
-        .bearer_auth(&token)
-        .json(&json!({"agency_code": "SO-Y-TE", "purpose": "health-insurance", "fields": ["date_of_birth"], "valid_until": until}))
-        .send()
-        .await
-        .unwrap();
+    let res = consent(&app, &token, &json!({"agency_code": "SO-Y-TE", "purpose": "health-insurance", "fields": ["date_of_birth"], "valid_until": until})).await;
     assert_eq!(res.status(), 201);
     // By default the answer is what the grant covers.
     let (s, body) = read(&app, &key, MAI, "purpose=health-insurance").await;

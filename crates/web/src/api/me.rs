@@ -355,7 +355,7 @@ pub async fn create_consent(
     ClientAddr(addr): ClientAddr,
     ApiJson(body): ApiJson<NewConsent>,
 ) -> ApiResult<(StatusCode, Json<ConsentView>)> {
-    use sohoa_domain::sharing::{parse_fields, Purpose, RegistryName, SharingError};
+    use sohoa_domain::sharing::{Purpose, RegistryName};
     let agency = sohoa_domain::agency::AgencyCode::parse(&body.agency_code)
         .map_err(|_| AppError::unprocessable("invalid_agency_code").field("agency_code"))?;
     if sohoa_storage::agencies::get(&state.db, &agency)
@@ -366,14 +366,11 @@ pub async fn create_consent(
     }
     let purpose = Purpose::parse(&body.purpose)
         .map_err(|_| AppError::unprocessable("invalid_purpose").field("purpose"))?;
-    let fields = parse_fields(RegistryName::Citizens, &body.fields).map_err(|e| match e {
-        SharingError::UnknownField(i) => AppError::unprocessable("invalid_field")
-            .arg("field", &body.fields[i])
-            .field("fields"),
-        _ => AppError::unprocessable("invalid_field")
-            .arg("field", "")
-            .field("fields"),
-    })?;
+    let fields = super::sharing::field_list(
+        RegistryName::Citizens,
+        &body.fields,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )?;
     let valid_until = match (&body.valid_until, body.one_off) {
         (None, true) => None,
         (None, false) => {

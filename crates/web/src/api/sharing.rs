@@ -34,6 +34,23 @@ async fn existing_agency(state: &AppState, code: &str) -> Result<AgencyCode, App
     Ok(code)
 }
 
+/// Parses field names of a registry; the error (with `status`) names the first unknown one.
+pub(crate) fn field_list<S: AsRef<str>>(
+    registry: RegistryName,
+    names: &[S],
+    status: StatusCode,
+) -> Result<Vec<&'static str>, AppError> {
+    parse_fields(registry, names).map_err(|e| {
+        let name = match e {
+            SharingError::UnknownField(i) => names.get(i).map_or("", AsRef::as_ref),
+            _ => "",
+        };
+        AppError::new(status, "invalid_field")
+            .arg("field", name)
+            .field("fields")
+    })
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct NewKey {
     /// Public identifier of the key, for revoking it.
@@ -154,14 +171,11 @@ pub async fn create_grant(
     let code = existing_agency(&state, &code).await?;
     let purpose = Purpose::parse(&body.purpose)
         .map_err(|_| AppError::unprocessable("invalid_purpose").field("purpose"))?;
-    let fields = parse_fields(body.registry, &body.fields).map_err(|e| match e {
-        SharingError::UnknownField(i) => AppError::unprocessable("invalid_field")
-            .arg("field", &body.fields[i])
-            .field("fields"),
-        _ => AppError::unprocessable("invalid_field")
-            .arg("field", "")
-            .field("fields"),
-    })?;
+    let fields = field_list(
+        body.registry,
+        &body.fields,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )?;
     let legal_basis = sohoa_domain::registry::text_field("legal_basis", &body.legal_basis, 300)
         .map_err(|_| AppError::unprocessable("invalid_legal_basis").field("legal_basis"))?;
     let new = sharing::NewGrant {
@@ -289,16 +303,7 @@ async fn share(
             None => None,
             Some(list) => {
                 let names: Vec<&str> = list.split(',').collect();
-                Some(parse_fields(registry, &names).map_err(|e| {
-                    match e {
-                        SharingError::UnknownField(i) => AppError::bad_request("invalid_field")
-                            .arg("field", names[i])
-                            .field("fields"),
-                        _ => AppError::bad_request("invalid_field")
-                            .arg("field", list)
-                            .field("fields"),
-                    }
-                })?)
+                Some(field_list(registry, &names, StatusCode::BAD_REQUEST)?)
             }
         };
     let audit = |outcome: Outcome, fields: Vec<String>| {
