@@ -331,8 +331,8 @@ async fn a_time_limited_consent_works_until_revoked_and_only_its_owner_revokes_i
     .to_string();
     let res = consent(&app, &token, &json!({"agency_code": "SO-Y-TE", "purpose": "health-insurance", "fields": ["full_name", "phone"], "valid_until": until})).await;
     assert_eq!(res.status(), 201);
-    let consent: serde_json::Value = res.json().await.unwrap();
-    let id = consent["consent_id"].as_i64().unwrap();
+    let created: serde_json::Value = res.json().await.unwrap();
+    let id = created["consent_id"].as_i64().unwrap();
     for _ in 0..2 {
         assert_eq!(
             read(&app, &key, MAI, "purpose=health-insurance&fields=full_name")
