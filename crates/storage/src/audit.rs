@@ -122,7 +122,7 @@ impl AuditSink {
 
     /// Appends several records (in one batch if the queue is idle) and waits until all are
     /// committed.
-    pub async fn record_many(&self, records: Vec<AuditRecord>) -> Result<()> {
+    pub async fn record_many(&self, records: Vec<AuditRecord>) -> Result<Vec<i64>> {
         let closed = || StorageError::Corrupt("the audit writer has stopped".into());
         // Queue them all first, so they can share a commit; then wait for each.
         let mut waits = Vec::with_capacity(records.len());
@@ -134,29 +134,23 @@ impl AuditSink {
                 .map_err(|_| closed())?;
             waits.push(wait);
         }
+        let mut seqs = Vec::with_capacity(waits.len());
         for wait in waits {
             match wait.await {
-                Ok(Ok(_)) => {}
+                Ok(Ok(seq)) => seqs.push(seq),
                 Ok(Err(e)) => return Err(StorageError::AuditWrite(e)),
                 Err(_) => return Err(closed()),
             }
         }
-        Ok(())
+        Ok(seqs)
     }
 
     /// Appends `record` and waits until it is committed; returns its sequence number.
     pub async fn record(&self, record: AuditRecord) -> Result<i64> {
-        let (done, wait) = tokio::sync::oneshot::channel();
-        let closed = || StorageError::Corrupt("the audit writer has stopped".into());
-        self.queue
-            .send(Pending { record, done })
-            .await
-            .map_err(|_| closed())?;
-        match wait.await {
-            Ok(Ok(seq)) => Ok(seq),
-            Ok(Err(e)) => Err(StorageError::AuditWrite(e)),
-            Err(_) => Err(closed()),
-        }
+        let seqs = self.record_many(vec![record]).await?;
+        seqs.first()
+            .copied()
+            .ok_or_else(|| StorageError::Corrupt("no audit entry written".into()))
     }
 }
 
@@ -176,15 +170,6 @@ async fn write_batch(db: &Db, batch: &[Pending]) -> std::result::Result<Vec<i64>
         tracing::error!(error = %e, entries = batch.len(), "audit batch failed");
         e.to_string()
     })
-}
-
-/// Appends a record in a transaction of its own: for events that change nothing else, such
-/// as a denied request.
-pub async fn append_alone(db: &Db, record: &AuditRecord) -> Result<AuditEntry> {
-    let mut tx = db.begin().await?;
-    let entry = append(&mut tx, record).await?;
-    tx.commit().await?;
-    Ok(entry)
 }
 
 const COLUMNS: &str =

@@ -192,17 +192,3 @@ pub async fn history(db: &Db, code: &UnitCode) -> Result<Vec<Unit>> {
     .await?;
     rows.iter().map(unit_from_row).collect()
 }
-
-/// How many units are in force on a day.
-pub async fn count_in_force(db: &Db, as_of: Date) -> Result<i64> {
-    let mut f = Filter::default();
-    in_force_on(&mut f, as_of);
-    let row = f
-        .bind(sqlx::query(&format!(
-            "SELECT COUNT(*) AS n FROM units{}",
-            f.where_sql()
-        )))
-        .fetch_one(db.reader())
-        .await?;
-    int(&row, "n")
-}

@@ -407,4 +407,40 @@ async fn enterprises_and_parcels_are_shared_by_the_same_rules() {
     )
     .await;
     assert_eq!((s, error_code(&body)), (403, "no_grant"));
+    // Malformed identifiers are refused before anything is read or logged.
+    let head = sohoa_storage::audit::head(app.server_db()).await.unwrap();
+    for (path, status, code) in [
+        (
+            "/api/v1/share/parcels/26743-12?purpose=tax-assessment",
+            400,
+            "invalid_parcel_key",
+        ),
+        (
+            "/api/v1/share/parcels/%3Cscript%3E?purpose=tax-assessment",
+            400,
+            "invalid_parcel_key",
+        ),
+        (
+            "/api/v1/share/enterprises/0100109107?purpose=tax-assessment",
+            400,
+            "invalid_tax_code",
+        ),
+        (
+            "/api/v1/share/citizens/0791850012345?purpose=marketing",
+            400,
+            "invalid_citizen_id",
+        ),
+        (
+            "/api/v1/share/cars/51A-12345?purpose=tax-assessment",
+            404,
+            "not_found",
+        ),
+    ] {
+        let (s, body) = share(&app, &key, path).await;
+        assert_eq!((s, error_code(&body)), (status, code), "{path}");
+    }
+    assert_eq!(
+        sohoa_storage::audit::head(app.server_db()).await.unwrap(),
+        head
+    );
 }

@@ -45,9 +45,7 @@ use crate::{RouteKind, Routes};
         sharing::create_grant,
         sharing::list_grants,
         sharing::revoke_grant,
-        sharing::share_citizen,
-        sharing::share_enterprise,
-        sharing::share_parcel,
+        sharing::share_record,
         registry::search_citizens,
         me::create_account,
         me::login,
@@ -155,21 +153,9 @@ pub(crate) fn routes(r: Routes) -> Routes {
         )
         .add(
             Api,
-            "/api/v1/share/citizens/{citizen_id}",
+            "/api/v1/share/{registry}/{id}",
             get_only,
-            get(sharing::share_citizen),
-        )
-        .add(
-            Api,
-            "/api/v1/share/enterprises/{tax_code}",
-            get_only,
-            get(sharing::share_enterprise),
-        )
-        .add(
-            Api,
-            "/api/v1/share/parcels/{parcel_key}",
-            get_only,
-            get(sharing::share_parcel),
+            get(sharing::share_record),
         )
         .add(
             Api,

@@ -417,67 +417,28 @@ async fn share(
     }))
 }
 
-/// A citizen's granted fields, for a stated purpose (agencies, with their API key).
-#[utoipa::path(get, path = "/api/v1/share/citizens/{citizen_id}", tag = "sharing", security(("bearer" = [])),
-    params(("citizen_id" = String, Path, description = "CCCD, 12 digits"), ShareParams),
+/// A record's granted fields, for a stated purpose (agencies, with their API key). The
+/// registry is `citizens` (id: a CCCD), `enterprises` (a tax code) or `parcels`
+/// (`unit-sheet-parcel`, e.g. 26743-12-345).
+#[utoipa::path(get, path = "/api/v1/share/{registry}/{id}", tag = "sharing", security(("bearer" = [])),
+    params(
+        ("registry" = RegistryName, Path, description = "citizens, enterprises or parcels"),
+        ("id" = String, Path, description = "CCCD, tax code or parcel key"),
+        ShareParams),
     responses(
         (status = 200, body = Shared),
-        (status = 400, description = "Malformed CCCD, purpose or field", body = crate::error::ErrorBody),
+        (status = 400, description = "Malformed identifier, purpose or field", body = crate::error::ErrorBody),
         (status = 401, description = "Unknown agency", body = crate::error::ErrorBody),
-        (status = 403, description = "No grant for the purpose or a field (audited)", body = crate::error::ErrorBody),
-        (status = 404, description = "No such citizen (audited)", body = crate::error::ErrorBody)))]
-pub async fn share_citizen(
+        (status = 403, description = "No grant or consent for the purpose or a field (audited)", body = crate::error::ErrorBody),
+        (status = 404, description = "No such registry, or no such record (audited)", body = crate::error::ErrorBody)))]
+pub async fn share_record(
     State(state): State<AppState>,
     caller: AgencyCaller,
     ClientAddr(addr): ClientAddr,
-    Path(id): Path<String>,
+    Path((registry, id)): Path<(String, String)>,
     ApiQuery(params): ApiQuery<ShareParams>,
 ) -> ApiResult<Json<Shared>> {
-    share(&state, &caller, addr, RegistryName::Citizens, id, &params).await
-}
-
-/// An enterprise's granted fields, for a stated purpose (agencies, with their API key).
-#[utoipa::path(get, path = "/api/v1/share/enterprises/{tax_code}", tag = "sharing", security(("bearer" = [])),
-    params(("tax_code" = String, Path, description = "Tax code"), ShareParams),
-    responses(
-        (status = 200, body = Shared),
-        (status = 400, body = crate::error::ErrorBody),
-        (status = 401, body = crate::error::ErrorBody),
-        (status = 403, body = crate::error::ErrorBody),
-        (status = 404, body = crate::error::ErrorBody)))]
-pub async fn share_enterprise(
-    State(state): State<AppState>,
-    caller: AgencyCaller,
-    ClientAddr(addr): ClientAddr,
-    Path(id): Path<String>,
-    ApiQuery(params): ApiQuery<ShareParams>,
-) -> ApiResult<Json<Shared>> {
-    share(
-        &state,
-        &caller,
-        addr,
-        RegistryName::Enterprises,
-        id,
-        &params,
-    )
-    .await
-}
-
-/// A land parcel's granted fields, for a stated purpose (agencies, with their API key).
-#[utoipa::path(get, path = "/api/v1/share/parcels/{parcel_key}", tag = "sharing", security(("bearer" = [])),
-    params(("parcel_key" = String, Path, description = "unit-sheet-parcel, e.g. 26743-12-345"), ShareParams),
-    responses(
-        (status = 200, body = Shared),
-        (status = 400, body = crate::error::ErrorBody),
-        (status = 401, body = crate::error::ErrorBody),
-        (status = 403, body = crate::error::ErrorBody),
-        (status = 404, body = crate::error::ErrorBody)))]
-pub async fn share_parcel(
-    State(state): State<AppState>,
-    caller: AgencyCaller,
-    ClientAddr(addr): ClientAddr,
-    Path(id): Path<String>,
-    ApiQuery(params): ApiQuery<ShareParams>,
-) -> ApiResult<Json<Shared>> {
-    share(&state, &caller, addr, RegistryName::Parcels, id, &params).await
+    let registry =
+        RegistryName::parse(&registry).ok_or_else(|| AppError::not_found("not_found"))?;
+    share(&state, &caller, addr, registry, id, &params).await
 }
