@@ -41,9 +41,52 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
     }
 }
 
+/// A member of staff's sign-in name: 3 to 32 lower-case ASCII letters, digits, dots,
+/// hyphens or underscores, starting with a letter (so it can never be mistaken for a CCCD).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Username(String);
+
+impl Username {
+    pub fn parse(s: &str) -> Option<Self> {
+        let s = s.trim();
+        let ok = (3..=32).contains(&s.len())
+            && s.starts_with(|c: char| c.is_ascii_lowercase())
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
+        ok.then(|| Self(s.to_owned()))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Username {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn usernames_are_lower_case_and_never_look_like_a_cccd() {
+        assert!(Username::parse("nguyen.an").is_some());
+        assert!(Username::parse("can-bo_01").is_some());
+        for bad in [
+            "",
+            "ab",
+            "079185001234",
+            "1abc",
+            "Nguyen",
+            "nguyễn",
+            "a b c",
+            &"a".repeat(33),
+        ] {
+            assert!(Username::parse(bad).is_none(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn hashes_verify_only_their_password_and_are_argon2id() {

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod identity;
 pub mod ids;
 pub mod paging;
+pub mod policy;
 pub mod registry;
 pub mod sharing;
 pub mod text;

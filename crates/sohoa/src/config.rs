@@ -102,6 +102,16 @@ pub struct ServeArgs {
     /// Seconds a request may run before it is answered 503 [default: 30]
     #[arg(long, env = "SOHOA_REQUEST_TIMEOUT", value_name = "SECONDS")]
     pub request_timeout: Option<u64>,
+
+    /// Requests per second one client address may make, with bursts of twice as many; over
+    /// it, 429 with Retry-After. 0 turns the limit off (for benchmarks) [default: 1000]
+    #[arg(long, env = "SOHOA_RATE_LIMIT", value_name = "PER_SECOND")]
+    pub rate_limit: Option<u32>,
+
+    /// Sign-in attempts per minute one client address may make (whatever the accounts);
+    /// over it, 429 with Retry-After, audited [default: 30]
+    #[arg(long, env = "SOHOA_LOGIN_RATE_LIMIT", value_name = "PER_MINUTE")]
+    pub login_rate_limit: Option<u32>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -128,6 +138,8 @@ pub struct FileConfig {
     pub demo: Option<bool>,
     pub admin_token: Option<Secret>,
     pub request_timeout: Option<u64>,
+    pub rate_limit: Option<u32>,
+    pub login_rate_limit: Option<u32>,
     pub log_format: Option<LogFormat>,
     pub log: Option<String>,
 }
@@ -212,6 +224,10 @@ pub struct ServeConfig {
     pub demo: bool,
     pub admin_token: Option<Secret>,
     pub request_timeout: Duration,
+    /// Requests per second per client address; 0 for no limit.
+    pub rate_limit: u32,
+    /// Sign-in attempts per minute per client address; 0 for no limit.
+    pub login_rate_limit: u32,
 }
 
 impl ServeConfig {
@@ -245,6 +261,11 @@ impl ServeConfig {
             demo: args.demo || file.demo.unwrap_or(false),
             admin_token,
             request_timeout: Duration::from_secs(secs),
+            rate_limit: args.rate_limit.or(file.rate_limit).unwrap_or(1000),
+            login_rate_limit: args
+                .login_rate_limit
+                .or(file.login_rate_limit)
+                .unwrap_or(30),
         })
     }
 }
@@ -314,6 +335,8 @@ mod tests {
             demo: false,
             admin_token: Some(Secret("short".into())),
             request_timeout: None,
+            rate_limit: None,
+            login_rate_limit: None,
         };
         assert!(ServeConfig::resolve(&args, &FileConfig::default()).is_err());
     }

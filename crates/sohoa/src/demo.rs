@@ -6,7 +6,7 @@ use sohoa_domain::audit::AuditRecord;
 use std::path::Path;
 
 use sohoa_domain::sharing::{Purpose, RegistryName};
-use sohoa_storage::{agencies, settings, sharing, Db, StorageError};
+use sohoa_storage::{accounts, agencies, settings, sharing, Db, StorageError};
 
 use crate::generate::{generate, GenerateError, GenerateOptions};
 use crate::import::{self, Format, ImportError, ImportOptions, Registry};
@@ -165,6 +165,25 @@ pub async fn load(db: &Db, data_dir: &Path) -> Result<usize, DemoError> {
             .await?;
         }
     }
+    let hash = demo_password_hash()?;
+    for &(username, name, role, agency, unit) in STAFF {
+        if accounts::staff_by_username(db, username).await?.is_some() {
+            continue;
+        }
+        let new = accounts::NewStaff {
+            username,
+            display_name: name,
+            role,
+            agency_code: agency,
+            unit_code: unit,
+            password_hash: &hash,
+            created_by: "system",
+        };
+        let record = AuditRecord::new("system", "staff.create", "staff", username)
+            .fields([format!("role={role}")])
+            .purpose("demo data");
+        accounts::create_staff(&mut tx, &new, record).await?;
+    }
     tx.commit().await.map_err(StorageError::from)?;
 
     let dir = data_dir.join("demo");
@@ -176,6 +195,7 @@ pub async fn load(db: &Db, data_dir: &Path) -> Result<usize, DemoError> {
         out: dir,
         progress: false,
     })?;
+    let generated_citizens = generated.citizens.clone();
     for (registry, path) in [
         (Registry::Citizens, generated.citizens),
         (Registry::Enterprises, generated.enterprises),
@@ -196,10 +216,83 @@ pub async fn load(db: &Db, data_dir: &Path) -> Result<usize, DemoError> {
         }
     }
 
+    // The first generated citizen gets an account, to show "who looked at my data".
     let mut tx = db.begin().await?;
+    if let Some(id) = first_citizen(&generated_citizens)? {
+        if accounts::by_citizen(db, &id).await?.is_none() {
+            let record =
+                AuditRecord::new("system", "account.create", "citizen", &id).purpose("demo data");
+            accounts::create(&mut tx, &id, &hash, record).await?;
+        }
+    }
     settings::set(&mut tx, MARKER, &sohoa_domain::Timestamp::now().to_string()).await?;
     tx.commit().await.map_err(StorageError::from)?;
     Ok(added)
+}
+
+/// Every demo account's password, shown in the README: demo data is for trying things out.
+pub const DEMO_PASSWORD: &str = "sohoa-demo-2025";
+
+/// (username, display name, role, agency, unit): one account per role.
+type StaffRow = (
+    &'static str,
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+    Option<&'static str>,
+);
+const STAFF: &[StaffRow] = &[
+    (
+        "quantri",
+        "Quản trị viên Thành phố",
+        "city_admin",
+        None,
+        None,
+    ),
+    (
+        "lanhdao.tp",
+        "Lãnh đạo UBND Thành phố",
+        "leader",
+        None,
+        None,
+    ),
+    ("kiemtoan", "Kiểm toán viên", "auditor", None, None),
+    (
+        "quantri.xaydung",
+        "Quản trị Sở Xây dựng",
+        "agency_admin",
+        Some("SO-XAY-DUNG"),
+        None,
+    ),
+    (
+        "canbo.benthanh",
+        "Cán bộ Phường Bến Thành",
+        "officer",
+        Some("UBND-26743"),
+        Some("26743"),
+    ),
+    (
+        "totcs.benthanh",
+        "Tổ công nghệ số Phường Bến Thành",
+        "digital_team",
+        None,
+        Some("26743"),
+    ),
+];
+
+fn demo_password_hash() -> Result<String, DemoError> {
+    let salt = sohoa_web::auth::random_bytes::<16>().map_err(|_| DemoError::Password)?;
+    sohoa_domain::identity::hash_password(DEMO_PASSWORD, &salt).map_err(|_| DemoError::Password)
+}
+
+/// The CCCD on the first data line of a generated citizens file.
+fn first_citizen(path: &Path) -> Result<Option<String>, DemoError> {
+    let text = std::fs::read_to_string(path).map_err(|e| DemoError::Read(e.to_string()))?;
+    Ok(text
+        .lines()
+        .nth(1)
+        .and_then(|l| l.split(',').next())
+        .map(str::to_owned))
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -212,4 +305,8 @@ pub enum DemoError {
     Import(#[from] ImportError),
     #[error("demo data: {0} generated rows were rejected")]
     Rejected(u64),
+    #[error("demo data: the demo password could not be hashed")]
+    Password,
+    #[error("demo data: {0}")]
+    Read(String),
 }

@@ -5,6 +5,7 @@ pub mod config;
 pub mod demo;
 pub mod generate;
 pub mod import;
+pub mod staff;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -88,6 +89,12 @@ pub async fn start(
             .as_ref()
             .map(|t| sohoa_web::token_digest(t.expose().trim())),
         request_timeout: serve.request_timeout,
+        rate_limit: (serve.rate_limit > 0).then(|| sohoa_web::limit::Rate {
+            per_second: f64::from(serve.rate_limit),
+            burst: 2.0 * f64::from(serve.rate_limit),
+        }),
+        login_rate: (serve.login_rate_limit > 0)
+            .then(|| sohoa_web::limit::Rate::per_minute(serve.login_rate_limit)),
     };
     let state = AppState::new(db.clone(), web);
     let db_for_close = db.clone();

@@ -46,6 +46,25 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Staff accounts.
+    Staff {
+        #[command(subcommand)]
+        command: StaffCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum StaffCommand {
+    /// Open a city administrator's account, the first account of a new installation; the
+    /// administrator then opens the others through the API. The password is read from
+    /// SOHOA_STAFF_PASSWORD, or else from the first line of standard input.
+    AddAdmin {
+        /// 3-32 lower-case letters, digits, '.', '-' or '_', starting with a letter.
+        username: String,
+        /// The name shown to people.
+        #[arg(long)]
+        display_name: String,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -131,6 +150,13 @@ async fn main() -> ExitCode {
         Command::Audit {
             command: AuditCommand::Verify,
         } => verify(&store).await,
+        Command::Staff {
+            command:
+                StaffCommand::AddAdmin {
+                    username,
+                    display_name,
+                },
+        } => add_admin(&store, &username, &display_name).await,
     }
 }
 
@@ -209,6 +235,42 @@ async fn migrate(store: &StoreConfig) -> ExitCode {
         Err(e) => {
             eprintln!("sohoa: {e}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+async fn add_admin(store: &StoreConfig, username: &str, display_name: &str) -> ExitCode {
+    let password = match std::env::var("SOHOA_STAFF_PASSWORD") {
+        Ok(p) => p,
+        Err(_) => {
+            if std::io::stdin().is_terminal() {
+                eprint!("password (10-128 characters, shown as typed): ");
+            }
+            let mut line = String::new();
+            if std::io::stdin().read_line(&mut line).is_err() {
+                eprintln!("sohoa: could not read the password");
+                return ExitCode::from(2);
+            }
+            line.trim_end_matches(['\r', '\n']).to_owned()
+        }
+    };
+    let db = match sohoa::open_and_migrate(store).await {
+        Ok(db) => db,
+        Err(e) => {
+            eprintln!("sohoa: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = sohoa::staff::add_admin(&db, username, display_name, &password).await;
+    db.close().await;
+    match result {
+        Ok(()) => {
+            println!("city administrator {username} created");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("sohoa: {e}");
+            ExitCode::from(2)
         }
     }
 }

@@ -1,4 +1,4 @@
-//! Citizens' local accounts and their sessions.
+//! Local accounts (citizens' and staff's) and the sessions they sign in to.
 
 use sohoa_domain::audit::AuditRecord;
 use sohoa_domain::Timestamp;
@@ -57,25 +57,45 @@ pub async fn by_citizen(db: &Db, citizen_id: &str) -> Result<Option<Account>> {
     .transpose()
 }
 
+/// Whose credentials: a citizen's local account or a member of staff. Lockout and sessions
+/// work the same for both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Holder {
+    Citizen(i64),
+    Staff(i64),
+}
+
+impl Holder {
+    fn table(self) -> (&'static str, &'static str, i64) {
+        match self {
+            Holder::Citizen(id) => ("accounts", "account_id", id),
+            Holder::Staff(id) => ("staff", "staff_id", id),
+        }
+    }
+}
+
 /// Records a failed sign-in; locks the account until `lock_until` when it reaches
 /// `max_failures`. Returns the new failure count.
 pub async fn record_failure(
     tx: &mut Tx,
-    account_id: i64,
+    holder: Holder,
     max_failures: i64,
     lock_until: &str,
 ) -> Result<i64> {
-    let row = sqlx::query("UPDATE accounts SET failed_logins = failed_logins + 1 WHERE account_id = $1 RETURNING failed_logins")
-        .bind(account_id)
-        .fetch_one(&mut **tx)
-        .await?;
+    let (table, key, id) = holder.table();
+    let row = sqlx::query(&format!(
+        "UPDATE {table} SET failed_logins = failed_logins + 1 WHERE {key} = $1 RETURNING failed_logins"
+    ))
+    .bind(id)
+    .fetch_one(&mut **tx)
+    .await?;
     let failures = int(&row, "failed_logins")?;
     if failures >= max_failures {
-        sqlx::query(
-            "UPDATE accounts SET locked_until = $1, failed_logins = 0 WHERE account_id = $2",
-        )
+        sqlx::query(&format!(
+            "UPDATE {table} SET locked_until = $1, failed_logins = 0 WHERE {key} = $2"
+        ))
         .bind(lock_until)
-        .bind(account_id)
+        .bind(id)
         .execute(&mut **tx)
         .await?;
     }
@@ -86,36 +106,58 @@ pub async fn record_failure(
 /// token, the database only its digest.
 pub async fn start_session(
     tx: &mut Tx,
-    account_id: i64,
+    holder: Holder,
     token_sha256: &str,
     expires_at: &str,
 ) -> Result<()> {
-    sqlx::query("UPDATE accounts SET failed_logins = 0, locked_until = NULL WHERE account_id = $1")
-        .bind(account_id)
-        .execute(&mut **tx)
-        .await?;
-    sqlx::query("INSERT INTO sessions (token_sha256, account_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
-        .bind(token_sha256)
-        .bind(account_id)
-        .bind(Timestamp::now().to_string())
-        .bind(expires_at)
-        .execute(&mut **tx)
-        .await?;
+    let (table, key, id) = holder.table();
+    sqlx::query(&format!(
+        "UPDATE {table} SET failed_logins = 0, locked_until = NULL WHERE {key} = $1"
+    ))
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(&format!(
+        "INSERT INTO sessions (token_sha256, {key}, created_at, expires_at) VALUES ($1, $2, $3, $4)"
+    ))
+    .bind(token_sha256)
+    .bind(id)
+    .bind(Timestamp::now().to_string())
+    .bind(expires_at)
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 
-/// The citizen a live session belongs to, if the token's digest names one that has neither
-/// expired (at `now`) nor been revoked.
-pub async fn session_citizen(db: &Db, token_sha256: &str, now: &str) -> Result<Option<String>> {
-    let row = sqlx::query(
-        "SELECT a.citizen_id FROM sessions s JOIN accounts a ON a.account_id = s.account_id \
-         WHERE s.token_sha256 = $1 AND s.revoked_at IS NULL AND s.expires_at > $2",
-    )
+/// Who holds a live session.
+#[derive(Debug, Clone)]
+pub enum SessionOwner {
+    Citizen(String),
+    Staff(Box<StaffAccount>),
+}
+
+/// The holder of a live session, if the token's digest names one that has neither expired
+/// (at `now`) nor been revoked, and whose account is not disabled.
+pub async fn session_owner(db: &Db, token_sha256: &str, now: &str) -> Result<Option<SessionOwner>> {
+    let row = sqlx::query(&format!(
+        "SELECT a.citizen_id, {STAFF_COLUMNS} FROM sessions s \
+         LEFT JOIN accounts a ON a.account_id = s.account_id \
+         LEFT JOIN staff st ON st.staff_id = s.staff_id \
+         WHERE s.token_sha256 = $1 AND s.revoked_at IS NULL AND s.expires_at > $2"
+    ))
     .bind(token_sha256)
     .bind(now)
     .fetch_optional(db.reader())
     .await?;
-    row.map(|r| text(&r, "citizen_id")).transpose()
+    let Some(row) = row else { return Ok(None) };
+    if let Some(citizen) = opt_text(&row, "citizen_id")? {
+        return Ok(Some(SessionOwner::Citizen(citizen)));
+    }
+    let staff = staff_from_row(&row)?;
+    Ok(staff
+        .disabled_at
+        .is_none()
+        .then(|| SessionOwner::Staff(Box::new(staff))))
 }
 
 pub async fn end_session(tx: &mut Tx, token_sha256: &str) -> Result<bool> {
@@ -128,4 +170,141 @@ pub async fn end_session(tx: &mut Tx, token_sha256: &str) -> Result<bool> {
     .await?
     .rows_affected();
     Ok(n > 0)
+}
+
+/// A member of staff's account as stored.
+#[derive(Debug, Clone)]
+pub struct StaffAccount {
+    pub staff_id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub role: String,
+    pub agency_code: Option<String>,
+    pub unit_code: Option<String>,
+    pub password_hash: String,
+    pub failed_logins: i64,
+    pub locked_until: Option<String>,
+    pub created_at: String,
+    pub created_by: String,
+    pub disabled_at: Option<String>,
+}
+
+const STAFF_COLUMNS: &str = "st.staff_id, st.username, st.display_name, st.role, st.agency_code, \
+     st.unit_code, st.password_hash, st.failed_logins, st.locked_until, st.created_at, \
+     st.created_by, st.disabled_at";
+
+fn staff_from_row(r: &sqlx::any::AnyRow) -> Result<StaffAccount> {
+    Ok(StaffAccount {
+        staff_id: int(r, "staff_id")?,
+        username: text(r, "username")?,
+        display_name: text(r, "display_name")?,
+        role: text(r, "role")?,
+        agency_code: opt_text(r, "agency_code")?,
+        unit_code: opt_text(r, "unit_code")?,
+        password_hash: text(r, "password_hash")?,
+        failed_logins: int(r, "failed_logins")?,
+        locked_until: opt_text(r, "locked_until")?,
+        created_at: text(r, "created_at")?,
+        created_by: text(r, "created_by")?,
+        disabled_at: opt_text(r, "disabled_at")?,
+    })
+}
+
+/// A staff account to open; the caller has checked role, scope and password.
+#[derive(Debug, Clone, Copy)]
+pub struct NewStaff<'a> {
+    pub username: &'a str,
+    pub display_name: &'a str,
+    pub role: &'a str,
+    pub agency_code: Option<&'a str>,
+    pub unit_code: Option<&'a str>,
+    pub password_hash: &'a str,
+    pub created_by: &'a str,
+}
+
+/// Opens a staff account; a taken username is a `Conflict`.
+pub async fn create_staff(
+    tx: &mut Tx,
+    new: &NewStaff<'_>,
+    record: AuditRecord,
+) -> Result<StaffAccount> {
+    let row = sqlx::query(
+        "INSERT INTO staff (username, display_name, role, agency_code, unit_code, password_hash, created_at, created_by) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (username) DO NOTHING RETURNING staff_id",
+    )
+    .bind(new.username)
+    .bind(new.display_name)
+    .bind(new.role)
+    .bind(new.agency_code)
+    .bind(new.unit_code)
+    .bind(new.password_hash)
+    .bind(Timestamp::now().to_string())
+    .bind(new.created_by)
+    .fetch_optional(&mut **tx)
+    .await?;
+    if row.is_none() {
+        return Err(StorageError::Conflict(format!("staff {}", new.username)));
+    }
+    audit::append(tx, &record).await?;
+    staff_in(&mut **tx, new.username)
+        .await?
+        .ok_or_else(|| StorageError::Conflict(format!("staff {}", new.username)))
+}
+
+async fn staff_in<'e>(
+    ex: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    username: &str,
+) -> Result<Option<StaffAccount>> {
+    let row = sqlx::query(&format!(
+        "SELECT {STAFF_COLUMNS} FROM staff st WHERE st.username = $1"
+    ))
+    .bind(username)
+    .fetch_optional(ex)
+    .await?;
+    row.as_ref().map(staff_from_row).transpose()
+}
+
+pub async fn staff_by_username(db: &Db, username: &str) -> Result<Option<StaffAccount>> {
+    staff_in(db.reader(), username).await
+}
+
+/// One page of staff accounts ordered by username, after `after`; of one agency, or all.
+pub async fn list_staff(
+    db: &Db,
+    agency_code: Option<&str>,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<StaffAccount>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {STAFF_COLUMNS} FROM staff st \
+         WHERE ($1 IS NULL OR st.agency_code = $1) AND ($2 IS NULL OR st.username > $2) \
+         ORDER BY st.username LIMIT $3"
+    ))
+    .bind(agency_code)
+    .bind(after)
+    .bind(limit)
+    .fetch_all(db.reader())
+    .await?;
+    rows.iter().map(staff_from_row).collect()
+}
+
+/// Disables a staff account and ends its sessions at once. `false` if there was no live
+/// account of that name.
+pub async fn disable_staff(tx: &mut Tx, username: &str, record: AuditRecord) -> Result<bool> {
+    let now = Timestamp::now().to_string();
+    let row = sqlx::query(
+        "UPDATE staff SET disabled_at = $1 WHERE username = $2 AND disabled_at IS NULL RETURNING staff_id",
+    )
+    .bind(&now)
+    .bind(username)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some(row) = row else { return Ok(false) };
+    sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE staff_id = $2 AND revoked_at IS NULL")
+        .bind(&now)
+        .bind(int(&row, "staff_id")?)
+        .execute(&mut **tx)
+        .await?;
+    audit::append(tx, &record).await?;
+    Ok(true)
 }

@@ -262,6 +262,26 @@ pub async fn entries_for_object_before(
     rows.iter().map(entry_from_row).collect()
 }
 
+/// The whole log (or the entries of actors acting for `actor_unit`) older than `before`,
+/// newest first: what an auditor pages through.
+pub async fn entries_before(
+    db: &Db,
+    actor_unit: Option<&str>,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Vec<AuditEntry>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM audit_log WHERE ($1 IS NULL OR actor_unit = $1) AND seq < $2 \
+         ORDER BY seq DESC LIMIT $3"
+    ))
+    .bind(actor_unit)
+    .bind(before.unwrap_or(i64::MAX))
+    .bind(limit)
+    .fetch_all(db.reader())
+    .await?;
+    rows.iter().map(entry_from_row).collect()
+}
+
 /// The outcome of walking the chain.
 #[derive(Debug)]
 pub enum Verification {

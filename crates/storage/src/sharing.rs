@@ -141,6 +141,16 @@ pub async fn grants_of(db: &Db, agency_code: &str) -> Result<Vec<Grant>> {
     rows.iter().map(grant_from_row).collect()
 }
 
+pub async fn grant(db: &Db, grant_id: i64) -> Result<Option<Grant>> {
+    let row = sqlx::query(&format!(
+        "SELECT {GRANT_COLUMNS} FROM grants WHERE grant_id = $1"
+    ))
+    .bind(grant_id)
+    .fetch_optional(db.reader())
+    .await?;
+    row.as_ref().map(grant_from_row).transpose()
+}
+
 /// Revokes a grant; false when there was no such live grant.
 pub async fn revoke_grant(tx: &mut Tx, grant_id: i64, record: AuditRecord) -> Result<bool> {
     let n =

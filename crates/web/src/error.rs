@@ -50,6 +50,14 @@ pub const ALL_CODES: &[&str] = &[
     "invalid_valid_until",
     "consent_not_found",
     "forbidden",
+    "rate_limited",
+    "csrf_failed",
+    "invalid_username",
+    "invalid_display_name",
+    "invalid_role",
+    "role_scope",
+    "staff_exists",
+    "staff_not_found",
     "admin_disabled",
     "not_found",
     "method_not_allowed",
@@ -74,6 +82,8 @@ pub struct AppError {
     pub detail: Option<String>,
     /// The cause of an internal error: logged, never sent.
     pub internal: Option<String>,
+    /// Seconds to wait before trying again (`Retry-After`), for 429 and 503.
+    pub retry_after: Option<u32>,
 }
 
 impl AppError {
@@ -86,6 +96,7 @@ impl AppError {
             field: None,
             detail: None,
             internal: None,
+            retry_after: None,
         }
     }
     pub fn bad_request(code: &'static str) -> Self {
@@ -116,6 +127,25 @@ impl AppError {
     pub fn detail(mut self, detail: impl Into<String>) -> Self {
         self.detail = Some(detail.into());
         self
+    }
+
+    /// Sets `Retry-After`, and the `seconds` the message may quote.
+    pub fn retry_after(mut self, secs: u64) -> Self {
+        let secs = u32::try_from(secs).unwrap_or(u32::MAX);
+        self.retry_after = Some(secs);
+        self.arg("seconds", secs)
+    }
+
+    /// The headers that belong with this error whatever renders it (JSON or a page).
+    pub fn decorate(&self, res: &mut Response) {
+        if self.status == StatusCode::UNAUTHORIZED {
+            res.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let Some(secs) = self.retry_after {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
     }
 
     pub fn message(&self, lang: Lang) -> String {
@@ -162,10 +192,7 @@ pub struct InternalCause(pub String);
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let mut res = (self.status, axum::Json(self.body())).into_response();
-        if self.status == StatusCode::UNAUTHORIZED {
-            res.headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-        }
+        self.decorate(&mut res);
         if let Some(cause) = self.internal {
             res.extensions_mut().insert(InternalCause(cause));
         }

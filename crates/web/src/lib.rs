@@ -6,10 +6,12 @@
 //! the tests drive.
 
 pub mod api;
+pub mod auth;
 pub mod cache;
 pub mod error;
 pub mod extract;
 pub mod i18n;
+pub mod limit;
 pub mod metrics;
 pub mod pages;
 
@@ -24,6 +26,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::MethodRouter;
 use axum::Router;
 use sha2::{Digest, Sha256};
+use sohoa_domain::policy::Action;
 use sohoa_storage::Db;
 
 use crate::error::{AppError, InternalCause};
@@ -40,6 +43,10 @@ pub struct WebConfig {
     pub admin_token_sha256: Option<[u8; 32]>,
     /// A request still running after this long is answered 503.
     pub request_timeout: Duration,
+    /// Requests one client address may make; `None` for no limit.
+    pub rate_limit: Option<limit::Rate>,
+    /// Sign-in attempts one client address may make.
+    pub login_rate: Option<limit::Rate>,
 }
 
 impl Default for WebConfig {
@@ -47,9 +54,18 @@ impl Default for WebConfig {
         Self {
             admin_token_sha256: None,
             request_timeout: Duration::from_secs(30),
+            rate_limit: Some(DEFAULT_RATE),
+            login_rate: Some(limit::Rate::per_minute(30)),
         }
     }
 }
+
+/// Per client address: enough for people behind one address and for an agency's busy
+/// system, not for a flood.
+pub const DEFAULT_RATE: limit::Rate = limit::Rate {
+    per_second: 1000.0,
+    burst: 2000.0,
+};
 
 #[derive(Clone, Debug)]
 pub struct AppState {
@@ -59,6 +75,8 @@ pub struct AppState {
     pub sharing: Arc<cache::SharingCache>,
     pub metrics: Arc<Metrics>,
     pub config: Arc<WebConfig>,
+    pub limiter: Arc<limit::Limiter<std::net::IpAddr>>,
+    pub login_limiter: Arc<limit::Limiter<std::net::IpAddr>>,
 }
 
 impl AppState {
@@ -69,6 +87,8 @@ impl AppState {
             sharing: Arc::new(cache::SharingCache::default()),
             db,
             metrics: Arc::new(Metrics::default()),
+            limiter: Arc::new(limit::Limiter::new(config.rate_limit)),
+            login_limiter: Arc::new(limit::Limiter::new(config.login_rate)),
             config: Arc::new(config),
         }
     }
@@ -99,7 +119,37 @@ pub struct RouteInfo {
     pub kind: RouteKind,
     pub method: Method,
     pub path: &'static str,
+    /// What the route does, as the policy knows it.
+    pub action: Action,
 }
+
+/// One method of a route, with the action the guard checks before its handler runs.
+pub(crate) struct Endpoint {
+    method: Method,
+    action: Action,
+    router: MethodRouter<AppState>,
+}
+
+macro_rules! endpoint_constructors {
+    ($($name:ident => $method:ident),*) => {
+        impl Endpoint {
+            $(
+                pub(crate) fn $name<H, T>(action: Action, handler: H) -> Self
+                where
+                    H: axum::handler::Handler<T, AppState>,
+                    T: 'static,
+                {
+                    Self {
+                        method: Method::$method,
+                        action,
+                        router: axum::routing::$name(handler),
+                    }
+                }
+            )*
+        }
+    };
+}
+endpoint_constructors!(get => GET, post => POST, delete => DELETE);
 
 /// Builds the router and, alongside it, the table of every route it serves, which the
 /// OpenAPI test compares with the document.
@@ -109,19 +159,28 @@ struct Routes {
 }
 
 impl Routes {
+    /// Registers `path` with its endpoints; each endpoint's handler runs only after the
+    /// guard has admitted the caller for the endpoint's action.
     fn add(
         mut self,
         kind: RouteKind,
         path: &'static str,
-        methods: &[Method],
-        handler: MethodRouter<AppState>,
+        endpoints: impl IntoIterator<Item = Endpoint>,
     ) -> Self {
-        self.table.extend(methods.iter().map(|m| RouteInfo {
-            kind,
-            method: m.clone(),
-            path,
-        }));
-        self.router = self.router.route(path, handler);
+        let mut methods = MethodRouter::new();
+        for e in endpoints {
+            self.table.push(RouteInfo {
+                kind,
+                method: e.method,
+                path,
+                action: e.action,
+            });
+            let action = e.action;
+            methods = methods.merge(e.router.route_layer(middleware::from_fn(
+                move |req: Request, next: Next| auth::guard(kind, action, req, next),
+            )));
+        }
+        self.router = self.router.route(path, methods);
         self
     }
 }
@@ -147,6 +206,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn_with_state(state.clone(), rate_limit))
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .layer(middleware::from_fn(headers))
         .with_state(state)
@@ -169,10 +229,36 @@ fn is_api_path(path: &str) -> bool {
     path.starts_with("/api/") || matches!(path, "/healthz" | "/readyz" | "/metrics")
 }
 
+/// Answers 429 with `Retry-After` to a client address over its rate. Health checks and
+/// metrics are exempt: load balancers and Prometheus poll them from one address.
+async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let exempt = matches!(req.uri().path(), "/healthz" | "/readyz" | "/metrics");
+    let ip = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
+    if let (false, Some(ip)) = (exempt, ip) {
+        if let Err(wait) = state.limiter.check(&ip) {
+            tracing::warn!(target: "security", %ip, "rate limited");
+            let err = AppError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited")
+                .retry_after(limit::retry_after_secs(wait));
+            return if is_api_path(req.uri().path()) {
+                err.into_response()
+            } else {
+                let lang = Lang::negotiate(req.uri().query(), req.headers());
+                pages::error_page(err, lang)
+            };
+        }
+    }
+    next.run(req).await
+}
+
 /// Times out slow requests, counts and times every request by route, and logs each one
 /// (with the cause of internal errors, which clients never see).
-async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Response {
+async fn observe(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let start = Instant::now();
+    // The guard of each route reads the state from here (routes are built without it).
+    req.extensions_mut().insert(state.clone());
     let method = req.method().clone();
     let route = req
         .extensions()

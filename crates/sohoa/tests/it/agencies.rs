@@ -100,6 +100,7 @@ async fn writes_need_the_admin_token_and_are_denied_by_default() {
     let closed = spawn_app_with(Options {
         admin: false,
         demo: false,
+        ..Options::default()
     })
     .await;
     let (status, res) = closed.post_json("/api/v1/agencies", &body).await;
@@ -142,6 +143,7 @@ async fn agency_lists_are_paged() {
     let app = spawn_app_with(Options {
         admin: false,
         demo: true,
+        ..Options::default()
     })
     .await;
     let (_, all) = app.get_json("/api/v1/agencies?per_page=200").await;

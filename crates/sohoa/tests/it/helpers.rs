@@ -141,12 +141,17 @@ pub struct TestApp {
 pub struct Options {
     pub admin: bool,
     pub demo: bool,
+    /// Requests per second per client address; `None` for the server's default.
+    pub rate_limit: Option<u32>,
+    /// Sign-in attempts per minute per client address; `None` for the server's default.
+    pub login_rate_limit: Option<u32>,
 }
 
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(Options {
         admin: true,
         demo: false,
+        ..Options::default()
     })
     .await
 }
@@ -163,6 +168,8 @@ pub async fn spawn_on(db: TestDb, opts: Options) -> TestApp {
         demo: opts.demo,
         admin_token: opts.admin.then(|| ADMIN_TOKEN.parse::<Secret>().unwrap()),
         request_timeout: Duration::from_secs(30),
+        rate_limit: opts.rate_limit.unwrap_or(1000),
+        login_rate_limit: opts.login_rate_limit.unwrap_or(30),
     };
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let started = sohoa::start(&db.store(), &serve, async {

@@ -144,7 +144,7 @@ async fn a_citizen_sees_who_read_their_data_and_nobody_elses() {
         .await
         .unwrap();
     assert_eq!(res.status(), 401);
-    // An agency key or the admin token is not a citizen session.
+    // An agency key or the admin token is not a citizen session: known, but not allowed.
     for other in [key.as_str(), ADMIN_TOKEN] {
         let res = app
             .client
@@ -153,7 +153,7 @@ async fn a_citizen_sees_who_read_their_data_and_nobody_elses() {
             .send()
             .await
             .unwrap();
-        assert_eq!(res.status(), 401);
+        assert_eq!(res.status(), 403);
     }
 }
 

@@ -66,6 +66,7 @@ async fn demo_data_loads_once_however_often_the_server_starts() {
     let app = spawn_app_with(Options {
         admin: false,
         demo: true,
+        ..Options::default()
     })
     .await;
     let (_, first) = app.get_json("/api/v1/agencies?per_page=200").await;
@@ -78,6 +79,7 @@ async fn demo_data_loads_once_however_often_the_server_starts() {
         Options {
             admin: false,
             demo: true,
+            ..Options::default()
         },
     )
     .await;

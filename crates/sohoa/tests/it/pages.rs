@@ -22,6 +22,7 @@ async fn the_home_page_renders_in_vietnamese_by_default_and_in_english_on_reques
     let app = spawn_app_with(Options {
         admin: false,
         demo: true,
+        ..Options::default()
     })
     .await;
     let (status, vi, h) = page(&app, "/", &[]).await;
@@ -53,6 +54,7 @@ async fn no_message_key_leaks_into_a_page() {
     let app = spawn_app_with(Options {
         admin: false,
         demo: true,
+        ..Options::default()
     })
     .await;
     for path in [

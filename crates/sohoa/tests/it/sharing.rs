@@ -215,15 +215,13 @@ async fn unknown_wrong_and_revoked_keys_are_401_and_revoked_grants_stop_at_once(
     // The right key id with a secret one digit off.
     let last = if key.ends_with('0') { '1' } else { '0' };
     let forged = format!("{}{last}", &key[..key.len() - 1]);
-    for bad in [
-        forged.as_str(),
-        "sohoa_nothing_here",
-        "not-a-key",
-        ADMIN_TOKEN,
-    ] {
+    for bad in [forged.as_str(), "sohoa_nothing_here", "not-a-key"] {
         let (s, body) = share(&app, bad, &path).await;
         assert_eq!((s, error_code(&body)), (401, "unknown_agency"), "{bad}");
     }
+    // The administrator is known, but reading registries is for agencies' systems alone.
+    let (s, body) = share(&app, ADMIN_TOKEN, &path).await;
+    assert_eq!((s, error_code(&body)), (403, "forbidden"));
     // Revoke the grant: the next request is refused.
     let (_, grants) = app
         .get_json_auth("/api/v1/agencies/SO-XAY-DUNG/grants")
@@ -250,7 +248,7 @@ async fn unknown_wrong_and_revoked_keys_are_401_and_revoked_grants_stop_at_once(
         .unwrap();
     assert_eq!(res.status(), 204);
     assert_eq!(share(&app, &key, &path).await.0, 401);
-    // Keys and grants are only the administrator's to manage.
+    // A revoked key identifies nobody anywhere else either.
     let res = app
         .client
         .post(app.url("/api/v1/agencies/SO-XAY-DUNG/keys"))

@@ -13,8 +13,9 @@ use sohoa_storage::{agencies as store, units, StorageError};
 use utoipa::{IntoParams, ToSchema};
 
 use super::today;
+use crate::auth::Caller;
 use crate::error::{ApiResult, AppError};
-use crate::extract::{Admin, ApiJson, ApiQuery, ClientAddr};
+use crate::extract::{ApiJson, ApiQuery, ClientAddr};
 use crate::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -189,13 +190,18 @@ pub async fn parse_new(state: &AppState, body: &NewAgency) -> Result<Agency, App
         (status = 422, description = "A field breaks a rule", body = crate::error::ErrorBody)))]
 pub async fn create(
     State(state): State<AppState>,
-    _admin: Admin,
+    caller: Caller,
     ClientAddr(addr): ClientAddr,
     ApiJson(body): ApiJson<NewAgency>,
 ) -> ApiResult<impl IntoResponse> {
     let agency = parse_new(&state, &body).await?;
-    let record = AuditRecord::new("admin", "agency.create", "agency", agency.code.as_str())
-        .client_addr(addr);
+    let record = AuditRecord::new(
+        caller.actor(),
+        "agency.create",
+        "agency",
+        agency.code.as_str(),
+    )
+    .client_addr(addr);
     let mut tx = state.db.begin().await?;
     match store::create(&mut tx, &agency, record).await {
         Err(StorageError::Conflict(_)) => {

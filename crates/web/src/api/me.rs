@@ -1,47 +1,24 @@
-//! Citizens' own accounts: sign in, sign out, and "who looked at my data" (after Estonia's
-//! data tracker): every audited access to the citizen's records, newest first.
+//! Citizens' own accounts and data: opening an account, "who looked at my data" (after
+//! Estonia's data tracker: every audited access to the citizen's records, newest first),
+//! and consents.
 
 use std::time::Duration;
 
 use axum::extract::State;
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use sohoa_domain::audit::{AuditRecord, Outcome};
-use sohoa_domain::identity::{check_password, hash_password, verify_password};
+use sohoa_domain::identity::{check_password, hash_password};
+use sohoa_domain::policy::{Action, Target};
 use sohoa_domain::{CitizenId, Timestamp};
 use sohoa_storage::{accounts, audit, registry, StorageError};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::auth::Caller;
 use crate::error::{ApiResult, AppError};
-use crate::extract::{Admin, ApiJson, ApiQuery, CitizenSession, ClientAddr};
+use crate::extract::{ApiJson, ApiQuery, CitizenSession, ClientAddr};
 use crate::AppState;
-
-/// Consecutive failed sign-ins that lock an account, and for how long.
-pub const MAX_FAILURES: i64 = 5;
-pub const LOCKOUT: Duration = Duration::from_secs(15 * 60);
-/// How long a session lasts.
-pub const SESSION: Duration = Duration::from_secs(8 * 3600);
-
-fn later(d: Duration) -> Timestamp {
-    Timestamp::from_datetime(Timestamp::now().datetime() + d)
-}
-
-fn random_bytes<const N: usize>() -> Result<[u8; N], AppError> {
-    let mut b = [0u8; N];
-    getrandom::fill(&mut b).map_err(AppError::internal)?;
-    Ok(b)
-}
-
-/// Argon2id is deliberately slow: run it off the async workers.
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, AppError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(AppError::internal)
-}
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -66,7 +43,7 @@ pub struct AccountCreated {
         (status = 422, body = crate::error::ErrorBody)))]
 pub async fn create_account(
     State(state): State<AppState>,
-    _admin: Admin,
+    caller: Caller,
     ClientAddr(addr): ClientAddr,
     ApiJson(body): ApiJson<NewAccount>,
 ) -> ApiResult<(StatusCode, Json<AccountCreated>)> {
@@ -74,16 +51,34 @@ pub async fn create_account(
         .map_err(|_| AppError::unprocessable("invalid_citizen_id").field("citizen_id"))?;
     check_password(&body.password)
         .map_err(|_| AppError::unprocessable("invalid_password").field("password"))?;
-    if registry::citizens::get(&state.db, &id).await?.is_none() {
+    let Some(citizen) = registry::citizens::get(&state.db, &id).await? else {
+        // Checked before the scope so that a digital team cannot probe who is registered
+        // elsewhere: both answers would differ only outside their ward.
+        caller.authorize(
+            Action::CreateCitizenAccount,
+            &Target {
+                citizen: Some(&id),
+                ..Target::default()
+            },
+        )?;
         return Err(AppError::unprocessable("unknown_citizen").field("citizen_id"));
-    }
-    let salt = random_bytes::<16>()?;
+    };
+    caller.authorize(
+        Action::CreateCitizenAccount,
+        &Target {
+            citizen: Some(&id),
+            unit: Some(&citizen.citizen.permanent_address.unit_code),
+            ..Target::default()
+        },
+    )?;
+    let salt = crate::auth::random_bytes::<16>()?;
     let password = body.password;
-    let hash = blocking(move || hash_password(&password, &salt))
+    let hash = crate::auth::blocking(move || hash_password(&password, &salt))
         .await?
         .map_err(AppError::internal)?;
-    let record =
-        AuditRecord::new("admin", "account.create", "citizen", id.as_str()).client_addr(addr);
+    let record = AuditRecord::new(caller.actor(), "account.create", "citizen", id.as_str())
+        .actor_unit(caller.0.agency().map(ToString::to_string))
+        .client_addr(addr);
     let mut tx = state.db.begin().await?;
     match accounts::create(&mut tx, id.as_str(), &hash, record).await {
         Err(StorageError::Conflict(_)) => {
@@ -98,126 +93,6 @@ pub async fn create_account(
             citizen_id: id.to_string(),
         }),
     ))
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Login {
-    #[schema(example = "079185001234")]
-    pub citizen_id: String,
-    pub password: String,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Session {
-    /// Present as `Authorization: Bearer <token>`.
-    pub token: String,
-    pub expires_at: String,
-}
-
-/// A real hash of a password nobody has: verifying against it when the account does not
-/// exist makes the answer take as long as for a wrong password.
-fn dummy_hash() -> String {
-    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    HASH.get_or_init(|| hash_password("no account has this password", &[0; 16]).unwrap_or_default())
-        .clone()
-}
-
-/// Signs a citizen in with CCCD and password. Five failures in a row lock the account for
-/// 15 minutes; every attempt is audited.
-#[utoipa::path(post, path = "/api/v1/auth/login", tag = "identity", request_body = Login,
-    responses(
-        (status = 200, body = Session),
-        (status = 401, description = "Wrong CCCD or password", body = crate::error::ErrorBody),
-        (status = 429, description = "Locked after repeated failures; see Retry-After", body = crate::error::ErrorBody)))]
-pub async fn login(
-    State(state): State<AppState>,
-    ClientAddr(addr): ClientAddr,
-    ApiJson(body): ApiJson<Login>,
-) -> ApiResult<Response> {
-    let wrong = || AppError::new(StatusCode::UNAUTHORIZED, "invalid_credentials");
-    let id = body.citizen_id.trim().to_owned();
-    // Only a well-formed CCCD goes into the audit log; anything else is recorded as such.
-    let logged_id = if CitizenId::parse(&id).is_ok() {
-        id.clone()
-    } else {
-        "malformed".to_owned()
-    };
-    let record = |outcome: Outcome| {
-        AuditRecord::new(
-            format!("citizen:{logged_id}"),
-            "auth.login",
-            "account",
-            &logged_id,
-        )
-        .outcome(outcome)
-        .client_addr(addr.clone())
-    };
-    let account = match CitizenId::parse(&id) {
-        Ok(_) => accounts::by_citizen(&state.db, &id).await?,
-        Err(_) => None,
-    };
-    let now = Timestamp::now();
-    if let Some(until) = account.as_ref().and_then(|a| a.locked_until.clone()) {
-        if let Ok(until) = Timestamp::parse(&until) {
-            if until > now {
-                state.audit.record(record(Outcome::Denied)).await?;
-                let secs = (until.datetime() - now.datetime()).whole_seconds().max(1);
-                let mut res =
-                    AppError::new(StatusCode::TOO_MANY_REQUESTS, "account_locked").into_response();
-                if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
-                    res.headers_mut().insert(header::RETRY_AFTER, v);
-                }
-                return Ok(res);
-            }
-        }
-    }
-    let phc = account.as_ref().map(|a| a.password_hash.clone());
-    let password = body.password;
-    let ok = blocking(move || verify_password(&password, &phc.unwrap_or_else(dummy_hash))).await?;
-    let known = account.as_ref().map(|a| a.account_id);
-    let Some(account) = account.filter(|_| ok) else {
-        let mut tx = state.db.begin().await?;
-        if let Some(account_id) = known {
-            accounts::record_failure(
-                &mut tx,
-                account_id,
-                MAX_FAILURES,
-                &later(LOCKOUT).to_string(),
-            )
-            .await?;
-        }
-        audit::append(&mut tx, &record(Outcome::Failure)).await?;
-        tx.commit().await.map_err(StorageError::from)?;
-        tracing::warn!(target: "security", "failed sign-in");
-        return Err(wrong());
-    };
-    let token = format!("ss_{}", hex::encode(random_bytes::<32>()?));
-    let expires_at = later(SESSION).to_string();
-    let mut tx = state.db.begin().await?;
-    accounts::start_session(
-        &mut tx,
-        account.account_id,
-        &hex::encode(crate::token_digest(&token)),
-        &expires_at,
-    )
-    .await?;
-    audit::append(&mut tx, &record(Outcome::Success)).await?;
-    tx.commit().await.map_err(StorageError::from)?;
-    Ok(Json(Session { token, expires_at }).into_response())
-}
-
-/// Ends the session whose token is presented.
-#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "identity", security(("bearer" = [])),
-    responses((status = 204, description = "Signed out"), (status = 401, body = crate::error::ErrorBody)))]
-pub async fn logout(
-    State(state): State<AppState>,
-    session: CitizenSession,
-) -> ApiResult<StatusCode> {
-    let mut tx = state.db.begin().await?;
-    accounts::end_session(&mut tx, &session.token_sha256).await?;
-    tx.commit().await.map_err(StorageError::from)?;
-    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -380,7 +255,7 @@ pub async fn create_consent(
             let t = Timestamp::parse(t)
                 .map_err(|_| AppError::unprocessable("invalid_valid_until").field("valid_until"))?;
             let now = Timestamp::now();
-            if t <= now || t > later(Duration::from_secs(366 * 24 * 3600)) {
+            if t <= now || t > crate::auth::later(Duration::from_secs(366 * 24 * 3600)) {
                 return Err(AppError::unprocessable("invalid_valid_until").field("valid_until"));
             }
             Some(t.to_string())

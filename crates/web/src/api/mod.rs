@@ -2,23 +2,26 @@
 //! `#[utoipa::path]`; the OpenAPI test fails if the two ever differ.
 
 pub mod agencies;
+pub mod audit;
 pub mod health;
 pub mod me;
 pub mod registry;
+pub mod session;
 pub mod sharing;
+pub mod staff;
 pub mod units;
 
 use std::sync::OnceLock;
 
-use axum::http::{header, Method};
+use axum::http::header;
 use axum::response::IntoResponse;
-use axum::routing::{delete, get, post};
+use sohoa_domain::policy::Action;
 use time::{macros::format_description, Date};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::{AppError, ErrorBody, ErrorDetail};
-use crate::{RouteKind, Routes};
+use crate::{Endpoint as E, RouteKind, Routes};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -48,8 +51,13 @@ use crate::{RouteKind, Routes};
         sharing::share_record,
         registry::search_citizens,
         me::create_account,
-        me::login,
-        me::logout,
+        session::login,
+        session::logout,
+        session::whoami,
+        staff::create,
+        staff::list,
+        staff::disable,
+        audit::list,
         me::access_log,
         me::create_consent,
         me::list_consents,
@@ -61,7 +69,7 @@ use crate::{RouteKind, Routes};
         (name = "operations", description = "Health, readiness and metrics"),
         (name = "units", description = "Administrative units with validity dates"),
         (name = "agencies", description = "Departments and People's Committees"),
-        (name = "identity", description = "Citizens' accounts, sessions, and their access log"),
+        (name = "identity", description = "Accounts and sessions of citizens and staff, citizens' access log and consents, the audit log"),
         (name = "registries", description = "Base registries: searching citizens"),
         (name = "sharing", description = "Once-only data sharing: keys, grants, and the audited share endpoints"),
     )
@@ -101,93 +109,116 @@ pub async fn openapi_json() -> impl IntoResponse {
 }
 
 pub(crate) fn routes(r: Routes) -> Routes {
+    use Action::*;
     use RouteKind::Api;
-    let get_only = &[Method::GET][..];
-    r.add(Api, "/healthz", get_only, get(health::healthz))
-        .add(Api, "/readyz", get_only, get(health::readyz))
-        .add(Api, "/metrics", get_only, get(health::metrics))
-        .add(Api, "/api/openapi.json", get_only, get(openapi_json))
-        .add(Api, "/api/v1/units", get_only, get(units::list))
-        .add(Api, "/api/v1/units/{code}", get_only, get(units::get_unit))
+    r.add(Api, "/healthz", [E::get(ReadPublic, health::healthz)])
+        .add(Api, "/readyz", [E::get(ReadPublic, health::readyz)])
+        .add(Api, "/metrics", [E::get(ReadPublic, health::metrics)])
+        .add(Api, "/api/openapi.json", [E::get(ReadPublic, openapi_json)])
+        .add(Api, "/api/v1/units", [E::get(ReadPublic, units::list)])
+        .add(
+            Api,
+            "/api/v1/units/{code}",
+            [E::get(ReadPublic, units::get_unit)],
+        )
         .add(
             Api,
             "/api/v1/units/{code}/history",
-            get_only,
-            get(units::history),
+            [E::get(ReadPublic, units::history)],
         )
         .add(
             Api,
             "/api/v1/agencies",
-            &[Method::GET, Method::POST],
-            get(agencies::list).post(agencies::create),
+            [
+                E::get(ReadPublic, agencies::list),
+                E::post(ManageAgencies, agencies::create),
+            ],
         )
         .add(
             Api,
             "/api/v1/agencies/{code}",
-            get_only,
-            get(agencies::get_agency),
+            [E::get(ReadPublic, agencies::get_agency)],
         )
         .add(
             Api,
             "/api/v1/agencies/{code}/keys",
-            &[Method::POST],
-            post(sharing::create_key),
+            [E::post(ManageAgencyAccess, sharing::create_key)],
         )
         .add(
             Api,
             "/api/v1/agencies/{code}/keys/{key_id}",
-            &[Method::DELETE],
-            delete(sharing::revoke_key),
+            [E::delete(ManageAgencyAccess, sharing::revoke_key)],
         )
         .add(
             Api,
             "/api/v1/agencies/{code}/grants",
-            &[Method::GET, Method::POST],
-            get(sharing::list_grants).post(sharing::create_grant),
+            [
+                E::get(ReadAgencyAccess, sharing::list_grants),
+                E::post(ManageAgencyAccess, sharing::create_grant),
+            ],
         )
         .add(
             Api,
             "/api/v1/grants/{grant_id}",
-            &[Method::DELETE],
-            delete(sharing::revoke_grant),
+            [E::delete(ManageAgencyAccess, sharing::revoke_grant)],
         )
         .add(
             Api,
             "/api/v1/share/{registry}/{id}",
-            get_only,
-            get(sharing::share_record),
+            [E::get(ReadRegistry, sharing::share_record)],
         )
         .add(
             Api,
             "/api/v1/registry/citizens",
-            get_only,
-            get(registry::search_citizens),
+            [E::get(SearchRegistry, registry::search_citizens)],
         )
         .add(
             Api,
             "/api/v1/accounts/citizens",
-            &[Method::POST],
-            post(me::create_account),
+            [E::post(CreateCitizenAccount, me::create_account)],
         )
-        .add(Api, "/api/v1/auth/login", &[Method::POST], post(me::login))
+        .add(Api, "/api/v1/auth/login", [E::post(SignIn, session::login)])
         .add(
             Api,
             "/api/v1/auth/logout",
-            &[Method::POST],
-            post(me::logout),
+            [E::post(UseSession, session::logout)],
         )
-        .add(Api, "/api/v1/me/access-log", get_only, get(me::access_log))
+        .add(
+            Api,
+            "/api/v1/auth/session",
+            [E::get(UseSession, session::whoami)],
+        )
+        .add(
+            Api,
+            "/api/v1/staff",
+            [
+                E::get(ReadStaff, staff::list),
+                E::post(ManageStaff, staff::create),
+            ],
+        )
+        .add(
+            Api,
+            "/api/v1/staff/{username}",
+            [E::delete(ManageStaff, staff::disable)],
+        )
+        .add(Api, "/api/v1/audit", [E::get(ReadAuditLog, audit::list)])
+        .add(
+            Api,
+            "/api/v1/me/access-log",
+            [E::get(ReadOwnData, me::access_log)],
+        )
         .add(
             Api,
             "/api/v1/me/consents",
-            &[Method::GET, Method::POST],
-            get(me::list_consents).post(me::create_consent),
+            [
+                E::get(ReadOwnData, me::list_consents),
+                E::post(ManageOwnConsents, me::create_consent),
+            ],
         )
         .add(
             Api,
             "/api/v1/me/consents/{consent_id}",
-            &[Method::DELETE],
-            delete(me::revoke_consent),
+            [E::delete(ManageOwnConsents, me::revoke_consent)],
         )
 }
 

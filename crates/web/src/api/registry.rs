@@ -10,8 +10,9 @@ use sohoa_domain::sharing::Purpose;
 use sohoa_storage::registry::citizens::{self, Search};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::auth::Caller;
 use crate::error::{ApiResult, AppError};
-use crate::extract::{Admin, ApiQuery, ClientAddr};
+use crate::extract::{ApiQuery, ClientAddr};
 use crate::AppState;
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -65,7 +66,7 @@ fn decode_cursor(s: &str) -> Option<(String, String)> {
         (status = 401, body = crate::error::ErrorBody)))]
 pub async fn search_citizens(
     State(state): State<AppState>,
-    _admin: Admin,
+    caller: Caller,
     ClientAddr(addr): ClientAddr,
     ApiQuery(p): ApiQuery<CitizenSearchParams>,
 ) -> ApiResult<Json<CitizenSearchPage>> {
@@ -109,7 +110,7 @@ pub async fn search_citizens(
         .iter()
         .map(|s| {
             AuditRecord::new(
-                "admin",
+                caller.actor(),
                 "citizen.search",
                 "citizen",
                 s.citizen.citizen_id.as_str(),

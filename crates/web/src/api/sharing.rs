@@ -16,7 +16,10 @@ use sohoa_storage::{agencies, sharing, StorageError};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::error::{ApiResult, AppError};
-use crate::extract::{Admin, AgencyCaller, ApiJson, ApiQuery, ClientAddr};
+use sohoa_domain::policy::{Action, Target};
+
+use crate::auth::Caller;
+use crate::extract::{AgencyCaller, ApiJson, ApiQuery, ClientAddr};
 use crate::AppState;
 
 fn random_hex(bytes: usize) -> Result<String, AppError> {
@@ -69,15 +72,16 @@ pub struct NewKey {
         (status = 404, body = crate::error::ErrorBody)))]
 pub async fn create_key(
     State(state): State<AppState>,
-    _admin: Admin,
+    caller: Caller,
     ClientAddr(addr): ClientAddr,
     Path(code): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
     let code = existing_agency(&state, &code).await?;
+    caller.authorize(Action::ManageAgencyAccess, &Target::agency(&code))?;
     let key_id = random_hex(8)?;
     let secret = random_hex(32)?;
     let digest = hex::encode(crate::token_digest(&secret));
-    let record = AuditRecord::new("admin", "agency_key.create", "agency_key", &key_id)
+    let record = AuditRecord::new(caller.actor(), "agency_key.create", "agency_key", &key_id)
         .actor_unit(Some(code.to_string()))
         .client_addr(addr);
     let mut tx = state.db.begin().await?;
@@ -93,12 +97,13 @@ pub async fn create_key(
     responses((status = 204, description = "Revoked"), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn revoke_key(
     State(state): State<AppState>,
-    _admin: Admin,
+    caller: Caller,
     ClientAddr(addr): ClientAddr,
     Path((code, key_id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     let code = existing_agency(&state, &code).await?;
-    let record = AuditRecord::new("admin", "agency_key.revoke", "agency_key", &key_id)
+    caller.authorize(Action::ManageAgencyAccess, &Target::agency(&code))?;
+    let record = AuditRecord::new(caller.actor(), "agency_key.revoke", "agency_key", &key_id)
         .actor_unit(Some(code.to_string()))
         .client_addr(addr);
     let mut tx = state.db.begin().await?;
@@ -163,12 +168,13 @@ pub struct NewGrant {
         (status = 422, body = crate::error::ErrorBody)))]
 pub async fn create_grant(
     State(state): State<AppState>,
-    _admin: Admin,
+    caller: Caller,
     ClientAddr(addr): ClientAddr,
     Path(code): Path<String>,
     ApiJson(body): ApiJson<NewGrant>,
 ) -> ApiResult<impl IntoResponse> {
     let code = existing_agency(&state, &code).await?;
+    caller.authorize(Action::ManageAgencyAccess, &Target::agency(&code))?;
     let purpose = Purpose::parse(&body.purpose)
         .map_err(|_| AppError::unprocessable("invalid_purpose").field("purpose"))?;
     let fields = field_list(
@@ -185,7 +191,7 @@ pub async fn create_grant(
         fields: &fields,
         legal_basis: &legal_basis,
     };
-    let record = AuditRecord::new("admin", "grant.create", "grant", "")
+    let record = AuditRecord::new(caller.actor(), "grant.create", "grant", "")
         .actor_unit(Some(code.to_string()))
         .client_addr(addr);
     let mut tx = state.db.begin().await?;
@@ -206,10 +212,11 @@ pub async fn create_grant(
     responses((status = 200, body = Vec<GrantView>), (status = 401, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn list_grants(
     State(state): State<AppState>,
-    _admin: Admin,
+    caller: Caller,
     Path(code): Path<String>,
 ) -> ApiResult<Json<Vec<GrantView>>> {
     let code = existing_agency(&state, &code).await?;
+    caller.authorize(Action::ReadAgencyAccess, &Target::agency(&code))?;
     let grants = sharing::grants_of(&state.db, code.as_str()).await?;
     Ok(Json(grants.into_iter().map(GrantView::from).collect()))
 }
@@ -220,15 +227,28 @@ pub async fn list_grants(
     responses((status = 204, description = "Revoked"), (status = 401, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn revoke_grant(
     State(state): State<AppState>,
-    _admin: Admin,
+    caller: Caller,
     ClientAddr(addr): ClientAddr,
     Path(grant_id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let id: i64 = grant_id
         .parse()
         .map_err(|_| AppError::not_found("grant_not_found"))?;
-    let record =
-        AuditRecord::new("admin", "grant.revoke", "grant", id.to_string()).client_addr(addr);
+    // Someone else's grant answers as a missing one, so ids say nothing across agencies.
+    let grant = sharing::grant(&state.db, id)
+        .await?
+        .ok_or_else(|| AppError::not_found("grant_not_found"))?;
+    let agency =
+        sohoa_domain::agency::AgencyCode::parse(&grant.agency_code).map_err(AppError::internal)?;
+    if caller
+        .authorize(Action::ManageAgencyAccess, &Target::agency(&agency))
+        .is_err()
+    {
+        return Err(AppError::not_found("grant_not_found"));
+    }
+    let record = AuditRecord::new(caller.actor(), "grant.revoke", "grant", id.to_string())
+        .actor_unit(Some(grant.agency_code.clone()))
+        .client_addr(addr);
     let mut tx = state.db.begin().await?;
     if !sharing::revoke_grant(&mut tx, id, record).await? {
         return Err(AppError::not_found("grant_not_found"));

@@ -10,23 +10,22 @@ mod units;
 use askama::Template;
 use axum::extract::{FromRequestParts, OriginalUri};
 use axum::http::request::Parts;
-use axum::http::{header, Method, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
 
 use crate::error::AppError;
 use crate::i18n::{Lang, Tr};
-use crate::{RouteKind, Routes};
+use crate::{Endpoint as E, RouteKind, Routes};
 
 pub(crate) fn routes(r: Routes) -> Routes {
+    use sohoa_domain::policy::Action::ReadPublic;
     use RouteKind::{Asset, Page};
-    let g = &[Method::GET][..];
-    r.add(Page, "/", g, get(home::home))
-        .add(Page, "/units", g, get(units::list))
-        .add(Page, "/units/{code}", g, get(units::detail))
-        .add(Page, "/agencies", g, get(agencies::list))
-        .add(Page, "/api/docs", g, get(apidocs::page))
-        .add(Asset, "/static/app.css", g, get(stylesheet))
+    r.add(Page, "/", [E::get(ReadPublic, home::home)])
+        .add(Page, "/units", [E::get(ReadPublic, units::list)])
+        .add(Page, "/units/{code}", [E::get(ReadPublic, units::detail)])
+        .add(Page, "/agencies", [E::get(ReadPublic, agencies::list)])
+        .add(Page, "/api/docs", [E::get(ReadPublic, apidocs::page)])
+        .add(Asset, "/static/app.css", [E::get(ReadPublic, stylesheet)])
 }
 
 const APP_CSS: &str = include_str!("../../static/app.css");
@@ -230,6 +229,7 @@ pub fn error_page(err: AppError, lang: Lang) -> Response {
     };
     let mut res = render(&tpl);
     *res.status_mut() = err.status;
+    err.decorate(&mut res);
     if let Some(cause) = err.internal {
         res.extensions_mut()
             .insert(crate::error::InternalCause(cause));

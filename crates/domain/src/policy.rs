@@ -1,0 +1,478 @@
+//! Who may do what: the one place that decides, deny by default (after kanidm's access
+//! module). Every route names the [`Action`] it performs; the web layer asks [`admits`]
+//! before the handler runs (does this kind of caller ever do this?) and the handler asks
+//! [`authorize`] once it knows the target (this agency, this unit, this citizen).
+//!
+//! Rules are written as one `match` per action so that a reviewer reads, in one screen,
+//! everyone who can do it. A caller or action not named is refused.
+
+use serde::Serialize;
+
+use crate::agency::AgencyCode;
+use crate::ids::{CitizenId, UnitCode};
+
+/// A member of staff's role. Scope comes with the account: an agency (and, for a commune's
+/// People's Committee, its unit), or the whole city when no agency is set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Processes applications and feedback of their agency.
+    Officer,
+    /// Reads dashboards for their agency, or the city when no agency is set.
+    Leader,
+    /// Reads the audit log (their agency's entries, or all when no agency is set);
+    /// changes nothing.
+    Auditor,
+    /// Manages their agency's officers, leaders, API keys and grants.
+    AgencyAdmin,
+    /// Manages agencies and staff across the city.
+    CityAdmin,
+    /// A member of a community digital technology team, helping residents of one unit.
+    DigitalTeam,
+}
+
+impl Role {
+    pub const ALL: [Role; 6] = [
+        Role::Officer,
+        Role::Leader,
+        Role::Auditor,
+        Role::AgencyAdmin,
+        Role::CityAdmin,
+        Role::DigitalTeam,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Officer => "officer",
+            Role::Leader => "leader",
+            Role::Auditor => "auditor",
+            Role::AgencyAdmin => "agency_admin",
+            Role::CityAdmin => "city_admin",
+            Role::DigitalTeam => "digital_team",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s.trim())
+    }
+
+    /// Whether an account with this role must belong to an agency, may, or must not.
+    pub fn agency_rule(self) -> Requirement {
+        match self {
+            Role::Officer | Role::AgencyAdmin => Requirement::Required,
+            Role::Leader | Role::Auditor => Requirement::Optional,
+            Role::CityAdmin | Role::DigitalTeam => Requirement::Forbidden,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Requirement {
+    Required,
+    Optional,
+    Forbidden,
+}
+
+/// A member of staff as the policy sees them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Staff {
+    pub username: String,
+    pub role: Role,
+    /// The agency they act for; `None` means city-wide (or, for a digital team, no agency).
+    pub agency: Option<AgencyCode>,
+    /// The unit they are confined to: a commune agency's unit, or a digital team's ward.
+    pub unit: Option<UnitCode>,
+}
+
+/// Whoever is calling.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    Anonymous,
+    /// A signed-in citizen.
+    Citizen(CitizenId),
+    Staff(Staff),
+    /// An agency's system, by its API key; an officer may be named by the system.
+    AgencySystem {
+        agency: AgencyCode,
+        officer: Option<String>,
+    },
+    /// The holder of the configured bootstrap token: a city administrator without an
+    /// account, for setting up a new installation.
+    Bootstrap,
+}
+
+impl Principal {
+    /// The audit log's name for this caller.
+    pub fn actor(&self) -> String {
+        match self {
+            Principal::Anonymous => "anonymous".to_owned(),
+            Principal::Citizen(id) => format!("citizen:{id}"),
+            Principal::Staff(s) => format!("staff:{}", s.username),
+            Principal::AgencySystem {
+                agency,
+                officer: Some(o),
+            } => format!("agency:{agency}/officer:{o}"),
+            Principal::AgencySystem {
+                agency,
+                officer: None,
+            } => format!("agency:{agency}"),
+            Principal::Bootstrap => "admin".to_owned(),
+        }
+    }
+
+    /// The agency the caller acts for, recorded beside the actor in the audit log.
+    pub fn agency(&self) -> Option<&AgencyCode> {
+        match self {
+            Principal::Staff(s) => s.agency.as_ref(),
+            Principal::AgencySystem { agency, .. } => Some(agency),
+            _ => None,
+        }
+    }
+
+    fn role(&self) -> Option<Role> {
+        match self {
+            Principal::Staff(s) => Some(s.role),
+            Principal::Bootstrap => Some(Role::CityAdmin),
+            _ => None,
+        }
+    }
+}
+
+/// Everything a route can do, named once. Public actions need no caller at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    /// Reference data, health, documentation, pages anyone may see.
+    ReadPublic,
+    /// Presenting credentials to start a session.
+    SignIn,
+    /// Ending one's own session; reading who one is.
+    UseSession,
+    /// Registering agencies.
+    ManageAgencies,
+    /// An agency's API keys and grants.
+    ManageAgencyAccess,
+    /// Reading an agency's grants.
+    ReadAgencyAccess,
+    /// Opening, listing and disabling staff accounts.
+    ManageStaff,
+    ReadStaff,
+    /// Opening a citizen's local account.
+    CreateCitizenAccount,
+    /// The share endpoint and registry search: agency systems only, and then only as far
+    /// as their grants reach (checked by the sharing capability).
+    ReadRegistry,
+    /// Searching the population registry by name (city administrators, audited per hit).
+    SearchRegistry,
+    /// A citizen's own records, access log and consents.
+    ReadOwnData,
+    ManageOwnConsents,
+    /// Reading the audit log.
+    ReadAuditLog,
+}
+
+impl Action {
+    pub fn is_public(self) -> bool {
+        matches!(self, Action::ReadPublic | Action::SignIn)
+    }
+}
+
+/// What an action is done to, as far as the handler knows it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Target<'a> {
+    /// The agency whose things are read or changed.
+    pub agency: Option<&'a AgencyCode>,
+    /// The unit the thing belongs to (a citizen's residence, an application's commune).
+    pub unit: Option<&'a UnitCode>,
+    /// The citizen whose data it is.
+    pub citizen: Option<&'a CitizenId>,
+    /// For staff management: the role being granted.
+    pub role: Option<Role>,
+}
+
+impl<'a> Target<'a> {
+    pub fn agency(agency: &'a AgencyCode) -> Self {
+        Self {
+            agency: Some(agency),
+            ..Self::default()
+        }
+    }
+    pub fn citizen(citizen: &'a CitizenId) -> Self {
+        Self {
+            citizen: Some(citizen),
+            ..Self::default()
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Denial {
+    #[error("sign in first")]
+    Unauthenticated,
+    #[error("not allowed")]
+    Forbidden,
+}
+
+/// Whether `who` may ever do `action`, before any target is known. Routes check this.
+pub fn admits(who: &Principal, action: Action) -> Result<(), Denial> {
+    decide(who, action, None)
+}
+
+/// Whether `who` may do `action` to `target`. Handlers check this once they know it.
+pub fn authorize(who: &Principal, action: Action, target: &Target<'_>) -> Result<(), Denial> {
+    decide(who, action, Some(target))
+}
+
+fn decide(who: &Principal, action: Action, target: Option<&Target<'_>>) -> Result<(), Denial> {
+    if action.is_public() {
+        return Ok(());
+    }
+    if *who == Principal::Anonymous {
+        return Err(Denial::Unauthenticated);
+    }
+    // `within` answers for a scoped rule: with no target yet, the role alone admits.
+    let within = |check: &dyn Fn(&Target<'_>) -> bool| target.is_none_or(check);
+    let own_agency = |t: &Target<'_>| t.agency.is_some() && t.agency == who.agency();
+    let allowed = match action {
+        Action::ReadPublic | Action::SignIn => true,
+        Action::UseSession => matches!(who, Principal::Citizen(_) | Principal::Staff(_)),
+        Action::ManageAgencies => who.role() == Some(Role::CityAdmin),
+        Action::ManageAgencyAccess => match who.role() {
+            Some(Role::CityAdmin) => true,
+            Some(Role::AgencyAdmin) => within(&own_agency),
+            _ => false,
+        },
+        Action::ReadAgencyAccess => match who.role() {
+            Some(Role::CityAdmin) => true,
+            Some(Role::AgencyAdmin) => within(&own_agency),
+            Some(Role::Auditor) => who.agency().is_none() || within(&own_agency),
+            _ => false,
+        },
+        Action::ManageStaff => match who.role() {
+            Some(Role::CityAdmin) => true,
+            // An agency's administrator staffs their own agency, and cannot make anyone
+            // as powerful as themselves.
+            Some(Role::AgencyAdmin) => {
+                within(&|t| own_agency(t) && matches!(t.role, Some(Role::Officer | Role::Leader)))
+            }
+            _ => false,
+        },
+        Action::ReadStaff => match who.role() {
+            Some(Role::CityAdmin) => true,
+            Some(Role::AgencyAdmin) => within(&own_agency),
+            Some(Role::Auditor) => who.agency().is_none() || within(&own_agency),
+            _ => false,
+        },
+        Action::CreateCitizenAccount => match who {
+            Principal::Bootstrap => true,
+            Principal::Staff(s) => match s.role {
+                Role::CityAdmin => true,
+                // A digital team opens accounts for the residents of its own ward.
+                Role::DigitalTeam => within(&|t| t.unit.is_some() && t.unit == s.unit.as_ref()),
+                _ => false,
+            },
+            _ => false,
+        },
+        Action::ReadRegistry => matches!(who, Principal::AgencySystem { .. }),
+        Action::SearchRegistry => who.role() == Some(Role::CityAdmin),
+        Action::ReadOwnData | Action::ManageOwnConsents => match who {
+            Principal::Citizen(me) => within(&|t| t.citizen == Some(me)),
+            _ => false,
+        },
+        Action::ReadAuditLog => match who {
+            // Auditors change nothing and administrators read no audit log: separation
+            // of duties.
+            Principal::Staff(s) if s.role == Role::Auditor => {
+                s.agency.is_none() || within(&own_agency)
+            }
+            _ => false,
+        },
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(Denial::Forbidden)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn staff(role: Role, agency: Option<&str>, unit: Option<&str>) -> Principal {
+        Principal::Staff(Staff {
+            username: "u".into(),
+            role,
+            agency: agency.map(|a| AgencyCode::parse(a).unwrap()),
+            unit: unit.map(|u| UnitCode::parse(u).unwrap()),
+        })
+    }
+
+    fn citizen(id: &str) -> Principal {
+        Principal::Citizen(CitizenId::parse(id).unwrap())
+    }
+
+    fn system(code: &str) -> Principal {
+        Principal::AgencySystem {
+            agency: AgencyCode::parse(code).unwrap(),
+            officer: None,
+        }
+    }
+
+    #[test]
+    fn anonymous_reaches_only_public_actions() {
+        for a in [Action::ReadPublic, Action::SignIn] {
+            assert_eq!(admits(&Principal::Anonymous, a), Ok(()));
+        }
+        for a in [
+            Action::UseSession,
+            Action::ManageAgencies,
+            Action::ReadRegistry,
+            Action::ReadOwnData,
+            Action::ReadAuditLog,
+        ] {
+            assert_eq!(
+                admits(&Principal::Anonymous, a),
+                Err(Denial::Unauthenticated)
+            );
+        }
+    }
+
+    #[test]
+    fn a_citizen_reads_only_their_own_data() {
+        let me = CitizenId::parse("079185001234").unwrap();
+        let other = CitizenId::parse("079190005678").unwrap();
+        let who = Principal::Citizen(me.clone());
+        let t = |c| Target {
+            citizen: Some(c),
+            ..Target::default()
+        };
+        assert_eq!(authorize(&who, Action::ReadOwnData, &t(&me)), Ok(()));
+        assert_eq!(
+            authorize(&who, Action::ReadOwnData, &t(&other)),
+            Err(Denial::Forbidden)
+        );
+        assert_eq!(
+            authorize(&who, Action::ReadOwnData, &Target::default()),
+            Err(Denial::Forbidden)
+        );
+        assert_eq!(admits(&who, Action::ReadRegistry), Err(Denial::Forbidden));
+        assert_eq!(admits(&who, Action::ManageAgencies), Err(Denial::Forbidden));
+    }
+
+    #[test]
+    fn agency_admins_stay_in_their_agency_and_below_their_rank() {
+        let who = staff(Role::AgencyAdmin, Some("SO-Y-TE"), None);
+        let mine = AgencyCode::parse("SO-Y-TE").unwrap();
+        let theirs = AgencyCode::parse("SO-XAY-DUNG").unwrap();
+        let t = |a, role| Target {
+            agency: Some(a),
+            role: Some(role),
+            ..Target::default()
+        };
+        assert_eq!(
+            authorize(&who, Action::ManageStaff, &t(&mine, Role::Officer)),
+            Ok(())
+        );
+        for role in [Role::AgencyAdmin, Role::CityAdmin, Role::Auditor] {
+            assert_eq!(
+                authorize(&who, Action::ManageStaff, &t(&mine, role)),
+                Err(Denial::Forbidden),
+                "{role:?}"
+            );
+        }
+        assert_eq!(
+            authorize(&who, Action::ManageStaff, &t(&theirs, Role::Officer)),
+            Err(Denial::Forbidden)
+        );
+        assert_eq!(
+            authorize(&who, Action::ManageAgencyAccess, &t(&theirs, Role::Officer)),
+            Err(Denial::Forbidden)
+        );
+        assert_eq!(admits(&who, Action::ManageAgencies), Err(Denial::Forbidden));
+    }
+
+    #[test]
+    fn auditors_read_the_log_and_change_nothing() {
+        let city = staff(Role::Auditor, None, None);
+        let scoped = staff(Role::Auditor, Some("SO-Y-TE"), None);
+        let other = AgencyCode::parse("SO-XAY-DUNG").unwrap();
+        let t = Target {
+            agency: Some(&other),
+            ..Target::default()
+        };
+        assert_eq!(authorize(&city, Action::ReadAuditLog, &t), Ok(()));
+        assert_eq!(
+            authorize(&scoped, Action::ReadAuditLog, &t),
+            Err(Denial::Forbidden)
+        );
+        for a in [
+            Action::ManageAgencies,
+            Action::ManageAgencyAccess,
+            Action::ManageStaff,
+            Action::CreateCitizenAccount,
+        ] {
+            assert_eq!(admits(&city, a), Err(Denial::Forbidden), "{a:?}");
+        }
+        // Administrators do not read the audit log.
+        assert_eq!(
+            admits(&staff(Role::CityAdmin, None, None), Action::ReadAuditLog),
+            Err(Denial::Forbidden)
+        );
+        assert_eq!(
+            admits(&Principal::Bootstrap, Action::ReadAuditLog),
+            Err(Denial::Forbidden)
+        );
+    }
+
+    #[test]
+    fn digital_teams_open_accounts_only_in_their_ward() {
+        let who = staff(Role::DigitalTeam, None, Some("26734"));
+        let ward = UnitCode::parse("26734").unwrap();
+        let elsewhere = UnitCode::parse("26737").unwrap();
+        let t = |u| Target {
+            unit: Some(u),
+            ..Target::default()
+        };
+        assert_eq!(
+            authorize(&who, Action::CreateCitizenAccount, &t(&ward)),
+            Ok(())
+        );
+        assert_eq!(
+            authorize(&who, Action::CreateCitizenAccount, &t(&elsewhere)),
+            Err(Denial::Forbidden)
+        );
+        assert_eq!(
+            authorize(&who, Action::CreateCitizenAccount, &Target::default()),
+            Err(Denial::Forbidden)
+        );
+    }
+
+    #[test]
+    fn only_agency_systems_read_registries() {
+        assert_eq!(admits(&system("SO-Y-TE"), Action::ReadRegistry), Ok(()));
+        for who in [
+            citizen("079185001234"),
+            staff(Role::CityAdmin, None, None),
+            staff(Role::Officer, Some("SO-Y-TE"), None),
+            Principal::Bootstrap,
+        ] {
+            assert_eq!(
+                admits(&who, Action::ReadRegistry),
+                Err(Denial::Forbidden),
+                "{who:?}"
+            );
+        }
+        assert_eq!(
+            admits(&system("SO-Y-TE"), Action::UseSession),
+            Err(Denial::Forbidden)
+        );
+    }
+
+    #[test]
+    fn roles_round_trip_through_their_names() {
+        for r in Role::ALL {
+            assert_eq!(Role::parse(r.as_str()), Some(r));
+        }
+        assert_eq!(Role::parse("root"), None);
+    }
+}

@@ -1,0 +1,589 @@
+//! Who may do what, proven over HTTP: every API route × every persona, then the scoped
+//! rules (own and foreign agency, unit and citizen), sessions, lockout and rate limits.
+
+use serde_json::json;
+use sohoa_domain::policy::{self, Action};
+use sohoa_web::{route_table, RouteKind};
+
+use crate::helpers::*;
+use crate::personas::*;
+
+/// A request for `path` with every parameter filled with something of the caller's city:
+/// the first agency, Mai, a live grant. Deletes and changes aim at things that do not
+/// exist (or bodies that are empty), so an admitted caller gets 404 or 422 and the matrix
+/// leaves the data as it was.
+fn concrete(path: &str) -> String {
+    path.replace("{code}", "SO-XAY-DUNG")
+        .replace("{key_id}", "nokey")
+        .replace("{grant_id}", "999999")
+        .replace("{registry}", "citizens")
+        .replace("{id}", MAI)
+        .replace("{username}", "nobody.here")
+        .replace("{consent_id}", "999999")
+        .replace("{unit_code}", "26743")
+        + match path {
+            "/api/v1/share/{registry}/{id}" | "/api/v1/registry/citizens" => {
+                "?purpose=building-permit"
+            }
+            _ => "",
+        }
+}
+
+async fn call(app: &TestApp, method: &reqwest::Method, url: &str, token: Option<&str>) -> u16 {
+    let mut req = app
+        .client
+        .request(method.clone(), app.url(url))
+        .header("content-type", "application/json");
+    if *method != reqwest::Method::GET {
+        req = req.body("{}");
+    }
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    req.send().await.unwrap().status().as_u16()
+}
+
+async fn counts(app: &TestApp) -> Vec<i64> {
+    let pool = app.db.raw().await;
+    let mut out = Vec::new();
+    for table in [
+        "agencies",
+        "agency_keys",
+        "grants",
+        "staff",
+        "accounts",
+        "consents",
+        "citizens",
+    ] {
+        let n: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        out.push(n);
+    }
+    let live: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM grants WHERE revoked_at IS NULL")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    out.push(live);
+    out
+}
+
+#[tokio::test]
+async fn every_route_refuses_every_caller_the_policy_refuses() {
+    let app = spawn_app().await;
+    let city = populate(&app).await;
+    let before = counts(&app).await;
+    let api: Vec<_> = route_table()
+        .into_iter()
+        .filter(|r| r.kind == RouteKind::Api)
+        .collect();
+    let mut checked = 0;
+    // First every refusal: none may read or change anything.
+    for route in &api {
+        for p in &city.personas {
+            if policy::admits(&p.principal, route.action).is_ok() {
+                continue;
+            }
+            let url = concrete(route.path);
+            let status = call(&app, &route.method, &url, p.token.as_deref()).await;
+            let expected = if p.token.is_none() { 401 } else { 403 };
+            assert_eq!(
+                status, expected,
+                "{} {} as {}: the policy refuses",
+                route.method, route.path, p.name
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 100, "only {checked} refusals checked");
+    assert_eq!(counts(&app).await, before, "a refused request changed data");
+    // Then every admission reaches the handler (which may still refuse a target).
+    for route in &api {
+        if route.path == "/api/v1/auth/logout" {
+            continue;
+        }
+        for p in &city.personas {
+            if policy::admits(&p.principal, route.action).is_err() {
+                continue;
+            }
+            let url = concrete(route.path);
+            let status = call(&app, &route.method, &url, p.token.as_deref()).await;
+            assert_ne!(
+                status, 401,
+                "{} {} as {}: the policy admits",
+                route.method, route.path, p.name
+            );
+            assert!(
+                status < 500,
+                "{} {} as {}: {status}",
+                route.method,
+                route.path,
+                p.name
+            );
+        }
+    }
+    // Signing out ends exactly the session presented.
+    for p in city
+        .personas
+        .iter()
+        .filter(|p| policy::admits(&p.principal, Action::UseSession).is_ok())
+    {
+        let token = p.token.as_deref().unwrap();
+        assert_eq!(
+            call(
+                &app,
+                &reqwest::Method::POST,
+                "/api/v1/auth/logout",
+                Some(token)
+            )
+            .await,
+            204
+        );
+        assert_eq!(
+            call(
+                &app,
+                &reqwest::Method::GET,
+                "/api/v1/auth/session",
+                Some(token)
+            )
+            .await,
+            401,
+            "{}",
+            p.name
+        );
+    }
+}
+
+#[tokio::test]
+async fn agency_admins_manage_only_their_own_agency() {
+    let app = spawn_app().await;
+    let city = populate(&app).await;
+    let admin = city.token("agency_admin");
+    let post = |path: &'static str, body: serde_json::Value| {
+        let req = app
+            .client
+            .post(app.url(path))
+            .bearer_auth(admin)
+            .json(&body);
+        async move {
+            let res = req.send().await.unwrap();
+            let s = res.status().as_u16();
+            (s, res.json::<serde_json::Value>().await.unwrap())
+        }
+    };
+    let officer = |agency: &str, role: &str| {
+        json!({"username": format!("nv.{}", agency.to_lowercase()), "display_name": "Nhân viên",
+               "role": role, "agency_code": agency, "password": PASSWORD})
+    };
+    let (s, body) = post("/api/v1/staff", officer("SO-XAY-DUNG", "officer")).await;
+    assert_eq!(s, 201, "{body}");
+    assert_eq!(body["created_by"], "staff:quantri.xaydung");
+    let (s, body) = post("/api/v1/staff", officer("SO-Y-TE", "officer")).await;
+    assert_eq!((s, error_code(&body)), (403, "forbidden"));
+    let (s, body) = post("/api/v1/staff", officer("SO-XAY-DUNG", "agency_admin")).await;
+    assert_eq!((s, error_code(&body)), (403, "forbidden"));
+    let (s, _) = post("/api/v1/agencies/SO-XAY-DUNG/keys", json!({})).await;
+    assert_eq!(s, 201);
+    let (s, _) = post("/api/v1/agencies/SO-Y-TE/keys", json!({})).await;
+    assert_eq!(s, 403);
+    // The agency's own staff list, but not another's nor everyone's.
+    let get = |path: String| {
+        let req = app.client.get(app.url(&path)).bearer_auth(admin);
+        async move { req.send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(get("/api/v1/staff?agency=SO-XAY-DUNG".into()).await, 200);
+    assert_eq!(get("/api/v1/staff?agency=SO-Y-TE".into()).await, 403);
+    assert_eq!(get("/api/v1/staff".into()).await, 403);
+    // Another agency's grant, guessed by id, is "not found"; its own is revoked.
+    let (s, body) = app
+        .post_json(
+            "/api/v1/agencies/SO-Y-TE/grants",
+            &json!({"registry": "citizens", "purpose": "health-insurance", "fields": ["phone"], "legal_basis": "x"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{body}");
+    let foreign = body["grant_id"].as_i64().unwrap();
+    let delete = |path: String| {
+        let req = app.client.delete(app.url(&path)).bearer_auth(admin);
+        async move { req.send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(delete(format!("/api/v1/grants/{foreign}")).await, 404);
+    assert_eq!(
+        delete(format!("/api/v1/grants/{}", city.grant_id)).await,
+        204
+    );
+    // Staff of another agency cannot be disabled, nor learned of.
+    assert_eq!(delete("/api/v1/staff/kiemtoan.yte".into()).await, 404);
+    assert_eq!(delete("/api/v1/staff/nv.so-xay-dung".into()).await, 204);
+}
+
+#[tokio::test]
+async fn digital_teams_open_accounts_for_residents_of_their_ward_only() {
+    let app = spawn_app().await;
+    let city = populate(&app).await;
+    let team = city.token("digital_team");
+    // Both citizens have accounts already: new residents are needed.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.csv");
+    std::fs::write(
+        &path,
+        "citizen_id,full_name,date_of_birth,sex,permanent_street,permanent_unit\n\
+         079085000011,Phạm Văn Hùng,1985-02-02,male,3 Pasteur,26743\n\
+         079085000012,Võ Văn Tài,1985-02-03,male,9 Trần Quang Khải,26737\n",
+    )
+    .unwrap();
+    assert_eq!(
+        run_cli(&app.db, &["import", "citizens", path.to_str().unwrap()]).0,
+        0
+    );
+    let open = |id: &'static str| {
+        let req = app
+            .client
+            .post(app.url("/api/v1/accounts/citizens"))
+            .bearer_auth(team)
+            .json(&json!({"citizen_id": id, "password": PASSWORD}));
+        async move {
+            let res = req.send().await.unwrap();
+            let s = res.status().as_u16();
+            (s, res.json::<serde_json::Value>().await.unwrap())
+        }
+    };
+    assert_eq!(open("079085000011").await.0, 201);
+    let (s, body) = open("079085000012").await;
+    assert_eq!((s, error_code(&body)), (403, "forbidden"));
+    // Someone not in the registry at all is refused the same way: nothing to learn.
+    let (s, body) = open("079085000099").await;
+    assert_eq!((s, error_code(&body)), (403, "forbidden"));
+    let e = sohoa_storage::audit::entries_for_object(app.server_db(), "citizen", "079085000011", 5)
+        .await
+        .unwrap();
+    assert!(e
+        .iter()
+        .any(|e| e.record.action == "account.create" && e.record.actor == "staff:totcs.benthanh"));
+}
+
+#[tokio::test]
+async fn auditors_read_the_log_within_their_scope_and_their_reading_is_logged() {
+    let app = spawn_app().await;
+    let city = populate(&app).await;
+    let read = |who: &str, query: &str| {
+        let req = app
+            .client
+            .get(app.url(&format!("/api/v1/audit{query}")))
+            .bearer_auth(city.token(who));
+        async move {
+            let res = req.send().await.unwrap();
+            let s = res.status().as_u16();
+            (s, res.json::<serde_json::Value>().await.unwrap())
+        }
+    };
+    let (s, page) = read("auditor", "?limit=5").await;
+    assert_eq!(s, 200, "{page}");
+    assert_eq!(page["items"].as_array().unwrap().len(), 5);
+    let first = page["items"][0]["seq"].as_i64().unwrap();
+    let (_, older) = read(
+        "auditor",
+        &format!("?limit=5&before={}", page["next_before"]),
+    )
+    .await;
+    assert!(older["items"][0]["seq"].as_i64().unwrap() < first);
+    // The chain links on the page are the stored ones.
+    assert_eq!(page["items"][0]["prev_hash"], page["items"][1]["hash"]);
+    assert_eq!(read("agency_auditor", "").await.0, 403);
+    assert_eq!(read("agency_auditor", "?agency=SO-XAY-DUNG").await.0, 403);
+    let (s, own) = read("agency_auditor", "?agency=SO-Y-TE").await;
+    assert_eq!(s, 200, "{own}");
+    assert!(own["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| e["actor_unit"] == "SO-Y-TE"));
+    assert_eq!(read("city_admin", "").await.0, 403);
+    let reads = sohoa_storage::audit::entries_for_object(app.server_db(), "audit_log", "all", 10)
+        .await
+        .unwrap();
+    assert!(reads.iter().any(|e| e.record.actor == "staff:kiemtoan"));
+}
+
+#[tokio::test]
+async fn disabled_staff_lose_their_sessions_at_once() {
+    let app = spawn_app().await;
+    let city = populate(&app).await;
+    let token = city.token("officer");
+    let whoami = || {
+        let req = app
+            .client
+            .get(app.url("/api/v1/auth/session"))
+            .bearer_auth(token);
+        async move {
+            let res = req.send().await.unwrap();
+            let s = res.status().as_u16();
+            (s, res.json::<serde_json::Value>().await.unwrap())
+        }
+    };
+    let (s, me) = whoami().await;
+    assert_eq!(s, 200);
+    assert_eq!(
+        (
+            me["kind"].as_str(),
+            me["role"].as_str(),
+            me["agency_code"].as_str(),
+            me["unit_code"].as_str()
+        ),
+        (
+            Some("staff"),
+            Some("officer"),
+            Some("UBND-26743"),
+            Some("26743")
+        )
+    );
+    let res = app
+        .client
+        .delete(app.url("/api/v1/staff/canbo.benthanh"))
+        .bearer_auth(city.token("city_admin"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    assert_eq!(whoami().await.0, 401);
+    let (s, _) = login(
+        &app,
+        json!({"username": "canbo.benthanh", "password": PASSWORD}),
+    )
+    .await;
+    assert_eq!(s, 401);
+}
+
+#[tokio::test]
+async fn staff_accounts_are_validated() {
+    let app = spawn_app().await;
+    populate(&app).await;
+    let base = json!({"username": "nv.moi", "display_name": "Nhân viên mới", "role": "officer",
+                      "agency_code": "SO-Y-TE", "password": PASSWORD});
+    let with = |k: &str, v: serde_json::Value| {
+        let mut b = base.clone();
+        b[k] = v;
+        b
+    };
+    for (body, code, field) in [
+        (
+            with("username", json!("Nguyen")),
+            "invalid_username",
+            "username",
+        ),
+        (
+            with("username", json!("079185001234")),
+            "invalid_username",
+            "username",
+        ),
+        (
+            with("display_name", json!("  ")),
+            "invalid_display_name",
+            "display_name",
+        ),
+        (with("role", json!("root")), "invalid_role", "role"),
+        (
+            with("agency_code", json!(null)),
+            "role_scope",
+            "agency_code",
+        ),
+        (
+            with("agency_code", json!("SO-KHONG-CO")),
+            "agency_not_found",
+            "agency_code",
+        ),
+        (with("unit_code", json!("26743")), "role_scope", "unit_code"),
+        (
+            with("password", json!("short")),
+            "invalid_password",
+            "password",
+        ),
+        (
+            json!({"username": "totcs.x", "display_name": "Tổ", "role": "digital_team", "password": PASSWORD}),
+            "role_scope",
+            "unit_code",
+        ),
+        (
+            json!({"username": "totcs.x", "display_name": "Tổ", "role": "digital_team", "unit_code": "79", "password": PASSWORD}),
+            "unknown_unit",
+            "unit_code",
+        ),
+        (
+            json!({"username": "qt.x", "display_name": "QT", "role": "city_admin", "agency_code": "SO-Y-TE", "password": PASSWORD}),
+            "role_scope",
+            "agency_code",
+        ),
+    ] {
+        let (s, res) = app.post_json("/api/v1/staff", &body).await;
+        assert_eq!((s, error_code(&res)), (422, code), "{body}");
+        assert_eq!(res["error"]["field"], field, "{body}");
+    }
+    let (s, _) = app.post_json("/api/v1/staff", &base).await;
+    assert_eq!(s, 201);
+    let (s, res) = app.post_json("/api/v1/staff", &base).await;
+    assert_eq!((s, error_code(&res)), (409, "staff_exists"));
+    // Keyset pages over every account.
+    let (s, page) = app.get_json_auth("/api/v1/staff?limit=3").await;
+    assert_eq!(s, 200);
+    let mut names: Vec<String> = Vec::new();
+    let mut page = page;
+    loop {
+        names.extend(
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s["username"].as_str().unwrap().to_owned()),
+        );
+        match page["next"].as_str() {
+            Some(after) => {
+                page = app
+                    .get_json_auth(&format!("/api/v1/staff?limit=3&after={after}"))
+                    .await
+                    .1
+            }
+            None => break,
+        }
+    }
+    let mut sorted = names.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!((names.len(), &names), (8, &sorted));
+}
+
+#[tokio::test]
+async fn staff_lock_out_like_citizens_and_sign_in_attempts_are_rate_limited() {
+    let app = spawn_app_with(Options {
+        admin: true,
+        login_rate_limit: Some(8),
+        ..Options::default()
+    })
+    .await;
+    let (s, _) = app
+        .post_json(
+            "/api/v1/staff",
+            &json!({"username": "kiemtoan", "display_name": "Kiểm toán", "role": "auditor", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(s, 201);
+    for _ in 0..5 {
+        let (s, body) = login(
+            &app,
+            json!({"username": "kiemtoan", "password": "wrong password!"}),
+        )
+        .await;
+        assert_eq!((s, error_code(&body)), (401, "invalid_credentials"));
+    }
+    let (s, body) = login(&app, json!({"username": "kiemtoan", "password": PASSWORD})).await;
+    assert_eq!((s, error_code(&body)), (429, "account_locked"));
+    // Neither or both identifiers is a malformed request, not an attempt.
+    let (s, _) = login(&app, json!({"password": PASSWORD})).await;
+    assert_eq!(s, 422);
+    // Attempts 7 and 8 pass to the accounts; the 9th within the minute is refused.
+    for _ in 0..2 {
+        assert_eq!(
+            login(&app, json!({"citizen_id": MAI, "password": PASSWORD}))
+                .await
+                .0,
+            401
+        );
+    }
+    let res = app
+        .client
+        .post(app.url("/api/v1/auth/login"))
+        .json(&json!({"citizen_id": MAI, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 429);
+    let retry: u64 = res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(error_code(&body), "rate_limited");
+    let e = sohoa_storage::audit::entries_for_object(app.server_db(), "account", MAI, 5)
+        .await
+        .unwrap();
+    assert_eq!(e[0].record.outcome.as_str(), "denied");
+}
+
+#[tokio::test]
+async fn one_client_over_its_rate_gets_429_with_retry_after() {
+    let app = spawn_app_with(Options {
+        rate_limit: Some(1),
+        ..Options::default()
+    })
+    .await;
+    // A burst of two, then one a second.
+    assert_eq!(app.get("/api/v1/units?per_page=1").await.status(), 200);
+    assert_eq!(app.get("/api/v1/units?per_page=1").await.status(), 200);
+    let res = app.get("/api/v1/units?per_page=1").await;
+    assert_eq!(res.status(), 429);
+    assert_eq!(res.headers()["retry-after"], "1");
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(error_code(&body), "rate_limited");
+    // Pages say it in the page's language; health checks are never limited.
+    let res = app.get("/units").await;
+    assert_eq!(res.status(), 429);
+    assert!(res.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    for _ in 0..5 {
+        assert_eq!(app.get("/healthz").await.status(), 200);
+    }
+}
+
+#[tokio::test]
+async fn the_first_administrator_comes_from_the_command_line() {
+    let app = spawn_app_with(Options::default()).await;
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sohoa"))
+        .args([
+            "staff",
+            "add-admin",
+            "quantri",
+            "--display-name",
+            "Quản trị",
+        ])
+        .env("SOHOA_DATABASE_URL", &app.db.url)
+        .env("SOHOA_DATA_DIR", &app.db.data_dir)
+        .env("SOHOA_STAFF_PASSWORD", PASSWORD)
+        .env_remove("SOHOA_CONFIG")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (s, body) = login(&app, json!({"username": "quantri", "password": PASSWORD})).await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["whoami"]["role"], "city_admin");
+    // With the account (and no bootstrap token), agencies can be registered.
+    let res = app
+        .client
+        .post(app.url("/api/v1/agencies"))
+        .bearer_auth(body["token"].as_str().unwrap())
+        .json(&agency("SO-Y-TE", "city", "79"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    // The same name twice, or a bad one, is refused with exit code 2.
+    for name in ["quantri", "Quan Tri"] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_sohoa"))
+            .args(["staff", "add-admin", name, "--display-name", "X"])
+            .env("SOHOA_DATABASE_URL", &app.db.url)
+            .env("SOHOA_DATA_DIR", &app.db.data_dir)
+            .env("SOHOA_STAFF_PASSWORD", PASSWORD)
+            .env_remove("SOHOA_CONFIG")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{name}");
+    }
+}
