@@ -7,6 +7,7 @@
 
 mod helpers;
 
+mod account_pages;
 mod agencies;
 mod audit;
 mod cli;

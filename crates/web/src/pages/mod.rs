@@ -2,6 +2,7 @@
 //! by default) and take every word from the message catalog through `t`. Pages never touch
 //! the database directly: they call the same storage functions as the API.
 
+mod account;
 mod agencies;
 mod apidocs;
 mod home;
@@ -18,7 +19,7 @@ use crate::i18n::{Lang, Tr};
 use crate::{Endpoint as E, RouteKind, Routes};
 
 pub(crate) fn routes(r: Routes) -> Routes {
-    use sohoa_domain::policy::Action::ReadPublic;
+    use sohoa_domain::policy::Action::{ManageOwnConsents, ReadPublic, SignIn, UseSession};
     use RouteKind::{Asset, Page};
     r.add(Page, "/", [E::get(ReadPublic, home::home)])
         .add(Page, "/units", [E::get(ReadPublic, units::list)])
@@ -26,6 +27,21 @@ pub(crate) fn routes(r: Routes) -> Routes {
         .add(Page, "/agencies", [E::get(ReadPublic, agencies::list)])
         .add(Page, "/api/docs", [E::get(ReadPublic, apidocs::page)])
         .add(Asset, "/static/app.css", [E::get(ReadPublic, stylesheet)])
+        .add(
+            Page,
+            "/login",
+            [
+                E::get(ReadPublic, account::login_form),
+                E::post(SignIn, account::login_submit),
+            ],
+        )
+        .add(Page, "/logout", [E::post(UseSession, account::logout)])
+        .add(Page, "/me", [E::get(UseSession, account::me)])
+        .add(
+            Page,
+            "/me/consents/{consent_id}/revoke",
+            [E::post(ManageOwnConsents, account::revoke_consent)],
+        )
 }
 
 const APP_CSS: &str = include_str!("../../static/app.css");

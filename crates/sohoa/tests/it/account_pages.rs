@@ -1,0 +1,319 @@
+//! Signing in on the web and "my account": cookies that scripts cannot read, CSRF tokens on
+//! every form, and the citizen's page of who read their data.
+
+use reqwest::header::HeaderMap;
+use serde_json::json;
+
+use crate::helpers::*;
+use crate::personas::*;
+
+/// The `name=value` of each `Set-Cookie` named `name`, with its attributes.
+fn set_cookie<'h>(h: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    h.get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+}
+
+fn cookie_value(set: &str) -> String {
+    set.split(';')
+        .next()
+        .unwrap()
+        .split_once('=')
+        .unwrap()
+        .1
+        .to_owned()
+}
+
+fn hidden(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} in {html}"))
+        + marker.len();
+    html[start..].split('"').next().unwrap().to_owned()
+}
+
+struct Browser<'a> {
+    app: &'a TestApp,
+    cookies: Vec<(String, String)>,
+}
+
+impl<'a> Browser<'a> {
+    fn new(app: &'a TestApp) -> Self {
+        Self {
+            app,
+            cookies: Vec::new(),
+        }
+    }
+    fn header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+    fn keep(&mut self, h: &HeaderMap) {
+        for v in h
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+        {
+            let (k, rest) = v.split_once('=').unwrap();
+            let value = rest.split(';').next().unwrap().to_owned();
+            self.cookies.retain(|(n, _)| n != k);
+            if !v.contains("Max-Age=0") {
+                self.cookies.push((k.to_owned(), value));
+            }
+        }
+    }
+    async fn get(&mut self, path: &str) -> (u16, String, HeaderMap) {
+        let res = self
+            .app
+            .client
+            .get(self.app.url(path))
+            .header("cookie", self.header())
+            .send()
+            .await
+            .unwrap();
+        let (s, h) = (res.status().as_u16(), res.headers().clone());
+        self.keep(&h);
+        (s, res.text().await.unwrap(), h)
+    }
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> (u16, String, HeaderMap) {
+        let res = self
+            .app
+            .client
+            .post(self.app.url(path))
+            .header("cookie", self.header())
+            .header("origin", format!("http://{}", self.app.addr))
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        let (s, h) = (res.status().as_u16(), res.headers().clone());
+        self.keep(&h);
+        (s, res.text().await.unwrap(), h)
+    }
+}
+
+#[tokio::test]
+async fn a_citizen_signs_in_sees_who_read_their_data_revokes_a_consent_and_signs_out() {
+    let app = spawn_app().await;
+    let city = populate(&app).await;
+    // The construction department reads Mai's name; Mai allows the health department her
+    // phone number.
+    let res = app
+        .client
+        .get(app.url(&format!(
+            "/api/v1/share/citizens/{MAI}?purpose=building-permit"
+        )))
+        .bearer_auth(city.token("agency_system"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let res = app
+        .client
+        .post(app.url("/api/v1/me/consents"))
+        .bearer_auth(city.token("citizen"))
+        .json(&json!({"agency_code": "SO-Y-TE", "purpose": "health-insurance", "fields": ["phone"], "one_off": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let consent_id = res.json::<serde_json::Value>().await.unwrap()["consent_id"]
+        .as_i64()
+        .unwrap();
+
+    let mut b = Browser::new(&app);
+    // Not signed in: sent to the sign-in page, and back afterwards.
+    let (s, _, h) = b.get("/me").await;
+    assert_eq!(s, 303);
+    assert_eq!(h["location"], "/login?next=%2Fme");
+    let (s, html, h) = b.get("/login?next=%2Fme").await;
+    assert_eq!(s, 200);
+    let csrf_cookie = set_cookie(&h, "__Host-sohoa_csrf").expect("a CSRF cookie");
+    for attr in ["Secure", "HttpOnly", "SameSite=Strict", "Path=/"] {
+        assert!(csrf_cookie.contains(attr), "{csrf_cookie}");
+    }
+    assert_eq!(h["cache-control"], "no-store");
+    let csrf = hidden(&html, "csrf");
+    assert_eq!(csrf, cookie_value(csrf_cookie));
+    assert!(html.contains("<label for=\"login\">"));
+
+    // A form without the token, with another token, or from another site is refused.
+    for (token, origin) in [
+        ("", None),
+        (&"0".repeat(64)[..], None),
+        (&csrf[..], Some("https://evil.example")),
+    ] {
+        let mut req = app
+            .client
+            .post(app.url("/login"))
+            .header("cookie", b.header())
+            .form(&[
+                ("login", MAI),
+                ("password", PASSWORD),
+                ("csrf", token),
+                ("next", "/me"),
+            ]);
+        if let Some(o) = origin {
+            req = req.header("origin", o);
+        }
+        let res = req.send().await.unwrap();
+        assert_eq!(res.status(), 403, "{token:?} {origin:?}");
+        assert!(res.text().await.unwrap().contains("csrf_failed"));
+    }
+    // A wrong password: the form again, with the error tied to the fields.
+    let (s, html, _) = b
+        .post(
+            "/login",
+            &[
+                ("login", MAI),
+                ("password", "wrong password"),
+                ("csrf", &csrf),
+                ("next", "/me"),
+            ],
+        )
+        .await;
+    assert_eq!(s, 401);
+    assert!(html.contains("role=\"alert\""));
+    assert!(html.contains("aria-invalid=\"true\""));
+    assert!(html.contains(&format!("value=\"{MAI}\"")));
+    // The right one: a session cookie scripts cannot read, and back to the page asked for.
+    let (s, _, h) = b
+        .post(
+            "/login",
+            &[
+                ("login", MAI),
+                ("password", PASSWORD),
+                ("csrf", &csrf),
+                ("next", "/me"),
+            ],
+        )
+        .await;
+    assert_eq!(s, 303);
+    assert_eq!(h["location"], "/me");
+    let session = set_cookie(&h, "__Host-sohoa_session").expect("a session cookie");
+    for attr in ["Secure", "HttpOnly", "SameSite=Lax", "Path=/", "Max-Age="] {
+        assert!(session.contains(attr), "{session}");
+    }
+    // Only a path of this site is a place to return to.
+    let (_, _, h) = b
+        .post(
+            "/login",
+            &[
+                ("login", MAI),
+                ("password", PASSWORD),
+                ("csrf", &csrf),
+                ("next", "//evil.example/x"),
+            ],
+        )
+        .await;
+    assert_eq!(h["location"], "/me");
+
+    let (s, html, _) = b.get("/me").await;
+    assert_eq!(s, 200, "{html}");
+    assert!(html.contains("Nguyễn Thị Mai"));
+    assert!(html.contains("agency:SO-XAY-DUNG"), "{html}");
+    assert!(html.contains("building-permit"));
+    assert!(html.contains("SO-Y-TE"));
+    assert!(html.contains(&format!("/me/consents/{consent_id}/revoke")));
+    // Lan's page is not Mai's: only one's own data.
+    assert!(!html.contains(LAN));
+    // The API does not take the cookie: another site could make a browser send it.
+    let res = app
+        .client
+        .get(app.url("/api/v1/me/access-log"))
+        .header("cookie", b.header())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+
+    // Revoke the consent from the page.
+    let csrf = hidden(&html, "csrf");
+    let (s, _, h) = b
+        .post(
+            &format!("/me/consents/{consent_id}/revoke"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(s, 303);
+    assert_eq!(h["location"], "/me");
+    let (_, consents) = {
+        let res = app
+            .client
+            .get(app.url("/api/v1/me/consents"))
+            .bearer_auth(city.token("citizen"))
+            .send()
+            .await
+            .unwrap();
+        (res.status(), res.json::<serde_json::Value>().await.unwrap())
+    };
+    assert!(consents[0]["revoked_at"].is_string(), "{consents}");
+    // Lan cannot revoke Mai's consents by guessing ids.
+    let mut lan = Browser::new(&app);
+    let (_, html, _) = lan.get("/login").await;
+    let lan_csrf = hidden(&html, "csrf");
+    let (s, _, _) = lan
+        .post(
+            "/login",
+            &[("login", LAN), ("password", PASSWORD), ("csrf", &lan_csrf)],
+        )
+        .await;
+    assert_eq!(s, 303);
+    let (s, _, _) = lan
+        .post(
+            &format!("/me/consents/{consent_id}/revoke"),
+            &[("csrf", &lan_csrf)],
+        )
+        .await;
+    assert_eq!(s, 404);
+
+    // English on request.
+    let (_, html, _) = b.get("/me?lang=en").await;
+    assert!(html.contains("Who looked at my data"));
+    // Sign out: the cookie goes, and the old one no longer opens the page.
+    let old = b.header();
+    let (s, _, h) = b.post("/logout", &[("csrf", &csrf)]).await;
+    assert_eq!(s, 303);
+    assert!(set_cookie(&h, "__Host-sohoa_session")
+        .unwrap()
+        .contains("Max-Age=0"));
+    let res = app
+        .client
+        .get(app.url("/me"))
+        .header("cookie", old)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+}
+
+#[tokio::test]
+async fn staff_sign_in_on_the_web_and_see_their_role_and_scope() {
+    let app = spawn_app().await;
+    populate(&app).await;
+    let mut b = Browser::new(&app);
+    let (_, html, _) = b.get("/login").await;
+    let csrf = hidden(&html, "csrf");
+    let (s, _, _) = b
+        .post(
+            "/login",
+            &[
+                ("login", "canbo.benthanh"),
+                ("password", PASSWORD),
+                ("csrf", &csrf),
+            ],
+        )
+        .await;
+    assert_eq!(s, 303);
+    let (s, html, _) = b.get("/me").await;
+    assert_eq!(s, 200);
+    assert!(html.contains("canbo.benthanh"));
+    assert!(html.contains("Cán bộ"));
+    assert!(html.contains("UBND-26743"));
+    assert!(!html.contains("Ai đã xem dữ liệu của tôi"));
+}
