@@ -1,6 +1,7 @@
 //! The `sohoa` binary's library half: configuration, start-up and the commands, so the
 //! integration tests can start the very same server in-process.
 
+pub mod backup;
 pub mod config;
 pub mod demo;
 pub mod generate;

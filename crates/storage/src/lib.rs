@@ -8,6 +8,7 @@
 pub mod accounts;
 pub mod agencies;
 pub mod audit;
+pub mod backup;
 pub mod registry;
 pub mod settings;
 pub mod sharing;

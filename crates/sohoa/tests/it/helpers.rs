@@ -295,10 +295,15 @@ pub fn agency(code: &str, level: &str, unit: &str) -> serde_json::Value {
 
 /// Runs the real `sohoa` binary with the test database, returning exit code and output.
 pub fn run_cli(db: &TestDb, args: &[&str]) -> (i32, String, String) {
+    run_cli_at(&db.url, &db.data_dir, args)
+}
+
+/// `run_cli` for a database given by URL and data directory (for use off the test's task).
+pub fn run_cli_at(url: &str, data_dir: &std::path::Path, args: &[&str]) -> (i32, String, String) {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_sohoa"))
         .args(args)
-        .env("SOHOA_DATABASE_URL", &db.url)
-        .env("SOHOA_DATA_DIR", &db.data_dir)
+        .env("SOHOA_DATABASE_URL", url)
+        .env("SOHOA_DATA_DIR", data_dir)
         .env_remove("SOHOA_CONFIG")
         .output()
         .expect("run sohoa");

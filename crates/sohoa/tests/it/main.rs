@@ -10,6 +10,7 @@ mod helpers;
 mod account_pages;
 mod agencies;
 mod audit;
+mod backup;
 mod cli;
 mod errors;
 mod identity;
