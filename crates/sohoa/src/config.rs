@@ -112,6 +112,25 @@ pub struct ServeArgs {
     /// over it, 429 with Retry-After, audited [default: 30]
     #[arg(long, env = "SOHOA_LOGIN_RATE_LIMIT", value_name = "PER_MINUTE")]
     pub login_rate_limit: Option<u32>,
+
+    /// Serve HTTPS with this PEM certificate chain (needs --tls-key); browsers are then
+    /// told to use HTTPS only (HSTS)
+    #[arg(
+        long,
+        env = "SOHOA_TLS_CERT",
+        value_name = "FILE",
+        requires = "tls_key"
+    )]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The PEM private key of --tls-cert
+    #[arg(
+        long,
+        env = "SOHOA_TLS_KEY",
+        value_name = "FILE",
+        requires = "tls_cert"
+    )]
+    pub tls_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -140,6 +159,8 @@ pub struct FileConfig {
     pub request_timeout: Option<u64>,
     pub rate_limit: Option<u32>,
     pub login_rate_limit: Option<u32>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
     pub log_format: Option<LogFormat>,
     pub log: Option<String>,
 }
@@ -228,6 +249,8 @@ pub struct ServeConfig {
     pub rate_limit: u32,
     /// Sign-in attempts per minute per client address; 0 for no limit.
     pub login_rate_limit: u32,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
 }
 
 impl ServeConfig {
@@ -250,6 +273,13 @@ impl ServeConfig {
                 "admin_token must be at least 16 characters".into(),
             ));
         }
+        let tls_cert = args.tls_cert.clone().or_else(|| file.tls_cert.clone());
+        let tls_key = args.tls_key.clone().or_else(|| file.tls_key.clone());
+        if tls_cert.is_some() != tls_key.is_some() {
+            return Err(ConfigError::Invalid(
+                "tls_cert and tls_key go together".into(),
+            ));
+        }
         let secs = args.request_timeout.or(file.request_timeout).unwrap_or(30);
         if secs == 0 {
             return Err(ConfigError::Invalid(
@@ -266,6 +296,8 @@ impl ServeConfig {
                 .login_rate_limit
                 .or(file.login_rate_limit)
                 .unwrap_or(30),
+            tls_cert,
+            tls_key,
         })
     }
 }
@@ -337,6 +369,8 @@ mod tests {
             request_timeout: None,
             rate_limit: None,
             login_rate_limit: None,
+            tls_cert: None,
+            tls_key: None,
         };
         assert!(ServeConfig::resolve(&args, &FileConfig::default()).is_err());
     }

@@ -31,6 +31,8 @@ pub enum StartError {
     },
     #[error("server error: {0}")]
     Serve(std::io::Error),
+    #[error("TLS: {0}")]
+    Tls(#[from] sohoa_web::tls::TlsError),
 }
 
 /// Opens the database, applies migrations and loads the reference units: what every
@@ -84,7 +86,12 @@ pub async fn start(
         addr: serve.listen,
         source,
     })?;
+    let tls = match (&serve.tls_cert, &serve.tls_key) {
+        (Some(cert), Some(key)) => Some(sohoa_web::tls::load(cert, key)?),
+        _ => None,
+    };
     let web = WebConfig {
+        tls: tls.is_some(),
         admin_token_sha256: serve
             .admin_token
             .as_ref()
@@ -100,7 +107,7 @@ pub async fn start(
     let state = AppState::new(db.clone(), web);
     let db_for_close = db.clone();
     let run = async move {
-        let result = sohoa_web::serve(listener, state, shutdown).await;
+        let result = sohoa_web::serve(listener, tls, state, shutdown).await;
         db_for_close.close().await;
         result.map_err(StartError::Serve)
     };

@@ -234,7 +234,10 @@ async fn serve(store: &StoreConfig, args: &ServeArgs, file: &FileConfig) -> Exit
         addr = %started.addr,
         database = started.db.backend().name(),
         admin = cfg.admin_token.is_some(),
-        "listening on http://{}", started.addr
+        tls = cfg.tls_cert.is_some(),
+        "listening on {}://{}",
+        if cfg.tls_cert.is_some() { "https" } else { "http" },
+        started.addr
     );
     match started.run.await {
         Ok(()) => {

@@ -14,6 +14,7 @@ pub mod i18n;
 pub mod limit;
 pub mod metrics;
 pub mod pages;
+pub mod tls;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -47,6 +48,8 @@ pub struct WebConfig {
     pub rate_limit: Option<limit::Rate>,
     /// Sign-in attempts one client address may make.
     pub login_rate: Option<limit::Rate>,
+    /// Served over TLS: browsers are told to use HTTPS only (HSTS).
+    pub tls: bool,
 }
 
 impl Default for WebConfig {
@@ -56,6 +59,7 @@ impl Default for WebConfig {
             request_timeout: Duration::from_secs(30),
             rate_limit: Some(DEFAULT_RATE),
             login_rate: Some(limit::Rate::per_minute(30)),
+            tls: false,
         }
     }
 }
@@ -201,6 +205,7 @@ pub fn route_table() -> Vec<RouteInfo> {
 
 /// The application: routes, fallbacks and middleware, ready to serve.
 pub fn router(state: AppState) -> Router {
+    let hsts = state.config.tls;
     build()
         .router
         .fallback(not_found)
@@ -208,7 +213,9 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn_with_state(state.clone(), rate_limit))
         .layer(middleware::from_fn_with_state(state.clone(), observe))
-        .layer(middleware::from_fn(headers))
+        .layer(middleware::from_fn(move |req: Request, next: Next| {
+            headers(hsts, req, next)
+        }))
         .with_state(state)
 }
 
@@ -295,11 +302,17 @@ async fn observe(State(state): State<AppState>, mut req: Request, next: Next) ->
     res
 }
 
-/// Security headers on every response, and the language cookie when `?lang=` chose one.
-async fn headers(req: Request, next: Next) -> Response {
+/// Security headers on every response (HSTS too when serving TLS), and the language cookie when `?lang=` chose one.
+async fn headers(hsts: bool, req: Request, next: Next) -> Response {
     let chosen = req.uri().query().and_then(query_lang);
     let mut res = next.run(req).await;
     let h = res.headers_mut();
+    if hsts {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
+    }
     h.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static("default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"),
@@ -325,15 +338,28 @@ async fn headers(req: Request, next: Next) -> Response {
     res
 }
 
-/// Serves `router` on `listener` until `shutdown` completes; requests in flight then finish
+/// Serves `router` on `listener` (over TLS with `tls`) until `shutdown` completes; requests in flight then finish
 /// before this returns.
 pub async fn serve(
     listener: tokio::net::TcpListener,
+    tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    match tls {
+        None => {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+        }
+        Some(config) => {
+            use axum::serve::ListenerExt;
+            // tap_io is what lets ConnectInfo see the peer address of a custom listener.
+            let listener = tls::TlsListener::new(listener, config)?.tap_io(|_| {});
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+        }
+    }
 }

@@ -145,6 +145,8 @@ pub struct Options {
     pub rate_limit: Option<u32>,
     /// Sign-in attempts per minute per client address; `None` for the server's default.
     pub login_rate_limit: Option<u32>,
+    /// PEM certificate and key: serve HTTPS.
+    pub tls: Option<(PathBuf, PathBuf)>,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -170,6 +172,8 @@ pub async fn spawn_on(db: TestDb, opts: Options) -> TestApp {
         request_timeout: Duration::from_secs(30),
         rate_limit: opts.rate_limit.unwrap_or(1000),
         login_rate_limit: opts.login_rate_limit.unwrap_or(30),
+        tls_cert: opts.tls.as_ref().map(|t| t.0.clone()),
+        tls_key: opts.tls.as_ref().map(|t| t.1.clone()),
     };
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let started = sohoa::start(&db.store(), &serve, async {

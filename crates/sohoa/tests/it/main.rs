@@ -22,4 +22,5 @@ mod pages;
 mod personas;
 mod registry;
 mod sharing;
+mod tls;
 mod units;
