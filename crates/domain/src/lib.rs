@@ -14,6 +14,7 @@ pub mod registry;
 pub mod sharing;
 pub mod text;
 pub mod timestamp;
+pub mod totp;
 pub mod units;
 
 pub use ids::{CitizenId, Money, ParseIdError, Sex, TaxCode, UnitCode};

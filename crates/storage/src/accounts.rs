@@ -3,7 +3,7 @@
 use sohoa_domain::audit::AuditRecord;
 use sohoa_domain::Timestamp;
 
-use crate::{audit, int, opt_text, text, Db, Result, StorageError, Tx};
+use crate::{audit, int, opt_int, opt_text, text, Db, Result, StorageError, Tx};
 
 #[derive(Debug, Clone)]
 pub struct Account {
@@ -12,6 +12,15 @@ pub struct Account {
     pub password_hash: String,
     pub failed_logins: i64,
     pub locked_until: Option<String>,
+}
+
+/// A holder's second factor: the enrolled secret (hex), one being enrolled, and the step
+/// of the last accepted code.
+#[derive(Debug, Clone, Default)]
+pub struct Totp {
+    pub secret: Option<String>,
+    pub pending: Option<String>,
+    pub last_step: Option<i64>,
 }
 
 /// Creates a citizen's account; a second account for the same citizen is a `Conflict`.
@@ -127,6 +136,86 @@ pub async fn start_session(
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+pub async fn totp(db: &Db, holder: Holder) -> Result<Totp> {
+    let (table, key, id) = holder.table();
+    let row = sqlx::query(&format!(
+        "SELECT totp_secret, totp_pending, totp_last_step FROM {table} WHERE {key} = $1"
+    ))
+    .bind(id)
+    .fetch_optional(db.reader())
+    .await?;
+    let Some(row) = row else {
+        return Ok(Totp::default());
+    };
+    Ok(Totp {
+        secret: opt_text(&row, "totp_secret")?,
+        pending: opt_text(&row, "totp_pending")?,
+        last_step: opt_int(&row, "totp_last_step")?,
+    })
+}
+
+/// Starts (or restarts) enrolment with a new secret; the current one, if any, stays in
+/// force until a code for the new one confirms it.
+pub async fn set_totp_pending(tx: &mut Tx, holder: Holder, secret_hex: &str) -> Result<()> {
+    let (table, key, id) = holder.table();
+    sqlx::query(&format!(
+        "UPDATE {table} SET totp_pending = $1 WHERE {key} = $2"
+    ))
+    .bind(secret_hex)
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Puts the pending secret in force (its first code used at `step`).
+pub async fn confirm_totp(
+    tx: &mut Tx,
+    holder: Holder,
+    step: i64,
+    record: AuditRecord,
+) -> Result<()> {
+    let (table, key, id) = holder.table();
+    sqlx::query(&format!(
+        "UPDATE {table} SET totp_secret = totp_pending, totp_pending = NULL, totp_last_step = $1 \
+         WHERE {key} = $2 AND totp_pending IS NOT NULL"
+    ))
+    .bind(step)
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    audit::append(tx, &record).await?;
+    Ok(())
+}
+
+pub async fn disable_totp(tx: &mut Tx, holder: Holder, record: AuditRecord) -> Result<()> {
+    let (table, key, id) = holder.table();
+    sqlx::query(&format!(
+        "UPDATE {table} SET totp_secret = NULL, totp_pending = NULL, totp_last_step = NULL WHERE {key} = $1"
+    ))
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    audit::append(tx, &record).await?;
+    Ok(())
+}
+
+/// Spends the code of time step `step`: `false` if that step (or a later one) was already
+/// used, which makes a replayed code fail even when two requests race.
+pub async fn use_totp_step(tx: &mut Tx, holder: Holder, step: i64) -> Result<bool> {
+    let (table, key, id) = holder.table();
+    let n = sqlx::query(&format!(
+        "UPDATE {table} SET totp_last_step = $1 \
+         WHERE {key} = $2 AND (totp_last_step IS NULL OR totp_last_step < $1)"
+    ))
+    .bind(step)
+    .bind(id)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    Ok(n == 1)
 }
 
 /// Who holds a live session.

@@ -270,6 +270,10 @@ pub(crate) fn opt_text(row: &AnyRow, col: &str) -> Result<Option<String>> {
 pub(crate) fn int(row: &AnyRow, col: &str) -> Result<i64> {
     row.try_get::<i64, _>(col).map_err(StorageError::from)
 }
+pub(crate) fn opt_int(row: &AnyRow, col: &str) -> Result<Option<i64>> {
+    row.try_get::<Option<i64>, _>(col)
+        .map_err(StorageError::from)
+}
 
 /// `(?,?,..),(..)` on SQLite, `($1,$2,..),(..)` on PostgreSQL, for `rows` rows of `ncols`.
 ///

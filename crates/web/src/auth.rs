@@ -325,6 +325,7 @@ pub async fn sign_in(
     state: &AppState,
     login: &str,
     password: String,
+    totp: Option<&str>,
     addr: Option<String>,
 ) -> Result<SignedIn, AppError> {
     let login = login.trim();
@@ -382,6 +383,32 @@ pub async fn sign_in(
     let phc = found.as_ref().map(|f| f.1.clone());
     let ok = blocking(move || verify_password(&password, &phc.unwrap_or_else(dummy_hash))).await?;
     let holder = found.map(|f| f.0);
+    // The second factor, for accounts that enrolled one: asked for only once the password
+    // is right, and a wrong code counts as a failed sign-in.
+    let mut second = None;
+    if let (Some(h), true) = (holder, ok) {
+        let enrolled = accounts::totp(&state.db, h).await?;
+        if let Some(secret) = enrolled.secret.as_deref().and_then(|s| hex::decode(s).ok()) {
+            let Some(code) = totp.filter(|c| !c.trim().is_empty()) else {
+                return Err(AppError::new(StatusCode::UNAUTHORIZED, "totp_required").field("totp"));
+            };
+            let now = Timestamp::now().datetime().unix_timestamp();
+            match sohoa_domain::totp::verify(&secret, code, now, enrolled.last_step) {
+                Some(step) => second = Some(step),
+                None => {
+                    let mut tx = state.db.begin().await?;
+                    accounts::record_failure(&mut tx, h, MAX_FAILURES, &later(LOCKOUT).to_string())
+                        .await?;
+                    audit::append(&mut tx, &record(Outcome::Failure)).await?;
+                    tx.commit().await.map_err(StorageError::from)?;
+                    tracing::warn!(target: "security", "failed sign-in: wrong one-time code");
+                    return Err(
+                        AppError::new(StatusCode::UNAUTHORIZED, "invalid_totp").field("totp")
+                    );
+                }
+            }
+        }
+    }
     let Some(holder) = holder.filter(|_| ok) else {
         let mut tx = state.db.begin().await?;
         if let Some(holder) = holder {
@@ -399,6 +426,12 @@ pub async fn sign_in(
     let token = format!("ss_{}", hex::encode(random_bytes::<32>()?));
     let expires_at = later(SESSION);
     let mut tx = state.db.begin().await?;
+    if let Some(step) = second {
+        // Two requests racing with one code: only one spends it.
+        if !accounts::use_totp_step(&mut tx, holder, step).await? {
+            return Err(AppError::new(StatusCode::UNAUTHORIZED, "invalid_totp").field("totp"));
+        }
+    }
     accounts::start_session(
         &mut tx,
         holder,

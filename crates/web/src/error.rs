@@ -58,6 +58,8 @@ pub const ALL_CODES: &[&str] = &[
     "role_scope",
     "staff_exists",
     "staff_not_found",
+    "totp_required",
+    "invalid_totp",
     "admin_disabled",
     "not_found",
     "method_not_allowed",

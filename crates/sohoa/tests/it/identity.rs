@@ -593,3 +593,100 @@ async fn the_first_administrator_comes_from_the_command_line() {
         assert_eq!(out.status.code(), Some(2), "{name}");
     }
 }
+
+#[tokio::test]
+async fn two_step_verification_asks_for_a_fresh_code_once_enrolled() {
+    use sohoa_domain::totp;
+    let app = spawn_app().await;
+    let city = populate(&app).await;
+    let token = city.token("citizen");
+    let post = |path: &'static str, body: serde_json::Value| {
+        let req = app
+            .client
+            .post(app.url(path))
+            .bearer_auth(token)
+            .json(&body);
+        async move {
+            let res = req.send().await.unwrap();
+            let s = res.status().as_u16();
+            (s, res.json::<serde_json::Value>().await.unwrap_or_default())
+        }
+    };
+    let (s, enrol) = post("/api/v1/auth/totp", json!({})).await;
+    assert_eq!(s, 200, "{enrol}");
+    let secret = totp::base32_decode(enrol["secret"].as_str().unwrap()).unwrap();
+    assert_eq!(secret.len(), 20);
+    assert!(enrol["uri"]
+        .as_str()
+        .unwrap()
+        .starts_with(&format!("otpauth://totp/sohoa:{MAI}?secret=")));
+    let step = || time::OffsetDateTime::now_utc().unix_timestamp() / totp::STEP;
+    let code = |s: i64| format!("{:06}", totp::code_at(&secret, s));
+    // Codes are judged by the clock: start early in a step, so that the steps this test
+    // names stay inside the server's window while it runs.
+    let into = time::OffsetDateTime::now_utc().unix_timestamp() % totp::STEP;
+    if into > totp::STEP - 8 {
+        tokio::time::sleep(std::time::Duration::from_secs(
+            (totp::STEP - into + 1) as u64,
+        ))
+        .await;
+    }
+    // Not yet confirmed: sign-in still takes the password alone.
+    let (s, _) = login(&app, json!({"citizen_id": MAI, "password": PASSWORD})).await;
+    assert_eq!(s, 200);
+    let (s, body) = post("/api/v1/auth/totp/confirm", json!({"code": "000000"})).await;
+    assert_eq!((s, error_code(&body)), (422, "invalid_totp"));
+    let now = step();
+    let (s, _) = post("/api/v1/auth/totp/confirm", json!({"code": code(now - 1)})).await;
+    assert_eq!(s, 204);
+    // Now the password alone is not enough.
+    let (s, body) = login(&app, json!({"citizen_id": MAI, "password": PASSWORD})).await;
+    assert_eq!((s, error_code(&body)), (401, "totp_required"));
+    let (s, body) = login(
+        &app,
+        json!({"citizen_id": MAI, "password": PASSWORD, "totp": "123456"}),
+    )
+    .await;
+    assert_eq!((s, error_code(&body)), (401, "invalid_totp"));
+    let fresh = code(now);
+    let (s, body) = login(
+        &app,
+        json!({"citizen_id": MAI, "password": PASSWORD, "totp": fresh}),
+    )
+    .await;
+    assert_eq!(s, 200, "{body}");
+    // The same code twice is refused: a code works once.
+    let (s, body) = login(
+        &app,
+        json!({"citizen_id": MAI, "password": PASSWORD, "totp": fresh}),
+    )
+    .await;
+    assert_eq!((s, error_code(&body)), (401, "invalid_totp"));
+    // A wrong password with a right code is still a wrong password.
+    let (s, body) = login(
+        &app,
+        json!({"citizen_id": MAI, "password": "wrong password", "totp": code(now + 1)}),
+    )
+    .await;
+    assert_eq!((s, error_code(&body)), (401, "invalid_credentials"));
+    // Turning it off takes a code not used before.
+    let (s, _) = post("/api/v1/auth/totp/disable", json!({"code": fresh})).await;
+    assert_eq!(s, 422);
+    let (s, _) = post("/api/v1/auth/totp/disable", json!({"code": code(now + 1)})).await;
+    assert_eq!(s, 204);
+    let (s, _) = login(&app, json!({"citizen_id": MAI, "password": PASSWORD})).await;
+    assert_eq!(s, 200);
+    let e = sohoa_storage::audit::entries_for_object(
+        app.server_db(),
+        "account",
+        &format!("citizen:{MAI}"),
+        10,
+    )
+    .await
+    .unwrap();
+    let actions: Vec<_> = e.iter().map(|e| e.record.action.as_str()).collect();
+    assert!(
+        actions.contains(&"auth.totp_enable") && actions.contains(&"auth.totp_disable"),
+        "{actions:?}"
+    );
+}

@@ -141,6 +141,8 @@ error-invalid-role = The role must be one of: officer, leader, auditor, agency_a
 error-role-scope = The scope does not fit the role: officers and agency administrators belong to an agency; city administrators belong to none; a community digital team belongs to a ward or commune.
 error-staff-exists = This username is taken.
 error-staff-not-found = No active staff account has this username.
+error-totp-required = This account uses two-step verification: enter the 6-digit code from your authenticator app.
+error-invalid-totp = The code is wrong, expired or already used. Enter a new code from your authenticator app.
 
 # Accounts
 nav-me = My account
@@ -149,6 +151,8 @@ login-lead = Citizens sign in with their CCCD number; staff with the username th
 login-id-label = CCCD number or username
 login-id-hint = The 12 digits on your identity card, or a staff username (for example: nguyen.an).
 login-password-label = Password
+login-totp-label = One-time code (if any)
+login-totp-hint = Only if you turned on two-step verification: the 6 digits from your authenticator app.
 login-submit = Sign in
 logout-submit = Sign out
 me-title = My account

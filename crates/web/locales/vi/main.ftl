@@ -141,6 +141,8 @@ error-invalid-role = Vai trò phải là một trong: officer, leader, auditor, 
 error-role-scope = Phạm vi không hợp với vai trò: cán bộ và quản trị cơ quan phải thuộc một cơ quan; quản trị thành phố không thuộc cơ quan nào; tổ công nghệ số cộng đồng phải gắn với một phường, xã.
 error-staff-exists = Tên đăng nhập này đã được dùng.
 error-staff-not-found = Không tìm thấy tài khoản cán bộ đang hoạt động có tên đăng nhập này.
+error-totp-required = Tài khoản này dùng mã xác thực hai lớp: nhập mã 6 chữ số từ ứng dụng xác thực.
+error-invalid-totp = Mã xác thực không đúng, đã hết hạn hoặc đã được dùng. Nhập mã mới từ ứng dụng xác thực.
 
 # Accounts
 nav-me = Tài khoản của tôi
@@ -149,6 +151,8 @@ login-lead = Công dân đăng nhập bằng số CCCD; cán bộ đăng nhập 
 login-id-label = Số CCCD hoặc tên đăng nhập
 login-id-hint = 12 chữ số trên thẻ căn cước, hoặc tên đăng nhập cán bộ (ví dụ: nguyen.an).
 login-password-label = Mật khẩu
+login-totp-label = Mã xác thực (nếu có)
+login-totp-hint = Chỉ khi bạn đã bật xác thực hai lớp: 6 chữ số từ ứng dụng xác thực.
 login-submit = Đăng nhập
 logout-submit = Đăng xuất
 me-title = Tài khoản của tôi

@@ -54,6 +54,9 @@ use crate::{Endpoint as E, RouteKind, Routes};
         session::login,
         session::logout,
         session::whoami,
+        session::totp_enrol,
+        session::totp_confirm,
+        session::totp_disable,
         staff::create,
         staff::list,
         staff::disable,
@@ -187,6 +190,21 @@ pub(crate) fn routes(r: Routes) -> Routes {
             Api,
             "/api/v1/auth/session",
             [E::get(UseSession, session::whoami)],
+        )
+        .add(
+            Api,
+            "/api/v1/auth/totp",
+            [E::post(UseSession, session::totp_enrol)],
+        )
+        .add(
+            Api,
+            "/api/v1/auth/totp/confirm",
+            [E::post(UseSession, session::totp_confirm)],
+        )
+        .add(
+            Api,
+            "/api/v1/auth/totp/disable",
+            [E::post(UseSession, session::totp_disable)],
         )
         .add(
             Api,

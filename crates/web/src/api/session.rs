@@ -5,7 +5,10 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
+use sohoa_domain::audit::AuditRecord;
 use sohoa_domain::policy::{Principal, Role};
+use sohoa_storage::accounts::{self, Holder};
+use sohoa_storage::StorageError;
 use utoipa::ToSchema;
 
 use crate::auth::{self, Caller, SessionToken};
@@ -23,6 +26,8 @@ pub struct Login {
     #[schema(example = "nguyen.an")]
     pub username: Option<String>,
     pub password: String,
+    /// The 6-digit code of an authenticator app, for accounts with two-step verification.
+    pub totp: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -86,7 +91,7 @@ impl From<&Principal> for WhoAmI {
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "identity", request_body = Login,
     responses(
         (status = 200, body = Session),
-        (status = 401, description = "Wrong identifier or password", body = crate::error::ErrorBody),
+        (status = 401, description = "Wrong identifier, password or one-time code; or a code is required (totp_required)", body = crate::error::ErrorBody),
         (status = 422, description = "Neither or both of citizen_id and username", body = crate::error::ErrorBody),
         (status = 429, description = "Locked after repeated failures, or too many attempts from this address; see Retry-After", body = crate::error::ErrorBody)))]
 pub async fn login(
@@ -99,7 +104,7 @@ pub async fn login(
         (None, Some(u)) => u,
         _ => return Err(AppError::unprocessable("invalid_body").field("username")),
     };
-    let signed = auth::sign_in(&state, who, body.password, addr).await?;
+    let signed = auth::sign_in(&state, who, body.password, body.totp.as_deref(), addr).await?;
     Ok(Json(Session {
         whoami: WhoAmI::from(&signed.principal),
         token: signed.token,
@@ -125,4 +130,122 @@ pub async fn logout(
     responses((status = 200, body = WhoAmI), (status = 401, body = crate::error::ErrorBody)))]
 pub async fn whoami(caller: Caller) -> Json<WhoAmI> {
     Json(WhoAmI::from(&caller.0))
+}
+
+/// The local account behind the caller's session.
+async fn holder(state: &AppState, caller: &Caller) -> Result<Holder, AppError> {
+    let found = match &caller.0 {
+        Principal::Citizen(id) => accounts::by_citizen(&state.db, id.as_str())
+            .await?
+            .map(|a| Holder::Citizen(a.account_id)),
+        Principal::Staff(s) => accounts::staff_by_username(&state.db, &s.username)
+            .await?
+            .map(|a| Holder::Staff(a.staff_id)),
+        _ => None,
+    };
+    found.ok_or_else(|| AppError::new(StatusCode::FORBIDDEN, "forbidden"))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TotpEnrolment {
+    /// Base32, for typing into an authenticator app.
+    pub secret: String,
+    /// `otpauth://` URI, for a QR code.
+    pub uri: String,
+}
+
+/// Starts two-step verification: a new secret for an authenticator app. It takes effect
+/// once a code from the app confirms it (`/api/v1/auth/totp/confirm`).
+#[utoipa::path(post, path = "/api/v1/auth/totp", tag = "identity", security(("bearer" = [])),
+    responses((status = 200, body = TotpEnrolment), (status = 401, body = crate::error::ErrorBody)))]
+pub async fn totp_enrol(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<TotpEnrolment>> {
+    let holder = holder(&state, &caller).await?;
+    let secret = auth::random_bytes::<20>()?;
+    let mut tx = state.db.begin().await?;
+    accounts::set_totp_pending(&mut tx, holder, &hex::encode(secret)).await?;
+    tx.commit().await.map_err(StorageError::from)?;
+    let account = caller.actor();
+    let account = account.split_once(':').map_or(account.as_str(), |(_, a)| a);
+    Ok(Json(TotpEnrolment {
+        secret: sohoa_domain::totp::base32(&secret),
+        uri: sohoa_domain::totp::uri("sohoa", account, &secret),
+    }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TotpCode {
+    #[schema(example = "492039")]
+    pub code: String,
+}
+
+/// Confirms enrolment with a code from the app; from then on sign-in asks for a code.
+#[utoipa::path(post, path = "/api/v1/auth/totp/confirm", tag = "identity", security(("bearer" = [])), request_body = TotpCode,
+    responses((status = 204, description = "Two-step verification is on"), (status = 401, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn totp_confirm(
+    State(state): State<AppState>,
+    caller: Caller,
+    ClientAddr(addr): ClientAddr,
+    ApiJson(body): ApiJson<TotpCode>,
+) -> ApiResult<StatusCode> {
+    let holder = holder(&state, &caller).await?;
+    let t = accounts::totp(&state.db, holder).await?;
+    let invalid = || AppError::unprocessable("invalid_totp").field("code");
+    let secret = t
+        .pending
+        .as_deref()
+        .and_then(|s| hex::decode(s).ok())
+        .ok_or_else(invalid)?;
+    let now = sohoa_domain::Timestamp::now().datetime().unix_timestamp();
+    let step = sohoa_domain::totp::verify(&secret, &body.code, now, None).ok_or_else(invalid)?;
+    let record = AuditRecord::new(
+        caller.actor(),
+        "auth.totp_enable",
+        "account",
+        caller.actor(),
+    )
+    .client_addr(addr);
+    let mut tx = state.db.begin().await?;
+    accounts::confirm_totp(&mut tx, holder, step, record).await?;
+    tx.commit().await.map_err(StorageError::from)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Turns two-step verification off; a current code proves the app is still at hand.
+#[utoipa::path(post, path = "/api/v1/auth/totp/disable", tag = "identity", security(("bearer" = [])), request_body = TotpCode,
+    responses((status = 204, description = "Two-step verification is off"), (status = 401, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn totp_disable(
+    State(state): State<AppState>,
+    caller: Caller,
+    ClientAddr(addr): ClientAddr,
+    ApiJson(body): ApiJson<TotpCode>,
+) -> ApiResult<StatusCode> {
+    let holder = holder(&state, &caller).await?;
+    let t = accounts::totp(&state.db, holder).await?;
+    let invalid = || AppError::unprocessable("invalid_totp").field("code");
+    let secret = t
+        .secret
+        .as_deref()
+        .and_then(|s| hex::decode(s).ok())
+        .ok_or_else(invalid)?;
+    let now = sohoa_domain::Timestamp::now().datetime().unix_timestamp();
+    let step =
+        sohoa_domain::totp::verify(&secret, &body.code, now, t.last_step).ok_or_else(invalid)?;
+    let record = AuditRecord::new(
+        caller.actor(),
+        "auth.totp_disable",
+        "account",
+        caller.actor(),
+    )
+    .client_addr(addr);
+    let mut tx = state.db.begin().await?;
+    if !accounts::use_totp_step(&mut tx, holder, step).await? {
+        return Err(invalid());
+    }
+    accounts::disable_totp(&mut tx, holder, record).await?;
+    tx.commit().await.map_err(StorageError::from)?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -95,6 +95,7 @@ pub async fn login_form(
 pub struct LoginForm {
     login: String,
     password: String,
+    totp: Option<String>,
     csrf: String,
     next: Option<String>,
 }
@@ -111,7 +112,15 @@ pub async fn login_submit(
     };
     auth::check_csrf(&headers, &form.csrf).page(ctx.lang)?;
     let next = safe_next(form.next.as_deref());
-    match auth::sign_in(&state, &form.login, form.password, addr).await {
+    match auth::sign_in(
+        &state,
+        &form.login,
+        form.password,
+        form.totp.as_deref(),
+        addr,
+    )
+    .await
+    {
         Ok(signed) => {
             let mut res = Redirect::to(&next).into_response();
             res.headers_mut()
