@@ -31,7 +31,8 @@ def percentile(xs, p):
 def start_server(binary, env, data_dir):
     log = open(os.path.join(data_dir, "server.log"), "w+")
     proc = subprocess.Popen(
-        [binary, "serve", "--listen", "127.0.0.1:0", "--log-format", "json", "--log", "warn,sohoa=info"],
+        [binary, "serve", "--listen", "127.0.0.1:0", "--log-format", "json", "--log", "warn,sohoa=info",
+         "--rate-limit", "0"],  # a benchmark is one client on purpose
         env=env, stderr=log, stdout=subprocess.DEVNULL, cwd=data_dir)
     deadline = time.time() + 60
     while time.time() < deadline:

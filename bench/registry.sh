@@ -36,7 +36,7 @@ echo "== import $N citizens ($BACKEND)"
 /usr/bin/time -v "$BIN" import citizens "$WORK/gen-$N/citizens.csv" 2> "$WORK/import.time" | tail -n 1
 grep -E 'indexes built|Elapsed|Maximum resident' "$WORK/import.time"
 
-SOHOA_ADMIN_TOKEN=$TOKEN "$BIN" --db-max-connections 16 serve --listen 127.0.0.1:$PORT --log warn &
+SOHOA_ADMIN_TOKEN=$TOKEN "$BIN" --db-max-connections 16 serve --listen 127.0.0.1:$PORT --log warn --rate-limit 0 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true' EXIT
 for _ in $(seq 1 60); do curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 1; done
