@@ -76,6 +76,11 @@ pub struct StoreArgs {
         global = true
     )]
     pub db_max_connections: Option<u32>,
+
+    /// File of the keys that seal personal data at rest, one `ID:HEX` per line, the sealing
+    /// key first [default: data.key in the data directory, created on first start]
+    #[arg(long, env = "SOHOA_DATA_KEY_FILE", value_name = "FILE", global = true)]
+    pub data_key_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -154,6 +159,7 @@ pub struct FileConfig {
     pub database_url: Option<String>,
     pub data_dir: Option<PathBuf>,
     pub db_max_connections: Option<u32>,
+    pub data_key_file: Option<PathBuf>,
     pub demo: Option<bool>,
     pub admin_token: Option<Secret>,
     pub request_timeout: Option<u64>,
@@ -208,6 +214,9 @@ pub struct StoreConfig {
     pub database_url: String,
     pub data_dir: PathBuf,
     pub db_max_connections: u32,
+    /// Where the data keys are; `None` means `data.key` in the data directory. The keys
+    /// may instead come from `SOHOA_DATA_KEYS` (same format, comma-separated).
+    pub data_key_file: Option<PathBuf>,
 }
 
 impl StoreConfig {
@@ -235,6 +244,10 @@ impl StoreConfig {
             database_url,
             data_dir,
             db_max_connections,
+            data_key_file: args
+                .data_key_file
+                .clone()
+                .or_else(|| file.data_key_file.clone()),
         })
     }
 }
@@ -324,6 +337,7 @@ mod tests {
             database_url: None,
             data_dir: None,
             db_max_connections: None,
+            data_key_file: None,
         }
     }
 

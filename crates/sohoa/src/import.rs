@@ -26,6 +26,7 @@ use sohoa_domain::registry::FieldError;
 use sohoa_domain::units::UnitLevel;
 use sohoa_domain::{Timestamp, UnitCode};
 use sohoa_storage::registry::{self as reg, Counts, Provenance};
+use sohoa_storage::sealed::Keyring;
 use sohoa_storage::{audit, Db, StorageError, Tx};
 use time::Date;
 
@@ -157,7 +158,8 @@ trait Kind: 'static {
     /// A number identifying the record, to find duplicates in one file.
     fn identity(r: &Self::Record) -> u64;
     fn units(r: &Self::Record) -> Vec<(&'static str, UnitCode)>;
-    fn prepare(r: Self::Record) -> Self::Ready;
+    /// Turns a record into its row; personal fields are sealed with `keys`.
+    fn prepare(r: Self::Record, keys: &Keyring) -> Result<Self::Ready, StorageError>;
     async fn upsert(
         tx: &mut Tx,
         rows: &[Self::Ready],
@@ -213,8 +215,8 @@ impl Kind for Citizens {
     fn units(r: &Citizen) -> Vec<(&'static str, UnitCode)> {
         r.unit_codes().map(|(f, u)| (f, u.clone())).collect()
     }
-    fn prepare(r: Citizen) -> reg::Prepared {
-        reg::citizens::prepare(&r)
+    fn prepare(r: Citizen, keys: &Keyring) -> Result<reg::Prepared, StorageError> {
+        reg::citizens::prepare(&r, keys)
     }
     async fn upsert(
         tx: &mut Tx,
@@ -251,8 +253,8 @@ impl Kind for Enterprises {
     fn units(r: &Enterprise) -> Vec<(&'static str, UnitCode)> {
         vec![("unit", r.address.unit_code.clone())]
     }
-    fn prepare(r: Enterprise) -> reg::Prepared {
-        reg::enterprises::prepare(&r)
+    fn prepare(r: Enterprise, _: &Keyring) -> Result<reg::Prepared, StorageError> {
+        Ok(reg::enterprises::prepare(&r))
     }
     async fn upsert(
         tx: &mut Tx,
@@ -301,8 +303,8 @@ impl Kind for Parcels {
     fn units(r: &LandParcel) -> Vec<(&'static str, UnitCode)> {
         vec![("unit", r.unit_code.clone())]
     }
-    fn prepare(r: LandParcel) -> LandParcel {
-        r
+    fn prepare(r: LandParcel, _: &Keyring) -> Result<LandParcel, StorageError> {
+        Ok(r)
     }
     async fn upsert(
         tx: &mut Tx,
@@ -329,6 +331,8 @@ pub async fn run(
 enum Item<R> {
     Row(u64, R),
     Rejected(Vec<Reject>),
+    /// The row could not be prepared for a reason of ours (sealing failed): stop.
+    Failed(StorageError),
 }
 
 /// Commune-level units in force today: the only ones a current record may name.
@@ -366,6 +370,7 @@ async fn run_kind<K: Kind>(
     })?;
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
     let units = units_in_force(db).await?;
+    let keys = db.keyring()?;
     let read = Arc::new(AtomicU64::new(0));
     let (tx_items, mut rx_items) = tokio::sync::mpsc::channel::<Vec<Item<K::Ready>>>(8);
     let reader = {
@@ -379,7 +384,7 @@ async fn run_kind<K: Kind>(
                 since_newline: 0,
             };
             let mut bar = Progress::new(progress, size, read);
-            parse_file::<K>(guarded, size, format, &units, &tx_items, &mut bar)
+            parse_file::<K>(guarded, size, format, &units, &keys, &tx_items, &mut bar)
         })
     };
 
@@ -420,6 +425,9 @@ async fn run_kind<K: Kind>(
                     last_line = line;
                     pending.push(r);
                 }
+                // Returning drops the open transaction, which rolls back: nothing of this
+                // batch or, under --all-or-nothing, of the file is kept.
+                Item::Failed(e) => return Err(ImportError::Storage(e)),
                 Item::Rejected(rejects) => {
                     report.rows += 1;
                     report.rejected_rows += 1;
@@ -538,6 +546,7 @@ fn parse_file<K: Kind>(
     size_hint: u64,
     format: Format,
     units: &HashSet<String>,
+    keys: &Keyring,
     out: &tokio::sync::mpsc::Sender<Vec<Item<K::Ready>>>,
     bar: &mut Progress,
 ) -> Result<(), String> {
@@ -576,7 +585,10 @@ fn parse_file<K: Kind>(
                             detail: format!("the same record is on line {first}"),
                         }])
                     } else {
-                        Item::Row(line, K::prepare(record))
+                        match K::prepare(record, keys) {
+                            Ok(ready) => Item::Row(line, ready),
+                            Err(e) => Item::Failed(e),
+                        }
                     }
                 }
             };

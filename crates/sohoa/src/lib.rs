@@ -11,6 +11,7 @@ pub mod staff;
 use std::future::Future;
 use std::net::SocketAddr;
 
+use sohoa_storage::sealed::Keyring;
 use sohoa_storage::{Db, DbOptions, StorageError};
 use sohoa_web::{AppState, WebConfig};
 
@@ -33,13 +34,21 @@ pub enum StartError {
     Serve(std::io::Error),
     #[error("TLS: {0}")]
     Tls(#[from] sohoa_web::tls::TlsError),
+    #[error("data keys in {0}: {1}")]
+    Keys(String, String),
 }
 
 /// Opens the database, applies migrations and loads the reference units: what every
 /// command that writes needs first.
 pub async fn open_and_migrate(store: &StoreConfig) -> Result<Db, StartError> {
-    let db = open(store).await?;
+    let mut db = open(store).await?;
+    if db.keyring().is_err() {
+        if let Some(k) = load_keyring(store, true)? {
+            db = db.with_keyring(k);
+        }
+    }
     db.migrate().await?;
+    db.check_keyring().await?;
     let units = sohoa_domain::units::reference_units()?;
     let loaded = sohoa_storage::units::load_reference(&db, &units).await?;
     if loaded > 0 {
@@ -48,13 +57,127 @@ pub async fn open_and_migrate(store: &StoreConfig) -> Result<Db, StartError> {
     Ok(db)
 }
 
-/// Opens the database without changing it.
+/// Opens the database without changing it, with the data keys if there are any (commands
+/// that touch no personal data, like `audit verify`, work without them).
 pub async fn open(store: &StoreConfig) -> Result<Db, StartError> {
     let opts = DbOptions {
         max_connections: store.db_max_connections,
         ..DbOptions::default()
     };
-    Ok(Db::connect(&store.database_url, &opts).await?)
+    let db = Db::connect(&store.database_url, &opts).await?;
+    Ok(match load_keyring(store, false)? {
+        Some(k) => db.with_keyring(k),
+        None => db,
+    })
+}
+
+/// The data keys: from `SOHOA_DATA_KEYS`, the configured file, or `data.key` in the data
+/// directory, which `create` makes (one fresh key, readable by its owner only) when absent.
+pub fn load_keyring(
+    store: &StoreConfig,
+    create: bool,
+) -> Result<Option<std::sync::Arc<Keyring>>, StartError> {
+    if let Ok(text) = std::env::var("SOHOA_DATA_KEYS") {
+        if !text.trim().is_empty() {
+            let k = Keyring::parse(&text)
+                .map_err(|e| StartError::Keys("SOHOA_DATA_KEYS".into(), e.to_string()))?;
+            return Ok(Some(std::sync::Arc::new(k)));
+        }
+    }
+    let (path, default) = match &store.data_key_file {
+        Some(p) => (p.clone(), false),
+        None => (store.data_dir.join("data.key"), true),
+    };
+    let name = path.display().to_string();
+    if !path.exists() {
+        if !(default && create) {
+            return if default {
+                Ok(None)
+            } else {
+                Err(StartError::Keys(name, "no such file".into()))
+            };
+        }
+        let line = Keyring::generate_line(1)?;
+        write_private(&path, &format!(
+            "# Keys that seal personal data at rest (sohoa). The first key seals; keep a copy\n\
+             # apart from the database and its backups: without it the data cannot be read.\n{line}\n"
+        ))
+        .map_err(|e| StartError::Keys(name.clone(), e.to_string()))?;
+        tracing::warn!(path = %name, "generated a new data key; keep a copy apart from backups");
+    }
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| StartError::Keys(name.clone(), e.to_string()))?;
+    let k = Keyring::parse(&text).map_err(|e| StartError::Keys(name, e.to_string()))?;
+    Ok(Some(std::sync::Arc::new(k)))
+}
+
+/// How often a running server looks at its key file.
+pub const KEY_FILE_POLL: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Takes up a changed key file without a restart, so that a key rotation needs no downtime:
+/// put the new key first in the file, wait for every server to log that it reloaded, run
+/// `sohoa keys rotate`, then remove the old key. A file that does not parse, or holds a
+/// wrong key, is refused (logged) and the keys in force stay.
+fn watch_keys(store: &StoreConfig, db: &Db) {
+    if std::env::var("SOHOA_DATA_KEYS").is_ok_and(|v| !v.trim().is_empty()) {
+        return;
+    }
+    let path = store
+        .data_key_file
+        .clone()
+        .unwrap_or_else(|| store.data_dir.join("data.key"));
+    let stamp = |p: &std::path::Path| {
+        std::fs::metadata(p)
+            .ok()
+            .map(|m| (m.modified().ok(), m.len()))
+    };
+    let db = db.clone();
+    tokio::spawn(async move {
+        let mut seen = stamp(&path);
+        loop {
+            tokio::time::sleep(KEY_FILE_POLL).await;
+            let now = stamp(&path);
+            if now == seen {
+                continue;
+            }
+            seen = now;
+            let parsed = std::fs::read_to_string(&path)
+                .map_err(|e| e.to_string())
+                .and_then(|t| Keyring::parse(&t).map_err(|e| e.to_string()));
+            match parsed {
+                Err(e) => {
+                    tracing::error!(path = %path.display(), error = %e, "key file changed but cannot be used; keeping the keys in force")
+                }
+                Ok(k) => match db.check_keyring_of(&k).await {
+                    Ok(()) => {
+                        tracing::info!(ids = ?k.ids(), sealing = k.active_id(), "data keys reloaded");
+                        db.replace_keyring(std::sync::Arc::new(k));
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "key file changed but is refused; keeping the keys in force")
+                    }
+                },
+            }
+        }
+    });
+}
+
+/// Creates `path` with `contents`, readable and writable by its owner only.
+fn write_private(path: &std::path::Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path)?;
+    f.write_all(contents.as_bytes())?;
+    f.sync_all()
 }
 
 /// A server that is listening: its address, and the future that runs it.
@@ -72,6 +195,7 @@ pub async fn start(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<Started<impl Future<Output = Result<(), StartError>>>, StartError> {
     let db = open_and_migrate(store).await?;
+    watch_keys(store, &db);
     if serve.demo {
         let added = demo::load(&db, &store.data_dir).await?;
         tracing::info!(added, "demo data checked");

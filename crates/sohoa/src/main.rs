@@ -62,11 +62,31 @@ enum Command {
         #[arg(long)]
         replace: bool,
     },
+    /// The keys that seal personal data at rest.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
     /// Staff accounts.
     Staff {
         #[command(subcommand)]
         command: StaffCommand,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Print a new key line (`ID:HEX`) to put first in the key file: from then on it seals,
+    /// and the keys after it still open what they sealed.
+    Generate {
+        /// The new key's id [default: one more than the largest configured]
+        #[arg(long)]
+        id: Option<u32>,
+    },
+    /// Re-seal all personal data under the first key, while the server runs (which must
+    /// already hold the new key file). Afterwards the older keys can be removed. Exit code 0
+    /// when done, 2 when it could not finish (run it again: it resumes).
+    Rotate,
 }
 
 #[derive(Debug, Subcommand)]
@@ -204,6 +224,7 @@ async fn main() -> ExitCode {
                 }
             }
         }
+        Command::Keys { command } => keys(&store, command).await,
         Command::Staff {
             command:
                 StaffCommand::AddAdmin {
@@ -328,6 +349,64 @@ async fn add_admin(store: &StoreConfig, username: &str, display_name: &str) -> E
         Err(e) => {
             eprintln!("sohoa: {e}");
             ExitCode::from(2)
+        }
+    }
+}
+
+async fn keys(store: &StoreConfig, command: KeysCommand) -> ExitCode {
+    match command {
+        KeysCommand::Generate { id } => {
+            let next = match sohoa::load_keyring(store, false) {
+                Ok(Some(k)) => k.ids().into_iter().max().unwrap_or(0) + 1,
+                Ok(None) => 1,
+                Err(e) => {
+                    eprintln!("sohoa: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            match sohoa_storage::sealed::Keyring::generate_line(id.unwrap_or(next)) {
+                Ok(line) => {
+                    println!("{line}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("sohoa: {e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
+        KeysCommand::Rotate => {
+            let db = match sohoa::open_and_migrate(store).await {
+                Ok(db) => db,
+                Err(e) => {
+                    eprintln!("sohoa: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let show = std::io::stderr().is_terminal();
+            let started = std::time::Instant::now();
+            let result = sohoa_storage::registry::citizens::reseal(&db, 1_000, |n| {
+                if show {
+                    let rate = n as f64 / started.elapsed().as_secs_f64().max(1e-3);
+                    eprint!("\rre-sealing: {n} records ({rate:.0}/s)   ");
+                }
+            })
+            .await;
+            if show {
+                eprintln!();
+            }
+            let active = db.keyring().map(|k| k.active_id()).unwrap_or(0);
+            db.close().await;
+            match result {
+                Ok(n) => {
+                    println!("{n} records re-sealed under key {active}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("sohoa: rotation stopped: {e} (run it again to resume)");
+                    ExitCode::from(2)
+                }
+            }
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod agencies;
 pub mod audit;
 pub mod backup;
 pub mod registry;
+pub mod sealed;
 pub mod settings;
 pub mod sharing;
 pub mod units;
@@ -60,6 +61,12 @@ pub enum StorageError {
     AuditWrite(String),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("personal data is sealed under data key {0}, which is not configured")]
+    MissingKey(u32),
+    #[error("data key {0} is not the key this database was sealed with (its check value differs)")]
+    WrongKey(u32),
+    #[error("no data key is configured: personal data cannot be sealed or opened")]
+    NoKeyring,
 }
 
 impl StorageError {
@@ -105,6 +112,9 @@ pub struct Db {
     backend: Backend,
     read: AnyPool,
     write: AnyPool,
+    /// Keys that seal personal data at rest (see [`sealed`]). Shared by every clone, and
+    /// replaceable while the server runs: a new key file is taken up without a restart.
+    keyring: std::sync::Arc<std::sync::RwLock<Option<std::sync::Arc<sealed::Keyring>>>>,
 }
 
 /// Splits a URL into its backend and, for SQLite, the file path it names.
@@ -196,6 +206,7 @@ impl Db {
                     backend,
                     read,
                     write,
+                    keyring: Default::default(),
                 })
             }
             Backend::Postgres => {
@@ -208,6 +219,7 @@ impl Db {
                     backend,
                     read: pool.clone(),
                     write: pool,
+                    keyring: Default::default(),
                 })
             }
         }
@@ -239,6 +251,49 @@ impl Db {
 
     pub fn reader(&self) -> &AnyPool {
         &self.read
+    }
+
+    /// The same database, sealing and opening personal data with `keyring`.
+    pub fn with_keyring(self, keyring: std::sync::Arc<sealed::Keyring>) -> Self {
+        self.replace_keyring(keyring);
+        self
+    }
+
+    /// Puts a new keyring in force for every clone of this handle.
+    pub fn replace_keyring(&self, keyring: std::sync::Arc<sealed::Keyring>) {
+        // A poisoned lock held only a pointer: the value inside is whole.
+        *self.keyring.write().unwrap_or_else(|p| p.into_inner()) = Some(keyring);
+    }
+
+    /// The keyring in force.
+    pub fn keyring(&self) -> Result<std::sync::Arc<sealed::Keyring>> {
+        self.keyring
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .ok_or(StorageError::NoKeyring)
+    }
+
+    /// Checks the keyring against the check values this database remembers, and remembers
+    /// those of new keys: a server started with the wrong key refuses to start instead of
+    /// sealing data nobody else can open.
+    pub async fn check_keyring(&self) -> Result<()> {
+        self.check_keyring_of(&*self.keyring()?).await
+    }
+
+    /// [`Db::check_keyring`] for a keyring not yet in force (before replacing it).
+    pub async fn check_keyring_of(&self, keyring: &sealed::Keyring) -> Result<()> {
+        let mut tx = self.begin().await?;
+        for (id, check) in keyring.checks() {
+            let key = format!("data_key_check:{id}");
+            match settings::get(&mut tx, &key).await? {
+                Some(known) if known != *check => return Err(StorageError::WrongKey(*id)),
+                Some(_) => {}
+                None => settings::set(&mut tx, &key, check).await?,
+            }
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     pub async fn begin(&self) -> Result<Tx> {

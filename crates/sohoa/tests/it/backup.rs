@@ -85,7 +85,20 @@ async fn a_backup_taken_under_load_restores_to_a_copy_that_verifies() {
     assert!(copied.len() < live.len());
     assert_eq!(copied[..], live[..copied.len()]);
 
-    // The restored server serves and signs people in.
+    // Backups hold no keys: personal data in them is sealed. A server given another key
+    // refuses to start rather than seal new data nobody else could open...
+    let (code, _, err) = run_cli(&target, &["migrate"]);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("not the key this database was sealed with"),
+        "{err}"
+    );
+    // ...and with the city's key file (provisioned apart from backups), it serves.
+    std::fs::copy(
+        app.db.data_dir.join("data.key"),
+        target.data_dir.join("data.key"),
+    )
+    .unwrap();
     let restored = spawn_on(target, Options::default()).await;
     let (s, _) = login(&restored, json!({"citizen_id": MAI, "password": PASSWORD})).await;
     assert_eq!(s, 200);

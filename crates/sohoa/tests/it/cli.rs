@@ -85,6 +85,7 @@ async fn the_binary_serves_and_stops_cleanly_on_sigterm() {
         .args(["serve", "--config", file.to_str().unwrap()])
         .env("SOHOA_LISTEN", "127.0.0.1:0")
         .env("SOHOA_DATABASE_URL", &db.url)
+        .env("SOHOA_DATA_DIR", &db.data_dir)
         .env("SOHOA_ADMIN_TOKEN", ADMIN_TOKEN)
         .stderr(Stdio::piped())
         .stdout(Stdio::null())

@@ -21,6 +21,7 @@ mod operations;
 mod pages;
 mod personas;
 mod registry;
+mod sealed;
 mod sharing;
 mod tls;
 mod units;

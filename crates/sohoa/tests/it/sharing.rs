@@ -32,7 +32,8 @@ async fn with_citizens(app: &TestApp) {
         at: sohoa_domain::Timestamp::now(),
     };
     let mut tx = app.server_db().begin().await.unwrap();
-    sohoa_storage::registry::citizens::upsert_all(&mut tx, &[mai], &prov)
+    let keys = app.server_db().keyring().unwrap();
+    sohoa_storage::registry::citizens::upsert_all(&mut tx, &keys, &[mai], &prov)
         .await
         .unwrap();
     tx.commit().await.unwrap();

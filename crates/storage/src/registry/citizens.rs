@@ -8,6 +8,7 @@ use sqlx::any::AnyRow;
 use time::macros::date;
 
 use super::{prefix_upper, Counts, Prepared, Provenance, TableSpec, Val};
+use crate::sealed::Keyring;
 use crate::{int, opt_text, text, Db, Filter, Result, StorageError, Tx};
 
 const SPEC: TableSpec = TableSpec {
@@ -29,10 +30,22 @@ const SPEC: TableSpec = TableSpec {
     ],
 };
 
-/// The row for a record.
-pub fn prepare(c: &Citizen) -> Prepared {
+/// The columns sealed at rest: phone, email and the street parts of both addresses (the
+/// units stay open: they are not personal, and searches filter on them).
+pub const SEALED: [&str; 4] = ["permanent_street", "temporary_street", "phone", "email"];
+
+/// What a sealed value of `column` of citizen `id` is bound to.
+fn context(column: &str, id: &str) -> String {
+    format!("citizens.{column}:{id}")
+}
+
+/// The row for a record, its personal fields sealed with `keys`.
+pub fn prepare(c: &Citizen, keys: &Keyring) -> Result<Prepared> {
     let temp = c.temporary_address.as_ref();
-    Prepared(
+    let id = c.citizen_id.as_str();
+    let seal = |column: &str, v: &str| keys.seal(&context(column, id), v);
+    let seal_opt = |column: &str, v: Option<&str>| v.map(|v| seal(column, v)).transpose();
+    Ok(Prepared(
         vec![
             Val::Text(c.citizen_id.to_string()),
             Val::Text(c.full_name.clone()),
@@ -40,16 +53,19 @@ pub fn prepare(c: &Citizen) -> Prepared {
             Val::Text(date_text(c.date_of_birth)),
             Val::Int(i64::from(c.date_of_birth.year())),
             Val::Text(c.sex.as_str().to_owned()),
-            Val::Text(c.permanent_address.street.clone()),
+            Val::Text(seal("permanent_street", &c.permanent_address.street)?),
             Val::Text(c.permanent_address.unit_code.to_string()),
-            Val::OptText(temp.map(|a| a.street.clone())),
+            Val::OptText(seal_opt(
+                "temporary_street",
+                temp.map(|a| a.street.as_str()),
+            )?),
             Val::OptText(temp.map(|a| a.unit_code.to_string())),
             Val::OptText(c.household_id.clone()),
-            Val::OptText(c.phone.clone()),
-            Val::OptText(c.email.clone()),
+            Val::OptText(seal_opt("phone", c.phone.as_deref())?),
+            Val::OptText(seal_opt("email", c.email.as_deref())?),
         ],
         content_hash(c),
-    )
+    ))
 }
 
 /// Inserts rows into the empty table of a bulk load (see [`super::bulk_begin`]).
@@ -62,8 +78,16 @@ pub async fn upsert_prepared(tx: &mut Tx, rows: &[Prepared], prov: &Provenance) 
     super::upsert_all(tx, &SPEC, rows, prov).await
 }
 
-pub async fn upsert_all(tx: &mut Tx, citizens: &[Citizen], prov: &Provenance) -> Result<Counts> {
-    let rows: Vec<Prepared> = citizens.iter().map(prepare).collect();
+pub async fn upsert_all(
+    tx: &mut Tx,
+    keys: &Keyring,
+    citizens: &[Citizen],
+    prov: &Provenance,
+) -> Result<Counts> {
+    let rows = citizens
+        .iter()
+        .map(|c| prepare(c, keys))
+        .collect::<Result<Vec<_>>>()?;
     upsert_prepared(tx, &rows, prov).await
 }
 
@@ -79,19 +103,28 @@ pub struct Stored {
 const COLUMNS: &str = "citizen_id, full_name, date_of_birth, sex, permanent_street, permanent_unit, temporary_street, \
                        temporary_unit, household_id, phone, email, version, changed_at, source, name_folded";
 
-fn from_row(row: &AnyRow) -> Result<Stored> {
+fn from_row(row: &AnyRow, keys: &Keyring) -> Result<Stored> {
+    let id = text(row, "citizen_id")?;
+    let open =
+        |column: &str| -> Result<String> { keys.open(&context(column, &id), &text(row, column)?) };
+    let open_opt = |column: &str| -> Result<String> {
+        opt_text(row, column)?
+            .map(|v| keys.open(&context(column, &id), &v))
+            .transpose()
+            .map(Option::unwrap_or_default)
+    };
     let input = CitizenInput {
         citizen_id: text(row, "citizen_id")?,
         full_name: text(row, "full_name")?,
         date_of_birth: text(row, "date_of_birth")?,
         sex: text(row, "sex")?,
-        permanent_street: text(row, "permanent_street")?,
+        permanent_street: open("permanent_street")?,
         permanent_unit: text(row, "permanent_unit")?,
-        temporary_street: opt_text(row, "temporary_street")?.unwrap_or_default(),
+        temporary_street: open_opt("temporary_street")?,
         temporary_unit: opt_text(row, "temporary_unit")?.unwrap_or_default(),
         household_id: opt_text(row, "household_id")?.unwrap_or_default(),
-        phone: opt_text(row, "phone")?.unwrap_or_default(),
-        email: opt_text(row, "email")?.unwrap_or_default(),
+        phone: open_opt("phone")?,
+        email: open_opt("email")?,
     };
     // Stored rows were valid when written; parsing them again keeps one definition of a
     // citizen, and turns any damage into an error instead of a wrong answer.
@@ -117,7 +150,8 @@ pub async fn get(db: &Db, id: &CitizenId) -> Result<Option<Stored>> {
     .bind(id.as_str())
     .fetch_optional(db.reader())
     .await?;
-    row.as_ref().map(from_row).transpose()
+    let keys = &*db.keyring()?;
+    row.as_ref().map(|r| from_row(r, keys)).transpose()
 }
 
 /// A search: a name prefix (folded), optionally one unit and a birth year; keyset-paged.
@@ -160,6 +194,7 @@ pub async fn search(db: &Db, s: &Search) -> Result<Found> {
             [name.clone(), id.clone()],
         );
     }
+    let keys = &*db.keyring()?;
     let limit = i64::from(s.limit.clamp(1, 200));
     let n = f.next_placeholder();
     let sql = format!(
@@ -174,7 +209,7 @@ pub async fn search(db: &Db, s: &Search) -> Result<Found> {
     let items = rows
         .iter()
         .take(limit as usize)
-        .map(from_row)
+        .map(|r| from_row(r, keys))
         .collect::<Result<Vec<_>>>()?;
     let next = match rows.get(limit as usize - 1) {
         Some(last) if rows.len() as i64 > limit => {
@@ -190,4 +225,121 @@ pub async fn count(db: &Db) -> Result<i64> {
         .fetch_one(db.reader())
         .await?;
     int(&row, "n")
+}
+
+/// Re-seals, under the keyring's first key, every sealed value not already under it, in
+/// batches of `batch` records each committed on its own: the server keeps running (it
+/// holds both keys), and an interrupted rotation resumes where it stopped. Superseded
+/// versions in `registry_history` are re-sealed too. Returns how many records changed.
+pub async fn reseal(db: &Db, batch: i64, mut progress: impl FnMut(u64)) -> Result<u64> {
+    let keys = &*db.keyring()?;
+    let mut after = String::new();
+    let mut changed = 0u64;
+    loop {
+        let rows = sqlx::query(
+            "SELECT citizen_id, permanent_street, temporary_street, phone, email FROM citizens \
+             WHERE citizen_id > $1 ORDER BY citizen_id LIMIT $2",
+        )
+        .bind(&after)
+        .bind(batch)
+        .fetch_all(db.reader())
+        .await?;
+        let Some(last) = rows.last() else { break };
+        after = text(last, "citizen_id")?;
+        let mut tx = db.begin().await?;
+        for row in &rows {
+            let id = text(row, "citizen_id")?;
+            let mut values = Vec::with_capacity(SEALED.len());
+            let mut stale = false;
+            for column in SEALED {
+                let v = opt_text(row, column)?;
+                match v {
+                    Some(v) if !keys.is_current(&v) => {
+                        let ctx = context(column, &id);
+                        values.push(Some(keys.seal(&ctx, &keys.open(&ctx, &v)?)?));
+                        stale = true;
+                    }
+                    other => values.push(other),
+                }
+            }
+            if !stale {
+                continue;
+            }
+            // Only the sealing changes, not the record: the version stays and the history
+            // trigger (which fires on a new version) stays quiet. The WHERE clause re-checks
+            // the values, so a record changed meanwhile is left for the next pass.
+            let n = sqlx::query(
+                "UPDATE citizens SET permanent_street = $1, temporary_street = $2, phone = $3, email = $4 \
+                 WHERE citizen_id = $5 AND permanent_street = $6",
+            )
+            .bind(&values[0])
+            .bind(&values[1])
+            .bind(&values[2])
+            .bind(&values[3])
+            .bind(&id)
+            .bind(opt_text(row, "permanent_street")?)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            changed += n;
+        }
+        reseal_history(&mut tx, keys, &rows).await?;
+        tx.commit().await?;
+        progress(changed);
+    }
+    Ok(changed)
+}
+
+/// Re-seals the superseded versions of the citizens in `rows`.
+async fn reseal_history(tx: &mut Tx, keys: &Keyring, rows: &[AnyRow]) -> Result<()> {
+    for row in rows {
+        let id = text(row, "citizen_id")?;
+        let versions = sqlx::query(
+            "SELECT version, data FROM registry_history WHERE registry = 'citizen' AND record_id = $1",
+        )
+        .bind(&id)
+        .fetch_all(&mut **tx)
+        .await?;
+        for v in versions {
+            let data = text(&v, "data")?;
+            let mut json: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&data)
+                .map_err(|e| StorageError::Corrupt(format!("history of a citizen: {e}")))?;
+            let mut stale = false;
+            for column in SEALED {
+                if let Some(serde_json::Value::String(s)) = json.get(column) {
+                    if !keys.is_current(s) {
+                        let ctx = context(column, &id);
+                        let resealed = keys.seal(&ctx, &keys.open(&ctx, s)?)?;
+                        json.insert(column.to_owned(), serde_json::Value::String(resealed));
+                        stale = true;
+                    }
+                }
+            }
+            if stale {
+                sqlx::query(
+                    "UPDATE registry_history SET data = $1 \
+                     WHERE registry = 'citizen' AND record_id = $2 AND version = $3",
+                )
+                .bind(serde_json::Value::Object(json).to_string())
+                .bind(&id)
+                .bind(int(&v, "version")?)
+                .execute(&mut **tx)
+                .await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Opens the sealed fields of a superseded version (as `registry_history` keeps it).
+pub fn open_history(keys: &Keyring, id: &str, data: &str) -> Result<String> {
+    let mut json: serde_json::Map<String, serde_json::Value> = serde_json::from_str(data)
+        .map_err(|e| StorageError::Corrupt(format!("history of a citizen: {e}")))?;
+    for column in SEALED {
+        if let Some(serde_json::Value::String(s)) = json.get(column) {
+            let plain = keys.open(&context(column, id), s)?;
+            json.insert(column.to_owned(), serde_json::Value::String(plain));
+        }
+    }
+    Ok(serde_json::Value::Object(json).to_string())
 }

@@ -265,9 +265,14 @@ pub async fn history(db: &crate::Db, registry: &str, record_id: &str) -> Result<
     .await?;
     rows.iter()
         .map(|r| {
+            let data = text(r, "data")?;
             Ok(HistoryEntry {
                 version: int(r, "version")?,
-                data: text(r, "data")?,
+                data: if registry == "citizen" {
+                    citizens::open_history(&*db.keyring()?, record_id, &data)?
+                } else {
+                    data
+                },
                 changed_at: text(r, "changed_at")?,
                 source: text(r, "source")?,
                 actor: text(r, "actor")?,
