@@ -138,6 +138,14 @@ pub async fn start_session(
     Ok(())
 }
 
+/// What a sealed TOTP secret is bound to: its holder (pending and enrolled secrets share it,
+/// since confirming moves one column into the other).
+fn totp_context(holder: Holder) -> String {
+    let (table, _, id) = holder.table();
+    format!("{table}.totp:{id}")
+}
+
+/// The holder's TOTP state, its secrets opened (they are sealed at rest like personal data).
 pub async fn totp(db: &Db, holder: Holder) -> Result<Totp> {
     let (table, key, id) = holder.table();
     let row = sqlx::query(&format!(
@@ -149,21 +157,32 @@ pub async fn totp(db: &Db, holder: Holder) -> Result<Totp> {
     let Some(row) = row else {
         return Ok(Totp::default());
     };
+    let keys = db.keyring()?;
+    let open = |column: &str| -> Result<Option<String>> {
+        opt_text(&row, column)?
+            .map(|v| keys.open(&totp_context(holder), &v))
+            .transpose()
+    };
     Ok(Totp {
-        secret: opt_text(&row, "totp_secret")?,
-        pending: opt_text(&row, "totp_pending")?,
+        secret: open("totp_secret")?,
+        pending: open("totp_pending")?,
         last_step: opt_int(&row, "totp_last_step")?,
     })
 }
 
 /// Starts (or restarts) enrolment with a new secret; the current one, if any, stays in
 /// force until a code for the new one confirms it.
-pub async fn set_totp_pending(tx: &mut Tx, holder: Holder, secret_hex: &str) -> Result<()> {
+pub async fn set_totp_pending(
+    tx: &mut Tx,
+    keys: &crate::sealed::Keyring,
+    holder: Holder,
+    secret_hex: &str,
+) -> Result<()> {
     let (table, key, id) = holder.table();
     sqlx::query(&format!(
         "UPDATE {table} SET totp_pending = $1 WHERE {key} = $2"
     ))
-    .bind(secret_hex)
+    .bind(keys.seal(&totp_context(holder), secret_hex)?)
     .bind(id)
     .execute(&mut **tx)
     .await?;

@@ -639,6 +639,19 @@ async fn two_step_verification_asks_for_a_fresh_code_once_enrolled() {
     let now = step();
     let (s, _) = post("/api/v1/auth/totp/confirm", json!({"code": code(now - 1)})).await;
     assert_eq!(s, 204);
+    // The secret is sealed at rest, like personal data.
+    let pool = app.db.raw().await;
+    let (stored,): (String,) = sqlx::query_as(&format!(
+        "SELECT totp_secret FROM accounts WHERE citizen_id = '{MAI}'"
+    ))
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    assert!(
+        stored.starts_with("v1.1.") && !stored.contains(&hex::encode(&secret)),
+        "{stored}"
+    );
     // Now the password alone is not enough.
     let (s, body) = login(&app, json!({"citizen_id": MAI, "password": PASSWORD})).await;
     assert_eq!((s, error_code(&body)), (401, "totp_required"));

@@ -165,7 +165,8 @@ pub async fn totp_enrol(
     let holder = holder(&state, &caller).await?;
     let secret = auth::random_bytes::<20>()?;
     let mut tx = state.db.begin().await?;
-    accounts::set_totp_pending(&mut tx, holder, &hex::encode(secret)).await?;
+    let keys = state.db.keyring()?;
+    accounts::set_totp_pending(&mut tx, &keys, holder, &hex::encode(secret)).await?;
     tx.commit().await.map_err(StorageError::from)?;
     let account = caller.actor();
     let account = account.split_once(':').map_or(account.as_str(), |(_, a)| a);
