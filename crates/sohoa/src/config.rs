@@ -136,6 +136,36 @@ pub struct ServeArgs {
         requires = "tls_cert"
     )]
     pub tls_key: Option<PathBuf>,
+
+    /// OpenID Connect provider citizens may sign in with (its issuer URL); needs the client
+    /// id, secret and redirect URL too
+    #[arg(long, env = "SOHOA_OIDC_ISSUER", value_name = "URL")]
+    pub oidc_issuer: Option<String>,
+
+    /// This server's client id at the OpenID Connect provider
+    #[arg(long, env = "SOHOA_OIDC_CLIENT_ID", value_name = "ID")]
+    pub oidc_client_id: Option<String>,
+
+    /// This server's client secret at the OpenID Connect provider (prefer the variable)
+    #[arg(
+        long,
+        env = "SOHOA_OIDC_CLIENT_SECRET",
+        value_name = "SECRET",
+        hide_env_values = true
+    )]
+    pub oidc_client_secret: Option<Secret>,
+
+    /// The callback URL registered with the provider: https://<host>/auth/oidc/callback
+    #[arg(long, env = "SOHOA_OIDC_REDIRECT_URL", value_name = "URL")]
+    pub oidc_redirect_url: Option<String>,
+
+    /// The ID token (or userinfo) claim holding the citizen's CCCD [default: cccd]
+    #[arg(long, env = "SOHOA_OIDC_CCCD_CLAIM", value_name = "CLAIM")]
+    pub oidc_cccd_claim: Option<String>,
+
+    /// Scopes to ask for [default: "openid cccd"]
+    #[arg(long, env = "SOHOA_OIDC_SCOPES", value_name = "SCOPES")]
+    pub oidc_scopes: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -167,6 +197,12 @@ pub struct FileConfig {
     pub login_rate_limit: Option<u32>,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
+    pub oidc_issuer: Option<String>,
+    pub oidc_client_id: Option<String>,
+    pub oidc_client_secret: Option<Secret>,
+    pub oidc_redirect_url: Option<String>,
+    pub oidc_cccd_claim: Option<String>,
+    pub oidc_scopes: Option<String>,
     pub log_format: Option<LogFormat>,
     pub log: Option<String>,
 }
@@ -264,6 +300,7 @@ pub struct ServeConfig {
     pub login_rate_limit: u32,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
+    pub oidc: Option<sohoa_web::oidc::OidcConfig>,
 }
 
 impl ServeConfig {
@@ -311,7 +348,53 @@ impl ServeConfig {
                 .unwrap_or(30),
             tls_cert,
             tls_key,
+            oidc: resolve_oidc(args, file)?,
         })
+    }
+}
+
+fn resolve_oidc(
+    args: &ServeArgs,
+    file: &FileConfig,
+) -> Result<Option<sohoa_web::oidc::OidcConfig>, ConfigError> {
+    let pick = |a: &Option<String>, f: &Option<String>| a.clone().or_else(|| f.clone());
+    let issuer = pick(&args.oidc_issuer, &file.oidc_issuer);
+    let client_id = pick(&args.oidc_client_id, &file.oidc_client_id);
+    let secret = args
+        .oidc_client_secret
+        .clone()
+        .or_else(|| file.oidc_client_secret.clone());
+    let redirect = pick(&args.oidc_redirect_url, &file.oidc_redirect_url);
+    match (issuer, client_id, secret, redirect) {
+        (None, None, None, None) => Ok(None),
+        (Some(issuer), Some(client_id), Some(secret), Some(redirect_url)) => {
+            for (name, url) in [
+                ("oidc_issuer", &issuer),
+                ("oidc_redirect_url", &redirect_url),
+            ] {
+                let local =
+                    url.starts_with("http://127.0.0.1") || url.starts_with("http://localhost");
+                if !url.starts_with("https://") && !local {
+                    return Err(ConfigError::Invalid(format!(
+                        "{name} must be an https:// URL (plain http only on this machine)"
+                    )));
+                }
+            }
+            Ok(Some(sohoa_web::oidc::OidcConfig {
+                issuer,
+                client_id,
+                client_secret: secret.expose().to_owned(),
+                redirect_url,
+                cccd_claim: pick(&args.oidc_cccd_claim, &file.oidc_cccd_claim)
+                    .unwrap_or_else(|| "cccd".into()),
+                scopes: pick(&args.oidc_scopes, &file.oidc_scopes)
+                    .unwrap_or_else(|| "openid cccd".into()),
+            }))
+        }
+        _ => Err(ConfigError::Invalid(
+            "oidc_issuer, oidc_client_id, oidc_client_secret and oidc_redirect_url go together"
+                .into(),
+        )),
     }
 }
 
@@ -385,6 +468,12 @@ mod tests {
             login_rate_limit: None,
             tls_cert: None,
             tls_key: None,
+            oidc_issuer: None,
+            oidc_client_id: None,
+            oidc_client_secret: None,
+            oidc_redirect_url: None,
+            oidc_cccd_claim: None,
+            oidc_scopes: None,
         };
         assert!(ServeConfig::resolve(&args, &FileConfig::default()).is_err());
     }

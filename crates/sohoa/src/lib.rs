@@ -36,6 +36,8 @@ pub enum StartError {
     Tls(#[from] sohoa_web::tls::TlsError),
     #[error("data keys in {0}: {1}")]
     Keys(String, String),
+    #[error("OpenID Connect: {0}")]
+    Oidc(String),
 }
 
 /// Opens the database, applies migrations and loads the reference units: what every
@@ -214,7 +216,14 @@ pub async fn start(
         (Some(cert), Some(key)) => Some(sohoa_web::tls::load(cert, key)?),
         _ => None,
     };
+    let oidc = match &serve.oidc {
+        Some(c) => Some(std::sync::Arc::new(
+            sohoa_web::oidc::Oidc::new(c.clone()).map_err(|e| StartError::Oidc(e.to_string()))?,
+        )),
+        None => None,
+    };
     let web = WebConfig {
+        oidc,
         tls: tls.is_some(),
         admin_token_sha256: serve
             .admin_token

@@ -28,7 +28,7 @@ enum Command {
     ///
     /// Options come from flags, then SOHOA_* environment variables, then the TOML file
     /// (--config, or ./sohoa.toml when present), then the defaults shown.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Apply database migrations and load the reference administrative units, then exit.
     Migrate,
     /// Load a registry file (CSV or NDJSON), reporting every rejected row with its line.

@@ -416,3 +416,80 @@ pub async fn disable_staff(tx: &mut Tx, username: &str, record: AuditRecord) -> 
     audit::append(tx, &record).await?;
     Ok(true)
 }
+
+/// A sign-in through an OpenID Connect provider, between redirect and callback.
+#[derive(Debug, Clone)]
+pub struct OidcLogin {
+    pub nonce: String,
+    pub verifier: String,
+    pub next_path: String,
+}
+
+/// Records a sign-in in progress (and forgets those older than `stale_before`).
+pub async fn start_oidc(
+    tx: &mut Tx,
+    state_sha256: &str,
+    login: &OidcLogin,
+    stale_before: &str,
+) -> Result<()> {
+    sqlx::query("DELETE FROM oidc_logins WHERE created_at < $1")
+        .bind(stale_before)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO oidc_logins (state_sha256, nonce, verifier, next_path, created_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(state_sha256)
+    .bind(&login.nonce)
+    .bind(&login.verifier)
+    .bind(&login.next_path)
+    .bind(Timestamp::now().to_string())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Takes the sign-in with this state, once: a replayed callback finds nothing.
+pub async fn take_oidc(
+    tx: &mut Tx,
+    state_sha256: &str,
+    stale_before: &str,
+) -> Result<Option<OidcLogin>> {
+    let row = sqlx::query(
+        "DELETE FROM oidc_logins WHERE state_sha256 = $1 RETURNING nonce, verifier, next_path, created_at",
+    )
+    .bind(state_sha256)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    if text(&row, "created_at")?.as_str() < stale_before {
+        return Ok(None);
+    }
+    Ok(Some(OidcLogin {
+        nonce: text(&row, "nonce")?,
+        verifier: text(&row, "verifier")?,
+        next_path: text(&row, "next_path")?,
+    }))
+}
+
+/// The account of a citizen the identity provider vouched for, opened if need be. Such an
+/// account has no password (the marker is no valid hash, so no password ever matches).
+pub async fn ensure_account(tx: &mut Tx, citizen_id: &str, record: AuditRecord) -> Result<i64> {
+    let inserted = sqlx::query(
+        "INSERT INTO accounts (citizen_id, password_hash, created_at) VALUES ($1, '!oidc', $2) \
+         ON CONFLICT (citizen_id) DO NOTHING RETURNING account_id",
+    )
+    .bind(citizen_id)
+    .bind(Timestamp::now().to_string())
+    .fetch_optional(&mut **tx)
+    .await?;
+    if let Some(row) = inserted {
+        audit::append(tx, &record).await?;
+        return int(&row, "account_id");
+    }
+    let row = sqlx::query("SELECT account_id FROM accounts WHERE citizen_id = $1")
+        .bind(citizen_id)
+        .fetch_one(&mut **tx)
+        .await?;
+    int(&row, "account_id")
+}

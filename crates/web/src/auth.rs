@@ -284,6 +284,12 @@ pub(crate) fn later(d: Duration) -> Timestamp {
     Timestamp::from_datetime(Timestamp::now().datetime() + d)
 }
 
+/// `d` from now, ahead (`true`) or back (`false`).
+pub(crate) fn later_by(d: Duration, ahead: bool) -> Timestamp {
+    let now = Timestamp::now().datetime();
+    Timestamp::from_datetime(if ahead { now + d } else { now - d })
+}
+
 pub fn random_bytes<const N: usize>() -> Result<[u8; N], AppError> {
     let mut b = [0u8; N];
     getrandom::fill(&mut b).map_err(AppError::internal)?;
@@ -423,8 +429,6 @@ pub async fn sign_in(
             "invalid_credentials",
         ));
     };
-    let token = format!("ss_{}", hex::encode(random_bytes::<32>()?));
-    let expires_at = later(SESSION);
     let mut tx = state.db.begin().await?;
     if let Some(step) = second {
         // Two requests racing with one code: only one spends it.
@@ -432,6 +436,19 @@ pub async fn sign_in(
             return Err(AppError::new(StatusCode::UNAUTHORIZED, "invalid_totp").field("totp"));
         }
     }
+    start_session(state, tx, holder, record(Outcome::Success)).await
+}
+
+/// Starts a session for `holder` inside `tx` (which may hold other changes of the sign-in),
+/// records `record`, commits, and hands back the token.
+pub(crate) async fn start_session(
+    state: &AppState,
+    mut tx: sohoa_storage::Tx,
+    holder: Holder,
+    record: AuditRecord,
+) -> Result<SignedIn, AppError> {
+    let token = format!("ss_{}", hex::encode(random_bytes::<32>()?));
+    let expires_at = later(SESSION);
     accounts::start_session(
         &mut tx,
         holder,
@@ -439,7 +456,7 @@ pub async fn sign_in(
         &expires_at.to_string(),
     )
     .await?;
-    audit::append(&mut tx, &record(Outcome::Success)).await?;
+    audit::append(&mut tx, &record).await?;
     tx.commit().await.map_err(StorageError::from)?;
     let principal = match session(state, &token).await? {
         Some((p, _)) => p,

@@ -13,6 +13,7 @@ pub mod extract;
 pub mod i18n;
 pub mod limit;
 pub mod metrics;
+pub mod oidc;
 pub mod pages;
 pub mod tls;
 
@@ -50,6 +51,8 @@ pub struct WebConfig {
     pub login_rate: Option<limit::Rate>,
     /// Served over TLS: browsers are told to use HTTPS only (HSTS).
     pub tls: bool,
+    /// Citizens may sign in through this OpenID Connect provider.
+    pub oidc: Option<Arc<oidc::Oidc>>,
 }
 
 impl Default for WebConfig {
@@ -60,6 +63,7 @@ impl Default for WebConfig {
             rate_limit: Some(DEFAULT_RATE),
             login_rate: Some(limit::Rate::per_minute(30)),
             tls: false,
+            oidc: None,
         }
     }
 }

@@ -148,6 +148,10 @@ pub struct Options {
     pub login_rate_limit: Option<u32>,
     /// PEM certificate and key: serve HTTPS.
     pub tls: Option<(PathBuf, PathBuf)>,
+    /// An OpenID Connect provider for citizens' sign-in.
+    pub oidc: Option<sohoa_web::oidc::OidcConfig>,
+    /// Where to listen [default: 127.0.0.1:0].
+    pub listen: Option<std::net::SocketAddr>,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -167,7 +171,9 @@ pub async fn spawn_app_with(opts: Options) -> TestApp {
 /// Starts the server on an existing database (to test restarts).
 pub async fn spawn_on(db: TestDb, opts: Options) -> TestApp {
     let serve = ServeConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
+        listen: opts
+            .listen
+            .unwrap_or_else(|| "127.0.0.1:0".parse().unwrap()),
         demo: opts.demo,
         admin_token: opts.admin.then(|| ADMIN_TOKEN.parse::<Secret>().unwrap()),
         request_timeout: Duration::from_secs(30),
@@ -175,6 +181,7 @@ pub async fn spawn_on(db: TestDb, opts: Options) -> TestApp {
         login_rate_limit: opts.login_rate_limit.unwrap_or(30),
         tls_cert: opts.tls.as_ref().map(|t| t.0.clone()),
         tls_key: opts.tls.as_ref().map(|t| t.1.clone()),
+        oidc: opts.oidc.clone(),
     };
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let started = sohoa::start(&db.store(), &serve, async {

@@ -16,6 +16,7 @@ mod errors;
 mod identity;
 mod import;
 mod me;
+mod oidc;
 mod openapi;
 mod operations;
 mod pages;

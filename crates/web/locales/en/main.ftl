@@ -143,6 +143,9 @@ error-staff-exists = This username is taken.
 error-staff-not-found = No active staff account has this username.
 error-totp-required = This account uses two-step verification: enter the 6-digit code from your authenticator app.
 error-invalid-totp = The code is wrong, expired or already used. Enter a new code from your authenticator app.
+error-oidc-unavailable = The electronic identity service cannot be reached. Try again in a few minutes, or sign in with a password.
+error-oidc-failed = Signing in through the electronic identity service failed or expired. Please start again.
+error-oidc-not-found = This server is not connected to an electronic identity service. Please sign in with a password.
 
 # Accounts
 nav-me = My account
@@ -154,6 +157,8 @@ login-password-label = Password
 login-totp-label = One-time code (if any)
 login-totp-hint = Only if you turned on two-step verification: the 6 digits from your authenticator app.
 login-submit = Sign in
+login-oidc = Sign in with your electronic identity
+login-or-password = Or sign in with a password:
 logout-submit = Sign out
 me-title = My account
 me-signed-in-as = You are signed in as { $actor }.

@@ -143,6 +143,9 @@ error-staff-exists = Tên đăng nhập này đã được dùng.
 error-staff-not-found = Không tìm thấy tài khoản cán bộ đang hoạt động có tên đăng nhập này.
 error-totp-required = Tài khoản này dùng mã xác thực hai lớp: nhập mã 6 chữ số từ ứng dụng xác thực.
 error-invalid-totp = Mã xác thực không đúng, đã hết hạn hoặc đã được dùng. Nhập mã mới từ ứng dụng xác thực.
+error-oidc-unavailable = Không kết nối được với hệ thống định danh điện tử. Vui lòng thử lại sau ít phút, hoặc đăng nhập bằng mật khẩu.
+error-oidc-failed = Đăng nhập qua hệ thống định danh điện tử không thành công hoặc đã hết hạn. Vui lòng bắt đầu lại.
+error-oidc-not-found = Máy chủ này chưa kết nối với hệ thống định danh điện tử. Vui lòng đăng nhập bằng mật khẩu.
 
 # Accounts
 nav-me = Tài khoản của tôi
@@ -154,6 +157,8 @@ login-password-label = Mật khẩu
 login-totp-label = Mã xác thực (nếu có)
 login-totp-hint = Chỉ khi bạn đã bật xác thực hai lớp: 6 chữ số từ ứng dụng xác thực.
 login-submit = Đăng nhập
+login-oidc = Đăng nhập bằng tài khoản định danh điện tử
+login-or-password = Hoặc đăng nhập bằng mật khẩu:
 logout-submit = Đăng xuất
 me-title = Tài khoản của tôi
 me-signed-in-as = Bạn đang đăng nhập với danh tính { $actor }.

@@ -28,6 +28,8 @@ struct LoginTemplate {
     next: String,
     login: String,
     error: Option<String>,
+    /// Where the identity provider's button leads, when one is configured.
+    oidc_href: Option<String>,
 }
 
 /// Only a path on this site may be returned to after signing in: never another host.
@@ -49,6 +51,7 @@ fn with_cookie(mut res: Response, cookie: Option<HeaderValue>) -> Response {
 }
 
 fn login_page(
+    state: &AppState,
     ctx: &PageCtx,
     headers: &HeaderMap,
     next: String,
@@ -57,6 +60,12 @@ fn login_page(
 ) -> PageResult<Response> {
     let (csrf, cookie) = auth::csrf_token(headers).page(ctx.lang)?;
     let t = ctx.t();
+    let oidc_href = state.config.oidc.as_ref().map(|_| {
+        format!(
+            "/login/oidc?next={}",
+            form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
+        )
+    });
     let mut res = render(&LoginTemplate {
         shell: ctx.shell("me", t.get("login-title")),
         t,
@@ -64,6 +73,7 @@ fn login_page(
         next,
         login,
         error: error.map(|e| e.message(ctx.lang)),
+        oidc_href,
     });
     if let Some(e) = error {
         *res.status_mut() = e.status;
@@ -78,14 +88,17 @@ pub struct NextParam {
 }
 
 pub async fn login_form(
+    State(state): State<AppState>,
     ctx: PageCtx,
     headers: HeaderMap,
-    axum::extract::Query(p): axum::extract::Query<NextParam>,
+    p: Result<axum::extract::Query<NextParam>, axum::extract::rejection::QueryRejection>,
 ) -> PageResult<Response> {
+    let next = p.ok().and_then(|q| q.0.next);
     login_page(
+        &state,
         &ctx,
         &headers,
-        safe_next(p.next.as_deref()),
+        safe_next(next.as_deref()),
         String::new(),
         None,
     )
@@ -127,9 +140,14 @@ pub async fn login_submit(
                 .append(header::SET_COOKIE, auth::session_cookie(&signed));
             Ok(with_cookie(res, None))
         }
-        Err(e) if e.status.is_client_error() => {
-            login_page(&ctx, &headers, next, form.login.trim().to_owned(), Some(&e))
-        }
+        Err(e) if e.status.is_client_error() => login_page(
+            &state,
+            &ctx,
+            &headers,
+            next,
+            form.login.trim().to_owned(),
+            Some(&e),
+        ),
         Err(e) => Err(e).page(ctx.lang),
     }
 }
@@ -365,4 +383,193 @@ pub async fn revoke_consent(
     }
     tx.commit().await.map_err(StorageError::from).page(lang)?;
     Ok(Redirect::to("/me").into_response())
+}
+
+const OIDC_COOKIE: &str = "__Host-sohoa_oidc";
+/// How long a browser may spend at the identity provider.
+const OIDC_WINDOW: std::time::Duration = std::time::Duration::from_secs(600);
+
+fn oidc_of(state: &AppState) -> Result<&crate::oidc::Oidc, AppError> {
+    state
+        .config
+        .oidc
+        .as_deref()
+        .ok_or_else(|| AppError::not_found("oidc_not_found"))
+}
+
+fn oidc_error(e: crate::oidc::OidcError) -> AppError {
+    match e {
+        crate::oidc::OidcError::Provider(why) => {
+            tracing::warn!(error = %why, "identity provider unavailable");
+            AppError::new(StatusCode::SERVICE_UNAVAILABLE, "oidc_unavailable")
+        }
+        other => {
+            tracing::warn!(target: "security", error = %other, "OIDC sign-in refused");
+            AppError::new(StatusCode::UNAUTHORIZED, "oidc_failed")
+        }
+    }
+}
+
+/// Starts a sign-in at the identity provider: state, nonce and PKCE verifier are kept
+/// (the state also in a cookie, tying the callback to this browser), then off it goes.
+pub async fn oidc_start(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    p: Result<axum::extract::Query<NextParam>, axum::extract::rejection::QueryRejection>,
+) -> PageResult<Response> {
+    let lang = ctx.lang;
+    let oidc = oidc_of(&state).page(lang)?;
+    let next = safe_next(p.ok().and_then(|q| q.0.next).as_deref());
+    let random = || auth::random_bytes::<32>().map(hex::encode);
+    let login_state = random().page(lang)?;
+    let login = sohoa_storage::accounts::OidcLogin {
+        nonce: random().page(lang)?,
+        verifier: random().page(lang)?,
+        next_path: next,
+    };
+    let url = oidc
+        .authorization_url(&login_state, &login.nonce, &login.verifier)
+        .await
+        .map_err(oidc_error)
+        .page(lang)?;
+    let stale = auth::later_by(OIDC_WINDOW, false).to_string();
+    let mut tx = state.db.begin().await.page(lang)?;
+    sohoa_storage::accounts::start_oidc(
+        &mut tx,
+        &hex::encode(crate::token_digest(&login_state)),
+        &login,
+        &stale,
+    )
+    .await
+    .page(lang)?;
+    tx.commit().await.map_err(StorageError::from).page(lang)?;
+    let mut res = Redirect::to(&url).into_response();
+    let cookie = format!(
+        "{OIDC_COOKIE}={login_state}; Path=/; Max-Age={}; Secure; HttpOnly; SameSite=Lax",
+        OIDC_WINDOW.as_secs()
+    );
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        res.headers_mut().append(header::SET_COOKIE, v);
+    }
+    Ok(res)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Callback {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+    /// The issuer, where the provider says it (RFC 9207): a mix-up defence.
+    iss: Option<String>,
+}
+
+/// The identity provider sends the browser back here with a code; the citizen it vouches
+/// for (by the CCCD claim) must be in the population registry.
+pub async fn oidc_callback(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    headers: HeaderMap,
+    ClientAddr(addr): ClientAddr,
+    q: Result<axum::extract::Query<Callback>, axum::extract::rejection::QueryRejection>,
+) -> PageResult<Response> {
+    let lang = ctx.lang;
+    let oidc = oidc_of(&state).page(lang)?;
+    let failed = || AppError::new(StatusCode::UNAUTHORIZED, "oidc_failed");
+    let q = q.map(|q| q.0).map_err(|_| failed()).page(lang)?;
+    let record = |actor: String, object: &str, outcome: Outcome| {
+        AuditRecord::new(actor, "auth.login", "account", object)
+            .fields(["oidc"])
+            .outcome(outcome)
+            .client_addr(addr.clone())
+    };
+    if let Some(e) = &q.error {
+        let e: String = e.chars().take(64).collect();
+        tracing::info!(error = %e, "identity provider refused the sign-in");
+        return Err(failed()).page(lang);
+    }
+    let (Some(code), Some(login_state)) = (q.code.as_deref(), q.state.as_deref()) else {
+        return Err(failed()).page(lang);
+    };
+    if q.iss
+        .as_deref()
+        .is_some_and(|i| i.trim_end_matches('/') != oidc.config.issuer.trim_end_matches('/'))
+    {
+        tracing::warn!(target: "security", "OIDC callback from another issuer");
+        return Err(failed()).page(lang);
+    }
+    // The callback must come back to the browser that started the sign-in.
+    let same_browser = auth::cookie(&headers, OIDC_COOKIE).is_some_and(|c| {
+        crate::digests_equal(&crate::token_digest(c), &crate::token_digest(login_state))
+    });
+    if !same_browser {
+        tracing::warn!(target: "security", "OIDC callback without its browser's state cookie");
+        return Err(failed()).page(lang);
+    }
+    let stale = auth::later_by(OIDC_WINDOW, false).to_string();
+    let mut tx = state.db.begin().await.page(lang)?;
+    let login = sohoa_storage::accounts::take_oidc(
+        &mut tx,
+        &hex::encode(crate::token_digest(login_state)),
+        &stale,
+    )
+    .await
+    .page(lang)?;
+    // Taking the state commits at once: a replayed callback finds nothing, whatever follows.
+    tx.commit().await.map_err(StorageError::from).page(lang)?;
+    let Some(login) = login else {
+        return Err(failed()).page(lang);
+    };
+    let claimed = match oidc.finish(code, &login.verifier, &login.nonce).await {
+        Ok(c) => c,
+        Err(e) => {
+            state
+                .audit
+                .record(record("anonymous".into(), "oidc", Outcome::Failure))
+                .await
+                .page(lang)?;
+            return Err(oidc_error(e)).page(lang);
+        }
+    };
+    let Ok(id) = sohoa_domain::CitizenId::parse(&claimed) else {
+        tracing::warn!(target: "security", "identity provider's CCCD claim is malformed");
+        return Err(failed()).page(lang);
+    };
+    let actor = format!("citizen:{id}");
+    if registry::citizens::get(&state.db, &id)
+        .await
+        .page(lang)?
+        .is_none()
+    {
+        state
+            .audit
+            .record(record(actor, id.as_str(), Outcome::Denied))
+            .await
+            .page(lang)?;
+        return Err(AppError::new(StatusCode::FORBIDDEN, "unknown_citizen")).page(lang);
+    }
+    let mut tx = state.db.begin().await.page(lang)?;
+    let opened = AuditRecord::new(actor.clone(), "account.create", "citizen", id.as_str())
+        .fields(["oidc"])
+        .client_addr(addr.clone());
+    let account = sohoa_storage::accounts::ensure_account(&mut tx, id.as_str(), opened)
+        .await
+        .page(lang)?;
+    let signed = auth::start_session(
+        &state,
+        tx,
+        sohoa_storage::accounts::Holder::Citizen(account),
+        record(actor, id.as_str(), Outcome::Success),
+    )
+    .await
+    .page(lang)?;
+    let mut res = Redirect::to(&login.next_path).into_response();
+    res.headers_mut()
+        .append(header::SET_COOKIE, auth::session_cookie(&signed));
+    res.headers_mut().append(
+        header::SET_COOKIE,
+        HeaderValue::from_static(
+            "__Host-sohoa_oidc=; Path=/; Max-Age=0; Secure; HttpOnly; SameSite=Lax",
+        ),
+    );
+    Ok(with_cookie(res, None))
 }

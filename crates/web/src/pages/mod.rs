@@ -35,6 +35,12 @@ pub(crate) fn routes(r: Routes) -> Routes {
                 E::post(SignIn, account::login_submit),
             ],
         )
+        .add(Page, "/login/oidc", [E::get(SignIn, account::oidc_start)])
+        .add(
+            Page,
+            "/auth/oidc/callback",
+            [E::get(SignIn, account::oidc_callback)],
+        )
         .add(Page, "/logout", [E::post(UseSession, account::logout)])
         .add(Page, "/me", [E::get(UseSession, account::me)])
         .add(
