@@ -11,6 +11,7 @@ pub mod ids;
 pub mod paging;
 pub mod policy;
 pub mod registry;
+pub mod services;
 pub mod sharing;
 pub mod text;
 pub mod timestamp;

@@ -1,0 +1,5 @@
+//! Online public services: the working-day calendar, the procedure catalog, and the life
+//! of an application.
+
+pub mod calendar;
+pub mod workflow;

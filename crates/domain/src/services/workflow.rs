@@ -1,0 +1,172 @@
+//! The life of an application (hồ sơ): which status may follow which, and who moves it.
+//!
+//! ```text
+//! draft → submitted → received → in_review ─┬→ approved ─┬→ result_issued
+//!                                  ↑  │      └→ rejected ─┘
+//!                                  │  ↓
+//!                        resubmitted ← supplement_requested
+//! withdrawn: by the applicant, from any status before a decision
+//! ```
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Draft,
+    Submitted,
+    Received,
+    InReview,
+    SupplementRequested,
+    Resubmitted,
+    Approved,
+    Rejected,
+    ResultIssued,
+    Withdrawn,
+}
+
+/// Who may make a move.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mover {
+    /// The applicant (or whoever acts for them with their consent).
+    Applicant,
+    /// An officer of the agency responsible, within its unit.
+    Officer,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("an application cannot go from {from:?} to {to:?}")]
+pub struct IllegalTransition {
+    pub from: Status,
+    pub to: Status,
+}
+
+impl Status {
+    pub const ALL: [Status; 10] = [
+        Status::Draft,
+        Status::Submitted,
+        Status::Received,
+        Status::InReview,
+        Status::SupplementRequested,
+        Status::Resubmitted,
+        Status::Approved,
+        Status::Rejected,
+        Status::ResultIssued,
+        Status::Withdrawn,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Draft => "draft",
+            Status::Submitted => "submitted",
+            Status::Received => "received",
+            Status::InReview => "in_review",
+            Status::SupplementRequested => "supplement_requested",
+            Status::Resubmitted => "resubmitted",
+            Status::Approved => "approved",
+            Status::Rejected => "rejected",
+            Status::ResultIssued => "result_issued",
+            Status::Withdrawn => "withdrawn",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Status> {
+        Status::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+
+    /// Decided, issued or withdrawn: nothing more happens to it.
+    pub fn is_closed(self) -> bool {
+        matches!(self, Status::ResultIssued | Status::Withdrawn)
+    }
+
+    /// Whether the deadline clock runs: from receipt to the decision, except while the
+    /// applicant is asked for a supplement.
+    pub fn clock_runs(self) -> bool {
+        matches!(
+            self,
+            Status::Received | Status::InReview | Status::Resubmitted
+        )
+    }
+
+    /// Who may move an application from `self` to `to`; an illegal move is an error.
+    pub fn mover_to(self, to: Status) -> Result<Mover, IllegalTransition> {
+        use Status::*;
+        let mover = match (self, to) {
+            (Draft, Submitted) | (SupplementRequested, Resubmitted) => Mover::Applicant,
+            (
+                Draft | Submitted | Received | InReview | SupplementRequested | Resubmitted,
+                Withdrawn,
+            ) => Mover::Applicant,
+            (Submitted, Received)
+            | (Received, InReview)
+            | (Resubmitted, InReview)
+            | (InReview, SupplementRequested)
+            | (InReview, Approved)
+            | (InReview, Rejected)
+            | (Approved, ResultIssued)
+            | (Rejected, ResultIssued) => Mover::Officer,
+            _ => return Err(IllegalTransition { from: self, to }),
+        };
+        Ok(mover)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Status::*;
+
+    #[test]
+    fn the_happy_path_and_the_supplement_loop() {
+        let path = [
+            Draft,
+            Submitted,
+            Received,
+            InReview,
+            SupplementRequested,
+            Resubmitted,
+            InReview,
+            Approved,
+            ResultIssued,
+        ];
+        for w in path.windows(2) {
+            assert!(w[0].mover_to(w[1]).is_ok(), "{:?} → {:?}", w[0], w[1]);
+        }
+        assert_eq!(Draft.mover_to(Submitted), Ok(Mover::Applicant));
+        assert_eq!(InReview.mover_to(Approved), Ok(Mover::Officer));
+        assert_eq!(Rejected.mover_to(ResultIssued), Ok(Mover::Officer));
+    }
+
+    #[test]
+    fn decisions_are_final_and_skipping_steps_is_illegal() {
+        for (from, to) in [
+            (Draft, Approved),
+            (Submitted, InReview),
+            (Received, Approved),
+            (Approved, Rejected),
+            (Approved, Withdrawn),
+            (Rejected, Withdrawn),
+            (ResultIssued, Withdrawn),
+            (Withdrawn, Submitted),
+            (SupplementRequested, Approved),
+            (InReview, InReview),
+        ] {
+            assert_eq!(from.mover_to(to), Err(IllegalTransition { from, to }));
+        }
+        // Every status but the closed ones leads somewhere.
+        for s in Status::ALL {
+            let next = Status::ALL
+                .iter()
+                .filter(|t| s.mover_to(**t).is_ok())
+                .count();
+            assert_eq!(next == 0, s.is_closed(), "{s:?}");
+            assert_eq!(Status::parse(s.as_str()), Some(s));
+        }
+    }
+
+    #[test]
+    fn the_clock_stops_while_a_supplement_is_awaited() {
+        assert!(InReview.clock_runs() && Received.clock_runs() && Resubmitted.clock_runs());
+        assert!(!SupplementRequested.clock_runs() && !Draft.clock_runs() && !Approved.clock_runs());
+    }
+}
