@@ -28,6 +28,13 @@ impl AgencyCode {
     }
 }
 
+impl<'de> Deserialize<'de> for AgencyCode {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        AgencyCode::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
 impl std::fmt::Display for AgencyCode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)

@@ -168,6 +168,8 @@ pub enum Action {
     ManageOwnConsents,
     /// Reading the audit log.
     ReadAuditLog,
+    /// Editing the procedure catalog (each save a new version).
+    ManageCatalog,
 }
 
 impl Action {
@@ -276,6 +278,13 @@ fn decide(who: &Principal, action: Action, target: Option<&Target<'_>>) -> Resul
         Action::SearchRegistry => who.role() == Some(Role::CityAdmin),
         Action::ReadOwnData | Action::ManageOwnConsents => match who {
             Principal::Citizen(me) => within(&|t| t.citizen == Some(me)),
+            _ => false,
+        },
+        // A city administrator edits any procedure; an agency's administrator those its
+        // agency decides (commune-level procedures are the city's to define).
+        Action::ManageCatalog => match who.role() {
+            Some(Role::CityAdmin) => true,
+            Some(Role::AgencyAdmin) => within(&own_agency),
             _ => false,
         },
         Action::ReadAuditLog => match who {

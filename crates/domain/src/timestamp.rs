@@ -20,6 +20,11 @@ pub fn today() -> time::Date {
     OffsetDateTime::now_utc().to_offset(VIETNAM).date()
 }
 
+/// Not an RFC 3339 time between the years 1000 and 9998.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("not an RFC 3339 time between the years 1000 and 9998")]
+pub struct TimestampError;
+
 impl Timestamp {
     pub fn now() -> Self {
         Self::from_datetime(OffsetDateTime::now_utc())
@@ -32,9 +37,15 @@ impl Timestamp {
         Self(t.replace_microsecond(micros).unwrap_or(t))
     }
 
-    /// Parses the stored form (or any RFC 3339 time, converted to UTC).
-    pub fn parse(s: &str) -> Result<Self, time::error::Parse> {
-        OffsetDateTime::parse(s, &Rfc3339).map(Self::from_datetime)
+    /// Parses the stored form (or any RFC 3339 time, converted to UTC). Years outside
+    /// 1000-9998 are refused: converting their extremes to UTC would leave the calendar
+    /// `time` can represent, and the stored text form has four-digit years.
+    pub fn parse(s: &str) -> Result<Self, TimestampError> {
+        let t = OffsetDateTime::parse(s, &Rfc3339).map_err(|_| TimestampError)?;
+        if !(1000..=9998).contains(&t.year()) {
+            return Err(TimestampError);
+        }
+        Ok(Self::from_datetime(t))
     }
 
     pub fn datetime(self) -> OffsetDateTime {
@@ -75,6 +86,20 @@ impl fmt::Display for Timestamp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by the `dates_and_times` fuzz target: the extremes used to panic.
+    #[test]
+    fn times_at_the_edges_of_the_calendar_are_refused_not_a_panic() {
+        for s in [
+            "9999-12-31T23:59:59-01:00",
+            "0000-01-01T00:00:00+01:00",
+            "0999-01-01T00:00:00Z",
+        ] {
+            assert_eq!(Timestamp::parse(s), Err(TimestampError), "{s}");
+        }
+        let t = Timestamp::parse("2025-07-01T07:00:00+07:00").unwrap();
+        assert_eq!(Timestamp::parse(&t.to_string()), Ok(t));
+    }
 
     #[test]
     fn text_form_round_trips_and_is_fixed_width() {

@@ -184,6 +184,11 @@ pub async fn load(db: &Db, data_dir: &Path) -> Result<usize, DemoError> {
             .purpose("demo data");
         accounts::create_staff(&mut tx, &new, record).await?;
     }
+    for p in catalog()? {
+        let record = AuditRecord::new("system", "procedure.save", "procedure", p.code.as_str())
+            .purpose("demo data");
+        sohoa_storage::procedures::save(&mut tx, &p, "system", record).await?;
+    }
     tx.commit().await.map_err(StorageError::from)?;
 
     let dir = data_dir.join("demo");
@@ -228,6 +233,27 @@ pub async fn load(db: &Db, data_dir: &Path) -> Result<usize, DemoError> {
     settings::set(&mut tx, MARKER, &sohoa_domain::Timestamp::now().to_string()).await?;
     tx.commit().await.map_err(StorageError::from)?;
     Ok(added)
+}
+
+/// Eleven real procedures (codes of the national public-service portal; fees and waivers
+/// are sample data), checked like any catalog entry.
+pub fn catalog() -> Result<Vec<sohoa_domain::services::procedure::Procedure>, DemoError> {
+    let entries: Vec<sohoa_domain::services::procedure::Procedure> =
+        serde_json::from_str(include_str!("demo_procedures.json"))
+            .map_err(|e| DemoError::Catalog(e.to_string()))?;
+    entries
+        .into_iter()
+        .map(|p| {
+            p.check().map_err(|errs| {
+                DemoError::Catalog(
+                    errs.iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                )
+            })
+        })
+        .collect()
 }
 
 /// Every demo account's password, shown in the README: demo data is for trying things out.
@@ -309,4 +335,6 @@ pub enum DemoError {
     Password,
     #[error("demo data: {0}")]
     Read(String),
+    #[error("demo catalog: {0}")]
+    Catalog(String),
 }

@@ -9,6 +9,7 @@ pub mod accounts;
 pub mod agencies;
 pub mod audit;
 pub mod backup;
+pub mod procedures;
 pub mod registry;
 pub mod sealed;
 pub mod settings;

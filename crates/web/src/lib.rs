@@ -157,7 +157,7 @@ macro_rules! endpoint_constructors {
         }
     };
 }
-endpoint_constructors!(get => GET, post => POST, delete => DELETE);
+endpoint_constructors!(get => GET, post => POST, put => PUT, delete => DELETE);
 
 /// Builds the router and, alongside it, the table of every route it serves, which the
 /// OpenAPI test compares with the document.

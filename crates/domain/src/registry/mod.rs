@@ -128,6 +128,10 @@ pub fn parse_date(field: &'static str, s: &str) -> Result<Date, FieldError> {
     let s = s.trim();
     Date::parse(s, format_description!("[year]-[month]-[day]"))
         .or_else(|_| Date::parse(s, format_description!("[day]/[month]/[year]")))
+        .ok()
+        // Four-digit years only: what the stored form writes back (found by fuzzing).
+        .filter(|d| (1000..=9999).contains(&d.year()))
+        .ok_or(())
         .map_err(|_| {
             FieldError::new(
                 field,

@@ -2,4 +2,5 @@
 //! of an application.
 
 pub mod calendar;
+pub mod procedure;
 pub mod workflow;

@@ -21,6 +21,7 @@ mod openapi;
 mod operations;
 mod pages;
 mod personas;
+mod procedures;
 mod registry;
 mod sealed;
 mod sharing;

@@ -146,6 +146,9 @@ error-invalid-totp = The code is wrong, expired or already used. Enter a new cod
 error-oidc-unavailable = The electronic identity service cannot be reached. Try again in a few minutes, or sign in with a password.
 error-oidc-failed = Signing in through the electronic identity service failed or expired. Please start again.
 error-oidc-not-found = This server is not connected to an electronic identity service. Please sign in with a password.
+error-invalid-procedure-code = A procedure code has 3–40 characters: upper-case letters without diacritics, digits, dots or hyphens (for example 1.001193), and matches the code in the path.
+error-invalid-procedure = The procedure is not valid: { $detail }
+error-procedure-not-found = No such procedure (or version) is in the catalog.
 
 # Accounts
 nav-me = My account
@@ -198,3 +201,37 @@ role-auditor = Auditor
 role-agency_admin = Agency administrator
 role-city_admin = City administrator
 role-digital_team = Community digital team
+
+# Procedure catalog
+nav-procedures = Procedures
+procedures-title = Administrative procedures
+procedures-lead = The catalog of procedures handled online: who decides, in how many working days, for what fee, and what the city already knows.
+procedures-search-label = Search by name or code (with or without diacritics)
+procedures-count = { $count } procedures
+procedures-empty = No procedure matches the search.
+procedures-col-code = Code
+procedures-col-name = Procedure
+procedures-col-decides = Decided by
+procedures-col-deadline = Time limit
+procedures-col-fee = Fee
+procedure-decides-commune = The People's Committee of your ward or commune
+procedure-days = { $days } working days
+procedure-free = Free
+procedure-waived = Waived
+procedure-version = Version
+procedure-documents = Documents needed
+procedure-no-documents = No documents are needed.
+procedure-optional = if any
+procedure-form = What the form asks
+procedure-form-lead = What the city already knows is filled in and locked: you do not type it again, and you can flag it if it is wrong.
+procedure-col-field = Field
+procedure-col-kind = Kind
+procedure-col-source = Source
+procedure-from-registry = From the population registry
+procedure-typed = Typed by the applicant
+field-text = Text
+field-date = Date
+field-integer = Number
+field-choice = Choice
+field-citizen-id = CCCD number
+field-unit = Ward or commune

@@ -146,6 +146,9 @@ error-invalid-totp = Mã xác thực không đúng, đã hết hạn hoặc đã
 error-oidc-unavailable = Không kết nối được với hệ thống định danh điện tử. Vui lòng thử lại sau ít phút, hoặc đăng nhập bằng mật khẩu.
 error-oidc-failed = Đăng nhập qua hệ thống định danh điện tử không thành công hoặc đã hết hạn. Vui lòng bắt đầu lại.
 error-oidc-not-found = Máy chủ này chưa kết nối với hệ thống định danh điện tử. Vui lòng đăng nhập bằng mật khẩu.
+error-invalid-procedure-code = Mã thủ tục gồm 3–40 ký tự: chữ in hoa không dấu, chữ số, dấu chấm hoặc gạch ngang (ví dụ 1.001193), và phải trùng với mã trong đường dẫn.
+error-invalid-procedure = Thông tin thủ tục chưa hợp lệ: { $detail }
+error-procedure-not-found = Không tìm thấy thủ tục (hoặc phiên bản) này trong danh mục.
 
 # Accounts
 nav-me = Tài khoản của tôi
@@ -198,3 +201,37 @@ role-auditor = Kiểm toán viên
 role-agency_admin = Quản trị cơ quan
 role-city_admin = Quản trị thành phố
 role-digital_team = Tổ công nghệ số cộng đồng
+
+# Procedure catalog
+nav-procedures = Thủ tục
+procedures-title = Thủ tục hành chính
+procedures-lead = Danh mục thủ tục hành chính giải quyết trực tuyến: ai giải quyết, trong bao nhiêu ngày làm việc, lệ phí bao nhiêu, và những thông tin thành phố đã có sẵn.
+procedures-search-label = Tìm theo tên hoặc mã (gõ có dấu hay không dấu đều được)
+procedures-count = { $count } thủ tục
+procedures-empty = Không có thủ tục nào khớp với tìm kiếm.
+procedures-col-code = Mã
+procedures-col-name = Tên thủ tục
+procedures-col-decides = Cơ quan giải quyết
+procedures-col-deadline = Thời hạn
+procedures-col-fee = Lệ phí
+procedure-decides-commune = UBND phường, xã nơi cư trú
+procedure-days = { $days } ngày làm việc
+procedure-free = Không thu phí
+procedure-waived = Được miễn
+procedure-version = Phiên bản
+procedure-documents = Giấy tờ cần có
+procedure-no-documents = Không cần nộp giấy tờ.
+procedure-optional = nếu có
+procedure-form = Thông tin trong tờ khai
+procedure-form-lead = Những thông tin thành phố đã có được điền sẵn và khóa lại: bạn không phải khai lại, và có thể báo nếu thấy sai.
+procedure-col-field = Thông tin
+procedure-col-kind = Loại
+procedure-col-source = Nguồn
+procedure-from-registry = Lấy từ cơ sở dữ liệu dân cư
+procedure-typed = Người nộp khai
+field-text = Văn bản
+field-date = Ngày
+field-integer = Số
+field-choice = Lựa chọn
+field-citizen-id = Số CCCD
+field-unit = Phường, xã

@@ -5,6 +5,7 @@ pub mod agencies;
 pub mod audit;
 pub mod health;
 pub mod me;
+pub mod procedures;
 pub mod registry;
 pub mod session;
 pub mod sharing;
@@ -61,6 +62,9 @@ use crate::{Endpoint as E, RouteKind, Routes};
         staff::list,
         staff::disable,
         audit::list,
+        procedures::list,
+        procedures::get_procedure,
+        procedures::put_procedure,
         me::access_log,
         me::create_consent,
         me::list_consents,
@@ -74,6 +78,7 @@ use crate::{Endpoint as E, RouteKind, Routes};
         (name = "agencies", description = "Departments and People's Committees"),
         (name = "identity", description = "Accounts and sessions of citizens and staff, citizens' access log and consents, the audit log"),
         (name = "registries", description = "Base registries: searching citizens"),
+        (name = "services", description = "Online public services: the procedure catalog"),
         (name = "sharing", description = "Once-only data sharing: keys, grants, and the audited share endpoints"),
     )
 )]
@@ -220,6 +225,19 @@ pub(crate) fn routes(r: Routes) -> Routes {
             [E::delete(ManageStaff, staff::disable)],
         )
         .add(Api, "/api/v1/audit", [E::get(ReadAuditLog, audit::list)])
+        .add(
+            Api,
+            "/api/v1/procedures",
+            [E::get(ReadPublic, procedures::list)],
+        )
+        .add(
+            Api,
+            "/api/v1/procedures/{code}",
+            [
+                E::get(ReadPublic, procedures::get_procedure),
+                E::put(ManageCatalog, procedures::put_procedure),
+            ],
+        )
         .add(
             Api,
             "/api/v1/me/access-log",

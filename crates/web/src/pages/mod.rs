@@ -6,6 +6,7 @@ mod account;
 mod agencies;
 mod apidocs;
 mod home;
+mod procedures;
 mod units;
 
 use askama::Template;
@@ -25,6 +26,12 @@ pub(crate) fn routes(r: Routes) -> Routes {
         .add(Page, "/units", [E::get(ReadPublic, units::list)])
         .add(Page, "/units/{code}", [E::get(ReadPublic, units::detail)])
         .add(Page, "/agencies", [E::get(ReadPublic, agencies::list)])
+        .add(Page, "/procedures", [E::get(ReadPublic, procedures::list)])
+        .add(
+            Page,
+            "/procedures/{code}",
+            [E::get(ReadPublic, procedures::detail)],
+        )
         .add(Page, "/api/docs", [E::get(ReadPublic, apidocs::page)])
         .add(Asset, "/static/app.css", [E::get(ReadPublic, stylesheet)])
         .add(
