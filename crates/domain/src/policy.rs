@@ -170,6 +170,15 @@ pub enum Action {
     ReadAuditLog,
     /// Editing the procedure catalog (each save a new version).
     ManageCatalog,
+    /// Starting, submitting, withdrawing one's own application and supplying what was
+    /// asked for.
+    Apply,
+    /// Reading an application: its applicant, and the staff of the agency (and unit) that
+    /// decides it.
+    ReadApplication,
+    /// Moving an application through its processing, assigning it: the deciding agency's
+    /// officers, within their unit.
+    ProcessApplication,
 }
 
 impl Action {
@@ -287,6 +296,25 @@ fn decide(who: &Principal, action: Action, target: Option<&Target<'_>>) -> Resul
             Some(Role::AgencyAdmin) => within(&own_agency),
             _ => false,
         },
+        Action::Apply => match who {
+            Principal::Citizen(me) => within(&|t| t.citizen == Some(me)),
+            _ => false,
+        },
+        Action::ReadApplication => match who {
+            Principal::Citizen(me) => within(&|t| t.citizen == Some(me)),
+            Principal::Staff(s) => match s.role {
+                Role::Officer => within(&|t| own_agency(t) && in_unit(s, t)),
+                Role::Leader => s.agency.is_none() || within(&own_agency),
+                _ => false,
+            },
+            _ => false,
+        },
+        Action::ProcessApplication => match who {
+            Principal::Staff(s) if s.role == Role::Officer => {
+                within(&|t| own_agency(t) && in_unit(s, t))
+            }
+            _ => false,
+        },
         Action::ReadAuditLog => match who {
             // Auditors change nothing and administrators read no audit log: separation
             // of duties.
@@ -301,6 +329,11 @@ fn decide(who: &Principal, action: Action, target: Option<&Target<'_>>) -> Resul
     } else {
         Err(Denial::Forbidden)
     }
+}
+
+/// Whether the target lies in a unit-bound member of staff's unit (any, when not bound).
+fn in_unit(s: &Staff, t: &Target<'_>) -> bool {
+    s.unit.is_none() || (t.unit.is_some() && t.unit == s.unit.as_ref())
 }
 
 #[cfg(test)]
@@ -398,6 +431,64 @@ mod tests {
             Err(Denial::Forbidden)
         );
         assert_eq!(admits(&who, Action::ManageAgencies), Err(Denial::Forbidden));
+    }
+
+    #[test]
+    fn applications_are_read_by_their_applicant_and_the_deciding_unit_only() {
+        let mai = CitizenId::parse("079185001234").unwrap();
+        let lan = CitizenId::parse("079190005678").unwrap();
+        let ward = AgencyCode::parse("UBND-26743").unwrap();
+        let other_ward = AgencyCode::parse("UBND-26737").unwrap();
+        let (u1, u2) = (
+            UnitCode::parse("26743").unwrap(),
+            UnitCode::parse("26737").unwrap(),
+        );
+        let app = |agency, unit, citizen| Target {
+            agency: Some(agency),
+            unit: Some(unit),
+            citizen: Some(citizen),
+            role: None,
+        };
+        let mine = app(&ward, &u1, &mai);
+        let theirs = app(&other_ward, &u2, &lan);
+        let officer = staff(Role::Officer, Some("UBND-26743"), Some("26743"));
+        for a in [Action::ReadApplication, Action::ProcessApplication] {
+            assert_eq!(authorize(&officer, a, &mine), Ok(()));
+            assert_eq!(authorize(&officer, a, &theirs), Err(Denial::Forbidden));
+        }
+        let citizen = Principal::Citizen(mai.clone());
+        assert_eq!(authorize(&citizen, Action::ReadApplication, &mine), Ok(()));
+        assert_eq!(authorize(&citizen, Action::Apply, &mine), Ok(()));
+        assert_eq!(
+            authorize(&citizen, Action::ReadApplication, &theirs),
+            Err(Denial::Forbidden)
+        );
+        assert_eq!(
+            admits(&citizen, Action::ProcessApplication),
+            Err(Denial::Forbidden)
+        );
+        let city_leader = staff(Role::Leader, None, None);
+        assert_eq!(
+            authorize(&city_leader, Action::ReadApplication, &theirs),
+            Ok(())
+        );
+        assert_eq!(
+            admits(&city_leader, Action::ProcessApplication),
+            Err(Denial::Forbidden)
+        );
+        for role in [
+            Role::Auditor,
+            Role::CityAdmin,
+            Role::AgencyAdmin,
+            Role::DigitalTeam,
+        ] {
+            let who = staff(role, None, None);
+            assert_eq!(
+                admits(&who, Action::ReadApplication),
+                Err(Denial::Forbidden),
+                "{role:?}"
+            );
+        }
     }
 
     #[test]

@@ -385,13 +385,24 @@ async fn keys(store: &StoreConfig, command: KeysCommand) -> ExitCode {
             };
             let show = std::io::stderr().is_terminal();
             let started = std::time::Instant::now();
-            let result = sohoa_storage::registry::citizens::reseal(&db, 1_000, |n| {
+            let report = |what: &str, n: u64| {
                 if show {
                     let rate = n as f64 / started.elapsed().as_secs_f64().max(1e-3);
-                    eprint!("\rre-sealing: {n} records ({rate:.0}/s)   ");
+                    eprint!("\rre-sealing {what}: {n} records ({rate:.0}/s)   ");
                 }
+            };
+            let result = match sohoa_storage::registry::citizens::reseal(&db, 1_000, |n| {
+                report("citizens", n)
             })
-            .await;
+            .await
+            {
+                Ok(citizens) => {
+                    sohoa_storage::applications::reseal(&db, 1_000, |n| report("applications", n))
+                        .await
+                        .map(|apps| citizens + apps)
+                }
+                Err(e) => Err(e),
+            };
             if show {
                 eprintln!();
             }

@@ -58,6 +58,18 @@ pub async fn get(db: &Db, code: &AgencyCode) -> Result<Option<Agency>> {
     row.as_ref().map(agency_from_row).transpose()
 }
 
+/// The commune-level agency serving `unit` (its People's Committee), the first by code if
+/// several are registered.
+pub async fn commune_agency(db: &Db, unit: &str) -> Result<Option<Agency>> {
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM agencies WHERE level = 'commune' AND unit_code = $1 ORDER BY code LIMIT 1"
+    ))
+    .bind(unit)
+    .fetch_optional(db.reader())
+    .await?;
+    row.as_ref().map(agency_from_row).transpose()
+}
+
 pub async fn exists(tx: &mut Tx, code: &AgencyCode) -> Result<bool> {
     let row = sqlx::query("SELECT COUNT(*) AS n FROM agencies WHERE code = $1")
         .bind(code.as_str())

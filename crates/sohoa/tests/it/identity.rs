@@ -21,6 +21,7 @@ fn concrete(path: &str) -> String {
         .replace("{username}", "nobody.here")
         .replace("{consent_id}", "999999")
         .replace("{unit_code}", "26743")
+        .replace("{number}", "HS0000000000")
         + match path {
             "/api/v1/share/{registry}/{id}" | "/api/v1/registry/citizens" => {
                 "?purpose=building-permit"
@@ -54,6 +55,8 @@ async fn counts(app: &TestApp) -> Vec<i64> {
         "accounts",
         "consents",
         "citizens",
+        "applications",
+        "application_events",
     ] {
         let n: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
             .fetch_one(&pool)

@@ -9,6 +9,7 @@ mod helpers;
 
 mod account_pages;
 mod agencies;
+mod applications;
 mod audit;
 mod backup;
 mod cli;

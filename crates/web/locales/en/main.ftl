@@ -149,6 +149,15 @@ error-oidc-not-found = This server is not connected to an electronic identity se
 error-invalid-procedure-code = A procedure code has 3–40 characters: upper-case letters without diacritics, digits, dots or hyphens (for example 1.001193), and matches the code in the path.
 error-invalid-procedure = The procedure is not valid: { $detail }
 error-procedure-not-found = No such procedure (or version) is in the catalog.
+error-idempotency-key-required = Each submission needs an Idempotency-Key header (1-255 visible ASCII characters, different for each application) so that a retry never creates a second application.
+error-idempotency-key-reused = This Idempotency-Key was already used for a different request. Use a new key for a new application.
+error-invalid-answers = Some answers on the form are not valid: { $detail }
+error-application-not-found = No such application (or you may not see it).
+error-illegal-transition = The application is { $from }, so it cannot move to { $to }.
+error-application-changed = Someone else has just updated this application. Reload it and try again.
+error-no-deciding-agency = No agency is registered to decide this procedure in the ward or commune where you live.
+error-comment-required = Say why: asking for a supplement, rejecting and withdrawing each need a reason.
+error-invalid-comment = A comment is at most 2000 characters.
 
 # Accounts
 nav-me = My account

@@ -149,6 +149,15 @@ error-oidc-not-found = Máy chủ này chưa kết nối với hệ thống đ�
 error-invalid-procedure-code = Mã thủ tục gồm 3–40 ký tự: chữ in hoa không dấu, chữ số, dấu chấm hoặc gạch ngang (ví dụ 1.001193), và phải trùng với mã trong đường dẫn.
 error-invalid-procedure = Thông tin thủ tục chưa hợp lệ: { $detail }
 error-procedure-not-found = Không tìm thấy thủ tục (hoặc phiên bản) này trong danh mục.
+error-idempotency-key-required = Mỗi lần nộp hồ sơ cần tiêu đề Idempotency-Key (1–255 ký tự ASCII nhìn thấy được, khác nhau cho mỗi hồ sơ) để việc gửi lại không tạo hồ sơ thứ hai.
+error-idempotency-key-reused = Khóa Idempotency-Key này đã được dùng cho một yêu cầu khác. Hãy dùng khóa mới cho hồ sơ mới.
+error-invalid-answers = Thông tin trên tờ khai chưa hợp lệ: { $detail }
+error-application-not-found = Không tìm thấy hồ sơ này (hoặc bạn không có quyền xem hồ sơ).
+error-illegal-transition = Hồ sơ đang ở trạng thái { $from } nên không thể chuyển sang { $to }.
+error-application-changed = Hồ sơ vừa được người khác cập nhật. Hãy tải lại rồi thao tác lại.
+error-no-deciding-agency = Chưa có cơ quan nào được đăng ký để giải quyết thủ tục này tại phường, xã nơi bạn thường trú.
+error-comment-required = Hãy ghi rõ lý do (yêu cầu bổ sung, từ chối hoặc rút hồ sơ đều cần lý do).
+error-invalid-comment = Ghi chú dài tối đa 2000 ký tự.
 
 # Accounts
 nav-me = Tài khoản của tôi

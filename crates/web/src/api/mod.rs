@@ -2,6 +2,7 @@
 //! `#[utoipa::path]`; the OpenAPI test fails if the two ever differ.
 
 pub mod agencies;
+pub mod applications;
 pub mod audit;
 pub mod health;
 pub mod me;
@@ -65,6 +66,10 @@ use crate::{Endpoint as E, RouteKind, Routes};
         procedures::list,
         procedures::get_procedure,
         procedures::put_procedure,
+        applications::create,
+        applications::list,
+        applications::get_application,
+        applications::transition,
         me::access_log,
         me::create_consent,
         me::list_consents,
@@ -78,7 +83,7 @@ use crate::{Endpoint as E, RouteKind, Routes};
         (name = "agencies", description = "Departments and People's Committees"),
         (name = "identity", description = "Accounts and sessions of citizens and staff, citizens' access log and consents, the audit log"),
         (name = "registries", description = "Base registries: searching citizens"),
-        (name = "services", description = "Online public services: the procedure catalog"),
+        (name = "services", description = "Online public services: the procedure catalog and applications"),
         (name = "sharing", description = "Once-only data sharing: keys, grants, and the audited share endpoints"),
     )
 )]
@@ -237,6 +242,24 @@ pub(crate) fn routes(r: Routes) -> Routes {
                 E::get(ReadPublic, procedures::get_procedure),
                 E::put(ManageCatalog, procedures::put_procedure),
             ],
+        )
+        .add(
+            Api,
+            "/api/v1/applications",
+            [
+                E::post(Apply, applications::create),
+                E::get(ReadApplication, applications::list),
+            ],
+        )
+        .add(
+            Api,
+            "/api/v1/applications/{number}",
+            [E::get(ReadApplication, applications::get_application)],
+        )
+        .add(
+            Api,
+            "/api/v1/applications/{number}/transitions",
+            [E::post(ReadApplication, applications::transition)],
         )
         .add(
             Api,

@@ -1,0 +1,390 @@
+//! An application (hồ sơ): its number, the answers to its procedure's form, and the
+//! deadline that runs from receipt.
+//!
+//! The applicant never types what the registries hold: [`fill`] takes the registry's values
+//! for every sourced field and refuses a typed value for one (the applicant flags a wrong
+//! value instead); typed fields are checked against their kind.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+use time::Date;
+
+use super::calendar::Calendar;
+use super::procedure::{FieldKind, Procedure};
+use crate::ids::{CitizenId, UnitCode};
+use crate::registry::{clean_text, parse_date};
+
+/// An application's public number: `HS` and 10 characters of Crockford's base 32 (no I, L,
+/// O, U), random so that numbers cannot be enumerated.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct ApplicationNumber(String);
+
+const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+impl ApplicationNumber {
+    /// A number from 50 random bits (10 base-32 characters).
+    pub fn from_random(bytes: [u8; 8]) -> Self {
+        let mut n = u64::from_le_bytes(bytes);
+        let mut s = String::with_capacity(12);
+        s.push_str("HS");
+        for _ in 0..10 {
+            s.push(char::from(CROCKFORD[(n & 31) as usize]));
+            n >>= 5;
+        }
+        Self(s)
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        let s = s.trim().to_ascii_uppercase();
+        let ok = s.len() == 12
+            && s.starts_with("HS")
+            && s.bytes().skip(2).all(|b| CROCKFORD.contains(&b));
+        ok.then_some(Self(s))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for ApplicationNumber {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What is wrong with one answer; `field` is the form field's key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AnswerError {
+    pub field: String,
+    pub code: &'static str,
+    pub detail: String,
+}
+
+impl std::fmt::Display for AnswerError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {} ({})", self.field, self.detail, self.code)
+    }
+}
+
+fn err(field: &str, code: &'static str, detail: impl Into<String>) -> AnswerError {
+    AnswerError {
+        field: field.to_owned(),
+        code,
+        detail: detail.into(),
+    }
+}
+
+/// One answer as the application keeps it.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct Answer {
+    pub key: String,
+    pub value: Value,
+    /// Taken from the registry (locked), not typed.
+    pub prefilled: bool,
+}
+
+/// A pre-filled field the applicant says is wrong, with what they say is right.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct Flag {
+    pub field: String,
+    pub note: String,
+}
+
+/// What an application keeps sealed: the answers and the flags.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
+pub struct Content {
+    pub answers: Vec<Answer>,
+    pub flags: Vec<Flag>,
+}
+
+/// Whether an answer must be complete: a draft may leave required fields empty, a
+/// submission may not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Completeness {
+    Draft,
+    Submission,
+}
+
+/// The form's answers: registry values for sourced fields (from `record`, the applicant's
+/// own record as JSON), typed values checked for the rest. Every fault is reported.
+pub fn fill(
+    procedure: &Procedure,
+    record: &Map<String, Value>,
+    typed: &Map<String, Value>,
+    completeness: Completeness,
+) -> Result<Vec<Answer>, Vec<AnswerError>> {
+    let mut errors = Vec::new();
+    for key in typed.keys() {
+        match procedure.form.iter().find(|f| &f.key == key) {
+            None => errors.push(err(key, "unknown_field", "the form has no such field")),
+            Some(f) if f.source.is_some() => errors.push(err(
+                key,
+                "locked_field",
+                "this field comes from the registry; flag it if it is wrong",
+            )),
+            Some(_) => {}
+        }
+    }
+    let mut answers = Vec::with_capacity(procedure.form.len());
+    for f in &procedure.form {
+        if let Some(src) = &f.source {
+            let value = record.get(&src.field).cloned().unwrap_or(Value::Null);
+            if value.is_null() && f.required && completeness == Completeness::Submission {
+                errors.push(err(
+                    &f.key,
+                    "missing_registry_value",
+                    "the registry holds no value for this field; ask the registry office to record it",
+                ));
+            }
+            answers.push(Answer {
+                key: f.key.clone(),
+                value,
+                prefilled: true,
+            });
+            continue;
+        }
+        let given = typed
+            .get(&f.key)
+            .filter(|v| !v.is_null() && v.as_str().is_none_or(|s| !s.trim().is_empty()));
+        let Some(given) = given else {
+            if f.required && completeness == Completeness::Submission {
+                errors.push(err(&f.key, "required", "this field is required"));
+            }
+            continue;
+        };
+        match check_value(&f.kind, given) {
+            Ok(value) => answers.push(Answer {
+                key: f.key.clone(),
+                value,
+                prefilled: false,
+            }),
+            Err((code, detail)) => errors.push(err(&f.key, code, detail)),
+        }
+    }
+    if errors.is_empty() {
+        Ok(answers)
+    } else {
+        Err(errors)
+    }
+}
+
+fn check_value(kind: &FieldKind, v: &Value) -> Result<Value, (&'static str, String)> {
+    let text = || {
+        v.as_str()
+            .ok_or(("invalid_type", "expected text".to_owned()))
+    };
+    match kind {
+        FieldKind::Text { max_len } => {
+            let t = clean_text(text()?).ok_or(("required", "must not be empty".to_owned()))?;
+            if t.chars().count() > *max_len as usize {
+                return Err(("too_long", format!("at most {max_len} characters")));
+            }
+            if t.chars().any(char::is_control) {
+                return Err(("invalid_text", "control characters are not allowed".into()));
+            }
+            Ok(Value::String(t))
+        }
+        FieldKind::Date => {
+            let d = parse_date("value", text()?).map_err(|_| {
+                (
+                    "invalid_date",
+                    "a date is YYYY-MM-DD or DD/MM/YYYY".to_owned(),
+                )
+            })?;
+            Ok(Value::String(crate::registry::date_text(d)))
+        }
+        FieldKind::Integer { min, max } => {
+            let n = match v {
+                Value::Number(n) => n.as_i64(),
+                Value::String(s) => s.trim().parse().ok(),
+                _ => None,
+            }
+            .ok_or(("invalid_type", "expected a whole number".to_owned()))?;
+            if n < *min || n > *max {
+                return Err(("out_of_range", format!("from {min} to {max}")));
+            }
+            Ok(Value::from(n))
+        }
+        FieldKind::Choice { options } => {
+            let t = text()?.trim();
+            if options.iter().any(|o| o == t) {
+                Ok(Value::String(t.to_owned()))
+            } else {
+                Err(("invalid_choice", format!("one of: {}", options.join(", "))))
+            }
+        }
+        FieldKind::CitizenId => CitizenId::parse(text()?)
+            .map(|c| Value::String(c.to_string()))
+            .map_err(|_| ("invalid_citizen_id", "a 12-digit CCCD".to_owned())),
+        FieldKind::UnitCode => UnitCode::parse(text()?)
+            .map(|u| Value::String(u.to_string()))
+            .map_err(|_| {
+                (
+                    "invalid_unit_code",
+                    "an administrative unit code".to_owned(),
+                )
+            }),
+    }
+}
+
+/// The deadline of an application while it is processed: when it was received, when it is
+/// due, and, while a supplement is awaited, since when the clock has been stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deadline {
+    pub received_on: Date,
+    pub due_on: Date,
+    pub paused_on: Option<Date>,
+}
+
+impl Deadline {
+    /// Received on `day`: due `days` working days later.
+    pub fn start(cal: &Calendar, day: Date, days: u32) -> Self {
+        Self {
+            received_on: day,
+            due_on: cal.add_working_days(day, days),
+            paused_on: None,
+        }
+    }
+
+    /// The applicant was asked for a supplement on `day`: the clock stops.
+    pub fn pause(self, day: Date) -> Self {
+        Self {
+            paused_on: Some(self.paused_on.unwrap_or(day)),
+            ..self
+        }
+    }
+
+    /// The supplement came on `day`: the working days waited are added to the deadline.
+    pub fn resume(self, cal: &Calendar, day: Date) -> Self {
+        match self.paused_on {
+            None => self,
+            Some(since) => Self {
+                due_on: cal.add_working_days(self.due_on, cal.working_days_between(since, day)),
+                paused_on: None,
+                ..self
+            },
+        }
+    }
+
+    /// Overdue on `day`: the clock runs and the due day has passed.
+    pub fn overdue_on(&self, day: Date) -> bool {
+        self.paused_on.is_none() && day > self.due_on
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use time::macros::date;
+
+    fn procedure() -> Procedure {
+        serde_json::from_value(json!({
+            "code": "1.001193", "name_vi": "Đăng ký khai sinh", "name_en": "Birth registration",
+            "level": "commune", "agency_code": null, "deadline_days": 3, "fee": null,
+            "waivers": [], "documents": [],
+            "form": [
+                {"key": "declarant", "label_vi": "Người khai", "label_en": "Declarant",
+                 "kind": {"type": "text", "max_len": 100}, "required": true,
+                 "source": {"registry": "citizens", "field": "full_name"}},
+                {"key": "child_name", "label_vi": "Họ tên trẻ", "label_en": "Child's name",
+                 "kind": {"type": "text", "max_len": 20}, "required": true, "source": null},
+                {"key": "born_on", "label_vi": "Ngày sinh", "label_en": "Born on",
+                 "kind": {"type": "date"}, "required": true, "source": null},
+                {"key": "order", "label_vi": "Con thứ", "label_en": "Birth order",
+                 "kind": {"type": "integer", "min": 1, "max": 20}, "required": false, "source": null},
+                {"key": "sex", "label_vi": "Giới tính", "label_en": "Sex",
+                 "kind": {"type": "choice", "options": ["male", "female"]}, "required": true, "source": null}
+            ]
+        }))
+        .unwrap()
+    }
+
+    fn record() -> Map<String, Value> {
+        json!({"full_name": "Nguyễn Thị Mai", "phone": null})
+            .as_object()
+            .cloned()
+            .unwrap()
+    }
+
+    #[test]
+    fn registry_values_fill_the_form_and_typed_values_are_cleaned() {
+        let typed = json!({"child_name": "  Trần  Minh An ", "born_on": "01/11/2026", "order": "2", "sex": "male"});
+        let a = fill(
+            &procedure(),
+            &record(),
+            typed.as_object().unwrap(),
+            Completeness::Submission,
+        )
+        .unwrap();
+        let get = |k: &str| a.iter().find(|x| x.key == k).unwrap();
+        assert_eq!(get("declarant").value, json!("Nguyễn Thị Mai"));
+        assert!(get("declarant").prefilled);
+        assert_eq!(get("child_name").value, json!("Trần Minh An"));
+        assert_eq!(get("born_on").value, json!("2026-11-01"));
+        assert_eq!(get("order").value, json!(2));
+        assert!(!get("sex").prefilled);
+    }
+
+    #[test]
+    fn every_faulty_answer_is_reported() {
+        let typed = json!({"declarant": "Someone Else", "nickname": "x",
+            "child_name": "a name far too long for twenty", "born_on": "2026-02-30", "order": 0, "sex": "other"});
+        let errs = fill(
+            &procedure(),
+            &record(),
+            typed.as_object().unwrap(),
+            Completeness::Submission,
+        )
+        .unwrap_err();
+        let got: Vec<_> = errs.iter().map(|e| (e.field.as_str(), e.code)).collect();
+        assert_eq!(
+            got,
+            vec![
+                ("declarant", "locked_field"),
+                ("nickname", "unknown_field"),
+                ("child_name", "too_long"),
+                ("born_on", "invalid_date"),
+                ("order", "out_of_range"),
+                ("sex", "invalid_choice"),
+            ]
+        );
+        // A draft may leave required fields empty; a submission may not.
+        let empty = Map::new();
+        assert!(fill(&procedure(), &record(), &empty, Completeness::Draft).is_ok());
+        let errs = fill(&procedure(), &record(), &empty, Completeness::Submission).unwrap_err();
+        assert_eq!(errs.len(), 3);
+        assert!(errs.iter().all(|e| e.code == "required"));
+    }
+
+    #[test]
+    fn numbers_are_random_looking_and_parse_back() {
+        let n = ApplicationNumber::from_random([7, 1, 2, 3, 4, 5, 6, 0xff]);
+        assert_eq!(n.as_str().len(), 12);
+        assert_eq!(
+            ApplicationNumber::parse(&n.as_str().to_lowercase()),
+            Some(n)
+        );
+        for bad in ["", "HS", "HS0000000000X", "XX0000000000", "HS00000000I0"] {
+            assert!(ApplicationNumber::parse(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_deadline_stops_while_a_supplement_is_awaited() {
+        let cal = Calendar::shipped().unwrap();
+        // Received Monday 2 June 2025, 5 working days: due Monday 9 June.
+        let d = Deadline::start(&cal, date!(2025 - 06 - 02), 5);
+        assert_eq!(d.due_on, date!(2025 - 06 - 09));
+        assert!(d.overdue_on(date!(2025 - 06 - 10)) && !d.overdue_on(date!(2025 - 06 - 09)));
+        // Asked for a supplement on Wednesday 4 June, it came on Wednesday 11 June: five
+        // working days waited, so due Monday 16 June; never overdue while paused.
+        let paused = d.pause(date!(2025 - 06 - 04));
+        assert!(!paused.overdue_on(date!(2025 - 06 - 20)));
+        let resumed = paused.resume(&cal, date!(2025 - 06 - 11));
+        assert_eq!(resumed.due_on, date!(2025 - 06 - 16));
+        assert_eq!(resumed.paused_on, None);
+    }
+}

@@ -1,0 +1,451 @@
+//! Applications end to end over HTTP: pre-filled from the registry, submitted once however
+//! often retried, processed through the status machine by the deciding ward's officer, the
+//! deadline in working days paused while a supplement is awaited; nobody else reads them.
+
+use serde_json::{json, Value};
+use sohoa_domain::services::calendar::Calendar;
+
+use crate::helpers::*;
+use crate::personas::*;
+
+/// A commune-level birth registration (fee waived today) and a city-level permit.
+async fn catalog(app: &TestApp) {
+    let today = time::OffsetDateTime::now_utc().date();
+    let birth = json!({
+        "code": "T-KHAISINH", "name_vi": "Đăng ký khai sinh", "name_en": "Birth registration",
+        "level": "commune", "agency_code": null, "deadline_days": 3, "fee": 8000,
+        "waivers": [{"from": "2025-01-01", "until": format!("{}-12-31", today.year() + 1), "basis": "Nghị quyết miễn lệ phí"}],
+        "documents": [],
+        "form": [
+            {"key": "declarant", "label_vi": "Người đi khai", "label_en": "Declarant",
+             "kind": {"type": "text", "max_len": 100}, "required": true,
+             "source": {"registry": "citizens", "field": "full_name"}},
+            {"key": "child_name", "label_vi": "Họ tên trẻ", "label_en": "Child's name",
+             "kind": {"type": "text", "max_len": 100}, "required": true, "source": null},
+            {"key": "born_on", "label_vi": "Ngày sinh", "label_en": "Born on",
+             "kind": {"type": "date"}, "required": true, "source": null}
+        ]
+    });
+    let res = app
+        .client
+        .put(app.url("/api/v1/procedures/T-KHAISINH"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&birth)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200, "{}", res.text().await.unwrap());
+}
+
+async fn send(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    token: &str,
+    key: Option<&str>,
+    body: Option<&Value>,
+) -> (u16, Value, reqwest::header::HeaderMap) {
+    let mut req = app.client.request(method, app.url(path)).bearer_auth(token);
+    if let Some(k) = key {
+        req = req.header("Idempotency-Key", k);
+    }
+    if let Some(b) = body {
+        req = req.json(b);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status().as_u16();
+    let headers = res.headers().clone();
+    (status, res.json().await.unwrap(), headers)
+}
+
+async fn apply(app: &TestApp, token: &str, key: &str, body: &Value) -> (u16, Value) {
+    let (s, b, _) = send(
+        app,
+        reqwest::Method::POST,
+        "/api/v1/applications",
+        token,
+        Some(key),
+        Some(body),
+    )
+    .await;
+    (s, b)
+}
+
+async fn move_to(app: &TestApp, token: &str, number: &str, body: Value) -> (u16, Value) {
+    let (s, b, _) = send(
+        app,
+        reqwest::Method::POST,
+        &format!("/api/v1/applications/{number}/transitions"),
+        token,
+        None,
+        Some(&body),
+    )
+    .await;
+    (s, b)
+}
+
+async fn get(app: &TestApp, token: &str, path: &str) -> (u16, Value) {
+    let (s, b, _) = send(app, reqwest::Method::GET, path, token, None, None).await;
+    (s, b)
+}
+
+async fn count(app: &TestApp, table: &str) -> i64 {
+    sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
+        .fetch_one(&app.db.raw().await)
+        .await
+        .unwrap()
+}
+
+fn vietnam_today() -> time::Date {
+    time::OffsetDateTime::now_utc()
+        .to_offset(time::UtcOffset::from_hms(7, 0, 0).unwrap())
+        .date()
+}
+
+#[tokio::test]
+async fn an_application_is_prefilled_submitted_once_and_processed_to_its_result() {
+    let app = spawn_app().await;
+    let city = populate(&app).await;
+    catalog(&app).await;
+    let mai = city.token("citizen");
+    let officer = city.token("officer");
+    let good = json!({"procedure_code": "T-KHAISINH", "answers": {"child_name": "Trần Minh An", "born_on": "20/11/2026"}});
+
+    // No key, a locked field typed, a bad date: refused, nothing stored.
+    let (s, b, _) = send(
+        &app,
+        reqwest::Method::POST,
+        "/api/v1/applications",
+        mai,
+        None,
+        Some(&good),
+    )
+    .await;
+    assert_eq!((s, error_code(&b)), (400, "idempotency_key_required"));
+    let (s, b) = apply(
+        &app,
+        mai,
+        "k0",
+        &json!({"procedure_code": "T-KHAISINH", "answers": {"declarant": "Ai đó", "child_name": "An", "born_on": "2026-02-30"}}),
+    )
+    .await;
+    assert_eq!((s, error_code(&b)), (422, "invalid_answers"), "{b}");
+    assert_eq!(b["error"]["field"], "declarant");
+    let detail = b["error"]["message_en"].as_str().unwrap();
+    assert!(
+        detail.contains("locked_field") && detail.contains("born_on"),
+        "{detail}"
+    );
+    assert_eq!(count(&app, "applications").await, 0);
+
+    // Submitted: the registry's name pre-filled, the fee waived, the ward decides.
+    let (s, first, _) = send(
+        &app,
+        reqwest::Method::POST,
+        "/api/v1/applications",
+        mai,
+        Some("k1"),
+        Some(&good),
+    )
+    .await;
+    assert_eq!(s, 201, "{first}");
+    let number = first["number"].as_str().unwrap().to_owned();
+    assert_eq!(first["status"], "submitted");
+    assert_eq!(first["agency_code"], "UBND-26743");
+    assert_eq!(first["unit_code"], "26743");
+    assert_eq!(
+        (first["fee"].as_i64(), first["fee_payable"].as_i64()),
+        (Some(8000), Some(0))
+    );
+    assert_eq!(first["waiver_basis"], "Nghị quyết miễn lệ phí");
+    let answers = first["answers"].as_array().unwrap();
+    assert_eq!(
+        answers[0],
+        json!({"key": "declarant", "value": "Nguyễn Thị Mai", "prefilled": true})
+    );
+    assert_eq!(answers[2]["value"], "2026-11-20");
+
+    // A retry answers with the same application; the key with another body is refused.
+    let (s, again, headers) = send(
+        &app,
+        reqwest::Method::POST,
+        "/api/v1/applications",
+        mai,
+        Some("k1"),
+        Some(&good),
+    )
+    .await;
+    assert_eq!(s, 201);
+    assert_eq!(again["number"], first["number"]);
+    assert_eq!(headers["idempotent-replayed"], "true");
+    let other = json!({"procedure_code": "T-KHAISINH", "answers": {"child_name": "Trần Minh Khôi", "born_on": "2026-11-20"}});
+    let (s, b) = apply(&app, mai, "k1", &other).await;
+    assert_eq!((s, error_code(&b)), (422, "idempotency_key_reused"));
+    assert_eq!(count(&app, "applications").await, 1);
+    // The answers are sealed at rest.
+    let stored: String = sqlx::query_scalar("SELECT content FROM applications")
+        .fetch_one(&app.db.raw().await)
+        .await
+        .unwrap();
+    assert!(
+        !stored.contains("Minh An") && !stored.contains("Mai"),
+        "{stored}"
+    );
+
+    // Nobody else reads it, nor learns that it exists.
+    for who in ["other_citizen", "leader"] {
+        let (s, _) = get(
+            &app,
+            city.token(who),
+            &format!("/api/v1/applications/{number}"),
+        )
+        .await;
+        let expected = if who == "leader" { 200 } else { 404 };
+        assert_eq!(s, expected, "{who}");
+    }
+    for who in ["city_admin", "auditor", "digital_team", "agency_system"] {
+        let (s, _) = get(
+            &app,
+            city.token(who),
+            &format!("/api/v1/applications/{number}"),
+        )
+        .await;
+        assert_eq!(s, 403, "{who}");
+    }
+    let (s, b) = get(&app, mai, "/api/v1/applications/HS0000000000").await;
+    assert_eq!((s, error_code(&b)), (404, "application_not_found"));
+    let (s, b) = move_to(
+        &app,
+        city.token("other_citizen"),
+        &number,
+        json!({"to": "withdrawn", "comment": "x"}),
+    )
+    .await;
+    assert_eq!((s, error_code(&b)), (404, "application_not_found"));
+    let (_, theirs) = get(&app, city.token("other_citizen"), "/api/v1/applications").await;
+    assert_eq!(theirs["total"], 0);
+
+    // The ward's officer finds it in the queue and works it.
+    let (s, queue) = get(&app, officer, "/api/v1/applications?status=submitted").await;
+    assert_eq!(s, 200, "{queue}");
+    assert_eq!(queue["total"], 1);
+    assert_eq!(queue["items"][0]["number"], number.as_str());
+    assert!(
+        queue["items"][0].get("answers").is_none(),
+        "lists carry no answers"
+    );
+    let (s, b) = move_to(&app, officer, &number, json!({"to": "in_review"})).await;
+    assert_eq!((s, error_code(&b)), (409, "illegal_transition"));
+    let (s, b) = move_to(&app, mai, &number, json!({"to": "received"})).await;
+    assert_eq!((s, error_code(&b)), (403, "forbidden"));
+    let (s, b) = move_to(&app, officer, &number, json!({"to": "received"})).await;
+    assert_eq!(s, 200, "{b}");
+    let cal = Calendar::shipped().unwrap();
+    let today = vietnam_today();
+    let due = cal.add_working_days(today, 3);
+    assert_eq!(b["due_on"], sohoa_domain::registry::date_text(due));
+    assert_eq!(b["working_days_left"], 3);
+    assert_eq!(b["overdue"], false);
+    let revision = b["revision"].as_i64().unwrap();
+    let (s, b) = move_to(
+        &app,
+        officer,
+        &number,
+        json!({"to": "in_review", "revision": revision - 1}),
+    )
+    .await;
+    assert_eq!((s, error_code(&b)), (409, "application_changed"));
+    let (s, _) = move_to(
+        &app,
+        officer,
+        &number,
+        json!({"to": "in_review", "revision": revision}),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let (s, b) = move_to(
+        &app,
+        officer,
+        &number,
+        json!({"to": "supplement_requested"}),
+    )
+    .await;
+    assert_eq!((s, error_code(&b)), (422, "comment_required"));
+    let (s, b) = move_to(
+        &app,
+        officer,
+        &number,
+        json!({"to": "supplement_requested", "comment": "Bổ sung giấy chứng sinh"}),
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert_eq!(b["paused_on"], sohoa_domain::registry::date_text(today));
+    assert!(b["working_days_left"].is_null());
+    let (s, b) = move_to(&app, mai, &number, json!({"to": "resubmitted"})).await;
+    assert_eq!(s, 200, "{b}");
+    assert!(b["paused_on"].is_null());
+    assert_eq!(b["due_on"], sohoa_domain::registry::date_text(due));
+    for to in ["in_review", "approved", "result_issued"] {
+        let (s, b) = move_to(&app, officer, &number, json!({"to": to})).await;
+        assert_eq!(s, 200, "{to}: {b}");
+    }
+    let (s, b) = move_to(
+        &app,
+        mai,
+        &number,
+        json!({"to": "withdrawn", "comment": "thôi"}),
+    )
+    .await;
+    assert_eq!((s, error_code(&b)), (409, "illegal_transition"));
+
+    // The applicant sees every step; the officer's reading is in the audit log.
+    let (s, mine) = get(&app, mai, &format!("/api/v1/applications/{number}")).await;
+    assert_eq!(s, 200);
+    let steps: Vec<_> = mine["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["to_status"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            "submitted",
+            "received",
+            "in_review",
+            "supplement_requested",
+            "resubmitted",
+            "in_review",
+            "approved",
+            "result_issued"
+        ]
+    );
+    assert_eq!(mine["events"][3]["comment"], "Bổ sung giấy chứng sinh");
+    assert_eq!(mine["events"][1]["actor"], "staff:canbo.benthanh");
+    let (s, _) = get(&app, officer, &format!("/api/v1/applications/{number}")).await;
+    assert_eq!(s, 200);
+    let reads: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_log WHERE action = 'application.read' AND object_id = $1",
+    )
+    .bind(MAI)
+    .fetch_one(&app.db.raw().await)
+    .await
+    .unwrap();
+    assert_eq!(reads, 2, "the leader's and the officer's readings");
+    let moves: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_log WHERE object_type = 'application' AND object_id = $1",
+    )
+    .bind(&number)
+    .fetch_one(&app.db.raw().await)
+    .await
+    .unwrap();
+    assert_eq!(moves, 8);
+    let db = app.stop().await;
+    assert_eq!(run_cli(&db, &["audit", "verify"]).0, 0);
+}
+
+#[tokio::test]
+async fn drafts_are_checked_on_submission_and_late_applications_are_flagged() {
+    let app = spawn_app().await;
+    let city = populate(&app).await;
+    catalog(&app).await;
+    let (lan, mai, officer) = (
+        city.token("other_citizen"),
+        city.token("citizen"),
+        city.token("officer"),
+    );
+    // A draft may be incomplete; submitting it then is refused until it is complete.
+    let (s, draft) = apply(
+        &app,
+        mai,
+        "d1",
+        &json!({"procedure_code": "T-KHAISINH", "submit": false, "answers": {"child_name": "An"}}),
+    )
+    .await;
+    assert_eq!(s, 201, "{draft}");
+    assert_eq!(draft["status"], "draft");
+    assert!(draft["fee"].is_null());
+    let number = draft["number"].as_str().unwrap();
+    let (s, b) = move_to(&app, mai, number, json!({"to": "submitted"})).await;
+    assert_eq!((s, error_code(&b)), (422, "invalid_answers"), "{b}");
+    assert_eq!(b["error"]["field"], "born_on");
+    // A draft is not in the officer's queue yet... nor is Lan's, which her own ward decides.
+    let (s, lans) = apply(&app, lan, "l1", &json!({"procedure_code": "T-KHAISINH", "answers": {"child_name": "Bé Na", "born_on": "2026-11-01"}})).await;
+    assert_eq!(s, 201);
+    assert_eq!(lans["agency_code"], "UBND-26737");
+    let (_, queue) = get(&app, officer, "/api/v1/applications?status=submitted").await;
+    assert_eq!(queue["total"], 0, "{queue}");
+    let (s, _) = get(
+        &app,
+        officer,
+        &format!("/api/v1/applications/{}", lans["number"].as_str().unwrap()),
+    )
+    .await;
+    assert_eq!(s, 404);
+
+    // One received long ago is overdue; the filter finds it.
+    let (s, sub) = apply(&app, mai, "s1", &json!({"procedure_code": "T-KHAISINH", "answers": {"child_name": "Bé Mơ", "born_on": "2026-11-01"}})).await;
+    assert_eq!(s, 201);
+    let late = sub["number"].as_str().unwrap();
+    let (s, _) = move_to(&app, officer, late, json!({"to": "received"})).await;
+    assert_eq!(s, 200);
+    sqlx::query("UPDATE applications SET received_on = '2025-06-02', due_on = '2025-06-05' WHERE number = $1")
+        .bind(late)
+        .execute(&app.db.raw().await)
+        .await
+        .unwrap();
+    let (_, overdue) = get(&app, officer, "/api/v1/applications?overdue=true").await;
+    assert_eq!(overdue["total"], 1, "{overdue}");
+    assert_eq!(overdue["items"][0]["number"], late);
+    assert_eq!(overdue["items"][0]["overdue"], true);
+    assert!(overdue["items"][0]["working_days_left"].as_i64().unwrap() < -100);
+    let (_, all) = get(&app, officer, "/api/v1/applications").await;
+    assert_eq!(all["total"], 1, "drafts are their applicant's alone");
+    let (s, _) = get(&app, officer, &format!("/api/v1/applications/{number}")).await;
+    assert_eq!(s, 404, "a draft is not the ward's yet");
+    for bad in [
+        "status=lost",
+        "due_by=tomorrow",
+        "procedure=%20x",
+        "per_page=0",
+    ] {
+        let (s, b) = get(&app, officer, &format!("/api/v1/applications?{bad}")).await;
+        assert_eq!(s, 400, "{bad}: {b}");
+        error_code(&b);
+    }
+    // Unknown procedures and strangers to the registry are told so.
+    let (s, b) = apply(&app, mai, "x1", &json!({"procedure_code": "9.999999"})).await;
+    assert_eq!((s, error_code(&b)), (422, "procedure_not_found"));
+}
+
+#[tokio::test]
+async fn answers_move_to_a_new_key_with_the_registry() {
+    let app = spawn_app().await;
+    let city = populate(&app).await;
+    catalog(&app).await;
+    let mai = city.token("citizen");
+    let (s, b) = apply(&app, mai, "r1", &json!({"procedure_code": "T-KHAISINH", "answers": {"child_name": "Bé Na", "born_on": "2026-11-01"}})).await;
+    assert_eq!(s, 201, "{b}");
+    let number = b["number"].as_str().unwrap().to_owned();
+    let (code, line, _) = run_cli(&app.db, &["keys", "generate"]);
+    assert_eq!(code, 0);
+    let key_file = app.db.data_dir.join("data.key");
+    let old = std::fs::read_to_string(&key_file).unwrap();
+    std::fs::write(&key_file, format!("{}\n{old}", line.trim())).unwrap();
+    tokio::time::sleep(sohoa::KEY_FILE_POLL * 2 + std::time::Duration::from_millis(500)).await;
+    let (code, out, err) = run_cli(&app.db, &["keys", "rotate"]);
+    assert_eq!(code, 0, "{out}{err}");
+    // Two citizens' records and one application.
+    assert!(out.contains("3 records re-sealed under key 2"), "{out}");
+    let stored: String = sqlx::query_scalar("SELECT content FROM applications")
+        .fetch_one(&app.db.raw().await)
+        .await
+        .unwrap();
+    assert!(stored.starts_with("v1.2."), "{stored}");
+    // Only the new key left: the application still opens.
+    std::fs::write(&key_file, format!("{}\n", line.trim())).unwrap();
+    tokio::time::sleep(sohoa::KEY_FILE_POLL * 2 + std::time::Duration::from_millis(500)).await;
+    let (s, b) = get(&app, mai, &format!("/api/v1/applications/{number}")).await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["answers"][1]["value"], "Bé Na");
+}

@@ -1,0 +1,437 @@
+//! Applications: created once per idempotency key, moved by transitions that each name the
+//! revision they read, every move kept in `application_events` and the audit log in the
+//! same transaction. The answers are sealed like the registries' personal data.
+
+use sohoa_domain::audit::AuditRecord;
+use sohoa_domain::paging::{Page, PageRequest};
+use sohoa_domain::services::application::Content;
+use sohoa_domain::services::workflow::Status;
+use sohoa_domain::Timestamp;
+use sqlx::any::AnyRow;
+
+use crate::sealed::Keyring;
+use crate::{audit, int, opt_int, opt_text, text, Db, Filter, Result, StorageError, Tx};
+
+/// An application as stored. Dates are `YYYY-MM-DD` (Vietnam's calendar), times RFC 3339.
+#[derive(Debug, Clone)]
+pub struct Application {
+    pub number: String,
+    pub procedure_code: String,
+    pub procedure_version: i64,
+    pub applicant: String,
+    pub agency_code: String,
+    pub unit_code: String,
+    pub status: Status,
+    /// `None` in list results, which do not open the seal.
+    pub content: Option<Content>,
+    pub fee: Option<i64>,
+    pub fee_payable: Option<i64>,
+    pub waiver_basis: Option<String>,
+    pub assigned_to: Option<String>,
+    pub created_at: String,
+    pub submitted_at: Option<String>,
+    pub received_on: Option<String>,
+    pub due_on: Option<String>,
+    pub paused_on: Option<String>,
+    pub decided_at: Option<String>,
+    pub updated_at: String,
+    pub revision: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub seq: i64,
+    pub from_status: Option<Status>,
+    pub to_status: Status,
+    pub actor: String,
+    pub at: String,
+    pub comment: Option<String>,
+}
+
+fn context(number: &str) -> String {
+    format!("application.content:{number}")
+}
+
+fn status(row: &AnyRow, col: &str) -> Result<Status> {
+    let s = text(row, col)?;
+    Status::parse(&s).ok_or_else(|| StorageError::Corrupt(format!("application status {s}")))
+}
+
+const COLUMNS: &str =
+    "number, procedure_code, procedure_version, applicant, agency_code, unit_code, \
+    status, content, fee, fee_payable, waiver_basis, assigned_to, created_at, submitted_at, \
+    received_on, due_on, paused_on, decided_at, updated_at, revision";
+
+fn from_row(row: &AnyRow, keys: Option<&Keyring>) -> Result<Application> {
+    let number = text(row, "number")?;
+    let content = match keys {
+        None => None,
+        Some(keys) => {
+            let plain = keys.open(&context(&number), &text(row, "content")?)?;
+            Some(
+                serde_json::from_str(&plain)
+                    .map_err(|e| StorageError::Corrupt(format!("application {number}: {e}")))?,
+            )
+        }
+    };
+    Ok(Application {
+        procedure_code: text(row, "procedure_code")?,
+        procedure_version: int(row, "procedure_version")?,
+        applicant: text(row, "applicant")?,
+        agency_code: text(row, "agency_code")?,
+        unit_code: text(row, "unit_code")?,
+        status: status(row, "status")?,
+        content,
+        fee: opt_int(row, "fee")?,
+        fee_payable: opt_int(row, "fee_payable")?,
+        waiver_basis: opt_text(row, "waiver_basis")?,
+        assigned_to: opt_text(row, "assigned_to")?,
+        created_at: text(row, "created_at")?,
+        submitted_at: opt_text(row, "submitted_at")?,
+        received_on: opt_text(row, "received_on")?,
+        due_on: opt_text(row, "due_on")?,
+        paused_on: opt_text(row, "paused_on")?,
+        decided_at: opt_text(row, "decided_at")?,
+        updated_at: text(row, "updated_at")?,
+        revision: int(row, "revision")?,
+        number,
+    })
+}
+
+/// A retried request's key: who sent it, the key, and a hash of what it asked.
+#[derive(Debug, Clone)]
+pub struct IdempotencyKey {
+    pub owner: String,
+    pub key: String,
+    pub request_hash: String,
+}
+
+/// What a create did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Created {
+    New,
+    /// The key was used before: for the application `number`, with the same request or not.
+    Replay {
+        number: String,
+        same_request: bool,
+    },
+}
+
+/// Stores a new application (the caller fills every field; `revision` 1) with its first
+/// event, unless `idem` was used before. On a replay nothing is written: drop `tx`.
+pub async fn create(
+    tx: &mut Tx,
+    keys: &Keyring,
+    app: &Application,
+    idem: Option<&IdempotencyKey>,
+    record: AuditRecord,
+) -> Result<Created> {
+    if let Some(k) = idem {
+        let n = sqlx::query(
+            "INSERT INTO idempotency_keys (owner, key, request_hash, number, created_at) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (owner, key) DO NOTHING",
+        )
+        .bind(&k.owner)
+        .bind(&k.key)
+        .bind(&k.request_hash)
+        .bind(&app.number)
+        .bind(&app.created_at)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            let row = sqlx::query(
+                "SELECT request_hash, number FROM idempotency_keys WHERE owner = $1 AND key = $2",
+            )
+            .bind(&k.owner)
+            .bind(&k.key)
+            .fetch_one(&mut **tx)
+            .await?;
+            return Ok(Created::Replay {
+                number: text(&row, "number")?,
+                same_request: text(&row, "request_hash")? == k.request_hash,
+            });
+        }
+    }
+    let content = serde_json::to_string(app.content.as_ref().unwrap_or(&Content::default()))
+        .map_err(|e| StorageError::Corrupt(e.to_string()))?;
+    let sealed = keys.seal(&context(&app.number), &content)?;
+    sqlx::query(&format!(
+        "INSERT INTO applications ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
+         $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"
+    ))
+    .bind(&app.number)
+    .bind(&app.procedure_code)
+    .bind(app.procedure_version)
+    .bind(&app.applicant)
+    .bind(&app.agency_code)
+    .bind(&app.unit_code)
+    .bind(app.status.as_str())
+    .bind(&sealed)
+    .bind(app.fee)
+    .bind(app.fee_payable)
+    .bind(&app.waiver_basis)
+    .bind(&app.assigned_to)
+    .bind(&app.created_at)
+    .bind(&app.submitted_at)
+    .bind(&app.received_on)
+    .bind(&app.due_on)
+    .bind(&app.paused_on)
+    .bind(&app.decided_at)
+    .bind(&app.updated_at)
+    .bind(1i64)
+    .execute(&mut **tx)
+    .await?;
+    insert_event(
+        tx,
+        &app.number,
+        1,
+        None,
+        app.status,
+        &record.actor,
+        &app.created_at,
+        None,
+    )
+    .await?;
+    audit::append(tx, &with_object(record, &app.number)).await?;
+    Ok(Created::New)
+}
+
+fn with_object(mut record: AuditRecord, number: &str) -> AuditRecord {
+    record.object_type = "application".into();
+    record.object_id = number.to_owned();
+    record
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn insert_event(
+    tx: &mut Tx,
+    number: &str,
+    seq: i64,
+    from: Option<Status>,
+    to: Status,
+    actor: &str,
+    at: &str,
+    comment: Option<&str>,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO application_events (number, seq, from_status, to_status, actor, at, comment) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(number)
+    .bind(seq)
+    .bind(from.map(Status::as_str))
+    .bind(to.as_str())
+    .bind(actor)
+    .bind(at)
+    .bind(comment)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// One application with its answers opened.
+pub async fn get(db: &Db, number: &str) -> Result<Option<Application>> {
+    let keys = db.keyring()?;
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM applications WHERE number = $1"
+    ))
+    .bind(number)
+    .fetch_optional(db.reader())
+    .await?;
+    row.as_ref().map(|r| from_row(r, Some(&keys))).transpose()
+}
+
+/// Every move of an application, oldest first.
+pub async fn events(db: &Db, number: &str) -> Result<Vec<Event>> {
+    let rows = sqlx::query(
+        "SELECT seq, from_status, to_status, actor, at, comment FROM application_events \
+         WHERE number = $1 ORDER BY seq",
+    )
+    .bind(number)
+    .fetch_all(db.reader())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Event {
+                seq: int(r, "seq")?,
+                from_status: opt_text(r, "from_status")?
+                    .map(|s| Status::parse(&s).ok_or_else(|| StorageError::Corrupt(s)))
+                    .transpose()?,
+                to_status: status(r, "to_status")?,
+                actor: text(r, "actor")?,
+                at: text(r, "at")?,
+                comment: opt_text(r, "comment")?,
+            })
+        })
+        .collect()
+}
+
+/// A change of status (and of the deadline and assignment with it), applied only if the
+/// application is still at `before.revision`. `Ok(false)`: someone changed it first.
+pub async fn update(
+    tx: &mut Tx,
+    before: &Application,
+    after: &Application,
+    comment: Option<&str>,
+    record: AuditRecord,
+) -> Result<bool> {
+    let n = sqlx::query(
+        "UPDATE applications SET status = $1, submitted_at = $2, received_on = $3, due_on = $4, \
+         paused_on = $5, decided_at = $6, assigned_to = $7, updated_at = $8, revision = revision + 1 \
+         WHERE number = $9 AND revision = $10",
+    )
+    .bind(after.status.as_str())
+    .bind(&after.submitted_at)
+    .bind(&after.received_on)
+    .bind(&after.due_on)
+    .bind(&after.paused_on)
+    .bind(&after.decided_at)
+    .bind(&after.assigned_to)
+    .bind(&after.updated_at)
+    .bind(&before.number)
+    .bind(before.revision)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    if n == 0 {
+        return Ok(false);
+    }
+    if before.status != after.status {
+        insert_event(
+            tx,
+            &before.number,
+            before.revision + 1,
+            Some(before.status),
+            after.status,
+            &record.actor,
+            &after.updated_at,
+            comment,
+        )
+        .await?;
+    }
+    audit::append(tx, &with_object(record, &before.number)).await?;
+    Ok(true)
+}
+
+/// What a list asks for. Staff lists name an agency (and maybe a unit); a citizen's list
+/// names the applicant.
+#[derive(Debug, Clone, Default)]
+pub struct Query {
+    pub applicant: Option<String>,
+    pub agency: Option<String>,
+    pub unit: Option<String>,
+    pub status: Option<Status>,
+    pub procedure: Option<String>,
+    /// `Some("")` for unassigned ones.
+    pub assigned_to: Option<String>,
+    /// Due on or before this day (`YYYY-MM-DD`).
+    pub due_by: Option<String>,
+    /// Overdue on this day: the clock runs and the due day has passed.
+    pub overdue_on: Option<String>,
+    /// Leave out drafts (which only their applicant sees).
+    pub submitted_only: bool,
+}
+
+/// Applications matching `q`, soonest due first (then by number), without their answers.
+pub async fn list(db: &Db, q: &Query, page: PageRequest) -> Result<Page<Application>> {
+    let mut f = Filter::default();
+    for (col, v) in [
+        ("applicant", &q.applicant),
+        ("agency_code", &q.agency),
+        ("unit_code", &q.unit),
+        ("procedure_code", &q.procedure),
+    ] {
+        if let Some(v) = v {
+            f.and(&format!("{col} = ?"), [v.clone()]);
+        }
+    }
+    if let Some(s) = q.status {
+        f.and("status = ?", [s.as_str().to_owned()]);
+    }
+    match q.assigned_to.as_deref() {
+        None => {}
+        Some("") => f.and("assigned_to IS NULL", []),
+        Some(u) => f.and("assigned_to = ?", [u.to_owned()]),
+    }
+    if q.submitted_only {
+        f.and("status <> 'draft'", []);
+    }
+    if let Some(d) = &q.due_by {
+        f.and("due_on <= ?", [d.clone()]);
+    }
+    if let Some(d) = &q.overdue_on {
+        f.and(
+            "status IN ('received', 'in_review', 'resubmitted') AND paused_on IS NULL AND due_on < ?",
+            [d.clone()],
+        );
+    }
+    let where_sql = f.where_sql();
+    let total = f
+        .bind(sqlx::query(&format!(
+            "SELECT COUNT(*) AS n FROM applications{where_sql}"
+        )))
+        .fetch_one(db.reader())
+        .await?;
+    let n = f.next_placeholder();
+    let rows = f
+        .bind(sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM applications{where_sql} \
+             ORDER BY CASE WHEN due_on IS NULL THEN 1 ELSE 0 END, due_on, number LIMIT ${n} OFFSET ${}",
+            n + 1
+        )))
+        .bind(page.limit())
+        .bind(page.offset())
+        .fetch_all(db.reader())
+        .await?;
+    let items = rows
+        .iter()
+        .map(|r| from_row(r, None))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Page::new(items, int(&total, "n")?, page))
+}
+
+/// Re-seals every application's content not under the keyring's first key, in batches each
+/// committed on its own (as the registries' rotation does). Returns how many changed.
+pub async fn reseal(db: &Db, batch: i64, mut progress: impl FnMut(u64)) -> Result<u64> {
+    let keys = &*db.keyring()?;
+    let mut after = String::new();
+    let mut changed = 0u64;
+    loop {
+        let rows = sqlx::query(
+            "SELECT number, content FROM applications WHERE number > $1 ORDER BY number LIMIT $2",
+        )
+        .bind(&after)
+        .bind(batch)
+        .fetch_all(db.reader())
+        .await?;
+        let Some(last) = rows.last() else { break };
+        after = text(last, "number")?;
+        let mut tx = db.begin().await?;
+        for row in &rows {
+            let (number, content) = (text(row, "number")?, text(row, "content")?);
+            if keys.is_current(&content) {
+                continue;
+            }
+            let ctx = context(&number);
+            let resealed = keys.seal(&ctx, &keys.open(&ctx, &content)?)?;
+            changed += sqlx::query(
+                "UPDATE applications SET content = $1 WHERE number = $2 AND content = $3",
+            )
+            .bind(&resealed)
+            .bind(&number)
+            .bind(&content)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        }
+        tx.commit().await?;
+        progress(changed);
+    }
+    Ok(changed)
+}
+
+/// When the application was stored, for callers that build one.
+pub fn now() -> String {
+    Timestamp::now().to_string()
+}

@@ -1,0 +1,736 @@
+//! Applications over the API: a citizen starts one with every registry field pre-filled,
+//! submits it under an `Idempotency-Key`, follows it; the deciding agency's officers work
+//! their queue and move applications through the status machine, the deadline counted in
+//! working days from receipt and stopped while a supplement is awaited.
+//!
+//! An application the caller may not read answers 404, as one that does not exist: numbers
+//! of other people's applications cannot be confirmed by guessing.
+
+use std::sync::OnceLock;
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use sohoa_domain::agency::AgencyCode;
+use sohoa_domain::audit::AuditRecord;
+use sohoa_domain::paging::PageRequest;
+use sohoa_domain::policy::{Action, Principal, Role, Target};
+use sohoa_domain::registry::{clean_text, date_text, parse_date};
+use sohoa_domain::services::application::{
+    fill, Answer, AnswerError, ApplicationNumber, Completeness, Content, Deadline, Flag,
+};
+use sohoa_domain::services::calendar::Calendar;
+use sohoa_domain::services::procedure::{Level, Procedure, ProcedureCode};
+use sohoa_domain::services::workflow::{Mover, Status};
+use sohoa_domain::{CitizenId, UnitCode};
+use sohoa_storage::applications::{self as store, Application, Created, IdempotencyKey};
+use sohoa_storage::{agencies, procedures, registry, StorageError};
+use time::Date;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::Caller;
+use crate::error::{ApiResult, AppError};
+use crate::extract::{ApiJson, ApiQuery, ClientAddr};
+use crate::AppState;
+
+/// The shipped working-day calendar, parsed once.
+fn calendar() -> Result<&'static Calendar, AppError> {
+    static CAL: OnceLock<Option<Calendar>> = OnceLock::new();
+    CAL.get_or_init(|| Calendar::shipped().ok())
+        .as_ref()
+        .ok_or_else(|| AppError::internal("the shipped holiday calendar does not parse"))
+}
+
+fn day(s: &Option<String>) -> Option<Date> {
+    s.as_deref().and_then(|d| parse_date("date", d).ok())
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventView {
+    pub seq: i64,
+    pub from_status: Option<Status>,
+    pub to_status: Status,
+    pub actor: String,
+    pub at: String,
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApplicationView {
+    /// The public number, e.g. `HS0A1B2C3D4E`.
+    pub number: String,
+    pub procedure_code: String,
+    /// The catalog version the application was filed under; it keeps it.
+    pub procedure_version: i64,
+    /// The applicant's CCCD.
+    pub applicant: String,
+    /// The deciding agency.
+    pub agency_code: String,
+    /// The applicant's commune.
+    pub unit_code: String,
+    pub status: Status,
+    /// Each form field's answer; pre-filled ones came from the registry. Absent in lists.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub answers: Option<Vec<Answer>>,
+    /// Pre-filled values the applicant says are wrong. Absent in lists.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flags: Option<Vec<Flag>>,
+    /// The fee in đồng, as computed at submission (none when free or not yet submitted).
+    pub fee: Option<i64>,
+    /// What the applicant pays: 0 when a waiver was in force at submission.
+    pub fee_payable: Option<i64>,
+    /// The decision that waived the fee.
+    pub waiver_basis: Option<String>,
+    pub assigned_to: Option<String>,
+    pub created_at: String,
+    pub submitted_at: Option<String>,
+    /// The day the agency received it: the deadline counts from here.
+    pub received_on: Option<String>,
+    /// The last day to decide, in working days from receipt plus any pause.
+    pub due_on: Option<String>,
+    /// Since when the clock has been stopped for a supplement.
+    pub paused_on: Option<String>,
+    pub decided_at: Option<String>,
+    pub updated_at: String,
+    pub revision: i64,
+    /// The clock runs and the due day has passed.
+    pub overdue: bool,
+    /// Working days from today to the due day (negative when late), while the clock runs.
+    pub working_days_left: Option<i64>,
+    /// Every move, oldest first. Absent in lists.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub events: Option<Vec<EventView>>,
+}
+
+impl ApplicationView {
+    fn new(a: Application, events: Option<Vec<store::Event>>, cal: &Calendar) -> Self {
+        let today = super::today();
+        let running = a.status.clock_runs() && a.paused_on.is_none();
+        let deadline = match (day(&a.received_on), day(&a.due_on)) {
+            (Some(received_on), Some(due_on)) => Some(Deadline {
+                received_on,
+                due_on,
+                paused_on: day(&a.paused_on),
+            }),
+            _ => None,
+        };
+        let overdue = running && deadline.is_some_and(|d| d.overdue_on(today));
+        let working_days_left = deadline.filter(|_| running).map(|d| {
+            if d.due_on >= today {
+                i64::from(cal.working_days_between(today, d.due_on))
+            } else {
+                -i64::from(cal.working_days_between(d.due_on, today))
+            }
+        });
+        let (answers, flags) = match a.content {
+            Some(c) => (Some(c.answers), Some(c.flags)),
+            None => (None, None),
+        };
+        Self {
+            number: a.number,
+            procedure_code: a.procedure_code,
+            procedure_version: a.procedure_version,
+            applicant: a.applicant,
+            agency_code: a.agency_code,
+            unit_code: a.unit_code,
+            status: a.status,
+            answers,
+            flags,
+            fee: a.fee,
+            fee_payable: a.fee_payable,
+            waiver_basis: a.waiver_basis,
+            assigned_to: a.assigned_to,
+            created_at: a.created_at,
+            submitted_at: a.submitted_at,
+            received_on: a.received_on,
+            due_on: a.due_on,
+            paused_on: a.paused_on,
+            decided_at: a.decided_at,
+            updated_at: a.updated_at,
+            revision: a.revision,
+            overdue,
+            working_days_left,
+            events: events.map(|es| {
+                es.into_iter()
+                    .map(|e| EventView {
+                        seq: e.seq,
+                        from_status: e.from_status,
+                        to_status: e.to_status,
+                        actor: e.actor,
+                        at: e.at,
+                        comment: e.comment,
+                    })
+                    .collect()
+            }),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewApplication {
+    #[schema(example = "1.001193")]
+    pub procedure_code: String,
+    /// Typed answers by field key. Fields the registries hold are filled by the server and
+    /// may not be given here.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub answers: serde_json::Map<String, serde_json::Value>,
+    /// Pre-filled values the applicant says are wrong.
+    #[serde(default)]
+    pub flags: Vec<Flag>,
+    /// Submit at once (default), or keep as a draft.
+    #[serde(default = "yes")]
+    pub submit: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn answer_error(errs: Vec<AnswerError>) -> AppError {
+    let detail = errs
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ");
+    AppError::unprocessable("invalid_answers")
+        .field(errs[0].field.clone())
+        .arg("detail", &detail)
+        .detail(detail)
+}
+
+fn citizen_of(caller: &Caller) -> Result<CitizenId, AppError> {
+    match &caller.0 {
+        Principal::Citizen(id) => Ok(id.clone()),
+        _ => Err(AppError::new(StatusCode::FORBIDDEN, "forbidden")),
+    }
+}
+
+/// The applicant's own record as the form's sources name its fields.
+async fn own_record(
+    state: &AppState,
+    id: &CitizenId,
+) -> Result<(serde_json::Map<String, serde_json::Value>, UnitCode), AppError> {
+    let found = registry::citizens::get(&state.db, id)
+        .await?
+        .ok_or_else(|| AppError::unprocessable("unknown_citizen"))?;
+    let unit = found.citizen.permanent_address.unit_code.clone();
+    match serde_json::to_value(&found.citizen) {
+        Ok(serde_json::Value::Object(m)) => Ok((m, unit)),
+        _ => Err(AppError::internal("a citizen record is not a JSON object")),
+    }
+}
+
+fn check_flags(p: &Procedure, flags: &[Flag]) -> Result<Vec<Flag>, AppError> {
+    let mut out = Vec::with_capacity(flags.len());
+    for f in flags {
+        let prefilled = p
+            .form
+            .iter()
+            .any(|x| x.key == f.field && x.source.is_some());
+        let note = clean_text(&f.note).filter(|n| n.chars().count() <= 500);
+        match (prefilled, note) {
+            (true, Some(note)) => out.push(Flag {
+                field: f.field.clone(),
+                note,
+            }),
+            _ => {
+                return Err(answer_error(vec![AnswerError {
+                    field: f.field.clone(),
+                    code: "invalid_flag",
+                    detail: "a flag names a pre-filled field and says, in 1 to 500 characters, what is right".into(),
+                }]))
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The fee fields of a submission made today.
+fn fee_today(p: &Procedure) -> (Option<i64>, Option<i64>, Option<String>) {
+    match p.fee_on(super::today()) {
+        None => (None, None, None),
+        Some(due) => (
+            Some(due.fee.dong()),
+            Some(due.payable().dong()),
+            due.waived_by.map(|w| w.basis.clone()),
+        ),
+    }
+}
+
+fn idempotency_key(headers: &HeaderMap) -> Result<String, AppError> {
+    let key = headers
+        .get("idempotency-key")
+        .ok_or_else(|| AppError::bad_request("idempotency_key_required"))?;
+    key.to_str()
+        .ok()
+        .map(str::trim)
+        .filter(|k| (1..=255).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()))
+        .map(str::to_owned)
+        .ok_or_else(|| AppError::bad_request("idempotency_key_required"))
+}
+
+fn created(view: ApplicationView, replayed: bool) -> Response {
+    let mut res = (StatusCode::CREATED, Json(view)).into_response();
+    if replayed {
+        res.headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    res
+}
+
+/// Starts an application for the signed-in citizen: registry fields pre-filled (and locked),
+/// typed fields checked, the fee computed (and waived when a waiver is in force). Send an
+/// `Idempotency-Key` header: a retry with the same key answers with the same application
+/// (and `Idempotent-Replayed: true`); the key with a different body is refused.
+#[utoipa::path(post, path = "/api/v1/applications", tag = "services", security(("bearer" = [])),
+    params(("Idempotency-Key" = String, Header, description = "1-255 visible ASCII characters, unique per submission")),
+    request_body = NewApplication,
+    responses(
+        (status = 201, body = ApplicationView),
+        (status = 400, body = crate::error::ErrorBody),
+        (status = 401, body = crate::error::ErrorBody),
+        (status = 403, body = crate::error::ErrorBody),
+        (status = 422, body = crate::error::ErrorBody)))]
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    ClientAddr(addr): ClientAddr,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<NewApplication>,
+) -> ApiResult<Response> {
+    let key = idempotency_key(&headers)?;
+    let me = citizen_of(&caller)?;
+    caller.authorize(Action::Apply, &Target::citizen(&me))?;
+    let request_hash = hex::encode(Sha256::digest(
+        serde_json::to_vec(&body).map_err(AppError::internal)?,
+    ));
+    let code = ProcedureCode::parse(&body.procedure_code)
+        .ok_or_else(|| AppError::unprocessable("invalid_procedure_code").field("procedure_code"))?;
+    let proc = procedures::get(&state.db, &code, None)
+        .await?
+        .ok_or_else(|| AppError::unprocessable("procedure_not_found").field("procedure_code"))?;
+    let (record, unit) = own_record(&state, &me).await?;
+    let completeness = if body.submit {
+        Completeness::Submission
+    } else {
+        Completeness::Draft
+    };
+    let answers =
+        fill(&proc.procedure, &record, &body.answers, completeness).map_err(answer_error)?;
+    let flags = check_flags(&proc.procedure, &body.flags)?;
+    let agency = deciding_agency(&state, &proc.procedure, &unit).await?;
+    let now = store::now();
+    let (fee, fee_payable, waiver_basis) = if body.submit {
+        fee_today(&proc.procedure)
+    } else {
+        (None, None, None)
+    };
+    let app = Application {
+        number: ApplicationNumber::from_random(crate::auth::random_bytes::<8>()?).to_string(),
+        procedure_code: code.to_string(),
+        procedure_version: proc.version,
+        applicant: me.to_string(),
+        agency_code: agency.to_string(),
+        unit_code: unit.to_string(),
+        status: if body.submit {
+            Status::Submitted
+        } else {
+            Status::Draft
+        },
+        content: Some(Content { answers, flags }),
+        fee,
+        fee_payable,
+        waiver_basis,
+        assigned_to: None,
+        created_at: now.clone(),
+        submitted_at: body.submit.then(|| now.clone()),
+        received_on: None,
+        due_on: None,
+        paused_on: None,
+        decided_at: None,
+        updated_at: now,
+        revision: 1,
+    };
+    let action = if body.submit {
+        "application.submit"
+    } else {
+        "application.create"
+    };
+    let audit = AuditRecord::new(caller.actor(), action, "application", &app.number)
+        .fields(
+            app.content
+                .iter()
+                .flat_map(|c| c.answers.iter().map(|a| a.key.clone())),
+        )
+        .client_addr(addr);
+    let idem = IdempotencyKey {
+        owner: caller.actor(),
+        key,
+        request_hash,
+    };
+    let keys = state.db.keyring()?;
+    let mut tx = state.db.begin().await?;
+    let outcome = store::create(&mut tx, &keys, &app, Some(&idem), audit).await?;
+    let (number, replayed) = match outcome {
+        Created::New => {
+            tx.commit().await.map_err(StorageError::from)?;
+            (app.number, false)
+        }
+        Created::Replay {
+            number,
+            same_request: true,
+        } => (number, true),
+        Created::Replay { .. } => {
+            return Err(AppError::unprocessable("idempotency_key_reused"));
+        }
+    };
+    let stored = store::get(&state.db, &number)
+        .await?
+        .ok_or_else(|| AppError::internal("a stored application vanished"))?;
+    let events = store::events(&state.db, &number).await?;
+    Ok(created(
+        ApplicationView::new(stored, Some(events), calendar()?),
+        replayed,
+    ))
+}
+
+/// Who decides: the procedure's agency, or the People's Committee of the applicant's commune.
+async fn deciding_agency(
+    state: &AppState,
+    p: &Procedure,
+    unit: &UnitCode,
+) -> Result<AgencyCode, AppError> {
+    match (p.level, &p.agency_code) {
+        (Level::City, Some(a)) => Ok(a.clone()),
+        _ => agencies::commune_agency(&state.db, unit.as_str())
+            .await?
+            .map(|a| a.code)
+            .ok_or_else(|| AppError::unprocessable("no_deciding_agency")),
+    }
+}
+
+fn parse_number(number: &str) -> Result<ApplicationNumber, AppError> {
+    ApplicationNumber::parse(number).ok_or_else(|| AppError::not_found("application_not_found"))
+}
+
+/// Loads an application the caller may do `action` to; any refusal looks like absence to
+/// a caller who may not even read it.
+async fn load_for(
+    state: &AppState,
+    caller: &Caller,
+    number: &str,
+    action: Action,
+) -> Result<Application, AppError> {
+    let number = parse_number(number)?;
+    let app = store::get(&state.db, number.as_str())
+        .await?
+        .ok_or_else(|| AppError::not_found("application_not_found"))?;
+    let (agency, unit, citizen) = target_parts(&app)?;
+    let target = Target {
+        agency: Some(&agency),
+        unit: Some(&unit),
+        citizen: Some(&citizen),
+        role: None,
+    };
+    // A draft is the applicant's alone until it is submitted.
+    let hidden_draft = app.status == Status::Draft && !matches!(caller.0, Principal::Citizen(_));
+    if hidden_draft
+        || sohoa_domain::policy::authorize(&caller.0, Action::ReadApplication, &target).is_err()
+    {
+        return Err(AppError::not_found("application_not_found"));
+    }
+    caller.authorize(action, &target)?;
+    Ok(app)
+}
+
+fn target_parts(app: &Application) -> Result<(AgencyCode, UnitCode, CitizenId), AppError> {
+    let corrupt = |what: &str| AppError::internal(format!("application {}: {what}", app.number));
+    Ok((
+        AgencyCode::parse(&app.agency_code).map_err(|_| corrupt("agency"))?,
+        UnitCode::parse(&app.unit_code).map_err(|_| corrupt("unit"))?,
+        CitizenId::parse(&app.applicant).map_err(|_| corrupt("applicant"))?,
+    ))
+}
+
+/// Staff reading an application read personal data: that goes in the audit log.
+async fn audit_read(
+    state: &AppState,
+    caller: &Caller,
+    addr: Option<String>,
+    app: &Application,
+) -> Result<(), AppError> {
+    if matches!(caller.0, Principal::Citizen(_)) {
+        return Ok(());
+    }
+    let record = AuditRecord::new(
+        caller.actor(),
+        "application.read",
+        "citizen",
+        &app.applicant,
+    )
+    .purpose(format!("application {}", app.number))
+    .fields(["application"])
+    .actor_unit(caller.0.agency().map(ToString::to_string))
+    .client_addr(addr);
+    state.audit.record(record).await?;
+    Ok(())
+}
+
+/// One application with its answers and history: for its applicant and the staff of the
+/// deciding agency and unit (whose reading is audited).
+#[utoipa::path(get, path = "/api/v1/applications/{number}", tag = "services", security(("bearer" = [])),
+    params(("number" = String, Path, description = "Application number")),
+    responses((status = 200, body = ApplicationView), (status = 401, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn get_application(
+    State(state): State<AppState>,
+    caller: Caller,
+    ClientAddr(addr): ClientAddr,
+    Path(number): Path<String>,
+) -> ApiResult<Json<ApplicationView>> {
+    let app = load_for(&state, &caller, &number, Action::ReadApplication).await?;
+    audit_read(&state, &caller, addr, &app).await?;
+    let events = store::events(&state.db, &app.number).await?;
+    Ok(Json(ApplicationView::new(app, Some(events), calendar()?)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TransitionRequest {
+    /// The status to move to.
+    pub to: Status,
+    /// Why: required when asking for a supplement, rejecting or withdrawing.
+    pub comment: Option<String>,
+    /// The revision the caller saw; when given and stale, the move is refused with 409.
+    pub revision: Option<i64>,
+}
+
+/// Moves an application: the applicant submits, resubmits or withdraws; an officer of the
+/// deciding agency receives, reviews, asks for a supplement, decides and issues the result.
+/// A move the status machine does not allow answers 409 `illegal_transition`.
+#[utoipa::path(post, path = "/api/v1/applications/{number}/transitions", tag = "services", security(("bearer" = [])),
+    params(("number" = String, Path, description = "Application number")),
+    request_body = TransitionRequest,
+    responses(
+        (status = 200, body = ApplicationView),
+        (status = 401, body = crate::error::ErrorBody),
+        (status = 403, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody),
+        (status = 409, body = crate::error::ErrorBody),
+        (status = 422, body = crate::error::ErrorBody)))]
+pub async fn transition(
+    State(state): State<AppState>,
+    caller: Caller,
+    ClientAddr(addr): ClientAddr,
+    Path(number): Path<String>,
+    ApiJson(body): ApiJson<TransitionRequest>,
+) -> ApiResult<Json<ApplicationView>> {
+    let app = load_for(&state, &caller, &number, Action::ReadApplication).await?;
+    let mover = app.status.mover_to(body.to).map_err(|_| {
+        AppError::conflict("illegal_transition")
+            .arg("from", app.status.as_str())
+            .arg("to", body.to.as_str())
+    })?;
+    let (agency, unit, citizen) = target_parts(&app)?;
+    let target = Target {
+        agency: Some(&agency),
+        unit: Some(&unit),
+        citizen: Some(&citizen),
+        role: None,
+    };
+    caller.authorize(
+        match mover {
+            Mover::Applicant => Action::Apply,
+            Mover::Officer => Action::ProcessApplication,
+        },
+        &target,
+    )?;
+    if body.revision.is_some_and(|r| r != app.revision) {
+        return Err(AppError::conflict("application_changed"));
+    }
+    let comment = match body.comment.as_deref().map(clean_text) {
+        Some(Some(c)) if c.chars().count() <= 2000 => Some(c),
+        Some(Some(_)) => {
+            return Err(AppError::unprocessable("invalid_comment").field("comment"));
+        }
+        _ => None,
+    };
+    if comment.is_none()
+        && matches!(
+            body.to,
+            Status::SupplementRequested | Status::Rejected | Status::Withdrawn
+        )
+    {
+        return Err(AppError::unprocessable("comment_required").field("comment"));
+    }
+    let cal = calendar()?;
+    let today = super::today();
+    let now = store::now();
+    let mut after = app.clone();
+    after.status = body.to;
+    after.updated_at = now.clone();
+    let proc = procedures::get(
+        &state.db,
+        &ProcedureCode::parse(&app.procedure_code)
+            .ok_or_else(|| AppError::internal("a stored procedure code does not parse"))?,
+        Some(app.procedure_version),
+    )
+    .await?
+    .ok_or_else(|| AppError::internal("an application's procedure version is missing"))?;
+    let deadline = match (day(&app.received_on), day(&app.due_on)) {
+        (Some(received_on), Some(due_on)) => Some(Deadline {
+            received_on,
+            due_on,
+            paused_on: day(&app.paused_on),
+        }),
+        _ => None,
+    };
+    let deadline = match (body.to, deadline) {
+        (Status::Received, _) => Some(Deadline::start(cal, today, proc.procedure.deadline_days)),
+        (Status::SupplementRequested, Some(d)) => Some(d.pause(today)),
+        (Status::Resubmitted, Some(d)) => Some(d.resume(cal, today)),
+        (_, d) => d,
+    };
+    if let Some(d) = deadline {
+        after.received_on = Some(date_text(d.received_on));
+        after.due_on = Some(date_text(d.due_on));
+        after.paused_on = d.paused_on.map(date_text);
+    }
+    let mut fields = vec!["status".to_owned()];
+    match body.to {
+        Status::Submitted => {
+            // A draft is checked again as a submission, with the registry as it is now.
+            let content = app.content.clone().unwrap_or_default();
+            let typed: serde_json::Map<_, _> = content
+                .answers
+                .iter()
+                .filter(|a| !a.prefilled)
+                .map(|a| (a.key.clone(), a.value.clone()))
+                .collect();
+            let (record, _) = own_record(&state, &citizen).await?;
+            fill(&proc.procedure, &record, &typed, Completeness::Submission)
+                .map_err(answer_error)?;
+            let (fee, payable, basis) = fee_today(&proc.procedure);
+            (after.fee, after.fee_payable, after.waiver_basis) = (fee, payable, basis);
+            after.submitted_at = Some(now.clone());
+            fields.push("fee".into());
+        }
+        Status::Approved | Status::Rejected => after.decided_at = Some(now.clone()),
+        _ => {}
+    }
+    let record = AuditRecord::new(
+        caller.actor(),
+        format!("application.{}", body.to.as_str()),
+        "application",
+        &app.number,
+    )
+    .fields(fields)
+    .actor_unit(caller.0.agency().map(ToString::to_string))
+    .client_addr(addr);
+    let mut tx = state.db.begin().await?;
+    if !store::update(&mut tx, &app, &after, comment.as_deref(), record).await? {
+        return Err(AppError::conflict("application_changed"));
+    }
+    tx.commit().await.map_err(StorageError::from)?;
+    let stored = store::get(&state.db, &app.number)
+        .await?
+        .ok_or_else(|| AppError::internal("a stored application vanished"))?;
+    let events = store::events(&state.db, &app.number).await?;
+    Ok(Json(ApplicationView::new(stored, Some(events), cal)))
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    pub status: Option<String>,
+    /// A procedure code.
+    pub procedure: Option<String>,
+    /// An officer's username, `me`, or `none` for unassigned ones (staff only).
+    pub assigned: Option<String>,
+    /// Due on or before this day (`YYYY-MM-DD`).
+    pub due_by: Option<String>,
+    /// `true`: only those overdue today.
+    pub overdue: Option<bool>,
+    pub page: Option<u32>,
+    pub per_page: Option<u32>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApplicationPage {
+    pub items: Vec<ApplicationView>,
+    pub total: i64,
+    pub page: u32,
+    pub per_page: u32,
+}
+
+/// A citizen's own applications, or a member of staff's queue: their agency's (and unit's)
+/// applications, soonest due first; a city-wide leader sees every agency's.
+#[utoipa::path(get, path = "/api/v1/applications", tag = "services", security(("bearer" = [])),
+    params(ListParams),
+    responses((status = 200, body = ApplicationPage), (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)))]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(p): ApiQuery<ListParams>,
+) -> ApiResult<Json<ApplicationPage>> {
+    let mut q = store::Query::default();
+    let bad = |field: &'static str| {
+        AppError::bad_request("invalid_query")
+            .arg("detail", field)
+            .field(field)
+    };
+    match &caller.0 {
+        Principal::Citizen(me) => q.applicant = Some(me.to_string()),
+        Principal::Staff(s) if matches!(s.role, Role::Officer | Role::Leader) => {
+            q.agency = s.agency.as_ref().map(ToString::to_string);
+            q.unit = s.unit.as_ref().map(ToString::to_string);
+            q.submitted_only = true;
+            if s.role == Role::Officer && q.agency.is_none() {
+                return Err(AppError::new(StatusCode::FORBIDDEN, "forbidden"));
+            }
+            q.assigned_to = match p.assigned.as_deref().filter(|a| !a.is_empty()) {
+                None => None,
+                Some("none") => Some(String::new()),
+                Some("me") => Some(s.username.clone()),
+                Some(u) => Some(u.to_owned()),
+            };
+        }
+        _ => return Err(AppError::new(StatusCode::FORBIDDEN, "forbidden")),
+    }
+    if let Some(s) = p.status.as_deref().filter(|s| !s.is_empty()) {
+        q.status = Some(Status::parse(s).ok_or_else(|| bad("status"))?);
+    }
+    if let Some(c) = p.procedure.as_deref().filter(|s| !s.is_empty()) {
+        q.procedure = Some(
+            ProcedureCode::parse(c)
+                .ok_or_else(|| bad("procedure"))?
+                .to_string(),
+        );
+    }
+    if let Some(d) = p.due_by.as_deref().filter(|s| !s.is_empty()) {
+        q.due_by = Some(date_text(
+            parse_date("due_by", d).map_err(|_| bad("due_by"))?,
+        ));
+    }
+    if p.overdue == Some(true) {
+        q.overdue_on = Some(date_text(super::today()));
+    }
+    let page = PageRequest::parse(p.page, p.per_page)
+        .map_err(|_| AppError::bad_request("invalid_page"))?;
+    let cal = calendar()?;
+    let found = store::list(&state.db, &q, page).await?;
+    Ok(Json(ApplicationPage {
+        total: found.total,
+        page: found.page,
+        per_page: found.per_page,
+        items: found
+            .items
+            .into_iter()
+            .map(|a| ApplicationView::new(a, None, cal))
+            .collect(),
+    }))
+}
