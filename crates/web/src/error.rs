@@ -75,6 +75,8 @@ pub const ALL_CODES: &[&str] = &[
     "no_deciding_agency",
     "comment_required",
     "invalid_comment",
+    "invalid_assignee",
+    "invalid_bulk",
     "admin_disabled",
     "not_found",
     "method_not_allowed",

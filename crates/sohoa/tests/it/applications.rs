@@ -449,3 +449,152 @@ async fn answers_move_to_a_new_key_with_the_registry() {
     assert_eq!(s, 200, "{b}");
     assert_eq!(b["answers"][1]["value"], "Bé Na");
 }
+
+#[tokio::test]
+async fn officers_assign_and_act_in_bulk_within_their_ward() {
+    let app = spawn_app().await;
+    let city = populate(&app).await;
+    catalog(&app).await;
+    let (mai, lan, officer) = (
+        city.token("citizen"),
+        city.token("other_citizen"),
+        city.token("officer"),
+    );
+    let (s, b) = app
+        .post_json(
+            "/api/v1/staff",
+            &json!({"username": "canbo2.benthanh", "display_name": "Cán bộ hai", "role": "officer",
+                    "agency_code": "UBND-26743", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(s, 201, "{b}");
+    let mut numbers = Vec::new();
+    for k in ["b1", "b2", "b3"] {
+        let (s, b) = apply(&app, mai, k, &json!({"procedure_code": "T-KHAISINH", "answers": {"child_name": k, "born_on": "2026-11-01"}})).await;
+        assert_eq!(s, 201, "{b}");
+        numbers.push(b["number"].as_str().unwrap().to_owned());
+    }
+    let (_, lans) = apply(&app, lan, "l1", &json!({"procedure_code": "T-KHAISINH", "answers": {"child_name": "Na", "born_on": "2026-11-01"}})).await;
+    let mut batch = numbers.clone();
+    batch.push("HS0000000000".into());
+    batch.push(lans["number"].as_str().unwrap().into());
+    let (s, b, _) = send(
+        &app,
+        reqwest::Method::POST,
+        "/api/v1/applications/bulk",
+        officer,
+        None,
+        Some(&json!({"numbers": batch, "to": "received"})),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(
+        (b["succeeded"].as_i64(), b["failed"].as_i64()),
+        (Some(3), Some(2))
+    );
+    assert_eq!(b["results"][3]["code"], "application_not_found");
+    assert_eq!(
+        b["results"][4]["status"], 404,
+        "another ward's application is not found"
+    );
+    let (s, b, _) = send(
+        &app,
+        reqwest::Method::POST,
+        "/api/v1/applications/bulk",
+        officer,
+        None,
+        Some(&json!({"numbers": numbers, "to": "received"})),
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert!(
+        b["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["code"] == "illegal_transition"),
+        "{b}"
+    );
+    for bad in [
+        json!({"numbers": [], "to": "received"}),
+        json!({"numbers": numbers, "to": "received", "assign": "canbo2.benthanh"}),
+    ] {
+        let (s, b, _) = send(
+            &app,
+            reqwest::Method::POST,
+            "/api/v1/applications/bulk",
+            officer,
+            None,
+            Some(&bad),
+        )
+        .await;
+        assert_eq!((s, error_code(&b)), (422, "invalid_bulk"));
+    }
+    let (s, _, _) = send(
+        &app,
+        reqwest::Method::POST,
+        "/api/v1/applications/bulk",
+        mai,
+        None,
+        Some(&json!({"numbers": numbers, "to": "received"})),
+    )
+    .await;
+    assert_eq!(s, 403);
+
+    // Assignments: to an officer of the ward only.
+    let path = format!("/api/v1/applications/{}/assignee", numbers[0]);
+    let (s, b, _) = send(
+        &app,
+        reqwest::Method::PUT,
+        &path,
+        officer,
+        None,
+        Some(&json!({"username": "canbo2.benthanh"})),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["assigned_to"], "canbo2.benthanh");
+    for who in ["quantri.xaydung", "nobody.here", "canbo.benthanh "] {
+        let (s, b, _) = send(
+            &app,
+            reqwest::Method::PUT,
+            &path,
+            officer,
+            None,
+            Some(&json!({"username": who})),
+        )
+        .await;
+        assert_eq!((s, error_code(&b)), (422, "invalid_assignee"), "{who}");
+    }
+    let (s, _, _) = send(
+        &app,
+        reqwest::Method::PUT,
+        &path,
+        mai,
+        None,
+        Some(&json!({"username": null})),
+    )
+    .await;
+    assert_eq!(s, 403);
+    let (_, mine) = get(
+        &app,
+        officer,
+        "/api/v1/applications?assigned=canbo2.benthanh",
+    )
+    .await;
+    assert_eq!(mine["total"], 1);
+    let (_, none) = get(&app, officer, "/api/v1/applications?assigned=none").await;
+    assert_eq!(none["total"], 2);
+    let (s, b, _) = send(
+        &app,
+        reqwest::Method::POST,
+        "/api/v1/applications/bulk",
+        officer,
+        None,
+        Some(&json!({"numbers": [numbers[1], numbers[2]], "assign": "canbo.benthanh"})),
+    )
+    .await;
+    assert_eq!((s, b["succeeded"].as_i64()), (200, Some(2)), "{b}");
+    let (_, me) = get(&app, officer, "/api/v1/applications?assigned=me").await;
+    assert_eq!(me["total"], 2);
+}

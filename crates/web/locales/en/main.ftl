@@ -158,6 +158,8 @@ error-application-changed = Someone else has just updated this application. Relo
 error-no-deciding-agency = No agency is registered to decide this procedure in the ward or commune where you live.
 error-comment-required = Say why: asking for a supplement, rejecting and withdrawing each need a reason.
 error-invalid-comment = A comment is at most 2000 characters.
+error-invalid-assignee = An application can only be assigned to an active officer of the agency (and ward) that decides it.
+error-invalid-bulk = A bulk action takes 1 to 200 application numbers and exactly one action: a move or an assignment.
 
 # Accounts
 nav-me = My account

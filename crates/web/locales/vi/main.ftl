@@ -158,6 +158,8 @@ error-application-changed = Hồ sơ vừa được người khác cập nhật.
 error-no-deciding-agency = Chưa có cơ quan nào được đăng ký để giải quyết thủ tục này tại phường, xã nơi bạn thường trú.
 error-comment-required = Hãy ghi rõ lý do (yêu cầu bổ sung, từ chối hoặc rút hồ sơ đều cần lý do).
 error-invalid-comment = Ghi chú dài tối đa 2000 ký tự.
+error-invalid-assignee = Chỉ giao hồ sơ cho cán bộ đang làm việc của đúng cơ quan (và phường, xã) giải quyết hồ sơ.
+error-invalid-bulk = Thao tác hàng loạt cần từ 1 đến 200 số hồ sơ và đúng một việc: chuyển trạng thái hoặc giao cán bộ.
 
 # Accounts
 nav-me = Tài khoản của tôi

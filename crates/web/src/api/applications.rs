@@ -529,7 +529,19 @@ pub async fn transition(
     Path(number): Path<String>,
     ApiJson(body): ApiJson<TransitionRequest>,
 ) -> ApiResult<Json<ApplicationView>> {
-    let app = load_for(&state, &caller, &number, Action::ReadApplication).await?;
+    move_one(&state, &caller, addr, &number, &body)
+        .await
+        .map(Json)
+}
+
+async fn move_one(
+    state: &AppState,
+    caller: &Caller,
+    addr: Option<String>,
+    number: &str,
+    body: &TransitionRequest,
+) -> Result<ApplicationView, AppError> {
+    let app = load_for(state, caller, number, Action::ReadApplication).await?;
     let mover = app.status.mover_to(body.to).map_err(|_| {
         AppError::conflict("illegal_transition")
             .arg("from", app.status.as_str())
@@ -611,7 +623,7 @@ pub async fn transition(
                 .filter(|a| !a.prefilled)
                 .map(|a| (a.key.clone(), a.value.clone()))
                 .collect();
-            let (record, _) = own_record(&state, &citizen).await?;
+            let (record, _) = own_record(state, &citizen).await?;
             fill(&proc.procedure, &record, &typed, Completeness::Submission)
                 .map_err(answer_error)?;
             let (fee, payable, basis) = fee_today(&proc.procedure);
@@ -640,7 +652,177 @@ pub async fn transition(
         .await?
         .ok_or_else(|| AppError::internal("a stored application vanished"))?;
     let events = store::events(&state.db, &app.number).await?;
-    Ok(Json(ApplicationView::new(stored, Some(events), cal)))
+    Ok(ApplicationView::new(stored, Some(events), cal))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssignRequest {
+    /// An officer of the application's agency (and unit), or null to unassign.
+    pub username: Option<String>,
+}
+
+/// Assigns an application to an officer of its agency, or takes the assignment back.
+#[utoipa::path(put, path = "/api/v1/applications/{number}/assignee", tag = "services", security(("bearer" = [])),
+    params(("number" = String, Path, description = "Application number")),
+    request_body = AssignRequest,
+    responses(
+        (status = 200, body = ApplicationView),
+        (status = 401, body = crate::error::ErrorBody),
+        (status = 403, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody),
+        (status = 409, body = crate::error::ErrorBody),
+        (status = 422, body = crate::error::ErrorBody)))]
+pub async fn assign(
+    State(state): State<AppState>,
+    caller: Caller,
+    ClientAddr(addr): ClientAddr,
+    Path(number): Path<String>,
+    ApiJson(body): ApiJson<AssignRequest>,
+) -> ApiResult<Json<ApplicationView>> {
+    assign_one(&state, &caller, addr, &number, body.username.as_deref())
+        .await
+        .map(Json)
+}
+
+async fn assign_one(
+    state: &AppState,
+    caller: &Caller,
+    addr: Option<String>,
+    number: &str,
+    username: Option<&str>,
+) -> Result<ApplicationView, AppError> {
+    let app = load_for(state, caller, number, Action::ProcessApplication).await?;
+    if app.status.is_closed() {
+        return Err(AppError::conflict("illegal_transition")
+            .arg("from", app.status.as_str())
+            .arg("to", app.status.as_str()));
+    }
+    if let Some(u) = username {
+        let officer = sohoa_storage::accounts::staff_by_username(&state.db, u).await?;
+        let fits = officer.is_some_and(|o| {
+            o.role == Role::Officer.as_str()
+                && o.disabled_at.is_none()
+                && o.agency_code.as_deref() == Some(app.agency_code.as_str())
+                && o.unit_code
+                    .as_deref()
+                    .is_none_or(|unit| unit == app.unit_code)
+        });
+        if !fits {
+            return Err(AppError::unprocessable("invalid_assignee").field("username"));
+        }
+    }
+    let mut after = app.clone();
+    after.assigned_to = username.map(str::to_owned);
+    after.updated_at = store::now();
+    let record = AuditRecord::new(
+        caller.actor(),
+        "application.assign",
+        "application",
+        &app.number,
+    )
+    .fields(["assigned_to"])
+    .actor_unit(caller.0.agency().map(ToString::to_string))
+    .client_addr(addr);
+    let mut tx = state.db.begin().await?;
+    if !store::update(&mut tx, &app, &after, None, record).await? {
+        return Err(AppError::conflict("application_changed"));
+    }
+    tx.commit().await.map_err(StorageError::from)?;
+    let stored = store::get(&state.db, &app.number)
+        .await?
+        .ok_or_else(|| AppError::internal("a stored application vanished"))?;
+    Ok(ApplicationView::new(stored, None, calendar()?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BulkRequest {
+    /// 1 to 200 application numbers.
+    pub numbers: Vec<String>,
+    /// Move each to this status (with `comment`)...
+    pub to: Option<Status>,
+    pub comment: Option<String>,
+    /// ...or assign each to this officer (`assign` and `to` are exclusive).
+    pub assign: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BulkOutcome {
+    pub number: String,
+    /// The HTTP status this application alone would have had.
+    pub status: u16,
+    /// The error code, when it failed.
+    pub code: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BulkResult {
+    pub succeeded: usize,
+    pub failed: usize,
+    pub results: Vec<BulkOutcome>,
+}
+
+/// One action on many applications (receive a morning's submissions, assign a batch):
+/// each application succeeds or fails on its own, and the answer says which did what.
+#[utoipa::path(post, path = "/api/v1/applications/bulk", tag = "services", security(("bearer" = [])),
+    request_body = BulkRequest,
+    responses(
+        (status = 200, body = BulkResult),
+        (status = 401, body = crate::error::ErrorBody),
+        (status = 403, body = crate::error::ErrorBody),
+        (status = 422, body = crate::error::ErrorBody)))]
+pub async fn bulk(
+    State(state): State<AppState>,
+    caller: Caller,
+    ClientAddr(addr): ClientAddr,
+    ApiJson(body): ApiJson<BulkRequest>,
+) -> ApiResult<Json<BulkResult>> {
+    if body.numbers.is_empty() || body.numbers.len() > 200 {
+        return Err(AppError::unprocessable("invalid_bulk").field("numbers"));
+    }
+    if body.to.is_some() == body.assign.is_some() {
+        return Err(AppError::unprocessable("invalid_bulk").field("to"));
+    }
+    let mut results = Vec::with_capacity(body.numbers.len());
+    for number in &body.numbers {
+        let outcome = match (body.to, &body.assign) {
+            (Some(to), _) => {
+                let req = TransitionRequest {
+                    to,
+                    comment: body.comment.clone(),
+                    revision: None,
+                };
+                move_one(&state, &caller, addr.clone(), number, &req)
+                    .await
+                    .map(drop)
+            }
+            (None, Some(u)) => assign_one(&state, &caller, addr.clone(), number, Some(u))
+                .await
+                .map(drop),
+            (None, None) => Ok(()),
+        };
+        results.push(match outcome {
+            Ok(()) => BulkOutcome {
+                number: number.clone(),
+                status: 200,
+                code: None,
+            },
+            // A failure of the store is the whole request's, not one application's.
+            Err(e) if e.status.is_server_error() => return Err(e),
+            Err(e) => BulkOutcome {
+                number: number.clone(),
+                status: e.status.as_u16(),
+                code: Some(e.code.to_owned()),
+            },
+        });
+    }
+    let succeeded = results.iter().filter(|r| r.status == 200).count();
+    Ok(Json(BulkResult {
+        succeeded,
+        failed: results.len() - succeeded,
+        results,
+    }))
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]

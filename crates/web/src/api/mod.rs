@@ -70,6 +70,8 @@ use crate::{Endpoint as E, RouteKind, Routes};
         applications::list,
         applications::get_application,
         applications::transition,
+        applications::assign,
+        applications::bulk,
         me::access_log,
         me::create_consent,
         me::list_consents,
@@ -260,6 +262,16 @@ pub(crate) fn routes(r: Routes) -> Routes {
             Api,
             "/api/v1/applications/{number}/transitions",
             [E::post(ReadApplication, applications::transition)],
+        )
+        .add(
+            Api,
+            "/api/v1/applications/{number}/assignee",
+            [E::put(ProcessApplication, applications::assign)],
+        )
+        .add(
+            Api,
+            "/api/v1/applications/bulk",
+            [E::post(ProcessApplication, applications::bulk)],
         )
         .add(
             Api,
