@@ -298,6 +298,11 @@ fn decide(who: &Principal, action: Action, target: Option<&Target<'_>>) -> Resul
         },
         Action::Apply => match who {
             Principal::Citizen(me) => within(&|t| t.citizen == Some(me)),
+            // For a resident of their ward, with the one-time code the resident gave them
+            // (checked by the services capability).
+            Principal::Staff(s) if s.role == Role::DigitalTeam => {
+                within(&|t| t.unit.is_some() && t.unit == s.unit.as_ref())
+            }
             _ => false,
         },
         Action::ReadApplication => match who {

@@ -36,6 +36,8 @@ pub struct Application {
     pub decided_at: Option<String>,
     pub updated_at: String,
     pub revision: i64,
+    pub lookup_hash: String,
+    pub assisted_by: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -60,7 +62,7 @@ fn status(row: &AnyRow, col: &str) -> Result<Status> {
 const COLUMNS: &str =
     "number, procedure_code, procedure_version, applicant, agency_code, unit_code, \
     status, content, fee, fee_payable, waiver_basis, assigned_to, created_at, submitted_at, \
-    received_on, due_on, paused_on, decided_at, updated_at, revision";
+    received_on, due_on, paused_on, decided_at, updated_at, revision, lookup_hash, assisted_by";
 
 fn from_row(row: &AnyRow, keys: Option<&Keyring>) -> Result<Application> {
     let number = text(row, "number")?;
@@ -94,6 +96,8 @@ fn from_row(row: &AnyRow, keys: Option<&Keyring>) -> Result<Application> {
         decided_at: opt_text(row, "decided_at")?,
         updated_at: text(row, "updated_at")?,
         revision: int(row, "revision")?,
+        lookup_hash: text(row, "lookup_hash")?,
+        assisted_by: opt_text(row, "assisted_by")?,
         number,
     })
 }
@@ -106,10 +110,19 @@ pub struct IdempotencyKey {
     pub request_hash: String,
 }
 
+/// A digital team member filing for a citizen, with the citizen's one-time code.
+#[derive(Debug, Clone)]
+pub struct Assist {
+    pub helper: String,
+    pub code_hash: String,
+}
+
 /// What a create did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Created {
     New,
+    /// The assist code was spent, expired or not the citizen's: nothing written, drop `tx`.
+    AssistRefused,
     /// The key was used before: for the application `number`, with the same request or not.
     Replay {
         number: String,
@@ -118,12 +131,14 @@ pub enum Created {
 }
 
 /// Stores a new application (the caller fills every field; `revision` 1) with its first
-/// event, unless `idem` was used before. On a replay nothing is written: drop `tx`.
+/// event, unless `idem` was used before, spending the assist code if there is one. On a
+/// replay or a refused code nothing is written: drop `tx`.
 pub async fn create(
     tx: &mut Tx,
     keys: &Keyring,
     app: &Application,
     idem: Option<&IdempotencyKey>,
+    assist: Option<&Assist>,
     record: AuditRecord,
 ) -> Result<Created> {
     if let Some(k) = idem {
@@ -158,7 +173,7 @@ pub async fn create(
     let sealed = keys.seal(&context(&app.number), &content)?;
     sqlx::query(&format!(
         "INSERT INTO applications ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
-         $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"
+         $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)"
     ))
     .bind(&app.number)
     .bind(&app.procedure_code)
@@ -180,8 +195,29 @@ pub async fn create(
     .bind(&app.decided_at)
     .bind(&app.updated_at)
     .bind(1i64)
+    .bind(&app.lookup_hash)
+    .bind(&app.assisted_by)
     .execute(&mut **tx)
     .await?;
+    if let Some(assist) = assist {
+        // Spent here, in the application's transaction: two requests with one code cannot
+        // both succeed.
+        let spent = sqlx::query(
+            "UPDATE assist_codes SET used_at = $1, used_by = $2, number = $3 \
+             WHERE code_hash = $4 AND citizen = $5 AND used_at IS NULL AND expires_at > $1",
+        )
+        .bind(&app.created_at)
+        .bind(&assist.helper)
+        .bind(&app.number)
+        .bind(&assist.code_hash)
+        .bind(&app.applicant)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+        if spent == 0 {
+            return Ok(Created::AssistRefused);
+        }
+    }
     insert_event(
         tx,
         &app.number,
@@ -434,4 +470,64 @@ pub async fn reseal(db: &Db, batch: i64, mut progress: impl FnMut(u64)) -> Resul
 /// When the application was stored, for callers that build one.
 pub fn now() -> String {
     Timestamp::now().to_string()
+}
+
+/// The application an idempotency key created, and the hash of the request that used it.
+pub async fn replay(db: &Db, owner: &str, key: &str) -> Result<Option<(String, String)>> {
+    let row = sqlx::query(
+        "SELECT number, request_hash FROM idempotency_keys WHERE owner = $1 AND key = $2",
+    )
+    .bind(owner)
+    .bind(key)
+    .fetch_optional(db.reader())
+    .await?;
+    row.map(|r| Ok((text(&r, "number")?, text(&r, "request_hash")?)))
+        .transpose()
+}
+
+/// Records a one-time assist code (its hash) for `citizen`, valid until `expires_at`.
+pub async fn create_assist_code(
+    tx: &mut Tx,
+    citizen: &str,
+    code_hash: &str,
+    expires_at: &str,
+    record: AuditRecord,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO assist_codes (code_hash, citizen, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(code_hash)
+    .bind(citizen)
+    .bind(now())
+    .bind(expires_at)
+    .execute(&mut **tx)
+    .await?;
+    audit::append(tx, &record).await?;
+    Ok(())
+}
+
+/// Whether `code_hash` is a live (unspent, unexpired) code of `citizen`.
+pub async fn assist_code_live(db: &Db, citizen: &str, code_hash: &str) -> Result<bool> {
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS n FROM assist_codes WHERE code_hash = $1 AND citizen = $2 \
+         AND used_at IS NULL AND expires_at > $3",
+    )
+    .bind(code_hash)
+    .bind(citizen)
+    .bind(now())
+    .fetch_one(db.reader())
+    .await?;
+    Ok(int(&row, "n")? > 0)
+}
+
+/// Finds an application by number and the hash of its lookup code.
+pub async fn by_lookup(db: &Db, number: &str, lookup_hash: &str) -> Result<Option<Application>> {
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM applications WHERE number = $1 AND lookup_hash = $2"
+    ))
+    .bind(number)
+    .bind(lookup_hash)
+    .fetch_optional(db.reader())
+    .await?;
+    row.as_ref().map(|r| from_row(r, None)).transpose()
 }

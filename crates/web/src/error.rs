@@ -77,6 +77,7 @@ pub const ALL_CODES: &[&str] = &[
     "invalid_comment",
     "invalid_assignee",
     "invalid_bulk",
+    "invalid_assist_code",
     "admin_disabled",
     "not_found",
     "method_not_allowed",

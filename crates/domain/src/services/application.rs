@@ -54,6 +54,45 @@ impl std::fmt::Display for ApplicationNumber {
     }
 }
 
+/// A short secret shown as `XXXX-XXXX` (Crockford's base 32, 40 bits): the code that
+/// shows an application's status, or that a citizen gives a digital team member. Read back
+/// without regard to case or dashes; stored only as its SHA-256.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LookupCode(String);
+
+impl LookupCode {
+    pub fn from_random(bytes: [u8; 8]) -> Self {
+        let mut n = u64::from_le_bytes(bytes);
+        let mut s = String::with_capacity(8);
+        for _ in 0..8 {
+            s.push(char::from(CROCKFORD[(n & 31) as usize]));
+            n >>= 5;
+        }
+        Self(s)
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        let s: String = s
+            .chars()
+            .filter(|c| *c != '-' && !c.is_whitespace())
+            .map(|c| c.to_ascii_uppercase())
+            .collect();
+        (s.len() == 8 && s.bytes().all(|b| CROCKFORD.contains(&b))).then_some(Self(s))
+    }
+
+    /// What is stored: the SHA-256 of the canonical form, in hex.
+    pub fn hash(&self) -> String {
+        use sha2::{Digest, Sha256};
+        hex::encode(Sha256::digest(self.0.as_bytes()))
+    }
+}
+
+impl std::fmt::Display for LookupCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}-{}", &self.0[..4], &self.0[4..])
+    }
+}
+
 /// What is wrong with one answer; `field` is the form field's key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AnswerError {
@@ -97,6 +136,9 @@ pub struct Flag {
 pub struct Content {
     pub answers: Vec<Answer>,
     pub flags: Vec<Flag>,
+    /// The code that, with the number, shows the status to anyone the applicant tells.
+    #[serde(default)]
+    pub lookup_code: String,
 }
 
 /// Whether an answer must be complete: a draft may leave required fields empty, a

@@ -598,3 +598,132 @@ async fn officers_assign_and_act_in_bulk_within_their_ward() {
     let (_, me) = get(&app, officer, "/api/v1/applications?assigned=me").await;
     assert_eq!(me["total"], 2);
 }
+
+#[tokio::test]
+async fn anyone_with_number_and_code_sees_the_status_and_nothing_more() {
+    let app = spawn_app().await;
+    let city = populate(&app).await;
+    catalog(&app).await;
+    let (s, b) = apply(&app, city.token("citizen"), "p1", &json!({"procedure_code": "T-KHAISINH", "answers": {"child_name": "Bé Na", "born_on": "2026-11-01"}})).await;
+    assert_eq!(s, 201);
+    let number = b["number"].as_str().unwrap();
+    let code = b["lookup_code"].as_str().unwrap();
+    assert_eq!(code.len(), 9, "{code}");
+    let lookup = |number: String, code: String| {
+        let app = &app;
+        async move {
+            let res = app
+                .client
+                .post(app.url("/api/v1/application-status"))
+                .json(&json!({"number": number, "code": code}))
+                .send()
+                .await
+                .unwrap();
+            let s = res.status().as_u16();
+            (s, res.json::<Value>().await.unwrap())
+        }
+    };
+    let (s, status) = lookup(number.to_lowercase(), code.replace('-', "").to_lowercase()).await;
+    assert_eq!(s, 200, "{status}");
+    assert_eq!(status["status"], "submitted");
+    assert!(
+        !status.to_string().contains("Mai") && !status.to_string().contains(MAI),
+        "{status}"
+    );
+    for (n, c) in [
+        (number, "AAAA-AAAA"),
+        ("HS0000000000", code),
+        (number, "short"),
+    ] {
+        let (s, b) = lookup(n.into(), c.into()).await;
+        assert_eq!(
+            (s, error_code(&b)),
+            (404, "application_not_found"),
+            "{n} {c}"
+        );
+    }
+    // Lists never carry the code.
+    let (_, mine) = get(&app, city.token("citizen"), "/api/v1/applications").await;
+    assert!(mine["items"][0].get("lookup_code").is_none());
+}
+
+#[tokio::test]
+async fn a_digital_team_files_for_a_resident_only_with_their_one_time_code() {
+    let app = spawn_app().await;
+    let city = populate(&app).await;
+    catalog(&app).await;
+    let (mai, lan, team) = (
+        city.token("citizen"),
+        city.token("other_citizen"),
+        city.token("digital_team"),
+    );
+    let code_of = |token: &str| {
+        let token = token.to_owned();
+        let app = &app;
+        async move {
+            let (s, b, _) = send(
+                app,
+                reqwest::Method::POST,
+                "/api/v1/me/assist-codes",
+                &token,
+                None,
+                None,
+            )
+            .await;
+            assert_eq!(s, 201, "{b}");
+            b["code"].as_str().unwrap().to_owned()
+        }
+    };
+    let mai_code = code_of(mai).await;
+    let form = |citizen: &str, code: &str| {
+        json!({"procedure_code": "T-KHAISINH", "answers": {"child_name": "Bé Na", "born_on": "2026-11-01"},
+               "on_behalf_of": {"citizen_id": citizen, "code": code}})
+    };
+    // Without a code, with a wrong one, with Mai's code for Lan: refused.
+    let (s, b) = apply(&app, team, "a0", &json!({"procedure_code": "T-KHAISINH"})).await;
+    assert_eq!((s, error_code(&b)), (422, "invalid_assist_code"));
+    for (who, code) in [(MAI, "AAAA-AAAA"), (LAN, mai_code.as_str())] {
+        let (s, b) = apply(&app, team, "a1", &form(who, code)).await;
+        assert_eq!((s, error_code(&b)), (422, "invalid_assist_code"), "{who}");
+    }
+    // With it: filed as Mai's, showing who helped; a retry answers the same; the code is spent.
+    let (s, filed) = apply(&app, team, "a2", &form(MAI, &mai_code)).await;
+    assert_eq!(s, 201, "{filed}");
+    assert_eq!(filed["applicant"], MAI);
+    assert_eq!(filed["assisted_by"], "totcs.benthanh");
+    assert_eq!(filed["answers"][0]["value"], "Nguyễn Thị Mai");
+    assert_eq!(filed["events"][0]["actor"], "staff:totcs.benthanh");
+    let (s, again) = apply(&app, team, "a2", &form(MAI, &mai_code)).await;
+    assert_eq!((s, &again["number"]), (201, &filed["number"]));
+    let (s, b) = apply(&app, team, "a3", &form(MAI, &mai_code)).await;
+    assert_eq!((s, error_code(&b)), (422, "invalid_assist_code"));
+    // Mai sees it among hers, and sees in her access log who filed it.
+    let number = filed["number"].as_str().unwrap();
+    let (s, mine) = get(&app, mai, &format!("/api/v1/applications/{number}")).await;
+    assert_eq!((s, &mine["assisted_by"]), (200, &json!("totcs.benthanh")));
+    let (_, log) = get(&app, mai, "/api/v1/me/access-log").await;
+    assert!(
+        log["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "application.assist" && e["actor"] == "staff:totcs.benthanh"),
+        "{log}"
+    );
+    // The team reads no applications afterwards, and helps only residents of its ward.
+    let (s, _) = get(&app, team, &format!("/api/v1/applications/{number}")).await;
+    assert_eq!(s, 403);
+    let lan_code = code_of(lan).await;
+    let (s, b) = apply(&app, team, "a4", &form(LAN, &lan_code)).await;
+    assert_eq!((s, error_code(&b)), (403, "forbidden"), "{b}");
+    // A citizen cannot file for another, code or not.
+    let (s, _) = apply(&app, mai, "a5", &form(LAN, &lan_code)).await;
+    assert_eq!(s, 403);
+    let filed_for_lan: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM applications WHERE applicant = $1")
+            .bind(LAN)
+            .fetch_one(&app.db.raw().await)
+            .await
+            .unwrap();
+    assert_eq!(filed_for_lan, 0);
+}

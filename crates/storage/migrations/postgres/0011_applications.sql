@@ -23,6 +23,10 @@ CREATE TABLE applications (
     decided_at        TEXT,
     updated_at        TEXT NOT NULL,
     revision          BIGINT NOT NULL,
+    -- SHA-256 of the code that, with the number, lets anyone see the status.
+    lookup_hash       TEXT NOT NULL,
+    -- The community digital team member who filed it for the applicant, with consent.
+    assisted_by       TEXT,
     FOREIGN KEY (procedure_code, procedure_version) REFERENCES procedure_versions (code, version)
 );
 CREATE INDEX applications_by_applicant ON applications (applicant, created_at);
@@ -50,3 +54,16 @@ CREATE TABLE idempotency_keys (
     created_at   TEXT NOT NULL,
     PRIMARY KEY (owner, key)
 );
+
+-- One-time codes a citizen gives a community digital team member to file one application
+-- for them. Stored hashed; spent by the application they let file.
+CREATE TABLE assist_codes (
+    code_hash  TEXT PRIMARY KEY,
+    citizen    TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    used_at    TEXT,
+    used_by    TEXT,
+    number     TEXT
+);
+CREATE INDEX assist_codes_by_citizen ON assist_codes (citizen, created_at);

@@ -160,6 +160,7 @@ error-comment-required = Say why: asking for a supplement, rejecting and withdra
 error-invalid-comment = A comment is at most 2000 characters.
 error-invalid-assignee = An application can only be assigned to an active officer of the agency (and ward) that decides it.
 error-invalid-bulk = A bulk action takes 1 to 200 application numbers and exactly one action: a move or an assignment.
+error-invalid-assist-code = The consent code is wrong, used or expired. The citizen makes a new one on their "My data" page (each code files one application, within 30 minutes).
 
 # Accounts
 nav-me = My account

@@ -160,6 +160,7 @@ error-comment-required = Hãy ghi rõ lý do (yêu cầu bổ sung, từ chối 
 error-invalid-comment = Ghi chú dài tối đa 2000 ký tự.
 error-invalid-assignee = Chỉ giao hồ sơ cho cán bộ đang làm việc của đúng cơ quan (và phường, xã) giải quyết hồ sơ.
 error-invalid-bulk = Thao tác hàng loạt cần từ 1 đến 200 số hồ sơ và đúng một việc: chuyển trạng thái hoặc giao cán bộ.
+error-invalid-assist-code = Mã đồng ý không đúng, đã dùng hoặc đã hết hạn. Người dân tạo mã mới trong trang "Dữ liệu của tôi" (mỗi mã dùng cho một hồ sơ, trong 30 phút).
 
 # Accounts
 nav-me = Tài khoản của tôi

@@ -20,7 +20,7 @@ use sohoa_domain::paging::PageRequest;
 use sohoa_domain::policy::{Action, Principal, Role, Target};
 use sohoa_domain::registry::{clean_text, date_text, parse_date};
 use sohoa_domain::services::application::{
-    fill, Answer, AnswerError, ApplicationNumber, Completeness, Content, Deadline, Flag,
+    fill, Answer, AnswerError, ApplicationNumber, Completeness, Content, Deadline, Flag, LookupCode,
 };
 use sohoa_domain::services::calendar::Calendar;
 use sohoa_domain::services::procedure::{Level, Procedure, ProcedureCode};
@@ -96,6 +96,12 @@ pub struct ApplicationView {
     pub decided_at: Option<String>,
     pub updated_at: String,
     pub revision: i64,
+    /// The community digital team member who filed it for the applicant.
+    pub assisted_by: Option<String>,
+    /// With the number, shows the status to anyone (`POST /api/v1/application-status`).
+    /// Absent in lists.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lookup_code: Option<String>,
     /// The clock runs and the due day has passed.
     pub overdue: bool,
     /// Working days from today to the due day (negative when late), while the clock runs.
@@ -125,9 +131,9 @@ impl ApplicationView {
                 -i64::from(cal.working_days_between(d.due_on, today))
             }
         });
-        let (answers, flags) = match a.content {
-            Some(c) => (Some(c.answers), Some(c.flags)),
-            None => (None, None),
+        let (answers, flags, lookup_code) = match a.content {
+            Some(c) => (Some(c.answers), Some(c.flags), Some(c.lookup_code)),
+            None => (None, None, None),
         };
         Self {
             number: a.number,
@@ -151,6 +157,8 @@ impl ApplicationView {
             decided_at: a.decided_at,
             updated_at: a.updated_at,
             revision: a.revision,
+            assisted_by: a.assisted_by,
+            lookup_code: lookup_code.filter(|c| !c.is_empty()),
             overdue,
             working_days_left,
             events: events.map(|es| {
@@ -185,6 +193,18 @@ pub struct NewApplication {
     /// Submit at once (default), or keep as a draft.
     #[serde(default = "yes")]
     pub submit: bool,
+    /// For a community digital team member: the citizen helped, and the one-time code the
+    /// citizen gave (from `POST /api/v1/me/assist-codes`).
+    #[serde(default)]
+    pub on_behalf_of: Option<OnBehalfOf>,
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OnBehalfOf {
+    pub citizen_id: String,
+    #[schema(example = "7K3M-Q9TX")]
+    pub code: String,
 }
 
 fn yes() -> bool {
@@ -201,13 +221,6 @@ fn answer_error(errs: Vec<AnswerError>) -> AppError {
         .field(errs[0].field.clone())
         .arg("detail", &detail)
         .detail(detail)
-}
-
-fn citizen_of(caller: &Caller) -> Result<CitizenId, AppError> {
-    match &caller.0 {
-        Principal::Citizen(id) => Ok(id.clone()),
-        _ => Err(AppError::new(StatusCode::FORBIDDEN, "forbidden")),
-    }
 }
 
 /// The applicant's own record as the form's sources name its fields.
@@ -304,17 +317,54 @@ pub async fn create(
     ApiJson(body): ApiJson<NewApplication>,
 ) -> ApiResult<Response> {
     let key = idempotency_key(&headers)?;
-    let me = citizen_of(&caller)?;
-    caller.authorize(Action::Apply, &Target::citizen(&me))?;
     let request_hash = hex::encode(Sha256::digest(
         serde_json::to_vec(&body).map_err(AppError::internal)?,
     ));
+    // A retry is answered before anything else is checked: the code it carried is spent.
+    if let Some((number, hash)) = store::replay(&state.db, &caller.actor(), &key).await? {
+        if hash != request_hash {
+            return Err(AppError::unprocessable("idempotency_key_reused"));
+        }
+        return replayed(&state, &number).await;
+    }
+    // Who applies: the signed-in citizen, or the citizen a digital team member helps with
+    // the one-time code the citizen gave them.
+    let (me, assist) = match (&caller.0, &body.on_behalf_of) {
+        (Principal::Citizen(id), None) => (id.clone(), None),
+        (Principal::Staff(s), Some(behalf)) if s.role == Role::DigitalTeam => {
+            let id = CitizenId::parse(&behalf.citizen_id)
+                .map_err(|_| AppError::unprocessable("invalid_citizen_id").field("on_behalf_of"))?;
+            let code_hash = assist_code_hash(&behalf.code).ok_or_else(|| {
+                AppError::unprocessable("invalid_assist_code").field("on_behalf_of")
+            })?;
+            if !store::assist_code_live(&state.db, id.as_str(), &code_hash).await? {
+                return Err(AppError::unprocessable("invalid_assist_code").field("on_behalf_of"));
+            }
+            let assist = store::Assist {
+                helper: s.username.clone(),
+                code_hash,
+            };
+            (id, Some(assist))
+        }
+        (Principal::Staff(s), None) if s.role == Role::DigitalTeam => {
+            return Err(AppError::unprocessable("invalid_assist_code").field("on_behalf_of"));
+        }
+        _ => return Err(AppError::new(StatusCode::FORBIDDEN, "forbidden")),
+    };
     let code = ProcedureCode::parse(&body.procedure_code)
         .ok_or_else(|| AppError::unprocessable("invalid_procedure_code").field("procedure_code"))?;
     let proc = procedures::get(&state.db, &code, None)
         .await?
         .ok_or_else(|| AppError::unprocessable("procedure_not_found").field("procedure_code"))?;
     let (record, unit) = own_record(&state, &me).await?;
+    caller.authorize(
+        Action::Apply,
+        &Target {
+            citizen: Some(&me),
+            unit: Some(&unit),
+            ..Target::default()
+        },
+    )?;
     let completeness = if body.submit {
         Completeness::Submission
     } else {
@@ -330,6 +380,7 @@ pub async fn create(
     } else {
         (None, None, None)
     };
+    let lookup_code = LookupCode::from_random(crate::auth::random_bytes::<8>()?);
     let app = Application {
         number: ApplicationNumber::from_random(crate::auth::random_bytes::<8>()?).to_string(),
         procedure_code: code.to_string(),
@@ -342,7 +393,11 @@ pub async fn create(
         } else {
             Status::Draft
         },
-        content: Some(Content { answers, flags }),
+        content: Some(Content {
+            answers,
+            flags,
+            lookup_code: lookup_code.to_string(),
+        }),
         fee,
         fee_payable,
         waiver_basis,
@@ -355,6 +410,8 @@ pub async fn create(
         decided_at: None,
         updated_at: now,
         revision: 1,
+        lookup_hash: lookup_code.hash(),
+        assisted_by: assist.as_ref().map(|a| a.helper.clone()),
     };
     let action = if body.submit {
         "application.submit"
@@ -367,7 +424,7 @@ pub async fn create(
                 .iter()
                 .flat_map(|c| c.answers.iter().map(|a| a.key.clone())),
         )
-        .client_addr(addr);
+        .client_addr(addr.clone());
     let idem = IdempotencyKey {
         owner: caller.actor(),
         key,
@@ -375,28 +432,53 @@ pub async fn create(
     };
     let keys = state.db.keyring()?;
     let mut tx = state.db.begin().await?;
-    let outcome = store::create(&mut tx, &keys, &app, Some(&idem), audit).await?;
-    let (number, replayed) = match outcome {
-        Created::New => {
-            tx.commit().await.map_err(StorageError::from)?;
-            (app.number, false)
+    let outcome = store::create(&mut tx, &keys, &app, Some(&idem), assist.as_ref(), audit).await?;
+    match outcome {
+        Created::New => tx.commit().await.map_err(StorageError::from)?,
+        Created::AssistRefused => {
+            return Err(AppError::unprocessable("invalid_assist_code").field("on_behalf_of"))
         }
         Created::Replay {
             number,
             same_request: true,
-        } => (number, true),
+        } => return replayed(&state, &number).await,
         Created::Replay { .. } => {
             return Err(AppError::unprocessable("idempotency_key_reused"));
         }
-    };
-    let stored = store::get(&state.db, &number)
+    }
+    if let Some(a) = &assist {
+        // The citizen's access log shows who filed for them.
+        let record = AuditRecord::new(caller.actor(), "application.assist", "citizen", me.as_str())
+            .purpose(format!("application {}", app.number))
+            .fields(["application"])
+            .client_addr(addr.clone());
+        state.audit.record(record).await?;
+        tracing::info!(helper = %a.helper, number = %app.number, "assisted application filed");
+    }
+    let stored = store::get(&state.db, &app.number)
         .await?
         .ok_or_else(|| AppError::internal("a stored application vanished"))?;
-    let events = store::events(&state.db, &number).await?;
+    let events = store::events(&state.db, &app.number).await?;
     Ok(created(
         ApplicationView::new(stored, Some(events), calendar()?),
-        replayed,
+        false,
     ))
+}
+
+async fn replayed(state: &AppState, number: &str) -> ApiResult<Response> {
+    let stored = store::get(&state.db, number)
+        .await?
+        .ok_or_else(|| AppError::internal("an idempotency key names no application"))?;
+    let events = store::events(&state.db, number).await?;
+    Ok(created(
+        ApplicationView::new(stored, Some(events), calendar()?),
+        true,
+    ))
+}
+
+/// The SHA-256 (hex) of an assist code as the citizen was shown it, dashes and case aside.
+fn assist_code_hash(code: &str) -> Option<String> {
+    LookupCode::parse(code).map(|c| c.hash())
 }
 
 /// Who decides: the procedure's agency, or the People's Committee of the applicant's commune.
@@ -915,4 +997,99 @@ pub async fn list(
             .map(|a| ApplicationView::new(a, None, cal))
             .collect(),
     }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StatusQuery {
+    #[schema(example = "HS0A1B2C3D4E")]
+    pub number: String,
+    /// The lookup code given with the application.
+    #[schema(example = "7K3M-Q9TX")]
+    pub code: String,
+}
+
+/// What anyone with the number and the code sees: where the application stands, nothing
+/// personal.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PublicStatus {
+    pub number: String,
+    pub procedure_code: String,
+    pub status: Status,
+    pub submitted_at: Option<String>,
+    pub received_on: Option<String>,
+    pub due_on: Option<String>,
+    pub overdue: bool,
+    pub decided_at: Option<String>,
+    pub updated_at: String,
+}
+
+/// The status of an application, for anyone who has its number and lookup code. A wrong
+/// code and an unknown number answer alike.
+#[utoipa::path(post, path = "/api/v1/application-status", tag = "services",
+    request_body = StatusQuery,
+    responses((status = 200, body = PublicStatus), (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn public_status(
+    State(state): State<AppState>,
+    ApiJson(q): ApiJson<StatusQuery>,
+) -> ApiResult<Json<PublicStatus>> {
+    let not_found = || AppError::not_found("application_not_found");
+    let number = parse_number(&q.number)?;
+    let code = LookupCode::parse(&q.code).ok_or_else(not_found)?;
+    let a = store::by_lookup(&state.db, number.as_str(), &code.hash())
+        .await?
+        .ok_or_else(not_found)?;
+    let view = ApplicationView::new(a, None, calendar()?);
+    Ok(Json(PublicStatus {
+        number: view.number,
+        procedure_code: view.procedure_code,
+        status: view.status,
+        submitted_at: view.submitted_at,
+        received_on: view.received_on,
+        due_on: view.due_on,
+        overdue: view.overdue,
+        decided_at: view.decided_at,
+        updated_at: view.updated_at,
+    }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AssistCode {
+    /// Tell it to the digital team member helping you; it lets them file one application
+    /// for you.
+    #[schema(example = "7K3M-Q9TX")]
+    pub code: String,
+    pub expires_at: String,
+}
+
+/// How long a citizen's assist code stays valid.
+const ASSIST_CODE_LIFETIME: std::time::Duration = std::time::Duration::from_secs(30 * 60);
+
+/// A one-time code for a community digital team member to file one application for the
+/// signed-in citizen, valid for 30 minutes.
+#[utoipa::path(post, path = "/api/v1/me/assist-codes", tag = "identity", security(("bearer" = [])),
+    responses((status = 201, body = AssistCode), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)))]
+pub async fn create_assist_code(
+    State(state): State<AppState>,
+    caller: Caller,
+    ClientAddr(addr): ClientAddr,
+) -> ApiResult<(StatusCode, Json<AssistCode>)> {
+    let Principal::Citizen(me) = &caller.0 else {
+        return Err(AppError::new(StatusCode::FORBIDDEN, "forbidden"));
+    };
+    caller.authorize(Action::ManageOwnConsents, &Target::citizen(me))?;
+    let code = LookupCode::from_random(crate::auth::random_bytes::<8>()?);
+    let expires_at = crate::auth::later_by(ASSIST_CODE_LIFETIME, true).to_string();
+    let record = AuditRecord::new(caller.actor(), "assist_code.create", "citizen", me.as_str())
+        .client_addr(addr);
+    let mut tx = state.db.begin().await?;
+    store::create_assist_code(&mut tx, me.as_str(), &code.hash(), &expires_at, record).await?;
+    tx.commit().await.map_err(StorageError::from)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(AssistCode {
+            code: code.to_string(),
+            expires_at,
+        }),
+    ))
 }

@@ -72,6 +72,8 @@ use crate::{Endpoint as E, RouteKind, Routes};
         applications::transition,
         applications::assign,
         applications::bulk,
+        applications::public_status,
+        applications::create_assist_code,
         me::access_log,
         me::create_consent,
         me::list_consents,
@@ -272,6 +274,16 @@ pub(crate) fn routes(r: Routes) -> Routes {
             Api,
             "/api/v1/applications/bulk",
             [E::post(ProcessApplication, applications::bulk)],
+        )
+        .add(
+            Api,
+            "/api/v1/application-status",
+            [E::post(ReadPublic, applications::public_status)],
+        )
+        .add(
+            Api,
+            "/api/v1/me/assist-codes",
+            [E::post(ManageOwnConsents, applications::create_assist_code)],
         )
         .add(
             Api,
