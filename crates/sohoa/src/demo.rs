@@ -197,12 +197,23 @@ pub async fn load(db: &Db, data_dir: &Path) -> Result<usize, DemoError> {
         enterprises: 200,
         parcels: 300,
         seed: 1,
-        out: dir,
+        out: dir.clone(),
         progress: false,
     })?;
-    let generated_citizens = generated.citizens.clone();
+    // One resident of Bến Thành ward, where the demo's officer and digital team work, holds
+    // the demo account: what she applies for lands in their queue.
+    let resident = dir.join("resident.csv");
+    std::fs::write(
+        &resident,
+        format!(
+            "citizen_id,full_name,date_of_birth,sex,permanent_street,permanent_unit,phone\n\
+             {DEMO_CITIZEN},Nguyễn Thị Mai,1985-03-14,female,12 Lê Lợi,{DEMO_WARD},0903123456\n"
+        ),
+    )
+    .map_err(|e| DemoError::Read(e.to_string()))?;
     for (registry, path) in [
         (Registry::Citizens, generated.citizens),
+        (Registry::Citizens, resident),
         (Registry::Enterprises, generated.enterprises),
         (Registry::Parcels, generated.parcels),
     ] {
@@ -221,14 +232,14 @@ pub async fn load(db: &Db, data_dir: &Path) -> Result<usize, DemoError> {
         }
     }
 
-    // The first generated citizen gets an account, to show "who looked at my data".
+    // Where the README's tour finds whom to sign in as.
+    std::fs::write(dir.join("citizen-account.txt"), format!("{DEMO_CITIZEN}\n"))
+        .map_err(|e| DemoError::Read(e.to_string()))?;
     let mut tx = db.begin().await?;
-    if let Some(id) = first_citizen(&generated_citizens)? {
-        if accounts::by_citizen(db, &id).await?.is_none() {
-            let record =
-                AuditRecord::new("system", "account.create", "citizen", &id).purpose("demo data");
-            accounts::create(&mut tx, &id, &hash, record).await?;
-        }
+    if accounts::by_citizen(db, DEMO_CITIZEN).await?.is_none() {
+        let record = AuditRecord::new("system", "account.create", "citizen", DEMO_CITIZEN)
+            .purpose("demo data");
+        accounts::create(&mut tx, DEMO_CITIZEN, &hash, record).await?;
     }
     settings::set(&mut tx, MARKER, &sohoa_domain::Timestamp::now().to_string()).await?;
     tx.commit().await.map_err(StorageError::from)?;
@@ -312,14 +323,11 @@ fn demo_password_hash() -> Result<String, DemoError> {
 }
 
 /// The CCCD on the first data line of a generated citizens file.
-fn first_citizen(path: &Path) -> Result<Option<String>, DemoError> {
-    let text = std::fs::read_to_string(path).map_err(|e| DemoError::Read(e.to_string()))?;
-    Ok(text
-        .lines()
-        .nth(1)
-        .and_then(|l| l.split(',').next())
-        .map(str::to_owned))
-}
+/// The demo account's citizen (born 1985, female: the CCCD agrees).
+pub const DEMO_CITIZEN: &str = "079185001234";
+
+/// Bến Thành ward: the demo's officer and digital team work there.
+const DEMO_WARD: &str = "26743";
 
 #[derive(Debug, thiserror::Error)]
 pub enum DemoError {

@@ -727,3 +727,124 @@ async fn a_digital_team_files_for_a_resident_only_with_their_one_time_code() {
             .unwrap();
     assert_eq!(filed_for_lan, 0);
 }
+
+/// Starts the real binary on `db` and returns it with the address it logged.
+fn spawn_binary(db: &TestDb) -> (std::process::Child, String) {
+    use std::io::{BufRead, BufReader};
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sohoa"))
+        .args(["serve", "--log-format", "json", "--rate-limit", "0"])
+        .env("SOHOA_LISTEN", "127.0.0.1:0")
+        .env("SOHOA_DATABASE_URL", &db.url)
+        .env("SOHOA_DATA_DIR", &db.data_dir)
+        .env_remove("SOHOA_CONFIG")
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = BufReader::new(stderr).lines();
+    let addr = loop {
+        let line = lines.next().expect("the server logs its address").unwrap();
+        let v: Value = serde_json::from_str(&line).unwrap_or_default();
+        if let Some(addr) = v["addr"].as_str() {
+            break addr.to_owned();
+        }
+    };
+    // Keep draining the log so the server never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    (child, addr)
+}
+
+/// `kill -9` in the middle of a stream of submissions: every application answered 2xx is
+/// there after the restart, a retry of every key sent creates nothing twice, and the audit
+/// chain is intact.
+#[tokio::test]
+async fn a_crash_loses_no_acknowledged_application_and_retries_create_none_twice() {
+    let app = spawn_app().await;
+    let city = populate(&app).await;
+    catalog(&app).await;
+    let mai = city.token("citizen").to_owned();
+    let db = app.stop().await;
+    let (mut child, addr) = spawn_binary(&db);
+    let client = reqwest::Client::new();
+    let body = json!({"procedure_code": "T-KHAISINH", "answers": {"child_name": "Bé Na", "born_on": "2026-11-01"}});
+    let url = format!("http://{addr}/api/v1/applications");
+    let submit = {
+        let (mai, body) = (mai.clone(), body.clone());
+        move |key: String| {
+            let (client, url, mai, body) = (client.clone(), url.clone(), mai.clone(), body.clone());
+            async move {
+                let res = client
+                    .post(url)
+                    .bearer_auth(mai)
+                    .header("Idempotency-Key", &key)
+                    .json(&body)
+                    .send()
+                    .await;
+                match res {
+                    Ok(r) if r.status() == 201 => {
+                        let v: Value = r.json().await.ok()?;
+                        v["number"].as_str().map(str::to_owned)
+                    }
+                    _ => None,
+                }
+            }
+        }
+    };
+    // Four writers, each sending keys until the server dies under them.
+    let mut writers = Vec::new();
+    for w in 0..4 {
+        let submit = submit.clone();
+        writers.push(tokio::spawn(async move {
+            let mut sent = Vec::new();
+            for i in 0.. {
+                let key = format!("crash-{w}-{i}");
+                let answer = submit(key.clone()).await;
+                let died = answer.is_none();
+                sent.push((key, answer));
+                if died {
+                    break;
+                }
+            }
+            sent
+        }));
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    std::process::Command::new("kill")
+        .args(["-9", &child.id().to_string()])
+        .status()
+        .unwrap();
+    child.wait().unwrap();
+    let mut sent = Vec::new();
+    for w in writers {
+        sent.extend(w.await.unwrap());
+    }
+    let acknowledged: Vec<_> = sent.iter().filter(|(_, n)| n.is_some()).collect();
+    assert!(
+        acknowledged.len() >= 4,
+        "only {} acknowledged before the kill",
+        acknowledged.len()
+    );
+
+    // Restarted: every acknowledged application is there, and retrying every key sent
+    // answers with the same application (or, for one lost with the crash, a new one).
+    let app = spawn_on(
+        db,
+        Options {
+            admin: true,
+            ..Options::default()
+        },
+    )
+    .await;
+    for (key, number) in &sent {
+        let (s, b) = apply(&app, &mai, key, &body).await;
+        assert_eq!(s, 201, "{key}: {b}");
+        if let Some(n) = number {
+            assert_eq!(b["number"].as_str(), Some(n.as_str()), "{key}");
+        }
+    }
+    assert_eq!(count(&app, "applications").await, sent.len() as i64);
+    let db = app.stop().await;
+    let (code, out, err) = run_cli(&db, &["audit", "verify"]);
+    assert_eq!(code, 0, "{out}{err}");
+}
