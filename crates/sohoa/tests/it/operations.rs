@@ -87,12 +87,12 @@ async fn demo_data_loads_once_however_often_the_server_starts() {
     assert_eq!(second["total"].as_i64(), Some(total));
     let head_after = sohoa_storage::audit::head(app.server_db()).await.unwrap();
     assert_eq!(head_before, head_after, "a restart wrote audit entries");
-    // The demo registries came from the generator, once.
+    // The demo registries came from the generator, once, with the demo account's resident.
     assert_eq!(
         sohoa_storage::registry::citizens::count(app.server_db())
             .await
             .unwrap(),
-        2_000
+        2_001
     );
     assert_eq!(
         sohoa_storage::registry::enterprises::count(app.server_db())
