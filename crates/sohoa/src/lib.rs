@@ -236,6 +236,7 @@ pub async fn start(
         }),
         login_rate: (serve.login_rate_limit > 0)
             .then(|| sohoa_web::limit::Rate::per_minute(serve.login_rate_limit)),
+        files_dir: store.data_dir.join("files"),
     };
     let state = AppState::new(db.clone(), web);
     let db_for_close = db.clone();

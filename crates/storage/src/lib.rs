@@ -10,6 +10,7 @@ pub mod agencies;
 pub mod applications;
 pub mod audit;
 pub mod backup;
+pub mod files;
 pub mod procedures;
 pub mod registry;
 pub mod sealed;

@@ -53,6 +53,8 @@ pub struct WebConfig {
     pub tls: bool,
     /// Citizens may sign in through this OpenID Connect provider.
     pub oidc: Option<Arc<oidc::Oidc>>,
+    /// Where uploaded files are kept (the data directory's `files/`).
+    pub files_dir: std::path::PathBuf,
 }
 
 impl Default for WebConfig {
@@ -64,6 +66,7 @@ impl Default for WebConfig {
             login_rate: Some(limit::Rate::per_minute(30)),
             tls: false,
             oidc: None,
+            files_dir: std::path::PathBuf::from("sohoa-data/files"),
         }
     }
 }
@@ -85,6 +88,8 @@ pub struct AppState {
     pub config: Arc<WebConfig>,
     pub limiter: Arc<limit::Limiter<std::net::IpAddr>>,
     pub login_limiter: Arc<limit::Limiter<std::net::IpAddr>>,
+    /// Uploaded files by SHA-256.
+    pub files: Arc<dyn sohoa_storage::files::BlobStore>,
 }
 
 impl AppState {
@@ -97,6 +102,9 @@ impl AppState {
             metrics: Arc::new(Metrics::default()),
             limiter: Arc::new(limit::Limiter::new(config.rate_limit)),
             login_limiter: Arc::new(limit::Limiter::new(config.login_rate)),
+            files: Arc::new(sohoa_storage::files::FsBlobStore::new(
+                config.files_dir.clone(),
+            )),
             config: Arc::new(config),
         }
     }

@@ -35,6 +35,28 @@ async fn catalog(app: &TestApp) {
         .await
         .unwrap();
     assert_eq!(res.status().as_u16(), 200, "{}", res.text().await.unwrap());
+    let residence = json!({
+        "code": "T-CUTRU", "name_vi": "Đăng ký thường trú", "name_en": "Permanent residence registration",
+        "level": "commune", "agency_code": null, "deadline_days": 7, "fee": 20000, "waivers": [],
+        "documents": [
+            {"code": "id_card", "name_vi": "Ảnh CCCD", "name_en": "Scan of the ID card", "required": true},
+            {"code": "lease", "name_vi": "Hợp đồng thuê nhà", "name_en": "Lease", "required": false}
+        ],
+        "form": [
+            {"key": "declarant", "label_vi": "Người khai", "label_en": "Declarant",
+             "kind": {"type": "text", "max_len": 100}, "required": true,
+             "source": {"registry": "citizens", "field": "full_name"}}
+        ]
+    });
+    let res = app
+        .client
+        .put(app.url("/api/v1/procedures/T-CUTRU"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&residence)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200, "{}", res.text().await.unwrap());
 }
 
 async fn send(
@@ -847,4 +869,178 @@ async fn a_crash_loses_no_acknowledged_application_and_retries_create_none_twice
     let db = app.stop().await;
     let (code, out, err) = run_cli(&db, &["audit", "verify"]);
     assert_eq!(code, 0, "{out}{err}");
+}
+
+async fn upload(app: &TestApp, token: &str, media: &str, bytes: Vec<u8>) -> (u16, Value) {
+    let res = app
+        .client
+        .post(app.url("/api/v1/me/documents?name=CCCD%20m%E1%BA%B7t%20tr%C6%B0%E1%BB%9Bc"))
+        .bearer_auth(token)
+        .header("content-type", media)
+        .body(bytes)
+        .send()
+        .await
+        .unwrap();
+    let s = res.status().as_u16();
+    (s, res.json().await.unwrap())
+}
+
+async fn download(app: &TestApp, token: &str, path: &str) -> (u16, Vec<u8>) {
+    let res = app
+        .client
+        .get(app.url(path))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    let s = res.status().as_u16();
+    (s, res.bytes().await.unwrap().to_vec())
+}
+
+#[tokio::test]
+async fn documents_uploaded_once_are_attached_by_reference_and_read_by_the_ward_only() {
+    let app = spawn_app().await;
+    let city = populate(&app).await;
+    catalog(&app).await;
+    let (mai, lan, officer) = (
+        city.token("citizen"),
+        city.token("other_citizen"),
+        city.token("officer"),
+    );
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.extend_from_slice(&[7u8; 2048]);
+    let (s, doc) = upload(&app, mai, "image/png", png.clone()).await;
+    assert_eq!(s, 201, "{doc}");
+    assert_eq!(doc["name"], "CCCD mặt trước");
+    assert_eq!(doc["size"], 2056);
+    let (s, again) = upload(&app, mai, "image/png", png.clone()).await;
+    assert_eq!(
+        (s, &again["document_id"]),
+        (201, &doc["document_id"]),
+        "the same bytes are one document"
+    );
+    // Lan uploads the same bytes: her own document, the same file on disk.
+    let (s, lans) = upload(&app, lan, "image/png", png.clone()).await;
+    assert_eq!(s, 201);
+    assert_ne!(lans["document_id"], doc["document_id"]);
+    let sha = doc["sha256"].as_str().unwrap();
+    let on_disk = app
+        .db
+        .data_dir
+        .join("files")
+        .join(&sha[..2])
+        .join(&sha[2..4])
+        .join(sha);
+    assert_eq!(std::fs::read(&on_disk).unwrap(), png);
+    for (media, bytes, status, code) in [
+        (
+            "text/plain",
+            b"hello".to_vec(),
+            415,
+            "unsupported_file_type",
+        ),
+        (
+            "image/png",
+            b"%PDF-1.7 not a png".to_vec(),
+            415,
+            "unsupported_file_type",
+        ),
+        ("application/pdf", Vec::new(), 422, "empty_file"),
+        (
+            "application/pdf",
+            [b"%PDF-".to_vec(), vec![0u8; 10 * 1024 * 1024]].concat(),
+            413,
+            "payload_too_large",
+        ),
+    ] {
+        let (s, b) = upload(&app, mai, media, bytes).await;
+        assert_eq!((s, error_code(&b)), (status, code), "{media}");
+    }
+    let id = doc["document_id"].as_str().unwrap();
+    let (s, listed) = get(&app, mai, "/api/v1/me/documents").await;
+    assert_eq!((s, listed.as_array().unwrap().len()), (200, 1));
+    assert_eq!(
+        download(&app, mai, &format!("/api/v1/me/documents/{id}")).await,
+        (200, png.clone())
+    );
+    assert_eq!(
+        download(&app, lan, &format!("/api/v1/me/documents/{id}"))
+            .await
+            .0,
+        404
+    );
+
+    // A required document must be attached, from the applicant's own store.
+    let form = |docs: Value| json!({"procedure_code": "T-CUTRU", "documents": docs});
+    let (s, b) = apply(&app, mai, "c1", &form(json!([]))).await;
+    assert_eq!((s, error_code(&b)), (422, "invalid_answers"));
+    assert_eq!(b["error"]["field"], "id_card");
+    let (s, b) = apply(
+        &app,
+        mai,
+        "c2",
+        &form(json!([{"code": "id_card", "document_id": lans["document_id"]}])),
+    )
+    .await;
+    assert_eq!((s, error_code(&b)), (422, "invalid_answers"));
+    assert!(
+        b["error"]["message_en"]
+            .as_str()
+            .unwrap()
+            .contains("invalid_document"),
+        "{b}"
+    );
+    let (s, b) = apply(
+        &app,
+        mai,
+        "c3",
+        &form(json!([{"code": "photo", "document_id": id}])),
+    )
+    .await;
+    assert_eq!((s, error_code(&b)), (422, "invalid_answers"));
+    let (s, filed) = apply(
+        &app,
+        mai,
+        "c4",
+        &form(json!([{"code": "id_card", "document_id": id}])),
+    )
+    .await;
+    assert_eq!(s, 201, "{filed}");
+    assert_eq!(filed["documents"][0]["code"], "id_card");
+    assert_eq!(filed["documents"][0]["sha256"], sha);
+    assert_eq!(
+        (filed["fee"].as_i64(), filed["fee_payable"].as_i64()),
+        (Some(20000), Some(20000))
+    );
+    let number = filed["number"].as_str().unwrap();
+    let path = format!("/api/v1/applications/{number}/documents/{id}");
+    assert_eq!(download(&app, officer, &path).await, (200, png.clone()));
+    assert_eq!(download(&app, lan, &path).await.0, 404);
+    let other = format!(
+        "/api/v1/applications/{number}/documents/{}",
+        lans["document_id"].as_str().unwrap()
+    );
+    assert_eq!(
+        download(&app, officer, &other).await.0,
+        404,
+        "a document not attached to it"
+    );
+    // A draft without its document cannot be submitted until it has one.
+    let (s, draft) = apply(
+        &app,
+        mai,
+        "c5",
+        &json!({"procedure_code": "T-CUTRU", "submit": false}),
+    )
+    .await;
+    assert_eq!(s, 201);
+    let (s, b) = move_to(
+        &app,
+        mai,
+        draft["number"].as_str().unwrap(),
+        json!({"to": "submitted"}),
+    )
+    .await;
+    assert_eq!((s, error_code(&b)), (422, "invalid_answers"));
+    assert_eq!(b["error"]["field"], "id_card");
 }

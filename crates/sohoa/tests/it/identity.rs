@@ -22,6 +22,7 @@ fn concrete(path: &str) -> String {
         .replace("{consent_id}", "999999")
         .replace("{unit_code}", "26743")
         .replace("{number}", "HS0000000000")
+        .replace("{document_id}", "doc_none")
         + match path {
             "/api/v1/share/{registry}/{id}" | "/api/v1/registry/citizens" => {
                 "?purpose=building-permit"

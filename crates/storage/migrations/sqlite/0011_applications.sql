@@ -67,3 +67,26 @@ CREATE TABLE assist_codes (
     number     TEXT
 );
 CREATE INDEX assist_codes_by_citizen ON assist_codes (citizen, created_at);
+
+-- Citizens' personal document store: what they uploaded once is offered again. The bytes
+-- are kept by SHA-256 outside the database (see files.rs); one owner holds one document
+-- per content.
+CREATE TABLE documents (
+    id         TEXT PRIMARY KEY,
+    owner      TEXT NOT NULL,
+    sha256     TEXT NOT NULL,
+    size       BIGINT NOT NULL,
+    media_type TEXT NOT NULL,
+    name       TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    UNIQUE (owner, sha256)
+);
+CREATE INDEX documents_by_owner ON documents (owner, created_at);
+
+-- Which documents answer which of a procedure's required documents, per application.
+CREATE TABLE application_documents (
+    number      TEXT NOT NULL REFERENCES applications (number),
+    code        TEXT NOT NULL,
+    document_id TEXT NOT NULL REFERENCES documents (id),
+    PRIMARY KEY (number, code, document_id)
+);

@@ -161,6 +161,10 @@ error-invalid-comment = A comment is at most 2000 characters.
 error-invalid-assignee = An application can only be assigned to an active officer of the agency (and ward) that decides it.
 error-invalid-bulk = A bulk action takes 1 to 200 application numbers and exactly one action: a move or an assignment.
 error-invalid-assist-code = The consent code is wrong, used or expired. The citizen makes a new one on their "My data" page (each code files one application, within 30 minutes).
+error-unsupported-file-type = Only PDF, JPEG or PNG files are accepted (with the matching Content-Type, and content of that kind).
+error-empty-file = The uploaded file is empty.
+error-invalid-document-name = A document's name is 1 to 200 characters, without control characters.
+error-document-not-found = No such document (or you may not see it).
 
 # Accounts
 nav-me = My account

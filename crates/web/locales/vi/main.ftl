@@ -161,6 +161,10 @@ error-invalid-comment = Ghi chú dài tối đa 2000 ký tự.
 error-invalid-assignee = Chỉ giao hồ sơ cho cán bộ đang làm việc của đúng cơ quan (và phường, xã) giải quyết hồ sơ.
 error-invalid-bulk = Thao tác hàng loạt cần từ 1 đến 200 số hồ sơ và đúng một việc: chuyển trạng thái hoặc giao cán bộ.
 error-invalid-assist-code = Mã đồng ý không đúng, đã dùng hoặc đã hết hạn. Người dân tạo mã mới trong trang "Dữ liệu của tôi" (mỗi mã dùng cho một hồ sơ, trong 30 phút).
+error-unsupported-file-type = Chỉ nhận tệp PDF, JPEG hoặc PNG (khai báo đúng Content-Type và nội dung đúng loại tệp đó).
+error-empty-file = Tệp tải lên đang trống.
+error-invalid-document-name = Tên tài liệu dài 1–200 ký tự, không chứa ký tự điều khiển.
+error-document-not-found = Không tìm thấy tài liệu này (hoặc bạn không có quyền xem).
 
 # Accounts
 nav-me = Tài khoản của tôi

@@ -106,6 +106,9 @@ pub struct ApplicationView {
     pub overdue: bool,
     /// Working days from today to the due day (negative when late), while the clock runs.
     pub working_days_left: Option<i64>,
+    /// The documents attached, by the procedure's code. Absent in lists.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub documents: Option<Vec<AttachedView>>,
     /// Every move, oldest first. Absent in lists.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub events: Option<Vec<EventView>>,
@@ -161,6 +164,7 @@ impl ApplicationView {
             lookup_code: lookup_code.filter(|c| !c.is_empty()),
             overdue,
             working_days_left,
+            documents: None,
             events: events.map(|es| {
                 es.into_iter()
                     .map(|e| EventView {
@@ -197,6 +201,25 @@ pub struct NewApplication {
     /// citizen gave (from `POST /api/v1/me/assist-codes`).
     #[serde(default)]
     pub on_behalf_of: Option<OnBehalfOf>,
+    /// Documents from the applicant's store (`/api/v1/me/documents`), each for one of the
+    /// procedure's required documents.
+    #[serde(default)]
+    pub documents: Vec<Attachment>,
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Attachment {
+    /// The procedure's document code.
+    pub code: String,
+    pub document_id: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AttachedView {
+    pub code: String,
+    #[serde(flatten)]
+    pub document: super::documents::DocumentView,
 }
 
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
@@ -261,6 +284,63 @@ fn check_flags(p: &Procedure, flags: &[Flag]) -> Result<Vec<Flag>, AppError> {
         }
     }
     Ok(out)
+}
+
+/// The attachments, each a document of the applicant's for one of the procedure's codes.
+async fn check_documents(
+    state: &AppState,
+    p: &Procedure,
+    applicant: &CitizenId,
+    given: &[Attachment],
+) -> Result<Vec<(String, String)>, AppError> {
+    let mut out = Vec::with_capacity(given.len());
+    let mut errors = Vec::new();
+    for a in given {
+        if !p.documents.iter().any(|d| d.code == a.code) {
+            errors.push(AnswerError {
+                field: a.code.clone(),
+                code: "unknown_document",
+                detail: "the procedure asks for no such document".into(),
+            });
+            continue;
+        }
+        let owned = sohoa_storage::files::get(&state.db, &a.document_id)
+            .await?
+            .is_some_and(|d| d.owner == applicant.as_str());
+        if owned {
+            out.push((a.code.clone(), a.document_id.clone()));
+        } else {
+            errors.push(AnswerError {
+                field: a.code.clone(),
+                code: "invalid_document",
+                detail: "attach a document from the applicant's own store".into(),
+            });
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(answer_error(errors))
+    }
+}
+
+/// Every required document has something attached.
+fn required_documents(p: &Procedure, attached: &[&str]) -> Result<(), AppError> {
+    let missing: Vec<AnswerError> = p
+        .documents
+        .iter()
+        .filter(|d| d.required && !attached.contains(&d.code.as_str()))
+        .map(|d| AnswerError {
+            field: d.code.clone(),
+            code: "document_required",
+            detail: format!("attach {}", d.name_en),
+        })
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(answer_error(missing))
+    }
 }
 
 /// The fee fields of a submission made today.
@@ -373,6 +453,11 @@ pub async fn create(
     let answers =
         fill(&proc.procedure, &record, &body.answers, completeness).map_err(answer_error)?;
     let flags = check_flags(&proc.procedure, &body.flags)?;
+    let attachments = check_documents(&state, &proc.procedure, &me, &body.documents).await?;
+    if body.submit {
+        let codes: Vec<&str> = attachments.iter().map(|(c, _)| c.as_str()).collect();
+        required_documents(&proc.procedure, &codes)?;
+    }
     let agency = deciding_agency(&state, &proc.procedure, &unit).await?;
     let now = store::now();
     let (fee, fee_payable, waiver_basis) = if body.submit {
@@ -433,6 +518,9 @@ pub async fn create(
     let keys = state.db.keyring()?;
     let mut tx = state.db.begin().await?;
     let outcome = store::create(&mut tx, &keys, &app, Some(&idem), assist.as_ref(), audit).await?;
+    if outcome == Created::New {
+        sohoa_storage::files::attach(&mut tx, &app.number, &attachments).await?;
+    }
     match outcome {
         Created::New => tx.commit().await.map_err(StorageError::from)?,
         Created::AssistRefused => {
@@ -455,25 +543,36 @@ pub async fn create(
         state.audit.record(record).await?;
         tracing::info!(helper = %a.helper, number = %app.number, "assisted application filed");
     }
-    let stored = store::get(&state.db, &app.number)
-        .await?
-        .ok_or_else(|| AppError::internal("a stored application vanished"))?;
-    let events = store::events(&state.db, &app.number).await?;
-    Ok(created(
-        ApplicationView::new(stored, Some(events), calendar()?),
-        false,
-    ))
+    Ok(created(reloaded(&state, &app.number).await?, false))
 }
 
 async fn replayed(state: &AppState, number: &str) -> ApiResult<Response> {
+    Ok(created(reloaded(state, number).await?, true))
+}
+
+/// An application as just stored, in full.
+async fn reloaded(state: &AppState, number: &str) -> Result<ApplicationView, AppError> {
     let stored = store::get(&state.db, number)
         .await?
-        .ok_or_else(|| AppError::internal("an idempotency key names no application"))?;
-    let events = store::events(&state.db, number).await?;
-    Ok(created(
-        ApplicationView::new(stored, Some(events), calendar()?),
-        true,
-    ))
+        .ok_or_else(|| AppError::internal("a stored application vanished"))?;
+    detail(state, stored).await
+}
+
+/// The full view: answers, documents, every move.
+async fn detail(state: &AppState, app: Application) -> Result<ApplicationView, AppError> {
+    let events = store::events(&state.db, &app.number).await?;
+    let documents = sohoa_storage::files::attached(&state.db, &app.number).await?;
+    let mut view = ApplicationView::new(app, Some(events), calendar()?);
+    view.documents = Some(
+        documents
+            .into_iter()
+            .map(|a| AttachedView {
+                code: a.code,
+                document: a.document.into(),
+            })
+            .collect(),
+    );
+    Ok(view)
 }
 
 /// The SHA-256 (hex) of an assist code as the citizen was shown it, dashes and case aside.
@@ -576,8 +675,28 @@ pub async fn get_application(
 ) -> ApiResult<Json<ApplicationView>> {
     let app = load_for(&state, &caller, &number, Action::ReadApplication).await?;
     audit_read(&state, &caller, addr, &app).await?;
-    let events = store::events(&state.db, &app.number).await?;
-    Ok(Json(ApplicationView::new(app, Some(events), calendar()?)))
+    Ok(Json(detail(&state, app).await?))
+}
+
+/// A document attached to an application, for its applicant and the deciding staff (whose
+/// reading is audited).
+#[utoipa::path(get, path = "/api/v1/applications/{number}/documents/{document_id}", tag = "services", security(("bearer" = [])),
+    params(("number" = String, Path, description = "Application number"), ("document_id" = String, Path, description = "Document id")),
+    responses((status = 200, description = "The file", content_type = "application/octet-stream"), (status = 401, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn get_document(
+    State(state): State<AppState>,
+    caller: Caller,
+    ClientAddr(addr): ClientAddr,
+    Path((number, document_id)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    let app = load_for(&state, &caller, &number, Action::ReadApplication).await?;
+    let attached = sohoa_storage::files::attached(&state.db, &app.number).await?;
+    let doc = attached
+        .into_iter()
+        .find(|a| a.document.id == document_id)
+        .ok_or_else(|| AppError::not_found("document_not_found"))?;
+    audit_read(&state, &caller, addr, &app).await?;
+    super::documents::content(&state, &doc.document).await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -708,6 +827,9 @@ async fn move_one(
             let (record, _) = own_record(state, &citizen).await?;
             fill(&proc.procedure, &record, &typed, Completeness::Submission)
                 .map_err(answer_error)?;
+            let attached = sohoa_storage::files::attached(&state.db, &app.number).await?;
+            let codes: Vec<&str> = attached.iter().map(|a| a.code.as_str()).collect();
+            required_documents(&proc.procedure, &codes)?;
             let (fee, payable, basis) = fee_today(&proc.procedure);
             (after.fee, after.fee_payable, after.waiver_basis) = (fee, payable, basis);
             after.submitted_at = Some(now.clone());
@@ -730,11 +852,7 @@ async fn move_one(
         return Err(AppError::conflict("application_changed"));
     }
     tx.commit().await.map_err(StorageError::from)?;
-    let stored = store::get(&state.db, &app.number)
-        .await?
-        .ok_or_else(|| AppError::internal("a stored application vanished"))?;
-    let events = store::events(&state.db, &app.number).await?;
-    Ok(ApplicationView::new(stored, Some(events), cal))
+    reloaded(state, &app.number).await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

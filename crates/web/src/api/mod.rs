@@ -4,6 +4,7 @@
 pub mod agencies;
 pub mod applications;
 pub mod audit;
+pub mod documents;
 pub mod health;
 pub mod me;
 pub mod procedures;
@@ -74,6 +75,10 @@ use crate::{Endpoint as E, RouteKind, Routes};
         applications::bulk,
         applications::public_status,
         applications::create_assist_code,
+        applications::get_document,
+        documents::upload,
+        documents::list,
+        documents::get_document,
         me::access_log,
         me::create_consent,
         me::list_consents,
@@ -284,6 +289,24 @@ pub(crate) fn routes(r: Routes) -> Routes {
             Api,
             "/api/v1/me/assist-codes",
             [E::post(ManageOwnConsents, applications::create_assist_code)],
+        )
+        .add(
+            Api,
+            "/api/v1/me/documents",
+            [
+                E::post(ReadOwnData, documents::upload),
+                E::get(ReadOwnData, documents::list),
+            ],
+        )
+        .add(
+            Api,
+            "/api/v1/me/documents/{document_id}",
+            [E::get(ReadOwnData, documents::get_document)],
+        )
+        .add(
+            Api,
+            "/api/v1/applications/{number}/documents/{document_id}",
+            [E::get(ReadApplication, applications::get_document)],
         )
         .add(
             Api,
