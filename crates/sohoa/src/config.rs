@@ -159,6 +159,20 @@ pub struct ServeArgs {
     #[arg(long, env = "SOHOA_OIDC_REDIRECT_URL", value_name = "URL")]
     pub oidc_redirect_url: Option<String>,
 
+    /// The payment gateway's base URL (applicants are sent to <URL>/pay); with the webhook
+    /// secret, enables online payment of fees
+    #[arg(long, env = "SOHOA_PAYMENT_GATEWAY_URL", value_name = "URL")]
+    pub payment_gateway_url: Option<String>,
+
+    /// The secret the gateway signs its webhooks with (HMAC-SHA256)
+    #[arg(
+        long,
+        env = "SOHOA_PAYMENT_WEBHOOK_SECRET",
+        value_name = "SECRET",
+        hide_env_values = true
+    )]
+    pub payment_webhook_secret: Option<Secret>,
+
     /// The ID token (or userinfo) claim holding the citizen's CCCD [default: cccd]
     #[arg(long, env = "SOHOA_OIDC_CCCD_CLAIM", value_name = "CLAIM")]
     pub oidc_cccd_claim: Option<String>,
@@ -203,6 +217,8 @@ pub struct FileConfig {
     pub oidc_redirect_url: Option<String>,
     pub oidc_cccd_claim: Option<String>,
     pub oidc_scopes: Option<String>,
+    pub payment_gateway_url: Option<String>,
+    pub payment_webhook_secret: Option<Secret>,
     pub log_format: Option<LogFormat>,
     pub log: Option<String>,
 }
@@ -301,6 +317,8 @@ pub struct ServeConfig {
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
     pub oidc: Option<sohoa_web::oidc::OidcConfig>,
+    /// The payment gateway's base URL and webhook secret.
+    pub payments: Option<(String, Secret)>,
 }
 
 impl ServeConfig {
@@ -349,7 +367,32 @@ impl ServeConfig {
             tls_cert,
             tls_key,
             oidc: resolve_oidc(args, file)?,
+            payments: resolve_payments(args, file)?,
         })
+    }
+}
+
+fn resolve_payments(
+    args: &ServeArgs,
+    file: &FileConfig,
+) -> Result<Option<(String, Secret)>, ConfigError> {
+    let url = args
+        .payment_gateway_url
+        .clone()
+        .or_else(|| file.payment_gateway_url.clone());
+    let secret = args
+        .payment_webhook_secret
+        .clone()
+        .or_else(|| file.payment_webhook_secret.clone());
+    match (url, secret) {
+        (None, None) => Ok(None),
+        (Some(url), Some(secret)) if secret.expose().len() >= 16 => Ok(Some((url, secret))),
+        (Some(_), Some(_)) => Err(ConfigError::Invalid(
+            "payment_webhook_secret must be at least 16 characters".into(),
+        )),
+        _ => Err(ConfigError::Invalid(
+            "payment_gateway_url and payment_webhook_secret go together".into(),
+        )),
     }
 }
 
@@ -474,6 +517,8 @@ mod tests {
             oidc_redirect_url: None,
             oidc_cccd_claim: None,
             oidc_scopes: None,
+            payment_gateway_url: None,
+            payment_webhook_secret: None,
         };
         assert!(ServeConfig::resolve(&args, &FileConfig::default()).is_err());
     }

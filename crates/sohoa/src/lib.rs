@@ -6,6 +6,7 @@ pub mod config;
 pub mod demo;
 pub mod generate;
 pub mod import;
+pub mod paysim;
 pub mod staff;
 
 use std::future::Future;
@@ -237,6 +238,13 @@ pub async fn start(
         login_rate: (serve.login_rate_limit > 0)
             .then(|| sohoa_web::limit::Rate::per_minute(serve.login_rate_limit)),
         files_dir: store.data_dir.join("files"),
+        payments: serve.payments.as_ref().map(|(url, secret)| {
+            std::sync::Arc::new(sohoa_web::api::payments::HmacGateway {
+                name: "gateway".into(),
+                base_url: url.clone(),
+                secret: secret.expose().as_bytes().to_vec(),
+            }) as std::sync::Arc<dyn sohoa_web::api::payments::PaymentGateway>
+        }),
     };
     let state = AppState::new(db.clone(), web);
     let db_for_close = db.clone();

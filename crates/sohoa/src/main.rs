@@ -62,6 +62,16 @@ enum Command {
         #[arg(long)]
         replace: bool,
     },
+    /// Run a payment gateway simulator that confirms payments to sohoa's webhook, signed
+    /// with SOHOA_PAYMENT_WEBHOOK_SECRET (for trying online fees out and for tests).
+    PaymentSimulator {
+        /// Where to listen.
+        #[arg(long, default_value = "127.0.0.1:8090")]
+        listen: std::net::SocketAddr,
+        /// sohoa's webhook URL.
+        #[arg(long, default_value = "http://127.0.0.1:8080/api/v1/payments/webhook")]
+        webhook: String,
+    },
     /// The keys that seal personal data at rest.
     Keys {
         #[command(subcommand)]
@@ -225,6 +235,33 @@ async fn main() -> ExitCode {
             }
         }
         Command::Keys { command } => keys(&store, command).await,
+        Command::PaymentSimulator { listen, webhook } => {
+            let secret = match std::env::var("SOHOA_PAYMENT_WEBHOOK_SECRET") {
+                Ok(s) if s.len() >= 16 => s,
+                _ => {
+                    eprintln!(
+                        "sohoa: set SOHOA_PAYMENT_WEBHOOK_SECRET (at least 16 characters), the same as the server's"
+                    );
+                    return ExitCode::from(2);
+                }
+            };
+            match sohoa::paysim::bind(listen, webhook, secret.into_bytes()).await {
+                Ok((addr, serve)) => {
+                    println!("payment simulator on http://{addr}/pay");
+                    match serve.await {
+                        Ok(()) => ExitCode::SUCCESS,
+                        Err(e) => {
+                            eprintln!("sohoa: {e}");
+                            ExitCode::from(2)
+                        }
+                    }
+                }
+                Err(e) => {
+                    eprintln!("sohoa: cannot listen on {listen}: {e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
         Command::Staff {
             command:
                 StaffCommand::AddAdmin {

@@ -11,6 +11,7 @@ pub mod applications;
 pub mod audit;
 pub mod backup;
 pub mod files;
+pub mod payments;
 pub mod procedures;
 pub mod registry;
 pub mod sealed;

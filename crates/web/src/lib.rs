@@ -55,6 +55,8 @@ pub struct WebConfig {
     pub oidc: Option<Arc<oidc::Oidc>>,
     /// Where uploaded files are kept (the data directory's `files/`).
     pub files_dir: std::path::PathBuf,
+    /// The payment gateway for online fees; none: fees are paid at the counter.
+    pub payments: Option<Arc<dyn api::payments::PaymentGateway>>,
 }
 
 impl Default for WebConfig {
@@ -67,6 +69,7 @@ impl Default for WebConfig {
             tls: false,
             oidc: None,
             files_dir: std::path::PathBuf::from("sohoa-data/files"),
+            payments: None,
         }
     }
 }

@@ -1044,3 +1044,169 @@ async fn documents_uploaded_once_are_attached_by_reference_and_read_by_the_ward_
     assert_eq!((s, error_code(&b)), (422, "invalid_answers"));
     assert_eq!(b["error"]["field"], "id_card");
 }
+
+const WEBHOOK_SECRET: &str = "test-webhook-secret-0123456789";
+
+/// The server, with the payment simulator as its gateway (each knows the other's address).
+async fn with_gateway() -> (TestApp, std::net::SocketAddr) {
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let app_addr = free.local_addr().unwrap();
+    drop(free);
+    let (sim_addr, serve) = sohoa::paysim::bind(
+        "127.0.0.1:0".parse().unwrap(),
+        format!("http://{app_addr}/api/v1/payments/webhook"),
+        WEBHOOK_SECRET.as_bytes().to_vec(),
+    )
+    .await
+    .unwrap();
+    tokio::spawn(serve);
+    let app = spawn_app_with(Options {
+        admin: true,
+        listen: Some(app_addr),
+        payments: Some((format!("http://{sim_addr}"), WEBHOOK_SECRET.into())),
+        ..Options::default()
+    })
+    .await;
+    (app, sim_addr)
+}
+
+async fn webhook(app: &TestApp, body: &Value, secret: &str) -> (u16, Value) {
+    let raw = body.to_string();
+    let res = app
+        .client
+        .post(app.url("/api/v1/payments/webhook"))
+        .header("content-type", "application/json")
+        .header(
+            "x-sohoa-signature",
+            sohoa_web::api::payments::sign(secret.as_bytes(), raw.as_bytes()),
+        )
+        .body(raw)
+        .send()
+        .await
+        .unwrap();
+    let s = res.status().as_u16();
+    (s, res.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn fees_are_paid_once_through_the_gateway_or_at_the_counter_before_receipt() {
+    let (app, _sim) = with_gateway().await;
+    let city = populate(&app).await;
+    catalog(&app).await;
+    let (mai, lan, officer) = (
+        city.token("citizen"),
+        city.token("other_citizen"),
+        city.token("officer"),
+    );
+    let mut pdf = b"%PDF-1.4 ".to_vec();
+    pdf.extend_from_slice(b"scan");
+    let (_, doc) = upload(&app, mai, "application/pdf", pdf).await;
+    let form = json!({"procedure_code": "T-CUTRU", "documents": [{"code": "id_card", "document_id": doc["document_id"]}]});
+    let (s, filed) = apply(&app, mai, "f1", &form).await;
+    assert_eq!(s, 201, "{filed}");
+    assert_eq!(filed["fee_payable"], 20000);
+    assert!(filed["fee_paid_at"].is_null());
+    let number = filed["number"].as_str().unwrap().to_owned();
+    let (s, b) = move_to(&app, officer, &number, json!({"to": "received"})).await;
+    assert_eq!((s, error_code(&b)), (409, "fee_unpaid"));
+
+    // Online: the applicant is sent to the gateway, which confirms (twice, as gateways do).
+    let pay_path = format!("/api/v1/applications/{number}/payments");
+    let (s, _, _) = send(&app, reqwest::Method::POST, &pay_path, lan, None, None).await;
+    assert_eq!(s, 404);
+    let (s, checkout, _) = send(&app, reqwest::Method::POST, &pay_path, mai, None, None).await;
+    assert_eq!(s, 201, "{checkout}");
+    assert_eq!(checkout["amount"], 20000);
+    let url = checkout["checkout_url"].as_str().unwrap();
+    let paid: Value = app
+        .client
+        .get(format!("{url}&deliveries=2"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(paid["webhook_statuses"], json!([200, 200]), "{paid}");
+    let (_, after) = get(&app, mai, &format!("/api/v1/applications/{number}")).await;
+    assert!(after["fee_paid_at"].is_string(), "{after}");
+    let payments = after["payments"].as_array().unwrap();
+    assert_eq!(payments.len(), 1);
+    assert_eq!(payments[0]["status"], "paid");
+    assert_eq!(payments[0]["provider_txn"], paid["provider_txn"]);
+    let (s, b, _) = send(&app, reqwest::Method::POST, &pay_path, mai, None, None).await;
+    assert_eq!((s, error_code(&b)), (409, "nothing_to_pay"));
+    let (s, b) = move_to(&app, officer, &number, json!({"to": "received"})).await;
+    assert_eq!(s, 200, "{b}");
+
+    // Forged, unknown and wrong confirmations change nothing.
+    let (_, filed2) = apply(&app, mai, "f2", &form).await;
+    let number2 = filed2["number"].as_str().unwrap().to_owned();
+    let (_, pending, _) = send(
+        &app,
+        reqwest::Method::POST,
+        &format!("/api/v1/applications/{number2}/payments"),
+        mai,
+        None,
+        None,
+    )
+    .await;
+    let pid = pending["payment_id"].as_str().unwrap();
+    let good = json!({"payment_id": pid, "provider_txn": "T-1", "amount": 20000, "status": "paid"});
+    let (s, b) = webhook(&app, &good, "not-the-secret-at-all-000").await;
+    assert_eq!((s, error_code(&b)), (401, "invalid_signature"));
+    let (s, b) = webhook(
+        &app,
+        &json!({"payment_id": pid, "provider_txn": "T-1", "amount": 1, "status": "paid"}),
+        WEBHOOK_SECRET,
+    )
+    .await;
+    assert_eq!((s, error_code(&b)), (422, "payment_amount_mismatch"));
+    let (s, b) = webhook(&app, &json!({"payment_id": "pay_nothing", "provider_txn": "T-2", "amount": 20000, "status": "paid"}), WEBHOOK_SECRET).await;
+    assert_eq!((s, error_code(&b)), (404, "payment_not_found"));
+    let (_, still) = get(&app, mai, &format!("/api/v1/applications/{number2}")).await;
+    assert!(still["fee_paid_at"].is_null());
+
+    // At the counter: the officer records the receipt, once.
+    let counter = format!("/api/v1/applications/{number2}/counter-payments");
+    let (s, _, _) = send(
+        &app,
+        reqwest::Method::POST,
+        &counter,
+        mai,
+        None,
+        Some(&json!({"receipt": "BL-0001"})),
+    )
+    .await;
+    assert_eq!(s, 403);
+    let (s, p, _) = send(
+        &app,
+        reqwest::Method::POST,
+        &counter,
+        officer,
+        None,
+        Some(&json!({"receipt": "BL-0001"})),
+    )
+    .await;
+    assert_eq!(s, 201, "{p}");
+    assert_eq!(
+        (p["provider"].as_str(), p["recorded_by"].as_str()),
+        (Some("counter"), Some("staff:canbo.benthanh"))
+    );
+    let (s, b, _) = send(
+        &app,
+        reqwest::Method::POST,
+        &counter,
+        officer,
+        None,
+        Some(&json!({"receipt": "BL-0001"})),
+    )
+    .await;
+    assert_eq!((s, error_code(&b)), (409, "nothing_to_pay"));
+    // A late confirmation of the online payment started before is a real charge: it is
+    // recorded beside the counter's (for the finance office to refund), not lost.
+    let (s, _) = webhook(&app, &good, WEBHOOK_SECRET).await;
+    assert_eq!(s, 200);
+    let (_, paid2) = get(&app, officer, &format!("/api/v1/applications/{number2}")).await;
+    assert_eq!(paid2["payments"].as_array().unwrap().len(), 2);
+}

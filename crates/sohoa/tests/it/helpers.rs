@@ -152,6 +152,8 @@ pub struct Options {
     pub oidc: Option<sohoa_web::oidc::OidcConfig>,
     /// Where to listen [default: 127.0.0.1:0].
     pub listen: Option<std::net::SocketAddr>,
+    /// A payment gateway: its base URL and webhook secret.
+    pub payments: Option<(String, String)>,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -182,6 +184,10 @@ pub async fn spawn_on(db: TestDb, opts: Options) -> TestApp {
         tls_cert: opts.tls.as_ref().map(|t| t.0.clone()),
         tls_key: opts.tls.as_ref().map(|t| t.1.clone()),
         oidc: opts.oidc.clone(),
+        payments: opts
+            .payments
+            .as_ref()
+            .map(|(url, secret)| (url.clone(), secret.parse::<Secret>().unwrap())),
     };
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let started = sohoa::start(&db.store(), &serve, async {

@@ -23,6 +23,8 @@ CREATE TABLE applications (
     decided_at        TEXT,
     updated_at        TEXT NOT NULL,
     revision          BIGINT NOT NULL,
+    -- When the fee was paid in full (online or at the counter).
+    fee_paid_at       TEXT,
     -- SHA-256 of the code that, with the number, lets anyone see the status.
     lookup_hash       TEXT NOT NULL,
     -- The community digital team member who filed it for the applicant, with consent.
@@ -90,3 +92,19 @@ CREATE TABLE application_documents (
     document_id TEXT NOT NULL REFERENCES documents (id),
     PRIMARY KEY (number, code, document_id)
 );
+
+-- Payments of fees: online through a gateway (confirmed by its signed webhook, once per
+-- provider transaction) or at the counter (recorded by an officer, once per receipt).
+CREATE TABLE payments (
+    id           TEXT PRIMARY KEY,
+    number       TEXT NOT NULL REFERENCES applications (number),
+    amount       BIGINT NOT NULL,
+    provider     TEXT NOT NULL,
+    provider_txn TEXT,
+    status       TEXT NOT NULL CHECK (status IN ('pending', 'paid')),
+    created_at   TEXT NOT NULL,
+    paid_at      TEXT,
+    recorded_by  TEXT,
+    UNIQUE (provider, provider_txn)
+);
+CREATE INDEX payments_by_application ON payments (number);

@@ -165,6 +165,13 @@ error-unsupported-file-type = Only PDF, JPEG or PNG files are accepted (with the
 error-empty-file = The uploaded file is empty.
 error-invalid-document-name = A document's name is 1 to 200 characters, without control characters.
 error-document-not-found = No such document (or you may not see it).
+error-nothing-to-pay = Nothing is owed on this application (free, waived, paid, or closed).
+error-payments-unavailable = No online payment gateway is configured; please pay the fee at the counter.
+error-invalid-signature = The payment notification's signature is not valid.
+error-payment-not-found = No such pending payment.
+error-payment-amount-mismatch = The amount paid does not match the amount owed.
+error-invalid-receipt = A receipt number is 1 to 64 characters.
+error-fee-unpaid = The fee is not paid yet, so the application cannot be received.
 
 # Accounts
 nav-me = My account

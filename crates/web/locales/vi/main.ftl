@@ -165,6 +165,13 @@ error-unsupported-file-type = Chỉ nhận tệp PDF, JPEG hoặc PNG (khai báo
 error-empty-file = Tệp tải lên đang trống.
 error-invalid-document-name = Tên tài liệu dài 1–200 ký tự, không chứa ký tự điều khiển.
 error-document-not-found = Không tìm thấy tài liệu này (hoặc bạn không có quyền xem).
+error-nothing-to-pay = Hồ sơ này không còn lệ phí phải nộp (miễn phí, được miễn, đã nộp hoặc đã kết thúc).
+error-payments-unavailable = Chưa cấu hình cổng thanh toán trực tuyến; vui lòng nộp lệ phí tại bộ phận một cửa.
+error-invalid-signature = Chữ ký của thông báo thanh toán không hợp lệ.
+error-payment-not-found = Không tìm thấy khoản thanh toán đang chờ này.
+error-payment-amount-mismatch = Số tiền thanh toán không khớp với số tiền phải nộp.
+error-invalid-receipt = Số biên lai dài 1–64 ký tự.
+error-fee-unpaid = Hồ sơ chưa nộp lệ phí nên chưa thể tiếp nhận.
 
 # Accounts
 nav-me = Tài khoản của tôi

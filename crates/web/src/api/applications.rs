@@ -84,6 +84,8 @@ pub struct ApplicationView {
     pub fee_payable: Option<i64>,
     /// The decision that waived the fee.
     pub waiver_basis: Option<String>,
+    /// When the fee was paid in full; an application is received only once it is.
+    pub fee_paid_at: Option<String>,
     pub assigned_to: Option<String>,
     pub created_at: String,
     pub submitted_at: Option<String>,
@@ -106,6 +108,9 @@ pub struct ApplicationView {
     pub overdue: bool,
     /// Working days from today to the due day (negative when late), while the clock runs.
     pub working_days_left: Option<i64>,
+    /// Payments of the fee. Absent in lists.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payments: Option<Vec<super::payments::PaymentView>>,
     /// The documents attached, by the procedure's code. Absent in lists.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub documents: Option<Vec<AttachedView>>,
@@ -151,6 +156,7 @@ impl ApplicationView {
             fee: a.fee,
             fee_payable: a.fee_payable,
             waiver_basis: a.waiver_basis,
+            fee_paid_at: a.fee_paid_at,
             assigned_to: a.assigned_to,
             created_at: a.created_at,
             submitted_at: a.submitted_at,
@@ -165,6 +171,7 @@ impl ApplicationView {
             overdue,
             working_days_left,
             documents: None,
+            payments: None,
             events: events.map(|es| {
                 es.into_iter()
                     .map(|e| EventView {
@@ -497,6 +504,7 @@ pub async fn create(
         revision: 1,
         lookup_hash: lookup_code.hash(),
         assisted_by: assist.as_ref().map(|a| a.helper.clone()),
+        fee_paid_at: None,
     };
     let action = if body.submit {
         "application.submit"
@@ -562,7 +570,9 @@ async fn reloaded(state: &AppState, number: &str) -> Result<ApplicationView, App
 async fn detail(state: &AppState, app: Application) -> Result<ApplicationView, AppError> {
     let events = store::events(&state.db, &app.number).await?;
     let documents = sohoa_storage::files::attached(&state.db, &app.number).await?;
+    let payments = sohoa_storage::payments::of_application(&state.db, &app.number).await?;
     let mut view = ApplicationView::new(app, Some(events), calendar()?);
+    view.payments = Some(payments.into_iter().map(Into::into).collect());
     view.documents = Some(
         documents
             .into_iter()
@@ -601,7 +611,7 @@ fn parse_number(number: &str) -> Result<ApplicationNumber, AppError> {
 
 /// Loads an application the caller may do `action` to; any refusal looks like absence to
 /// a caller who may not even read it.
-async fn load_for(
+pub(crate) async fn load_for(
     state: &AppState,
     caller: &Caller,
     number: &str,
@@ -764,6 +774,10 @@ async fn move_one(
     )?;
     if body.revision.is_some_and(|r| r != app.revision) {
         return Err(AppError::conflict("application_changed"));
+    }
+    if body.to == Status::Received && app.fee_payable.unwrap_or(0) > 0 && app.fee_paid_at.is_none()
+    {
+        return Err(AppError::conflict("fee_unpaid"));
     }
     let comment = match body.comment.as_deref().map(clean_text) {
         Some(Some(c)) if c.chars().count() <= 2000 => Some(c),

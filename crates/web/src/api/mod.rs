@@ -7,6 +7,7 @@ pub mod audit;
 pub mod documents;
 pub mod health;
 pub mod me;
+pub mod payments;
 pub mod procedures;
 pub mod registry;
 pub mod session;
@@ -79,6 +80,9 @@ use crate::{Endpoint as E, RouteKind, Routes};
         documents::upload,
         documents::list,
         documents::get_document,
+        payments::start,
+        payments::webhook,
+        payments::counter,
         me::access_log,
         me::create_consent,
         me::list_consents,
@@ -307,6 +311,21 @@ pub(crate) fn routes(r: Routes) -> Routes {
             Api,
             "/api/v1/applications/{number}/documents/{document_id}",
             [E::get(ReadApplication, applications::get_document)],
+        )
+        .add(
+            Api,
+            "/api/v1/applications/{number}/payments",
+            [E::post(Apply, payments::start)],
+        )
+        .add(
+            Api,
+            "/api/v1/applications/{number}/counter-payments",
+            [E::post(ProcessApplication, payments::counter)],
+        )
+        .add(
+            Api,
+            "/api/v1/payments/webhook",
+            [E::post(ReadPublic, payments::webhook)],
         )
         .add(
             Api,

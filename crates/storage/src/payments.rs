@@ -1,0 +1,159 @@
+//! Fee payments. A gateway's confirmation names its own transaction id: the pair (provider,
+//! transaction) is unique, so a webhook delivered twice pays once. Paying in full stamps the
+//! application's `fee_paid_at` in the same transaction.
+
+use sohoa_domain::audit::AuditRecord;
+use sqlx::any::AnyRow;
+
+use crate::{audit, int, opt_text, text, Db, Result, Tx};
+
+#[derive(Debug, Clone)]
+pub struct Payment {
+    pub id: String,
+    pub number: String,
+    pub amount: i64,
+    pub provider: String,
+    pub provider_txn: Option<String>,
+    pub status: String,
+    pub created_at: String,
+    pub paid_at: Option<String>,
+    pub recorded_by: Option<String>,
+}
+
+const COLUMNS: &str =
+    "id, number, amount, provider, provider_txn, status, created_at, paid_at, recorded_by";
+
+fn from_row(r: &AnyRow) -> Result<Payment> {
+    Ok(Payment {
+        id: text(r, "id")?,
+        number: text(r, "number")?,
+        amount: int(r, "amount")?,
+        provider: text(r, "provider")?,
+        provider_txn: opt_text(r, "provider_txn")?,
+        status: text(r, "status")?,
+        created_at: text(r, "created_at")?,
+        paid_at: opt_text(r, "paid_at")?,
+        recorded_by: opt_text(r, "recorded_by")?,
+    })
+}
+
+fn with_object(mut record: AuditRecord, number: &str) -> AuditRecord {
+    record.object_type = "application".into();
+    record.object_id = number.to_owned();
+    record
+}
+
+/// Records a payment: pending (online, awaiting the gateway) or already paid (at the
+/// counter). A paid one with a (provider, transaction) seen before is not recorded again:
+/// `Ok(false)`.
+pub async fn insert(tx: &mut Tx, p: &Payment, record: AuditRecord) -> Result<bool> {
+    let n = sqlx::query(&format!(
+        "INSERT INTO payments ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         ON CONFLICT (provider, provider_txn) DO NOTHING"
+    ))
+    .bind(&p.id)
+    .bind(&p.number)
+    .bind(p.amount)
+    .bind(&p.provider)
+    .bind(&p.provider_txn)
+    .bind(&p.status)
+    .bind(&p.created_at)
+    .bind(&p.paid_at)
+    .bind(&p.recorded_by)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    if n == 0 {
+        return Ok(false);
+    }
+    if p.status == "paid" {
+        mark_paid(tx, &p.number, p.paid_at.as_deref().unwrap_or(&p.created_at)).await?;
+    }
+    audit::append(tx, &with_object(record, &p.number)).await?;
+    Ok(true)
+}
+
+async fn mark_paid(tx: &mut Tx, number: &str, at: &str) -> Result<()> {
+    sqlx::query(
+        "UPDATE applications SET fee_paid_at = $1 WHERE number = $2 AND fee_paid_at IS NULL",
+    )
+    .bind(at)
+    .bind(number)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+pub async fn get(db: &Db, id: &str) -> Result<Option<Payment>> {
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM payments WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(db.reader())
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+pub async fn of_application(db: &Db, number: &str) -> Result<Vec<Payment>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM payments WHERE number = $1 ORDER BY created_at, id"
+    ))
+    .bind(number)
+    .fetch_all(db.reader())
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// What a gateway's confirmation did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Confirmation {
+    Confirmed,
+    /// This transaction confirmed it before: nothing changed.
+    AlreadyConfirmed,
+    /// No pending payment with this id, or it was paid by another transaction.
+    Unknown,
+    AmountMismatch,
+}
+
+/// Confirms a pending payment by the gateway's transaction `txn`.
+pub async fn confirm(
+    tx: &mut Tx,
+    id: &str,
+    txn: &str,
+    amount: i64,
+    at: &str,
+    record: AuditRecord,
+) -> Result<Confirmation> {
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM payments WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    let Some(p) = row.as_ref().map(from_row).transpose()? else {
+        return Ok(Confirmation::Unknown);
+    };
+    if p.status == "paid" {
+        return Ok(if p.provider_txn.as_deref() == Some(txn) {
+            Confirmation::AlreadyConfirmed
+        } else {
+            Confirmation::Unknown
+        });
+    }
+    if p.amount != amount {
+        return Ok(Confirmation::AmountMismatch);
+    }
+    // The status in the WHERE clause makes two racing deliveries confirm it once.
+    let n = sqlx::query(
+        "UPDATE payments SET status = 'paid', provider_txn = $1, paid_at = $2 \
+         WHERE id = $3 AND status = 'pending'",
+    )
+    .bind(txn)
+    .bind(at)
+    .bind(id)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    if n == 0 {
+        return Ok(Confirmation::AlreadyConfirmed);
+    }
+    mark_paid(tx, &p.number, at).await?;
+    audit::append(tx, &with_object(record, &p.number)).await?;
+    Ok(Confirmation::Confirmed)
+}

@@ -1,0 +1,311 @@
+//! Fees: the applicant pays online through a gateway, which confirms with a webhook signed
+//! by HMAC-SHA256 over the raw body, or at the counter, where an officer records the
+//! receipt. Either way once: a second delivery of a confirmation, or a receipt recorded
+//! twice, changes nothing. An application is received only once its fee is paid.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use sohoa_domain::audit::AuditRecord;
+use sohoa_domain::policy::Action;
+use sohoa_domain::registry::clean_text;
+use sohoa_storage::payments::{self as store, Confirmation, Payment};
+use sohoa_storage::StorageError;
+use utoipa::ToSchema;
+
+use crate::auth::Caller;
+use crate::error::{ApiResult, AppError};
+use crate::extract::{ApiJson, ClientAddr};
+use crate::AppState;
+
+/// A payment provider: where the applicant pays, and how its confirmations are proven.
+/// VNPay or MoMo plug in here with their own URL and signature schemes.
+pub trait PaymentGateway: Send + Sync + std::fmt::Debug {
+    /// The provider's name, stored with each payment.
+    fn name(&self) -> &str;
+    /// Where to send the applicant to pay.
+    fn checkout_url(&self, payment_id: &str, amount: i64, number: &str) -> String;
+    /// Whether a webhook body is authentic.
+    fn verify(&self, headers: &HeaderMap, body: &[u8]) -> bool;
+}
+
+/// The header carrying `sha256=<hex HMAC of the raw body>`.
+pub const SIGNATURE_HEADER: &str = "x-sohoa-signature";
+
+/// A gateway that signs its webhooks with HMAC-SHA256 under a shared secret (the payment
+/// simulator, and providers that do the same).
+#[derive(Debug)]
+pub struct HmacGateway {
+    pub name: String,
+    pub base_url: String,
+    pub secret: Vec<u8>,
+}
+
+impl PaymentGateway for HmacGateway {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn checkout_url(&self, payment_id: &str, amount: i64, number: &str) -> String {
+        let query: String = form_urlencoded::Serializer::new(String::new())
+            .append_pair("payment_id", payment_id)
+            .append_pair("amount", &amount.to_string())
+            .append_pair("order", number)
+            .finish();
+        format!("{}/pay?{query}", self.base_url.trim_end_matches('/'))
+    }
+
+    fn verify(&self, headers: &HeaderMap, body: &[u8]) -> bool {
+        let Some(sig) = headers
+            .get(SIGNATURE_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().strip_prefix("sha256="))
+            .and_then(|hex_sig| hex::decode(hex_sig).ok())
+        else {
+            return false;
+        };
+        let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &self.secret);
+        ring::hmac::verify(&key, body, &sig).is_ok()
+    }
+}
+
+/// `sha256=<hex>`: the signature header's value for `body` under `secret`.
+pub fn sign(secret: &[u8], body: &[u8]) -> String {
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret);
+    format!(
+        "sha256={}",
+        hex::encode(ring::hmac::sign(&key, body).as_ref())
+    )
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PaymentView {
+    pub payment_id: String,
+    pub amount: i64,
+    pub provider: String,
+    pub provider_txn: Option<String>,
+    /// `pending` or `paid`.
+    pub status: String,
+    pub created_at: String,
+    pub paid_at: Option<String>,
+    pub recorded_by: Option<String>,
+}
+
+impl From<Payment> for PaymentView {
+    fn from(p: Payment) -> Self {
+        Self {
+            payment_id: p.id,
+            amount: p.amount,
+            provider: p.provider,
+            provider_txn: p.provider_txn,
+            status: p.status,
+            created_at: p.created_at,
+            paid_at: p.paid_at,
+            recorded_by: p.recorded_by,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Checkout {
+    pub payment_id: String,
+    pub amount: i64,
+    /// Send the applicant here to pay.
+    pub checkout_url: String,
+}
+
+/// What is still owed on an application, or why nothing can be paid.
+fn owed(app: &sohoa_storage::applications::Application) -> Result<i64, AppError> {
+    let payable = app.fee_payable.unwrap_or(0);
+    if payable <= 0 || app.fee_paid_at.is_some() || app.status.is_closed() {
+        return Err(AppError::conflict("nothing_to_pay"));
+    }
+    Ok(payable)
+}
+
+/// Starts an online payment of the application's fee: a pending payment and the gateway's
+/// page to pay on.
+#[utoipa::path(post, path = "/api/v1/applications/{number}/payments", tag = "services", security(("bearer" = [])),
+    params(("number" = String, Path, description = "Application number")),
+    responses(
+        (status = 201, body = Checkout),
+        (status = 401, body = crate::error::ErrorBody),
+        (status = 403, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody),
+        (status = 409, body = crate::error::ErrorBody),
+        (status = 503, body = crate::error::ErrorBody)))]
+pub async fn start(
+    State(state): State<AppState>,
+    caller: Caller,
+    ClientAddr(addr): ClientAddr,
+    Path(number): Path<String>,
+) -> ApiResult<(StatusCode, Json<Checkout>)> {
+    let app = super::applications::load_for(&state, &caller, &number, Action::Apply).await?;
+    let gateway =
+        state.config.payments.clone().ok_or_else(|| {
+            AppError::new(StatusCode::SERVICE_UNAVAILABLE, "payments_unavailable")
+        })?;
+    let amount = owed(&app)?;
+    let now = sohoa_storage::applications::now();
+    let payment = Payment {
+        id: format!("pay_{}", hex::encode(crate::auth::random_bytes::<12>()?)),
+        number: app.number.clone(),
+        amount,
+        provider: gateway.name().to_owned(),
+        provider_txn: None,
+        status: "pending".into(),
+        created_at: now,
+        paid_at: None,
+        recorded_by: None,
+    };
+    let record = AuditRecord::new(caller.actor(), "payment.start", "application", &app.number)
+        .fields(["payment"])
+        .client_addr(addr);
+    let mut tx = state.db.begin().await?;
+    store::insert(&mut tx, &payment, record).await?;
+    tx.commit().await.map_err(StorageError::from)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(Checkout {
+            checkout_url: gateway.checkout_url(&payment.id, amount, &app.number),
+            payment_id: payment.id,
+            amount,
+        }),
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct WebhookBody {
+    pub payment_id: String,
+    /// The provider's own transaction id: a confirmation is applied once per id.
+    pub provider_txn: String,
+    pub amount: i64,
+    /// Only `paid` confirms.
+    pub status: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WebhookResult {
+    /// `confirmed`, or `already_confirmed` for a repeated delivery.
+    pub result: String,
+}
+
+/// The gateway's confirmation of a payment, signed with HMAC-SHA256 over the raw body in
+/// `X-Sohoa-Signature: sha256=<hex>`. Repeated deliveries are answered 200 and change
+/// nothing.
+#[utoipa::path(post, path = "/api/v1/payments/webhook", tag = "services",
+    request_body = WebhookBody,
+    responses(
+        (status = 200, body = WebhookResult),
+        (status = 400, body = crate::error::ErrorBody),
+        (status = 401, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody),
+        (status = 422, body = crate::error::ErrorBody),
+        (status = 503, body = crate::error::ErrorBody)))]
+pub async fn webhook(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Json<WebhookResult>> {
+    let gateway =
+        state.config.payments.clone().ok_or_else(|| {
+            AppError::new(StatusCode::SERVICE_UNAVAILABLE, "payments_unavailable")
+        })?;
+    if !gateway.verify(&headers, &body) {
+        tracing::warn!(target: "security", "payment webhook with a bad signature");
+        return Err(AppError::new(StatusCode::UNAUTHORIZED, "invalid_signature"));
+    }
+    let msg: WebhookBody = serde_json::from_slice(&body)
+        .map_err(|e| AppError::bad_request("invalid_json").detail(e.to_string()))?;
+    if msg.status != "paid" || msg.provider_txn.trim().is_empty() {
+        return Err(AppError::unprocessable("invalid_body")
+            .detail("status must be paid, with a provider_txn"));
+    }
+    let actor = format!("gateway:{}", gateway.name());
+    let record = AuditRecord::new(actor, "payment.confirm", "application", "")
+        .fields(["payment"])
+        .purpose(format!("{} {}", msg.payment_id, msg.provider_txn));
+    let mut tx = state.db.begin().await?;
+    let outcome = store::confirm(
+        &mut tx,
+        &msg.payment_id,
+        msg.provider_txn.trim(),
+        msg.amount,
+        &sohoa_storage::applications::now(),
+        record,
+    )
+    .await?;
+    tx.commit().await.map_err(StorageError::from)?;
+    match outcome {
+        Confirmation::Confirmed => Ok(Json(WebhookResult {
+            result: "confirmed".into(),
+        })),
+        Confirmation::AlreadyConfirmed => Ok(Json(WebhookResult {
+            result: "already_confirmed".into(),
+        })),
+        Confirmation::Unknown => Err(AppError::not_found("payment_not_found")),
+        Confirmation::AmountMismatch => Err(AppError::unprocessable("payment_amount_mismatch")),
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CounterPayment {
+    /// The receipt's number: recording it twice records one payment.
+    pub receipt: String,
+}
+
+/// An officer records a fee paid at the counter (the amount owed).
+#[utoipa::path(post, path = "/api/v1/applications/{number}/counter-payments", tag = "services", security(("bearer" = [])),
+    params(("number" = String, Path, description = "Application number")),
+    request_body = CounterPayment,
+    responses(
+        (status = 201, body = PaymentView),
+        (status = 401, body = crate::error::ErrorBody),
+        (status = 403, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody),
+        (status = 409, body = crate::error::ErrorBody),
+        (status = 422, body = crate::error::ErrorBody)))]
+pub async fn counter(
+    State(state): State<AppState>,
+    caller: Caller,
+    ClientAddr(addr): ClientAddr,
+    Path(number): Path<String>,
+    ApiJson(body): ApiJson<CounterPayment>,
+) -> ApiResult<(StatusCode, Json<PaymentView>)> {
+    let app =
+        super::applications::load_for(&state, &caller, &number, Action::ProcessApplication).await?;
+    let receipt = clean_text(&body.receipt)
+        .filter(|r| r.chars().count() <= 64)
+        .ok_or_else(|| AppError::unprocessable("invalid_receipt").field("receipt"))?;
+    let amount = owed(&app)?;
+    let now = sohoa_storage::applications::now();
+    let payment = Payment {
+        id: format!("pay_{}", hex::encode(crate::auth::random_bytes::<12>()?)),
+        number: app.number.clone(),
+        amount,
+        provider: "counter".into(),
+        provider_txn: Some(receipt),
+        status: "paid".into(),
+        created_at: now.clone(),
+        paid_at: Some(now),
+        recorded_by: Some(caller.actor()),
+    };
+    let record = AuditRecord::new(
+        caller.actor(),
+        "payment.counter",
+        "application",
+        &app.number,
+    )
+    .fields(["payment"])
+    .actor_unit(caller.0.agency().map(ToString::to_string))
+    .client_addr(addr);
+    let mut tx = state.db.begin().await?;
+    if !store::insert(&mut tx, &payment, record).await? {
+        return Err(AppError::conflict("nothing_to_pay"));
+    }
+    tx.commit().await.map_err(StorageError::from)?;
+    Ok((StatusCode::CREATED, Json(payment.into())))
+}
