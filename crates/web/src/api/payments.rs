@@ -202,17 +202,18 @@ pub struct WebhookResult {
         (status = 400, body = crate::error::ErrorBody),
         (status = 401, body = crate::error::ErrorBody),
         (status = 404, body = crate::error::ErrorBody),
-        (status = 422, body = crate::error::ErrorBody),
-        (status = 503, body = crate::error::ErrorBody)))]
+        (status = 422, body = crate::error::ErrorBody)))]
 pub async fn webhook(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Json<WebhookResult>> {
-    let gateway =
-        state.config.payments.clone().ok_or_else(|| {
-            AppError::new(StatusCode::SERVICE_UNAVAILABLE, "payments_unavailable")
-        })?;
+    // Without a gateway no payment is pending with one.
+    let gateway = state
+        .config
+        .payments
+        .clone()
+        .ok_or_else(|| AppError::not_found("payment_not_found"))?;
     if !gateway.verify(&headers, &body) {
         tracing::warn!(target: "security", "payment webhook with a bad signature");
         return Err(AppError::new(StatusCode::UNAUTHORIZED, "invalid_signature"));
