@@ -440,6 +440,11 @@ async fn keys(store: &StoreConfig, command: KeysCommand) -> ExitCode {
                 }
                 Err(e) => Err(e),
             };
+            // The signing keys too: few, so one batch.
+            let result = match result {
+                Ok(n) => sohoa_storage::pki::reseal(&db).await.map(|k| n + k),
+                Err(e) => Err(e),
+            };
             if show {
                 eprintln!();
             }

@@ -12,6 +12,7 @@ pub mod audit;
 pub mod backup;
 pub mod files;
 pub mod payments;
+pub mod pki;
 pub mod procedures;
 pub mod registry;
 pub mod sealed;

@@ -89,6 +89,7 @@ pub const ALL_CODES: &[&str] = &[
     "payment_amount_mismatch",
     "invalid_receipt",
     "fee_unpaid",
+    "result_not_found",
     "admin_disabled",
     "not_found",
     "method_not_allowed",

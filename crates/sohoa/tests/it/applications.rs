@@ -1210,3 +1210,144 @@ async fn fees_are_paid_once_through_the_gateway_or_at_the_counter_before_receipt
     let (_, paid2) = get(&app, officer, &format!("/api/v1/applications/{number2}")).await;
     assert_eq!(paid2["payments"].as_array().unwrap().len(), 2);
 }
+
+fn openssl(args: &[&str], dir: &std::path::Path) -> (bool, String) {
+    let out = std::process::Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("openssl is installed (.ci/run installs it)");
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+#[tokio::test]
+async fn results_are_signed_by_the_agency_and_verify_with_openssl() {
+    use base64::Engine;
+    let app = spawn_app().await;
+    let city = populate(&app).await;
+    catalog(&app).await;
+    let (mai, lan, officer) = (
+        city.token("citizen"),
+        city.token("other_citizen"),
+        city.token("officer"),
+    );
+    let (_, filed) = apply(&app, mai, "r1", &json!({"procedure_code": "T-KHAISINH", "answers": {"child_name": "Bé Na", "born_on": "2026-11-01"}})).await;
+    let number = filed["number"].as_str().unwrap().to_owned();
+    let result_path = format!("/api/v1/applications/{number}/result");
+    let (s, b) = get(&app, mai, &result_path).await;
+    assert_eq!((s, error_code(&b)), (404, "result_not_found"));
+    for to in ["received", "in_review", "approved", "result_issued"] {
+        let (s, b) = move_to(&app, officer, &number, json!({"to": to})).await;
+        assert_eq!(s, 200, "{to}: {b}");
+    }
+    let (s, result) = get(&app, mai, &result_path).await;
+    assert_eq!(s, 200, "{result}");
+    assert_eq!(get(&app, lan, &result_path).await.0, 404);
+    let doc: Value = serde_json::from_str(result["document"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        (doc["decision"].as_str(), doc["agency_code"].as_str()),
+        (Some("approved"), Some("UBND-26743"))
+    );
+    assert_eq!(doc["applicant"], MAI);
+
+    // Anyone checks it with openssl, from what the applicant was given and the public CA.
+    let dir = tempfile::tempdir().unwrap();
+    let ca = app.get("/api/v1/pki/ca.pem").await.text().await.unwrap();
+    assert_eq!(ca, result["ca_certificate"].as_str().unwrap());
+    std::fs::write(dir.path().join("ca.pem"), ca).unwrap();
+    std::fs::write(
+        dir.path().join("agency.pem"),
+        result["certificate"].as_str().unwrap(),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("result.json"),
+        result["document"].as_str().unwrap(),
+    )
+    .unwrap();
+    let sig = base64::engine::general_purpose::STANDARD
+        .decode(result["signature"].as_str().unwrap())
+        .unwrap();
+    std::fs::write(dir.path().join("result.sig"), &sig).unwrap();
+    let (ok, out) = openssl(&["verify", "-CAfile", "ca.pem", "agency.pem"], dir.path());
+    assert!(ok && out.contains("agency.pem: OK"), "{out}");
+    let (ok, out) = openssl(
+        &[
+            "x509",
+            "-in",
+            "agency.pem",
+            "-pubkey",
+            "-noout",
+            "-out",
+            "agency.pub.pem",
+        ],
+        dir.path(),
+    );
+    assert!(ok, "{out}");
+    let (ok, out) = openssl(
+        &["x509", "-in", "agency.pem", "-noout", "-subject"],
+        dir.path(),
+    );
+    assert!(ok && out.contains("UBND-26743"), "{out}");
+    let (ok, out) = openssl(
+        &[
+            "dgst",
+            "-sha256",
+            "-verify",
+            "agency.pub.pem",
+            "-signature",
+            "result.sig",
+            "result.json",
+        ],
+        dir.path(),
+    );
+    assert!(ok && out.contains("Verified OK"), "{out}");
+    // A changed decision does not verify, with openssl or with the API.
+    let forged = result["document"]
+        .as_str()
+        .unwrap()
+        .replace("\"approved\"", "\"rejected\"");
+    std::fs::write(dir.path().join("forged.json"), &forged).unwrap();
+    let (ok, _) = openssl(
+        &[
+            "dgst",
+            "-sha256",
+            "-verify",
+            "agency.pub.pem",
+            "-signature",
+            "result.sig",
+            "forged.json",
+        ],
+        dir.path(),
+    );
+    assert!(!ok, "a forged result verified");
+    let verify = |document: String| {
+        let app = &app;
+        let signature = result["signature"].clone();
+        async move {
+            let res = app
+                .client
+                .post(app.url("/api/v1/results/verify"))
+                .json(&json!({"document": document, "signature": signature}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 200);
+            res.json::<Value>().await.unwrap()
+        }
+    };
+    let v = verify(result["document"].as_str().unwrap().to_owned()).await;
+    assert_eq!(
+        (v["valid"].as_bool(), v["number"].as_str()),
+        (Some(true), Some(number.as_str()))
+    );
+    assert_eq!(verify(forged).await["valid"], false);
+    assert_eq!(verify("not json".into()).await["valid"], false);
+}

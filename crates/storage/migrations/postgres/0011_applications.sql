@@ -108,3 +108,22 @@ CREATE TABLE payments (
     UNIQUE (provider, provider_txn)
 );
 CREATE INDEX payments_by_application ON payments (number);
+
+-- The city's signing CA and the agencies' result-signing keys: certificates open, private
+-- keys sealed under the data keys.
+CREATE TABLE signing_keys (
+    owner      TEXT PRIMARY KEY,
+    cert_pem   TEXT NOT NULL,
+    public_key TEXT NOT NULL,
+    key_sealed TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+
+-- Issued results: the exact bytes signed and the signature, kept as issued.
+CREATE TABLE results (
+    number    TEXT PRIMARY KEY REFERENCES applications (number),
+    document  TEXT NOT NULL,
+    signature TEXT NOT NULL,
+    signer    TEXT NOT NULL,
+    issued_at TEXT NOT NULL
+);

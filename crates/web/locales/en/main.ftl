@@ -172,6 +172,7 @@ error-payment-not-found = No such pending payment.
 error-payment-amount-mismatch = The amount paid does not match the amount owed.
 error-invalid-receipt = A receipt number is 1 to 64 characters.
 error-fee-unpaid = The fee is not paid yet, so the application cannot be received.
+error-result-not-found = No signed result has been issued for this application yet.
 
 # Accounts
 nav-me = My account

@@ -172,6 +172,7 @@ error-payment-not-found = Không tìm thấy khoản thanh toán đang chờ nà
 error-payment-amount-mismatch = Số tiền thanh toán không khớp với số tiền phải nộp.
 error-invalid-receipt = Số biên lai dài 1–64 ký tự.
 error-fee-unpaid = Hồ sơ chưa nộp lệ phí nên chưa thể tiếp nhận.
+error-result-not-found = Hồ sơ này chưa có kết quả được ký.
 
 # Accounts
 nav-me = Tài khoản của tôi

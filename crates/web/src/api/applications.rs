@@ -861,9 +861,17 @@ async fn move_one(
     .fields(fields)
     .actor_unit(caller.0.agency().map(ToString::to_string))
     .client_addr(addr);
+    let result = if body.to == Status::ResultIssued {
+        Some(super::results::sign(state, &app, &proc.procedure, &now).await?)
+    } else {
+        None
+    };
     let mut tx = state.db.begin().await?;
     if !store::update(&mut tx, &app, &after, comment.as_deref(), record).await? {
         return Err(AppError::conflict("application_changed"));
+    }
+    if let Some(r) = &result {
+        sohoa_storage::pki::save_result(&mut tx, r).await?;
     }
     tx.commit().await.map_err(StorageError::from)?;
     reloaded(state, &app.number).await

@@ -10,6 +10,7 @@ pub mod me;
 pub mod payments;
 pub mod procedures;
 pub mod registry;
+pub mod results;
 pub mod session;
 pub mod sharing;
 pub mod staff;
@@ -83,6 +84,9 @@ use crate::{Endpoint as E, RouteKind, Routes};
         payments::start,
         payments::webhook,
         payments::counter,
+        results::get_result,
+        results::ca_pem,
+        results::verify,
         me::access_log,
         me::create_consent,
         me::list_consents,
@@ -326,6 +330,21 @@ pub(crate) fn routes(r: Routes) -> Routes {
             Api,
             "/api/v1/payments/webhook",
             [E::post(ReadPublic, payments::webhook)],
+        )
+        .add(
+            Api,
+            "/api/v1/applications/{number}/result",
+            [E::get(ReadApplication, results::get_result)],
+        )
+        .add(
+            Api,
+            "/api/v1/pki/ca.pem",
+            [E::get(ReadPublic, results::ca_pem)],
+        )
+        .add(
+            Api,
+            "/api/v1/results/verify",
+            [E::post(ReadPublic, results::verify)],
         )
         .add(
             Api,
