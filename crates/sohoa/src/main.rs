@@ -72,6 +72,16 @@ enum Command {
         #[arg(long, default_value = "http://127.0.0.1:8080/api/v1/payments/webhook")]
         webhook: String,
     },
+    /// Send the notifications waiting in the outbox: emails (.eml) or text messages (.sms)
+    /// written into a directory for the relay to pick up. Exit code 0 when all were handled.
+    Notify {
+        /// Where to write the messages.
+        #[arg(long, default_value = "sohoa-data/outbox")]
+        out: std::path::PathBuf,
+    },
+    /// Make the city's signing CA and a result-signing certificate for every agency (done on
+    /// first use otherwise), and print the CA certificate to give to those who verify results.
+    PkiInit,
     /// The keys that seal personal data at rest.
     Keys {
         #[command(subcommand)]
@@ -235,6 +245,55 @@ async fn main() -> ExitCode {
             }
         }
         Command::Keys { command } => keys(&store, command).await,
+        Command::Notify { out } => {
+            let db = match sohoa::open_and_migrate(&store).await {
+                Ok(db) => db,
+                Err(e) => {
+                    eprintln!("sohoa: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let result = sohoa::notify::drain(&db, &out).await;
+            db.close().await;
+            match result {
+                Ok(s) => {
+                    println!(
+                        "{} emails, {} text messages written to {}; {} recipients without a contact",
+                        s.emails,
+                        s.sms,
+                        out.display(),
+                        s.no_contact
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("sohoa: sending stopped: {e} (run it again: unsent messages stay)");
+                    ExitCode::from(2)
+                }
+            }
+        }
+        Command::PkiInit => {
+            let db = match sohoa::open_and_migrate(&store).await {
+                Ok(db) => db,
+                Err(e) => {
+                    eprintln!("sohoa: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let result = sohoa::notify::pki_init(&db).await;
+            db.close().await;
+            match result {
+                Ok((ca, n)) => {
+                    eprintln!("{n} agencies hold a result-signing certificate; the city CA:");
+                    print!("{ca}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("sohoa: {e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
         Command::PaymentSimulator { listen, webhook } => {
             let secret = match std::env::var("SOHOA_PAYMENT_WEBHOOK_SECRET") {
                 Ok(s) if s.len() >= 16 => s,

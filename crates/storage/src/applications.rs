@@ -233,6 +233,14 @@ pub async fn create(
         None,
     )
     .await?;
+    crate::notifications::status_changed(
+        tx,
+        &app.number,
+        &app.applicant,
+        app.status,
+        &app.created_at,
+    )
+    .await?;
     audit::append(tx, &with_object(record, &app.number)).await?;
     Ok(Created::New)
 }
@@ -347,6 +355,14 @@ pub async fn update(
             &record.actor,
             &after.updated_at,
             comment,
+        )
+        .await?;
+        crate::notifications::status_changed(
+            tx,
+            &before.number,
+            &before.applicant,
+            after.status,
+            &after.updated_at,
         )
         .await?;
     }

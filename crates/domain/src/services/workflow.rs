@@ -74,6 +74,23 @@ impl Status {
         Status::ALL.into_iter().find(|st| st.as_str() == s)
     }
 
+    /// How the status reads to an applicant, in Vietnamese and in English (for messages sent
+    /// outside the web pages, which use the message catalogs).
+    pub fn names(self) -> (&'static str, &'static str) {
+        match self {
+            Status::Draft => ("Bản nháp", "Draft"),
+            Status::Submitted => ("Đã nộp", "Submitted"),
+            Status::Received => ("Đã tiếp nhận", "Received"),
+            Status::InReview => ("Đang xử lý", "In review"),
+            Status::SupplementRequested => ("Cần bổ sung", "Supplement requested"),
+            Status::Resubmitted => ("Đã bổ sung", "Supplement sent"),
+            Status::Approved => ("Đã duyệt", "Approved"),
+            Status::Rejected => ("Bị từ chối", "Rejected"),
+            Status::ResultIssued => ("Đã trả kết quả", "Result issued"),
+            Status::Withdrawn => ("Đã rút", "Withdrawn"),
+        }
+    }
+
     /// Decided, issued or withdrawn: nothing more happens to it.
     pub fn is_closed(self) -> bool {
         matches!(self, Status::ResultIssued | Status::Withdrawn)

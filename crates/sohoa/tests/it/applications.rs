@@ -1351,3 +1351,86 @@ async fn results_are_signed_by_the_agency_and_verify_with_openssl() {
     assert_eq!(verify(forged).await["valid"], false);
     assert_eq!(verify("not json".into()).await["valid"], false);
 }
+
+#[tokio::test]
+async fn every_status_change_reaches_the_inbox_and_the_outbox_once() {
+    let app = spawn_app().await;
+    let city = populate(&app).await;
+    catalog(&app).await;
+    let (mai, lan, officer) = (
+        city.token("citizen"),
+        city.token("other_citizen"),
+        city.token("officer"),
+    );
+    // Mai gives the registry her email.
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("mai.csv");
+    std::fs::write(
+        &csv,
+        format!("citizen_id,full_name,date_of_birth,sex,permanent_street,permanent_unit,email\n{MAI},Nguyễn Thị Mai,1985-03-14,female,12 Lê Lợi,26743,mai@example.vn\n"),
+    )
+    .unwrap();
+    assert_eq!(
+        run_cli(&app.db, &["import", "citizens", csv.to_str().unwrap()]).0,
+        0
+    );
+    let form = json!({"procedure_code": "T-KHAISINH", "answers": {"child_name": "Bé Na", "born_on": "2026-11-01"}});
+    let (_, filed) = apply(&app, mai, "n1", &form).await;
+    let number = filed["number"].as_str().unwrap().to_owned();
+    let (s, _) = move_to(&app, officer, &number, json!({"to": "received"})).await;
+    assert_eq!(s, 200);
+    let (_, _) = apply(&app, lan, "n2", &form).await;
+
+    let (s, inbox) = get(&app, mai, "/api/v1/me/notifications").await;
+    assert_eq!(s, 200, "{inbox}");
+    assert_eq!(inbox["unread"], 2);
+    let statuses: Vec<_> = inbox["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["received", "submitted"]);
+    let (s, b, _) = send(
+        &app,
+        reqwest::Method::POST,
+        "/api/v1/me/notifications/read",
+        mai,
+        None,
+        None,
+    )
+    .await;
+    assert_eq!((s, b["marked"].as_i64()), (200, Some(2)));
+    let (_, inbox) = get(&app, mai, "/api/v1/me/notifications").await;
+    assert_eq!(inbox["unread"], 0);
+    assert_eq!(get(&app, officer, "/api/v1/me/notifications").await.0, 403);
+
+    // The sender writes Mai's two emails; Lan has no contact; a second run sends nothing.
+    let out = dir.path().join("outbox");
+    let (code, stdout, stderr) = run_cli(&app.db, &["notify", "--out", out.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.starts_with("2 emails, 0 text messages"), "{stdout}");
+    assert!(
+        stdout.contains("1 recipients without a contact"),
+        "{stdout}"
+    );
+    let emails: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(emails.len(), 2, "{emails:?}");
+    let eml = std::fs::read_to_string(&emails[0]).unwrap();
+    assert!(
+        eml.contains("To: <mai@example.vn>") && eml.contains("Subject: =?UTF-8?B?"),
+        "{eml}"
+    );
+    assert!(eml.contains(&format!("Your application {number}")), "{eml}");
+    let (_, again, _) = run_cli(&app.db, &["notify", "--out", out.to_str().unwrap()]);
+    assert!(again.starts_with("0 emails, 0 text messages"), "{again}");
+
+    // pki-init makes the CA and a certificate per agency.
+    let (code, ca, err) = run_cli(&app.db, &["pki-init"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(ca.starts_with("-----BEGIN CERTIFICATE-----"), "{ca}");
+    assert!(err.contains("4 agencies"), "{err}");
+}

@@ -127,3 +127,27 @@ CREATE TABLE results (
     signer    TEXT NOT NULL,
     issued_at TEXT NOT NULL
 );
+
+-- The applicant's in-app inbox, one row per status change.
+CREATE TABLE notifications (
+    id         TEXT PRIMARY KEY,
+    recipient  TEXT NOT NULL,
+    number     TEXT NOT NULL REFERENCES applications (number),
+    status     TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    read_at    TEXT
+);
+CREATE INDEX notifications_by_recipient ON notifications (recipient, created_at);
+
+-- Messages for an email or SMS sender to drain; the address is looked up when sending.
+CREATE TABLE outbox (
+    id         TEXT PRIMARY KEY,
+    recipient  TEXT NOT NULL,
+    subject    TEXT NOT NULL,
+    body       TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    sent_at    TEXT,
+    channel    TEXT,
+    attempts   BIGINT NOT NULL
+);
+CREATE INDEX outbox_unsent ON outbox (sent_at, created_at);

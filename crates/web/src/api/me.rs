@@ -323,3 +323,78 @@ pub async fn revoke_consent(
     tx.commit().await.map_err(StorageError::from)?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NotificationView {
+    pub id: String,
+    /// The application it is about.
+    pub number: String,
+    /// The status the application moved to.
+    pub status: sohoa_domain::services::workflow::Status,
+    pub created_at: String,
+    pub read_at: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Inbox {
+    pub unread: i64,
+    /// Newest first, the latest 100.
+    pub items: Vec<NotificationView>,
+}
+
+fn own_id(caller: &Caller) -> Result<&CitizenId, AppError> {
+    match &caller.0 {
+        sohoa_domain::policy::Principal::Citizen(id) => {
+            caller.authorize(Action::ReadOwnData, &Target::citizen(id))?;
+            Ok(id)
+        }
+        _ => Err(AppError::new(StatusCode::FORBIDDEN, "forbidden")),
+    }
+}
+
+/// The signed-in citizen's inbox: a notification for every status change of their
+/// applications.
+#[utoipa::path(get, path = "/api/v1/me/notifications", tag = "identity", security(("bearer" = [])),
+    responses((status = 200, body = Inbox), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)))]
+pub async fn notifications(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<Inbox>> {
+    let me = own_id(&caller)?;
+    let (items, unread) = sohoa_storage::notifications::inbox(&state.db, me.as_str(), 100).await?;
+    Ok(Json(Inbox {
+        unread,
+        items: items
+            .into_iter()
+            .map(|n| NotificationView {
+                id: n.id,
+                number: n.number,
+                status: n.status,
+                created_at: n.created_at,
+                read_at: n.read_at,
+            })
+            .collect(),
+    }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MarkedRead {
+    pub marked: u64,
+}
+
+/// Marks every notification read.
+#[utoipa::path(post, path = "/api/v1/me/notifications/read", tag = "identity", security(("bearer" = [])),
+    responses((status = 200, body = MarkedRead), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)))]
+pub async fn mark_notifications_read(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<MarkedRead>> {
+    let me = own_id(&caller)?;
+    let marked = sohoa_storage::notifications::mark_read(
+        &state.db,
+        me.as_str(),
+        &Timestamp::now().to_string(),
+    )
+    .await?;
+    Ok(Json(MarkedRead { marked }))
+}

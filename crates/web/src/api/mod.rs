@@ -87,6 +87,8 @@ use crate::{Endpoint as E, RouteKind, Routes};
         results::get_result,
         results::ca_pem,
         results::verify,
+        me::notifications,
+        me::mark_notifications_read,
         me::access_log,
         me::create_consent,
         me::list_consents,
@@ -340,6 +342,16 @@ pub(crate) fn routes(r: Routes) -> Routes {
             Api,
             "/api/v1/pki/ca.pem",
             [E::get(ReadPublic, results::ca_pem)],
+        )
+        .add(
+            Api,
+            "/api/v1/me/notifications",
+            [E::get(ReadOwnData, me::notifications)],
+        )
+        .add(
+            Api,
+            "/api/v1/me/notifications/read",
+            [E::post(ReadOwnData, me::mark_notifications_read)],
         )
         .add(
             Api,

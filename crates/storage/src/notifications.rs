@@ -1,0 +1,165 @@
+//! Notifications of every status change: a row in the applicant's in-app inbox and one in
+//! the outbox, both written in the transaction that changes the status, so none is lost and
+//! none announces a change that did not happen. A sender drains the outbox (`sohoa notify
+//! send`); it looks the contact up when it sends, so no address is copied out of the sealed
+//! registry.
+
+use sohoa_domain::services::workflow::Status;
+use sqlx::any::AnyRow;
+
+use crate::{int, opt_text, text, Db, Result, Tx};
+
+fn random_id(prefix: &str) -> Result<String> {
+    let mut b = [0u8; 12];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b)
+        .map_err(|_| crate::StorageError::Corrupt("no randomness for an id".into()))?;
+    Ok(format!("{prefix}_{}", hex::encode(b)))
+}
+
+/// Records that `number` moved to `status`, for its applicant.
+pub async fn status_changed(
+    tx: &mut Tx,
+    number: &str,
+    applicant: &str,
+    status: Status,
+    at: &str,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO notifications (id, recipient, number, status, created_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(random_id("ntf")?)
+    .bind(applicant)
+    .bind(number)
+    .bind(status.as_str())
+    .bind(at)
+    .execute(&mut **tx)
+    .await?;
+    let (vi, en) = status.names();
+    sqlx::query(
+        "INSERT INTO outbox (id, recipient, subject, body, created_at, attempts) VALUES ($1, $2, $3, $4, $5, 0)",
+    )
+    .bind(random_id("out")?)
+    .bind(applicant)
+    .bind(format!("Hồ sơ {number}: {vi} / Application {number}: {en}"))
+    .bind(format!(
+        "Hồ sơ {number} của bạn đã chuyển sang trạng thái: {vi}.\nYour application {number} is now: {en}.\n"
+    ))
+    .bind(at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone)]
+pub struct Notification {
+    pub id: String,
+    pub number: String,
+    pub status: Status,
+    pub created_at: String,
+    pub read_at: Option<String>,
+}
+
+fn from_row(r: &AnyRow) -> Result<Notification> {
+    let s = text(r, "status")?;
+    Ok(Notification {
+        id: text(r, "id")?,
+        number: text(r, "number")?,
+        status: Status::parse(&s)
+            .ok_or_else(|| crate::StorageError::Corrupt(format!("notification status {s}")))?,
+        created_at: text(r, "created_at")?,
+        read_at: opt_text(r, "read_at")?,
+    })
+}
+
+/// A recipient's notifications, newest first, and how many are unread.
+pub async fn inbox(db: &Db, recipient: &str, limit: i64) -> Result<(Vec<Notification>, i64)> {
+    let rows = sqlx::query(
+        "SELECT id, number, status, created_at, read_at FROM notifications WHERE recipient = $1 \
+         ORDER BY created_at DESC, id LIMIT $2",
+    )
+    .bind(recipient)
+    .bind(limit)
+    .fetch_all(db.reader())
+    .await?;
+    let unread = sqlx::query(
+        "SELECT COUNT(*) AS n FROM notifications WHERE recipient = $1 AND read_at IS NULL",
+    )
+    .bind(recipient)
+    .fetch_one(db.reader())
+    .await?;
+    Ok((
+        rows.iter().map(from_row).collect::<Result<_>>()?,
+        int(&unread, "n")?,
+    ))
+}
+
+/// Marks every notification of `recipient` read.
+pub async fn mark_read(db: &Db, recipient: &str, at: &str) -> Result<u64> {
+    let mut tx = db.begin().await?;
+    let n = sqlx::query(
+        "UPDATE notifications SET read_at = $1 WHERE recipient = $2 AND read_at IS NULL",
+    )
+    .bind(at)
+    .bind(recipient)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    tx.commit().await?;
+    Ok(n)
+}
+
+/// A message waiting to be sent.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    pub id: String,
+    pub recipient: String,
+    pub subject: String,
+    pub body: String,
+    pub created_at: String,
+}
+
+/// The oldest unsent messages.
+pub async fn pending(db: &Db, limit: i64) -> Result<Vec<Outgoing>> {
+    let rows = sqlx::query(
+        "SELECT id, recipient, subject, body, created_at FROM outbox WHERE sent_at IS NULL \
+         ORDER BY created_at, id LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(db.reader())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Outgoing {
+                id: text(r, "id")?,
+                recipient: text(r, "recipient")?,
+                subject: text(r, "subject")?,
+                body: text(r, "body")?,
+                created_at: text(r, "created_at")?,
+            })
+        })
+        .collect()
+}
+
+/// Records the outcome of sending `id`: sent (by `channel`, or `none` when the recipient has
+/// no contact), or failed (tried again next time).
+pub async fn settle(db: &Db, id: &str, channel: Option<&str>, at: &str) -> Result<()> {
+    let mut tx = db.begin().await?;
+    match channel {
+        Some(c) => {
+            sqlx::query("UPDATE outbox SET sent_at = $1, channel = $2, attempts = attempts + 1 WHERE id = $3")
+                .bind(at)
+                .bind(c)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        None => {
+            sqlx::query("UPDATE outbox SET attempts = attempts + 1 WHERE id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
