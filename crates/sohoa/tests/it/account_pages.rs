@@ -317,3 +317,92 @@ async fn staff_sign_in_on_the_web_and_see_their_role_and_scope() {
     assert!(html.contains("UBND-26743"));
     assert!(!html.contains("Ai đã xem dữ liệu của tôi"));
 }
+
+#[tokio::test]
+async fn anyone_checks_a_status_and_a_result_on_the_web_and_citizens_see_their_applications() {
+    use crate::applications::{apply, catalog, move_to};
+    let app = spawn_app().await;
+    let city = populate(&app).await;
+    catalog(&app).await;
+    let (s, filed) = apply(
+        &app,
+        city.token("citizen"),
+        "w1",
+        &json!({"procedure_code": "T-KHAISINH", "answers": {"child_name": "Bé Na", "born_on": "2026-11-01"}}),
+    )
+    .await;
+    assert_eq!(s, 201);
+    let number = filed["number"].as_str().unwrap().to_owned();
+    let code = filed["lookup_code"].as_str().unwrap().to_owned();
+
+    // Anyone, with the number and the receipt's code.
+    let mut b = Browser::new(&app);
+    let (s, html, _) = b.get("/status").await;
+    assert_eq!(s, 200);
+    let csrf = hidden(&html, "csrf");
+    let (s, html, _) = b
+        .post(
+            "/status",
+            &[("number", &number), ("code", &code), ("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(s, 200, "{html}");
+    assert!(
+        html.contains(&format!("Hồ sơ {number}")) && html.contains("Đã nộp"),
+        "{html}"
+    );
+    assert!(
+        !html.contains("Nguyễn Thị Mai") && !html.contains(MAI),
+        "personal data shown"
+    );
+    let (_, html, _) = b
+        .post(
+            "/status",
+            &[("number", &number), ("code", "AAAA-AAAA"), ("csrf", &csrf)],
+        )
+        .await;
+    assert!(
+        html.contains("Không tìm thấy hồ sơ") && html.contains("aria-invalid=\"true\""),
+        "{html}"
+    );
+    let (s, _, _) = b
+        .post(
+            "/status",
+            &[("number", &number), ("code", &code), ("csrf", "forged")],
+        )
+        .await;
+    assert_eq!(s, 403, "a form without its CSRF token is refused");
+
+    // The result, once issued, verifies on the public page.
+    for to in ["received", "in_review", "approved", "result_issued"] {
+        let (s, _) = move_to(&app, city.token("officer"), &number, json!({"to": to})).await;
+        assert_eq!(s, 200, "{to}");
+    }
+    let (s, html, _) = b.get(&format!("/verify?number={number}")).await;
+    assert_eq!(s, 200);
+    assert!(
+        html.contains("Chữ ký hợp lệ") && html.contains("UBND-26743"),
+        "{html}"
+    );
+    assert!(html.contains("openssl dgst -sha256 -verify"));
+    let (_, html, _) = b.get("/verify?number=HS0000000000&lang=en").await;
+    assert!(html.contains("No result has been issued"), "{html}");
+
+    // Mai, signed in, finds it among her applications.
+    let mut mai = Browser::new(&app);
+    let (_, html, _) = mai.get("/login").await;
+    let csrf = hidden(&html, "csrf");
+    let (s, _, _) = mai
+        .post(
+            "/login",
+            &[("login", MAI), ("password", PASSWORD), ("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(s, 303);
+    let (s, html, _) = mai.get("/me").await;
+    assert_eq!(s, 200);
+    assert!(
+        html.contains("Hồ sơ của tôi") && html.contains(&number) && html.contains("Đã trả kết quả"),
+        "{html}"
+    );
+}

@@ -9,7 +9,7 @@ use crate::helpers::*;
 use crate::personas::*;
 
 /// A commune-level birth registration (fee waived today) and a city-level permit.
-async fn catalog(app: &TestApp) {
+pub async fn catalog(app: &TestApp) {
     let today = time::OffsetDateTime::now_utc().date();
     let birth = json!({
         "code": "T-KHAISINH", "name_vi": "Đăng ký khai sinh", "name_en": "Birth registration",
@@ -80,7 +80,7 @@ async fn send(
     (status, res.json().await.unwrap(), headers)
 }
 
-async fn apply(app: &TestApp, token: &str, key: &str, body: &Value) -> (u16, Value) {
+pub async fn apply(app: &TestApp, token: &str, key: &str, body: &Value) -> (u16, Value) {
     let (s, b, _) = send(
         app,
         reqwest::Method::POST,
@@ -93,7 +93,7 @@ async fn apply(app: &TestApp, token: &str, key: &str, body: &Value) -> (u16, Val
     (s, b)
 }
 
-async fn move_to(app: &TestApp, token: &str, number: &str, body: Value) -> (u16, Value) {
+pub async fn move_to(app: &TestApp, token: &str, number: &str, body: Value) -> (u16, Value) {
     let (s, b, _) = send(
         app,
         reqwest::Method::POST,

@@ -212,6 +212,14 @@ struct MeTemplate {
     accesses: Vec<AccessRow>,
     older_href: Option<String>,
     consents: Vec<ConsentRow>,
+    applications: Vec<ApplicationRow>,
+}
+
+struct ApplicationRow {
+    number: String,
+    procedure: String,
+    status: String,
+    due: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -247,6 +255,7 @@ pub async fn me(
         accesses: Vec::new(),
         older_href: None,
         consents: Vec::new(),
+        applications: Vec::new(),
     };
     match &caller.0 {
         Principal::Citizen(id) => {
@@ -280,6 +289,31 @@ pub async fn me(
                     ),
                 ];
             }
+            let query = sohoa_storage::applications::Query {
+                applicant: Some(id.to_string()),
+                ..Default::default()
+            };
+            let page = sohoa_domain::paging::PageRequest::parse(Some(1), Some(200))
+                .map_err(|_| AppError::bad_request("invalid_page"))
+                .page(lang)?;
+            let mine = sohoa_storage::applications::list(&state.db, &query, page)
+                .await
+                .page(lang)?;
+            tpl.applications = mine
+                .items
+                .into_iter()
+                .map(|a| ApplicationRow {
+                    due: a
+                        .due_on
+                        .as_deref()
+                        .and_then(|d| sohoa_domain::registry::parse_date("due_on", d).ok())
+                        .map(display_date)
+                        .unwrap_or_else(|| "—".into()),
+                    status: super::applications::status_name(t, a.status),
+                    number: a.number,
+                    procedure: a.procedure_code,
+                })
+                .collect();
             let entries = audit::entries_for_object_before(
                 &state.db,
                 "citizen",

@@ -5,6 +5,7 @@
 mod account;
 mod agencies;
 mod apidocs;
+mod applications;
 mod home;
 mod procedures;
 mod units;
@@ -33,6 +34,15 @@ pub(crate) fn routes(r: Routes) -> Routes {
             [E::get(ReadPublic, procedures::detail)],
         )
         .add(Page, "/api/docs", [E::get(ReadPublic, apidocs::page)])
+        .add(
+            Page,
+            "/status",
+            [
+                E::get(ReadPublic, applications::status_form),
+                E::post(ReadPublic, applications::status_submit),
+            ],
+        )
+        .add(Page, "/verify", [E::get(ReadPublic, applications::verify)])
         .add(Asset, "/static/app.css", [E::get(ReadPublic, stylesheet)])
         .add(
             Page,
