@@ -40,6 +40,8 @@ pub struct Application {
     pub assisted_by: Option<String>,
     /// When the fee was paid in full; set by payments, not by moves.
     pub fee_paid_at: Option<String>,
+    /// The enterprise applied for, by its legal representative (the applicant).
+    pub enterprise: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -64,7 +66,7 @@ fn status(row: &AnyRow, col: &str) -> Result<Status> {
 const COLUMNS: &str =
     "number, procedure_code, procedure_version, applicant, agency_code, unit_code, \
     status, content, fee, fee_payable, waiver_basis, assigned_to, created_at, submitted_at, \
-    received_on, due_on, paused_on, decided_at, updated_at, revision, lookup_hash, assisted_by, fee_paid_at";
+    received_on, due_on, paused_on, decided_at, updated_at, revision, lookup_hash, assisted_by, fee_paid_at, enterprise";
 
 fn from_row(row: &AnyRow, keys: Option<&Keyring>) -> Result<Application> {
     let number = text(row, "number")?;
@@ -101,6 +103,7 @@ fn from_row(row: &AnyRow, keys: Option<&Keyring>) -> Result<Application> {
         lookup_hash: text(row, "lookup_hash")?,
         assisted_by: opt_text(row, "assisted_by")?,
         fee_paid_at: opt_text(row, "fee_paid_at")?,
+        enterprise: opt_text(row, "enterprise")?,
         number,
     })
 }
@@ -176,7 +179,7 @@ pub async fn create(
     let sealed = keys.seal(&context(&app.number), &content)?;
     sqlx::query(&format!(
         "INSERT INTO applications ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
-         $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)"
+         $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)"
     ))
     .bind(&app.number)
     .bind(&app.procedure_code)
@@ -201,6 +204,7 @@ pub async fn create(
     .bind(&app.lookup_hash)
     .bind(&app.assisted_by)
     .bind(&app.fee_paid_at)
+    .bind(&app.enterprise)
     .execute(&mut **tx)
     .await?;
     if let Some(assist) = assist {

@@ -90,6 +90,8 @@ pub const ALL_CODES: &[&str] = &[
     "invalid_receipt",
     "fee_unpaid",
     "result_not_found",
+    "enterprise_required",
+    "not_legal_representative",
     "admin_disabled",
     "not_found",
     "method_not_allowed",

@@ -13,6 +13,7 @@ use super::calendar::Calendar;
 use super::procedure::{FieldKind, Procedure};
 use crate::ids::{CitizenId, UnitCode};
 use crate::registry::{clean_text, parse_date};
+use crate::sharing::RegistryName;
 
 /// An application's public number: `HS` and 10 characters of Crockford's base 32 (no I, L,
 /// O, U), random so that numbers cannot be enumerated.
@@ -149,11 +150,33 @@ pub enum Completeness {
     Submission,
 }
 
-/// The form's answers: registry values for sourced fields (from `record`, the applicant's
-/// own record as JSON), typed values checked for the rest. Every fault is reported.
+/// The registry records an application draws on: the applicant's own, and the enterprise's
+/// when they apply as its legal representative.
+#[derive(Debug, Clone, Default)]
+pub struct Records {
+    pub citizen: Map<String, Value>,
+    pub enterprise: Option<Map<String, Value>>,
+}
+
+impl Records {
+    fn field(&self, registry: RegistryName, field: &str) -> Value {
+        let record = match registry {
+            RegistryName::Citizens => Some(&self.citizen),
+            RegistryName::Enterprises => self.enterprise.as_ref(),
+            RegistryName::Parcels => None,
+        };
+        record
+            .and_then(|r| r.get(field))
+            .cloned()
+            .unwrap_or(Value::Null)
+    }
+}
+
+/// The form's answers: registry values for sourced fields (from the applicant's records as
+/// JSON), typed values checked for the rest. Every fault is reported.
 pub fn fill(
     procedure: &Procedure,
-    record: &Map<String, Value>,
+    records: &Records,
     typed: &Map<String, Value>,
     completeness: Completeness,
 ) -> Result<Vec<Answer>, Vec<AnswerError>> {
@@ -172,7 +195,7 @@ pub fn fill(
     let mut answers = Vec::with_capacity(procedure.form.len());
     for f in &procedure.form {
         if let Some(src) = &f.source {
-            let value = record.get(&src.field).cloned().unwrap_or(Value::Null);
+            let value = records.field(src.registry, &src.field);
             if value.is_null() && f.required && completeness == Completeness::Submission {
                 errors.push(err(
                     &f.key,
@@ -344,11 +367,14 @@ mod tests {
         .unwrap()
     }
 
-    fn record() -> Map<String, Value> {
-        json!({"full_name": "Nguyễn Thị Mai", "phone": null})
-            .as_object()
-            .cloned()
-            .unwrap()
+    fn record() -> Records {
+        Records {
+            citizen: json!({"full_name": "Nguyễn Thị Mai", "phone": null})
+                .as_object()
+                .cloned()
+                .unwrap(),
+            enterprise: None,
+        }
     }
 
     #[test]

@@ -1477,3 +1477,68 @@ async fn every_status_change_reaches_the_inbox_and_the_outbox_once() {
     assert!(ca.starts_with("-----BEGIN CERTIFICATE-----"), "{ca}");
     assert!(err.contains("4 agencies"), "{err}");
 }
+
+#[tokio::test]
+async fn an_enterprise_applies_through_its_legal_representative() {
+    let app = spawn_app().await;
+    let city = populate(&app).await;
+    catalog(&app).await;
+    let (mai, lan) = (city.token("citizen"), city.token("other_citizen"));
+    // A company seated in Tân Định whose legal representative is Mai.
+    let base = (100_000_000u32..)
+        .map(|n| n.to_string())
+        .find(|d| sohoa_domain::TaxCode::check_digit(d).is_some())
+        .unwrap();
+    let tax = format!(
+        "{base}{}",
+        sohoa_domain::TaxCode::check_digit(&base).unwrap()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("e.csv");
+    std::fs::write(
+        &csv,
+        format!("tax_code,name,legal_form,street,unit,registered_on,status,legal_representative\n{tax},Công ty TNHH Mai Anh,llc_single_member,5 Hai Bà Trưng,26737,2020-01-15,active,{MAI}\n"),
+    )
+    .unwrap();
+    let (code, out, err) = run_cli(&app.db, &["import", "enterprises", csv.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
+    let sign = json!({
+        "code": "T-BIENHIEU", "name_vi": "Đăng ký biển hiệu", "name_en": "Shop sign registration",
+        "level": "commune", "agency_code": null, "deadline_days": 5, "fee": null, "waivers": [],
+        "documents": [],
+        "form": [
+            {"key": "company", "label_vi": "Tên doanh nghiệp", "label_en": "Company",
+             "kind": {"type": "text", "max_len": 200}, "required": true,
+             "source": {"registry": "enterprises", "field": "name"}},
+            {"key": "representative", "label_vi": "Người đại diện", "label_en": "Representative",
+             "kind": {"type": "text", "max_len": 100}, "required": true,
+             "source": {"registry": "citizens", "field": "full_name"}},
+            {"key": "sign_text", "label_vi": "Nội dung biển", "label_en": "Sign text",
+             "kind": {"type": "text", "max_len": 100}, "required": true, "source": null}
+        ]
+    });
+    let res = app
+        .client
+        .put(app.url("/api/v1/procedures/T-BIENHIEU"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&sign)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let form = |enterprise: Option<&str>| json!({"procedure_code": "T-BIENHIEU", "enterprise": enterprise, "answers": {"sign_text": "Mai Anh"}});
+    let (s, b) = apply(&app, mai, "e0", &form(None)).await;
+    assert_eq!((s, error_code(&b)), (422, "enterprise_required"));
+    let (s, b) = apply(&app, lan, "e1", &form(Some(&tax))).await;
+    assert_eq!((s, error_code(&b)), (403, "not_legal_representative"));
+    let (s, b) = apply(&app, mai, "e2", &form(Some("0100109106"))).await;
+    assert!(s == 422, "{s} {b}");
+    let (s, filed) = apply(&app, mai, "e3", &form(Some(&tax))).await;
+    assert_eq!(s, 201, "{filed}");
+    assert_eq!(filed["enterprise"], tax.as_str());
+    assert_eq!(filed["applicant"], MAI);
+    assert_eq!(filed["answers"][0]["value"], "Công ty TNHH Mai Anh");
+    assert_eq!(filed["answers"][1]["value"], "Nguyễn Thị Mai");
+    // The company's seat decides: Tân Định's People's Committee, not Mai's ward.
+    assert_eq!(filed["agency_code"], "UBND-26737");
+}

@@ -7,6 +7,8 @@ CREATE TABLE applications (
     procedure_code    TEXT NOT NULL,
     procedure_version BIGINT NOT NULL,
     applicant         TEXT NOT NULL,
+    -- The enterprise (tax code) the applicant acts for as its legal representative.
+    enterprise        TEXT,
     agency_code       TEXT NOT NULL REFERENCES agencies (code),
     unit_code         TEXT NOT NULL,
     status            TEXT NOT NULL,

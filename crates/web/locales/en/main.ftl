@@ -173,6 +173,8 @@ error-payment-amount-mismatch = The amount paid does not match the amount owed.
 error-invalid-receipt = A receipt number is 1 to 64 characters.
 error-fee-unpaid = The fee is not paid yet, so the application cannot be received.
 error-result-not-found = No signed result has been issued for this application yet.
+error-enterprise-required = This procedure is for enterprises: name the enterprise (tax code) whose legal representative you are.
+error-not-legal-representative = You are not this enterprise's legal representative.
 
 # Accounts
 nav-me = My account

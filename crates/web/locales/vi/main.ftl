@@ -173,6 +173,8 @@ error-payment-amount-mismatch = Số tiền thanh toán không khớp với số
 error-invalid-receipt = Số biên lai dài 1–64 ký tự.
 error-fee-unpaid = Hồ sơ chưa nộp lệ phí nên chưa thể tiếp nhận.
 error-result-not-found = Hồ sơ này chưa có kết quả được ký.
+error-enterprise-required = Thủ tục này dành cho doanh nghiệp: hãy chọn doanh nghiệp (mã số thuế) mà bạn là người đại diện theo pháp luật.
+error-not-legal-representative = Bạn không phải là người đại diện theo pháp luật của doanh nghiệp này.
 
 # Accounts
 nav-me = Tài khoản của tôi

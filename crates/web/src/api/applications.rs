@@ -20,7 +20,8 @@ use sohoa_domain::paging::PageRequest;
 use sohoa_domain::policy::{Action, Principal, Role, Target};
 use sohoa_domain::registry::{clean_text, date_text, parse_date};
 use sohoa_domain::services::application::{
-    fill, Answer, AnswerError, ApplicationNumber, Completeness, Content, Deadline, Flag, LookupCode,
+    fill, Answer, AnswerError, ApplicationNumber, Completeness, Content, Deadline, Flag,
+    LookupCode, Records,
 };
 use sohoa_domain::services::calendar::Calendar;
 use sohoa_domain::services::procedure::{Level, Procedure, ProcedureCode};
@@ -67,6 +68,8 @@ pub struct ApplicationView {
     pub procedure_version: i64,
     /// The applicant's CCCD.
     pub applicant: String,
+    /// The enterprise applied for (tax code), by its legal representative.
+    pub enterprise: Option<String>,
     /// The deciding agency.
     pub agency_code: String,
     /// The applicant's commune.
@@ -148,6 +151,7 @@ impl ApplicationView {
             procedure_code: a.procedure_code,
             procedure_version: a.procedure_version,
             applicant: a.applicant,
+            enterprise: a.enterprise,
             agency_code: a.agency_code,
             unit_code: a.unit_code,
             status: a.status,
@@ -212,6 +216,10 @@ pub struct NewApplication {
     /// procedure's required documents.
     #[serde(default)]
     pub documents: Vec<Attachment>,
+    /// Apply for this enterprise (its tax code), as its legal representative: its registry
+    /// fields are pre-filled, and its seat's commune decides commune-level procedures.
+    #[serde(default)]
+    pub enterprise: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
@@ -253,19 +261,54 @@ fn answer_error(errs: Vec<AnswerError>) -> AppError {
         .detail(detail)
 }
 
-/// The applicant's own record as the form's sources name its fields.
-async fn own_record(
+/// The records an application draws on, and the unit whose People's Committee decides a
+/// commune-level procedure: the applicant's residence, or the enterprise's seat when they
+/// apply as its legal representative (checked here).
+async fn records_for(
     state: &AppState,
+    p: &Procedure,
     id: &CitizenId,
-) -> Result<(serde_json::Map<String, serde_json::Value>, UnitCode), AppError> {
+    enterprise: Option<&str>,
+) -> Result<(Records, UnitCode), AppError> {
     let found = registry::citizens::get(&state.db, id)
         .await?
         .ok_or_else(|| AppError::unprocessable("unknown_citizen"))?;
-    let unit = found.citizen.permanent_address.unit_code.clone();
-    match serde_json::to_value(&found.citizen) {
-        Ok(serde_json::Value::Object(m)) => Ok((m, unit)),
-        _ => Err(AppError::internal("a citizen record is not a JSON object")),
+    let mut unit = found.citizen.permanent_address.unit_code.clone();
+    let as_object = |v: Result<serde_json::Value, serde_json::Error>| match v {
+        Ok(serde_json::Value::Object(m)) => Ok(m),
+        _ => Err(AppError::internal("a registry record is not a JSON object")),
+    };
+    let mut records = Records {
+        citizen: as_object(serde_json::to_value(&found.citizen))?,
+        enterprise: None,
+    };
+    let needs_enterprise = p.form.iter().any(|f| {
+        f.source
+            .as_ref()
+            .is_some_and(|s| s.registry == sohoa_domain::sharing::RegistryName::Enterprises)
+    });
+    match enterprise {
+        None if needs_enterprise => {
+            return Err(AppError::unprocessable("enterprise_required").field("enterprise"))
+        }
+        None => {}
+        Some(tax) => {
+            let tax = sohoa_domain::TaxCode::parse(tax)
+                .map_err(|_| AppError::unprocessable("invalid_tax_code").field("enterprise"))?;
+            let e = registry::enterprises::get(&state.db, &tax)
+                .await?
+                .ok_or_else(|| AppError::unprocessable("record_not_found").field("enterprise"))?;
+            if e.enterprise.legal_representative != *id {
+                return Err(
+                    AppError::new(StatusCode::FORBIDDEN, "not_legal_representative")
+                        .field("enterprise"),
+                );
+            }
+            unit = e.enterprise.address.unit_code.clone();
+            records.enterprise = Some(as_object(serde_json::to_value(&e.enterprise))?);
+        }
     }
+    Ok((records, unit))
 }
 
 fn check_flags(p: &Procedure, flags: &[Flag]) -> Result<Vec<Flag>, AppError> {
@@ -443,7 +486,8 @@ pub async fn create(
     let proc = procedures::get(&state.db, &code, None)
         .await?
         .ok_or_else(|| AppError::unprocessable("procedure_not_found").field("procedure_code"))?;
-    let (record, unit) = own_record(&state, &me).await?;
+    let (records, unit) =
+        records_for(&state, &proc.procedure, &me, body.enterprise.as_deref()).await?;
     caller.authorize(
         Action::Apply,
         &Target {
@@ -458,7 +502,7 @@ pub async fn create(
         Completeness::Draft
     };
     let answers =
-        fill(&proc.procedure, &record, &body.answers, completeness).map_err(answer_error)?;
+        fill(&proc.procedure, &records, &body.answers, completeness).map_err(answer_error)?;
     let flags = check_flags(&proc.procedure, &body.flags)?;
     let attachments = check_documents(&state, &proc.procedure, &me, &body.documents).await?;
     if body.submit {
@@ -505,6 +549,12 @@ pub async fn create(
         lookup_hash: lookup_code.hash(),
         assisted_by: assist.as_ref().map(|a| a.helper.clone()),
         fee_paid_at: None,
+        enterprise: records
+            .enterprise
+            .as_ref()
+            .and_then(|e| e.get("tax_code"))
+            .and_then(|t| t.as_str())
+            .map(str::to_owned),
     };
     let action = if body.submit {
         "application.submit"
@@ -838,8 +888,9 @@ async fn move_one(
                 .filter(|a| !a.prefilled)
                 .map(|a| (a.key.clone(), a.value.clone()))
                 .collect();
-            let (record, _) = own_record(state, &citizen).await?;
-            fill(&proc.procedure, &record, &typed, Completeness::Submission)
+            let (records, _) =
+                records_for(state, &proc.procedure, &citizen, app.enterprise.as_deref()).await?;
+            fill(&proc.procedure, &records, &typed, Completeness::Submission)
                 .map_err(answer_error)?;
             let attached = sohoa_storage::files::attached(&state.db, &app.number).await?;
             let codes: Vec<&str> = attached.iter().map(|a| a.code.as_str()).collect();
