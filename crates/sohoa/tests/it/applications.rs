@@ -1293,6 +1293,16 @@ async fn results_are_signed_by_the_agency_and_verify_with_openssl() {
     let (s, result) = get(&app, mai, &result_path).await;
     assert_eq!(s, 200, "{result}");
     assert_eq!(get(&app, lan, &result_path).await.0, 404);
+    // The officer reads it too, and that reading of Mai's data is in the audit log.
+    assert_eq!(get(&app, officer, &result_path).await.0, 200);
+    let reads: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_log WHERE action = 'application.read' AND object_id = $1 AND actor = 'staff:canbo.benthanh'",
+    )
+    .bind(MAI)
+    .fetch_one(&app.db.raw().await)
+    .await
+    .unwrap();
+    assert_eq!(reads, 1);
     let doc: Value = serde_json::from_str(result["document"].as_str().unwrap()).unwrap();
     assert_eq!(
         (doc["decision"].as_str(), doc["agency_code"].as_str()),

@@ -699,7 +699,7 @@ fn target_parts(app: &Application) -> Result<(AgencyCode, UnitCode, CitizenId), 
 }
 
 /// Staff reading an application read personal data: that goes in the audit log.
-async fn audit_read(
+pub(crate) async fn audit_read(
     state: &AppState,
     caller: &Caller,
     addr: Option<String>,

@@ -97,7 +97,7 @@ pub struct ResultView {
 pub async fn get_result(
     State(state): State<AppState>,
     caller: Caller,
-    ClientAddr(_addr): ClientAddr,
+    ClientAddr(addr): ClientAddr,
     Path(number): Path<String>,
 ) -> ApiResult<Json<ResultView>> {
     let app =
@@ -105,6 +105,8 @@ pub async fn get_result(
     let r = pki::result(&state.db, &app.number)
         .await?
         .ok_or_else(|| AppError::not_found("result_not_found"))?;
+    // The result names the applicant: staff reading it is a read of personal data.
+    super::applications::audit_read(&state, &caller, addr, &app).await?;
     let key = pki::existing(&state.db, &r.signer)
         .await?
         .ok_or_else(|| AppError::internal("a result's signing key is missing"))?;
