@@ -23,7 +23,21 @@ const STABLE: &[&str] = &[
 #[tokio::test]
 async fn a_backup_taken_under_load_restores_to_a_copy_that_verifies() {
     let app = spawn_app().await;
-    populate(&app).await;
+    let city = populate(&app).await;
+    // An uploaded file: the backup carries it beside the database.
+    let scan = [b"%PDF-1.4 ".to_vec(), vec![42u8; 4096]].concat();
+    let res = app
+        .client
+        .post(app.url("/api/v1/me/documents"))
+        .bearer_auth(city.token("citizen"))
+        .header("content-type", "application/pdf")
+        .body(scan.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let doc: serde_json::Value = res.json().await.unwrap();
+    let doc_id = doc["document_id"].as_str().unwrap().to_owned();
     // Grants are created the whole time the backup runs.
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let writer = {
@@ -100,8 +114,21 @@ async fn a_backup_taken_under_load_restores_to_a_copy_that_verifies() {
     )
     .unwrap();
     let restored = spawn_on(target, Options::default()).await;
-    let (s, _) = login(&restored, json!({"citizen_id": MAI, "password": PASSWORD})).await;
+    let (s, session) = login(&restored, json!({"citizen_id": MAI, "password": PASSWORD})).await;
     assert_eq!(s, 200);
+    let res = restored
+        .client
+        .get(restored.url(&format!("/api/v1/me/documents/{doc_id}")))
+        .bearer_auth(session["token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        res.bytes().await.unwrap().to_vec(),
+        scan,
+        "the restored file"
+    );
     let target = restored.stop().await;
 
     // Restoring over data needs --replace.
