@@ -280,7 +280,7 @@ async fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
-            let result = sohoa::notify::pki_init(&db).await;
+            let result = sohoa_storage::pki::init(&db).await;
             db.close().await;
             match result {
                 Ok((ca, n)) => {

@@ -88,25 +88,3 @@ pub async fn drain(db: &Db, dir: &Path) -> Result<Sent, StorageError> {
         }
     }
 }
-
-/// Makes the city CA and every agency's certificate that does not exist yet; returns the
-/// CA certificate (PEM) and how many agencies hold one.
-pub async fn pki_init(db: &Db) -> Result<(String, usize), StorageError> {
-    let ca = sohoa_storage::pki::city_ca(db).await?;
-    let mut n = 0;
-    let mut page = 1;
-    loop {
-        let req = sohoa_domain::paging::PageRequest::parse(Some(page), Some(200))
-            .map_err(|_| StorageError::Corrupt("paging".into()))?;
-        let found = sohoa_storage::agencies::list(db, None, None, req).await?;
-        if found.items.is_empty() {
-            break;
-        }
-        for a in &found.items {
-            sohoa_storage::pki::agency_key(db, a.code.as_str(), &a.name_vi).await?;
-            n += 1;
-        }
-        page += 1;
-    }
-    Ok((ca.cert_pem, n))
-}

@@ -187,6 +187,28 @@ impl SigningKey {
     }
 }
 
+/// Makes the city CA and every agency's certificate that does not exist yet; returns the
+/// CA certificate (PEM) and how many agencies hold one.
+pub async fn init(db: &Db) -> Result<(String, usize)> {
+    let ca = city_ca(db).await?;
+    let mut n = 0;
+    let mut page = 1;
+    loop {
+        let req = sohoa_domain::paging::PageRequest::parse(Some(page), Some(200))
+            .map_err(|_| StorageError::Corrupt("paging".into()))?;
+        let found = crate::agencies::list(db, None, None, req).await?;
+        if found.items.is_empty() {
+            break;
+        }
+        for a in &found.items {
+            agency_key(db, a.code.as_str(), &a.name_vi).await?;
+            n += 1;
+        }
+        page += 1;
+    }
+    Ok((ca.cert_pem, n))
+}
+
 /// An existing key (for verifying), without making one.
 pub async fn existing(db: &Db, owner: &str) -> Result<Option<SigningKey>> {
     load(db, owner).await

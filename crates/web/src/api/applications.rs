@@ -49,6 +49,20 @@ fn day(s: &Option<String>) -> Option<Date> {
     s.as_deref().and_then(|d| parse_date("date", d).ok())
 }
 
+/// The deadline as stored, once the application has been received.
+fn deadline_of(a: &Application) -> Option<Deadline> {
+    Some(Deadline {
+        received_on: day(&a.received_on)?,
+        due_on: day(&a.due_on)?,
+        paused_on: day(&a.paused_on),
+    })
+}
+
+/// Whether an application is overdue on `today`: its clock runs and the due day has passed.
+pub(crate) fn overdue(a: &Application, today: Date) -> bool {
+    a.status.clock_runs() && deadline_of(a).is_some_and(|d| d.overdue_on(today))
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EventView {
     pub seq: i64,
@@ -126,15 +140,8 @@ impl ApplicationView {
     fn new(a: Application, events: Option<Vec<store::Event>>, cal: &Calendar) -> Self {
         let today = super::today();
         let running = a.status.clock_runs() && a.paused_on.is_none();
-        let deadline = match (day(&a.received_on), day(&a.due_on)) {
-            (Some(received_on), Some(due_on)) => Some(Deadline {
-                received_on,
-                due_on,
-                paused_on: day(&a.paused_on),
-            }),
-            _ => None,
-        };
-        let overdue = running && deadline.is_some_and(|d| d.overdue_on(today));
+        let deadline = deadline_of(&a);
+        let overdue = overdue(&a, today);
         let working_days_left = deadline.filter(|_| running).map(|d| {
             if d.due_on >= today {
                 i64::from(cal.working_days_between(today, d.due_on))
@@ -858,14 +865,7 @@ async fn move_one(
     )
     .await?
     .ok_or_else(|| AppError::internal("an application's procedure version is missing"))?;
-    let deadline = match (day(&app.received_on), day(&app.due_on)) {
-        (Some(received_on), Some(due_on)) => Some(Deadline {
-            received_on,
-            due_on,
-            paused_on: day(&app.paused_on),
-        }),
-        _ => None,
-    };
+    let deadline = deadline_of(&app);
     let deadline = match (body.to, deadline) {
         (Status::Received, _) => Some(Deadline::start(cal, today, proc.procedure.deadline_days)),
         (Status::SupplementRequested, Some(d)) => Some(d.pause(today)),

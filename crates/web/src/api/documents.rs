@@ -10,7 +10,6 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use sohoa_domain::audit::AuditRecord;
-use sohoa_domain::policy::{Action, Principal, Target};
 use sohoa_domain::registry::clean_text;
 use sohoa_storage::files::{self, Document};
 use sohoa_storage::StorageError;
@@ -62,16 +61,6 @@ pub struct UploadParams {
     pub name: Option<String>,
 }
 
-fn citizen(caller: &Caller) -> Result<&sohoa_domain::CitizenId, AppError> {
-    match &caller.0 {
-        Principal::Citizen(id) => {
-            caller.authorize(Action::ReadOwnData, &Target::citizen(id))?;
-            Ok(id)
-        }
-        _ => Err(AppError::new(StatusCode::FORBIDDEN, "forbidden")),
-    }
-}
-
 /// Adds a file (the request body, `Content-Type` application/pdf, image/jpeg or image/png,
 /// at most 10 MiB) to the signed-in citizen's documents. The same bytes twice make one
 /// document.
@@ -93,7 +82,7 @@ pub async fn upload(
     ApiQuery(p): ApiQuery<UploadParams>,
     body: Body,
 ) -> ApiResult<(StatusCode, Json<DocumentView>)> {
-    let me = citizen(&caller)?.clone();
+    let me = super::me::own_id(&caller)?.clone();
     let declared = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -146,7 +135,7 @@ pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
 ) -> ApiResult<Json<Vec<DocumentView>>> {
-    let me = citizen(&caller)?;
+    let me = super::me::own_id(&caller)?;
     let docs = files::list(&state.db, me.as_str(), 500).await?;
     Ok(Json(docs.into_iter().map(DocumentView::from).collect()))
 }
@@ -180,7 +169,7 @@ pub async fn get_document(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    let me = citizen(&caller)?;
+    let me = super::me::own_id(&caller)?;
     let doc = files::get(&state.db, &id)
         .await?
         .filter(|d| d.owner == me.as_str())

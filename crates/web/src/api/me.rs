@@ -342,7 +342,8 @@ pub struct Inbox {
     pub items: Vec<NotificationView>,
 }
 
-fn own_id(caller: &Caller) -> Result<&CitizenId, AppError> {
+/// The signed-in citizen, allowed to read their own data; anyone else is refused.
+pub(crate) fn own_id(caller: &Caller) -> Result<&CitizenId, AppError> {
     match &caller.0 {
         sohoa_domain::policy::Principal::Citizen(id) => {
             caller.authorize(Action::ReadOwnData, &Target::citizen(id))?;

@@ -40,7 +40,7 @@ fn safe_next(next: Option<&str>) -> String {
     }
 }
 
-fn with_cookie(mut res: Response, cookie: Option<HeaderValue>) -> Response {
+pub(super) fn with_cookie(mut res: Response, cookie: Option<HeaderValue>) -> Response {
     if let Some(c) = cookie {
         res.headers_mut().append(header::SET_COOKIE, c);
     }

@@ -21,15 +21,6 @@ pub fn status_name(t: Tr, s: Status) -> String {
     t.get(&format!("app-status-{}", s.as_str().replace('_', "-")))
 }
 
-fn no_store(mut res: Response, cookie: Option<HeaderValue>) -> Response {
-    if let Some(c) = cookie {
-        res.headers_mut().append(header::SET_COOKIE, c);
-    }
-    res.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    res
-}
-
 struct Found {
     number: String,
     procedure: String,
@@ -61,7 +52,7 @@ pub async fn status_form(ctx: PageCtx, headers: HeaderMap) -> PageResult<Respons
         error: None,
         found: None,
     });
-    Ok(no_store(res, cookie))
+    Ok(super::account::with_cookie(res, cookie))
 }
 
 #[derive(Debug, Deserialize)]
@@ -102,9 +93,7 @@ pub async fn status_submit(
             .as_deref()
             .and_then(|d| sohoa_domain::registry::parse_date("due_on", d).ok());
         Found {
-            overdue: a.status.clock_runs()
-                && a.paused_on.is_none()
-                && due.is_some_and(|d| today > d),
+            overdue: crate::api::applications::overdue(&a, today),
             due_on: due.map(super::display_date).unwrap_or_else(|| "—".into()),
             number: a.number,
             procedure: a.procedure_code,
@@ -123,7 +112,7 @@ pub async fn status_submit(
         error,
         found,
     });
-    Ok(no_store(res, cookie))
+    Ok(super::account::with_cookie(res, cookie))
 }
 
 struct Checked {
