@@ -136,117 +136,231 @@ pub enum Created {
     },
 }
 
-/// Stores a new application (the caller fills every field; `revision` 1) with its first
-/// event, unless `idem` was used before, spending the assist code if there is one. On a
-/// replay or a refused code nothing is written: drop `tx`.
-pub async fn create(
-    tx: &mut Tx,
-    keys: &Keyring,
-    app: &Application,
-    idem: Option<&IdempotencyKey>,
-    assist: Option<&Assist>,
-    record: AuditRecord,
-) -> Result<Created> {
-    if let Some(k) = idem {
-        let n = sqlx::query(
-            "INSERT INTO idempotency_keys (owner, key, request_hash, number, created_at) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (owner, key) DO NOTHING",
-        )
-        .bind(&k.owner)
-        .bind(&k.key)
-        .bind(&k.request_hash)
-        .bind(&app.number)
-        .bind(&app.created_at)
-        .execute(&mut **tx)
-        .await?
-        .rows_affected();
-        if n == 0 {
-            let row = sqlx::query(
-                "SELECT request_hash, number FROM idempotency_keys WHERE owner = $1 AND key = $2",
-            )
-            .bind(&k.owner)
-            .bind(&k.key)
-            .fetch_one(&mut **tx)
-            .await?;
-            return Ok(Created::Replay {
-                number: text(&row, "number")?,
-                same_request: text(&row, "request_hash")? == k.request_hash,
-            });
-        }
+/// A new application ready to write: answers already sealed (outside the writer, which is
+/// one task for the whole server), with its idempotency key, assist code, documents and
+/// audit record.
+#[derive(Debug, Clone)]
+pub struct NewApplication {
+    pub app: Application,
+    sealed: String,
+    pub idem: Option<IdempotencyKey>,
+    pub assist: Option<Assist>,
+    /// `(document code, document id)` pairs to attach.
+    pub documents: Vec<(String, String)>,
+    pub record: AuditRecord,
+}
+
+impl NewApplication {
+    /// Seals `app`'s answers; `revision` is written as 1 whatever `app` says.
+    pub fn new(
+        keys: &Keyring,
+        app: Application,
+        idem: Option<IdempotencyKey>,
+        assist: Option<Assist>,
+        documents: Vec<(String, String)>,
+        record: AuditRecord,
+    ) -> Result<Self> {
+        let content = serde_json::to_string(app.content.as_ref().unwrap_or(&Content::default()))
+            .map_err(|e| StorageError::Corrupt(e.to_string()))?;
+        let sealed = keys.seal(&context(&app.number), &content)?;
+        let record = with_object(record, &app.number);
+        Ok(Self {
+            app,
+            sealed,
+            idem,
+            assist,
+            documents,
+            record,
+        })
     }
-    let content = serde_json::to_string(app.content.as_ref().unwrap_or(&Content::default()))
-        .map_err(|e| StorageError::Corrupt(e.to_string()))?;
-    let sealed = keys.seal(&context(&app.number), &content)?;
-    sqlx::query(&format!(
-        "INSERT INTO applications ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
-         $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)"
-    ))
-    .bind(&app.number)
-    .bind(&app.procedure_code)
-    .bind(app.procedure_version)
-    .bind(&app.applicant)
-    .bind(&app.agency_code)
-    .bind(&app.unit_code)
-    .bind(app.status.as_str())
-    .bind(&sealed)
-    .bind(app.fee)
-    .bind(app.fee_payable)
-    .bind(&app.waiver_basis)
-    .bind(&app.assigned_to)
-    .bind(&app.created_at)
-    .bind(&app.submitted_at)
-    .bind(&app.received_on)
-    .bind(&app.due_on)
-    .bind(&app.paused_on)
-    .bind(&app.decided_at)
-    .bind(&app.updated_at)
-    .bind(1i64)
-    .bind(&app.lookup_hash)
-    .bind(&app.assisted_by)
-    .bind(&app.fee_paid_at)
-    .bind(&app.enterprise)
-    .execute(&mut **tx)
-    .await?;
-    if let Some(assist) = assist {
+}
+
+/// Rows per multi-row INSERT (24 parameters a row stays far below both backends' limits).
+const CHUNK: usize = 100;
+
+/// Stores new applications, each with its first event, notification, documents and audit
+/// entry, unless its idempotency key was used before (then [`Created::Replay`], nothing of
+/// it written) or its assist code is not live ([`Created::AssistRefused`], likewise). The
+/// rows of all of them go in a few multi-row statements: this is the body of the
+/// submissions' group commit.
+pub async fn create_many(tx: &mut Tx, jobs: &[NewApplication]) -> Result<Vec<Created>> {
+    let mut outcome: Vec<Option<Created>> = vec![None; jobs.len()];
+    claim_keys(tx, jobs, &mut outcome).await?;
+    for (job, out) in jobs.iter().zip(outcome.iter_mut()) {
+        let (Some(assist), None) = (&job.assist, &out) else {
+            continue;
+        };
         // Spent here, in the application's transaction: two requests with one code cannot
         // both succeed.
         let spent = sqlx::query(
             "UPDATE assist_codes SET used_at = $1, used_by = $2, number = $3 \
              WHERE code_hash = $4 AND citizen = $5 AND used_at IS NULL AND expires_at > $1",
         )
-        .bind(&app.created_at)
+        .bind(&job.app.created_at)
         .bind(&assist.helper)
-        .bind(&app.number)
+        .bind(&job.app.number)
         .bind(&assist.code_hash)
-        .bind(&app.applicant)
+        .bind(&job.app.applicant)
         .execute(&mut **tx)
         .await?
         .rows_affected();
         if spent == 0 {
-            return Ok(Created::AssistRefused);
+            if let Some(k) = &job.idem {
+                // The key was claimed above for nothing: free it, or a corrected retry
+                // would be answered as a replay of an application that does not exist.
+                sqlx::query("DELETE FROM idempotency_keys WHERE owner = $1 AND key = $2")
+                    .bind(&k.owner)
+                    .bind(&k.key)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+            *out = Some(Created::AssistRefused);
         }
     }
-    insert_event(
-        tx,
-        &app.number,
-        1,
-        None,
-        app.status,
-        &record.actor,
-        &app.created_at,
-        None,
-    )
-    .await?;
-    crate::notifications::status_changed(
-        tx,
-        &app.number,
-        &app.applicant,
-        app.status,
-        &app.created_at,
-    )
-    .await?;
-    audit::append(tx, &with_object(record, &app.number)).await?;
-    Ok(Created::New)
+    let new: Vec<&NewApplication> = jobs
+        .iter()
+        .zip(&outcome)
+        .filter(|(_, o)| o.is_none())
+        .map(|(j, _)| j)
+        .collect();
+    for chunk in new.chunks(CHUNK) {
+        let sql = format!(
+            "INSERT INTO applications ({COLUMNS}) VALUES {}",
+            crate::values_placeholders(tx, chunk.len(), 24)
+        );
+        let mut q = sqlx::query(&sql);
+        for job in chunk {
+            let app = &job.app;
+            q = q
+                .bind(&app.number)
+                .bind(&app.procedure_code)
+                .bind(app.procedure_version)
+                .bind(&app.applicant)
+                .bind(&app.agency_code)
+                .bind(&app.unit_code)
+                .bind(app.status.as_str())
+                .bind(&job.sealed)
+                .bind(app.fee)
+                .bind(app.fee_payable)
+                .bind(&app.waiver_basis)
+                .bind(&app.assigned_to)
+                .bind(&app.created_at)
+                .bind(&app.submitted_at)
+                .bind(&app.received_on)
+                .bind(&app.due_on)
+                .bind(&app.paused_on)
+                .bind(&app.decided_at)
+                .bind(&app.updated_at)
+                .bind(1i64)
+                .bind(&app.lookup_hash)
+                .bind(&app.assisted_by)
+                .bind(&app.fee_paid_at)
+                .bind(&app.enterprise);
+        }
+        q.execute(&mut **tx).await?;
+        let sql = format!(
+            "INSERT INTO application_events (number, seq, from_status, to_status, actor, at, comment) \
+             VALUES {}",
+            crate::values_placeholders(tx, chunk.len(), 7)
+        );
+        let mut q = sqlx::query(&sql);
+        for job in chunk {
+            q = q
+                .bind(&job.app.number)
+                .bind(1i64)
+                .bind(None::<String>)
+                .bind(job.app.status.as_str())
+                .bind(&job.record.actor)
+                .bind(&job.app.created_at)
+                .bind(None::<String>);
+        }
+        q.execute(&mut **tx).await?;
+        let changes: Vec<crate::notifications::StatusChange> = chunk
+            .iter()
+            .map(|j| crate::notifications::StatusChange {
+                number: &j.app.number,
+                applicant: &j.app.applicant,
+                status: j.app.status,
+                at: &j.app.created_at,
+            })
+            .collect();
+        crate::notifications::status_changed_many(tx, &changes).await?;
+        let documents: Vec<(&str, &(String, String))> = chunk
+            .iter()
+            .flat_map(|j| j.documents.iter().map(|d| (j.app.number.as_str(), d)))
+            .collect();
+        crate::files::attach_many(tx, &documents).await?;
+    }
+    let records: Vec<AuditRecord> = new.iter().map(|j| j.record.clone()).collect();
+    audit::append_many(tx, &records).await?;
+    Ok(outcome
+        .into_iter()
+        .map(|o| o.unwrap_or(Created::New))
+        .collect())
+}
+
+/// Claims the jobs' idempotency keys in one statement; a job whose key was taken (before,
+/// or by an earlier job of the batch) gets its [`Created::Replay`] in `outcome`.
+async fn claim_keys(
+    tx: &mut Tx,
+    jobs: &[NewApplication],
+    outcome: &mut [Option<Created>],
+) -> Result<()> {
+    let keyed: Vec<(&NewApplication, &IdempotencyKey)> = jobs
+        .iter()
+        .filter_map(|j| j.idem.as_ref().map(|k| (j, k)))
+        .collect();
+    let mut claimed = std::collections::HashSet::new();
+    for chunk in keyed.chunks(CHUNK) {
+        let sql = format!(
+            "INSERT INTO idempotency_keys (owner, key, request_hash, number, created_at) VALUES {} \
+             ON CONFLICT (owner, key) DO NOTHING RETURNING number",
+            crate::values_placeholders(tx, chunk.len(), 5)
+        );
+        let mut q = sqlx::query(&sql);
+        for (job, k) in chunk {
+            q = q
+                .bind(&k.owner)
+                .bind(&k.key)
+                .bind(&k.request_hash)
+                .bind(&job.app.number)
+                .bind(&job.app.created_at);
+        }
+        for row in q.fetch_all(&mut **tx).await? {
+            claimed.insert(text(&row, "number")?);
+        }
+    }
+    for (job, out) in jobs.iter().zip(outcome.iter_mut()) {
+        let Some(k) = &job.idem else { continue };
+        if claimed.contains(&job.app.number) {
+            continue;
+        }
+        let row = sqlx::query(
+            "SELECT request_hash, number FROM idempotency_keys WHERE owner = $1 AND key = $2",
+        )
+        .bind(&k.owner)
+        .bind(&k.key)
+        .fetch_one(&mut **tx)
+        .await?;
+        *out = Some(Created::Replay {
+            number: text(&row, "number")?,
+            same_request: text(&row, "request_hash")? == k.request_hash,
+        });
+    }
+    Ok(())
+}
+
+/// The submissions' writer for [`crate::batch::GroupCommit`].
+#[derive(Debug)]
+pub struct Writer;
+
+impl crate::batch::BatchWrite for Writer {
+    type Job = NewApplication;
+    type Done = Created;
+
+    async fn write(&self, tx: &mut Tx, jobs: &[NewApplication]) -> Result<Vec<Created>> {
+        create_many(tx, jobs).await
+    }
 }
 
 fn with_object(mut record: AuditRecord, number: &str) -> AuditRecord {

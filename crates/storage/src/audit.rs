@@ -5,6 +5,7 @@ use sohoa_domain::audit::{
 };
 use sqlx::any::AnyRow;
 
+use crate::batch::{BatchWrite, GroupCommit};
 use crate::{int, opt_text, text, Db, Result, StorageError, Tx};
 
 /// Appends `record` to the chain within `tx`: it commits or rolls back with the change it
@@ -82,94 +83,52 @@ pub async fn append_many(tx: &mut Tx, records: &[AuditRecord]) -> Result<Vec<Aud
 }
 
 /// Writes audit entries for requests that change nothing else (reads of personal data,
-/// denials) in batches: one transaction, one fsync, for every entry waiting. Each caller gets
-/// its answer only once its entry is committed, so a response never goes out before its
-/// audit entry is durable; under load, many entries share one commit.
+/// denials) by group commit ([`crate::batch`]): each caller gets its answer only once its
+/// entry is committed, so a response never goes out before its audit entry is durable;
+/// under load, many entries share one commit.
 #[derive(Debug, Clone)]
 pub struct AuditSink {
-    queue: tokio::sync::mpsc::Sender<Pending>,
+    writer: GroupCommit<AuditWriter>,
 }
 
+/// Appends a batch of records to the chain.
 #[derive(Debug)]
-struct Pending {
-    record: AuditRecord,
-    done: tokio::sync::oneshot::Sender<std::result::Result<i64, String>>,
+pub struct AuditWriter;
+
+impl BatchWrite for AuditWriter {
+    type Job = AuditRecord;
+    type Done = i64;
+
+    async fn write(&self, tx: &mut Tx, jobs: &[AuditRecord]) -> Result<Vec<i64>> {
+        Ok(append_many(tx, jobs)
+            .await?
+            .into_iter()
+            .map(|e| e.seq)
+            .collect())
+    }
 }
 
 /// Most entries in one transaction.
 const SINK_BATCH: usize = 2_048;
 
 impl AuditSink {
-    /// Starts the writer task. It ends once every sink handle is dropped and the queue has
-    /// been written, so entries accepted before a shutdown are not lost.
+    /// Starts the writer task (inside a Tokio runtime).
     pub fn spawn(db: Db) -> Self {
-        let (queue, mut rx) = tokio::sync::mpsc::channel::<Pending>(SINK_BATCH * 4);
-        tokio::spawn(async move {
-            let mut batch = Vec::with_capacity(SINK_BATCH);
-            while rx.recv_many(&mut batch, SINK_BATCH).await > 0 {
-                let result = write_batch(&db, &batch).await;
-                for (i, p) in batch.drain(..).enumerate() {
-                    let answer = match &result {
-                        Ok(seqs) => Ok(seqs[i]),
-                        Err(e) => Err(e.clone()),
-                    };
-                    let _ = p.done.send(answer);
-                }
-            }
-        });
-        Self { queue }
+        Self {
+            writer: GroupCommit::spawn(db, AuditWriter, SINK_BATCH),
+        }
     }
 
     /// Appends several records (in one batch if the queue is idle) and waits until all are
     /// committed.
     pub async fn record_many(&self, records: Vec<AuditRecord>) -> Result<Vec<i64>> {
-        let closed = || StorageError::Corrupt("the audit writer has stopped".into());
-        // Queue them all first, so they can share a commit; then wait for each.
-        let mut waits = Vec::with_capacity(records.len());
-        for record in records {
-            let (done, wait) = tokio::sync::oneshot::channel();
-            self.queue
-                .send(Pending { record, done })
-                .await
-                .map_err(|_| closed())?;
-            waits.push(wait);
-        }
-        let mut seqs = Vec::with_capacity(waits.len());
-        for wait in waits {
-            match wait.await {
-                Ok(Ok(seq)) => seqs.push(seq),
-                Ok(Err(e)) => return Err(StorageError::AuditWrite(e)),
-                Err(_) => return Err(closed()),
-            }
-        }
-        Ok(seqs)
+        self.writer.submit_many(records).await
     }
 
     /// Appends `record` and waits until it is committed; returns its sequence number.
     pub async fn record(&self, record: AuditRecord) -> Result<i64> {
-        let seqs = self.record_many(vec![record]).await?;
-        seqs.first()
-            .copied()
-            .ok_or_else(|| StorageError::Corrupt("no audit entry written".into()))
+        self.writer.submit(record).await
     }
-}
-
-async fn write_batch(db: &Db, batch: &[Pending]) -> std::result::Result<Vec<i64>, String> {
-    let run = async {
-        let mut tx = db.begin().await?;
-        let records: Vec<AuditRecord> = batch.iter().map(|p| p.record.clone()).collect();
-        let seqs = append_many(&mut tx, &records)
-            .await?
-            .into_iter()
-            .map(|e| e.seq)
-            .collect();
-        tx.commit().await?;
-        Ok::<_, StorageError>(seqs)
-    };
-    run.await.map_err(|e| {
-        tracing::error!(error = %e, entries = batch.len(), "audit batch failed");
-        e.to_string()
-    })
 }
 
 const COLUMNS: &str =

@@ -189,18 +189,20 @@ pub struct Attached {
     pub document: Document,
 }
 
-/// Attaches documents to an application in its transaction.
-pub async fn attach(tx: &mut Tx, number: &str, docs: &[(String, String)]) -> Result<()> {
-    for (code, id) in docs {
-        sqlx::query(
-            "INSERT INTO application_documents (number, code, document_id) VALUES ($1, $2, $3) \
+/// Attaches documents: `(application number, (document code, document id))`, in
+/// multi-row statements; attaching one twice is a no-op.
+pub async fn attach_many(tx: &mut Tx, docs: &[(&str, &(String, String))]) -> Result<()> {
+    for chunk in docs.chunks(200) {
+        let sql = format!(
+            "INSERT INTO application_documents (number, code, document_id) VALUES {} \
              ON CONFLICT (number, code, document_id) DO NOTHING",
-        )
-        .bind(number)
-        .bind(code)
-        .bind(id)
-        .execute(&mut **tx)
-        .await?;
+            crate::values_placeholders(tx, chunk.len(), 3)
+        );
+        let mut q = sqlx::query(&sql);
+        for (number, (code, id)) in chunk {
+            q = q.bind(*number).bind(code).bind(id);
+        }
+        q.execute(&mut **tx).await?;
     }
     Ok(())
 }

@@ -10,6 +10,7 @@ pub mod agencies;
 pub mod applications;
 pub mod audit;
 pub mod backup;
+pub mod batch;
 pub mod files;
 pub mod notifications;
 pub mod payments;
@@ -63,8 +64,8 @@ pub enum StorageError {
     Corrupt(String),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
-    #[error("the audit entry could not be written: {0}")]
-    AuditWrite(String),
+    #[error("the change could not be written: {0}")]
+    BatchWrite(String),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("personal data is sealed under data key {0}, which is not configured")]

@@ -16,6 +16,15 @@ fn random_id(prefix: &str) -> Result<String> {
     Ok(format!("{prefix}_{}", hex::encode(b)))
 }
 
+/// One status change to announce.
+#[derive(Debug, Clone, Copy)]
+pub struct StatusChange<'a> {
+    pub number: &'a str,
+    pub applicant: &'a str,
+    pub status: Status,
+    pub at: &'a str,
+}
+
 /// Records that `number` moved to `status`, for its applicant.
 pub async fn status_changed(
     tx: &mut Tx,
@@ -24,29 +33,56 @@ pub async fn status_changed(
     status: Status,
     at: &str,
 ) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO notifications (id, recipient, number, status, created_at) VALUES ($1, $2, $3, $4, $5)",
+    status_changed_many(
+        tx,
+        &[StatusChange {
+            number,
+            applicant,
+            status,
+            at,
+        }],
     )
-    .bind(random_id("ntf")?)
-    .bind(applicant)
-    .bind(number)
-    .bind(status.as_str())
-    .bind(at)
-    .execute(&mut **tx)
-    .await?;
-    let (vi, en) = status.names();
-    sqlx::query(
-        "INSERT INTO outbox (id, recipient, subject, body, created_at, attempts) VALUES ($1, $2, $3, $4, $5, 0)",
-    )
-    .bind(random_id("out")?)
-    .bind(applicant)
-    .bind(format!("Hồ sơ {number}: {vi} / Application {number}: {en}"))
-    .bind(format!(
-        "Hồ sơ {number} của bạn đã chuyển sang trạng thái: {vi}.\nYour application {number} is now: {en}.\n"
-    ))
-    .bind(at)
-    .execute(&mut **tx)
-    .await?;
+    .await
+}
+
+/// [`status_changed`] for several changes, in two multi-row statements.
+pub async fn status_changed_many(tx: &mut Tx, changes: &[StatusChange<'_>]) -> Result<()> {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "INSERT INTO notifications (id, recipient, number, status, created_at) VALUES {}",
+        crate::values_placeholders(tx, changes.len(), 5)
+    );
+    let mut q = sqlx::query(&sql);
+    for c in changes {
+        q = q
+            .bind(random_id("ntf")?)
+            .bind(c.applicant)
+            .bind(c.number)
+            .bind(c.status.as_str())
+            .bind(c.at);
+    }
+    q.execute(&mut **tx).await?;
+    let sql = format!(
+        "INSERT INTO outbox (id, recipient, subject, body, created_at, attempts) VALUES {}",
+        crate::values_placeholders(tx, changes.len(), 6)
+    );
+    let mut q = sqlx::query(&sql);
+    for c in changes {
+        let (vi, en) = c.status.names();
+        let number = c.number;
+        q = q
+            .bind(random_id("out")?)
+            .bind(c.applicant)
+            .bind(format!("Hồ sơ {number}: {vi} / Application {number}: {en}"))
+            .bind(format!(
+                "Hồ sơ {number} của bạn đã chuyển sang trạng thái: {vi}.\nYour application {number} is now: {en}.\n"
+            ))
+            .bind(c.at)
+            .bind(0i64);
+    }
+    q.execute(&mut **tx).await?;
     Ok(())
 }
 

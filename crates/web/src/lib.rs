@@ -81,11 +81,16 @@ pub const DEFAULT_RATE: limit::Rate = limit::Rate {
     burst: 2000.0,
 };
 
+/// Most submissions in one transaction.
+const SUBMISSION_BATCH: usize = 256;
+
 #[derive(Clone, Debug)]
 pub struct AppState {
     pub db: Db,
     /// Batched, durable audit writes for reads of personal data.
     pub audit: sohoa_storage::audit::AuditSink,
+    /// Group-committed submissions of applications.
+    pub submissions: sohoa_storage::batch::GroupCommit<sohoa_storage::applications::Writer>,
     pub sharing: Arc<cache::SharingCache>,
     pub metrics: Arc<Metrics>,
     pub config: Arc<WebConfig>,
@@ -100,6 +105,11 @@ impl AppState {
     pub fn new(db: Db, config: WebConfig) -> Self {
         Self {
             audit: sohoa_storage::audit::AuditSink::spawn(db.clone()),
+            submissions: sohoa_storage::batch::GroupCommit::spawn(
+                db.clone(),
+                sohoa_storage::applications::Writer,
+                SUBMISSION_BATCH,
+            ),
             sharing: Arc::new(cache::SharingCache::default()),
             db,
             metrics: Arc::new(Metrics::default()),

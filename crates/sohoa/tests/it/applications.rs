@@ -1552,3 +1552,71 @@ async fn an_enterprise_applies_through_its_legal_representative() {
     // The company's seat decides: Tân Định's People's Committee, not Mai's ward.
     assert_eq!(filed["agency_code"], "UBND-26737");
 }
+
+#[tokio::test]
+async fn concurrent_submissions_share_commits_and_each_key_files_once() {
+    let app = spawn_app().await;
+    let city = populate(&app).await;
+    catalog(&app).await;
+    let mai = city.token("citizen").to_owned();
+    let app = std::sync::Arc::new(app);
+    let body = |name: &str| json!({"procedure_code": "T-KHAISINH", "answers": {"child_name": name, "born_on": "2026-11-20"}});
+    // Twenty keys, each sent twice at once, and one key sent with two different bodies:
+    // enough requests in flight that the writer puts several in one transaction.
+    let mut calls = Vec::new();
+    for i in 0..20 {
+        for _ in 0..2 {
+            let (app, mai, body) = (app.clone(), mai.clone(), body(&format!("Trẻ {i}")));
+            calls.push(tokio::spawn(async move {
+                (
+                    format!("c{i}"),
+                    apply(&app, &mai, &format!("c{i}"), &body).await,
+                )
+            }));
+        }
+    }
+    for name in ["Một", "Hai"] {
+        let (app, mai, body) = (app.clone(), mai.clone(), body(name));
+        calls.push(tokio::spawn(async move {
+            ("twice".to_owned(), apply(&app, &mai, "twice", &body).await)
+        }));
+    }
+    let mut numbers: std::collections::HashMap<String, Vec<String>> = Default::default();
+    let mut refused = 0;
+    for call in calls {
+        let (key, (s, b)) = call.await.unwrap();
+        match s {
+            201 => numbers
+                .entry(key)
+                .or_default()
+                .push(b["number"].as_str().unwrap().to_owned()),
+            422 if key == "twice" => {
+                assert_eq!(error_code(&b), "idempotency_key_reused");
+                refused += 1;
+            }
+            _ => panic!("{key}: {s} {b}"),
+        }
+    }
+    assert_eq!(refused, 1, "one of the two bodies under one key is refused");
+    assert_eq!(numbers.len(), 21);
+    for (key, got) in &numbers {
+        assert!(got.iter().all(|n| *n == got[0]), "{key}: {got:?}");
+    }
+    // Exactly one application, event, inbox and outbox row and audit entry per key.
+    for table in [
+        "applications",
+        "application_events",
+        "notifications",
+        "outbox",
+    ] {
+        assert_eq!(count(&app, table).await, 21, "{table}");
+    }
+    let submits: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'application.submit'")
+            .fetch_one(&app.db.raw().await)
+            .await
+            .unwrap();
+    assert_eq!(submits, 21);
+    let db = std::sync::Arc::into_inner(app).unwrap().stop().await;
+    assert_eq!(run_cli(&db, &["audit", "verify"]).0, 0);
+}

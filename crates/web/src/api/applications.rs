@@ -580,14 +580,18 @@ pub async fn create(
         key,
         request_hash,
     };
-    let keys = state.db.keyring()?;
-    let mut tx = state.db.begin().await?;
-    let outcome = store::create(&mut tx, &keys, &app, Some(&idem), assist.as_ref(), audit).await?;
-    if outcome == Created::New {
-        sohoa_storage::files::attach(&mut tx, &app.number, &attachments).await?;
-    }
-    match outcome {
-        Created::New => tx.commit().await.map_err(StorageError::from)?,
+    let number = app.number.clone();
+    let job = store::NewApplication::new(
+        &*state.db.keyring()?,
+        app,
+        Some(idem),
+        assist.clone(),
+        attachments,
+        audit,
+    )?;
+    // Group commit: answered once the batch holding it is committed.
+    match state.submissions.submit(job).await? {
+        Created::New => {}
         Created::AssistRefused => {
             return Err(AppError::unprocessable("invalid_assist_code").field("on_behalf_of"))
         }
@@ -602,13 +606,13 @@ pub async fn create(
     if let Some(a) = &assist {
         // The citizen's access log shows who filed for them.
         let record = AuditRecord::new(caller.actor(), "application.assist", "citizen", me.as_str())
-            .purpose(format!("application {}", app.number))
+            .purpose(format!("application {number}"))
             .fields(["application"])
             .client_addr(addr.clone());
         state.audit.record(record).await?;
-        tracing::info!(helper = %a.helper, number = %app.number, "assisted application filed");
+        tracing::info!(helper = %a.helper, number = %number, "assisted application filed");
     }
-    Ok(created(reloaded(&state, &app.number).await?, false))
+    Ok(created(reloaded(&state, &number).await?, false))
 }
 
 async fn replayed(state: &AppState, number: &str) -> ApiResult<Response> {

@@ -1,0 +1,216 @@
+//! Group commit: requests that each need a durable write hand their job to one writer task,
+//! which writes every job waiting in one transaction and answers each caller only after
+//! that commit. Under load many jobs share one commit (one fsync on SQLite, one round of WAL
+//! flushing on PostgreSQL); when idle a job is written alone, as soon as it arrives.
+//!
+//! A batch that fails is rolled back whole and its jobs are written again one by one, so a
+//! job that cannot be written fails alone and never takes its neighbours with it.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use crate::{Db, Result, StorageError, Tx};
+
+/// How one kind of job is written. `write` runs inside the batch's transaction and returns
+/// one answer per job, in order; an error rolls the batch back.
+pub trait BatchWrite: Send + Sync + 'static {
+    type Job: Send + Sync + 'static;
+    type Done: Send + 'static;
+
+    fn write<'a>(
+        &'a self,
+        tx: &'a mut Tx,
+        jobs: &'a [Self::Job],
+    ) -> impl Future<Output = Result<Vec<Self::Done>>> + Send + 'a;
+}
+
+struct Pending<W: BatchWrite> {
+    job: W::Job,
+    done: tokio::sync::oneshot::Sender<std::result::Result<W::Done, String>>,
+}
+
+/// A handle to a writer task; clones share it.
+pub struct GroupCommit<W: BatchWrite> {
+    queue: tokio::sync::mpsc::Sender<Pending<W>>,
+}
+
+impl<W: BatchWrite> Clone for GroupCommit<W> {
+    fn clone(&self) -> Self {
+        Self {
+            queue: self.queue.clone(),
+        }
+    }
+}
+
+impl<W: BatchWrite> std::fmt::Debug for GroupCommit<W> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GroupCommit")
+            .field("job", &std::any::type_name::<W::Job>())
+            .finish()
+    }
+}
+
+impl<W: BatchWrite> GroupCommit<W> {
+    /// Starts the writer task (inside a Tokio runtime), at most `max_batch` jobs a
+    /// transaction. It ends once every handle is dropped and the queue has been written, so
+    /// jobs accepted before a shutdown are not lost.
+    pub fn spawn(db: Db, writer: W, max_batch: usize) -> Self {
+        let max_batch = max_batch.max(1);
+        let (queue, mut rx) = tokio::sync::mpsc::channel::<Pending<W>>(max_batch * 4);
+        let writer = Arc::new(writer);
+        tokio::spawn(async move {
+            let mut batch: Vec<Pending<W>> = Vec::with_capacity(max_batch);
+            while rx.recv_many(&mut batch, max_batch).await > 0 {
+                let pending = std::mem::take(&mut batch);
+                let (jobs, replies): (Vec<W::Job>, Vec<_>) =
+                    pending.into_iter().map(|p| (p.job, p.done)).unzip();
+                let answers = write_batch(&db, &*writer, &jobs).await;
+                for (reply, answer) in replies.into_iter().zip(answers) {
+                    // The caller may have gone (a dropped connection); the job is written
+                    // all the same, which is what a retry with its idempotency key finds.
+                    let _ = reply.send(answer);
+                }
+            }
+        });
+        Self { queue }
+    }
+
+    /// Queues `jobs` (so they can share a commit) and waits until all are committed.
+    pub async fn submit_many(&self, jobs: Vec<W::Job>) -> Result<Vec<W::Done>> {
+        let closed = || StorageError::BatchWrite("the writer has stopped".into());
+        let mut waits = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            let (done, wait) = tokio::sync::oneshot::channel();
+            self.queue
+                .send(Pending { job, done })
+                .await
+                .map_err(|_| closed())?;
+            waits.push(wait);
+        }
+        let mut answers = Vec::with_capacity(waits.len());
+        for wait in waits {
+            match wait.await {
+                Ok(Ok(done)) => answers.push(done),
+                Ok(Err(e)) => return Err(StorageError::BatchWrite(e)),
+                Err(_) => return Err(closed()),
+            }
+        }
+        Ok(answers)
+    }
+
+    /// Queues `job` and waits until it is committed.
+    pub async fn submit(&self, job: W::Job) -> Result<W::Done> {
+        self.submit_many(vec![job])
+            .await?
+            .pop()
+            .ok_or_else(|| StorageError::BatchWrite("no answer for a job".into()))
+    }
+}
+
+/// One answer per job: the batch's, or if the batch failed, each job's own.
+async fn write_batch<W: BatchWrite>(
+    db: &Db,
+    writer: &W,
+    jobs: &[W::Job],
+) -> Vec<std::result::Result<W::Done, String>> {
+    match write_once(db, writer, jobs).await {
+        Ok(done) => done.into_iter().map(Ok).collect(),
+        Err(e) if jobs.len() == 1 => {
+            tracing::error!(error = %e, job = std::any::type_name::<W::Job>(), "write failed");
+            vec![Err(e.to_string())]
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, jobs = jobs.len(), "batch failed; writing its jobs one by one");
+            let mut answers = Vec::with_capacity(jobs.len());
+            for job in jobs {
+                let answer = match write_once(db, writer, std::slice::from_ref(job)).await {
+                    Ok(mut done) => done.pop().ok_or_else(|| "no answer for a job".to_owned()),
+                    Err(e) => {
+                        tracing::error!(error = %e, job = std::any::type_name::<W::Job>(), "write failed");
+                        Err(e.to_string())
+                    }
+                };
+                answers.push(answer);
+            }
+            answers
+        }
+    }
+}
+
+async fn write_once<W: BatchWrite>(db: &Db, writer: &W, jobs: &[W::Job]) -> Result<Vec<W::Done>> {
+    let mut tx = db.begin().await?;
+    let done = writer.write(&mut tx, jobs).await?;
+    if done.len() != jobs.len() {
+        return Err(StorageError::Corrupt(format!(
+            "{} answers for {} jobs",
+            done.len(),
+            jobs.len()
+        )));
+    }
+    tx.commit().await?;
+    Ok(done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Writes settings `key = key`; a job without a value is refused by the database's own
+    /// NOT NULL constraint, not by us.
+    struct Settings;
+
+    impl BatchWrite for Settings {
+        type Job = (String, Option<String>);
+        type Done = String;
+
+        async fn write(&self, tx: &mut Tx, jobs: &[Self::Job]) -> Result<Vec<String>> {
+            let mut done = Vec::new();
+            for (key, value) in jobs {
+                sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2)")
+                    .bind(key)
+                    .bind(value.as_deref())
+                    .execute(&mut **tx)
+                    .await?;
+                done.push(key.clone());
+            }
+            Ok(done)
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn jobs_share_commits_and_a_bad_job_fails_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = crate::sqlite_url(&dir.path().join("t.db"));
+        let db = Db::connect(&url, &crate::DbOptions::default())
+            .await
+            .unwrap();
+        db.migrate().await.unwrap();
+        let writer = GroupCommit::spawn(db.clone(), Settings, 16);
+        let mut tasks = Vec::new();
+        for i in 0..100 {
+            let w = writer.clone();
+            let key = format!("batch-test-{i}");
+            let job = (key.clone(), (i != 37).then_some(key));
+            tasks.push(tokio::spawn(async move { (i, w.submit(job).await) }));
+        }
+        for t in tasks {
+            let (i, answer) = t.await.unwrap();
+            match answer {
+                Ok(key) => assert_eq!(key, format!("batch-test-{i}")),
+                Err(e) => {
+                    assert_eq!(i, 37, "{e}");
+                    assert!(matches!(e, StorageError::BatchWrite(_)));
+                }
+            }
+        }
+        let n: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM settings WHERE key LIKE 'batch-test-%'")
+                .fetch_one(db.reader())
+                .await
+                .unwrap();
+        assert_eq!(
+            n, 99,
+            "every good job is written once, the bad one not at all"
+        );
+    }
+}
