@@ -4,10 +4,10 @@
 Starts the release binary on a fresh database (SQLite by default, PostgreSQL with
 --database-url), registers a ward, imports citizens of that ward, opens and signs in their
 accounts, saves a commune-level procedure whose form pre-fills two fields from the registry,
-then has --threads clients submit applications (each with its own Idempotency-Key) for
---seconds. Each 201 is a committed transaction holding the application (answers sealed), its
-first event, its idempotency key, its inbox and outbox rows and its audit entry.
-Standard library only.
+then has --clients connections (`sohoa bench load`) submit applications, each with its own
+Idempotency-Key, for --seconds. Each 201 is a committed transaction holding the application
+(answers sealed), its first event, its idempotency key, its inbox and outbox rows and its
+audit entry. Standard library only.
 """
 import argparse
 import http.client
@@ -17,7 +17,7 @@ import subprocess
 import tempfile
 import time
 
-from foundation import TOKEN, percentile, run_threads, start_server
+from foundation import TOKEN, start_server
 
 
 def call(conn, method, path, body=None, token=TOKEN, headers=None):
@@ -74,24 +74,23 @@ def setup(binary, env, data_dir, host, port, citizens):
     return tokens
 
 
-def submissions(host, port, tokens, seconds, n_threads):
-    stop = time.time() + seconds
+def submissions(binary, data_dir, host, port, tokens, seconds, clients):
+    """The load itself comes from `sohoa bench load` (Rust): a Python client on the same two
+    cores would spend more CPU per request than the server it measures."""
     body = {"procedure_code": "T-BENCH", "answers": {"reason": "Thử tải", "copies": 2}}
-
-    def work(i, out):
-        conn = http.client.HTTPConnection(host, port, timeout=30)
-        j = 0
-        while time.time() < stop:
-            t = time.perf_counter()
-            s, b = call(conn, "POST", "/api/v1/applications", body, token=tokens[(i + j * n_threads) % len(tokens)],
-                        headers={"Idempotency-Key": f"bench-{i}-{j}"})
-            if s != 201:
-                raise SystemExit(f"submission failed: {s} {b}")
-            out.append(time.perf_counter() - t)
-            j += 1
-
-    elapsed, lat = run_threads(n_threads, work)
-    return len(lat) / elapsed, lat
+    body_path = os.path.join(data_dir, "body.json")
+    tokens_path = os.path.join(data_dir, "tokens.txt")
+    with open(body_path, "w") as f:
+        json.dump(body, f, ensure_ascii=False)
+    with open(tokens_path, "w") as f:
+        f.write("\n".join(tokens) + "\n")
+    out = subprocess.run(
+        [binary, "bench", "load", "--url", f"http://{host}:{port}", "--path", "/api/v1/applications",
+         "--method", "POST", "--body-file", body_path, "--tokens-file", tokens_path,
+         "--idempotency-prefix", "bench", "--expect", "201", "--clients", str(clients),
+         "--seconds", str(seconds)],
+        check=True, capture_output=True, text=True)
+    return json.loads(out.stdout)
 
 
 def main():
@@ -100,7 +99,7 @@ def main():
     ap.add_argument("--database-url", default=None)
     ap.add_argument("--citizens", type=int, default=64)
     ap.add_argument("--seconds", type=float, default=15)
-    ap.add_argument("--threads", type=int, default=8)
+    ap.add_argument("--clients", type=int, default=32)
     args = ap.parse_args()
     binary = os.path.abspath(args.binary)
     with tempfile.TemporaryDirectory() as data_dir:
@@ -111,15 +110,14 @@ def main():
         proc, host, port = start_server(binary, env, data_dir)
         try:
             tokens = setup(binary, env, data_dir, host, port, args.citizens)
-            rate, lat = submissions(host, port, tokens, args.seconds, args.threads)
+            report = submissions(binary, data_dir, host, port, tokens, args.seconds, args.clients)
         finally:
             proc.terminate()
             proc.wait(timeout=60)
-        ms = lambda xs, p: percentile(xs, p) * 1e3
         backend = "postgres" if args.database_url else "sqlite"
-        print(f"backend: {backend}, threads: {args.threads}, citizens: {len(tokens)}")
-        print(f"durable submissions: {len(lat)} in {args.seconds:.0f} s, {rate:.0f}/s, "
-              f"p50 {ms(lat, .5):.1f} ms, p99 {ms(lat, .99):.1f} ms")
+        print(f"backend: {backend}, clients: {args.clients}, citizens: {len(tokens)}")
+        print(f"durable submissions: {report['requests']} in {report['seconds']:.0f} s, "
+              f"{report['per_second']:.0f}/s, p50 {report['p50_ms']:.1f} ms, p99 {report['p99_ms']:.1f} ms")
 
 
 if __name__ == "__main__":

@@ -92,6 +92,50 @@ enum Command {
         #[command(subcommand)]
         command: StaffCommand,
     },
+    /// Tools for the benchmarks under bench/.
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchCommand {
+    /// Drive a running server with HTTP requests for a while and print a JSON report
+    /// (requests, per_second, p50_ms, p99_ms). Stops at the first unexpected status.
+    Load(LoadArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct LoadArgs {
+    /// The server's base URL.
+    #[arg(long)]
+    url: String,
+    /// A path to request; give several (or --paths-file) to cycle through them.
+    #[arg(long = "path")]
+    paths: Vec<String>,
+    /// A file with one path per line, added to --path.
+    #[arg(long)]
+    paths_file: Option<std::path::PathBuf>,
+    #[arg(long, default_value = "GET")]
+    method: String,
+    /// A file whose bytes are sent as the JSON body.
+    #[arg(long)]
+    body_file: Option<std::path::PathBuf>,
+    /// A file with one bearer token per line, cycled through.
+    #[arg(long)]
+    tokens_file: Option<std::path::PathBuf>,
+    /// Send a fresh Idempotency-Key with this prefix on every request.
+    #[arg(long)]
+    idempotency_prefix: Option<String>,
+    /// The status every answer must have.
+    #[arg(long, default_value_t = 200)]
+    expect: u16,
+    /// Connections sending at once.
+    #[arg(long, default_value_t = 16)]
+    clients: usize,
+    #[arg(long, default_value_t = 15.0)]
+    seconds: f64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -245,6 +289,9 @@ async fn main() -> ExitCode {
             }
         }
         Command::Keys { command } => keys(&store, command).await,
+        Command::Bench {
+            command: BenchCommand::Load(args),
+        } => bench_load(args).await,
         Command::Notify { out } => {
             let db = match sohoa::open_and_migrate(&store).await {
                 Ok(db) => db,
@@ -637,6 +684,66 @@ fn generate(args: &GenerateArgs) -> ExitCode {
             }
             ExitCode::SUCCESS
         }
+        Err(e) => {
+            eprintln!("sohoa: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn bench_load(args: LoadArgs) -> ExitCode {
+    let read = |path: &std::path::Path| {
+        std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+    };
+    let lines = |path: &Option<std::path::PathBuf>| -> Result<Vec<String>, String> {
+        match path {
+            None => Ok(Vec::new()),
+            Some(p) => Ok(String::from_utf8_lossy(&read(p)?)
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(str::to_owned)
+                .collect()),
+        }
+    };
+    let spec = (|| -> Result<sohoa::load::LoadSpec, String> {
+        let mut paths = args.paths.clone();
+        paths.extend(lines(&args.paths_file)?);
+        Ok(sohoa::load::LoadSpec {
+            base_url: args.url.trim_end_matches('/').to_owned(),
+            method: args
+                .method
+                .to_uppercase()
+                .parse()
+                .map_err(|_| format!("not an HTTP method: {}", args.method))?,
+            paths,
+            tokens: lines(&args.tokens_file)?,
+            body: args.body_file.as_deref().map(read).transpose()?,
+            idempotency_prefix: args.idempotency_prefix.clone(),
+            expect: args.expect,
+            clients: args.clients.max(1),
+            duration: std::time::Duration::try_from_secs_f64(args.seconds)
+                .map_err(|_| format!("not a duration in seconds: {}", args.seconds))?,
+        })
+    })();
+    let spec = match spec {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("sohoa: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match sohoa::load::run(spec).await {
+        Ok(report) => match serde_json::to_string(&report) {
+            Ok(line) => {
+                println!("{line}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("sohoa: {e}");
+                ExitCode::FAILURE
+            }
+        },
         Err(e) => {
             eprintln!("sohoa: {e}");
             ExitCode::FAILURE

@@ -1,13 +1,18 @@
-//! A short-lived cache of agencies' keys and grants: the two look-ups every share request
-//! makes before it reads the record itself. Entries live `TTL`; a change made through this
-//! server clears the cache at once, a change made through another server of the same
+//! Short-lived caches of what nearly every request of a kind looks up and almost nothing
+//! changes: agencies' keys and grants (every share request), the procedure catalog and the
+//! deciding agencies (every submission). Entries live `TTL`; a change made through this
+//! server clears its cache at once, a change made through another server of the same
 //! deployment is seen within `TTL`.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use sohoa_domain::agency::Agency;
+use sohoa_domain::services::procedure::ProcedureCode;
 use sohoa_domain::sharing::{Purpose, RegistryName};
+use sohoa_storage::agencies;
+use sohoa_storage::procedures::{self, Versioned};
 use sohoa_storage::sharing::{self, StoredKey};
 use sohoa_storage::{Db, Result};
 
@@ -17,28 +22,59 @@ const MAX_ENTRIES: usize = 10_000;
 
 type GrantKey = (String, RegistryName, String);
 
+/// Values by key, each kept for `TTL` after it was read from the database.
+#[derive(Debug)]
+pub struct TtlMap<K, V> {
+    map: Mutex<HashMap<K, (Instant, V)>>,
+}
+
+impl<K, V> Default for TtlMap<K, V> {
+    fn default() -> Self {
+        Self {
+            map: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl<K: std::hash::Hash + Eq, V: Clone> TtlMap<K, V> {
+    pub fn get(&self, k: &K) -> Option<V> {
+        let map = self.map.lock().ok()?;
+        map.get(k)
+            .filter(|(at, _)| at.elapsed() < TTL)
+            .map(|(_, v)| v.clone())
+    }
+
+    pub fn put(&self, k: K, v: V) {
+        if let Ok(mut map) = self.map.lock() {
+            if map.len() >= MAX_ENTRIES {
+                map.clear();
+            }
+            map.insert(k, (Instant::now(), v));
+        }
+    }
+
+    pub fn clear(&self) {
+        if let Ok(mut map) = self.map.lock() {
+            map.clear();
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct SharingCache {
-    keys: Mutex<HashMap<String, (Instant, StoredKey)>>,
-    grants: Mutex<HashMap<GrantKey, (Instant, Vec<String>)>>,
+    keys: TtlMap<String, StoredKey>,
+    grants: TtlMap<GrantKey, Vec<String>>,
 }
 
 impl SharingCache {
     /// A key by its id; only keys that exist are cached.
     pub async fn key(&self, db: &Db, key_id: &str) -> Result<Option<StoredKey>> {
-        if let Ok(map) = self.keys.lock() {
-            if let Some((at, k)) = map.get(key_id) {
-                if at.elapsed() < TTL {
-                    return Ok(Some(k.clone()));
-                }
-            }
+        if let Some(k) = self.keys.get(&key_id.to_owned()) {
+            return Ok(Some(k));
         }
         let found = sharing::find_key(db, key_id).await?;
-        if let (Some(k), Ok(mut map)) = (&found, self.keys.lock()) {
-            if map.len() >= MAX_ENTRIES {
-                map.clear();
-            }
-            map.insert(key_id.to_owned(), (Instant::now(), k.clone()));
+        if let Some(k) = &found {
+            self.keys.put(key_id.to_owned(), k.clone());
         }
         Ok(found)
     }
@@ -52,30 +88,58 @@ impl SharingCache {
         purpose: &Purpose,
     ) -> Result<Vec<String>> {
         let k: GrantKey = (agency.to_owned(), registry, purpose.as_str().to_owned());
-        if let Ok(map) = self.grants.lock() {
-            if let Some((at, fields)) = map.get(&k) {
-                if at.elapsed() < TTL {
-                    return Ok(fields.clone());
-                }
-            }
+        if let Some(fields) = self.grants.get(&k) {
+            return Ok(fields);
         }
         let fields = sharing::granted_fields(db, agency, registry, purpose).await?;
-        if let Ok(mut map) = self.grants.lock() {
-            if map.len() >= MAX_ENTRIES {
-                map.clear();
-            }
-            map.insert(k, (Instant::now(), fields.clone()));
-        }
+        self.grants.put(k, fields.clone());
         Ok(fields)
     }
 
     /// Forgets everything: called after any change to keys or grants.
     pub fn clear(&self) {
-        if let Ok(mut m) = self.keys.lock() {
-            m.clear();
+        self.keys.clear();
+        self.grants.clear();
+    }
+}
+
+/// The current version of procedures and the commune agencies that decide applications:
+/// read by every submission, changed rarely. An application records the version it was
+/// filed under, so a version a few seconds old is still a true record of what applied.
+#[derive(Debug, Default)]
+pub struct CatalogCache {
+    procedures: TtlMap<String, Versioned>,
+    commune_agencies: TtlMap<String, Agency>,
+}
+
+impl CatalogCache {
+    /// The current version of a procedure; only procedures that exist are cached.
+    pub async fn procedure(&self, db: &Db, code: &ProcedureCode) -> Result<Option<Versioned>> {
+        if let Some(v) = self.procedures.get(&code.to_string()) {
+            return Ok(Some(v));
         }
-        if let Ok(mut m) = self.grants.lock() {
-            m.clear();
+        let found = procedures::get(db, code, None).await?;
+        if let Some(v) = &found {
+            self.procedures.put(code.to_string(), v.clone());
         }
+        Ok(found)
+    }
+
+    /// The commune agency serving `unit`; only one that exists is cached.
+    pub async fn commune_agency(&self, db: &Db, unit: &str) -> Result<Option<Agency>> {
+        if let Some(a) = self.commune_agencies.get(&unit.to_owned()) {
+            return Ok(Some(a));
+        }
+        let found = agencies::commune_agency(db, unit).await?;
+        if let Some(a) = &found {
+            self.commune_agencies.put(unit.to_owned(), a.clone());
+        }
+        Ok(found)
+    }
+
+    /// Forgets everything: called after any change to procedures or agencies.
+    pub fn clear(&self) {
+        self.procedures.clear();
+        self.commune_agencies.clear();
     }
 }

@@ -92,6 +92,7 @@ pub struct AppState {
     /// Group-committed submissions of applications.
     pub submissions: sohoa_storage::batch::GroupCommit<sohoa_storage::applications::Writer>,
     pub sharing: Arc<cache::SharingCache>,
+    pub catalog: Arc<cache::CatalogCache>,
     pub metrics: Arc<Metrics>,
     pub config: Arc<WebConfig>,
     pub limiter: Arc<limit::Limiter<std::net::IpAddr>>,
@@ -111,6 +112,7 @@ impl AppState {
                 SUBMISSION_BATCH,
             ),
             sharing: Arc::new(cache::SharingCache::default()),
+            catalog: Arc::new(cache::CatalogCache::default()),
             db,
             metrics: Arc::new(Metrics::default()),
             limiter: Arc::new(limit::Limiter::new(config.rate_limit)),

@@ -1583,8 +1583,12 @@ async fn concurrent_submissions_share_commits_and_each_key_files_once() {
     }
     let mut numbers: std::collections::HashMap<String, Vec<String>> = Default::default();
     let mut refused = 0;
+    let mut answered = Vec::new();
     for call in calls {
         let (key, (s, b)) = call.await.unwrap();
+        if s == 201 {
+            answered.push(b.clone());
+        }
         match s {
             201 => numbers
                 .entry(key)
@@ -1598,6 +1602,13 @@ async fn concurrent_submissions_share_commits_and_each_key_files_once() {
         }
     }
     assert_eq!(refused, 1, "one of the two bodies under one key is refused");
+    // What a submission answers is what was stored.
+    for b in answered {
+        let number = b["number"].as_str().unwrap();
+        let (s, stored) = get(&app, &mai, &format!("/api/v1/applications/{number}")).await;
+        assert_eq!(s, 200);
+        assert_eq!(b, stored);
+    }
     assert_eq!(numbers.len(), 21);
     for (key, got) in &numbers {
         assert!(got.iter().all(|n| *n == got[0]), "{key}: {got:?}");

@@ -210,6 +210,7 @@ pub async fn create(
         other => other?,
     }
     tx.commit().await.map_err(StorageError::from)?;
+    state.catalog.clear();
     let location = format!("/api/v1/agencies/{}", agency.code);
     Ok((
         StatusCode::CREATED,

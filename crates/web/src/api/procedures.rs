@@ -203,6 +203,7 @@ pub async fn put_procedure(
     let mut tx = state.db.begin().await?;
     let (version, changed) = store::save(&mut tx, &p, &actor, record).await?;
     tx.commit().await.map_err(StorageError::from)?;
+    state.catalog.clear();
     Ok(Json(Saved {
         code: code.to_string(),
         version,
