@@ -457,191 +457,208 @@ pub async fn create(
     let request_hash = hex::encode(Sha256::digest(
         serde_json::to_vec(&body).map_err(AppError::internal)?,
     ));
-    // A retry is answered before anything else is checked: the code it carried is spent.
-    if let Some((number, hash)) = store::replay(&state.db, &caller.actor(), &key).await? {
-        if hash != request_hash {
-            return Err(AppError::unprocessable("idempotency_key_reused"));
-        }
-        return replayed(&state, &number).await;
-    }
-    // Who applies: the signed-in citizen, or the citizen a digital team member helps with
-    // the one-time code the citizen gave them.
-    let (me, assist) = match (&caller.0, &body.on_behalf_of) {
-        (Principal::Citizen(id), None) => (id.clone(), None),
-        (Principal::Staff(s), Some(behalf)) if s.role == Role::DigitalTeam => {
-            let id = CitizenId::parse(&behalf.citizen_id)
-                .map_err(|_| AppError::unprocessable("invalid_citizen_id").field("on_behalf_of"))?;
-            let code_hash = assist_code_hash(&behalf.code).ok_or_else(|| {
-                AppError::unprocessable("invalid_assist_code").field("on_behalf_of")
-            })?;
-            if !store::assist_code_live(&state.db, id.as_str(), &code_hash).await? {
+    let attempt: ApiResult<Response> = async {
+        // Who applies: the signed-in citizen, or the citizen a digital team member helps with
+        // the one-time code the citizen gave them.
+        let (me, assist) = match (&caller.0, &body.on_behalf_of) {
+            (Principal::Citizen(id), None) => (id.clone(), None),
+            (Principal::Staff(s), Some(behalf)) if s.role == Role::DigitalTeam => {
+                let id = CitizenId::parse(&behalf.citizen_id).map_err(|_| {
+                    AppError::unprocessable("invalid_citizen_id").field("on_behalf_of")
+                })?;
+                let code_hash = assist_code_hash(&behalf.code).ok_or_else(|| {
+                    AppError::unprocessable("invalid_assist_code").field("on_behalf_of")
+                })?;
+                if !store::assist_code_live(&state.db, id.as_str(), &code_hash).await? {
+                    return Err(
+                        AppError::unprocessable("invalid_assist_code").field("on_behalf_of")
+                    );
+                }
+                let assist = store::Assist {
+                    helper: s.username.clone(),
+                    code_hash,
+                };
+                (id, Some(assist))
+            }
+            (Principal::Staff(s), None) if s.role == Role::DigitalTeam => {
                 return Err(AppError::unprocessable("invalid_assist_code").field("on_behalf_of"));
             }
-            let assist = store::Assist {
-                helper: s.username.clone(),
-                code_hash,
-            };
-            (id, Some(assist))
-        }
-        (Principal::Staff(s), None) if s.role == Role::DigitalTeam => {
-            return Err(AppError::unprocessable("invalid_assist_code").field("on_behalf_of"));
-        }
-        _ => return Err(AppError::new(StatusCode::FORBIDDEN, "forbidden")),
-    };
-    let code = ProcedureCode::parse(&body.procedure_code)
-        .ok_or_else(|| AppError::unprocessable("invalid_procedure_code").field("procedure_code"))?;
-    let proc = state
-        .catalog
-        .procedure(&state.db, &code)
-        .await?
-        .ok_or_else(|| AppError::unprocessable("procedure_not_found").field("procedure_code"))?;
-    let (records, unit) =
-        records_for(&state, &proc.procedure, &me, body.enterprise.as_deref()).await?;
-    caller.authorize(
-        Action::Apply,
-        &Target {
-            citizen: Some(&me),
-            unit: Some(&unit),
-            ..Target::default()
-        },
-    )?;
-    let completeness = if body.submit {
-        Completeness::Submission
-    } else {
-        Completeness::Draft
-    };
-    let answers =
-        fill(&proc.procedure, &records, &body.answers, completeness).map_err(answer_error)?;
-    let flags = check_flags(&proc.procedure, &body.flags)?;
-    let mut attachments = check_documents(&state, &proc.procedure, &me, &body.documents).await?;
-    // In the order, and as often, the application will list them.
-    attachments.sort_by(|a, b| (&a.0, &a.1.id).cmp(&(&b.0, &b.1.id)));
-    attachments.dedup_by(|a, b| a.0 == b.0 && a.1.id == b.1.id);
-    if body.submit {
-        let codes: Vec<&str> = attachments.iter().map(|(c, _)| c.as_str()).collect();
-        required_documents(&proc.procedure, &codes)?;
-    }
-    let agency = deciding_agency(&state, &proc.procedure, &unit).await?;
-    let now = store::now();
-    let (fee, fee_payable, waiver_basis) = if body.submit {
-        fee_today(&proc.procedure)
-    } else {
-        (None, None, None)
-    };
-    let lookup_code = LookupCode::from_random(crate::auth::random_bytes::<8>()?);
-    let app = Application {
-        number: ApplicationNumber::from_random(crate::auth::random_bytes::<8>()?).to_string(),
-        procedure_code: code.to_string(),
-        procedure_version: proc.version,
-        applicant: me.to_string(),
-        agency_code: agency.to_string(),
-        unit_code: unit.to_string(),
-        status: if body.submit {
-            Status::Submitted
+            _ => return Err(AppError::new(StatusCode::FORBIDDEN, "forbidden")),
+        };
+        let code = ProcedureCode::parse(&body.procedure_code).ok_or_else(|| {
+            AppError::unprocessable("invalid_procedure_code").field("procedure_code")
+        })?;
+        let proc = state
+            .catalog
+            .procedure(&state.db, &code)
+            .await?
+            .ok_or_else(|| {
+                AppError::unprocessable("procedure_not_found").field("procedure_code")
+            })?;
+        let (records, unit) =
+            records_for(&state, &proc.procedure, &me, body.enterprise.as_deref()).await?;
+        caller.authorize(
+            Action::Apply,
+            &Target {
+                citizen: Some(&me),
+                unit: Some(&unit),
+                ..Target::default()
+            },
+        )?;
+        let completeness = if body.submit {
+            Completeness::Submission
         } else {
-            Status::Draft
-        },
-        content: Some(Content {
-            answers,
-            flags,
-            lookup_code: lookup_code.to_string(),
-        }),
-        fee,
-        fee_payable,
-        waiver_basis,
-        assigned_to: None,
-        created_at: now.clone(),
-        submitted_at: body.submit.then(|| now.clone()),
-        received_on: None,
-        due_on: None,
-        paused_on: None,
-        decided_at: None,
-        updated_at: now,
-        revision: 1,
-        lookup_hash: lookup_code.hash(),
-        assisted_by: assist.as_ref().map(|a| a.helper.clone()),
-        fee_paid_at: None,
-        enterprise: records
-            .enterprise
-            .as_ref()
-            .and_then(|e| e.get("tax_code"))
-            .and_then(|t| t.as_str())
-            .map(str::to_owned),
-    };
-    let action = if body.submit {
-        "application.submit"
-    } else {
-        "application.create"
-    };
-    let audit = AuditRecord::new(caller.actor(), action, "application", &app.number)
-        .fields(
-            app.content
-                .iter()
-                .flat_map(|c| c.answers.iter().map(|a| a.key.clone())),
-        )
-        .client_addr(addr.clone());
-    let idem = IdempotencyKey {
-        owner: caller.actor(),
-        key,
-        request_hash,
-    };
-    let number = app.number.clone();
-    let job = store::NewApplication::new(
-        &*state.db.keyring()?,
-        app.clone(),
-        Some(idem),
-        assist.clone(),
-        attachments
-            .iter()
-            .map(|(code, d)| (code.clone(), d.id.clone()))
-            .collect(),
-        audit,
-    )?;
-    // Group commit: answered once the batch holding it is committed.
-    match state.submissions.submit(job).await? {
-        Created::New => {}
-        Created::AssistRefused => {
-            return Err(AppError::unprocessable("invalid_assist_code").field("on_behalf_of"))
+            Completeness::Draft
+        };
+        let answers =
+            fill(&proc.procedure, &records, &body.answers, completeness).map_err(answer_error)?;
+        let flags = check_flags(&proc.procedure, &body.flags)?;
+        let mut attachments =
+            check_documents(&state, &proc.procedure, &me, &body.documents).await?;
+        // In the order, and as often, the application will list them.
+        attachments.sort_by(|a, b| (&a.0, &a.1.id).cmp(&(&b.0, &b.1.id)));
+        attachments.dedup_by(|a, b| a.0 == b.0 && a.1.id == b.1.id);
+        if body.submit {
+            let codes: Vec<&str> = attachments.iter().map(|(c, _)| c.as_str()).collect();
+            required_documents(&proc.procedure, &codes)?;
         }
-        Created::Replay {
-            number,
-            same_request: true,
-        } => return replayed(&state, &number).await,
-        Created::Replay { .. } => {
-            return Err(AppError::unprocessable("idempotency_key_reused"));
-        }
-    }
-    if let Some(a) = &assist {
-        // The citizen's access log shows who filed for them.
-        let record = AuditRecord::new(caller.actor(), "application.assist", "citizen", me.as_str())
-            .purpose(format!("application {number}"))
-            .fields(["application"])
+        let agency = deciding_agency(&state, &proc.procedure, &unit).await?;
+        let now = store::now();
+        let (fee, fee_payable, waiver_basis) = if body.submit {
+            fee_today(&proc.procedure)
+        } else {
+            (None, None, None)
+        };
+        let lookup_code = LookupCode::from_random(crate::auth::random_bytes::<8>()?);
+        let app = Application {
+            number: ApplicationNumber::from_random(crate::auth::random_bytes::<8>()?).to_string(),
+            procedure_code: code.to_string(),
+            procedure_version: proc.version,
+            applicant: me.to_string(),
+            agency_code: agency.to_string(),
+            unit_code: unit.to_string(),
+            status: if body.submit {
+                Status::Submitted
+            } else {
+                Status::Draft
+            },
+            content: Some(Content {
+                answers,
+                flags,
+                lookup_code: lookup_code.to_string(),
+            }),
+            fee,
+            fee_payable,
+            waiver_basis,
+            assigned_to: None,
+            created_at: now.clone(),
+            submitted_at: body.submit.then(|| now.clone()),
+            received_on: None,
+            due_on: None,
+            paused_on: None,
+            decided_at: None,
+            updated_at: now,
+            revision: 1,
+            lookup_hash: lookup_code.hash(),
+            assisted_by: assist.as_ref().map(|a| a.helper.clone()),
+            fee_paid_at: None,
+            enterprise: records
+                .enterprise
+                .as_ref()
+                .and_then(|e| e.get("tax_code"))
+                .and_then(|t| t.as_str())
+                .map(str::to_owned),
+        };
+        let action = if body.submit {
+            "application.submit"
+        } else {
+            "application.create"
+        };
+        let audit = AuditRecord::new(caller.actor(), action, "application", &app.number)
+            .fields(
+                app.content
+                    .iter()
+                    .flat_map(|c| c.answers.iter().map(|a| a.key.clone())),
+            )
             .client_addr(addr.clone());
-        state.audit.record(record).await?;
-        tracing::info!(helper = %a.helper, number = %number, "assisted application filed");
+        let idem = IdempotencyKey {
+            owner: caller.actor(),
+            key: key.clone(),
+            request_hash: request_hash.clone(),
+        };
+        let number = app.number.clone();
+        let job = store::NewApplication::new(
+            &*state.db.keyring()?,
+            app.clone(),
+            Some(idem),
+            assist.clone(),
+            attachments
+                .iter()
+                .map(|(code, d)| (code.clone(), d.id.clone()))
+                .collect(),
+            audit,
+        )?;
+        // Group commit: answered once the batch holding it is committed.
+        match state.submissions.submit(job).await? {
+            Created::New => {}
+            Created::AssistRefused => {
+                return Err(AppError::unprocessable("invalid_assist_code").field("on_behalf_of"))
+            }
+            Created::Replay {
+                number,
+                same_request: true,
+            } => return replayed(&state, &number).await,
+            Created::Replay { .. } => {
+                return Err(AppError::unprocessable("idempotency_key_reused"));
+            }
+        }
+        if let Some(a) = &assist {
+            // The citizen's access log shows who filed for them.
+            let record =
+                AuditRecord::new(caller.actor(), "application.assist", "citizen", me.as_str())
+                    .purpose(format!("application {number}"))
+                    .fields(["application"])
+                    .client_addr(addr.clone());
+            state.audit.record(record).await?;
+            tracing::info!(helper = %a.helper, number = %number, "assisted application filed");
+        }
+        // Answered from what was just written, without reading it back: the rows are exactly
+        // these, and a submission's reads are what limits how many the server takes a second.
+        let first = store::Event {
+            seq: 1,
+            from_status: None,
+            to_status: app.status,
+            actor: caller.actor(),
+            at: app.created_at.clone(),
+            comment: None,
+        };
+        let mut view = ApplicationView::new(app, Some(vec![first]), calendar()?);
+        view.payments = Some(Vec::new());
+        view.documents = Some(
+            attachments
+                .into_iter()
+                .map(|(code, d)| AttachedView {
+                    code,
+                    document: d.into(),
+                })
+                .collect(),
+        );
+        Ok(created(view, false))
     }
-    // Answered from what was just written, without reading it back: the rows are exactly
-    // these, and a submission's reads are what limits how many the server takes a second.
-    let first = store::Event {
-        seq: 1,
-        from_status: None,
-        to_status: app.status,
-        actor: caller.actor(),
-        at: app.created_at.clone(),
-        comment: None,
-    };
-    let mut view = ApplicationView::new(app, Some(vec![first]), calendar()?);
-    view.payments = Some(Vec::new());
-    view.documents = Some(
-        attachments
-            .into_iter()
-            .map(|(code, d)| AttachedView {
-                code,
-                document: d.into(),
-            })
-            .collect(),
-    );
-    Ok(created(view, false))
+    .await;
+    match attempt {
+        // A retry of a request that was filed may no longer pass the checks (the assist code
+        // it carried is spent, say): it is answered as the replay it is. Looked up only on
+        // failure, so a first submission costs no extra read; the writer settles races.
+        Err(e) => match store::replay(&state.db, &caller.actor(), &key).await? {
+            Some((_, hash)) if hash != request_hash => {
+                Err(AppError::unprocessable("idempotency_key_reused"))
+            }
+            Some((number, _)) => replayed(&state, &number).await,
+            None => Err(e),
+        },
+        ok => ok,
+    }
 }
 
 async fn replayed(state: &AppState, number: &str) -> ApiResult<Response> {
