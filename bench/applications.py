@@ -17,7 +17,7 @@ import subprocess
 import tempfile
 import time
 
-from foundation import TOKEN, start_server
+from foundation import TOKEN, drop_postgres, fresh_postgres, start_server
 
 
 def call(conn, method, path, body=None, token=TOKEN, headers=None):
@@ -96,7 +96,8 @@ def submissions(binary, data_dir, host, port, tokens, seconds, clients):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--binary", default="target/release/sohoa")
-    ap.add_argument("--database-url", default=None)
+    ap.add_argument("--database-url", default=None,
+                    help="PostgreSQL: a database the script may use to create its own (and drop it)")
     ap.add_argument("--citizens", type=int, default=64)
     ap.add_argument("--seconds", type=float, default=15)
     ap.add_argument("--clients", type=int, default=32)
@@ -106,7 +107,7 @@ def main():
         env = dict(os.environ, SOHOA_ADMIN_TOKEN=TOKEN, SOHOA_DATA_DIR=data_dir,
                    SOHOA_LOGIN_RATE_LIMIT="0")
         if args.database_url:
-            env["SOHOA_DATABASE_URL"] = args.database_url
+            env["SOHOA_DATABASE_URL"] = fresh_postgres(args.database_url, "sohoa_bench_apps")
         proc, host, port = start_server(binary, env, data_dir)
         try:
             tokens = setup(binary, env, data_dir, host, port, args.citizens)
@@ -114,6 +115,8 @@ def main():
         finally:
             proc.terminate()
             proc.wait(timeout=60)
+            if args.database_url:
+                drop_postgres(args.database_url, "sohoa_bench_apps")
         backend = "postgres" if args.database_url else "sqlite"
         print(f"backend: {backend}, clients: {args.clients}, citizens: {len(tokens)}")
         print(f"durable submissions: {report['requests']} in {report['seconds']:.0f} s, "

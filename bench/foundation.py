@@ -29,7 +29,7 @@ def percentile(xs, p):
 
 
 def start_server(binary, env, data_dir):
-    log = open(os.path.join(data_dir, "server.log"), "w+")
+    log = open(os.environ.get("SOHOA_BENCH_LOG") or os.path.join(data_dir, "server.log"), "w+")
     proc = subprocess.Popen(
         [binary, "serve", "--listen", "127.0.0.1:0", "--log-format", "json", "--log", "warn,sohoa=info",
          "--rate-limit", "0"],  # a benchmark is one client on purpose
@@ -46,6 +46,17 @@ def start_server(binary, env, data_dir):
         time.sleep(0.2)
     proc.kill()
     sys.exit("server did not start; see " + log.name)
+
+
+def fresh_postgres(admin_url, name):
+    """A new, empty database `name` beside the one `admin_url` names; returns its URL."""
+    subprocess.run(["psql", admin_url, "-qc", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)",
+                    "-c", f"CREATE DATABASE {name}"], check=True)
+    return admin_url.rsplit("/", 1)[0] + "/" + name
+
+
+def drop_postgres(admin_url, name):
+    subprocess.run(["psql", admin_url, "-qc", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"], check=True)
 
 
 def run_threads(n_threads, work):

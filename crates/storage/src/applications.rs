@@ -175,8 +175,9 @@ impl NewApplication {
     }
 }
 
-/// Rows per multi-row INSERT (24 parameters a row stays far below both backends' limits).
-const CHUNK: usize = 100;
+/// Most rows per multi-row INSERT (24 parameters a row stays far below both backends'
+/// limits); see [`crate::pow2_chunks`].
+const CHUNK: usize = 64;
 
 /// Stores new applications, each with its first event, notification, documents and audit
 /// entry, unless its idempotency key was used before (then [`Created::Replay`], nothing of
@@ -223,7 +224,7 @@ pub async fn create_many(tx: &mut Tx, jobs: &[NewApplication]) -> Result<Vec<Cre
         .filter(|(_, o)| o.is_none())
         .map(|(j, _)| j)
         .collect();
-    for chunk in new.chunks(CHUNK) {
+    for chunk in crate::pow2_chunks(&new, CHUNK) {
         let sql = format!(
             "INSERT INTO applications ({COLUMNS}) VALUES {}",
             crate::values_placeholders(tx, chunk.len(), 24)
@@ -311,7 +312,7 @@ async fn claim_keys(
         .filter_map(|j| j.idem.as_ref().map(|k| (j, k)))
         .collect();
     let mut claimed = std::collections::HashSet::new();
-    for chunk in keyed.chunks(CHUNK) {
+    for chunk in crate::pow2_chunks(&keyed, CHUNK) {
         let sql = format!(
             "INSERT INTO idempotency_keys (owner, key, request_hash, number, created_at) VALUES {} \
              ON CONFLICT (owner, key) DO NOTHING RETURNING number",

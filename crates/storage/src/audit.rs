@@ -18,8 +18,8 @@ pub async fn append(tx: &mut Tx, record: &AuditRecord) -> Result<AuditEntry> {
         .ok_or_else(|| StorageError::Corrupt("no audit entry appended".into()))
 }
 
-/// Rows per INSERT when appending many entries.
-const APPEND_CHUNK: usize = 200;
+/// Most rows per INSERT when appending many entries; see [`crate::pow2_chunks`].
+const APPEND_CHUNK: usize = 128;
 
 /// Appends `records`, in order, within `tx`: one head update reserves their sequence
 /// numbers (and serializes appenders, as in [`append`]), the hashes are chained in memory,
@@ -47,7 +47,7 @@ pub async fn append_many(tx: &mut Tx, records: &[AuditRecord]) -> Result<Vec<Aud
             hash,
         });
     }
-    for chunk in entries.chunks(APPEND_CHUNK) {
+    for chunk in crate::pow2_chunks(&entries, APPEND_CHUNK) {
         let sql = format!(
             "INSERT INTO audit_log (seq, at, actor, actor_unit, action, object_type, object_id, fields, \
              purpose, outcome, client_addr, prev_hash, hash) VALUES {}",

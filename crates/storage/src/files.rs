@@ -192,7 +192,7 @@ pub struct Attached {
 /// Attaches documents: `(application number, (document code, document id))`, in
 /// multi-row statements; attaching one twice is a no-op.
 pub async fn attach_many(tx: &mut Tx, docs: &[(&str, &(String, String))]) -> Result<()> {
-    for chunk in docs.chunks(200) {
+    for chunk in crate::pow2_chunks(docs, 64) {
         let sql = format!(
             "INSERT INTO application_documents (number, code, document_id) VALUES {} \
              ON CONFLICT (number, code, document_id) DO NOTHING",

@@ -365,6 +365,25 @@ pub(crate) fn values_placeholders(tx: &mut Tx, rows: usize, ncols: usize) -> Str
     sql
 }
 
+/// Splits `items` into runs whose lengths are powers of two (the largest first, at most
+/// `max`, itself a power of two), for multi-row statements: a statement's text depends on
+/// its row count, and with a handful of counts every batch size reuses prepared statements
+/// instead of preparing a new one-off statement of thousands of parameters.
+pub(crate) fn pow2_chunks<T>(items: &[T], max: usize) -> Vec<&[T]> {
+    let mut out = Vec::new();
+    let mut rest = items;
+    while !rest.is_empty() {
+        let mut n = max.max(1);
+        while n > rest.len() {
+            n /= 2;
+        }
+        let (head, tail) = rest.split_at(n);
+        out.push(head);
+        rest = tail;
+    }
+    out
+}
+
 /// Escapes `%`, `_` and `\` for a `LIKE ... ESCAPE '\'` pattern that matches `needle`
 /// anywhere.
 pub(crate) fn contains_pattern(needle: &str) -> String {
@@ -469,6 +488,18 @@ mod tests {
         f.and("(b = ? OR c = ?)", ["1".into(), "2".into()]);
         assert_eq!(f.where_sql(), " WHERE a = $1 AND (b = $2 OR c = $3)");
         assert_eq!(f.next_placeholder(), 4);
+    }
+
+    #[test]
+    fn chunks_have_power_of_two_lengths() {
+        let items: Vec<u32> = (0..108).collect();
+        let lens: Vec<usize> = pow2_chunks(&items, 64).iter().map(|c| c.len()).collect();
+        assert_eq!(lens, [64, 32, 8, 4]);
+        let lens: Vec<usize> = pow2_chunks(&items, 32).iter().map(|c| c.len()).collect();
+        assert_eq!(lens, [32, 32, 32, 8, 4]);
+        assert!(pow2_chunks::<u32>(&[], 8).is_empty());
+        let flat: Vec<u32> = pow2_chunks(&items, 16).concat();
+        assert_eq!(flat, items);
     }
 
     #[test]
