@@ -803,7 +803,7 @@ fn ndjson_input<K: Kind>(text: &str) -> Result<K::Input, (&'static str, String)>
 }
 
 /// A progress bar on stderr: percentage, rows, rows/s and ETA; silent when not asked for.
-struct Progress {
+pub(crate) struct Progress {
     on: bool,
     size: u64,
     read: Arc<AtomicU64>,
@@ -812,7 +812,7 @@ struct Progress {
 }
 
 impl Progress {
-    fn new(on: bool, size: u64, read: Arc<AtomicU64>) -> Self {
+    pub(crate) fn new(on: bool, size: u64, read: Arc<AtomicU64>) -> Self {
         let now = Instant::now();
         Self {
             on,
@@ -823,7 +823,7 @@ impl Progress {
         }
     }
 
-    fn tick(&mut self, rows: u64, done: bool) {
+    pub(crate) fn tick(&mut self, rows: u64, done: bool) {
         if !self.on || (!done && self.last.elapsed() < Duration::from_millis(200)) {
             return;
         }

@@ -6,7 +6,7 @@ pub mod config;
 pub mod demo;
 pub mod generate;
 pub mod import;
-pub mod load;
+pub mod bench;
 pub mod notify;
 pub mod paysim;
 pub mod staff;

@@ -104,6 +104,20 @@ enum BenchCommand {
     /// Drive a running server with HTTP requests for a while and print a JSON report
     /// (requests, per_second, p50_ms, p99_ms). Stops at the first unexpected status.
     Load(LoadArgs),
+    /// Write COUNT applications of one procedure to one agency, spread over the statuses
+    /// and due dates of a busy queue (for the queue benchmark; not for a real database).
+    SeedApplications {
+        #[arg(long)]
+        count: u64,
+        /// The deciding agency's code.
+        #[arg(long)]
+        agency: String,
+        /// The procedure's code (it must exist).
+        #[arg(long)]
+        procedure: String,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -292,6 +306,42 @@ async fn main() -> ExitCode {
         Command::Bench {
             command: BenchCommand::Load(args),
         } => bench_load(args).await,
+        Command::Bench {
+            command:
+                BenchCommand::SeedApplications {
+                    count,
+                    agency,
+                    procedure,
+                    seed,
+                },
+        } => {
+            let db = match sohoa::open_and_migrate(&store).await {
+                Ok(db) => db,
+                Err(e) => {
+                    eprintln!("sohoa: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let spec = sohoa::bench::SeedSpec {
+                count,
+                agency,
+                procedure,
+                seed,
+                progress: std::io::stderr().is_terminal(),
+            };
+            let result = sohoa::bench::seed_applications(&db, &spec).await;
+            db.close().await;
+            match result {
+                Ok(n) => {
+                    println!("{n} applications written");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("sohoa: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::Notify { out } => {
             let db = match sohoa::open_and_migrate(&store).await {
                 Ok(db) => db,
@@ -706,10 +756,10 @@ async fn bench_load(args: LoadArgs) -> ExitCode {
                 .collect()),
         }
     };
-    let spec = (|| -> Result<sohoa::load::LoadSpec, String> {
+    let spec = (|| -> Result<sohoa::bench::LoadSpec, String> {
         let mut paths = args.paths.clone();
         paths.extend(lines(&args.paths_file)?);
-        Ok(sohoa::load::LoadSpec {
+        Ok(sohoa::bench::LoadSpec {
             base_url: args.url.trim_end_matches('/').to_owned(),
             method: args
                 .method
@@ -733,7 +783,7 @@ async fn bench_load(args: LoadArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match sohoa::load::run(spec).await {
+    match sohoa::bench::run(spec).await {
         Ok(report) => match serde_json::to_string(&report) {
             Ok(line) => {
                 println!("{line}");

@@ -3,7 +3,6 @@
 //! same transaction. The answers are sealed like the registries' personal data.
 
 use sohoa_domain::audit::AuditRecord;
-use sohoa_domain::paging::{Page, PageRequest};
 use sohoa_domain::services::application::Content;
 use sohoa_domain::services::workflow::Status;
 use sohoa_domain::Timestamp;
@@ -508,8 +507,18 @@ pub struct Query {
     pub submitted_only: bool,
 }
 
-/// Applications matching `q`, soonest due first (then by number), without their answers.
-pub async fn list(db: &Db, q: &Query, page: PageRequest) -> Result<Page<Application>> {
+/// The queue's order: soonest due first, those without a due day last, then by number.
+/// Spelled exactly as the indexes of migration 0012 spell it, so they serve it.
+const QUEUE_KEY: &str = "COALESCE(due_on, '9999-12-31')";
+
+/// Where a queue page ends: its last application's due key and number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueCursor {
+    pub due_key: String,
+    pub number: String,
+}
+
+fn where_of(q: &Query) -> Filter {
     let mut f = Filter::default();
     for (col, v) in [
         ("applicant", &q.applicant),
@@ -541,29 +550,53 @@ pub async fn list(db: &Db, q: &Query, page: PageRequest) -> Result<Page<Applicat
             [d.clone()],
         );
     }
-    let where_sql = f.where_sql();
-    let total = f
-        .bind(sqlx::query(&format!(
-            "SELECT COUNT(*) AS n FROM applications{where_sql}"
-        )))
-        .fetch_one(db.reader())
-        .await?;
+    f
+}
+
+/// Up to `limit` applications matching `q` after `after` in the queue's order, without
+/// their answers, and the cursor of the next page (`None` at the end). Keyset paging: a
+/// deep page costs what the first one does.
+pub async fn list(
+    db: &Db,
+    q: &Query,
+    after: Option<&QueueCursor>,
+    limit: u32,
+) -> Result<(Vec<Application>, Option<QueueCursor>)> {
+    let mut f = where_of(q);
+    if let Some(c) = after {
+        // The plain range on the key is what SQLite starts the index walk at (it does not
+        // for a row value over an expression); the row value then skips the rows of the
+        // cursor's own due day up to its number.
+        f.and(
+            &format!("{QUEUE_KEY} >= ? AND ({QUEUE_KEY}, number) > (?, ?)"),
+            [c.due_key.clone(), c.due_key.clone(), c.number.clone()],
+        );
+    }
     let n = f.next_placeholder();
     let rows = f
         .bind(sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM applications{where_sql} \
-             ORDER BY CASE WHEN due_on IS NULL THEN 1 ELSE 0 END, due_on, number LIMIT ${n} OFFSET ${}",
-            n + 1
+            "SELECT {COLUMNS}, {QUEUE_KEY} AS due_key FROM applications{} \
+             ORDER BY {QUEUE_KEY}, number LIMIT ${n}",
+            f.where_sql()
         )))
-        .bind(page.limit())
-        .bind(page.offset())
+        // One more than asked: whether there is a next page, without counting.
+        .bind(i64::from(limit) + 1)
         .fetch_all(db.reader())
         .await?;
-    let items = rows
-        .iter()
-        .map(|r| from_row(r, None))
-        .collect::<Result<Vec<_>>>()?;
-    Ok(Page::new(items, int(&total, "n")?, page))
+    let more = rows.len() > limit as usize;
+    let mut items = Vec::with_capacity(rows.len().min(limit as usize));
+    let mut next = None;
+    for r in rows.iter().take(limit as usize) {
+        let a = from_row(r, None)?;
+        if more {
+            next = Some(QueueCursor {
+                due_key: text(r, "due_key")?,
+                number: a.number.clone(),
+            });
+        }
+        items.push(a);
+    }
+    Ok((items, next))
 }
 
 /// Re-seals every application's content not under the keyring's first key, in batches each

@@ -245,12 +245,12 @@ async fn an_application_is_prefilled_submitted_once_and_processed_to_its_result(
     .await;
     assert_eq!((s, error_code(&b)), (404, "application_not_found"));
     let (_, theirs) = get(&app, city.token("other_citizen"), "/api/v1/applications").await;
-    assert_eq!(theirs["total"], 0);
+    assert_eq!(theirs["items"].as_array().unwrap().len(), 0);
 
     // The ward's officer finds it in the queue and works it.
     let (s, queue) = get(&app, officer, "/api/v1/applications?status=submitted").await;
     assert_eq!(s, 200, "{queue}");
-    assert_eq!(queue["total"], 1);
+    assert_eq!(queue["items"].as_array().unwrap().len(), 1);
     assert_eq!(queue["items"][0]["number"], number.as_str());
     assert!(
         queue["items"][0].get("answers").is_none(),
@@ -396,7 +396,7 @@ async fn drafts_are_checked_on_submission_and_late_applications_are_flagged() {
     assert_eq!(s, 201);
     assert_eq!(lans["agency_code"], "UBND-26737");
     let (_, queue) = get(&app, officer, "/api/v1/applications?status=submitted").await;
-    assert_eq!(queue["total"], 0, "{queue}");
+    assert_eq!(queue["items"].as_array().unwrap().len(), 0, "{queue}");
     let (s, _) = get(
         &app,
         officer,
@@ -417,19 +417,21 @@ async fn drafts_are_checked_on_submission_and_late_applications_are_flagged() {
         .await
         .unwrap();
     let (_, overdue) = get(&app, officer, "/api/v1/applications?overdue=true").await;
-    assert_eq!(overdue["total"], 1, "{overdue}");
+    assert_eq!(overdue["items"].as_array().unwrap().len(), 1, "{overdue}");
     assert_eq!(overdue["items"][0]["number"], late);
     assert_eq!(overdue["items"][0]["overdue"], true);
     assert!(overdue["items"][0]["working_days_left"].as_i64().unwrap() < -100);
     let (_, all) = get(&app, officer, "/api/v1/applications").await;
-    assert_eq!(all["total"], 1, "drafts are their applicant's alone");
+    assert_eq!(all["items"].as_array().unwrap().len(), 1, "drafts are their applicant's alone");
     let (s, _) = get(&app, officer, &format!("/api/v1/applications/{number}")).await;
     assert_eq!(s, 404, "a draft is not the ward's yet");
     for bad in [
         "status=lost",
         "due_by=tomorrow",
         "procedure=%20x",
-        "per_page=0",
+        "limit=0",
+        "limit=201",
+        "after=zz",
     ] {
         let (s, b) = get(&app, officer, &format!("/api/v1/applications?{bad}")).await;
         assert_eq!(s, 400, "{bad}: {b}");
@@ -604,9 +606,9 @@ async fn officers_assign_and_act_in_bulk_within_their_ward() {
         "/api/v1/applications?assigned=canbo2.benthanh",
     )
     .await;
-    assert_eq!(mine["total"], 1);
+    assert_eq!(mine["items"].as_array().unwrap().len(), 1);
     let (_, none) = get(&app, officer, "/api/v1/applications?assigned=none").await;
-    assert_eq!(none["total"], 2);
+    assert_eq!(none["items"].as_array().unwrap().len(), 2);
     let (s, b, _) = send(
         &app,
         reqwest::Method::POST,
@@ -618,7 +620,7 @@ async fn officers_assign_and_act_in_bulk_within_their_ward() {
     .await;
     assert_eq!((s, b["succeeded"].as_i64()), (200, Some(2)), "{b}");
     let (_, me) = get(&app, officer, "/api/v1/applications?assigned=me").await;
-    assert_eq!(me["total"], 2);
+    assert_eq!(me["items"].as_array().unwrap().len(), 2);
 }
 
 #[tokio::test]
@@ -1602,6 +1604,32 @@ async fn concurrent_submissions_share_commits_and_each_key_files_once() {
         }
     }
     assert_eq!(refused, 1, "one of the two bodies under one key is refused");
+    // The ward's queue, a page of four at a time: every application once, in order.
+    let officer = city.token("officer");
+    let (mut seen, mut after) = (Vec::<(String, String)>::new(), String::new());
+    loop {
+        let (s, page) = get(
+            &app,
+            officer,
+            &format!("/api/v1/applications?limit=4&after={after}"),
+        )
+        .await;
+        assert_eq!(s, 200, "{page}");
+        let items = page["items"].as_array().unwrap();
+        assert!(items.len() <= 4);
+        seen.extend(items.iter().map(|a| {
+            (
+                a["due_on"].as_str().unwrap_or("9999-12-31").to_owned(),
+                a["number"].as_str().unwrap().to_owned(),
+            )
+        }));
+        match page["next"].as_str() {
+            Some(n) => after = n.to_owned(),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 21);
+    assert!(seen.windows(2).all(|w| w[0] < w[1]), "{seen:?}");
     // What a submission answers is what was stored.
     for b in answered {
         let number = b["number"].as_str().unwrap();

@@ -16,7 +16,6 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sohoa_domain::agency::AgencyCode;
 use sohoa_domain::audit::AuditRecord;
-use sohoa_domain::paging::PageRequest;
 use sohoa_domain::policy::{Action, Principal, Role, Target};
 use sohoa_domain::registry::{clean_text, date_text, parse_date};
 use sohoa_domain::services::application::{
@@ -1162,16 +1161,17 @@ pub struct ListParams {
     pub due_by: Option<String>,
     /// `true`: only those overdue today.
     pub overdue: Option<bool>,
-    pub page: Option<u32>,
-    pub per_page: Option<u32>,
+    /// The `next` of the previous page.
+    pub after: Option<String>,
+    /// Applications per page, 1-200 (default 50).
+    pub limit: Option<u32>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ApplicationPage {
     pub items: Vec<ApplicationView>,
-    pub total: i64,
-    pub page: u32,
-    pub per_page: u32,
+    /// Pass as `after` for the next page; absent on the last page.
+    pub next: Option<String>,
 }
 
 /// A citizen's own applications, or a member of staff's queue: their agency's (and unit's)
@@ -1226,16 +1226,22 @@ pub async fn list(
     if p.overdue == Some(true) {
         q.overdue_on = Some(date_text(super::today()));
     }
-    let page = PageRequest::parse(p.page, p.per_page)
-        .map_err(|_| AppError::bad_request("invalid_page"))?;
+    let after = match p.after.as_deref().filter(|a| !a.is_empty()) {
+        Some(a) => {
+            let (due_key, number) = super::decode_cursor(a).ok_or_else(|| bad("after"))?;
+            Some(store::QueueCursor { due_key, number })
+        }
+        None => None,
+    };
+    let limit = p.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(AppError::bad_request("invalid_page"));
+    }
     let cal = calendar()?;
-    let found = store::list(&state.db, &q, page).await?;
+    let (items, next) = store::list(&state.db, &q, after.as_ref(), limit).await?;
     Ok(Json(ApplicationPage {
-        total: found.total,
-        page: found.page,
-        per_page: found.per_page,
-        items: found
-            .items
+        next: next.map(|c| super::encode_cursor(&(c.due_key, c.number))),
+        items: items
             .into_iter()
             .map(|a| ApplicationView::new(a, None, cal))
             .collect(),

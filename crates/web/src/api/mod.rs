@@ -387,6 +387,19 @@ pub fn parse_day(s: Option<&str>, field: &str) -> Result<Date, AppError> {
     }
 }
 
+/// A keyset cursor for clients: the last row's sort key and id, opaque (hex) so nobody
+/// builds one by hand.
+pub(crate) fn encode_cursor((key, id): &(String, String)) -> String {
+    sohoa_domain::hex_encode(format!("{key}\u{1f}{id}").as_bytes())
+}
+
+pub(crate) fn decode_cursor(s: &str) -> Option<(String, String)> {
+    let bytes = sohoa_domain::hex_decode(s)?;
+    let text = String::from_utf8(bytes).ok()?;
+    let (key, id) = text.split_once('\u{1f}')?;
+    Some((key.to_owned(), id.to_owned()))
+}
+
 /// Today's date in Ho Chi Minh City.
 pub fn today() -> Date {
     time::OffsetDateTime::now_utc()

@@ -46,17 +46,6 @@ pub struct CitizenSearchPage {
     pub next: Option<String>,
 }
 
-fn encode_cursor((name, id): &(String, String)) -> String {
-    sohoa_domain::hex_encode(format!("{name}\u{1f}{id}").as_bytes())
-}
-
-fn decode_cursor(s: &str) -> Option<(String, String)> {
-    let bytes = sohoa_domain::hex_decode(s)?;
-    let text = String::from_utf8(bytes).ok()?;
-    let (name, id) = text.split_once('\u{1f}')?;
-    Some((name.to_owned(), id.to_owned()))
-}
-
 /// Citizens by name prefix, unit and birth year, in name order, keyset-paged.
 #[utoipa::path(get, path = "/api/v1/registry/citizens", tag = "registries", security(("bearer" = [])),
     params(CitizenSearchParams),
@@ -82,7 +71,7 @@ pub async fn search_citizens(
         })
         .transpose()?;
     let after = match p.after.as_deref().filter(|a| !a.is_empty()) {
-        Some(a) => Some(decode_cursor(a).ok_or_else(|| {
+        Some(a) => Some(super::decode_cursor(a).ok_or_else(|| {
             AppError::bad_request("invalid_query")
                 .arg("detail", "after")
                 .field("after")
@@ -122,7 +111,7 @@ pub async fn search_citizens(
         .collect();
     state.audit.record_many(records).await?;
     Ok(Json(CitizenSearchPage {
-        next: found.next.as_ref().map(encode_cursor),
+        next: found.next.as_ref().map(super::encode_cursor),
         items: found
             .items
             .into_iter()

@@ -293,14 +293,11 @@ pub async fn me(
                 applicant: Some(id.to_string()),
                 ..Default::default()
             };
-            let page = sohoa_domain::paging::PageRequest::parse(Some(1), Some(200))
-                .map_err(|_| AppError::bad_request("invalid_page"))
-                .page(lang)?;
-            let mine = sohoa_storage::applications::list(&state.db, &query, page)
+            // The 200 soonest due: more than any resident has open at once.
+            let (mine, _) = sohoa_storage::applications::list(&state.db, &query, None, 200)
                 .await
                 .page(lang)?;
             tpl.applications = mine
-                .items
                 .into_iter()
                 .map(|a| ApplicationRow {
                     due: a

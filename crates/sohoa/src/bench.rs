@@ -1,0 +1,314 @@
+//! `sohoa bench load`: an HTTP load generator for the benchmarks under `bench/`. The Python
+//! scripts there set a server up; this drives it, because a Python client on the same
+//! 2-core machine spends more CPU per request than the server it measures.
+//!
+//! Each of `clients` connections sends requests back to back until the time is up, cycling
+//! through the given paths and bearer tokens; a POST carries the body and, if asked, a fresh
+//! `Idempotency-Key`. Any answer other than the expected status stops the run: a benchmark
+//! that counts failures as throughput measures nothing.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+#[derive(Debug, Clone)]
+pub struct LoadSpec {
+    pub base_url: String,
+    pub method: reqwest::Method,
+    /// Paths (with query) to cycle through.
+    pub paths: Vec<String>,
+    /// Bearer tokens to cycle through; empty for none.
+    pub tokens: Vec<String>,
+    pub body: Option<Vec<u8>>,
+    /// Send `Idempotency-Key: {prefix}-{client}-{n}`.
+    pub idempotency_prefix: Option<String>,
+    pub expect: u16,
+    pub clients: usize,
+    pub duration: Duration,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LoadReport {
+    pub requests: u64,
+    pub seconds: f64,
+    pub per_second: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("nothing to request: give at least one path")]
+    NoPaths,
+    #[error("{method} {path}: {error}")]
+    Transport {
+        method: reqwest::Method,
+        path: String,
+        error: reqwest::Error,
+    },
+    #[error("{method} {path}: expected {expected}, got {status}: {body}")]
+    Unexpected {
+        method: reqwest::Method,
+        path: String,
+        expected: u16,
+        status: u16,
+        body: String,
+    },
+    #[error("a client task failed: {0}")]
+    Task(String),
+}
+
+/// Runs the load and reports throughput and latency percentiles.
+pub async fn run(spec: LoadSpec) -> Result<LoadReport, LoadError> {
+    if spec.paths.is_empty() {
+        return Err(LoadError::NoPaths);
+    }
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(spec.clients)
+        .timeout(Duration::from_secs(60))
+        .build()
+        .map_err(|error| LoadError::Transport {
+            method: spec.method.clone(),
+            path: String::new(),
+            error,
+        })?;
+    let spec = Arc::new(spec);
+    let start = Instant::now();
+    let deadline = start + spec.duration;
+    let mut tasks = tokio::task::JoinSet::new();
+    for c in 0..spec.clients {
+        let (spec, client) = (spec.clone(), client.clone());
+        tasks.spawn(async move { one_client(&spec, &client, c, deadline).await });
+    }
+    let mut latencies: Vec<f64> = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        match done {
+            Ok(Ok(mut l)) => latencies.append(&mut l),
+            Ok(Err(e)) => {
+                tasks.abort_all();
+                return Err(e);
+            }
+            Err(e) => return Err(LoadError::Task(e.to_string())),
+        }
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    latencies.sort_by(f64::total_cmp);
+    let pct = |p: f64| -> f64 {
+        if latencies.is_empty() {
+            return 0.0;
+        }
+        let i = ((latencies.len() as f64 - 1.0) * p).round() as usize;
+        latencies[i.min(latencies.len() - 1)] * 1e3
+    };
+    Ok(LoadReport {
+        requests: latencies.len() as u64,
+        seconds,
+        per_second: latencies.len() as f64 / seconds,
+        p50_ms: pct(0.50),
+        p99_ms: pct(0.99),
+        max_ms: pct(1.0),
+    })
+}
+
+async fn one_client(
+    spec: &LoadSpec,
+    client: &reqwest::Client,
+    c: usize,
+    deadline: Instant,
+) -> Result<Vec<f64>, LoadError> {
+    let mut latencies = Vec::new();
+    let mut n = 0usize;
+    while Instant::now() < deadline {
+        // Spread the clients over paths and tokens so they do not move in step.
+        let path = &spec.paths[(c + n * spec.clients) % spec.paths.len()];
+        let mut req = client.request(spec.method.clone(), format!("{}{path}", spec.base_url));
+        if !spec.tokens.is_empty() {
+            req = req.bearer_auth(&spec.tokens[(c + n * spec.clients) % spec.tokens.len()]);
+        }
+        if let Some(body) = &spec.body {
+            req = req
+                .header("content-type", "application/json")
+                .body(body.clone());
+        }
+        if let Some(prefix) = &spec.idempotency_prefix {
+            req = req.header("idempotency-key", format!("{prefix}-{c}-{n}"));
+        }
+        let t = Instant::now();
+        let transport = |error| LoadError::Transport {
+            method: spec.method.clone(),
+            path: path.clone(),
+            error,
+        };
+        let res = req.send().await.map_err(transport)?;
+        let status = res.status().as_u16();
+        let body = res.bytes().await.map_err(transport)?;
+        latencies.push(t.elapsed().as_secs_f64());
+        if status != spec.expect {
+            return Err(LoadError::Unexpected {
+                method: spec.method.clone(),
+                path: path.clone(),
+                expected: spec.expect,
+                status,
+                body: String::from_utf8_lossy(&body).chars().take(500).collect(),
+            });
+        }
+        n += 1;
+    }
+    Ok(latencies)
+}
+
+/// What `sohoa bench seed-applications` writes.
+#[derive(Debug, Clone)]
+pub struct SeedSpec {
+    pub count: u64,
+    pub agency: String,
+    pub procedure: String,
+    pub seed: u64,
+    pub progress: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SeedError {
+    #[error(transparent)]
+    Storage(#[from] sohoa_storage::StorageError),
+    #[error("no agency {0}")]
+    NoAgency(String),
+    #[error("no procedure {0}")]
+    NoProcedure(String),
+}
+
+/// Applications per transaction when seeding.
+const SEED_BATCH: usize = 2_048;
+
+/// Writes `count` applications of one procedure to one agency, spread over the statuses
+/// and due dates of a busy queue, through the same storage path as submissions (answers
+/// sealed, first event, notification, audit entry), so the queue benchmark reads rows like
+/// real ones. Deterministic for a seed, apart from the application numbers.
+pub async fn seed_applications(db: &sohoa_storage::Db, spec: &SeedSpec) -> Result<u64, SeedError> {
+    use sohoa_domain::audit::AuditRecord;
+    use sohoa_domain::services::application::{
+        Answer, ApplicationNumber, Content, LookupCode,
+    };
+    use sohoa_domain::services::procedure::ProcedureCode;
+    use sohoa_domain::services::workflow::Status;
+    use sohoa_storage::applications::{self as store, Application, NewApplication};
+
+    let code = ProcedureCode::parse(&spec.procedure)
+        .ok_or_else(|| SeedError::NoProcedure(spec.procedure.clone()))?;
+    let proc = sohoa_storage::procedures::get(db, &code, None)
+        .await?
+        .ok_or_else(|| SeedError::NoProcedure(spec.procedure.clone()))?;
+    let agency_code = sohoa_domain::agency::AgencyCode::parse(&spec.agency)
+        .map_err(|_| SeedError::NoAgency(spec.agency.clone()))?;
+    let agency = sohoa_storage::agencies::get(db, &agency_code)
+        .await?
+        .ok_or_else(|| SeedError::NoAgency(spec.agency.clone()))?;
+    let keys = db.keyring()?;
+    // A small xorshift generator: reproducible without a dependency.
+    let mut state = spec.seed.max(1);
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let today = time::OffsetDateTime::now_utc().date();
+    let day = |offset: i64| (today + time::Duration::days(offset)).to_string();
+    let statuses = [
+        (Status::Submitted, 10),
+        (Status::Received, 25),
+        (Status::InReview, 30),
+        (Status::SupplementRequested, 5),
+        (Status::Approved, 5),
+        (Status::Rejected, 3),
+        (Status::ResultIssued, 22),
+    ];
+    let read = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let mut bar = crate::import::Progress::new(spec.progress, spec.count, read.clone());
+    let mut written = 0u64;
+    while written < spec.count {
+        let n = (spec.count - written).min(SEED_BATCH as u64) as usize;
+        let mut jobs = Vec::with_capacity(n);
+        for _ in 0..n {
+            let r = next();
+            let mut pick = (r % 100) as u32;
+            let status = statuses
+                .iter()
+                .find(|(_, share)| {
+                    let hit = pick < *share;
+                    pick = pick.saturating_sub(*share);
+                    hit
+                })
+                .map_or(Status::InReview, |(s, _)| *s);
+            let age = ((r >> 8) % 90) as i64;
+            let created = format!("{}T08:00:00Z", day(-age));
+            let received = (status != Status::Submitted).then(|| day(-age + 1));
+            // Due about two working weeks after receipt: some in the past (overdue when
+            // still open), most ahead.
+            let due = received.as_ref().map(|_| day(-age + 15));
+            let officer = (r >> 16) % 12;
+            let citizen = format!("079{}{:08}", 185 + (r >> 24) % 2, (r >> 32) % 100_000_000);
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&(next()).to_le_bytes());
+            let number = ApplicationNumber::from_random(b).to_string();
+            let lookup = LookupCode::from_random(next().to_le_bytes());
+            let app = Application {
+                number: number.clone(),
+                procedure_code: code.to_string(),
+                procedure_version: proc.version,
+                applicant: citizen.clone(),
+                agency_code: agency.code.to_string(),
+                unit_code: agency.unit_code.to_string(),
+                status,
+                content: Some(Content {
+                    answers: vec![
+                        Answer {
+                            key: "reason".into(),
+                            value: serde_json::json!("Hồ sơ thử tải"),
+                            prefilled: false,
+                        },
+                        Answer {
+                            key: "copies".into(),
+                            value: serde_json::json!(1 + r % 5),
+                            prefilled: false,
+                        },
+                    ],
+                    flags: Vec::new(),
+                    lookup_code: lookup.to_string(),
+                }),
+                fee: None,
+                fee_payable: None,
+                waiver_basis: None,
+                assigned_to: (officer < 10 && status != Status::Submitted)
+                    .then(|| format!("canbo{officer}")),
+                created_at: created.clone(),
+                submitted_at: Some(created.clone()),
+                received_on: received,
+                due_on: due,
+                paused_on: (status == Status::SupplementRequested).then(|| day(-age + 5)),
+                decided_at: matches!(
+                    status,
+                    Status::Approved | Status::Rejected | Status::ResultIssued
+                )
+                .then(|| format!("{}T10:00:00Z", day(-age + 10))),
+                updated_at: created,
+                revision: 1,
+                lookup_hash: lookup.hash(),
+                assisted_by: None,
+                fee_paid_at: None,
+                enterprise: None,
+            };
+            let record = AuditRecord::new("bench-seed", "application.submit", "application", &number);
+            jobs.push(NewApplication::new(&keys, app, None, None, Vec::new(), record)?);
+        }
+        let mut tx = db.begin().await?;
+        store::create_many(&mut tx, &jobs).await?;
+        tx.commit().await.map_err(sohoa_storage::StorageError::from)?;
+        written += n as u64;
+        read.store(written, std::sync::atomic::Ordering::Relaxed);
+        bar.tick(written, written == spec.count);
+    }
+    Ok(written)
+}
