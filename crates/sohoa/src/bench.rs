@@ -310,5 +310,6 @@ pub async fn seed_applications(db: &sohoa_storage::Db, spec: &SeedSpec) -> Resul
         read.store(written, std::sync::atomic::Ordering::Relaxed);
         bar.tick(written, written == spec.count);
     }
+    db.refresh_statistics().await?;
     Ok(written)
 }

@@ -307,6 +307,16 @@ impl Db {
         Ok(self.write.begin().await?)
     }
 
+    /// Refreshes PostgreSQL's planner statistics after a bulk load, as autovacuum would a
+    /// little later: until then the planner believes the tables as small as they were. SQLite
+    /// plans without statistics; nothing to do there.
+    pub async fn refresh_statistics(&self) -> Result<()> {
+        if self.backend == Backend::Postgres {
+            sqlx::query("ANALYZE").execute(&self.write).await?;
+        }
+        Ok(())
+    }
+
     /// Round-trips a query: what `/readyz` asks.
     pub async fn ping(&self) -> Result<()> {
         sqlx::query("SELECT 1").execute(&self.read).await?;
