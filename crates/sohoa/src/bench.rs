@@ -188,9 +188,7 @@ const SEED_BATCH: usize = 2_048;
 /// real ones. Deterministic for a seed, apart from the application numbers.
 pub async fn seed_applications(db: &sohoa_storage::Db, spec: &SeedSpec) -> Result<u64, SeedError> {
     use sohoa_domain::audit::AuditRecord;
-    use sohoa_domain::services::application::{
-        Answer, ApplicationNumber, Content, LookupCode,
-    };
+    use sohoa_domain::services::application::{Answer, ApplicationNumber, Content, LookupCode};
     use sohoa_domain::services::procedure::ProcedureCode;
     use sohoa_domain::services::workflow::Status;
     use sohoa_storage::applications::{self as store, Application, NewApplication};
@@ -300,12 +298,22 @@ pub async fn seed_applications(db: &sohoa_storage::Db, spec: &SeedSpec) -> Resul
                 fee_paid_at: None,
                 enterprise: None,
             };
-            let record = AuditRecord::new("bench-seed", "application.submit", "application", &number);
-            jobs.push(NewApplication::new(&keys, app, None, None, Vec::new(), record)?);
+            let record =
+                AuditRecord::new("bench-seed", "application.submit", "application", &number);
+            jobs.push(NewApplication::new(
+                &keys,
+                app,
+                None,
+                None,
+                Vec::new(),
+                record,
+            )?);
         }
         let mut tx = db.begin().await?;
         store::create_many(&mut tx, &jobs).await?;
-        tx.commit().await.map_err(sohoa_storage::StorageError::from)?;
+        tx.commit()
+            .await
+            .map_err(sohoa_storage::StorageError::from)?;
         written += n as u64;
         read.store(written, std::sync::atomic::Ordering::Relaxed);
         bar.tick(written, written == spec.count);

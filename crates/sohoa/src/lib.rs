@@ -2,11 +2,11 @@
 //! integration tests can start the very same server in-process.
 
 pub mod backup;
+pub mod bench;
 pub mod config;
 pub mod demo;
 pub mod generate;
 pub mod import;
-pub mod bench;
 pub mod notify;
 pub mod paysim;
 pub mod staff;

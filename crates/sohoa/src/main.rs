@@ -79,9 +79,11 @@ enum Command {
         #[arg(long, default_value = "sohoa-data/outbox")]
         out: std::path::PathBuf,
     },
-    /// Make the city's signing CA and a result-signing certificate for every agency (done on
-    /// first use otherwise), and print the CA certificate to give to those who verify results.
-    PkiInit,
+    /// The city's signing PKI: its CA and the agencies' result-signing certificates.
+    Pki {
+        #[command(subcommand)]
+        command: PkiCommand,
+    },
     /// The keys that seal personal data at rest.
     Keys {
         #[command(subcommand)]
@@ -150,6 +152,13 @@ struct LoadArgs {
     clients: usize,
     #[arg(long, default_value_t = 15.0)]
     seconds: f64,
+}
+
+#[derive(Debug, Subcommand)]
+enum PkiCommand {
+    /// Make the city's signing CA and a result-signing certificate for every agency (done on
+    /// first use otherwise), and print the CA certificate to give to those who verify results.
+    Init,
 }
 
 #[derive(Debug, Subcommand)]
@@ -369,7 +378,9 @@ async fn main() -> ExitCode {
                 }
             }
         }
-        Command::PkiInit => {
+        Command::Pki {
+            command: PkiCommand::Init,
+        } => {
             let db = match sohoa::open_and_migrate(&store).await {
                 Ok(db) => db,
                 Err(e) => {

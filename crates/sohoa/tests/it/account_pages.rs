@@ -80,6 +80,18 @@ impl<'a> Browser<'a> {
         self.keep(&h);
         (s, res.text().await.unwrap(), h)
     }
+    async fn get_bytes(&mut self, path: &str) -> (u16, Vec<u8>) {
+        let res = self
+            .app
+            .client
+            .get(self.app.url(path))
+            .header("cookie", self.header())
+            .send()
+            .await
+            .unwrap();
+        let s = res.status().as_u16();
+        (s, res.bytes().await.unwrap().to_vec())
+    }
     async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> (u16, String, HeaderMap) {
         let res = self
             .app
@@ -405,4 +417,72 @@ async fn anyone_checks_a_status_and_a_result_on_the_web_and_citizens_see_their_a
         html.contains("Hồ sơ của tôi") && html.contains(&number) && html.contains("Đã trả kết quả"),
         "{html}"
     );
+
+    // Her result rendered as a document, its signature checked, and its files exactly
+    // the signed bytes the API gives: what openssl verifies.
+    assert!(
+        html.contains(&format!("href=\"/results/{number}\"")),
+        "{html}"
+    );
+    let (s, html, _) = mai.get(&format!("/results/{number}")).await;
+    assert_eq!(s, 200, "{html}");
+    assert!(
+        html.contains("Kết quả giải quyết thủ tục hành chính")
+            && html.contains("Chữ ký hợp lệ")
+            && html.contains("(UBND-26743)")
+            && html.contains(MAI),
+        "{html}"
+    );
+    let signed: serde_json::Value = app
+        .client
+        .get(app.url(&format!("/api/v1/applications/{number}/result")))
+        .bearer_auth(city.token("citizen"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let (s, doc) = mai
+        .get_bytes(&format!("/results/{number}/result.json"))
+        .await;
+    assert_eq!(
+        (s, doc),
+        (
+            200,
+            signed["document"].as_str().unwrap().as_bytes().to_vec()
+        )
+    );
+    use base64::Engine;
+    let (s, sig) = mai
+        .get_bytes(&format!("/results/{number}/result.sig"))
+        .await;
+    assert_eq!(
+        (s, sig),
+        (
+            200,
+            base64::engine::general_purpose::STANDARD
+                .decode(signed["signature"].as_str().unwrap())
+                .unwrap()
+        )
+    );
+    let (s, pem) = mai
+        .get_bytes(&format!("/results/{number}/agency.pem"))
+        .await;
+    assert_eq!(
+        (s, pem),
+        (
+            200,
+            signed["certificate"].as_str().unwrap().as_bytes().to_vec()
+        )
+    );
+    let (s, _) = mai
+        .get_bytes(&format!("/results/{number}/secret.txt"))
+        .await;
+    assert_eq!(s, 404);
+    // Nobody else: a stranger is sent to sign in, an unknown number is absent.
+    let (s, _, h) = b.get(&format!("/results/{number}")).await;
+    assert!(s == 303 || s == 401, "{s} {h:?}");
+    let (s, _, _) = mai.get("/results/HS0000000000").await;
+    assert_eq!(s, 404);
 }

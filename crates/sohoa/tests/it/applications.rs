@@ -422,7 +422,11 @@ async fn drafts_are_checked_on_submission_and_late_applications_are_flagged() {
     assert_eq!(overdue["items"][0]["overdue"], true);
     assert!(overdue["items"][0]["working_days_left"].as_i64().unwrap() < -100);
     let (_, all) = get(&app, officer, "/api/v1/applications").await;
-    assert_eq!(all["items"].as_array().unwrap().len(), 1, "drafts are their applicant's alone");
+    assert_eq!(
+        all["items"].as_array().unwrap().len(),
+        1,
+        "drafts are their applicant's alone"
+    );
     let (s, _) = get(&app, officer, &format!("/api/v1/applications/{number}")).await;
     assert_eq!(s, 404, "a draft is not the ward's yet");
     for bad in [
@@ -1483,8 +1487,8 @@ async fn every_status_change_reaches_the_inbox_and_the_outbox_once() {
     let (_, again, _) = run_cli(&app.db, &["notify", "--out", out.to_str().unwrap()]);
     assert!(again.starts_with("0 emails, 0 text messages"), "{again}");
 
-    // pki-init makes the CA and a certificate per agency.
-    let (code, ca, err) = run_cli(&app.db, &["pki-init"]);
+    // `pki init` makes the CA and a certificate per agency.
+    let (code, ca, err) = run_cli(&app.db, &["pki", "init"]);
     assert_eq!(code, 0, "{err}");
     assert!(ca.starts_with("-----BEGIN CERTIFICATE-----"), "{ca}");
     assert!(err.contains("4 agencies"), "{err}");

@@ -220,6 +220,8 @@ struct ApplicationRow {
     procedure: String,
     status: String,
     due: String,
+    /// Its signed result is issued: the status links to it.
+    has_result: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -306,6 +308,7 @@ pub async fn me(
                         .and_then(|d| sohoa_domain::registry::parse_date("due_on", d).ok())
                         .map(display_date)
                         .unwrap_or_else(|| "—".into()),
+                    has_result: a.status == sohoa_domain::services::workflow::Status::ResultIssued,
                     status: super::applications::status_name(t, a.status),
                     number: a.number,
                     procedure: a.procedure_code,

@@ -192,3 +192,147 @@ pub async fn verify(
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(res)
 }
+
+/// What the result page shows: the signed document's fields, the check of its signature,
+/// and the exact signed bytes.
+#[derive(Template)]
+#[template(path = "result.html")]
+struct ResultTemplate {
+    shell: Shell,
+    t: Tr,
+    number: String,
+    procedure: String,
+    procedure_code: String,
+    applicant: String,
+    agency: String,
+    decision: String,
+    decided_at: String,
+    issued_at: String,
+    valid: bool,
+    /// The document exactly as signed.
+    document: String,
+}
+
+/// The issued result of an application rendered as a document, for its applicant and the
+/// staff who may read the application; its files (`result.json`, `result.sig`,
+/// `agency.pem`) are offered for checking with `openssl`.
+pub async fn result_page(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    caller: auth::Caller,
+    crate::extract::ClientAddr(addr): crate::extract::ClientAddr,
+    axum::extract::Path(number): axum::extract::Path<String>,
+) -> PageResult<Response> {
+    let t = ctx.t();
+    let issued = issued_result(&state, &caller, addr, &number)
+        .await
+        .page(ctx.lang)?;
+    let doc: serde_json::Value = serde_json::from_str(&issued.result.document)
+        .map_err(AppError::internal)
+        .page(ctx.lang)?;
+    let s = |k: &str| doc[k].as_str().unwrap_or_default().to_owned();
+    let (name_vi, name_en) = (s("procedure_name_vi"), s("procedure_name_en"));
+    let mut res = render(&ResultTemplate {
+        shell: ctx.shell("result", t.get("result-title")),
+        number: issued.result.number.clone(),
+        procedure: if ctx.lang == crate::i18n::Lang::En && !name_en.is_empty() {
+            name_en
+        } else {
+            name_vi
+        },
+        procedure_code: format!(
+            "{} (v{})",
+            s("procedure_code"),
+            doc["procedure_version"].as_i64().unwrap_or_default()
+        ),
+        applicant: s("applicant"),
+        agency: format!("{} ({})", s("agency_name"), s("agency_code")),
+        decision: Status::parse(&s("decision"))
+            .map(|d| status_name(t, d))
+            .unwrap_or_default(),
+        decided_at: s("decided_at"),
+        issued_at: issued.result.issued_at.clone(),
+        valid: issued.valid,
+        document: issued.result.document,
+        t,
+    });
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(res)
+}
+
+/// One of a result's files, for `openssl`: the signed bytes, the DER signature, or the
+/// agency's certificate.
+pub async fn result_file(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    caller: auth::Caller,
+    crate::extract::ClientAddr(addr): crate::extract::ClientAddr,
+    axum::extract::Path((number, file)): axum::extract::Path<(String, String)>,
+) -> PageResult<Response> {
+    if !matches!(file.as_str(), "result.json" | "result.sig" | "agency.pem") {
+        return Err(AppError::not_found("not_found")).page(ctx.lang);
+    }
+    let issued = issued_result(&state, &caller, addr, &number)
+        .await
+        .page(ctx.lang)?;
+    let (media, body): (&'static str, Vec<u8>) = match file.as_str() {
+        "result.json" => ("application/json", issued.result.document.into_bytes()),
+        "result.sig" => {
+            use base64::Engine;
+            let der = base64::engine::general_purpose::STANDARD
+                .decode(&issued.result.signature)
+                .map_err(AppError::internal)
+                .page(ctx.lang)?;
+            ("application/octet-stream", der)
+        }
+        _ => ("application/x-pem-file", issued.certificate.into_bytes()),
+    };
+    let mut res = axum::response::IntoResponse::into_response(body);
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(media));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{file}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(res)
+}
+
+struct Issued {
+    result: sohoa_storage::pki::SignedResult,
+    certificate: String,
+    valid: bool,
+}
+
+/// The result of an application the caller may read (anything else looks absent), its
+/// reading audited like the API's, and its signature checked.
+async fn issued_result(
+    state: &AppState,
+    caller: &auth::Caller,
+    addr: Option<String>,
+    number: &str,
+) -> Result<Issued, AppError> {
+    let app = crate::api::applications::load_for(
+        state,
+        caller,
+        number,
+        sohoa_domain::policy::Action::ReadApplication,
+    )
+    .await?;
+    let result = sohoa_storage::pki::result(&state.db, &app.number)
+        .await?
+        .ok_or_else(|| AppError::not_found("result_not_found"))?;
+    crate::api::applications::audit_read(state, caller, addr, &app).await?;
+    let key = sohoa_storage::pki::existing(&state.db, &result.signer)
+        .await?
+        .ok_or_else(|| AppError::internal("a result's signing key is missing"))?;
+    use base64::Engine;
+    let sig = base64::engine::general_purpose::STANDARD
+        .decode(&result.signature)
+        .unwrap_or_default();
+    Ok(Issued {
+        valid: key.verifies(result.document.as_bytes(), &sig),
+        certificate: key.cert_pem,
+        result,
+    })
+}

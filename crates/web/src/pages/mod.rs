@@ -21,7 +21,9 @@ use crate::i18n::{Lang, Tr};
 use crate::{Endpoint as E, RouteKind, Routes};
 
 pub(crate) fn routes(r: Routes) -> Routes {
-    use sohoa_domain::policy::Action::{ManageOwnConsents, ReadPublic, SignIn, UseSession};
+    use sohoa_domain::policy::Action::{
+        ManageOwnConsents, ReadApplication, ReadPublic, SignIn, UseSession,
+    };
     use RouteKind::{Asset, Page};
     r.add(Page, "/", [E::get(ReadPublic, home::home)])
         .add(Page, "/units", [E::get(ReadPublic, units::list)])
@@ -43,6 +45,16 @@ pub(crate) fn routes(r: Routes) -> Routes {
             ],
         )
         .add(Page, "/verify", [E::get(ReadPublic, applications::verify)])
+        .add(
+            Page,
+            "/results/{number}",
+            [E::get(ReadApplication, applications::result_page)],
+        )
+        .add(
+            Page,
+            "/results/{number}/{file}",
+            [E::get(ReadApplication, applications::result_file)],
+        )
         .add(Asset, "/static/app.css", [E::get(ReadPublic, stylesheet)])
         .add(
             Page,
