@@ -486,3 +486,120 @@ async fn anyone_checks_a_status_and_a_result_on_the_web_and_citizens_see_their_a
     let (s, _, _) = mai.get("/results/HS0000000000").await;
     assert_eq!(s, 404);
 }
+
+#[tokio::test]
+async fn a_citizen_applies_on_the_web_with_registry_fields_locked_and_files_once() {
+    use crate::applications::catalog;
+    let app = spawn_app().await;
+    let city = populate(&app).await;
+    catalog(&app).await;
+    let mut mai = Browser::new(&app);
+    // Not signed in: sent to sign in first.
+    let (s, _, _) = mai.get("/procedures/T-KHAISINH/apply").await;
+    assert!(s == 303 || s == 401, "{s}");
+    let (_, html, _) = mai.get("/login").await;
+    let csrf = hidden(&html, "csrf");
+    let (s, _, _) = mai
+        .post(
+            "/login",
+            &[("login", MAI), ("password", PASSWORD), ("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(s, 303);
+
+    // The procedure's page leads to the form; the registry's value is filled in and locked.
+    let (_, html, _) = mai.get("/procedures/T-KHAISINH").await;
+    assert!(
+        html.contains("href=\"/procedures/T-KHAISINH/apply\""),
+        "{html}"
+    );
+    let (s, form, _) = mai.get("/procedures/T-KHAISINH/apply").await;
+    assert_eq!(s, 200, "{form}");
+    assert!(
+        form.contains(r#"id="answer-declarant" type="text" value="Nguyễn Thị Mai" readonly"#),
+        "{form}"
+    );
+    assert!(
+        !form.contains(r#"name="answer.declarant""#),
+        "a locked field is not posted"
+    );
+    let csrf = hidden(&form, "csrf");
+    let key = hidden(&form, "idempotency_key");
+
+    // A bad date: the form again, the error beside the field, nothing filed.
+    let (s, html, _) = mai
+        .post(
+            "/procedures/T-KHAISINH/apply",
+            &[
+                ("csrf", &csrf),
+                ("idempotency_key", &key),
+                ("answer.child_name", "Trần Minh An"),
+                ("answer.born_on", "2026-02-30"),
+                ("flag.declarant", ""),
+            ],
+        )
+        .await;
+    assert_eq!(s, 200);
+    assert!(
+        html.contains(r#"aria-invalid="true" aria-describedby="error-born_on""#)
+            && html.contains(r#"id="error-born_on""#)
+            && html.contains("Trần Minh An"),
+        "{html}"
+    );
+    async fn count(app: &TestApp) -> i64 {
+        sqlx::query_scalar("SELECT COUNT(*) FROM applications")
+            .fetch_one(&app.db.raw().await)
+            .await
+            .unwrap()
+    }
+    assert_eq!(count(&app).await, 0);
+
+    // Corrected: filed, with a receipt; the same form sent twice files once.
+    let good = [
+        ("csrf", csrf.as_str()),
+        ("idempotency_key", key.as_str()),
+        ("answer.child_name", "Trần Minh An"),
+        ("answer.born_on", "2026-11-20"),
+        ("flag.declarant", "Tên đúng là Nguyễn Thị Mai Anh"),
+    ];
+    let (s, receipt, _) = mai.post("/procedures/T-KHAISINH/apply", &good).await;
+    assert_eq!(s, 200);
+    assert!(receipt.contains("Đã nộp hồ sơ"), "{receipt}");
+    let (_, again, _) = mai.post("/procedures/T-KHAISINH/apply", &good).await;
+    let number = |html: &str| {
+        let i = html.find(">HS").unwrap() + 1;
+        html[i..i + 12].to_owned()
+    };
+    assert_eq!(number(&receipt), number(&again));
+    assert_eq!(count(&app).await, 1);
+    let (s, filed) = app
+        .client
+        .get(app.url(&format!("/api/v1/applications/{}", number(&receipt))))
+        .bearer_auth(city.token("citizen"))
+        .send()
+        .await
+        .map(|r| (r.status().as_u16(), r))
+        .unwrap();
+    assert_eq!(s, 200);
+    let filed: serde_json::Value = filed.json().await.unwrap();
+    assert_eq!(filed["status"], "submitted");
+    assert_eq!(filed["flags"][0]["field"], "declarant");
+    assert_eq!(filed["answers"][0]["value"], "Nguyễn Thị Mai");
+
+    // Staff have no citizen's form.
+    let mut officer = Browser::new(&app);
+    let (_, html, _) = officer.get("/login").await;
+    let csrf = hidden(&html, "csrf");
+    officer
+        .post(
+            "/login",
+            &[
+                ("login", "canbo.benthanh"),
+                ("password", PASSWORD),
+                ("csrf", &csrf),
+            ],
+        )
+        .await;
+    let (s, _, _) = officer.get("/procedures/T-KHAISINH/apply").await;
+    assert_eq!(s, 403);
+}

@@ -270,7 +270,7 @@ fn answer_error(errs: Vec<AnswerError>) -> AppError {
 /// The records an application draws on, and the unit whose People's Committee decides a
 /// commune-level procedure: the applicant's residence, or the enterprise's seat when they
 /// apply as its legal representative (checked here).
-async fn records_for(
+pub(crate) async fn records_for(
     state: &AppState,
     p: &Procedure,
     id: &CitizenId,
@@ -453,10 +453,23 @@ pub async fn create(
     ApiJson(body): ApiJson<NewApplication>,
 ) -> ApiResult<Response> {
     let key = idempotency_key(&headers)?;
+    let (view, replayed) = file(&state, &caller, addr, key, body).await?;
+    Ok(created(view, replayed))
+}
+
+/// Files an application under an idempotency key: the API's and the web form's one path.
+/// `true` with the view: the key was used before, and this is that application.
+pub(crate) async fn file(
+    state: &AppState,
+    caller: &Caller,
+    addr: Option<String>,
+    key: String,
+    body: NewApplication,
+) -> Result<(ApplicationView, bool), AppError> {
     let request_hash = hex::encode(Sha256::digest(
         serde_json::to_vec(&body).map_err(AppError::internal)?,
     ));
-    let attempt: ApiResult<Response> = async {
+    let attempt: Result<(ApplicationView, bool), AppError> = async {
         // Who applies: the signed-in citizen, or the citizen a digital team member helps with
         // the one-time code the citizen gave them.
         let (me, assist) = match (&caller.0, &body.on_behalf_of) {
@@ -606,7 +619,7 @@ pub async fn create(
             Created::Replay {
                 number,
                 same_request: true,
-            } => return replayed(&state, &number).await,
+            } => return Ok((reloaded(state, &number).await?, true)),
             Created::Replay { .. } => {
                 return Err(AppError::unprocessable("idempotency_key_reused"));
             }
@@ -642,7 +655,7 @@ pub async fn create(
                 })
                 .collect(),
         );
-        Ok(created(view, false))
+        Ok((view, false))
     }
     .await;
     match attempt {
@@ -653,15 +666,11 @@ pub async fn create(
             Some((_, hash)) if hash != request_hash => {
                 Err(AppError::unprocessable("idempotency_key_reused"))
             }
-            Some((number, _)) => replayed(&state, &number).await,
+            Some((number, _)) => Ok((reloaded(state, &number).await?, true)),
             None => Err(e),
         },
         ok => ok,
     }
-}
-
-async fn replayed(state: &AppState, number: &str) -> ApiResult<Response> {
-    Ok(created(reloaded(state, number).await?, true))
 }
 
 /// An application as just stored, in full.

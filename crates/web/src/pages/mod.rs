@@ -6,6 +6,7 @@ mod account;
 mod agencies;
 mod apidocs;
 mod applications;
+mod apply;
 mod home;
 mod procedures;
 mod units;
@@ -22,7 +23,7 @@ use crate::{Endpoint as E, RouteKind, Routes};
 
 pub(crate) fn routes(r: Routes) -> Routes {
     use sohoa_domain::policy::Action::{
-        ManageOwnConsents, ReadApplication, ReadPublic, SignIn, UseSession,
+        Apply, ManageOwnConsents, ReadApplication, ReadPublic, SignIn, UseSession,
     };
     use RouteKind::{Asset, Page};
     r.add(Page, "/", [E::get(ReadPublic, home::home)])
@@ -34,6 +35,14 @@ pub(crate) fn routes(r: Routes) -> Routes {
             Page,
             "/procedures/{code}",
             [E::get(ReadPublic, procedures::detail)],
+        )
+        .add(
+            Page,
+            "/procedures/{code}/apply",
+            [
+                E::get(Apply, apply::apply_form),
+                E::post(Apply, apply::apply_submit),
+            ],
         )
         .add(Page, "/api/docs", [E::get(ReadPublic, apidocs::page)])
         .add(

@@ -1,0 +1,307 @@
+//! Applying on the web: the procedure's form with every field the registries hold already
+//! filled in and locked (the citizen may say one is wrong), documents picked from the
+//! citizen's own store, and a receipt with the number and the secret code to follow it.
+//! Filing goes through the API's own path (`api::applications::file`), idempotency key
+//! included, so a double click files once.
+
+use askama::Template;
+use axum::extract::{Form, Path, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use sohoa_domain::policy::Principal;
+use sohoa_domain::services::application::{fill, Completeness, Flag};
+use sohoa_domain::services::procedure::{FieldKind, ProcedureCode};
+
+use super::{render, PageCtx, Shell};
+use crate::api::applications::{records_for, Attachment, NewApplication};
+use crate::auth::{self, Caller};
+use crate::error::{AppError, PageErrorExt, PageResult};
+use crate::extract::ClientAddr;
+use crate::i18n::{Lang, Tr};
+use crate::AppState;
+
+struct FieldRow {
+    key: String,
+    label: String,
+    /// `text`, `date`, `number` or `select`.
+    input: &'static str,
+    required: bool,
+    max_len: Option<u32>,
+    min: Option<i64>,
+    max: Option<i64>,
+    options: Vec<String>,
+    /// From the registry: shown, not editable.
+    locked: bool,
+    value: String,
+    flag: String,
+    /// This field's error, in the page's language.
+    error: Option<String>,
+}
+
+struct DocRow {
+    code: String,
+    label: String,
+    required: bool,
+    /// `(document id, name)` from the citizen's store.
+    choices: Vec<(String, String)>,
+    chosen: String,
+}
+
+struct Receipt {
+    number: String,
+    lookup_code: String,
+    status: String,
+    fee: String,
+}
+
+#[derive(Template)]
+#[template(path = "apply.html")]
+struct ApplyTemplate {
+    shell: Shell,
+    t: Tr,
+    code: String,
+    name: String,
+    csrf: String,
+    /// A fresh key per form shown: submitting the same form twice files once.
+    idempotency_key: String,
+    fields: Vec<FieldRow>,
+    documents: Vec<DocRow>,
+    error: Option<String>,
+    receipt: Option<Receipt>,
+}
+
+/// What the citizen typed, by form control name.
+type Posted = Vec<(String, String)>;
+
+fn posted<'a>(p: &'a Posted, name: &str) -> &'a str {
+    p.iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or_default()
+}
+
+/// Builds the form of `code` for the signed-in citizen, with what they posted (if any).
+async fn form(
+    state: &AppState,
+    ctx: &PageCtx,
+    caller: &Caller,
+    headers: &HeaderMap,
+    code: &str,
+    posted_values: Option<&Posted>,
+) -> Result<(ApplyTemplate, Option<axum::http::HeaderValue>), AppError> {
+    let Principal::Citizen(me) = &caller.0 else {
+        return Err(AppError::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "forbidden",
+        ));
+    };
+    let code =
+        ProcedureCode::parse(code).ok_or_else(|| AppError::not_found("procedure_not_found"))?;
+    let proc = state
+        .catalog
+        .procedure(&state.db, &code)
+        .await?
+        .ok_or_else(|| AppError::not_found("procedure_not_found"))?;
+    let p = &proc.procedure;
+    let (records, _) = records_for(state, p, me, None).await?;
+    // The registry's values, exactly as filing will take them.
+    let prefilled =
+        fill(p, &records, &serde_json::Map::new(), Completeness::Draft).unwrap_or_default();
+    let en = ctx.lang == Lang::En;
+    let fields = p
+        .form
+        .iter()
+        .map(|f| {
+            let locked = f.source.is_some();
+            let value = if locked {
+                prefilled
+                    .iter()
+                    .find(|a| a.key == f.key)
+                    .map(|a| match &a.value {
+                        serde_json::Value::String(s) => s.clone(),
+                        serde_json::Value::Null => String::new(),
+                        v => v.to_string(),
+                    })
+                    .unwrap_or_default()
+            } else {
+                posted_values
+                    .map(|p| posted(p, &format!("answer.{}", f.key)).to_owned())
+                    .unwrap_or_default()
+            };
+            let (input, max_len, min, max, options) = match &f.kind {
+                FieldKind::Text { max_len } => ("text", Some(*max_len), None, None, vec![]),
+                FieldKind::Date => ("date", None, None, None, vec![]),
+                FieldKind::Integer { min, max } => ("number", None, Some(*min), Some(*max), vec![]),
+                FieldKind::Choice { options } => ("select", None, None, None, options.clone()),
+                FieldKind::CitizenId => ("text", Some(12), None, None, vec![]),
+                FieldKind::UnitCode => ("text", Some(5), None, None, vec![]),
+            };
+            FieldRow {
+                key: f.key.clone(),
+                label: if en {
+                    f.label_en.clone()
+                } else {
+                    f.label_vi.clone()
+                },
+                input,
+                required: f.required,
+                max_len,
+                min,
+                max,
+                options,
+                locked,
+                value,
+                flag: posted_values
+                    .map(|p| posted(p, &format!("flag.{}", f.key)).to_owned())
+                    .unwrap_or_default(),
+                error: None,
+            }
+        })
+        .collect();
+    let mine = sohoa_storage::files::list(&state.db, me.as_str(), 200).await?;
+    let documents = p
+        .documents
+        .iter()
+        .map(|d| DocRow {
+            code: d.code.clone(),
+            label: if en {
+                d.name_en.clone()
+            } else {
+                d.name_vi.clone()
+            },
+            required: d.required,
+            choices: mine
+                .iter()
+                .map(|m| (m.id.clone(), m.name.clone()))
+                .collect(),
+            chosen: posted_values
+                .map(|p| posted(p, &format!("doc.{}", d.code)).to_owned())
+                .unwrap_or_default(),
+        })
+        .collect();
+    let (csrf, cookie) = auth::csrf_token(headers)?;
+    let key = format!("web-{}", hex::encode(crate::auth::random_bytes::<12>()?));
+    let t = ctx.t();
+    Ok((
+        ApplyTemplate {
+            shell: ctx.shell("procedures", t.get("apply-title")),
+            t,
+            code: code.to_string(),
+            name: if en {
+                p.name_en.clone()
+            } else {
+                p.name_vi.clone()
+            },
+            csrf,
+            idempotency_key: posted_values
+                .map(|p| posted(p, "idempotency_key").to_owned())
+                .filter(|k| !k.is_empty())
+                .unwrap_or(key),
+            fields,
+            documents,
+            error: None,
+            receipt: None,
+        },
+        cookie,
+    ))
+}
+
+/// The form, pre-filled from the registry.
+pub async fn apply_form(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(code): Path<String>,
+) -> PageResult<Response> {
+    let (tpl, cookie) = form(&state, &ctx, &caller, &headers, &code, None)
+        .await
+        .page(ctx.lang)?;
+    Ok(super::account::with_cookie(render(&tpl), cookie))
+}
+
+/// Files the application; on an error, the form again with the error beside its field.
+pub async fn apply_submit(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    caller: Caller,
+    ClientAddr(addr): ClientAddr,
+    headers: HeaderMap,
+    Path(code): Path<String>,
+    body: Result<Form<Posted>, axum::extract::rejection::FormRejection>,
+) -> PageResult<Response> {
+    let Ok(Form(p)) = body else {
+        return Err(AppError::bad_request("invalid_body")).page(ctx.lang);
+    };
+    auth::check_csrf(&headers, posted(&p, "csrf")).page(ctx.lang)?;
+    let (mut tpl, cookie) = form(&state, &ctx, &caller, &headers, &code, Some(&p))
+        .await
+        .page(ctx.lang)?;
+    let mut answers = serde_json::Map::new();
+    let mut flags = Vec::new();
+    for f in &tpl.fields {
+        if f.locked {
+            if !f.flag.trim().is_empty() {
+                flags.push(Flag {
+                    field: f.key.clone(),
+                    note: f.flag.trim().to_owned(),
+                });
+            }
+        } else if !f.value.trim().is_empty() {
+            let v = f.value.trim();
+            let value = match (f.input, v.parse::<i64>()) {
+                ("number", Ok(n)) => serde_json::Value::from(n),
+                _ => serde_json::Value::from(v),
+            };
+            answers.insert(f.key.clone(), value);
+        }
+    }
+    let documents = tpl
+        .documents
+        .iter()
+        .filter(|d| !d.chosen.is_empty())
+        .map(|d| Attachment {
+            code: d.code.clone(),
+            document_id: d.chosen.clone(),
+        })
+        .collect();
+    let body = NewApplication {
+        procedure_code: tpl.code.clone(),
+        answers,
+        flags,
+        submit: true,
+        on_behalf_of: None,
+        documents,
+        enterprise: None,
+    };
+    let key = tpl.idempotency_key.clone();
+    match crate::api::applications::file(&state, &caller, addr, key, body).await {
+        Ok((view, _)) => {
+            let t = ctx.t();
+            tpl.receipt = Some(Receipt {
+                status: super::applications::status_name(t, view.status),
+                fee: match view.fee_payable {
+                    Some(0) | None => t.get("apply-fee-none"),
+                    Some(n) => sohoa_domain::Money::from_dong(n)
+                        .map(|m| m.to_string())
+                        .unwrap_or_else(|_| n.to_string()),
+                },
+                number: view.number,
+                lookup_code: view.lookup_code.unwrap_or_default(),
+            });
+        }
+        Err(e) if e.status.is_client_error() => {
+            let message = e.message(ctx.lang);
+            if let Some(f) = tpl
+                .fields
+                .iter_mut()
+                .find(|f| Some(&f.key) == e.field.as_ref())
+            {
+                f.error = Some(message.clone());
+            }
+            tpl.error = Some(message);
+        }
+        Err(e) => return Err(e).page(ctx.lang),
+    }
+    Ok(super::account::with_cookie(render(&tpl), cookie))
+}
