@@ -603,3 +603,117 @@ async fn a_citizen_applies_on_the_web_with_registry_fields_locked_and_files_once
     let (s, _, _) = officer.get("/procedures/T-KHAISINH/apply").await;
     assert_eq!(s, 403);
 }
+
+#[tokio::test]
+async fn an_officer_works_the_queue_on_the_web() {
+    use crate::applications::{apply, catalog};
+    let app = spawn_app().await;
+    let city = populate(&app).await;
+    catalog(&app).await;
+    let mut numbers = Vec::new();
+    for (key, child) in [("q1", "Bé Một"), ("q2", "Bé Hai")] {
+        let (s, filed) = apply(
+            &app,
+            city.token("citizen"),
+            key,
+            &json!({"procedure_code": "T-KHAISINH", "answers": {"child_name": child, "born_on": "2026-11-01"}}),
+        )
+        .await;
+        assert_eq!(s, 201);
+        numbers.push(filed["number"].as_str().unwrap().to_owned());
+    }
+    let mut officer = Browser::new(&app);
+    let (_, html, _) = officer.get("/login").await;
+    let csrf = hidden(&html, "csrf");
+    let (s, _, _) = officer
+        .post(
+            "/login",
+            &[
+                ("login", "canbo.benthanh"),
+                ("password", PASSWORD),
+                ("csrf", &csrf),
+            ],
+        )
+        .await;
+    assert_eq!(s, 303);
+    let (_, me, _) = officer.get("/me").await;
+    assert!(me.contains("href=\"/queue\""), "{me}");
+    let (s, html, _) = officer.get("/queue").await;
+    assert_eq!(s, 200, "{html}");
+    assert!(numbers.iter().all(|n| html.contains(n.as_str())), "{html}");
+    let (_, html, _) = officer.get("/queue?status=received").await;
+    assert!(html.contains("Không có hồ sơ nào khớp"), "{html}");
+
+    // Take it, receive it, review it; a supplement needs a comment, said beside the form.
+    let n = &numbers[0];
+    let (s, page, _) = officer.get(&format!("/queue/{n}")).await;
+    assert_eq!(s, 200, "{page}");
+    assert!(
+        page.contains("Bé Một") && page.contains("Nguyễn Thị Mai"),
+        "{page}"
+    );
+    let csrf = hidden(&page, "csrf");
+    let act = format!("/queue/{n}/act");
+    let (s, _, h) = officer
+        .post(&act, &[("csrf", &csrf), ("action", "take")])
+        .await;
+    assert_eq!(
+        (s, h["location"].to_str().unwrap()),
+        (303, format!("/queue/{n}").as_str())
+    );
+    for to in ["received", "in_review"] {
+        let (s, body, _) = officer
+            .post(&act, &[("csrf", &csrf), ("action", to), ("comment", "")])
+            .await;
+        assert_eq!(s, 303, "{to}: {body}");
+    }
+    let (s, page, _) = officer
+        .post(
+            &act,
+            &[
+                ("csrf", &csrf),
+                ("action", "supplement_requested"),
+                ("comment", ""),
+            ],
+        )
+        .await;
+    assert_eq!(s, 422, "{page}");
+    assert!(page.contains("role=\"alert\""), "{page}");
+    let (s, _, _) = officer
+        .post(
+            &act,
+            &[
+                ("csrf", &csrf),
+                ("action", "supplement_requested"),
+                ("comment", "Thiếu giấy chứng sinh"),
+            ],
+        )
+        .await;
+    assert_eq!(s, 303);
+    let (_, page, _) = officer.get(&format!("/queue/{n}")).await;
+    assert!(
+        page.contains("Thiếu giấy chứng sinh") && page.contains("canbo.benthanh"),
+        "{page}"
+    );
+    let (_, html, _) = officer.get("/queue?assigned=me").await;
+    assert!(
+        html.contains(n.as_str()) && !html.contains(numbers[1].as_str()),
+        "{html}"
+    );
+
+    // Without the CSRF token nothing moves; a citizen has no queue.
+    let (s, _, _) = officer
+        .post(&act, &[("csrf", "forged"), ("action", "rejected")])
+        .await;
+    assert!(s == 400 || s == 403, "{s}");
+    let mut mai = Browser::new(&app);
+    let (_, html, _) = mai.get("/login").await;
+    let csrf = hidden(&html, "csrf");
+    mai.post(
+        "/login",
+        &[("login", MAI), ("password", PASSWORD), ("csrf", &csrf)],
+    )
+    .await;
+    let (s, _, _) = mai.get("/queue").await;
+    assert_eq!(s, 403);
+}

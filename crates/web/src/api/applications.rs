@@ -862,7 +862,7 @@ pub async fn transition(
         .map(Json)
 }
 
-async fn move_one(
+pub(crate) async fn move_one(
     state: &AppState,
     caller: &Caller,
     addr: Option<String>,
@@ -1018,7 +1018,7 @@ pub async fn assign(
         .map(Json)
 }
 
-async fn assign_one(
+pub(crate) async fn assign_one(
     state: &AppState,
     caller: &Caller,
     addr: Option<String>,

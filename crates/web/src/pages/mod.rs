@@ -9,6 +9,7 @@ mod applications;
 mod apply;
 mod home;
 mod procedures;
+mod queue;
 mod units;
 
 use askama::Template;
@@ -23,7 +24,8 @@ use crate::{Endpoint as E, RouteKind, Routes};
 
 pub(crate) fn routes(r: Routes) -> Routes {
     use sohoa_domain::policy::Action::{
-        Apply, ManageOwnConsents, ReadApplication, ReadPublic, SignIn, UseSession,
+        Apply, ManageOwnConsents, ProcessApplication, ReadApplication, ReadPublic, SignIn,
+        UseSession,
     };
     use RouteKind::{Asset, Page};
     r.add(Page, "/", [E::get(ReadPublic, home::home)])
@@ -81,6 +83,17 @@ pub(crate) fn routes(r: Routes) -> Routes {
         )
         .add(Page, "/logout", [E::post(UseSession, account::logout)])
         .add(Page, "/me", [E::get(UseSession, account::me)])
+        .add(Page, "/queue", [E::get(ReadApplication, queue::queue)])
+        .add(
+            Page,
+            "/queue/{number}",
+            [E::get(ReadApplication, queue::queue_item)],
+        )
+        .add(
+            Page,
+            "/queue/{number}/act",
+            [E::post(ProcessApplication, queue::queue_act)],
+        )
         .add(
             Page,
             "/me/consents/{consent_id}/revoke",

@@ -1,0 +1,385 @@
+//! The officers' queue on the web: their agency's applications soonest due first, with the
+//! filters of the API, the deadline in working days, and one application's page with its
+//! answers, documents and history, where an officer moves it or takes it. Every read and
+//! move goes through the API's own handlers, so the policy and the audit are the same.
+
+use askama::Template;
+use axum::extract::{Form, Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use sohoa_domain::policy::Principal;
+use sohoa_domain::services::workflow::{Mover, Status};
+
+use super::{render, PageCtx, Shell};
+use crate::api::applications::{self as api, ApplicationView, ListParams, TransitionRequest};
+use crate::auth::{self, Caller};
+use crate::error::{AppError, PageErrorExt, PageResult};
+use crate::extract::{ApiQuery, ClientAddr};
+use crate::i18n::Tr;
+use crate::AppState;
+
+struct Row {
+    number: String,
+    procedure: String,
+    status: String,
+    due: String,
+    /// "3", "−2" (overdue), or empty when the clock is not running.
+    days_left: String,
+    overdue: bool,
+    assignee: String,
+}
+
+#[derive(Template)]
+#[template(path = "queue.html")]
+struct QueueTemplate {
+    shell: Shell,
+    t: Tr,
+    rows: Vec<Row>,
+    /// `(value, label, selected)`.
+    statuses: Vec<(String, String, bool)>,
+    assigned: String,
+    overdue: bool,
+    procedure: String,
+    next_href: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct QueueParams {
+    status: Option<String>,
+    assigned: Option<String>,
+    overdue: Option<String>,
+    procedure: Option<String>,
+    after: Option<String>,
+}
+
+fn staff_only(caller: &Caller) -> Result<(), AppError> {
+    match &caller.0 {
+        Principal::Staff(_) => Ok(()),
+        _ => Err(AppError::new(StatusCode::FORBIDDEN, "forbidden")),
+    }
+}
+
+fn row(t: Tr, a: ApplicationView) -> Row {
+    Row {
+        due: a
+            .due_on
+            .as_deref()
+            .and_then(|d| sohoa_domain::registry::parse_date("due_on", d).ok())
+            .map(super::display_date)
+            .unwrap_or_else(|| "—".into()),
+        days_left: a
+            .working_days_left
+            .map(|d| d.to_string())
+            .unwrap_or_default(),
+        overdue: a.overdue,
+        status: super::applications::status_name(t, a.status),
+        assignee: a.assigned_to.unwrap_or_default(),
+        procedure: a.procedure_code,
+        number: a.number,
+    }
+}
+
+/// The queue, a page of 50.
+pub async fn queue(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    caller: Caller,
+    params: Result<axum::extract::Query<QueueParams>, axum::extract::rejection::QueryRejection>,
+) -> PageResult<Response> {
+    staff_only(&caller).page(ctx.lang)?;
+    let p = params.map(|q| q.0).unwrap_or_default();
+    let nonempty = |v: &Option<String>| v.clone().filter(|s| !s.trim().is_empty());
+    let overdue = p.overdue.as_deref() == Some("true");
+    let list = ListParams {
+        status: nonempty(&p.status),
+        procedure: nonempty(&p.procedure),
+        assigned: nonempty(&p.assigned),
+        due_by: None,
+        overdue: overdue.then_some(true),
+        after: nonempty(&p.after),
+        limit: Some(50),
+    };
+    let page = api::list(State(state), caller, ApiQuery(list))
+        .await
+        .page(ctx.lang)?
+        .0;
+    let t = ctx.t();
+    let status = nonempty(&p.status).unwrap_or_default();
+    let mut statuses = vec![(String::new(), t.get("queue-any-status"), status.is_empty())];
+    statuses.extend(
+        Status::ALL
+            .iter()
+            .filter(|s| **s != Status::Draft)
+            .map(|s| {
+                (
+                    s.as_str().to_owned(),
+                    super::applications::status_name(t, *s),
+                    s.as_str() == status,
+                )
+            }),
+    );
+    // The next page keeps the filters.
+    let next_href = page.next.map(|n| {
+        let mut q = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in [
+            ("status", &status),
+            ("assigned", &nonempty(&p.assigned).unwrap_or_default()),
+            ("procedure", &nonempty(&p.procedure).unwrap_or_default()),
+        ] {
+            if !v.is_empty() {
+                q.append_pair(k, v);
+            }
+        }
+        if overdue {
+            q.append_pair("overdue", "true");
+        }
+        q.append_pair("after", &n);
+        format!("/queue?{}", q.finish())
+    });
+    let mut res = render(&QueueTemplate {
+        shell: ctx.shell("queue", t.get("queue-title")),
+        rows: page.items.into_iter().map(|a| row(t, a)).collect(),
+        statuses,
+        assigned: nonempty(&p.assigned).unwrap_or_default(),
+        overdue,
+        procedure: nonempty(&p.procedure).unwrap_or_default(),
+        next_href,
+        t,
+    });
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(res)
+}
+
+struct Fact {
+    label: String,
+    value: String,
+}
+
+#[derive(Template)]
+#[template(path = "queue_item.html")]
+struct ItemTemplate {
+    shell: Shell,
+    t: Tr,
+    csrf: String,
+    number: String,
+    facts: Vec<Fact>,
+    /// `(key, value, prefilled)`.
+    answers: Vec<(String, String, bool)>,
+    /// `(field, note)`.
+    flags: Vec<(String, String)>,
+    documents: Vec<(String, String)>,
+    /// `(when, who, from → to, comment)`.
+    events: Vec<(String, String, String, String)>,
+    /// Where an officer may move it: `(value, label)`.
+    moves: Vec<(String, String)>,
+    revision: i64,
+    can_take: bool,
+    error: Option<String>,
+}
+
+async fn item(
+    state: &AppState,
+    ctx: &PageCtx,
+    caller: &Caller,
+    addr: Option<String>,
+    headers: &HeaderMap,
+    number: &str,
+    error: Option<String>,
+) -> Result<(ItemTemplate, Option<HeaderValue>), AppError> {
+    staff_only(caller)?;
+    let view = api::get_application(
+        State(state.clone()),
+        caller.clone(),
+        ClientAddr(addr),
+        Path(number.to_owned()),
+    )
+    .await?
+    .0;
+    let t = ctx.t();
+    let (csrf, cookie) = auth::csrf_token(headers)?;
+    let status = |s: Status| super::applications::status_name(t, s);
+    let facts = vec![
+        Fact {
+            label: t.get("status-procedure"),
+            value: format!("{} (v{})", view.procedure_code, view.procedure_version),
+        },
+        Fact {
+            label: t.get("me-col-status"),
+            value: status(view.status),
+        },
+        Fact {
+            label: t.get("result-applicant"),
+            value: view.applicant.clone(),
+        },
+        Fact {
+            label: t.get("me-col-due"),
+            value: match (&view.due_on, view.working_days_left) {
+                (Some(d), Some(n)) if n < 0 => format!("{d} — {}", t.get("queue-overdue")),
+                (Some(d), Some(n)) => format!("{d} — {n} {}", t.get("queue-working-days")),
+                (Some(d), None) => d.clone(),
+                _ => "—".into(),
+            },
+        },
+        Fact {
+            label: t.get("queue-assignee"),
+            value: view.assigned_to.clone().unwrap_or_else(|| "—".into()),
+        },
+    ];
+    let text = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => s.clone(),
+        v => v.to_string(),
+    };
+    let moves = Status::ALL
+        .iter()
+        .filter(|to| view.status.mover_to(**to) == Ok(Mover::Officer))
+        .map(|to| (to.as_str().to_owned(), status(*to)))
+        .collect();
+    let me = match &caller.0 {
+        Principal::Staff(s) => Some(s.username.clone()),
+        _ => None,
+    };
+    Ok((
+        ItemTemplate {
+            shell: ctx.shell(
+                "queue",
+                format!("{} {}", t.get("queue-application"), view.number),
+            ),
+            csrf,
+            number: view.number.clone(),
+            facts,
+            answers: view
+                .answers
+                .iter()
+                .flatten()
+                .map(|a| (a.key.clone(), text(&a.value), a.prefilled))
+                .collect(),
+            flags: view
+                .flags
+                .iter()
+                .flatten()
+                .map(|f| (f.field.clone(), f.note.clone()))
+                .collect(),
+            documents: view
+                .documents
+                .iter()
+                .flatten()
+                .map(|d| (d.code.clone(), d.document.name.clone()))
+                .collect(),
+            events: view
+                .events
+                .iter()
+                .flatten()
+                .map(|e| {
+                    (
+                        e.at.clone(),
+                        e.actor.clone(),
+                        format!(
+                            "{} → {}",
+                            e.from_status.map(status).unwrap_or_else(|| "—".into()),
+                            status(e.to_status)
+                        ),
+                        e.comment.clone().unwrap_or_default(),
+                    )
+                })
+                .collect(),
+            moves,
+            revision: view.revision,
+            can_take: !view.status.is_closed() && view.assigned_to != me,
+            error,
+            t,
+        },
+        cookie,
+    ))
+}
+
+/// One application, for the staff who may read it (the reading is audited).
+pub async fn queue_item(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    caller: Caller,
+    ClientAddr(addr): ClientAddr,
+    headers: HeaderMap,
+    Path(number): Path<String>,
+) -> PageResult<Response> {
+    let (tpl, cookie) = item(&state, &ctx, &caller, addr, &headers, &number, None)
+        .await
+        .page(ctx.lang)?;
+    Ok(super::account::with_cookie(render(&tpl), cookie))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct MoveForm {
+    csrf: String,
+    /// A status to move to, or `take` to assign it to oneself.
+    action: String,
+    #[serde(default)]
+    comment: String,
+    revision: Option<i64>,
+}
+
+/// Moves or takes the application; back to its page, with the error there if refused.
+pub async fn queue_act(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    caller: Caller,
+    ClientAddr(addr): ClientAddr,
+    headers: HeaderMap,
+    Path(number): Path<String>,
+    form: Result<Form<MoveForm>, axum::extract::rejection::FormRejection>,
+) -> PageResult<Response> {
+    let Ok(Form(f)) = form else {
+        return Err(AppError::bad_request("invalid_body")).page(ctx.lang);
+    };
+    auth::check_csrf(&headers, &f.csrf).page(ctx.lang)?;
+    staff_only(&caller).page(ctx.lang)?;
+    let outcome = if f.action == "take" {
+        let me = match &caller.0 {
+            Principal::Staff(s) => s.username.clone(),
+            _ => String::new(),
+        };
+        api::assign_one(&state, &caller, addr.clone(), &number, Some(&me))
+            .await
+            .map(|_| ())
+    } else {
+        match Status::parse(&f.action) {
+            None => Err(AppError::bad_request("invalid_query").field("action")),
+            Some(to) => {
+                let body = TransitionRequest {
+                    to,
+                    comment: Some(f.comment.trim().to_owned()).filter(|c| !c.is_empty()),
+                    revision: f.revision,
+                };
+                api::move_one(&state, &caller, addr.clone(), &number, &body)
+                    .await
+                    .map(|_| ())
+            }
+        }
+    };
+    match outcome {
+        Ok(()) => Ok((
+            StatusCode::SEE_OTHER,
+            [(header::LOCATION, format!("/queue/{number}"))],
+        )
+            .into_response()),
+        Err(e) if e.status.is_client_error() && e.status != StatusCode::NOT_FOUND => {
+            let message = e.message(ctx.lang);
+            let (tpl, cookie) = item(
+                &state,
+                &ctx,
+                &caller,
+                addr,
+                &headers,
+                &number,
+                Some(message),
+            )
+            .await
+            .page(ctx.lang)?;
+            let mut res = render(&tpl);
+            *res.status_mut() = e.status;
+            Ok(super::account::with_cookie(res, cookie))
+        }
+        Err(e) => Err(e).page(ctx.lang),
+    }
+}
