@@ -508,7 +508,7 @@ pub(crate) async fn file(
                 AppError::unprocessable("procedure_not_found").field("procedure_code")
             })?;
         let (records, unit) =
-            records_for(&state, &proc.procedure, &me, body.enterprise.as_deref()).await?;
+            records_for(state, &proc.procedure, &me, body.enterprise.as_deref()).await?;
         caller.authorize(
             Action::Apply,
             &Target {
@@ -525,8 +525,7 @@ pub(crate) async fn file(
         let answers =
             fill(&proc.procedure, &records, &body.answers, completeness).map_err(answer_error)?;
         let flags = check_flags(&proc.procedure, &body.flags)?;
-        let mut attachments =
-            check_documents(&state, &proc.procedure, &me, &body.documents).await?;
+        let mut attachments = check_documents(state, &proc.procedure, &me, &body.documents).await?;
         // In the order, and as often, the application will list them.
         attachments.sort_by(|a, b| (&a.0, &a.1.id).cmp(&(&b.0, &b.1.id)));
         attachments.dedup_by(|a, b| a.0 == b.0 && a.1.id == b.1.id);
@@ -534,7 +533,7 @@ pub(crate) async fn file(
             let codes: Vec<&str> = attachments.iter().map(|(c, _)| c.as_str()).collect();
             required_documents(&proc.procedure, &codes)?;
         }
-        let agency = deciding_agency(&state, &proc.procedure, &unit).await?;
+        let agency = deciding_agency(state, &proc.procedure, &unit).await?;
         let now = store::now();
         let (fee, fee_payable, waiver_basis) = if body.submit {
             fee_today(&proc.procedure)
