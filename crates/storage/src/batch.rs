@@ -26,7 +26,7 @@ pub trait BatchWrite: Send + Sync + 'static {
 
 struct Pending<W: BatchWrite> {
     job: W::Job,
-    done: tokio::sync::oneshot::Sender<std::result::Result<W::Done, String>>,
+    done: tokio::sync::oneshot::Sender<std::result::Result<W::Done, Failed>>,
 }
 
 /// A handle to a writer task; clones share it.
@@ -91,7 +91,17 @@ impl<W: BatchWrite> GroupCommit<W> {
         for wait in waits {
             match wait.await {
                 Ok(Ok(done)) => answers.push(done),
-                Ok(Err(e)) => return Err(StorageError::BatchWrite(e)),
+                Ok(Err(Failed {
+                    message,
+                    unavailable,
+                })) => {
+                    // Said apart, so the web layer answers 503 (try again) and not 500.
+                    return Err(if unavailable {
+                        StorageError::BatchUnavailable(message)
+                    } else {
+                        StorageError::BatchWrite(message)
+                    });
+                }
                 Err(_) => return Err(closed()),
             }
         }
@@ -107,27 +117,47 @@ impl<W: BatchWrite> GroupCommit<W> {
     }
 }
 
+/// Why a job was not written, as its caller is told.
+#[derive(Debug, Clone)]
+struct Failed {
+    message: String,
+    /// The database could not be reached (or was overloaded), rather than the job wrong.
+    unavailable: bool,
+}
+
+impl From<&StorageError> for Failed {
+    fn from(e: &StorageError) -> Self {
+        Self {
+            message: e.to_string(),
+            unavailable: e.is_unavailable(),
+        }
+    }
+}
+
 /// One answer per job: the batch's, or if the batch failed, each job's own.
 async fn write_batch<W: BatchWrite>(
     db: &Db,
     writer: &W,
     jobs: &[W::Job],
-) -> Vec<std::result::Result<W::Done, String>> {
+) -> Vec<std::result::Result<W::Done, Failed>> {
     match write_once(db, writer, jobs).await {
         Ok(done) => done.into_iter().map(Ok).collect(),
         Err(e) if jobs.len() == 1 => {
             tracing::error!(error = %e, job = std::any::type_name::<W::Job>(), "write failed");
-            vec![Err(e.to_string())]
+            vec![Err(Failed::from(&e))]
         }
         Err(e) => {
             tracing::warn!(error = %e, jobs = jobs.len(), "batch failed; writing its jobs one by one");
             let mut answers = Vec::with_capacity(jobs.len());
             for job in jobs {
                 let answer = match write_once(db, writer, std::slice::from_ref(job)).await {
-                    Ok(mut done) => done.pop().ok_or_else(|| "no answer for a job".to_owned()),
+                    Ok(mut done) => done.pop().ok_or_else(|| Failed {
+                        message: "no answer for a job".into(),
+                        unavailable: false,
+                    }),
                     Err(e) => {
                         tracing::error!(error = %e, job = std::any::type_name::<W::Job>(), "write failed");
-                        Err(e.to_string())
+                        Err(Failed::from(&e))
                     }
                 };
                 answers.push(answer);

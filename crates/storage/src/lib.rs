@@ -66,6 +66,8 @@ pub enum StorageError {
     Database(#[from] sqlx::Error),
     #[error("the change could not be written: {0}")]
     BatchWrite(String),
+    #[error("the change could not be written, the database being unreachable: {0}")]
+    BatchUnavailable(String),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("personal data is sealed under data key {0}, which is not configured")]
@@ -84,7 +86,7 @@ impl StorageError {
             self,
             StorageError::Database(
                 sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_)
-            )
+            ) | StorageError::BatchUnavailable(_)
         )
     }
 }
