@@ -217,6 +217,19 @@ pub async fn create_many(tx: &mut Tx, jobs: &[NewApplication]) -> Result<Vec<Cre
             *out = Some(Created::AssistRefused);
         }
     }
+    // A job that replays one of this batch refused just now (the same key sent twice at
+    // once) is refused with it: the application it would replay was never written.
+    let refused: std::collections::HashSet<String> = jobs
+        .iter()
+        .zip(&outcome)
+        .filter(|(_, o)| **o == Some(Created::AssistRefused))
+        .map(|(j, _)| j.app.number.clone())
+        .collect();
+    for out in outcome.iter_mut() {
+        if matches!(out, Some(Created::Replay { number, .. }) if refused.contains(number)) {
+            *out = Some(Created::AssistRefused);
+        }
+    }
     let new: Vec<&NewApplication> = jobs
         .iter()
         .zip(&outcome)

@@ -231,9 +231,12 @@ async fn item(
         serde_json::Value::String(s) => s.clone(),
         v => v.to_string(),
     };
+    // Only officers process; a leader or an auditor reads.
+    let officer =
+        matches!(&caller.0, Principal::Staff(s) if s.role == sohoa_domain::policy::Role::Officer);
     let moves = Status::ALL
         .iter()
-        .filter(|to| view.status.mover_to(**to) == Ok(Mover::Officer))
+        .filter(|to| officer && view.status.mover_to(**to) == Ok(Mover::Officer))
         .map(|to| (to.as_str().to_owned(), status(*to)))
         .collect();
     let me = match &caller.0 {
@@ -286,7 +289,7 @@ async fn item(
                 .collect(),
             moves,
             revision: view.revision,
-            can_take: !view.status.is_closed() && view.assigned_to != me,
+            can_take: officer && !view.status.is_closed() && view.assigned_to != me,
             error,
             t,
         },
