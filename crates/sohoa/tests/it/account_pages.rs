@@ -80,6 +80,18 @@ impl<'a> Browser<'a> {
         self.keep(&h);
         (s, res.text().await.unwrap(), h)
     }
+    /// Signs in through the login form, as a person would.
+    async fn sign_in(&mut self, login: &str) {
+        let (_, html, _) = self.get("/login").await;
+        let csrf = hidden(&html, "csrf");
+        let (s, body, _) = self
+            .post(
+                "/login",
+                &[("login", login), ("password", PASSWORD), ("csrf", &csrf)],
+            )
+            .await;
+        assert_eq!(s, 303, "{login}: {body}");
+    }
     async fn get_bytes(&mut self, path: &str) -> (u16, Vec<u8>) {
         let res = self
             .app
@@ -309,19 +321,7 @@ async fn staff_sign_in_on_the_web_and_see_their_role_and_scope() {
     let app = spawn_app().await;
     populate(&app).await;
     let mut b = Browser::new(&app);
-    let (_, html, _) = b.get("/login").await;
-    let csrf = hidden(&html, "csrf");
-    let (s, _, _) = b
-        .post(
-            "/login",
-            &[
-                ("login", "canbo.benthanh"),
-                ("password", PASSWORD),
-                ("csrf", &csrf),
-            ],
-        )
-        .await;
-    assert_eq!(s, 303);
+    b.sign_in("canbo.benthanh").await;
     let (s, html, _) = b.get("/me").await;
     assert_eq!(s, 200);
     assert!(html.contains("canbo.benthanh"));
@@ -402,15 +402,7 @@ async fn anyone_checks_a_status_and_a_result_on_the_web_and_citizens_see_their_a
 
     // Mai, signed in, finds it among her applications.
     let mut mai = Browser::new(&app);
-    let (_, html, _) = mai.get("/login").await;
-    let csrf = hidden(&html, "csrf");
-    let (s, _, _) = mai
-        .post(
-            "/login",
-            &[("login", MAI), ("password", PASSWORD), ("csrf", &csrf)],
-        )
-        .await;
-    assert_eq!(s, 303);
+    mai.sign_in(MAI).await;
     let (s, html, _) = mai.get("/me").await;
     assert_eq!(s, 200);
     assert!(
@@ -497,15 +489,7 @@ async fn a_citizen_applies_on_the_web_with_registry_fields_locked_and_files_once
     // Not signed in: sent to sign in first.
     let (s, _, _) = mai.get("/procedures/T-KHAISINH/apply").await;
     assert!(s == 303 || s == 401, "{s}");
-    let (_, html, _) = mai.get("/login").await;
-    let csrf = hidden(&html, "csrf");
-    let (s, _, _) = mai
-        .post(
-            "/login",
-            &[("login", MAI), ("password", PASSWORD), ("csrf", &csrf)],
-        )
-        .await;
-    assert_eq!(s, 303);
+    mai.sign_in(MAI).await;
 
     // The procedure's page leads to the form; the registry's value is filled in and locked.
     let (_, html, _) = mai.get("/procedures/T-KHAISINH").await;
@@ -588,18 +572,7 @@ async fn a_citizen_applies_on_the_web_with_registry_fields_locked_and_files_once
 
     // Staff have no citizen's form.
     let mut officer = Browser::new(&app);
-    let (_, html, _) = officer.get("/login").await;
-    let csrf = hidden(&html, "csrf");
-    officer
-        .post(
-            "/login",
-            &[
-                ("login", "canbo.benthanh"),
-                ("password", PASSWORD),
-                ("csrf", &csrf),
-            ],
-        )
-        .await;
+    officer.sign_in("canbo.benthanh").await;
     let (s, _, _) = officer.get("/procedures/T-KHAISINH/apply").await;
     assert_eq!(s, 403);
 }
@@ -623,19 +596,7 @@ async fn an_officer_works_the_queue_on_the_web() {
         numbers.push(filed["number"].as_str().unwrap().to_owned());
     }
     let mut officer = Browser::new(&app);
-    let (_, html, _) = officer.get("/login").await;
-    let csrf = hidden(&html, "csrf");
-    let (s, _, _) = officer
-        .post(
-            "/login",
-            &[
-                ("login", "canbo.benthanh"),
-                ("password", PASSWORD),
-                ("csrf", &csrf),
-            ],
-        )
-        .await;
-    assert_eq!(s, 303);
+    officer.sign_in("canbo.benthanh").await;
     let (_, me, _) = officer.get("/me").await;
     assert!(me.contains("href=\"/queue\""), "{me}");
     let (s, html, _) = officer.get("/queue").await;
@@ -707,13 +668,7 @@ async fn an_officer_works_the_queue_on_the_web() {
         .await;
     assert!(s == 400 || s == 403, "{s}");
     let mut mai = Browser::new(&app);
-    let (_, html, _) = mai.get("/login").await;
-    let csrf = hidden(&html, "csrf");
-    mai.post(
-        "/login",
-        &[("login", MAI), ("password", PASSWORD), ("csrf", &csrf)],
-    )
-    .await;
+    mai.sign_in(MAI).await;
     let (s, _, _) = mai.get("/queue").await;
     assert_eq!(s, 403);
 }
