@@ -14,10 +14,8 @@ import http.client
 import json
 import os
 import subprocess
-import tempfile
-import time
 
-from foundation import TOKEN, drop_postgres, fresh_postgres, start_server
+from foundation import TOKEN, fresh_server
 
 
 def call(conn, method, path, body=None, token=TOKEN, headers=None):
@@ -103,24 +101,13 @@ def main():
     ap.add_argument("--clients", type=int, default=32)
     args = ap.parse_args()
     binary = os.path.abspath(args.binary)
-    with tempfile.TemporaryDirectory() as data_dir:
-        env = dict(os.environ, SOHOA_ADMIN_TOKEN=TOKEN, SOHOA_DATA_DIR=data_dir,
-                   SOHOA_LOGIN_RATE_LIMIT="0")
-        if args.database_url:
-            env["SOHOA_DATABASE_URL"] = fresh_postgres(args.database_url, "sohoa_bench_apps")
-        proc, host, port = start_server(binary, env, data_dir)
-        try:
-            tokens = setup(binary, env, data_dir, host, port, args.citizens)
-            report = submissions(binary, data_dir, host, port, tokens, args.seconds, args.clients)
-        finally:
-            proc.terminate()
-            proc.wait(timeout=60)
-            if args.database_url:
-                drop_postgres(args.database_url, "sohoa_bench_apps")
-        backend = "postgres" if args.database_url else "sqlite"
-        print(f"backend: {backend}, clients: {args.clients}, citizens: {len(tokens)}")
-        print(f"durable submissions: {report['requests']} in {report['seconds']:.0f} s, "
-              f"{report['per_second']:.0f}/s, p50 {report['p50_ms']:.1f} ms, p99 {report['p99_ms']:.1f} ms")
+    with fresh_server(binary, args.database_url, "sohoa_bench_apps") as (env, data_dir, host, port):
+        tokens = setup(binary, env, data_dir, host, port, args.citizens)
+        report = submissions(binary, data_dir, host, port, tokens, args.seconds, args.clients)
+    backend = "postgres" if args.database_url else "sqlite"
+    print(f"backend: {backend}, clients: {args.clients}, citizens: {len(tokens)}")
+    print(f"durable submissions: {report['requests']} in {report['seconds']:.0f} s, "
+          f"{report['per_second']:.0f}/s, p50 {report['p50_ms']:.1f} ms, p99 {report['p99_ms']:.1f} ms")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ Starts the release binary on a fresh database (SQLite by default, PostgreSQL wit
 Standard library only. Every loop is bounded in count and time.
 """
 import argparse
+import contextlib
 import http.client
 import json
 import os
@@ -57,6 +58,26 @@ def fresh_postgres(admin_url, name):
 
 def drop_postgres(admin_url, name):
     subprocess.run(["psql", admin_url, "-qc", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"], check=True)
+
+
+@contextlib.contextmanager
+def fresh_server(binary, database_url, pg_name):
+    """The release server on a fresh database in a temporary data directory: SQLite, or with
+    `database_url` a PostgreSQL database `pg_name` created beside it and dropped afterwards.
+    Yields (env, data_dir, host, port); `env` is what the CLI needs to reach the same data."""
+    with tempfile.TemporaryDirectory() as data_dir:
+        env = dict(os.environ, SOHOA_ADMIN_TOKEN=TOKEN, SOHOA_DATA_DIR=data_dir,
+                   SOHOA_LOGIN_RATE_LIMIT="0")
+        if database_url:
+            env["SOHOA_DATABASE_URL"] = fresh_postgres(database_url, pg_name)
+        proc, host, port = start_server(binary, env, data_dir)
+        try:
+            yield env, data_dir, host, port
+        finally:
+            proc.terminate()
+            proc.wait(timeout=60)
+            if database_url:
+                drop_postgres(database_url, pg_name)
 
 
 def run_threads(n_threads, work):

@@ -16,12 +16,11 @@ import json
 import os
 import random
 import subprocess
-import tempfile
 import time
 import http.client
 
 from applications import PROCEDURE, call
-from foundation import TOKEN, drop_postgres, fresh_postgres, start_server
+from foundation import fresh_server
 
 PASSWORD = "mật khẩu thử tải 2025"
 
@@ -74,41 +73,30 @@ def main():
     ap.add_argument("--clients", type=int, default=8)
     args = ap.parse_args()
     binary = os.path.abspath(args.binary)
-    with tempfile.TemporaryDirectory() as data_dir:
-        env = dict(os.environ, SOHOA_ADMIN_TOKEN=TOKEN, SOHOA_DATA_DIR=data_dir,
-                   SOHOA_LOGIN_RATE_LIMIT="0")
-        if args.database_url:
-            env["SOHOA_DATABASE_URL"] = fresh_postgres(args.database_url, "sohoa_bench_queue")
-        proc, host, port = start_server(binary, env, data_dir)
-        try:
-            token = setup(host, port)
-            t = time.time()
-            subprocess.run([binary, "bench", "seed-applications", "--count", str(args.count),
-                            "--agency", "UBND-26743", "--procedure", "T-BENCH"],
-                           env=env, check=True, stdout=subprocess.DEVNULL)
-            seeded = time.time() - t
-            paths_file = os.path.join(data_dir, "paths.txt")
-            tokens_file = os.path.join(data_dir, "tokens.txt")
-            with open(paths_file, "w") as f:
-                f.write("\n".join(paths(200, 7)) + "\n")
-            with open(tokens_file, "w") as f:
-                f.write(token + "\n")
-            out = subprocess.run(
-                [binary, "bench", "load", "--url", f"http://{host}:{port}", "--paths-file", paths_file,
-                 "--tokens-file", tokens_file, "--clients", str(args.clients), "--seconds", str(args.seconds)],
-                check=True, capture_output=True, text=True)
-            report = json.loads(out.stdout)
-        finally:
-            proc.terminate()
-            proc.wait(timeout=60)
-            if args.database_url:
-                drop_postgres(args.database_url, "sohoa_bench_queue")
-        backend = "postgres" if args.database_url else "sqlite"
-        print(f"backend: {backend}, applications: {args.count} in one agency (seeded in {seeded:.0f} s), "
-              f"clients: {args.clients}")
-        print(f"queue pages of 50: {report['requests']} in {report['seconds']:.0f} s, "
-              f"{report['per_second']:.0f}/s, p50 {report['p50_ms']:.1f} ms, p99 {report['p99_ms']:.1f} ms, "
-              f"max {report['max_ms']:.1f} ms")
+    with fresh_server(binary, args.database_url, "sohoa_bench_queue") as (env, data_dir, host, port):
+        token = setup(host, port)
+        t = time.time()
+        subprocess.run([binary, "bench", "seed-applications", "--count", str(args.count),
+                        "--agency", "UBND-26743", "--procedure", "T-BENCH"],
+                       env=env, check=True, stdout=subprocess.DEVNULL)
+        seeded = time.time() - t
+        paths_file = os.path.join(data_dir, "paths.txt")
+        tokens_file = os.path.join(data_dir, "tokens.txt")
+        with open(paths_file, "w") as f:
+            f.write("\n".join(paths(200, 7)) + "\n")
+        with open(tokens_file, "w") as f:
+            f.write(token + "\n")
+        out = subprocess.run(
+            [binary, "bench", "load", "--url", f"http://{host}:{port}", "--paths-file", paths_file,
+             "--tokens-file", tokens_file, "--clients", str(args.clients), "--seconds", str(args.seconds)],
+            check=True, capture_output=True, text=True)
+        report = json.loads(out.stdout)
+    backend = "postgres" if args.database_url else "sqlite"
+    print(f"backend: {backend}, applications: {args.count} in one agency (seeded in {seeded:.0f} s), "
+          f"clients: {args.clients}")
+    print(f"queue pages of 50: {report['requests']} in {report['seconds']:.0f} s, "
+          f"{report['per_second']:.0f}/s, p50 {report['p50_ms']:.1f} ms, p99 {report['p99_ms']:.1f} ms, "
+          f"max {report['max_ms']:.1f} ms")
 
 
 if __name__ == "__main__":
