@@ -247,7 +247,14 @@ pub async fn seed_applications(db: &sohoa_storage::Db, spec: &SeedSpec) -> Resul
             // still open), most ahead.
             let due = received.as_ref().map(|_| day(-age + 15));
             let officer = (r >> 16) % 12;
-            let citizen = format!("079{}{:08}", 185 + (r >> 24) % 2, (r >> 32) % 100_000_000);
+            // A well-formed CCCD: province 079, born in the 1900s (0 or 1 by sex), a birth
+            // year, a serial.
+            let citizen = format!(
+                "079{}{:02}{:06}",
+                (r >> 24) % 2,
+                40 + (r >> 26) % 60,
+                (r >> 32) % 1_000_000
+            );
             let mut b = [0u8; 8];
             b.copy_from_slice(&(next()).to_le_bytes());
             let number = ApplicationNumber::from_random(b).to_string();

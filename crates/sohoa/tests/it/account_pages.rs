@@ -435,39 +435,19 @@ async fn anyone_checks_a_status_and_a_result_on_the_web_and_citizens_see_their_a
         .json()
         .await
         .unwrap();
-    let (s, doc) = mai
-        .get_bytes(&format!("/results/{number}/result.json"))
-        .await;
-    assert_eq!(
-        (s, doc),
-        (
-            200,
-            signed["document"].as_str().unwrap().as_bytes().to_vec()
-        )
-    );
     use base64::Engine;
-    let (s, sig) = mai
-        .get_bytes(&format!("/results/{number}/result.sig"))
-        .await;
-    assert_eq!(
-        (s, sig),
-        (
-            200,
-            base64::engine::general_purpose::STANDARD
-                .decode(signed["signature"].as_str().unwrap())
-                .unwrap()
-        )
-    );
-    let (s, pem) = mai
-        .get_bytes(&format!("/results/{number}/agency.pem"))
-        .await;
-    assert_eq!(
-        (s, pem),
-        (
-            200,
-            signed["certificate"].as_str().unwrap().as_bytes().to_vec()
-        )
-    );
+    let text = |k: &str| signed[k].as_str().unwrap().as_bytes().to_vec();
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(signed["signature"].as_str().unwrap())
+        .unwrap();
+    for (file, expected) in [
+        ("result.json", text("document")),
+        ("result.sig", der),
+        ("agency.pem", text("certificate")),
+    ] {
+        let got = mai.get_bytes(&format!("/results/{number}/{file}")).await;
+        assert_eq!(got, (200, expected), "{file}");
+    }
     let (s, _) = mai
         .get_bytes(&format!("/results/{number}/secret.txt"))
         .await;
