@@ -179,11 +179,24 @@ pub enum Action {
     /// Moving an application through its processing, assigning it: the deciding agency's
     /// officers, within their unit.
     ProcessApplication,
+    /// Filing a report, joining one, and the reporter's own follow-up (rating, reopening,
+    /// photos), proven by session or by the code given when filing: anyone may.
+    FileReport,
+    /// Reading reports with their reporters' contacts, answering, moving and forwarding
+    /// them: the officers of the agency responsible.
+    ProcessReport,
+    /// Editing which agency answers which category of report where.
+    ManageReportRouting,
+    /// The full service evaluation, by agency and commune, with cells too small to publish.
+    ReadEvaluation,
 }
 
 impl Action {
     pub fn is_public(self) -> bool {
-        matches!(self, Action::ReadPublic | Action::SignIn)
+        matches!(
+            self,
+            Action::ReadPublic | Action::SignIn | Action::FileReport
+        )
     }
 }
 
@@ -244,7 +257,7 @@ fn decide(who: &Principal, action: Action, target: Option<&Target<'_>>) -> Resul
     let within = |check: &dyn Fn(&Target<'_>) -> bool| target.is_none_or(check);
     let own_agency = |t: &Target<'_>| t.agency.is_some() && t.agency == who.agency();
     let allowed = match action {
-        Action::ReadPublic | Action::SignIn => true,
+        Action::ReadPublic | Action::SignIn | Action::FileReport => true,
         Action::UseSession => matches!(who, Principal::Citizen(_) | Principal::Staff(_)),
         Action::ManageAgencies => who.role() == Some(Role::CityAdmin),
         Action::ManageAgencyAccess => match who.role() {
@@ -320,6 +333,12 @@ fn decide(who: &Principal, action: Action, target: Option<&Target<'_>>) -> Resul
             }
             _ => false,
         },
+        Action::ProcessReport => match who {
+            Principal::Staff(s) if s.role == Role::Officer => within(&own_agency),
+            _ => false,
+        },
+        Action::ManageReportRouting => who.role() == Some(Role::CityAdmin),
+        Action::ReadEvaluation => matches!(who.role(), Some(Role::Leader | Role::CityAdmin)),
         Action::ReadAuditLog => match who {
             // Auditors change nothing and administrators read no audit log: separation
             // of duties.

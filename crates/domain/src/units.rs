@@ -149,8 +149,9 @@ pub enum ReferenceDataError {
     },
 }
 
-const UNITS_2025: &str = include_str!("../data/hcmc-units-2025.csv");
-const UNITS_PRE_2025: &str = include_str!("../data/units-pre2025-hcmc-binhduong-bariavungtau.csv");
+pub(crate) const UNITS_2025: &str = include_str!("../data/hcmc-units-2025.csv");
+pub(crate) const UNITS_PRE_2025: &str =
+    include_str!("../data/units-pre2025-hcmc-binhduong-bariavungtau.csv");
 
 fn row_error(
     file: &'static str,

@@ -59,6 +59,15 @@ pub async fn open_and_migrate(store: &StoreConfig) -> Result<Db, StartError> {
     if loaded > 0 {
         tracing::info!(units = loaded, "reference administrative units loaded");
     }
+    let defaults = sohoa_domain::feedback::catalog::default_categories();
+    sohoa_storage::feedback::ensure_categories(&db, &defaults).await?;
+    let approximate = sohoa_domain::feedback::geo::schematic_boundaries();
+    if sohoa_storage::feedback::ensure_boundaries(&db, &approximate).await? {
+        tracing::info!(
+            units = approximate.len(),
+            "approximate commune boundaries stored (import official ones with `sohoa import boundaries`)"
+        );
+    }
     Ok(db)
 }
 

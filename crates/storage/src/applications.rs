@@ -476,6 +476,9 @@ pub async fn update(
     if n == 0 {
         return Ok(false);
     }
+    if before.decided_at.is_none() && after.decided_at.is_some() {
+        crate::feedback::count_decision(tx, after).await?;
+    }
     if before.status != after.status {
         insert_event(
             tx,

@@ -11,6 +11,7 @@ pub mod applications;
 pub mod audit;
 pub mod backup;
 pub mod batch;
+pub mod feedback;
 pub mod files;
 pub mod notifications;
 pub mod payments;

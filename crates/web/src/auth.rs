@@ -206,7 +206,7 @@ pub async fn identify(
     Ok((Principal::Anonymous, None))
 }
 
-async fn agency_system(
+pub(crate) async fn agency_system(
     state: &AppState,
     key: &str,
     headers: &HeaderMap,

@@ -143,3 +143,54 @@ impl CatalogCache {
         self.commune_agencies.clear();
     }
 }
+
+/// The communes' boundaries and the report categories: read by every report filed and every
+/// map drawn, changed by an import or an administrator now and then.
+#[derive(Debug, Default)]
+pub struct FeedbackCache {
+    boundaries: TtlMap<(), std::sync::Arc<Geography>>,
+    categories: TtlMap<(), std::sync::Arc<Vec<sohoa_domain::feedback::report::Category>>>,
+}
+
+/// The boundaries, and whether each is the shipped approximation or imported.
+#[derive(Debug, Default)]
+pub struct Geography {
+    pub boundaries: sohoa_domain::feedback::geo::Boundaries,
+    /// True when any boundary is the shipped approximation.
+    pub approximate: bool,
+}
+
+impl FeedbackCache {
+    pub async fn geography(&self, db: &Db) -> Result<std::sync::Arc<Geography>> {
+        if let Some(g) = self.boundaries.get(&()) {
+            return Ok(g);
+        }
+        let rows = sohoa_storage::feedback::boundaries(db).await?;
+        let approximate = rows.iter().any(|(_, source)| source == "approximate");
+        let g = std::sync::Arc::new(Geography {
+            boundaries: sohoa_domain::feedback::geo::Boundaries::new(
+                rows.into_iter().map(|(a, _)| a).collect(),
+            ),
+            approximate,
+        });
+        self.boundaries.put((), g.clone());
+        Ok(g)
+    }
+
+    pub async fn categories(
+        &self,
+        db: &Db,
+    ) -> Result<std::sync::Arc<Vec<sohoa_domain::feedback::report::Category>>> {
+        if let Some(c) = self.categories.get(&()) {
+            return Ok(c);
+        }
+        let c = std::sync::Arc::new(sohoa_storage::feedback::categories(db).await?);
+        self.categories.put((), c.clone());
+        Ok(c)
+    }
+
+    pub fn clear(&self) {
+        self.boundaries.clear();
+        self.categories.clear();
+    }
+}

@@ -14,6 +14,7 @@ pub mod i18n;
 pub mod limit;
 pub mod metrics;
 pub mod oidc;
+pub mod open311;
 pub mod pages;
 pub mod tls;
 
@@ -93,6 +94,7 @@ pub struct AppState {
     pub submissions: sohoa_storage::batch::GroupCommit<sohoa_storage::applications::Writer>,
     pub sharing: Arc<cache::SharingCache>,
     pub catalog: Arc<cache::CatalogCache>,
+    pub feedback: Arc<cache::FeedbackCache>,
     pub metrics: Arc<Metrics>,
     pub config: Arc<WebConfig>,
     pub limiter: Arc<limit::Limiter<std::net::IpAddr>>,
@@ -113,6 +115,7 @@ impl AppState {
             ),
             sharing: Arc::new(cache::SharingCache::default()),
             catalog: Arc::new(cache::CatalogCache::default()),
+            feedback: Arc::new(cache::FeedbackCache::default()),
             db,
             metrics: Arc::new(Metrics::default()),
             limiter: Arc::new(limit::Limiter::new(config.rate_limit)),
@@ -143,6 +146,8 @@ pub enum RouteKind {
     Page,
     /// Embedded static files.
     Asset,
+    /// Open311 GeoReport v2: documented by its specification, not by the OpenAPI document.
+    Open311,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

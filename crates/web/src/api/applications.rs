@@ -37,7 +37,7 @@ use crate::extract::{ApiJson, ApiQuery, ClientAddr};
 use crate::AppState;
 
 /// The shipped working-day calendar, parsed once.
-fn calendar() -> Result<&'static Calendar, AppError> {
+pub(crate) fn calendar() -> Result<&'static Calendar, AppError> {
     static CAL: OnceLock<Option<Calendar>> = OnceLock::new();
     CAL.get_or_init(|| Calendar::shipped().ok())
         .as_ref()

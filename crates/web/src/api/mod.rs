@@ -5,11 +5,13 @@ pub mod agencies;
 pub mod applications;
 pub mod audit;
 pub mod documents;
+pub mod evaluation;
 pub mod health;
 pub mod me;
 pub mod payments;
 pub mod procedures;
 pub mod registry;
+pub mod reports;
 pub mod results;
 pub mod session;
 pub mod sharing;
@@ -93,6 +95,24 @@ use crate::{Endpoint as E, RouteKind, Routes};
         me::create_consent,
         me::list_consents,
         me::revoke_consent,
+        reports::create,
+        reports::queue,
+        reports::get_report,
+        reports::transition,
+        reports::forward,
+        reports::rate,
+        reports::reopen,
+        reports::support,
+        reports::add_photo,
+        reports::get_photo,
+        reports::nearby,
+        reports::geojson,
+        reports::boundaries,
+        reports::list_routes,
+        reports::put_route,
+        evaluation::rate_application,
+        evaluation::full,
+        evaluation::public,
     ),
     components(schemas(ErrorBody, ErrorDetail)),
     modifiers(&BearerAuth),
@@ -103,6 +123,7 @@ use crate::{Endpoint as E, RouteKind, Routes};
         (name = "identity", description = "Accounts and sessions of citizens and staff, citizens' access log and consents, the audit log"),
         (name = "registries", description = "Base registries: searching citizens"),
         (name = "services", description = "Online public services: the procedure catalog and applications"),
+        (name = "feedback", description = "Residents' reports (also through Open311 GeoReport v2 at /open311/v2), their map, and the service evaluation"),
         (name = "sharing", description = "Once-only data sharing: keys, grants, and the audited share endpoints"),
     )
 )]
@@ -143,6 +164,7 @@ pub async fn openapi_json() -> impl IntoResponse {
 pub(crate) fn routes(r: Routes) -> Routes {
     use Action::*;
     use RouteKind::Api;
+    let r = feedback_routes(r);
     r.add(Api, "/healthz", [E::get(ReadPublic, health::healthz)])
         .add(Api, "/readyz", [E::get(ReadPublic, health::readyz)])
         .add(Api, "/metrics", [E::get(ReadPublic, health::metrics)])
@@ -409,4 +431,118 @@ pub fn today() -> Date {
 
 pub fn date_text(d: Date) -> String {
     format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+}
+
+fn feedback_routes(r: Routes) -> Routes {
+    use Action::*;
+    use RouteKind::{Api, Open311};
+    r.add(
+        Api,
+        "/api/v1/reports",
+        [
+            E::get(ProcessReport, reports::queue),
+            E::post(FileReport, reports::create),
+        ],
+    )
+    .add(
+        Api,
+        "/api/v1/reports.geojson",
+        [E::get(ReadPublic, reports::geojson)],
+    )
+    .add(
+        Api,
+        "/api/v1/boundaries.geojson",
+        [E::get(ReadPublic, reports::boundaries)],
+    )
+    .add(
+        Api,
+        "/api/v1/reports/{id}",
+        [E::get(FileReport, reports::get_report)],
+    )
+    .add(
+        Api,
+        "/api/v1/reports/{id}/transitions",
+        [E::post(ProcessReport, reports::transition)],
+    )
+    .add(
+        Api,
+        "/api/v1/reports/{id}/forward",
+        [E::post(ProcessReport, reports::forward)],
+    )
+    .add(
+        Api,
+        "/api/v1/reports/{id}/rating",
+        [E::post(FileReport, reports::rate)],
+    )
+    .add(
+        Api,
+        "/api/v1/reports/{id}/reopen",
+        [E::post(FileReport, reports::reopen)],
+    )
+    .add(
+        Api,
+        "/api/v1/reports/{id}/supporters",
+        [E::post(FileReport, reports::support)],
+    )
+    .add(
+        Api,
+        "/api/v1/reports/{id}/photos",
+        [E::post(FileReport, reports::add_photo)],
+    )
+    .add(
+        Api,
+        "/api/v1/reports/{id}/photos/{seq}",
+        [E::get(FileReport, reports::get_photo)],
+    )
+    .add(
+        Api,
+        "/api/v1/feedback/nearby",
+        [E::get(ReadPublic, reports::nearby)],
+    )
+    .add(
+        Api,
+        "/api/v1/feedback/routes",
+        [
+            E::get(ReadPublic, reports::list_routes),
+            E::put(ManageReportRouting, reports::put_route),
+        ],
+    )
+    .add(
+        Api,
+        "/api/v1/applications/{number}/rating",
+        [E::post(Apply, evaluation::rate_application)],
+    )
+    .add(
+        Api,
+        "/api/v1/evaluation",
+        [E::get(ReadEvaluation, evaluation::full)],
+    )
+    .add(
+        Api,
+        "/api/v1/evaluation/public",
+        [E::get(ReadPublic, evaluation::public)],
+    )
+    .add(
+        Open311,
+        "/open311/v2/{file}",
+        [
+            E::get(ReadPublic, crate::open311::get_root),
+            E::post(FileReport, crate::open311::post_request),
+        ],
+    )
+    .add(
+        Open311,
+        "/open311/v2/services/{file}",
+        [E::get(ReadPublic, crate::open311::service_definition)],
+    )
+    .add(
+        Open311,
+        "/open311/v2/requests/{file}",
+        [E::get(ReadPublic, crate::open311::get_request)],
+    )
+    .add(
+        Open311,
+        "/open311/v2/tokens/{file}",
+        [E::get(ReadPublic, crate::open311::get_token)],
+    )
 }

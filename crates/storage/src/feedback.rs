@@ -1,0 +1,1165 @@
+//! Reports (phản ánh), their routing, photos and supporters, commune boundaries, and the
+//! counters of the service evaluation. Every change writes its audit entry and its
+//! counters in the caller's transaction.
+
+use sohoa_domain::audit::AuditRecord;
+use sohoa_domain::feedback::evaluation::{bucket_of, Month, BUCKET_HOURS};
+use sohoa_domain::feedback::geo::{Area, BBox};
+use sohoa_domain::feedback::report::{Category, ReportStatus};
+use sohoa_domain::{Timestamp, UnitCode};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use crate::{audit, int, opt_int, opt_text, text, Db, Result, StorageError, Tx};
+
+// ---------------------------------------------------------------------------------------
+// Categories and routing
+
+pub async fn categories(db: &Db) -> Result<Vec<Category>> {
+    let rows = sqlx::query("SELECT code, definition FROM report_categories ORDER BY code")
+        .fetch_all(db.reader())
+        .await?;
+    rows.iter().map(category_from_row).collect()
+}
+
+pub async fn category(db: &Db, code: &str) -> Result<Option<Category>> {
+    let row = sqlx::query("SELECT code, definition FROM report_categories WHERE code = $1")
+        .bind(code)
+        .fetch_optional(db.reader())
+        .await?;
+    row.as_ref().map(category_from_row).transpose()
+}
+
+fn category_from_row(row: &AnyRow) -> Result<Category> {
+    let code = text(row, "code")?;
+    serde_json::from_str(&text(row, "definition")?)
+        .map_err(|e| StorageError::Corrupt(format!("report category {code}: {e}")))
+}
+
+/// Inserts the categories not there yet; an administrator's edits are kept.
+pub async fn ensure_categories(db: &Db, defaults: &[Category]) -> Result<usize> {
+    let mut tx = db.begin().await?;
+    let mut added = 0;
+    for c in defaults {
+        let definition = serde_json::to_string(c)
+            .map_err(|e| StorageError::Corrupt(format!("category {}: {e}", c.code)))?;
+        added += sqlx::query(
+            "INSERT INTO report_categories (code, definition, updated_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (code) DO NOTHING",
+        )
+        .bind(&c.code)
+        .bind(definition)
+        .bind(Timestamp::now().to_string())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected() as usize;
+    }
+    tx.commit().await?;
+    Ok(added)
+}
+
+/// The agency a category's reports in `unit` go to: the commune's own route, the city-wide
+/// one, or the commune's People's Committee.
+pub async fn route(db: &Db, category: &str, unit: &UnitCode) -> Result<Option<String>> {
+    let row = sqlx::query(
+        "SELECT agency_code FROM report_routes WHERE category_code = $1 AND unit_code IN ($2, '*') \
+         ORDER BY CASE WHEN unit_code = '*' THEN 1 ELSE 0 END LIMIT 1",
+    )
+    .bind(category)
+    .bind(unit.as_str())
+    .fetch_optional(db.reader())
+    .await?;
+    if let Some(row) = row {
+        return Ok(Some(text(&row, "agency_code")?));
+    }
+    Ok(crate::agencies::commune_agency(db, unit.as_str())
+        .await?
+        .map(|a| a.code.as_str().to_owned()))
+}
+
+#[derive(Debug, Clone)]
+pub struct Route {
+    pub category_code: String,
+    /// `*` for every commune without its own.
+    pub unit_code: String,
+    pub agency_code: String,
+    pub updated_at: String,
+    pub updated_by: String,
+}
+
+pub async fn routes(db: &Db) -> Result<Vec<Route>> {
+    let rows = sqlx::query(
+        "SELECT category_code, unit_code, agency_code, updated_at, updated_by FROM report_routes \
+         ORDER BY category_code, unit_code",
+    )
+    .fetch_all(db.reader())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Route {
+                category_code: text(r, "category_code")?,
+                unit_code: text(r, "unit_code")?,
+                agency_code: text(r, "agency_code")?,
+                updated_at: text(r, "updated_at")?,
+                updated_by: text(r, "updated_by")?,
+            })
+        })
+        .collect()
+}
+
+/// Sets (or, with no agency, removes) one route.
+pub async fn set_route(
+    tx: &mut Tx,
+    category: &str,
+    unit: &str,
+    agency: Option<&str>,
+    record: AuditRecord,
+) -> Result<()> {
+    let now = Timestamp::now().to_string();
+    match agency {
+        Some(agency) => {
+            sqlx::query(
+                "INSERT INTO report_routes (category_code, unit_code, agency_code, updated_at, updated_by) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (category_code, unit_code) DO UPDATE \
+                 SET agency_code = excluded.agency_code, updated_at = excluded.updated_at, \
+                 updated_by = excluded.updated_by",
+            )
+            .bind(category)
+            .bind(unit)
+            .bind(agency)
+            .bind(&now)
+            .bind(&record.actor)
+            .execute(&mut **tx)
+            .await?;
+        }
+        None => {
+            sqlx::query("DELETE FROM report_routes WHERE category_code = $1 AND unit_code = $2")
+                .bind(category)
+                .bind(unit)
+                .execute(&mut **tx)
+                .await?;
+        }
+    }
+    audit::append(tx, &record.fields(["agency_code"])).await?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
+// Reports
+
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub id: String,
+    pub token: String,
+    pub category_code: String,
+    pub status: ReportStatus,
+    pub agency_code: String,
+    pub unit_code: String,
+    pub lat: f64,
+    pub lon: f64,
+    pub address: Option<String>,
+    pub description: String,
+    /// The answers to the category's attributes, as a JSON object.
+    pub attributes: String,
+    pub media_url: Option<String>,
+    /// `citizen:<id>` when filed by a signed-in citizen.
+    pub reporter: Option<String>,
+    /// Sealed: open with the keyring (context [`contact_context`]).
+    pub contact: Option<String>,
+    pub reporter_code_hash: String,
+    /// `web`, `api`, or `open311:<agency>`.
+    pub channel: String,
+    pub supporters: i64,
+    pub status_note: Option<String>,
+    pub resolution_note: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub due_on: String,
+    pub resolved_at: Option<String>,
+    pub rating: Option<i64>,
+    pub rating_comment: Option<String>,
+    pub rated_at: Option<String>,
+    pub reopened: i64,
+    pub revision: i64,
+}
+
+/// The sealing context of a report's contact.
+pub fn contact_context(id: &str) -> String {
+    format!("reports.contact:{id}")
+}
+
+const COLUMNS: &str = "id, token, category_code, status, agency_code, unit_code, lat, lon, \
+    address, description, attributes, media_url, reporter, contact, reporter_code_hash, channel, \
+    supporters, status_note, resolution_note, created_at, updated_at, due_on, resolved_at, \
+    rating, rating_comment, rated_at, reopened, revision";
+
+/// The columns the public map shows: nothing about who reported.
+const MAP_COLUMNS: &str = "id, category_code, status, unit_code, lat, lon, description, \
+    supporters, created_at, updated_at";
+
+fn float(row: &AnyRow, col: &str) -> Result<f64> {
+    row.try_get::<f64, _>(col).map_err(StorageError::from)
+}
+
+fn status_of(row: &AnyRow) -> Result<ReportStatus> {
+    let s = text(row, "status")?;
+    ReportStatus::parse(&s).ok_or_else(|| StorageError::Corrupt(format!("report status {s}")))
+}
+
+fn report_from_row(row: &AnyRow) -> Result<Report> {
+    Ok(Report {
+        id: text(row, "id")?,
+        token: text(row, "token")?,
+        category_code: text(row, "category_code")?,
+        status: status_of(row)?,
+        agency_code: text(row, "agency_code")?,
+        unit_code: text(row, "unit_code")?,
+        lat: float(row, "lat")?,
+        lon: float(row, "lon")?,
+        address: opt_text(row, "address")?,
+        description: text(row, "description")?,
+        attributes: text(row, "attributes")?,
+        media_url: opt_text(row, "media_url")?,
+        reporter: opt_text(row, "reporter")?,
+        contact: opt_text(row, "contact")?,
+        reporter_code_hash: text(row, "reporter_code_hash")?,
+        channel: text(row, "channel")?,
+        supporters: int(row, "supporters")?,
+        status_note: opt_text(row, "status_note")?,
+        resolution_note: opt_text(row, "resolution_note")?,
+        created_at: text(row, "created_at")?,
+        updated_at: text(row, "updated_at")?,
+        due_on: text(row, "due_on")?,
+        resolved_at: opt_text(row, "resolved_at")?,
+        rating: opt_int(row, "rating")?,
+        rating_comment: opt_text(row, "rating_comment")?,
+        rated_at: opt_text(row, "rated_at")?,
+        reopened: int(row, "reopened")?,
+        revision: int(row, "revision")?,
+    })
+}
+
+/// The month a report's counters live in: the month it was filed (in the city's time).
+fn month_of(at: &str) -> Result<Month> {
+    let t = Timestamp::parse(at).map_err(|_| StorageError::Corrupt(format!("time {at}")))?;
+    Ok(Month::of(
+        t.datetime()
+            .to_offset(sohoa_domain::timestamp::VIETNAM)
+            .date(),
+    ))
+}
+
+fn hours_between(from: &str, to: &str) -> Result<f64> {
+    let parse =
+        |s: &str| Timestamp::parse(s).map_err(|_| StorageError::Corrupt(format!("time {s}")));
+    let d = parse(to)?.datetime() - parse(from)?.datetime();
+    Ok(d.as_seconds_f64().max(0.0) / 3600.0)
+}
+
+/// Files a report: the row, its first event, its counters and its audit entry.
+pub async fn insert(tx: &mut Tx, r: &Report, record: AuditRecord) -> Result<()> {
+    sqlx::query(&format!(
+        "INSERT INTO reports ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
+         $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28)"
+    ))
+    .bind(&r.id)
+    .bind(&r.token)
+    .bind(&r.category_code)
+    .bind(r.status.as_str())
+    .bind(&r.agency_code)
+    .bind(&r.unit_code)
+    .bind(r.lat)
+    .bind(r.lon)
+    .bind(&r.address)
+    .bind(&r.description)
+    .bind(&r.attributes)
+    .bind(&r.media_url)
+    .bind(&r.reporter)
+    .bind(&r.contact)
+    .bind(&r.reporter_code_hash)
+    .bind(&r.channel)
+    .bind(r.supporters)
+    .bind(&r.status_note)
+    .bind(&r.resolution_note)
+    .bind(&r.created_at)
+    .bind(&r.updated_at)
+    .bind(&r.due_on)
+    .bind(&r.resolved_at)
+    .bind(r.rating)
+    .bind(&r.rating_comment)
+    .bind(&r.rated_at)
+    .bind(r.reopened)
+    .bind(r.revision)
+    .execute(&mut **tx)
+    .await?;
+    insert_event(tx, r, None, None, &record.actor, None).await?;
+    bump(
+        tx,
+        month_of(&r.created_at)?,
+        &r.unit_code,
+        &r.agency_code,
+        &[(Counter::ReportsReceived, 1)],
+    )
+    .await?;
+    audit::append(
+        tx,
+        &record.fields(["category", "location", "description", "contact"]),
+    )
+    .await?;
+    Ok(())
+}
+
+async fn insert_event(
+    tx: &mut Tx,
+    after: &Report,
+    from_status: Option<ReportStatus>,
+    from_agency: Option<&str>,
+    actor: &str,
+    note: Option<&str>,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO report_events (report_id, seq, from_status, to_status, from_agency, to_agency, \
+         actor, at, note) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(&after.id)
+    .bind(after.revision)
+    .bind(from_status.map(ReportStatus::as_str))
+    .bind(after.status.as_str())
+    .bind(from_agency)
+    .bind(&after.agency_code)
+    .bind(actor)
+    .bind(&after.updated_at)
+    .bind(note)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+pub async fn get(db: &Db, id: &str) -> Result<Option<Report>> {
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM reports WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(db.reader())
+        .await?;
+    row.as_ref().map(report_from_row).transpose()
+}
+
+pub async fn by_token(db: &Db, token: &str) -> Result<Option<String>> {
+    let row = sqlx::query("SELECT id FROM reports WHERE token = $1")
+        .bind(token)
+        .fetch_optional(db.reader())
+        .await?;
+    row.map(|r| text(&r, "id")).transpose()
+}
+
+/// What changed, for [`update`]: the event to record and the counters to move.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// An officer's move (status, public answer).
+    Move,
+    /// Handed to another agency.
+    Forward,
+    /// The reporter reopened a resolved report.
+    Reopen,
+    /// The reporter rated the resolution.
+    Rate,
+}
+
+/// Writes `after` over `before` if nobody changed it since (`Ok(false)` otherwise), with
+/// its event, counters and audit entry.
+pub async fn update(
+    tx: &mut Tx,
+    before: &Report,
+    after: &Report,
+    change: Change,
+    note: Option<&str>,
+    record: AuditRecord,
+) -> Result<bool> {
+    let n = sqlx::query(
+        "UPDATE reports SET status = $1, agency_code = $2, status_note = $3, resolution_note = $4, \
+         updated_at = $5, due_on = $6, resolved_at = $7, rating = $8, rating_comment = $9, \
+         rated_at = $10, reopened = $11, revision = revision + 1 WHERE id = $12 AND revision = $13",
+    )
+    .bind(after.status.as_str())
+    .bind(&after.agency_code)
+    .bind(&after.status_note)
+    .bind(&after.resolution_note)
+    .bind(&after.updated_at)
+    .bind(&after.due_on)
+    .bind(&after.resolved_at)
+    .bind(after.rating)
+    .bind(&after.rating_comment)
+    .bind(&after.rated_at)
+    .bind(after.reopened)
+    .bind(&before.id)
+    .bind(before.revision)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    if n == 0 {
+        return Ok(false);
+    }
+    let mut next = after.clone();
+    next.revision = before.revision + 1;
+    let from_agency =
+        (before.agency_code != after.agency_code).then_some(before.agency_code.as_str());
+    insert_event(
+        tx,
+        &next,
+        Some(before.status),
+        from_agency,
+        &record.actor,
+        note,
+    )
+    .await?;
+    let month = month_of(&before.created_at)?;
+    let unit = &before.unit_code;
+    // Counters follow the agency answering now: a forwarded report moves with it.
+    if let Some(old) = from_agency {
+        move_report_counters(tx, month, unit, old, &after.agency_code, before).await?;
+    }
+    let resolved_before = before.resolved_at.is_some();
+    let resolved_after = after.resolved_at.is_some();
+    if !resolved_before && resolved_after {
+        let hours = hours_between(
+            &after.created_at,
+            after.resolved_at.as_deref().unwrap_or_default(),
+        )?;
+        bump(
+            tx,
+            month,
+            unit,
+            &after.agency_code,
+            &[(Counter::ReportsResolved, 1)],
+        )
+        .await?;
+        bump_bucket(tx, month, unit, &after.agency_code, bucket_of(hours), 1).await?;
+    } else if resolved_before && !resolved_after {
+        let hours = hours_between(
+            &before.created_at,
+            before.resolved_at.as_deref().unwrap_or_default(),
+        )?;
+        bump(
+            tx,
+            month,
+            unit,
+            &before.agency_code,
+            &[(Counter::ReportsResolved, -1)],
+        )
+        .await?;
+        bump_bucket(tx, month, unit, &before.agency_code, bucket_of(hours), -1).await?;
+    }
+    if before.rating.is_none() {
+        if let Some(score) = after.rating {
+            bump(
+                tx,
+                month,
+                unit,
+                &after.agency_code,
+                &[
+                    (Counter::ReportRatings, 1),
+                    (Counter::ReportScoreSum, score),
+                ],
+            )
+            .await?;
+        }
+    }
+    let fields: &[&str] = match change {
+        Change::Move => &["status", "status_note"],
+        Change::Forward => &["agency_code"],
+        Change::Reopen => &["status"],
+        Change::Rate => &["rating"],
+    };
+    audit::append(tx, &record.fields(fields.iter().copied())).await?;
+    Ok(true)
+}
+
+/// Moves a report's received (and, if resolved, resolved) counts from one agency to another.
+async fn move_report_counters(
+    tx: &mut Tx,
+    month: Month,
+    unit: &str,
+    from: &str,
+    to: &str,
+    r: &Report,
+) -> Result<()> {
+    bump(tx, month, unit, from, &[(Counter::ReportsReceived, -1)]).await?;
+    bump(tx, month, unit, to, &[(Counter::ReportsReceived, 1)]).await?;
+    if let Some(at) = &r.resolved_at {
+        let b = bucket_of(hours_between(&r.created_at, at)?);
+        bump(tx, month, unit, from, &[(Counter::ReportsResolved, -1)]).await?;
+        bump_bucket(tx, month, unit, from, b, -1).await?;
+        bump(tx, month, unit, to, &[(Counter::ReportsResolved, 1)]).await?;
+        bump_bucket(tx, month, unit, to, b, 1).await?;
+    }
+    Ok(())
+}
+
+/// Adds a supporter; `Ok(false)` if they had joined already.
+pub async fn support(tx: &mut Tx, id: &str, supporter: &str, record: AuditRecord) -> Result<bool> {
+    let added = sqlx::query(
+        "INSERT INTO report_supporters (report_id, supporter, at) VALUES ($1, $2, $3) \
+         ON CONFLICT (report_id, supporter) DO NOTHING",
+    )
+    .bind(id)
+    .bind(supporter)
+    .bind(Timestamp::now().to_string())
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    if added == 0 {
+        return Ok(false);
+    }
+    sqlx::query("UPDATE reports SET supporters = supporters + 1 WHERE id = $1")
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    audit::append(tx, &record.fields(["supporters"])).await?;
+    Ok(true)
+}
+
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub from_status: Option<ReportStatus>,
+    pub to_status: ReportStatus,
+    pub from_agency: Option<String>,
+    pub to_agency: String,
+    pub actor: String,
+    pub at: String,
+    pub note: Option<String>,
+}
+
+pub async fn events(db: &Db, id: &str) -> Result<Vec<Event>> {
+    let rows = sqlx::query(
+        "SELECT from_status, to_status, from_agency, to_agency, actor, at, note FROM report_events \
+         WHERE report_id = $1 ORDER BY seq",
+    )
+    .bind(id)
+    .fetch_all(db.reader())
+    .await?;
+    let parse = |s: String| {
+        ReportStatus::parse(&s).ok_or_else(|| StorageError::Corrupt(format!("report status {s}")))
+    };
+    rows.iter()
+        .map(|r| {
+            Ok(Event {
+                from_status: opt_text(r, "from_status")?.map(parse).transpose()?,
+                to_status: parse(text(r, "to_status")?)?,
+                from_agency: opt_text(r, "from_agency")?,
+                to_agency: text(r, "to_agency")?,
+                actor: text(r, "actor")?,
+                at: text(r, "at")?,
+                note: opt_text(r, "note")?,
+            })
+        })
+        .collect()
+}
+
+/// A report as the public sees it: where, what, how far along; never who.
+#[derive(Debug, Clone)]
+pub struct PublicReport {
+    pub id: String,
+    pub category_code: String,
+    pub status: ReportStatus,
+    pub unit_code: String,
+    pub lat: f64,
+    pub lon: f64,
+    pub description: String,
+    pub supporters: i64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+fn public_from_row(row: &AnyRow) -> Result<PublicReport> {
+    Ok(PublicReport {
+        id: text(row, "id")?,
+        category_code: text(row, "category_code")?,
+        status: status_of(row)?,
+        unit_code: text(row, "unit_code")?,
+        lat: float(row, "lat")?,
+        lon: float(row, "lon")?,
+        description: text(row, "description")?,
+        supporters: int(row, "supporters")?,
+        created_at: text(row, "created_at")?,
+        updated_at: text(row, "updated_at")?,
+    })
+}
+
+/// Reports inside a box, at most `limit` (the caller asks for one more to know whether
+/// the box held more). Newest first is not promised: a map zooms in instead.
+pub async fn in_box(
+    db: &Db,
+    b: &BBox,
+    statuses: Option<&[ReportStatus]>,
+    category: Option<&str>,
+    limit: i64,
+) -> Result<Vec<PublicReport>> {
+    let mut sql = format!(
+        "SELECT {MAP_COLUMNS} FROM reports WHERE lat >= $1 AND lat <= $2 AND lon >= $3 AND lon <= $4"
+    );
+    let mut n = 4;
+    if let Some(st) = statuses {
+        let list: Vec<String> = st.iter().map(|s| format!("'{}'", s.as_str())).collect();
+        sql.push_str(&format!(" AND status IN ({})", list.join(",")));
+    }
+    if category.is_some() {
+        n += 1;
+        sql.push_str(&format!(" AND category_code = ${n}"));
+    }
+    sql.push_str(&format!(" LIMIT ${}", n + 1));
+    let mut q = sqlx::query(&sql)
+        .bind(b.min_lat)
+        .bind(b.max_lat)
+        .bind(b.min_lon)
+        .bind(b.max_lon);
+    if let Some(c) = category {
+        q = q.bind(c);
+    }
+    let rows = q.bind(limit).fetch_all(db.reader()).await?;
+    rows.iter().map(public_from_row).collect()
+}
+
+/// Open reports of a category near a point filed since `since`: candidates to join.
+pub async fn open_near(
+    db: &Db,
+    category: &str,
+    b: &BBox,
+    since: &str,
+) -> Result<Vec<PublicReport>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {MAP_COLUMNS} FROM reports WHERE category_code = $1 AND lat >= $2 AND lat <= $3 \
+         AND lon >= $4 AND lon <= $5 AND status IN ('open', 'acknowledged', 'in_progress') \
+         AND created_at >= $6 LIMIT 50"
+    ))
+    .bind(category)
+    .bind(b.min_lat)
+    .bind(b.max_lat)
+    .bind(b.min_lon)
+    .bind(b.max_lon)
+    .bind(since)
+    .fetch_all(db.reader())
+    .await?;
+    rows.iter().map(public_from_row).collect()
+}
+
+/// What Open311's `GET requests` filters on.
+#[derive(Debug, Clone, Default)]
+pub struct Search {
+    pub ids: Vec<String>,
+    pub categories: Vec<String>,
+    pub statuses: Vec<ReportStatus>,
+    /// Filed at or after / before (stored form).
+    pub start: Option<String>,
+    pub end: Option<String>,
+    pub agency: Option<String>,
+    pub reporter: Option<String>,
+    pub limit: i64,
+}
+
+/// Reports matching `s`, newest first.
+pub async fn search(db: &Db, s: &Search) -> Result<Vec<Report>> {
+    let mut f = crate::Filter::default();
+    if !s.ids.is_empty() {
+        let marks = vec!["?"; s.ids.len()].join(",");
+        f.and(&format!("id IN ({marks})"), s.ids.iter().cloned());
+    }
+    if !s.categories.is_empty() {
+        let marks = vec!["?"; s.categories.len()].join(",");
+        f.and(
+            &format!("category_code IN ({marks})"),
+            s.categories.iter().cloned(),
+        );
+    }
+    if !s.statuses.is_empty() {
+        let marks = vec!["?"; s.statuses.len()].join(",");
+        f.and(
+            &format!("status IN ({marks})"),
+            s.statuses.iter().map(|x| x.as_str().to_owned()),
+        );
+    }
+    if let Some(v) = &s.start {
+        f.and("created_at >= ?", [v.clone()]);
+    }
+    if let Some(v) = &s.end {
+        f.and("created_at <= ?", [v.clone()]);
+    }
+    if let Some(v) = &s.agency {
+        f.and("agency_code = ?", [v.clone()]);
+    }
+    if let Some(v) = &s.reporter {
+        f.and("reporter = ?", [v.clone()]);
+    }
+    let sql = format!(
+        "SELECT {COLUMNS} FROM reports{} ORDER BY created_at DESC, id DESC LIMIT {}",
+        f.where_sql(),
+        s.limit.clamp(1, 1000)
+    );
+    let rows = f.bind(sqlx::query(&sql)).fetch_all(db.reader()).await?;
+    rows.iter().map(report_from_row).collect()
+}
+
+/// An agency's queue: unsettled reports, soonest due first.
+pub async fn queue(
+    db: &Db,
+    agency: &str,
+    status: Option<ReportStatus>,
+    limit: i64,
+) -> Result<Vec<Report>> {
+    let (clause, arg) = match status {
+        Some(s) => ("status = $2", s.as_str().to_owned()),
+        None => ("status <> $2", ReportStatus::Closed.as_str().to_owned()),
+    };
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM reports WHERE agency_code = $1 AND {clause} \
+         ORDER BY due_on, id LIMIT $3"
+    ))
+    .bind(agency)
+    .bind(arg)
+    .bind(limit)
+    .fetch_all(db.reader())
+    .await?;
+    rows.iter().map(report_from_row).collect()
+}
+
+// ---------------------------------------------------------------------------------------
+// Photos
+
+#[derive(Debug, Clone)]
+pub struct Photo {
+    pub seq: i64,
+    pub kind: String,
+    pub sha256: String,
+    pub content_type: String,
+    pub size: i64,
+    pub uploaded_by: String,
+    pub at: String,
+}
+
+pub async fn photos(db: &Db, id: &str) -> Result<Vec<Photo>> {
+    let rows = sqlx::query(
+        "SELECT seq, kind, sha256, content_type, size, uploaded_by, at FROM report_photos \
+         WHERE report_id = $1 ORDER BY seq",
+    )
+    .bind(id)
+    .fetch_all(db.reader())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Photo {
+                seq: int(r, "seq")?,
+                kind: text(r, "kind")?,
+                sha256: text(r, "sha256")?,
+                content_type: text(r, "content_type")?,
+                size: int(r, "size")?,
+                uploaded_by: text(r, "uploaded_by")?,
+                at: text(r, "at")?,
+            })
+        })
+        .collect()
+}
+
+/// Adds a photo as the report's next; `None` if it already has `max` of this kind.
+pub async fn add_photo(
+    tx: &mut Tx,
+    id: &str,
+    photo: &Photo,
+    max: i64,
+    record: AuditRecord,
+) -> Result<Option<i64>> {
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS n, COALESCE(MAX(seq), 0) AS last, \
+         SUM(CASE WHEN kind = $2 THEN 1 ELSE 0 END) AS same FROM report_photos WHERE report_id = $1",
+    )
+    .bind(id)
+    .bind(&photo.kind)
+    .fetch_one(&mut **tx)
+    .await?;
+    if opt_int(&row, "same")?.unwrap_or(0) >= max {
+        return Ok(None);
+    }
+    let seq = int(&row, "last")? + 1;
+    sqlx::query(
+        "INSERT INTO report_photos (report_id, seq, kind, sha256, content_type, size, uploaded_by, at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(id)
+    .bind(seq)
+    .bind(&photo.kind)
+    .bind(&photo.sha256)
+    .bind(&photo.content_type)
+    .bind(photo.size)
+    .bind(&photo.uploaded_by)
+    .bind(&photo.at)
+    .execute(&mut **tx)
+    .await?;
+    audit::append(tx, &record.fields(["photo"])).await?;
+    Ok(Some(seq))
+}
+
+// ---------------------------------------------------------------------------------------
+// Boundaries
+
+pub async fn boundaries(db: &Db) -> Result<Vec<(Area, String)>> {
+    let rows =
+        sqlx::query("SELECT unit_code, geometry, source FROM unit_boundaries ORDER BY unit_code")
+            .fetch_all(db.reader())
+            .await?;
+    rows.iter()
+        .map(|r| {
+            let code = text(r, "unit_code")?;
+            let corrupt = |what: String| StorageError::Corrupt(format!("boundary {code}: {what}"));
+            let unit = UnitCode::parse(&code).map_err(|e| corrupt(e.to_string()))?;
+            let geometry: serde_json::Value =
+                serde_json::from_str(&text(r, "geometry")?).map_err(|e| corrupt(e.to_string()))?;
+            let area = Area::from_geojson(unit, &geometry).map_err(|e| corrupt(e.to_string()))?;
+            Ok((area, text(r, "source")?))
+        })
+        .collect()
+}
+
+/// Replaces the boundaries of the units named in `areas` (others are kept).
+pub async fn put_boundaries(
+    tx: &mut Tx,
+    areas: &[Area],
+    source: &str,
+    record: Option<AuditRecord>,
+) -> Result<()> {
+    let now = Timestamp::now().to_string();
+    for a in areas {
+        sqlx::query(
+            "INSERT INTO unit_boundaries (unit_code, geometry, source, updated_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (unit_code) DO UPDATE SET geometry = excluded.geometry, \
+             source = excluded.source, updated_at = excluded.updated_at",
+        )
+        .bind(a.code.as_str())
+        .bind(a.geometry().to_string())
+        .bind(source)
+        .bind(&now)
+        .execute(&mut **tx)
+        .await?;
+    }
+    if let Some(record) = record {
+        audit::append(tx, &record.fields(["geometry"])).await?;
+    }
+    Ok(())
+}
+
+/// Stores the shipped approximate boundaries if there are none yet.
+pub async fn ensure_boundaries(db: &Db, areas: &[Area]) -> Result<bool> {
+    let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM unit_boundaries")
+        .fetch_one(db.reader())
+        .await
+        .map_err(StorageError::from)
+        .and_then(|r| int(&r, "n"))?;
+    if n > 0 {
+        return Ok(false);
+    }
+    let mut tx = db.begin().await?;
+    put_boundaries(&mut tx, areas, "approximate", None).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+// ---------------------------------------------------------------------------------------
+// Evaluation counters
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Counter {
+    AppsDecided,
+    AppsOnTime,
+    AppRatings,
+    AppScoreSum,
+    ReportsReceived,
+    ReportsResolved,
+    ReportRatings,
+    ReportScoreSum,
+}
+
+impl Counter {
+    const ALL: [Counter; 8] = [
+        Counter::AppsDecided,
+        Counter::AppsOnTime,
+        Counter::AppRatings,
+        Counter::AppScoreSum,
+        Counter::ReportsReceived,
+        Counter::ReportsResolved,
+        Counter::ReportRatings,
+        Counter::ReportScoreSum,
+    ];
+
+    fn column(self) -> &'static str {
+        match self {
+            Counter::AppsDecided => "apps_decided",
+            Counter::AppsOnTime => "apps_on_time",
+            Counter::AppRatings => "app_ratings",
+            Counter::AppScoreSum => "app_score_sum",
+            Counter::ReportsReceived => "reports_received",
+            Counter::ReportsResolved => "reports_resolved",
+            Counter::ReportRatings => "report_ratings",
+            Counter::ReportScoreSum => "report_score_sum",
+        }
+    }
+}
+
+/// Adds `deltas` to one cell's counters.
+pub async fn bump(
+    tx: &mut Tx,
+    month: Month,
+    unit: &str,
+    agency: &str,
+    deltas: &[(Counter, i64)],
+) -> Result<()> {
+    if deltas.is_empty() {
+        return Ok(());
+    }
+    let cols: Vec<&str> = deltas.iter().map(|(c, _)| c.column()).collect();
+    let marks: Vec<String> = (0..deltas.len()).map(|i| format!("${}", i + 4)).collect();
+    let sets: Vec<String> = cols
+        .iter()
+        .map(|c| format!("{c} = evaluation_counts.{c} + excluded.{c}"))
+        .collect();
+    let sql = format!(
+        "INSERT INTO evaluation_counts (month, unit_code, agency_code, {}) VALUES ($1, $2, $3, {}) \
+         ON CONFLICT (month, unit_code, agency_code) DO UPDATE SET {}",
+        cols.join(", "),
+        marks.join(", "),
+        sets.join(", ")
+    );
+    let mut q = sqlx::query(&sql)
+        .bind(month.to_string())
+        .bind(unit.to_owned())
+        .bind(agency.to_owned());
+    for (_, d) in deltas {
+        q = q.bind(*d);
+    }
+    q.execute(&mut **tx).await?;
+    Ok(())
+}
+
+async fn bump_bucket(
+    tx: &mut Tx,
+    month: Month,
+    unit: &str,
+    agency: &str,
+    bucket: usize,
+    delta: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO evaluation_resolution (month, unit_code, agency_code, bucket, n) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (month, unit_code, agency_code, bucket) \
+         DO UPDATE SET n = evaluation_resolution.n + excluded.n",
+    )
+    .bind(month.to_string())
+    .bind(unit)
+    .bind(agency)
+    .bind(bucket as i64)
+    .bind(delta)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// One cell of the evaluation: a commune, or an agency, or a commune × agency.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Cell {
+    pub unit_code: Option<String>,
+    pub agency_code: Option<String>,
+    pub apps_decided: i64,
+    pub apps_on_time: i64,
+    pub app_ratings: i64,
+    pub app_score_sum: i64,
+    pub reports_received: i64,
+    pub reports_resolved: i64,
+    pub report_ratings: i64,
+    pub report_score_sum: i64,
+    /// Resolved reports per bucket of hours (one more than the bucket bounds).
+    pub resolution: Vec<i64>,
+}
+
+impl Cell {
+    fn add(&mut self, counter: Counter, v: i64) {
+        let slot = match counter {
+            Counter::AppsDecided => &mut self.apps_decided,
+            Counter::AppsOnTime => &mut self.apps_on_time,
+            Counter::AppRatings => &mut self.app_ratings,
+            Counter::AppScoreSum => &mut self.app_score_sum,
+            Counter::ReportsReceived => &mut self.reports_received,
+            Counter::ReportsResolved => &mut self.reports_resolved,
+            Counter::ReportRatings => &mut self.report_ratings,
+            Counter::ReportScoreSum => &mut self.report_score_sum,
+        };
+        *slot += v;
+    }
+}
+
+/// How cells are cut.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupBy {
+    Unit,
+    Agency,
+    UnitAndAgency,
+}
+
+/// The evaluation's cells for the months `from..=to`: one read of the counters of those
+/// months, whatever the number of reports and applications behind them.
+pub async fn cells(db: &Db, from: Month, to: Month, by: GroupBy) -> Result<Vec<Cell>> {
+    let keys = match by {
+        GroupBy::Unit => "unit_code",
+        GroupBy::Agency => "agency_code",
+        GroupBy::UnitAndAgency => "unit_code, agency_code",
+    };
+    let sums: Vec<String> = Counter::ALL
+        .iter()
+        .map(|c| format!("CAST(SUM({0}) AS BIGINT) AS {0}", c.column()))
+        .collect();
+    let rows = sqlx::query(&format!(
+        "SELECT {keys}, {} FROM evaluation_counts WHERE month >= $1 AND month <= $2 \
+         GROUP BY {keys} ORDER BY {keys}",
+        sums.join(", ")
+    ))
+    .bind(from.to_string())
+    .bind(to.to_string())
+    .fetch_all(db.reader())
+    .await?;
+    let key_of = |r: &AnyRow| -> Result<(Option<String>, Option<String>)> {
+        Ok(match by {
+            GroupBy::Unit => (Some(text(r, "unit_code")?), None),
+            GroupBy::Agency => (None, Some(text(r, "agency_code")?)),
+            GroupBy::UnitAndAgency => (Some(text(r, "unit_code")?), Some(text(r, "agency_code")?)),
+        })
+    };
+    let mut out = Vec::with_capacity(rows.len());
+    let mut index = std::collections::HashMap::new();
+    for r in &rows {
+        let (unit_code, agency_code) = key_of(r)?;
+        let mut cell = Cell {
+            unit_code: unit_code.clone(),
+            agency_code: agency_code.clone(),
+            resolution: vec![0; BUCKET_HOURS.len() + 1],
+            ..Cell::default()
+        };
+        for c in Counter::ALL {
+            cell.add(c, opt_int(r, c.column())?.unwrap_or(0));
+        }
+        index.insert((unit_code, agency_code), out.len());
+        out.push(cell);
+    }
+    let rows = sqlx::query(&format!(
+        "SELECT {keys}, bucket, CAST(SUM(n) AS BIGINT) AS n FROM evaluation_resolution WHERE month >= $1 AND month <= $2 \
+         GROUP BY {keys}, bucket"
+    ))
+    .bind(from.to_string())
+    .bind(to.to_string())
+    .fetch_all(db.reader())
+    .await?;
+    for r in &rows {
+        let key = key_of(r)?;
+        let bucket = usize::try_from(int(r, "bucket")?).unwrap_or(usize::MAX);
+        if let Some(&i) = index.get(&key) {
+            if let Some(slot) = out[i].resolution.get_mut(bucket) {
+                *slot += opt_int(r, "n")?.unwrap_or(0);
+            }
+        }
+    }
+    Ok(out)
+}
+
+// ---------------------------------------------------------------------------------------
+// Application ratings
+
+/// Rates a decided application once; `Ok(false)` if it was rated already.
+#[allow(clippy::too_many_arguments)]
+pub async fn rate_application(
+    tx: &mut Tx,
+    app: &crate::applications::Application,
+    satisfaction: i64,
+    on_time: bool,
+    comment: Option<&str>,
+    record: AuditRecord,
+) -> Result<bool> {
+    let n = sqlx::query(
+        "INSERT INTO application_ratings (number, satisfaction, on_time, comment, rated_at) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (number) DO NOTHING",
+    )
+    .bind(&app.number)
+    .bind(satisfaction)
+    .bind(i64::from(on_time))
+    .bind(comment)
+    .bind(Timestamp::now().to_string())
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    if n == 0 {
+        return Ok(false);
+    }
+    let decided = app
+        .decided_at
+        .as_deref()
+        .ok_or_else(|| StorageError::Corrupt(format!("application {} undecided", app.number)))?;
+    bump(
+        tx,
+        month_of(decided)?,
+        &app.unit_code,
+        &app.agency_code,
+        &[
+            (Counter::AppRatings, 1),
+            (Counter::AppScoreSum, satisfaction),
+        ],
+    )
+    .await?;
+    audit::append(tx, &record.fields(["satisfaction", "on_time", "comment"])).await?;
+    Ok(true)
+}
+
+/// Counts an application decided now: on time if decided by its due day.
+pub(crate) async fn count_decision(
+    tx: &mut Tx,
+    app: &crate::applications::Application,
+) -> Result<()> {
+    let Some(decided) = app.decided_at.as_deref() else {
+        return Ok(());
+    };
+    let t =
+        Timestamp::parse(decided).map_err(|_| StorageError::Corrupt(format!("time {decided}")))?;
+    let day = t
+        .datetime()
+        .to_offset(sohoa_domain::timestamp::VIETNAM)
+        .date()
+        .to_string();
+    let on_time = app.due_on.as_deref().is_none_or(|due| day.as_str() <= due);
+    bump(
+        tx,
+        Month::of(
+            t.datetime()
+                .to_offset(sohoa_domain::timestamp::VIETNAM)
+                .date(),
+        ),
+        &app.unit_code,
+        &app.agency_code,
+        &[
+            (Counter::AppsDecided, 1),
+            (Counter::AppsOnTime, i64::from(on_time)),
+        ],
+    )
+    .await
+}
+
+pub async fn application_rating(
+    db: &Db,
+    number: &str,
+) -> Result<Option<(i64, bool, Option<String>, String)>> {
+    let row = sqlx::query(
+        "SELECT satisfaction, on_time, comment, rated_at FROM application_ratings WHERE number = $1",
+    )
+    .bind(number)
+    .fetch_optional(db.reader())
+    .await?;
+    row.map(|r| {
+        Ok((
+            int(&r, "satisfaction")?,
+            int(&r, "on_time")? != 0,
+            opt_text(&r, "comment")?,
+            text(&r, "rated_at")?,
+        ))
+    })
+    .transpose()
+}

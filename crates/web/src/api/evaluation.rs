@@ -1,0 +1,239 @@
+//! The service evaluation: applicants rate decided applications; leaders read, per commune
+//! and agency over a span of months, satisfaction, applications' on-time rate, and how many
+//! reports were resolved and how fast. The public reads the same per commune, without any
+//! figure computed from fewer than five cases.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use sohoa_domain::audit::AuditRecord;
+use sohoa_domain::feedback::evaluation::{median_hours, ratio, Month, MIN_PUBLIC_CELL};
+use sohoa_domain::feedback::report::Score;
+use sohoa_domain::policy::{Action, Target};
+use sohoa_storage::feedback::{self as store, Cell, GroupBy};
+use sohoa_storage::StorageError;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::Caller;
+use crate::error::{ApiResult, AppError};
+use crate::extract::{ApiJson, ApiQuery, ClientAddr};
+use crate::AppState;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApplicationRating {
+    /// 1 (very dissatisfied) to 5 (very satisfied).
+    pub satisfaction: i64,
+    /// Whether the applicant got the result when promised.
+    pub on_time: bool,
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApplicationRatingView {
+    pub number: String,
+    pub satisfaction: i64,
+    pub on_time: bool,
+    pub comment: Option<String>,
+    pub rated_at: String,
+}
+
+/// The applicant rates a decided application, once.
+#[utoipa::path(post, path = "/api/v1/applications/{number}/rating", tag = "feedback", security(("bearer" = [])),
+    params(("number" = String, Path, description = "Application number")), request_body = ApplicationRating,
+    responses((status = 201, body = ApplicationRatingView), (status = 401, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody),
+        (status = 422, body = crate::error::ErrorBody)))]
+pub async fn rate_application(
+    State(state): State<AppState>,
+    caller: Caller,
+    ClientAddr(addr): ClientAddr,
+    Path(number): Path<String>,
+    ApiJson(body): ApiJson<ApplicationRating>,
+) -> ApiResult<(StatusCode, Json<ApplicationRatingView>)> {
+    let app = super::applications::load_for(&state, &caller, &number, Action::Apply).await?;
+    // Only the applicant rates, not a digital team member who filed it for them.
+    if !matches!(caller.0, sohoa_domain::policy::Principal::Citizen(_)) {
+        return Err(AppError::new(StatusCode::FORBIDDEN, "forbidden"));
+    }
+    let score = Score::new(body.satisfaction)
+        .map_err(|_| AppError::unprocessable("invalid_score").field("satisfaction"))?;
+    let comment = match body
+        .comment
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+    {
+        Some(c) => Some(
+            sohoa_domain::feedback::report::note(c)
+                .ok_or_else(|| AppError::unprocessable("invalid_note").field("comment"))?,
+        ),
+        None => None,
+    };
+    if app.decided_at.is_none() {
+        return Err(AppError::conflict("application_not_decided"));
+    }
+    let record = AuditRecord::new(
+        caller.actor(),
+        "application.rate",
+        "application",
+        &app.number,
+    )
+    .client_addr(addr);
+    let mut tx = state.db.begin().await?;
+    let rated = store::rate_application(
+        &mut tx,
+        &app,
+        i64::from(score.get()),
+        body.on_time,
+        comment.as_deref(),
+        record,
+    )
+    .await?;
+    if !rated {
+        return Err(AppError::conflict("application_already_rated"));
+    }
+    tx.commit().await.map_err(StorageError::from)?;
+    let (satisfaction, on_time, comment, rated_at) =
+        store::application_rating(&state.db, &app.number)
+            .await?
+            .ok_or_else(|| AppError::internal("a rating just written is missing"))?;
+    Ok((
+        StatusCode::CREATED,
+        Json(ApplicationRatingView {
+            number: app.number,
+            satisfaction,
+            on_time,
+            comment,
+            rated_at,
+        }),
+    ))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct Period {
+    /// First month, `YYYY-MM` (default: eleven months before `to`).
+    pub from: Option<String>,
+    /// Last month, `YYYY-MM` (default: this month).
+    pub to: Option<String>,
+    /// `unit` (default), `agency`, or `unit_agency` (leaders only).
+    pub by: Option<String>,
+}
+
+/// One row of the evaluation. Rates are 0-1; a figure is `null` when nothing was counted
+/// (or, publicly, fewer than five cases).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Figures {
+    pub unit_code: Option<String>,
+    pub agency_code: Option<String>,
+    /// Average of applicants' and reporters' ratings (1-5).
+    pub satisfaction: Option<f64>,
+    pub ratings: i64,
+    /// Share of applications decided by their due day.
+    pub on_time_rate: Option<f64>,
+    pub applications_decided: i64,
+    /// Share of reports filed in the period that are resolved.
+    pub resolution_rate: Option<f64>,
+    pub reports_received: i64,
+    pub reports_resolved: i64,
+    /// Median hours from filing to resolution (read from hour buckets: exact to a bucket).
+    pub median_resolution_hours: Option<f64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Evaluation {
+    pub from: String,
+    pub to: String,
+    /// When the figures were read: they are live.
+    pub as_of: String,
+    pub rows: Vec<Figures>,
+}
+
+pub(crate) fn figures(c: &Cell, public: bool) -> Figures {
+    let ratings = c.app_ratings + c.report_ratings;
+    let small = |n: i64| public && n < MIN_PUBLIC_CELL;
+    let hide = |n: i64, v: Option<f64>| if small(n) { None } else { v };
+    let round = |v: Option<f64>| v.map(|x| (x * 1000.0).round() / 1000.0);
+    Figures {
+        unit_code: c.unit_code.clone(),
+        agency_code: c.agency_code.clone(),
+        satisfaction: round(hide(
+            ratings,
+            ratio(c.app_score_sum + c.report_score_sum, ratings),
+        )),
+        ratings,
+        on_time_rate: round(hide(c.apps_decided, ratio(c.apps_on_time, c.apps_decided))),
+        applications_decided: c.apps_decided,
+        resolution_rate: round(hide(
+            c.reports_received,
+            ratio(c.reports_resolved, c.reports_received),
+        )),
+        reports_received: c.reports_received,
+        reports_resolved: c.reports_resolved,
+        median_resolution_hours: round(hide(c.reports_resolved, median_hours(&c.resolution))),
+    }
+}
+
+pub(crate) fn period(p: &Period) -> Result<(Month, Month), AppError> {
+    let month = |s: &str, field: &'static str| {
+        Month::parse(s).map_err(|_| AppError::bad_request("invalid_month").field(field))
+    };
+    let to = match p.to.as_deref() {
+        Some(s) => month(s, "to")?,
+        None => Month::of(sohoa_domain::timestamp::today()),
+    };
+    let from = match p.from.as_deref() {
+        Some(s) => month(s, "from")?,
+        None => to.minus(11),
+    };
+    if from > to {
+        return Err(AppError::bad_request("invalid_month").field("from"));
+    }
+    Ok((from, to))
+}
+
+pub(crate) async fn evaluate(
+    state: &AppState,
+    p: &Period,
+    public: bool,
+) -> Result<Evaluation, AppError> {
+    let (from, to) = period(p)?;
+    let by = match (p.by.as_deref(), public) {
+        (None | Some("unit"), _) => GroupBy::Unit,
+        (Some("agency"), false) => GroupBy::Agency,
+        (Some("unit_agency"), false) => GroupBy::UnitAndAgency,
+        _ => return Err(AppError::bad_request("invalid_query").field("by")),
+    };
+    let cells = store::cells(&state.db, from, to, by).await?;
+    Ok(Evaluation {
+        from: from.to_string(),
+        to: to.to_string(),
+        as_of: sohoa_domain::Timestamp::now().to_string(),
+        rows: cells.iter().map(|c| figures(c, public)).collect(),
+    })
+}
+
+/// The full evaluation for leaders and city administrators, by commune, agency or both.
+#[utoipa::path(get, path = "/api/v1/evaluation", tag = "feedback", security(("bearer" = [])), params(Period),
+    responses((status = 200, body = Evaluation), (status = 400, body = crate::error::ErrorBody),
+        (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)))]
+pub async fn full(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(p): ApiQuery<Period>,
+) -> ApiResult<Json<Evaluation>> {
+    caller.authorize(Action::ReadEvaluation, &Target::default())?;
+    Ok(Json(evaluate(&state, &p, false).await?))
+}
+
+/// The public evaluation: per commune, no figure from fewer than five cases.
+#[utoipa::path(get, path = "/api/v1/evaluation/public", tag = "feedback", params(Period),
+    responses((status = 200, body = Evaluation), (status = 400, body = crate::error::ErrorBody)))]
+pub async fn public(
+    State(state): State<AppState>,
+    ApiQuery(p): ApiQuery<Period>,
+) -> ApiResult<Json<Evaluation>> {
+    Ok(Json(evaluate(&state, &p, true).await?))
+}

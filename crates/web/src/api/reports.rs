@@ -1,0 +1,1285 @@
+//! Residents' reports (phản ánh, kiến nghị) over the JSON API: filing (signed in, or
+//! anonymous with a contact), the public map's GeoJSON, the responsible agency's queue and
+//! moves, and the reporter's follow-up (photos, rating, reopening). Open311 clients reach
+//! the same [`file`] through `crate::open311`.
+
+use std::collections::BTreeMap;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use sohoa_domain::agency::AgencyCode;
+use sohoa_domain::audit::AuditRecord;
+use sohoa_domain::feedback::geo::{unit_in_address, BBox, Point};
+use sohoa_domain::feedback::report::{
+    self as rules, Category, Contact, ReportStatus, Score, DUPLICATE_RADIUS_M,
+    DUPLICATE_WINDOW_DAYS, REOPEN_WINDOW_DAYS,
+};
+use sohoa_domain::policy::{Action, Principal, Target};
+use sohoa_domain::{Timestamp, UnitCode};
+use sohoa_storage::feedback::{self as store, Change, Photo, PublicReport, Report};
+use sohoa_storage::StorageError;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::Caller;
+use crate::error::{ApiResult, AppError};
+use crate::extract::{ApiJson, ApiQuery, ClientAddr};
+use crate::AppState;
+
+/// Header carrying the code a reporter was given when filing, for follow-up without an
+/// account.
+pub const REPORTER_CODE_HEADER: &str = "x-reporter-code";
+/// Photos per report and kind (the reporter's, the officer's resolution).
+const MAX_PHOTOS: i64 = 5;
+const MAX_PHOTO_BYTES: usize = 5 * 1024 * 1024;
+const PHOTO_KINDS: &[(&str, &[u8])] = &[
+    ("image/jpeg", b"\xFF\xD8\xFF"),
+    ("image/png", b"\x89PNG\r\n\x1a\n"),
+];
+
+// ---------------------------------------------------------------------------------------
+// Filing
+
+/// What a report is filed with, from whichever channel.
+#[derive(Debug, Default)]
+pub(crate) struct Filing {
+    pub category: String,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    pub address: Option<String>,
+    pub description: Option<String>,
+    pub attributes: BTreeMap<String, Vec<String>>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub name: Option<String>,
+    pub media_url: Option<String>,
+    pub channel: String,
+}
+
+pub(crate) struct Filed {
+    pub report: Report,
+    pub reporter_code: String,
+    pub nearby: Vec<PublicReport>,
+}
+
+fn sha256_hex(s: &str) -> String {
+    hex::encode(crate::token_digest(s))
+}
+
+/// Files a report: checks it, finds its commune and the agency that answers it, and writes
+/// it with its counters and audit entry in one transaction.
+pub(crate) async fn file(
+    state: &AppState,
+    caller: &Caller,
+    addr: Option<String>,
+    f: Filing,
+) -> Result<Filed, AppError> {
+    let categories = state.feedback.categories(&state.db).await?;
+    let category = categories
+        .iter()
+        .find(|c| c.code == f.category)
+        .ok_or_else(|| AppError::not_found("report_category_not_found").field("service_code"))?;
+    let description =
+        match f.description.as_deref() {
+            Some(d) => Some(rules::description(d).ok_or_else(|| {
+                AppError::unprocessable("invalid_description").field("description")
+            })?),
+            None => None,
+        };
+    let attributes = category.answers(&f.attributes).map_err(|e| {
+        AppError::unprocessable("invalid_attribute")
+            .field(format!("attribute[{}]", e.code))
+            .detail(e.to_string())
+    })?;
+    let description = description
+        .or_else(|| (!attributes.is_empty()).then(|| category.name_vi.clone()))
+        .ok_or_else(|| AppError::unprocessable("invalid_description").field("description"))?;
+    let address = match f
+        .address
+        .as_deref()
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+    {
+        Some(a) => Some(
+            rules::note(a)
+                .filter(|a| a.chars().count() <= 300)
+                .ok_or_else(|| {
+                    AppError::unprocessable("invalid_address").field("address_string")
+                })?,
+        ),
+        None => None,
+    };
+    let media_url = match f
+        .media_url
+        .as_deref()
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+    {
+        Some(u)
+            if (u.starts_with("https://") || u.starts_with("http://"))
+                && u.len() <= 1000
+                && !u.chars().any(|c| c.is_whitespace() || c.is_control()) =>
+        {
+            Some(u.to_owned())
+        }
+        Some(_) => return Err(AppError::unprocessable("invalid_media_url").field("media_url")),
+        None => None,
+    };
+    // Where: a point given, or the commune the address names (placed at its centre).
+    let geo = state.feedback.geography(&state.db).await?;
+    let (point, unit) = match (f.lat, f.lon) {
+        (Some(lat), Some(lon)) => {
+            let p = Point::new(lat, lon)
+                .map_err(|_| AppError::unprocessable("invalid_location").field("lat"))?;
+            let unit = geo
+                .boundaries
+                .locate(p)
+                .cloned()
+                .ok_or_else(|| AppError::unprocessable("location_outside_city").field("lat"))?;
+            (p, unit)
+        }
+        (None, None) => {
+            let unit = address
+                .as_deref()
+                .and_then(unit_in_address)
+                .ok_or_else(|| AppError::unprocessable("location_required").field("lat"))?;
+            let area = geo.boundaries.get(&unit).ok_or_else(|| {
+                AppError::unprocessable("location_outside_city").field("address_string")
+            })?;
+            (area.centre(), unit)
+        }
+        _ => return Err(AppError::unprocessable("invalid_location").field("long")),
+    };
+    // Who: a signed-in citizen, or anyone with a way to reach them.
+    let reporter = match &caller.0 {
+        Principal::Citizen(id) => Some(format!("citizen:{id}")),
+        _ => None,
+    };
+    let mut contact = Vec::new();
+    if let Some(e) = f.email.as_deref().filter(|e| !e.trim().is_empty()) {
+        let c = Contact::email(e)
+            .map_err(|_| AppError::unprocessable("invalid_contact").field("email"))?;
+        contact.push(format!("email:{}", c.as_str()));
+    }
+    if let Some(p) = f.phone.as_deref().filter(|p| !p.trim().is_empty()) {
+        let c = Contact::phone(p)
+            .map_err(|_| AppError::unprocessable("invalid_contact").field("phone"))?;
+        contact.push(format!("phone:{}", c.as_str()));
+    }
+    if let Some(n) = f.name.as_deref().and_then(rules::note) {
+        if n.chars().count() <= 200 {
+            contact.push(format!("name:{n}"));
+        }
+    }
+    let has_way_back = contact.iter().any(|c| !c.starts_with("name:"));
+    if reporter.is_none() && !has_way_back {
+        return Err(AppError::unprocessable("contact_required").field("email"));
+    }
+    let agency = store::route(&state.db, &category.code, &unit)
+        .await?
+        .ok_or_else(|| AppError::conflict("no_responsible_agency"))?;
+
+    let now = Timestamp::now();
+    let today = now
+        .datetime()
+        .to_offset(sohoa_domain::timestamp::VIETNAM)
+        .date();
+    let due_on = super::applications::calendar()?.add_working_days(today, category.deadline_days);
+    let id = format!(
+        "PA-{}-{}",
+        today.to_string().replace('-', ""),
+        hex::encode_upper(crate::auth::random_bytes::<4>()?)
+    );
+    let reporter_code = hex::encode(crate::auth::random_bytes::<12>()?);
+    let sealed_contact = if contact.is_empty() {
+        None
+    } else {
+        Some(
+            state
+                .db
+                .keyring()?
+                .seal(&store::contact_context(&id), &contact.join("\n"))?,
+        )
+    };
+    let report = Report {
+        token: format!("tk-{}", hex::encode(crate::auth::random_bytes::<8>()?)),
+        category_code: category.code.clone(),
+        status: ReportStatus::Open,
+        agency_code: agency,
+        unit_code: unit.as_str().to_owned(),
+        lat: point.lat(),
+        lon: point.lon(),
+        address,
+        description,
+        attributes: Value::Object(attributes.into_iter().collect()).to_string(),
+        media_url,
+        reporter,
+        contact: sealed_contact,
+        reporter_code_hash: sha256_hex(&reporter_code),
+        channel: f.channel,
+        supporters: 0,
+        status_note: None,
+        resolution_note: None,
+        created_at: now.to_string(),
+        updated_at: now.to_string(),
+        due_on: due_on.to_string(),
+        resolved_at: None,
+        rating: None,
+        rating_comment: None,
+        rated_at: None,
+        reopened: 0,
+        revision: 1,
+        id,
+    };
+    let nearby = nearby_open(state, &category.code, point).await?;
+    let record = AuditRecord::new(caller.actor(), "report.file", "report", &report.id)
+        .purpose(format!("report {}", report.category_code))
+        .client_addr(addr);
+    let mut tx = state.db.begin().await?;
+    store::insert(&mut tx, &report, record).await?;
+    tx.commit().await.map_err(StorageError::from)?;
+    Ok(Filed {
+        report,
+        reporter_code,
+        nearby,
+    })
+}
+
+/// Open reports of the category close in place and time: offered to join.
+async fn nearby_open(
+    state: &AppState,
+    category: &str,
+    p: Point,
+) -> Result<Vec<PublicReport>, AppError> {
+    let since = Timestamp::from_datetime(
+        Timestamp::now().datetime() - time::Duration::days(DUPLICATE_WINDOW_DAYS),
+    );
+    let found = store::open_near(
+        &state.db,
+        category,
+        &p.around(DUPLICATE_RADIUS_M),
+        &since.to_string(),
+    )
+    .await?;
+    let mut near: Vec<(f64, PublicReport)> = found
+        .into_iter()
+        .filter_map(|r| {
+            let d = Point::new(r.lat, r.lon).ok()?.distance_m(p);
+            (d <= DUPLICATE_RADIUS_M).then_some((d, r))
+        })
+        .collect();
+    near.sort_by(|a, b| a.0.total_cmp(&b.0));
+    Ok(near.into_iter().take(10).map(|(_, r)| r).collect())
+}
+
+// ---------------------------------------------------------------------------------------
+// Views
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventView {
+    pub from_status: Option<ReportStatus>,
+    pub to_status: ReportStatus,
+    pub from_agency: Option<String>,
+    pub to_agency: String,
+    pub actor: String,
+    pub at: String,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PhotoView {
+    pub seq: i64,
+    /// `report` (the reporter's) or `resolution` (the officer's).
+    pub kind: String,
+    pub content_type: String,
+    pub size: i64,
+    pub at: String,
+    pub url: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReportView {
+    pub id: String,
+    /// Open311's token for this request.
+    pub token: String,
+    pub status: ReportStatus,
+    pub category: String,
+    pub agency_code: String,
+    pub unit_code: String,
+    pub lat: f64,
+    pub long: f64,
+    pub address: Option<String>,
+    pub description: String,
+    #[schema(value_type = Object)]
+    pub attributes: Value,
+    pub media_url: Option<String>,
+    pub supporters: i64,
+    /// The agency's latest public answer.
+    pub status_note: Option<String>,
+    pub resolution_note: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    /// The day it is to be resolved by (working days after filing, per category).
+    pub due_on: String,
+    pub overdue: bool,
+    pub resolved_at: Option<String>,
+    pub rating: Option<i64>,
+    pub reopened: i64,
+    /// For the reporter and the responsible agency only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contact: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub events: Option<Vec<EventView>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub photos: Option<Vec<PhotoView>>,
+}
+
+pub(crate) fn overdue(r: &Report, today: &str) -> bool {
+    !r.status.is_settled() && r.due_on.as_str() < today
+}
+
+fn today() -> String {
+    sohoa_domain::timestamp::today().to_string()
+}
+
+impl ReportView {
+    pub(crate) fn public(r: &Report) -> Self {
+        Self {
+            id: r.id.clone(),
+            token: r.token.clone(),
+            status: r.status,
+            category: r.category_code.clone(),
+            agency_code: r.agency_code.clone(),
+            unit_code: r.unit_code.clone(),
+            lat: r.lat,
+            long: r.lon,
+            address: r.address.clone(),
+            description: r.description.clone(),
+            attributes: serde_json::from_str(&r.attributes).unwrap_or(Value::Null),
+            media_url: r.media_url.clone(),
+            supporters: r.supporters,
+            status_note: r.status_note.clone(),
+            resolution_note: r.resolution_note.clone(),
+            created_at: r.created_at.clone(),
+            updated_at: r.updated_at.clone(),
+            due_on: r.due_on.clone(),
+            overdue: overdue(r, &today()),
+            resolved_at: r.resolved_at.clone(),
+            rating: r.rating,
+            reopened: r.reopened,
+            contact: None,
+            events: None,
+            photos: None,
+        }
+    }
+}
+
+/// Whether the caller is the report's reporter: by session, or by the code they were given.
+fn is_reporter(caller: &Caller, r: &Report, code: Option<&str>) -> bool {
+    if let (Principal::Citizen(id), Some(rep)) = (&caller.0, &r.reporter) {
+        if *rep == format!("citizen:{id}") {
+            return true;
+        }
+    }
+    code.is_some_and(|c| {
+        let a = crate::token_digest(c.trim());
+        hex::decode(&r.reporter_code_hash)
+            .ok()
+            .and_then(|v| <[u8; 32]>::try_from(v).ok())
+            .is_some_and(|b| crate::digests_equal(&a, &b))
+    })
+}
+
+/// Whether the caller answers for the report: an officer of its agency.
+fn is_handler(caller: &Caller, r: &Report) -> bool {
+    AgencyCode::parse(&r.agency_code).is_ok_and(|a| {
+        sohoa_domain::policy::authorize(&caller.0, Action::ProcessReport, &Target::agency(&a))
+            .is_ok()
+    })
+}
+
+fn reporter_code(headers: &HeaderMap, body: Option<&str>) -> Option<String> {
+    body.map(str::to_owned).or_else(|| {
+        headers
+            .get(REPORTER_CODE_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    })
+}
+
+async fn load(state: &AppState, id: &str) -> Result<Report, AppError> {
+    if id.len() > 64 {
+        return Err(AppError::not_found("report_not_found"));
+    }
+    store::get(&state.db, id)
+        .await?
+        .ok_or_else(|| AppError::not_found("report_not_found"))
+}
+
+async fn full_view(
+    state: &AppState,
+    caller: &Caller,
+    addr: Option<String>,
+    r: &Report,
+) -> Result<ReportView, AppError> {
+    let mut v = ReportView::public(r);
+    if let Some(sealed) = &r.contact {
+        let plain = state
+            .db
+            .keyring()?
+            .open(&store::contact_context(&r.id), sealed)?;
+        v.contact = Some(plain.lines().map(str::to_owned).collect());
+        // Staff reading a reporter's contact read personal data.
+        if !matches!(caller.0, Principal::Citizen(_) | Principal::Anonymous) {
+            let record = AuditRecord::new(caller.actor(), "report.read", "report", &r.id)
+                .fields(["contact"])
+                .purpose(format!("report {}", r.id))
+                .actor_unit(caller.0.agency().map(ToString::to_string))
+                .client_addr(addr);
+            state.audit.record(record).await?;
+        }
+    }
+    v.events = Some(
+        store::events(&state.db, &r.id)
+            .await?
+            .into_iter()
+            .map(|e| EventView {
+                from_status: e.from_status,
+                to_status: e.to_status,
+                from_agency: e.from_agency,
+                to_agency: e.to_agency,
+                actor: e.actor,
+                at: e.at,
+                note: e.note,
+            })
+            .collect(),
+    );
+    v.photos = Some(
+        store::photos(&state.db, &r.id)
+            .await?
+            .into_iter()
+            .map(|p| PhotoView {
+                url: format!("/api/v1/reports/{}/photos/{}", r.id, p.seq),
+                seq: p.seq,
+                kind: p.kind,
+                content_type: p.content_type,
+                size: p.size,
+                at: p.at,
+            })
+            .collect(),
+    );
+    Ok(v)
+}
+
+// ---------------------------------------------------------------------------------------
+// Endpoints
+
+/// A JSON body's attribute answers: a value, or a list of them for a multi-value list.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum AttributeInput {
+    One(String),
+    Number(f64),
+    Many(Vec<String>),
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewReport {
+    /// A category (Open311 service code): see `/open311/v2/services.json`.
+    pub category: String,
+    pub lat: Option<f64>,
+    pub long: Option<f64>,
+    /// Where, in words; without `lat`/`long`, the commune it names places the report.
+    pub address: Option<String>,
+    pub description: Option<String>,
+    #[serde(default)]
+    pub attributes: BTreeMap<String, AttributeInput>,
+    /// A way to reach an anonymous reporter (one of these is required without a session).
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub name: Option<String>,
+    pub media_url: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FiledView {
+    pub report: ReportView,
+    /// Keep it: with it (header `X-Reporter-Code`) the reporter adds photos, rates and
+    /// reopens without an account. Shown once.
+    pub reporter_code: String,
+    /// Open reports of the same category close by: the reporter may join one of them
+    /// (`POST /api/v1/reports/{id}/supporters`).
+    pub nearby: Vec<String>,
+}
+
+/// Files a report. Signed-in citizens are its reporter; anyone else gives an e-mail address
+/// or phone number.
+#[utoipa::path(post, path = "/api/v1/reports", tag = "feedback", request_body = NewReport,
+    responses((status = 201, body = FiledView), (status = 404, body = crate::error::ErrorBody),
+        (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    ClientAddr(addr): ClientAddr,
+    ApiJson(body): ApiJson<NewReport>,
+) -> ApiResult<(StatusCode, Json<FiledView>)> {
+    let attributes = body
+        .attributes
+        .into_iter()
+        .map(|(k, v)| {
+            let values = match v {
+                AttributeInput::One(s) => vec![s],
+                AttributeInput::Number(n) => vec![n.to_string()],
+                AttributeInput::Many(v) => v,
+            };
+            (k, values)
+        })
+        .collect();
+    let filed = file(
+        &state,
+        &caller,
+        addr,
+        Filing {
+            category: body.category,
+            lat: body.lat,
+            lon: body.long,
+            address: body.address,
+            description: body.description,
+            attributes,
+            email: body.email,
+            phone: body.phone,
+            name: body.name,
+            media_url: body.media_url,
+            channel: "api".into(),
+        },
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(FiledView {
+            report: ReportView::public(&filed.report),
+            reporter_code: filed.reporter_code,
+            nearby: filed.nearby.into_iter().map(|r| r.id).collect(),
+        }),
+    ))
+}
+
+/// One report. Anyone sees what the public map shows; its reporter (by session or
+/// `X-Reporter-Code`) and the responsible agency's officers also see the contact, history
+/// and photos (officers' reads are audited).
+#[utoipa::path(get, path = "/api/v1/reports/{id}", tag = "feedback",
+    params(("id" = String, Path, description = "Report id")),
+    responses((status = 200, body = ReportView), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn get_report(
+    State(state): State<AppState>,
+    caller: Caller,
+    ClientAddr(addr): ClientAddr,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ReportView>> {
+    let r = load(&state, &id).await?;
+    let code = reporter_code(&headers, None);
+    if is_reporter(&caller, &r, code.as_deref()) || is_handler(&caller, &r) {
+        return Ok(Json(full_view(&state, &caller, addr, &r).await?));
+    }
+    Ok(Json(ReportView::public(&r)))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct QueueParams {
+    /// One status; default: every one but `closed`.
+    pub status: Option<String>,
+    /// At most this many (1-500, default 100), soonest due first.
+    pub limit: Option<i64>,
+}
+
+/// The officer's agency's reports, soonest due first, with overdue ones flagged.
+#[utoipa::path(get, path = "/api/v1/reports", tag = "feedback", security(("bearer" = [])),
+    params(QueueParams),
+    responses((status = 200, body = Vec<ReportView>), (status = 400, body = crate::error::ErrorBody),
+        (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)))]
+pub async fn queue(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(p): ApiQuery<QueueParams>,
+) -> ApiResult<Json<Vec<ReportView>>> {
+    let agency = caller
+        .0
+        .agency()
+        .cloned()
+        .ok_or_else(|| AppError::new(StatusCode::FORBIDDEN, "forbidden"))?;
+    caller.authorize(Action::ProcessReport, &Target::agency(&agency))?;
+    let status = match p.status.as_deref() {
+        Some(s) => Some(
+            ReportStatus::parse(s)
+                .ok_or_else(|| AppError::bad_request("invalid_report_status").field("status"))?,
+        ),
+        None => None,
+    };
+    let limit = p.limit.unwrap_or(100);
+    if !(1..=500).contains(&limit) {
+        return Err(AppError::bad_request("invalid_query").field("limit"));
+    }
+    let rows = store::queue(&state.db, agency.as_str(), status, limit).await?;
+    Ok(Json(rows.iter().map(ReportView::public).collect()))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Transition {
+    /// `acknowledged`, `in_progress`, `resolved` (with a note saying what was done) or
+    /// `closed`.
+    pub to: String,
+    /// A public answer: shown to everyone as the report's status notes.
+    pub note: Option<String>,
+}
+
+/// An officer of the responsible agency moves the report and answers publicly.
+#[utoipa::path(post, path = "/api/v1/reports/{id}/transitions", tag = "feedback", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Report id")), request_body = Transition,
+    responses((status = 200, body = ReportView), (status = 401, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody),
+        (status = 422, body = crate::error::ErrorBody)))]
+pub async fn transition(
+    State(state): State<AppState>,
+    caller: Caller,
+    ClientAddr(addr): ClientAddr,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<Transition>,
+) -> ApiResult<Json<ReportView>> {
+    let r = load_handled(&state, &caller, &id).await?;
+    let to = ReportStatus::parse(&body.to)
+        .ok_or_else(|| AppError::unprocessable("invalid_report_status").field("to"))?;
+    let note = note_of(body.note.as_deref(), "note")?;
+    rules::check_move(r.status, to, note.as_deref()).map_err(|e| match e {
+        rules::MoveError::NoteRequired => {
+            AppError::unprocessable("resolution_note_required").field("note")
+        }
+        rules::MoveError::Illegal { .. } => AppError::conflict("illegal_report_transition")
+            .arg("from", r.status.as_str())
+            .arg("to", to.as_str()),
+    })?;
+    let now = Timestamp::now().to_string();
+    let mut after = r.clone();
+    after.status = to;
+    after.updated_at = now.clone();
+    if note.is_some() {
+        after.status_note = note.clone();
+    }
+    if to == ReportStatus::Resolved {
+        after.resolution_note = note.clone();
+        after.resolved_at = Some(now);
+    }
+    let record = AuditRecord::new(caller.actor(), "report.move", "report", &r.id)
+        .actor_unit(caller.0.agency().map(ToString::to_string))
+        .client_addr(addr.clone());
+    save(&state, &r, &after, Change::Move, note.as_deref(), record).await?;
+    let fresh = load(&state, &id).await?;
+    Ok(Json(full_view(&state, &caller, addr, &fresh).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Forward {
+    pub agency_code: String,
+    /// Why: shown to the public.
+    pub note: Option<String>,
+}
+
+/// Hands the report to another agency, which answers it from now on (open again there).
+#[utoipa::path(post, path = "/api/v1/reports/{id}/forward", tag = "feedback", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Report id")), request_body = Forward,
+    responses((status = 200, body = ReportView), (status = 401, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody),
+        (status = 422, body = crate::error::ErrorBody)))]
+pub async fn forward(
+    State(state): State<AppState>,
+    caller: Caller,
+    ClientAddr(addr): ClientAddr,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<Forward>,
+) -> ApiResult<Json<ReportView>> {
+    let r = load_handled(&state, &caller, &id).await?;
+    let to = AgencyCode::parse(&body.agency_code)
+        .map_err(|_| AppError::unprocessable("invalid_agency_code").field("agency_code"))?;
+    if sohoa_storage::agencies::get(&state.db, &to)
+        .await?
+        .is_none()
+    {
+        return Err(AppError::unprocessable("unknown_agency").field("agency_code"));
+    }
+    if !rules::can_forward(r.status) || to.as_str() == r.agency_code {
+        return Err(AppError::conflict("illegal_report_transition")
+            .arg("from", r.status.as_str())
+            .arg("to", "forwarded"));
+    }
+    let note = note_of(body.note.as_deref(), "note")?;
+    let mut after = r.clone();
+    after.agency_code = to.as_str().to_owned();
+    after.status = ReportStatus::Open;
+    after.updated_at = Timestamp::now().to_string();
+    if note.is_some() {
+        after.status_note = note.clone();
+    }
+    let record = AuditRecord::new(caller.actor(), "report.forward", "report", &r.id)
+        .actor_unit(caller.0.agency().map(ToString::to_string))
+        .purpose(format!("to {to}"))
+        .client_addr(addr);
+    save(&state, &r, &after, Change::Forward, note.as_deref(), record).await?;
+    Ok(Json(ReportView::public(&load(&state, &id).await?)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Rating {
+    /// 1 (very dissatisfied) to 5 (very satisfied).
+    pub score: i64,
+    pub comment: Option<String>,
+    /// The code given when filing, for a reporter without a session.
+    pub reporter_code: Option<String>,
+}
+
+/// The reporter rates the resolution, once; the report is closed by it.
+#[utoipa::path(post, path = "/api/v1/reports/{id}/rating", tag = "feedback",
+    params(("id" = String, Path, description = "Report id")), request_body = Rating,
+    responses((status = 200, body = ReportView), (status = 403, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody),
+        (status = 422, body = crate::error::ErrorBody)))]
+pub async fn rate(
+    State(state): State<AppState>,
+    caller: Caller,
+    ClientAddr(addr): ClientAddr,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<Rating>,
+) -> ApiResult<Json<ReportView>> {
+    let r = load(&state, &id).await?;
+    let code = reporter_code(&headers, body.reporter_code.as_deref());
+    if !is_reporter(&caller, &r, code.as_deref()) {
+        return Err(AppError::new(StatusCode::FORBIDDEN, "not_reporter"));
+    }
+    let score = Score::new(body.score)
+        .map_err(|_| AppError::unprocessable("invalid_score").field("score"))?;
+    let comment = note_of(body.comment.as_deref(), "comment")?;
+    if !r.status.is_settled() {
+        return Err(AppError::conflict("report_not_resolved"));
+    }
+    if r.rating.is_some() {
+        return Err(AppError::conflict("report_already_rated"));
+    }
+    let now = Timestamp::now().to_string();
+    let mut after = r.clone();
+    after.rating = Some(i64::from(score.get()));
+    after.rating_comment = comment;
+    after.rated_at = Some(now.clone());
+    after.status = ReportStatus::Closed;
+    after.updated_at = now;
+    let record =
+        AuditRecord::new(caller.actor(), "report.rate", "report", &r.id).client_addr(addr.clone());
+    save(&state, &r, &after, Change::Rate, None, record).await?;
+    Ok(Json(
+        full_view(&state, &caller, addr, &load(&state, &id).await?).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Reopen {
+    /// What is still wrong.
+    pub reason: String,
+    pub reporter_code: Option<String>,
+}
+
+/// The reporter reopens a resolved report within 7 days of its resolution, before rating it.
+#[utoipa::path(post, path = "/api/v1/reports/{id}/reopen", tag = "feedback",
+    params(("id" = String, Path, description = "Report id")), request_body = Reopen,
+    responses((status = 200, body = ReportView), (status = 403, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody),
+        (status = 422, body = crate::error::ErrorBody)))]
+pub async fn reopen(
+    State(state): State<AppState>,
+    caller: Caller,
+    ClientAddr(addr): ClientAddr,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<Reopen>,
+) -> ApiResult<Json<ReportView>> {
+    let r = load(&state, &id).await?;
+    let code = reporter_code(&headers, body.reporter_code.as_deref());
+    if !is_reporter(&caller, &r, code.as_deref()) {
+        return Err(AppError::new(StatusCode::FORBIDDEN, "not_reporter"));
+    }
+    let reason = note_of(Some(&body.reason), "reason")?
+        .ok_or_else(|| AppError::unprocessable("invalid_note").field("reason"))?;
+    if !r.status.is_settled() {
+        return Err(AppError::conflict("report_not_resolved"));
+    }
+    if r.rating.is_some() {
+        return Err(AppError::conflict("report_already_rated"));
+    }
+    let resolved = r
+        .resolved_at
+        .as_deref()
+        .and_then(|t| Timestamp::parse(t).ok())
+        .ok_or_else(|| AppError::internal(format!("report {} resolved without a time", r.id)))?;
+    if Timestamp::now().datetime() - resolved.datetime() > time::Duration::days(REOPEN_WINDOW_DAYS)
+    {
+        return Err(AppError::conflict("reopen_window_passed").arg("days", REOPEN_WINDOW_DAYS));
+    }
+    let mut after = r.clone();
+    after.status = ReportStatus::Open;
+    after.resolved_at = None;
+    after.resolution_note = None;
+    after.reopened += 1;
+    after.updated_at = Timestamp::now().to_string();
+    let record = AuditRecord::new(caller.actor(), "report.reopen", "report", &r.id)
+        .client_addr(addr.clone());
+    save(&state, &r, &after, Change::Reopen, Some(&reason), record).await?;
+    Ok(Json(
+        full_view(&state, &caller, addr, &load(&state, &id).await?).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Support {
+    /// Without a session: the supporter's e-mail address or phone number (counted once).
+    pub email: Option<String>,
+    pub phone: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Supported {
+    pub id: String,
+    pub supporters: i64,
+    /// False when this supporter had joined before (nothing changed).
+    pub joined: bool,
+}
+
+/// Joins an open report instead of filing the same problem again.
+#[utoipa::path(post, path = "/api/v1/reports/{id}/supporters", tag = "feedback",
+    params(("id" = String, Path, description = "Report id")), request_body = Support,
+    responses((status = 200, body = Supported), (status = 404, body = crate::error::ErrorBody),
+        (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn support(
+    State(state): State<AppState>,
+    caller: Caller,
+    ClientAddr(addr): ClientAddr,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<Support>,
+) -> ApiResult<Json<Supported>> {
+    let r = load(&state, &id).await?;
+    if r.status.is_settled() {
+        return Err(AppError::conflict("report_settled"));
+    }
+    // Supporters are kept as digests: the count needs no one's address.
+    let who = match (&caller.0, body.email.as_deref(), body.phone.as_deref()) {
+        (Principal::Citizen(c), _, _) => format!("citizen:{c}"),
+        (_, Some(e), _) => Contact::email(e)
+            .map(|c| c.as_str().to_owned())
+            .map_err(|_| AppError::unprocessable("invalid_contact").field("email"))?,
+        (_, None, Some(p)) => Contact::phone(p)
+            .map(|c| c.as_str().to_owned())
+            .map_err(|_| AppError::unprocessable("invalid_contact").field("phone"))?,
+        _ => return Err(AppError::unprocessable("contact_required").field("email")),
+    };
+    let record =
+        AuditRecord::new(caller.actor(), "report.support", "report", &r.id).client_addr(addr);
+    let mut tx = state.db.begin().await?;
+    let joined = store::support(&mut tx, &r.id, &sha256_hex(&who), record).await?;
+    tx.commit().await.map_err(StorageError::from)?;
+    Ok(Json(Supported {
+        supporters: r.supporters + i64::from(joined),
+        id: r.id,
+        joined,
+    }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct NearbyParams {
+    pub category: String,
+    pub lat: f64,
+    pub long: f64,
+}
+
+/// Open reports of a category within 150 m filed in the last 30 days: what a resident about
+/// to file the same problem is offered to join.
+#[utoipa::path(get, path = "/api/v1/feedback/nearby", tag = "feedback", params(NearbyParams),
+    responses((status = 200, description = "GeoJSON FeatureCollection", body = Object),
+        (status = 400, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn nearby(
+    State(state): State<AppState>,
+    ApiQuery(p): ApiQuery<NearbyParams>,
+) -> ApiResult<Json<Value>> {
+    let point = Point::new(p.lat, p.long)
+        .map_err(|_| AppError::unprocessable("invalid_location").field("lat"))?;
+    let found = nearby_open(&state, &p.category, point).await?;
+    Ok(Json(feature_collection(&found, false)))
+}
+
+fn feature(r: &PublicReport) -> Value {
+    json!({
+        "type": "Feature",
+        "id": r.id,
+        "geometry": {"type": "Point", "coordinates": [r.lon, r.lat]},
+        "properties": {
+            "id": r.id,
+            "category": r.category_code,
+            "status": r.status.as_str(),
+            "unit_code": r.unit_code,
+            "description": r.description,
+            "supporters": r.supporters,
+            "created_at": r.created_at,
+            "updated_at": r.updated_at,
+        }
+    })
+}
+
+fn feature_collection(rows: &[PublicReport], truncated: bool) -> Value {
+    json!({
+        "type": "FeatureCollection",
+        "features": rows.iter().map(feature).collect::<Vec<_>>(),
+        "truncated": truncated,
+    })
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct MapParams {
+    /// `min_long,min_lat,max_long,max_lat`.
+    pub bbox: String,
+    /// `open` or `closed` (Open311's), or one of sohoa's statuses.
+    pub status: Option<String>,
+    pub category: Option<String>,
+    /// At most this many features (1-5,000, default 2,000); `truncated` says if the box
+    /// held more: zoom in.
+    pub limit: Option<i64>,
+}
+
+pub(crate) fn statuses_of(s: Option<&str>) -> Result<Option<Vec<ReportStatus>>, AppError> {
+    match s {
+        None | Some("") => Ok(None),
+        Some(s) => ReportStatus::from_open311(s)
+            .map(<[ReportStatus]>::to_vec)
+            .or_else(|| ReportStatus::parse(s).map(|x| vec![x]))
+            .map(Some)
+            .ok_or_else(|| AppError::bad_request("invalid_report_status").field("status")),
+    }
+}
+
+/// Reports inside a box as GeoJSON, for the public map: no reporter, no contact, no photo.
+#[utoipa::path(get, path = "/api/v1/reports.geojson", tag = "feedback", params(MapParams),
+    responses((status = 200, description = "GeoJSON FeatureCollection", content_type = "application/geo+json", body = Object),
+        (status = 400, body = crate::error::ErrorBody)))]
+pub async fn geojson(
+    State(state): State<AppState>,
+    ApiQuery(p): ApiQuery<MapParams>,
+) -> ApiResult<Response> {
+    let bbox =
+        BBox::parse(&p.bbox).map_err(|_| AppError::bad_request("invalid_bbox").field("bbox"))?;
+    let statuses = statuses_of(p.status.as_deref())?;
+    let limit = p.limit.unwrap_or(2000);
+    if !(1..=5000).contains(&limit) {
+        return Err(AppError::bad_request("invalid_query").field("limit"));
+    }
+    let mut rows = store::in_box(
+        &state.db,
+        &bbox,
+        statuses.as_deref(),
+        p.category.as_deref(),
+        limit + 1,
+    )
+    .await?;
+    let truncated = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    Ok(geo_response(feature_collection(&rows, truncated)))
+}
+
+pub(crate) fn geo_response(v: Value) -> Response {
+    let mut res = Json(v).into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/geo+json"),
+    );
+    res
+}
+
+/// The communes' boundaries as GeoJSON; `approximate` is true while they are the shipped
+/// approximation rather than official geometry.
+#[utoipa::path(get, path = "/api/v1/boundaries.geojson", tag = "feedback",
+    responses((status = 200, description = "GeoJSON FeatureCollection", content_type = "application/geo+json", body = Object)))]
+pub async fn boundaries(State(state): State<AppState>) -> ApiResult<Response> {
+    let geo = state.feedback.geography(&state.db).await?;
+    let features: Vec<Value> = geo
+        .boundaries
+        .areas()
+        .iter()
+        .map(|a| {
+            json!({"type": "Feature", "id": a.code.as_str(), "geometry": a.geometry(),
+                   "properties": {"unit_code": a.code.as_str()}})
+        })
+        .collect();
+    Ok(geo_response(json!({
+        "type": "FeatureCollection",
+        "approximate": geo.approximate,
+        "features": features,
+    })))
+}
+
+/// Adds a photo (the body; image/jpeg or image/png, at most 5 MiB): the reporter's of the
+/// problem, or the responsible officer's of the fix. Five of each at most.
+#[utoipa::path(post, path = "/api/v1/reports/{id}/photos", tag = "feedback",
+    params(("id" = String, Path, description = "Report id")),
+    request_body(content = Vec<u8>, content_type = "image/jpeg", description = "JPEG or PNG bytes"),
+    responses((status = 201, body = PhotoView), (status = 403, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody),
+        (status = 413, body = crate::error::ErrorBody), (status = 415, body = crate::error::ErrorBody)))]
+pub async fn add_photo(
+    State(state): State<AppState>,
+    caller: Caller,
+    ClientAddr(addr): ClientAddr,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Body,
+) -> ApiResult<(StatusCode, Json<PhotoView>)> {
+    let r = load(&state, &id).await?;
+    let kind = if is_handler(&caller, &r) {
+        "resolution"
+    } else if is_reporter(&caller, &r, reporter_code(&headers, None).as_deref()) {
+        "report"
+    } else {
+        return Err(AppError::new(StatusCode::FORBIDDEN, "not_reporter"));
+    };
+    let declared = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    let bytes: Bytes = axum::body::to_bytes(body, MAX_PHOTO_BYTES)
+        .await
+        .map_err(|_| {
+            AppError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")
+                .arg("limit", MAX_PHOTO_BYTES)
+        })?;
+    if bytes.is_empty() {
+        return Err(AppError::unprocessable("empty_file"));
+    }
+    let (media, _) = PHOTO_KINDS
+        .iter()
+        .find(|(media, magic)| *media == declared && bytes.starts_with(magic))
+        .ok_or_else(|| {
+            AppError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_file_type")
+        })?;
+    let files = state.files.clone();
+    let data = bytes.clone();
+    let sha256 = crate::auth::blocking(move || files.put(&data))
+        .await?
+        .map_err(AppError::from)?;
+    let photo = Photo {
+        seq: 0,
+        kind: kind.to_owned(),
+        sha256,
+        content_type: (*media).to_owned(),
+        size: i64::try_from(bytes.len()).unwrap_or(i64::MAX),
+        uploaded_by: caller.actor(),
+        at: Timestamp::now().to_string(),
+    };
+    let record =
+        AuditRecord::new(caller.actor(), "report.photo", "report", &r.id).client_addr(addr);
+    let mut tx = state.db.begin().await?;
+    let seq = store::add_photo(&mut tx, &r.id, &photo, MAX_PHOTOS, record)
+        .await?
+        .ok_or_else(|| AppError::conflict("too_many_photos").arg("max", MAX_PHOTOS))?;
+    tx.commit().await.map_err(StorageError::from)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(PhotoView {
+            url: format!("/api/v1/reports/{}/photos/{seq}", r.id),
+            seq,
+            kind: photo.kind,
+            content_type: photo.content_type,
+            size: photo.size,
+            at: photo.at,
+        }),
+    ))
+}
+
+/// One photo: for the reporter and the responsible agency's officers.
+#[utoipa::path(get, path = "/api/v1/reports/{id}/photos/{seq}", tag = "feedback",
+    params(("id" = String, Path, description = "Report id"), ("seq" = i64, Path, description = "Photo number")),
+    responses((status = 200, description = "The image", content_type = "image/jpeg"),
+        (status = 404, body = crate::error::ErrorBody)))]
+pub async fn get_photo(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path((id, seq)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    let r = load(&state, &id).await?;
+    let allowed = is_handler(&caller, &r)
+        || is_reporter(&caller, &r, reporter_code(&headers, None).as_deref());
+    let photo = store::photos(&state.db, &r.id)
+        .await?
+        .into_iter()
+        .find(|p| p.seq.to_string() == seq)
+        .filter(|_| allowed)
+        .ok_or_else(|| AppError::not_found("photo_not_found"))?;
+    let files = state.files.clone();
+    let sha = photo.sha256.clone();
+    let bytes = crate::auth::blocking(move || files.get(&sha))
+        .await?
+        .map_err(AppError::from)?
+        .ok_or_else(|| AppError::internal(format!("photo {} of {} is missing", seq, r.id)))?;
+    let mut res = bytes.into_response();
+    if let Ok(v) = HeaderValue::from_str(&photo.content_type) {
+        res.headers_mut().insert(header::CONTENT_TYPE, v);
+    }
+    Ok(res)
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RouteView {
+    pub category: String,
+    /// `*`: every commune without a route of its own.
+    pub unit_code: String,
+    pub agency_code: String,
+    pub updated_at: String,
+    pub updated_by: String,
+}
+
+/// The routing table: which agency answers which category where. Without a route, the
+/// commune's People's Committee answers.
+#[utoipa::path(get, path = "/api/v1/feedback/routes", tag = "feedback",
+    responses((status = 200, body = Vec<RouteView>)))]
+pub async fn list_routes(State(state): State<AppState>) -> ApiResult<Json<Vec<RouteView>>> {
+    Ok(Json(
+        store::routes(&state.db)
+            .await?
+            .into_iter()
+            .map(|r| RouteView {
+                category: r.category_code,
+                unit_code: r.unit_code,
+                agency_code: r.agency_code,
+                updated_at: r.updated_at,
+                updated_by: r.updated_by,
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RouteChange {
+    pub category: String,
+    /// A commune's code, or `*` for every commune without its own route.
+    pub unit_code: String,
+    /// The agency that answers; `null` removes the route.
+    pub agency_code: Option<String>,
+}
+
+/// Sets or removes one route (city administrators).
+#[utoipa::path(put, path = "/api/v1/feedback/routes", tag = "feedback", security(("bearer" = [])),
+    request_body = RouteChange,
+    responses((status = 204, description = "Saved"), (status = 401, body = crate::error::ErrorBody),
+        (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
+        (status = 422, body = crate::error::ErrorBody)))]
+pub async fn put_route(
+    State(state): State<AppState>,
+    caller: Caller,
+    ClientAddr(addr): ClientAddr,
+    ApiJson(body): ApiJson<RouteChange>,
+) -> ApiResult<StatusCode> {
+    caller.authorize(Action::ManageReportRouting, &Target::default())?;
+    let categories = state.feedback.categories(&state.db).await?;
+    if !categories
+        .iter()
+        .any(|c: &Category| c.code == body.category)
+    {
+        return Err(AppError::not_found("report_category_not_found").field("category"));
+    }
+    if body.unit_code != "*" {
+        let unit = UnitCode::parse(&body.unit_code)
+            .map_err(|_| AppError::unprocessable("invalid_unit_code").field("unit_code"))?;
+        let geo = state.feedback.geography(&state.db).await?;
+        if geo.boundaries.get(&unit).is_none() {
+            return Err(AppError::unprocessable("unknown_unit").field("unit_code"));
+        }
+    }
+    let agency = match body.agency_code.as_deref() {
+        Some(a) => {
+            let code = AgencyCode::parse(a)
+                .map_err(|_| AppError::unprocessable("invalid_agency_code").field("agency_code"))?;
+            if sohoa_storage::agencies::get(&state.db, &code)
+                .await?
+                .is_none()
+            {
+                return Err(AppError::unprocessable("unknown_agency").field("agency_code"));
+            }
+            Some(code.as_str().to_owned())
+        }
+        None => None,
+    };
+    let record = AuditRecord::new(
+        caller.actor(),
+        "report_route.set",
+        "report_route",
+        format!("{}/{}", body.category, body.unit_code),
+    )
+    .client_addr(addr);
+    let mut tx = state.db.begin().await?;
+    store::set_route(
+        &mut tx,
+        &body.category,
+        &body.unit_code,
+        agency.as_deref(),
+        record,
+    )
+    .await?;
+    tx.commit().await.map_err(StorageError::from)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ---------------------------------------------------------------------------------------
+// Helpers
+
+fn note_of(s: Option<&str>, field: &'static str) -> Result<Option<String>, AppError> {
+    match s.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => rules::note(s)
+            .map(Some)
+            .ok_or_else(|| AppError::unprocessable("invalid_note").field(field)),
+    }
+}
+
+/// A report the caller answers for; others' look absent.
+async fn load_handled(state: &AppState, caller: &Caller, id: &str) -> Result<Report, AppError> {
+    let r = load(state, id).await?;
+    if !is_handler(caller, &r) {
+        return Err(AppError::not_found("report_not_found"));
+    }
+    Ok(r)
+}
+
+async fn save(
+    state: &AppState,
+    before: &Report,
+    after: &Report,
+    change: Change,
+    note: Option<&str>,
+    record: AuditRecord,
+) -> Result<(), AppError> {
+    let mut tx = state.db.begin().await?;
+    if !store::update(&mut tx, before, after, change, note, record).await? {
+        return Err(AppError::conflict("report_changed"));
+    }
+    tx.commit().await.map_err(StorageError::from)?;
+    Ok(())
+}
