@@ -129,6 +129,7 @@ pub const ALL_CODES: &[&str] = &[
     "invalid_month",
     "api_key_required",
     "service_code_required",
+    "open311_not_found",
 ];
 
 pub fn message_key(code: &str) -> String {

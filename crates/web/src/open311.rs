@@ -34,6 +34,7 @@ enum Format {
 enum Node {
     Text(String),
     Number(f64),
+    Int(i64),
     Bool(bool),
     Null,
     /// Elements named `item` in XML, an array in JSON.
@@ -55,6 +56,7 @@ impl Node {
         match self {
             Node::Text(s) => Value::String(s.clone()),
             Node::Number(n) => serde_json::json!(n),
+            Node::Int(n) => serde_json::json!(n),
             Node::Bool(b) => Value::Bool(*b),
             Node::Null => Value::Null,
             Node::List(_, items) => Value::Array(items.iter().map(Node::json).collect()),
@@ -74,6 +76,7 @@ impl Node {
         match self {
             Node::Text(s) => escape(s, out),
             Node::Number(n) => out.push_str(&n.to_string()),
+            Node::Int(n) => out.push_str(&n.to_string()),
             Node::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
             Node::Null => {}
             Node::List(item, items) => items.iter().for_each(|n| n.xml(item, out)),
@@ -141,7 +144,7 @@ fn error(format: Format, e: &AppError) -> Response {
     let body = Node::List(
         "error",
         vec![Node::Map(vec![
-            ("code", Node::Number(f64::from(status.as_u16()))),
+            ("code", Node::Int(i64::from(status.as_u16()))),
             ("description", text(description)),
         ])],
     );
@@ -160,7 +163,7 @@ fn split(file: &str) -> Option<(&str, Format)> {
 }
 
 fn not_found(format: Format) -> Response {
-    error(format, &AppError::not_found("not_found"))
+    error(format, &AppError::not_found("open311_not_found"))
 }
 
 /// ISO 8601 with the city's offset, as Open311 clients expect local times.
@@ -200,7 +203,7 @@ fn definition(c: &Category) -> Node {
                 ("datatype", text(a.datatype.as_str())),
                 ("required", Node::Bool(a.required)),
                 ("datatype_description", text(&a.datatype_description)),
-                ("order", Node::Number(f64::from(a.order))),
+                ("order", Node::Int(i64::from(a.order))),
                 ("description", text(&a.description)),
                 (
                     "values",

@@ -14,6 +14,7 @@ mod audit;
 mod backup;
 mod cli;
 mod errors;
+mod feedback;
 mod identity;
 mod import;
 mod me;

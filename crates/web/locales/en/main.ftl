@@ -381,3 +381,4 @@ error-application-already-rated = This application has already been rated.
 error-invalid-month = A month is written YYYY-MM, and the first may not come after the last.
 error-api-key-required = Open311 needs an agency's api_key.
 error-service-code-required = Choose a report category (service_code).
+error-open311-not-found = No such Open311 resource: use services, requests or tokens, ending in .json or .xml.

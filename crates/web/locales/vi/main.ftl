@@ -381,3 +381,4 @@ error-application-already-rated = Hồ sơ này đã được đánh giá.
 error-invalid-month = Tháng phải có dạng NNNN-TT, và tháng đầu không sau tháng cuối.
 error-api-key-required = Open311 cần api_key của cơ quan.
 error-service-code-required = Hãy chọn loại phản ánh (service_code).
+error-open311-not-found = Không có tài nguyên Open311 này: dùng services, requests hoặc tokens với đuôi .json hoặc .xml.
