@@ -724,6 +724,50 @@ async fn a_report_filed_through_open311_is_mapped_routed_resolved_rated_and_eval
         (per_unit, resolved, resolved)
     );
 
+    // The pages: the map draws communes and reports as SVG, with no tiles from elsewhere;
+    // the evaluation map colours communes and sorts its table without a script.
+    let page = |path: String, token: Option<String>| {
+        let mut req = app.client.get(app.url(&path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        async move {
+            let res = req.send().await.unwrap();
+            (res.status().as_u16(), res.text().await.unwrap())
+        }
+    };
+    let (s, html) = page(format!("/map?bbox={bbox}&lang=en"), None).await;
+    assert_eq!(s, 200);
+    assert!(
+        html.contains("<svg") && html.contains(&id) && html.contains("approximate"),
+        "{html}"
+    );
+    assert!(!html.contains("https://") && !html.contains("mai@example.vn"));
+    let (s, _) = page("/map?bbox=nonsense".into(), None).await;
+    assert_eq!(s, 400);
+    let (s, html) = page(
+        "/evaluation?metric=resolution_rate&sort=unit_code&dir=desc".into(),
+        None,
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert!(
+        html.contains("Phường Bến Thành") && html.contains("aria-sort=\"descending\""),
+        "{html}"
+    );
+    let (s, _) = page("/evaluation/full".into(), None).await;
+    assert_eq!(s, 303, "leaders sign in first");
+    let (s, html) = page(
+        "/evaluation/full?lang=en".into(),
+        Some(city.token("leader").to_owned()),
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert!(
+        html.contains("By agency") && html.contains("SO-XAY-DUNG"),
+        "{html}"
+    );
+
     let db = app.stop().await;
     assert_eq!(run_cli(&db, &["audit", "verify"]).0, 0);
 }

@@ -7,6 +7,7 @@ mod agencies;
 mod apidocs;
 mod applications;
 mod apply;
+mod feedback;
 mod home;
 mod procedures;
 mod queue;
@@ -24,14 +25,21 @@ use crate::{Endpoint as E, RouteKind, Routes};
 
 pub(crate) fn routes(r: Routes) -> Routes {
     use sohoa_domain::policy::Action::{
-        Apply, ManageOwnConsents, ProcessApplication, ReadApplication, ReadPublic, SignIn,
-        UseSession,
+        Apply, ManageOwnConsents, ProcessApplication, ReadApplication, ReadEvaluation, ReadPublic,
+        SignIn, UseSession,
     };
     use RouteKind::{Asset, Page};
     r.add(Page, "/", [E::get(ReadPublic, home::home)])
         .add(Page, "/units", [E::get(ReadPublic, units::list)])
         .add(Page, "/units/{code}", [E::get(ReadPublic, units::detail)])
         .add(Page, "/agencies", [E::get(ReadPublic, agencies::list)])
+        .add(Page, "/map", [E::get(ReadPublic, feedback::map)])
+        .add(Page, "/evaluation", [E::get(ReadPublic, feedback::public)])
+        .add(
+            Page,
+            "/evaluation/full",
+            [E::get(ReadEvaluation, feedback::full)],
+        )
         .add(Page, "/procedures", [E::get(ReadPublic, procedures::list)])
         .add(
             Page,
