@@ -328,3 +328,138 @@ pub async fn seed_applications(db: &sohoa_storage::Db, spec: &SeedSpec) -> Resul
     db.refresh_statistics().await?;
     Ok(written)
 }
+
+/// Reports per transaction when seeding.
+const REPORT_BATCH: usize = 4_096;
+
+/// Writes `count` reports over the city (most in its dense core), routed as a resident's
+/// would be, spread over a year and over every status, with resolution times and ratings,
+/// and their evaluation counters (for the feedback benchmark; not for a real database).
+/// Deterministic for a seed.
+pub async fn seed_reports(
+    db: &sohoa_storage::Db,
+    count: u64,
+    seed: u64,
+    progress: bool,
+) -> Result<u64, SeedError> {
+    use sohoa_domain::feedback::geo::{Boundaries, Point};
+    use sohoa_domain::feedback::report::ReportStatus;
+    use sohoa_storage::feedback::{self as store, Report};
+
+    let boundaries = Boundaries::new(
+        store::boundaries(db)
+            .await?
+            .into_iter()
+            .map(|(a, _)| a)
+            .collect(),
+    );
+    let categories: Vec<_> = store::categories(db)
+        .await?
+        .into_iter()
+        .map(|c| c.code)
+        .collect();
+    let mut routes: std::collections::HashMap<(String, String), Option<String>> =
+        Default::default();
+    let mut state = seed.max(1);
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let unit = |r: u64| (r % 1_000_000) as f64 / 1_000_000.0;
+    let now = time::OffsetDateTime::now_utc();
+    let read = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let mut bar = crate::import::Progress::new(progress, count, read.clone());
+    let mut written = 0u64;
+    while written < count {
+        let n = (count - written).min(REPORT_BATCH as u64) as usize;
+        let mut batch = Vec::with_capacity(n);
+        while batch.len() < n {
+            let r = next();
+            // Seven in ten in the dense core, the rest anywhere on the mainland.
+            let (lat, lon) = if r % 10 < 7 {
+                (10.70 + 0.16 * unit(next()), 106.60 + 0.20 * unit(next()))
+            } else {
+                (10.35 + 1.0 * unit(next()), 106.40 + 1.1 * unit(next()))
+            };
+            let Some(p) = Point::new(lat, lon).ok() else {
+                continue;
+            };
+            let Some(unit_code) = boundaries.locate(p).map(|u| u.as_str().to_owned()) else {
+                continue;
+            };
+            let category = categories[(next() % categories.len() as u64) as usize].clone();
+            let key = (category.clone(), unit_code.clone());
+            let agency = match routes.get(&key) {
+                Some(a) => a.clone(),
+                None => {
+                    let code = sohoa_domain::UnitCode::parse(&unit_code)
+                        .map_err(|e| sohoa_storage::StorageError::Corrupt(e.to_string()))?;
+                    let a = store::route(db, &category, &code).await?;
+                    routes.insert(key, a.clone());
+                    a
+                }
+            };
+            let Some(agency) = agency else {
+                continue;
+            };
+            let created = now - time::Duration::minutes((next() % (365 * 24 * 60)) as i64);
+            let status = match next() % 100 {
+                0..=19 => ReportStatus::Open,
+                20..=29 => ReportStatus::Acknowledged,
+                30..=44 => ReportStatus::InProgress,
+                45..=64 => ReportStatus::Resolved,
+                _ => ReportStatus::Closed,
+            };
+            let resolved_at = status.is_settled().then(|| {
+                let t = created + time::Duration::minutes((next() % (20 * 24 * 60)) as i64 + 30);
+                sohoa_domain::Timestamp::from_datetime(t.min(now)).to_string()
+            });
+            let rating = (status == ReportStatus::Closed && next() % 10 < 6)
+                .then(|| (1 + next() % 5) as i64);
+            let created_at = sohoa_domain::Timestamp::from_datetime(created).to_string();
+            let id = format!("PB-{:016X}", next());
+            batch.push(Report {
+                token: format!("tk-{id}"),
+                category_code: category,
+                status,
+                agency_code: agency,
+                unit_code,
+                lat,
+                lon,
+                address: None,
+                description: "Phản ánh thử tải".to_owned(),
+                attributes: "{}".to_owned(),
+                media_url: None,
+                reporter: None,
+                contact: None,
+                reporter_code_hash: String::new(),
+                channel: "bench".to_owned(),
+                supporters: (next() % 4) as i64,
+                status_note: None,
+                resolution_note: resolved_at.as_ref().map(|_| "Đã xử lý".to_owned()),
+                updated_at: resolved_at.clone().unwrap_or_else(|| created_at.clone()),
+                due_on: (created.date() + time::Duration::days(5)).to_string(),
+                resolved_at,
+                rating,
+                rating_comment: None,
+                rated_at: None,
+                reopened: 0,
+                revision: 1,
+                created_at,
+                id,
+            });
+        }
+        let mut tx = db.begin().await?;
+        store::seed(&mut tx, &batch).await?;
+        tx.commit()
+            .await
+            .map_err(sohoa_storage::StorageError::from)?;
+        written += n as u64;
+        read.store(written, std::sync::atomic::Ordering::Relaxed);
+        bar.tick(written, written == count);
+    }
+    db.refresh_statistics().await?;
+    Ok(written)
+}

@@ -120,6 +120,14 @@ enum BenchCommand {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Write COUNT residents' reports over the city, routed, over a year and every status,
+    /// with their evaluation counters (for the feedback benchmark; not for a real database).
+    SeedReports {
+        #[arg(long)]
+        count: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -315,6 +323,30 @@ async fn main() -> ExitCode {
         Command::Bench {
             command: BenchCommand::Load(args),
         } => bench_load(args).await,
+        Command::Bench {
+            command: BenchCommand::SeedReports { count, seed },
+        } => {
+            let db = match sohoa::open_and_migrate(&store).await {
+                Ok(db) => db,
+                Err(e) => {
+                    eprintln!("sohoa: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let result =
+                sohoa::bench::seed_reports(&db, count, seed, std::io::stderr().is_terminal()).await;
+            db.close().await;
+            match result {
+                Ok(n) => {
+                    println!("{n} reports written");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("sohoa: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::Bench {
             command:
                 BenchCommand::SeedApplications {

@@ -193,9 +193,10 @@ const COLUMNS: &str = "id, token, category_code, status, agency_code, unit_code,
     supporters, status_note, resolution_note, created_at, updated_at, due_on, resolved_at, \
     rating, rating_comment, rated_at, reopened, revision";
 
-/// The columns the public map shows: nothing about who reported.
-const MAP_COLUMNS: &str = "id, category_code, status, unit_code, lat, lon, description, \
-    supporters, created_at, updated_at";
+/// The columns the public map shows: nothing about who reported, and only what a marker
+/// needs (the rest is one request away), so that the `reports_map` index covers them and a
+/// box is read from the index alone.
+const MAP_COLUMNS: &str = "id, category_code, status, unit_code, lat, lon, supporters, created_at";
 
 fn float(row: &AnyRow, col: &str) -> Result<f64> {
     row.try_get::<f64, _>(col).map_err(StorageError::from)
@@ -563,10 +564,8 @@ pub struct PublicReport {
     pub unit_code: String,
     pub lat: f64,
     pub lon: f64,
-    pub description: String,
     pub supporters: i64,
     pub created_at: String,
-    pub updated_at: String,
 }
 
 fn public_from_row(row: &AnyRow) -> Result<PublicReport> {
@@ -577,10 +576,8 @@ fn public_from_row(row: &AnyRow) -> Result<PublicReport> {
         unit_code: text(row, "unit_code")?,
         lat: float(row, "lat")?,
         lon: float(row, "lon")?,
-        description: text(row, "description")?,
         supporters: int(row, "supporters")?,
         created_at: text(row, "created_at")?,
-        updated_at: text(row, "updated_at")?,
     })
 }
 
@@ -616,6 +613,60 @@ pub async fn in_box(
     }
     let rows = q.bind(limit).fetch_all(db.reader()).await?;
     rows.iter().map(public_from_row).collect()
+}
+
+/// Like [`in_box`], but as the JSON array of GeoJSON features, built by the database: a
+/// busy district is thousands of features, and decoding each row only to encode it again
+/// costs more than the query. `true` when the box held more than `limit`.
+pub async fn in_box_geojson(
+    db: &Db,
+    b: &BBox,
+    statuses: Option<&[ReportStatus]>,
+    category: Option<&str>,
+    limit: i64,
+) -> Result<(String, bool)> {
+    // The same document on both backends; only the functions' names differ.
+    let (object, array, agg) = match db.backend() {
+        crate::Backend::Sqlite => ("json_object", "json_array", "json_group_array"),
+        crate::Backend::Postgres => ("json_build_object", "json_build_array", "json_agg"),
+    };
+    let feature = format!(
+        "{object}('type', 'Feature', 'id', id, 'geometry', {object}('type', 'Point', \
+         'coordinates', {array}(lon, lat)), 'properties', {object}('id', id, 'category', \
+         category_code, 'status', status, 'unit_code', unit_code, 'supporters', supporters, \
+         'created_at', created_at))"
+    );
+    let mut inner = format!(
+        "SELECT {MAP_COLUMNS}, ROW_NUMBER() OVER () AS rn FROM reports \
+         WHERE lat >= $1 AND lat <= $2 AND lon >= $3 AND lon <= $4"
+    );
+    let mut n = 4;
+    if let Some(st) = statuses {
+        let list: Vec<String> = st.iter().map(|s| format!("'{}'", s.as_str())).collect();
+        inner.push_str(&format!(" AND status IN ({})", list.join(",")));
+    }
+    if category.is_some() {
+        n += 1;
+        inner.push_str(&format!(" AND category_code = ${n}"));
+    }
+    inner.push_str(&format!(" LIMIT ${}", n + 1));
+    let sql = format!(
+        "SELECT COUNT(*) AS n, CAST({agg}({feature}) FILTER (WHERE rn <= ${}) AS TEXT) AS features \
+         FROM ({inner}) AS boxed",
+        n + 2
+    );
+    let mut q = sqlx::query(&sql)
+        .bind(b.min_lat)
+        .bind(b.max_lat)
+        .bind(b.min_lon)
+        .bind(b.max_lon);
+    if let Some(c) = category {
+        q = q.bind(c);
+    }
+    let row = q.bind(limit + 1).bind(limit).fetch_one(db.reader()).await?;
+    let found = int(&row, "n")?;
+    let features = opt_text(&row, "features")?.unwrap_or_else(|| "[]".to_owned());
+    Ok((features, found > limit))
 }
 
 /// Open reports of a category near a point filed since `since`: candidates to join.
@@ -864,6 +915,8 @@ pub async fn ensure_boundaries(db: &Db, areas: &[Area]) -> Result<bool> {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Counter {
+    /// Reports resolved within the hours of a bucket of [`BUCKET_HOURS`] (the last: longer).
+    Resolved(usize),
     AppsDecided,
     AppsOnTime,
     AppRatings,
@@ -873,6 +926,27 @@ pub enum Counter {
     ReportRatings,
     ReportScoreSum,
 }
+
+/// The columns of the resolution-time buckets, one more than the bounds.
+const BUCKET_COLUMNS: [&str; BUCKET_HOURS.len() + 1] = [
+    "resolved_b0",
+    "resolved_b1",
+    "resolved_b2",
+    "resolved_b3",
+    "resolved_b4",
+    "resolved_b5",
+    "resolved_b6",
+    "resolved_b7",
+    "resolved_b8",
+    "resolved_b9",
+    "resolved_b10",
+    "resolved_b11",
+    "resolved_b12",
+    "resolved_b13",
+    "resolved_b14",
+    "resolved_b15",
+    "resolved_b16",
+];
 
 impl Counter {
     const ALL: [Counter; 8] = [
@@ -888,6 +962,7 @@ impl Counter {
 
     fn column(self) -> &'static str {
         match self {
+            Counter::Resolved(b) => BUCKET_COLUMNS[b.min(BUCKET_COLUMNS.len() - 1)],
             Counter::AppsDecided => "apps_decided",
             Counter::AppsOnTime => "apps_on_time",
             Counter::AppRatings => "app_ratings",
@@ -943,19 +1018,14 @@ async fn bump_bucket(
     bucket: usize,
     delta: i64,
 ) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO evaluation_resolution (month, unit_code, agency_code, bucket, n) \
-         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (month, unit_code, agency_code, bucket) \
-         DO UPDATE SET n = evaluation_resolution.n + excluded.n",
+    bump(
+        tx,
+        month,
+        unit,
+        agency,
+        &[(Counter::Resolved(bucket), delta)],
     )
-    .bind(month.to_string())
-    .bind(unit)
-    .bind(agency)
-    .bind(bucket as i64)
-    .bind(delta)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+    .await
 }
 
 /// One cell of the evaluation: a commune, or an agency, or a commune × agency.
@@ -978,6 +1048,13 @@ pub struct Cell {
 impl Cell {
     fn add(&mut self, counter: Counter, v: i64) {
         let slot = match counter {
+            Counter::Resolved(b) => {
+                let i = b.min(self.resolution.len().saturating_sub(1));
+                match self.resolution.get_mut(i) {
+                    Some(slot) => slot,
+                    None => return,
+                }
+            }
             Counter::AppsDecided => &mut self.apps_decided,
             Counter::AppsOnTime => &mut self.apps_on_time,
             Counter::AppRatings => &mut self.app_ratings,
@@ -1009,7 +1086,9 @@ pub async fn cells(db: &Db, from: Month, to: Month, by: GroupBy) -> Result<Vec<C
     };
     let sums: Vec<String> = Counter::ALL
         .iter()
-        .map(|c| format!("CAST(SUM({0}) AS BIGINT) AS {0}", c.column()))
+        .map(|c| c.column())
+        .chain(BUCKET_COLUMNS)
+        .map(|c| format!("CAST(SUM({c}) AS BIGINT) AS {c}"))
         .collect();
     let rows = sqlx::query(&format!(
         "SELECT {keys}, {} FROM evaluation_counts WHERE month >= $1 AND month <= $2 \
@@ -1028,7 +1107,6 @@ pub async fn cells(db: &Db, from: Month, to: Month, by: GroupBy) -> Result<Vec<C
         })
     };
     let mut out = Vec::with_capacity(rows.len());
-    let mut index = std::collections::HashMap::new();
     for r in &rows {
         let (unit_code, agency_code) = key_of(r)?;
         let mut cell = Cell {
@@ -1037,28 +1115,13 @@ pub async fn cells(db: &Db, from: Month, to: Month, by: GroupBy) -> Result<Vec<C
             resolution: vec![0; BUCKET_HOURS.len() + 1],
             ..Cell::default()
         };
-        for c in Counter::ALL {
+        for c in Counter::ALL
+            .into_iter()
+            .chain((0..BUCKET_COLUMNS.len()).map(Counter::Resolved))
+        {
             cell.add(c, opt_int(r, c.column())?.unwrap_or(0));
         }
-        index.insert((unit_code, agency_code), out.len());
         out.push(cell);
-    }
-    let rows = sqlx::query(&format!(
-        "SELECT {keys}, bucket, CAST(SUM(n) AS BIGINT) AS n FROM evaluation_resolution WHERE month >= $1 AND month <= $2 \
-         GROUP BY {keys}, bucket"
-    ))
-    .bind(from.to_string())
-    .bind(to.to_string())
-    .fetch_all(db.reader())
-    .await?;
-    for r in &rows {
-        let key = key_of(r)?;
-        let bucket = usize::try_from(int(r, "bucket")?).unwrap_or(usize::MAX);
-        if let Some(&i) = index.get(&key) {
-            if let Some(slot) = out[i].resolution.get_mut(bucket) {
-                *slot += opt_int(r, "n")?.unwrap_or(0);
-            }
-        }
     }
     Ok(out)
 }
@@ -1162,4 +1225,89 @@ pub async fn application_rating(
         ))
     })
     .transpose()
+}
+
+// ---------------------------------------------------------------------------------------
+// Seeding (benchmarks)
+
+/// Writes reports as they are, without events or audit entries, and adds what they count to
+/// the evaluation's counters: for filling a benchmark's database, never for residents'
+/// reports.
+pub async fn seed(tx: &mut Tx, reports: &[Report]) -> Result<()> {
+    const NCOLS: usize = 28;
+    for chunk in crate::pow2_chunks(reports, 64) {
+        let sql = format!(
+            "INSERT INTO reports ({COLUMNS}) VALUES {}",
+            crate::values_placeholders(tx, chunk.len(), NCOLS)
+        );
+        let mut q = sqlx::query(&sql);
+        for r in chunk {
+            q = q
+                .bind(&r.id)
+                .bind(&r.token)
+                .bind(&r.category_code)
+                .bind(r.status.as_str())
+                .bind(&r.agency_code)
+                .bind(&r.unit_code)
+                .bind(r.lat)
+                .bind(r.lon)
+                .bind(&r.address)
+                .bind(&r.description)
+                .bind(&r.attributes)
+                .bind(&r.media_url)
+                .bind(&r.reporter)
+                .bind(&r.contact)
+                .bind(&r.reporter_code_hash)
+                .bind(&r.channel)
+                .bind(r.supporters)
+                .bind(&r.status_note)
+                .bind(&r.resolution_note)
+                .bind(&r.created_at)
+                .bind(&r.updated_at)
+                .bind(&r.due_on)
+                .bind(&r.resolved_at)
+                .bind(r.rating)
+                .bind(&r.rating_comment)
+                .bind(&r.rated_at)
+                .bind(r.reopened)
+                .bind(r.revision);
+        }
+        q.execute(&mut **tx).await?;
+    }
+    type Key = (Month, String, String);
+    let mut counts: std::collections::HashMap<Key, Vec<(Counter, i64)>> = Default::default();
+    let mut buckets: std::collections::HashMap<(Key, usize), i64> = Default::default();
+    for r in reports {
+        let key = (
+            month_of(&r.created_at)?,
+            r.unit_code.clone(),
+            r.agency_code.clone(),
+        );
+        let c = counts.entry(key.clone()).or_default();
+        c.push((Counter::ReportsReceived, 1));
+        if let Some(at) = &r.resolved_at {
+            c.push((Counter::ReportsResolved, 1));
+            *buckets
+                .entry((key, bucket_of(hours_between(&r.created_at, at)?)))
+                .or_default() += 1;
+        }
+        if let Some(score) = r.rating {
+            c.push((Counter::ReportRatings, 1));
+            c.push((Counter::ReportScoreSum, score));
+        }
+    }
+    for ((month, unit, agency), deltas) in counts {
+        let mut sums: Vec<(Counter, i64)> = Vec::new();
+        for (c, d) in deltas {
+            match sums.iter_mut().find(|(x, _)| *x == c) {
+                Some((_, v)) => *v += d,
+                None => sums.push((c, d)),
+            }
+        }
+        bump(tx, month, &unit, &agency, &sums).await?;
+    }
+    for (((month, unit, agency), bucket), n) in buckets {
+        bump_bucket(tx, month, &unit, &agency, bucket, n).await?;
+    }
+    Ok(())
 }

@@ -716,7 +716,7 @@ async fn a_report_filed_through_open311_is_mapped_routed_resolved_rated_and_eval
     let counted_resolved = count(&app, "SELECT CAST(SUM(reports_resolved) AS BIGINT) FROM evaluation_counts WHERE unit_code = '26743'").await;
     let buckets = count(
         &app,
-        "SELECT CAST(SUM(n) AS BIGINT) FROM evaluation_resolution WHERE unit_code = '26743'",
+        "SELECT CAST(SUM(resolved_b0+resolved_b1+resolved_b2+resolved_b3+resolved_b4+resolved_b5+resolved_b6+resolved_b7+resolved_b8+resolved_b9+resolved_b10+resolved_b11+resolved_b12+resolved_b13+resolved_b14+resolved_b15+resolved_b16) AS BIGINT) FROM evaluation_counts WHERE unit_code = '26743'",
     )
     .await;
     assert_eq!(

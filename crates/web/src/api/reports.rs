@@ -912,42 +912,80 @@ pub struct NearbyParams {
 /// Open reports of a category within 150 m filed in the last 30 days: what a resident about
 /// to file the same problem is offered to join.
 #[utoipa::path(get, path = "/api/v1/feedback/nearby", tag = "feedback", params(NearbyParams),
-    responses((status = 200, description = "GeoJSON FeatureCollection", body = Object),
+    responses((status = 200, description = "GeoJSON FeatureCollection", content_type = "application/geo+json", body = Object),
         (status = 400, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn nearby(
     State(state): State<AppState>,
     ApiQuery(p): ApiQuery<NearbyParams>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     let point = Point::new(p.lat, p.long)
         .map_err(|_| AppError::unprocessable("invalid_location").field("lat"))?;
     let found = nearby_open(&state, &p.category, point).await?;
-    Ok(Json(feature_collection(&found, false)))
+    Ok(geo_bytes(feature_collection(&found, false)))
 }
 
-fn feature(r: &PublicReport) -> Value {
-    json!({
-        "type": "Feature",
-        "id": r.id,
-        "geometry": {"type": "Point", "coordinates": [r.lon, r.lat]},
-        "properties": {
-            "id": r.id,
-            "category": r.category_code,
-            "status": r.status.as_str(),
-            "unit_code": r.unit_code,
-            "description": r.description,
-            "supporters": r.supporters,
-            "created_at": r.created_at,
-            "updated_at": r.updated_at,
-        }
-    })
+#[derive(Serialize)]
+struct Geometry {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    coordinates: [f64; 2],
 }
 
-fn feature_collection(rows: &[PublicReport], truncated: bool) -> Value {
-    json!({
-        "type": "FeatureCollection",
-        "features": rows.iter().map(feature).collect::<Vec<_>>(),
-        "truncated": truncated,
+#[derive(Serialize)]
+struct Properties<'a> {
+    id: &'a str,
+    category: &'a str,
+    status: &'static str,
+    unit_code: &'a str,
+    supporters: i64,
+    created_at: &'a str,
+}
+
+#[derive(Serialize)]
+struct Feature<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    id: &'a str,
+    geometry: Geometry,
+    properties: Properties<'a>,
+}
+
+#[derive(Serialize)]
+struct Collection<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    features: Vec<Feature<'a>>,
+    truncated: bool,
+}
+
+/// A GeoJSON FeatureCollection of reports, serialized straight from the rows (a map of a
+/// busy district is thousands of features: no intermediate JSON tree).
+fn feature_collection(rows: &[PublicReport], truncated: bool) -> Vec<u8> {
+    let features = rows
+        .iter()
+        .map(|r| Feature {
+            kind: "Feature",
+            id: &r.id,
+            geometry: Geometry {
+                kind: "Point",
+                coordinates: [r.lon, r.lat],
+            },
+            properties: Properties {
+                id: &r.id,
+                category: &r.category_code,
+                status: r.status.as_str(),
+                unit_code: &r.unit_code,
+                supporters: r.supporters,
+                created_at: &r.created_at,
+            },
+        })
+        .collect();
+    serde_json::to_vec(&Collection {
+        kind: "FeatureCollection",
+        features,
+        truncated,
     })
+    .unwrap_or_default()
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -974,7 +1012,9 @@ pub(crate) fn statuses_of(s: Option<&str>) -> Result<Option<Vec<ReportStatus>>, 
     }
 }
 
-/// Reports inside a box as GeoJSON, for the public map: no reporter, no contact, no photo.
+/// Reports inside a box as GeoJSON, for the public map: where, what kind, how far along,
+/// how many joined (the rest of a report is at `/api/v1/reports/{id}`); nothing about who
+/// reported.
 #[utoipa::path(get, path = "/api/v1/reports.geojson", tag = "feedback", params(MapParams),
     responses((status = 200, description = "GeoJSON FeatureCollection", content_type = "application/geo+json", body = Object),
         (status = 400, body = crate::error::ErrorBody)))]
@@ -989,21 +1029,26 @@ pub async fn geojson(
     if !(1..=5000).contains(&limit) {
         return Err(AppError::bad_request("invalid_query").field("limit"));
     }
-    let mut rows = store::in_box(
+    let (features, truncated) = store::in_box_geojson(
         &state.db,
         &bbox,
         statuses.as_deref(),
         p.category.as_deref(),
-        limit + 1,
+        limit,
     )
     .await?;
-    let truncated = rows.len() as i64 > limit;
-    rows.truncate(limit as usize);
-    Ok(geo_response(feature_collection(&rows, truncated)))
+    let body = format!(
+        "{{\"type\":\"FeatureCollection\",\"truncated\":{truncated},\"features\":{features}}}"
+    );
+    Ok(geo_bytes(body.into_bytes()))
 }
 
-pub(crate) fn geo_response(v: Value) -> Response {
-    let mut res = Json(v).into_response();
+fn geo_response(v: Value) -> Response {
+    geo_bytes(v.to_string().into_bytes())
+}
+
+fn geo_bytes(body: Vec<u8>) -> Response {
+    let mut res = body.into_response();
     res.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/geo+json"),
