@@ -460,6 +460,7 @@ pub async fn seed_reports(
         read.store(written, std::sync::atomic::Ordering::Relaxed);
         bar.tick(written, written == count);
     }
-    db.refresh_statistics().await?;
+    db.settle_bulk_load("reports").await?;
+    db.settle_bulk_load("evaluation_counts").await?;
     Ok(written)
 }

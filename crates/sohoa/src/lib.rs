@@ -3,6 +3,7 @@
 
 pub mod backup;
 pub mod bench;
+pub mod boundaries;
 pub mod config;
 pub mod demo;
 pub mod generate;
@@ -65,7 +66,7 @@ pub async fn open_and_migrate(store: &StoreConfig) -> Result<Db, StartError> {
     if sohoa_storage::feedback::ensure_boundaries(&db, &approximate).await? {
         tracing::info!(
             units = approximate.len(),
-            "approximate commune boundaries stored (import official ones with `sohoa import boundaries`)"
+            "approximate commune boundaries stored (load official ones with `sohoa boundaries FILE`)"
         );
     }
     Ok(db)

@@ -38,6 +38,10 @@ enum Command {
     /// row loaded, 3 when some rows were rejected and the others loaded, 1 when nothing was
     /// loaded (a rejected row under --all-or-nothing, or a file that cannot be read).
     Import(ImportArgs),
+    /// Replace the shipped approximate commune boundaries with official ones from a GeoJSON
+    /// FeatureCollection (each feature: `properties.code`, a Polygon or MultiPolygon). Every
+    /// feature must be right or nothing is loaded; units the file leaves out keep theirs.
+    Boundaries { file: std::path::PathBuf },
     /// Write deterministic synthetic registry data as import files (citizens.csv,
     /// enterprises.csv, parcels.csv).
     Generate(GenerateArgs),
@@ -277,6 +281,27 @@ async fn main() -> ExitCode {
         Command::Serve(args) => serve(&store, &args, &file).await,
         Command::Migrate => migrate(&store).await,
         Command::Import(args) => import(&store, &args).await,
+        Command::Boundaries { file } => {
+            let db = match sohoa::open_and_migrate(&store).await {
+                Ok(db) => db,
+                Err(e) => {
+                    eprintln!("sohoa: {e}");
+                    return ExitCode::from(1);
+                }
+            };
+            let result = sohoa::boundaries::import(&db, &file).await;
+            db.close().await;
+            match result {
+                Ok(n) => {
+                    println!("{n} communes' boundaries replaced");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("sohoa: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::Generate(args) => generate(&args),
         Command::Audit {
             command: AuditCommand::Verify,

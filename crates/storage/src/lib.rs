@@ -320,6 +320,20 @@ impl Db {
         Ok(())
     }
 
+    /// After a bulk load of `table` on PostgreSQL, does at once what autovacuum would do a
+    /// little later: marks the new pages all-visible (so index-only scans skip the table) and
+    /// refreshes the planner's statistics. Nothing to do on SQLite.
+    pub async fn settle_bulk_load(&self, table: &str) -> Result<()> {
+        if self.backend == Backend::Postgres
+            && table.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+        {
+            sqlx::query(&format!("VACUUM (ANALYZE) {table}"))
+                .execute(&self.write)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Round-trips a query: what `/readyz` asks.
     pub async fn ping(&self) -> Result<()> {
         sqlx::query("SELECT 1").execute(&self.read).await?;

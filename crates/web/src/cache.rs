@@ -165,8 +165,11 @@ impl FeedbackCache {
         if let Some(g) = self.boundaries.get(&()) {
             return Ok(g);
         }
-        let rows = sohoa_storage::feedback::boundaries(db).await?;
+        let mut rows = sohoa_storage::feedback::boundaries(db).await?;
         let approximate = rows.iter().any(|(_, source)| source == "approximate");
+        // Where an official boundary and an approximate one overlap, the official one wins:
+        // `locate` answers the first area that holds the point.
+        rows.sort_by_key(|(_, source)| source == "approximate");
         let g = std::sync::Arc::new(Geography {
             boundaries: sohoa_domain::feedback::geo::Boundaries::new(
                 rows.into_iter().map(|(a, _)| a).collect(),

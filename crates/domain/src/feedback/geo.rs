@@ -6,7 +6,7 @@
 //! the centre of the district its code belonged to before the reform, and the city's extent
 //! is cut into the Voronoi cells of those places. They are good enough to route a report and
 //! to colour a map, and wrong at every real border; a city replaces them with official
-//! polygons through `sohoa import boundaries FILE.geojson`.
+//! polygons through `sohoa boundaries FILE.geojson`.
 
 use serde_json::{json, Value};
 

@@ -771,3 +771,51 @@ async fn a_report_filed_through_open311_is_mapped_routed_resolved_rated_and_eval
     let db = app.stop().await;
     assert_eq!(run_cli(&db, &["audit", "verify"]).0, 0);
 }
+
+#[tokio::test]
+async fn official_boundaries_replace_the_approximate_ones_all_or_nothing() {
+    let app = spawn_app().await;
+    let city = populate(&app).await;
+    let dir = tempfile::tempdir().unwrap();
+    // Bến Thành as a small square far from where the approximation puts it.
+    let square = json!({"type": "Polygon", "coordinates": [[[106.5, 10.5], [106.51, 10.5],
+        [106.51, 10.51], [106.5, 10.51], [106.5, 10.5]]]});
+    let bad = json!({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"code": "26743"}, "geometry": square},
+        {"type": "Feature", "properties": {"code": "99999"}, "geometry": square},
+        {"type": "Feature", "properties": {"code": "26737"},
+         "geometry": {"type": "Polygon", "coordinates": [[[0.0, 0.0], [1.0, 0.0]]]}}
+    ]});
+    let path = dir.path().join("bad.geojson");
+    std::fs::write(&path, bad.to_string()).unwrap();
+    let (code, _, err) = run_cli(&app.db, &["boundaries", path.to_str().unwrap()]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("feature 2") && err.contains("feature 3"),
+        "{err}"
+    );
+    let good = json!({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"code": "26743"}, "geometry": square}
+    ]});
+    let path = dir.path().join("official.geojson");
+    std::fs::write(&path, good.to_string()).unwrap();
+    let (code, out, err) = run_cli(&app.db, &["boundaries", path.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
+    // The server takes them up within its cache's life; a report there is Bến Thành's.
+    tokio::time::sleep(std::time::Duration::from_secs(6)).await;
+    let (s, b) = post(
+        &app,
+        "/api/v1/reports",
+        Some(city.token("citizen")),
+        json!({"category": "waste", "lat": 10.505, "long": 106.505, "description": "Rác"}),
+    )
+    .await;
+    assert_eq!(s, 201, "{b}");
+    assert_eq!(b["report"]["unit_code"], "26743");
+    assert_eq!(b["report"]["agency_code"], "UBND-26743");
+    let (_, geo) = get(&app, "/api/v1/boundaries.geojson", None).await;
+    assert_eq!(
+        geo["approximate"], true,
+        "the other communes are still approximate"
+    );
+}
