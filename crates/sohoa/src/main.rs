@@ -282,12 +282,9 @@ async fn main() -> ExitCode {
         Command::Migrate => migrate(&store).await,
         Command::Import(args) => import(&store, &args).await,
         Command::Boundaries { file } => {
-            let db = match sohoa::open_and_migrate(&store).await {
+            let db = match open_for_command(&store, 1).await {
                 Ok(db) => db,
-                Err(e) => {
-                    eprintln!("sohoa: {e}");
-                    return ExitCode::from(1);
-                }
+                Err(code) => return code,
             };
             let result = sohoa::boundaries::import(&db, &file).await;
             db.close().await;
@@ -351,12 +348,9 @@ async fn main() -> ExitCode {
         Command::Bench {
             command: BenchCommand::SeedReports { count, seed },
         } => {
-            let db = match sohoa::open_and_migrate(&store).await {
+            let db = match open_for_command(&store, 2).await {
                 Ok(db) => db,
-                Err(e) => {
-                    eprintln!("sohoa: {e}");
-                    return ExitCode::from(2);
-                }
+                Err(code) => return code,
             };
             let result =
                 sohoa::bench::seed_reports(&db, count, seed, std::io::stderr().is_terminal()).await;
@@ -381,12 +375,9 @@ async fn main() -> ExitCode {
                     seed,
                 },
         } => {
-            let db = match sohoa::open_and_migrate(&store).await {
+            let db = match open_for_command(&store, 2).await {
                 Ok(db) => db,
-                Err(e) => {
-                    eprintln!("sohoa: {e}");
-                    return ExitCode::from(2);
-                }
+                Err(code) => return code,
             };
             let spec = sohoa::bench::SeedSpec {
                 count,
@@ -409,12 +400,9 @@ async fn main() -> ExitCode {
             }
         }
         Command::Notify { out } => {
-            let db = match sohoa::open_and_migrate(&store).await {
+            let db = match open_for_command(&store, 2).await {
                 Ok(db) => db,
-                Err(e) => {
-                    eprintln!("sohoa: {e}");
-                    return ExitCode::from(2);
-                }
+                Err(code) => return code,
             };
             let result = sohoa::notify::drain(&db, &out).await;
             db.close().await;
@@ -438,12 +426,9 @@ async fn main() -> ExitCode {
         Command::Pki {
             command: PkiCommand::Init,
         } => {
-            let db = match sohoa::open_and_migrate(&store).await {
+            let db = match open_for_command(&store, 2).await {
                 Ok(db) => db,
-                Err(e) => {
-                    eprintln!("sohoa: {e}");
-                    return ExitCode::from(2);
-                }
+                Err(code) => return code,
             };
             let result = sohoa_storage::pki::init(&db).await;
             db.close().await;
@@ -867,4 +852,12 @@ async fn bench_load(args: LoadArgs) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Opens and migrates the database for a command, or says why not and gives the exit code.
+async fn open_for_command(store: &StoreConfig, failure: u8) -> Result<sohoa_storage::Db, ExitCode> {
+    sohoa::open_and_migrate(store).await.map_err(|e| {
+        eprintln!("sohoa: {e}");
+        ExitCode::from(failure)
+    })
 }

@@ -257,42 +257,47 @@ fn hours_between(from: &str, to: &str) -> Result<f64> {
     Ok(d.as_seconds_f64().max(0.0) / 3600.0)
 }
 
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+/// Binds a report's columns in the order of [`COLUMNS`].
+fn bind_report<'q>(q: AnyQuery<'q>, r: &'q Report) -> AnyQuery<'q> {
+    q.bind(&r.id)
+        .bind(&r.token)
+        .bind(&r.category_code)
+        .bind(r.status.as_str())
+        .bind(&r.agency_code)
+        .bind(&r.unit_code)
+        .bind(r.lat)
+        .bind(r.lon)
+        .bind(&r.address)
+        .bind(&r.description)
+        .bind(&r.attributes)
+        .bind(&r.media_url)
+        .bind(&r.reporter)
+        .bind(&r.contact)
+        .bind(&r.reporter_code_hash)
+        .bind(&r.channel)
+        .bind(r.supporters)
+        .bind(&r.status_note)
+        .bind(&r.resolution_note)
+        .bind(&r.created_at)
+        .bind(&r.updated_at)
+        .bind(&r.due_on)
+        .bind(&r.resolved_at)
+        .bind(r.rating)
+        .bind(&r.rating_comment)
+        .bind(&r.rated_at)
+        .bind(r.reopened)
+        .bind(r.revision)
+}
+
 /// Files a report: the row, its first event, its counters and its audit entry.
 pub async fn insert(tx: &mut Tx, r: &Report, record: AuditRecord) -> Result<()> {
-    sqlx::query(&format!(
+    let sql = format!(
         "INSERT INTO reports ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
          $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28)"
-    ))
-    .bind(&r.id)
-    .bind(&r.token)
-    .bind(&r.category_code)
-    .bind(r.status.as_str())
-    .bind(&r.agency_code)
-    .bind(&r.unit_code)
-    .bind(r.lat)
-    .bind(r.lon)
-    .bind(&r.address)
-    .bind(&r.description)
-    .bind(&r.attributes)
-    .bind(&r.media_url)
-    .bind(&r.reporter)
-    .bind(&r.contact)
-    .bind(&r.reporter_code_hash)
-    .bind(&r.channel)
-    .bind(r.supporters)
-    .bind(&r.status_note)
-    .bind(&r.resolution_note)
-    .bind(&r.created_at)
-    .bind(&r.updated_at)
-    .bind(&r.due_on)
-    .bind(&r.resolved_at)
-    .bind(r.rating)
-    .bind(&r.rating_comment)
-    .bind(&r.rated_at)
-    .bind(r.reopened)
-    .bind(r.revision)
-    .execute(&mut **tx)
-    .await?;
+    );
+    bind_report(sqlx::query(&sql), r).execute(&mut **tx).await?;
     insert_event(tx, r, None, None, &record.actor, None).await?;
     bump(
         tx,
@@ -1242,35 +1247,7 @@ pub async fn seed(tx: &mut Tx, reports: &[Report]) -> Result<()> {
         );
         let mut q = sqlx::query(&sql);
         for r in chunk {
-            q = q
-                .bind(&r.id)
-                .bind(&r.token)
-                .bind(&r.category_code)
-                .bind(r.status.as_str())
-                .bind(&r.agency_code)
-                .bind(&r.unit_code)
-                .bind(r.lat)
-                .bind(r.lon)
-                .bind(&r.address)
-                .bind(&r.description)
-                .bind(&r.attributes)
-                .bind(&r.media_url)
-                .bind(&r.reporter)
-                .bind(&r.contact)
-                .bind(&r.reporter_code_hash)
-                .bind(&r.channel)
-                .bind(r.supporters)
-                .bind(&r.status_note)
-                .bind(&r.resolution_note)
-                .bind(&r.created_at)
-                .bind(&r.updated_at)
-                .bind(&r.due_on)
-                .bind(&r.resolved_at)
-                .bind(r.rating)
-                .bind(&r.rating_comment)
-                .bind(&r.rated_at)
-                .bind(r.reopened)
-                .bind(r.revision);
+            q = bind_report(q, r);
         }
         q.execute(&mut **tx).await?;
     }

@@ -83,29 +83,12 @@ pub async fn upload(
     body: Body,
 ) -> ApiResult<(StatusCode, Json<DocumentView>)> {
     let me = super::me::own_id(&caller)?.clone();
-    let declared = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .map(|v| v.trim().to_ascii_lowercase())
-        .unwrap_or_default();
     let name = match p.name.as_deref().map(clean_text) {
         None => "document".to_owned(),
         Some(Some(n)) if n.chars().count() <= 200 && !n.chars().any(char::is_control) => n,
         Some(_) => return Err(AppError::unprocessable("invalid_document_name").field("name")),
     };
-    let bytes: Bytes = axum::body::to_bytes(body, MAX_UPLOAD)
-        .await
-        .map_err(|_| AppError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"))?;
-    if bytes.is_empty() {
-        return Err(AppError::unprocessable("empty_file"));
-    }
-    let kind = KINDS
-        .iter()
-        .find(|(media, magic)| *media == declared && bytes.starts_with(magic))
-        .ok_or_else(|| {
-            AppError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_file_type")
-        })?;
+    let (bytes, media) = read_upload(&headers, body, MAX_UPLOAD, KINDS).await?;
     let store = state.files.clone();
     let data = bytes.clone();
     let sha256 = crate::auth::blocking(move || store.put(&data))
@@ -116,7 +99,7 @@ pub async fn upload(
         owner: me.to_string(),
         sha256,
         size: i64::try_from(bytes.len()).unwrap_or(i64::MAX),
-        media_type: kind.0.to_owned(),
+        media_type: media.to_owned(),
         name,
         created_at: sohoa_storage::applications::now(),
     };
@@ -126,6 +109,35 @@ pub async fn upload(
     let stored = files::add(&mut tx, &doc, record).await?;
     tx.commit().await.map_err(StorageError::from)?;
     Ok((StatusCode::CREATED, Json(stored.into())))
+}
+
+/// Reads an uploaded file of at most `max` bytes whose declared `Content-Type` is one of
+/// `kinds` and whose first bytes agree with it (what the client says is not enough).
+pub(crate) async fn read_upload(
+    headers: &HeaderMap,
+    body: Body,
+    max: usize,
+    kinds: &[(&'static str, &[u8])],
+) -> Result<(Bytes, &'static str), AppError> {
+    let declared = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    let bytes: Bytes = axum::body::to_bytes(body, max).await.map_err(|_| {
+        AppError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").arg("limit", max)
+    })?;
+    if bytes.is_empty() {
+        return Err(AppError::unprocessable("empty_file"));
+    }
+    let (media, _) = kinds
+        .iter()
+        .find(|(media, magic)| *media == declared && bytes.starts_with(magic))
+        .ok_or_else(|| {
+            AppError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_file_type")
+        })?;
+    Ok((bytes, media))
 }
 
 /// The signed-in citizen's documents, newest first: what an application can reuse.

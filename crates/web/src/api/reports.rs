@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -1102,27 +1102,8 @@ pub async fn add_photo(
     } else {
         return Err(AppError::new(StatusCode::FORBIDDEN, "not_reporter"));
     };
-    let declared = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .map(|v| v.trim().to_ascii_lowercase())
-        .unwrap_or_default();
-    let bytes: Bytes = axum::body::to_bytes(body, MAX_PHOTO_BYTES)
-        .await
-        .map_err(|_| {
-            AppError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")
-                .arg("limit", MAX_PHOTO_BYTES)
-        })?;
-    if bytes.is_empty() {
-        return Err(AppError::unprocessable("empty_file"));
-    }
-    let (media, _) = PHOTO_KINDS
-        .iter()
-        .find(|(media, magic)| *media == declared && bytes.starts_with(magic))
-        .ok_or_else(|| {
-            AppError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_file_type")
-        })?;
+    let (bytes, media) =
+        super::documents::read_upload(&headers, body, MAX_PHOTO_BYTES, PHOTO_KINDS).await?;
     let files = state.files.clone();
     let data = bytes.clone();
     let sha256 = crate::auth::blocking(move || files.put(&data))
@@ -1132,7 +1113,7 @@ pub async fn add_photo(
         seq: 0,
         kind: kind.to_owned(),
         sha256,
-        content_type: (*media).to_owned(),
+        content_type: media.to_owned(),
         size: i64::try_from(bytes.len()).unwrap_or(i64::MAX),
         uploaded_by: caller.actor(),
         at: Timestamp::now().to_string(),
