@@ -281,6 +281,20 @@ fn class_of(v: f64, lo: f64, hi: f64) -> usize {
     (((v - lo) / (hi - lo)) * 5.0).floor().clamp(0.0, 4.0) as usize
 }
 
+/// The names of the units in force, by code: parsed once from the embedded reference data.
+fn unit_names() -> &'static std::collections::HashMap<String, String> {
+    static NAMES: std::sync::OnceLock<std::collections::HashMap<String, String>> =
+        std::sync::OnceLock::new();
+    NAMES.get_or_init(|| {
+        sohoa_domain::units::reference_units()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|u| u.valid_to.is_none())
+            .map(|u| (u.code.as_str().to_owned(), u.name))
+            .collect()
+    })
+}
+
 struct EvalRow {
     unit_code: String,
     unit_name: String,
@@ -351,14 +365,7 @@ async fn evaluation_page(
         .await
         .map_err(AppError::from)
         .page(ctx.lang)?;
-    let units = sohoa_domain::units::reference_units().unwrap_or_default();
-    let name_of = |code: &str| {
-        units
-            .iter()
-            .find(|u| u.code.as_str() == code && u.valid_to.is_none())
-            .map(|u| u.name.clone())
-            .unwrap_or_default()
-    };
+    let name_of = |code: &str| unit_names().get(code).cloned().unwrap_or_default();
 
     // The choropleth: every commune, coloured by the metric where there is a figure.
     let values: Vec<f64> = eval
