@@ -23,7 +23,7 @@ import time
 import http.client
 
 from applications import call
-from foundation import fresh_server
+from foundation import bench_load, fresh_server
 
 PASSWORD = "mật khẩu thử tải 2025"
 
@@ -56,21 +56,6 @@ def boxes(n, seed, extra=""):
     return out
 
 
-def load(binary, host, port, data_dir, name, paths, token, clients, seconds):
-    paths_file = os.path.join(data_dir, f"{name}.txt")
-    with open(paths_file, "w") as f:
-        f.write("\n".join(paths) + "\n")
-    cmd = [binary, "bench", "load", "--url", f"http://{host}:{port}", "--paths-file", paths_file,
-           "--clients", str(clients), "--seconds", str(seconds)]
-    if token:
-        tokens_file = os.path.join(data_dir, f"{name}.tokens")
-        with open(tokens_file, "w") as f:
-            f.write(token + "\n")
-        cmd += ["--tokens-file", tokens_file]
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True)
-    return json.loads(out.stdout)
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--binary", default="target/release/sohoa")
@@ -97,7 +82,8 @@ def main():
             ("commune x agency aggregates, 12 months, leaders",
              [f"/api/v1/evaluation?by=unit_agency&from={year_ago}&to={this_month}"], token),
         ]
-        results = [(name, load(binary, host, port, data_dir, f"run{i}", paths, tok, args.clients, args.seconds))
+        results = [(name, bench_load(binary, host, port, data_dir, f"run{i}", paths, [tok] if tok else [],
+                                     args.clients, args.seconds))
                    for i, (name, paths, tok) in enumerate(runs)]
     backend = "postgres" if args.database_url else "sqlite"
     print(f"backend: {backend}, reports: {args.count} over {n_units} communes (seeded in {seeded:.0f} s), "

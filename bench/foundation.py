@@ -60,6 +60,23 @@ def drop_postgres(admin_url, name):
     subprocess.run(["psql", admin_url, "-qc", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"], check=True)
 
 
+def bench_load(binary, host, port, data_dir, name, paths, tokens, clients, seconds):
+    """Runs `sohoa bench load` over `paths` (cycled) with bearer `tokens` (may be empty) and
+    returns its JSON report."""
+    paths_file = os.path.join(data_dir, f"{name}.paths")
+    with open(paths_file, "w") as f:
+        f.write("\n".join(paths) + "\n")
+    cmd = [binary, "bench", "load", "--url", f"http://{host}:{port}", "--paths-file", paths_file,
+           "--clients", str(clients), "--seconds", str(seconds)]
+    if tokens:
+        tokens_file = os.path.join(data_dir, f"{name}.tokens")
+        with open(tokens_file, "w") as f:
+            f.write("\n".join(tokens) + "\n")
+        cmd += ["--tokens-file", tokens_file]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True)
+    return json.loads(out.stdout)
+
+
 @contextlib.contextmanager
 def fresh_server(binary, database_url, pg_name):
     """The release server on a fresh database in a temporary data directory: SQLite, or with

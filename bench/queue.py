@@ -12,7 +12,6 @@ under each filter an officer uses, and pages deep in the queue (keyset cursors a
 due days). Every figure is one HTTP request, end to end. Standard library only.
 """
 import argparse
-import json
 import os
 import random
 import subprocess
@@ -20,7 +19,7 @@ import time
 import http.client
 
 from applications import PROCEDURE, call
-from foundation import fresh_server
+from foundation import bench_load, fresh_server
 
 PASSWORD = "mật khẩu thử tải 2025"
 
@@ -80,17 +79,8 @@ def main():
                         "--agency", "UBND-26743", "--procedure", "T-BENCH"],
                        env=env, check=True, stdout=subprocess.DEVNULL)
         seeded = time.time() - t
-        paths_file = os.path.join(data_dir, "paths.txt")
-        tokens_file = os.path.join(data_dir, "tokens.txt")
-        with open(paths_file, "w") as f:
-            f.write("\n".join(paths(200, 7)) + "\n")
-        with open(tokens_file, "w") as f:
-            f.write(token + "\n")
-        out = subprocess.run(
-            [binary, "bench", "load", "--url", f"http://{host}:{port}", "--paths-file", paths_file,
-             "--tokens-file", tokens_file, "--clients", str(args.clients), "--seconds", str(args.seconds)],
-            check=True, capture_output=True, text=True)
-        report = json.loads(out.stdout)
+        report = bench_load(binary, host, port, data_dir, "queue", paths(200, 7), [token],
+                            args.clients, args.seconds)
     backend = "postgres" if args.database_url else "sqlite"
     print(f"backend: {backend}, applications: {args.count} in one agency (seeded in {seeded:.0f} s), "
           f"clients: {args.clients}")

@@ -192,11 +192,18 @@ pub enum Action {
 }
 
 impl Action {
+    /// Anyone may do it, signed in or not.
     pub fn is_public(self) -> bool {
         matches!(
             self,
             Action::ReadPublic | Action::SignIn | Action::FileReport
         )
+    }
+
+    /// Whether the caller matters to the action. Filing a report is open to anyone, but a
+    /// signed-in citizen is the report's reporter, so credentials presented are read.
+    pub fn identifies_caller(self) -> bool {
+        !self.is_public() || self == Action::FileReport
     }
 }
 
@@ -386,9 +393,13 @@ mod tests {
 
     #[test]
     fn anonymous_reaches_only_public_actions() {
-        for a in [Action::ReadPublic, Action::SignIn] {
+        for a in [Action::ReadPublic, Action::SignIn, Action::FileReport] {
             assert_eq!(admits(&Principal::Anonymous, a), Ok(()));
         }
+        // A report's filer is identified when signed in; reading public data needs no one.
+        assert!(Action::FileReport.identifies_caller());
+        assert!(!Action::ReadPublic.identifies_caller());
+        assert!(Action::ProcessReport.identifies_caller());
         for a in [
             Action::UseSession,
             Action::ManageAgencies,

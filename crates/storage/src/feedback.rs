@@ -240,14 +240,17 @@ fn report_from_row(row: &AnyRow) -> Result<Report> {
     })
 }
 
+/// The day a stored time falls on in the city.
+fn local_date(at: &str) -> Result<time::Date> {
+    let t = Timestamp::parse(at).map_err(|_| StorageError::Corrupt(format!("time {at}")))?;
+    Ok(t.datetime()
+        .to_offset(sohoa_domain::timestamp::VIETNAM)
+        .date())
+}
+
 /// The month a report's counters live in: the month it was filed (in the city's time).
 fn month_of(at: &str) -> Result<Month> {
-    let t = Timestamp::parse(at).map_err(|_| StorageError::Corrupt(format!("time {at}")))?;
-    Ok(Month::of(
-        t.datetime()
-            .to_offset(sohoa_domain::timestamp::VIETNAM)
-            .date(),
-    ))
+    local_date(at).map(Month::of)
 }
 
 fn hours_between(from: &str, to: &str) -> Result<f64> {
@@ -1186,21 +1189,14 @@ pub(crate) async fn count_decision(
     let Some(decided) = app.decided_at.as_deref() else {
         return Ok(());
     };
-    let t =
-        Timestamp::parse(decided).map_err(|_| StorageError::Corrupt(format!("time {decided}")))?;
-    let day = t
-        .datetime()
-        .to_offset(sohoa_domain::timestamp::VIETNAM)
-        .date()
-        .to_string();
-    let on_time = app.due_on.as_deref().is_none_or(|due| day.as_str() <= due);
+    let day = local_date(decided)?;
+    let on_time = app
+        .due_on
+        .as_deref()
+        .is_none_or(|due| day.to_string().as_str() <= due);
     bump(
         tx,
-        Month::of(
-            t.datetime()
-                .to_offset(sohoa_domain::timestamp::VIETNAM)
-                .date(),
-        ),
+        Month::of(day),
         &app.unit_code,
         &app.agency_code,
         &[

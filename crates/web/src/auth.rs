@@ -93,16 +93,14 @@ fn denied(who: &Principal, action: Action, d: Denial) -> AppError {
 
 /// Every route's first step after the router matched it: identify the caller, ask the
 /// policy whether they may ever perform the route's action, and hand the caller to the
-/// handler. Public actions (but filing a report) skip identification altogether.
+/// handler. Actions that do not care who calls skip identification altogether.
 pub(crate) async fn guard(
     kind: RouteKind,
     action: Action,
     mut req: Request,
     next: Next,
 ) -> Response {
-    // Filing a report is open to anyone, but a signed-in reporter is its reporter: identify
-    // them when they present credentials.
-    if action.is_public() && action != Action::FileReport {
+    if !action.identifies_caller() {
         return next.run(req).await;
     }
     let Some(state) = req.extensions().get::<AppState>().cloned() else {
