@@ -189,6 +189,21 @@ pub enum Action {
     ManageReportRouting,
     /// The full service evaluation, by agency and commune, with cells too small to publish.
     ReadEvaluation,
+    /// Leaders' dashboards: procedure monitoring down to the overdue applications,
+    /// strategic tasks, scorecards, indicator values not yet approved. A leader bound to
+    /// an agency sees that agency's; a city leader sees everything.
+    ReadDashboard,
+    /// Defining statistical indicators (code, names, unit, periodicity, owner, formula).
+    ManageIndicators,
+    /// Entering or importing an indicator's values: the owning agency's officers and its
+    /// systems (a system's values count as digital).
+    EnterIndicatorValues,
+    /// Approving or rejecting entered values: the owning agency's leaders, or the city's.
+    ApproveIndicatorValues,
+    /// Assigning strategic tasks to agencies: the city's leaders (the People's Committee).
+    AssignTasks,
+    /// Reporting a task's progress: the assigned agency's officers and leaders.
+    ReportTaskProgress,
 }
 
 impl Action {
@@ -346,6 +361,28 @@ fn decide(who: &Principal, action: Action, target: Option<&Target<'_>>) -> Resul
         },
         Action::ManageReportRouting => who.role() == Some(Role::CityAdmin),
         Action::ReadEvaluation => matches!(who.role(), Some(Role::Leader | Role::CityAdmin)),
+        Action::ReadDashboard | Action::ApproveIndicatorValues => match who {
+            Principal::Staff(s) if s.role == Role::Leader => {
+                s.agency.is_none() || within(&own_agency)
+            }
+            _ => false,
+        },
+        Action::ManageIndicators => who.role() == Some(Role::CityAdmin),
+        Action::EnterIndicatorValues => match who {
+            Principal::Staff(s) if s.role == Role::Officer => within(&own_agency),
+            Principal::AgencySystem { .. } => within(&own_agency),
+            _ => false,
+        },
+        Action::AssignTasks => match who {
+            Principal::Staff(s) => s.role == Role::Leader && s.agency.is_none(),
+            _ => false,
+        },
+        Action::ReportTaskProgress => match who {
+            Principal::Staff(s) if matches!(s.role, Role::Officer | Role::Leader) => {
+                within(&own_agency)
+            }
+            _ => false,
+        },
         Action::ReadAuditLog => match who {
             // Auditors change nothing and administrators read no audit log: separation
             // of duties.
@@ -412,6 +449,53 @@ mod tests {
                 Err(Denial::Unauthenticated)
             );
         }
+    }
+
+    #[test]
+    fn dashboards_indicators_and_tasks_follow_the_agency() {
+        let city = staff(Role::Leader, None, None);
+        let dept = staff(Role::Leader, Some("SOTNMT"), None);
+        let officer = staff(Role::Officer, Some("SOTNMT"), None);
+        let mine = AgencyCode::parse("SOTNMT").unwrap();
+        let other = AgencyCode::parse("SOYTE").unwrap();
+        for a in [Action::ReadDashboard, Action::ApproveIndicatorValues] {
+            assert_eq!(authorize(&city, a, &Target::agency(&other)), Ok(()));
+            assert_eq!(authorize(&dept, a, &Target::agency(&mine)), Ok(()));
+            assert_eq!(
+                authorize(&dept, a, &Target::agency(&other)),
+                Err(Denial::Forbidden)
+            );
+            assert_eq!(admits(&officer, a), Err(Denial::Forbidden));
+        }
+        assert_eq!(admits(&city, Action::AssignTasks), Ok(()));
+        assert_eq!(admits(&dept, Action::AssignTasks), Err(Denial::Forbidden));
+        for who in [&officer, &dept, &system("SOTNMT")] {
+            let a = if *who == dept {
+                Action::ReportTaskProgress
+            } else {
+                Action::EnterIndicatorValues
+            };
+            assert_eq!(authorize(who, a, &Target::agency(&mine)), Ok(()));
+            assert_eq!(
+                authorize(who, a, &Target::agency(&other)),
+                Err(Denial::Forbidden)
+            );
+        }
+        assert_eq!(
+            admits(&city, Action::EnterIndicatorValues),
+            Err(Denial::Forbidden)
+        );
+        assert_eq!(
+            admits(
+                &staff(Role::CityAdmin, None, None),
+                Action::ManageIndicators
+            ),
+            Ok(())
+        );
+        assert_eq!(
+            admits(&city, Action::ManageIndicators),
+            Err(Denial::Forbidden)
+        );
     }
 
     #[test]

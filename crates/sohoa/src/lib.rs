@@ -8,6 +8,7 @@ pub mod config;
 pub mod demo;
 pub mod generate;
 pub mod import;
+pub mod monitoring;
 pub mod notify;
 pub mod paysim;
 pub mod staff;
@@ -59,6 +60,9 @@ pub async fn open_and_migrate(store: &StoreConfig) -> Result<Db, StartError> {
     let loaded = sohoa_storage::units::load_reference(&db, &units).await?;
     if loaded > 0 {
         tracing::info!(units = loaded, "reference administrative units loaded");
+    }
+    if sohoa_storage::monitoring::ensure_built(&db).await? {
+        tracing::info!("procedure monitoring counters built from the stored applications");
     }
     let defaults = sohoa_domain::feedback::catalog::default_categories();
     sohoa_storage::feedback::ensure_categories(&db, &defaults).await?;

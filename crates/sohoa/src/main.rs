@@ -42,6 +42,13 @@ enum Command {
     /// FeatureCollection (each feature: `properties.code`, a Polygon or MultiPolygon). Every
     /// feature must be right or nothing is loaded; units the file leaves out keep theirs.
     Boundaries { file: std::path::PathBuf },
+    /// Check the procedure-monitoring counters against a full recount of the applications
+    /// (with --repair, replace them by the recount). Exit code 0 when they agree (or were
+    /// repaired), 1 when they differ, 2 when the check could not run.
+    Monitoring {
+        #[arg(long)]
+        repair: bool,
+    },
     /// Write deterministic synthetic registry data as import files (citizens.csv,
     /// enterprises.csv, parcels.csv).
     Generate(GenerateArgs),
@@ -281,6 +288,15 @@ async fn main() -> ExitCode {
         Command::Serve(args) => serve(&store, &args, &file).await,
         Command::Migrate => migrate(&store).await,
         Command::Import(args) => import(&store, &args).await,
+        Command::Monitoring { repair } => {
+            let db = match open_for_command(&store, 2).await {
+                Ok(db) => db,
+                Err(code) => return code,
+            };
+            let code = check_monitoring(&db, repair).await;
+            db.close().await;
+            code
+        }
         Command::Boundaries { file } => {
             let db = match open_for_command(&store, 1).await {
                 Ok(db) => db,
@@ -855,6 +871,36 @@ async fn bench_load(args: LoadArgs) -> ExitCode {
 }
 
 /// Opens and migrates the database for a command, or says why not and gives the exit code.
+async fn check_monitoring(db: &sohoa_storage::Db, repair: bool) -> ExitCode {
+    match sohoa::monitoring::check(db, repair, std::io::stderr().is_terminal()).await {
+        Ok(o) if o.differences == 0 => {
+            println!(
+                "monitoring counters agree with a recount of {} applications",
+                o.applications
+            );
+            ExitCode::SUCCESS
+        }
+        Ok(o) if o.repaired => {
+            println!(
+                "{} monitoring counters differed from the recount; replaced",
+                o.differences
+            );
+            ExitCode::SUCCESS
+        }
+        Ok(o) => {
+            println!(
+                "{} monitoring counters differ from a recount (run with --repair)",
+                o.differences
+            );
+            ExitCode::from(1)
+        }
+        Err(e) => {
+            eprintln!("sohoa: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
 async fn open_for_command(store: &StoreConfig, failure: u8) -> Result<sohoa_storage::Db, ExitCode> {
     sohoa::open_and_migrate(store).await.map_err(|e| {
         eprintln!("sohoa: {e}");

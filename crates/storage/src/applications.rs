@@ -304,6 +304,11 @@ pub async fn create_many(tx: &mut Tx, jobs: &[NewApplication]) -> Result<Vec<Cre
             .collect();
         crate::files::attach_many(tx, &documents).await?;
     }
+    let mut counted = crate::monitoring::Deltas::default();
+    for job in &new {
+        counted.add(&crate::monitoring::Shape::of(&job.app)?, 1);
+    }
+    crate::monitoring::apply(tx, &counted).await?;
     let records: Vec<AuditRecord> = new.iter().map(|j| j.record.clone()).collect();
     audit::append_many(tx, &records).await?;
     Ok(outcome
@@ -478,6 +483,10 @@ pub async fn update(
     }
     if before.decided_at.is_none() && after.decided_at.is_some() {
         crate::feedback::count_decision(tx, after).await?;
+    }
+    let moved = crate::monitoring::Deltas::change(Some(before), after)?;
+    if !moved.is_empty() {
+        crate::monitoring::apply(tx, &moved).await?;
     }
     if before.status != after.status {
         insert_event(

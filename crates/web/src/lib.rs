@@ -8,6 +8,7 @@
 pub mod api;
 pub mod auth;
 pub mod cache;
+pub mod csv;
 pub mod error;
 pub mod extract;
 pub mod i18n;

@@ -13,6 +13,7 @@ mod applications;
 mod audit;
 mod backup;
 mod cli;
+mod dashboards;
 mod errors;
 mod feedback;
 mod identity;

@@ -1169,6 +1169,11 @@ pub struct ListParams {
     pub due_by: Option<String>,
     /// `true`: only those overdue today.
     pub overdue: Option<bool>,
+    /// A commune's code: narrows a leader's or officer's list to it (the dashboard's
+    /// drill-down).
+    pub unit: Option<String>,
+    /// An agency's code: narrows a city-wide leader's list to it.
+    pub agency: Option<String>,
     /// The `next` of the previous page.
     pub after: Option<String>,
     /// Applications per page, 1-200 (default 50).
@@ -1215,6 +1220,22 @@ pub async fn list(
             };
         }
         _ => return Err(AppError::new(StatusCode::FORBIDDEN, "forbidden")),
+    }
+    // Narrowing only: a bound member of staff asking for another unit or agency sees none
+    // of it, which the policy's answer for the target makes a 403.
+    if matches!(&caller.0, Principal::Staff(_)) {
+        if let Some(u) = p.unit.as_deref().filter(|s| !s.is_empty()) {
+            let unit = UnitCode::parse(u).map_err(|_| bad("unit"))?.to_string();
+            if q.unit.as_ref().is_some_and(|mine| *mine != unit) {
+                return Err(AppError::new(StatusCode::FORBIDDEN, "forbidden"));
+            }
+            q.unit = Some(unit);
+        }
+        if let Some(a) = p.agency.as_deref().filter(|s| !s.is_empty()) {
+            let agency = AgencyCode::parse(a).map_err(|_| bad("agency"))?;
+            caller.authorize(Action::ReadApplication, &Target::agency(&agency))?;
+            q.agency = Some(agency.to_string());
+        }
     }
     if let Some(s) = p.status.as_deref().filter(|s| !s.is_empty()) {
         q.status = Some(Status::parse(s).ok_or_else(|| bad("status"))?);

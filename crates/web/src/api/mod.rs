@@ -8,6 +8,7 @@ pub mod documents;
 pub mod evaluation;
 pub mod health;
 pub mod me;
+pub mod monitoring;
 pub mod payments;
 pub mod procedures;
 pub mod registry;
@@ -113,6 +114,7 @@ use crate::{Endpoint as E, RouteKind, Routes};
         evaluation::rate_application,
         evaluation::full,
         evaluation::public,
+        monitoring::monitoring,
     ),
     components(schemas(ErrorBody, ErrorDetail)),
     modifiers(&BearerAuth),
@@ -124,6 +126,7 @@ use crate::{Endpoint as E, RouteKind, Routes};
         (name = "registries", description = "Base registries: searching citizens"),
         (name = "services", description = "Online public services: the procedure catalog and applications"),
         (name = "feedback", description = "Residents' reports (also through Open311 GeoReport v2 at /open311/v2), their map, and the service evaluation"),
+        (name = "dashboards", description = "Leaders' dashboards: live procedure monitoring, socio-economic indicators, strategic tasks, forecasts"),
         (name = "sharing", description = "Once-only data sharing: keys, grants, and the audited share endpoints"),
     )
 )]
@@ -521,6 +524,11 @@ fn feedback_routes(r: Routes) -> Routes {
         Api,
         "/api/v1/evaluation/public",
         [E::get(ReadPublic, evaluation::public)],
+    )
+    .add(
+        Api,
+        "/api/v1/monitoring",
+        [E::get(ReadDashboard, monitoring::monitoring)],
     )
     .add(
         Open311,

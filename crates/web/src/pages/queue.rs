@@ -50,6 +50,9 @@ pub struct QueueParams {
     assigned: Option<String>,
     overdue: Option<String>,
     procedure: Option<String>,
+    /// A commune: the dashboard's drill-down lands here.
+    unit: Option<String>,
+    agency: Option<String>,
     after: Option<String>,
 }
 
@@ -97,6 +100,8 @@ pub async fn queue(
         assigned: nonempty(&p.assigned),
         due_by: None,
         overdue: overdue.then_some(true),
+        unit: nonempty(&p.unit),
+        agency: nonempty(&p.agency),
         after: nonempty(&p.after),
         limit: Some(50),
     };
