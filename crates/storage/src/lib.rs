@@ -13,6 +13,7 @@ pub mod backup;
 pub mod batch;
 pub mod feedback;
 pub mod files;
+pub mod indicators;
 pub mod monitoring;
 pub mod notifications;
 pub mod payments;

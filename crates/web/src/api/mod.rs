@@ -8,7 +8,10 @@ pub mod documents;
 pub mod evaluation;
 pub mod health;
 pub mod me;
+pub mod indicators;
 pub mod monitoring;
+pub mod sdmx;
+pub mod tasks;
 pub mod payments;
 pub mod procedures;
 pub mod registry;
@@ -115,6 +118,22 @@ use crate::{Endpoint as E, RouteKind, Routes};
         evaluation::full,
         evaluation::public,
         monitoring::monitoring,
+        indicators::catalog,
+        indicators::get_indicator,
+        indicators::put_indicator,
+        indicators::enter_values,
+        indicators::import,
+        indicators::values,
+        indicators::pending,
+        indicators::history,
+        indicators::review,
+        indicators::export_csv,
+        indicators::sdmx_data,
+        indicators::sdmx_structure,
+        tasks::assign,
+        tasks::list,
+        tasks::report,
+        tasks::scorecard,
     ),
     components(schemas(ErrorBody, ErrorDetail)),
     modifiers(&BearerAuth),
@@ -529,6 +548,72 @@ fn feedback_routes(r: Routes) -> Routes {
         Api,
         "/api/v1/monitoring",
         [E::get(ReadDashboard, monitoring::monitoring)],
+    )
+    .add(
+        Api,
+        "/api/v1/indicators",
+        [E::get(ReadPublic, indicators::catalog)],
+    )
+    .add(
+        Api,
+        "/api/v1/indicators/import",
+        [E::post(EnterIndicatorValues, indicators::import)],
+    )
+    .add(
+        Api,
+        "/api/v1/indicators/review",
+        [E::get(ApproveIndicatorValues, indicators::pending)],
+    )
+    .add(
+        Api,
+        "/api/v1/indicators/export.csv",
+        [E::get(ReadPublic, indicators::export_csv)],
+    )
+    .add(
+        Api,
+        "/api/v1/indicators/{code}",
+        [
+            E::get(ReadPublic, indicators::get_indicator),
+            E::put(ManageIndicators, indicators::put_indicator),
+        ],
+    )
+    .add(
+        Api,
+        "/api/v1/indicators/{code}/values",
+        [
+            E::get(ReadPublic, indicators::values),
+            E::post(EnterIndicatorValues, indicators::enter_values),
+        ],
+    )
+    .add(
+        Api,
+        "/api/v1/indicators/{code}/values/{unit}/{period}",
+        [E::get(ReadDashboard, indicators::history)],
+    )
+    .add(
+        Api,
+        "/api/v1/indicators/{code}/values/{unit}/{period}/review",
+        [E::post(ApproveIndicatorValues, indicators::review)],
+    )
+    .add(Api, "/api/v1/sdmx/data", [E::get(ReadPublic, indicators::sdmx_data)])
+    .add(
+        Api,
+        "/api/v1/tasks",
+        [
+            E::get(ReportTaskProgress, tasks::list),
+            E::post(AssignTasks, tasks::assign),
+        ],
+    )
+    .add(
+        Api,
+        "/api/v1/tasks/{id}/progress",
+        [E::post(ReportTaskProgress, tasks::report)],
+    )
+    .add(Api, "/api/v1/scorecard", [E::get(ReadDashboard, tasks::scorecard)])
+    .add(
+        Api,
+        "/api/v1/sdmx/structure",
+        [E::get(ReadPublic, indicators::sdmx_structure)],
     )
     .add(
         Open311,
