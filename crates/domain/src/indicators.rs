@@ -54,7 +54,17 @@ impl fmt::Display for IndicatorCode {
 }
 
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum Periodicity {
@@ -160,8 +170,7 @@ impl Period {
 
     /// Periods since the year 0 of this periodicity: consecutive periods differ by one.
     pub fn ordinal(self) -> i64 {
-        i64::from(self.year) * i64::from(self.periodicity.per_year()) + i64::from(self.index)
-            - 1
+        i64::from(self.year) * i64::from(self.periodicity.per_year()) + i64::from(self.index) - 1
     }
 
     /// The period `n` steps after this one (before, for negative `n`).
@@ -455,7 +464,9 @@ mod tests {
         for s in ["2025-03", "2025-Q1", "2025", "2024-12", "2025-Q4"] {
             assert_eq!(Period::parse(s).unwrap().to_string(), s);
         }
-        for bad in ["2025-13", "2025-Q5", "2025-Q0", "25", "2025-1", "2025-M01", "abcd", ""] {
+        for bad in [
+            "2025-13", "2025-Q5", "2025-Q0", "25", "2025-1", "2025-M01", "abcd", "",
+        ] {
             assert_eq!(Period::parse(bad), Err(PeriodError), "{bad}");
         }
         let m = Period::parse("2025-01").unwrap();
@@ -476,8 +487,17 @@ mod tests {
     fn formulas_parse_and_compute() {
         let f = Formula::parse("ratio(GRDP, POP, 1000000)").unwrap();
         assert_eq!(f.to_string(), "ratio(GRDP, POP, 1000000)");
-        assert_eq!(Formula::parse(" growth( GRDP ) ").unwrap().to_string(), "growth(GRDP)");
-        for bad in ["ratio(GRDP)", "sum(A, B)", "ratio(a, B)", "ratio(A, B, -1)", "growth(A"] {
+        assert_eq!(
+            Formula::parse(" growth( GRDP ) ").unwrap().to_string(),
+            "growth(GRDP)"
+        );
+        for bad in [
+            "ratio(GRDP)",
+            "sum(A, B)",
+            "ratio(a, B)",
+            "ratio(A, B, -1)",
+            "growth(A",
+        ] {
             assert!(Formula::parse(bad).is_err(), "{bad}");
         }
         let p = Period::parse("2025").unwrap();
@@ -492,7 +512,10 @@ mod tests {
         assert!((g.eval(p, data).unwrap() - 0.1).abs() < 1e-12);
         // A missing input or a zero denominator gives no value, not infinity.
         assert_eq!(g.eval(p.a_year_before(), data), None);
-        assert_eq!(Formula::parse("ratio(GRDP, NONE)").unwrap().eval(p, data), None);
+        assert_eq!(
+            Formula::parse("ratio(GRDP, NONE)").unwrap().eval(p, data),
+            None
+        );
     }
 
     #[test]
@@ -506,7 +529,10 @@ mod tests {
         assert_eq!(r.check(101.0, None), Err(ValueError::AboveMax(100.0)));
         assert_eq!(r.check(f64::NAN, None), Err(ValueError::NotFinite));
         assert_eq!(r.check(50.0, Some(45.0)), Ok(None));
-        assert_eq!(r.check(60.0, Some(40.0)), Ok(Some(Jump { change: Some(0.5) })));
+        assert_eq!(
+            r.check(60.0, Some(40.0)),
+            Ok(Some(Jump { change: Some(0.5) }))
+        );
         assert_eq!(r.check(5.0, Some(0.0)), Ok(Some(Jump { change: None })));
         assert_eq!(r.check(0.0, Some(0.0)), Ok(None));
         assert!(r.is_consistent());

@@ -73,8 +73,14 @@ mod tests {
         assert_eq!(Progress::new(-1), None);
         let half = Progress::new(50).unwrap();
         let full = Progress::new(100).unwrap();
-        assert_eq!(after_report(TaskStatus::Assigned, half), Some(TaskStatus::InProgress));
-        assert_eq!(after_report(TaskStatus::InProgress, full), Some(TaskStatus::Done));
+        assert_eq!(
+            after_report(TaskStatus::Assigned, half),
+            Some(TaskStatus::InProgress)
+        );
+        assert_eq!(
+            after_report(TaskStatus::InProgress, full),
+            Some(TaskStatus::Done)
+        );
         assert_eq!(after_report(TaskStatus::Done, half), None);
         assert_eq!(after_report(TaskStatus::Cancelled, full), None);
     }

@@ -359,7 +359,10 @@ pub async fn published(
     }
     let mut f = Filter::default();
     let marks = vec!["?"; codes.len()].join(", ");
-    f.and(&format!("indicator_code IN ({marks})"), codes.iter().cloned());
+    f.and(
+        &format!("indicator_code IN ({marks})"),
+        codes.iter().cloned(),
+    );
     if let Some(u) = unit {
         f.and("unit_code = ?", [u.to_owned()]);
     }

@@ -455,3 +455,533 @@ async fn monitoring_matches_a_recount_after_a_random_workload() {
     let (code, out, _) = run_cli(&app.db, &["monitoring"]);
     assert_eq!(code, 0, "{out}");
 }
+
+async fn send(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    token: &str,
+    body: Option<&Value>,
+) -> (u16, Value) {
+    let mut req = app.client.request(method, app.url(path)).bearer_auth(token);
+    if let Some(b) = body {
+        req = req.json(b);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status().as_u16();
+    let text = res.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+async fn put(app: &TestApp, path: &str, token: &str, body: Value) -> (u16, Value) {
+    send(app, reqwest::Method::PUT, path, token, Some(&body)).await
+}
+
+async fn post(app: &TestApp, path: &str, token: &str, body: Value) -> (u16, Value) {
+    send(app, reqwest::Method::POST, path, token, Some(&body)).await
+}
+
+/// Two years of months, oldest first, ending last December.
+fn months() -> Vec<String> {
+    (2024..=2025)
+        .flat_map(|y| (1..=12).map(move |m| format!("{y}-{m:02}")))
+        .collect()
+}
+
+#[tokio::test]
+async fn indicators_are_entered_checked_approved_and_exported() {
+    let app = spawn_app().await;
+    let city = populate(&app).await;
+    let officer = city.token("officer").to_owned();
+    let leader = city.token("leader").to_owned();
+    let system = city.token("agency_system").to_owned();
+
+    // The catalog: two entered indicators (one typed by a commune, one fed by a
+    // department's system) and two derived from them.
+    let define = |code: &str, body: Value| {
+        let app = &app;
+        let path = format!("/api/v1/indicators/{code}");
+        async move { put(app, &path, ADMIN_TOKEN, body).await }
+    };
+    let (s, b) = define(
+        "RETAIL",
+        json!({"name_vi": "Tổng mức bán lẻ hàng hóa", "name_en": "Retail sales", "unit": "billion VND",
+            "periodicity": "month", "owner": "UBND-26743", "source": "manual",
+            "rules": {"min": 0, "max": 100000, "max_change": 0.5}}),
+    )
+    .await;
+    assert_eq!(s, 201, "{b}");
+    let (s, b) = define(
+        "POP",
+        json!({"name_vi": "Dân số trung bình", "name_en": "Average population", "unit": "person",
+            "periodicity": "month", "owner": "SO-XAY-DUNG", "source": "system", "rules": {"min": 0}}),
+    )
+    .await;
+    assert_eq!(s, 201, "{b}");
+    let (s, b) = define(
+        "RETAIL_PC",
+        json!({"name_vi": "Bán lẻ bình quân đầu người", "name_en": "Retail sales per capita",
+            "unit": "VND", "periodicity": "month", "owner": "UBND-26743", "source": "system",
+            "formula": "ratio(RETAIL, POP, 1000000000)"}),
+    )
+    .await;
+    assert_eq!(s, 201, "{b}");
+    let (s, b) = define(
+        "RETAIL_GROWTH",
+        json!({"name_vi": "Tăng trưởng bán lẻ", "name_en": "Retail sales growth", "unit": "%",
+            "periodicity": "month", "owner": "UBND-26743", "source": "system", "formula": "growth(RETAIL)"}),
+    )
+    .await;
+    assert_eq!(s, 201, "{b}");
+    let base = json!({"name_vi": "x", "name_en": "x", "unit": "x", "periodicity": "month",
+        "owner": "UBND-26743", "source": "system"});
+    let with = |k: &str, v: Value| {
+        let mut b = base.clone();
+        b[k] = v;
+        b
+    };
+    for (code, body, expected) in [
+        ("bad-code", base.clone(), "invalid_indicator_code"),
+        (
+            "X1",
+            with("formula", json!("ratio(RETAIL, NOPE)")),
+            "invalid_formula",
+        ),
+        (
+            "X1",
+            with("formula", json!("growth(RETAIL_PC)")),
+            "invalid_formula",
+        ),
+        (
+            "X1",
+            with("formula", json!("sum(RETAIL)")),
+            "invalid_formula",
+        ),
+        (
+            "X1",
+            with("rules", json!({"min": 5, "max": 1})),
+            "invalid_rules",
+        ),
+        ("X1", with("owner", json!("KHONG-CO")), "agency_not_found"),
+        ("X1", with("name_vi", json!("  ")), "invalid_indicator"),
+    ] {
+        let (s, b) = define(code, body).await;
+        assert_eq!((s, error_code(&b)), (422, expected), "{b}");
+    }
+    let mut manual_derived = with("formula", json!("growth(RETAIL)"));
+    manual_derived["source"] = json!("manual");
+    let (s, b) = define("X1", manual_derived).await;
+    assert_eq!((s, error_code(&b)), (422, "indicator_derived"));
+    let (s, _) = put(&app, "/api/v1/indicators/X1", &leader, base.clone()).await;
+    assert_eq!(s, 403);
+    let (s, cat) = app.get_json("/api/v1/indicators").await;
+    assert_eq!(s, 200);
+    assert_eq!(cat["indicators"].as_array().unwrap().len(), 4);
+    assert_eq!(cat["digital"]["digital"], 3);
+    assert_eq!(cat["digital"]["share"], 0.75);
+    assert_eq!(cat["digital"]["targets"][0]["met"], true);
+    assert_eq!(cat["digital"]["targets"][1]["met"], false);
+
+    // A batch with mistakes enters nothing and lists every refused row.
+    let months = months();
+    let retail = |i: usize| 1000.0 + 10.0 * i as f64 + if i % 12 == 11 { 80.0 } else { 0.0 };
+    let bad = json!({"values": [
+        {"period": "2024-01", "unit_code": "26743", "value": 1000.0},
+        {"period": "2024-13", "unit_code": "26743", "value": 1.0},
+        {"period": "2024-Q1", "unit_code": "26743", "value": 1.0},
+        {"period": "2024-02", "unit_code": "26743", "value": -5.0},
+        {"period": "2024-03", "unit_code": "99999", "value": 5.0},
+        {"period": "2024-01", "unit_code": "26743", "value": 1000.0},
+    ]});
+    let (s, b) = post(&app, "/api/v1/indicators/RETAIL/values", &officer, bad).await;
+    assert_eq!(
+        (s, error_code(&b)),
+        (422, "indicator_values_rejected"),
+        "{b}"
+    );
+    let refused: Vec<(u64, &str)> = b["rejected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["line"].as_u64().unwrap(), r["code"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        refused,
+        [
+            (2, "invalid_period"),
+            (3, "indicator_period_mismatch"),
+            (4, "indicator_value_below_min"),
+            (5, "unknown_unit"),
+            (6, "indicator_value_repeated"),
+        ]
+    );
+    assert!(b["rejected"][2]["message_vi"]
+        .as_str()
+        .unwrap()
+        .contains('0'));
+    let count = |sql: &'static str| {
+        let app = &app;
+        async move {
+            sqlx::query_scalar::<_, i64>(sql)
+                .fetch_one(&app.db.raw().await)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(count("SELECT COUNT(*) FROM indicator_values").await, 0);
+    // Only the owning agency enters; derived indicators take no values.
+    let one = json!({"values": [{"period": "2024-01", "unit_code": "26743", "value": 1.0}]});
+    let (s, _) = post(&app, "/api/v1/indicators/POP/values", &officer, one.clone()).await;
+    assert_eq!(s, 403);
+    let (s, b) = post(
+        &app,
+        "/api/v1/indicators/RETAIL_PC/values",
+        &officer,
+        one.clone(),
+    )
+    .await;
+    assert_eq!(
+        (s, error_code(&b)),
+        (422, "indicator_values_rejected"),
+        "{b}"
+    );
+    assert_eq!(b["rejected"][0]["code"], "indicator_derived");
+
+    // Two years typed by the commune (the December jumps are flagged for review) and fed by
+    // the department's system.
+    let values: Vec<Value> = months
+        .iter()
+        .enumerate()
+        .map(|(i, m)| json!({"period": m, "unit_code": "26743", "value": retail(i)}))
+        .collect();
+    let (s, b) = post(
+        &app,
+        "/api/v1/indicators/RETAIL/values",
+        &officer,
+        json!({"values": values[..12]}),
+    )
+    .await;
+    assert_eq!(s, 201, "{b}");
+    assert!(b
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|v| v["status"] == "pending" && v["digital"] == false));
+    // The CSV import: all or nothing, refusals by line.
+    let mut csv = String::from("indicator_code,period,unit_code,value\n");
+    for (i, m) in months.iter().enumerate().skip(12) {
+        csv.push_str(&format!("RETAIL,{m},26743,{}\n", retail(i)));
+    }
+    let broken =
+        format!("{csv}RETAIL,2025-13,26743,1\nKHONG_CO,2025-01,26743,1\nRETAIL,2026-01,26743\n");
+    let import = |body: String, token: String| {
+        let app = &app;
+        async move {
+            let res = app
+                .client
+                .post(app.url("/api/v1/indicators/import"))
+                .bearer_auth(token)
+                .header("content-type", "text/csv")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            let s = res.status().as_u16();
+            (s, res.json::<Value>().await.unwrap())
+        }
+    };
+    let (s, b) = import(broken, officer.clone()).await;
+    assert_eq!(s, 422, "{b}");
+    let lines: Vec<u64> = b["rejected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(lines, [14, 15, 16], "{b}");
+    assert_eq!(count("SELECT COUNT(*) FROM indicator_values").await, 12);
+    let (s, b) = import(csv, officer.clone()).await;
+    assert_eq!(s, 201, "{b}");
+    let flagged: Vec<&str> = b
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| v["flagged"] == true)
+        .map(|v| v["period"].as_str().unwrap())
+        .collect();
+    assert!(flagged.is_empty(), "{flagged:?}");
+    let pop: Vec<Value> = months
+        .iter()
+        .enumerate()
+        .map(|(i, m)| json!({"period": m, "unit_code": "26743", "value": 50000.0 + 100.0 * i as f64}))
+        .collect();
+    let (s, b) = post(
+        &app,
+        "/api/v1/indicators/POP/values",
+        &system,
+        json!({"values": pop}),
+    )
+    .await;
+    assert_eq!(s, 201, "{b}");
+    assert!(b.as_array().unwrap().iter().all(|v| v["digital"] == true));
+    // A value that jumps against the previous period is accepted but flagged.
+    let (s, b) = post(
+        &app,
+        "/api/v1/indicators/RETAIL/values",
+        &officer,
+        json!({"values": [{"period": "2026-01", "unit_code": "26743", "value": 5000.0}]}),
+    )
+    .await;
+    assert_eq!(s, 201, "{b}");
+    assert_eq!(b[0]["flagged"], true, "{b}");
+    assert!(b[0]["change"].as_f64().unwrap() > 0.5);
+
+    // Nothing is published before review.
+    let (_, v) = app.get_json("/api/v1/indicators/RETAIL/values").await;
+    assert_eq!(v["values"].as_array().unwrap().len(), 0);
+    let (s, pending) = get(&app, &leader, "/api/v1/indicators/review").await;
+    assert_eq!(s, 200, "{pending}");
+    let pending = pending.as_array().unwrap().clone();
+    assert_eq!(pending.len(), 49);
+    let (s, _) = get(&app, &officer, "/api/v1/indicators/review").await;
+    assert_eq!(s, 403);
+    let review = |code: String, unit: String, period: String, body: Value| {
+        let app = &app;
+        let leader = leader.clone();
+        async move {
+            post(
+                app,
+                &format!("/api/v1/indicators/{code}/values/{unit}/{period}/review"),
+                &leader,
+                body,
+            )
+            .await
+        }
+    };
+    for p in &pending {
+        let (code, unit, period) = (
+            p["indicator_code"].as_str().unwrap().to_owned(),
+            p["unit_code"].as_str().unwrap().to_owned(),
+            p["period"].as_str().unwrap().to_owned(),
+        );
+        let body = if period == "2026-01" {
+            let (s, b) = review(
+                code.clone(),
+                unit.clone(),
+                period.clone(),
+                json!({"revision": 1, "decision": "rejected"}),
+            )
+            .await;
+            assert_eq!((s, error_code(&b)), (422, "review_note_required"));
+            json!({"revision": 1, "decision": "rejected", "note": "Kiểm tra lại: tăng gấp bốn lần"})
+        } else {
+            json!({"revision": 1, "decision": "approved"})
+        };
+        let (s, b) = review(code, unit, period, body).await;
+        assert_eq!(s, 200, "{b}");
+    }
+    let (s, b) = review(
+        "RETAIL".into(),
+        "26743".into(),
+        "2024-01".into(),
+        json!({"revision": 1, "decision": "approved"}),
+    )
+    .await;
+    assert_eq!((s, error_code(&b)), (409, "indicator_value_reviewed"));
+    let (s, _) = review(
+        "RETAIL".into(),
+        "26743".into(),
+        "2024-01".into(),
+        json!({"revision": 9, "decision": "approved"}),
+    )
+    .await;
+    assert_eq!(s, 404);
+
+    // A revision: corrected, approved, published; the history keeps both with who and when.
+    let (s, b) = post(
+        &app,
+        "/api/v1/indicators/RETAIL/values",
+        &officer,
+        json!({"values": [{"period": "2024-01", "unit_code": "26743", "value": 1001.5}]}),
+    )
+    .await;
+    assert_eq!((s, b[0]["revision"].as_i64()), (201, Some(2)), "{b}");
+    let (s, _) = review(
+        "RETAIL".into(),
+        "26743".into(),
+        "2024-01".into(),
+        json!({"revision": 2, "decision": "approved"}),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let (s, h) = get(
+        &app,
+        &leader,
+        "/api/v1/indicators/RETAIL/values/26743/2024-01",
+    )
+    .await;
+    assert_eq!(s, 200, "{h}");
+    let h = h.as_array().unwrap();
+    assert_eq!(h.len(), 2);
+    assert_eq!(h[0]["entered_by"], "staff:canbo.benthanh");
+    assert_eq!(h[1]["reviewed_by"], "staff:lanhdao.tp");
+    assert!(h[1]["reviewed_at"].is_string());
+
+    // Published values; derived ones computed from them.
+    let (_, v) = app
+        .get_json("/api/v1/indicators/RETAIL/values?unit=26743")
+        .await;
+    let retail_values = v["values"].as_array().unwrap();
+    assert_eq!(retail_values.len(), 24);
+    assert_eq!(retail_values[0]["value"], 1001.5);
+    let (_, v) = app
+        .get_json("/api/v1/indicators/RETAIL_PC/values?from=2025-01&to=2025-03")
+        .await;
+    let pc = v["values"].as_array().unwrap();
+    assert_eq!(pc.len(), 3, "{v}");
+    let expected = retail(12) / (50000.0 + 1200.0) * 1e9;
+    assert!(
+        (pc[0]["value"].as_f64().unwrap() - expected).abs() < 1e-3,
+        "{v}"
+    );
+    let (_, v) = app
+        .get_json("/api/v1/indicators/RETAIL_GROWTH/values")
+        .await;
+    let growth = v["values"].as_array().unwrap();
+    assert_eq!(growth.len(), 12, "{v}");
+    assert_eq!(growth[0]["period"], "2025-01");
+    let g = retail(12) / 1001.5 - 1.0;
+    assert!((growth[0]["value"].as_f64().unwrap() - g).abs() < 1e-12);
+    for bad in ["from=2025-13", "unit=xyz"] {
+        let (s, _) = app
+            .get_json(&format!("/api/v1/indicators/RETAIL/values?{bad}"))
+            .await;
+        assert_eq!(s, 400, "{bad}");
+    }
+    let (s, b) = app.get_json("/api/v1/indicators/NOPE/values").await;
+    assert_eq!((s, error_code(&b)), (404, "indicator_not_found"));
+
+    // Exports for the central Government: CSV and SDMX-JSON (data and structure).
+    let res = app
+        .get("/api/v1/indicators/export.csv?indicators=RETAIL,POP&from=2025-01&to=2025-12")
+        .await;
+    assert_eq!(res.status().as_u16(), 200);
+    let csv = res.text().await.unwrap();
+    assert_eq!(csv.lines().count(), 1 + 24, "{csv}");
+    assert!(csv.contains("RETAIL,Tổng mức bán lẻ hàng hóa,Retail sales,billion VND,26743,2025-01,"));
+    let res = app
+        .get("/api/v1/sdmx/data?indicators=RETAIL,RETAIL_PC&from=2025-01&to=2025-12")
+        .await;
+    assert_eq!(
+        res.headers()["content-type"],
+        "application/vnd.sdmx.data+json;version=2.0.0"
+    );
+    let msg: Value = res.json().await.unwrap();
+    let st = &msg["data"]["structures"][0];
+    assert_eq!(st["dimensions"]["series"][0]["id"], "INDICATOR");
+    assert_eq!(
+        st["dimensions"]["series"][0]["values"][1]["id"],
+        "RETAIL_PC"
+    );
+    assert_eq!(st["dimensions"]["series"][1]["values"][0]["id"], "26743");
+    let periods = st["dimensions"]["observation"][0]["values"]
+        .as_array()
+        .unwrap();
+    assert_eq!(periods.len(), 12);
+    let measures = st["attributes"]["series"][0]["values"].as_array().unwrap();
+    let series = &msg["data"]["dataSets"][0]["series"];
+    let retail_series = &series["0:0"];
+    assert_eq!(retail_series["observations"]["0"][0], retail(12));
+    let unit_ix = retail_series["attributes"][0].as_u64().unwrap() as usize;
+    assert_eq!(measures[unit_ix]["name"], "billion VND");
+    assert_eq!(measures[unit_ix]["id"], "billion_VND");
+    assert_eq!(series["1:0"]["observations"].as_object().unwrap().len(), 12);
+    assert!(msg["meta"]["prepared"].as_str().unwrap().ends_with('Z'));
+    let res = app.get("/api/v1/sdmx/structure?indicators=RETAIL").await;
+    assert_eq!(
+        res.headers()["content-type"],
+        "application/vnd.sdmx.structure+json;version=2.0.0"
+    );
+    let msg: Value = res.json().await.unwrap();
+    let dsd = &msg["data"]["dataStructures"][0];
+    assert_eq!(
+        dsd["dataStructureComponents"]["dimensionList"]["timeDimension"]["id"],
+        "TIME_PERIOD"
+    );
+    let lists = msg["data"]["codelists"].as_array().unwrap();
+    let area = lists.iter().find(|l| l["id"] == "CL_AREA").unwrap();
+    assert_eq!(area["codes"][0]["id"], "26743");
+    assert!(!area["codes"][0]["name"].as_str().unwrap().is_empty());
+    let (s, _) = app.get_json("/api/v1/sdmx/data?indicators=NOPE").await;
+    assert_eq!(s, 404);
+
+    // Strategic tasks and the scorecard.
+    let due = (time::OffsetDateTime::now_utc().date() + time::Duration::days(30)).to_string();
+    let task = |title: &str| json!({"title": title, "target": "100% hồ sơ đúng hạn", "agency_code": "UBND-26743", "due_on": due});
+    let (s, _) = post(&app, "/api/v1/tasks", &officer, task("x")).await;
+    assert_eq!(s, 403);
+    let (s, b) = post(
+        &app,
+        "/api/v1/tasks",
+        &leader,
+        json!({"title": "x", "target": "y", "agency_code": "UBND-26743", "due_on": "2020-01-01"}),
+    )
+    .await;
+    assert_eq!((s, error_code(&b)), (422, "invalid_task"));
+    let (s, t1) = post(&app, "/api/v1/tasks", &leader, task("Số hóa hồ sơ hộ tịch")).await;
+    assert_eq!(s, 201, "{t1}");
+    let (s, t2) = post(&app, "/api/v1/tasks", &leader, task("Chỉnh trang vỉa hè")).await;
+    assert_eq!(s, 201, "{t2}");
+    let progress = |id: &str| format!("/api/v1/tasks/{}/progress", id);
+    let id1 = t1["id"].as_str().unwrap();
+    let (s, b) = post(&app, &progress(id1), &officer, json!({"progress": 50})).await;
+    assert_eq!((s, b["status"].as_str()), (200, Some("in_progress")), "{b}");
+    let (s, b) = post(
+        &app,
+        &progress(id1),
+        &officer,
+        json!({"progress": 100, "note": "Xong"}),
+    )
+    .await;
+    assert_eq!((s, b["status"].as_str()), (200, Some("done")), "{b}");
+    let (s, b) = post(&app, &progress(id1), &officer, json!({"progress": 90})).await;
+    assert_eq!((s, error_code(&b)), (409, "task_closed"));
+    let (s, b) = post(&app, &progress(id1), &officer, json!({"progress": 101})).await;
+    assert_eq!((s, error_code(&b)), (422, "invalid_progress"));
+    let id2 = t2["id"].as_str().unwrap();
+    sqlx::query("UPDATE tasks SET due_on = '2025-01-01' WHERE id = $1")
+        .bind(id2)
+        .execute(&app.db.raw().await)
+        .await
+        .unwrap();
+    let (s, list) = get(&app, &officer, "/api/v1/tasks").await;
+    assert_eq!(s, 200, "{list}");
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 2);
+    assert_eq!(list[0]["overdue"], true);
+    assert_eq!(list[1]["overdue"], false);
+    let (s, _) = get(&app, &officer, "/api/v1/tasks?agency=SO-Y-TE").await;
+    assert_eq!(s, 403);
+    let (s, card) = get(&app, &leader, "/api/v1/scorecard").await;
+    assert_eq!(s, 200, "{card}");
+    let row = card["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["agency_code"] == "UBND-26743")
+        .unwrap();
+    assert_eq!(
+        (
+            row["tasks"].as_i64(),
+            row["tasks_done_on_time"].as_i64(),
+            row["tasks_overdue"].as_i64()
+        ),
+        (Some(2), Some(1), Some(1)),
+        "{row}"
+    );
+    let (s, _) = get(&app, &officer, "/api/v1/scorecard").await;
+    assert_eq!(s, 403);
+}

@@ -182,7 +182,8 @@ pub async fn put_indicator(
     let formula = match body.formula.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(f) => Some(
-            Formula::parse(f).map_err(|_| AppError::unprocessable("invalid_formula").field("formula"))?,
+            Formula::parse(f)
+                .map_err(|_| AppError::unprocessable("invalid_formula").field("formula"))?,
         ),
     };
     if let Some(f) = &formula {
@@ -217,8 +218,13 @@ pub async fn put_indicator(
         formula,
         rules: body.rules,
     };
-    let record = AuditRecord::new(caller.actor(), "indicator.define", "indicator", ind.code.as_str())
-        .client_addr(addr);
+    let record = AuditRecord::new(
+        caller.actor(),
+        "indicator.define",
+        "indicator",
+        ind.code.as_str(),
+    )
+    .client_addr(addr);
     let created = store::put(&state.db, &ind, record).await?;
     let status = if created {
         StatusCode::CREATED
@@ -546,8 +552,9 @@ pub async fn enter_values(
         (status = 422, body = RejectedBody)))]
 pub async fn import(State(state): State<AppState>, caller: Caller, body: Bytes) -> Response {
     let run = async {
-        let text = std::str::from_utf8(&body)
-            .map_err(|_| Refusal::Error(AppError::bad_request("invalid_csv").detail("not UTF-8")))?;
+        let text = std::str::from_utf8(&body).map_err(|_| {
+            Refusal::Error(AppError::bad_request("invalid_csv").detail("not UTF-8"))
+        })?;
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let mut reader = csv::ReaderBuilder::new()
             .flexible(true)
@@ -571,7 +578,10 @@ pub async fn import(State(state): State<AppState>, caller: Caller, body: Bytes) 
                 Ok(r) => r,
                 Err(e) => {
                     let line = e.position().map_or(0, |p| p.line() as usize);
-                    malformed.push(row_error(line, AppError::unprocessable("invalid_csv_row").arg("columns", 0)));
+                    malformed.push(row_error(
+                        line,
+                        AppError::unprocessable("invalid_csv_row").arg("columns", 0),
+                    ));
                     continue;
                 }
             };
@@ -602,7 +612,9 @@ pub async fn import(State(state): State<AppState>, caller: Caller, body: Bytes) 
             }
         }
         if candidates.is_empty() && malformed.is_empty() {
-            return Err(AppError::bad_request("invalid_csv").detail("no rows").into());
+            return Err(AppError::bad_request("invalid_csv")
+                .detail("no rows")
+                .into());
         }
         let values = match check_values(&state, &caller, candidates).await {
             Ok(v) if malformed.is_empty() => v,
@@ -739,7 +751,14 @@ pub async fn values(
     let unit = unit_param(p.unit.as_deref())?;
     let from = period_param(p.from.as_deref(), "from")?;
     let to = period_param(p.to.as_deref(), "to")?;
-    let values = values_of(&state, &ind, unit.as_deref(), from.as_deref(), to.as_deref()).await?;
+    let values = values_of(
+        &state,
+        &ind,
+        unit.as_deref(),
+        from.as_deref(),
+        to.as_deref(),
+    )
+    .await?;
     Ok(Json(Series {
         indicator: IndicatorView::from(&ind),
         values,
@@ -938,7 +957,8 @@ pub(crate) async fn dataset(
     };
     let mut out = Vec::new();
     for ind in chosen {
-        let values = values_of(state, &ind, unit.as_deref(), from.as_deref(), to.as_deref()).await?;
+        let values =
+            values_of(state, &ind, unit.as_deref(), from.as_deref(), to.as_deref()).await?;
         out.push((ind, values));
     }
     Ok(out)
@@ -997,7 +1017,7 @@ pub async fn sdmx_data(
         .into_iter()
         .collect();
     let names = store::unit_names(&state.db, &units).await?;
-    let msg = super::sdmx::data_message(&&data, &names);
+    let msg = super::sdmx::data_message(&data, &names);
     Ok(super::sdmx::response(super::sdmx::DATA_MEDIA_TYPE, &msg))
 }
 
@@ -1018,6 +1038,9 @@ pub async fn sdmx_structure(
         .into_iter()
         .collect();
     let names = store::unit_names(&state.db, &units).await?;
-    let msg = super::sdmx::structure_message(&&data, &names);
-    Ok(super::sdmx::response(super::sdmx::STRUCTURE_MEDIA_TYPE, &msg))
+    let msg = super::sdmx::structure_message(&data, &names);
+    Ok(super::sdmx::response(
+        super::sdmx::STRUCTURE_MEDIA_TYPE,
+        &msg,
+    ))
 }

@@ -7,19 +7,19 @@ pub mod audit;
 pub mod documents;
 pub mod evaluation;
 pub mod health;
-pub mod me;
 pub mod indicators;
+pub mod me;
 pub mod monitoring;
-pub mod sdmx;
-pub mod tasks;
 pub mod payments;
 pub mod procedures;
 pub mod registry;
 pub mod reports;
 pub mod results;
+pub mod sdmx;
 pub mod session;
 pub mod sharing;
 pub mod staff;
+pub mod tasks;
 pub mod units;
 
 use std::sync::OnceLock;
@@ -595,7 +595,11 @@ fn feedback_routes(r: Routes) -> Routes {
         "/api/v1/indicators/{code}/values/{unit}/{period}/review",
         [E::post(ApproveIndicatorValues, indicators::review)],
     )
-    .add(Api, "/api/v1/sdmx/data", [E::get(ReadPublic, indicators::sdmx_data)])
+    .add(
+        Api,
+        "/api/v1/sdmx/data",
+        [E::get(ReadPublic, indicators::sdmx_data)],
+    )
     .add(
         Api,
         "/api/v1/tasks",
@@ -609,7 +613,11 @@ fn feedback_routes(r: Routes) -> Routes {
         "/api/v1/tasks/{id}/progress",
         [E::post(ReportTaskProgress, tasks::report)],
     )
-    .add(Api, "/api/v1/scorecard", [E::get(ReadDashboard, tasks::scorecard)])
+    .add(
+        Api,
+        "/api/v1/scorecard",
+        [E::get(ReadDashboard, tasks::scorecard)],
+    )
     .add(
         Api,
         "/api/v1/sdmx/structure",

@@ -120,10 +120,7 @@ pub fn data_message(
             by_area
                 .entry(index(&c.areas, &v.unit_code))
                 .or_default()
-                .insert(
-                    index(&c.periods, &v.period).to_string(),
-                    json!([v.value]),
-                );
+                .insert(index(&c.periods, &v.period).to_string(), json!([v.value]));
         }
         for (a, observations) in by_area {
             series.insert(
@@ -190,7 +187,8 @@ pub fn structure_message(
     names: &BTreeMap<String, String>,
 ) -> Value {
     let c = codes(data);
-    let concept = |id: &str, vi: &str, en: &str| json!({"id": id, "name": vi, "names": {"vi": vi, "en": en}});
+    let concept =
+        |id: &str, vi: &str, en: &str| json!({"id": id, "name": vi, "names": {"vi": vi, "en": en}});
     let codelist = |id: &str, vi: &str, en: &str, codes: Vec<Value>| {
         json!({"id": id, "agencyID": AGENCY, "version": VERSION, "name": vi,
             "names": {"vi": vi, "en": en},
@@ -253,11 +251,7 @@ pub fn structure_message(
 }
 
 pub fn response(media_type: &'static str, body: &Value) -> Response {
-    (
-        [(header::CONTENT_TYPE, media_type)],
-        body.to_string(),
-    )
-        .into_response()
+    ([(header::CONTENT_TYPE, media_type)], body.to_string()).into_response()
 }
 
 #[cfg(test)]

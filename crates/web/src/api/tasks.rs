@@ -184,8 +184,15 @@ pub async fn list(
         None | Some("" | "json") => Ok(Json(tasks).into_response()),
         Some("csv") => {
             let mut w = crate::csv::Writer::new(&[
-                "id", "title", "target", "agency_code", "due_on", "status", "progress",
-                "overdue", "completed_on",
+                "id",
+                "title",
+                "target",
+                "agency_code",
+                "due_on",
+                "status",
+                "progress",
+                "overdue",
+                "completed_on",
             ]);
             for t in &tasks {
                 w.row(&[
@@ -245,8 +252,8 @@ pub async fn report(
                 .ok_or_else(|| AppError::unprocessable("invalid_note").field("note"))
         })
         .transpose()?;
-    let status = after_report(before.status, progress)
-        .ok_or_else(|| AppError::conflict("task_closed"))?;
+    let status =
+        after_report(before.status, progress).ok_or_else(|| AppError::conflict("task_closed"))?;
     let today = super::date_text(super::today());
     let mut after = before.clone();
     after.progress = i64::from(progress.get());
