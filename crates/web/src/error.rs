@@ -153,6 +153,9 @@ pub const ALL_CODES: &[&str] = &[
     "invalid_progress",
     "task_closed",
     "task_changed",
+    "series_too_short",
+    "no_forecast",
+    "indicator_not_derived",
 ];
 
 pub fn message_key(code: &str) -> String {

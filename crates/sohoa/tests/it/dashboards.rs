@@ -918,6 +918,94 @@ async fn indicators_are_entered_checked_approved_and_exported() {
     let (s, _) = app.get_json("/api/v1/sdmx/data?indicators=NOPE").await;
     assert_eq!(s, 404);
 
+    // Forecasts with intervals and an honest backtest; what-if on a derived indicator.
+    let (s, f) = app
+        .get_json("/api/v1/indicators/RETAIL/forecast?unit=26743&h=6")
+        .await;
+    assert_eq!(s, 200, "{f}");
+    assert_eq!(f["observations"], 24);
+    assert_eq!(f["last_observed"], "2025-12");
+    let steps = f["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), 6);
+    assert_eq!(steps[0]["period"], "2026-01");
+    for st in steps {
+        let v = |k: &str| st[k].as_f64().unwrap();
+        assert!(
+            v("lower95") <= v("lower80") && v("lower80") <= v("point"),
+            "{st}"
+        );
+        assert!(
+            v("point") <= v("upper80") && v("upper80") <= v("upper95"),
+            "{st}"
+        );
+    }
+    let bt = &f["backtest"];
+    assert!(bt["holdout"].as_u64().unwrap() >= 1, "{f}");
+    assert_eq!(bt["baseline"]["model"], "seasonal_naive");
+    assert!(
+        bt["chosen"]["mase"].is_number() || bt["chosen"]["smape"].is_number(),
+        "{f}"
+    );
+    assert_eq!(f["model"], bt["chosen"]["model"]);
+    for (bad, status) in [("h=0", 400), ("h=99", 400), ("unit=abc", 400)] {
+        let (s, _) = app
+            .get_json(&format!("/api/v1/indicators/RETAIL/forecast?{bad}"))
+            .await;
+        assert_eq!(s, status, "{bad}");
+    }
+    let (s, b) = app
+        .get_json("/api/v1/indicators/RETAIL/forecast?unit=26737")
+        .await;
+    assert_eq!((s, error_code(&b)), (422, "series_too_short"));
+    let (s, w) = app
+        .get_json("/api/v1/indicators/RETAIL_PC/whatif?unit=26743&driver=POP&growth=0.3")
+        .await;
+    assert_eq!(s, 200, "{w}");
+    let steps = w["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), 12, "{w}");
+    let last = &steps[11];
+    assert!(
+        last["driver_scenario"].as_f64().unwrap() > last["driver_baseline"].as_f64().unwrap(),
+        "{last}"
+    );
+    // More people, the same sales: less per head.
+    assert!(
+        last["scenario"].as_f64().unwrap() < last["baseline"].as_f64().unwrap(),
+        "{last}"
+    );
+    let (s, b) = app
+        .get_json("/api/v1/indicators/RETAIL/whatif?driver=POP&growth=0.1")
+        .await;
+    assert_eq!((s, error_code(&b)), (422, "indicator_not_derived"));
+    let (s, _) = app
+        .get_json("/api/v1/indicators/RETAIL_PC/whatif?unit=26743&driver=GDP&growth=0.1")
+        .await;
+    assert_eq!(s, 400);
+
+    // The pages: the public catalog and series with their forecast; the leaders' dashboard.
+    let page = |path: &'static str, token: Option<String>| {
+        let app = &app;
+        async move {
+            let mut req = app.client.get(app.url(path));
+            if let Some(t) = token {
+                req = req.bearer_auth(t);
+            }
+            let res = req.send().await.unwrap();
+            (res.status().as_u16(), res.text().await.unwrap())
+        }
+    };
+    let (s, html) = page("/indicators", None).await;
+    assert_eq!(s, 200);
+    assert!(
+        html.contains("RETAIL_PC") && html.contains("<meter"),
+        "{html}"
+    );
+    let (s, html) = page("/indicators/RETAIL?unit=26743", None).await;
+    assert_eq!(s, 200);
+    assert!(html.contains("<svg") && html.contains("stroke-dasharray") && html.contains("MASE"));
+    let (s, _) = page("/indicators/NOPE", None).await;
+    assert_eq!(s, 404);
+
     // Strategic tasks and the scorecard.
     let due = (time::OffsetDateTime::now_utc().date() + time::Duration::days(30)).to_string();
     let task = |title: &str| json!({"title": title, "target": "100% hồ sơ đúng hạn", "agency_code": "UBND-26743", "due_on": due});
@@ -984,4 +1072,22 @@ async fn indicators_are_entered_checked_approved_and_exported() {
     );
     let (s, _) = get(&app, &officer, "/api/v1/scorecard").await;
     assert_eq!(s, 403);
+    let (s, html) = page("/dashboard", Some(leader.clone())).await;
+    assert_eq!(s, 200, "{html}");
+    assert!(
+        html.contains("Chỉnh trang vỉa hè") && html.contains("UBND-26743"),
+        "{html}"
+    );
+    assert!(html.contains("/dashboard/monitoring.csv?"), "{html}");
+    let (s, html) = page("/dashboard?unit=26743", Some(leader.clone())).await;
+    assert_eq!(s, 200, "{html}");
+    assert!(
+        html.contains("/queue?overdue=true&#38;unit=26743"),
+        "{html}"
+    );
+    let (s, _) = page("/dashboard", Some(officer.clone())).await;
+    assert_eq!(s, 403);
+    let (s, csv) = page("/dashboard/monitoring.csv?by=unit", Some(leader.clone())).await;
+    assert_eq!(s, 200);
+    assert!(csv.starts_with("\u{feff}key,received"), "{csv}");
 }

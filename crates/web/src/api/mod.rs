@@ -6,6 +6,7 @@ pub mod applications;
 pub mod audit;
 pub mod documents;
 pub mod evaluation;
+pub mod forecasts;
 pub mod health;
 pub mod indicators;
 pub mod me;
@@ -130,6 +131,8 @@ use crate::{Endpoint as E, RouteKind, Routes};
         indicators::export_csv,
         indicators::sdmx_data,
         indicators::sdmx_structure,
+        forecasts::forecast,
+        forecasts::what_if,
         tasks::assign,
         tasks::list,
         tasks::report,
@@ -584,6 +587,16 @@ fn feedback_routes(r: Routes) -> Routes {
             E::get(ReadPublic, indicators::values),
             E::post(EnterIndicatorValues, indicators::enter_values),
         ],
+    )
+    .add(
+        Api,
+        "/api/v1/indicators/{code}/forecast",
+        [E::get(ReadPublic, forecasts::forecast)],
+    )
+    .add(
+        Api,
+        "/api/v1/indicators/{code}/whatif",
+        [E::get(ReadPublic, forecasts::what_if)],
     )
     .add(
         Api,

@@ -282,6 +282,11 @@ fn class_of(v: f64, lo: f64, hi: f64) -> usize {
 }
 
 /// The names of the units in force, by code: parsed once from the embedded reference data.
+/// A unit's current name, or nothing for a code that names none.
+pub(crate) fn unit_name(code: &str) -> String {
+    unit_names().get(code).cloned().unwrap_or_default()
+}
+
 fn unit_names() -> &'static std::collections::HashMap<String, String> {
     static NAMES: std::sync::OnceLock<std::collections::HashMap<String, String>> =
         std::sync::OnceLock::new();

@@ -7,6 +7,8 @@ mod agencies;
 mod apidocs;
 mod applications;
 mod apply;
+mod charts;
+mod dashboards;
 mod feedback;
 mod home;
 mod procedures;
@@ -25,8 +27,8 @@ use crate::{Endpoint as E, RouteKind, Routes};
 
 pub(crate) fn routes(r: Routes) -> Routes {
     use sohoa_domain::policy::Action::{
-        Apply, ManageOwnConsents, ProcessApplication, ReadApplication, ReadEvaluation, ReadPublic,
-        SignIn, UseSession,
+        Apply, ManageOwnConsents, ProcessApplication, ReadApplication, ReadDashboard,
+        ReadEvaluation, ReadPublic, SignIn, UseSession,
     };
     use RouteKind::{Asset, Page};
     r.add(Page, "/", [E::get(ReadPublic, home::home)])
@@ -39,6 +41,26 @@ pub(crate) fn routes(r: Routes) -> Routes {
             Page,
             "/evaluation/full",
             [E::get(ReadEvaluation, feedback::full)],
+        )
+        .add(
+            Page,
+            "/dashboard",
+            [E::get(ReadDashboard, dashboards::dashboard)],
+        )
+        .add(
+            Page,
+            "/dashboard/monitoring.csv",
+            [E::get(ReadDashboard, dashboards::monitoring_csv)],
+        )
+        .add(
+            Page,
+            "/indicators",
+            [E::get(ReadPublic, dashboards::indicators)],
+        )
+        .add(
+            Page,
+            "/indicators/{code}",
+            [E::get(ReadPublic, dashboards::indicator)],
         )
         .add(Page, "/procedures", [E::get(ReadPublic, procedures::list)])
         .add(

@@ -42,6 +42,8 @@ struct QueueTemplate {
     overdue: bool,
     procedure: String,
     next_href: Option<String>,
+    /// The commune a leader drilled down to, kept by the filters.
+    unit: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -131,6 +133,8 @@ pub async fn queue(
             ("status", &status),
             ("assigned", &nonempty(&p.assigned).unwrap_or_default()),
             ("procedure", &nonempty(&p.procedure).unwrap_or_default()),
+            ("unit", &nonempty(&p.unit).unwrap_or_default()),
+            ("agency", &nonempty(&p.agency).unwrap_or_default()),
         ] {
             if !v.is_empty() {
                 q.append_pair(k, v);
@@ -150,6 +154,7 @@ pub async fn queue(
         overdue,
         procedure: nonempty(&p.procedure).unwrap_or_default(),
         next_href,
+        unit: nonempty(&p.unit).unwrap_or_default(),
         t,
     });
     res.headers_mut()
