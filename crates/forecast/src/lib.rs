@@ -17,6 +17,7 @@
 
 mod metrics;
 mod models;
+pub mod synthetic;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 

@@ -464,3 +464,157 @@ pub async fn seed_reports(
     db.settle_bulk_load("evaluation_counts").await?;
     Ok(written)
 }
+
+/// What `sohoa bench seed-monitoring` writes.
+#[derive(Debug, Clone)]
+pub struct MonitorSeed {
+    pub count: u64,
+    /// Deciding agencies (each at its own unit).
+    pub agencies: Vec<String>,
+    pub procedures: Vec<String>,
+    pub seed: u64,
+    /// Where to write the same rows as CSV, for the reference engine of the benchmark.
+    pub csv: Option<std::path::PathBuf>,
+    pub progress: bool,
+}
+
+/// Writes `count` applications spread over `agencies` and `procedures`, received over
+/// the last two years, most decided (some late), the rest waiting (some overdue), with
+/// their monitoring counters, fast: no events, audit or sealing (see
+/// `applications::bench_insert`). For the monitoring benchmark only.
+pub async fn seed_monitoring(
+    db: &sohoa_storage::Db,
+    spec: &MonitorSeed,
+) -> Result<u64, SeedError> {
+    use sohoa_domain::services::application::ApplicationNumber;
+    use sohoa_domain::services::workflow::Status;
+    use sohoa_storage::applications::{self as store, Application};
+    use std::io::Write as _;
+
+    let mut agencies = Vec::new();
+    for a in &spec.agencies {
+        let code = sohoa_domain::agency::AgencyCode::parse(a)
+            .map_err(|_| SeedError::NoAgency(a.clone()))?;
+        let agency = sohoa_storage::agencies::get(db, &code)
+            .await?
+            .ok_or_else(|| SeedError::NoAgency(a.clone()))?;
+        agencies.push((agency.code.to_string(), agency.unit_code.to_string()));
+    }
+    let mut procedures = Vec::new();
+    for p in &spec.procedures {
+        let code = sohoa_domain::services::procedure::ProcedureCode::parse(p)
+            .ok_or_else(|| SeedError::NoProcedure(p.clone()))?;
+        let proc = sohoa_storage::procedures::get(db, &code, None)
+            .await?
+            .ok_or_else(|| SeedError::NoProcedure(p.clone()))?;
+        procedures.push((code.to_string(), proc.version));
+    }
+    if agencies.is_empty() || procedures.is_empty() {
+        return Err(SeedError::NoAgency(String::new()));
+    }
+    let mut csv = match &spec.csv {
+        Some(path) => {
+            let f = std::fs::File::create(path)
+                .map_err(|e| SeedError::Storage(sohoa_storage::StorageError::Corrupt(e.to_string())))?;
+            let mut w = std::io::BufWriter::new(f);
+            let _ = writeln!(
+                w,
+                "agency_code,unit_code,procedure_code,status,received_on,due_on,paused_on,decided_at"
+            );
+            Some(w)
+        }
+        None => None,
+    };
+    let mut state = spec.seed.max(1);
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let today = sohoa_domain::timestamp::today();
+    let day = |offset: i64| (today + time::Duration::days(offset)).to_string();
+    let read = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let mut bar = crate::import::Progress::new(spec.progress, spec.count, read.clone());
+    let mut written = 0u64;
+    const BATCH: usize = 8_192;
+    while written < spec.count {
+        let n = (spec.count - written).min(BATCH as u64) as usize;
+        let mut apps = Vec::with_capacity(n);
+        for k in 0..n {
+            let r = next();
+            let (agency, unit) = &agencies[(r % agencies.len() as u64) as usize];
+            let (procedure, version) = &procedures[((r >> 8) % procedures.len() as u64) as usize];
+            // Received up to two years ago; older ones are almost all decided.
+            let age = ((r >> 16) % 730) as i64;
+            let received = day(-age);
+            let due = day(-age + 10 + ((r >> 28) % 10) as i64);
+            let waiting = age < 30 || (r >> 40) % 100 == 0;
+            let (status, decided_at, paused) = if waiting {
+                let s = match (r >> 44) % 10 {
+                    0 => Status::SupplementRequested,
+                    1..=4 => Status::Received,
+                    _ => Status::InReview,
+                };
+                let paused = (s == Status::SupplementRequested).then(|| day(-age + 3));
+                (s, None, paused)
+            } else {
+                // Most on time, about one in seven late.
+                let took = if (r >> 48) % 7 == 0 { 12 + (r >> 52) % 20 } else { 2 + (r >> 52) % 9 };
+                let decided = (-age + took as i64).min(0);
+                (Status::ResultIssued, Some(format!("{}T03:00:00Z", day(decided))), None)
+            };
+            let i = written + k as u64;
+            let number = ApplicationNumber::from_random(i.to_le_bytes()).to_string();
+            let created = format!("{received}T01:00:00Z");
+            if let Some(w) = csv.as_mut() {
+                let _ = writeln!(
+                    w,
+                    "{agency},{unit},{procedure},{},{received},{due},{},{}",
+                    status.as_str(),
+                    paused.as_deref().unwrap_or(""),
+                    decided_at.as_deref().unwrap_or("")
+                );
+            }
+            apps.push(Application {
+                number,
+                procedure_code: procedure.clone(),
+                procedure_version: *version,
+                applicant: "079185001234".into(),
+                agency_code: agency.clone(),
+                unit_code: unit.clone(),
+                status,
+                content: None,
+                fee: None,
+                fee_payable: None,
+                waiver_basis: None,
+                assigned_to: None,
+                created_at: created.clone(),
+                submitted_at: Some(created.clone()),
+                received_on: Some(received),
+                due_on: Some(due),
+                paused_on: paused,
+                decided_at,
+                updated_at: created,
+                revision: 1,
+                lookup_hash: String::new(),
+                assisted_by: None,
+                fee_paid_at: None,
+                enterprise: None,
+            });
+        }
+        let mut tx = db.begin().await?;
+        store::bench_insert(&mut tx, &apps, "bench").await?;
+        tx.commit()
+            .await
+            .map_err(sohoa_storage::StorageError::from)?;
+        written += n as u64;
+        read.store(written, std::sync::atomic::Ordering::Relaxed);
+        bar.tick(written, written == spec.count);
+    }
+    if let Some(mut w) = csv {
+        let _ = w.flush();
+    }
+    db.refresh_statistics().await?;
+    Ok(written)
+}

@@ -131,6 +131,33 @@ enum BenchCommand {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Write COUNT applications over AGENCIES (comma-separated) and PROCEDURES, received
+    /// over two years, with their monitoring counters, unsealed and without events (for
+    /// the monitoring benchmark; not for a real database); --csv also writes them as CSV.
+    SeedMonitoring {
+        #[arg(long)]
+        count: u64,
+        #[arg(long, value_delimiter = ',')]
+        agencies: Vec<String>,
+        #[arg(long, value_delimiter = ',')]
+        procedures: Vec<String>,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long)]
+        csv: Option<std::path::PathBuf>,
+    },
+    /// Forecast SERIES synthetic monthly series of LENGTH months, HORIZON ahead, each with
+    /// its backtest, on THREADS threads; print the time taken and the models chosen.
+    Forecast {
+        #[arg(long, default_value_t = 1000)]
+        series: u64,
+        #[arg(long, default_value_t = 120)]
+        length: usize,
+        #[arg(long, default_value_t = 12)]
+        horizon: usize,
+        #[arg(long, default_value_t = 2)]
+        threads: usize,
+    },
     /// Write COUNT residents' reports over the city, routed, over a year and every status,
     /// with their evaluation counters (for the feedback benchmark; not for a real database).
     SeedReports {
@@ -381,6 +408,78 @@ async fn main() -> ExitCode {
                     ExitCode::FAILURE
                 }
             }
+        }
+        Command::Bench {
+            command:
+                BenchCommand::SeedMonitoring {
+                    count,
+                    agencies,
+                    procedures,
+                    seed,
+                    csv,
+                },
+        } => {
+            let db = match open_for_command(&store, 2).await {
+                Ok(db) => db,
+                Err(code) => return code,
+            };
+            let spec = sohoa::bench::MonitorSeed {
+                count,
+                agencies,
+                procedures,
+                seed,
+                csv,
+                progress: std::io::stderr().is_terminal(),
+            };
+            let result = sohoa::bench::seed_monitoring(&db, &spec).await;
+            db.close().await;
+            match result {
+                Ok(n) => {
+                    println!("{n} applications written");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("sohoa: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
+        Command::Bench {
+            command:
+                BenchCommand::Forecast {
+                    series,
+                    length,
+                    horizon,
+                    threads,
+                },
+        } => {
+            let data: Vec<Vec<f64>> = (0..series)
+                .map(|i| sohoa_forecast::synthetic::series(i, length))
+                .collect();
+            let start = std::time::Instant::now();
+            let results = sohoa_forecast::forecast_many(&data, 12, horizon, threads);
+            let secs = start.elapsed().as_secs_f64();
+            let mut chosen: std::collections::BTreeMap<&str, usize> = Default::default();
+            let (mut failed, mut backtested, mut beat) = (0, 0, 0);
+            for r in &results {
+                match r {
+                    Ok(f) => {
+                        *chosen.entry(f.model.name()).or_default() += 1;
+                        if let Some(b) = &f.backtest {
+                            backtested += 1;
+                            if b.chosen.mase.zip(b.baseline.mase).is_some_and(|(c, b)| c < b) {
+                                beat += 1;
+                            }
+                        }
+                    }
+                    Err(_) => failed += 1,
+                }
+            }
+            println!(
+                "{series} series x {length} months, h={horizon}, {threads} threads: {secs:.2} s; \
+                 chosen {chosen:?}; backtested {backtested}, beat seasonal naive on MASE {beat}, failed {failed}"
+            );
+            ExitCode::SUCCESS
         }
         Command::Bench {
             command:
