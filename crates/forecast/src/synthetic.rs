@@ -46,4 +46,3 @@ pub fn series(i: u64, len: usize) -> Vec<f64> {
         })
         .collect()
 }
-

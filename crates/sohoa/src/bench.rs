@@ -482,10 +482,7 @@ pub struct MonitorSeed {
 /// the last two years, most decided (some late), the rest waiting (some overdue), with
 /// their monitoring counters, fast: no events, audit or sealing (see
 /// `applications::bench_insert`). For the monitoring benchmark only.
-pub async fn seed_monitoring(
-    db: &sohoa_storage::Db,
-    spec: &MonitorSeed,
-) -> Result<u64, SeedError> {
+pub async fn seed_monitoring(db: &sohoa_storage::Db, spec: &MonitorSeed) -> Result<u64, SeedError> {
     use sohoa_domain::services::application::ApplicationNumber;
     use sohoa_domain::services::workflow::Status;
     use sohoa_storage::applications::{self as store, Application};
@@ -514,8 +511,9 @@ pub async fn seed_monitoring(
     }
     let mut csv = match &spec.csv {
         Some(path) => {
-            let f = std::fs::File::create(path)
-                .map_err(|e| SeedError::Storage(sohoa_storage::StorageError::Corrupt(e.to_string())))?;
+            let f = std::fs::File::create(path).map_err(|e| {
+                SeedError::Storage(sohoa_storage::StorageError::Corrupt(e.to_string()))
+            })?;
             let mut w = std::io::BufWriter::new(f);
             let _ = writeln!(
                 w,
@@ -560,9 +558,17 @@ pub async fn seed_monitoring(
                 (s, None, paused)
             } else {
                 // Most on time, about one in seven late.
-                let took = if (r >> 48) % 7 == 0 { 12 + (r >> 52) % 20 } else { 2 + (r >> 52) % 9 };
+                let took = if (r >> 48) % 7 == 0 {
+                    12 + (r >> 52) % 20
+                } else {
+                    2 + (r >> 52) % 9
+                };
                 let decided = (-age + took as i64).min(0);
-                (Status::ResultIssued, Some(format!("{}T03:00:00Z", day(decided))), None)
+                (
+                    Status::ResultIssued,
+                    Some(format!("{}T03:00:00Z", day(decided))),
+                    None,
+                )
             };
             let i = written + k as u64;
             let number = ApplicationNumber::from_random(i.to_le_bytes()).to_string();

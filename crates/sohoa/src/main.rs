@@ -467,7 +467,11 @@ async fn main() -> ExitCode {
                         *chosen.entry(f.model.name()).or_default() += 1;
                         if let Some(b) = &f.backtest {
                             backtested += 1;
-                            if b.chosen.mase.zip(b.baseline.mase).is_some_and(|(c, b)| c < b) {
+                            if b.chosen
+                                .mase
+                                .zip(b.baseline.mase)
+                                .is_some_and(|(c, b)| c < b)
+                            {
                                 beat += 1;
                             }
                         }
