@@ -243,32 +243,7 @@ pub async fn create_many(tx: &mut Tx, jobs: &[NewApplication]) -> Result<Vec<Cre
         );
         let mut q = sqlx::query(&sql);
         for job in chunk {
-            let app = &job.app;
-            q = q
-                .bind(&app.number)
-                .bind(&app.procedure_code)
-                .bind(app.procedure_version)
-                .bind(&app.applicant)
-                .bind(&app.agency_code)
-                .bind(&app.unit_code)
-                .bind(app.status.as_str())
-                .bind(&job.sealed)
-                .bind(app.fee)
-                .bind(app.fee_payable)
-                .bind(&app.waiver_basis)
-                .bind(&app.assigned_to)
-                .bind(&app.created_at)
-                .bind(&app.submitted_at)
-                .bind(&app.received_on)
-                .bind(&app.due_on)
-                .bind(&app.paused_on)
-                .bind(&app.decided_at)
-                .bind(&app.updated_at)
-                .bind(1i64)
-                .bind(&app.lookup_hash)
-                .bind(&app.assisted_by)
-                .bind(&app.fee_paid_at)
-                .bind(&app.enterprise);
+            q = bind_application(q, &job.app, &job.sealed);
         }
         q.execute(&mut **tx).await?;
         let sql = format!(
@@ -315,6 +290,39 @@ pub async fn create_many(tx: &mut Tx, jobs: &[NewApplication]) -> Result<Vec<Cre
         .into_iter()
         .map(|o| o.unwrap_or(Created::New))
         .collect())
+}
+
+/// Binds one application's row in the order of [`COLUMNS`], with its answers as `content`
+/// (sealed) and revision 1.
+fn bind_application<'q>(
+    q: crate::AnyQuery<'q>,
+    app: &'q Application,
+    content: &'q str,
+) -> crate::AnyQuery<'q> {
+    q.bind(&app.number)
+        .bind(&app.procedure_code)
+        .bind(app.procedure_version)
+        .bind(&app.applicant)
+        .bind(&app.agency_code)
+        .bind(&app.unit_code)
+        .bind(app.status.as_str())
+        .bind(content)
+        .bind(app.fee)
+        .bind(app.fee_payable)
+        .bind(&app.waiver_basis)
+        .bind(&app.assigned_to)
+        .bind(&app.created_at)
+        .bind(&app.submitted_at)
+        .bind(&app.received_on)
+        .bind(&app.due_on)
+        .bind(&app.paused_on)
+        .bind(&app.decided_at)
+        .bind(&app.updated_at)
+        .bind(1i64)
+        .bind(&app.lookup_hash)
+        .bind(&app.assisted_by)
+        .bind(&app.fee_paid_at)
+        .bind(&app.enterprise)
 }
 
 /// Claims the jobs' idempotency keys in one statement; a job whose key was taken (before,
@@ -743,31 +751,7 @@ pub async fn bench_insert(tx: &mut Tx, apps: &[Application], content: &str) -> R
         let mut q = sqlx::query(&sql);
         for app in chunk {
             counted.add(&crate::monitoring::Shape::of(app)?, 1);
-            q = q
-                .bind(&app.number)
-                .bind(&app.procedure_code)
-                .bind(app.procedure_version)
-                .bind(&app.applicant)
-                .bind(&app.agency_code)
-                .bind(&app.unit_code)
-                .bind(app.status.as_str())
-                .bind(content)
-                .bind(app.fee)
-                .bind(app.fee_payable)
-                .bind(&app.waiver_basis)
-                .bind(&app.assigned_to)
-                .bind(&app.created_at)
-                .bind(&app.submitted_at)
-                .bind(&app.received_on)
-                .bind(&app.due_on)
-                .bind(&app.paused_on)
-                .bind(&app.decided_at)
-                .bind(&app.updated_at)
-                .bind(1i64)
-                .bind(&app.lookup_hash)
-                .bind(&app.assisted_by)
-                .bind(&app.fee_paid_at)
-                .bind(&app.enterprise);
+            q = bind_application(q, app, content);
         }
         q.execute(&mut **tx).await?;
     }

@@ -8,9 +8,10 @@ use sohoa_domain::feedback::geo::{Area, BBox};
 use sohoa_domain::feedback::report::{Category, ReportStatus};
 use sohoa_domain::{Timestamp, UnitCode};
 use sqlx::any::AnyRow;
-use sqlx::Row;
 
-use crate::{audit, int, opt_int, opt_text, text, Db, Result, StorageError, Tx};
+use crate::{
+    audit, float, int, local_date, opt_int, opt_text, text, AnyQuery, Db, Result, StorageError, Tx,
+};
 
 // ---------------------------------------------------------------------------------------
 // Categories and routing
@@ -198,10 +199,6 @@ const COLUMNS: &str = "id, token, category_code, status, agency_code, unit_code,
 /// box is read from the index alone.
 const MAP_COLUMNS: &str = "id, category_code, status, unit_code, lat, lon, supporters, created_at";
 
-fn float(row: &AnyRow, col: &str) -> Result<f64> {
-    row.try_get::<f64, _>(col).map_err(StorageError::from)
-}
-
 fn status_of(row: &AnyRow) -> Result<ReportStatus> {
     let s = text(row, "status")?;
     ReportStatus::parse(&s).ok_or_else(|| StorageError::Corrupt(format!("report status {s}")))
@@ -241,13 +238,6 @@ fn report_from_row(row: &AnyRow) -> Result<Report> {
 }
 
 /// The day a stored time falls on in the city.
-fn local_date(at: &str) -> Result<time::Date> {
-    let t = Timestamp::parse(at).map_err(|_| StorageError::Corrupt(format!("time {at}")))?;
-    Ok(t.datetime()
-        .to_offset(sohoa_domain::timestamp::VIETNAM)
-        .date())
-}
-
 /// The month a report's counters live in: the month it was filed (in the city's time).
 fn month_of(at: &str) -> Result<Month> {
     local_date(at).map(Month::of)
@@ -259,8 +249,6 @@ fn hours_between(from: &str, to: &str) -> Result<f64> {
     let d = parse(to)?.datetime() - parse(from)?.datetime();
     Ok(d.as_seconds_f64().max(0.0) / 3600.0)
 }
-
-type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
 
 /// Binds a report's columns in the order of [`COLUMNS`].
 fn bind_report<'q>(q: AnyQuery<'q>, r: &'q Report) -> AnyQuery<'q> {

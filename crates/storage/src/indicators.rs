@@ -5,18 +5,8 @@ use sohoa_domain::audit::AuditRecord;
 use sohoa_domain::indicators::{Indicator, Review};
 use sohoa_domain::tasks::TaskStatus;
 use sqlx::any::AnyRow;
-use sqlx::Row;
 
-use crate::{audit, int, opt_text, text, Db, Filter, Result, StorageError, Tx};
-
-fn float(row: &AnyRow, col: &str) -> Result<f64> {
-    row.try_get::<f64, _>(col).map_err(StorageError::from)
-}
-
-fn opt_float(row: &AnyRow, col: &str) -> Result<Option<f64>> {
-    row.try_get::<Option<f64>, _>(col)
-        .map_err(StorageError::from)
-}
+use crate::{audit, float, int, opt_float, opt_text, text, Db, Filter, Result, StorageError, Tx};
 
 fn definition(row: &AnyRow) -> Result<Indicator> {
     let json = text(row, "definition")?;
@@ -33,24 +23,22 @@ pub async fn put(db: &Db, ind: &Indicator, record: AuditRecord) -> Result<bool> 
         .unwrap_or_default();
     let now = record.at.clone();
     let mut tx = db.begin().await?;
-    let existed = sqlx::query("SELECT code FROM indicators WHERE code = $1")
-        .bind(ind.code.as_str())
-        .fetch_optional(&mut *tx)
-        .await?
-        .is_some();
-    sqlx::query(
+    // A row just inserted keeps the time given here as its creation time; an update keeps
+    // the old one.
+    let created_at: String = sqlx::query_scalar(
         "INSERT INTO indicators (code, definition, owner_agency, source, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (code) DO UPDATE SET \
          definition = excluded.definition, owner_agency = excluded.owner_agency, \
-         source = excluded.source, updated_at = excluded.updated_at",
+         source = excluded.source, updated_at = excluded.updated_at RETURNING created_at",
     )
     .bind(ind.code.as_str())
     .bind(json)
     .bind(ind.owner.as_str())
     .bind(source)
-    .bind(now)
-    .execute(&mut *tx)
+    .bind(&now)
+    .fetch_one(&mut *tx)
     .await?;
+    let existed = created_at != now;
     let mut record = record;
     record.object_type = "indicator".into();
     record.object_id = ind.code.to_string();
@@ -180,7 +168,8 @@ pub async fn enter(tx: &mut Tx, values: &[NewValue], actor: &str, at: &str) -> R
         sqlx::query(
             "INSERT INTO indicator_values (indicator_code, period, unit_code, revision, value, \
              status, flagged, flagged_change, digital, entered_by, entered_at) \
-             VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8, $9, $10)",
+             VALUES ($1, $2, $3, $4, $5, 'pending', $6, \
+             CASE WHEN $11 = 1 THEN CAST($7 AS DOUBLE PRECISION) END, $8, $9, $10)",
         )
         .bind(&v.code)
         .bind(&v.period)
@@ -188,10 +177,15 @@ pub async fn enter(tx: &mut Tx, values: &[NewValue], actor: &str, at: &str) -> R
         .bind(rev)
         .bind(v.value)
         .bind(i64::from(v.flagged))
-        .bind(v.change)
+        // Never a NULL float: through the Any driver a prepared statement first bound with
+        // NULL there keeps a type that a later number does not fit (PostgreSQL refused it as
+        // "incorrect binary data format"); a number always, and a flag saying whether it
+        // means anything.
+        .bind(v.change.unwrap_or(0.0))
         .bind(i64::from(v.digital))
         .bind(actor)
         .bind(at)
+        .bind(i64::from(v.change.is_some()))
         .execute(&mut **tx)
         .await?;
         let mut record = AuditRecord::new(
@@ -273,26 +267,14 @@ pub async fn review(
     note: Option<&str>,
     record: AuditRecord,
 ) -> Result<Reviewed> {
-    let mut tx = db.begin().await?;
-    let row = sqlx::query(&format!(
-        "SELECT {REVISION_COLUMNS} FROM indicator_values WHERE indicator_code = $1 \
-         AND unit_code = $2 AND period = $3 AND revision = $4"
-    ))
-    .bind(code)
-    .bind(unit)
-    .bind(period)
-    .bind(rev)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some(row) = row else {
-        return Ok(Reviewed::Missing);
-    };
-    let value = revision(&row)?;
     let at = record.at.clone();
-    let n = sqlx::query(
+    let mut tx = db.begin().await?;
+    // The update comes first (see `enter`); only when it changed nothing is the row read,
+    // to tell a missing revision from one already reviewed.
+    let value: Option<f64> = sqlx::query_scalar(
         "UPDATE indicator_values SET status = $1, reviewed_by = $2, reviewed_at = $3, \
          review_note = $4 WHERE indicator_code = $5 AND unit_code = $6 AND period = $7 \
-         AND revision = $8 AND status = 'pending'",
+         AND revision = $8 AND status = 'pending' RETURNING value",
     )
     .bind(decision.as_str())
     .bind(&record.actor)
@@ -302,12 +284,26 @@ pub async fn review(
     .bind(unit)
     .bind(period)
     .bind(rev)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    if n == 0 {
-        return Ok(Reviewed::NotPending);
-    }
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(value) = value else {
+        let exists = sqlx::query(
+            "SELECT revision FROM indicator_values WHERE indicator_code = $1 AND unit_code = $2 \
+             AND period = $3 AND revision = $4",
+        )
+        .bind(code)
+        .bind(unit)
+        .bind(period)
+        .bind(rev)
+        .fetch_optional(&mut *tx)
+        .await?
+        .is_some();
+        return Ok(if exists {
+            Reviewed::NotPending
+        } else {
+            Reviewed::Missing
+        });
+    };
     if decision == Review::Approved {
         sqlx::query(
             "INSERT INTO indicator_current (indicator_code, period, unit_code, value, revision, \
@@ -319,7 +315,7 @@ pub async fn review(
         .bind(code)
         .bind(period)
         .bind(unit)
-        .bind(value.value)
+        .bind(value)
         .bind(rev)
         .bind(&at)
         .execute(&mut *tx)

@@ -358,6 +358,27 @@ pub(crate) fn opt_text(row: &AnyRow, col: &str) -> Result<Option<String>> {
     row.try_get::<Option<String>, _>(col)
         .map_err(StorageError::from)
 }
+pub(crate) fn float(row: &AnyRow, col: &str) -> Result<f64> {
+    row.try_get::<f64, _>(col).map_err(StorageError::from)
+}
+
+pub(crate) fn opt_float(row: &AnyRow, col: &str) -> Result<Option<f64>> {
+    row.try_get::<Option<f64>, _>(col)
+        .map_err(StorageError::from)
+}
+
+/// The day, in the city's time, of a stored instant.
+pub(crate) fn local_date(at: &str) -> Result<time::Date> {
+    let t = sohoa_domain::Timestamp::parse(at)
+        .map_err(|_| StorageError::Corrupt(format!("time {at}")))?;
+    Ok(t.datetime()
+        .to_offset(sohoa_domain::timestamp::VIETNAM)
+        .date())
+}
+
+/// A query on either backend, for helpers that bind a row's values.
+pub(crate) type AnyQuery<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>;
+
 pub(crate) fn int(row: &AnyRow, col: &str) -> Result<i64> {
     row.try_get::<i64, _>(col).map_err(StorageError::from)
 }

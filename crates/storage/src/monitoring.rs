@@ -11,10 +11,9 @@ use std::collections::BTreeMap;
 
 use sohoa_domain::feedback::evaluation::Month;
 use sohoa_domain::services::workflow::Status;
-use sohoa_domain::Timestamp;
 
 use crate::applications::Application;
-use crate::{int, text, Db, Filter, Result, StorageError, Tx};
+use crate::{int, local_date, text, AnyQuery, Db, Filter, Result, StorageError, Tx};
 
 /// Where a month's flows are counted.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -67,14 +66,6 @@ pub const OPEN: [Status; 5] = [
     Status::SupplementRequested,
     Status::Resubmitted,
 ];
-
-/// The day (in the city's time) of a stored instant.
-fn local_date(at: &str) -> Result<time::Date> {
-    let t = Timestamp::parse(at).map_err(|_| StorageError::Corrupt(format!("time {at}")))?;
-    Ok(t.datetime()
-        .to_offset(sohoa_domain::timestamp::VIETNAM)
-        .date())
-}
 
 fn date(s: &str) -> Result<time::Date> {
     let fmt = time::macros::format_description!("[year]-[month]-[day]");
@@ -287,8 +278,6 @@ pub async fn apply(tx: &mut Tx, d: &Deltas) -> Result<()> {
     }
     Ok(())
 }
-
-type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
 
 fn bind_open<'q>(q: AnyQuery<'q>, k: &OpenKey) -> AnyQuery<'q> {
     q.bind(k.agency.clone())

@@ -98,7 +98,7 @@ fn forecast_error(e: ForecastError) -> AppError {
 }
 
 /// Forecasts `h` periods after the observed `series` (one unit's published values).
-pub(crate) fn forecast_of(
+fn forecast_of(
     ind: &Indicator,
     series: &[&PublishedValue],
     h: usize,
@@ -137,6 +137,22 @@ pub(crate) fn forecast_of(
             candidates: b.candidates.iter().map(score).collect(),
         }),
     })
+}
+
+/// [`forecast_of`] on a blocking thread: fitting models is CPU work that must not hold one
+/// of the few threads answering requests.
+pub(crate) async fn forecast_blocking(
+    ind: &Indicator,
+    series: Vec<PublishedValue>,
+    h: usize,
+) -> Result<IndicatorForecast, AppError> {
+    let ind = ind.clone();
+    tokio::task::spawn_blocking(move || {
+        let refs: Vec<&PublishedValue> = series.iter().collect();
+        forecast_of(&ind, &refs, h)
+    })
+    .await
+    .map_err(AppError::internal)?
 }
 
 /// One sentence for the page: the model and how it did against the baseline.
@@ -215,8 +231,7 @@ pub async fn forecast(
 ) -> ApiResult<Json<IndicatorForecast>> {
     let (ind, values) = series_for(&state, &code, p.unit.as_deref()).await?;
     let h = horizon(p.h, &ind)?;
-    let refs: Vec<&PublishedValue> = values.iter().collect();
-    Ok(Json(forecast_of(&ind, &refs, h)?))
+    Ok(Json(forecast_blocking(&ind, values, h).await?))
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -286,7 +301,7 @@ pub async fn what_if(
         for (period, v) in contiguous(&refs) {
             observed.insert((input.to_string(), period), v);
         }
-        let f = forecast_of(&inp, &refs, h)?;
+        let f = forecast_blocking(&inp, values.clone(), h).await?;
         let last = Period::parse(&f.last_observed)
             .map_err(|_| AppError::internal("a forecast names an invalid period"))?;
         start = Some(start.map_or(last, |s: Period| s.min(last)));

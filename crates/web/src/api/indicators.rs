@@ -964,6 +964,27 @@ pub(crate) async fn dataset(
     Ok(out)
 }
 
+/// [`dataset`] with the names of the units it covers, for SDMX code lists.
+async fn dataset_with_names(
+    state: &AppState,
+    p: &ExportParams,
+) -> Result<DatasetWithNames, AppError> {
+    let data = dataset(state, p).await?;
+    let units: Vec<String> = data
+        .iter()
+        .flat_map(|(_, v)| v.iter().map(|x| x.unit_code.clone()))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let names = store::unit_names(&state.db, &units).await?;
+    Ok((data, names))
+}
+
+type DatasetWithNames = (
+    Vec<(Indicator, Vec<PublishedValue>)>,
+    BTreeMap<String, String>,
+);
+
 /// Published values as CSV, one line per indicator × unit × period.
 #[utoipa::path(get, path = "/api/v1/indicators/export.csv", tag = "dashboards", params(ExportParams),
     responses((status = 200, description = "CSV", content_type = "text/csv"),
@@ -1009,14 +1030,7 @@ pub async fn sdmx_data(
     State(state): State<AppState>,
     ApiQuery(p): ApiQuery<ExportParams>,
 ) -> ApiResult<Response> {
-    let data = dataset(&state, &p).await?;
-    let units: Vec<String> = data
-        .iter()
-        .flat_map(|(_, v)| v.iter().map(|x| x.unit_code.clone()))
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let names = store::unit_names(&state.db, &units).await?;
+    let (data, names) = dataset_with_names(&state, &p).await?;
     let msg = super::sdmx::data_message(&data, &names);
     Ok(super::sdmx::response(super::sdmx::DATA_MEDIA_TYPE, &msg))
 }
@@ -1030,14 +1044,7 @@ pub async fn sdmx_structure(
     State(state): State<AppState>,
     ApiQuery(p): ApiQuery<ExportParams>,
 ) -> ApiResult<Response> {
-    let data = dataset(&state, &p).await?;
-    let units: Vec<String> = data
-        .iter()
-        .flat_map(|(_, v)| v.iter().map(|x| x.unit_code.clone()))
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let names = store::unit_names(&state.db, &units).await?;
+    let (data, names) = dataset_with_names(&state, &p).await?;
     let msg = super::sdmx::structure_message(&data, &names);
     Ok(super::sdmx::response(
         super::sdmx::STRUCTURE_MEDIA_TYPE,

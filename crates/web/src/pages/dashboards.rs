@@ -385,7 +385,6 @@ pub async fn indicator(
         .await
         .page(ctx.lang)?;
     let mut units: Vec<String> = all.iter().map(|v| v.unit_code.clone()).collect();
-    units.dedup();
     units.sort();
     units.dedup();
     let unit = p
@@ -398,7 +397,8 @@ pub async fn indicator(
     let h =
         p.h.unwrap_or(ind.periodicity.per_year() as usize)
             .clamp(1, 36);
-    let forecast = crate::api::forecasts::forecast_of(&ind, &series, h);
+    let owned = series.iter().map(|v| (*v).clone()).collect();
+    let forecast = crate::api::forecasts::forecast_blocking(&ind, owned, h).await;
     let mut points: Vec<Point> = series
         .iter()
         .map(|v| Point {

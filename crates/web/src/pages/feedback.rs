@@ -11,6 +11,7 @@ use serde::Deserialize;
 use sohoa_domain::feedback::geo::{Area, BBox};
 use sohoa_domain::feedback::report::ReportStatus;
 
+use super::charts::esc;
 use super::{render, PageCtx, Shell};
 use crate::api::evaluation::{evaluate, Figures, Period};
 use crate::error::{AppError, PageErrorExt, PageResult};
@@ -76,13 +77,6 @@ fn overlaps(a: &BBox, b: &BBox) -> bool {
         && b.min_lon <= a.max_lon
         && a.min_lat <= b.max_lat
         && b.min_lat <= a.max_lat
-}
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 fn bbox_param(b: &BBox) -> String {
