@@ -188,6 +188,15 @@ macro_rules! endpoint_constructors {
 }
 endpoint_constructors!(get => GET, post => POST, put => PUT, delete => DELETE);
 
+impl Endpoint {
+    /// Admits bodies up to `bytes` to this endpoint's extractors (a file upload form),
+    /// above the router's default.
+    pub(crate) fn body_limit(mut self, bytes: usize) -> Self {
+        self.router = self.router.layer(DefaultBodyLimit::max(bytes));
+        self
+    }
+}
+
 /// Builds the router and, alongside it, the table of every route it serves, which the
 /// OpenAPI test compares with the document.
 struct Routes {

@@ -12,6 +12,7 @@ mod agencies;
 mod applications;
 mod audit;
 mod backup;
+mod browser;
 mod cli;
 mod dashboards;
 mod errors;

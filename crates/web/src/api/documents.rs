@@ -24,7 +24,7 @@ use crate::AppState;
 pub const MAX_UPLOAD: usize = 10 * 1024 * 1024;
 
 /// What may be uploaded, with the bytes each kind of file starts with.
-const KINDS: &[(&str, &[u8])] = &[
+pub(crate) const KINDS: &[(&str, &[u8])] = &[
     ("application/pdf", b"%PDF-"),
     ("image/jpeg", b"\xFF\xD8\xFF"),
     ("image/png", b"\x89PNG\r\n\x1a\n"),
@@ -82,13 +82,27 @@ pub async fn upload(
     ApiQuery(p): ApiQuery<UploadParams>,
     body: Body,
 ) -> ApiResult<(StatusCode, Json<DocumentView>)> {
-    let me = super::me::own_id(&caller)?.clone();
-    let name = match p.name.as_deref().map(clean_text) {
+    let (bytes, media) = read_upload(&headers, body, MAX_UPLOAD, KINDS).await?;
+    let stored = keep(&state, &caller, addr, p.name.as_deref(), bytes, media).await?;
+    Ok((StatusCode::CREATED, Json(stored.into())))
+}
+
+/// Adds checked bytes to the signed-in citizen's documents (the API's upload and the
+/// "my account" page's form both end here).
+pub(crate) async fn keep(
+    state: &AppState,
+    caller: &Caller,
+    addr: Option<String>,
+    name: Option<&str>,
+    bytes: Bytes,
+    media: &'static str,
+) -> Result<Document, AppError> {
+    let me = super::me::own_id(caller)?.clone();
+    let name = match name.map(clean_text) {
         None => "document".to_owned(),
         Some(Some(n)) if n.chars().count() <= 200 && !n.chars().any(char::is_control) => n,
         Some(_) => return Err(AppError::unprocessable("invalid_document_name").field("name")),
     };
-    let (bytes, media) = read_upload(&headers, body, MAX_UPLOAD, KINDS).await?;
     let store = state.files.clone();
     let data = bytes.clone();
     let sha256 = crate::auth::blocking(move || store.put(&data))
@@ -108,7 +122,7 @@ pub async fn upload(
     let mut tx = state.db.begin().await?;
     let stored = files::add(&mut tx, &doc, record).await?;
     tx.commit().await.map_err(StorageError::from)?;
-    Ok((StatusCode::CREATED, Json(stored.into())))
+    Ok(stored)
 }
 
 /// Reads an uploaded file of at most `max` bytes whose declared `Content-Type` is one of
@@ -128,16 +142,25 @@ pub(crate) async fn read_upload(
     let bytes: Bytes = axum::body::to_bytes(body, max).await.map_err(|_| {
         AppError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").arg("limit", max)
     })?;
+    let media = sniff(&declared, &bytes, kinds)?;
+    Ok((bytes, media))
+}
+
+/// The kind of a file whose declared media type is one of `kinds` and whose first bytes
+/// agree with it.
+pub(crate) fn sniff(
+    declared: &str,
+    bytes: &[u8],
+    kinds: &[(&'static str, &[u8])],
+) -> Result<&'static str, AppError> {
     if bytes.is_empty() {
         return Err(AppError::unprocessable("empty_file"));
     }
-    let (media, _) = kinds
+    kinds
         .iter()
         .find(|(media, magic)| *media == declared && bytes.starts_with(magic))
-        .ok_or_else(|| {
-            AppError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_file_type")
-        })?;
-    Ok((bytes, media))
+        .map(|(media, _)| *media)
+        .ok_or_else(|| AppError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_file_type"))
 }
 
 /// The signed-in citizen's documents, newest first: what an application can reuse.

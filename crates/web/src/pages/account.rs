@@ -185,6 +185,13 @@ struct AccessRow {
     outcome: String,
 }
 
+struct DocumentRow {
+    name: String,
+    kind: &'static str,
+    size: String,
+    at: String,
+}
+
 struct ConsentRow {
     id: i64,
     agency: String,
@@ -213,6 +220,8 @@ struct MeTemplate {
     older_href: Option<String>,
     consents: Vec<ConsentRow>,
     applications: Vec<ApplicationRow>,
+    documents: Vec<DocumentRow>,
+    document_error: Option<String>,
 }
 
 struct ApplicationRow {
@@ -224,10 +233,21 @@ struct ApplicationRow {
     has_result: bool,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 pub struct MeParams {
     before: Option<i64>,
+    /// Why the last document upload was refused (an error code), shown by its field.
+    document_error: Option<String>,
 }
+
+/// The refusals of a document upload that the form explains; any other code is not shown.
+const DOCUMENT_ERRORS: &[&str] = &[
+    "empty_file",
+    "unsupported_file_type",
+    "payload_too_large",
+    "invalid_document_name",
+    "invalid_form",
+];
 
 const ACCESS_PAGE: i64 = 20;
 
@@ -240,7 +260,8 @@ pub async fn me(
     params: Result<axum::extract::Query<MeParams>, axum::extract::rejection::QueryRejection>,
 ) -> PageResult<Response> {
     let lang = ctx.lang;
-    let before = params.ok().and_then(|p| p.0.before);
+    let params = params.map(|p| p.0).unwrap_or_default();
+    let before = params.before;
     let (csrf, cookie) = auth::csrf_token(&headers).page(lang)?;
     let t = ctx.t();
     let fact = |key: &str, value: String| Fact {
@@ -258,6 +279,12 @@ pub async fn me(
         older_href: None,
         consents: Vec::new(),
         applications: Vec::new(),
+        documents: Vec::new(),
+        document_error: params
+            .document_error
+            .as_deref()
+            .filter(|c| DOCUMENT_ERRORS.contains(c))
+            .map(|c| t.get(&format!("me-document-error-{c}"))),
     };
     match &caller.0 {
         Principal::Citizen(id) => {
@@ -347,6 +374,22 @@ pub async fn me(
                     .get(ACCESS_PAGE as usize - 1)
                     .map(|e| format!("/me?before={}", e.seq));
             }
+            tpl.documents = sohoa_storage::files::list(&state.db, id.as_str(), 100)
+                .await
+                .page(lang)?
+                .into_iter()
+                .map(|d| DocumentRow {
+                    kind: match d.media_type.as_str() {
+                        "application/pdf" => "PDF",
+                        "image/jpeg" => "JPEG",
+                        "image/png" => "PNG",
+                        _ => "—",
+                    },
+                    size: format!("{} KB", (d.size + 1023) / 1024),
+                    at: d.created_at.chars().take(10).collect(),
+                    name: d.name,
+                })
+                .collect();
             let consents = sharing::consents_of(&state.db, id.as_str())
                 .await
                 .page(lang)?;
@@ -606,4 +649,60 @@ pub async fn oidc_callback(
         ),
     );
     Ok(with_cookie(res, None))
+}
+
+/// The "my account" page's upload form (multipart: `csrf`, `name`, `file`): a document kept
+/// for later applications. A refusal comes back to the form with its reason by the field.
+pub async fn upload_document(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    headers: HeaderMap,
+    caller: Caller,
+    ClientAddr(addr): ClientAddr,
+    form: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>,
+) -> PageResult<Response> {
+    let lang = ctx.lang;
+    let refused =
+        |code: &str| Redirect::to(&format!("/me?document_error={code}#documents")).into_response();
+    let Ok(mut form) = form else {
+        return Ok(refused("invalid_form"));
+    };
+    let (mut csrf, mut name, mut file) = (String::new(), None, None);
+    loop {
+        match form.next_field().await {
+            Ok(Some(field)) => {
+                let key = field.name().unwrap_or_default().to_owned();
+                let declared = field
+                    .content_type()
+                    .unwrap_or_default()
+                    .to_ascii_lowercase();
+                match key.as_str() {
+                    "csrf" => csrf = field.text().await.unwrap_or_default(),
+                    "name" => name = Some(field.text().await.unwrap_or_default()),
+                    "file" => match field.bytes().await {
+                        Ok(bytes) => file = Some((declared, bytes)),
+                        Err(_) => return Ok(refused("payload_too_large")),
+                    },
+                    _ => {}
+                }
+            }
+            Ok(None) => break,
+            Err(_) => return Ok(refused("invalid_form")),
+        }
+    }
+    auth::check_csrf(&headers, &csrf).page(lang)?;
+    let Some((declared, bytes)) = file else {
+        return Ok(refused("empty_file"));
+    };
+    let kept = match crate::api::documents::sniff(&declared, &bytes, crate::api::documents::KINDS) {
+        Ok(media) => {
+            crate::api::documents::keep(&state, &caller, addr, name.as_deref(), bytes, media).await
+        }
+        Err(e) => Err(e),
+    };
+    match kept {
+        Ok(_) => Ok(Redirect::to("/me#documents").into_response()),
+        Err(e) if DOCUMENT_ERRORS.contains(&e.code) => Ok(refused(e.code)),
+        Err(e) => Err(e).page(lang),
+    }
 }

@@ -28,7 +28,7 @@ use crate::{Endpoint as E, RouteKind, Routes};
 pub(crate) fn routes(r: Routes) -> Routes {
     use sohoa_domain::policy::Action::{
         Apply, ManageOwnConsents, ProcessApplication, ReadApplication, ReadDashboard,
-        ReadEvaluation, ReadPublic, SignIn, UseSession,
+        ReadEvaluation, ReadOwnData, ReadPublic, SignIn, UseSession,
     };
     use RouteKind::{Asset, Page};
     r.add(Page, "/", [E::get(ReadPublic, home::home)])
@@ -113,6 +113,12 @@ pub(crate) fn routes(r: Routes) -> Routes {
         )
         .add(Page, "/logout", [E::post(UseSession, account::logout)])
         .add(Page, "/me", [E::get(UseSession, account::me)])
+        .add(
+            Page,
+            "/me/documents",
+            [E::post(ReadOwnData, account::upload_document)
+                .body_limit(crate::api::documents::MAX_UPLOAD + 64 * 1024)],
+        )
         .add(Page, "/queue", [E::get(ReadApplication, queue::queue)])
         .add(
             Page,

@@ -1,0 +1,259 @@
+// sohoa's web journeys in a real browser: Debian's Chromium, headless, through
+// playwright-core, against the real server the Rust test started (tests/it/browser.rs).
+// Every journey runs at a desktop and at a phone's size; every page it reaches passes the
+// checks of lib.mjs (axe at WCAG 2.1 AA, no sideways scrolling, weight, no other host, the
+// vi/en switch) and leaves a screenshot in $SOHOA_ARTIFACTS. Forms are filled with the
+// keyboard alone. Exits 1 listing every failure.
+//
+// Environment: SOHOA_URL (the server), SOHOA_CITIZEN (the demo citizen's CCCD),
+// SOHOA_PASSWORD (the demo accounts' password), SOHOA_ARTIFACTS, CHROMIUM.
+
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import { Failures, Session, expect } from './lib.mjs';
+
+const base = process.env.SOHOA_URL;
+const citizen = process.env.SOHOA_CITIZEN;
+const password = process.env.SOHOA_PASSWORD;
+const artifacts = process.env.SOHOA_ARTIFACTS;
+const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
+for (const [k, v] of Object.entries({ SOHOA_URL: base, SOHOA_CITIZEN: citizen, SOHOA_PASSWORD: password, SOHOA_ARTIFACTS: artifacts })) {
+  if (!v) {
+    console.error(`${k} is not set`);
+    process.exit(2);
+  }
+}
+
+const VIEWPORTS = [
+  { name: 'desktop', width: 1280, height: 800, mobile: false },
+  { name: 'phone', width: 390, height: 844, mobile: true },
+];
+
+const PHOTO = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAgAAAAICAIAAABLbSncAAAAEklEQVR4nGP4z8CAFTEMSgkAdRQ/wf1m5N4AAAAASUVORK5CYII=',
+  'base64',
+);
+const PDF = Buffer.from('%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n');
+
+async function signIn(s, login, next = '/me') {
+  await s.goto(`/login?next=${encodeURIComponent(next)}`);
+  await s.page('sign-in');
+  await s.fromTop();
+  await s.type('#login', login);
+  await s.type('#password', `${password}-wrong`);
+  await s.press('form[action="/login"] button[type="submit"]');
+  await s.page('sign-in-refused');
+  const said = await s.fieldError('#password');
+  expect(said.length > 0, 'a refused sign-in says why');
+  await s.fromTop();
+  await s.type('#login', login);
+  await s.type('#password', password);
+  await s.press('form[action="/login"] button[type="submit"]');
+  expect(!s.p.url().includes('/login'), `signing in as ${login} failed: ${await s.text('main')}`);
+}
+
+/** Citizen: my data and who read it; a document kept; a procedure found without
+ * diacritics; the registry's fields filled and locked; the document reused; the fee or its
+ * waiver; submitted; the status followed. Returns the application's number and code. */
+async function citizenApplies(s) {
+  await signIn(s, citizen);
+  await s.page('my-data');
+  expect((await s.text('main')).includes('Nguyễn Thị Mai'), 'my data shows my name');
+  expect(await s.p.$('#access-log'), 'my data lists who read it');
+
+  // A document kept once, reused in the application below.
+  await s.fromTop();
+  await s.type('#document-name', 'Giấy chứng sinh của bé An');
+  await s.p.setInputFiles('#document-file', { name: 'giay-chung-sinh.pdf', mimeType: 'application/pdf', buffer: PDF });
+  await s.tabTo('#document-file');
+  await s.press('form[action="/me/documents"] button[type="submit"]');
+  await s.page('document-kept');
+  expect((await s.text('#documents')).includes('Giấy chứng sinh của bé An'), 'the kept document is listed');
+
+  await s.goto('/procedures');
+  await s.fromTop();
+  await s.type('#q', 'dang ky khai sinh');
+  await s.press('form[role="search"] button[type="submit"]');
+  await s.page('search-without-diacritics');
+  await s.fromTop();
+  await s.press('a[href="/procedures/1.001193"]');
+  await s.page('procedure');
+  await s.fromTop();
+  await s.press('a[href="/procedures/1.001193/apply"]');
+  await s.page('apply-prefilled');
+  const locked = await s.p.$eval('#answer-applicant_name', (i) => ({ value: i.value, readOnly: i.readOnly }));
+  expect(locked.readOnly && locked.value === 'Nguyễn Thị Mai', `the registry's name is filled and locked: ${JSON.stringify(locked)}`);
+
+  await s.fromTop();
+  await s.choose('#answer-relationship', await s.p.$eval('#answer-relationship option:nth-child(2)', (o) => o.value));
+  await s.type('#answer-child_name', 'Trần Bình An');
+  await s.tabTo('#answer-child_birth_date');
+  // Day and month alike, whichever order the browser's locale puts them in.
+  await s.p.keyboard.type('11112026');
+  const born = await s.p.$eval('#answer-child_birth_date', (i) => i.value);
+  expect(born === '2026-11-11', `a date typed with the keyboard: ${born}`);
+  await s.choose('#answer-child_sex', await s.p.$eval('#answer-child_sex option:nth-child(2)', (o) => o.value));
+  await s.type('#answer-birth_place', 'Bệnh viện Từ Dũ');
+  const doc = await s.p.$eval('#doc-birth_certificate', (sel) =>
+    [...sel.options].find((o) => o.textContent.includes('Giấy chứng sinh của bé An'))?.value ?? '');
+  expect(doc !== '', 'the kept document is offered');
+  await s.choose('#doc-birth_certificate', doc);
+  await s.press('form[action="/procedures/1.001193/apply"] button[type="submit"]');
+  await s.page('filed');
+  const number = (await s.text('#receipt-number')).trim();
+  const code = (await s.text('#receipt-code')).trim();
+  expect(/^\S+$/.test(number) && code.length >= 6, `a receipt with number and code: ${number} ${code}`);
+  expect((await s.text('#receipt-fee')).trim().length > 0, 'the receipt says the fee or its waiver');
+
+  await s.goto('/me');
+  await s.page('my-applications');
+  expect((await s.text('#applications')).length > 0 && (await s.text('main')).includes(number), 'my applications list it');
+  return { number, code };
+}
+
+/** Anyone: an application's status with its number and code. */
+async function anyoneChecksStatus(s, { number, code }) {
+  await s.goto('/status');
+  await s.page('status');
+  await s.fromTop();
+  await s.type('#number', number);
+  await s.type('#code', 'WRONG-CODE');
+  await s.press('form[action="/status"] button[type="submit"]');
+  await s.page('status-refused');
+  await s.fieldError('#number');
+  await s.fromTop();
+  await s.type('#number', number);
+  await s.type('#code', code);
+  await s.press('form[action="/status"] button[type="submit"]');
+  await s.page('status-found');
+  expect(await s.p.$('#status-found'), 'the status is shown');
+  // vi/en at any page: this one, in English and back.
+  await s.fromTop();
+  await s.press('a.lang');
+  await s.page('status-english');
+  expect((await s.p.getAttribute('html', 'lang')) === 'en', 'the switch shows English');
+  await s.fromTop();
+  await s.press('a.lang');
+  expect((await s.p.getAttribute('html', 'lang')) === 'vi', 'and back to Vietnamese');
+}
+
+/** Officer: the overdue filter, the deadline in working days, a supplement asked for on one
+ * application, the citizen's approved and its signed result issued. */
+async function officerWorksQueue(s, { number }) {
+  await signIn(s, 'canbo.benthanh', '/queue');
+  await s.page('queue');
+  await s.fromTop();
+  await s.check('#overdue');
+  await s.press('form[action="/queue"] button[type="submit"]');
+  await s.page('queue-overdue');
+  const overdue = await s.p.$$('tbody tr.overdue');
+  expect(overdue.length > 0, 'the overdue filter shows overdue applications');
+  expect((await s.text('thead')).length > 0, 'the queue has a header');
+
+  // A supplement asked for: the first application under review.
+  await s.goto('/queue?status=in_review');
+  const first = await s.p.$eval('tbody tr td a', (a) => a.getAttribute('href'));
+  await s.goto(first);
+  await s.page('application-in-review');
+  await s.fromTop();
+  await s.choose('#action', 'supplement_requested');
+  await s.type('#comment', 'Xin bổ sung bản sao giấy chứng sinh có chứng thực.');
+  await s.press(`form[action="${first}/act"] button[type="submit"]`);
+  await s.page('supplement-requested');
+  expect((await s.text('#history')).length > 0, 'the history is shown');
+
+  // The citizen's application, through to its signed result.
+  await s.goto(`/queue/${number}`);
+  await s.page('citizen-application');
+  expect((await s.text('main')).includes('Nguyễn Thị Mai'), 'the officer sees the applicant');
+  for (const move of ['received', 'in_review', 'approved', 'result_issued']) {
+    await s.fromTop();
+    await s.choose('#action', move);
+    await s.press(`form[action="/queue/${number}/act"] button[type="submit"]`);
+    const err = await s.p.$('p.error');
+    expect(err === null, `${move}: ${err ? await err.textContent() : ''}`);
+  }
+  await s.page('result-issued');
+}
+
+/** Citizen: the signed result, and its check on the public page. */
+async function citizenGetsResult(s, { number }) {
+  await signIn(s, citizen);
+  await s.fromTop();
+  await s.press(`a[href="/results/${number}"]`);
+  await s.page('signed-result');
+  expect((await s.text('main')).includes(number), 'the result names the application');
+  await s.goto('/verify');
+  await s.fromTop();
+  await s.type('#number', number);
+  await s.press('form[action="/verify"] button[type="submit"]');
+  await s.page('verified');
+  expect(await s.p.$('#verify-found'), 'the public page verifies the result');
+}
+
+/** Leader: the city, a commune, its overdue applications, one of them; a table as CSV. */
+async function leaderDrillsDown(s) {
+  await signIn(s, 'lanhdao.tp', '/dashboard');
+  await s.page('dashboard-city');
+  await s.fromTop();
+  await s.press('a[href*="unit=26743"]');
+  await s.page('dashboard-commune');
+  const download = s.p.waitForEvent('download');
+  await s.fromTop();
+  await s.tabTo('a[download]');
+  await s.p.keyboard.press('Enter');
+  const csv = await download;
+  const path = join(s.dir, `${s.journey}-monitoring.csv`);
+  await csv.saveAs(path);
+  await s.fromTop();
+  await s.press('a[href*="overdue=true"]');
+  await s.page('overdue-list');
+  await s.fromTop();
+  await s.press('tbody tr td a');
+  await s.page('overdue-application');
+  return path;
+}
+
+async function main() {
+  const browser = await chromium.launch({ executablePath, args: ['--no-sandbox'] });
+  const failures = new Failures();
+  let pages = 0;
+  let journeys = 0;
+  for (const viewport of VIEWPORTS) {
+    const run = async (journey, f) => {
+      const s = await new Session({ browser, base, viewport, artifacts, failures, journey }).open();
+      try {
+        return await f(s);
+      } catch (e) {
+        failures.add(s.where(), `stopped: ${e.message.split('\n')[0]}`);
+        await s.p.screenshot({ path: join(s.dir, `${journey}-FAILED.png`), fullPage: true }).catch(() => {});
+        return null;
+      } finally {
+        pages += s.pagesChecked;
+        journeys += 1;
+        await s.close();
+      }
+    };
+    const app = await run('citizen-applies', citizenApplies);
+    if (app) {
+      await run('anyone-checks-status', (s) => anyoneChecksStatus(s, app));
+      await run('officer-works-queue', (s) => officerWorksQueue(s, app));
+      await run('citizen-gets-result', (s) => citizenGetsResult(s, app));
+    }
+    await run('leader-drills-down', leaderDrillsDown);
+  }
+  await browser.close();
+  const report = failures.list.join('\n');
+  writeFileSync(join(artifacts, 'report.txt'), `${journeys} journeys, ${pages} pages checked\n${report}\n`);
+  console.log(`${journeys} journeys, ${pages} pages checked, ${failures.list.length} failures; screenshots in ${artifacts}`);
+  if (failures.list.length > 0) {
+    console.log(report);
+    process.exit(1);
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
