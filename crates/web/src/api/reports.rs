@@ -34,9 +34,9 @@ use crate::AppState;
 /// account.
 pub const REPORTER_CODE_HEADER: &str = "x-reporter-code";
 /// Photos per report and kind (the reporter's, the officer's resolution).
-const MAX_PHOTOS: i64 = 5;
-const MAX_PHOTO_BYTES: usize = 5 * 1024 * 1024;
-const PHOTO_KINDS: &[(&str, &[u8])] = &[
+pub(crate) const MAX_PHOTOS: i64 = 5;
+pub(crate) const MAX_PHOTO_BYTES: usize = 5 * 1024 * 1024;
+pub(crate) const PHOTO_KINDS: &[(&str, &[u8])] = &[
     ("image/jpeg", b"\xFF\xD8\xFF"),
     ("image/png", b"\x89PNG\r\n\x1a\n"),
 ];
@@ -379,7 +379,7 @@ impl ReportView {
 }
 
 /// Whether the caller is the report's reporter: by session, or by the code they were given.
-fn is_reporter(caller: &Caller, r: &Report, code: Option<&str>) -> bool {
+pub(crate) fn is_reporter(caller: &Caller, r: &Report, code: Option<&str>) -> bool {
     if let (Principal::Citizen(id), Some(rep)) = (&caller.0, &r.reporter) {
         if *rep == format!("citizen:{id}") {
             return true;
@@ -411,7 +411,7 @@ fn reporter_code(headers: &HeaderMap, body: Option<&str>) -> Option<String> {
     })
 }
 
-async fn load(state: &AppState, id: &str) -> Result<Report, AppError> {
+pub(crate) async fn load(state: &AppState, id: &str) -> Result<Report, AppError> {
     if id.len() > 64 {
         return Err(AppError::not_found("report_not_found"));
     }
@@ -1104,6 +1104,30 @@ pub async fn add_photo(
     };
     let (bytes, media) =
         super::documents::read_upload(&headers, body, MAX_PHOTO_BYTES, PHOTO_KINDS).await?;
+    let (seq, photo) = keep_photo(&state, &caller, addr, &r.id, kind, bytes, media).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(PhotoView {
+            url: format!("/api/v1/reports/{}/photos/{seq}", r.id),
+            seq,
+            kind: photo.kind,
+            content_type: photo.content_type,
+            size: photo.size,
+            at: photo.at,
+        }),
+    ))
+}
+
+/// Stores a checked photo and adds it to a report (the API's upload and the web form's).
+pub(crate) async fn keep_photo(
+    state: &AppState,
+    caller: &Caller,
+    addr: Option<String>,
+    report_id: &str,
+    kind: &str,
+    bytes: axum::body::Bytes,
+    media: &'static str,
+) -> Result<(i64, Photo), AppError> {
     let files = state.files.clone();
     let data = bytes.clone();
     let sha256 = crate::auth::blocking(move || files.put(&data))
@@ -1119,23 +1143,13 @@ pub async fn add_photo(
         at: Timestamp::now().to_string(),
     };
     let record =
-        AuditRecord::new(caller.actor(), "report.photo", "report", &r.id).client_addr(addr);
+        AuditRecord::new(caller.actor(), "report.photo", "report", report_id).client_addr(addr);
     let mut tx = state.db.begin().await?;
-    let seq = store::add_photo(&mut tx, &r.id, &photo, MAX_PHOTOS, record)
+    let seq = store::add_photo(&mut tx, report_id, &photo, MAX_PHOTOS, record)
         .await?
         .ok_or_else(|| AppError::conflict("too_many_photos").arg("max", MAX_PHOTOS))?;
     tx.commit().await.map_err(StorageError::from)?;
-    Ok((
-        StatusCode::CREATED,
-        Json(PhotoView {
-            url: format!("/api/v1/reports/{}/photos/{seq}", r.id),
-            seq,
-            kind: photo.kind,
-            content_type: photo.content_type,
-            size: photo.size,
-            at: photo.at,
-        }),
-    ))
+    Ok((seq, photo))
 }
 
 /// One photo: for the reporter and the responsible agency's officers.

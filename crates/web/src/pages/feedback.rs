@@ -20,9 +20,9 @@ use crate::i18n::Tr;
 use crate::AppState;
 
 /// Width of the drawn map in SVG units; the height follows the box's shape.
-const WIDTH: f64 = 800.0;
+pub(super) const WIDTH: f64 = 800.0;
 /// The city's core, shown first on the reports' map.
-const CORE: BBox = BBox {
+pub(super) const CORE: BBox = BBox {
     min_lon: 106.60,
     min_lat: 10.70,
     max_lon: 106.80,
@@ -32,14 +32,14 @@ const CORE: BBox = BBox {
 const MAP_LIMIT: i64 = 3000;
 
 /// Longitude/latitude to SVG x/y in a box, with longitude shrunk by cos(latitude).
-struct Projection {
+pub(super) struct Projection {
     b: BBox,
     k: f64,
-    height: f64,
+    pub(super) height: f64,
 }
 
 impl Projection {
-    fn new(b: BBox) -> Self {
+    pub(super) fn new(b: BBox) -> Self {
         let k = ((b.min_lat + b.max_lat) / 2.0).to_radians().cos();
         let w = (b.max_lon - b.min_lon) * k;
         let h = b.max_lat - b.min_lat;
@@ -57,7 +57,7 @@ impl Projection {
         (x, y)
     }
 
-    fn path(&self, area: &Area) -> String {
+    pub(super) fn path(&self, area: &Area) -> String {
         let mut d = String::new();
         for polygon in area.polygons() {
             for ring in polygon {
@@ -72,7 +72,7 @@ impl Projection {
     }
 }
 
-fn overlaps(a: &BBox, b: &BBox) -> bool {
+pub(super) fn overlaps(a: &BBox, b: &BBox) -> bool {
     a.min_lon <= b.max_lon
         && b.min_lon <= a.max_lon
         && a.min_lat <= b.max_lat
@@ -155,7 +155,7 @@ pub async fn map(
 
     let proj = Projection::new(b);
     let mut svg = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {WIDTH} {h:.0}\" role=\"img\" \
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {WIDTH} {h:.0}\" role=\"group\" \
          aria-labelledby=\"map-title\" class=\"map\"><title id=\"map-title\">{title}</title>\
          <rect width=\"{WIDTH}\" height=\"{h:.0}\" fill=\"#e3f2fd\"/>",
         h = proj.height,

@@ -13,6 +13,7 @@ mod feedback;
 mod home;
 mod procedures;
 mod queue;
+mod report;
 mod units;
 
 use askama::Template;
@@ -27,7 +28,7 @@ use crate::{Endpoint as E, RouteKind, Routes};
 
 pub(crate) fn routes(r: Routes) -> Routes {
     use sohoa_domain::policy::Action::{
-        Apply, ManageOwnConsents, ProcessApplication, ReadApplication, ReadDashboard,
+        Apply, FileReport, ManageOwnConsents, ProcessApplication, ReadApplication, ReadDashboard,
         ReadEvaluation, ReadOwnData, ReadPublic, SignIn, UseSession,
     };
     use RouteKind::{Asset, Page};
@@ -36,6 +37,21 @@ pub(crate) fn routes(r: Routes) -> Routes {
         .add(Page, "/units/{code}", [E::get(ReadPublic, units::detail)])
         .add(Page, "/agencies", [E::get(ReadPublic, agencies::list)])
         .add(Page, "/map", [E::get(ReadPublic, feedback::map)])
+        .add(
+            Page,
+            "/report",
+            [
+                E::get(ReadPublic, report::new_report),
+                // Up to five photos of 5 MiB, and the form's fields.
+                E::post(FileReport, report::file_report).body_limit(26 * 1024 * 1024),
+            ],
+        )
+        .add(Page, "/reports/{id}", [E::get(FileReport, report::view)])
+        .add(
+            Page,
+            "/reports/{id}/rating",
+            [E::post(FileReport, report::rate)],
+        )
         .add(Page, "/evaluation", [E::get(ReadPublic, feedback::public)])
         .add(
             Page,
@@ -98,6 +114,11 @@ pub(crate) fn routes(r: Routes) -> Routes {
         )
         .add(Asset, "/static/app.css", [E::get(ReadPublic, stylesheet)])
         .add(
+            Asset,
+            "/static/report.js",
+            [E::get(ReadPublic, report_script)],
+        )
+        .add(
             Page,
             "/login",
             [
@@ -138,6 +159,19 @@ pub(crate) fn routes(r: Routes) -> Routes {
 }
 
 const APP_CSS: &str = include_str!("../../static/app.css");
+
+const REPORT_JS: &str = include_str!("../../static/report.js");
+
+async fn report_script() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        REPORT_JS,
+    )
+        .into_response()
+}
 
 async fn stylesheet() -> Response {
     (

@@ -1,0 +1,445 @@
+//! Reporting a problem on the web: category, description, where (a tap on the communes' map
+//! fills the coordinates; typing them or an address works without script), photos, and a
+//! way back for someone not signed in. Filing goes through the API's own path
+//! (`api::reports::file`), photos through its `keep_photo`; all photos are checked before
+//! the report is filed, so a refused photo files nothing. The report's page lets its
+//! reporter follow the answers and rate the resolution.
+
+use std::fmt::Write as _;
+
+use askama::Template;
+use axum::extract::{Multipart, Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use serde::Deserialize;
+use sohoa_domain::policy::Principal;
+
+use super::charts::esc;
+use super::feedback::{overlaps, Projection, CORE, WIDTH};
+use super::{render, PageCtx, Shell};
+use crate::api::reports::{self as api, Filing};
+use crate::auth::{self, Caller};
+use crate::error::{AppError, PageErrorExt, PageResult};
+use crate::extract::{ApiJson, ClientAddr};
+use crate::i18n::{Lang, Tr};
+use crate::AppState;
+
+/// What was typed, kept when the form comes back with an error.
+#[derive(Default)]
+struct Typed {
+    category: String,
+    description: String,
+    lat: String,
+    long: String,
+    address: String,
+    name: String,
+    email: String,
+    phone: String,
+}
+
+#[derive(Template)]
+#[template(path = "report.html")]
+struct ReportFormTemplate {
+    shell: Shell,
+    t: Tr,
+    csrf: String,
+    categories: Vec<(String, String)>,
+    map: String,
+    signed_in: bool,
+    typed: Typed,
+    /// The control the error is about (`category`, `description`, `lat`, `address`,
+    /// `photos`, `email`), and the message.
+    error: Option<(&'static str, String)>,
+}
+
+/// The control of the form an error of the filing path is about.
+fn control_of(e: &AppError) -> &'static str {
+    match e.field.as_deref() {
+        Some("service_code") => "category",
+        Some("description") => "description",
+        Some("lat" | "long") => "lat",
+        Some("address_string") => "address",
+        Some("email" | "phone") => "email",
+        Some("photos") => "photos",
+        _ => "category",
+    }
+}
+
+async fn form_page(
+    state: &AppState,
+    ctx: &PageCtx,
+    headers: &HeaderMap,
+    caller: &Caller,
+    typed: Typed,
+    error: Option<&AppError>,
+) -> Result<Response, AppError> {
+    let (csrf, cookie) = auth::csrf_token(headers)?;
+    let t = ctx.t();
+    let categories = state
+        .feedback
+        .categories(&state.db)
+        .await?
+        .iter()
+        .map(|c| {
+            let name = match ctx.lang {
+                Lang::Vi => c.name_vi.clone(),
+                Lang::En => c.name_en.clone(),
+            };
+            (c.code.clone(), name)
+        })
+        .collect();
+    let geo = state.feedback.geography(&state.db).await?;
+    let proj = Projection::new(CORE);
+    let mut map = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {WIDTH} {h:.0}\" role=\"img\" \
+         aria-labelledby=\"pick-title\" class=\"map pick\" data-min-lon=\"{}\" data-min-lat=\"{}\" \
+         data-max-lon=\"{}\" data-max-lat=\"{}\"><title id=\"pick-title\">{}</title>\
+         <rect width=\"{WIDTH}\" height=\"{h:.0}\" fill=\"#e3f2fd\"/>",
+        CORE.min_lon,
+        CORE.min_lat,
+        CORE.max_lon,
+        CORE.max_lat,
+        esc(&t.get("report-map-title")),
+        h = proj.height,
+    );
+    for area in geo
+        .boundaries
+        .areas()
+        .iter()
+        .filter(|a| overlaps(&a.bbox(), &CORE))
+    {
+        let _ = write!(
+            map,
+            "<path d=\"{}\" fill=\"#fafafa\" stroke=\"#90a4ae\" stroke-width=\"0.8\"/>",
+            proj.path(area)
+        );
+    }
+    map.push_str("<circle class=\"pin\" r=\"7\" cx=\"-20\" cy=\"-20\" fill=\"#c62828\"/></svg>");
+    let error = error.map(|e| (control_of(e), e.message(ctx.lang)));
+    let tpl = ReportFormTemplate {
+        shell: ctx.shell("map", t.get("report-new-title")),
+        csrf,
+        categories,
+        map,
+        signed_in: matches!(caller.0, Principal::Citizen(_)),
+        typed,
+        error,
+        t,
+    };
+    Ok(super::account::with_cookie(render(&tpl), cookie))
+}
+
+pub async fn new_report(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    headers: HeaderMap,
+    caller: Caller,
+) -> PageResult<Response> {
+    form_page(&state, &ctx, &headers, &caller, Typed::default(), None)
+        .await
+        .page(ctx.lang)
+}
+
+/// An optional coordinate as typed: empty is none, anything else must be a number.
+fn coordinate(s: &str) -> Result<Option<f64>, AppError> {
+    let s = s.trim().replace(',', ".");
+    if s.is_empty() {
+        return Ok(None);
+    }
+    s.parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite())
+        .map(Some)
+        .ok_or_else(|| AppError::unprocessable("invalid_location").field("lat"))
+}
+
+pub async fn file_report(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    headers: HeaderMap,
+    caller: Caller,
+    ClientAddr(addr): ClientAddr,
+    form: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> PageResult<Response> {
+    let lang = ctx.lang;
+    let mut typed = Typed::default();
+    let mut csrf = String::new();
+    let mut photos = Vec::new();
+    let mut unreadable = form.is_err();
+    if let Ok(mut form) = form {
+        loop {
+            match form.next_field().await {
+                Ok(Some(field)) => {
+                    let key = field.name().unwrap_or_default().to_owned();
+                    if key == "photos" {
+                        let declared = field.content_type().unwrap_or_default().to_owned();
+                        let file_name = field.file_name().unwrap_or_default().to_owned();
+                        match field.bytes().await {
+                            // A file input left empty sends one empty part with no name.
+                            Ok(b) if b.is_empty() && file_name.is_empty() => {}
+                            Ok(b) => photos.push((declared.to_ascii_lowercase(), b)),
+                            Err(_) => unreadable = true,
+                        }
+                        continue;
+                    }
+                    let value = field.text().await.unwrap_or_default();
+                    match key.as_str() {
+                        "csrf" => csrf = value,
+                        "category" => typed.category = value,
+                        "description" => typed.description = value,
+                        "lat" => typed.lat = value,
+                        "long" => typed.long = value,
+                        "address" => typed.address = value,
+                        "name" => typed.name = value,
+                        "email" => typed.email = value,
+                        "phone" => typed.phone = value,
+                        _ => {}
+                    }
+                }
+                Ok(None) => break,
+                Err(_) => {
+                    unreadable = true;
+                    break;
+                }
+            }
+        }
+    }
+    auth::check_csrf(&headers, &csrf).page(lang)?;
+    match file_checked(&state, &caller, addr, &typed, photos, unreadable).await {
+        Ok(id) => Ok(Redirect::to(&format!("/reports/{id}")).into_response()),
+        Err(e) if e.status.is_client_error() && e.status != StatusCode::FORBIDDEN => {
+            let mut res = form_page(&state, &ctx, &headers, &caller, typed, Some(&e))
+                .await
+                .page(lang)?;
+            *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(res)
+        }
+        Err(e) => Err(e).page(lang),
+    }
+}
+
+fn too_large() -> AppError {
+    AppError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")
+        .arg("limit", api::MAX_PHOTO_BYTES)
+        .field("photos")
+}
+
+/// Checks the photos, files the report, then keeps the photos. Returns the report's id.
+async fn file_checked(
+    state: &AppState,
+    caller: &Caller,
+    addr: Option<String>,
+    typed: &Typed,
+    photos: Vec<(String, axum::body::Bytes)>,
+    unreadable: bool,
+) -> Result<String, AppError> {
+    if unreadable {
+        return Err(too_large());
+    }
+    if photos.len() as i64 > api::MAX_PHOTOS {
+        return Err(AppError::conflict("too_many_photos")
+            .arg("max", api::MAX_PHOTOS)
+            .field("photos"));
+    }
+    let mut checked = Vec::new();
+    for (declared, bytes) in photos {
+        if bytes.len() > api::MAX_PHOTO_BYTES {
+            return Err(too_large());
+        }
+        let media = crate::api::documents::sniff(&declared, &bytes, api::PHOTO_KINDS)
+            .map_err(|e| e.field("photos"))?;
+        checked.push((bytes, media));
+    }
+    let text = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
+    let filing = Filing {
+        category: typed.category.clone(),
+        lat: coordinate(&typed.lat)?,
+        lon: coordinate(&typed.long).map_err(|e| e.field("lat"))?,
+        address: text(&typed.address),
+        description: text(&typed.description),
+        email: text(&typed.email),
+        phone: text(&typed.phone),
+        name: text(&typed.name),
+        channel: "web".into(),
+        ..Filing::default()
+    };
+    let filed = api::file(state, caller, addr.clone(), filing).await?;
+    let id = filed.report.id.clone();
+    for (bytes, media) in checked {
+        api::keep_photo(state, caller, addr.clone(), &id, "report", bytes, media).await?;
+    }
+    Ok(id)
+}
+
+#[derive(Template)]
+#[template(path = "report_view.html")]
+struct ReportViewTemplate {
+    shell: Shell,
+    t: Tr,
+    csrf: String,
+    id: String,
+    category: String,
+    status: String,
+    unit: String,
+    due: String,
+    overdue: bool,
+    description: String,
+    answers: Vec<(String, String)>,
+    history: Vec<(String, String, String)>,
+    photos: usize,
+    mine: bool,
+    can_rate: bool,
+    rating: Option<i64>,
+    rating_error: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ViewParams {
+    rating_error: Option<String>,
+}
+
+/// Refusals of a rating the page explains.
+const RATING_ERRORS: &[&str] = &[
+    "invalid_score",
+    "report_not_resolved",
+    "report_already_rated",
+];
+
+pub async fn view(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    headers: HeaderMap,
+    caller: Caller,
+    ClientAddr(addr): ClientAddr,
+    Path(id): Path<String>,
+    params: Result<axum::extract::Query<ViewParams>, axum::extract::rejection::QueryRejection>,
+) -> PageResult<Response> {
+    let lang = ctx.lang;
+    let (csrf, cookie) = auth::csrf_token(&headers).page(lang)?;
+    let r = api::load(&state, &id).await.page(lang)?;
+    let mine = api::is_reporter(&caller, &r, None);
+    // The reporter's own view carries the history and photos (and its read is audited);
+    // anyone else sees what the public map shows.
+    let view = api::get_report(
+        State(state.clone()),
+        caller.clone(),
+        ClientAddr(addr),
+        HeaderMap::new(),
+        Path(id.clone()),
+    )
+    .await
+    .page(lang)?
+    .0;
+    let t = ctx.t();
+    let status_name = |s: sohoa_domain::feedback::report::ReportStatus| {
+        t.get(&format!("report-status-{}", s.as_str().replace('_', "-")))
+    };
+    let mut answers = Vec::new();
+    if let Some(n) = &view.status_note {
+        answers.push((t.get("report-answer"), n.clone()));
+    }
+    if let Some(n) = &view.resolution_note {
+        answers.push((t.get("report-resolution"), n.clone()));
+    }
+    let history = view
+        .events
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .map(|e| {
+            (
+                sohoa_domain::Timestamp::parse(&e.at)
+                    .map(|t| t.local_display())
+                    .unwrap_or_else(|_| e.at.clone()),
+                status_name(e.to_status),
+                e.note.clone().unwrap_or_default(),
+            )
+        })
+        .collect();
+    let rating_error = params
+        .ok()
+        .and_then(|p| p.0.rating_error)
+        .filter(|c| RATING_ERRORS.contains(&c.as_str()))
+        .map(|c| t.get(&crate::error::message_key(&c)));
+    let tpl = ReportViewTemplate {
+        shell: ctx.shell("map", format!("{} {}", t.get("report-view-title"), view.id)),
+        csrf,
+        category: t.get(&format!(
+            "report-category-{}",
+            view.category.replace('_', "-")
+        )),
+        status: status_name(view.status),
+        unit: view.unit_code.clone(),
+        due: view.due_on.clone(),
+        overdue: view.overdue,
+        description: view.description.clone(),
+        answers,
+        history,
+        photos: view.photos.as_ref().map_or(0, Vec::len),
+        can_rate: mine && view.status.is_settled() && view.rating.is_none(),
+        mine,
+        rating: view.rating,
+        rating_error,
+        id: view.id,
+        t,
+    };
+    Ok(super::account::with_cookie(render(&tpl), cookie))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RatingForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    score: String,
+    #[serde(default)]
+    comment: String,
+}
+
+pub async fn rate(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    headers: HeaderMap,
+    caller: Caller,
+    ClientAddr(addr): ClientAddr,
+    Path(id): Path<String>,
+    form: Result<Form<RatingForm>, axum::extract::rejection::FormRejection>,
+) -> PageResult<Response> {
+    let lang = ctx.lang;
+    let Ok(Form(f)) = form else {
+        return Ok(
+            Redirect::to(&format!("/reports/{id}?rating_error=invalid_score#rating"))
+                .into_response(),
+        );
+    };
+    auth::check_csrf(&headers, &f.csrf).page(lang)?;
+    let back = |code: Option<&str>| {
+        let q = code
+            .map(|c| format!("?rating_error={c}"))
+            .unwrap_or_default();
+        Redirect::to(&format!("/reports/{id}{q}#rating")).into_response()
+    };
+    let Ok(score) = f.score.trim().parse::<i64>() else {
+        return Ok(back(Some("invalid_score")));
+    };
+    let comment = Some(f.comment.trim().to_owned()).filter(|c| !c.is_empty());
+    let rated = api::rate(
+        State(state.clone()),
+        caller,
+        ClientAddr(addr),
+        HeaderMap::new(),
+        Path(id.clone()),
+        ApiJson(api::Rating {
+            score,
+            comment,
+            reporter_code: None,
+        }),
+    )
+    .await;
+    match rated {
+        Ok(_) => Ok(back(None)),
+        Err(e) if RATING_ERRORS.contains(&e.code) => Ok(back(Some(e.code))),
+        Err(e) => Err(e).page(lang),
+    }
+}
