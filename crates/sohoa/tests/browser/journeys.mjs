@@ -290,6 +290,45 @@ async function citizenReportsProblem(s) {
   expect((await s.text('#rating')).includes('4/5'), 'the rating is shown');
 }
 
+/** Community digital team: the citizen creates a consent code and reads it out; the team
+ * member files an application for her with it (a wrong code is refused by its field). */
+async function teamHelpsCitizen(citizenSession, s) {
+  const c = citizenSession;
+  await signIn(c, citizen);
+  await c.fromTop();
+  await c.press('form[action="/me/assist-codes"] button[type="submit"]');
+  await c.page('consent-code');
+  const code = (await c.text('#assist-code')).trim();
+  expect(/^[A-Z0-9]{4}-[A-Z0-9]{4}$/.test(code), `a consent code: ${code}`);
+
+  await signIn(s, 'totcs.benthanh', '/procedures/1.004873/apply');
+  await s.page('helper-asks-code');
+  await s.fromTop();
+  await s.type('#behalf-citizen', citizen);
+  await s.type('#behalf-code', 'AAAA-AAAA');
+  await s.press('form[action="/procedures/1.004873/apply"] button[type="submit"]');
+  await s.page('helper-code-refused');
+  await s.fieldError('#behalf-code');
+  await s.fromTop();
+  await s.type('#behalf-citizen', citizen);
+  await s.type('#behalf-code', code);
+  await s.press('form[action="/procedures/1.004873/apply"] button[type="submit"]');
+  await s.page('helper-form');
+  expect((await s.text('#behalf-notice')).includes('Nguyễn Thị Mai'), 'the helper sees whom they help');
+  const name = await s.p.$eval('#answer-applicant_name', (i) => i.value);
+  expect(name === 'Nguyễn Thị Mai', `the citizen's registry fields are filled: ${name}`);
+  await s.fromTop();
+  await s.type('#answer-purpose', 'Bổ sung hồ sơ vay vốn ngân hàng');
+  await s.press('form[action="/procedures/1.004873/apply"] button[type="submit"]');
+  await s.page('helper-filed');
+  const number = (await s.text('#receipt-number')).trim();
+  expect(number.length > 0, 'the helper files it');
+
+  await c.goto('/me');
+  await c.page('citizen-sees-helped-application');
+  expect((await c.text('#applications ~ div')).includes(number), 'the citizen sees the application filed for her');
+}
+
 async function main() {
   const browser = await chromium.launch({ executablePath, args: ['--no-sandbox'] });
   const failures = new Failures();
@@ -317,6 +356,12 @@ async function main() {
       await run('citizen-gets-result', (s) => citizenGetsResult(s, app));
     }
     await run('citizen-reports-problem', citizenReportsProblem);
+    {
+      const c = await new Session({ browser, base, viewport, artifacts, failures, journey: 'team-helps-citizen-citizen' }).open();
+      await run('team-helps-citizen', (s) => teamHelpsCitizen(c, s));
+      pages += c.pagesChecked;
+      await c.close();
+    }
     await run('leader-drills-down', leaderDrillsDown);
   }
   await browser.close();

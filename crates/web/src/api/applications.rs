@@ -700,7 +700,7 @@ async fn detail(state: &AppState, app: Application) -> Result<ApplicationView, A
 }
 
 /// The SHA-256 (hex) of an assist code as the citizen was shown it, dashes and case aside.
-fn assist_code_hash(code: &str) -> Option<String> {
+pub(crate) fn assist_code_hash(code: &str) -> Option<String> {
     LookupCode::parse(code).map(|c| c.hash())
 }
 

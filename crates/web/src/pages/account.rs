@@ -706,3 +706,44 @@ pub async fn upload_document(
         Err(e) => Err(e).page(lang),
     }
 }
+
+#[derive(Template)]
+#[template(path = "assist_code.html")]
+struct AssistCodeTemplate {
+    shell: Shell,
+    t: Tr,
+    code: String,
+    until: String,
+}
+
+/// A one-time code the citizen reads to a community digital team member, who may then
+/// file one application for them (shown once; only its hash is kept).
+pub async fn create_assist_code(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    headers: HeaderMap,
+    caller: Caller,
+    ClientAddr(addr): ClientAddr,
+    form: Result<Form<CsrfForm>, axum::extract::rejection::FormRejection>,
+) -> PageResult<Response> {
+    let lang = ctx.lang;
+    let csrf = form.map(|Form(f)| f.csrf).unwrap_or_default();
+    auth::check_csrf(&headers, &csrf).page(lang)?;
+    let (_, axum::Json(code)) =
+        crate::api::applications::create_assist_code(State(state), caller, ClientAddr(addr))
+            .await
+            .page(lang)?;
+    let t = ctx.t();
+    let mut res = render(&AssistCodeTemplate {
+        shell: ctx.shell("me", t.get("me-assist-title")),
+        until: sohoa_domain::Timestamp::parse(&code.expires_at)
+            .map(|t| t.local_display())
+            .unwrap_or(code.expires_at),
+        code: code.code,
+        t,
+    });
+    // A code shown once is not kept by caches or the back button.
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(res)
+}

@@ -8,12 +8,13 @@ use askama::Template;
 use axum::extract::{Form, Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use sohoa_domain::policy::Principal;
+use sohoa_domain::policy::{Principal, Role};
 use sohoa_domain::services::application::{fill, Completeness, Flag};
 use sohoa_domain::services::procedure::{FieldKind, ProcedureCode};
+use sohoa_domain::CitizenId;
 
 use super::{render, PageCtx, Shell};
-use crate::api::applications::{records_for, Attachment, NewApplication};
+use crate::api::applications::{records_for, Attachment, NewApplication, OnBehalfOf};
 use crate::auth::{self, Caller};
 use crate::error::{AppError, PageErrorExt, PageResult};
 use crate::extract::ClientAddr;
@@ -68,6 +69,18 @@ struct ApplyTemplate {
     documents: Vec<DocRow>,
     error: Option<String>,
     receipt: Option<Receipt>,
+    /// A digital team member who has not yet given the citizen's number and assist code.
+    behalf_gate: bool,
+    /// The citizen a digital team member is helping, with the code they gave.
+    behalf: Option<Behalf>,
+    /// Why the number or code was refused, beside the code's field.
+    behalf_error: Option<String>,
+}
+
+struct Behalf {
+    citizen: String,
+    code: String,
+    name: String,
 }
 
 /// What the citizen typed, by form control name.
@@ -80,7 +93,74 @@ fn posted<'a>(p: &'a Posted, name: &str) -> &'a str {
         .unwrap_or_default()
 }
 
-/// Builds the form of `code` for the signed-in citizen, with what they posted (if any).
+/// Whom the form is for: the signed-in citizen, or, for a community digital team member,
+/// the citizen whose number and live assist code were posted (`None`: not given yet).
+/// The code is checked before anything of the citizen's is shown; filing consumes it.
+async fn applicant(
+    state: &AppState,
+    caller: &Caller,
+    posted_values: Option<&Posted>,
+) -> Result<Option<(CitizenId, Option<(String, String)>)>, AppError> {
+    match &caller.0 {
+        Principal::Citizen(id) => Ok(Some((id.clone(), None))),
+        Principal::Staff(s) if s.role == Role::DigitalTeam => {
+            let Some(p) = posted_values else {
+                return Ok(None);
+            };
+            let (number, code) = (
+                posted(p, "behalf.citizen").trim(),
+                posted(p, "behalf.code").trim(),
+            );
+            if number.is_empty() && code.is_empty() {
+                return Ok(None);
+            }
+            let refused = || AppError::unprocessable("invalid_assist_code").field("behalf");
+            let id = CitizenId::parse(number)
+                .map_err(|_| AppError::unprocessable("invalid_citizen_id").field("behalf"))?;
+            let hash = crate::api::applications::assist_code_hash(code).ok_or_else(refused)?;
+            if !sohoa_storage::applications::assist_code_live(&state.db, id.as_str(), &hash).await?
+            {
+                return Err(refused());
+            }
+            Ok(Some((id, Some((number.to_owned(), code.to_owned())))))
+        }
+        _ => Err(AppError::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "forbidden",
+        )),
+    }
+}
+
+/// The page a digital team member starts from: the citizen's number and assist code.
+fn gate(
+    ctx: &PageCtx,
+    headers: &HeaderMap,
+    code: &str,
+    error: Option<String>,
+) -> Result<(ApplyTemplate, Option<axum::http::HeaderValue>), AppError> {
+    let (csrf, cookie) = auth::csrf_token(headers)?;
+    let t = ctx.t();
+    Ok((
+        ApplyTemplate {
+            shell: ctx.shell("procedures", t.get("apply-title")),
+            t,
+            code: code.to_owned(),
+            name: String::new(),
+            csrf,
+            idempotency_key: String::new(),
+            fields: Vec::new(),
+            documents: Vec::new(),
+            error: None,
+            receipt: None,
+            behalf_gate: true,
+            behalf: None,
+            behalf_error: error,
+        },
+        cookie,
+    ))
+}
+
+/// Builds the form of `code` for its applicant, with what was posted (if any).
 async fn form(
     state: &AppState,
     ctx: &PageCtx,
@@ -89,12 +169,15 @@ async fn form(
     code: &str,
     posted_values: Option<&Posted>,
 ) -> Result<(ApplyTemplate, Option<axum::http::HeaderValue>), AppError> {
-    let Principal::Citizen(me) = &caller.0 else {
-        return Err(AppError::new(
-            axum::http::StatusCode::FORBIDDEN,
-            "forbidden",
-        ));
+    let (me, behalf) = match applicant(state, caller, posted_values).await {
+        Ok(Some(who)) => who,
+        Ok(None) => return gate(ctx, headers, code, None),
+        Err(e) if e.field.as_deref() == Some("behalf") => {
+            return gate(ctx, headers, code, Some(e.message(ctx.lang)))
+        }
+        Err(e) => return Err(e),
     };
+    let me = &me;
     let code =
         ProcedureCode::parse(code).ok_or_else(|| AppError::not_found("procedure_not_found"))?;
     let proc = state
@@ -107,6 +190,12 @@ async fn form(
     // The registry's values, exactly as filing will take them.
     let prefilled =
         fill(p, &records, &serde_json::Map::new(), Completeness::Draft).unwrap_or_default();
+    let prefilled_name = records
+        .citizen
+        .get("full_name")
+        .and_then(|v| v.as_str())
+        .unwrap_or_default()
+        .to_owned();
     let en = ctx.lang == Lang::En;
     let fields = p
         .form
@@ -201,6 +290,13 @@ async fn form(
             documents,
             error: None,
             receipt: None,
+            behalf_gate: false,
+            behalf: behalf.map(|(citizen, code)| Behalf {
+                citizen,
+                code,
+                name: prefilled_name,
+            }),
+            behalf_error: None,
         },
         cookie,
     ))
@@ -237,6 +333,10 @@ pub async fn apply_submit(
     let (mut tpl, cookie) = form(&state, &ctx, &caller, &headers, &code, Some(&p))
         .await
         .page(ctx.lang)?;
+    // A digital team member's number and code checked: now the form itself, to be filled.
+    if tpl.behalf_gate || posted(&p, "stage") == "behalf" {
+        return Ok(super::account::with_cookie(render(&tpl), cookie));
+    }
     let mut answers = serde_json::Map::new();
     let mut flags = Vec::new();
     for f in &tpl.fields {
@@ -270,7 +370,10 @@ pub async fn apply_submit(
         answers,
         flags,
         submit: true,
-        on_behalf_of: None,
+        on_behalf_of: tpl.behalf.as_ref().map(|b| OnBehalfOf {
+            citizen_id: b.citizen.clone(),
+            code: b.code.clone(),
+        }),
         documents,
         enterprise: None,
     };

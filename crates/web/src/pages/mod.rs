@@ -136,6 +136,11 @@ pub(crate) fn routes(r: Routes) -> Routes {
         .add(Page, "/me", [E::get(UseSession, account::me)])
         .add(
             Page,
+            "/me/assist-codes",
+            [E::post(ManageOwnConsents, account::create_assist_code)],
+        )
+        .add(
+            Page,
             "/me/documents",
             [E::post(ReadOwnData, account::upload_document)
                 .body_limit(crate::api::documents::MAX_UPLOAD + 64 * 1024)],
