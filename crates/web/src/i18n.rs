@@ -192,6 +192,21 @@ impl Tr {
     pub fn with(&self, key: &str, name: &str, value: impl ToString) -> String {
         catalog().get(self.lang, key, &[(name, value.to_string())])
     }
+
+    pub fn with2(
+        &self,
+        key: &str,
+        name: &str,
+        value: impl ToString,
+        name2: &str,
+        value2: impl ToString,
+    ) -> String {
+        catalog().get(
+            self.lang,
+            key,
+            &[(name, value.to_string()), (name2, value2.to_string())],
+        )
+    }
 }
 
 impl std::fmt::Debug for Catalog {

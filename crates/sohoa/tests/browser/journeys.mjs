@@ -64,47 +64,47 @@ async function citizenApplies(s) {
 
   // A document kept once, reused in the application below.
   await s.fromTop();
-  await s.type('#document-name', 'Giấy chứng sinh của bé An');
-  await s.p.setInputFiles('#document-file', { name: 'giay-chung-sinh.pdf', mimeType: 'application/pdf', buffer: PDF });
+  await s.type('#document-name', 'Hợp đồng thuê nhà số 5 Nguyễn Huệ');
+  await s.p.setInputFiles('#document-file', { name: 'hop-dong-thue-nha.pdf', mimeType: 'application/pdf', buffer: PDF });
   await s.tabTo('#document-file');
   await s.press('form[action="/me/documents"] button[type="submit"]');
   await s.page('document-kept');
-  expect((await s.text('#documents')).includes('Giấy chứng sinh của bé An'), 'the kept document is listed');
+  expect((await s.text('#documents')).includes('Hợp đồng thuê nhà số 5 Nguyễn Huệ'), 'the kept document is listed');
 
   await s.goto('/procedures');
   await s.fromTop();
-  await s.type('#q', 'dang ky khai sinh');
+  await s.type('#q', 'dang ky thuong tru');
   await s.press('form[role="search"] button[type="submit"]');
   await s.page('search-without-diacritics');
   await s.fromTop();
-  await s.press('a[href="/procedures/1.001193"]');
+  await s.press('a[href="/procedures/1.004194"]');
   await s.page('procedure');
   await s.fromTop();
-  await s.press('a[href="/procedures/1.001193/apply"]');
+  await s.press('a[href="/procedures/1.004194/apply"]');
   await s.page('apply-prefilled');
   const locked = await s.p.$eval('#answer-applicant_name', (i) => ({ value: i.value, readOnly: i.readOnly }));
   expect(locked.readOnly && locked.value === 'Nguyễn Thị Mai', `the registry's name is filled and locked: ${JSON.stringify(locked)}`);
 
   await s.fromTop();
-  await s.choose('#answer-relationship', await s.p.$eval('#answer-relationship option:nth-child(2)', (o) => o.value));
-  await s.type('#answer-child_name', 'Trần Bình An');
-  await s.tabTo('#answer-child_birth_date');
-  // Day and month alike, whichever order the browser's locale puts them in.
-  await s.p.keyboard.type('11112026');
-  const born = await s.p.$eval('#answer-child_birth_date', (i) => i.value);
-  expect(born === '2026-11-11', `a date typed with the keyboard: ${born}`);
-  await s.choose('#answer-child_sex', await s.p.$eval('#answer-child_sex option:nth-child(2)', (o) => o.value));
-  await s.type('#answer-birth_place', 'Bệnh viện Từ Dũ');
-  const doc = await s.p.$eval('#doc-birth_certificate', (sel) =>
-    [...sel.options].find((o) => o.textContent.includes('Giấy chứng sinh của bé An'))?.value ?? '');
+  await s.type('#answer-new_address', 'Số 5 Nguyễn Huệ');
+  await s.type('#answer-new_unit', '99999');
+  await s.type('#answer-household_head', 'Nguyễn Thị Mai');
+  const doc = await s.p.$eval('#doc-residence_proof', (sel) =>
+    [...sel.options].find((o) => o.textContent.includes('Hợp đồng thuê nhà số 5 Nguyễn Huệ'))?.value ?? '');
   expect(doc !== '', 'the kept document is offered');
-  await s.choose('#doc-birth_certificate', doc);
-  await s.press('form[action="/procedures/1.001193/apply"] button[type="submit"]');
+  await s.choose('#doc-residence_proof', doc);
+  await s.press('form[action="/procedures/1.004194/apply"] button[type="submit"]');
+  await s.page('apply-refused');
+  await s.fieldError('#answer-new_unit');
+  await s.fromTop();
+  await s.type('#answer-new_unit', '26743');
+  await s.press('form[action="/procedures/1.004194/apply"] button[type="submit"]');
   await s.page('filed');
   const number = (await s.text('#receipt-number')).trim();
   const code = (await s.text('#receipt-code')).trim();
   expect(/^\S+$/.test(number) && code.length >= 6, `a receipt with number and code: ${number} ${code}`);
-  expect((await s.text('#receipt-fee')).trim().length > 0, 'the receipt says the fee or its waiver');
+  const fee = await s.text('#receipt-fee');
+  expect(fee.includes('20.000') && fee.includes('miễn'), `the receipt shows the fee and its waiver: ${fee}`);
 
   await s.goto('/me');
   await s.page('my-applications');
@@ -149,7 +149,9 @@ async function officerWorksQueue(s, { number }) {
   await s.page('queue-overdue');
   const overdue = await s.p.$$('tbody tr.overdue');
   expect(overdue.length > 0, 'the overdue filter shows overdue applications');
-  expect((await s.text('thead')).length > 0, 'the queue has a header');
+  expect((await s.text('thead')).includes('ngày làm việc còn lại'), 'the queue counts the deadline in working days');
+  const left = await s.p.$eval('tbody tr td:nth-child(5)', (td) => td.textContent.trim());
+  expect(/^-?\d+/.test(left), `working days left as a number: ${left}`);
 
   // A supplement asked for: the first application under review.
   await s.goto('/queue?status=in_review');

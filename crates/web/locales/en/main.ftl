@@ -585,3 +585,5 @@ apply-behalf-code = Consent code
 apply-behalf-hint = The resident creates it in "My account"; it looks like XXXX-XXXX and lasts 30 minutes.
 apply-behalf-submit = Continue
 apply-behalf-for = You are applying for { $name }, with their consent.
+apply-fee-waived = { $fee }, waived ({ $basis }).
+apply-fee-due = { $fee }: pay online or at the counter before the application is received.

@@ -585,3 +585,5 @@ apply-behalf-code = Mã đồng ý
 apply-behalf-hint = Người dân tạo mã trong "Tài khoản của tôi"; mã có dạng XXXX-XXXX, hiệu lực 30 phút.
 apply-behalf-submit = Tiếp tục
 apply-behalf-for = Bạn đang nộp hồ sơ thay cho { $name }, với sự đồng ý của họ.
+apply-fee-waived = { $fee }, được miễn ({ $basis }).
+apply-fee-due = { $fee }: nộp trực tuyến hoặc tại quầy trước khi hồ sơ được tiếp nhận.

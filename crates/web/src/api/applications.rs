@@ -23,7 +23,7 @@ use sohoa_domain::services::application::{
     LookupCode, Records,
 };
 use sohoa_domain::services::calendar::Calendar;
-use sohoa_domain::services::procedure::{Level, Procedure, ProcedureCode};
+use sohoa_domain::services::procedure::{FieldKind, Level, Procedure, ProcedureCode};
 use sohoa_domain::services::workflow::{Mover, Status};
 use sohoa_domain::{CitizenId, UnitCode};
 use sohoa_storage::applications::{self as store, Application, Created, IdempotencyKey};
@@ -253,6 +253,38 @@ pub struct OnBehalfOf {
 
 fn yes() -> bool {
     true
+}
+
+/// A commune typed into an answer must exist and be in force today: a well-formed code of a
+/// unit merged away in 2025, or of none at all, is refused beside its field.
+async fn units_in_force(
+    state: &AppState,
+    p: &Procedure,
+    answers: &[sohoa_domain::services::application::Answer],
+) -> Result<(), AppError> {
+    for a in answers.iter().filter(|a| !a.prefilled) {
+        let is_unit = p
+            .form
+            .iter()
+            .any(|f| f.key == a.key && matches!(f.kind, FieldKind::UnitCode));
+        let Some(code) = a
+            .value
+            .as_str()
+            .filter(|_| is_unit)
+            .and_then(|c| UnitCode::parse(c).ok())
+        else {
+            continue;
+        };
+        if sohoa_storage::units::get(&state.db, &code, sohoa_domain::timestamp::today())
+            .await?
+            .is_none()
+        {
+            return Err(AppError::unprocessable("unknown_unit")
+                .field(a.key.clone())
+                .arg("code", code.as_str()));
+        }
+    }
+    Ok(())
 }
 
 fn answer_error(errs: Vec<AnswerError>) -> AppError {
@@ -524,6 +556,7 @@ pub(crate) async fn file(
         };
         let answers =
             fill(&proc.procedure, &records, &body.answers, completeness).map_err(answer_error)?;
+        units_in_force(state, &proc.procedure, &answers).await?;
         let flags = check_flags(&proc.procedure, &body.flags)?;
         let mut attachments = check_documents(state, &proc.procedure, &me, &body.documents).await?;
         // In the order, and as often, the application will list them.

@@ -383,11 +383,19 @@ pub async fn apply_submit(
             let t = ctx.t();
             tpl.receipt = Some(Receipt {
                 status: super::applications::status_name(t, view.status),
-                fee: match view.fee_payable {
-                    Some(0) | None => t.get("apply-fee-none"),
-                    Some(n) => sohoa_domain::Money::from_dong(n)
-                        .map(|m| m.to_string())
-                        .unwrap_or_else(|_| n.to_string()),
+                fee: {
+                    let money = |n: i64| {
+                        sohoa_domain::Money::from_dong(n)
+                            .map(|m| m.to_string())
+                            .unwrap_or_else(|_| n.to_string())
+                    };
+                    match (view.fee, view.fee_payable, &view.waiver_basis) {
+                        (Some(fee), Some(0), Some(basis)) if fee > 0 => {
+                            t.with2("apply-fee-waived", "fee", money(fee), "basis", basis)
+                        }
+                        (_, Some(n), _) if n > 0 => t.with("apply-fee-due", "fee", money(n)),
+                        _ => t.get("apply-fee-none"),
+                    }
                 },
                 number: view.number,
                 lookup_code: view.lookup_code.unwrap_or_default(),
