@@ -444,6 +444,44 @@ async fn drafts_are_checked_on_submission_and_late_applications_are_flagged() {
     // Unknown procedures and strangers to the registry are told so.
     let (s, b) = apply(&app, mai, "x1", &json!({"procedure_code": "9.999999"})).await;
     assert_eq!((s, error_code(&b)), (422, "procedure_not_found"));
+
+    // A commune typed into an answer must be one in force: well-formed is not enough.
+    let moving = json!({
+        "code": "T-CHUYEN", "name_vi": "Chuyển nơi ở", "name_en": "Moving", "level": "commune",
+        "agency_code": null, "deadline_days": 3, "fee": null, "waivers": [], "documents": [],
+        "form": [{"key": "new_unit", "label_vi": "Phường, xã mới", "label_en": "New commune",
+                  "kind": {"type": "unit_code"}, "required": true, "source": null}]
+    });
+    let res = app
+        .client
+        .put(app.url("/api/v1/procedures/T-CHUYEN"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&moving)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    let (s, b) = apply(
+        &app,
+        mai,
+        "u1",
+        &json!({"procedure_code": "T-CHUYEN", "answers": {"new_unit": "99999"}}),
+    )
+    .await;
+    assert_eq!((s, error_code(&b)), (422, "unknown_unit"), "{b}");
+    assert_eq!(b["error"]["field"], "new_unit");
+    assert!(
+        b["error"]["message_vi"].as_str().unwrap().contains("99999"),
+        "{b}"
+    );
+    let (s, b) = apply(
+        &app,
+        mai,
+        "u2",
+        &json!({"procedure_code": "T-CHUYEN", "answers": {"new_unit": "26743"}}),
+    )
+    .await;
+    assert_eq!(s, 201, "{b}");
 }
 
 #[tokio::test]
