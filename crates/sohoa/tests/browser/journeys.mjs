@@ -8,7 +8,7 @@
 // Environment: SOHOA_URL (the server), SOHOA_CITIZEN (the demo citizen's CCCD),
 // SOHOA_PASSWORD (the demo accounts' password), SOHOA_ARTIFACTS, CHROMIUM.
 
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { Failures, Session, expect } from './lib.mjs';
@@ -208,6 +208,8 @@ async function leaderDrillsDown(s) {
   const csv = await download;
   const path = join(s.dir, `${s.journey}-monitoring.csv`);
   await csv.saveAs(path);
+  const table = readFileSync(path, 'utf8').split('\n');
+  expect(table.length > 1 && table[0].split(',').length > 3, `the CSV has a header and rows: ${table[0]}`);
   await s.fromTop();
   await s.press('a[href*="overdue=true"]');
   await s.page('overdue-list');

@@ -66,8 +66,11 @@ fn start_server(db: &TestDb) -> (Server, String) {
         .stderr(Stdio::piped())
         .spawn()
         .expect("start sohoa");
-    let stderr = child.stderr.take().expect("stderr");
+    let stderr = child.stderr.take();
     let (tx, rx) = mpsc::channel();
+    // Owned from here on: stopped and waited for however the test ends.
+    let server = Server { child, log: rx };
+    let stderr = stderr.expect("stderr");
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
             if tx.send(line).is_err() {
@@ -78,7 +81,7 @@ fn start_server(db: &TestDb) -> (Server, String) {
     let mut seen = Vec::new();
     let deadline = std::time::Instant::now() + Duration::from_secs(300);
     while std::time::Instant::now() < deadline {
-        match rx.recv_timeout(Duration::from_secs(1)) {
+        match server.log.recv_timeout(Duration::from_secs(1)) {
             Ok(line) => {
                 let addr = line
                     .split("\"addr\":\"")
@@ -86,7 +89,7 @@ fn start_server(db: &TestDb) -> (Server, String) {
                     .and_then(|rest| rest.split('"').next().map(str::to_owned));
                 seen.push(line);
                 if let Some(addr) = addr {
-                    return (Server { child, log: rx }, format!("http://{addr}"));
+                    return (server, format!("http://{addr}"));
                 }
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {}
