@@ -93,6 +93,26 @@ fn posted<'a>(p: &'a Posted, name: &str) -> &'a str {
         .unwrap_or_default()
 }
 
+/// A registry value as a person reads it: an address as "street, commune", not JSON.
+fn shown(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => String::new(),
+        serde_json::Value::Object(m) => {
+            let part = |k: &str| m.get(k).and_then(|v| v.as_str()).unwrap_or_default();
+            match (part("street"), part("unit_code")) {
+                ("", "") => v.to_string(),
+                (street, unit) => [street, unit]
+                    .into_iter()
+                    .filter(|p| !p.is_empty())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            }
+        }
+        v => v.to_string(),
+    }
+}
+
 /// Whom the form is for: the signed-in citizen, or, for a community digital team member,
 /// the citizen whose number and live assist code were posted (`None`: not given yet).
 /// The code is checked before anything of the citizen's is shown; filing consumes it.
@@ -206,11 +226,7 @@ async fn form(
                 prefilled
                     .iter()
                     .find(|a| a.key == f.key)
-                    .map(|a| match &a.value {
-                        serde_json::Value::String(s) => s.clone(),
-                        serde_json::Value::Null => String::new(),
-                        v => v.to_string(),
-                    })
+                    .map(|a| shown(&a.value))
                     .unwrap_or_default()
             } else {
                 posted_values
