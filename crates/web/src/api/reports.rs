@@ -395,7 +395,7 @@ pub(crate) fn is_reporter(caller: &Caller, r: &Report, code: Option<&str>) -> bo
 }
 
 /// Whether the caller answers for the report: an officer of its agency.
-fn is_handler(caller: &Caller, r: &Report) -> bool {
+pub(crate) fn is_handler(caller: &Caller, r: &Report) -> bool {
     AgencyCode::parse(&r.agency_code).is_ok_and(|a| {
         sohoa_domain::policy::authorize(&caller.0, Action::ProcessReport, &Target::agency(&a))
             .is_ok()
@@ -420,7 +420,7 @@ pub(crate) async fn load(state: &AppState, id: &str) -> Result<Report, AppError>
         .ok_or_else(|| AppError::not_found("report_not_found"))
 }
 
-async fn full_view(
+pub(crate) async fn full_view(
     state: &AppState,
     caller: &Caller,
     addr: Option<String>,

@@ -319,18 +319,13 @@ pub async fn view(
     let (csrf, cookie) = auth::csrf_token(&headers).page(lang)?;
     let r = api::load(&state, &id).await.page(lang)?;
     let mine = api::is_reporter(&caller, &r, None);
-    // The reporter's own view carries the history and photos (and its read is audited);
-    // anyone else sees what the public map shows.
-    let view = api::get_report(
-        State(state.clone()),
-        caller.clone(),
-        ClientAddr(addr),
-        HeaderMap::new(),
-        Path(id.clone()),
-    )
-    .await
-    .page(lang)?
-    .0;
+    // Its reporter and the agency's officers see the history and photos (an officer's read
+    // is audited), as the API shows them; anyone else what the public map shows.
+    let view = if mine || api::is_handler(&caller, &r) {
+        api::full_view(&state, &caller, addr, &r).await.page(lang)?
+    } else {
+        api::ReportView::public(&r)
+    };
     let t = ctx.t();
     let status_name = |s: sohoa_domain::feedback::report::ReportStatus| {
         t.get(&format!("report-status-{}", s.as_str().replace('_', "-")))
