@@ -173,6 +173,13 @@ pub struct Address {
     pub unit_code: UnitCode,
 }
 
+/// As a person reads it: "12 Lê Lợi, 26743".
+impl std::fmt::Display for Address {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}, {}", self.street, self.unit_code)
+    }
+}
+
 impl Address {
     pub fn parse(
         field: &'static str,

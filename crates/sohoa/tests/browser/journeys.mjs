@@ -331,6 +331,7 @@ async function teamHelpsCitizen(citizenSession, s) {
   await c.goto('/me');
   await c.page('citizen-sees-helped-application');
   expect((await c.text('#applications ~ div')).includes(number), 'the citizen sees the application filed for her');
+  expect((await c.text('#access-log ~ div')).includes('totcs.benthanh'), 'and, in who read her data, the helper');
 }
 
 async function main() {

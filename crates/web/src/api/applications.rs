@@ -982,8 +982,9 @@ pub(crate) async fn move_one(
                 .collect();
             let (records, _) =
                 records_for(state, &proc.procedure, &citizen, app.enterprise.as_deref()).await?;
-            fill(&proc.procedure, &records, &typed, Completeness::Submission)
+            let answers = fill(&proc.procedure, &records, &typed, Completeness::Submission)
                 .map_err(answer_error)?;
+            units_in_force(state, &proc.procedure, &answers).await?;
             let attached = sohoa_storage::files::attached(&state.db, &app.number).await?;
             let codes: Vec<&str> = attached.iter().map(|a| a.code.as_str()).collect();
             required_documents(&proc.procedure, &codes)?;

@@ -309,13 +309,7 @@ pub async fn me(
                     fact("me-citizen-id", c.citizen_id.to_string()),
                     fact("me-full-name", c.full_name),
                     fact("me-birth-date", display_date(c.date_of_birth)),
-                    fact(
-                        "me-permanent-address",
-                        format!(
-                            "{}, {}",
-                            c.permanent_address.street, c.permanent_address.unit_code
-                        ),
-                    ),
+                    fact("me-permanent-address", c.permanent_address.to_string()),
                 ];
             }
             let query = sohoa_storage::applications::Query {
@@ -664,38 +658,25 @@ pub async fn upload_document(
     let lang = ctx.lang;
     let refused =
         |code: &str| Redirect::to(&format!("/me?document_error={code}#documents")).into_response();
-    let Ok(mut form) = form else {
-        return Ok(refused("invalid_form"));
+    let parts = match super::read_parts(form).await {
+        (parts, None) => parts,
+        (_, Some(super::FormTrouble::TooLarge)) => return Ok(refused("payload_too_large")),
+        (_, Some(super::FormTrouble::Unreadable)) => return Ok(refused("invalid_form")),
     };
-    let (mut csrf, mut name, mut file) = (String::new(), None, None);
-    loop {
-        match form.next_field().await {
-            Ok(Some(field)) => {
-                let key = field.name().unwrap_or_default().to_owned();
-                let declared = field
-                    .content_type()
-                    .unwrap_or_default()
-                    .to_ascii_lowercase();
-                match key.as_str() {
-                    "csrf" => csrf = field.text().await.unwrap_or_default(),
-                    "name" => name = Some(field.text().await.unwrap_or_default()),
-                    "file" => match field.bytes().await {
-                        Ok(bytes) => file = Some((declared, bytes)),
-                        Err(_) => return Ok(refused("payload_too_large")),
-                    },
-                    _ => {}
-                }
-            }
-            Ok(None) => break,
-            Err(_) => return Ok(refused("invalid_form")),
-        }
-    }
+    let part = |name: &str| parts.iter().find(|p| p.name == name);
+    let csrf = part("csrf").map(super::Part::text).unwrap_or_default();
     auth::check_csrf(&headers, &csrf).page(lang)?;
-    let Some((declared, bytes)) = file else {
+    let Some(file) = part("file") else {
         return Ok(refused("empty_file"));
     };
-    let kept = match crate::api::documents::sniff(&declared, &bytes, crate::api::documents::KINDS) {
+    let name = part("name").map(super::Part::text);
+    let kept = match crate::api::documents::sniff(
+        &file.content_type,
+        &file.bytes,
+        crate::api::documents::KINDS,
+    ) {
         Ok(media) => {
+            let bytes = file.bytes.clone();
             crate::api::documents::keep(&state, &caller, addr, name.as_deref(), bytes, media).await
         }
         Err(e) => Err(e),

@@ -8,7 +8,9 @@ use askama::Template;
 use axum::extract::{Form, Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
+use sohoa_domain::audit::AuditRecord;
 use sohoa_domain::policy::{Principal, Role};
+use sohoa_domain::registry::Address;
 use sohoa_domain::services::application::{fill, Completeness, Flag};
 use sohoa_domain::services::procedure::{FieldKind, ProcedureCode};
 use sohoa_domain::CitizenId;
@@ -98,18 +100,9 @@ fn shown(v: &serde_json::Value) -> String {
     match v {
         serde_json::Value::String(s) => s.clone(),
         serde_json::Value::Null => String::new(),
-        serde_json::Value::Object(m) => {
-            let part = |k: &str| m.get(k).and_then(|v| v.as_str()).unwrap_or_default();
-            match (part("street"), part("unit_code")) {
-                ("", "") => v.to_string(),
-                (street, unit) => [street, unit]
-                    .into_iter()
-                    .filter(|p| !p.is_empty())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            }
-        }
-        v => v.to_string(),
+        v => serde_json::from_value::<Address>(v.clone())
+            .map(|a| a.to_string())
+            .unwrap_or_else(|_| v.to_string()),
     }
 }
 
@@ -349,6 +342,31 @@ pub async fn apply_submit(
     let (mut tpl, cookie) = form(&state, &ctx, &caller, &headers, &code, Some(&p))
         .await
         .page(ctx.lang)?;
+    // A helper sees the citizen's registry fields on the form: a read of personal data like
+    // any other, which the citizen finds in "who read my data".
+    if let Some(b) = &tpl.behalf {
+        let shown: Vec<String> = tpl
+            .fields
+            .iter()
+            .filter(|f| f.locked)
+            .map(|f| f.key.clone())
+            .collect();
+        state
+            .audit
+            .record(
+                AuditRecord::new(
+                    caller.actor(),
+                    "citizen.read_assisted",
+                    "citizen",
+                    &b.citizen,
+                )
+                .fields(shown)
+                .purpose("assisted application")
+                .client_addr(addr.clone()),
+            )
+            .await
+            .page(ctx.lang)?;
+    }
     // A digital team member's number and code checked: now the form itself, to be filled.
     if tpl.behalf_gate || posted(&p, "stage") == "behalf" {
         return Ok(super::account::with_cookie(render(&tpl), cookie));

@@ -86,6 +86,16 @@ fn bbox_param(b: &BBox) -> String {
     )
 }
 
+/// A report's status in the page's language.
+pub(super) fn status_label(t: &Tr, s: ReportStatus) -> String {
+    t.get(&format!("report-status-{}", s.as_str().replace('_', "-")))
+}
+
+/// A report category's name in the page's language.
+pub(super) fn category_label(t: &Tr, code: &str) -> String {
+    t.get(&format!("report-category-{}", code.replace('_', "-")))
+}
+
 fn status_colour(s: ReportStatus) -> &'static str {
     match s {
         ReportStatus::Open => "#c62828",
@@ -183,7 +193,7 @@ pub async fn map(
             "<circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"3.5\" fill=\"{}\" fill-opacity=\"0.8\"><title>{} — {}</title></circle>",
             status_colour(r.status),
             esc(&r.id),
-            esc(&t.get(&format!("report-status-{}", r.status.as_str().replace('_', "-")))),
+            esc(&status_label(&t, r.status)),
         );
     }
     svg.push_str("</svg>");
@@ -199,14 +209,8 @@ pub async fn map(
         .into_iter()
         .take(100)
         .map(|r| ReportRow {
-            category: t.get(&format!(
-                "report-category-{}",
-                r.category_code.replace('_', "-")
-            )),
-            status: t.get(&format!(
-                "report-status-{}",
-                r.status.as_str().replace('_', "-")
-            )),
+            category: category_label(&t, &r.category_code),
+            status: status_label(&t, r.status),
             created: sohoa_domain::Timestamp::parse(&r.created_at)
                 .map(|t| t.local_display())
                 .unwrap_or(r.created_at),

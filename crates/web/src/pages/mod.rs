@@ -165,6 +165,69 @@ pub(crate) fn routes(r: Routes) -> Routes {
 
 const APP_CSS: &str = include_str!("../../static/app.css");
 
+/// One part of a multipart form (an upload form), read whole.
+pub(crate) struct Part {
+    pub name: String,
+    pub content_type: String,
+    /// Empty for a plain field, and for a file input left empty.
+    pub file_name: String,
+    pub bytes: axum::body::Bytes,
+}
+
+impl Part {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.bytes).into_owned()
+    }
+}
+
+/// Why a multipart form could not be read.
+pub(crate) enum FormTrouble {
+    /// Larger than the route admits.
+    TooLarge,
+    Unreadable,
+}
+
+/// Reads every part of an upload form, within the route's body limit. The parts read before
+/// a trouble are kept: the CSRF token comes first, so a refusal can still be answered on
+/// the form rather than as a forged request.
+pub(crate) async fn read_parts(
+    form: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>,
+) -> (Vec<Part>, Option<FormTrouble>) {
+    let mut parts = Vec::new();
+    let trouble = read_into(form, &mut parts).await.err();
+    (parts, trouble)
+}
+
+async fn read_into(
+    form: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>,
+    parts: &mut Vec<Part>,
+) -> Result<(), FormTrouble> {
+    let trouble = |e: axum::extract::multipart::MultipartError| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            FormTrouble::TooLarge
+        } else {
+            FormTrouble::Unreadable
+        }
+    };
+    let mut form = form.map_err(|_| FormTrouble::Unreadable)?;
+    while let Some(field) = form.next_field().await.map_err(trouble)? {
+        let name = field.name().unwrap_or_default().to_owned();
+        let content_type = field
+            .content_type()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        let file_name = field.file_name().unwrap_or_default().to_owned();
+        let bytes = field.bytes().await.map_err(trouble)?;
+        parts.push(Part {
+            name,
+            content_type,
+            file_name,
+            bytes,
+        });
+    }
+    Ok(())
+}
+
 const REPORT_JS: &str = include_str!("../../static/report.js");
 
 async fn report_script() -> Response {

@@ -16,7 +16,7 @@ use serde::Deserialize;
 use sohoa_domain::policy::Principal;
 
 use super::charts::esc;
-use super::feedback::{overlaps, Projection, CORE, WIDTH};
+use super::feedback::{category_label, overlaps, status_label, Projection, CORE, WIDTH};
 use super::{render, PageCtx, Shell};
 use crate::api::reports::{self as api, Filing};
 use crate::auth::{self, Caller};
@@ -163,50 +163,33 @@ pub async fn file_report(
     form: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> PageResult<Response> {
     let lang = ctx.lang;
-    let mut typed = Typed::default();
-    let mut csrf = String::new();
-    let mut photos = Vec::new();
-    let mut unreadable = form.is_err();
-    if let Ok(mut form) = form {
-        loop {
-            match form.next_field().await {
-                Ok(Some(field)) => {
-                    let key = field.name().unwrap_or_default().to_owned();
-                    if key == "photos" {
-                        let declared = field.content_type().unwrap_or_default().to_owned();
-                        let file_name = field.file_name().unwrap_or_default().to_owned();
-                        match field.bytes().await {
-                            // A file input left empty sends one empty part with no name.
-                            Ok(b) if b.is_empty() && file_name.is_empty() => {}
-                            Ok(b) => photos.push((declared.to_ascii_lowercase(), b)),
-                            Err(_) => unreadable = true,
-                        }
-                        continue;
-                    }
-                    let value = field.text().await.unwrap_or_default();
-                    match key.as_str() {
-                        "csrf" => csrf = value,
-                        "category" => typed.category = value,
-                        "description" => typed.description = value,
-                        "lat" => typed.lat = value,
-                        "long" => typed.long = value,
-                        "address" => typed.address = value,
-                        "name" => typed.name = value,
-                        "email" => typed.email = value,
-                        "phone" => typed.phone = value,
-                        _ => {}
-                    }
-                }
-                Ok(None) => break,
-                Err(_) => {
-                    unreadable = true;
-                    break;
-                }
-            }
-        }
-    }
-    auth::check_csrf(&headers, &csrf).page(lang)?;
-    match file_checked(&state, &caller, addr, &typed, photos, unreadable).await {
+    let (parts, trouble) = super::read_parts(form).await;
+    let text = |name: &str| {
+        parts
+            .iter()
+            .find(|p| p.name == name)
+            .map(super::Part::text)
+            .unwrap_or_default()
+    };
+    auth::check_csrf(&headers, &text("csrf")).page(lang)?;
+    let typed = Typed {
+        category: text("category"),
+        description: text("description"),
+        lat: text("lat"),
+        long: text("long"),
+        address: text("address"),
+        name: text("name"),
+        email: text("email"),
+        phone: text("phone"),
+    };
+    let photos = parts
+        .iter()
+        .filter(|p| p.name == "photos")
+        // A file input left empty sends one empty part with no file name.
+        .filter(|p| !(p.bytes.is_empty() && p.file_name.is_empty()))
+        .map(|p| (p.content_type.clone(), p.bytes.clone()))
+        .collect();
+    match file_checked(&state, &caller, addr, &typed, photos, trouble).await {
         Ok(id) => Ok(Redirect::to(&format!("/reports/{id}")).into_response()),
         Err(e) if e.status.is_client_error() && e.status != StatusCode::FORBIDDEN => {
             let mut res = form_page(&state, &ctx, &headers, &caller, typed, Some(&e))
@@ -232,10 +215,14 @@ async fn file_checked(
     addr: Option<String>,
     typed: &Typed,
     photos: Vec<(String, axum::body::Bytes)>,
-    unreadable: bool,
+    trouble: Option<super::FormTrouble>,
 ) -> Result<String, AppError> {
-    if unreadable {
-        return Err(too_large());
+    match trouble {
+        Some(super::FormTrouble::TooLarge) => return Err(too_large()),
+        Some(super::FormTrouble::Unreadable) => {
+            return Err(AppError::bad_request("invalid_body").field("photos"))
+        }
+        None => {}
     }
     if photos.len() as i64 > api::MAX_PHOTOS {
         return Err(AppError::conflict("too_many_photos")
@@ -255,7 +242,7 @@ async fn file_checked(
     let filing = Filing {
         category: typed.category.clone(),
         lat: coordinate(&typed.lat)?,
-        lon: coordinate(&typed.long).map_err(|e| e.field("lat"))?,
+        lon: coordinate(&typed.long)?,
         address: text(&typed.address),
         description: text(&typed.description),
         email: text(&typed.email),
@@ -327,9 +314,6 @@ pub async fn view(
         api::ReportView::public(&r)
     };
     let t = ctx.t();
-    let status_name = |s: sohoa_domain::feedback::report::ReportStatus| {
-        t.get(&format!("report-status-{}", s.as_str().replace('_', "-")))
-    };
     let mut answers = Vec::new();
     if let Some(n) = &view.status_note {
         answers.push((t.get("report-answer"), n.clone()));
@@ -347,7 +331,7 @@ pub async fn view(
                 sohoa_domain::Timestamp::parse(&e.at)
                     .map(|t| t.local_display())
                     .unwrap_or_else(|_| e.at.clone()),
-                status_name(e.to_status),
+                status_label(&t, e.to_status),
                 e.note.clone().unwrap_or_default(),
             )
         })
@@ -360,11 +344,8 @@ pub async fn view(
     let tpl = ReportViewTemplate {
         shell: ctx.shell("map", format!("{} {}", t.get("report-view-title"), view.id)),
         csrf,
-        category: t.get(&format!(
-            "report-category-{}",
-            view.category.replace('_', "-")
-        )),
-        status: status_name(view.status),
+        category: category_label(&t, &view.category),
+        status: status_label(&t, view.status),
         unit: view.unit_code.clone(),
         due: view.due_on.clone(),
         overdue: view.overdue,
