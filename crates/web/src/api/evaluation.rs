@@ -59,18 +59,7 @@ pub async fn rate_application(
     }
     let score = Score::new(body.satisfaction)
         .map_err(|_| AppError::unprocessable("invalid_score").field("satisfaction"))?;
-    let comment = match body
-        .comment
-        .as_deref()
-        .map(str::trim)
-        .filter(|c| !c.is_empty())
-    {
-        Some(c) => Some(
-            sohoa_domain::feedback::report::note(c)
-                .ok_or_else(|| AppError::unprocessable("invalid_note").field("comment"))?,
-        ),
-        None => None,
-    };
+    let comment = super::reports::note_of(body.comment.as_deref(), "comment")?;
     if app.decided_at.is_none() {
         return Err(AppError::conflict("application_not_decided"));
     }

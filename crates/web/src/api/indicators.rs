@@ -879,16 +879,7 @@ pub async fn review(
     caller.authorize(Action::ApproveIndicatorValues, &Target::agency(&ind.owner))?;
     let unit = unit_param(Some(&unit))?.unwrap_or_default();
     let period = period_param(Some(&period), "period")?.unwrap_or_default();
-    let note = body
-        .note
-        .as_deref()
-        .map(str::trim)
-        .filter(|n| !n.is_empty())
-        .map(|n| {
-            sohoa_domain::feedback::report::note(n)
-                .ok_or_else(|| AppError::unprocessable("invalid_note").field("note"))
-        })
-        .transpose()?;
+    let note = super::reports::note_of(body.note.as_deref(), "note")?;
     match body.decision {
         Review::Pending => return Err(AppError::unprocessable("invalid_body").field("decision")),
         Review::Rejected if note.is_none() => {

@@ -1290,7 +1290,9 @@ pub async fn put_route(
 // ---------------------------------------------------------------------------------------
 // Helpers
 
-fn note_of(s: Option<&str>, field: &'static str) -> Result<Option<String>, AppError> {
+/// An optional free-text note (a comment, a review's reason): blank is none, anything else
+/// must be a note the rules admit.
+pub(crate) fn note_of(s: Option<&str>, field: &'static str) -> Result<Option<String>, AppError> {
     match s.map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(None),
         Some(s) => rules::note(s)

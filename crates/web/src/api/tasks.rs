@@ -242,16 +242,7 @@ pub async fn report(
     caller.authorize(Action::ReportTaskProgress, &Target::agency(&agency))?;
     let progress = Progress::new(body.progress)
         .ok_or_else(|| AppError::unprocessable("invalid_progress").field("progress"))?;
-    let note = body
-        .note
-        .as_deref()
-        .map(str::trim)
-        .filter(|n| !n.is_empty())
-        .map(|n| {
-            sohoa_domain::feedback::report::note(n)
-                .ok_or_else(|| AppError::unprocessable("invalid_note").field("note"))
-        })
-        .transpose()?;
+    let note = super::reports::note_of(body.note.as_deref(), "note")?;
     let status =
         after_report(before.status, progress).ok_or_else(|| AppError::conflict("task_closed"))?;
     let today = super::date_text(super::today());
