@@ -19,15 +19,18 @@ pub async fn check(db: &Db, repair: bool, progress: bool) -> Result<Outcome, Sto
     let total = store::applications(db).await?;
     let seen = Arc::new(AtomicU64::new(0));
     let mut bar = crate::import::Progress::new(progress, total.max(0) as u64, seen.clone());
+    // Overdue as the stored counters reckon it, so that only real differences count.
+    let overdue_before = store::overdue_before(db).await?;
     let recounted = store::recount(db, |n| {
         seen.store(n, Ordering::Relaxed);
         bar.tick(n, n >= total.max(0) as u64);
     })
     .await?;
+    let recounted = store::Counters::of(&recounted, &overdue_before);
     let differences = store::differences(&store::stored(db).await?, &recounted);
     let repaired = repair && differences > 0;
     if repaired {
-        store::replace(db, &recounted).await?;
+        store::replace(db, &recounted, &overdue_before).await?;
     }
     Ok(Outcome {
         applications: seen.load(Ordering::Relaxed),
