@@ -621,17 +621,27 @@ pub async fn in_box_geojson(
     category: Option<&str>,
     limit: i64,
 ) -> Result<(String, bool)> {
-    // The same document on both backends; only the functions' names differ.
-    let (object, array, agg) = match db.backend() {
-        crate::Backend::Sqlite => ("json_object", "json_array", "json_group_array"),
-        crate::Backend::Postgres => ("json_build_object", "json_build_array", "json_agg"),
+    // The same document on both backends. PostgreSQL's json_build_object took four fifths of
+    // a district's answer (21 of 25 ms for 5,000 features), so there the features are
+    // joined as text: every value but the category is one sohoa generated (ids, statuses,
+    // commune codes, timestamps: no character JSON escapes), and the category is quoted by
+    // to_json; numbers print as PostgreSQL's shortest exact float text, valid JSON.
+    let agg = match db.backend() {
+        crate::Backend::Sqlite => {
+            "json_group_array(json_object('type', 'Feature', 'id', id, 'geometry', \
+             json_object('type', 'Point', 'coordinates', json_array(lon, lat)), 'properties', \
+             json_object('id', id, 'category', category_code, 'status', status, 'unit_code', \
+             unit_code, 'supporters', supporters, 'created_at', created_at))) FILTER"
+        }
+        crate::Backend::Postgres => {
+            "string_agg('{\"type\":\"Feature\",\"id\":\"' || id || \
+             '\",\"geometry\":{\"type\":\"Point\",\"coordinates\":[' || lon::text || ',' || \
+             lat::text || ']},\"properties\":{\"id\":\"' || id || '\",\"category\":' || \
+             to_json(category_code)::text || ',\"status\":\"' || status || '\",\"unit_code\":\"' || \
+             unit_code || '\",\"supporters\":' || supporters::text || ',\"created_at\":\"' || \
+             created_at || '\"}}', ',') FILTER"
+        }
     };
-    let feature = format!(
-        "{object}('type', 'Feature', 'id', id, 'geometry', {object}('type', 'Point', \
-         'coordinates', {array}(lon, lat)), 'properties', {object}('id', id, 'category', \
-         category_code, 'status', status, 'unit_code', unit_code, 'supporters', supporters, \
-         'created_at', created_at))"
-    );
     let mut inner = format!(
         "SELECT {MAP_COLUMNS}, ROW_NUMBER() OVER () AS rn FROM reports \
          WHERE lat >= $1 AND lat <= $2 AND lon >= $3 AND lon <= $4"
@@ -647,7 +657,7 @@ pub async fn in_box_geojson(
     }
     inner.push_str(&format!(" LIMIT ${}", n + 1));
     let sql = format!(
-        "SELECT COUNT(*) AS n, CAST({agg}({feature}) FILTER (WHERE rn <= ${}) AS TEXT) AS features \
+        "SELECT COUNT(*) AS n, CAST({agg} (WHERE rn <= ${}) AS TEXT) AS features \
          FROM ({inner}) AS boxed",
         n + 2
     );
@@ -661,7 +671,11 @@ pub async fn in_box_geojson(
     }
     let row = q.bind(limit + 1).bind(limit).fetch_one(db.reader()).await?;
     let found = int(&row, "n")?;
-    let features = opt_text(&row, "features")?.unwrap_or_else(|| "[]".to_owned());
+    let features = match (opt_text(&row, "features")?, db.backend()) {
+        (None, _) => "[]".to_owned(),
+        (Some(f), crate::Backend::Postgres) => format!("[{f}]"),
+        (Some(f), crate::Backend::Sqlite) => f,
+    };
     Ok((features, found > limit))
 }
 

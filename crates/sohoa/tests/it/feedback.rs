@@ -242,6 +242,31 @@ async fn a_report_filed_through_open311_is_mapped_routed_resolved_rated_and_eval
     let map: Value = serde_json::from_str(&map).unwrap();
     assert_eq!(map["features"][0]["id"], id.as_str());
     assert_eq!(map["features"][0]["properties"]["unit_code"], "26743");
+    // The whole feature, as the database builds it on either backend.
+    let f = &map["features"][0];
+    assert_eq!(f["type"], "Feature");
+    assert_eq!(f["geometry"]["type"], "Point");
+    // Stored to the micro-degree (about 11 cm).
+    let at = |i: usize| f["geometry"]["coordinates"][i].as_f64().unwrap();
+    assert!(
+        (at(0) - lon).abs() < 1e-6 && (at(1) - lat).abs() < 1e-6,
+        "{f}"
+    );
+    assert_eq!(f["properties"]["id"], id.as_str());
+    assert!(
+        f["properties"]["category"]
+            .as_str()
+            .is_some_and(|c| !c.is_empty()),
+        "{f}"
+    );
+    assert!(f["properties"]["status"].as_str().is_some(), "{f}");
+    assert!(f["properties"]["supporters"].as_i64().is_some(), "{f}");
+    assert!(
+        f["properties"]["created_at"]
+            .as_str()
+            .is_some_and(|t| t.ends_with('Z')),
+        "{f}"
+    );
     assert_eq!(map["truncated"], false);
     let (s, far) = get(
         &app,
