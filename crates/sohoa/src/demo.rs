@@ -241,9 +241,128 @@ pub async fn load(db: &Db, data_dir: &Path) -> Result<usize, DemoError> {
             .purpose("demo data");
         accounts::create(&mut tx, DEMO_CITIZEN, &hash, record).await?;
     }
+    tx.commit().await.map_err(StorageError::from)?;
+    load_indicators(db).await?;
+    let mut tx = db.begin().await?;
     settings::set(&mut tx, MARKER, &sohoa_domain::Timestamp::now().to_string()).await?;
     tx.commit().await.map_err(StorageError::from)?;
     Ok(added)
+}
+
+/// The wards whose indicators the demo fills.
+const INDICATOR_WARDS: [(&str, f64); 2] = [(DEMO_WARD, 1.0), ("26737", 0.7)];
+
+/// Months of indicator history the demo holds: four years, enough for a seasonal forecast
+/// and its backtest.
+const INDICATOR_MONTHS: i32 = 48;
+
+/// Indicators for the leaders' pages: retail sales (entered by hand) and population (fed
+/// by a system) of two wards, month by month up to last month, approved, and the two
+/// indicators derived from them, so the indicators page has series, forecasts and
+/// backtests to show. A start interrupted half-way enters nothing twice: a period already
+/// approved is skipped.
+async fn load_indicators(db: &Db) -> Result<(), DemoError> {
+    use sohoa_domain::indicators::{Indicator, Review};
+    use sohoa_storage::indicators;
+
+    let definitions = serde_json::json!([
+        {"code": "RETAIL", "name_vi": "Tổng mức bán lẻ hàng hóa", "name_en": "Retail sales",
+         "unit": "billion VND", "periodicity": "month", "owner": "SO-TAI-CHINH",
+         "source": "manual", "rules": {"min": 0, "max": 100000, "max_change": 0.5}},
+        {"code": "POP", "name_vi": "Dân số trung bình", "name_en": "Average population",
+         "unit": "person", "periodicity": "month", "owner": "SO-TAI-CHINH", "source": "system",
+         "rules": {"min": 0}},
+        {"code": "RETAIL_PC", "name_vi": "Bán lẻ bình quân đầu người",
+         "name_en": "Retail sales per capita", "unit": "VND", "periodicity": "month",
+         "owner": "SO-TAI-CHINH", "source": "system",
+         "formula": "ratio(RETAIL, POP, 1000000000)"},
+        {"code": "RETAIL_GROWTH", "name_vi": "Tăng trưởng bán lẻ so với cùng kỳ",
+         "name_en": "Retail sales growth, year on year", "unit": "%", "periodicity": "month",
+         "owner": "SO-TAI-CHINH", "source": "system", "formula": "growth(RETAIL)"}
+    ]);
+    let definitions: Vec<Indicator> = serde_json::from_value(definitions)
+        .map_err(|e| DemoError::Catalog(format!("indicators: {e}")))?;
+    for ind in &definitions {
+        let record = AuditRecord::new("system", "indicator.put", "indicator", ind.code.as_str())
+            .purpose("demo data");
+        indicators::put(db, ind, record).await?;
+    }
+
+    // Deterministic figures: a trend, Tết's peak in the first months of the year, noise.
+    let mut state = 0x5eed_2025_u64;
+    let mut noise = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % 1000) as f64 / 1000.0 - 0.5
+    };
+    let this_month = sohoa_domain::timestamp::today()
+        .replace_day(1)
+        .map_err(|e| DemoError::Read(e.to_string()))?;
+    let mut values = Vec::new();
+    for (unit, size) in INDICATOR_WARDS {
+        for back in (1..=INDICATOR_MONTHS).rev() {
+            let mut month = this_month;
+            for _ in 0..back {
+                month = month
+                    .previous_day()
+                    .unwrap_or(month)
+                    .replace_day(1)
+                    .unwrap_or(month);
+            }
+            let period = format!("{}-{:02}", month.year(), u8::from(month.month()));
+            let t = f64::from(INDICATOR_MONTHS - back);
+            let season = match u8::from(month.month()) {
+                1 => 1.25,
+                2 => 1.15,
+                12 => 1.10,
+                6 | 7 => 0.95,
+                _ => 1.0,
+            };
+            let retail = size * 1_200.0 * (1.0 + 0.006 * t) * season * (1.0 + 0.03 * noise());
+            let pop = size * 41_000.0 * (1.0 + 0.0008 * t);
+            for (code, value, digital) in [
+                ("RETAIL", (retail * 10.0).round() / 10.0, false),
+                ("POP", pop.round(), true),
+            ] {
+                if indicators::reference_value(db, code, unit, &period)
+                    .await?
+                    .is_some()
+                {
+                    continue;
+                }
+                values.push(indicators::NewValue {
+                    code: code.to_owned(),
+                    period: period.clone(),
+                    unit: unit.to_owned(),
+                    value,
+                    flagged: false,
+                    change: None,
+                    digital,
+                });
+            }
+        }
+    }
+    let at = sohoa_domain::Timestamp::now().to_string();
+    let mut tx = db.begin().await?;
+    let revisions = indicators::enter(&mut tx, &values, "system", &at).await?;
+    tx.commit().await.map_err(StorageError::from)?;
+    for (v, rev) in values.iter().zip(revisions) {
+        let record = AuditRecord::new("system", "indicator.value.approve", "indicator_value", "")
+            .purpose("demo data");
+        indicators::review(
+            db,
+            &v.code,
+            &v.unit,
+            &v.period,
+            rev,
+            Review::Approved,
+            None,
+            record,
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// Eleven real procedures (codes of the national public-service portal; fees and waivers

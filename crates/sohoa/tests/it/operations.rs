@@ -106,4 +106,23 @@ async fn demo_data_loads_once_however_often_the_server_starts() {
             .unwrap(),
         300
     );
+    // The leaders' pages have indicators to show: four years of approved months of two
+    // wards, enough for a seasonal forecast with its backtest.
+    let (s, list) = app.get_json("/api/v1/indicators").await;
+    assert_eq!(s, 200, "{list}");
+    assert_eq!(
+        list["indicators"].as_array().map(Vec::len),
+        Some(4),
+        "{list}"
+    );
+    let (s, f) = app
+        .get_json("/api/v1/indicators/RETAIL/forecast?unit=26743&h=6")
+        .await;
+    assert_eq!(s, 200, "{f}");
+    assert_eq!(f["observations"], 48, "{f}");
+    let (s, f) = app
+        .get_json("/api/v1/indicators/RETAIL_PC/forecast?unit=26737&h=3")
+        .await;
+    assert_eq!(s, 200, "{f}");
+    assert_eq!(f["observations"], 48, "{f}");
 }
