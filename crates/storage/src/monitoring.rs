@@ -411,23 +411,20 @@ const CHUNK: usize = 64;
 /// The setting: `overdue` counts running clocks due before this day (`""`: none yet).
 const OVERDUE_BEFORE: &str = "monitoring.overdue_before";
 
-fn is_postgres(tx: &mut Tx) -> bool {
-    (**tx).backend_name() != "SQLite"
-}
-
-/// The day the `overdue` counters are reckoned to, read so that no roll-over can commit
-/// beside the caller's transaction: on PostgreSQL the row is locked in share mode (a
-/// roll-over updates it); SQLite has one writer at a time, and the callers read it after
-/// their first write, once their transaction holds the write lock.
-async fn overdue_before_locked(tx: &mut Tx) -> Result<String> {
-    let sql = if is_postgres(tx) {
+/// The day the `overdue` counters are reckoned to (`""`: before every day). With `lock`,
+/// read so that no roll-over can commit beside the caller's transaction: on PostgreSQL the
+/// row is locked in share mode (a roll-over updates it); SQLite has one writer at a time,
+/// and the callers read it after their first write, once their transaction holds the write
+/// lock.
+async fn read_overdue_before(conn: &mut sqlx::AnyConnection, lock: bool) -> Result<String> {
+    let sql = if lock && conn.backend_name() != "SQLite" {
         "SELECT value FROM settings WHERE key = $1 FOR SHARE"
     } else {
         "SELECT value FROM settings WHERE key = $1"
     };
     let row = sqlx::query(sql)
         .bind(OVERDUE_BEFORE)
-        .fetch_optional(&mut **tx)
+        .fetch_optional(conn)
         .await?;
     row.map(|r| text(&r, "value"))
         .transpose()
@@ -440,7 +437,7 @@ pub async fn apply(tx: &mut Tx, d: &Deltas) -> Result<()> {
     if d.is_empty() {
         return Ok(());
     }
-    let before = overdue_before_locked(tx).await?;
+    let before = read_overdue_before(tx, true).await?;
     write(tx, &Counters::of(d, &before)).await
 }
 
@@ -575,13 +572,8 @@ pub async fn roll_over(db: &Db, today: &str) -> Result<bool> {
 
 /// The day the `overdue` counters are reckoned to (`""`: before every day).
 pub async fn overdue_before(db: &Db) -> Result<String> {
-    let row = sqlx::query("SELECT value FROM settings WHERE key = $1")
-        .bind(OVERDUE_BEFORE)
-        .fetch_optional(db.reader())
-        .await?;
-    row.map(|r| text(&r, "value"))
-        .transpose()
-        .map(Option::unwrap_or_default)
+    let mut conn = db.reader().acquire().await?;
+    read_overdue_before(&mut conn, false).await
 }
 
 fn dims(r: &sqlx::any::AnyRow) -> Result<Dims> {
@@ -907,13 +899,7 @@ pub async fn figures(db: &Db, by: By, scope: &Scope, today: &str) -> Result<Vec<
         // The days between the last roll-over and today: added when the counters are
         // behind (no reading yet today), taken away when they are ahead of the `today`
         // asked about.
-        let before = sqlx::query("SELECT value FROM settings WHERE key = $1")
-            .bind(OVERDUE_BEFORE)
-            .fetch_optional(&mut *tx)
-            .await?
-            .map(|r| text(&r, "value"))
-            .transpose()?
-            .unwrap_or_default();
+        let before = read_overdue_before(&mut tx, false).await?;
         let (from, to, sign) = if before.as_str() < today {
             (before, today.to_owned(), 1)
         } else {
