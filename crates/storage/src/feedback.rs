@@ -624,8 +624,8 @@ pub async fn in_box_geojson(
     // The same document on both backends. PostgreSQL's json_build_object took four fifths of
     // a district's answer (21 of 25 ms for 5,000 features), so there the features are
     // joined as text: every value but the category is one sohoa generated (ids, statuses,
-    // commune codes, timestamps: no character JSON escapes), and the category is quoted by
-    // to_json; numbers print as PostgreSQL's shortest exact float text, valid JSON.
+    // commune codes, timestamps: no character JSON escapes, which migration 0017 makes
+    // the table enforce), and the category is quoted by to_json; numbers print as PostgreSQL's shortest exact float text, valid JSON.
     let agg = match db.backend() {
         crate::Backend::Sqlite => {
             "json_group_array(json_object('type', 'Feature', 'id', id, 'geometry', \

@@ -268,6 +268,15 @@ async fn a_report_filed_through_open311_is_mapped_routed_resolved_rated_and_eval
         "{f}"
     );
     assert_eq!(map["truncated"], false);
+    if app.db.is_postgres() {
+        // PostgreSQL writes those values into the document unquoted: the table itself
+        // refuses one that JSON would need to escape.
+        let bad = sqlx::query("UPDATE reports SET status = 'open\"' WHERE id = $1")
+            .bind(id.as_str())
+            .execute(&app.db.raw().await)
+            .await;
+        assert!(bad.is_err(), "{bad:?}");
+    }
     let (s, far) = get(
         &app,
         "/api/v1/reports.geojson?bbox=106.0,10.0,106.1,10.1",
