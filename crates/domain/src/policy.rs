@@ -96,6 +96,9 @@ pub enum Principal {
         agency: AgencyCode,
         officer: Option<String>,
     },
+    /// An enterprise's system, by its API key: it reads citizens' fields only where they
+    /// consented to it.
+    EnterpriseSystem(crate::TaxCode),
     /// The holder of the configured bootstrap token: a city administrator without an
     /// account, for setting up a new installation.
     Bootstrap,
@@ -116,6 +119,7 @@ impl Principal {
                 agency,
                 officer: None,
             } => format!("agency:{agency}"),
+            Principal::EnterpriseSystem(tax_code) => format!("enterprise:{tax_code}"),
             Principal::Bootstrap => "admin".to_owned(),
         }
     }
@@ -151,6 +155,8 @@ pub enum Action {
     ManageAgencies,
     /// An agency's API keys and grants.
     ManageAgencyAccess,
+    /// Enterprises' API keys, with which they read what citizens consented to.
+    ManageEnterpriseAccess,
     /// Reading an agency's grants.
     ReadAgencyAccess,
     /// Opening, listing and disabling staff accounts.
@@ -158,8 +164,8 @@ pub enum Action {
     ReadStaff,
     /// Opening a citizen's local account.
     CreateCitizenAccount,
-    /// The share endpoint and registry search: agency systems only, and then only as far
-    /// as their grants reach (checked by the sharing capability).
+    /// The share endpoint: agencies' and enterprises' systems, and then only as far as their
+    /// grants and citizens' consents reach (checked by the sharing capability).
     ReadRegistry,
     /// Searching the population registry by name (city administrators, audited per hit).
     SearchRegistry,
@@ -318,7 +324,11 @@ fn decide(who: &Principal, action: Action, target: Option<&Target<'_>>) -> Resul
             },
             _ => false,
         },
-        Action::ReadRegistry => matches!(who, Principal::AgencySystem { .. }),
+        Action::ReadRegistry => matches!(
+            who,
+            Principal::AgencySystem { .. } | Principal::EnterpriseSystem(_)
+        ),
+        Action::ManageEnterpriseAccess => who.role() == Some(Role::CityAdmin),
         Action::SearchRegistry => who.role() == Some(Role::CityAdmin),
         Action::ReadOwnData | Action::ManageOwnConsents => match who {
             Principal::Citizen(me) => within(&|t| t.citizen == Some(me)),
@@ -669,6 +679,32 @@ mod tests {
     #[test]
     fn only_agency_systems_read_registries() {
         assert_eq!(admits(&system("SO-Y-TE"), Action::ReadRegistry), Ok(()));
+        let enterprise =
+            Principal::EnterpriseSystem(crate::TaxCode::parse("0100109106").expect("valid"));
+        assert_eq!(admits(&enterprise, Action::ReadRegistry), Ok(()));
+        assert_eq!(enterprise.actor(), "enterprise:0100109106");
+        for action in [
+            Action::ManageEnterpriseAccess,
+            Action::SearchRegistry,
+            Action::ReadOwnData,
+            Action::ReadAuditLog,
+        ] {
+            assert_eq!(admits(&enterprise, action), Err(Denial::Forbidden));
+        }
+        assert_eq!(
+            admits(
+                &staff(Role::CityAdmin, None, None),
+                Action::ManageEnterpriseAccess
+            ),
+            Ok(())
+        );
+        assert_eq!(
+            admits(
+                &staff(Role::AgencyAdmin, Some("SO-Y-TE"), None),
+                Action::ManageEnterpriseAccess
+            ),
+            Err(Denial::Forbidden)
+        );
         for who in [
             citizen("079185001234"),
             staff(Role::CityAdmin, None, None),

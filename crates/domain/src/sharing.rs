@@ -4,6 +4,25 @@
 use serde::{Deserialize, Serialize};
 
 use crate::registry::{citizen, enterprise, parcel};
+use crate::{agency::AgencyCode, TaxCode};
+
+/// Who reads through the share endpoint: an agency, by grants and consents; or an
+/// enterprise, by citizens' consents only (the law grants agencies, not companies).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Consumer {
+    Agency(AgencyCode),
+    Enterprise(TaxCode),
+}
+
+impl Consumer {
+    /// The agency's code or the enterprise's tax code.
+    pub fn code(&self) -> &str {
+        match self {
+            Consumer::Agency(a) => a.as_str(),
+            Consumer::Enterprise(t) => t.as_str(),
+        }
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]

@@ -1,48 +1,73 @@
-//! Agencies' API keys and grants.
+//! Data consumers' API keys, agencies' grants and citizens' consents.
 
+use sohoa_domain::agency::AgencyCode;
 use sohoa_domain::audit::AuditRecord;
-use sohoa_domain::sharing::{Grant, Purpose, RegistryName};
-use sohoa_domain::Timestamp;
+use sohoa_domain::sharing::{Consumer, Grant, Purpose, RegistryName};
+use sohoa_domain::{TaxCode, Timestamp};
 use sqlx::any::AnyRow;
 
 use crate::{audit, int, opt_text, text, Db, Result, StorageError, Tx};
 
-/// A key as stored: whose it is and the digest of its secret.
+/// Whose keys: agencies' or enterprises'. Each kind has its own table and token prefix, so
+/// a key never has to be looked up in two places.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum KeyKind {
+    Agency,
+    Enterprise,
+}
+
+impl KeyKind {
+    /// The table, and its column naming the owner.
+    fn table(self) -> (&'static str, &'static str) {
+        match self {
+            KeyKind::Agency => ("agency_keys", "agency_code"),
+            KeyKind::Enterprise => ("enterprise_keys", "tax_code"),
+        }
+    }
+}
+
+/// A key as stored: whose it is (an agency's code or an enterprise's tax code) and the
+/// digest of its secret.
 #[derive(Debug, Clone)]
 pub struct StoredKey {
-    pub agency_code: String,
+    pub owner: String,
     pub secret_sha256: String,
     pub revoked: bool,
 }
 
 pub async fn create_key(
     tx: &mut Tx,
+    kind: KeyKind,
     key_id: &str,
-    agency_code: &str,
+    owner: &str,
     secret_sha256: &str,
     record: AuditRecord,
 ) -> Result<()> {
-    sqlx::query("INSERT INTO agency_keys (key_id, agency_code, secret_sha256, created_at) VALUES ($1, $2, $3, $4)")
-        .bind(key_id)
-        .bind(agency_code)
-        .bind(secret_sha256)
-        .bind(Timestamp::now().to_string())
-        .execute(&mut **tx)
-        .await?;
+    let (table, column) = kind.table();
+    sqlx::query(&format!(
+        "INSERT INTO {table} (key_id, {column}, secret_sha256, created_at) VALUES ($1, $2, $3, $4)"
+    ))
+    .bind(key_id)
+    .bind(owner)
+    .bind(secret_sha256)
+    .bind(Timestamp::now().to_string())
+    .execute(&mut **tx)
+    .await?;
     audit::append(tx, &record).await?;
     Ok(())
 }
 
-pub async fn find_key(db: &Db, key_id: &str) -> Result<Option<StoredKey>> {
-    let row = sqlx::query(
-        "SELECT agency_code, secret_sha256, revoked_at FROM agency_keys WHERE key_id = $1",
-    )
+pub async fn find_key(db: &Db, kind: KeyKind, key_id: &str) -> Result<Option<StoredKey>> {
+    let (table, column) = kind.table();
+    let row = sqlx::query(&format!(
+        "SELECT {column} AS owner, secret_sha256, revoked_at FROM {table} WHERE key_id = $1"
+    ))
     .bind(key_id)
     .fetch_optional(db.reader())
     .await?;
     row.map(|r| {
         Ok(StoredKey {
-            agency_code: text(&r, "agency_code")?,
+            owner: text(&r, "owner")?,
             secret_sha256: text(&r, "secret_sha256")?,
             revoked: opt_text(&r, "revoked_at")?.is_some(),
         })
@@ -50,17 +75,19 @@ pub async fn find_key(db: &Db, key_id: &str) -> Result<Option<StoredKey>> {
     .transpose()
 }
 
-/// Revokes a key of an agency; false when there was no such live key.
+/// Revokes a key of an agency or enterprise; false when there was no such live key.
 pub async fn revoke_key(
     tx: &mut Tx,
-    agency_code: &str,
+    kind: KeyKind,
+    owner: &str,
     key_id: &str,
     record: AuditRecord,
 ) -> Result<bool> {
-    let n = sqlx::query("UPDATE agency_keys SET revoked_at = $1 WHERE key_id = $2 AND agency_code = $3 AND revoked_at IS NULL")
+    let (table, column) = kind.table();
+    let n = sqlx::query(&format!("UPDATE {table} SET revoked_at = $1 WHERE key_id = $2 AND {column} = $3 AND revoked_at IS NULL"))
         .bind(Timestamp::now().to_string())
         .bind(key_id)
-        .bind(agency_code)
+        .bind(owner)
         .execute(&mut **tx)
         .await?
         .rows_affected();
@@ -196,7 +223,8 @@ pub async fn granted_fields(
 pub struct Consent {
     pub consent_id: i64,
     pub citizen_id: String,
-    pub agency_code: String,
+    /// Whom it lets read.
+    pub grantee: Consumer,
     pub purpose: String,
     pub fields: Vec<String>,
     pub one_off: bool,
@@ -207,13 +235,23 @@ pub struct Consent {
 }
 
 const CONSENT_COLUMNS: &str =
-    "consent_id, citizen_id, agency_code, purpose, fields, one_off, valid_until, created_at, used_at, revoked_at";
+    "consent_id, citizen_id, agency_code, enterprise_tax_code, purpose, fields, one_off, valid_until, created_at, used_at, revoked_at";
 
 fn consent_from_row(row: &AnyRow) -> Result<Consent> {
+    let id = int(row, "consent_id")?;
+    let corrupt = || StorageError::Corrupt(format!("consent {id}: grantee"));
+    let grantee = match (
+        opt_text(row, "agency_code")?,
+        opt_text(row, "enterprise_tax_code")?,
+    ) {
+        (Some(a), None) => Consumer::Agency(AgencyCode::parse(&a).map_err(|_| corrupt())?),
+        (None, Some(t)) => Consumer::Enterprise(TaxCode::parse(&t).map_err(|_| corrupt())?),
+        _ => return Err(corrupt()),
+    };
     Ok(Consent {
-        consent_id: int(row, "consent_id")?,
+        consent_id: id,
         citizen_id: text(row, "citizen_id")?,
-        agency_code: text(row, "agency_code")?,
+        grantee,
         purpose: text(row, "purpose")?,
         fields: text(row, "fields")?.split(',').map(str::to_owned).collect(),
         one_off: int(row, "one_off")? == 1,
@@ -228,7 +266,7 @@ fn consent_from_row(row: &AnyRow) -> Result<Consent> {
 #[derive(Debug, Clone)]
 pub struct NewConsent<'a> {
     pub citizen_id: &'a str,
-    pub agency_code: &'a str,
+    pub grantee: &'a Consumer,
     pub purpose: &'a Purpose,
     pub fields: &'a [&'static str],
     pub one_off: bool,
@@ -241,11 +279,18 @@ pub async fn create_consent(
     record: AuditRecord,
 ) -> Result<Consent> {
     let row = sqlx::query(&format!(
-        "INSERT INTO consents (citizen_id, agency_code, purpose, fields, one_off, valid_until, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {CONSENT_COLUMNS}"
+        "INSERT INTO consents (citizen_id, agency_code, enterprise_tax_code, purpose, fields, one_off, valid_until, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {CONSENT_COLUMNS}"
     ))
     .bind(new.citizen_id)
-    .bind(new.agency_code)
+    .bind(match new.grantee {
+        Consumer::Agency(a) => Some(a.as_str()),
+        Consumer::Enterprise(_) => None,
+    })
+    .bind(match new.grantee {
+        Consumer::Enterprise(t) => Some(t.as_str()),
+        Consumer::Agency(_) => None,
+    })
     .bind(new.purpose.as_str())
     .bind(new.fields.join(","))
     .bind(i64::from(new.one_off))
@@ -294,21 +339,26 @@ pub async fn revoke_consent(
     Ok(n > 0)
 }
 
-/// Consents in force at `now` for this citizen, agency and purpose: not revoked, not expired,
-/// and, if one-off, not used. Never cached, so a revocation takes effect on the next request.
+/// Consents in force at `now` for this citizen, grantee and purpose: not revoked, not
+/// expired, and, if one-off, not used. Never cached, so a revocation takes effect on the next
+/// request.
 pub async fn live_consents(
     db: &Db,
     citizen_id: &str,
-    agency_code: &str,
+    grantee: &Consumer,
     purpose: &Purpose,
     now: &str,
 ) -> Result<Vec<Consent>> {
+    let column = match grantee {
+        Consumer::Agency(_) => "agency_code",
+        Consumer::Enterprise(_) => "enterprise_tax_code",
+    };
     let rows = sqlx::query(&format!(
-        "SELECT {CONSENT_COLUMNS} FROM consents WHERE citizen_id = $1 AND agency_code = $2 AND purpose = $3 \
+        "SELECT {CONSENT_COLUMNS} FROM consents WHERE citizen_id = $1 AND {column} = $2 AND purpose = $3 \
          AND revoked_at IS NULL AND used_at IS NULL AND (valid_until IS NULL OR valid_until > $4) ORDER BY consent_id"
     ))
     .bind(citizen_id)
-    .bind(agency_code)
+    .bind(grantee.code())
     .bind(purpose.as_str())
     .bind(now)
     .fetch_all(db.reader())

@@ -21,6 +21,7 @@ use sohoa_domain::identity::{verify_password, Username};
 use sohoa_domain::policy::{self, Action, Denial, Principal, Role, Staff, Target};
 use sohoa_domain::{CitizenId, Timestamp, UnitCode};
 use sohoa_storage::accounts::{self, Holder, SessionOwner, StaffAccount};
+use sohoa_storage::sharing::KeyKind;
 use sohoa_storage::{audit, StorageError};
 
 use crate::error::AppError;
@@ -183,6 +184,9 @@ pub async fn identify(
         if let Some(key) = token.strip_prefix("sohoa_") {
             return Ok((agency_system(state, key, headers).await?, None));
         }
+        if let Some(key) = token.strip_prefix("sohoe_") {
+            return Ok((enterprise_system(state, key).await?, None));
+        }
         if token.starts_with("ss_") {
             return session(state, token).await?.ok_or_else(unauthenticated);
         }
@@ -206,16 +210,14 @@ pub async fn identify(
     Ok((Principal::Anonymous, None))
 }
 
-pub(crate) async fn agency_system(
-    state: &AppState,
-    key: &str,
-    headers: &HeaderMap,
-) -> Result<Principal, AppError> {
+/// The owner of a data consumer's key `<key_id>_<secret>`, if the key is live and the
+/// secret matches; otherwise 401 `unknown_agency`, whichever part was wrong.
+async fn key_owner(state: &AppState, kind: KeyKind, key: &str) -> Result<String, AppError> {
     let unknown = || AppError::new(StatusCode::UNAUTHORIZED, "unknown_agency");
     let (key_id, secret) = key.split_once('_').ok_or_else(unknown)?;
     let stored = state
         .sharing
-        .key(&state.db, key_id)
+        .key(&state.db, kind, key_id)
         .await?
         .ok_or_else(unknown)?;
     let presented = crate::token_digest(secret);
@@ -223,10 +225,25 @@ pub(crate) async fn agency_system(
         .ok()
         .and_then(|v| v.try_into().ok());
     if stored.revoked || !expected.is_some_and(|e| crate::digests_equal(&e, &presented)) {
-        tracing::warn!(target: "security", key_id, "agency key refused");
+        tracing::warn!(target: "security", key_id, ?kind, "data consumer's key refused");
         return Err(unknown());
     }
-    let agency = AgencyCode::parse(&stored.agency_code).map_err(AppError::internal)?;
+    Ok(stored.owner)
+}
+
+async fn enterprise_system(state: &AppState, key: &str) -> Result<Principal, AppError> {
+    let owner = key_owner(state, KeyKind::Enterprise, key).await?;
+    let tax_code = sohoa_domain::TaxCode::parse(&owner).map_err(AppError::internal)?;
+    Ok(Principal::EnterpriseSystem(tax_code))
+}
+
+pub(crate) async fn agency_system(
+    state: &AppState,
+    key: &str,
+    headers: &HeaderMap,
+) -> Result<Principal, AppError> {
+    let owner = key_owner(state, KeyKind::Agency, key).await?;
+    let agency = AgencyCode::parse(&owner).map_err(AppError::internal)?;
     // An officer acting through the agency's system may be named; the audit log records both.
     let officer = headers
         .get("sohoa-officer")

@@ -13,7 +13,7 @@ use sohoa_domain::services::procedure::ProcedureCode;
 use sohoa_domain::sharing::{Purpose, RegistryName};
 use sohoa_storage::agencies;
 use sohoa_storage::procedures::{self, Versioned};
-use sohoa_storage::sharing::{self, StoredKey};
+use sohoa_storage::sharing::{self, KeyKind, StoredKey};
 use sohoa_storage::{Db, Result};
 
 pub const TTL: Duration = Duration::from_secs(5);
@@ -62,19 +62,20 @@ impl<K: std::hash::Hash + Eq, V: Clone> TtlMap<K, V> {
 
 #[derive(Debug, Default)]
 pub struct SharingCache {
-    keys: TtlMap<String, StoredKey>,
+    keys: TtlMap<(KeyKind, String), StoredKey>,
     grants: TtlMap<GrantKey, Vec<String>>,
 }
 
 impl SharingCache {
     /// A key by its id; only keys that exist are cached.
-    pub async fn key(&self, db: &Db, key_id: &str) -> Result<Option<StoredKey>> {
-        if let Some(k) = self.keys.get(&key_id.to_owned()) {
-            return Ok(Some(k));
+    pub async fn key(&self, db: &Db, kind: KeyKind, key_id: &str) -> Result<Option<StoredKey>> {
+        let k = (kind, key_id.to_owned());
+        if let Some(found) = self.keys.get(&k) {
+            return Ok(Some(found));
         }
-        let found = sharing::find_key(db, key_id).await?;
-        if let Some(k) = &found {
-            self.keys.put(key_id.to_owned(), k.clone());
+        let found = sharing::find_key(db, kind, key_id).await?;
+        if let Some(stored) = &found {
+            self.keys.put(k, stored.clone());
         }
         Ok(found)
     }

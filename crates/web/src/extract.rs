@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
 
 use sohoa_domain::policy::Principal;
+use sohoa_domain::sharing::Consumer;
 
 use crate::auth::{Caller, SessionToken};
 use crate::error::AppError;
@@ -54,35 +55,36 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
     }
 }
 
-/// An agency's system, identified by its API key (`Authorization: Bearer sohoa_<id>_<secret>`).
-/// An officer acting through it may be named in the `Sohoa-Officer` header; the audit log
-/// records both. Routes whose action only agency systems are admitted to take this.
+/// A data consumer's system, identified by its API key: an agency's
+/// (`Authorization: Bearer sohoa_<id>_<secret>`; an officer acting through it may be named in
+/// the `Sohoa-Officer` header, and the audit log records both) or an enterprise's
+/// (`sohoe_<id>_<secret>`). Routes only data consumers are admitted to take this.
 #[derive(Debug, Clone)]
-pub struct AgencyCaller {
-    pub agency_code: String,
-    pub officer: Option<String>,
+pub struct ConsumerCaller {
+    pub consumer: Consumer,
     principal: Principal,
 }
 
-impl AgencyCaller {
-    /// The audit log's actor: `agency:CODE` or `agency:CODE/officer:ID`.
+impl ConsumerCaller {
+    /// The audit log's actor: `agency:CODE`, `agency:CODE/officer:ID` or `enterprise:MST`.
     pub fn actor(&self) -> String {
         self.principal.actor()
     }
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for AgencyCaller {
+impl<S: Send + Sync> FromRequestParts<S> for ConsumerCaller {
     type Rejection = AppError;
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let Ok(Caller(principal)) = Caller::from_request_parts(parts, state).await;
-        match &principal {
-            Principal::AgencySystem { agency, officer } => Ok(AgencyCaller {
-                agency_code: agency.to_string(),
-                officer: officer.clone(),
-                principal,
-            }),
-            _ => Err(AppError::new(StatusCode::UNAUTHORIZED, "unknown_agency")),
-        }
+        let consumer = match &principal {
+            Principal::AgencySystem { agency, .. } => Consumer::Agency(agency.clone()),
+            Principal::EnterpriseSystem(tax_code) => Consumer::Enterprise(tax_code.clone()),
+            _ => return Err(AppError::new(StatusCode::UNAUTHORIZED, "unknown_agency")),
+        };
+        Ok(ConsumerCaller {
+            consumer,
+            principal,
+        })
     }
 }
 

@@ -452,3 +452,190 @@ async fn a_consent_extends_a_grant_only_when_its_fields_are_asked_for() {
     .await;
     assert_eq!((s, error_code(&body)), (403, "field_not_granted"));
 }
+
+async fn with_enterprise(app: &TestApp, tax_code: &str, status: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("e.csv");
+    std::fs::write(
+        &path,
+        format!("tax_code,name,legal_form,street,unit,registered_on,status,legal_representative\n{tax_code},Công ty Bảo hiểm An Tâm,joint_stock,1 Nguyễn Huệ,26740,2010-05-20,{status},{MAI}\n"),
+    )
+    .unwrap();
+    let (code, out, err) = run_cli(&app.db, &["import", "enterprises", path.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
+}
+
+#[tokio::test]
+async fn an_enterprise_reads_only_what_a_citizen_consented_to_it_until_revoked() {
+    let app = spawn_app().await;
+    with_mai(&app).await;
+    const INSURER: &str = "0100109106";
+    with_enterprise(&app, INSURER, "active").await;
+    // 0300000018 trades no more; 0300000025 is a valid tax code the registry does not hold.
+    let other = "0300000018";
+    with_enterprise(&app, other, "dissolved").await;
+    // Keys only for trading enterprises of the registry, and only from the city's administrators.
+    for (tax_code, status, code) in [
+        ("0100109107", 404, "enterprise_not_found"),
+        ("0300000025", 404, "enterprise_not_found"),
+        (other, 422, "enterprise_not_trading"),
+    ] {
+        let (s, body) = app
+            .post_json(
+                &format!("/api/v1/enterprise-consumers/{tax_code}/keys"),
+                &json!({}),
+            )
+            .await;
+        assert_eq!((s, error_code(&body)), (status, code), "{tax_code}: {body}");
+    }
+    let (s, created) = app
+        .post_json(
+            &format!("/api/v1/enterprise-consumers/{INSURER}/keys"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(s, 201, "{created}");
+    let key = created["api_key"].as_str().unwrap().to_owned();
+    assert!(key.starts_with("sohoe_"), "{key}");
+    let token = session(&app).await;
+    // A citizen's session cannot issue keys.
+    let res = app
+        .client
+        .post(app.url(&format!("/api/v1/enterprise-consumers/{INSURER}/keys")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+
+    // No grant can reach an enterprise: without consent, nothing.
+    let (s, body) = read(&app, &key, MAI, "purpose=health-insurance").await;
+    assert_eq!((s, error_code(&body)), (403, "no_grant"));
+    let until = sohoa_domain::Timestamp::from_datetime(
+        time::OffsetDateTime::now_utc() + time::Duration::days(30),
+    )
+    .to_string();
+    let res = consent(&app, &token, &json!({"enterprise_tax_code": INSURER, "purpose": "health-insurance", "fields": ["full_name", "date_of_birth"], "valid_until": until})).await;
+    assert_eq!(res.status(), 201);
+    let created: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(created["enterprise_tax_code"], INSURER, "{created}");
+    assert!(created["agency_code"].is_null(), "{created}");
+    let consent_id = created["consent_id"].as_i64().unwrap();
+
+    let (s, body) = read(&app, &key, MAI, "purpose=health-insurance").await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(
+        body["fields"],
+        json!({"full_name": "Nguyễn Thị Mai", "date_of_birth": "1985-03-14"})
+    );
+    // Not a field, a purpose, or a citizen the consent does not name.
+    let (s, body) = read(&app, &key, MAI, "purpose=health-insurance&fields=phone").await;
+    assert_eq!((s, error_code(&body)), (403, "field_not_granted"));
+    assert_eq!(read(&app, &key, MAI, "purpose=marketing").await.0, 403);
+    assert_eq!(
+        read(&app, &key, "079085001235", "purpose=health-insurance")
+            .await
+            .0,
+        403
+    );
+    // Consents cover citizens' records only: the other registries stay closed to it.
+    let res = app
+        .client
+        .get(app.url(&format!(
+            "/api/v1/share/enterprises/{INSURER}?purpose=health-insurance"
+        )))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    // An agency holding no consent gains nothing from the enterprise's.
+    let agency = agency_key(&app, "SO-Y-TE").await;
+    assert_eq!(
+        read(&app, &agency, MAI, "purpose=health-insurance").await.0,
+        403
+    );
+
+    // The citizen sees the enterprise among the readers of their data.
+    let res = app
+        .client
+        .get(app.url("/api/v1/me/access-log"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    let log: serde_json::Value = res.json().await.unwrap();
+    let reads: Vec<&serde_json::Value> = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["actor"] == format!("enterprise:{INSURER}"))
+        .collect();
+    assert!(
+        reads
+            .iter()
+            .any(|e| e["outcome"] == "success" && e["purpose"] == "health-insurance"),
+        "{log}"
+    );
+    assert!(reads.iter().any(|e| e["outcome"] == "denied"), "{log}");
+
+    // Revoked: the very next read is refused.
+    let res = app
+        .client
+        .delete(app.url(&format!("/api/v1/me/consents/{consent_id}")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    let (s, body) = read(&app, &key, MAI, "purpose=health-insurance").await;
+    assert_eq!((s, error_code(&body)), (403, "no_grant"));
+
+    // A revoked key is no key at all.
+    let key_id = created_key_id(&key);
+    let res = app
+        .client
+        .delete(app.url(&format!(
+            "/api/v1/enterprise-consumers/{INSURER}/keys/{key_id}"
+        )))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    let (s, body) = read(&app, &key, MAI, "purpose=health-insurance").await;
+    assert_eq!((s, error_code(&body)), (401, "unknown_agency"));
+
+    // A consent names one grantee, an enterprise that exists and trades.
+    for (body, code) in [
+        (
+            json!({"agency_code": "SO-Y-TE", "enterprise_tax_code": INSURER, "purpose": "x-y-z", "fields": ["phone"], "one_off": true}),
+            "invalid_grantee",
+        ),
+        (
+            json!({"purpose": "health-insurance", "fields": ["phone"], "one_off": true}),
+            "invalid_grantee",
+        ),
+        (
+            json!({"enterprise_tax_code": "0100109107", "purpose": "health-insurance", "fields": ["phone"], "one_off": true}),
+            "invalid_tax_code",
+        ),
+        (
+            json!({"enterprise_tax_code": "0300000025", "purpose": "health-insurance", "fields": ["phone"], "one_off": true}),
+            "enterprise_not_found",
+        ),
+        (
+            json!({"enterprise_tax_code": other, "purpose": "health-insurance", "fields": ["phone"], "one_off": true}),
+            "enterprise_not_trading",
+        ),
+    ] {
+        let res = consent(&app, &token, &body).await;
+        assert_eq!(res.status(), 422, "{body}");
+        let b: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(error_code(&b), code, "{body}");
+    }
+}
+
+fn created_key_id(key: &str) -> &str {
+    key.split('_').nth(1).unwrap()
+}

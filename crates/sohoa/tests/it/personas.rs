@@ -192,6 +192,29 @@ pub async fn populate(app: &TestApp) -> City {
             officer: None,
         },
     });
+    // An enterprise of the registry, reading through a key of its own.
+    let path = dir.path().join("e.csv");
+    std::fs::write(
+        &path,
+        format!(
+            "tax_code,name,legal_form,street,unit,registered_on,status,legal_representative\n\
+             0100109106,Công ty Mai Anh,joint_stock,1 Nguyễn Huệ,26743,2010-05-20,active,{MAI}\n"
+        ),
+    )
+    .unwrap();
+    assert_eq!(
+        run_cli(&app.db, &["import", "enterprises", path.to_str().unwrap()]).0,
+        0
+    );
+    let (s, key) = app
+        .post_json("/api/v1/enterprise-consumers/0100109106/keys", &json!({}))
+        .await;
+    assert_eq!(s, 201, "{key}");
+    personas.push(Persona {
+        name: "enterprise_system",
+        token: Some(key["api_key"].as_str().unwrap().to_owned()),
+        principal: Principal::EnterpriseSystem(sohoa_domain::TaxCode::parse("0100109106").unwrap()),
+    });
     let grant = json!({"registry": "citizens", "purpose": "building-permit", "fields": ["full_name"], "legal_basis": "Luật Xây dựng"});
     let (s, body) = app
         .post_json("/api/v1/agencies/SO-XAY-DUNG/grants", &grant)

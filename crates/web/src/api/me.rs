@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use sohoa_domain::audit::{AuditRecord, Outcome};
 use sohoa_domain::identity::{check_password, hash_password};
 use sohoa_domain::policy::{Action, Target};
+use sohoa_domain::sharing::Consumer;
 use sohoa_domain::{CitizenId, Timestamp};
 use sohoa_storage::{accounts, audit, registry, StorageError};
 use utoipa::{IntoParams, ToSchema};
@@ -174,9 +175,13 @@ pub async fn access_log(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewConsent {
-    /// The agency allowed to read.
+    /// The agency allowed to read; name either this or `enterprise_tax_code`.
     #[schema(example = "SO-Y-TE")]
-    pub agency_code: String,
+    pub agency_code: Option<String>,
+    /// The enterprise allowed to read (a trading enterprise of the registry, which holds an
+    /// API key); name either this or `agency_code`.
+    #[schema(example = "0100109106")]
+    pub enterprise_tax_code: Option<String>,
     #[schema(example = "health-insurance")]
     pub purpose: String,
     #[schema(example = json!(["phone"]))]
@@ -191,7 +196,10 @@ pub struct NewConsent {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ConsentView {
     pub consent_id: i64,
-    pub agency_code: String,
+    /// The agency it lets read, if the grantee is an agency.
+    pub agency_code: Option<String>,
+    /// The enterprise it lets read, if the grantee is an enterprise.
+    pub enterprise_tax_code: Option<String>,
     pub purpose: String,
     pub fields: Vec<String>,
     pub one_off: bool,
@@ -205,7 +213,14 @@ impl From<sohoa_storage::sharing::Consent> for ConsentView {
     fn from(c: sohoa_storage::sharing::Consent) -> Self {
         Self {
             consent_id: c.consent_id,
-            agency_code: c.agency_code,
+            agency_code: match &c.grantee {
+                Consumer::Agency(a) => Some(a.to_string()),
+                Consumer::Enterprise(_) => None,
+            },
+            enterprise_tax_code: match &c.grantee {
+                Consumer::Enterprise(t) => Some(t.to_string()),
+                Consumer::Agency(_) => None,
+            },
             purpose: c.purpose,
             fields: c.fields,
             one_off: c.one_off,
@@ -217,8 +232,8 @@ impl From<sohoa_storage::sharing::Consent> for ConsentView {
     }
 }
 
-/// The signed-in citizen lets an agency read named fields of their record for a purpose,
-/// once or until a time.
+/// The signed-in citizen lets an agency or an enterprise read named fields of their record
+/// for a purpose, once or until a time.
 #[utoipa::path(post, path = "/api/v1/me/consents", tag = "identity", security(("bearer" = [])), request_body = NewConsent,
     responses(
         (status = 201, body = ConsentView),
@@ -231,14 +246,29 @@ pub async fn create_consent(
     ApiJson(body): ApiJson<NewConsent>,
 ) -> ApiResult<(StatusCode, Json<ConsentView>)> {
     use sohoa_domain::sharing::{Purpose, RegistryName};
-    let agency = sohoa_domain::agency::AgencyCode::parse(&body.agency_code)
-        .map_err(|_| AppError::unprocessable("invalid_agency_code").field("agency_code"))?;
-    if sohoa_storage::agencies::get(&state.db, &agency)
-        .await?
-        .is_none()
-    {
-        return Err(AppError::unprocessable("agency_not_found").field("agency_code"));
-    }
+    let grantee = match (&body.agency_code, &body.enterprise_tax_code) {
+        (Some(code), None) => {
+            let agency = sohoa_domain::agency::AgencyCode::parse(code)
+                .map_err(|_| AppError::unprocessable("invalid_agency_code").field("agency_code"))?;
+            if sohoa_storage::agencies::get(&state.db, &agency)
+                .await?
+                .is_none()
+            {
+                return Err(AppError::unprocessable("agency_not_found").field("agency_code"));
+            }
+            Consumer::Agency(agency)
+        }
+        (None, Some(tax_code)) => Consumer::Enterprise(
+            super::sharing::trading_enterprise(
+                &state,
+                tax_code,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "enterprise_tax_code",
+            )
+            .await?,
+        ),
+        _ => return Err(AppError::unprocessable("invalid_grantee").field("agency_code")),
+    };
     let purpose = Purpose::parse(&body.purpose)
         .map_err(|_| AppError::unprocessable("invalid_purpose").field("purpose"))?;
     let fields = super::sharing::field_list(
@@ -263,7 +293,7 @@ pub async fn create_consent(
     };
     let new = sohoa_storage::sharing::NewConsent {
         citizen_id: &session.citizen_id,
-        agency_code: agency.as_str(),
+        grantee: &grantee,
         purpose: &purpose,
         fields: &fields,
         one_off: body.one_off,
@@ -275,7 +305,8 @@ pub async fn create_consent(
         "citizen",
         &session.citizen_id,
     )
-    .actor_unit(Some(agency.to_string()))
+    // The grantee, agency or enterprise, is named beside the citizen who consented.
+    .actor_unit(Some(grantee.code().to_owned()))
     .client_addr(addr);
     let mut tx = state.db.begin().await?;
     let consent = sohoa_storage::sharing::create_consent(&mut tx, &new, record).await?;

@@ -57,6 +57,8 @@ use crate::{Endpoint as E, RouteKind, Routes};
         agencies::get_agency,
         sharing::create_key,
         sharing::revoke_key,
+        sharing::create_enterprise_key,
+        sharing::revoke_enterprise_key,
         sharing::create_grant,
         sharing::list_grants,
         sharing::revoke_grant,
@@ -240,6 +242,22 @@ pub(crate) fn routes(r: Routes) -> Routes {
             Api,
             "/api/v1/grants/{grant_id}",
             [E::delete(ManageAgencyAccess, sharing::revoke_grant)],
+        )
+        .add(
+            Api,
+            "/api/v1/enterprise-consumers/{tax_code}/keys",
+            [E::post(
+                ManageEnterpriseAccess,
+                sharing::create_enterprise_key,
+            )],
+        )
+        .add(
+            Api,
+            "/api/v1/enterprise-consumers/{tax_code}/keys/{key_id}",
+            [E::delete(
+                ManageEnterpriseAccess,
+                sharing::revoke_enterprise_key,
+            )],
         )
         .add(
             Api,

@@ -41,7 +41,7 @@ pub struct Session {
 /// Who a session belongs to, and what scope they act in.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct WhoAmI {
-    /// `citizen`, `staff`, `agency_system` or `admin`.
+    /// `citizen`, `staff`, `agency_system`, `enterprise_system` or `admin`.
     pub kind: &'static str,
     /// The audit log's name for this caller.
     pub actor: String,
@@ -76,6 +76,7 @@ impl From<&Principal> for WhoAmI {
                 w.unit_code = s.unit.as_ref().map(ToString::to_string);
             }
             Principal::AgencySystem { .. } => w.kind = "agency_system",
+            Principal::EnterpriseSystem(_) => w.kind = "enterprise_system",
             Principal::Bootstrap => {
                 w.kind = "admin";
                 w.role = Some(Role::CityAdmin);

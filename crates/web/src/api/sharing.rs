@@ -1,6 +1,6 @@
-//! Once-only sharing: agencies' keys and grants (administrators), and the share endpoints
-//! agencies call. Every read of personal data, granted or denied, is in the audit log before
-//! the answer leaves.
+//! Once-only sharing: agencies' keys and grants, enterprises' keys (administrators), and the
+//! share endpoint data consumers call. Every read of personal data, granted or denied, is in
+//! the audit log before the answer leaves.
 
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
@@ -9,9 +9,10 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use sohoa_domain::agency::AgencyCode;
 use sohoa_domain::audit::{AuditRecord, Outcome};
-use sohoa_domain::sharing::{parse_fields, Grant, Purpose, RegistryName, SharingError};
+use sohoa_domain::sharing::{parse_fields, Consumer, Grant, Purpose, RegistryName, SharingError};
 use sohoa_domain::{CitizenId, TaxCode};
 use sohoa_storage::registry::{citizens, enterprises, parcels};
+use sohoa_storage::sharing::KeyKind;
 use sohoa_storage::{agencies, sharing, StorageError};
 use utoipa::{IntoParams, ToSchema};
 
@@ -19,7 +20,7 @@ use crate::error::{ApiResult, AppError};
 use sohoa_domain::policy::{Action, Target};
 
 use crate::auth::Caller;
-use crate::extract::{AgencyCaller, ApiJson, ApiQuery, ClientAddr};
+use crate::extract::{ApiJson, ApiQuery, ClientAddr, ConsumerCaller};
 use crate::AppState;
 
 fn random_hex(bytes: usize) -> Result<String, AppError> {
@@ -78,17 +79,131 @@ pub async fn create_key(
 ) -> ApiResult<impl IntoResponse> {
     let code = existing_agency(&state, &code).await?;
     caller.authorize(Action::ManageAgencyAccess, &Target::agency(&code))?;
+    let record = |key_id: &str| {
+        AuditRecord::new(caller.actor(), "agency_key.create", "agency_key", key_id)
+            .actor_unit(Some(code.to_string()))
+            .client_addr(addr)
+    };
+    issue_key(&state, KeyKind::Agency, code.as_str(), record).await
+}
+
+/// Makes a key for an agency or enterprise, stores its digest with the audit entry that
+/// `record` makes of the key's id, and shows the key this once.
+async fn issue_key(
+    state: &AppState,
+    kind: KeyKind,
+    owner: &str,
+    record: impl FnOnce(&str) -> AuditRecord,
+) -> ApiResult<(StatusCode, Json<NewKey>)> {
     let key_id = random_hex(8)?;
     let secret = random_hex(32)?;
     let digest = hex::encode(crate::token_digest(&secret));
-    let record = AuditRecord::new(caller.actor(), "agency_key.create", "agency_key", &key_id)
-        .actor_unit(Some(code.to_string()))
-        .client_addr(addr);
+    let record = record(&key_id);
     let mut tx = state.db.begin().await?;
-    sharing::create_key(&mut tx, &key_id, code.as_str(), &digest, record).await?;
+    sharing::create_key(&mut tx, kind, &key_id, owner, &digest, record).await?;
     tx.commit().await.map_err(StorageError::from)?;
-    let api_key = format!("sohoa_{key_id}_{secret}");
+    let prefix = match kind {
+        KeyKind::Agency => "sohoa",
+        KeyKind::Enterprise => "sohoe",
+    };
+    let api_key = format!("{prefix}_{key_id}_{secret}");
     Ok((StatusCode::CREATED, Json(NewKey { key_id, api_key })))
+}
+
+/// The tax code of an enterprise in the registry that is still trading: only such an
+/// enterprise may hold keys or be named in a consent.
+pub(crate) async fn trading_enterprise(
+    state: &AppState,
+    tax_code: &str,
+    status: StatusCode,
+    field: &'static str,
+) -> Result<TaxCode, AppError> {
+    let tax_code = TaxCode::parse(tax_code)
+        .map_err(|_| AppError::new(status, "invalid_tax_code").field(field))?;
+    match enterprises::get(&state.db, &tax_code).await? {
+        None => Err(AppError::new(status, "enterprise_not_found").field(field)),
+        Some(e) if e.enterprise.status != "active" => {
+            Err(AppError::new(status, "enterprise_not_trading").field(field))
+        }
+        Some(_) => Ok(tax_code),
+    }
+}
+
+/// Issues an API key to an enterprise of the registry (city administrators only). With it
+/// the enterprise reads citizens' fields where, and only where, a citizen consented to it.
+/// Only a digest is stored; the key is `sohoe_<key_id>_<secret>`.
+#[utoipa::path(post, path = "/api/v1/enterprise-consumers/{tax_code}/keys", tag = "sharing", security(("bearer" = [])),
+    params(("tax_code" = String, Path, description = "The enterprise's tax code (MST)")),
+    responses(
+        (status = 201, body = NewKey),
+        (status = 401, body = crate::error::ErrorBody),
+        (status = 403, body = crate::error::ErrorBody),
+        (status = 404, description = "No such enterprise in the registry", body = crate::error::ErrorBody),
+        (status = 422, description = "The enterprise is not trading", body = crate::error::ErrorBody)))]
+pub async fn create_enterprise_key(
+    State(state): State<AppState>,
+    caller: Caller,
+    ClientAddr(addr): ClientAddr,
+    Path(tax_code): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    caller.authorize(Action::ManageEnterpriseAccess, &Target::default())?;
+    let tax_code = match trading_enterprise(&state, &tax_code, StatusCode::NOT_FOUND, "tax_code")
+        .await
+    {
+        Err(e) if e.code == "enterprise_not_trading" => {
+            Err(AppError::unprocessable("enterprise_not_trading").field("tax_code"))
+        }
+        Err(e) if e.code == "invalid_tax_code" => Err(AppError::not_found("enterprise_not_found")),
+        other => other,
+    }?;
+    let record = |key_id: &str| {
+        AuditRecord::new(
+            caller.actor(),
+            "enterprise_key.create",
+            "enterprise_key",
+            key_id,
+        )
+        .fields([format!("tax_code={tax_code}")])
+        .client_addr(addr)
+    };
+    issue_key(&state, KeyKind::Enterprise, tax_code.as_str(), record).await
+}
+
+/// Revokes an enterprise's API key (city administrators only); effective on the next request.
+#[utoipa::path(delete, path = "/api/v1/enterprise-consumers/{tax_code}/keys/{key_id}", tag = "sharing", security(("bearer" = [])),
+    params(("tax_code" = String, Path, description = "The enterprise's tax code (MST)"), ("key_id" = String, Path, description = "Key identifier")),
+    responses((status = 204, description = "Revoked"), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn revoke_enterprise_key(
+    State(state): State<AppState>,
+    caller: Caller,
+    ClientAddr(addr): ClientAddr,
+    Path((tax_code, key_id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    caller.authorize(Action::ManageEnterpriseAccess, &Target::default())?;
+    let record = AuditRecord::new(
+        caller.actor(),
+        "enterprise_key.revoke",
+        "enterprise_key",
+        &key_id,
+    )
+    .fields([format!("tax_code={tax_code}")])
+    .client_addr(addr);
+    let tax_code = TaxCode::parse(&tax_code).map_err(|_| AppError::not_found("key_not_found"))?;
+    let mut tx = state.db.begin().await?;
+    if !sharing::revoke_key(
+        &mut tx,
+        KeyKind::Enterprise,
+        tax_code.as_str(),
+        &key_id,
+        record,
+    )
+    .await?
+    {
+        return Err(AppError::not_found("key_not_found"));
+    }
+    tx.commit().await.map_err(StorageError::from)?;
+    state.sharing.clear();
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Revokes an agency's API key (administrators only); effective on the next request.
@@ -107,7 +222,7 @@ pub async fn revoke_key(
         .actor_unit(Some(code.to_string()))
         .client_addr(addr);
     let mut tx = state.db.begin().await?;
-    if !sharing::revoke_key(&mut tx, code.as_str(), &key_id, record).await? {
+    if !sharing::revoke_key(&mut tx, KeyKind::Agency, code.as_str(), &key_id, record).await? {
         return Err(AppError::not_found("key_not_found"));
     }
     tx.commit().await.map_err(StorageError::from)?;
@@ -307,7 +422,7 @@ impl RecordKey {
 /// writer, and answers only once the entry is durable.
 async fn share(
     state: &AppState,
-    caller: &AgencyCaller,
+    caller: &ConsumerCaller,
     addr: Option<String>,
     registry: RegistryName,
     id: String,
@@ -333,20 +448,29 @@ async fn share(
             registry.object_type(),
             &id,
         )
-        .actor_unit(Some(caller.agency_code.clone()))
+        .actor_unit(match &caller.consumer {
+            Consumer::Agency(a) => Some(a.to_string()),
+            Consumer::Enterprise(_) => None,
+        })
         .purpose(purpose.as_str())
         .fields(fields)
         .outcome(outcome)
         .client_addr(addr.clone())
     };
-    // What the agency may read: its grants, and for a citizen's record the citizen's own
-    // live consents (never cached, so a revocation counts from the next request). Consents
-    // are looked up only when the grants do not answer the request by themselves: with a
-    // grant and no `fields`, the answer is the granted fields.
-    let granted = state
-        .sharing
-        .granted(&state.db, &caller.agency_code, registry, &purpose)
-        .await?;
+    // What the consumer may read: an agency's grants, and for a citizen's record the
+    // citizen's own live consents (never cached, so a revocation counts from the next
+    // request). Consents are looked up only when the grants do not answer the request by
+    // themselves: with a grant and no `fields`, the answer is the granted fields. An
+    // enterprise holds no grants.
+    let granted = match &caller.consumer {
+        Consumer::Agency(a) => {
+            state
+                .sharing
+                .granted(&state.db, a.as_str(), registry, &purpose)
+                .await?
+        }
+        Consumer::Enterprise(_) => Vec::new(),
+    };
     let grants_suffice = match &requested {
         Some(r) => r.iter().all(|f| granted.iter().any(|g| g == f)),
         None => !granted.is_empty(),
@@ -354,8 +478,7 @@ async fn share(
     let consents = match &key {
         RecordKey::Citizen(id) if !grants_suffice => {
             let now = sohoa_domain::Timestamp::now().to_string();
-            sharing::live_consents(&state.db, id.as_str(), &caller.agency_code, &purpose, &now)
-                .await?
+            sharing::live_consents(&state.db, id.as_str(), &caller.consumer, &purpose, &now).await?
         }
         _ => Vec::new(),
     };
@@ -437,8 +560,8 @@ async fn share(
     }))
 }
 
-/// A record's granted fields, for a stated purpose (agencies, with their API key). The
-/// registry is `citizens` (id: a CCCD), `enterprises` (a tax code) or `parcels`
+/// A record's granted or consented fields, for a stated purpose (agencies and enterprises,
+/// with their API key; an enterprise reads only what citizens consented to). The registry is `citizens` (id: a CCCD), `enterprises` (a tax code) or `parcels`
 /// (`unit-sheet-parcel`, e.g. 26743-12-345).
 #[utoipa::path(get, path = "/api/v1/share/{registry}/{id}", tag = "sharing", security(("bearer" = [])),
     params(
@@ -448,12 +571,12 @@ async fn share(
     responses(
         (status = 200, body = Shared),
         (status = 400, description = "Malformed identifier, purpose or field", body = crate::error::ErrorBody),
-        (status = 401, description = "Unknown agency", body = crate::error::ErrorBody),
+        (status = 401, description = "Unknown agency or enterprise key", body = crate::error::ErrorBody),
         (status = 403, description = "No grant or consent for the purpose or a field (audited)", body = crate::error::ErrorBody),
         (status = 404, description = "No such registry, or no such record (audited)", body = crate::error::ErrorBody)))]
 pub async fn share_record(
     State(state): State<AppState>,
-    caller: AgencyCaller,
+    caller: ConsumerCaller,
     ClientAddr(addr): ClientAddr,
     Path((registry, id)): Path<(String, String)>,
     ApiQuery(params): ApiQuery<ShareParams>,

@@ -10,6 +10,7 @@ use axum::Form;
 use serde::Deserialize;
 use sohoa_domain::audit::{AuditRecord, Outcome};
 use sohoa_domain::policy::{Action, Principal, Target};
+use sohoa_domain::sharing::Consumer;
 use sohoa_storage::{audit, registry, sharing, StorageError};
 
 use super::{display_date, render, PageCtx, Shell};
@@ -392,7 +393,12 @@ pub async fn me(
                 .map(|c| ConsentRow {
                     live: c.revoked_at.is_none() && !(c.one_off && c.used_at.is_some()),
                     id: c.consent_id,
-                    agency: c.agency_code,
+                    agency: match c.grantee {
+                        Consumer::Agency(a) => a.to_string(),
+                        Consumer::Enterprise(t) => {
+                            format!("{} {t}", tpl.t.get("me-consent-enterprise"))
+                        }
+                    },
                     purpose: c.purpose,
                     fields: c.fields.join(", "),
                     until: c
