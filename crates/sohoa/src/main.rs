@@ -10,6 +10,9 @@ use sohoa::config::{
 use sohoa_storage::audit::{self, Verification};
 use tracing_subscriber::EnvFilter;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// sohoa ("số hóa", to digitize): the digital-government platform of Ho Chi Minh City.
 #[derive(Debug, Parser)]
 #[command(name = "sohoa", version, about, max_term_width = 100)]
