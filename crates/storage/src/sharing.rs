@@ -17,6 +17,19 @@ pub enum KeyKind {
 }
 
 impl KeyKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyKind::Agency => "agency",
+            KeyKind::Enterprise => "enterprise",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [KeyKind::Agency, KeyKind::Enterprise]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
+
     /// The table, and its column naming the owner.
     fn table(self) -> (&'static str, &'static str) {
         match self {
@@ -70,6 +83,59 @@ pub async fn find_key(db: &Db, kind: KeyKind, key_id: &str) -> Result<Option<Sto
             owner: text(&r, "owner")?,
             secret_sha256: text(&r, "secret_sha256")?,
             revoked: opt_text(&r, "revoked_at")?.is_some(),
+        })
+    })
+    .transpose()
+}
+
+/// An access token as stored: the key it was issued for, and until when it is good.
+#[derive(Debug, Clone)]
+pub struct StoredToken {
+    pub kind: KeyKind,
+    pub key_id: String,
+    pub expires_at: String,
+}
+
+/// Stores an access token issued for a key, with its audit entry; forgets tokens that have
+/// expired (a client takes a new one each hour, so they would otherwise pile up).
+pub async fn create_token(
+    tx: &mut Tx,
+    token_sha256: &str,
+    kind: KeyKind,
+    key_id: &str,
+    expires_at: &str,
+    record: AuditRecord,
+) -> Result<()> {
+    let now = Timestamp::now().to_string();
+    sqlx::query("DELETE FROM consumer_tokens WHERE expires_at < $1")
+        .bind(&now)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("INSERT INTO consumer_tokens (token_sha256, kind, key_id, issued_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(token_sha256)
+        .bind(kind.as_str())
+        .bind(key_id)
+        .bind(&now)
+        .bind(expires_at)
+        .execute(&mut **tx)
+        .await?;
+    audit::append(tx, &record).await?;
+    Ok(())
+}
+
+pub async fn find_token(db: &Db, token_sha256: &str) -> Result<Option<StoredToken>> {
+    let row =
+        sqlx::query("SELECT kind, key_id, expires_at FROM consumer_tokens WHERE token_sha256 = $1")
+            .bind(token_sha256)
+            .fetch_optional(db.reader())
+            .await?;
+    row.map(|r| {
+        let kind = text(&r, "kind")?;
+        Ok(StoredToken {
+            kind: KeyKind::parse(&kind)
+                .ok_or_else(|| StorageError::Corrupt(format!("token kind {kind}")))?,
+            key_id: text(&r, "key_id")?,
+            expires_at: text(&r, "expires_at")?,
         })
     })
     .transpose()

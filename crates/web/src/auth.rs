@@ -181,11 +181,18 @@ pub async fn identify(
 ) -> Result<(Principal, Option<SessionToken>), AppError> {
     let unauthenticated = || AppError::new(StatusCode::UNAUTHORIZED, "unauthenticated");
     if let Some(token) = bearer(headers) {
-        if let Some(key) = token.strip_prefix("sohoa_") {
-            return Ok((agency_system(state, key, headers).await?, None));
+        // Data consumers: an agency's key, an enterprise's key, or an access token issued
+        // for either at /oauth/token.
+        let key = [("sohoa_", KeyKind::Agency), ("sohoe_", KeyKind::Enterprise)]
+            .into_iter()
+            .find_map(|(prefix, kind)| Some((kind, token.strip_prefix(prefix)?)));
+        if let Some((kind, key)) = key {
+            let owner = key_owner(state, kind, key).await?;
+            return Ok((consumer(kind, &owner, headers)?, None));
         }
-        if let Some(key) = token.strip_prefix("sohoe_") {
-            return Ok((enterprise_system(state, key).await?, None));
+        if token.starts_with("sohoat_") {
+            let (kind, owner) = token_owner(state, token).await?;
+            return Ok((consumer(kind, &owner, headers)?, None));
         }
         if token.starts_with("ss_") {
             return session(state, token).await?.ok_or_else(unauthenticated);
@@ -212,7 +219,11 @@ pub async fn identify(
 
 /// The owner of a data consumer's key `<key_id>_<secret>`, if the key is live and the
 /// secret matches; otherwise 401 `unknown_agency`, whichever part was wrong.
-async fn key_owner(state: &AppState, kind: KeyKind, key: &str) -> Result<String, AppError> {
+pub(crate) async fn key_owner(
+    state: &AppState,
+    kind: KeyKind,
+    key: &str,
+) -> Result<String, AppError> {
     let unknown = || AppError::new(StatusCode::UNAUTHORIZED, "unknown_agency");
     let (key_id, secret) = key.split_once('_').ok_or_else(unknown)?;
     let stored = state
@@ -231,20 +242,47 @@ async fn key_owner(state: &AppState, kind: KeyKind, key: &str) -> Result<String,
     Ok(stored.owner)
 }
 
-async fn enterprise_system(state: &AppState, key: &str) -> Result<Principal, AppError> {
-    let owner = key_owner(state, KeyKind::Enterprise, key).await?;
-    let tax_code = sohoa_domain::TaxCode::parse(&owner).map_err(AppError::internal)?;
-    Ok(Principal::EnterpriseSystem(tax_code))
+/// The kind and owner of the key an access token (`sohoat_...`, from `/oauth/token`) was
+/// issued for, if the token has not expired and the key is still live.
+async fn token_owner(state: &AppState, token: &str) -> Result<(KeyKind, String), AppError> {
+    let unknown = || AppError::new(StatusCode::UNAUTHORIZED, "unknown_agency");
+    let digest = hex::encode(crate::token_digest(token));
+    let stored = state
+        .sharing
+        .token(&state.db, &digest)
+        .await?
+        .ok_or_else(unknown)?;
+    let live = Timestamp::parse(&stored.expires_at).is_ok_and(|t| t > Timestamp::now());
+    let key = state
+        .sharing
+        .key(&state.db, stored.kind, &stored.key_id)
+        .await?
+        .filter(|k| live && !k.revoked);
+    let Some(key) = key else {
+        tracing::warn!(target: "security", key_id = stored.key_id, "expired access token, or its key revoked");
+        return Err(unknown());
+    };
+    Ok((stored.kind, key.owner))
 }
 
+/// An agency's system by its key `<key_id>_<secret>` (the part after `sohoa_`).
 pub(crate) async fn agency_system(
     state: &AppState,
     key: &str,
     headers: &HeaderMap,
 ) -> Result<Principal, AppError> {
     let owner = key_owner(state, KeyKind::Agency, key).await?;
-    let agency = AgencyCode::parse(&owner).map_err(AppError::internal)?;
-    // An officer acting through the agency's system may be named; the audit log records both.
+    consumer(KeyKind::Agency, &owner, headers)
+}
+
+/// The caller a data consumer's credentials stand for. An officer acting through an
+/// agency's system may be named in `Sohoa-Officer`; the audit log records both.
+fn consumer(kind: KeyKind, owner: &str, headers: &HeaderMap) -> Result<Principal, AppError> {
+    if kind == KeyKind::Enterprise {
+        let tax_code = sohoa_domain::TaxCode::parse(owner).map_err(AppError::internal)?;
+        return Ok(Principal::EnterpriseSystem(tax_code));
+    }
+    let agency = AgencyCode::parse(owner).map_err(AppError::internal)?;
     let officer = headers
         .get("sohoa-officer")
         .and_then(|v| v.to_str().ok())

@@ -13,7 +13,7 @@ use sohoa_domain::services::procedure::ProcedureCode;
 use sohoa_domain::sharing::{Purpose, RegistryName};
 use sohoa_storage::agencies;
 use sohoa_storage::procedures::{self, Versioned};
-use sohoa_storage::sharing::{self, KeyKind, StoredKey};
+use sohoa_storage::sharing::{self, KeyKind, StoredKey, StoredToken};
 use sohoa_storage::{Db, Result};
 
 pub const TTL: Duration = Duration::from_secs(5);
@@ -63,6 +63,7 @@ impl<K: std::hash::Hash + Eq, V: Clone> TtlMap<K, V> {
 #[derive(Debug, Default)]
 pub struct SharingCache {
     keys: TtlMap<(KeyKind, String), StoredKey>,
+    tokens: TtlMap<String, StoredToken>,
     grants: TtlMap<GrantKey, Vec<String>>,
 }
 
@@ -76,6 +77,19 @@ impl SharingCache {
         let found = sharing::find_key(db, kind, key_id).await?;
         if let Some(stored) = &found {
             self.keys.put(k, stored.clone());
+        }
+        Ok(found)
+    }
+
+    /// An access token by its digest; only tokens that exist are cached (each is checked
+    /// against its key, and the key's revocation, on every use).
+    pub async fn token(&self, db: &Db, token_sha256: &str) -> Result<Option<StoredToken>> {
+        if let Some(found) = self.tokens.get(&token_sha256.to_owned()) {
+            return Ok(Some(found));
+        }
+        let found = sharing::find_token(db, token_sha256).await?;
+        if let Some(t) = &found {
+            self.tokens.put(token_sha256.to_owned(), t.clone());
         }
         Ok(found)
     }
@@ -100,6 +114,7 @@ impl SharingCache {
     /// Forgets everything: called after any change to keys or grants.
     pub fn clear(&self) {
         self.keys.clear();
+        self.tokens.clear();
         self.grants.clear();
     }
 }

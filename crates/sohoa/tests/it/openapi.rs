@@ -38,7 +38,7 @@ async fn the_document_parses_and_lists_every_route_the_router_serves() {
         match r.kind {
             RouteKind::Api => assert!(
                 r.path.starts_with("/api/")
-                    || ["/healthz", "/readyz", "/metrics"].contains(&r.path)
+                    || ["/healthz", "/readyz", "/metrics", "/oauth/token"].contains(&r.path)
             ),
             _ => assert!(!r.path.starts_with("/api/v1")),
         }

@@ -443,3 +443,179 @@ async fn enterprises_and_parcels_are_shared_by_the_same_rules() {
         head
     );
 }
+
+async fn token_request(
+    app: &TestApp,
+    basic: Option<(&str, &str)>,
+    form: &[(&str, &str)],
+) -> (u16, reqwest::header::HeaderMap, serde_json::Value) {
+    let mut req = app.client.post(app.url("/oauth/token")).form(form);
+    if let Some((id, secret)) = basic {
+        req = req.basic_auth(id, Some(secret));
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status().as_u16();
+    let headers = res.headers().clone();
+    (status, headers, res.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn a_consumer_trades_its_key_for_a_token_that_reads_what_the_key_reads() {
+    let app = spawn_app().await;
+    with_citizens(&app).await;
+    let key = construction(&app).await;
+    // The API key is `<client_id>_<secret>`, the client id being `sohoa_<key_id>`.
+    let (client_id, secret) = key.rsplit_once('_').unwrap();
+    let path = format!("/api/v1/share/citizens/{MAI}?purpose=building-permit");
+
+    // HTTP Basic or form fields, as RFC 6749 allows.
+    let (s, headers, body) = token_request(
+        &app,
+        Some((client_id, secret)),
+        &[("grant_type", "client_credentials")],
+    )
+    .await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["expires_in"], 3600);
+    assert_eq!(headers["cache-control"], "no-store");
+    let token = body["access_token"].as_str().unwrap().to_owned();
+    assert!(token.starts_with("sohoat_"), "{token}");
+    let (s, _, body) = token_request(
+        &app,
+        None,
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", client_id),
+            ("client_secret", secret),
+        ],
+    )
+    .await;
+    assert_eq!(s, 200, "{body}");
+    let second = body["access_token"].as_str().unwrap().to_owned();
+    assert_ne!(token, second);
+
+    // The token reads exactly what the key reads, as the agency, in the audit log.
+    let (s, body) = share(&app, &token, &path).await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(
+        body["fields"],
+        json!({"full_name": "Nguyễn Thị Mai", "permanent_address": {"street": "12 Lê Lợi", "unit_code": "26743"}})
+    );
+    let (s, body) = share(&app, &token, &format!("{path}&fields=phone")).await;
+    assert_eq!((s, error_code(&body)), (403, "field_not_granted"));
+    let entries = sohoa_storage::audit::entries_for_object(app.server_db(), "citizen", MAI, 10)
+        .await
+        .unwrap();
+    assert!(entries
+        .iter()
+        .all(|e| e.record.actor == "agency:SO-XAY-DUNG"));
+    let issued = sohoa_storage::audit::entries_for_object(
+        app.server_db(),
+        "agency_key",
+        client_id.trim_start_matches("sohoa_"),
+        10,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        issued
+            .iter()
+            .filter(|e| e.record.action == "oauth_token.issue")
+            .count(),
+        2
+    );
+
+    // Refusals in RFC 6749's words.
+    for (basic, form, status, error) in [
+        (
+            Some((client_id, "wrong")),
+            vec![("grant_type", "client_credentials")],
+            401,
+            "invalid_client",
+        ),
+        (
+            Some(("sohoa_nosuchkey", secret)),
+            vec![("grant_type", "client_credentials")],
+            401,
+            "invalid_client",
+        ),
+        (
+            None,
+            vec![("grant_type", "client_credentials")],
+            401,
+            "invalid_client",
+        ),
+        (
+            Some((client_id, secret)),
+            vec![("grant_type", "password")],
+            400,
+            "unsupported_grant_type",
+        ),
+        (Some((client_id, secret)), vec![], 400, "invalid_request"),
+        (
+            Some((client_id, secret)),
+            vec![
+                ("grant_type", "client_credentials"),
+                ("client_id", client_id),
+            ],
+            400,
+            "invalid_request",
+        ),
+    ] {
+        let (s, headers, body) = token_request(&app, basic, &form).await;
+        assert_eq!(
+            (s, body["error"].as_str()),
+            (status, Some(error)),
+            "{form:?}: {body}"
+        );
+        if status == 401 {
+            assert!(headers.contains_key("www-authenticate"));
+        }
+    }
+    let res = app
+        .client
+        .post(app.url("/oauth/token"))
+        .json(&json!({"grant_type": "client_credentials"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+
+    // An expired token is no token; nor is any token once its key is revoked.
+    let raw = app.db.raw().await;
+    let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(second.as_bytes()));
+    let n = sqlx::query(
+        "UPDATE consumer_tokens SET expires_at = '2020-01-01T00:00:00Z' WHERE token_sha256 = $1",
+    )
+    .bind(&digest)
+    .execute(&raw)
+    .await
+    .unwrap()
+    .rows_affected();
+    assert_eq!(n, 1, "tokens are stored as their SHA-256");
+    // The server may hold the token for a few seconds; a fresh server has not seen it.
+    let db = app.stop().await;
+    let app = spawn_on(
+        db,
+        Options {
+            admin: true,
+            ..Options::default()
+        },
+    )
+    .await;
+    let (s, body) = share(&app, &second, &path).await;
+    assert_eq!((s, error_code(&body)), (401, "unknown_agency"));
+    assert_eq!(share(&app, &token, &path).await.0, 200);
+    let key_id = client_id.trim_start_matches("sohoa_");
+    let res = app
+        .client
+        .delete(app.url(&format!("/api/v1/agencies/SO-XAY-DUNG/keys/{key_id}")))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    let (s, body) = share(&app, &token, &path).await;
+    assert_eq!((s, error_code(&body)), (401, "unknown_agency"));
+}

@@ -58,6 +58,7 @@ use crate::{Endpoint as E, RouteKind, Routes};
         sharing::create_key,
         sharing::revoke_key,
         sharing::create_enterprise_key,
+        sharing::token,
         sharing::revoke_enterprise_key,
         sharing::create_grant,
         sharing::list_grants,
@@ -275,6 +276,7 @@ pub(crate) fn routes(r: Routes) -> Routes {
             [E::post(CreateCitizenAccount, me::create_account)],
         )
         .add(Api, "/api/v1/auth/login", [E::post(SignIn, session::login)])
+        .add(Api, "/oauth/token", [E::post(SignIn, sharing::token)])
         .add(
             Api,
             "/api/v1/auth/logout",

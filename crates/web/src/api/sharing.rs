@@ -3,8 +3,8 @@
 //! the audit log before the answer leaves.
 
 use axum::extract::{Path, State};
-use axum::http::{header, StatusCode};
-use axum::response::IntoResponse;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use sohoa_domain::agency::AgencyCode;
@@ -584,4 +584,190 @@ pub async fn share_record(
     let registry =
         RegistryName::parse(&registry).ok_or_else(|| AppError::not_found("not_found"))?;
     share(&state, &caller, addr, registry, id, &params).await
+}
+
+/// How long an access token from `/oauth/token` is good for.
+const TOKEN_LIFETIME: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// The form of a token request (RFC 6749 §4.4.2). The client may instead authenticate with
+/// HTTP Basic (`client_id:client_secret`), but not both ways at once.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct TokenRequest {
+    /// `client_credentials`.
+    pub grant_type: String,
+    /// The key's public part: `sohoa_<key_id>` for an agency, `sohoe_<key_id>` for an
+    /// enterprise.
+    pub client_id: Option<String>,
+    /// The key's secret: what follows `<client_id>_` in the API key.
+    pub client_secret: Option<String>,
+    /// Ignored: a token carries its key's grants and consents, no more and no less.
+    pub scope: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccessToken {
+    /// Present it as `Authorization: Bearer <access_token>` wherever the key is accepted.
+    pub access_token: String,
+    /// `Bearer`.
+    pub token_type: &'static str,
+    /// Seconds until it expires.
+    pub expires_in: u64,
+}
+
+/// An error as RFC 6749 §5.2 shapes it, which OAuth client libraries read.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OAuthError {
+    /// `invalid_request`, `invalid_client` or `unsupported_grant_type`.
+    pub error: &'static str,
+    pub error_description: &'static str,
+}
+
+fn oauth_error(status: StatusCode, error: &'static str, description: &'static str) -> Response {
+    let mut res = (
+        status,
+        [(header::CACHE_CONTROL, "no-store")],
+        Json(OAuthError {
+            error,
+            error_description: description,
+        }),
+    )
+        .into_response();
+    if status == StatusCode::UNAUTHORIZED {
+        res.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            header::HeaderValue::from_static("Basic realm=\"sohoa\""),
+        );
+    }
+    res
+}
+
+/// The client's id and secret from an `Authorization: Basic` header, if there is one.
+fn basic_credentials(headers: &HeaderMap) -> Option<Option<(String, String)>> {
+    use base64::Engine;
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let encoded = value.strip_prefix("Basic ")?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok());
+    Some(decoded.and_then(|d| {
+        let (id, secret) = d.split_once(':')?;
+        Some((id.to_owned(), secret.to_owned()))
+    }))
+}
+
+/// OAuth 2.0 client credentials grant (RFC 6749 §4.4): an agency's or enterprise's system
+/// trades its API key for a bearer token good for an hour. The token reads exactly what the
+/// key reads, and stops working when the key is revoked. Every token issued is audited.
+#[utoipa::path(post, path = "/oauth/token", tag = "sharing",
+    request_body(content = TokenRequest, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, body = AccessToken),
+        (status = 400, description = "invalid_request or unsupported_grant_type", body = OAuthError),
+        (status = 401, description = "invalid_client", body = OAuthError)))]
+pub async fn token(
+    State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, AppError> {
+    let bad = |description| oauth_error(StatusCode::BAD_REQUEST, "invalid_request", description);
+    let form_encoded = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !form_encoded {
+        return Ok(bad("send the request as application/x-www-form-urlencoded"));
+    }
+    let mut form: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+    for (k, v) in form_urlencoded::parse(&body) {
+        // A parameter sent twice is refused (RFC 6749 §3.2).
+        if form.insert(k.into_owned(), v.into_owned()).is_some() {
+            return Ok(bad("a parameter is repeated"));
+        }
+    }
+    match form.get("grant_type").map(String::as_str) {
+        Some("client_credentials") => {}
+        Some(_) => {
+            return Ok(oauth_error(
+                StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+                "only client_credentials is supported",
+            ))
+        }
+        None => return Ok(bad("grant_type is required")),
+    }
+    let in_form = (form.get("client_id"), form.get("client_secret"));
+    let (client_id, secret) = match (basic_credentials(&headers), in_form) {
+        (Some(Some(pair)), (None, None)) => pair,
+        (None, (Some(id), Some(secret))) => (id.clone(), secret.clone()),
+        (Some(_), (Some(_), _) | (_, Some(_))) => {
+            return Ok(bad(
+                "authenticate either with HTTP Basic or in the form, not both",
+            ))
+        }
+        _ => {
+            return Ok(oauth_error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                "client_id and client_secret are required",
+            ))
+        }
+    };
+    let invalid_client = || {
+        oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "unknown client, wrong secret or revoked key",
+        )
+    };
+    let parsed = [("sohoa_", KeyKind::Agency), ("sohoe_", KeyKind::Enterprise)]
+        .into_iter()
+        .find_map(|(prefix, kind)| Some((kind, client_id.strip_prefix(prefix)?)));
+    let Some((kind, key_id)) = parsed.filter(|(_, id)| !id.is_empty() && !id.contains('_')) else {
+        return Ok(invalid_client());
+    };
+    let owner = match crate::auth::key_owner(&state, kind, &format!("{key_id}_{secret}")).await {
+        Ok(owner) => owner,
+        Err(e) if e.status == StatusCode::UNAUTHORIZED => return Ok(invalid_client()),
+        Err(e) => return Err(e),
+    };
+    let token = format!("sohoat_{}", random_hex(32)?);
+    let digest = hex::encode(crate::token_digest(&token));
+    let expires_at = crate::auth::later(TOKEN_LIFETIME);
+    let (actor, unit) = match kind {
+        KeyKind::Agency => (format!("agency:{owner}"), Some(owner.clone())),
+        KeyKind::Enterprise => (format!("enterprise:{owner}"), None),
+    };
+    let object_type = match kind {
+        KeyKind::Agency => "agency_key",
+        KeyKind::Enterprise => "enterprise_key",
+    };
+    let record = AuditRecord::new(actor, "oauth_token.issue", object_type, key_id)
+        .actor_unit(unit)
+        .client_addr(addr);
+    let mut tx = state.db.begin().await?;
+    sharing::create_token(
+        &mut tx,
+        &digest,
+        kind,
+        key_id,
+        &expires_at.to_string(),
+        record,
+    )
+    .await?;
+    tx.commit().await.map_err(StorageError::from)?;
+    Ok((
+        StatusCode::OK,
+        [
+            (header::CACHE_CONTROL, "no-store"),
+            (header::PRAGMA, "no-cache"),
+        ],
+        Json(AccessToken {
+            access_token: token,
+            token_type: "Bearer",
+            expires_in: TOKEN_LIFETIME.as_secs(),
+        }),
+    )
+        .into_response())
 }
