@@ -192,13 +192,14 @@ pub async fn populate(app: &TestApp) -> City {
             officer: None,
         },
     });
-    // An enterprise of the registry, reading through a key of its own.
+    // An enterprise of the registry, reading through a key of its own. Its tax code and
+    // representative are none that other tests give a meaning to.
     let path = dir.path().join("e.csv");
     std::fs::write(
         &path,
         format!(
             "tax_code,name,legal_form,street,unit,registered_on,status,legal_representative\n\
-             0100109106,Công ty Mai Anh,joint_stock,1 Nguyễn Huệ,26743,2010-05-20,active,{MAI}\n"
+             0300000032,Công ty Lan Anh,joint_stock,1 Nguyễn Huệ,26737,2010-05-20,active,{LAN}\n"
         ),
     )
     .unwrap();
@@ -207,13 +208,13 @@ pub async fn populate(app: &TestApp) -> City {
         0
     );
     let (s, key) = app
-        .post_json("/api/v1/enterprise-consumers/0100109106/keys", &json!({}))
+        .post_json("/api/v1/enterprise-consumers/0300000032/keys", &json!({}))
         .await;
     assert_eq!(s, 201, "{key}");
     personas.push(Persona {
         name: "enterprise_system",
         token: Some(key["api_key"].as_str().unwrap().to_owned()),
-        principal: Principal::EnterpriseSystem(sohoa_domain::TaxCode::parse("0100109106").unwrap()),
+        principal: Principal::EnterpriseSystem(sohoa_domain::TaxCode::parse("0300000032").unwrap()),
     });
     let grant = json!({"registry": "citizens", "purpose": "building-permit", "fields": ["full_name"], "legal_basis": "Luật Xây dựng"});
     let (s, body) = app
