@@ -15,6 +15,20 @@ pub enum Consumer {
 }
 
 impl Consumer {
+    pub fn agency(&self) -> Option<&AgencyCode> {
+        match self {
+            Consumer::Agency(a) => Some(a),
+            Consumer::Enterprise(_) => None,
+        }
+    }
+
+    pub fn enterprise(&self) -> Option<&TaxCode> {
+        match self {
+            Consumer::Enterprise(t) => Some(t),
+            Consumer::Agency(_) => None,
+        }
+    }
+
     /// The agency's code or the enterprise's tax code.
     pub fn code(&self) -> &str {
         match self {

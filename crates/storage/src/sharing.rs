@@ -349,14 +349,8 @@ pub async fn create_consent(
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {CONSENT_COLUMNS}"
     ))
     .bind(new.citizen_id)
-    .bind(match new.grantee {
-        Consumer::Agency(a) => Some(a.as_str()),
-        Consumer::Enterprise(_) => None,
-    })
-    .bind(match new.grantee {
-        Consumer::Enterprise(t) => Some(t.as_str()),
-        Consumer::Agency(_) => None,
-    })
+    .bind(new.grantee.agency().map(AgencyCode::as_str))
+    .bind(new.grantee.enterprise().map(TaxCode::as_str))
     .bind(new.purpose.as_str())
     .bind(new.fields.join(","))
     .bind(i64::from(new.one_off))

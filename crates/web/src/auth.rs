@@ -183,14 +183,11 @@ pub async fn identify(
     if let Some(token) = bearer(headers) {
         // Data consumers: an agency's key, an enterprise's key, or an access token issued
         // for either at /oauth/token.
-        let key = [("sohoa_", KeyKind::Agency), ("sohoe_", KeyKind::Enterprise)]
-            .into_iter()
-            .find_map(|(prefix, kind)| Some((kind, token.strip_prefix(prefix)?)));
-        if let Some((kind, key)) = key {
+        if let Some((kind, key)) = split_key_prefix(token) {
             let owner = key_owner(state, kind, key).await?;
             return Ok((consumer(kind, &owner, headers)?, None));
         }
-        if token.starts_with("sohoat_") {
+        if token.starts_with(TOKEN_PREFIX) {
             let (kind, owner) = token_owner(state, token).await?;
             return Ok((consumer(kind, &owner, headers)?, None));
         }
@@ -216,6 +213,24 @@ pub async fn identify(
     }
     Ok((Principal::Anonymous, None))
 }
+
+/// How each kind of data consumer's API key begins: `<prefix><key_id>_<secret>`.
+pub(crate) fn key_prefix(kind: KeyKind) -> &'static str {
+    match kind {
+        KeyKind::Agency => "sohoa_",
+        KeyKind::Enterprise => "sohoe_",
+    }
+}
+
+/// The kind of consumer key `s` begins as, and the rest of it.
+pub(crate) fn split_key_prefix(s: &str) -> Option<(KeyKind, &str)> {
+    [KeyKind::Agency, KeyKind::Enterprise]
+        .into_iter()
+        .find_map(|kind| Some((kind, s.strip_prefix(key_prefix(kind))?)))
+}
+
+/// How an access token from `/oauth/token` begins.
+pub(crate) const TOKEN_PREFIX: &str = "sohoat_";
 
 /// The owner of a data consumer's key `<key_id>_<secret>`, if the key is live and the
 /// secret matches; otherwise 401 `unknown_agency`, whichever part was wrong.
@@ -277,7 +292,11 @@ pub(crate) async fn agency_system(
 
 /// The caller a data consumer's credentials stand for. An officer acting through an
 /// agency's system may be named in `Sohoa-Officer`; the audit log records both.
-fn consumer(kind: KeyKind, owner: &str, headers: &HeaderMap) -> Result<Principal, AppError> {
+pub(crate) fn consumer(
+    kind: KeyKind,
+    owner: &str,
+    headers: &HeaderMap,
+) -> Result<Principal, AppError> {
     if kind == KeyKind::Enterprise {
         let tax_code = sohoa_domain::TaxCode::parse(owner).map_err(AppError::internal)?;
         return Ok(Principal::EnterpriseSystem(tax_code));

@@ -213,14 +213,8 @@ impl From<sohoa_storage::sharing::Consent> for ConsentView {
     fn from(c: sohoa_storage::sharing::Consent) -> Self {
         Self {
             consent_id: c.consent_id,
-            agency_code: match &c.grantee {
-                Consumer::Agency(a) => Some(a.to_string()),
-                Consumer::Enterprise(_) => None,
-            },
-            enterprise_tax_code: match &c.grantee {
-                Consumer::Enterprise(t) => Some(t.to_string()),
-                Consumer::Agency(_) => None,
-            },
+            agency_code: c.grantee.agency().map(ToString::to_string),
+            enterprise_tax_code: c.grantee.enterprise().map(ToString::to_string),
             purpose: c.purpose,
             fields: c.fields,
             one_off: c.one_off,
@@ -258,15 +252,15 @@ pub async fn create_consent(
             }
             Consumer::Agency(agency)
         }
-        (None, Some(tax_code)) => Consumer::Enterprise(
-            super::sharing::trading_enterprise(
-                &state,
-                tax_code,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "enterprise_tax_code",
-            )
-            .await?,
-        ),
+        (None, Some(tax_code)) => {
+            let field = "enterprise_tax_code";
+            let tax_code = sohoa_domain::TaxCode::parse(tax_code)
+                .map_err(|_| AppError::unprocessable("invalid_tax_code").field(field))?;
+            if let Some(refusal) = super::sharing::enterprise_refusal(&state, &tax_code).await? {
+                return Err(AppError::unprocessable(refusal).field(field));
+            }
+            Consumer::Enterprise(tax_code)
+        }
         _ => return Err(AppError::unprocessable("invalid_grantee").field("agency_code")),
     };
     let purpose = Purpose::parse(&body.purpose)

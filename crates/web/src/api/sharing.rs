@@ -102,31 +102,21 @@ async fn issue_key(
     let mut tx = state.db.begin().await?;
     sharing::create_key(&mut tx, kind, &key_id, owner, &digest, record).await?;
     tx.commit().await.map_err(StorageError::from)?;
-    let prefix = match kind {
-        KeyKind::Agency => "sohoa",
-        KeyKind::Enterprise => "sohoe",
-    };
-    let api_key = format!("{prefix}_{key_id}_{secret}");
+    let api_key = format!("{}{key_id}_{secret}", crate::auth::key_prefix(kind));
     Ok((StatusCode::CREATED, Json(NewKey { key_id, api_key })))
 }
 
-/// The tax code of an enterprise in the registry that is still trading: only such an
-/// enterprise may hold keys or be named in a consent.
-pub(crate) async fn trading_enterprise(
+/// Why an enterprise may not hold keys or be named in a consent (an error code), or `None`
+/// when it may: it is in the registry and still trading.
+pub(crate) async fn enterprise_refusal(
     state: &AppState,
-    tax_code: &str,
-    status: StatusCode,
-    field: &'static str,
-) -> Result<TaxCode, AppError> {
-    let tax_code = TaxCode::parse(tax_code)
-        .map_err(|_| AppError::new(status, "invalid_tax_code").field(field))?;
-    match enterprises::get(&state.db, &tax_code).await? {
-        None => Err(AppError::new(status, "enterprise_not_found").field(field)),
-        Some(e) if e.enterprise.status != "active" => {
-            Err(AppError::new(status, "enterprise_not_trading").field(field))
-        }
-        Some(_) => Ok(tax_code),
-    }
+    tax_code: &TaxCode,
+) -> Result<Option<&'static str>, AppError> {
+    Ok(match enterprises::get(&state.db, tax_code).await? {
+        None => Some("enterprise_not_found"),
+        Some(e) if e.enterprise.status != "active" => Some("enterprise_not_trading"),
+        Some(_) => None,
+    })
 }
 
 /// Issues an API key to an enterprise of the registry (city administrators only). With it
@@ -147,15 +137,14 @@ pub async fn create_enterprise_key(
     Path(tax_code): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
     caller.authorize(Action::ManageEnterpriseAccess, &Target::default())?;
-    let tax_code = match trading_enterprise(&state, &tax_code, StatusCode::NOT_FOUND, "tax_code")
-        .await
-    {
-        Err(e) if e.code == "enterprise_not_trading" => {
-            Err(AppError::unprocessable("enterprise_not_trading").field("tax_code"))
-        }
-        Err(e) if e.code == "invalid_tax_code" => Err(AppError::not_found("enterprise_not_found")),
-        other => other,
-    }?;
+    // A malformed tax code names no enterprise of the registry.
+    let tax_code =
+        TaxCode::parse(&tax_code).map_err(|_| AppError::not_found("enterprise_not_found"))?;
+    match enterprise_refusal(&state, &tax_code).await? {
+        Some("enterprise_not_found") => return Err(AppError::not_found("enterprise_not_found")),
+        Some(refusal) => return Err(AppError::unprocessable(refusal).field("tax_code")),
+        None => {}
+    }
     let record = |key_id: &str| {
         AuditRecord::new(
             caller.actor(),
@@ -448,10 +437,7 @@ async fn share(
             registry.object_type(),
             &id,
         )
-        .actor_unit(match &caller.consumer {
-            Consumer::Agency(a) => Some(a.to_string()),
-            Consumer::Enterprise(_) => None,
-        })
+        .actor_unit(caller.consumer.agency().map(ToString::to_string))
         .purpose(purpose.as_str())
         .fields(fields)
         .outcome(outcome)
@@ -721,9 +707,7 @@ pub async fn token(
             "unknown client, wrong secret or revoked key",
         )
     };
-    let parsed = [("sohoa_", KeyKind::Agency), ("sohoe_", KeyKind::Enterprise)]
-        .into_iter()
-        .find_map(|(prefix, kind)| Some((kind, client_id.strip_prefix(prefix)?)));
+    let parsed = crate::auth::split_key_prefix(&client_id);
     let Some((kind, key_id)) = parsed.filter(|(_, id)| !id.is_empty() && !id.contains('_')) else {
         return Ok(invalid_client());
     };
@@ -732,19 +716,16 @@ pub async fn token(
         Err(e) if e.status == StatusCode::UNAUTHORIZED => return Ok(invalid_client()),
         Err(e) => return Err(e),
     };
-    let token = format!("sohoat_{}", random_hex(32)?);
+    let token = format!("{}{}", crate::auth::TOKEN_PREFIX, random_hex(32)?);
     let digest = hex::encode(crate::token_digest(&token));
     let expires_at = crate::auth::later(TOKEN_LIFETIME);
-    let (actor, unit) = match kind {
-        KeyKind::Agency => (format!("agency:{owner}"), Some(owner.clone())),
-        KeyKind::Enterprise => (format!("enterprise:{owner}"), None),
-    };
+    let who = crate::auth::consumer(kind, &owner, &headers)?;
     let object_type = match kind {
         KeyKind::Agency => "agency_key",
         KeyKind::Enterprise => "enterprise_key",
     };
-    let record = AuditRecord::new(actor, "oauth_token.issue", object_type, key_id)
-        .actor_unit(unit)
+    let record = AuditRecord::new(who.actor(), "oauth_token.issue", object_type, key_id)
+        .actor_unit(who.agency().map(ToString::to_string))
         .client_addr(addr);
     let mut tx = state.db.begin().await?;
     sharing::create_token(
