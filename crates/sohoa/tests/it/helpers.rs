@@ -239,15 +239,32 @@ impl TestApp {
 
     /// GET with the administrator's token.
     pub async fn get_json_auth(&self, path: &str) -> (u16, serde_json::Value) {
+        self.get_json_as(path, ADMIN_TOKEN).await
+    }
+
+    /// GET presenting `token` (a session, an API key, an access token).
+    pub async fn get_json_as(&self, path: &str, token: &str) -> (u16, serde_json::Value) {
         let res = self
             .client
             .get(self.url(path))
-            .bearer_auth(ADMIN_TOKEN)
+            .bearer_auth(token)
             .send()
             .await
             .expect("request");
         let status = res.status().as_u16();
         (status, res.json().await.expect("JSON body"))
+    }
+
+    /// DELETE presenting `token`; the status.
+    pub async fn delete_as(&self, path: &str, token: &str) -> u16 {
+        let res = self
+            .client
+            .delete(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request");
+        res.status().as_u16()
     }
 
     pub async fn post_json(

@@ -488,14 +488,14 @@ async fn an_enterprise_reads_only_what_a_citizen_consented_to_it_until_revoked()
             .await;
         assert_eq!((s, error_code(&body)), (status, code), "{tax_code}: {body}");
     }
-    let (s, created) = app
+    let (s, issued) = app
         .post_json(
             &format!("/api/v1/enterprise-consumers/{INSURER}/keys"),
             &json!({}),
         )
         .await;
-    assert_eq!(s, 201, "{created}");
-    let key = created["api_key"].as_str().unwrap().to_owned();
+    assert_eq!(s, 201, "{issued}");
+    let key = issued["api_key"].as_str().unwrap().to_owned();
     assert!(key.starts_with("sohoe_"), "{key}");
     let token = session(&app).await;
     // A citizen's session cannot issue keys.
@@ -539,16 +539,13 @@ async fn an_enterprise_reads_only_what_a_citizen_consented_to_it_until_revoked()
         403
     );
     // Consents cover citizens' records only: the other registries stay closed to it.
-    let res = app
-        .client
-        .get(app.url(&format!(
-            "/api/v1/share/enterprises/{INSURER}?purpose=health-insurance"
-        )))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 403);
+    let (s, _) = app
+        .get_json_as(
+            &format!("/api/v1/share/enterprises/{INSURER}?purpose=health-insurance"),
+            &key,
+        )
+        .await;
+    assert_eq!(s, 403);
     // An agency holding no consent gains nothing from the enterprise's.
     let agency = agency_key(&app, "SO-Y-TE").await;
     assert_eq!(
@@ -557,14 +554,7 @@ async fn an_enterprise_reads_only_what_a_citizen_consented_to_it_until_revoked()
     );
 
     // The citizen sees the enterprise among the readers of their data.
-    let res = app
-        .client
-        .get(app.url("/api/v1/me/access-log"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
-    let log: serde_json::Value = res.json().await.unwrap();
+    let (_, log) = app.get_json_as("/api/v1/me/access-log", &token).await;
     let reads: Vec<&serde_json::Value> = log["items"]
         .as_array()
         .unwrap()
@@ -580,29 +570,24 @@ async fn an_enterprise_reads_only_what_a_citizen_consented_to_it_until_revoked()
     assert!(reads.iter().any(|e| e["outcome"] == "denied"), "{log}");
 
     // Revoked: the very next read is refused.
-    let res = app
-        .client
-        .delete(app.url(&format!("/api/v1/me/consents/{consent_id}")))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 204);
+    assert_eq!(
+        app.delete_as(&format!("/api/v1/me/consents/{consent_id}"), &token)
+            .await,
+        204
+    );
     let (s, body) = read(&app, &key, MAI, "purpose=health-insurance").await;
     assert_eq!((s, error_code(&body)), (403, "no_grant"));
 
     // A revoked key is no key at all.
-    let key_id = created_key_id(&key);
-    let res = app
-        .client
-        .delete(app.url(&format!(
-            "/api/v1/enterprise-consumers/{INSURER}/keys/{key_id}"
-        )))
-        .bearer_auth(ADMIN_TOKEN)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 204);
+    let key_id = issued["key_id"].as_str().unwrap();
+    assert_eq!(
+        app.delete_as(
+            &format!("/api/v1/enterprise-consumers/{INSURER}/keys/{key_id}"),
+            ADMIN_TOKEN
+        )
+        .await,
+        204
+    );
     let (s, body) = read(&app, &key, MAI, "purpose=health-insurance").await;
     assert_eq!((s, error_code(&body)), (401, "unknown_agency"));
 
@@ -634,8 +619,4 @@ async fn an_enterprise_reads_only_what_a_citizen_consented_to_it_until_revoked()
         let b: serde_json::Value = res.json().await.unwrap();
         assert_eq!(error_code(&b), code, "{body}");
     }
-}
-
-fn created_key_id(key: &str) -> &str {
-    key.split('_').nth(1).unwrap()
 }

@@ -608,14 +608,14 @@ async fn a_consumer_trades_its_key_for_a_token_that_reads_what_the_key_reads() {
     assert_eq!((s, error_code(&body)), (401, "unknown_agency"));
     assert_eq!(share(&app, &token, &path).await.0, 200);
     let key_id = client_id.trim_start_matches("sohoa_");
-    let res = app
-        .client
-        .delete(app.url(&format!("/api/v1/agencies/SO-XAY-DUNG/keys/{key_id}")))
-        .bearer_auth(ADMIN_TOKEN)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 204);
+    assert_eq!(
+        app.delete_as(
+            &format!("/api/v1/agencies/SO-XAY-DUNG/keys/{key_id}"),
+            ADMIN_TOKEN
+        )
+        .await,
+        204
+    );
     let (s, body) = share(&app, &token, &path).await;
     assert_eq!((s, error_code(&body)), (401, "unknown_agency"));
 }
