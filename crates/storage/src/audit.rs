@@ -34,19 +34,7 @@ pub async fn append_many(tx: &mut Tx, records: &[AuditRecord]) -> Result<Vec<Aud
         .bind(n)
         .fetch_one(&mut **tx)
         .await?;
-    let first = int(&head, "seq")? - n + 1;
-    let mut prev_hash = text(&head, "hash")?;
-    let mut entries = Vec::with_capacity(records.len());
-    for (i, record) in records.iter().enumerate() {
-        let seq = first + i as i64;
-        let hash = entry_hash(seq, &prev_hash, record);
-        entries.push(AuditEntry {
-            seq,
-            record: record.clone(),
-            prev_hash: std::mem::replace(&mut prev_hash, hash.clone()),
-            hash,
-        });
-    }
+    let entries = chain(int(&head, "seq")?, text(&head, "hash")?, records);
     for chunk in crate::pow2_chunks(&entries, APPEND_CHUNK) {
         let sql = format!(
             "INSERT INTO audit_log (seq, at, actor, actor_unit, action, object_type, object_id, fields, \
@@ -56,8 +44,7 @@ pub async fn append_many(tx: &mut Tx, records: &[AuditRecord]) -> Result<Vec<Aud
         let mut q = sqlx::query(&sql);
         for e in chunk {
             let r = &e.record;
-            let fields = serde_json::to_string(&r.fields)
-                .map_err(|err| StorageError::Corrupt(err.to_string()))?;
+            let fields = fields_json(r)?;
             q = q
                 .bind(e.seq)
                 .bind(r.at.as_str())
@@ -76,10 +63,76 @@ pub async fn append_many(tx: &mut Tx, records: &[AuditRecord]) -> Result<Vec<Aud
         q.execute(&mut **tx).await?;
     }
     sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
-        .bind(prev_hash)
+        .bind(last_hash(&entries))
         .execute(&mut **tx)
         .await?;
     Ok(entries)
+}
+
+/// `records` chained after the entry the head held before it reserved their numbers, up to
+/// `last_seq`.
+fn chain(last_seq: i64, mut prev_hash: String, records: &[AuditRecord]) -> Vec<AuditEntry> {
+    let first = last_seq - records.len() as i64 + 1;
+    let mut entries = Vec::with_capacity(records.len());
+    for (i, record) in records.iter().enumerate() {
+        let seq = first + i as i64;
+        let hash = entry_hash(seq, &prev_hash, record);
+        entries.push(AuditEntry {
+            seq,
+            record: record.clone(),
+            prev_hash: std::mem::replace(&mut prev_hash, hash.clone()),
+            hash,
+        });
+    }
+    entries
+}
+
+fn last_hash(entries: &[AuditEntry]) -> &str {
+    entries.last().map(|e| e.hash.as_str()).unwrap_or_default()
+}
+
+fn fields_json(r: &AuditRecord) -> Result<String> {
+    serde_json::to_string(&r.fields).map_err(|err| StorageError::Corrupt(err.to_string()))
+}
+
+/// [`append_many`] through a connection of [`crate::direct`]: the same rows, the same head.
+fn append_direct(tx: &rusqlite::Transaction<'_>, records: &[AuditRecord]) -> Result<Vec<i64>> {
+    let n = i64::try_from(records.len())
+        .map_err(|_| StorageError::Corrupt("too many audit records".into()))?;
+    let (last_seq, prev_hash): (i64, String) = tx.query_row(
+        "UPDATE audit_head SET seq = seq + ?1 WHERE id = 1 RETURNING seq, hash",
+        [n],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let entries = chain(last_seq, prev_hash, records);
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO audit_log (seq, at, actor, actor_unit, action, object_type, object_id, \
+         fields, purpose, outcome, client_addr, prev_hash, hash) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    )?;
+    for e in &entries {
+        let r = &e.record;
+        insert.execute(rusqlite::params![
+            e.seq,
+            r.at,
+            r.actor,
+            r.actor_unit,
+            r.action,
+            r.object_type,
+            r.object_id,
+            fields_json(r)?,
+            r.purpose,
+            r.outcome.as_str(),
+            r.client_addr,
+            e.prev_hash,
+            e.hash,
+        ])?;
+    }
+    tx.execute(
+        "UPDATE audit_head SET hash = ?1 WHERE id = 1",
+        [last_hash(&entries)],
+    )?;
+    Ok(entries.into_iter().map(|e| e.seq).collect())
 }
 
 /// Writes audit entries for requests that change nothing else (reads of personal data,
@@ -91,9 +144,11 @@ pub struct AuditSink {
     writer: GroupCommit<AuditWriter>,
 }
 
-/// Appends a batch of records to the chain.
+/// Appends a batch of records to the chain; on SQLite, around sqlx ([`crate::direct`]).
 #[derive(Debug)]
-pub struct AuditWriter;
+pub struct AuditWriter {
+    direct: Option<crate::direct::DirectWriter>,
+}
 
 impl BatchWrite for AuditWriter {
     type Job = AuditRecord;
@@ -106,6 +161,16 @@ impl BatchWrite for AuditWriter {
             .map(|e| e.seq)
             .collect())
     }
+
+    async fn commit(&self, db: &Db, jobs: &[AuditRecord]) -> Result<Vec<i64>> {
+        match &self.direct {
+            Some(direct) => {
+                let _writing = db.write_lock().await?;
+                direct.transaction(|tx| append_direct(tx, jobs))
+            }
+            None => crate::batch::commit_in_tx(self, db, jobs).await,
+        }
+    }
 }
 
 /// Most entries in one transaction.
@@ -115,7 +180,13 @@ impl AuditSink {
     /// Starts the writer task (inside a Tokio runtime).
     pub fn spawn(db: Db) -> Self {
         Self {
-            writer: GroupCommit::spawn(db, AuditWriter, SINK_BATCH),
+            writer: GroupCommit::spawn(
+                db.clone(),
+                AuditWriter {
+                    direct: db.sqlite_path().map(crate::direct::DirectWriter::new),
+                },
+                SINK_BATCH,
+            ),
         }
     }
 

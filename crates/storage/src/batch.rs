@@ -22,6 +22,35 @@ pub trait BatchWrite: Send + Sync + 'static {
         tx: &'a mut Tx,
         jobs: &'a [Self::Job],
     ) -> impl Future<Output = Result<Vec<Self::Done>>> + Send + 'a;
+
+    /// Writes `jobs` in one transaction and commits it: [`commit_in_tx`] unless the writer
+    /// commits some other way.
+    fn commit<'a>(
+        &'a self,
+        db: &'a Db,
+        jobs: &'a [Self::Job],
+    ) -> impl Future<Output = Result<Vec<Self::Done>>> + Send + 'a {
+        commit_in_tx(self, db, jobs)
+    }
+}
+
+/// A transaction of sqlx's write pool, [`BatchWrite::write`] in it, and its commit.
+pub async fn commit_in_tx<W: BatchWrite + ?Sized>(
+    writer: &W,
+    db: &Db,
+    jobs: &[W::Job],
+) -> Result<Vec<W::Done>> {
+    let mut tx = db.begin().await?;
+    let done = writer.write(&mut tx, jobs).await?;
+    if done.len() != jobs.len() {
+        return Err(StorageError::Corrupt(format!(
+            "{} answers for {} jobs",
+            done.len(),
+            jobs.len()
+        )));
+    }
+    tx.commit().await?;
+    Ok(done)
 }
 
 struct Pending<W: BatchWrite> {
@@ -58,7 +87,8 @@ impl<W: BatchWrite> GroupCommit<W> {
         let max_batch = max_batch.max(1);
         let (queue, mut rx) = tokio::sync::mpsc::channel::<Pending<W>>(max_batch * 4);
         let writer = Arc::new(writer);
-        tokio::spawn(async move {
+        let backend = db.backend();
+        let run = async move {
             let mut batch: Vec<Pending<W>> = Vec::with_capacity(max_batch);
             while rx.recv_many(&mut batch, max_batch).await > 0 {
                 let pending = std::mem::take(&mut batch);
@@ -71,7 +101,44 @@ impl<W: BatchWrite> GroupCommit<W> {
                     let _ = reply.send(answer);
                 }
             }
-        });
+        };
+        // On SQLite each statement of a batch is a round trip between this task and the
+        // connection's thread. Among the request tasks of a busy runtime the task waits its
+        // turn after every trip, and so do the commit rate and every caller's latency; on a
+        // thread of its own it goes on as soon as the connection answers. PostgreSQL
+        // connections belong to the runtime that opened them, so there it stays.
+        let own_thread = (backend == crate::Backend::Sqlite)
+            .then(|| {
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+            })
+            .and_then(|rt| {
+                rt.map_err(
+                    |e| tracing::warn!(error = %e, "no runtime of its own for the group commit"),
+                )
+                .ok()
+            });
+        match own_thread {
+            Some(rt) => {
+                let name = format!(
+                    "commit-{}",
+                    std::any::type_name::<W>()
+                        .rsplit("::")
+                        .next()
+                        .unwrap_or("jobs")
+                );
+                if let Err(e) = std::thread::Builder::new()
+                    .name(name)
+                    .spawn(move || rt.block_on(run))
+                {
+                    tracing::error!(error = %e, "cannot start the group-commit thread");
+                }
+            }
+            None => {
+                tokio::spawn(run);
+            }
+        }
         Self { queue }
     }
 
@@ -168,8 +235,7 @@ async fn write_batch<W: BatchWrite>(
 }
 
 async fn write_once<W: BatchWrite>(db: &Db, writer: &W, jobs: &[W::Job]) -> Result<Vec<W::Done>> {
-    let mut tx = db.begin().await?;
-    let done = writer.write(&mut tx, jobs).await?;
+    let done = writer.commit(db, jobs).await?;
     if done.len() != jobs.len() {
         return Err(StorageError::Corrupt(format!(
             "{} answers for {} jobs",
@@ -177,7 +243,6 @@ async fn write_once<W: BatchWrite>(db: &Db, writer: &W, jobs: &[W::Job]) -> Resu
             jobs.len()
         )));
     }
-    tx.commit().await?;
     Ok(done)
 }
 

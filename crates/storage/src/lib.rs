@@ -11,6 +11,7 @@ pub mod applications;
 pub mod audit;
 pub mod backup;
 pub mod batch;
+pub mod direct;
 pub mod feedback;
 pub mod files;
 pub mod indicators;
@@ -71,6 +72,8 @@ pub enum StorageError {
     BatchWrite(String),
     #[error("the change could not be written, the database being unreachable: {0}")]
     BatchUnavailable(String),
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("personal data is sealed under data key {0}, which is not configured")]
@@ -90,6 +93,10 @@ impl StorageError {
             StorageError::Database(
                 sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_)
             ) | StorageError::BatchUnavailable(_)
+        ) || matches!(
+            self,
+            StorageError::Sqlite(rusqlite::Error::SqliteFailure(e, _))
+                if matches!(e.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
         )
     }
 }
@@ -124,6 +131,8 @@ pub struct Db {
     backend: Backend,
     read: AnyPool,
     write: AnyPool,
+    /// On SQLite, connections for point reads on the caller's thread ([`direct`]).
+    point: Option<std::sync::Arc<direct::PointReaders>>,
     /// Keys that seal personal data at rest (see [`sealed`]). Shared by every clone, and
     /// replaceable while the server runs: a new key file is taken up without a restart.
     keyring: std::sync::Arc<std::sync::RwLock<Option<std::sync::Arc<sealed::Keyring>>>>,
@@ -182,6 +191,10 @@ impl Db {
                     AnyPoolOptions::new()
                         .max_connections(max)
                         .acquire_timeout(opts.acquire_timeout)
+                        // A connection to a local file does not go stale, and the ping
+                        // sqlx sends before each use is a round trip to the connection's
+                        // thread: as costly as the query itself for a point read.
+                        .test_before_acquire(false)
                         .after_connect(move |conn, _| {
                             Box::pin(async move {
                                 // WAL lets readers run beside the writer. synchronous=FULL
@@ -218,6 +231,9 @@ impl Db {
                     backend,
                     read,
                     write,
+                    point: path
+                        .as_deref()
+                        .map(|p| std::sync::Arc::new(direct::PointReaders::new(p))),
                     keyring: Default::default(),
                 })
             }
@@ -231,6 +247,7 @@ impl Db {
                     backend,
                     read: pool.clone(),
                     write: pool,
+                    point: None,
                     keyring: Default::default(),
                 })
             }
@@ -259,6 +276,21 @@ impl Db {
         m.iter()
             .map(|m| format!("{} {}", m.version, m.description))
             .collect()
+    }
+
+    pub(crate) fn point(&self) -> Option<&direct::PointReaders> {
+        self.point.as_deref()
+    }
+
+    /// The SQLite file, for connections of [`direct`].
+    pub(crate) fn sqlite_path(&self) -> Option<&std::path::Path> {
+        self.point.as_deref().map(direct::PointReaders::path)
+    }
+
+    /// Holds the single write connection of SQLite (without using it), so a writer of
+    /// [`direct`] writes while no sqlx writer does.
+    pub(crate) async fn write_lock(&self) -> Result<sqlx::pool::PoolConnection<Any>> {
+        Ok(self.write.acquire().await?)
     }
 
     pub fn reader(&self) -> &AnyPool {

@@ -86,8 +86,22 @@ pub const DEFAULT_RATE: limit::Rate = limit::Rate {
 /// Most submissions in one transaction.
 const SUBMISSION_BATCH: usize = 256;
 
+/// What every handler is given. Axum clones the state for each request (and each layer),
+/// so it is one pointer to the shared parts rather than a dozen reference counts to bump
+/// and drop per request.
 #[derive(Clone, Debug)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// The parts of [`AppState`].
+#[derive(Debug)]
+pub struct Shared {
     pub db: Db,
     /// Batched, durable audit writes for reads of personal data.
     pub audit: sohoa_storage::audit::AuditSink,
@@ -107,7 +121,7 @@ pub struct AppState {
 impl AppState {
     /// The state of a running server; starts the audit writer, so call it inside the runtime.
     pub fn new(db: Db, config: WebConfig) -> Self {
-        Self {
+        Self(Arc::new(Shared {
             audit: sohoa_storage::audit::AuditSink::spawn(db.clone()),
             submissions: sohoa_storage::batch::GroupCommit::spawn(
                 db.clone(),
@@ -125,7 +139,7 @@ impl AppState {
                 config.files_dir.clone(),
             )),
             config: Arc::new(config),
-        }
+        }))
     }
 }
 

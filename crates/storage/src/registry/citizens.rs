@@ -8,6 +8,7 @@ use sqlx::any::AnyRow;
 use time::macros::date;
 
 use super::{prefix_upper, Counts, Prepared, Provenance, TableSpec, Val};
+use crate::direct::Fields;
 use crate::sealed::Keyring;
 use crate::{int, opt_text, text, Db, Filter, Result, StorageError, Tx};
 
@@ -103,26 +104,26 @@ pub struct Stored {
 const COLUMNS: &str = "citizen_id, full_name, date_of_birth, sex, permanent_street, permanent_unit, temporary_street, \
                        temporary_unit, household_id, phone, email, version, changed_at, source, name_folded";
 
-fn from_row(row: &AnyRow, keys: &Keyring) -> Result<Stored> {
-    let id = text(row, "citizen_id")?;
+fn from_row(row: &impl Fields, keys: &Keyring) -> Result<Stored> {
+    let id = row.text("citizen_id")?;
     let open =
-        |column: &str| -> Result<String> { keys.open(&context(column, &id), &text(row, column)?) };
+        |column: &str| -> Result<String> { keys.open(&context(column, &id), &row.text(column)?) };
     let open_opt = |column: &str| -> Result<String> {
-        opt_text(row, column)?
+        row.opt_text(column)?
             .map(|v| keys.open(&context(column, &id), &v))
             .transpose()
             .map(Option::unwrap_or_default)
     };
     let input = CitizenInput {
-        citizen_id: text(row, "citizen_id")?,
-        full_name: text(row, "full_name")?,
-        date_of_birth: text(row, "date_of_birth")?,
-        sex: text(row, "sex")?,
+        citizen_id: row.text("citizen_id")?,
+        full_name: row.text("full_name")?,
+        date_of_birth: row.text("date_of_birth")?,
+        sex: row.text("sex")?,
         permanent_street: open("permanent_street")?,
-        permanent_unit: text(row, "permanent_unit")?,
+        permanent_unit: row.text("permanent_unit")?,
         temporary_street: open_opt("temporary_street")?,
-        temporary_unit: opt_text(row, "temporary_unit")?.unwrap_or_default(),
-        household_id: opt_text(row, "household_id")?.unwrap_or_default(),
+        temporary_unit: row.opt_text("temporary_unit")?.unwrap_or_default(),
+        household_id: row.opt_text("household_id")?.unwrap_or_default(),
         phone: open_opt("phone")?,
         email: open_opt("email")?,
     };
@@ -137,13 +138,21 @@ fn from_row(row: &AnyRow, keys: &Keyring) -> Result<Stored> {
     })?;
     Ok(Stored {
         citizen,
-        version: int(row, "version")?,
-        changed_at: text(row, "changed_at")?,
-        source: text(row, "source")?,
+        version: row.int("version")?,
+        changed_at: row.text("changed_at")?,
+        source: row.text("source")?,
     })
 }
 
 pub async fn get(db: &Db, id: &CitizenId) -> Result<Option<Stored>> {
+    if let Some(point) = db.point() {
+        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            format!("SELECT {COLUMNS} FROM citizens WHERE citizen_id = ?1")
+        });
+        let row = point.one(&SQL, id.as_str())?;
+        let keys = &*db.keyring()?;
+        return row.as_ref().map(|r| from_row(r, keys)).transpose();
+    }
     let row = sqlx::query(&format!(
         "SELECT {COLUMNS} FROM citizens WHERE citizen_id = $1"
     ))

@@ -1,0 +1,200 @@
+//! SQLite without sqlx's thread hop, for the two hottest paths of once-only sharing.
+//!
+//! sqlx runs each SQLite connection on a thread of its own and hands it every statement
+//! through a channel: each statement costs two thread wake-ups, which on a small virtual
+//! machine cost more than a point read or a row insert itself. Two paths go around it:
+//!
+//! - [`PointReaders`]: one record by its identity, read on the calling thread through a
+//!   read-only connection to the same file, for the few microseconds a B-tree seek takes.
+//!   WAL mode lets it read beside the writer exactly as sqlx's readers do.
+//! - [`DirectWriter`]: the audit entries of reads, a whole group commit in one synchronous
+//!   transaction on the group commit's own thread. It writes only while holding sqlx's
+//!   single write connection ([`crate::Db::write_lock`]), so SQLite still sees one writer
+//!   at a time and nobody waits on SQLITE_BUSY.
+//!
+//! Everything else, and everything on PostgreSQL, goes through sqlx.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use rusqlite::types::Value;
+use rusqlite::{Connection, OpenFlags};
+
+use crate::{Result, StorageError};
+
+/// Idle connections kept; more are opened when more callers read at once (at most one a
+/// runtime thread, since a read never awaits), and closed when returned beyond this.
+const KEEP: usize = 8;
+
+/// Read-only connections to one SQLite file, taken by one caller at a time.
+#[derive(Debug)]
+pub struct PointReaders {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+/// One row, with its columns by name: what [`Fields`] reads a record from.
+#[derive(Debug)]
+pub struct PlainRow {
+    columns: Vec<(String, Value)>,
+}
+
+/// A row's columns as the repositories decode them, on either kind of row.
+pub(crate) trait Fields {
+    fn text(&self, col: &str) -> Result<String>;
+    fn opt_text(&self, col: &str) -> Result<Option<String>>;
+    fn int(&self, col: &str) -> Result<i64>;
+}
+
+impl Fields for sqlx::any::AnyRow {
+    fn text(&self, col: &str) -> Result<String> {
+        crate::text(self, col)
+    }
+    fn opt_text(&self, col: &str) -> Result<Option<String>> {
+        crate::opt_text(self, col)
+    }
+    fn int(&self, col: &str) -> Result<i64> {
+        crate::int(self, col)
+    }
+}
+
+impl PlainRow {
+    fn get(&self, col: &str) -> Result<&Value> {
+        self.columns
+            .iter()
+            .find(|(name, _)| name == col)
+            .map(|(_, v)| v)
+            .ok_or_else(|| StorageError::Corrupt(format!("no column {col}")))
+    }
+}
+
+impl Fields for PlainRow {
+    fn text(&self, col: &str) -> Result<String> {
+        self.opt_text(col)?
+            .ok_or_else(|| StorageError::Corrupt(format!("{col} is NULL")))
+    }
+    fn opt_text(&self, col: &str) -> Result<Option<String>> {
+        match self.get(col)? {
+            Value::Null => Ok(None),
+            Value::Text(s) => Ok(Some(s.clone())),
+            _ => Err(StorageError::Corrupt(format!("{col} is not text"))),
+        }
+    }
+    fn int(&self, col: &str) -> Result<i64> {
+        match self.get(col)? {
+            Value::Integer(i) => Ok(*i),
+            _ => Err(StorageError::Corrupt(format!("{col} is not an integer"))),
+        }
+    }
+}
+
+fn sqlite_error(e: rusqlite::Error) -> StorageError {
+    StorageError::Sqlite(e)
+}
+
+/// The settings every sqlx connection gets (see [`crate::Db::connect`]).
+const PRAGMAS: &str = "PRAGMA busy_timeout = 10000; PRAGMA synchronous = FULL; \
+                       PRAGMA foreign_keys = ON; PRAGMA cache_size = -8192;";
+
+impl PointReaders {
+    pub fn new(path: &Path) -> Self {
+        Self {
+            path: path.to_owned(),
+            idle: Mutex::new(Vec::new()),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn open(&self) -> Result<Connection> {
+        let conn = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(sqlite_error)?;
+        // The same settings as sqlx's readers; query_only guards against a write slipping
+        // through this side door.
+        conn.execute_batch(&format!("{PRAGMAS} PRAGMA query_only = ON;"))
+            .map_err(sqlite_error)?;
+        Ok(conn)
+    }
+
+    /// The one row `sql` finds with `param` bound to `?1`, if any.
+    pub fn one(&self, sql: &str, param: &str) -> Result<Option<PlainRow>> {
+        // A poisoned lock guards only a list of idle connections, which stays whole.
+        let taken = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let conn = match taken {
+            Some(c) => c,
+            None => self.open()?,
+        };
+        let row = read_one(&conn, sql, param);
+        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        if idle.len() < KEEP {
+            idle.push(conn);
+        }
+        row
+    }
+}
+
+fn read_one(conn: &Connection, sql: &str, param: &str) -> Result<Option<PlainRow>> {
+    let mut stmt = conn.prepare_cached(sql).map_err(sqlite_error)?;
+    let names: Vec<String> = stmt.column_names().iter().map(|n| n.to_string()).collect();
+    let mut rows = stmt.query([param]).map_err(sqlite_error)?;
+    let Some(row) = rows.next().map_err(sqlite_error)? else {
+        return Ok(None);
+    };
+    let mut columns = Vec::with_capacity(names.len());
+    for (i, name) in names.into_iter().enumerate() {
+        let v: Value = row.get(i).map_err(sqlite_error)?;
+        columns.push((name, v));
+    }
+    Ok(Some(PlainRow { columns }))
+}
+
+/// A read-write connection for one writer task, opened on first use.
+#[derive(Debug)]
+pub struct DirectWriter {
+    path: PathBuf,
+    conn: Mutex<Option<Connection>>,
+}
+
+impl DirectWriter {
+    pub fn new(path: &Path) -> Self {
+        Self {
+            path: path.to_owned(),
+            conn: Mutex::new(None),
+        }
+    }
+
+    /// Runs `f` in an immediate transaction and commits it (synchronously: call it from a
+    /// thread that may block, and only while holding [`crate::Db::write_lock`]).
+    pub fn transaction<T>(
+        &self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>,
+    ) -> Result<T> {
+        let mut guard = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        if guard.is_none() {
+            let conn = Connection::open_with_flags(
+                &self.path,
+                OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )
+            .map_err(sqlite_error)?;
+            // Each entry lands on a random leaf of the audit log's index by record, so
+            // the writer keeps more of that index at hand than a reader needs.
+            conn.execute_batch(&format!("{PRAGMAS} PRAGMA cache_size = -65536;"))
+                .map_err(sqlite_error)?;
+            *guard = Some(conn);
+        }
+        let conn = guard
+            .as_mut()
+            .ok_or_else(|| StorageError::Corrupt("no connection".into()))?;
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(sqlite_error)?;
+        let out = f(&tx)?;
+        tx.commit().map_err(sqlite_error)?;
+        Ok(out)
+    }
+}
