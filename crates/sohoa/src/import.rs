@@ -384,7 +384,7 @@ async fn run_kind<K: Kind>(
                 since_newline: 0,
             };
             let mut bar = Progress::new(progress, size, read);
-            parse_file::<K>(guarded, size, format, &units, &keys, &tx_items, &mut bar)
+            parse_file::<K>(guarded, format, &units, &keys, &tx_items, &mut bar)
         })
     };
 
@@ -543,7 +543,6 @@ async fn commit_batch<K: Kind>(
 /// problem that makes the rest of the file unreadable.
 fn parse_file<K: Kind>(
     input: impl Read,
-    size_hint: u64,
     format: Format,
     units: &HashSet<String>,
     keys: &Keyring,
@@ -551,10 +550,10 @@ fn parse_file<K: Kind>(
     bar: &mut Progress,
 ) -> Result<(), String> {
     let today = sohoa_domain::timestamp::today();
-    // Room for every record up front (rows are ~100 bytes): growing a table of millions of
-    // entries would briefly hold two of them.
-    let mut seen: HashMap<u64, u32> =
-        HashMap::with_capacity((size_hint / 100).min(50_000_000) as usize);
+    // Grown as rows come, not reserved from the file's size: a reservation that overshoots
+    // the next power of two doubles the table for good (570 MB instead of 285 MB at 14
+    // million rows), while growing holds two tables only for the moment of a resize.
+    let mut seen: HashMap<u64, u32> = HashMap::new();
     let mut batch = Vec::with_capacity(2_000);
     let mut check =
         |line: u64, parsed: Result<K::Input, Reject>, batch: &mut Vec<Item<K::Ready>>| {

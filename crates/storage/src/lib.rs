@@ -120,6 +120,10 @@ impl Default for DbOptions {
     }
 }
 
+/// The SQLite writer's page cache: index pages of a city-sized registry are what upserts
+/// touch. A bulk load lowers it for its duration (see [`registry::bulk_begin`]).
+pub(crate) const WRITER_CACHE_KIB: i64 = 256 * 1024;
+
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -225,7 +229,7 @@ impl Db {
                         })
                         .connect(&url)
                 };
-                let write = pool(1, 256 * 1024).await?;
+                let write = pool(1, WRITER_CACHE_KIB).await?;
                 let read = pool(opts.max_connections.max(1), 32 * 1024).await?;
                 Ok(Self {
                     backend,
