@@ -23,8 +23,8 @@ pub trait BatchWrite: Send + Sync + 'static {
         jobs: &'a [Self::Job],
     ) -> impl Future<Output = Result<Vec<Self::Done>>> + Send + 'a;
 
-    /// Writes `jobs` in one transaction and commits it: [`commit_in_tx`] unless the writer
-    /// commits some other way.
+    /// Writes `jobs` in one transaction and commits it, with one answer per job, in order:
+    /// [`commit_in_tx`] unless the writer commits some other way.
     fn commit<'a>(
         &'a self,
         db: &'a Db,
@@ -34,7 +34,8 @@ pub trait BatchWrite: Send + Sync + 'static {
     }
 }
 
-/// A transaction of sqlx's write pool, [`BatchWrite::write`] in it, and its commit.
+/// A transaction of sqlx's write pool, [`BatchWrite::write`] in it, and its commit; a
+/// writer that answers for more or fewer jobs than it was given is rolled back.
 pub async fn commit_in_tx<W: BatchWrite + ?Sized>(
     writer: &W,
     db: &Db,
@@ -207,7 +208,7 @@ async fn write_batch<W: BatchWrite>(
     writer: &W,
     jobs: &[W::Job],
 ) -> Vec<std::result::Result<W::Done, Failed>> {
-    match write_once(db, writer, jobs).await {
+    match writer.commit(db, jobs).await {
         Ok(done) => done.into_iter().map(Ok).collect(),
         Err(e) if jobs.len() == 1 => {
             tracing::error!(error = %e, job = std::any::type_name::<W::Job>(), "write failed");
@@ -217,7 +218,7 @@ async fn write_batch<W: BatchWrite>(
             tracing::warn!(error = %e, jobs = jobs.len(), "batch failed; writing its jobs one by one");
             let mut answers = Vec::with_capacity(jobs.len());
             for job in jobs {
-                let answer = match write_once(db, writer, std::slice::from_ref(job)).await {
+                let answer = match writer.commit(db, std::slice::from_ref(job)).await {
                     Ok(mut done) => done.pop().ok_or_else(|| Failed {
                         message: "no answer for a job".into(),
                         unavailable: false,
@@ -232,18 +233,6 @@ async fn write_batch<W: BatchWrite>(
             answers
         }
     }
-}
-
-async fn write_once<W: BatchWrite>(db: &Db, writer: &W, jobs: &[W::Job]) -> Result<Vec<W::Done>> {
-    let done = writer.commit(db, jobs).await?;
-    if done.len() != jobs.len() {
-        return Err(StorageError::Corrupt(format!(
-            "{} answers for {} jobs",
-            done.len(),
-            jobs.len()
-        )));
-    }
-    Ok(done)
 }
 
 #[cfg(test)]

@@ -88,11 +88,8 @@ impl Fields for PlainRow {
     }
 }
 
-fn sqlite_error(e: rusqlite::Error) -> StorageError {
-    StorageError::Sqlite(e)
-}
-
-/// The settings every sqlx connection gets (see [`crate::Db::connect`]).
+/// The durability and locking settings of sqlx's connections (see [`crate::Db::connect`]),
+/// with a smaller cache: a point read touches a handful of pages.
 const PRAGMAS: &str = "PRAGMA busy_timeout = 10000; PRAGMA synchronous = FULL; \
                        PRAGMA foreign_keys = ON; PRAGMA cache_size = -8192;";
 
@@ -112,12 +109,10 @@ impl PointReaders {
         let conn = Connection::open_with_flags(
             &self.path,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(sqlite_error)?;
+        )?;
         // The same settings as sqlx's readers; query_only guards against a write slipping
         // through this side door.
-        conn.execute_batch(&format!("{PRAGMAS} PRAGMA query_only = ON;"))
-            .map_err(sqlite_error)?;
+        conn.execute_batch(&format!("{PRAGMAS} PRAGMA query_only = ON;"))?;
         Ok(conn)
     }
 
@@ -139,15 +134,15 @@ impl PointReaders {
 }
 
 fn read_one(conn: &Connection, sql: &str, param: &str) -> Result<Option<PlainRow>> {
-    let mut stmt = conn.prepare_cached(sql).map_err(sqlite_error)?;
+    let mut stmt = conn.prepare_cached(sql)?;
     let names: Vec<String> = stmt.column_names().iter().map(|n| n.to_string()).collect();
-    let mut rows = stmt.query([param]).map_err(sqlite_error)?;
-    let Some(row) = rows.next().map_err(sqlite_error)? else {
+    let mut rows = stmt.query([param])?;
+    let Some(row) = rows.next()? else {
         return Ok(None);
     };
     let mut columns = Vec::with_capacity(names.len());
     for (i, name) in names.into_iter().enumerate() {
-        let v: Value = row.get(i).map_err(sqlite_error)?;
+        let v: Value = row.get(i)?;
         columns.push((name, v));
     }
     Ok(Some(PlainRow { columns }))
@@ -179,22 +174,18 @@ impl DirectWriter {
             let conn = Connection::open_with_flags(
                 &self.path,
                 OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-            )
-            .map_err(sqlite_error)?;
+            )?;
             // Each entry lands on a random leaf of the audit log's index by record, so
             // the writer keeps more of that index at hand than a reader needs.
-            conn.execute_batch(&format!("{PRAGMAS} PRAGMA cache_size = -65536;"))
-                .map_err(sqlite_error)?;
+            conn.execute_batch(&format!("{PRAGMAS} PRAGMA cache_size = -65536;"))?;
             *guard = Some(conn);
         }
         let conn = guard
             .as_mut()
             .ok_or_else(|| StorageError::Corrupt("no connection".into()))?;
-        let tx = conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(sqlite_error)?;
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let out = f(&tx)?;
-        tx.commit().map_err(sqlite_error)?;
+        tx.commit()?;
         Ok(out)
     }
 }
