@@ -23,14 +23,8 @@ use rusqlite::{Connection, OpenFlags};
 use crate::{Result, StorageError};
 
 /// Idle connections kept; more are opened when more callers read at once (at most one a
-/// runtime thread, since a read never awaits), and closed when returned beyond this. Each
-/// holds up to [`READER_CACHE_KIB`] of pages.
-const KEEP: usize = 4;
-
-/// A point reader's page cache. A look-up descends two B-trees of a city-sized registry (the
-/// index by identity, then the table); the inner pages of both, some 6,000 at 14 million
-/// citizens, stay at hand in 64 MiB where 8 MiB re-read them from the file on most look-ups.
-const READER_CACHE_KIB: i64 = 64 * 1024;
+/// runtime thread, since a read never awaits), and closed when returned beyond this.
+const KEEP: usize = 8;
 
 /// Read-only connections to one SQLite file, taken by one caller at a time.
 #[derive(Debug)]
@@ -94,10 +88,10 @@ impl Fields for PlainRow {
     }
 }
 
-/// The durability and locking settings of sqlx's connections (see [`crate::Db::connect`]);
-/// each kind of connection here sets its own cache.
+/// The durability and locking settings of sqlx's connections (see [`crate::Db::connect`]),
+/// with a smaller cache: a point read touches a handful of pages.
 const PRAGMAS: &str = "PRAGMA busy_timeout = 10000; PRAGMA synchronous = FULL; \
-                       PRAGMA foreign_keys = ON;";
+                       PRAGMA foreign_keys = ON; PRAGMA cache_size = -8192;";
 
 impl PointReaders {
     pub fn new(path: &Path) -> Self {
@@ -118,9 +112,7 @@ impl PointReaders {
         )?;
         // The same settings as sqlx's readers; query_only guards against a write slipping
         // through this side door.
-        conn.execute_batch(&format!(
-            "{PRAGMAS} PRAGMA query_only = ON; PRAGMA cache_size = -{READER_CACHE_KIB};"
-        ))?;
+        conn.execute_batch(&format!("{PRAGMAS} PRAGMA query_only = ON;"))?;
         Ok(conn)
     }
 
