@@ -17,7 +17,6 @@
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use rusqlite::types::Value;
 use rusqlite::{Connection, OpenFlags};
 
 use crate::{Result, StorageError};
@@ -31,12 +30,6 @@ const KEEP: usize = 8;
 pub struct PointReaders {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
-}
-
-/// One row, with its columns by name: what [`Fields`] reads a record from.
-#[derive(Debug)]
-pub struct PlainRow {
-    columns: Vec<(String, Value)>,
 }
 
 /// A row's columns as the repositories decode them, on either kind of row.
@@ -58,33 +51,16 @@ impl Fields for sqlx::any::AnyRow {
     }
 }
 
-impl PlainRow {
-    fn get(&self, col: &str) -> Result<&Value> {
-        self.columns
-            .iter()
-            .find(|(name, _)| name == col)
-            .map(|(_, v)| v)
-            .ok_or_else(|| StorageError::Corrupt(format!("no column {col}")))
-    }
-}
-
-impl Fields for PlainRow {
+/// Read in place from the statement's current row: nothing copied but the values decoded.
+impl Fields for rusqlite::Row<'_> {
     fn text(&self, col: &str) -> Result<String> {
-        self.opt_text(col)?
-            .ok_or_else(|| StorageError::Corrupt(format!("{col} is NULL")))
+        Ok(self.get(col)?)
     }
     fn opt_text(&self, col: &str) -> Result<Option<String>> {
-        match self.get(col)? {
-            Value::Null => Ok(None),
-            Value::Text(s) => Ok(Some(s.clone())),
-            _ => Err(StorageError::Corrupt(format!("{col} is not text"))),
-        }
+        Ok(self.get(col)?)
     }
     fn int(&self, col: &str) -> Result<i64> {
-        match self.get(col)? {
-            Value::Integer(i) => Ok(*i),
-            _ => Err(StorageError::Corrupt(format!("{col} is not an integer"))),
-        }
+        Ok(self.get(col)?)
     }
 }
 
@@ -116,15 +92,20 @@ impl PointReaders {
         Ok(conn)
     }
 
-    /// The one row `sql` finds with `param` bound to `?1`, if any.
-    pub fn one(&self, sql: &str, param: &str) -> Result<Option<PlainRow>> {
+    /// `decode` of the one row `sql` finds with `param` bound to `?1`, if any.
+    pub fn one<T>(
+        &self,
+        sql: &str,
+        param: &str,
+        decode: impl FnOnce(&rusqlite::Row<'_>) -> Result<T>,
+    ) -> Result<Option<T>> {
         // A poisoned lock guards only a list of idle connections, which stays whole.
         let taken = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
         let conn = match taken {
             Some(c) => c,
             None => self.open()?,
         };
-        let row = read_one(&conn, sql, param);
+        let row = read_one(&conn, sql, param, decode);
         let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
         if idle.len() < KEEP {
             idle.push(conn);
@@ -133,19 +114,15 @@ impl PointReaders {
     }
 }
 
-fn read_one(conn: &Connection, sql: &str, param: &str) -> Result<Option<PlainRow>> {
+fn read_one<T>(
+    conn: &Connection,
+    sql: &str,
+    param: &str,
+    decode: impl FnOnce(&rusqlite::Row<'_>) -> Result<T>,
+) -> Result<Option<T>> {
     let mut stmt = conn.prepare_cached(sql)?;
-    let names: Vec<String> = stmt.column_names().iter().map(|n| n.to_string()).collect();
     let mut rows = stmt.query([param])?;
-    let Some(row) = rows.next()? else {
-        return Ok(None);
-    };
-    let mut columns = Vec::with_capacity(names.len());
-    for (i, name) in names.into_iter().enumerate() {
-        let v: Value = row.get(i)?;
-        columns.push((name, v));
-    }
-    Ok(Some(PlainRow { columns }))
+    rows.next()?.map(decode).transpose()
 }
 
 /// A read-write connection for one writer task, opened on first use.

@@ -149,9 +149,8 @@ pub async fn get(db: &Db, id: &CitizenId) -> Result<Option<Stored>> {
         static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
             format!("SELECT {COLUMNS} FROM citizens WHERE citizen_id = ?1")
         });
-        let row = point.one(&SQL, id.as_str())?;
-        let keys = &*db.keyring()?;
-        return row.as_ref().map(|r| from_row(r, keys)).transpose();
+        let keys = db.keyring()?;
+        return point.one(&SQL, id.as_str(), |row| from_row(row, &keys));
     }
     let row = sqlx::query(&format!(
         "SELECT {COLUMNS} FROM citizens WHERE citizen_id = $1"
