@@ -5,6 +5,7 @@ use sohoa_domain::audit::{
 };
 use sqlx::any::AnyRow;
 
+use crate::audit_index::{Shape, Upkeep};
 use crate::batch::{BatchWrite, GroupCommit};
 use crate::{int, opt_text, text, Db, Result, StorageError, Tx};
 
@@ -96,7 +97,10 @@ fn fields_json(r: &AuditRecord) -> Result<String> {
 }
 
 /// [`append_many`] through a connection of [`crate::direct`]: the same rows, the same head.
-fn append_direct(tx: &rusqlite::Transaction<'_>, records: &[AuditRecord]) -> Result<Vec<i64>> {
+pub(crate) fn append_direct(
+    tx: &rusqlite::Transaction<'_>,
+    records: &[AuditRecord],
+) -> Result<Vec<i64>> {
     let n = i64::try_from(records.len())
         .map_err(|_| StorageError::Corrupt("too many audit records".into()))?;
     // Cached like the insert: parsing statements was 6% of the group-commit thread's time.
@@ -141,10 +145,47 @@ pub struct AuditSink {
     writer: GroupCommit<AuditWriter>,
 }
 
-/// Appends a batch of records to the chain; on SQLite, around sqlx ([`crate::direct`]).
+/// Appends a batch of records to the chain; on SQLite, around sqlx ([`crate::direct`]), and
+/// keeps the index by record up to date ([`crate::audit_index`]).
 #[derive(Debug)]
 pub struct AuditWriter {
     direct: Option<crate::direct::DirectWriter>,
+    upkeep: std::sync::Mutex<Upkeep>,
+}
+
+impl AuditWriter {
+    /// Runs `f` on the index's upkeep in a transaction of the direct connection; what the
+    /// upkeep holds in memory is dropped if the transaction does not commit.
+    fn direct_transaction<T>(
+        &self,
+        direct: &crate::direct::DirectWriter,
+        f: impl FnOnce(&rusqlite::Transaction<'_>, &mut Upkeep) -> Result<T>,
+    ) -> Result<T> {
+        // A poisoned lock guards only the upkeep's cache, which `forget` resets.
+        let mut upkeep = self.upkeep.lock().unwrap_or_else(|p| p.into_inner());
+        let out = direct.transaction(|tx| f(tx, &mut upkeep));
+        if out.is_err() {
+            upkeep.forget();
+        }
+        out
+    }
+}
+
+/// Upkeep of the index inside a batch's transaction, in a savepoint: if it fails, the batch's
+/// entries are committed all the same and the index catches up later.
+fn upkeep_within(tx: &rusqlite::Transaction<'_>, upkeep: &mut Upkeep, budget: usize) {
+    let done = tx
+        .execute_batch("SAVEPOINT upkeep")
+        .map_err(StorageError::from)
+        .and_then(|()| upkeep.run(tx, budget))
+        .and_then(|_| Ok(tx.execute_batch("RELEASE upkeep")?));
+    if let Err(e) = done {
+        tracing::error!(error = %e, "audit index upkeep failed; the batch is kept");
+        upkeep.forget();
+        if let Err(e) = tx.execute_batch("ROLLBACK TO upkeep; RELEASE upkeep") {
+            tracing::error!(error = %e, "audit index upkeep not rolled back");
+        }
+    }
 }
 
 impl BatchWrite for AuditWriter {
@@ -163,10 +204,26 @@ impl BatchWrite for AuditWriter {
         match &self.direct {
             Some(direct) => {
                 let _writing = db.write_lock().await?;
-                direct.transaction(|tx| append_direct(tx, jobs))
+                self.direct_transaction(direct, |tx, upkeep| {
+                    let seqs = append_direct(tx, jobs)?;
+                    upkeep_within(tx, upkeep, jobs.len() * crate::audit_index::UNITS_PER_ENTRY);
+                    Ok(seqs)
+                })
             }
             None => crate::batch::commit_in_tx(self, db, jobs).await,
         }
+    }
+
+    /// Entries appended by others (changes audited in their own transactions) are indexed
+    /// here when no read is being audited.
+    async fn idle(&self, db: &Db) -> Result<bool> {
+        let Some(direct) = &self.direct else {
+            return Ok(false);
+        };
+        let _writing = db.write_lock().await?;
+        self.direct_transaction(direct, |tx, upkeep| {
+            upkeep.run(tx, crate::audit_index::IDLE_UNITS)
+        })
     }
 }
 
@@ -176,11 +233,18 @@ const SINK_BATCH: usize = 2_048;
 impl AuditSink {
     /// Starts the writer task (inside a Tokio runtime).
     pub fn spawn(db: Db) -> Self {
+        Self::spawn_shaped(db, Shape::default())
+    }
+
+    /// [`AuditSink::spawn`] with runs of the index by record of another size (tests make
+    /// them small to see them merged).
+    pub fn spawn_shaped(db: Db, shape: Shape) -> Self {
         Self {
             writer: GroupCommit::spawn(
                 db.clone(),
                 AuditWriter {
                     direct: db.sqlite_path().map(crate::direct::DirectWriter::new),
+                    upkeep: std::sync::Mutex::new(Upkeep::new(shape)),
                 },
                 SINK_BATCH,
             ),
@@ -256,15 +320,7 @@ pub async fn entries_for_object(
     object_id: &str,
     limit: i64,
 ) -> Result<Vec<AuditEntry>> {
-    let rows = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM audit_log WHERE object_type = $1 AND object_id = $2 ORDER BY seq DESC LIMIT $3"
-    ))
-    .bind(object_type)
-    .bind(object_id)
-    .bind(limit)
-    .fetch_all(db.reader())
-    .await?;
-    rows.iter().map(entry_from_row).collect()
+    entries_for_object_before(db, object_type, object_id, None, limit).await
 }
 
 /// Entries about one object older than `before` (all when `None`), newest first: a
@@ -276,16 +332,33 @@ pub async fn entries_for_object_before(
     before: Option<i64>,
     limit: i64,
 ) -> Result<Vec<AuditEntry>> {
-    let rows = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM audit_log WHERE object_type = $1 AND object_id = $2 AND seq < $3 \
-         ORDER BY seq DESC LIMIT $4"
-    ))
-    .bind(object_type)
-    .bind(object_id)
-    .bind(before.unwrap_or(i64::MAX))
-    .bind(limit)
-    .fetch_all(db.reader())
-    .await?;
+    // On SQLite the index by record is the live runs of `audit_index` and the tail after
+    // them (see `audit_index`); one statement, so one snapshot sees each entry once.
+    let sql = match db.backend() {
+        crate::Backend::Sqlite => format!(
+            "SELECT {COLUMNS} FROM audit_log WHERE seq IN ( \
+                 SELECT i.seq FROM audit_index_runs r CROSS JOIN audit_index i ON i.run = r.run \
+                 WHERE r.state = 'live' AND i.object_type = $1 AND i.object_id = $2 \
+                   AND i.seq < $3 \
+                 UNION ALL \
+                 SELECT seq FROM audit_log \
+                 WHERE seq > (SELECT COALESCE(MAX(last_seq), 0) FROM audit_index_runs \
+                              WHERE state = 'live') \
+                   AND seq < $3 AND object_type = $1 AND object_id = $2) \
+             ORDER BY seq DESC LIMIT $4"
+        ),
+        crate::Backend::Postgres => format!(
+            "SELECT {COLUMNS} FROM audit_log WHERE object_type = $1 AND object_id = $2 \
+             AND seq < $3 ORDER BY seq DESC LIMIT $4"
+        ),
+    };
+    let rows = sqlx::query(&sql)
+        .bind(object_type)
+        .bind(object_id)
+        .bind(before.unwrap_or(i64::MAX))
+        .bind(limit)
+        .fetch_all(db.reader())
+        .await?;
     rows.iter().map(entry_from_row).collect()
 }
 

@@ -32,7 +32,17 @@ pub trait BatchWrite: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Vec<Self::Done>>> + Send + 'a {
         commit_in_tx(self, db, jobs)
     }
+
+    /// Background work done when no job has come for a while ([`IDLE`]); returns whether
+    /// more is left, to be done as soon as the queue is empty again. Nothing by default.
+    fn idle<'a>(&'a self, db: &'a Db) -> impl Future<Output = Result<bool>> + Send + 'a {
+        let _ = db;
+        async { Ok(false) }
+    }
 }
+
+/// How long the queue stays empty before the writer's [`BatchWrite::idle`] work.
+pub const IDLE: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// A transaction of sqlx's write pool, [`BatchWrite::write`] in it, and its commit; a
 /// writer that answers for more or fewer jobs than it was given is rolled back.
@@ -91,7 +101,26 @@ impl<W: BatchWrite> GroupCommit<W> {
         let backend = db.backend();
         let run = async move {
             let mut batch: Vec<Pending<W>> = Vec::with_capacity(max_batch);
-            while rx.recv_many(&mut batch, max_batch).await > 0 {
+            let mut more_idle_work = false;
+            loop {
+                // `recv_many` is polled before the deadline, so with a zero wait jobs that
+                // are already queued still come first.
+                let wait = if more_idle_work {
+                    std::time::Duration::ZERO
+                } else {
+                    IDLE
+                };
+                match tokio::time::timeout(wait, rx.recv_many(&mut batch, max_batch)).await {
+                    Ok(0) => break,
+                    Ok(_) => {}
+                    Err(_) => {
+                        more_idle_work = writer.idle(&db).await.unwrap_or_else(|e| {
+                            tracing::error!(error = %e, "group commit: idle work failed");
+                            false
+                        });
+                        continue;
+                    }
+                }
                 let pending = std::mem::take(&mut batch);
                 let (jobs, replies): (Vec<W::Job>, Vec<_>) =
                     pending.into_iter().map(|p| (p.job, p.done)).unzip();

@@ -9,6 +9,7 @@ pub mod accounts;
 pub mod agencies;
 pub mod applications;
 pub mod audit;
+pub mod audit_index;
 pub mod backup;
 pub mod batch;
 pub mod direct;
