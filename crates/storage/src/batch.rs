@@ -41,6 +41,13 @@ pub trait BatchWrite: Send + Sync + 'static {
     }
 }
 
+/// Under load (more than one job waiting), how long the writer waits for more before it
+/// writes: the callers its last commit answered are about to send their next jobs, and each
+/// commit costs the same fsync, WAL frames and wake-ups however many jobs share it. Measured
+/// on SQLite at 14M citizens (BENCHMARKS.md): 17,300–18,000 audited look-ups/s without, 20,200
+/// with 200 µs, 19,000–19,600 with 300–500 µs. An idle caller, alone in its batch, never waits.
+const GATHER: std::time::Duration = std::time::Duration::from_micros(200);
+
 /// How long the queue stays empty before the writer's [`BatchWrite::idle`] work.
 pub const IDLE: std::time::Duration = std::time::Duration::from_millis(100);
 
@@ -99,6 +106,25 @@ impl<W: BatchWrite> GroupCommit<W> {
         let (queue, mut rx) = tokio::sync::mpsc::channel::<Pending<W>>(max_batch * 4);
         let writer = Arc::new(writer);
         let backend = db.backend();
+        // On SQLite each statement of a batch is a round trip between this task and the
+        // connection's thread. Among the request tasks of a busy runtime the task waits its
+        // turn after every trip, and so do the commit rate and every caller's latency; on a
+        // thread of its own it goes on as soon as the connection answers. PostgreSQL
+        // connections belong to the runtime that opened them, so there it stays.
+        let own_thread = (backend == crate::Backend::Sqlite)
+            .then(|| {
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+            })
+            .and_then(|rt| {
+                rt.map_err(
+                    |e| tracing::warn!(error = %e, "no runtime of its own for the group commit"),
+                )
+                .ok()
+            });
+        // Only a thread of its own may sleep: on the server's runtime it would hold a worker.
+        let gather = own_thread.is_some().then_some(GATHER);
         let run = async move {
             let mut batch: Vec<Pending<W>> = Vec::with_capacity(max_batch);
             let mut more_idle_work = false;
@@ -112,7 +138,19 @@ impl<W: BatchWrite> GroupCommit<W> {
                 };
                 match tokio::time::timeout(wait, rx.recv_many(&mut batch, max_batch)).await {
                     Ok(0) => break,
-                    Ok(_) => {}
+                    Ok(_) => {
+                        if let Some(gather) =
+                            gather.filter(|_| (2..max_batch).contains(&batch.len()))
+                        {
+                            std::thread::sleep(gather);
+                            while batch.len() < max_batch {
+                                match rx.try_recv() {
+                                    Ok(p) => batch.push(p),
+                                    Err(_) => break,
+                                }
+                            }
+                        }
+                    }
                     Err(_) => {
                         more_idle_work = writer.idle(&db).await.unwrap_or_else(|e| {
                             tracing::error!(error = %e, "group commit: idle work failed");
@@ -132,23 +170,6 @@ impl<W: BatchWrite> GroupCommit<W> {
                 }
             }
         };
-        // On SQLite each statement of a batch is a round trip between this task and the
-        // connection's thread. Among the request tasks of a busy runtime the task waits its
-        // turn after every trip, and so do the commit rate and every caller's latency; on a
-        // thread of its own it goes on as soon as the connection answers. PostgreSQL
-        // connections belong to the runtime that opened them, so there it stays.
-        let own_thread = (backend == crate::Backend::Sqlite)
-            .then(|| {
-                tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-            })
-            .and_then(|rt| {
-                rt.map_err(
-                    |e| tracing::warn!(error = %e, "no runtime of its own for the group commit"),
-                )
-                .ok()
-            });
         match own_thread {
             Some(rt) => {
                 let name = format!(
