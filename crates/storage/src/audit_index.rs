@@ -148,6 +148,9 @@ enum Progress {
 pub struct Upkeep {
     shape: Shape,
     building: HashMap<i64, Progress>,
+    /// Once all is done, the head at which a flush is next due: until then a batch costs
+    /// one read of the head, not the catalog's queries.
+    due_at: Option<i64>,
 }
 
 /// A job that can start now.
@@ -179,18 +182,28 @@ impl Upkeep {
         Self {
             shape,
             building: HashMap::new(),
+            due_at: None,
         }
     }
 
     /// Drops what is kept in memory: after a rollback it may be ahead of the tables.
     pub fn forget(&mut self) {
         self.building.clear();
+        self.due_at = None;
     }
 
     /// Does up to about `budget` units of work inside `c`'s open transaction, lowest level
     /// first so the tail stays short (deleting a merge's sources counts at the level of the
     /// merge); returns whether work is left.
     pub fn run(&mut self, c: &Connection, mut budget: usize) -> Result<bool> {
+        if let Some(due) = self.due_at {
+            // Only this upkeep changes the runs, and merges follow flushes: nothing new
+            // can be due before the head reaches a whole run past the index.
+            if head(c)? < due {
+                return Ok(false);
+            }
+            self.due_at = None;
+        }
         // Each round uses budget or changes a run's state; the bound is a guard only.
         for _ in 0..1_000 {
             let retired: Option<(i64, i64)> = c
@@ -207,11 +220,12 @@ impl Upkeep {
                 )?
                 .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
                 .optional()?;
-            let start = self.next_start(c)?;
+            let (start, indexed) = self.next_start(c)?;
             let level = |j: &Option<(i64, i64)>| j.map_or(i64::MAX, |(_, level)| level);
             let start_level = start.as_ref().map_or(i64::MAX, Start::level);
             let lowest = level(&retired).min(level(&building)).min(start_level);
             if lowest == i64::MAX {
+                self.due_at = Some(indexed + self.shape.run);
                 return Ok(false);
             }
             if budget == 0 {
@@ -233,8 +247,9 @@ impl Upkeep {
 
     /// The lowest-level job that may start: a flush once the tail is a run long (and no
     /// flush is under way), else a merge of a level with enough live runs not already
-    /// being merged (and no merge into the next level under way).
-    fn next_start(&self, c: &Connection) -> Result<Option<Start>> {
+    /// being merged (and no merge into the next level under way). Also the last entry
+    /// indexed or being indexed.
+    fn next_start(&self, c: &Connection) -> Result<(Option<Start>, i64)> {
         let (indexed, flushing): (i64, i64) = c
             .prepare_cached(
                 "SELECT COALESCE(MAX(last_seq), 0), \
@@ -242,14 +257,14 @@ impl Upkeep {
                  FROM audit_index_runs WHERE state <> 'retired'",
             )?
             .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        let head: i64 = c
-            .prepare_cached("SELECT seq FROM audit_head WHERE id = 1")?
-            .query_row([], |r| r.get(0))?;
-        if flushing == 0 && head - indexed >= self.shape.run {
-            return Ok(Some(Start::Flush {
-                first: indexed + 1,
-                last: indexed + self.shape.run,
-            }));
+        if flushing == 0 && head(c)? - indexed >= self.shape.run {
+            return Ok((
+                Some(Start::Flush {
+                    first: indexed + 1,
+                    last: indexed + self.shape.run,
+                }),
+                indexed,
+            ));
         }
         let level: Option<i64> = c
             .prepare_cached(
@@ -262,7 +277,7 @@ impl Upkeep {
             .query_row([self.shape.fanout], |r| r.get(0))
             .optional()?;
         let Some(level) = level else {
-            return Ok(None);
+            return Ok((None, indexed));
         };
         let runs = c
             .prepare_cached(
@@ -278,12 +293,15 @@ impl Upkeep {
                 ))
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
-        Ok(Some(Start::Merge {
-            level: level + 1,
-            sources: runs.iter().map(|r| r.0).collect(),
-            first: runs.iter().map(|r| r.1).min().unwrap_or_default(),
-            last: runs.iter().map(|r| r.2).max().unwrap_or_default(),
-        }))
+        Ok((
+            Some(Start::Merge {
+                level: level + 1,
+                sources: runs.iter().map(|r| r.0).collect(),
+                first: runs.iter().map(|r| r.1).min().unwrap_or_default(),
+                last: runs.iter().map(|r| r.2).max().unwrap_or_default(),
+            }),
+            indexed,
+        ))
     }
 
     fn start(&mut self, c: &Connection, start: Start) -> Result<()> {
@@ -382,6 +400,12 @@ impl Upkeep {
         }
         Ok(used)
     }
+}
+
+/// The last sequence number of the log.
+fn head(c: &Connection) -> Result<i64> {
+    Ok(c.prepare_cached("SELECT seq FROM audit_head WHERE id = 1")?
+        .query_row([], |r| r.get(0))?)
 }
 
 /// The keys of entries `first..=last` of the log after `after`, sorted.
