@@ -171,13 +171,14 @@ impl AuditWriter {
     }
 }
 
-/// Upkeep of the index inside a batch's transaction, in a savepoint: if it fails, the batch's
-/// entries are committed all the same and the index catches up later.
-fn upkeep_within(tx: &rusqlite::Transaction<'_>, upkeep: &mut Upkeep, budget: usize) {
+/// Upkeep of the index for `entries` just appended, inside their batch's transaction, in a
+/// savepoint: if it fails, the batch's entries are committed all the same and the index
+/// catches up later.
+fn upkeep_within(tx: &rusqlite::Transaction<'_>, upkeep: &mut Upkeep, entries: usize) {
     let done = tx
         .execute_batch("SAVEPOINT upkeep")
         .map_err(StorageError::from)
-        .and_then(|()| upkeep.run(tx, budget))
+        .and_then(|()| upkeep.run_for(tx, entries))
         .and_then(|_| Ok(tx.execute_batch("RELEASE upkeep")?));
     if let Err(e) = done {
         tracing::error!(error = %e, "audit index upkeep failed; the batch is kept");
@@ -206,7 +207,7 @@ impl BatchWrite for AuditWriter {
                 let _writing = db.write_lock().await?;
                 self.direct_transaction(direct, |tx, upkeep| {
                     let seqs = append_direct(tx, jobs)?;
-                    upkeep_within(tx, upkeep, jobs.len() * crate::audit_index::UNITS_PER_ENTRY);
+                    upkeep_within(tx, upkeep, jobs.len());
                     Ok(seqs)
                 })
             }

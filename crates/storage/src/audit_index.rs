@@ -22,7 +22,8 @@
 //! keys, a merge's read positions) is a cache that it rebuilds from them after a restart or a
 //! rollback ([`Upkeep::forget`]).
 
-use std::collections::{HashMap, VecDeque};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
 
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -38,27 +39,48 @@ pub struct Shape {
 }
 
 impl Default for Shape {
-    /// A tail of 8,192 entries scans in a few milliseconds; with sixteen runs a level, 100
-    /// million entries make four levels, each entry is rewritten three times, and a query
-    /// probes at most 60 runs.
+    /// A tail of 8,192 entries scans in a few milliseconds. With 64 runs a level, an entry
+    /// is rewritten once up to 33 million entries and twice up to 2 billion, and a query
+    /// probes at most 64 runs a level. (Sixteen a level cost the writer two more rewrites
+    /// and deletions of each entry at 14 million citizens' look-ups: see BENCHMARKS.md.)
     fn default() -> Self {
         Self {
             run: 8_192,
-            fanout: 16,
+            fanout: 64,
         }
     }
 }
 
-/// Units of work (an index row written or deleted) done per audit entry appended: more
-/// than an entry costs over its life (written once, then rewritten and deleted once per
-/// merge), so the index keeps up with any rate of appends.
-pub const UNITS_PER_ENTRY: usize = 8;
+impl Shape {
+    /// Units of work (an index row written or deleted) to do per audit entry appended, with
+    /// the log `head` entries long. An entry that ends in a run of level L costs 2L + 1 over
+    /// its life (written by the flush and by each of L merges, deleted after all but the
+    /// last), and L is at most the highest level a log this long can fill. Two units more
+    /// than that keep the index up with any rate of appends, and spread each merge thinly
+    /// over the appends that come while it runs.
+    pub fn units_per_entry(&self, head: i64) -> usize {
+        let mut level = 0;
+        let mut size = self.run.max(1);
+        while let Some(next) = size.checked_mul(self.fanout.max(2)) {
+            if next > head {
+                break;
+            }
+            size = next;
+            level += 1;
+        }
+        2 * level + 3
+    }
+}
 
 /// Units of work in one transaction of its own, when the writer is idle.
 pub const IDLE_UNITS: usize = 4_096;
 
 /// Rows read from a merge's source at a time.
 const READ_AHEAD: i64 = 256;
+
+/// Rows inserted by one statement: fewer statements to run, and its cursor stays on the
+/// run's last leaf from one row to the next.
+const INSERT_ROWS: usize = 32;
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 struct Key {
@@ -140,7 +162,50 @@ impl Source {
 enum Progress {
     /// The tail's keys not yet written, sorted.
     Flush(VecDeque<Key>),
-    Merge(Vec<Source>),
+    Merge(Merge),
+}
+
+/// A merge under way: its sources, and the least unwritten key of each in a heap.
+#[derive(Debug)]
+struct Merge {
+    sources: Vec<Source>,
+    heads: BinaryHeap<Reverse<(Key, usize)>>,
+    primed: bool,
+}
+
+impl Merge {
+    fn new(sources: Vec<Source>) -> Self {
+        Self {
+            sources,
+            heads: BinaryHeap::new(),
+            primed: false,
+        }
+    }
+
+    /// The least key of all sources not yet taken, if any is left.
+    fn next(&mut self, c: &Connection) -> Result<Option<Key>> {
+        if !self.primed {
+            for i in 0..self.sources.len() {
+                self.refill(c, i)?;
+            }
+            self.primed = true;
+        }
+        let Some(Reverse((key, i))) = self.heads.pop() else {
+            return Ok(None);
+        };
+        self.refill(c, i)?;
+        Ok(Some(key))
+    }
+
+    /// Moves source `i`'s next key into the heap.
+    fn refill(&mut self, c: &Connection, i: usize) -> Result<()> {
+        let source = &mut self.sources[i];
+        source.fill(c)?;
+        if let Some(k) = source.ahead.pop_front() {
+            self.heads.push(Reverse((k, i)));
+        }
+        Ok(())
+    }
 }
 
 /// Keeps the index up to date; one per writer connection.
@@ -184,6 +249,12 @@ impl Upkeep {
             building: HashMap::new(),
             due_at: None,
         }
+    }
+
+    /// [`Upkeep::run`] with the budget for `entries` entries just appended.
+    pub fn run_for(&mut self, c: &Connection, entries: usize) -> Result<bool> {
+        let budget = entries.saturating_mul(self.shape.units_per_entry(head(c)?));
+        self.run(c, budget)
     }
 
     /// Drops what is kept in memory: after a rollback it may be ahead of the tables.
@@ -336,12 +407,12 @@ impl Upkeep {
                 }
                 self.building.insert(
                     run,
-                    Progress::Merge(
+                    Progress::Merge(Merge::new(
                         sources
                             .into_iter()
                             .map(|s| Source::new(s, Key::min()))
                             .collect(),
-                    ),
+                    )),
                 );
             }
         }
@@ -354,40 +425,32 @@ impl Upkeep {
         if let std::collections::hash_map::Entry::Vacant(e) = self.building.entry(run) {
             e.insert(resume(c, run)?);
         }
-        let mut insert = c.prepare_cached(
-            "INSERT INTO audit_index (run, object_type, object_id, seq) VALUES (?1, ?2, ?3, ?4)",
-        )?;
-        let mut used = 0;
-        let complete = match self.building.get_mut(&run) {
-            None => false,
+        let (keys, complete) = match self.building.get_mut(&run) {
+            None => (Vec::new(), false),
             Some(Progress::Flush(keys)) => {
-                while used < budget {
-                    let Some(k) = keys.pop_front() else { break };
-                    insert.execute(params![run, k.object_type, k.object_id, k.seq])?;
-                    used += 1;
-                }
-                keys.is_empty()
+                let n = budget.min(keys.len());
+                let taken: Vec<Key> = keys.drain(..n).collect();
+                (taken, keys.is_empty())
             }
-            Some(Progress::Merge(sources)) => loop {
-                if used >= budget {
-                    break false;
+            Some(Progress::Merge(merge)) => {
+                let mut taken = Vec::with_capacity(budget.min(IDLE_UNITS));
+                let mut complete = false;
+                while taken.len() < budget {
+                    match merge.next(c)? {
+                        Some(k) => taken.push(k),
+                        None => {
+                            complete = true;
+                            break;
+                        }
+                    }
                 }
-                for s in sources.iter_mut() {
-                    s.fill(c)?;
-                }
-                let least = sources
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(i, s)| s.ahead.front().map(|k| (k, i)))
-                    .min()
-                    .map(|(_, i)| i);
-                let Some(k) = least.and_then(|i| sources[i].ahead.pop_front()) else {
-                    break true;
-                };
-                insert.execute(params![run, k.object_type, k.object_id, k.seq])?;
-                used += 1;
-            },
+                // A merge is complete once its heap is empty, even with no budget left.
+                complete = complete || (merge.primed && merge.heads.is_empty());
+                (taken, complete)
+            }
         };
+        insert_rows(c, run, &keys)?;
+        let used = keys.len();
         if complete {
             c.prepare_cached("UPDATE audit_index_runs SET state = 'live' WHERE run = ?1")?
                 .execute([run])?;
@@ -400,6 +463,39 @@ impl Upkeep {
         }
         Ok(used)
     }
+}
+
+/// Writes `keys`, in order, as rows of run `run`.
+fn insert_rows(c: &Connection, run: i64, keys: &[Key]) -> Result<()> {
+    static MANY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        let values = vec!["(?, ?, ?, ?)"; INSERT_ROWS].join(", ");
+        format!("INSERT INTO audit_index (run, object_type, object_id, seq) VALUES {values}")
+    });
+    let mut chunks = keys.chunks_exact(INSERT_ROWS);
+    if chunks.len() > 0 {
+        let mut many = c.prepare_cached(&MANY)?;
+        for chunk in chunks.by_ref() {
+            let values = chunk.iter().flat_map(|k| {
+                [
+                    &run as &dyn rusqlite::ToSql,
+                    &k.object_type,
+                    &k.object_id,
+                    &k.seq,
+                ]
+            });
+            many.execute(rusqlite::params_from_iter(values))?;
+        }
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut one = c.prepare_cached(
+            "INSERT INTO audit_index (run, object_type, object_id, seq) VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        for k in rest {
+            one.execute(params![run, k.object_type, k.object_id, k.seq])?;
+        }
+    }
+    Ok(())
 }
 
 /// The last sequence number of the log.
@@ -445,12 +541,12 @@ fn resume(c: &Connection, run: i64) -> Result<Progress> {
         Progress::Flush(tail_keys(c, first, last, written.as_ref())?)
     } else {
         let after = written.unwrap_or_else(Key::min);
-        Progress::Merge(
+        Progress::Merge(Merge::new(
             sources
                 .into_iter()
                 .map(|s| Source::new(s, after.clone()))
                 .collect(),
-        )
+        ))
     })
 }
 
@@ -590,12 +686,38 @@ mod tests {
             .unwrap()
     }
 
+    #[test]
+    fn the_budget_covers_what_an_entry_costs_at_the_log_s_length() {
+        let shape = Shape::default();
+        assert_eq!(shape.units_per_entry(0), 3);
+        assert_eq!(shape.units_per_entry(8_192 * 64 - 1), 3);
+        assert_eq!(shape.units_per_entry(8_192 * 64), 5);
+        assert_eq!(shape.units_per_entry(14_000_000), 5);
+        assert_eq!(shape.units_per_entry(8_192 * 64 * 64), 7);
+        // 8,192 · 64^8 = 2^61 is the last level below i64::MAX.
+        assert_eq!(shape.units_per_entry(i64::MAX), 2 * 8 + 3);
+        assert_eq!(SHAPE.units_per_entry(4 * 3 * 3), 7);
+    }
+
+    /// Small runs and budgets: flushes and merges span many transactions, and rows are
+    /// inserted one at a time.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn runs_find_every_entry_once_through_restarts_and_rollbacks() {
+        runs_through_restarts_and_rollbacks(SHAPE, 2).await;
+    }
+
+    /// Runs and budgets past [`INSERT_ROWS`], so rows go in many at a time and the rest one
+    /// at a time.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn runs_written_many_rows_a_statement_find_every_entry_once() {
+        runs_through_restarts_and_rollbacks(Shape { run: 37, fanout: 3 }, 23).await;
+    }
+
+    async fn runs_through_restarts_and_rollbacks(shape: Shape, units_per_entry: usize) {
         let (dir, db) = fresh().await;
         let path = dir.path().join("t.db");
         let writer = DirectWriter::new(&path);
-        let mut upkeep = Upkeep::new(SHAPE);
+        let mut upkeep = Upkeep::new(shape);
         let mut i = 0u64;
         for batch in 0..160u64 {
             let n = 1 + (batch * 7 % 5) as usize;
@@ -610,8 +732,7 @@ mod tests {
                 continue;
             }
             let _writing = db.write_lock().await.unwrap();
-            // A small budget, so flushes and merges span many transactions.
-            let budget = n * 2;
+            let budget = n * units_per_entry;
             let out = writer.transaction(|tx| {
                 audit::append_direct(tx, &records)?;
                 upkeep.run(tx, budget)?;
@@ -628,7 +749,7 @@ mod tests {
             }
             if batch % 19 == 3 {
                 // A restart: nothing kept in memory.
-                upkeep = Upkeep::new(SHAPE);
+                upkeep = Upkeep::new(shape);
             }
             drop(_writing);
             if batch % 10 == 0 {
@@ -656,7 +777,7 @@ mod tests {
         .fetch_one(db.reader())
         .await
         .unwrap();
-        assert!(head - indexed < SHAPE.run, "tail {}", head - indexed);
+        assert!(head - indexed < shape.run, "tail {}", head - indexed);
         let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_index")
             .fetch_one(db.reader())
             .await
