@@ -8,7 +8,7 @@ use sqlx::any::AnyRow;
 use time::macros::date;
 
 use super::{prefix_upper, Counts, Prepared, Provenance, TableSpec, Val};
-use crate::direct::Fields;
+use crate::direct::{Fields, Named};
 use crate::sealed::Keyring;
 use crate::{int, opt_text, text, Db, Filter, Result, StorageError, Tx};
 
@@ -149,8 +149,12 @@ pub async fn get(db: &Db, id: &CitizenId) -> Result<Option<Stored>> {
         static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
             format!("SELECT {COLUMNS} FROM citizens WHERE citizen_id = ?1")
         });
+        static NAMES: std::sync::LazyLock<Vec<&str>> =
+            std::sync::LazyLock::new(|| COLUMNS.split(',').map(str::trim).collect());
         let keys = db.keyring()?;
-        return point.one(&SQL, id.as_str(), |row| from_row(row, &keys));
+        return point.one(&SQL, id.as_str(), |row| {
+            from_row(&Named::new(row, &NAMES), &keys)
+        });
     }
     let row = sqlx::query(&format!(
         "SELECT {COLUMNS} FROM citizens WHERE citizen_id = $1"
