@@ -35,8 +35,8 @@ fi
 echo "== import $N citizens ($BACKEND)"
 /usr/bin/time -v "$BIN" import citizens "$WORK/gen-$N/citizens.csv" 2> "$WORK/import.time" | tail -n 1
 grep -E 'indexes built|Elapsed|Maximum resident' "$WORK/import.time"
-# The import leaves gigabytes for the kernel to write back; without this the first HTTP runs
-# share the disk with that writeback (audit commits waiting on fdatasync: p99 of 30 ms and more).
+# The import leaves gigabytes for the kernel to write back: let that finish before the HTTP
+# runs, whose audit commits each wait on the disk.
 sync
 
 SOHOA_ADMIN_TOKEN=$TOKEN "$BIN" --db-max-connections 16 serve --listen 127.0.0.1:$PORT --log warn --rate-limit 0 &
