@@ -41,8 +41,8 @@ pub struct Shape {
 impl Default for Shape {
     /// A tail of 8,192 entries scans in a few milliseconds. With 64 runs a level, an entry
     /// is rewritten once up to 33 million entries and twice up to 2 billion, and a query
-    /// probes at most 64 runs a level. (Sixteen a level cost the writer two more rewrites
-    /// and deletions of each entry at 14 million citizens' look-ups: see BENCHMARKS.md.)
+    /// probes at most 64 runs a level. (With sixteen a level, each entry of a log of 14
+    /// million was rewritten and deleted once more: see BENCHMARKS.md.)
     fn default() -> Self {
         Self {
             run: 8_192,
