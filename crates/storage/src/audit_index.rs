@@ -438,19 +438,12 @@ impl Upkeep {
             }
             Some(Progress::Merge(merge)) => {
                 let mut taken = Vec::with_capacity(budget.min(IDLE_UNITS));
-                let mut complete = false;
                 while taken.len() < budget {
-                    match merge.next(c)? {
-                        Some(k) => taken.push(k),
-                        None => {
-                            complete = true;
-                            break;
-                        }
-                    }
+                    let Some(k) = merge.next(c)? else { break };
+                    taken.push(k);
                 }
-                // A merge is complete once its heap is empty, even with no budget left.
-                complete = complete || (merge.primed && merge.heads.is_empty());
-                (taken, complete)
+                // Complete once every source is drained, whether or not budget is left.
+                (taken, merge.primed && merge.heads.is_empty())
             }
         };
         insert_rows(c, run, &keys)?;
@@ -469,36 +462,35 @@ impl Upkeep {
     }
 }
 
-/// Writes `keys`, in order, as rows of run `run`.
+/// Writes `keys`, in order, as rows of run `run`: [`INSERT_ROWS`] a statement, the rest one
+/// at a time (one statement for each count would crowd the statement cache).
 fn insert_rows(c: &Connection, run: i64, keys: &[Key]) -> Result<()> {
-    static MANY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-        let values = vec!["(?, ?, ?, ?)"; INSERT_ROWS].join(", ");
+    fn insert(rows: usize) -> String {
+        let values = vec!["(?, ?, ?, ?)"; rows].join(", ");
         format!("INSERT INTO audit_index (run, object_type, object_id, seq) VALUES {values}")
-    });
-    let mut chunks = keys.chunks_exact(INSERT_ROWS);
-    if chunks.len() > 0 {
-        let mut many = c.prepare_cached(&MANY)?;
-        for chunk in chunks.by_ref() {
-            let values = chunk.iter().flat_map(|k| {
-                [
-                    &run as &dyn rusqlite::ToSql,
-                    &k.object_type,
-                    &k.object_id,
-                    &k.seq,
-                ]
-            });
-            many.execute(rusqlite::params_from_iter(values))?;
-        }
     }
-    let rest = chunks.remainder();
-    if !rest.is_empty() {
-        let mut one = c.prepare_cached(
-            "INSERT INTO audit_index (run, object_type, object_id, seq) VALUES (?1, ?2, ?3, ?4)",
-        )?;
-        for k in rest {
-            one.execute(params![run, k.object_type, k.object_id, k.seq])?;
+    static MANY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| insert(INSERT_ROWS));
+    static ONE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| insert(1));
+    let write = |sql: &str, keys: &[Key], rows: usize| -> Result<()> {
+        if !keys.is_empty() {
+            let mut stmt = c.prepare_cached(sql)?;
+            for chunk in keys.chunks(rows) {
+                let values = chunk.iter().flat_map(|k| {
+                    [
+                        &run as &dyn rusqlite::ToSql,
+                        &k.object_type,
+                        &k.object_id,
+                        &k.seq,
+                    ]
+                });
+                stmt.execute(rusqlite::params_from_iter(values))?;
+            }
         }
-    }
+        Ok(())
+    };
+    let (many, rest) = keys.split_at(keys.len() / INSERT_ROWS * INSERT_ROWS);
+    write(&MANY, many, INSERT_ROWS)?;
+    write(&ONE, rest, 1)?;
     Ok(())
 }
 
