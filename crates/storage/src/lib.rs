@@ -345,8 +345,16 @@ impl Db {
         Ok(())
     }
 
+    /// A write transaction. On SQLite it takes the write lock at `BEGIN` (`IMMEDIATE`): a
+    /// deferred transaction that reads first and writes later fails at once with
+    /// `SQLITE_BUSY` (no busy wait) when another connection committed in between, as the
+    /// server's background indexing does beside a command-line import. Waiting for the lock
+    /// up front lets `busy_timeout` do its work.
     pub async fn begin(&self) -> Result<Tx> {
-        Ok(self.write.begin().await?)
+        Ok(match self.backend {
+            Backend::Sqlite => self.write.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.write.begin().await?,
+        })
     }
 
     /// Refreshes PostgreSQL's planner statistics after a bulk load, as autovacuum would a

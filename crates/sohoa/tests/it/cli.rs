@@ -23,6 +23,63 @@ async fn migrate_applies_once_and_is_idempotent() {
     assert!(out.contains("intact: 1 entries"), "{out}");
 }
 
+/// The command line writes into a database the server is writing too (an import beside a
+/// running server, as the suite's personas do). On SQLite a deferred transaction that read
+/// before its first write failed at once with SQLITE_BUSY whenever the server committed in
+/// between (its audit index works in the background after each audited change), so an
+/// import exited 1 now and then under load. Keeps the server writing the whole time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_command_line_writes_beside_a_busy_server() {
+    let app = spawn_app().await;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let (client, url, stop) = (
+            app.client.clone(),
+            app.url("/api/v1/agencies"),
+            stop.clone(),
+        );
+        tokio::spawn(async move {
+            let mut n = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) && n < 5_000 {
+                let body = agency(&format!("BUSY-{n}"), "city", "79");
+                let res = client
+                    .post(&url)
+                    .bearer_auth(ADMIN_TOKEN)
+                    .json(&body)
+                    .send()
+                    .await;
+                assert_eq!(res.map(|r| r.status().as_u16()).ok(), Some(201));
+                n += 1;
+            }
+            n
+        })
+    };
+    let dir = tempfile::tempdir().unwrap();
+    for (round, given) in ["An", "Bình", "Chi", "Dũng", "Giang", "Hà"]
+        .iter()
+        .enumerate()
+    {
+        // Each round changes every record: the first loads an empty table (the bulk path),
+        // the others upsert (reads of the stored versions, then writes).
+        let path = dir.path().join(format!("c{round}.csv"));
+        let mut csv =
+            "citizen_id,full_name,date_of_birth,sex,permanent_street,permanent_unit\n".to_owned();
+        for i in 0..50 {
+            csv.push_str(&format!(
+                "0790850{i:05},Nguyễn Văn {given},1985-03-14,male,{i} Lê Lợi,26743\n"
+            ));
+        }
+        std::fs::write(&path, csv).unwrap();
+        let args = ["import", "citizens", path.to_str().unwrap()];
+        let db = &app.db;
+        let out = tokio::task::block_in_place(|| run_cli_ok(db, &args));
+        assert!(out.contains("50"), "{out}");
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let written = writer.await.unwrap();
+    assert!(written > 0);
+}
+
 #[test]
 fn serve_help_documents_every_option() {
     let out = Command::new(env!("CARGO_BIN_EXE_sohoa"))

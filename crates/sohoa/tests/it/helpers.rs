@@ -333,6 +333,20 @@ pub fn run_cli(db: &TestDb, args: &[&str]) -> (i32, String, String) {
     run_cli_at(&db.url, &db.data_dir, args)
 }
 
+/// Runs the binary and insists it succeeds: the assertion shows its exit code, stdout and
+/// stderr (a bare "exited 1" once cost a day to trace). Returns stdout.
+#[track_caller]
+pub fn run_cli_ok(db: &TestDb, args: &[&str]) -> String {
+    let (code, out, err) = run_cli(db, args);
+    assert_eq!(
+        code,
+        0,
+        "sohoa {} exited {code}\n--- stdout\n{out}\n--- stderr\n{err}",
+        args.join(" ")
+    );
+    out
+}
+
 /// `run_cli` for a database given by URL and data directory (for use off the test's task).
 pub fn run_cli_at(url: &str, data_dir: &std::path::Path, args: &[&str]) -> (i32, String, String) {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_sohoa"))
