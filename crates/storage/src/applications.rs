@@ -459,28 +459,97 @@ pub async fn events(db: &Db, number: &str) -> Result<Vec<Event>> {
         .collect()
 }
 
-/// A change of status (and of the deadline and assignment with it), applied only if the
-/// application is still at `before.revision`. `Ok(false)`: someone changed it first.
+/// A move of `before` to `after`, applied only if the application is still at
+/// `before.revision` (`Ok(false)`: someone changed it first). Everything a move derives
+/// (status, deadline, fee and waiver, the answers re-filled at submission, the procedure
+/// version and deciding agency and unit) is written by this one statement, with the
+/// monitoring counters, the event, the notification and the audit entry in `tx`.
 pub async fn update(
     tx: &mut Tx,
+    keys: &Keyring,
     before: &Application,
     after: &Application,
     comment: Option<&str>,
     record: AuditRecord,
 ) -> Result<bool> {
+    // Every field is named, so a field added to `Application` must be placed here: either
+    // written by this statement or refused as one a move cannot change. A value derived on
+    // a move and left out of this statement was once lost (a draft's fee at submission).
+    let Application {
+        number,
+        procedure_code,
+        procedure_version,
+        applicant,
+        agency_code,
+        unit_code,
+        status,
+        content,
+        fee,
+        fee_payable,
+        waiver_basis,
+        assigned_to,
+        created_at,
+        submitted_at,
+        received_on,
+        due_on,
+        paused_on,
+        decided_at,
+        updated_at,
+        revision: _,
+        lookup_hash,
+        assisted_by,
+        fee_paid_at,
+        enterprise,
+    } = after;
+    let fixed = [
+        ("number", number == &before.number),
+        ("procedure_code", procedure_code == &before.procedure_code),
+        ("applicant", applicant == &before.applicant),
+        ("created_at", created_at == &before.created_at),
+        ("lookup_hash", lookup_hash == &before.lookup_hash),
+        ("assisted_by", assisted_by == &before.assisted_by),
+        ("enterprise", enterprise == &before.enterprise),
+        // Stamped by payments alone, which move the revision: a move never writes it, so
+        // a payment that lands between a move's read and its write cannot be undone.
+        ("fee_paid_at", fee_paid_at == &before.fee_paid_at),
+    ];
+    if let Some((field, _)) = fixed.iter().find(|(_, same)| !same) {
+        return Err(StorageError::Corrupt(format!(
+            "application {number}: a move may not change {field}"
+        )));
+    }
+    // The answers are sealed again only when they changed (a draft re-filled at submission).
+    let sealed = match content {
+        Some(c) if Some(c) != before.content.as_ref() => {
+            let plain =
+                serde_json::to_string(c).map_err(|e| StorageError::Corrupt(e.to_string()))?;
+            Some(keys.seal(&context(number), &plain)?)
+        }
+        _ => None,
+    };
     let n = sqlx::query(
         "UPDATE applications SET status = $1, submitted_at = $2, received_on = $3, due_on = $4, \
-         paused_on = $5, decided_at = $6, assigned_to = $7, updated_at = $8, revision = revision + 1 \
-         WHERE number = $9 AND revision = $10",
+         paused_on = $5, decided_at = $6, assigned_to = $7, updated_at = $8, \
+         procedure_version = $9, agency_code = $10, unit_code = $11, fee = $12, \
+         fee_payable = $13, waiver_basis = $14, content = COALESCE($15, content), \
+         revision = revision + 1 \
+         WHERE number = $16 AND revision = $17",
     )
-    .bind(after.status.as_str())
-    .bind(&after.submitted_at)
-    .bind(&after.received_on)
-    .bind(&after.due_on)
-    .bind(&after.paused_on)
-    .bind(&after.decided_at)
-    .bind(&after.assigned_to)
-    .bind(&after.updated_at)
+    .bind(status.as_str())
+    .bind(submitted_at)
+    .bind(received_on)
+    .bind(due_on)
+    .bind(paused_on)
+    .bind(decided_at)
+    .bind(assigned_to)
+    .bind(updated_at)
+    .bind(procedure_version)
+    .bind(agency_code)
+    .bind(unit_code)
+    .bind(fee)
+    .bind(fee_payable)
+    .bind(waiver_basis)
+    .bind(sealed)
     .bind(&before.number)
     .bind(before.revision)
     .execute(&mut **tx)

@@ -371,6 +371,63 @@ pub async fn update(
     note: Option<&str>,
     record: AuditRecord,
 ) -> Result<bool> {
+    // Every field named: one added to `Report` must be written here or refused as fixed
+    // (see applications::update for why).
+    let Report {
+        id,
+        token,
+        category_code,
+        status: _,
+        agency_code: _,
+        unit_code,
+        lat,
+        lon,
+        address,
+        description,
+        attributes,
+        media_url,
+        reporter,
+        contact,
+        reporter_code_hash,
+        channel,
+        supporters: _,
+        status_note: _,
+        resolution_note: _,
+        created_at,
+        updated_at: _,
+        due_on: _,
+        resolved_at: _,
+        rating: _,
+        rating_comment: _,
+        rated_at: _,
+        reopened: _,
+        revision: _,
+    } = after;
+    // `supporters` is counted by joins in statements of their own, never by a move.
+    let fixed = [
+        ("id", id == &before.id),
+        ("token", token == &before.token),
+        ("category_code", category_code == &before.category_code),
+        ("unit_code", unit_code == &before.unit_code),
+        ("location", lat == &before.lat && lon == &before.lon),
+        ("address", address == &before.address),
+        ("description", description == &before.description),
+        ("attributes", attributes == &before.attributes),
+        ("media_url", media_url == &before.media_url),
+        ("reporter", reporter == &before.reporter),
+        ("contact", contact == &before.contact),
+        (
+            "reporter_code_hash",
+            reporter_code_hash == &before.reporter_code_hash,
+        ),
+        ("channel", channel == &before.channel),
+        ("created_at", created_at == &before.created_at),
+    ];
+    if let Some((field, _)) = fixed.iter().find(|(_, same)| !same) {
+        return Err(crate::StorageError::Corrupt(format!(
+            "report {id}: a move may not change {field}"
+        )));
+    }
     let n = sqlx::query(
         "UPDATE reports SET status = $1, agency_code = $2, status_note = $3, resolution_note = $4, \
          updated_at = $5, due_on = $6, resolved_at = $7, rating = $8, rating_comment = $9, \

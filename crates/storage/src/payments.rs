@@ -3,6 +3,7 @@
 //! application's `fee_paid_at` in the same transaction.
 
 use sohoa_domain::audit::AuditRecord;
+use sohoa_domain::services::workflow::Status;
 use sqlx::any::AnyRow;
 
 use crate::{audit, int, opt_text, text, Db, Result, Tx};
@@ -47,6 +48,13 @@ fn with_object(mut record: AuditRecord, number: &str) -> AuditRecord {
 /// counter). A paid one with a (provider, transaction) seen before is not recorded again:
 /// `Ok(false)`.
 pub async fn insert(tx: &mut Tx, p: &Payment, record: AuditRecord) -> Result<bool> {
+    // A payment already made (at the counter) is taken only while the fee is owed; the
+    // caller drops `tx` on `Ok(false)`, so the stamp goes with it.
+    if p.status == "paid"
+        && !mark_paid(tx, &p.number, p.paid_at.as_deref().unwrap_or(&p.created_at)).await?
+    {
+        return Ok(false);
+    }
     let n = sqlx::query(&format!(
         "INSERT INTO payments ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
          ON CONFLICT (provider, provider_txn) DO NOTHING"
@@ -66,22 +74,32 @@ pub async fn insert(tx: &mut Tx, p: &Payment, record: AuditRecord) -> Result<boo
     if n == 0 {
         return Ok(false);
     }
-    if p.status == "paid" {
-        mark_paid(tx, &p.number, p.paid_at.as_deref().unwrap_or(&p.created_at)).await?;
-    }
     audit::append(tx, &with_object(record, &p.number)).await?;
     Ok(true)
 }
 
-async fn mark_paid(tx: &mut Tx, number: &str, at: &str) -> Result<()> {
-    sqlx::query(
-        "UPDATE applications SET fee_paid_at = $1 WHERE number = $2 AND fee_paid_at IS NULL",
-    )
+/// Stamps the application paid, moving its revision (a move read before the payment must
+/// not be applied over it). `Ok(false)` when nothing is owed any more: already paid, or
+/// withdrawn or closed with its result (two receipts, or a receipt and a checkout, must not
+/// both be taken).
+async fn mark_paid(tx: &mut Tx, number: &str, at: &str) -> Result<bool> {
+    let closed: Vec<String> = Status::ALL
+        .into_iter()
+        .filter(|s| s.is_closed())
+        .map(|s| format!("'{}'", s.as_str()))
+        .collect();
+    let n = sqlx::query(&format!(
+        "UPDATE applications SET fee_paid_at = $1, revision = revision + 1 \
+         WHERE number = $2 AND fee_paid_at IS NULL AND fee_payable > 0 \
+         AND status NOT IN ({})",
+        closed.join(", ")
+    ))
     .bind(at)
     .bind(number)
     .execute(&mut **tx)
-    .await?;
-    Ok(())
+    .await?
+    .rows_affected();
+    Ok(n == 1)
 }
 
 pub async fn get(db: &Db, id: &str) -> Result<Option<Payment>> {
@@ -111,6 +129,9 @@ pub enum Confirmation {
     /// No pending payment with this id, or it was paid by another transaction.
     Unknown,
     AmountMismatch,
+    /// The gateway took the money but nothing was owed any more (paid by another payment,
+    /// or the application withdrawn): the payment is kept as `refund_due`.
+    RefundDue,
 }
 
 /// Confirms a pending payment by the gateway's transaction `txn`.
@@ -129,7 +150,7 @@ pub async fn confirm(
     let Some(p) = row.as_ref().map(from_row).transpose()? else {
         return Ok(Confirmation::Unknown);
     };
-    if p.status == "paid" {
+    if p.status != "pending" {
         return Ok(if p.provider_txn.as_deref() == Some(txn) {
             Confirmation::AlreadyConfirmed
         } else {
@@ -153,7 +174,18 @@ pub async fn confirm(
     if n == 0 {
         return Ok(Confirmation::AlreadyConfirmed);
     }
-    mark_paid(tx, &p.number, at).await?;
+    if !mark_paid(tx, &p.number, at).await? {
+        // Paid already by another payment, or withdrawn: the money is owed back, and the
+        // payment says so for the finance office instead of paying the fee a second time.
+        sqlx::query("UPDATE payments SET status = 'refund_due' WHERE id = $1")
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+        let mut record = with_object(record, &p.number);
+        record.action = "payment.refund_due".into();
+        audit::append(tx, &record).await?;
+        return Ok(Confirmation::RefundDue);
+    }
     audit::append(tx, &with_object(record, &p.number)).await?;
     Ok(Confirmation::Confirmed)
 }

@@ -1279,7 +1279,7 @@ async fn fees_are_paid_once_through_the_gateway_or_at_the_counter_before_receipt
     assert_eq!(s, 201, "{p}");
     assert_eq!(
         (p["provider"].as_str(), p["recorded_by"].as_str()),
-        (Some("counter"), Some("staff:canbo.benthanh"))
+        (Some("counter:UBND-26743"), Some("staff:canbo.benthanh"))
     );
     let (s, b, _) = send(
         &app,
@@ -1293,10 +1293,95 @@ async fn fees_are_paid_once_through_the_gateway_or_at_the_counter_before_receipt
     assert_eq!((s, error_code(&b)), (409, "nothing_to_pay"));
     // A late confirmation of the online payment started before is a real charge: it is
     // recorded beside the counter's (for the finance office to refund), not lost.
-    let (s, _) = webhook(&app, &good, WEBHOOK_SECRET).await;
-    assert_eq!(s, 200);
+    // It does not pay the fee a second time: it is kept as owed back.
+    let (s, b) = webhook(&app, &good, WEBHOOK_SECRET).await;
+    assert_eq!((s, &b["result"]), (200, &json!("refund_due")), "{b}");
     let (_, paid2) = get(&app, officer, &format!("/api/v1/applications/{number2}")).await;
-    assert_eq!(paid2["payments"].as_array().unwrap().len(), 2);
+    let statuses: Vec<&str> = paid2["payments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["refund_due", "paid"], "{paid2}");
+    assert_eq!(paid2["fee_paid_at"], still_paid_at(&app, &number2).await);
+
+    // Withdrawn while a checkout was open: the late confirmation pays nothing.
+    let (_, filed3) = apply(&app, mai, "f3", &form).await;
+    let number3 = filed3["number"].as_str().unwrap().to_owned();
+    let (_, pending3, _) = send(
+        &app,
+        reqwest::Method::POST,
+        &format!("/api/v1/applications/{number3}/payments"),
+        mai,
+        None,
+        None,
+    )
+    .await;
+    let (s, b) = move_to(
+        &app,
+        mai,
+        &number3,
+        json!({"to": "withdrawn", "comment": "Nộp nhầm"}),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    let late = json!({"payment_id": pending3["payment_id"], "provider_txn": "T-3", "amount": 20000, "status": "paid"});
+    let (s, b) = webhook(&app, &late, WEBHOOK_SECRET).await;
+    assert_eq!((s, &b["result"]), (200, &json!("refund_due")), "{b}");
+    let (_, withdrawn) = get(&app, mai, &format!("/api/v1/applications/{number3}")).await;
+    assert!(withdrawn["fee_paid_at"].is_null(), "{withdrawn}");
+
+    // Receipt books are each agency's own: Tân Định's "BL-0001" is not Bến Thành's.
+    let (s, b) = app
+        .post_json(
+            "/api/v1/staff",
+            &json!({"username": "canbo.tandinh", "display_name": "Cán bộ Tân Định", "role": "officer",
+                    "agency_code": "UBND-26737", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(s, 201, "{b}");
+    let (_, b) = login(
+        &app,
+        json!({"username": "canbo.tandinh", "password": PASSWORD}),
+    )
+    .await;
+    let tandinh = b["token"].as_str().unwrap().to_owned();
+    let (_, lans) = apply(&app, lan, "l-fee", &form_of(&app, lan).await).await;
+    let (s, p, _) = send(
+        &app,
+        reqwest::Method::POST,
+        &format!(
+            "/api/v1/applications/{}/counter-payments",
+            lans["number"].as_str().unwrap()
+        ),
+        &tandinh,
+        None,
+        Some(&json!({"receipt": "BL-0001"})),
+    )
+    .await;
+    assert_eq!(
+        (s, p["provider"].as_str()),
+        (201, Some("counter:UBND-26737")),
+        "{p}"
+    );
+}
+
+async fn still_paid_at(app: &TestApp, number: &str) -> Value {
+    let at: Option<String> =
+        sqlx::query_scalar("SELECT fee_paid_at FROM applications WHERE number = $1")
+            .bind(number)
+            .fetch_one(&app.db.raw().await)
+            .await
+            .unwrap();
+    assert!(at.is_some(), "paid once, at the counter");
+    json!(at)
+}
+
+/// A residence registration with an ID card scan of the citizen's own.
+async fn form_of(app: &TestApp, token: &str) -> Value {
+    let (_, doc) = upload(app, token, "application/pdf", b"%PDF-1.4 scan".to_vec()).await;
+    json!({"procedure_code": "T-CUTRU", "documents": [{"code": "id_card", "document_id": doc["document_id"]}]})
 }
 
 fn openssl(args: &[&str], dir: &std::path::Path) -> (bool, String) {

@@ -20,6 +20,7 @@ mod feedback;
 mod identity;
 mod import;
 mod me;
+mod moves;
 mod oidc;
 mod openapi;
 mod operations;

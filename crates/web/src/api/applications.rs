@@ -949,13 +949,15 @@ pub(crate) async fn move_one(
     let mut after = app.clone();
     after.status = body.to;
     after.updated_at = now.clone();
-    let proc = procedures::get(
-        &state.db,
-        &ProcedureCode::parse(&app.procedure_code)
-            .ok_or_else(|| AppError::internal("a stored procedure code does not parse"))?,
-        Some(app.procedure_version),
-    )
-    .await?
+    let code = ProcedureCode::parse(&app.procedure_code)
+        .ok_or_else(|| AppError::internal("a stored procedure code does not parse"))?;
+    // A draft is submitted under the catalog as it is today, as if filed today; every other
+    // move keeps the version the application was submitted under.
+    let proc = if body.to == Status::Submitted {
+        state.catalog.procedure(&state.db, &code).await?
+    } else {
+        procedures::get(&state.db, &code, Some(app.procedure_version)).await?
+    }
     .ok_or_else(|| AppError::internal("an application's procedure version is missing"))?;
     let deadline = deadline_of(&app);
     let deadline = match (body.to, deadline) {
@@ -972,26 +974,18 @@ pub(crate) async fn move_one(
     let mut fields = vec!["status".to_owned()];
     match body.to {
         Status::Submitted => {
-            // A draft is checked again as a submission, with the registry as it is now.
-            let content = app.content.clone().unwrap_or_default();
-            let typed: serde_json::Map<_, _> = content
-                .answers
-                .iter()
-                .filter(|a| !a.prefilled)
-                .map(|a| (a.key.clone(), a.value.clone()))
-                .collect();
-            let (records, _) =
-                records_for(state, &proc.procedure, &citizen, app.enterprise.as_deref()).await?;
-            let answers = fill(&proc.procedure, &records, &typed, Completeness::Submission)
-                .map_err(answer_error)?;
-            units_in_force(state, &proc.procedure, &answers).await?;
-            let attached = sohoa_storage::files::attached(&state.db, &app.number).await?;
-            let codes: Vec<&str> = attached.iter().map(|a| a.code.as_str()).collect();
-            required_documents(&proc.procedure, &codes)?;
-            let (fee, payable, basis) = fee_today(&proc.procedure);
-            (after.fee, after.fee_payable, after.waiver_basis) = (fee, payable, basis);
+            submit_draft(state, &proc, &citizen, &mut after).await?;
             after.submitted_at = Some(now.clone());
-            fields.push("fee".into());
+            fields.extend(
+                [
+                    "answers",
+                    "fee",
+                    "agency_code",
+                    "unit_code",
+                    "procedure_version",
+                ]
+                .map(String::from),
+            );
         }
         Status::Approved | Status::Rejected => after.decided_at = Some(now.clone()),
         _ => {}
@@ -1011,7 +1005,8 @@ pub(crate) async fn move_one(
         None
     };
     let mut tx = state.db.begin().await?;
-    if !store::update(&mut tx, &app, &after, comment.as_deref(), record).await? {
+    let keys = state.db.keyring()?;
+    if !store::update(&mut tx, &keys, &app, &after, comment.as_deref(), record).await? {
         return Err(AppError::conflict("application_changed"));
     }
     if let Some(r) = &result {
@@ -1019,6 +1014,44 @@ pub(crate) async fn move_one(
     }
     tx.commit().await.map_err(StorageError::from)?;
     reloaded(state, &app.number).await
+}
+
+/// A draft becomes a submission exactly as if filed today: its typed answers checked again
+/// with the registry's values as they are now, under the catalog's current version (fee,
+/// waiver, documents), decided by the agency of the applicant's commune today. Everything
+/// derived lands in `after`, which the move writes whole.
+async fn submit_draft(
+    state: &AppState,
+    proc: &procedures::Versioned,
+    citizen: &CitizenId,
+    after: &mut Application,
+) -> Result<(), AppError> {
+    let p = &proc.procedure;
+    let content = after.content.clone().unwrap_or_default();
+    let typed: serde_json::Map<_, _> = content
+        .answers
+        .iter()
+        .filter(|a| !a.prefilled)
+        .map(|a| (a.key.clone(), a.value.clone()))
+        .collect();
+    let (records, unit) = records_for(state, p, citizen, after.enterprise.as_deref()).await?;
+    let answers = fill(p, &records, &typed, Completeness::Submission).map_err(answer_error)?;
+    units_in_force(state, p, &answers).await?;
+    let flags = check_flags(p, &content.flags)?;
+    let attached = sohoa_storage::files::attached(&state.db, &after.number).await?;
+    let codes: Vec<&str> = attached.iter().map(|a| a.code.as_str()).collect();
+    required_documents(p, &codes)?;
+    let agency = deciding_agency(state, p, &unit).await?;
+    (after.fee, after.fee_payable, after.waiver_basis) = fee_today(p);
+    after.procedure_version = proc.version;
+    after.agency_code = agency.to_string();
+    after.unit_code = unit.to_string();
+    after.content = Some(Content {
+        answers,
+        flags,
+        lookup_code: content.lookup_code,
+    });
+    Ok(())
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -1091,7 +1124,8 @@ pub(crate) async fn assign_one(
     .actor_unit(caller.0.agency().map(ToString::to_string))
     .client_addr(addr);
     let mut tx = state.db.begin().await?;
-    if !store::update(&mut tx, &app, &after, None, record).await? {
+    let keys = state.db.keyring()?;
+    if !store::update(&mut tx, &keys, &app, &after, None, record).await? {
         return Err(AppError::conflict("application_changed"));
     }
     tx.commit().await.map_err(StorageError::from)?;

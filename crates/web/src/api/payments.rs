@@ -188,7 +188,8 @@ pub struct WebhookBody {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct WebhookResult {
-    /// `confirmed`, or `already_confirmed` for a repeated delivery.
+    /// `confirmed`; `already_confirmed` for a repeated delivery; `refund_due` when nothing
+    /// was owed any more (paid otherwise, or withdrawn), so the money goes back.
     pub result: String,
 }
 
@@ -248,6 +249,10 @@ pub async fn webhook(
         })),
         Confirmation::Unknown => Err(AppError::not_found("payment_not_found")),
         Confirmation::AmountMismatch => Err(AppError::unprocessable("payment_amount_mismatch")),
+        // Answered 200: the gateway delivered correctly and must not retry.
+        Confirmation::RefundDue => Ok(Json(WebhookResult {
+            result: "refund_due".into(),
+        })),
     }
 }
 
@@ -287,7 +292,8 @@ pub async fn counter(
         id: format!("pay_{}", hex::encode(crate::auth::random_bytes::<12>()?)),
         number: app.number.clone(),
         amount,
-        provider: "counter".into(),
+        // Receipt books are the deciding agency's own: two wards may both issue "0001".
+        provider: format!("counter:{}", app.agency_code),
         provider_txn: Some(receipt),
         status: "paid".into(),
         created_at: now.clone(),
