@@ -213,18 +213,30 @@ pub async fn start(
     serve: &ServeConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<Started<impl Future<Output = Result<(), StartError>>>, StartError> {
-    let db = open_and_migrate(store).await?;
-    watch_keys(store, &db);
-    if serve.demo {
-        let added = demo::load(&db, &store.data_dir).await?;
-        tracing::info!(added, "demo data checked");
-    }
     let listener = tokio::net::TcpListener::bind(serve.listen)
         .await
         .map_err(|source| StartError::Listen {
             addr: serve.listen,
             source,
         })?;
+    start_on(store, serve, listener, shutdown).await
+}
+
+/// [`start`] on a listener bound already (`serve.listen` is not used): for a caller that
+/// must know the address before the server starts, as a peer that calls back does, without
+/// freeing a port and hoping to bind it again.
+pub async fn start_on(
+    store: &StoreConfig,
+    serve: &ServeConfig,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<Started<impl Future<Output = Result<(), StartError>>>, StartError> {
+    let db = open_and_migrate(store).await?;
+    watch_keys(store, &db);
+    if serve.demo {
+        let added = demo::load(&db, &store.data_dir).await?;
+        tracing::info!(added, "demo data checked");
+    }
     let addr = listener.local_addr().map_err(|source| StartError::Listen {
         addr: serve.listen,
         source,

@@ -364,7 +364,7 @@ async fn an_application_is_prefilled_submitted_once_and_processed_to_its_result(
     .unwrap();
     assert_eq!(moves, 8);
     let db = app.stop().await;
-    assert_eq!(run_cli(&db, &["audit", "verify"]).0, 0);
+    run_cli_ok(&db, &["audit", "verify"]);
 }
 
 #[tokio::test]
@@ -494,14 +494,17 @@ async fn answers_move_to_a_new_key_with_the_registry() {
     let (s, b) = apply(&app, mai, "r1", &json!({"procedure_code": "T-KHAISINH", "answers": {"child_name": "Bé Na", "born_on": "2026-11-01"}})).await;
     assert_eq!(s, 201, "{b}");
     let number = b["number"].as_str().unwrap().to_owned();
-    let (code, line, _) = run_cli(&app.db, &["keys", "generate"]);
-    assert_eq!(code, 0);
+    let (code, line, cli_err) = run_cli(&app.db, &["keys", "generate"]);
+    assert_eq!(
+        code, 0,
+        "exit {code}\n--- stdout\n{line}\n--- stderr\n{cli_err}"
+    );
     let key_file = app.db.data_dir.join("data.key");
     let old = std::fs::read_to_string(&key_file).unwrap();
     std::fs::write(&key_file, format!("{}\n{old}", line.trim())).unwrap();
     tokio::time::sleep(sohoa::KEY_FILE_POLL * 2 + std::time::Duration::from_millis(500)).await;
     let (code, out, err) = run_cli(&app.db, &["keys", "rotate"]);
-    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(code, 0, "exit {code}\n--- stdout\n{out}\n--- stderr\n{err}");
     // Two citizens' records and one application.
     assert!(out.contains("3 records re-sealed under key 2"), "{out}");
     let stored: String = sqlx::query_scalar("SELECT content FROM applications")
@@ -810,12 +813,20 @@ fn spawn_binary(db: &TestDb) -> (std::process::Child, String) {
         .unwrap();
     let stderr = child.stderr.take().unwrap();
     let mut lines = BufReader::new(stderr).lines();
+    let mut seen = Vec::new();
     let addr = loop {
-        let line = lines.next().expect("the server logs its address").unwrap();
+        let Some(Ok(line)) = lines.next() else {
+            let status = child.wait().map(|s| s.to_string()).unwrap_or_default();
+            panic!(
+                "the server ended ({status}) before logging its address:\n{}",
+                seen.join("\n")
+            );
+        };
         let v: Value = serde_json::from_str(&line).unwrap_or_default();
         if let Some(addr) = v["addr"].as_str() {
             break addr.to_owned();
         }
+        seen.push(line);
     };
     // Keep draining the log so the server never blocks on a full pipe.
     std::thread::spawn(move || lines.for_each(drop));
@@ -952,7 +963,7 @@ async fn a_crash_loses_no_acknowledged_application_and_retries_create_none_twice
     assert_eq!(count(&app, "applications").await, sent.len() as i64);
     let db = app.stop().await;
     let (code, out, err) = run_cli(&db, &["audit", "verify"]);
-    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(code, 0, "exit {code}\n--- stdout\n{out}\n--- stderr\n{err}");
     eprintln!(
         "crash test ({}): {rounds} kill -9 rounds, {acknowledged} submissions acknowledged, {in_flight} in flight at a kill; every acknowledged one present exactly once, retries created no duplicate, audit chain intact",
         backend_name()
@@ -1137,9 +1148,8 @@ const WEBHOOK_SECRET: &str = "test-webhook-secret-0123456789";
 
 /// The server, with the payment simulator as its gateway (each knows the other's address).
 async fn with_gateway() -> (TestApp, std::net::SocketAddr) {
-    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let app_addr = free.local_addr().unwrap();
-    drop(free);
+    let listener = bind_local();
+    let app_addr = listener.local_addr().unwrap();
     let (sim_addr, serve) = sohoa::paysim::bind(
         "127.0.0.1:0".parse().unwrap(),
         format!("http://{app_addr}/api/v1/payments/webhook"),
@@ -1150,7 +1160,7 @@ async fn with_gateway() -> (TestApp, std::net::SocketAddr) {
     tokio::spawn(serve);
     let app = spawn_app_with(Options {
         admin: true,
-        listen: Some(app_addr),
+        listener: Some(listener),
         payments: Some((format!("http://{sim_addr}"), WEBHOOK_SECRET.into())),
         ..Options::default()
     })
@@ -1553,10 +1563,7 @@ async fn every_status_change_reaches_the_inbox_and_the_outbox_once() {
         format!("citizen_id,full_name,date_of_birth,sex,permanent_street,permanent_unit,email\n{MAI},Nguyễn Thị Mai,1985-03-14,female,12 Lê Lợi,26743,mai@example.vn\n"),
     )
     .unwrap();
-    assert_eq!(
-        run_cli(&app.db, &["import", "citizens", csv.to_str().unwrap()]).0,
-        0
-    );
+    run_cli_ok(&app.db, &["import", "citizens", csv.to_str().unwrap()]);
     let form = json!({"procedure_code": "T-KHAISINH", "answers": {"child_name": "Bé Na", "born_on": "2026-11-01"}});
     let (_, filed) = apply(&app, mai, "n1", &form).await;
     let number = filed["number"].as_str().unwrap().to_owned();
@@ -1591,7 +1598,10 @@ async fn every_status_change_reaches_the_inbox_and_the_outbox_once() {
     // The sender writes Mai's two emails; Lan has no contact; a second run sends nothing.
     let out = dir.path().join("outbox");
     let (code, stdout, stderr) = run_cli(&app.db, &["notify", "--out", out.to_str().unwrap()]);
-    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert_eq!(
+        code, 0,
+        "exit {code}\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
+    );
     assert!(stdout.starts_with("2 emails, 0 text messages"), "{stdout}");
     assert!(
         stdout.contains("1 recipients without a contact"),
@@ -1613,7 +1623,7 @@ async fn every_status_change_reaches_the_inbox_and_the_outbox_once() {
 
     // `pki init` makes the CA and a certificate per agency.
     let (code, ca, err) = run_cli(&app.db, &["pki", "init"]);
-    assert_eq!(code, 0, "{err}");
+    assert_eq!(code, 0, "exit {code}\n--- stdout\n{ca}\n--- stderr\n{err}");
     assert!(ca.starts_with("-----BEGIN CERTIFICATE-----"), "{ca}");
     assert!(err.contains("4 agencies"), "{err}");
 }
@@ -1641,7 +1651,7 @@ async fn an_enterprise_applies_through_its_legal_representative() {
     )
     .unwrap();
     let (code, out, err) = run_cli(&app.db, &["import", "enterprises", csv.to_str().unwrap()]);
-    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(code, 0, "exit {code}\n--- stdout\n{out}\n--- stderr\n{err}");
     let sign = json!({
         "code": "T-BIENHIEU", "name_vi": "Đăng ký biển hiệu", "name_en": "Shop sign registration",
         "level": "commune", "agency_code": null, "deadline_days": 5, "fee": null, "waivers": [],
@@ -1785,5 +1795,5 @@ async fn concurrent_submissions_share_commits_and_each_key_files_once() {
             .unwrap();
     assert_eq!(submits, 21);
     let db = std::sync::Arc::into_inner(app).unwrap().stop().await;
-    assert_eq!(run_cli(&db, &["audit", "verify"]).0, 0);
+    run_cli_ok(&db, &["audit", "verify"]);
 }

@@ -20,7 +20,7 @@ async fn verify_passes_on_an_intact_chain() {
     let app = with_entries().await;
     let db = app.stop().await;
     let (code, out, err) = run_cli(&db, &["audit", "verify"]);
-    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(code, 0, "exit {code}\n--- stdout\n{out}\n--- stderr\n{err}");
     // One entry for loading the reference units, one per agency.
     assert!(out.contains("intact: 4 entries"), "{out}");
 }
@@ -54,7 +54,7 @@ async fn verify_names_the_altered_entry() {
     )
     .await;
     let (code, out, err) = run_cli(&db, &["audit", "verify"]);
-    assert_eq!(code, 1, "{out}{err}");
+    assert_eq!(code, 1, "exit {code}\n--- stdout\n{out}\n--- stderr\n{err}");
     assert!(out.contains("BROKEN at entry 3"), "{out}");
     assert!(out.contains("altered"), "{out}");
 }
@@ -74,14 +74,20 @@ async fn verify_catches_a_rehashed_entry_deletions_and_a_cut_tail() {
         &format!("UPDATE audit_log SET hash = '{}' WHERE seq = 2", row.0),
     )
     .await;
-    let (code, out, _) = run_cli(&db, &["audit", "verify"]);
-    assert_eq!(code, 1);
+    let (code, out, cli_err) = run_cli(&db, &["audit", "verify"]);
+    assert_eq!(
+        code, 1,
+        "exit {code}\n--- stdout\n{out}\n--- stderr\n{cli_err}"
+    );
     assert!(out.contains("BROKEN at entry 2"), "{out}");
 
     let db = with_entries().await.stop().await;
     tamper(&db, "DELETE FROM audit_log WHERE seq = 2").await;
-    let (code, out, _) = run_cli(&db, &["audit", "verify"]);
-    assert_eq!(code, 1);
+    let (code, out, cli_err) = run_cli(&db, &["audit", "verify"]);
+    assert_eq!(
+        code, 1,
+        "exit {code}\n--- stdout\n{out}\n--- stderr\n{cli_err}"
+    );
     assert!(
         out.contains("BROKEN at entry 2") && out.contains("missing"),
         "{out}"
@@ -89,8 +95,11 @@ async fn verify_catches_a_rehashed_entry_deletions_and_a_cut_tail() {
 
     let db = with_entries().await.stop().await;
     tamper(&db, "DELETE FROM audit_log WHERE seq = 4").await;
-    let (code, out, _) = run_cli(&db, &["audit", "verify"]);
-    assert_eq!(code, 1);
+    let (code, out, cli_err) = run_cli(&db, &["audit", "verify"]);
+    assert_eq!(
+        code, 1,
+        "exit {code}\n--- stdout\n{out}\n--- stderr\n{cli_err}"
+    );
     assert!(
         out.contains("BROKEN at entry 4") && out.contains("removed from the end"),
         "{out}"

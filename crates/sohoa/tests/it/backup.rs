@@ -82,9 +82,12 @@ async fn a_backup_taken_under_load_restores_to_a_copy_that_verifies() {
     // Into a fresh database of the same kind.
     let target = TestDb::new().await;
     let (code, out, err) = run_cli(&target, &["restore", backup_dir.to_str().unwrap()]);
-    assert_eq!(code, 0, "{out}{err}");
-    let (code, out, _) = run_cli(&target, &["audit", "verify"]);
-    assert_eq!(code, 0, "{out}");
+    assert_eq!(code, 0, "exit {code}\n--- stdout\n{out}\n--- stderr\n{err}");
+    let (code, out, cli_err) = run_cli(&target, &["audit", "verify"]);
+    assert_eq!(
+        code, 0,
+        "exit {code}\n--- stdout\n{out}\n--- stderr\n{cli_err}"
+    );
     assert!(
         out.contains(&format!("{} entries", manifest["audit_entries"])),
         "{out}"
@@ -101,8 +104,11 @@ async fn a_backup_taken_under_load_restores_to_a_copy_that_verifies() {
 
     // Backups hold no keys: personal data in them is sealed. A server given another key
     // refuses to start rather than seal new data nobody else could open...
-    let (code, _, err) = run_cli(&target, &["migrate"]);
-    assert_ne!(code, 0);
+    let (code, cli_out, err) = run_cli(&target, &["migrate"]);
+    assert_ne!(
+        code, 0,
+        "exit {code}\n--- stdout\n{cli_out}\n--- stderr\n{err}"
+    );
     assert!(
         err.contains("not the key this database was sealed with"),
         "{err}"
@@ -132,14 +138,17 @@ async fn a_backup_taken_under_load_restores_to_a_copy_that_verifies() {
     let target = restored.stop().await;
 
     // Restoring over data needs --replace.
-    let (code, _, err) = run_cli(&target, &["restore", backup_dir.to_str().unwrap()]);
-    assert_eq!(code, 2, "{err}");
+    let (code, cli_out, err) = run_cli(&target, &["restore", backup_dir.to_str().unwrap()]);
+    assert_eq!(
+        code, 2,
+        "exit {code}\n--- stdout\n{cli_out}\n--- stderr\n{err}"
+    );
     assert!(err.contains("--replace"), "{err}");
     let (code, out, err) = run_cli(
         &target,
         &["restore", "--replace", backup_dir.to_str().unwrap()],
     );
-    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(code, 0, "exit {code}\n--- stdout\n{out}\n--- stderr\n{err}");
 
     // A backup changed by one byte is refused before anything is touched.
     let file = backup_dir.join(manifest["database_file"].as_str().unwrap());
@@ -148,11 +157,17 @@ async fn a_backup_taken_under_load_restores_to_a_copy_that_verifies() {
     bytes[mid] ^= 1;
     std::fs::write(&file, bytes).unwrap();
     let fresh = TestDb::new().await;
-    let (code, _, err) = run_cli(&fresh, &["restore", backup_dir.to_str().unwrap()]);
-    assert_eq!(code, 2);
+    let (code, cli_out, err) = run_cli(&fresh, &["restore", backup_dir.to_str().unwrap()]);
+    assert_eq!(
+        code, 2,
+        "exit {code}\n--- stdout\n{cli_out}\n--- stderr\n{err}"
+    );
     assert!(err.contains("damaged"), "{err}");
     // And a backup never goes into a directory that holds something.
-    let (code, _, err) = run_cli(&app.db, &["backup", backup_dir.to_str().unwrap()]);
-    assert_eq!(code, 2);
+    let (code, cli_out, err) = run_cli(&app.db, &["backup", backup_dir.to_str().unwrap()]);
+    assert_eq!(
+        code, 2,
+        "exit {code}\n--- stdout\n{cli_out}\n--- stderr\n{err}"
+    );
     assert!(err.contains("not empty"), "{err}");
 }

@@ -129,7 +129,7 @@ async fn journeys_in_a_real_browser() {
             "1.001193",
         ],
     );
-    assert_eq!(code, 0, "seeding: {out}{err}");
+    assert_eq!(code, 0, "exit {code}\n--- stdout\n{out}\n--- stderr\n{err}");
     let citizen = std::fs::read_to_string(db.data_dir.join("demo/citizen-account.txt"))
         .expect("the demo's citizen")
         .trim()

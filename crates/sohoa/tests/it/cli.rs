@@ -10,16 +10,22 @@ use crate::helpers::*;
 async fn migrate_applies_once_and_is_idempotent() {
     let db = TestDb::new().await;
     let (code, out, err) = run_cli(&db, &["migrate"]);
-    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(code, 0, "exit {code}\n--- stdout\n{out}\n--- stderr\n{err}");
     assert!(
         out.contains("foundation") && out.contains("up to date"),
         "{out}"
     );
-    let (code, _, _) = run_cli(&db, &["migrate"]);
-    assert_eq!(code, 0);
+    let (code, cli_out, cli_err) = run_cli(&db, &["migrate"]);
+    assert_eq!(
+        code, 0,
+        "exit {code}\n--- stdout\n{cli_out}\n--- stderr\n{cli_err}"
+    );
     // The reference data was loaded once: one audit entry, not two.
-    let (code, out, _) = run_cli(&db, &["audit", "verify"]);
-    assert_eq!(code, 0);
+    let (code, out, cli_err) = run_cli(&db, &["audit", "verify"]);
+    assert_eq!(
+        code, 0,
+        "exit {code}\n--- stdout\n{out}\n--- stderr\n{cli_err}"
+    );
     assert!(out.contains("intact: 1 entries"), "{out}");
 }
 

@@ -289,7 +289,7 @@ async fn monitoring_matches_a_recount_after_a_random_workload() {
             "7",
         ],
     );
-    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(code, 0, "exit {code}\n--- stdout\n{out}\n--- stderr\n{err}");
 
     // Today's work: both citizens apply; officers and applicants move applications at
     // random, legal moves and illegal ones alike.
@@ -465,7 +465,7 @@ async fn monitoring_matches_a_recount_after_a_random_workload() {
 
     // The counters agree with the server's own recount; a damaged one is found and repaired.
     let (code, out, err) = run_cli(&app.db, &["monitoring"]);
-    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(code, 0, "exit {code}\n--- stdout\n{out}\n--- stderr\n{err}");
     assert!(out.contains("agree"), "{out}");
     for damage in [
         "UPDATE monitor_flows SET received = received + 1 WHERE unit_code = '26743'",
@@ -477,13 +477,22 @@ async fn monitoring_matches_a_recount_after_a_random_workload() {
             .unwrap();
         assert!(done.rows_affected() > 0, "{damage}");
     }
-    let (code, out, _) = run_cli(&app.db, &["monitoring"]);
-    assert_eq!(code, 1, "{out}");
-    let (code, out, _) = run_cli(&app.db, &["monitoring", "--repair"]);
-    assert_eq!(code, 0, "{out}");
+    let (code, out, cli_err) = run_cli(&app.db, &["monitoring"]);
+    assert_eq!(
+        code, 1,
+        "exit {code}\n--- stdout\n{out}\n--- stderr\n{cli_err}"
+    );
+    let (code, out, cli_err) = run_cli(&app.db, &["monitoring", "--repair"]);
+    assert_eq!(
+        code, 0,
+        "exit {code}\n--- stdout\n{out}\n--- stderr\n{cli_err}"
+    );
     assert!(out.contains("replaced"), "{out}");
-    let (code, out, _) = run_cli(&app.db, &["monitoring"]);
-    assert_eq!(code, 0, "{out}");
+    let (code, out, cli_err) = run_cli(&app.db, &["monitoring"]);
+    assert_eq!(
+        code, 0,
+        "exit {code}\n--- stdout\n{out}\n--- stderr\n{cli_err}"
+    );
 
     // Counters reckoned to another day than today, as after a night with no reading (or a
     // clock set back): a reading corrects for the days between (ahead: taken away) or
@@ -496,8 +505,11 @@ async fn monitoring_matches_a_recount_after_a_random_workload() {
             .execute(&app.db.raw().await)
             .await
             .unwrap();
-        let (code, out, _) = run_cli(&app.db, &["monitoring", "--repair"]);
-        assert_eq!(code, 0, "{out}");
+        let (code, out, cli_err) = run_cli(&app.db, &["monitoring", "--repair"]);
+        assert_eq!(
+            code, 0,
+            "exit {code}\n--- stdout\n{out}\n--- stderr\n{cli_err}"
+        );
         assert!(out.contains("replaced"), "{shift}: {out}");
         assert_eq!(
             agrees_with_recount(&app, &leader, &from, to, &today).await,
@@ -510,8 +522,11 @@ async fn monitoring_matches_a_recount_after_a_random_workload() {
                 .await
                 .unwrap();
         assert_eq!(now, if rolls { today.clone() } else { day }, "{shift}");
-        let (code, out, _) = run_cli(&app.db, &["monitoring"]);
-        assert_eq!(code, 0, "{shift}: {out}");
+        let (code, out, cli_err) = run_cli(&app.db, &["monitoring"]);
+        assert_eq!(
+            code, 0,
+            "exit {code}\n--- stdout\n{out}\n--- stderr\n{cli_err}"
+        );
     }
 }
 

@@ -803,7 +803,7 @@ async fn a_report_filed_through_open311_is_mapped_routed_resolved_rated_and_eval
     );
 
     let db = app.stop().await;
-    assert_eq!(run_cli(&db, &["audit", "verify"]).0, 0);
+    run_cli_ok(&db, &["audit", "verify"]);
 }
 
 #[tokio::test]
@@ -822,8 +822,11 @@ async fn official_boundaries_replace_the_approximate_ones_all_or_nothing() {
     ]});
     let path = dir.path().join("bad.geojson");
     std::fs::write(&path, bad.to_string()).unwrap();
-    let (code, _, err) = run_cli(&app.db, &["boundaries", path.to_str().unwrap()]);
-    assert_eq!(code, 1, "{err}");
+    let (code, cli_out, err) = run_cli(&app.db, &["boundaries", path.to_str().unwrap()]);
+    assert_eq!(
+        code, 1,
+        "exit {code}\n--- stdout\n{cli_out}\n--- stderr\n{err}"
+    );
     assert!(
         err.contains("feature 2") && err.contains("feature 3"),
         "{err}"
@@ -834,7 +837,7 @@ async fn official_boundaries_replace_the_approximate_ones_all_or_nothing() {
     let path = dir.path().join("official.geojson");
     std::fs::write(&path, good.to_string()).unwrap();
     let (code, out, err) = run_cli(&app.db, &["boundaries", path.to_str().unwrap()]);
-    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(code, 0, "exit {code}\n--- stdout\n{out}\n--- stderr\n{err}");
     // The server takes them up within its cache's life; a report there is Bến Thành's.
     tokio::time::sleep(std::time::Duration::from_secs(6)).await;
     let (s, b) = post(

@@ -138,7 +138,7 @@ pub struct TestApp {
     server: Option<tokio::task::JoinHandle<()>>,
 }
 
-#[derive(Default, Clone)]
+#[derive(Default)]
 pub struct Options {
     pub admin: bool,
     pub demo: bool,
@@ -150,8 +150,8 @@ pub struct Options {
     pub tls: Option<(PathBuf, PathBuf)>,
     /// An OpenID Connect provider for citizens' sign-in.
     pub oidc: Option<sohoa_web::oidc::OidcConfig>,
-    /// Where to listen [default: 127.0.0.1:0].
-    pub listen: Option<std::net::SocketAddr>,
+    /// A listener bound already (see [`bind_local`]) [default: a new one on 127.0.0.1:0].
+    pub listener: Option<std::net::TcpListener>,
     /// A payment gateway: its base URL and webhook secret.
     pub payments: Option<(String, String)>,
 }
@@ -171,11 +171,21 @@ pub async fn spawn_app_with(opts: Options) -> TestApp {
 }
 
 /// Starts the server on an existing database (to test restarts).
-pub async fn spawn_on(db: TestDb, opts: Options) -> TestApp {
+/// A listener on a port of its own, for a test whose peer must know the server's address
+/// before the server starts. Never free a port to bind it again: between the two, another
+/// test's server, or any outgoing connection's ephemeral port, may take it.
+pub fn bind_local() -> std::net::TcpListener {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("bind a local port")
+}
+
+pub async fn spawn_on(db: TestDb, mut opts: Options) -> TestApp {
+    let listener = opts.listener.take().unwrap_or_else(bind_local);
+    listener
+        .set_nonblocking(true)
+        .expect("non-blocking listener");
+    let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
     let serve = ServeConfig {
-        listen: opts
-            .listen
-            .unwrap_or_else(|| "127.0.0.1:0".parse().unwrap()),
+        listen: listener.local_addr().expect("bound address"),
         demo: opts.demo,
         admin_token: opts.admin.then(|| ADMIN_TOKEN.parse::<Secret>().unwrap()),
         request_timeout: Duration::from_secs(30),
@@ -190,7 +200,7 @@ pub async fn spawn_on(db: TestDb, opts: Options) -> TestApp {
             .map(|(url, secret)| (url.clone(), secret.parse::<Secret>().unwrap())),
     };
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let started = sohoa::start(&db.store(), &serve, async {
+    let started = sohoa::start_on(&db.store(), &serve, listener, async {
         let _ = rx.await;
     })
     .await

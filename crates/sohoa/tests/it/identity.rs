@@ -243,10 +243,7 @@ async fn digital_teams_open_accounts_for_residents_of_their_ward_only() {
          079085000012,Võ Văn Tài,1985-02-03,male,9 Trần Quang Khải,26737\n",
     )
     .unwrap();
-    assert_eq!(
-        run_cli(&app.db, &["import", "citizens", path.to_str().unwrap()]).0,
-        0
-    );
+    run_cli_ok(&app.db, &["import", "citizens", path.to_str().unwrap()]);
     let open = |id: &'static str| {
         let req = app
             .client

@@ -38,8 +38,11 @@ async fn generated_data_is_deterministic_and_imports_cleanly_and_idempotently() 
             "--out",
             out.to_str().unwrap(),
         ];
-        let (code, _, err) = run_cli(&db, &args);
-        assert_eq!(code, 0, "{err}");
+        let (code, cli_out, err) = run_cli(&db, &args);
+        assert_eq!(
+            code, 0,
+            "exit {code}\n--- stdout\n{cli_out}\n--- stderr\n{err}"
+        );
     }
     for f in ["citizens.csv", "enterprises.csv", "parcels.csv"] {
         assert_eq!(
@@ -55,23 +58,32 @@ async fn generated_data_is_deterministic_and_imports_cleanly_and_idempotently() 
     ] {
         let path = a.join(file);
         let (code, out, err) = run_cli(&db, &["import", registry, path.to_str().unwrap()]);
-        assert_eq!(code, 0, "{registry}: {out}{err}");
+        assert_eq!(
+            code, 0,
+            "{registry}: exit {code}\n--- stdout\n{out}\n--- stderr\n{err}"
+        );
         assert!(
             out.contains(&format!(
                 "{n} rows read: {n} inserted, 0 updated, 0 unchanged, 0 rejected"
             )),
             "{out}"
         );
-        let (code, out, _) = run_cli(&db, &["import", registry, path.to_str().unwrap()]);
-        assert_eq!(code, 0);
+        let (code, out, cli_err) = run_cli(&db, &["import", registry, path.to_str().unwrap()]);
+        assert_eq!(
+            code, 0,
+            "exit {code}\n--- stdout\n{out}\n--- stderr\n{cli_err}"
+        );
         assert!(
             out.contains(&format!("0 inserted, 0 updated, {n} unchanged")),
             "re-import changed something: {out}"
         );
     }
     // One audit entry per import that changed something, and the chain is intact.
-    let (code, out, _) = run_cli(&db, &["audit", "verify"]);
-    assert_eq!(code, 0);
+    let (code, out, cli_err) = run_cli(&db, &["audit", "verify"]);
+    assert_eq!(
+        code, 0,
+        "exit {code}\n--- stdout\n{out}\n--- stderr\n{cli_err}"
+    );
     assert!(out.contains("intact: 4 entries"), "{out}");
     // Names carry Vietnamese diacritics, in realistic proportions.
     let text = std::fs::read_to_string(a.join("citizens.csv")).unwrap();
@@ -108,7 +120,7 @@ async fn every_bad_row_is_reported_with_its_line_and_field_and_good_rows_load() 
     }
     let path = write(dir.path(), "bad.csv", &csv);
     let (code, out, err) = run_cli(&db, &["import", "citizens", &path]);
-    assert_eq!(code, 3, "{out}{err}");
+    assert_eq!(code, 3, "exit {code}\n--- stdout\n{out}\n--- stderr\n{err}");
     for (line, field, code) in [
         (3, "citizen_id", "invalid_citizen_id"),
         (4, "permanent_unit", "unknown_unit"),
@@ -135,8 +147,11 @@ async fn every_bad_row_is_reported_with_its_line_and_field_and_good_rows_load() 
 
     // All or nothing: the same file loads nothing into a fresh database.
     let fresh = TestDb::new().await;
-    let (code, out, _) = run_cli(&fresh, &["import", "citizens", &path, "--all-or-nothing"]);
-    assert_eq!(code, 1);
+    let (code, out, cli_err) = run_cli(&fresh, &["import", "citizens", &path, "--all-or-nothing"]);
+    assert_eq!(
+        code, 1,
+        "exit {code}\n--- stdout\n{out}\n--- stderr\n{cli_err}"
+    );
     assert!(out.contains("nothing was loaded"), "{out}");
     assert_eq!(count_citizens(&fresh).await, 0);
 }
@@ -152,9 +167,12 @@ async fn a_changed_record_gets_a_new_version_and_keeps_its_history() {
         "v2.csv",
         format!("{HEADER}{}", row.replace("0912345678", "0987654321")).as_bytes(),
     );
-    assert_eq!(run_cli(&db, &["import", "citizens", &v1]).0, 0);
-    let (code, out, _) = run_cli(&db, &["import", "citizens", &v2]);
-    assert_eq!(code, 0);
+    run_cli_ok(&db, &["import", "citizens", &v1]);
+    let (code, out, cli_err) = run_cli(&db, &["import", "citizens", &v2]);
+    assert_eq!(
+        code, 0,
+        "exit {code}\n--- stdout\n{out}\n--- stderr\n{cli_err}"
+    );
     assert!(out.contains("0 inserted, 1 updated, 0 unchanged"), "{out}");
     let d = sohoa::open(&db.store()).await.unwrap();
     let id = sohoa_domain::CitizenId::parse("079185001234").unwrap();
@@ -196,16 +214,22 @@ async fn files_that_are_not_registry_files_stop_with_a_clear_message() {
         "extra.csv",
         b"citizen_id,full_name,date_of_birth,sex,permanent_street,permanent_unit,shoe_size\n",
     );
-    let (code, _, err) = run_cli(&db, &["import", "citizens", &extra]);
-    assert_eq!(code, 1);
+    let (code, cli_out, err) = run_cli(&db, &["import", "citizens", &extra]);
+    assert_eq!(
+        code, 1,
+        "exit {code}\n--- stdout\n{cli_out}\n--- stderr\n{err}"
+    );
     assert!(err.contains("Unknown columns: shoe_size"), "{err}");
     let missing = write(
         dir.path(),
         "missing.csv",
         b"citizen_id,full_name\n079185001234,A B\n",
     );
-    let (code, _, err) = run_cli(&db, &["import", "citizens", &missing]);
-    assert_eq!(code, 1);
+    let (code, cli_out, err) = run_cli(&db, &["import", "citizens", &missing]);
+    assert_eq!(
+        code, 1,
+        "exit {code}\n--- stdout\n{cli_out}\n--- stderr\n{err}"
+    );
     assert!(
         err.contains("Missing columns: date_of_birth, sex, permanent_street, permanent_unit"),
         "{err}"
@@ -214,11 +238,17 @@ async fn files_that_are_not_registry_files_stop_with_a_clear_message() {
     let mut huge = HEADER.as_bytes().to_vec();
     huge.extend(std::iter::repeat_n(b'x', 3 << 20));
     let huge = write(dir.path(), "huge.csv", &huge);
-    let (code, _, err) = run_cli(&db, &["import", "citizens", &huge]);
-    assert_eq!(code, 1);
+    let (code, cli_out, err) = run_cli(&db, &["import", "citizens", &huge]);
+    assert_eq!(
+        code, 1,
+        "exit {code}\n--- stdout\n{cli_out}\n--- stderr\n{err}"
+    );
     assert!(err.contains("longer than 1024 KiB"), "{err}");
-    let (code, _, err) = run_cli(&db, &["import", "citizens", "/nonexistent/file.csv"]);
-    assert_eq!(code, 1);
+    let (code, cli_out, err) = run_cli(&db, &["import", "citizens", "/nonexistent/file.csv"]);
+    assert_eq!(
+        code, 1,
+        "exit {code}\n--- stdout\n{cli_out}\n--- stderr\n{err}"
+    );
     assert!(err.contains("cannot read /nonexistent/file.csv"), "{err}");
     assert_eq!(count_citizens(&db).await, 0);
 }
@@ -236,8 +266,11 @@ async fn ndjson_imports_and_other_registries_check_their_rules() {
          not json\n"
             .as_bytes(),
     );
-    let (code, out, _) = run_cli(&db, &["import", "citizens", &nd]);
-    assert_eq!(code, 3, "{out}");
+    let (code, out, cli_err) = run_cli(&db, &["import", "citizens", &nd]);
+    assert_eq!(
+        code, 3,
+        "exit {code}\n--- stdout\n{out}\n--- stderr\n{cli_err}"
+    );
     assert!(
         out.contains("rejected line 3: row: unknown field \"shoe\""),
         "{out}"
@@ -256,8 +289,11 @@ async fn ndjson_imports_and_other_registries_check_their_rules() {
          0100109107,Công ty B,joint_stock,1 Nguyễn Huệ,26740,2010-05-20,active,079185001234\n"
             .as_bytes(),
     );
-    let (code, out, _) = run_cli(&db, &["import", "enterprises", &ent]);
-    assert_eq!(code, 3);
+    let (code, out, cli_err) = run_cli(&db, &["import", "enterprises", &ent]);
+    assert_eq!(
+        code, 3,
+        "exit {code}\n--- stdout\n{out}\n--- stderr\n{cli_err}"
+    );
     assert!(
         out.contains(
             "rejected line 3: tax_code: the check digit does not match (invalid_tax_code)"
@@ -273,8 +309,11 @@ async fn ndjson_imports_and_other_registries_check_their_rules() {
          26743,12,346,85.5,ODT,079185001234:60;0100109106:30,\n"
             .as_bytes(),
     );
-    let (code, out, _) = run_cli(&db, &["import", "parcels", &par]);
-    assert_eq!(code, 3);
+    let (code, out, cli_err) = run_cli(&db, &["import", "parcels", &par]);
+    assert_eq!(
+        code, 3,
+        "exit {code}\n--- stdout\n{out}\n--- stderr\n{cli_err}"
+    );
     assert!(
         out.contains("rejected line 3: owners: shares add up to 90.00%"),
         "{out}"

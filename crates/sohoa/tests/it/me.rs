@@ -15,10 +15,7 @@ async fn with_mai(app: &TestApp) {
         "citizen_id,full_name,date_of_birth,sex,permanent_street,permanent_unit\n079185001234,Nguyễn Thị Mai,1985-03-14,female,12 Lê Lợi,26743\n079085001235,Lê Văn Cường,1985-01-01,male,1 A,26743\n",
     )
     .unwrap();
-    assert_eq!(
-        run_cli(&app.db, &["import", "citizens", path.to_str().unwrap()]).0,
-        0
-    );
+    run_cli_ok(&app.db, &["import", "citizens", path.to_str().unwrap()]);
     let (s, body) = app
         .post_json(
             "/api/v1/accounts/citizens",
@@ -462,7 +459,7 @@ async fn with_enterprise(app: &TestApp, tax_code: &str, status: &str) {
     )
     .unwrap();
     let (code, out, err) = run_cli(&app.db, &["import", "enterprises", path.to_str().unwrap()]);
-    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(code, 0, "exit {code}\n--- stdout\n{out}\n--- stderr\n{err}");
 }
 
 #[tokio::test]

@@ -364,6 +364,9 @@ async fn after_any_sequence_of_moves_the_stored_application_is_what_its_history_
             assert_eq!(&after[field], value, "{ctx}: {field} in {after}");
         }
         let (code, out, err) = run_cli(&app.db, &["monitoring"]);
-        assert_eq!(code, 0, "{ctx}: sohoa monitoring disagrees\n{out}{err}");
+        assert_eq!(
+            code, 0,
+            "{ctx}: sohoa monitoring disagrees, exit {code}\n--- stdout\n{out}\n--- stderr\n{err}"
+        );
     }
 }

@@ -151,15 +151,12 @@ async fn through_provider(app: &TestApp, ours: &mut Jar, issuer: &str) -> String
 
 #[tokio::test]
 async fn citizens_sign_in_through_the_identity_provider() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let listener = bind_local();
+    let port = listener.local_addr().unwrap().port();
     let redirect = format!("http://127.0.0.1:{port}/auth/oidc/callback");
     let provider = start_provider(&redirect, MAI);
     let app = spawn_app_with(Options {
-        listen: Some(format!("127.0.0.1:{port}").parse().unwrap()),
+        listener: Some(listener),
         oidc: Some(sohoa_web::oidc::OidcConfig {
             issuer: provider.issuer.clone(),
             client_id: "sohoa".into(),
@@ -189,10 +186,7 @@ async fn citizens_sign_in_through_the_identity_provider() {
         format!("citizen_id,full_name,date_of_birth,sex,permanent_street,permanent_unit\n{MAI},Nguyễn Thị Mai,1985-03-14,female,12 Lê Lợi,26743\n"),
     )
     .unwrap();
-    assert_eq!(
-        run_cli(&app.db, &["import", "citizens", csv.to_str().unwrap()]).0,
-        0
-    );
+    run_cli_ok(&app.db, &["import", "citizens", csv.to_str().unwrap()]);
 
     let mut ours = Jar::default();
     let callback = through_provider(&app, &mut ours, &provider.issuer).await;
@@ -240,14 +234,11 @@ async fn citizens_sign_in_through_the_identity_provider() {
 
 #[tokio::test]
 async fn an_unreachable_provider_is_a_clear_503() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    // Port 1 (tcpmux): nothing listens there, and no test binds it. A port freed after
+    // binding could be taken by another test's server in the meantime.
     let app = spawn_app_with(Options {
         oidc: Some(sohoa_web::oidc::OidcConfig {
-            issuer: format!("http://127.0.0.1:{port}"),
+            issuer: "http://127.0.0.1:1".into(),
             client_id: "sohoa".into(),
             client_secret: "x".into(),
             redirect_url: "http://127.0.0.1:1/auth/oidc/callback".into(),

@@ -119,10 +119,7 @@ pub async fn populate(app: &TestApp) -> City {
         ),
     )
     .unwrap();
-    assert_eq!(
-        run_cli(&app.db, &["import", "citizens", path.to_str().unwrap()]).0,
-        0
-    );
+    run_cli_ok(&app.db, &["import", "citizens", path.to_str().unwrap()]);
     let mut personas = vec![
         Persona {
             name: "anonymous",
@@ -203,10 +200,7 @@ pub async fn populate(app: &TestApp) -> City {
         ),
     )
     .unwrap();
-    assert_eq!(
-        run_cli(&app.db, &["import", "enterprises", path.to_str().unwrap()]).0,
-        0
-    );
+    run_cli_ok(&app.db, &["import", "enterprises", path.to_str().unwrap()]);
     let (s, key) = app
         .post_json("/api/v1/enterprise-consumers/0300000032/keys", &json!({}))
         .await;

@@ -82,25 +82,17 @@ async fn read(app: &TestApp, key: &str) -> (u16, serde_json::Value) {
 async fn personal_fields_are_sealed_and_move_to_a_new_key_while_the_server_runs() {
     let app = spawn_app().await;
     let dir = tempfile::tempdir().unwrap();
-    assert_eq!(
-        run_cli(
-            &app.db,
-            &[
-                "import",
-                "citizens",
-                &citizens_csv(dir.path(), "0900000001")
-            ]
-        )
-        .0,
-        0
+    run_cli_ok(
+        &app.db,
+        &[
+            "import",
+            "citizens",
+            &citizens_csv(dir.path(), "0900000001"),
+        ],
     );
-    assert_eq!(
-        run_cli(
-            &app.db,
-            &["import", "citizens", &citizens_csv(dir.path(), PHONE)]
-        )
-        .0,
-        0
+    run_cli_ok(
+        &app.db,
+        &["import", "citizens", &citizens_csv(dir.path(), PHONE)],
     );
     let key = reader(&app).await;
     let (s, body) = read(&app, &key).await;
@@ -130,8 +122,11 @@ async fn personal_fields_are_sealed_and_move_to_a_new_key_while_the_server_runs(
     );
 
     // Rotation: the new key goes first in the file; the running server takes it up.
-    let (code, line, _) = run_cli(&app.db, &["keys", "generate"]);
-    assert_eq!(code, 0);
+    let (code, line, cli_err) = run_cli(&app.db, &["keys", "generate"]);
+    assert_eq!(
+        code, 0,
+        "exit {code}\n--- stdout\n{line}\n--- stderr\n{cli_err}"
+    );
     let line = line.trim().to_owned();
     assert!(line.starts_with("2:"), "{line}");
     let key_file = app.db.data_dir.join("data.key");
@@ -201,7 +196,10 @@ async fn personal_fields_are_sealed_and_move_to_a_new_key_while_the_server_runs(
     std::fs::write(&key_file, other.trim()).unwrap();
     tokio::time::sleep(sohoa::KEY_FILE_POLL * 2 + std::time::Duration::from_millis(500)).await;
     assert_eq!(read(&app, &key).await.0, 200);
-    let (code, _, err) = run_cli(&app.db, &["migrate"]);
-    assert_ne!(code, 0);
+    let (code, cli_out, err) = run_cli(&app.db, &["migrate"]);
+    assert_ne!(
+        code, 0,
+        "exit {code}\n--- stdout\n{cli_out}\n--- stderr\n{err}"
+    );
     assert!(err.contains("not the key"), "{err}");
 }
