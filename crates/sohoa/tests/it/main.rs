@@ -25,6 +25,7 @@ mod oidc;
 mod openapi;
 mod operations;
 mod pages;
+mod personal_reads;
 mod personas;
 mod procedures;
 mod registry;

@@ -79,8 +79,10 @@ pub struct ApplicationView {
     pub procedure_code: String,
     /// The catalog version the application was filed under; it keeps it.
     pub procedure_version: i64,
-    /// The applicant's CCCD.
-    pub applicant: String,
+    /// The applicant's CCCD. Absent in staff's lists: a list is not an audited read of
+    /// each applicant's personal data, so it carries none (open one to read it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub applicant: Option<String>,
     /// The enterprise applied for (tax code), by its legal representative.
     pub enterprise: Option<String>,
     /// The deciding agency.
@@ -156,7 +158,7 @@ impl ApplicationView {
             number: a.number,
             procedure_code: a.procedure_code,
             procedure_version: a.procedure_version,
-            applicant: a.applicant,
+            applicant: Some(a.applicant),
             enterprise: a.enterprise,
             agency_code: a.agency_code,
             unit_code: a.unit_code,
@@ -804,19 +806,24 @@ pub(crate) async fn audit_read(
     addr: Option<String>,
     app: &Application,
 ) -> Result<(), AppError> {
+    read_of(state, caller, addr, &app.applicant, &app.number).await
+}
+
+async fn read_of(
+    state: &AppState,
+    caller: &Caller,
+    addr: Option<String>,
+    applicant: &str,
+    number: &str,
+) -> Result<(), AppError> {
     if matches!(caller.0, Principal::Citizen(_)) {
         return Ok(());
     }
-    let record = AuditRecord::new(
-        caller.actor(),
-        "application.read",
-        "citizen",
-        &app.applicant,
-    )
-    .purpose(format!("application {}", app.number))
-    .fields(["application"])
-    .actor_unit(caller.0.agency().map(ToString::to_string))
-    .client_addr(addr);
+    let record = AuditRecord::new(caller.actor(), "application.read", "citizen", applicant)
+        .purpose(format!("application {number}"))
+        .fields(["application"])
+        .actor_unit(caller.0.agency().map(ToString::to_string))
+        .client_addr(addr);
     state.audit.record(record).await?;
     Ok(())
 }
@@ -889,9 +896,24 @@ pub async fn transition(
     Path(number): Path<String>,
     ApiJson(body): ApiJson<TransitionRequest>,
 ) -> ApiResult<Json<ApplicationView>> {
-    move_one(&state, &caller, addr, &number, &body)
-        .await
-        .map(Json)
+    let view = move_one(&state, &caller, addr.clone(), &number, &body).await?;
+    // The answer carries the applicant's personal data: for staff, an audited read like
+    // a GET, in the applicant's access log.
+    audit_read_view(&state, &caller, addr, &view).await?;
+    Ok(Json(view))
+}
+
+/// [`audit_read`] for an application answered in full.
+async fn audit_read_view(
+    state: &AppState,
+    caller: &Caller,
+    addr: Option<String>,
+    view: &ApplicationView,
+) -> Result<(), AppError> {
+    let Some(applicant) = &view.applicant else {
+        return Ok(());
+    };
+    read_of(state, caller, addr, applicant, &view.number).await
 }
 
 pub(crate) async fn move_one(
@@ -1079,9 +1101,16 @@ pub async fn assign(
     Path(number): Path<String>,
     ApiJson(body): ApiJson<AssignRequest>,
 ) -> ApiResult<Json<ApplicationView>> {
-    assign_one(&state, &caller, addr, &number, body.username.as_deref())
-        .await
-        .map(Json)
+    let view = assign_one(
+        &state,
+        &caller,
+        addr.clone(),
+        &number,
+        body.username.as_deref(),
+    )
+    .await?;
+    audit_read_view(&state, &caller, addr, &view).await?;
+    Ok(Json(view))
 }
 
 pub(crate) async fn assign_one(
@@ -1336,11 +1365,18 @@ pub async fn list(
     }
     let cal = calendar()?;
     let (items, next) = store::list(&state.db, &q, after.as_ref(), limit).await?;
+    let own = matches!(caller.0, Principal::Citizen(_));
     Ok(Json(ApplicationPage {
         next: next.map(|c| super::encode_cursor(&(c.due_key, c.number))),
         items: items
             .into_iter()
-            .map(|a| ApplicationView::new(a, None, cal))
+            .map(|a| {
+                let mut view = ApplicationView::new(a, None, cal);
+                if !own {
+                    view.applicant = None;
+                }
+                view
+            })
             .collect(),
     }))
 }

@@ -435,7 +435,17 @@ pub(crate) async fn full_view(
         v.contact = Some(plain.lines().map(str::to_owned).collect());
         // Staff reading a reporter's contact read personal data.
         if !matches!(caller.0, Principal::Citizen(_) | Principal::Anonymous) {
-            let record = AuditRecord::new(caller.actor(), "report.read", "report", &r.id)
+            // A signed-in reporter sees the read in their own access log; an anonymous
+            // one's contact is logged against the report.
+            let (object_type, object_id) = match r
+                .reporter
+                .as_deref()
+                .and_then(|c| c.strip_prefix("citizen:"))
+            {
+                Some(id) => ("citizen", id),
+                None => ("report", r.id.as_str()),
+            };
+            let record = AuditRecord::new(caller.actor(), "report.read", object_type, object_id)
                 .fields(["contact"])
                 .purpose(format!("report {}", r.id))
                 .actor_unit(caller.0.agency().map(ToString::to_string))

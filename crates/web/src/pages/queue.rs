@@ -221,7 +221,7 @@ async fn item(
         },
         Fact {
             label: t.get("result-applicant"),
-            value: view.applicant.clone(),
+            value: view.applicant.clone().unwrap_or_default(),
         },
         Fact {
             label: t.get("me-col-due"),
