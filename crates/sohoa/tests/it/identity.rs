@@ -704,3 +704,88 @@ async fn two_step_verification_asks_for_a_fresh_code_once_enrolled() {
         "{actions:?}"
     );
 }
+
+/// A session alone never replaces the second factor: re-enrolling over a secret in force
+/// takes a current code of it, and is audited.
+#[tokio::test]
+async fn replacing_the_second_factor_takes_a_current_code() {
+    use sohoa_domain::totp;
+    let app = spawn_app().await;
+    let city = populate(&app).await;
+    let token = city.token("citizen");
+    let post = |path: &'static str, body: serde_json::Value| {
+        let req = app
+            .client
+            .post(app.url(path))
+            .bearer_auth(token)
+            .json(&body);
+        async move {
+            let res = req.send().await.unwrap();
+            let s = res.status().as_u16();
+            (s, res.json::<serde_json::Value>().await.unwrap_or_default())
+        }
+    };
+    let secret_of = |enrol: &serde_json::Value| {
+        totp::base32_decode(enrol["secret"].as_str().unwrap()).unwrap()
+    };
+    // Steps named below stay inside the server's window: start early in a step.
+    let into = time::OffsetDateTime::now_utc().unix_timestamp() % totp::STEP;
+    if into > totp::STEP - 8 {
+        tokio::time::sleep(std::time::Duration::from_secs(
+            (totp::STEP - into + 1) as u64,
+        ))
+        .await;
+    }
+    let now = time::OffsetDateTime::now_utc().unix_timestamp() / totp::STEP;
+    let code = |secret: &[u8], s: i64| format!("{:06}", totp::code_at(secret, s));
+    let (_, first) = post("/api/v1/auth/totp", json!({})).await;
+    let first = secret_of(&first);
+    let (s, _) = post("/api/v1/auth/totp/confirm", json!({"code": code(&first, now - 1)})).await;
+    assert_eq!(s, 204);
+
+    let (s, second) = post("/api/v1/auth/totp", json!({})).await;
+    assert_eq!(s, 200, "{second}");
+    let second = secret_of(&second);
+    let new_code = code(&second, now);
+    for body in [
+        json!({"code": new_code}),
+        json!({"code": new_code, "current_code": "000000"}),
+        json!({"code": new_code, "current_code": code(&first, now - 1)}),
+    ] {
+        let (s, b) = post("/api/v1/auth/totp/confirm", body.clone()).await;
+        assert_eq!((s, error_code(&b)), (422, "invalid_totp"), "{body}");
+        assert_eq!(b["error"]["field"], "current_code", "{b}");
+    }
+    // The old secret is still the one in force.
+    let (s, _) = login(
+        &app,
+        json!({"citizen_id": MAI, "password": PASSWORD, "totp": code(&first, now)}),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let (s, b) = post(
+        "/api/v1/auth/totp/confirm",
+        json!({"code": new_code, "current_code": code(&first, now + 1)}),
+    )
+    .await;
+    assert_eq!(s, 204, "{b}");
+    let (s, _) = login(
+        &app,
+        json!({"citizen_id": MAI, "password": PASSWORD, "totp": code(&second, now + 1)}),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let e = sohoa_storage::audit::entries_for_object(
+        app.server_db(),
+        "account",
+        &format!("citizen:{MAI}"),
+        10,
+    )
+    .await
+    .unwrap();
+    assert!(
+        e.iter().any(|e| e.record.action == "auth.totp_replace"),
+        "{:?}",
+        e.iter().map(|e| &e.record.action).collect::<Vec<_>>()
+    );
+}

@@ -184,14 +184,27 @@ pub struct TotpCode {
     pub code: String,
 }
 
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TotpConfirm {
+    /// A code of the new secret (from `/api/v1/auth/totp`).
+    #[schema(example = "492039")]
+    pub code: String,
+    /// When two-step verification is on already: a current code of the secret in force.
+    /// A session alone never replaces a second factor.
+    #[schema(example = "118027")]
+    pub current_code: Option<String>,
+}
+
 /// Confirms enrolment with a code from the app; from then on sign-in asks for a code.
-#[utoipa::path(post, path = "/api/v1/auth/totp/confirm", tag = "identity", security(("bearer" = [])), request_body = TotpCode,
+/// Replacing a secret in force also takes a current code of it (`current_code`).
+#[utoipa::path(post, path = "/api/v1/auth/totp/confirm", tag = "identity", security(("bearer" = [])), request_body = TotpConfirm,
     responses((status = 204, description = "Two-step verification is on"), (status = 401, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn totp_confirm(
     State(state): State<AppState>,
     caller: Caller,
     ClientAddr(addr): ClientAddr,
-    ApiJson(body): ApiJson<TotpCode>,
+    ApiJson(body): ApiJson<TotpConfirm>,
 ) -> ApiResult<StatusCode> {
     let holder = holder(&state, &caller).await?;
     let t = accounts::totp(&state.db, holder).await?;
@@ -203,14 +216,30 @@ pub async fn totp_confirm(
         .ok_or_else(invalid)?;
     let now = sohoa_domain::Timestamp::now().datetime().unix_timestamp();
     let step = sohoa_domain::totp::verify(&secret, &body.code, now, None).ok_or_else(invalid)?;
-    let record = AuditRecord::new(
-        caller.actor(),
-        "auth.totp_enable",
-        "account",
-        caller.actor(),
-    )
-    .client_addr(addr);
+    // With a secret in force, a current code of it: whoever holds a session (a borrowed
+    // phone, a stolen cookie) must not be able to move the second factor to their app.
+    let current = match t.secret.as_deref().and_then(|s| hex::decode(s).ok()) {
+        None => None,
+        Some(in_force) => {
+            let wrong = || AppError::unprocessable("invalid_totp").field("current_code");
+            let code = body.current_code.as_deref().ok_or_else(wrong)?;
+            Some(sohoa_domain::totp::verify(&in_force, code, now, t.last_step).ok_or_else(wrong)?)
+        }
+    };
+    let action = if current.is_some() {
+        "auth.totp_replace"
+    } else {
+        "auth.totp_enable"
+    };
+    let record = AuditRecord::new(caller.actor(), action, "account", caller.actor())
+        .client_addr(addr);
     let mut tx = state.db.begin().await?;
+    if let Some(step) = current {
+        // Spent, so the code cannot be replayed by a second request racing this one.
+        if !accounts::use_totp_step(&mut tx, holder, step).await? {
+            return Err(AppError::unprocessable("invalid_totp").field("current_code"));
+        }
+    }
     accounts::confirm_totp(&mut tx, holder, step, record).await?;
     tx.commit().await.map_err(StorageError::from)?;
     Ok(StatusCode::NO_CONTENT)
