@@ -15,6 +15,7 @@ use crate::i18n::{catalog, Lang};
 pub const ALL_CODES: &[&str] = &[
     "invalid_json",
     "invalid_body",
+    "already_filed",
     "unsupported_media_type",
     "payload_too_large",
     "invalid_query",

@@ -725,9 +725,8 @@ async fn replacing_the_second_factor_takes_a_current_code() {
             (s, res.json::<serde_json::Value>().await.unwrap_or_default())
         }
     };
-    let secret_of = |enrol: &serde_json::Value| {
-        totp::base32_decode(enrol["secret"].as_str().unwrap()).unwrap()
-    };
+    let secret_of =
+        |enrol: &serde_json::Value| totp::base32_decode(enrol["secret"].as_str().unwrap()).unwrap();
     // Steps named below stay inside the server's window: start early in a step.
     let into = time::OffsetDateTime::now_utc().unix_timestamp() % totp::STEP;
     if into > totp::STEP - 8 {
@@ -740,7 +739,11 @@ async fn replacing_the_second_factor_takes_a_current_code() {
     let code = |secret: &[u8], s: i64| format!("{:06}", totp::code_at(secret, s));
     let (_, first) = post("/api/v1/auth/totp", json!({})).await;
     let first = secret_of(&first);
-    let (s, _) = post("/api/v1/auth/totp/confirm", json!({"code": code(&first, now - 1)})).await;
+    let (s, _) = post(
+        "/api/v1/auth/totp/confirm",
+        json!({"code": code(&first, now - 1)}),
+    )
+    .await;
     assert_eq!(s, 204);
 
     let (s, second) = post("/api/v1/auth/totp", json!({})).await;

@@ -653,7 +653,7 @@ pub(crate) async fn file(
             Created::Replay {
                 number,
                 same_request: true,
-            } => return Ok((reloaded(state, &number).await?, true)),
+            } => return replayed(state, caller, addr.clone(), &number).await,
             Created::Replay { .. } => {
                 return Err(AppError::unprocessable("idempotency_key_reused"));
             }
@@ -700,10 +700,47 @@ pub(crate) async fn file(
             Some((_, hash)) if hash != request_hash => {
                 Err(AppError::unprocessable("idempotency_key_reused"))
             }
-            Some((number, _)) => Ok((reloaded(state, &number).await?, true)),
+            Some((number, _)) => replayed(state, caller, addr, &number).await,
             None => Err(e),
         },
         ok => ok,
+    }
+}
+
+/// The answer to a retried submission: the application as it is now, to a caller who may
+/// read it now (staff's reading audited, as a GET's). Anyone else who sent the request (a
+/// digital team member, whose one-time code was spent by the first) learns that it was
+/// filed, under the number they were given then, and nothing of what it holds today.
+async fn replayed(
+    state: &AppState,
+    caller: &Caller,
+    addr: Option<String>,
+    number: &str,
+) -> Result<(ApplicationView, bool), AppError> {
+    let may_read = match ApplicationNumber::parse(number) {
+        Some(n) => match store::get(&state.db, n.as_str()).await? {
+            Some(app) => {
+                let (agency, unit, citizen) = target_parts(&app)?;
+                let target = Target {
+                    agency: Some(&agency),
+                    unit: Some(&unit),
+                    citizen: Some(&citizen),
+                    role: None,
+                };
+                sohoa_domain::policy::authorize(&caller.0, Action::ReadApplication, &target)
+                    .is_ok()
+                    .then_some(app)
+            }
+            None => None,
+        },
+        None => None,
+    };
+    match may_read {
+        Some(app) => {
+            audit_read(state, caller, addr, &app).await?;
+            Ok((detail(state, app).await?, true))
+        }
+        None => Err(AppError::conflict("already_filed").arg("number", number)),
     }
 }
 

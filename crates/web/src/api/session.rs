@@ -231,8 +231,8 @@ pub async fn totp_confirm(
     } else {
         "auth.totp_enable"
     };
-    let record = AuditRecord::new(caller.actor(), action, "account", caller.actor())
-        .client_addr(addr);
+    let record =
+        AuditRecord::new(caller.actor(), action, "account", caller.actor()).client_addr(addr);
     let mut tx = state.db.begin().await?;
     if let Some(step) = current {
         // Spent, so the code cannot be replayed by a second request racing this one.
