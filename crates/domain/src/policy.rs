@@ -162,8 +162,13 @@ pub enum Action {
     /// Opening, listing and disabling staff accounts.
     ManageStaff,
     ReadStaff,
-    /// Opening a citizen's local account.
+    /// Opening a citizen's local account with a password of the opener's choosing:
+    /// administrators only (a city's first accounts, migrations of accounts).
     CreateCitizenAccount,
+    /// Starting a resident's account for them: a one-time code goes to the phone or e-mail
+    /// the registry holds, and the resident sets their own password with it. Helping never
+    /// means holding the resident's credentials.
+    StartAccountActivation,
     /// The share endpoint: agencies' and enterprises' systems, and then only as far as their
     /// grants and citizens' consents reach (checked by the sharing capability).
     ReadRegistry,
@@ -316,9 +321,14 @@ fn decide(who: &Principal, action: Action, target: Option<&Target<'_>>) -> Resul
         },
         Action::CreateCitizenAccount => match who {
             Principal::Bootstrap => true,
+            Principal::Staff(s) => s.role == Role::CityAdmin,
+            _ => false,
+        },
+        Action::StartAccountActivation => match who {
+            Principal::Bootstrap => true,
             Principal::Staff(s) => match s.role {
                 Role::CityAdmin => true,
-                // A digital team opens accounts for the residents of its own ward.
+                // A digital team starts accounts for the residents of its own ward.
                 Role::DigitalTeam => within(&|t| t.unit.is_some() && t.unit == s.unit.as_ref()),
                 _ => false,
             },
@@ -654,7 +664,7 @@ mod tests {
     }
 
     #[test]
-    fn digital_teams_open_accounts_only_in_their_ward() {
+    fn digital_teams_start_accounts_only_in_their_ward_and_never_set_passwords() {
         let who = staff(Role::DigitalTeam, None, Some("26734"));
         let ward = UnitCode::parse("26734").unwrap();
         let elsewhere = UnitCode::parse("26737").unwrap();
@@ -663,15 +673,19 @@ mod tests {
             ..Target::default()
         };
         assert_eq!(
-            authorize(&who, Action::CreateCitizenAccount, &t(&ward)),
+            authorize(&who, Action::StartAccountActivation, &t(&ward)),
             Ok(())
         );
         assert_eq!(
-            authorize(&who, Action::CreateCitizenAccount, &t(&elsewhere)),
+            authorize(&who, Action::StartAccountActivation, &t(&elsewhere)),
             Err(Denial::Forbidden)
         );
         assert_eq!(
-            authorize(&who, Action::CreateCitizenAccount, &Target::default()),
+            authorize(&who, Action::StartAccountActivation, &Target::default()),
+            Err(Denial::Forbidden)
+        );
+        assert_eq!(
+            admits(&who, Action::CreateCitizenAccount),
             Err(Denial::Forbidden)
         );
     }

@@ -493,3 +493,91 @@ pub async fn ensure_account(tx: &mut Tx, citizen_id: &str, record: AuditRecord) 
         .await?;
     int(&row, "account_id")
 }
+
+/// Wrong codes after which an activation is void (a new one must be started).
+pub const ACTIVATION_ATTEMPTS: i64 = 5;
+
+/// Starts (or restarts) the activation of a citizen's account: the code's hash, until
+/// `expires_at`, with its message to the citizen in the outbox and the audit entry, in
+/// `tx`.
+pub async fn start_activation(
+    tx: &mut Tx,
+    citizen_id: &str,
+    code_hash: &str,
+    expires_at: &str,
+    message: (&str, &str),
+    record: AuditRecord,
+) -> Result<()> {
+    let now = Timestamp::now().to_string();
+    sqlx::query("DELETE FROM account_activations WHERE citizen_id = $1")
+        .bind(citizen_id)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO account_activations (citizen_id, code_hash, started_by, created_at, expires_at, attempts) \
+         VALUES ($1, $2, $3, $4, $5, 0)",
+    )
+    .bind(citizen_id)
+    .bind(code_hash)
+    .bind(&record.actor)
+    .bind(&now)
+    .bind(expires_at)
+    .execute(&mut **tx)
+    .await?;
+    crate::notifications::enqueue(tx, citizen_id, message.0, message.1, &now).await?;
+    audit::append(tx, &record).await?;
+    Ok(())
+}
+
+/// What presenting an activation code did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activation {
+    /// The account exists now, with the resident's password.
+    Opened,
+    /// No live activation with this code (none, expired, used up, or a wrong code, which
+    /// counts against it): nothing else is told.
+    Refused,
+    /// The citizen has an account already.
+    Exists,
+}
+
+/// Opens the account if `code_hash` is the live activation's: the activation is spent and
+/// the account created in `tx`. A wrong code counts as an attempt: the caller commits `tx`
+/// whatever the outcome, so the count sticks.
+pub async fn activate(
+    tx: &mut Tx,
+    citizen_id: &str,
+    code_hash: &str,
+    password_hash: &str,
+    record: AuditRecord,
+) -> Result<Activation> {
+    let now = Timestamp::now().to_string();
+    let row = sqlx::query(
+        "SELECT code_hash, expires_at, attempts FROM account_activations WHERE citizen_id = $1",
+    )
+    .bind(citizen_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some(row) = row else {
+        return Ok(Activation::Refused);
+    };
+    let live = text(&row, "expires_at")? > now && int(&row, "attempts")? < ACTIVATION_ATTEMPTS;
+    // Hashes of a random code: comparing them in variable time leaks nothing of the code.
+    let matches = text(&row, "code_hash")? == code_hash;
+    if !(live && matches) {
+        sqlx::query("UPDATE account_activations SET attempts = attempts + 1 WHERE citizen_id = $1")
+            .bind(citizen_id)
+            .execute(&mut **tx)
+            .await?;
+        return Ok(Activation::Refused);
+    }
+    sqlx::query("DELETE FROM account_activations WHERE citizen_id = $1")
+        .bind(citizen_id)
+        .execute(&mut **tx)
+        .await?;
+    match create(tx, citizen_id, password_hash, record).await {
+        Ok(_) => Ok(Activation::Opened),
+        Err(StorageError::Conflict(_)) => Ok(Activation::Exists),
+        Err(e) => Err(e),
+    }
+}

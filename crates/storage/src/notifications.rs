@@ -92,6 +92,29 @@ pub async fn status_changed_many(tx: &mut Tx, changes: &[StatusChange<'_>]) -> R
     Ok(())
 }
 
+/// One message for `recipient` (a citizen's id) in the outbox, sent to the contact the
+/// registry holds when the sender runs.
+pub async fn enqueue(
+    tx: &mut Tx,
+    recipient: &str,
+    subject: &str,
+    body: &str,
+    at: &str,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO outbox (id, recipient, subject, body, created_at, attempts) \
+         VALUES ($1, $2, $3, $4, $5, 0)",
+    )
+    .bind(random_id("out")?)
+    .bind(recipient)
+    .bind(subject)
+    .bind(body)
+    .bind(at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 #[derive(Debug, Clone)]
 pub struct Notification {
     pub id: String,

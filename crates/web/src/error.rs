@@ -16,6 +16,7 @@ pub const ALL_CODES: &[&str] = &[
     "invalid_json",
     "invalid_body",
     "already_filed",
+    "invalid_activation_code",
     "unsupported_media_type",
     "payload_too_large",
     "invalid_query",

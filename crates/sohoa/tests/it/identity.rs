@@ -228,46 +228,192 @@ async fn agency_admins_manage_only_their_own_agency() {
     assert_eq!(delete("/api/v1/staff/nv.so-xay-dung".into()).await, 204);
 }
 
+/// A digital team helps a resident open an account without ever holding its credentials:
+/// it starts an activation, the code goes to the resident's registered phone or e-mail,
+/// and the resident sets their own password. The team's answers are the same for every
+/// CCCD, so they say nothing of who lives in the ward or who has an account.
 #[tokio::test]
-async fn digital_teams_open_accounts_for_residents_of_their_ward_only() {
+async fn digital_teams_start_accounts_that_residents_open_with_their_own_password() {
     let app = spawn_app().await;
     let city = populate(&app).await;
     let team = city.token("digital_team");
-    // Both citizens have accounts already: new residents are needed.
+    // Mai and Lan have accounts already: new residents, in the ward and out of it, one
+    // with no contact on record.
+    let (hung, tai, vy, nobody) = (
+        "079085000011",
+        "079085000012",
+        "079085000013",
+        "079085000099",
+    );
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("c.csv");
     std::fs::write(
         &path,
-        "citizen_id,full_name,date_of_birth,sex,permanent_street,permanent_unit\n\
-         079085000011,Phạm Văn Hùng,1985-02-02,male,3 Pasteur,26743\n\
-         079085000012,Võ Văn Tài,1985-02-03,male,9 Trần Quang Khải,26737\n",
+        format!(
+            "citizen_id,full_name,date_of_birth,sex,permanent_street,permanent_unit,phone,email\n\
+             {hung},Phạm Văn Hùng,1985-02-02,male,3 Pasteur,26743,0912345678,\n\
+             {tai},Võ Văn Tài,1985-02-03,male,9 Trần Quang Khải,26737,0912345679,\n\
+             {vy},Lê Văn Vỹ,1985-02-04,male,4 Pasteur,26743,,\n"
+        ),
     )
     .unwrap();
     run_cli_ok(&app.db, &["import", "citizens", path.to_str().unwrap()]);
-    let open = |id: &'static str| {
-        let req = app
-            .client
-            .post(app.url("/api/v1/accounts/citizens"))
-            .bearer_auth(team)
-            .json(&json!({"citizen_id": id, "password": PASSWORD}));
+    let post = |path: &'static str, token: Option<&str>, body: serde_json::Value| {
+        let mut req = app.client.post(app.url(path)).json(&body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
         async move {
             let res = req.send().await.unwrap();
             let s = res.status().as_u16();
             (s, res.json::<serde_json::Value>().await.unwrap())
         }
     };
-    assert_eq!(open("079085000011").await.0, 201);
-    let (s, body) = open("079085000012").await;
-    assert_eq!((s, error_code(&body)), (403, "forbidden"));
-    // Someone not in the registry at all is refused the same way: nothing to learn.
-    let (s, body) = open("079085000099").await;
-    assert_eq!((s, error_code(&body)), (403, "forbidden"));
-    let e = sohoa_storage::audit::entries_for_object(app.server_db(), "citizen", "079085000011", 5)
+    // The team may no longer choose a resident's password.
+    let (s, b) = post(
+        "/api/v1/accounts/citizens",
+        Some(team),
+        json!({"citizen_id": hung, "password": PASSWORD}),
+    )
+    .await;
+    assert_eq!((s, error_code(&b)), (403, "forbidden"));
+    // The same answer for a resident of the ward, one elsewhere, one without a contact,
+    // one with an account, and a CCCD nobody holds.
+    let mut answers = Vec::new();
+    for id in [hung, tai, vy, MAI, nobody] {
+        answers.push(
+            post(
+                "/api/v1/accounts/citizens/activations",
+                Some(team),
+                json!({ "citizen_id": id }),
+            )
+            .await,
+        );
+    }
+    assert!(answers.iter().all(|a| a == &answers[0]), "{answers:?}");
+    assert_eq!(answers[0].0, 202);
+    // Only Hùng's phone got a code.
+    let out = dir.path().join("outbox");
+    let sent = run_cli_ok(&app.db, &["notify", "--out", out.to_str().unwrap()]);
+    let files: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|f| std::fs::read_to_string(f.unwrap().path()).unwrap())
+        .collect();
+    assert_eq!(files.len(), 1, "{sent}: {files:?}");
+    assert!(files[0].starts_with("To: 0912345678"), "{}", files[0]);
+    let code = files[0]
+        .split_whitespace()
+        .find(|w| w.len() == 10 && w.as_bytes()[4] == b'-')
+        .map(|w| w.trim_end_matches('.'))
+        .unwrap_or_else(|| panic!("no code in {}", files[0]))
+        .to_owned();
+    // The resident opens the account with the code and a password of their own; wrong
+    // codes are refused alike, and the code works once.
+    let activate = |id: &str, code: &str| json!({"citizen_id": id, "code": code, "password": "mật khẩu của Hùng 2026"});
+    let (s, b) = post(
+        "/api/v1/accounts/citizens/activate",
+        None,
+        activate(hung, "AAAA-AAAA"),
+    )
+    .await;
+    assert_eq!((s, error_code(&b)), (422, "invalid_activation_code"));
+    let (s, b) = post(
+        "/api/v1/accounts/citizens/activate",
+        None,
+        activate(tai, &code),
+    )
+    .await;
+    assert_eq!((s, error_code(&b)), (422, "invalid_activation_code"));
+    let (s, b) = post(
+        "/api/v1/accounts/citizens/activate",
+        None,
+        activate(hung, &code),
+    )
+    .await;
+    assert_eq!(s, 201, "{b}");
+    let (s, b) = post(
+        "/api/v1/accounts/citizens/activate",
+        None,
+        activate(hung, &code),
+    )
+    .await;
+    assert_eq!((s, error_code(&b)), (422, "invalid_activation_code"));
+    let (s, _) = login(
+        &app,
+        json!({"citizen_id": hung, "password": "mật khẩu của Hùng 2026"}),
+    )
+    .await;
+    assert_eq!(s, 200);
+    // Hùng sees who started it in his access log; the refused attempts are audited too.
+    let e = sohoa_storage::audit::entries_for_object(app.server_db(), "citizen", hung, 10)
+        .await
+        .unwrap();
+    let actions: Vec<_> = e
+        .iter()
+        .map(|e| (e.record.action.as_str(), e.record.actor.as_str()))
+        .collect();
+    assert!(
+        actions.contains(&("account.activation_start", "staff:totcs.benthanh")),
+        "{actions:?}"
+    );
+    assert!(
+        actions.contains(&("account.activate", &*format!("citizen:{hung}"))),
+        "{actions:?}"
+    );
+    let e = sohoa_storage::audit::entries_for_object(app.server_db(), "citizen", tai, 10)
         .await
         .unwrap();
     assert!(e
         .iter()
-        .any(|e| e.record.action == "account.create" && e.record.actor == "staff:totcs.benthanh"));
+        .any(|e| e.record.action == "account.activation_start"
+            && e.record.outcome == sohoa_domain::audit::Outcome::Denied));
+}
+
+/// Five wrong codes void an activation: guessing a 40-bit code is hopeless anyway, and an
+/// activation cannot be worn down by retries.
+#[tokio::test]
+async fn an_activation_is_void_after_five_wrong_codes() {
+    let app = spawn_app().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.csv");
+    std::fs::write(
+        &path,
+        "citizen_id,full_name,date_of_birth,sex,permanent_street,permanent_unit,phone,email\n\
+         079085000011,Phạm Văn Hùng,1985-02-02,male,3 Pasteur,26743,,hung@example.vn\n",
+    )
+    .unwrap();
+    run_cli_ok(&app.db, &["import", "citizens", path.to_str().unwrap()]);
+    let (s, _) = app
+        .post_json(
+            "/api/v1/accounts/citizens/activations",
+            &json!({"citizen_id": "079085000011"}),
+        )
+        .await;
+    assert_eq!(s, 202);
+    let out = dir.path().join("outbox");
+    run_cli_ok(&app.db, &["notify", "--out", out.to_str().unwrap()]);
+    let mail = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|f| std::fs::read_to_string(f.unwrap().path()).unwrap())
+        .next()
+        .unwrap();
+    assert!(mail.contains("To: <hung@example.vn>"), "{mail}");
+    let code = mail
+        .split_whitespace()
+        .find(|w| w.len() == 10 && w.as_bytes()[4] == b'-')
+        .map(|w| w.trim_end_matches('.').to_owned())
+        .unwrap();
+    let try_code = |code: String| {
+        let req = app
+            .client
+            .post(app.url("/api/v1/accounts/citizens/activate"))
+            .json(&json!({"citizen_id": "079085000011", "code": code, "password": PASSWORD}));
+        async move { req.send().await.unwrap().status().as_u16() }
+    };
+    for _ in 0..5 {
+        assert_eq!(try_code("AAAA-AAAA".into()).await, 422);
+    }
+    assert_eq!(try_code(code).await, 422, "void after five wrong codes");
 }
 
 #[tokio::test]

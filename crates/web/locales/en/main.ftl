@@ -154,6 +154,7 @@ error-invalid-procedure = The procedure is not valid: { $detail }
 error-procedure-not-found = No such procedure (or version) is in the catalog.
 error-idempotency-key-required = Each submission needs an Idempotency-Key header (1-255 visible ASCII characters, different for each application) so that a retry never creates a second application.
 error-already-filed = This request was filed already, as application { $number }. Only its applicant and the officers deciding it can open it.
+error-invalid-activation-code = This activation code is wrong, expired or used. Ask for a new one: it is sent to the phone or e-mail the registry holds for you.
 error-idempotency-key-reused = This Idempotency-Key was already used for a different request. Use a new key for a new application.
 error-invalid-answers = Some answers on the form are not valid: { $detail }
 error-application-not-found = No such application (or you may not see it).

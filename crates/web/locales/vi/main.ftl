@@ -154,6 +154,7 @@ error-invalid-procedure = Thông tin thủ tục chưa hợp lệ: { $detail }
 error-procedure-not-found = Không tìm thấy thủ tục (hoặc phiên bản) này trong danh mục.
 error-idempotency-key-required = Mỗi lần nộp hồ sơ cần tiêu đề Idempotency-Key (1–255 ký tự ASCII nhìn thấy được, khác nhau cho mỗi hồ sơ) để việc gửi lại không tạo hồ sơ thứ hai.
 error-already-filed = Yêu cầu này đã được nộp, là hồ sơ số { $number }. Chỉ người nộp và cán bộ giải quyết mới xem được hồ sơ.
+error-invalid-activation-code = Mã kích hoạt không đúng, đã hết hạn hoặc đã được dùng. Hãy yêu cầu mã mới: mã được gửi tới số điện thoại hoặc thư điện tử của bạn trong cơ sở dữ liệu dân cư.
 error-idempotency-key-reused = Khóa Idempotency-Key này đã được dùng cho một yêu cầu khác. Hãy dùng khóa mới cho hồ sơ mới.
 error-invalid-answers = Thông tin trên tờ khai chưa hợp lệ: { $detail }
 error-application-not-found = Không tìm thấy hồ sơ này (hoặc bạn không có quyền xem hồ sơ).

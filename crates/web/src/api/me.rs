@@ -35,7 +35,9 @@ pub struct AccountCreated {
     pub citizen_id: String,
 }
 
-/// Opens a local account for a citizen in the registry (administrators only).
+/// Opens a local account for a citizen in the registry, with a password of the caller's
+/// choosing: city administrators only. Anyone helping a resident starts an activation
+/// instead (`/api/v1/accounts/citizens/activations`).
 #[utoipa::path(post, path = "/api/v1/accounts/citizens", tag = "identity", security(("bearer" = [])), request_body = NewAccount,
     responses(
         (status = 201, body = AccountCreated),
@@ -94,6 +96,176 @@ pub async fn create_account(
             citizen_id: id.to_string(),
         }),
     ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewActivation {
+    #[schema(example = "079185001234", pattern = "^[0-9]{12}$")]
+    pub citizen_id: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ActivationStarted {
+    /// Minutes the code stays valid, if one was sent.
+    pub valid_minutes: i64,
+}
+
+/// How long an activation code stays valid.
+const ACTIVATION_MINUTES: i64 = 30;
+
+/// Starts a resident's account: if the CCCD is of a resident the caller may help (a
+/// digital team: its own ward) who has no account yet and a phone or e-mail in the
+/// registry, a one-time code goes there, and the resident sets their own password with it
+/// (`/api/v1/accounts/citizens/activate`). The answer is the same whatever the case, so it
+/// tells nobody who lives where or who has an account; the attempt is in the audit log,
+/// and in the resident's access log.
+#[utoipa::path(post, path = "/api/v1/accounts/citizens/activations", tag = "identity", security(("bearer" = [])), request_body = NewActivation,
+    responses(
+        (status = 202, body = ActivationStarted),
+        (status = 401, body = crate::error::ErrorBody),
+        (status = 403, body = crate::error::ErrorBody),
+        (status = 422, body = crate::error::ErrorBody)))]
+pub async fn start_activation(
+    State(state): State<AppState>,
+    caller: Caller,
+    ClientAddr(addr): ClientAddr,
+    ApiJson(body): ApiJson<NewActivation>,
+) -> ApiResult<(StatusCode, Json<ActivationStarted>)> {
+    let id = CitizenId::parse(&body.citizen_id)
+        .map_err(|_| AppError::unprocessable("invalid_citizen_id").field("citizen_id"))?;
+    let found = registry::citizens::get(&state.db, &id).await?;
+    let eligible = match &found {
+        Some(c) => {
+            let in_scope = sohoa_domain::policy::authorize(
+                &caller.0,
+                Action::StartAccountActivation,
+                &Target {
+                    citizen: Some(&id),
+                    unit: Some(&c.citizen.permanent_address.unit_code),
+                    ..Target::default()
+                },
+            )
+            .is_ok();
+            let reachable = c.citizen.phone.is_some() || c.citizen.email.is_some();
+            in_scope
+                && reachable
+                && accounts::by_citizen(&state.db, id.as_str())
+                    .await?
+                    .is_none()
+        }
+        None => false,
+    };
+    let record = AuditRecord::new(
+        caller.actor(),
+        "account.activation_start",
+        "citizen",
+        id.as_str(),
+    )
+    .outcome(if eligible {
+        Outcome::Success
+    } else {
+        Outcome::Denied
+    })
+    .actor_unit(caller.0.agency().map(ToString::to_string))
+    .client_addr(addr);
+    if eligible {
+        let code = sohoa_domain::services::application::LookupCode::from_random(
+            crate::auth::random_bytes::<8>()?,
+        );
+        let expires = (time::OffsetDateTime::now_utc()
+            + time::Duration::minutes(ACTIVATION_MINUTES))
+        .format(&time::format_description::well_known::Rfc3339)
+        .map_err(AppError::internal)?;
+        let subject = "Mã kích hoạt tài khoản sohoa / Your sohoa activation code";
+        let message = format!(
+            "Mã kích hoạt tài khoản của bạn: {code}. Mã có hiệu lực {ACTIVATION_MINUTES} phút. \
+             Đừng đưa mã cho ai, kể cả cán bộ: chính bạn đặt mật khẩu.\n\
+             Your account activation code: {code}. It is valid for {ACTIVATION_MINUTES} minutes. \
+             Give it to nobody, staff included: you set your own password.\n"
+        );
+        let mut tx = state.db.begin().await?;
+        accounts::start_activation(
+            &mut tx,
+            id.as_str(),
+            &code.hash(),
+            &expires,
+            (subject, &message),
+            record,
+        )
+        .await?;
+        tx.commit().await.map_err(StorageError::from)?;
+    } else {
+        state.audit.record(record).await?;
+    }
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(ActivationStarted {
+            valid_minutes: ACTIVATION_MINUTES,
+        }),
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Activate {
+    #[schema(example = "079185001234", pattern = "^[0-9]{12}$")]
+    pub citizen_id: String,
+    /// The code sent to the resident's phone or e-mail.
+    #[schema(example = "7K3M-Q9TX")]
+    pub code: String,
+    /// The resident's own password: 10 to 128 characters.
+    #[schema(min_length = 10, max_length = 128)]
+    pub password: String,
+}
+
+/// The resident opens their account with the code they were sent, and their own password.
+/// A wrong, expired or used code is refused alike; five wrong codes void the activation.
+#[utoipa::path(post, path = "/api/v1/accounts/citizens/activate", tag = "identity", request_body = Activate,
+    responses(
+        (status = 201, body = AccountCreated),
+        (status = 409, body = crate::error::ErrorBody),
+        (status = 422, body = crate::error::ErrorBody)))]
+pub async fn activate(
+    State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    ApiJson(body): ApiJson<Activate>,
+) -> ApiResult<(StatusCode, Json<AccountCreated>)> {
+    let id = CitizenId::parse(&body.citizen_id)
+        .map_err(|_| AppError::unprocessable("invalid_citizen_id").field("citizen_id"))?;
+    let code_hash = crate::api::applications::assist_code_hash(&body.code)
+        .ok_or_else(|| AppError::unprocessable("invalid_activation_code").field("code"))?;
+    check_password(&body.password)
+        .map_err(|_| AppError::unprocessable("invalid_password").field("password"))?;
+    let salt = crate::auth::random_bytes::<16>()?;
+    let password = body.password;
+    let hash = crate::auth::blocking(move || hash_password(&password, &salt))
+        .await?
+        .map_err(AppError::internal)?;
+    let record = AuditRecord::new(
+        format!("citizen:{id}"),
+        "account.activate",
+        "citizen",
+        id.as_str(),
+    )
+    .client_addr(addr);
+    let mut tx = state.db.begin().await?;
+    let outcome = accounts::activate(&mut tx, id.as_str(), &code_hash, &hash, record).await?;
+    tx.commit().await.map_err(StorageError::from)?;
+    match outcome {
+        accounts::Activation::Opened => Ok((
+            StatusCode::CREATED,
+            Json(AccountCreated {
+                citizen_id: id.to_string(),
+            }),
+        )),
+        accounts::Activation::Exists => {
+            Err(AppError::conflict("account_exists").field("citizen_id"))
+        }
+        accounts::Activation::Refused => {
+            Err(AppError::unprocessable("invalid_activation_code").field("code"))
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]

@@ -66,6 +66,8 @@ use crate::{Endpoint as E, RouteKind, Routes};
         sharing::share_record,
         registry::search_citizens,
         me::create_account,
+        me::start_activation,
+        me::activate,
         session::login,
         session::logout,
         session::whoami,
@@ -274,6 +276,16 @@ pub(crate) fn routes(r: Routes) -> Routes {
             Api,
             "/api/v1/accounts/citizens",
             [E::post(CreateCitizenAccount, me::create_account)],
+        )
+        .add(
+            Api,
+            "/api/v1/accounts/citizens/activations",
+            [E::post(StartAccountActivation, me::start_activation)],
+        )
+        .add(
+            Api,
+            "/api/v1/accounts/citizens/activate",
+            [E::post(SignIn, me::activate)],
         )
         .add(Api, "/api/v1/auth/login", [E::post(SignIn, session::login)])
         .add(Api, "/oauth/token", [E::post(SignIn, sharing::token)])
