@@ -179,8 +179,36 @@ pub async fn identify(
     headers: &HeaderMap,
     kind: RouteKind,
 ) -> Result<(Principal, Option<SessionToken>), AppError> {
-    let unauthenticated = || AppError::new(StatusCode::UNAUTHORIZED, "unauthenticated");
     if let Some(token) = bearer(headers) {
+        // Any token presented that is not valid, whatever its kind, is one answer
+        // (RFC 6750 §3.1): it tells a prober nothing of how the server is set up.
+        return bearer_principal(state, headers, token).await.map_err(|e| {
+            if e.status == StatusCode::UNAUTHORIZED {
+                AppError::new(StatusCode::UNAUTHORIZED, "invalid_token")
+            } else {
+                e
+            }
+        });
+    }
+    if kind == RouteKind::Page {
+        if let Some(token) = cookie(headers, SESSION_COOKIE) {
+            // An expired or revoked cookie is simply no session: the page asks to sign in.
+            return Ok(session(state, token)
+                .await?
+                .unwrap_or((Principal::Anonymous, None)));
+        }
+    }
+    Ok((Principal::Anonymous, None))
+}
+
+/// The principal behind a bearer token; 401 for one of no kind we issue, or not valid.
+async fn bearer_principal(
+    state: &AppState,
+    headers: &HeaderMap,
+    token: &str,
+) -> Result<(Principal, Option<SessionToken>), AppError> {
+    let unauthenticated = || AppError::new(StatusCode::UNAUTHORIZED, "unauthenticated");
+    {
         // Data consumers: an agency's key, an enterprise's key, or an access token issued
         // for either at /oauth/token.
         if let Some((kind, key)) = split_key_prefix(token) {
@@ -194,24 +222,16 @@ pub async fn identify(
         if token.starts_with("ss_") {
             return session(state, token).await?.ok_or_else(unauthenticated);
         }
-        let Some(expected) = state.config.admin_token_sha256 else {
-            return Err(AppError::new(StatusCode::FORBIDDEN, "admin_disabled"));
-        };
-        if crate::digests_equal(&crate::token_digest(token), &expected) {
+        let bootstrap = state
+            .config
+            .admin_token_sha256
+            .is_some_and(|expected| crate::digests_equal(&crate::token_digest(token), &expected));
+        if bootstrap {
             return Ok((Principal::Bootstrap, None));
         }
-        tracing::warn!(target: "security", "wrong bearer token presented");
-        return Err(unauthenticated());
+        tracing::warn!(target: "security", "bearer token of no valid kind presented");
+        Err(unauthenticated())
     }
-    if kind == RouteKind::Page {
-        if let Some(token) = cookie(headers, SESSION_COOKIE) {
-            // An expired or revoked cookie is simply no session: the page asks to sign in.
-            return Ok(session(state, token)
-                .await?
-                .unwrap_or((Principal::Anonymous, None)));
-        }
-    }
-    Ok((Principal::Anonymous, None))
 }
 
 /// How each kind of data consumer's API key begins: `<prefix><key_id>_<secret>`.

@@ -16,6 +16,7 @@ pub const ALL_CODES: &[&str] = &[
     "invalid_json",
     "invalid_body",
     "already_filed",
+    "invalid_token",
     "invalid_activation_code",
     "unsupported_media_type",
     "payload_too_large",
@@ -97,7 +98,6 @@ pub const ALL_CODES: &[&str] = &[
     "result_not_found",
     "enterprise_required",
     "not_legal_representative",
-    "admin_disabled",
     "not_found",
     "method_not_allowed",
     "timeout",
@@ -236,8 +236,15 @@ impl AppError {
     /// The headers that belong with this error whatever renders it (JSON or a page).
     pub fn decorate(&self, res: &mut Response) {
         if self.status == StatusCode::UNAUTHORIZED {
-            res.headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            let challenge = if self.code == "invalid_token" {
+                r#"Bearer error="invalid_token""#
+            } else {
+                "Bearer"
+            };
+            res.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(challenge),
+            );
         }
         if let Some(secs) = self.retry_after {
             res.headers_mut()

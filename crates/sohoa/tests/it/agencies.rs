@@ -103,8 +103,25 @@ async fn writes_need_the_admin_token_and_are_denied_by_default() {
         ..Options::default()
     })
     .await;
-    let (status, res) = closed.post_json("/api/v1/agencies", &body).await;
-    assert_eq!((status, error_code(&res)), (403, "admin_disabled"));
+    // A token of no kind this server issues, administration enabled or not, is one answer
+    // (RFC 6750): it tells a prober nothing of the set-up.
+    for (server, token) in [(&closed, ADMIN_TOKEN), (&app, "not-a-key")] {
+        let res = server
+            .client
+            .post(server.url("/api/v1/agencies"))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 401);
+        assert_eq!(
+            res.headers()["www-authenticate"],
+            r#"Bearer error="invalid_token""#
+        );
+        let res: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(error_code(&res), "invalid_token");
+    }
 }
 
 #[tokio::test]
