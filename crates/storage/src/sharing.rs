@@ -72,17 +72,28 @@ pub async fn create_key(
 
 pub async fn find_key(db: &Db, kind: KeyKind, key_id: &str) -> Result<Option<StoredKey>> {
     let (table, column) = kind.table();
+    // An enterprise's key lives only while the enterprise trades: one suspended, being
+    // dissolved, dissolved or bankrupt (or gone from the registry) reads nothing, through
+    // its keys, its tokens or the consents citizens gave it.
+    let trading = match kind {
+        KeyKind::Agency => "'active'".to_owned(),
+        KeyKind::Enterprise => {
+            format!("(SELECT e.status FROM enterprises e WHERE e.tax_code = k.{column})")
+        }
+    };
     let row = sqlx::query(&format!(
-        "SELECT {column} AS owner, secret_sha256, revoked_at FROM {table} WHERE key_id = $1"
+        "SELECT k.{column} AS owner, k.secret_sha256, k.revoked_at, {trading} AS trading \
+         FROM {table} k WHERE k.key_id = $1"
     ))
     .bind(key_id)
     .fetch_optional(db.reader())
     .await?;
     row.map(|r| {
+        let trading = opt_text(&r, "trading")?.is_some_and(|s| s == "active");
         Ok(StoredKey {
             owner: text(&r, "owner")?,
             secret_sha256: text(&r, "secret_sha256")?,
-            revoked: opt_text(&r, "revoked_at")?.is_some(),
+            revoked: opt_text(&r, "revoked_at")?.is_some() || !trading,
         })
     })
     .transpose()

@@ -114,7 +114,7 @@ pub(crate) async fn guard(
             return refuse(
                 kind,
                 &req,
-                denied(&Principal::Anonymous, action, Denial::Unauthenticated),
+                denied(&Principal::Anonymous, action, Denial::Unauthenticated).bearer_invalid(),
             )
         }
         Err(e) => return refuse(kind, &req, e),
@@ -184,7 +184,7 @@ pub async fn identify(
         // (RFC 6750 §3.1): it tells a prober nothing of how the server is set up.
         return bearer_principal(state, headers, token).await.map_err(|e| {
             if e.status == StatusCode::UNAUTHORIZED {
-                AppError::new(StatusCode::UNAUTHORIZED, "invalid_token")
+                AppError::new(StatusCode::UNAUTHORIZED, "invalid_token").bearer_invalid()
             } else {
                 e
             }

@@ -181,6 +181,9 @@ pub struct AppError {
     pub internal: Option<String>,
     /// Seconds to wait before trying again (`Retry-After`), for 429 and 503.
     pub retry_after: Option<u32>,
+    /// A bearer token was presented and is not valid: the 401's challenge says so
+    /// (RFC 6750 §3.1), whatever the kind of token.
+    pub invalid_token: bool,
 }
 
 impl AppError {
@@ -194,6 +197,7 @@ impl AppError {
             detail: None,
             internal: None,
             retry_after: None,
+            invalid_token: false,
         }
     }
     pub fn bad_request(code: &'static str) -> Self {
@@ -226,6 +230,12 @@ impl AppError {
         self
     }
 
+    /// Marks a 401 as the answer to a bearer token that is not valid.
+    pub fn bearer_invalid(mut self) -> Self {
+        self.invalid_token = true;
+        self
+    }
+
     /// Sets `Retry-After`, and the `seconds` the message may quote.
     pub fn retry_after(mut self, secs: u64) -> Self {
         let secs = u32::try_from(secs).unwrap_or(u32::MAX);
@@ -236,7 +246,7 @@ impl AppError {
     /// The headers that belong with this error whatever renders it (JSON or a page).
     pub fn decorate(&self, res: &mut Response) {
         if self.status == StatusCode::UNAUTHORIZED {
-            let challenge = if self.code == "invalid_token" {
+            let challenge = if self.invalid_token {
                 r#"Bearer error="invalid_token""#
             } else {
                 "Bearer"

@@ -1144,6 +1144,19 @@ async fn indicators_are_entered_checked_approved_and_exported() {
     assert_eq!((s, error_code(&b)), (409, "task_closed"));
     let (s, b) = post(&app, &progress(id1), &officer, json!({"progress": 101})).await;
     assert_eq!((s, error_code(&b)), (422, "invalid_progress"));
+    // Another agency's officer cannot see the task: to them it does not exist.
+    let (s, b) = app
+        .post_json(
+            "/api/v1/staff",
+            &json!({"username": "canbo.yte", "display_name": "Cán bộ Sở Y tế", "role": "officer",
+                    "agency_code": "SO-Y-TE", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(s, 201, "{b}");
+    let (_, b) = login(&app, json!({"username": "canbo.yte", "password": PASSWORD})).await;
+    let stranger = b["token"].as_str().unwrap().to_owned();
+    let (s, b) = post(&app, &progress(id1), &stranger, json!({"progress": 60})).await;
+    assert_eq!((s, error_code(&b)), (404, "task_not_found"), "{b}");
     let id2 = t2["id"].as_str().unwrap();
     sqlx::query("UPDATE tasks SET due_on = '2025-01-01' WHERE id = $1")
         .bind(id2)

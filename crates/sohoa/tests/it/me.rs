@@ -566,6 +566,31 @@ async fn an_enterprise_reads_only_what_a_citizen_consented_to_it_until_revoked()
     );
     assert!(reads.iter().any(|e| e["outcome"] == "denied"), "{log}");
 
+    // An enterprise that stops trading reads nothing, its consents notwithstanding: a key
+    // not used before (so no cache holds it) is refused, and so is trading it for a token.
+    let (s, spare) = app
+        .post_json(
+            &format!("/api/v1/enterprise-consumers/{INSURER}/keys"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(s, 201, "{spare}");
+    let spare = spare["api_key"].as_str().unwrap().to_owned();
+    with_enterprise(&app, INSURER, "dissolving").await;
+    let (s, body) = read(&app, &spare, MAI, "purpose=health-insurance").await;
+    assert_eq!((s, error_code(&body)), (401, "unknown_agency"), "{body}");
+    let (client_id, secret) = spare.rsplit_once('_').unwrap();
+    let res = app
+        .client
+        .post(app.url("/oauth/token"))
+        .basic_auth(client_id, Some(secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401, "{}", res.text().await.unwrap());
+    with_enterprise(&app, INSURER, "active").await;
+
     // Revoked: the very next read is refused.
     assert_eq!(
         app.delete_as(&format!("/api/v1/me/consents/{consent_id}"), &token)

@@ -217,7 +217,23 @@ async fn unknown_wrong_and_revoked_keys_are_401_and_revoked_grants_stop_at_once(
     let last = if key.ends_with('0') { '1' } else { '0' };
     let forged = format!("{}{last}", &key[..key.len() - 1]);
     for bad in [forged.as_str(), "sohoa_nothing_here", "not-a-key"] {
-        let (s, body) = share(&app, bad, &path).await;
+        let res = app
+            .client
+            .get(app.url(&path))
+            .bearer_auth(bad)
+            .send()
+            .await
+            .unwrap();
+        // RFC 6750: a token presented and not valid, whatever its kind.
+        assert_eq!(
+            res.headers()["www-authenticate"],
+            r#"Bearer error="invalid_token""#,
+            "{bad}"
+        );
+        let (s, body) = (
+            res.status().as_u16(),
+            res.json::<serde_json::Value>().await.unwrap(),
+        );
         assert_eq!((s, error_code(&body)), (401, "unknown_agency"), "{bad}");
     }
     // The administrator is known, but reading registries is for agencies' systems alone.

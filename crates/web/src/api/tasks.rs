@@ -239,7 +239,17 @@ pub async fn report(
         .ok_or_else(|| AppError::not_found("task_not_found"))?;
     let agency = AgencyCode::parse(&before.agency_code)
         .map_err(|_| AppError::internal("a stored task names an invalid agency"))?;
-    caller.authorize(Action::ReportTaskProgress, &Target::agency(&agency))?;
+    let target = Target::agency(&agency);
+    if let Err(e) = caller.authorize(Action::ReportTaskProgress, &target) {
+        // A task the caller may not even see is one that does not exist, to them.
+        return Err(
+            if caller.authorize(Action::ReadDashboard, &target).is_ok() {
+                e
+            } else {
+                AppError::not_found("task_not_found")
+            },
+        );
+    }
     let progress = Progress::new(body.progress)
         .ok_or_else(|| AppError::unprocessable("invalid_progress").field("progress"))?;
     let note = super::reports::note_of(body.note.as_deref(), "note")?;
