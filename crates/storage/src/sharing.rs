@@ -437,15 +437,28 @@ pub async fn live_consents(
     rows.iter().map(consent_from_row).collect()
 }
 
-/// Spends a one-off consent; false when another read spent it first.
-pub async fn use_consent(db: &Db, consent_id: i64) -> Result<bool> {
+/// Spends the one-off consents a read relies on and writes the read's audit entry, in one
+/// transaction: a consent is spent exactly when the read it allowed is recorded. False
+/// (nothing written) when another read spent one of them first, or it was revoked.
+pub async fn use_consents(db: &Db, consent_ids: &[i64], record: &AuditRecord) -> Result<bool> {
     let mut tx = db.begin().await?;
-    let n = sqlx::query("UPDATE consents SET used_at = $1 WHERE consent_id = $2 AND used_at IS NULL AND revoked_at IS NULL")
-        .bind(Timestamp::now().to_string())
-        .bind(consent_id)
+    let now = Timestamp::now().to_string();
+    for id in consent_ids {
+        let n = sqlx::query(
+            "UPDATE consents SET used_at = $1 WHERE consent_id = $2 AND used_at IS NULL AND revoked_at IS NULL",
+        )
+        .bind(&now)
+        .bind(id)
         .execute(&mut *tx)
         .await?
         .rows_affected();
+        if n == 0 {
+            // Spent or revoked meanwhile: nothing of this read happens (dropping `tx` rolls
+            // back the consents spent before it).
+            return Ok(false);
+        }
+    }
+    audit::append(&mut tx, record).await?;
     tx.commit().await?;
-    Ok(n > 0)
+    Ok(true)
 }

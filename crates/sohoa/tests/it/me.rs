@@ -316,6 +316,60 @@ async fn a_one_off_consent_allows_exactly_one_read_of_exactly_its_fields() {
     assert!(list[0]["used_at"].is_string(), "{list}");
 }
 
+/// A one-off consent is spent in the very transaction that records the read it allowed:
+/// of reads racing for it, exactly one succeeds, and exactly one success is in the log.
+#[tokio::test]
+async fn a_one_off_consent_is_spent_with_the_read_it_allows() {
+    let app = spawn_app().await;
+    with_mai(&app).await;
+    let key = agency_key(&app, "SO-Y-TE").await;
+    let token = session(&app).await;
+    let res = consent(&app, &token, &json!({"agency_code": "SO-Y-TE", "purpose": "health-insurance", "fields": ["date_of_birth"], "one_off": true})).await;
+    assert_eq!(res.status(), 201);
+    let mut racing = Vec::new();
+    for _ in 0..6 {
+        let (app, key) = (&app, key.clone());
+        racing.push(async move { read(app, &key, MAI, "purpose=health-insurance").await.0 });
+    }
+    let mut statuses = futures_join(racing).await;
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 403, 403, 403, 403, 403]);
+    let (_, log) = app
+        .get_json_as("/api/v1/me/access-log?limit=200", &token)
+        .await;
+    let successes = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["actor"] == "agency:SO-Y-TE" && e["outcome"] == "success")
+        .count();
+    assert_eq!(successes, 1, "{log}");
+}
+
+/// Runs the futures concurrently on this task and collects their outputs in order.
+async fn futures_join<F: std::future::Future>(fs: Vec<F>) -> Vec<F::Output> {
+    let mut fs: Vec<_> = fs.into_iter().map(Box::pin).collect();
+    let mut out: Vec<Option<F::Output>> = fs.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (f, o) in fs.iter_mut().zip(out.iter_mut()) {
+            if o.is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => *o = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    out.into_iter().flatten().collect()
+}
+
 #[tokio::test]
 async fn a_time_limited_consent_works_until_revoked_and_only_its_owner_revokes_it() {
     let app = spawn_app().await;

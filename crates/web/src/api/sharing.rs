@@ -491,19 +491,17 @@ async fn share(
             .arg("field", &f)
             .field("fields"));
     }
-    // One-off consents this read relies on (fields no grant covers) are spent now; if a
-    // concurrent read spent one first, this read is refused.
-    for c in consents.iter().filter(|c| {
-        c.one_off
-            && c.fields
-                .iter()
-                .any(|f| asked.contains(f) && !granted.contains(f))
-    }) {
-        if !sharing::use_consent(&state.db, c.consent_id).await? {
-            state.audit.record(audit(Outcome::Denied, asked)).await?;
-            return Err(AppError::new(StatusCode::FORBIDDEN, "no_grant"));
-        }
-    }
+    // One-off consents this read relies on (fields no grant covers).
+    let one_off: Vec<i64> = consents
+        .iter()
+        .filter(|c| {
+            c.one_off
+                && c.fields
+                    .iter()
+                    .any(|f| asked.contains(f) && !granted.contains(f))
+        })
+        .map(|c| c.consent_id)
+        .collect();
     let found: Option<(serde_json::Value, i64)> = match &key {
         RecordKey::Citizen(id) => citizens::get(&state.db, id).await?.map(|s| {
             (
@@ -536,7 +534,15 @@ async fn share(
             }
         }
     }
-    state.audit.record(audit(Outcome::Success, asked)).await?;
+    if one_off.is_empty() {
+        state.audit.record(audit(Outcome::Success, asked)).await?;
+    } else if !sharing::use_consents(&state.db, &one_off, &audit(Outcome::Success, asked.clone()))
+        .await?
+    {
+        // Spent by a concurrent read (or revoked) after it was looked up: refused.
+        state.audit.record(audit(Outcome::Denied, asked)).await?;
+        return Err(AppError::new(StatusCode::FORBIDDEN, "no_grant"));
+    }
     Ok(Json(Shared {
         registry,
         id,
