@@ -3,7 +3,7 @@
 //! counters in the caller's transaction.
 
 use sohoa_domain::audit::AuditRecord;
-use sohoa_domain::feedback::evaluation::{bucket_of, Month, BUCKET_HOURS};
+use sohoa_domain::feedback::evaluation::{bucket_of, Month, PublicFigure, BUCKET_HOURS};
 use sohoa_domain::feedback::geo::{Area, BBox};
 use sohoa_domain::feedback::report::{Category, ReportStatus};
 use sohoa_domain::{Timestamp, UnitCode};
@@ -1133,6 +1133,159 @@ impl Cell {
         };
         *slot += v;
     }
+
+    /// Every counter of this cell and of `other`, added.
+    pub fn merge(&mut self, other: &Cell) {
+        for c in Counter::ALL {
+            self.add(c, other.get(c));
+        }
+        for (i, n) in other.resolution.iter().enumerate() {
+            self.add(Counter::Resolved(i), *n);
+        }
+    }
+
+    fn get(&self, counter: Counter) -> i64 {
+        match counter {
+            Counter::Resolved(b) => self.resolution.get(b).copied().unwrap_or(0),
+            Counter::AppsDecided => self.apps_decided,
+            Counter::AppsOnTime => self.apps_on_time,
+            Counter::AppRatings => self.app_ratings,
+            Counter::AppScoreSum => self.app_score_sum,
+            Counter::ReportsReceived => self.reports_received,
+            Counter::ReportsResolved => self.reports_resolved,
+            Counter::ReportRatings => self.report_ratings,
+            Counter::ReportScoreSum => self.report_score_sum,
+        }
+    }
+
+    /// An empty cell of a commune, with room for every resolution bucket.
+    pub fn of_unit(unit_code: &str) -> Cell {
+        Cell {
+            unit_code: Some(unit_code.to_owned()),
+            resolution: vec![0; BUCKET_HOURS.len() + 1],
+            ..Cell::default()
+        }
+    }
+
+    /// Reads every counter column of `r` into this cell.
+    fn read(mut self, r: &AnyRow) -> Result<Cell> {
+        if self.resolution.len() < BUCKET_COLUMNS.len() {
+            self.resolution.resize(BUCKET_COLUMNS.len(), 0);
+        }
+        for c in Counter::ALL
+            .into_iter()
+            .chain((0..BUCKET_COLUMNS.len()).map(Counter::Resolved))
+        {
+            self.add(c, opt_int(r, c.column())?.unwrap_or(0));
+        }
+        Ok(self)
+    }
+}
+
+/// Every counter column, counters first then the resolution buckets.
+fn counter_columns() -> impl Iterator<Item = &'static str> {
+    Counter::ALL
+        .iter()
+        .map(|c| c.column())
+        .chain(BUCKET_COLUMNS)
+}
+
+/// The evaluation's cells per month and commune for the months `from..=to` (what the
+/// public evaluation publishes from).
+pub async fn cells_by_month(db: &Db, from: Month, to: Month) -> Result<Vec<(Month, Cell)>> {
+    let sums: Vec<String> = counter_columns()
+        .map(|c| format!("CAST(SUM({c}) AS BIGINT) AS {c}"))
+        .collect();
+    let rows = sqlx::query(&format!(
+        "SELECT month, unit_code, {} FROM evaluation_counts WHERE month >= $1 AND month <= $2 \
+         GROUP BY month, unit_code ORDER BY month, unit_code",
+        sums.join(", ")
+    ))
+    .bind(from.to_string())
+    .bind(to.to_string())
+    .fetch_all(db.reader())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                month_of_text(r)?,
+                Cell::of_unit(&text(r, "unit_code")?).read(r)?,
+            ))
+        })
+        .collect()
+}
+
+fn month_of_text(r: &AnyRow) -> Result<Month> {
+    let m = text(r, "month")?;
+    Month::parse(&m).map_err(|_| StorageError::Corrupt(format!("evaluation month {m}")))
+}
+
+/// The public evaluation's figures as last published, for the months `from..=to`.
+pub async fn published(
+    db: &Db,
+    from: Month,
+    to: Month,
+) -> Result<Vec<(Month, PublicFigure, Cell)>> {
+    let rows = sqlx::query(&format!(
+        "SELECT month, unit_code, figure, {} FROM evaluation_published \
+         WHERE month >= $1 AND month <= $2",
+        counter_columns().collect::<Vec<_>>().join(", ")
+    ))
+    .bind(from.to_string())
+    .bind(to.to_string())
+    .fetch_all(db.reader())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let f = text(r, "figure")?;
+            let figure = PublicFigure::parse(&f)
+                .ok_or_else(|| StorageError::Corrupt(format!("published figure {f}")))?;
+            Ok((
+                month_of_text(r)?,
+                figure,
+                Cell::of_unit(&text(r, "unit_code")?).read(r)?,
+            ))
+        })
+        .collect()
+}
+
+/// Publishes figures anew: each (month, commune, figure) keeps the counters it was
+/// published from. Two readers publishing the same figure at once write the same row.
+pub async fn publish(db: &Db, figures: &[(Month, PublicFigure, Cell)]) -> Result<()> {
+    if figures.is_empty() {
+        return Ok(());
+    }
+    let cols: Vec<&str> = counter_columns().collect();
+    let marks: Vec<String> = (0..cols.len()).map(|i| format!("${}", i + 5)).collect();
+    let sets: Vec<String> = std::iter::once("published_at")
+        .chain(cols.iter().copied())
+        .map(|c| format!("{c} = excluded.{c}"))
+        .collect();
+    let sql = format!(
+        "INSERT INTO evaluation_published (month, unit_code, figure, published_at, {}) \
+         VALUES ($1, $2, $3, $4, {}) ON CONFLICT (month, unit_code, figure) DO UPDATE SET {}",
+        cols.join(", "),
+        marks.join(", "),
+        sets.join(", ")
+    );
+    let now = Timestamp::now().to_string();
+    let mut tx = db.begin().await?;
+    for (month, figure, cell) in figures {
+        let mut q = sqlx::query(&sql)
+            .bind(month.to_string())
+            .bind(cell.unit_code.clone().unwrap_or_default())
+            .bind(figure.as_str())
+            .bind(&now);
+        for c in Counter::ALL
+            .into_iter()
+            .chain((0..BUCKET_COLUMNS.len()).map(Counter::Resolved))
+        {
+            q = q.bind(cell.get(c));
+        }
+        q.execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(())
 }
 
 /// How cells are cut.
@@ -1151,10 +1304,7 @@ pub async fn cells(db: &Db, from: Month, to: Month, by: GroupBy) -> Result<Vec<C
         GroupBy::Agency => "agency_code",
         GroupBy::UnitAndAgency => "unit_code, agency_code",
     };
-    let sums: Vec<String> = Counter::ALL
-        .iter()
-        .map(|c| c.column())
-        .chain(BUCKET_COLUMNS)
+    let sums: Vec<String> = counter_columns()
         .map(|c| format!("CAST(SUM({c}) AS BIGINT) AS {c}"))
         .collect();
     let rows = sqlx::query(&format!(
@@ -1176,19 +1326,13 @@ pub async fn cells(db: &Db, from: Month, to: Month, by: GroupBy) -> Result<Vec<C
     let mut out = Vec::with_capacity(rows.len());
     for r in &rows {
         let (unit_code, agency_code) = key_of(r)?;
-        let mut cell = Cell {
-            unit_code: unit_code.clone(),
-            agency_code: agency_code.clone(),
+        let cell = Cell {
+            unit_code,
+            agency_code,
             resolution: vec![0; BUCKET_HOURS.len() + 1],
             ..Cell::default()
         };
-        for c in Counter::ALL
-            .into_iter()
-            .chain((0..BUCKET_COLUMNS.len()).map(Counter::Resolved))
-        {
-            cell.add(c, opt_int(r, c.column())?.unwrap_or(0));
-        }
-        out.push(cell);
+        out.push(cell.read(r)?);
     }
     Ok(out)
 }

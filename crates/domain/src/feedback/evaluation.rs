@@ -50,6 +50,58 @@ pub fn median_hours(counts: &[i64]) -> Option<f64> {
 /// fewer could point at a person.
 pub const MIN_PUBLIC_CELL: i64 = 5;
 
+/// A figure of the public evaluation, published per closed month and commune.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum PublicFigure {
+    Satisfaction,
+    OnTime,
+    Resolution,
+    ResolutionTime,
+}
+
+impl PublicFigure {
+    pub const ALL: [PublicFigure; 4] = [
+        PublicFigure::Satisfaction,
+        PublicFigure::OnTime,
+        PublicFigure::Resolution,
+        PublicFigure::ResolutionTime,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PublicFigure::Satisfaction => "satisfaction",
+            PublicFigure::OnTime => "on_time",
+            PublicFigure::Resolution => "resolution",
+            PublicFigure::ResolutionTime => "resolution_time",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.as_str() == s)
+    }
+}
+
+/// What a figure is computed from, as far as the publication rule cares: how many cases
+/// (ratings, decided applications, reports received or resolved) it rests on, and how many
+/// events have changed it (monotone: each rating, decision, report and resolution adds one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Basis {
+    pub cases: i64,
+    pub changes: i64,
+}
+
+/// Whether a figure's live value may be published (again), given the basis it was last
+/// published from. The threshold applies to what can be derived, not only to what is
+/// shown: first from at least [`MIN_PUBLIC_CELL`] cases, and again only once at least as
+/// many changes have accrued since, so that no two readings (before and after one rating,
+/// or of ranges one month apart, which sum published months) isolate fewer.
+pub fn publishable(published: Option<Basis>, live: Basis) -> bool {
+    match published {
+        None => live.cases >= MIN_PUBLIC_CELL,
+        Some(p) => (live.changes - p.changes).abs() >= MIN_PUBLIC_CELL,
+    }
+}
+
 /// A calendar month, `YYYY-MM`: the grain of the evaluation counters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Month {
@@ -112,6 +164,24 @@ pub fn ratio(part: i64, whole: i64) -> Option<f64> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_figure_is_published_from_five_cases_and_again_after_five_changes() {
+        let b = |cases, changes| Basis { cases, changes };
+        assert!(!publishable(None, b(4, 4)));
+        assert!(publishable(None, b(5, 5)));
+        // One more rating, or four: the published figure stands.
+        assert!(!publishable(Some(b(5, 5)), b(6, 6)));
+        assert!(!publishable(Some(b(5, 5)), b(9, 9)));
+        assert!(publishable(Some(b(5, 5)), b(10, 10)));
+        // Resolutions change a figure without new cases: they count as changes.
+        assert!(!publishable(Some(b(7, 9)), b(7, 12)));
+        assert!(publishable(Some(b(7, 9)), b(7, 14)));
+        for f in PublicFigure::ALL {
+            assert_eq!(PublicFigure::parse(f.as_str()), Some(f));
+        }
+    }
+
     use super::*;
 
     #[test]

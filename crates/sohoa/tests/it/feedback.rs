@@ -719,18 +719,17 @@ async fn a_report_filed_through_open311_is_mapped_routed_resolved_rated_and_eval
         "the forwarded one moved"
     );
     assert_eq!(agency_row("SO-XAY-DUNG")["reports_received"], 2);
-    // The public sees the same commune, but no figure from fewer than five cases.
+    // The public sees nothing of the month under way (nor any figure from fewer than five
+    // cases: see the_public_evaluation_cannot_be_differenced).
     let (s, public) = get(&app, "/api/v1/evaluation/public", None).await;
     assert_eq!(s, 200);
-    let row = public["rows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["unit_code"] == "26743")
-        .unwrap();
     assert!(
-        row["satisfaction"].is_null() && row["resolution_rate"].is_null(),
-        "{row}"
+        !public["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["unit_code"] == "26743"),
+        "{public}"
     );
     let (s, _) = get(&app, "/api/v1/evaluation/public?by=agency", None).await;
     assert_eq!(s, 400);
@@ -855,4 +854,83 @@ async fn official_boundaries_replace_the_approximate_ones_all_or_nothing() {
         geo["approximate"], true,
         "the other communes are still approximate"
     );
+}
+
+/// Adds ratings to the evaluation's counters of `month` for Bến Thành, as late ratings of
+/// applications decided that month would.
+async fn rate_in(app: &TestApp, month: &str, ratings: i64, score_sum: i64) {
+    sqlx::query(
+        "INSERT INTO evaluation_counts (month, unit_code, agency_code, app_ratings, app_score_sum) \
+         VALUES ($1, '26743', 'UBND-26743', $2, $3) ON CONFLICT (month, unit_code, agency_code) \
+         DO UPDATE SET app_ratings = evaluation_counts.app_ratings + excluded.app_ratings, \
+         app_score_sum = evaluation_counts.app_score_sum + excluded.app_score_sum",
+    )
+    .bind(month)
+    .bind(ratings)
+    .bind(score_sum)
+    .execute(&app.db.raw().await)
+    .await
+    .unwrap();
+}
+
+/// The five-case rule holds for what can be derived, not only for each figure shown:
+/// ranges one month apart, or readings before and after one rating, never isolate fewer
+/// than five cases; and the month under way is never shown.
+#[tokio::test]
+async fn the_public_evaluation_cannot_be_differenced() {
+    let app = spawn_app().await;
+    let month = |back: u8| {
+        let mut d = time::OffsetDateTime::now_utc()
+            .to_offset(time::UtcOffset::from_hms(7, 0, 0).unwrap())
+            .date()
+            .replace_day(1)
+            .unwrap();
+        for _ in 0..back {
+            d = d.previous_day().unwrap().replace_day(1).unwrap();
+        }
+        format!("{:04}-{:02}", d.year(), u8::from(d.month()))
+    };
+    let (now, last, before) = (month(0), month(1), month(2));
+    rate_in(&app, &last, 7, 28).await;
+    rate_in(&app, &before, 2, 10).await;
+    rate_in(&app, &now, 20, 100).await;
+    let read = |from: &str, to: &str| {
+        let path = format!("/api/v1/evaluation/public?from={from}&to={to}");
+        let app = &app;
+        async move {
+            let (s, b) = get(app, &path, None).await;
+            assert_eq!(s, 200, "{b}");
+            let row = b["rows"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|r| r["unit_code"] == "26743")
+                .cloned()
+                .unwrap_or(Value::Null);
+            (
+                row["ratings"].as_i64().unwrap_or(0),
+                row["satisfaction"].as_f64(),
+            )
+        }
+    };
+    // Two months, or the last alone: the same, since the month before rests on 2 ratings.
+    assert_eq!(read(&before, &last).await, (7, Some(4.0)));
+    assert_eq!(read(&last, &last).await, (7, Some(4.0)));
+    assert_eq!(read(&before, &before).await, (0, None));
+    // Asking for the month under way gives the months that have ended.
+    assert_eq!(read(&before, &now).await, (7, Some(4.0)));
+    // One late rating, then three more: the published figure stands.
+    rate_in(&app, &last, 1, 1).await;
+    assert_eq!(read(&before, &last).await, (7, Some(4.0)));
+    rate_in(&app, &last, 3, 15).await;
+    assert_eq!(read(&last, &last).await, (7, Some(4.0)));
+    // The fifth change since publication publishes it anew, five cases at once.
+    rate_in(&app, &last, 1, 5).await;
+    let (n, sat) = read(&last, &last).await;
+    assert_eq!(n, 12);
+    assert!((sat.unwrap() - 49.0 / 12.0).abs() < 0.001, "{sat:?}");
+    // The month before, once it has five, is published too, and the range adds it whole.
+    rate_in(&app, &before, 3, 15).await;
+    assert_eq!(read(&before, &before).await.0, 5);
+    assert_eq!(read(&before, &last).await.0, 17);
 }

@@ -1,14 +1,18 @@
 //! The service evaluation: applicants rate decided applications; leaders read, per commune
 //! and agency over a span of months, satisfaction, applications' on-time rate, and how many
-//! reports were resolved and how fast. The public reads the same per commune, without any
-//! figure computed from fewer than five cases.
+//! reports were resolved and how fast. The public reads the same per commune over whole
+//! months that have ended, each figure as published from at least five cases and
+//! published again only after five more changes (see `publishable`): no reading, and no
+//! difference of two readings, points at fewer than five people.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use sohoa_domain::audit::AuditRecord;
-use sohoa_domain::feedback::evaluation::{median_hours, ratio, Month, MIN_PUBLIC_CELL};
+use sohoa_domain::feedback::evaluation::{
+    median_hours, publishable, ratio, Basis, Month, PublicFigure, MIN_PUBLIC_CELL,
+};
 use sohoa_domain::feedback::report::Score;
 use sohoa_domain::policy::{Action, Target};
 use sohoa_storage::feedback::{self as store, Cell, GroupBy};
@@ -183,11 +187,111 @@ pub(crate) fn period(p: &Period) -> Result<(Month, Month), AppError> {
     Ok((from, to))
 }
 
+/// What a public figure rests on in a cell of counters.
+fn basis(figure: PublicFigure, c: &Cell) -> Basis {
+    match figure {
+        PublicFigure::Satisfaction => {
+            let n = c.app_ratings + c.report_ratings;
+            Basis {
+                cases: n,
+                changes: n,
+            }
+        }
+        PublicFigure::OnTime => Basis {
+            cases: c.apps_decided,
+            changes: c.apps_decided,
+        },
+        PublicFigure::Resolution => Basis {
+            cases: c.reports_received,
+            changes: c.reports_received + c.reports_resolved,
+        },
+        PublicFigure::ResolutionTime => Basis {
+            cases: c.reports_resolved,
+            changes: c.reports_resolved,
+        },
+    }
+}
+
+/// The public evaluation: per commune, summed over the closed months of the period, each
+/// month's figure as last published (publishing anew those whose live counters allow it).
+/// A range sums published months only, so two ranges one month apart differ by a month
+/// that was itself published from at least five cases.
+async fn evaluate_public(state: &AppState, p: &Period) -> Result<Evaluation, AppError> {
+    let (from, to) = period(p)?;
+    if !matches!(p.by.as_deref(), None | Some("unit")) {
+        return Err(AppError::bad_request("invalid_query").field("by"));
+    }
+    // The month under way changes with every case: only ended months are published.
+    let to = to.min(Month::of(sohoa_domain::timestamp::today()).minus(1));
+    let mut rows: std::collections::BTreeMap<String, [Cell; 4]> = Default::default();
+    if from <= to {
+        let live = store::cells_by_month(&state.db, from, to).await?;
+        let mut last: std::collections::HashMap<(Month, String, PublicFigure), Cell> =
+            Default::default();
+        for (month, figure, cell) in store::published(&state.db, from, to).await? {
+            last.insert(
+                (month, cell.unit_code.clone().unwrap_or_default(), figure),
+                cell,
+            );
+        }
+        let mut fresh = Vec::new();
+        for (month, cell) in &live {
+            let unit = cell.unit_code.clone().unwrap_or_default();
+            for (i, figure) in PublicFigure::ALL.into_iter().enumerate() {
+                let before = last.get(&(*month, unit.clone(), figure));
+                let shown = if publishable(before.map(|c| basis(figure, c)), basis(figure, cell)) {
+                    fresh.push((*month, figure, cell.clone()));
+                    Some(cell)
+                } else {
+                    before
+                };
+                if let Some(c) = shown {
+                    rows.entry(unit.clone())
+                        .or_insert_with(|| std::array::from_fn(|_| Cell::of_unit(&unit)))[i]
+                        .merge(c);
+                }
+            }
+        }
+        store::publish(&state.db, &fresh).await?;
+    }
+    Ok(Evaluation {
+        from: from.to_string(),
+        to: to.to_string(),
+        as_of: sohoa_domain::Timestamp::now().to_string(),
+        rows: rows
+            .values()
+            .map(|[sat, on_time, resolution, time]| {
+                let (s, o, r, t) = (
+                    figures(sat, true),
+                    figures(on_time, true),
+                    figures(resolution, true),
+                    figures(time, true),
+                );
+                Figures {
+                    unit_code: s.unit_code,
+                    agency_code: None,
+                    satisfaction: s.satisfaction,
+                    ratings: s.ratings,
+                    on_time_rate: o.on_time_rate,
+                    applications_decided: o.applications_decided,
+                    resolution_rate: r.resolution_rate,
+                    reports_received: r.reports_received,
+                    reports_resolved: r.reports_resolved,
+                    median_resolution_hours: t.median_resolution_hours,
+                }
+            })
+            .collect(),
+    })
+}
+
 pub(crate) async fn evaluate(
     state: &AppState,
     p: &Period,
     public: bool,
 ) -> Result<Evaluation, AppError> {
+    if public {
+        return evaluate_public(state, p).await;
+    }
     let (from, to) = period(p)?;
     let by = match (p.by.as_deref(), public) {
         (None | Some("unit"), _) => GroupBy::Unit,
@@ -217,7 +321,8 @@ pub async fn full(
     Ok(Json(evaluate(&state, &p, false).await?))
 }
 
-/// The public evaluation: per commune, no figure from fewer than five cases.
+/// The public evaluation: per commune over the months of the period that have ended, no
+/// figure (nor any difference of two readings) from fewer than five cases.
 #[utoipa::path(get, path = "/api/v1/evaluation/public", tag = "feedback", params(Period),
     responses((status = 200, body = Evaluation), (status = 400, body = crate::error::ErrorBody)))]
 pub async fn public(
