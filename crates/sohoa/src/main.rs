@@ -861,6 +861,11 @@ async fn import(store: &StoreConfig, args: &ImportArgs) -> ExitCode {
         let _ = writeln!(out, "rejected {r}");
     })
     .await;
+    match db.checkpoint().await {
+        Ok(true) => tracing::info!("database checkpointed"),
+        Ok(false) => tracing::info!("checkpoint left to the server, whose readers are busy"),
+        Err(e) => tracing::warn!(error = %e, "could not checkpoint the database"),
+    }
     db.close().await;
     match result {
         Ok(report) => {

@@ -152,10 +152,20 @@ impl<W: BatchWrite> GroupCommit<W> {
                         }
                     }
                     Err(_) => {
-                        more_idle_work = writer.idle(&db).await.unwrap_or_else(|e| {
-                            tracing::error!(error = %e, "group commit: idle work failed");
-                            false
-                        });
+                        more_idle_work = match writer.idle(&db).await {
+                            Ok(more) => more,
+                            // The write connection stayed busy (start-up work, a bulk load
+                            // by another process): idle work waits for the next idle spell,
+                            // and nothing is lost by waiting.
+                            Err(StorageError::Database(sqlx::Error::PoolTimedOut)) => {
+                                tracing::info!("group commit: idle work postponed, the writer is busy");
+                                false
+                            }
+                            Err(e) => {
+                                tracing::error!(error = %e, "group commit: idle work failed");
+                                false
+                            }
+                        };
                         continue;
                     }
                 }

@@ -387,6 +387,22 @@ impl Db {
         Ok(())
     }
 
+    /// Copies the WAL back into the database file and empties it (SQLite; nothing to do on
+    /// PostgreSQL). A bulk load leaves a WAL as large as what it wrote: checkpointed here,
+    /// the next start does not replay it before its first statement. `Ok(false)` when
+    /// readers of another process (a running server) kept it from finishing; their own
+    /// checkpoints finish it later.
+    pub async fn checkpoint(&self) -> Result<bool> {
+        if self.backend != Backend::Sqlite {
+            return Ok(true);
+        }
+        let row = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .fetch_one(&self.write)
+            .await?;
+        // (busy, frames in the log, frames checkpointed); busy = 1 when it could not finish.
+        Ok(row.try_get::<i64, _>(0)? == 0)
+    }
+
     /// Waits for connections in use to be returned, then closes them all.
     pub async fn close(&self) {
         self.read.close().await;
