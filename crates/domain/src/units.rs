@@ -119,6 +119,18 @@ impl Unit {
     }
 }
 
+/// The name a person reads for `code` on `day` ("Phường Bến Thành"), from the reference
+/// data: a code may name two units before and after the 2025 reform, so the day matters.
+/// `None` for a code no unit had on that day.
+pub fn name_on(code: &UnitCode, day: Date) -> Option<&'static str> {
+    static UNITS: std::sync::OnceLock<Vec<Unit>> = std::sync::OnceLock::new();
+    UNITS
+        .get_or_init(|| reference_units().unwrap_or_default())
+        .iter()
+        .find(|u| u.code == *code && u.is_valid_on(day))
+        .map(|u| u.name.as_str())
+}
+
 /// SHA-256 over a canonical text of the units: tells whether a database already holds
 /// exactly this reference data, so loading it again is a no-op.
 pub fn fingerprint(units: &[Unit]) -> String {

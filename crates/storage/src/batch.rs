@@ -158,7 +158,9 @@ impl<W: BatchWrite> GroupCommit<W> {
                             // by another process): idle work waits for the next idle spell,
                             // and nothing is lost by waiting.
                             Err(StorageError::Database(sqlx::Error::PoolTimedOut)) => {
-                                tracing::info!("group commit: idle work postponed, the writer is busy");
+                                tracing::info!(
+                                    "group commit: idle work postponed, the writer is busy"
+                                );
                                 false
                             }
                             Err(e) => {

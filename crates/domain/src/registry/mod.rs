@@ -173,14 +173,18 @@ pub struct Address {
     pub unit_code: UnitCode,
 }
 
-/// As a person reads it: "12 Lê Lợi, 26743".
-impl std::fmt::Display for Address {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}, {}", self.street, self.unit_code)
-    }
-}
+// No `Display`: a person reads the commune's name, which depends on the day (see
+// `read_on`); a code printed where a name belongs is the mistake this prevents.
 
 impl Address {
+    /// As a person reads it on `day`: "12 Lê Lợi, Phường Bến Thành" (the commune's name in
+    /// force that day; its code, should no unit bear it then).
+    pub fn read_on(&self, day: time::Date) -> String {
+        let unit = crate::units::name_on(&self.unit_code, day)
+            .map_or_else(|| self.unit_code.to_string(), str::to_owned);
+        format!("{}, {unit}", self.street)
+    }
+
     pub fn parse(
         field: &'static str,
         unit_field: &'static str,

@@ -156,19 +156,54 @@ pub enum Completeness {
 pub struct Records {
     pub citizen: Map<String, Value>,
     pub enterprise: Option<Map<String, Value>>,
+    /// The day the records are read for (the filing day): names of communes are those in
+    /// force then.
+    pub as_of: Option<time::Date>,
 }
 
 impl Records {
+    /// A record's field as the answer keeps it. An address keeps its commune's code for
+    /// machines and, beside it, the commune's name in force on the filing day, which is
+    /// what people read (`unit_name`).
     fn field(&self, registry: RegistryName, field: &str) -> Value {
         let record = match registry {
             RegistryName::Citizens => Some(&self.citizen),
             RegistryName::Enterprises => self.enterprise.as_ref(),
             RegistryName::Parcels => None,
         };
-        record
+        let mut value = record
             .and_then(|r| r.get(field))
             .cloned()
-            .unwrap_or(Value::Null)
+            .unwrap_or(Value::Null);
+        if let (Value::Object(o), Some(day)) = (&mut value, self.as_of) {
+            let name = o
+                .get("unit_code")
+                .and_then(Value::as_str)
+                .and_then(|c| crate::UnitCode::parse(c).ok())
+                .and_then(|c| crate::units::name_on(&c, day));
+            if let Some(name) = name {
+                o.insert("unit_name".into(), Value::String(name.to_owned()));
+            }
+        }
+        value
+    }
+}
+
+/// A pre-filled value as a person reads it: text as it is, an address as "street,
+/// commune name" (the name kept with the answer, else its code), anything else as JSON.
+pub fn readable(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        Value::Object(o) if o.contains_key("street") => {
+            let part = |k: &str| o.get(k).and_then(Value::as_str);
+            let street = part("street").unwrap_or_default();
+            match part("unit_name").or(part("unit_code")) {
+                Some(unit) => format!("{street}, {unit}"),
+                None => street.to_owned(),
+            }
+        }
+        v => v.to_string(),
     }
 }
 
@@ -374,7 +409,34 @@ mod tests {
                 .cloned()
                 .unwrap(),
             enterprise: None,
+            as_of: None,
         }
+    }
+
+    #[test]
+    fn an_address_is_kept_with_its_communes_name_of_the_filing_day() {
+        let records = |day| Records {
+            citizen: json!({"permanent_address": {"street": "12 Lê Lợi", "unit_code": "26743"}})
+                .as_object()
+                .cloned()
+                .unwrap(),
+            enterprise: None,
+            as_of: Some(day),
+        };
+        let now = records(time::macros::date!(2026 - 01 - 05))
+            .field(RegistryName::Citizens, "permanent_address");
+        assert_eq!(now["unit_code"], "26743", "the code stays, for machines");
+        assert_eq!(now["unit_name"], "Phường Bến Thành");
+        assert_eq!(readable(&now), "12 Lê Lợi, Phường Bến Thành");
+        // Before the reform the same code named another unit, or none.
+        let then = records(time::macros::date!(2024 - 01 - 05))
+            .field(RegistryName::Citizens, "permanent_address");
+        assert_ne!(then["unit_name"], "Phường Bến Thành", "{then}");
+        assert_eq!(
+            readable(&json!({"street": "5 Pasteur", "unit_code": "26740"})),
+            "5 Pasteur, 26740"
+        );
+        assert_eq!(readable(&json!("Nguyễn Thị Mai")), "Nguyễn Thị Mai");
     }
 
     #[test]

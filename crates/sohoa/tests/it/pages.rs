@@ -151,3 +151,78 @@ async fn the_stylesheet_is_embedded_and_no_page_loads_from_elsewhere() {
         "inline style or script breaks the CSP"
     );
 }
+
+/// Where the data holds codes, people read names: the commune of an address (the name in
+/// force on the day), a procedure, an agency. The stored answer keeps the code for
+/// machines beside the name.
+#[tokio::test]
+async fn people_read_names_where_the_data_holds_codes() {
+    use serde_json::json;
+    let app = spawn_app().await;
+    let city = crate::personas::populate(&app).await;
+    let (mai, officer) = (city.token("citizen"), city.token("officer"));
+    let bearer = |t: &str| format!("Bearer {t}");
+    let (s, me, _) = page(&app, "/me", &[("authorization", &bearer(mai))]).await;
+    assert_eq!(s, 200);
+    assert!(me.contains("12 Lê Lợi, Phường Bến Thành"), "{me}");
+    assert!(!me.contains("12 Lê Lợi, 26743"), "{me}");
+    // A procedure drawing the address from the registry.
+    let residence = json!({
+        "code": "T-XACNHAN", "name_vi": "Xác nhận nơi cư trú", "name_en": "Confirmation of residence",
+        "level": "commune", "agency_code": null, "deadline_days": 3, "fee": null, "waivers": [],
+        "documents": [],
+        "form": [{"key": "address", "label_vi": "Nơi thường trú", "label_en": "Permanent residence",
+                  "kind": {"type": "text", "max_len": 300}, "required": true,
+                  "source": {"registry": "citizens", "field": "permanent_address"}}]
+    });
+    let res = app
+        .client
+        .put(app.url("/api/v1/procedures/T-XACNHAN"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&residence)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let (s, form, _) = page(
+        &app,
+        "/procedures/T-XACNHAN/apply",
+        &[("authorization", &bearer(mai))],
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert!(form.contains("12 Lê Lợi, Phường Bến Thành"), "{form}");
+    let (s, filed) = crate::applications::apply(
+        &app,
+        mai,
+        "names-1",
+        &json!({"procedure_code": "T-XACNHAN"}),
+    )
+    .await;
+    assert_eq!(s, 201, "{filed}");
+    let answer = &filed["answers"][0]["value"];
+    assert_eq!(
+        (answer["unit_code"].as_str(), answer["unit_name"].as_str()),
+        (Some("26743"), Some("Phường Bến Thành")),
+        "{answer}"
+    );
+    let number = filed["number"].as_str().unwrap();
+    // The officer's queue and the application's page name the procedure and the commune.
+    let (s, queue, _) = page(&app, "/queue", &[("authorization", &bearer(officer))]).await;
+    assert_eq!(s, 200);
+    assert!(queue.contains("Xác nhận nơi cư trú (T-XACNHAN)"), "{queue}");
+    let (s, item, _) = page(
+        &app,
+        &format!("/queue/{number}"),
+        &[("authorization", &bearer(officer))],
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert!(item.contains("Xác nhận nơi cư trú (T-XACNHAN)"), "{item}");
+    assert!(item.contains("12 Lê Lợi, Phường Bến Thành"), "{item}");
+    // Mai's list of applications, and the agencies' page.
+    let (_, me, _) = page(&app, "/me", &[("authorization", &bearer(mai))]).await;
+    assert!(me.contains("Xác nhận nơi cư trú (T-XACNHAN)"), "{me}");
+    let (_, agencies, _) = page(&app, "/agencies", &[]).await;
+    assert!(agencies.contains("Phường Bến Thành (26743)"), "{agencies}");
+}

@@ -321,6 +321,7 @@ pub(crate) async fn records_for(
     let mut records = Records {
         citizen: as_object(serde_json::to_value(&found.citizen))?,
         enterprise: None,
+        as_of: Some(super::today()),
     };
     let needs_enterprise = p.form.iter().any(|f| {
         f.source

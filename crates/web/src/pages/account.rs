@@ -228,6 +228,7 @@ struct MeTemplate {
 struct ApplicationRow {
     number: String,
     procedure: String,
+    procedure_name: String,
     status: String,
     due: String,
     /// Its signed result is issued: the status links to it.
@@ -310,7 +311,10 @@ pub async fn me(
                     fact("me-citizen-id", c.citizen_id.to_string()),
                     fact("me-full-name", c.full_name),
                     fact("me-birth-date", display_date(c.date_of_birth)),
-                    fact("me-permanent-address", c.permanent_address.to_string()),
+                    fact(
+                        "me-permanent-address",
+                        c.permanent_address.read_on(crate::api::today()),
+                    ),
                 ];
             }
             let query = sohoa_storage::applications::Query {
@@ -321,9 +325,8 @@ pub async fn me(
             let (mine, _) = sohoa_storage::applications::list(&state.db, &query, None, 200)
                 .await
                 .page(lang)?;
-            tpl.applications = mine
-                .into_iter()
-                .map(|a| ApplicationRow {
+            for a in mine {
+                tpl.applications.push(ApplicationRow {
                     due: a
                         .due_on
                         .as_deref()
@@ -332,10 +335,13 @@ pub async fn me(
                         .unwrap_or_else(|| "—".into()),
                     has_result: a.status == sohoa_domain::services::workflow::Status::ResultIssued,
                     status: super::applications::status_name(t, a.status),
+                    procedure_name: super::labels::procedure(&state, &a.procedure_code, lang)
+                        .await
+                        .page(lang)?,
                     number: a.number,
                     procedure: a.procedure_code,
-                })
-                .collect();
+                });
+            }
             let entries = audit::entries_for_object_before(
                 &state.db,
                 "citizen",
@@ -388,13 +394,25 @@ pub async fn me(
             let consents = sharing::consents_of(&state.db, id.as_str())
                 .await
                 .page(lang)?;
+            let mut agency_names = std::collections::HashMap::new();
+            for c in &consents {
+                if let Consumer::Agency(a) = &c.grantee {
+                    let name = super::labels::agency(&state, a.as_str(), lang)
+                        .await
+                        .page(lang)?;
+                    agency_names.insert(a.to_string(), name);
+                }
+            }
             tpl.consents = consents
                 .into_iter()
                 .map(|c| ConsentRow {
                     live: c.revoked_at.is_none() && !(c.one_off && c.used_at.is_some()),
                     id: c.consent_id,
                     agency: match c.grantee {
-                        Consumer::Agency(a) => a.to_string(),
+                        Consumer::Agency(a) => agency_names
+                            .get(a.as_str())
+                            .cloned()
+                            .unwrap_or_else(|| a.to_string()),
                         Consumer::Enterprise(t) => {
                             format!("{} {t}", tpl.t.get("me-consent-enterprise"))
                         }

@@ -14,6 +14,7 @@ struct AgencyRow {
     name: String,
     level: String,
     unit_code: String,
+    unit_name: String,
 }
 
 #[derive(Template)]
@@ -44,6 +45,7 @@ pub async fn list(
             a.name_vi
         },
         code: a.code,
+        unit_name: super::labels::unit(a.unit_code.as_str(), crate::api::today()),
         unit_code: a.unit_code,
     };
     Ok(render(&AgenciesTemplate {

@@ -101,6 +101,15 @@ pub async fn status_submit(
             updated_at: a.updated_at,
         }
     });
+    let found = match found {
+        Some(mut f) => {
+            f.procedure = super::labels::procedure(&state, &f.procedure, ctx.lang)
+                .await
+                .page(ctx.lang)?;
+            Some(f)
+        }
+        None => None,
+    };
     let error = found
         .is_none()
         .then(|| AppError::not_found("application_not_found").message(ctx.lang));
@@ -170,7 +179,9 @@ pub async fn verify(
             let s = |k: &str| doc[k].as_str().unwrap_or_default().to_owned();
             checked = Some(Checked {
                 number: r.number,
-                procedure: s("procedure_code"),
+                procedure: super::labels::procedure(&state, &s("procedure_code"), ctx.lang)
+                    .await
+                    .page(ctx.lang)?,
                 agency: format!("{} ({})", s("agency_name"), s("agency_code")),
                 decision: Status::parse(&s("decision"))
                     .map(|d| status_name(t, d))

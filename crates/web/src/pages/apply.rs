@@ -10,8 +10,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use sohoa_domain::audit::AuditRecord;
 use sohoa_domain::policy::{Principal, Role};
-use sohoa_domain::registry::Address;
-use sohoa_domain::services::application::{fill, Completeness, Flag};
+use sohoa_domain::services::application::{fill, readable, Completeness, Flag};
 use sohoa_domain::services::procedure::{FieldKind, ProcedureCode};
 use sohoa_domain::CitizenId;
 
@@ -93,17 +92,6 @@ fn posted<'a>(p: &'a Posted, name: &str) -> &'a str {
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.as_str())
         .unwrap_or_default()
-}
-
-/// A registry value as a person reads it: an address as "street, commune", not JSON.
-fn shown(v: &serde_json::Value) -> String {
-    match v {
-        serde_json::Value::String(s) => s.clone(),
-        serde_json::Value::Null => String::new(),
-        v => serde_json::from_value::<Address>(v.clone())
-            .map(|a| a.to_string())
-            .unwrap_or_else(|_| v.to_string()),
-    }
 }
 
 /// Whom the form is for: the signed-in citizen, or, for a community digital team member,
@@ -219,7 +207,7 @@ async fn form(
                 prefilled
                     .iter()
                     .find(|a| a.key == f.key)
-                    .map(|a| shown(&a.value))
+                    .map(|a| readable(&a.value))
                     .unwrap_or_default()
             } else {
                 posted_values

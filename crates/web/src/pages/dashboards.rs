@@ -183,6 +183,9 @@ pub async fn dashboard(
             sohoa_domain::policy::Principal::Staff(s) => s.agency.clone(),
             _ => None,
         };
+        let names = super::labels::agency_names(&state, ctx.lang)
+            .await
+            .page(ctx.lang)?;
         let tasks = sohoa_storage::indicators::tasks(
             &state.db,
             own.as_ref().map(sohoa_domain::agency::AgencyCode::as_str),
@@ -192,6 +195,13 @@ pub async fn dashboard(
         .page(ctx.lang)?
         .into_iter()
         .map(|x| crate::api::tasks::view(x, &today))
+        .map(|mut x| {
+            // People read the agency's name; its code follows it.
+            if let Some(name) = names.get(&x.agency_code) {
+                x.agency_code = name.clone();
+            }
+            x
+        })
         .collect();
         let period = crate::api::evaluation::Period {
             from: p.from.clone().filter(|s| !s.is_empty()),
@@ -206,7 +216,10 @@ pub async fn dashboard(
             .iter()
             .map(|r| {
                 vec![
-                    r.agency_code.clone(),
+                    names
+                        .get(&r.agency_code)
+                        .cloned()
+                        .unwrap_or_else(|| r.agency_code.clone()),
                     format!("{}/{}", r.tasks_done_on_time, r.tasks),
                     r.tasks_overdue.to_string(),
                     r.applications_on_time_rate

@@ -113,6 +113,7 @@ pub struct MapParams {
 struct ReportRow {
     id: String,
     category: String,
+    unit_name: String,
     status: String,
     unit_code: String,
     created: String,
@@ -215,6 +216,7 @@ pub async fn map(
                 .map(|t| t.local_display())
                 .unwrap_or(r.created_at),
             id: r.id,
+            unit_name: super::labels::unit(&r.unit_code, crate::api::today()),
             unit_code: r.unit_code,
             supporters: r.supporters,
         })
@@ -510,12 +512,21 @@ async fn evaluation_page(
             by: Some("agency".into()),
             ..period
         };
+        let names = super::labels::agency_names(&state, ctx.lang)
+            .await
+            .page(ctx.lang)?;
         evaluate(&state, &p, false)
             .await
             .page(ctx.lang)?
             .rows
             .iter()
             .map(to_row)
+            .map(|mut r| {
+                if let Some(name) = names.get(&r.agency_code) {
+                    r.agency_code = name.clone();
+                }
+                r
+            })
             .collect()
     } else {
         Vec::new()

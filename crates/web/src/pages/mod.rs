@@ -11,6 +11,7 @@ mod charts;
 mod dashboards;
 mod feedback;
 mod home;
+mod labels;
 mod procedures;
 mod queue;
 mod report;

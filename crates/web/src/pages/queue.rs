@@ -65,7 +65,7 @@ fn staff_only(caller: &Caller) -> Result<(), AppError> {
     }
 }
 
-fn row(t: Tr, a: ApplicationView) -> Row {
+fn row(t: Tr, a: ApplicationView, procedure: String) -> Row {
     Row {
         due: a
             .due_on
@@ -80,7 +80,7 @@ fn row(t: Tr, a: ApplicationView) -> Row {
         overdue: a.overdue,
         status: super::applications::status_name(t, a.status),
         assignee: a.assigned_to.unwrap_or_default(),
-        procedure: a.procedure_code,
+        procedure,
         number: a.number,
     }
 }
@@ -107,11 +107,18 @@ pub async fn queue(
         after: nonempty(&p.after),
         limit: Some(50),
     };
-    let page = api::list(State(state), caller, ApiQuery(list))
+    let page = api::list(State(state.clone()), caller, ApiQuery(list))
         .await
         .page(ctx.lang)?
         .0;
     let t = ctx.t();
+    let mut rows = Vec::with_capacity(page.items.len());
+    for a in page.items {
+        let name = super::labels::procedure(&state, &a.procedure_code, ctx.lang)
+            .await
+            .page(ctx.lang)?;
+        rows.push(row(t, a, name));
+    }
     let status = nonempty(&p.status).unwrap_or_default();
     let mut statuses = vec![(String::new(), t.get("queue-any-status"), status.is_empty())];
     statuses.extend(
@@ -148,7 +155,7 @@ pub async fn queue(
     });
     let mut res = render(&QueueTemplate {
         shell: ctx.shell("queue", t.get("queue-title")),
-        rows: page.items.into_iter().map(|a| row(t, a)).collect(),
+        rows,
         statuses,
         assigned: nonempty(&p.assigned).unwrap_or_default(),
         overdue,
@@ -213,7 +220,11 @@ async fn item(
     let facts = vec![
         Fact {
             label: t.get("status-procedure"),
-            value: format!("{} (v{})", view.procedure_code, view.procedure_version),
+            value: format!(
+                "{}, v{}",
+                super::labels::procedure(state, &view.procedure_code, ctx.lang).await?,
+                view.procedure_version
+            ),
         },
         Fact {
             label: t.get("me-col-status"),
@@ -237,10 +248,6 @@ async fn item(
             value: view.assigned_to.clone().unwrap_or_else(|| "—".into()),
         },
     ];
-    let text = |v: &serde_json::Value| match v {
-        serde_json::Value::String(s) => s.clone(),
-        v => v.to_string(),
-    };
     // Only officers process; a leader or an auditor reads.
     let officer =
         matches!(&caller.0, Principal::Staff(s) if s.role == sohoa_domain::policy::Role::Officer);
@@ -266,7 +273,13 @@ async fn item(
                 .answers
                 .iter()
                 .flatten()
-                .map(|a| (a.key.clone(), text(&a.value), a.prefilled))
+                .map(|a| {
+                    (
+                        a.key.clone(),
+                        sohoa_domain::services::application::readable(&a.value),
+                        a.prefilled,
+                    )
+                })
                 .collect(),
             flags: view
                 .flags
