@@ -13,6 +13,7 @@ pub mod indicators;
 pub mod paging;
 pub mod policy;
 pub mod registry;
+pub mod schema;
 pub mod services;
 pub mod sharing;
 pub mod tasks;

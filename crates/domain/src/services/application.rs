@@ -429,9 +429,26 @@ mod tests {
         assert_eq!(now["unit_name"], "Phường Bến Thành");
         assert_eq!(readable(&now), "12 Lê Lợi, Phường Bến Thành");
         // Before the reform the same code named another unit, or none.
-        let then = records(time::macros::date!(2024 - 01 - 05))
-            .field(RegistryName::Citizens, "permanent_address");
-        assert_ne!(then["unit_name"], "Phường Bến Thành", "{then}");
+        // One code, two units: 25747 was Phú Cường before the 2025 reform.
+        let moved = |day| Records {
+            citizen: json!({"permanent_address": {"street": "3 Yersin", "unit_code": "25747"}})
+                .as_object()
+                .cloned()
+                .unwrap(),
+            enterprise: None,
+            as_of: Some(day),
+        };
+        let name = |day| {
+            moved(day).field(RegistryName::Citizens, "permanent_address")["unit_name"].clone()
+        };
+        assert_eq!(
+            name(time::macros::date!(2024 - 01 - 05)),
+            "Phường Phú Cường"
+        );
+        assert_eq!(
+            name(time::macros::date!(2026 - 01 - 05)),
+            "Phường Thủ Dầu Một"
+        );
         assert_eq!(
             readable(&json!({"street": "5 Pasteur", "unit_code": "26740"})),
             "5 Pasteur, 26740"

@@ -89,3 +89,217 @@ async fn every_operation_documents_its_errors_and_schemas_resolve() {
     }
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
 }
+
+/// Whether each of `samples` matches `pattern` in full, by Python's `re` (an engine apart
+/// from ours, close to what validators of the document use).
+fn python_matches(pattern: &str, samples: &[&str]) -> Vec<bool> {
+    let input = serde_json::json!({ "pattern": pattern, "samples": samples }).to_string();
+    let out = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import json, re, sys\n\
+             d = json.load(sys.stdin)\n\
+             print(json.dumps([re.fullmatch(d['pattern'], s) is not None for s in d['samples']]))",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(input.as_bytes())?;
+            child.wait_with_output()
+        })
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The document states each identifier's shape, from the type that parses it: whatever
+/// the pattern admits, the parser takes (the pattern is never looser), and the type's
+/// canonical examples match it.
+#[tokio::test]
+async fn identifier_patterns_admit_nothing_the_parser_refuses() {
+    use sohoa_domain::agency::AgencyCode;
+    use sohoa_domain::feedback::evaluation::Month;
+    use sohoa_domain::services::application::{ApplicationNumber, LookupCode};
+    use sohoa_domain::services::procedure::ProcedureCode;
+    use sohoa_domain::sharing::Purpose;
+    use sohoa_domain::{CitizenId, TaxCode, UnitCode};
+    let app = spawn_app().await;
+    let (_, doc) = app.get_json("/api/openapi.json").await;
+    let schemas = &doc["components"]["schemas"];
+    type Parse = fn(&str) -> bool;
+    let cases: [(&str, Parse, &[&str], &[&str]); 9] = [
+        (
+            "CitizenId",
+            |s| CitizenId::parse(s).is_ok(),
+            &["079185001234", "001000000000", "096999999999"],
+            &[
+                "000185001234",
+                "097185001234",
+                "07918500123",
+                "0791850012345",
+                "07918500123a",
+                " 079185001234",
+            ],
+        ),
+        (
+            "TaxCode",
+            |s| TaxCode::parse(s).is_ok(),
+            &["0100109106", "0100109106-001"],
+            // A wrong check digit (0100109107) is past what a pattern can state: the
+            // description says so (checked below).
+            &["010010910", "0100109106-01", "0100109106-", "01001O9106"],
+        ),
+        (
+            "UnitCode",
+            |s| UnitCode::parse(s).is_ok(),
+            &["79", "760", "26743"],
+            &["7", "2674", "267431", "2674a", ""],
+        ),
+        (
+            "AgencyCode",
+            |s| AgencyCode::parse(s).is_ok(),
+            &["UBND-26743", "SO-Y-TE", "AB"],
+            &["A", "-AB", "AB-", "ubnd-1", "SỞ", "A B", &"X".repeat(41)],
+        ),
+        (
+            "ProcedureCode",
+            |s| ProcedureCode::parse(s).is_some(),
+            &["1.001193", "T-KHAISINH", "2.000815"],
+            &["1.", ".001193", "t-khai", "A B", &"1".repeat(41)],
+        ),
+        (
+            "ApplicationNumber",
+            |s| ApplicationNumber::parse(s).is_some(),
+            &["HS0A1B2C3D4E", "HSZZZZZZZZZZ"],
+            &[
+                "HS0A1B2C3D4",
+                "HS0A1B2C3D4EF",
+                "XX0A1B2C3D4E",
+                "HS0A1B2C3D4U",
+                "HS0A1B2C3D4I",
+            ],
+        ),
+        (
+            "LookupCode",
+            |s| LookupCode::parse(s).is_some(),
+            &["7K3M-Q9TX", "7K3MQ9TX"],
+            &["7K3M-Q9T", "7K3M-Q9TXX", "7K3M-Q9TU", "7K3M_Q9TX"],
+        ),
+        (
+            "Purpose",
+            |s| Purpose::parse(s).is_ok(),
+            &["building-permit", "health_insurance", "abc"],
+            &["ab", "Building", "x y z", &"a".repeat(65)],
+        ),
+        (
+            "Month",
+            |s| Month::parse(s).is_ok(),
+            &["2026-03", "2025-12"],
+            &["2026-13", "2026-00", "2026-3", "26-03", "2026/03"],
+        ),
+    ];
+    for (name, parse, valid, invalid) in cases {
+        let pattern = schemas[name]["pattern"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{name} states no pattern: {}", schemas[name]));
+        let samples: Vec<&str> = valid.iter().chain(invalid).copied().collect();
+        let matched = python_matches(pattern, &samples);
+        for (s, m) in samples.iter().zip(&matched) {
+            if *m {
+                assert!(
+                    parse(s),
+                    "{name}: the pattern {pattern} admits {s:?}, which parse refuses"
+                );
+            }
+        }
+        for (s, m) in valid.iter().zip(&matched) {
+            assert!(parse(s), "{name}: {s:?} should parse");
+            assert!(m, "{name}: the pattern {pattern} refuses the valid {s:?}");
+        }
+        let example = schemas[name]["examples"][0].as_str().unwrap();
+        assert!(
+            parse(example),
+            "{name}: its example {example:?} does not parse"
+        );
+    }
+    assert!(
+        schemas["TaxCode"]["description"]
+            .as_str()
+            .unwrap()
+            .contains("check digit"),
+        "{}",
+        schemas["TaxCode"]
+    );
+    // The identifiers are used where they are taken: in paths, queries and bodies.
+    let op = |path: &str, method: &str| doc["paths"][path][method].clone();
+    let param_ref = |o: &serde_json::Value, name: &str| {
+        o["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .map(|p| p["schema"].to_string())
+            .unwrap_or_default()
+    };
+    for (path, method, param, schema) in [
+        (
+            "/api/v1/applications/{number}",
+            "get",
+            "number",
+            "ApplicationNumber",
+        ),
+        ("/api/v1/agencies/{code}", "get", "code", "AgencyCode"),
+        ("/api/v1/procedures/{code}", "put", "code", "ProcedureCode"),
+        ("/api/v1/units/{code}", "get", "code", "UnitCode"),
+        (
+            "/api/v1/enterprise-consumers/{tax_code}/keys",
+            "post",
+            "tax_code",
+            "TaxCode",
+        ),
+        ("/api/v1/registry/citizens", "get", "purpose", "Purpose"),
+        ("/api/v1/evaluation/public", "get", "from", "Month"),
+        ("/api/v1/applications", "get", "unit", "UnitCode"),
+    ] {
+        assert!(
+            param_ref(&op(path, method), param).contains(&format!("#/components/schemas/{schema}")),
+            "{method} {path} {param}: {}",
+            param_ref(&op(path, method), param)
+        );
+    }
+    for (body, field, schema) in [
+        ("NewAccount", "citizen_id", "CitizenId"),
+        ("NewApplication", "procedure_code", "ProcedureCode"),
+        ("NewConsent", "purpose", "Purpose"),
+        ("NewAgency", "code", "AgencyCode"),
+        ("StatusQuery", "code", "LookupCode"),
+    ] {
+        let f = schemas[body]["properties"][field].to_string();
+        assert!(
+            f.contains(&format!("#/components/schemas/{schema}")),
+            "{body}.{field}: {f}"
+        );
+    }
+    // Uploads say which media types they take, as bytes.
+    let upload = &doc["paths"]["/api/v1/me/documents"]["post"]["requestBody"]["content"];
+    let bytes = |media: &serde_json::Value| {
+        let s = &media["schema"];
+        let s = match s["$ref"].as_str() {
+            Some(r) => &schemas[r.trim_start_matches("#/components/schemas/")],
+            None => s,
+        };
+        s["format"] == "binary" && s["type"] == "string"
+    };
+    for media in ["application/pdf", "image/jpeg", "image/png"] {
+        assert!(bytes(&upload[media]), "{media}: {upload}");
+    }
+    assert!(upload["application/pdf"]["example"].is_string(), "{upload}");
+    let photo = &doc["paths"]["/api/v1/reports/{id}/photos"]["post"]["requestBody"]["content"];
+    assert!(bytes(&photo["image/png"]), "{photo}");
+}

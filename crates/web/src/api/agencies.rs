@@ -106,7 +106,7 @@ pub async fn list(
 
 /// One agency.
 #[utoipa::path(get, path = "/api/v1/agencies/{code}", tag = "agencies",
-    params(("code" = String, Path, description = "Agency code")),
+    params(("code" = sohoa_domain::agency::AgencyCode, Path, description = "Agency code")),
     responses(
         (status = 200, body = AgencyView),
         (status = 400, description = "Malformed code", body = crate::error::ErrorBody),
@@ -126,7 +126,7 @@ pub async fn get_agency(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewAgency {
-    #[schema(example = "SO-XAY-DUNG")]
+    #[schema(value_type = sohoa_domain::agency::AgencyCode)]
     pub code: String,
     #[schema(example = "Sở Xây dựng")]
     pub name_vi: String,
@@ -134,7 +134,7 @@ pub struct NewAgency {
     pub name_en: String,
     pub level: AgencyLevel,
     /// 79 for a city-level agency; the commune's code for a People's Committee.
-    #[schema(example = "79")]
+    #[schema(value_type = sohoa_domain::UnitCode)]
     pub unit_code: String,
 }
 

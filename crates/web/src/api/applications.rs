@@ -203,7 +203,7 @@ impl ApplicationView {
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewApplication {
-    #[schema(example = "1.001193")]
+    #[schema(value_type = sohoa_domain::services::procedure::ProcedureCode)]
     pub procedure_code: String,
     /// Typed answers by field key. Fields the registries hold are filled by the server and
     /// may not be given here.
@@ -227,6 +227,7 @@ pub struct NewApplication {
     /// Apply for this enterprise (its tax code), as its legal representative: its registry
     /// fields are pre-filled, and its seat's commune decides commune-level procedures.
     #[serde(default)]
+    #[schema(value_type = Option<sohoa_domain::TaxCode>)]
     pub enterprise: Option<String>,
 }
 
@@ -248,8 +249,9 @@ pub struct AttachedView {
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OnBehalfOf {
+    #[schema(value_type = sohoa_domain::CitizenId)]
     pub citizen_id: String,
-    #[schema(example = "7K3M-Q9TX")]
+    #[schema(value_type = sohoa_domain::services::application::LookupCode)]
     pub code: String,
 }
 
@@ -869,7 +871,7 @@ async fn read_of(
 /// One application with its answers and history: for its applicant and the staff of the
 /// deciding agency and unit (whose reading is audited).
 #[utoipa::path(get, path = "/api/v1/applications/{number}", tag = "services", security(("bearer" = [])),
-    params(("number" = String, Path, description = "Application number")),
+    params(("number" = sohoa_domain::services::application::ApplicationNumber, Path, description = "Application number")),
     responses((status = 200, body = ApplicationView), (status = 401, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn get_application(
     State(state): State<AppState>,
@@ -885,7 +887,7 @@ pub async fn get_application(
 /// A document attached to an application, for its applicant and the deciding staff (whose
 /// reading is audited).
 #[utoipa::path(get, path = "/api/v1/applications/{number}/documents/{document_id}", tag = "services", security(("bearer" = [])),
-    params(("number" = String, Path, description = "Application number"), ("document_id" = String, Path, description = "Document id")),
+    params(("number" = sohoa_domain::services::application::ApplicationNumber, Path, description = "Application number"), ("document_id" = String, Path, description = "Document id")),
     responses((status = 200, description = "The file", content_type = "application/octet-stream"), (status = 401, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn get_document(
     State(state): State<AppState>,
@@ -918,7 +920,7 @@ pub struct TransitionRequest {
 /// deciding agency receives, reviews, asks for a supplement, decides and issues the result.
 /// A move the status machine does not allow answers 409 `illegal_transition`.
 #[utoipa::path(post, path = "/api/v1/applications/{number}/transitions", tag = "services", security(("bearer" = [])),
-    params(("number" = String, Path, description = "Application number")),
+    params(("number" = sohoa_domain::services::application::ApplicationNumber, Path, description = "Application number")),
     request_body = TransitionRequest,
     responses(
         (status = 200, body = ApplicationView),
@@ -1123,7 +1125,7 @@ pub struct AssignRequest {
 
 /// Assigns an application to an officer of its agency, or takes the assignment back.
 #[utoipa::path(put, path = "/api/v1/applications/{number}/assignee", tag = "services", security(("bearer" = [])),
-    params(("number" = String, Path, description = "Application number")),
+    params(("number" = sohoa_domain::services::application::ApplicationNumber, Path, description = "Application number")),
     request_body = AssignRequest,
     responses(
         (status = 200, body = ApplicationView),
@@ -1297,6 +1299,7 @@ pub async fn bulk(
 pub struct ListParams {
     pub status: Option<String>,
     /// A procedure code.
+    #[param(value_type = Option<sohoa_domain::services::procedure::ProcedureCode>)]
     pub procedure: Option<String>,
     /// An officer's username, `me`, or `none` for unassigned ones (staff only).
     pub assigned: Option<String>,
@@ -1306,8 +1309,10 @@ pub struct ListParams {
     pub overdue: Option<bool>,
     /// A commune's code: narrows a leader's or officer's list to it (the dashboard's
     /// drill-down).
+    #[param(value_type = Option<sohoa_domain::UnitCode>)]
     pub unit: Option<String>,
     /// An agency's code: narrows a city-wide leader's list to it.
+    #[param(value_type = Option<sohoa_domain::agency::AgencyCode>)]
     pub agency: Option<String>,
     /// The `next` of the previous page.
     pub after: Option<String>,
@@ -1422,10 +1427,10 @@ pub async fn list(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StatusQuery {
-    #[schema(example = "HS0A1B2C3D4E")]
+    #[schema(value_type = sohoa_domain::services::application::ApplicationNumber)]
     pub number: String,
     /// The lookup code given with the application.
-    #[schema(example = "7K3M-Q9TX")]
+    #[schema(value_type = sohoa_domain::services::application::LookupCode)]
     pub code: String,
 }
 

@@ -20,6 +20,7 @@ use crate::AppState;
 #[into_params(parameter_in = Query)]
 pub struct AuditParams {
     /// Only entries of actors acting for this agency (required for an agency's auditor).
+    #[param(value_type = Option<sohoa_domain::agency::AgencyCode>)]
     pub agency: Option<String>,
     /// The `next_before` of the previous page.
     pub before: Option<i64>,

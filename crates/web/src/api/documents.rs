@@ -66,7 +66,11 @@ pub struct UploadParams {
 /// document.
 #[utoipa::path(post, path = "/api/v1/me/documents", tag = "identity", security(("bearer" = [])),
     params(UploadParams),
-    request_body(content = Vec<u8>, content_type = "application/pdf", description = "The file's bytes (PDF, JPEG or PNG)"),
+    request_body(description = "The file's bytes: a PDF, JPEG or PNG of at most 10 MiB, sent as the body with its Content-Type",
+        content(
+            (super::Binary = "application/pdf", example = json!("%PDF-1.4\n% Giấy chứng sinh\n")),
+            (super::Binary = "image/jpeg"),
+            (super::Binary = "image/png"))),
     responses(
         (status = 201, body = DocumentView),
         (status = 401, body = crate::error::ErrorBody),

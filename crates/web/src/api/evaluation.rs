@@ -45,7 +45,7 @@ pub struct ApplicationRatingView {
 
 /// The applicant rates a decided application, once.
 #[utoipa::path(post, path = "/api/v1/applications/{number}/rating", tag = "feedback", security(("bearer" = [])),
-    params(("number" = String, Path, description = "Application number")), request_body = ApplicationRating,
+    params(("number" = sohoa_domain::services::application::ApplicationNumber, Path, description = "Application number")), request_body = ApplicationRating,
     responses((status = 201, body = ApplicationRatingView), (status = 401, body = crate::error::ErrorBody),
         (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody),
         (status = 422, body = crate::error::ErrorBody)))]
@@ -108,8 +108,10 @@ pub async fn rate_application(
 #[into_params(parameter_in = Query)]
 pub struct Period {
     /// First month, `YYYY-MM` (default: eleven months before `to`).
+    #[param(value_type = Option<sohoa_domain::feedback::evaluation::Month>)]
     pub from: Option<String>,
     /// Last month, `YYYY-MM` (default: this month).
+    #[param(value_type = Option<sohoa_domain::feedback::evaluation::Month>)]
     pub to: Option<String>,
     /// `unit` (default), `agency`, or `unit_agency` (leaders only).
     pub by: Option<String>,

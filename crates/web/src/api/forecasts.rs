@@ -179,6 +179,7 @@ pub(crate) fn describe(t: &Tr, f: &IndicatorForecast) -> String {
 #[into_params(parameter_in = Query)]
 pub struct ForecastParams {
     /// The unit whose series to forecast (required when several units have values).
+    #[param(value_type = Option<sohoa_domain::UnitCode>)]
     pub unit: Option<String>,
     /// Periods ahead, 1-36 (default: a year).
     pub h: Option<usize>,
@@ -237,6 +238,7 @@ pub async fn forecast(
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct WhatIfParams {
+    #[param(value_type = Option<sohoa_domain::UnitCode>)]
     pub unit: Option<String>,
     /// An input of the indicator's formula whose path is changed.
     pub driver: String,

@@ -134,6 +134,7 @@ pub async fn get_indicator(
 pub struct IndicatorBody {
     pub name_vi: String,
     pub name_en: String,
+    #[schema(value_type = sohoa_domain::UnitCode)]
     pub unit: String,
     pub periodicity: Periodicity,
     /// The agency that enters (or feeds) and answers for the values.
@@ -240,6 +241,7 @@ pub struct ValueInput {
     /// `2025-03`, `2025-Q1` or `2025`, matching the indicator's periodicity.
     pub period: String,
     /// The administrative unit: the city (`79`) or a commune.
+    #[schema(value_type = sohoa_domain::UnitCode)]
     pub unit_code: String,
     pub value: f64,
 }
@@ -546,7 +548,8 @@ pub async fn enter_values(
 /// Imports values from CSV (`indicator_code,period,unit_code,value`, a header line
 /// first), all or none: every refused row is reported with its line number.
 #[utoipa::path(post, path = "/api/v1/indicators/import", tag = "dashboards", security(("bearer" = [])),
-    request_body(content = String, content_type = "text/csv"),
+    request_body(content = String, content_type = "text/csv",
+        example = json!("indicator_code,period,unit_code,value\nGRDP,2025-Q1,79,412.5\n")),
     responses((status = 201, body = [EnteredValue]), (status = 400, body = crate::error::ErrorBody),
         (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
         (status = 422, body = RejectedBody)))]
@@ -637,6 +640,7 @@ pub async fn import(State(state): State<AppState>, caller: Caller, body: Bytes) 
 #[into_params(parameter_in = Query)]
 pub struct ValuesParams {
     /// One unit's values (default: every unit's).
+    #[param(value_type = Option<sohoa_domain::UnitCode>)]
     pub unit: Option<String>,
     /// First period, as the indicator writes periods.
     pub from: Option<String>,
@@ -828,7 +832,7 @@ pub async fn pending(
 /// Every revision of one value, with who entered and reviewed it, and when (leaders).
 #[utoipa::path(get, path = "/api/v1/indicators/{code}/values/{unit}/{period}", tag = "dashboards",
     security(("bearer" = [])),
-    params(("code" = String, Path, description = "Indicator code"), ("unit" = String, Path, description = "Unit code"),
+    params(("code" = String, Path, description = "Indicator code"), ("unit" = sohoa_domain::UnitCode, Path, description = "Unit code"),
         ("period" = String, Path, description = "Period")),
     responses((status = 200, body = [RevisionView]), (status = 401, body = crate::error::ErrorBody),
         (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
@@ -862,7 +866,7 @@ pub struct ReviewBody {
 /// the city's.
 #[utoipa::path(post, path = "/api/v1/indicators/{code}/values/{unit}/{period}/review", tag = "dashboards",
     security(("bearer" = [])),
-    params(("code" = String, Path, description = "Indicator code"), ("unit" = String, Path, description = "Unit code"),
+    params(("code" = String, Path, description = "Indicator code"), ("unit" = sohoa_domain::UnitCode, Path, description = "Unit code"),
         ("period" = String, Path, description = "Period")),
     request_body = ReviewBody,
     responses((status = 200, body = [RevisionView]), (status = 401, body = crate::error::ErrorBody),
@@ -917,6 +921,7 @@ pub async fn review(
 pub struct ExportParams {
     /// Indicator codes separated by commas (default: every indicator).
     pub indicators: Option<String>,
+    #[param(value_type = Option<sohoa_domain::UnitCode>)]
     pub unit: Option<String>,
     pub from: Option<String>,
     pub to: Option<String>,

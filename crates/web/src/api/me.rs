@@ -24,7 +24,7 @@ use crate::AppState;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewAccount {
-    #[schema(example = "079185001234")]
+    #[schema(value_type = sohoa_domain::CitizenId)]
     pub citizen_id: String,
     /// 10 to 128 characters.
     pub password: String,
@@ -101,7 +101,7 @@ pub async fn create_account(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewActivation {
-    #[schema(example = "079185001234", pattern = "^[0-9]{12}$")]
+    #[schema(value_type = sohoa_domain::CitizenId)]
     pub citizen_id: String,
 }
 
@@ -209,10 +209,10 @@ pub async fn start_activation(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Activate {
-    #[schema(example = "079185001234", pattern = "^[0-9]{12}$")]
+    #[schema(value_type = sohoa_domain::CitizenId)]
     pub citizen_id: String,
     /// The code sent to the resident's phone or e-mail.
-    #[schema(example = "7K3M-Q9TX")]
+    #[schema(value_type = sohoa_domain::services::application::LookupCode)]
     pub code: String,
     /// The resident's own password: 10 to 128 characters.
     #[schema(min_length = 10, max_length = 128)]
@@ -348,13 +348,13 @@ pub async fn access_log(
 #[serde(deny_unknown_fields)]
 pub struct NewConsent {
     /// The agency allowed to read; name either this or `enterprise_tax_code`.
-    #[schema(example = "SO-Y-TE")]
+    #[schema(value_type = Option<sohoa_domain::agency::AgencyCode>)]
     pub agency_code: Option<String>,
     /// The enterprise allowed to read (a trading enterprise of the registry, which holds an
     /// API key); name either this or `agency_code`.
-    #[schema(example = "0100109106")]
+    #[schema(value_type = Option<sohoa_domain::TaxCode>)]
     pub enterprise_tax_code: Option<String>,
-    #[schema(example = "health-insurance")]
+    #[schema(value_type = sohoa_domain::sharing::Purpose)]
     pub purpose: String,
     #[schema(example = json!(["phone"]))]
     pub fields: Vec<String>,

@@ -143,7 +143,21 @@ use crate::{Endpoint as E, RouteKind, Routes};
         tasks::report,
         tasks::scorecard,
     ),
-    components(schemas(ErrorBody, ErrorDetail)),
+    // The identifiers' schemas, stated by the domain types that parse them; queries and
+    // paths refer to them, and only bodies' schemas are collected without being named.
+    components(schemas(
+        ErrorBody,
+        ErrorDetail,
+        sohoa_domain::CitizenId,
+        sohoa_domain::TaxCode,
+        sohoa_domain::UnitCode,
+        sohoa_domain::agency::AgencyCode,
+        sohoa_domain::services::procedure::ProcedureCode,
+        sohoa_domain::services::application::ApplicationNumber,
+        sohoa_domain::services::application::LookupCode,
+        sohoa_domain::sharing::Purpose,
+        sohoa_domain::feedback::evaluation::Month,
+    )),
     modifiers(&BearerAuth),
     tags(
         (name = "operations", description = "Health, readiness and metrics"),
@@ -478,6 +492,23 @@ pub(crate) fn decode_cursor(s: &str) -> Option<(String, String)> {
     let (key, id) = text.split_once('\u{1f}')?;
     Some((key.to_owned(), id.to_owned()))
 }
+
+/// A request body of raw bytes (an uploaded file): `type: string, format: binary`, the
+/// form generated clients send a file in.
+pub struct Binary;
+
+impl utoipa::PartialSchema for Binary {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                utoipa::openapi::KnownFormat::Binary,
+            )))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Binary {}
 
 /// Today's date in Ho Chi Minh City.
 pub fn today() -> Date {

@@ -27,12 +27,17 @@ pub struct MonitorParams {
     /// `city` (default), `agency`, `unit`, `procedure` or `month`.
     pub by: Option<String>,
     /// First month of the flows, `YYYY-MM` (default: eleven months before `to`).
+    #[param(value_type = Option<sohoa_domain::feedback::evaluation::Month>)]
     pub from: Option<String>,
     /// Last month, `YYYY-MM` (default: this month).
+    #[param(value_type = Option<sohoa_domain::feedback::evaluation::Month>)]
     pub to: Option<String>,
+    #[param(value_type = Option<sohoa_domain::agency::AgencyCode>)]
     pub agency: Option<String>,
     /// A commune's code.
+    #[param(value_type = Option<sohoa_domain::UnitCode>)]
     pub unit: Option<String>,
+    #[param(value_type = Option<sohoa_domain::services::procedure::ProcedureCode>)]
     pub procedure: Option<String>,
     /// `json` (default) or `csv`.
     pub format: Option<String>,

@@ -128,7 +128,7 @@ fn owed(app: &sohoa_storage::applications::Application) -> Result<i64, AppError>
 /// Starts an online payment of the application's fee: a pending payment and the gateway's
 /// page to pay on.
 #[utoipa::path(post, path = "/api/v1/applications/{number}/payments", tag = "services", security(("bearer" = [])),
-    params(("number" = String, Path, description = "Application number")),
+    params(("number" = sohoa_domain::services::application::ApplicationNumber, Path, description = "Application number")),
     responses(
         (status = 201, body = Checkout),
         (status = 401, body = crate::error::ErrorBody),
@@ -265,7 +265,7 @@ pub struct CounterPayment {
 
 /// An officer records a fee paid at the counter (the amount owed).
 #[utoipa::path(post, path = "/api/v1/applications/{number}/counter-payments", tag = "services", security(("bearer" = [])),
-    params(("number" = String, Path, description = "Application number")),
+    params(("number" = sohoa_domain::services::application::ApplicationNumber, Path, description = "Application number")),
     request_body = CounterPayment,
     responses(
         (status = 201, body = PaymentView),

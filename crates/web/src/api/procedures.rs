@@ -58,6 +58,7 @@ pub struct ProcedureListParams {
     /// `city` or `commune`.
     pub level: Option<String>,
     /// The deciding agency's code.
+    #[param(value_type = Option<sohoa_domain::agency::AgencyCode>)]
     pub agency: Option<String>,
     pub page: Option<u32>,
     pub per_page: Option<u32>,
@@ -120,7 +121,7 @@ fn parse_code(code: &str) -> Result<ProcedureCode, AppError> {
 
 /// One procedure: the version in force, or a past one.
 #[utoipa::path(get, path = "/api/v1/procedures/{code}", tag = "services",
-    params(("code" = String, Path, description = "Procedure code"), VersionParam),
+    params(("code" = sohoa_domain::services::procedure::ProcedureCode, Path, description = "Procedure code"), VersionParam),
     responses((status = 200, body = ProcedureView), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn get_procedure(
     State(state): State<AppState>,
@@ -145,7 +146,7 @@ pub struct Saved {
 /// Saves a procedure (new, or the next version of one). Applications keep the version they
 /// were filed under.
 #[utoipa::path(put, path = "/api/v1/procedures/{code}", tag = "services", security(("bearer" = [])),
-    params(("code" = String, Path, description = "Procedure code")), request_body = Procedure,
+    params(("code" = sohoa_domain::services::procedure::ProcedureCode, Path, description = "Procedure code")), request_body = Procedure,
     responses(
         (status = 200, body = Saved),
         (status = 400, body = crate::error::ErrorBody),

@@ -21,9 +21,11 @@ pub struct CitizenSearchParams {
     /// The beginning of the full name; diacritics and case are ignored ("nguyen van an").
     pub q: Option<String>,
     /// Code of the commune-level unit of permanent residence.
+    #[param(value_type = Option<sohoa_domain::UnitCode>)]
     pub unit: Option<String>,
     pub birth_year: Option<i32>,
     /// The named legal purpose of the search (required).
+    #[param(value_type = Option<sohoa_domain::sharing::Purpose>)]
     pub purpose: Option<String>,
     /// The `next` cursor of the previous page.
     pub after: Option<String>,

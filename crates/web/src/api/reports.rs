@@ -697,6 +697,7 @@ pub async fn transition(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Forward {
+    #[schema(value_type = sohoa_domain::agency::AgencyCode)]
     pub agency_code: String,
     /// Why: shown to the public.
     pub note: Option<String>,
@@ -1092,7 +1093,8 @@ pub async fn boundaries(State(state): State<AppState>) -> ApiResult<Response> {
 /// problem, or the responsible officer's of the fix. Five of each at most.
 #[utoipa::path(post, path = "/api/v1/reports/{id}/photos", tag = "feedback",
     params(("id" = String, Path, description = "Report id")),
-    request_body(content = Vec<u8>, content_type = "image/jpeg", description = "JPEG or PNG bytes"),
+    request_body(description = "A JPEG or PNG of at most 5 MiB, sent as the body with its Content-Type",
+        content((super::Binary = "image/jpeg"), (super::Binary = "image/png"))),
     responses((status = 201, body = PhotoView), (status = 403, body = crate::error::ErrorBody),
         (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody),
         (status = 413, body = crate::error::ErrorBody), (status = 415, body = crate::error::ErrorBody)))]
@@ -1232,6 +1234,7 @@ pub struct RouteChange {
     /// A commune's code, or `*` for every commune without its own route.
     pub unit_code: String,
     /// The agency that answers; `null` removes the route.
+    #[schema(value_type = Option<sohoa_domain::agency::AgencyCode>)]
     pub agency_code: Option<String>,
 }
 

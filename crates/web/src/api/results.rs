@@ -92,7 +92,7 @@ pub struct ResultView {
 
 /// The signed result of an application: for its applicant and the deciding staff.
 #[utoipa::path(get, path = "/api/v1/applications/{number}/result", tag = "services", security(("bearer" = [])),
-    params(("number" = String, Path, description = "Application number")),
+    params(("number" = sohoa_domain::services::application::ApplicationNumber, Path, description = "Application number")),
     responses((status = 200, body = ResultView), (status = 401, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn get_result(
     State(state): State<AppState>,

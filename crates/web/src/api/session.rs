@@ -20,7 +20,7 @@ use crate::AppState;
 #[serde(deny_unknown_fields)]
 pub struct Login {
     /// A citizen signs in with their CCCD...
-    #[schema(example = "079185001234")]
+    #[schema(value_type = Option<sohoa_domain::CitizenId>)]
     pub citizen_id: Option<String>,
     /// ...a member of staff with their username.
     #[schema(example = "nguyen.an")]

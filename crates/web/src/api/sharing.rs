@@ -65,7 +65,7 @@ pub struct NewKey {
 
 /// Issues an API key to an agency (administrators only). Only a digest is stored.
 #[utoipa::path(post, path = "/api/v1/agencies/{code}/keys", tag = "sharing", security(("bearer" = [])),
-    params(("code" = String, Path, description = "Agency code")),
+    params(("code" = sohoa_domain::agency::AgencyCode, Path, description = "Agency code")),
     responses(
         (status = 201, body = NewKey),
         (status = 401, body = crate::error::ErrorBody),
@@ -123,7 +123,7 @@ pub(crate) async fn enterprise_refusal(
 /// the enterprise reads citizens' fields where, and only where, a citizen consented to it.
 /// Only a digest is stored; the key is `sohoe_<key_id>_<secret>`.
 #[utoipa::path(post, path = "/api/v1/enterprise-consumers/{tax_code}/keys", tag = "sharing", security(("bearer" = [])),
-    params(("tax_code" = String, Path, description = "The enterprise's tax code (MST)")),
+    params(("tax_code" = sohoa_domain::TaxCode, Path, description = "The enterprise's tax code (MST)")),
     responses(
         (status = 201, body = NewKey),
         (status = 401, body = crate::error::ErrorBody),
@@ -160,7 +160,7 @@ pub async fn create_enterprise_key(
 
 /// Revokes an enterprise's API key (city administrators only); effective on the next request.
 #[utoipa::path(delete, path = "/api/v1/enterprise-consumers/{tax_code}/keys/{key_id}", tag = "sharing", security(("bearer" = [])),
-    params(("tax_code" = String, Path, description = "The enterprise's tax code (MST)"), ("key_id" = String, Path, description = "Key identifier")),
+    params(("tax_code" = sohoa_domain::TaxCode, Path, description = "The enterprise's tax code (MST)"), ("key_id" = String, Path, description = "Key identifier")),
     responses((status = 204, description = "Revoked"), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn revoke_enterprise_key(
     State(state): State<AppState>,
@@ -197,7 +197,7 @@ pub async fn revoke_enterprise_key(
 
 /// Revokes an agency's API key (administrators only); effective on the next request.
 #[utoipa::path(delete, path = "/api/v1/agencies/{code}/keys/{key_id}", tag = "sharing", security(("bearer" = [])),
-    params(("code" = String, Path, description = "Agency code"), ("key_id" = String, Path, description = "Key identifier")),
+    params(("code" = sohoa_domain::agency::AgencyCode, Path, description = "Agency code"), ("key_id" = String, Path, description = "Key identifier")),
     responses((status = 204, description = "Revoked"), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn revoke_key(
     State(state): State<AppState>,
@@ -253,7 +253,7 @@ impl From<Grant> for GrantView {
 pub struct NewGrant {
     pub registry: RegistryName,
     /// A named legal purpose: 3-64 lower-case letters, digits, '-' or '_'.
-    #[schema(example = "building-permit")]
+    #[schema(value_type = sohoa_domain::sharing::Purpose)]
     pub purpose: String,
     #[schema(example = json!(["full_name", "permanent_address"]))]
     pub fields: Vec<String>,
@@ -264,7 +264,7 @@ pub struct NewGrant {
 
 /// Grants an agency fields of a registry for a purpose (administrators only).
 #[utoipa::path(post, path = "/api/v1/agencies/{code}/grants", tag = "sharing", security(("bearer" = [])),
-    params(("code" = String, Path, description = "Agency code")), request_body = NewGrant,
+    params(("code" = sohoa_domain::agency::AgencyCode, Path, description = "Agency code")), request_body = NewGrant,
     responses(
         (status = 201, body = GrantView),
         (status = 401, body = crate::error::ErrorBody),
@@ -312,7 +312,7 @@ pub async fn create_grant(
 
 /// An agency's grants, live and revoked (administrators only).
 #[utoipa::path(get, path = "/api/v1/agencies/{code}/grants", tag = "sharing", security(("bearer" = [])),
-    params(("code" = String, Path, description = "Agency code")),
+    params(("code" = sohoa_domain::agency::AgencyCode, Path, description = "Agency code")),
     responses((status = 200, body = Vec<GrantView>), (status = 401, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn list_grants(
     State(state): State<AppState>,
@@ -366,6 +366,7 @@ pub async fn revoke_grant(
 #[into_params(parameter_in = Query)]
 pub struct ShareParams {
     /// The named legal purpose of this read (required).
+    #[param(value_type = Option<sohoa_domain::sharing::Purpose>)]
     pub purpose: Option<String>,
     /// Comma-separated fields wanted; default: every field granted for the purpose.
     pub fields: Option<String>,

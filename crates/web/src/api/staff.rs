@@ -32,9 +32,10 @@ pub struct NewStaffBody {
     pub role: String,
     /// Required for officers and agency administrators; optional for leaders and auditors
     /// (none means city-wide); not allowed for city administrators and digital teams.
-    #[schema(example = "UBND-26734")]
+    #[schema(value_type = Option<sohoa_domain::agency::AgencyCode>)]
     pub agency_code: Option<String>,
     /// The ward a digital team serves (required for them, and only for them).
+    #[schema(value_type = Option<sohoa_domain::UnitCode>)]
     pub unit_code: Option<String>,
     /// 10 to 128 characters.
     pub password: String,
@@ -185,6 +186,7 @@ pub async fn create(
 #[into_params(parameter_in = Query)]
 pub struct StaffParams {
     /// Only this agency's staff (required for an agency's administrator or auditor).
+    #[param(value_type = Option<sohoa_domain::agency::AgencyCode>)]
     pub agency: Option<String>,
     /// The last username of the previous page.
     pub after: Option<String>,

@@ -64,6 +64,7 @@ pub struct NewTask {
     pub title: String,
     /// What counts as done, measurably.
     pub target: String,
+    #[schema(value_type = sohoa_domain::agency::AgencyCode)]
     pub agency_code: String,
     /// `YYYY-MM-DD`.
     pub due_on: String,
@@ -134,6 +135,7 @@ pub async fn assign(
 #[into_params(parameter_in = Query)]
 pub struct TaskParams {
     /// One agency's tasks (a bound leader or officer sees only their agency's).
+    #[param(value_type = Option<sohoa_domain::agency::AgencyCode>)]
     pub agency: Option<String>,
     /// `json` (default) or `csv`.
     pub format: Option<String>,

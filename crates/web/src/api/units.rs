@@ -151,7 +151,7 @@ pub fn parse_code(code: &str) -> Result<UnitCode, AppError> {
 
 /// The unit a code named on a day. Codes were reused in 2025: the day matters.
 #[utoipa::path(get, path = "/api/v1/units/{code}", tag = "units",
-    params(("code" = String, Path, description = "Unit code (2, 3 or 5 digits)"), AsOfParams),
+    params(("code" = sohoa_domain::UnitCode, Path, description = "Unit code (2, 3 or 5 digits)"), AsOfParams),
     responses(
         (status = 200, body = UnitView),
         (status = 400, description = "Malformed code or date", body = crate::error::ErrorBody),
@@ -171,7 +171,7 @@ pub async fn get_unit(
 
 /// Every unit a code has named, oldest first.
 #[utoipa::path(get, path = "/api/v1/units/{code}/history", tag = "units",
-    params(("code" = String, Path, description = "Unit code (2, 3 or 5 digits)")),
+    params(("code" = sohoa_domain::UnitCode, Path, description = "Unit code (2, 3 or 5 digits)")),
     responses(
         (status = 200, body = Vec<UnitView>),
         (status = 400, description = "Malformed code", body = crate::error::ErrorBody),
