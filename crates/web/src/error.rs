@@ -263,7 +263,16 @@ impl AppError {
     }
 
     pub fn message(&self, lang: Lang) -> String {
-        catalog().get(lang, &message_key(self.code), &self.args)
+        // Messages that name the thing at fault say `{$detail}`; an error raised with only
+        // its field names that field there rather than print the placeholder.
+        match (&self.field, self.args.iter().any(|(k, _)| *k == "detail")) {
+            (Some(field), false) => {
+                let mut args = self.args.clone();
+                args.push(("detail", field.clone()));
+                catalog().get(lang, &message_key(self.code), &args)
+            }
+            _ => catalog().get(lang, &message_key(self.code), &self.args),
+        }
     }
 
     pub fn body(&self) -> ErrorBody {
@@ -380,5 +389,22 @@ pub trait PageErrorExt<T> {
 impl<T, E: Into<AppError>> PageErrorExt<T> for Result<T, E> {
     fn page(self, lang: Lang) -> PageResult<T> {
         self.map_err(|e| PageError(Box::new(e.into()), lang))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_with_a_field_never_prints_the_detail_placeholder() {
+        for code in ALL_CODES {
+            for lang in [Lang::Vi, Lang::En] {
+                let m = AppError::new(StatusCode::BAD_REQUEST, code)
+                    .field("limit")
+                    .message(lang);
+                assert!(!m.contains("$detail"), "{code}: {m}");
+            }
+        }
     }
 }

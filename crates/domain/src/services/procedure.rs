@@ -104,6 +104,20 @@ pub struct Waiver {
 
 /// A procedure as the catalog holds it (one version of it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({
+    "code": "1.001193", "name_vi": "Đăng ký khai sinh", "name_en": "Birth registration",
+    "level": "commune", "agency_code": null, "deadline_days": 3, "fee": 8000,
+    "waivers": [{"from": "2025-01-01", "until": "2027-12-31", "basis": "Nghị quyết miễn lệ phí"}],
+    "documents": [{"code": "birth_certificate", "name_vi": "Giấy chứng sinh",
+                   "name_en": "Birth certificate", "required": true}],
+    "form": [
+        {"key": "declarant", "label_vi": "Người đi khai", "label_en": "Declarant",
+         "kind": {"type": "text", "max_len": 100}, "required": true,
+         "source": {"registry": "citizens", "field": "full_name"}},
+        {"key": "child_name", "label_vi": "Họ tên trẻ", "label_en": "Child's name",
+         "kind": {"type": "text", "max_len": 100}, "required": true, "source": null}
+    ]
+}))]
 pub struct Procedure {
     #[schema(value_type = String, example = "1.001193")]
     pub code: ProcedureCode,

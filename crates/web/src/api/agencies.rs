@@ -125,6 +125,8 @@ pub async fn get_agency(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"code": "SO-VH-TT", "name_vi": "Sở Văn hóa và Thể thao",
+    "name_en": "Department of Culture and Sports", "level": "city", "unit_code": "79"}))]
 pub struct NewAgency {
     #[schema(value_type = sohoa_domain::agency::AgencyCode)]
     pub code: String,

@@ -202,6 +202,9 @@ impl ApplicationView {
 
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"procedure_code": "1.001193", "submit": false, "answers": {
+    "relationship": "mother", "child_name": "Nguyễn Minh An", "child_birth_date": "2026-11-20",
+    "child_sex": "male", "birth_place": "Bệnh viện Từ Dũ"}}))]
 pub struct NewApplication {
     #[schema(value_type = sohoa_domain::services::procedure::ProcedureCode)]
     pub procedure_code: String,
@@ -474,7 +477,7 @@ fn created(view: ApplicationView, replayed: bool) -> Response {
 /// `Idempotency-Key` header: a retry with the same key answers with the same application
 /// (and `Idempotent-Replayed: true`); the key with a different body is refused.
 #[utoipa::path(post, path = "/api/v1/applications", tag = "services", security(("bearer" = [])),
-    params(("Idempotency-Key" = String, Header, description = "1-255 visible ASCII characters, unique per submission")),
+    params(("Idempotency-Key" = String, Header, description = "1-255 visible ASCII characters, unique per submission", example = "2f1c9a7e-birth-1")),
     request_body = NewApplication,
     responses(
         (status = 201, body = ApplicationView),
@@ -887,7 +890,7 @@ pub async fn get_application(
 /// A document attached to an application, for its applicant and the deciding staff (whose
 /// reading is audited).
 #[utoipa::path(get, path = "/api/v1/applications/{number}/documents/{document_id}", tag = "services", security(("bearer" = [])),
-    params(("number" = sohoa_domain::services::application::ApplicationNumber, Path, description = "Application number"), ("document_id" = String, Path, description = "Document id")),
+    params(("number" = sohoa_domain::services::application::ApplicationNumber, Path, description = "Application number"), ("document_id" = String, Path, description = "Document id", example = "doc_0f3a9c")),
     responses((status = 200, description = "The file", content_type = "application/octet-stream"), (status = 401, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn get_document(
     State(state): State<AppState>,
@@ -1206,8 +1209,10 @@ pub(crate) async fn assign_one(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"numbers": ["HS0A1B2C3D4E"], "to": "received"}))]
 pub struct BulkRequest {
     /// 1 to 200 application numbers.
+    #[schema(min_items = 1, max_items = 200, value_type = Vec<sohoa_domain::services::application::ApplicationNumber>)]
     pub numbers: Vec<String>,
     /// Move each to this status (with `comment`)...
     pub to: Option<Status>,

@@ -201,7 +201,7 @@ pub async fn content(state: &AppState, doc: &Document) -> Result<Response, AppEr
 
 /// One of the signed-in citizen's documents. Another's answers 404.
 #[utoipa::path(get, path = "/api/v1/me/documents/{document_id}", tag = "identity", security(("bearer" = [])),
-    params(("document_id" = String, Path, description = "Document id")),
+    params(("document_id" = String, Path, description = "Document id", example = "doc_0f3a9c")),
     responses((status = 200, description = "The file", content_type = "application/octet-stream"), (status = 401, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn get_document(
     State(state): State<AppState>,

@@ -28,6 +28,7 @@ use crate::AppState;
 #[serde(deny_unknown_fields)]
 pub struct ApplicationRating {
     /// 1 (very dissatisfied) to 5 (very satisfied).
+    #[schema(minimum = 1, maximum = 5, example = 5)]
     pub satisfaction: i64,
     /// Whether the applicant got the result when promised.
     pub on_time: bool,

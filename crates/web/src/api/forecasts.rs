@@ -179,9 +179,10 @@ pub(crate) fn describe(t: &Tr, f: &IndicatorForecast) -> String {
 #[into_params(parameter_in = Query)]
 pub struct ForecastParams {
     /// The unit whose series to forecast (required when several units have values).
-    #[param(value_type = Option<sohoa_domain::UnitCode>)]
+    #[param(value_type = Option<sohoa_domain::UnitCode>, example = "79")]
     pub unit: Option<String>,
     /// Periods ahead, 1-36 (default: a year).
+    #[param(minimum = 1, maximum = 36, example = 12)]
     pub h: Option<usize>,
 }
 
@@ -222,7 +223,7 @@ fn horizon(h: Option<usize>, ind: &Indicator) -> Result<usize, AppError> {
 
 /// A forecast of an indicator's published series, with intervals and its backtest.
 #[utoipa::path(get, path = "/api/v1/indicators/{code}/forecast", tag = "dashboards",
-    params(("code" = String, Path, description = "Indicator code"), ForecastParams),
+    params(("code" = String, Path, description = "Indicator code", example = "RETAIL"), ForecastParams),
     responses((status = 200, body = IndicatorForecast), (status = 400, body = crate::error::ErrorBody),
         (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn forecast(
@@ -238,12 +239,16 @@ pub async fn forecast(
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct WhatIfParams {
-    #[param(value_type = Option<sohoa_domain::UnitCode>)]
+    #[param(value_type = Option<sohoa_domain::UnitCode>, example = "79")]
     pub unit: Option<String>,
     /// An input of the indicator's formula whose path is changed.
+    #[param(example = "POP")]
     pub driver: String,
     /// The driver's growth per year in the scenario (0.02 = 2%), compounded per period.
+    #[param(example = 0.02)]
     pub growth: f64,
+    /// Periods ahead, 1-36 (default: a year).
+    #[param(minimum = 1, maximum = 36, example = 12)]
     pub h: Option<usize>,
 }
 
@@ -269,7 +274,7 @@ pub struct WhatIf {
 /// What-if for a derived indicator: its inputs forecast, then the driver's path replaced
 /// by steady growth from its last observed value.
 #[utoipa::path(get, path = "/api/v1/indicators/{code}/whatif", tag = "dashboards",
-    params(("code" = String, Path, description = "A derived indicator's code"), WhatIfParams),
+    params(("code" = String, Path, description = "A derived indicator's code", example = "RETAIL_PC"), WhatIfParams),
     responses((status = 200, body = WhatIf), (status = 400, body = crate::error::ErrorBody),
         (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn what_if(

@@ -120,7 +120,7 @@ async fn load(state: &AppState, code: &str) -> Result<Indicator, AppError> {
 
 /// One indicator's definition.
 #[utoipa::path(get, path = "/api/v1/indicators/{code}", tag = "dashboards",
-    params(("code" = String, Path, description = "Indicator code")),
+    params(("code" = String, Path, description = "Indicator code", example = "RETAIL")),
     responses((status = 200, body = IndicatorView), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn get_indicator(
     State(state): State<AppState>,
@@ -131,10 +131,13 @@ pub async fn get_indicator(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name_vi": "Tổng mức bán lẻ hàng hóa", "name_en": "Retail sales",
+    "unit": "billion VND", "periodicity": "month", "owner": "SO-TAI-CHINH", "source": "manual",
+    "rules": {"min": 0, "max": 100000, "max_change": 0.5}}))]
 pub struct IndicatorBody {
     pub name_vi: String,
     pub name_en: String,
-    #[schema(value_type = sohoa_domain::UnitCode)]
+    /// What the values count in ("billion VND", "%", "person").
     pub unit: String,
     pub periodicity: Periodicity,
     /// The agency that enters (or feeds) and answers for the values.
@@ -147,7 +150,7 @@ pub struct IndicatorBody {
 
 /// Defines or redefines an indicator (city administrators).
 #[utoipa::path(put, path = "/api/v1/indicators/{code}", tag = "dashboards", security(("bearer" = [])),
-    params(("code" = String, Path, description = "Indicator code")), request_body = IndicatorBody,
+    params(("code" = String, Path, description = "Indicator code", example = "RETAIL")), request_body = IndicatorBody,
     responses((status = 200, body = IndicatorView), (status = 201, body = IndicatorView),
         (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
         (status = 422, body = crate::error::ErrorBody)))]
@@ -505,7 +508,7 @@ async fn enter_all(
 /// rules (out of range: refused; a jump from the previous period: flagged for review) and
 /// awaits approval. Values sent by an agency's system count as digital.
 #[utoipa::path(post, path = "/api/v1/indicators/{code}/values", tag = "dashboards", security(("bearer" = [])),
-    params(("code" = String, Path, description = "Indicator code")), request_body = ValuesBody,
+    params(("code" = String, Path, description = "Indicator code", example = "RETAIL")), request_body = ValuesBody,
     responses((status = 201, body = [EnteredValue]), (status = 401, body = crate::error::ErrorBody),
         (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
         (status = 422, body = RejectedBody)))]
@@ -549,7 +552,7 @@ pub async fn enter_values(
 /// first), all or none: every refused row is reported with its line number.
 #[utoipa::path(post, path = "/api/v1/indicators/import", tag = "dashboards", security(("bearer" = [])),
     request_body(content = String, content_type = "text/csv",
-        example = json!("indicator_code,period,unit_code,value\nGRDP,2025-Q1,79,412.5\n")),
+        example = json!("indicator_code,period,unit_code,value\nRETAIL,2026-01,79,412.5\n")),
     responses((status = 201, body = [EnteredValue]), (status = 400, body = crate::error::ErrorBody),
         (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
         (status = 422, body = RejectedBody)))]
@@ -743,7 +746,7 @@ pub(crate) async fn values_of(
 
 /// An indicator's published values (derived ones computed from their inputs).
 #[utoipa::path(get, path = "/api/v1/indicators/{code}/values", tag = "dashboards",
-    params(("code" = String, Path, description = "Indicator code"), ValuesParams),
+    params(("code" = String, Path, description = "Indicator code", example = "RETAIL"), ValuesParams),
     responses((status = 200, body = Series), (status = 400, body = crate::error::ErrorBody),
         (status = 404, body = crate::error::ErrorBody)))]
 pub async fn values(
@@ -832,8 +835,8 @@ pub async fn pending(
 /// Every revision of one value, with who entered and reviewed it, and when (leaders).
 #[utoipa::path(get, path = "/api/v1/indicators/{code}/values/{unit}/{period}", tag = "dashboards",
     security(("bearer" = [])),
-    params(("code" = String, Path, description = "Indicator code"), ("unit" = sohoa_domain::UnitCode, Path, description = "Unit code"),
-        ("period" = String, Path, description = "Period")),
+    params(("code" = String, Path, description = "Indicator code", example = "RETAIL"), ("unit" = sohoa_domain::UnitCode, Path, description = "Unit code"),
+        ("period" = String, Path, description = "Period", example = "2026-01")),
     responses((status = 200, body = [RevisionView]), (status = 401, body = crate::error::ErrorBody),
         (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn history(
@@ -854,6 +857,7 @@ pub async fn history(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"revision": 1, "decision": "approved"}))]
 pub struct ReviewBody {
     pub revision: i64,
     /// `approved` or `rejected`.
@@ -866,8 +870,8 @@ pub struct ReviewBody {
 /// the city's.
 #[utoipa::path(post, path = "/api/v1/indicators/{code}/values/{unit}/{period}/review", tag = "dashboards",
     security(("bearer" = [])),
-    params(("code" = String, Path, description = "Indicator code"), ("unit" = sohoa_domain::UnitCode, Path, description = "Unit code"),
-        ("period" = String, Path, description = "Period")),
+    params(("code" = String, Path, description = "Indicator code", example = "RETAIL"), ("unit" = sohoa_domain::UnitCode, Path, description = "Unit code"),
+        ("period" = String, Path, description = "Period", example = "2026-01")),
     request_body = ReviewBody,
     responses((status = 200, body = [RevisionView]), (status = 401, body = crate::error::ErrorBody),
         (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),

@@ -27,6 +27,7 @@ pub struct NewAccount {
     #[schema(value_type = sohoa_domain::CitizenId)]
     pub citizen_id: String,
     /// 10 to 128 characters.
+    #[schema(min_length = 10, max_length = 128, example = "mật khẩu đủ dài 2025")]
     pub password: String,
 }
 
@@ -215,7 +216,7 @@ pub struct Activate {
     #[schema(value_type = sohoa_domain::services::application::LookupCode)]
     pub code: String,
     /// The resident's own password: 10 to 128 characters.
-    #[schema(min_length = 10, max_length = 128)]
+    #[schema(min_length = 10, max_length = 128, example = "mật khẩu của tôi 2026")]
     pub password: String,
 }
 
@@ -346,6 +347,7 @@ pub async fn access_log(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"agency_code": "SO-Y-TE", "purpose": "health-insurance", "fields": ["date_of_birth"], "one_off": true}))]
 pub struct NewConsent {
     /// The agency allowed to read; name either this or `enterprise_tax_code`.
     #[schema(value_type = Option<sohoa_domain::agency::AgencyCode>)]
@@ -493,7 +495,7 @@ pub async fn list_consents(
 
 /// Revokes one of the signed-in citizen's consents: the next read relying on it is refused.
 #[utoipa::path(delete, path = "/api/v1/me/consents/{consent_id}", tag = "identity", security(("bearer" = [])),
-    params(("consent_id" = i64, Path, description = "Consent identifier")),
+    params(("consent_id" = i64, Path, description = "Consent identifier", example = 1)),
     responses((status = 204, description = "Revoked"), (status = 401, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn revoke_consent(
     State(state): State<AppState>,

@@ -177,6 +177,8 @@ pub async fn start(
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"payment_id": "pay_0f3a9c1d2e3f4a5b6c7d8e9f", "provider_txn": "T-20260105-0001",
+    "amount": 20000, "status": "paid"}))]
 pub struct WebhookBody {
     pub payment_id: String,
     /// The provider's own transaction id: a confirmation is applied once per id.
@@ -259,7 +261,9 @@ pub async fn webhook(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CounterPayment {
-    /// The receipt's number: recording it twice records one payment.
+    /// The receipt's number (1 to 64 characters) in the deciding agency's receipt book:
+    /// recording it twice records one payment.
+    #[schema(min_length = 1, max_length = 64, example = "BL-0001")]
     pub receipt: String,
 }
 

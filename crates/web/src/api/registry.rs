@@ -24,8 +24,8 @@ pub struct CitizenSearchParams {
     #[param(value_type = Option<sohoa_domain::UnitCode>)]
     pub unit: Option<String>,
     pub birth_year: Option<i32>,
-    /// The named legal purpose of the search (required).
-    #[param(value_type = Option<sohoa_domain::sharing::Purpose>)]
+    /// The named legal purpose of the search.
+    #[param(value_type = sohoa_domain::sharing::Purpose, required = true)]
     pub purpose: Option<String>,
     /// The `next` cursor of the previous page.
     pub after: Option<String>,

@@ -280,7 +280,7 @@ async fn nearby_open(
 // Views
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct EventView {
+pub struct ReportEventView {
     pub from_status: Option<ReportStatus>,
     pub to_status: ReportStatus,
     pub from_agency: Option<String>,
@@ -333,7 +333,7 @@ pub struct ReportView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub contact: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub events: Option<Vec<EventView>>,
+    pub events: Option<Vec<ReportEventView>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub photos: Option<Vec<PhotoView>>,
 }
@@ -457,7 +457,7 @@ pub(crate) async fn full_view(
         store::events(&state.db, &r.id)
             .await?
             .into_iter()
-            .map(|e| EventView {
+            .map(|e| ReportEventView {
                 from_status: e.from_status,
                 to_status: e.to_status,
                 from_agency: e.from_agency,
@@ -499,6 +499,9 @@ pub enum AttributeInput {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"category": "flooding", "lat": 10.7725, "long": 106.698,
+    "description": "Ngập tới đầu gối trước chợ Bến Thành", "attributes": {"depth": "knee"},
+    "email": "mai@example.vn"}))]
 pub struct NewReport {
     /// A category (Open311 service code): see `/open311/v2/services.json`.
     pub category: String,
@@ -583,7 +586,7 @@ pub async fn create(
 /// `X-Reporter-Code`) and the responsible agency's officers also see the contact, history
 /// and photos (officers' reads are audited).
 #[utoipa::path(get, path = "/api/v1/reports/{id}", tag = "feedback",
-    params(("id" = String, Path, description = "Report id")),
+    params(("id" = String, Path, description = "Report id", example = "rp_0f3a9c1d")),
     responses((status = 200, body = ReportView), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn get_report(
     State(state): State<AppState>,
@@ -642,6 +645,7 @@ pub async fn queue(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"to": "acknowledged", "note": "Đã tiếp nhận, sẽ kiểm tra trong ngày."}))]
 pub struct Transition {
     /// `acknowledged`, `in_progress`, `resolved` (with a note saying what was done) or
     /// `closed`.
@@ -652,7 +656,7 @@ pub struct Transition {
 
 /// An officer of the responsible agency moves the report and answers publicly.
 #[utoipa::path(post, path = "/api/v1/reports/{id}/transitions", tag = "feedback", security(("bearer" = [])),
-    params(("id" = String, Path, description = "Report id")), request_body = Transition,
+    params(("id" = String, Path, description = "Report id", example = "rp_0f3a9c1d")), request_body = Transition,
     responses((status = 200, body = ReportView), (status = 401, body = crate::error::ErrorBody),
         (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody),
         (status = 422, body = crate::error::ErrorBody)))]
@@ -705,7 +709,7 @@ pub struct Forward {
 
 /// Hands the report to another agency, which answers it from now on (open again there).
 #[utoipa::path(post, path = "/api/v1/reports/{id}/forward", tag = "feedback", security(("bearer" = [])),
-    params(("id" = String, Path, description = "Report id")), request_body = Forward,
+    params(("id" = String, Path, description = "Report id", example = "rp_0f3a9c1d")), request_body = Forward,
     responses((status = 200, body = ReportView), (status = 401, body = crate::error::ErrorBody),
         (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody),
         (status = 422, body = crate::error::ErrorBody)))]
@@ -748,8 +752,10 @@ pub async fn forward(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"score": 5, "comment": "Xử lý nhanh", "reporter_code": "7K3M-Q9TX"}))]
 pub struct Rating {
     /// 1 (very dissatisfied) to 5 (very satisfied).
+    #[schema(minimum = 1, maximum = 5)]
     pub score: i64,
     pub comment: Option<String>,
     /// The code given when filing, for a reporter without a session.
@@ -758,7 +764,7 @@ pub struct Rating {
 
 /// The reporter rates the resolution, once; the report is closed by it.
 #[utoipa::path(post, path = "/api/v1/reports/{id}/rating", tag = "feedback",
-    params(("id" = String, Path, description = "Report id")), request_body = Rating,
+    params(("id" = String, Path, description = "Report id", example = "rp_0f3a9c1d")), request_body = Rating,
     responses((status = 200, body = ReportView), (status = 403, body = crate::error::ErrorBody),
         (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody),
         (status = 422, body = crate::error::ErrorBody)))]
@@ -801,6 +807,7 @@ pub async fn rate(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"reason": "Vẫn còn ngập sau cơn mưa chiều nay", "reporter_code": "7K3M-Q9TX"}))]
 pub struct Reopen {
     /// What is still wrong.
     pub reason: String,
@@ -809,7 +816,7 @@ pub struct Reopen {
 
 /// The reporter reopens a resolved report within 7 days of its resolution, before rating it.
 #[utoipa::path(post, path = "/api/v1/reports/{id}/reopen", tag = "feedback",
-    params(("id" = String, Path, description = "Report id")), request_body = Reopen,
+    params(("id" = String, Path, description = "Report id", example = "rp_0f3a9c1d")), request_body = Reopen,
     responses((status = 200, body = ReportView), (status = 403, body = crate::error::ErrorBody),
         (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody),
         (status = 422, body = crate::error::ErrorBody)))]
@@ -875,7 +882,7 @@ pub struct Supported {
 
 /// Joins an open report instead of filing the same problem again.
 #[utoipa::path(post, path = "/api/v1/reports/{id}/supporters", tag = "feedback",
-    params(("id" = String, Path, description = "Report id")), request_body = Support,
+    params(("id" = String, Path, description = "Report id", example = "rp_0f3a9c1d")), request_body = Support,
     responses((status = 200, body = Supported), (status = 404, body = crate::error::ErrorBody),
         (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn support(
@@ -915,8 +922,12 @@ pub async fn support(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct NearbyParams {
+    /// A category (Open311 service code).
+    #[param(example = "flooding")]
     pub category: String,
+    #[param(minimum = -90.0, maximum = 90.0, example = 10.7725)]
     pub lat: f64,
+    #[param(minimum = -180.0, maximum = 180.0, example = 106.698)]
     pub long: f64,
 }
 
@@ -1003,6 +1014,7 @@ fn feature_collection(rows: &[PublicReport], truncated: bool) -> Vec<u8> {
 #[into_params(parameter_in = Query)]
 pub struct MapParams {
     /// `min_long,min_lat,max_long,max_lat`.
+    #[param(example = "106.68,10.76,106.72,10.79")]
     pub bbox: String,
     /// `open` or `closed` (Open311's), or one of sohoa's statuses.
     pub status: Option<String>,
@@ -1092,7 +1104,7 @@ pub async fn boundaries(State(state): State<AppState>) -> ApiResult<Response> {
 /// Adds a photo (the body; image/jpeg or image/png, at most 5 MiB): the reporter's of the
 /// problem, or the responsible officer's of the fix. Five of each at most.
 #[utoipa::path(post, path = "/api/v1/reports/{id}/photos", tag = "feedback",
-    params(("id" = String, Path, description = "Report id")),
+    params(("id" = String, Path, description = "Report id", example = "rp_0f3a9c1d")),
     request_body(description = "A JPEG or PNG of at most 5 MiB, sent as the body with its Content-Type",
         content((super::Binary = "image/jpeg"), (super::Binary = "image/png"))),
     responses((status = 201, body = PhotoView), (status = 403, body = crate::error::ErrorBody),
@@ -1166,7 +1178,7 @@ pub(crate) async fn keep_photo(
 
 /// One photo: for the reporter and the responsible agency's officers.
 #[utoipa::path(get, path = "/api/v1/reports/{id}/photos/{seq}", tag = "feedback",
-    params(("id" = String, Path, description = "Report id"), ("seq" = i64, Path, description = "Photo number")),
+    params(("id" = String, Path, description = "Report id", example = "rp_0f3a9c1d"), ("seq" = i64, Path, description = "Photo number", example = 1)),
     responses((status = 200, description = "The image", content_type = "image/jpeg"),
         (status = 404, body = crate::error::ErrorBody)))]
 pub async fn get_photo(
@@ -1229,6 +1241,7 @@ pub async fn list_routes(State(state): State<AppState>) -> ApiResult<Json<Vec<Ro
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"category": "flooding", "unit_code": "26743", "agency_code": "UBND-26743"}))]
 pub struct RouteChange {
     pub category: String,
     /// A commune's code, or `*` for every commune without its own route.

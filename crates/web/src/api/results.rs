@@ -133,6 +133,8 @@ pub async fn ca_pem(State(state): State<AppState>) -> ApiResult<impl IntoRespons
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"document": "{\"type\":\"sohoa-result/1\",\"number\":\"HS0A1B2C3D4E\"}",
+    "signature": "MEUCIQDx"}))]
 pub struct VerifyRequest {
     /// The document, byte for byte as issued.
     pub document: String,

@@ -18,6 +18,7 @@ use crate::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"citizen_id": "079185001234", "password": "sohoa-demo-2025"}))]
 pub struct Login {
     /// A citizen signs in with their CCCD...
     #[schema(value_type = Option<sohoa_domain::CitizenId>)]

@@ -160,7 +160,7 @@ pub async fn create_enterprise_key(
 
 /// Revokes an enterprise's API key (city administrators only); effective on the next request.
 #[utoipa::path(delete, path = "/api/v1/enterprise-consumers/{tax_code}/keys/{key_id}", tag = "sharing", security(("bearer" = [])),
-    params(("tax_code" = sohoa_domain::TaxCode, Path, description = "The enterprise's tax code (MST)"), ("key_id" = String, Path, description = "Key identifier")),
+    params(("tax_code" = sohoa_domain::TaxCode, Path, description = "The enterprise's tax code (MST)"), ("key_id" = String, Path, description = "Key identifier", example = "k0f3a9c")),
     responses((status = 204, description = "Revoked"), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn revoke_enterprise_key(
     State(state): State<AppState>,
@@ -197,7 +197,7 @@ pub async fn revoke_enterprise_key(
 
 /// Revokes an agency's API key (administrators only); effective on the next request.
 #[utoipa::path(delete, path = "/api/v1/agencies/{code}/keys/{key_id}", tag = "sharing", security(("bearer" = [])),
-    params(("code" = sohoa_domain::agency::AgencyCode, Path, description = "Agency code"), ("key_id" = String, Path, description = "Key identifier")),
+    params(("code" = sohoa_domain::agency::AgencyCode, Path, description = "Agency code"), ("key_id" = String, Path, description = "Key identifier", example = "k0f3a9c")),
     responses((status = 204, description = "Revoked"), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn revoke_key(
     State(state): State<AppState>,
@@ -327,7 +327,7 @@ pub async fn list_grants(
 
 /// Revokes a grant (administrators only); effective on the next request.
 #[utoipa::path(delete, path = "/api/v1/grants/{grant_id}", tag = "sharing", security(("bearer" = [])),
-    params(("grant_id" = i64, Path, description = "Grant identifier")),
+    params(("grant_id" = i64, Path, description = "Grant identifier", example = 1)),
     responses((status = 204, description = "Revoked"), (status = 401, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn revoke_grant(
     State(state): State<AppState>,
@@ -365,8 +365,8 @@ pub async fn revoke_grant(
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ShareParams {
-    /// The named legal purpose of this read (required).
-    #[param(value_type = Option<sohoa_domain::sharing::Purpose>)]
+    /// The named legal purpose of this read.
+    #[param(value_type = sohoa_domain::sharing::Purpose, required = true)]
     pub purpose: Option<String>,
     /// Comma-separated fields wanted; default: every field granted for the purpose.
     pub fields: Option<String>,
@@ -559,7 +559,7 @@ async fn share(
 #[utoipa::path(get, path = "/api/v1/share/{registry}/{id}", tag = "sharing", security(("bearer" = [])),
     params(
         ("registry" = RegistryName, Path, description = "citizens, enterprises or parcels"),
-        ("id" = String, Path, description = "CCCD, tax code or parcel key"),
+        ("id" = String, Path, description = "CCCD, tax code or parcel key", example = "079185001234"),
         ShareParams),
     responses(
         (status = 200, body = Shared),
@@ -585,6 +585,8 @@ const TOKEN_LIFETIME: std::time::Duration = std::time::Duration::from_secs(3600)
 /// The form of a token request (RFC 6749 §4.4.2). The client may instead authenticate with
 /// HTTP Basic (`client_id:client_secret`), but not both ways at once.
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"grant_type": "client_credentials", "client_id": "sohoa_k0f3a9c",
+    "client_secret": "not-the-secret"}))]
 pub struct TokenRequest {
     /// `client_credentials`.
     pub grant_type: String,

@@ -23,6 +23,8 @@ use crate::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"username": "tran.binh", "display_name": "Trần Thị Bình", "role": "officer",
+    "agency_code": "UBND-26743", "password": "mật khẩu đủ dài 2025"}))]
 pub struct NewStaffBody {
     /// 3-32 lower-case letters, digits, '.', '-' or '_', starting with a letter.
     #[schema(example = "tran.binh")]
@@ -255,7 +257,7 @@ pub async fn list(
 
 /// Disables a staff account and ends its sessions at once.
 #[utoipa::path(delete, path = "/api/v1/staff/{username}", tag = "identity", security(("bearer" = [])),
-    params(("username" = String, Path, description = "Username")),
+    params(("username" = String, Path, description = "Username", example = "tran.binh")),
     responses((status = 204, description = "Disabled"), (status = 401, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn disable(
     State(state): State<AppState>,

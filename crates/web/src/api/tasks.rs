@@ -60,6 +60,8 @@ pub(crate) fn view(t: Task, today: &str) -> TaskView {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"title": "Số hóa hồ sơ hộ tịch", "target": "100% sổ hộ tịch được số hóa",
+    "agency_code": "UBND-26743", "due_on": "2027-06-30"}))]
 pub struct NewTask {
     pub title: String,
     /// What counts as done, measurably.
@@ -217,15 +219,17 @@ pub async fn list(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"progress": 50, "note": "Đã số hóa một nửa số sổ"}))]
 pub struct ProgressReport {
     /// Percent, 0-100; 100 closes the task as done.
+    #[schema(minimum = 0, maximum = 100)]
     pub progress: i64,
     pub note: Option<String>,
 }
 
 /// Reports a task's progress (the assigned agency's officers and leaders).
 #[utoipa::path(post, path = "/api/v1/tasks/{id}/progress", tag = "dashboards", security(("bearer" = [])),
-    params(("id" = String, Path, description = "Task id")), request_body = ProgressReport,
+    params(("id" = String, Path, description = "Task id", example = "tk_0f3a9c")), request_body = ProgressReport,
     responses((status = 200, body = TaskView), (status = 401, body = crate::error::ErrorBody),
         (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
         (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
