@@ -504,7 +504,7 @@ async fn answers_move_to_a_new_key_with_the_registry() {
     let key_file = app.db.data_dir.join("data.key");
     let old = std::fs::read_to_string(&key_file).unwrap();
     std::fs::write(&key_file, format!("{}\n{old}", line.trim())).unwrap();
-    tokio::time::sleep(sohoa::KEY_FILE_POLL * 2 + std::time::Duration::from_millis(500)).await;
+    app.until_keys(&[2, 1]).await;
     let (code, out, err) = run_cli(&app.db, &["keys", "rotate"]);
     assert_eq!(code, 0, "exit {code}\n--- stdout\n{out}\n--- stderr\n{err}");
     // Two citizens' records and one application.
@@ -516,7 +516,7 @@ async fn answers_move_to_a_new_key_with_the_registry() {
     assert!(stored.starts_with("v1.2."), "{stored}");
     // Only the new key left: the application still opens.
     std::fs::write(&key_file, format!("{}\n", line.trim())).unwrap();
-    tokio::time::sleep(sohoa::KEY_FILE_POLL * 2 + std::time::Duration::from_millis(500)).await;
+    app.until_keys(&[2]).await;
     let (s, b) = get(&app, mai, &format!("/api/v1/applications/{number}")).await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(b["answers"][1]["value"], "Bé Na");

@@ -837,8 +837,24 @@ async fn official_boundaries_replace_the_approximate_ones_all_or_nothing() {
     std::fs::write(&path, good.to_string()).unwrap();
     let (code, out, err) = run_cli(&app.db, &["boundaries", path.to_str().unwrap()]);
     assert_eq!(code, 0, "exit {code}\n--- stdout\n{out}\n--- stderr\n{err}");
-    // The server takes them up within its cache's life; a report there is Bến Thành's.
-    tokio::time::sleep(std::time::Duration::from_secs(6)).await;
+    // The server takes them up within its cache's life (waited for, not slept through); a
+    // report there is Bến Thành's.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let (_, geo) = get(&app, "/api/v1/boundaries.geojson", None).await;
+        let taken = geo["features"].as_array().is_some_and(|fs| {
+            fs.iter()
+                .any(|f| f["properties"]["unit_code"] == "26743" && f["geometry"] == square)
+        });
+        if taken {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the server never took up the boundaries"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     let (s, b) = post(
         &app,
         "/api/v1/reports",

@@ -229,6 +229,28 @@ impl TestApp {
         &self.server_db
     }
 
+    /// Waits until the running server has taken up a changed key file and seals under, and
+    /// opens with, exactly `ids` (first the sealing key). The server polls the file every
+    /// `KEY_FILE_POLL`: waiting for the change itself instead of a fixed time.
+    pub async fn until_keys(&self, ids: &[u32]) {
+        let deadline = std::time::Instant::now() + sohoa::KEY_FILE_POLL * 10;
+        loop {
+            let now = self
+                .server_db
+                .keyring()
+                .map(|k| k.ids())
+                .unwrap_or_default();
+            if now == ids {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the server still holds keys {now:?}, not {ids:?}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }

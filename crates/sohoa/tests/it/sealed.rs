@@ -137,7 +137,7 @@ async fn personal_fields_are_sealed_and_move_to_a_new_key_while_the_server_runs(
         .unwrap()
         .to_owned();
     std::fs::write(&key_file, format!("{line}\n{old_line}\n")).unwrap();
-    tokio::time::sleep(sohoa::KEY_FILE_POLL * 2 + std::time::Duration::from_millis(500)).await;
+    app.until_keys(&[2, 1]).await;
     // Readers keep reading the whole time the rotation runs.
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let readers = {
@@ -187,7 +187,7 @@ async fn personal_fields_are_sealed_and_move_to_a_new_key_while_the_server_runs(
 
     // The old key can go.
     std::fs::write(&key_file, format!("{line}\n")).unwrap();
-    tokio::time::sleep(sohoa::KEY_FILE_POLL * 2 + std::time::Duration::from_millis(500)).await;
+    app.until_keys(&[2]).await;
     let (s, body) = read(&app, &key).await;
     assert_eq!((s, body["fields"]["phone"].as_str()), (200, Some(PHONE)));
     // A file with a wrong key for id 2 is refused by the server (which keeps its keys) and
