@@ -747,18 +747,7 @@ async fn two_step_verification_asks_for_a_fresh_code_once_enrolled() {
     let app = spawn_app().await;
     let city = populate(&app).await;
     let token = city.token("citizen");
-    let post = |path: &'static str, body: serde_json::Value| {
-        let req = app
-            .client
-            .post(app.url(path))
-            .bearer_auth(token)
-            .json(&body);
-        async move {
-            let res = req.send().await.unwrap();
-            let s = res.status().as_u16();
-            (s, res.json::<serde_json::Value>().await.unwrap_or_default())
-        }
-    };
+    let post = |path: &'static str, body: serde_json::Value| post_with(&app, token, path, body);
     let (s, enrol) = post("/api/v1/auth/totp", json!({})).await;
     assert_eq!(s, 200, "{enrol}");
     let secret = totp::base32_decode(enrol["secret"].as_str().unwrap()).unwrap();
@@ -767,23 +756,13 @@ async fn two_step_verification_asks_for_a_fresh_code_once_enrolled() {
         .as_str()
         .unwrap()
         .starts_with(&format!("otpauth://totp/sohoa:{MAI}?secret=")));
-    let step = || time::OffsetDateTime::now_utc().unix_timestamp() / totp::STEP;
     let code = |s: i64| format!("{:06}", totp::code_at(&secret, s));
-    // Codes are judged by the clock: start early in a step, so that the steps this test
-    // names stay inside the server's window while it runs.
-    let into = time::OffsetDateTime::now_utc().unix_timestamp() % totp::STEP;
-    if into > totp::STEP - 8 {
-        tokio::time::sleep(std::time::Duration::from_secs(
-            (totp::STEP - into + 1) as u64,
-        ))
-        .await;
-    }
+    let now = early_in_a_step().await;
     // Not yet confirmed: sign-in still takes the password alone.
     let (s, _) = login(&app, json!({"citizen_id": MAI, "password": PASSWORD})).await;
     assert_eq!(s, 200);
     let (s, body) = post("/api/v1/auth/totp/confirm", json!({"code": "000000"})).await;
     assert_eq!((s, error_code(&body)), (422, "invalid_totp"));
-    let now = step();
     let (s, _) = post("/api/v1/auth/totp/confirm", json!({"code": code(now - 1)})).await;
     assert_eq!(s, 204);
     // The secret is sealed at rest, like personal data.
@@ -859,29 +838,10 @@ async fn replacing_the_second_factor_takes_a_current_code() {
     let app = spawn_app().await;
     let city = populate(&app).await;
     let token = city.token("citizen");
-    let post = |path: &'static str, body: serde_json::Value| {
-        let req = app
-            .client
-            .post(app.url(path))
-            .bearer_auth(token)
-            .json(&body);
-        async move {
-            let res = req.send().await.unwrap();
-            let s = res.status().as_u16();
-            (s, res.json::<serde_json::Value>().await.unwrap_or_default())
-        }
-    };
+    let post = |path: &'static str, body: serde_json::Value| post_with(&app, token, path, body);
     let secret_of =
         |enrol: &serde_json::Value| totp::base32_decode(enrol["secret"].as_str().unwrap()).unwrap();
-    // Steps named below stay inside the server's window: start early in a step.
-    let into = time::OffsetDateTime::now_utc().unix_timestamp() % totp::STEP;
-    if into > totp::STEP - 8 {
-        tokio::time::sleep(std::time::Duration::from_secs(
-            (totp::STEP - into + 1) as u64,
-        ))
-        .await;
-    }
-    let now = time::OffsetDateTime::now_utc().unix_timestamp() / totp::STEP;
+    let now = early_in_a_step().await;
     let code = |secret: &[u8], s: i64| format!("{:06}", totp::code_at(secret, s));
     let (_, first) = post("/api/v1/auth/totp", json!({})).await;
     let first = secret_of(&first);
@@ -937,4 +897,37 @@ async fn replacing_the_second_factor_takes_a_current_code() {
         "{:?}",
         e.iter().map(|e| &e.record.action).collect::<Vec<_>>()
     );
+}
+
+/// POSTs `body` to `path` with `token`: the status and the JSON answer (null when none).
+async fn post_with(
+    app: &TestApp,
+    token: &str,
+    path: &str,
+    body: serde_json::Value,
+) -> (u16, serde_json::Value) {
+    let res = app
+        .client
+        .post(app.url(path))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let s = res.status().as_u16();
+    (s, res.json::<serde_json::Value>().await.unwrap_or_default())
+}
+
+/// Codes are judged by the clock: start early in a TOTP step, so that the steps a test
+/// names stay inside the server's window while it runs. The step it starts in.
+async fn early_in_a_step() -> i64 {
+    use sohoa_domain::totp;
+    let into = time::OffsetDateTime::now_utc().unix_timestamp() % totp::STEP;
+    if into > totp::STEP - 8 {
+        tokio::time::sleep(std::time::Duration::from_secs(
+            (totp::STEP - into + 1) as u64,
+        ))
+        .await;
+    }
+    time::OffsetDateTime::now_utc().unix_timestamp() / totp::STEP
 }

@@ -211,6 +211,9 @@ async fn a_draft_is_submitted_under_todays_catalog_and_registry() {
     .await;
     assert_eq!(s, 404);
     assert!(run_cli_ok(&app.db, &["audit", "verify"]).contains("intact"));
+    // The monitoring counters moved with it, from one commune to the other.
+    let (code, out, err) = run_cli(&app.db, &["monitoring"]);
+    assert_eq!(code, 0, "exit {code}\n--- stdout\n{out}\n--- stderr\n{err}");
 }
 
 /// A tiny deterministic generator: the seed is printed on failure, and

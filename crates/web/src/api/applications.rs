@@ -723,30 +723,15 @@ async fn replayed(
     addr: Option<String>,
     number: &str,
 ) -> Result<(ApplicationView, bool), AppError> {
-    let may_read = match ApplicationNumber::parse(number) {
-        Some(n) => match store::get(&state.db, n.as_str()).await? {
-            Some(app) => {
-                let (agency, unit, citizen) = target_parts(&app)?;
-                let target = Target {
-                    agency: Some(&agency),
-                    unit: Some(&unit),
-                    citizen: Some(&citizen),
-                    role: None,
-                };
-                sohoa_domain::policy::authorize(&caller.0, Action::ReadApplication, &target)
-                    .is_ok()
-                    .then_some(app)
-            }
-            None => None,
-        },
-        None => None,
-    };
-    match may_read {
-        Some(app) => {
+    match load_for(state, caller, number, Action::ReadApplication).await {
+        Ok(app) => {
             audit_read(state, caller, addr, &app).await?;
             Ok((detail(state, app).await?, true))
         }
-        None => Err(AppError::conflict("already_filed").arg("number", number)),
+        Err(e) if e.status == StatusCode::NOT_FOUND => {
+            Err(AppError::conflict("already_filed").arg("number", number))
+        }
+        Err(e) => Err(e),
     }
 }
 
