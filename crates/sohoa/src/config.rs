@@ -77,6 +77,11 @@ pub struct StoreArgs {
     )]
     pub db_max_connections: Option<u32>,
 
+    /// Seconds to wait for a database connection (at start: a database still starting;
+    /// later: a busy pool) before giving up [default: 10]
+    #[arg(long, env = "SOHOA_DB_WAIT", value_name = "SECONDS", global = true)]
+    pub db_wait: Option<u64>,
+
     /// File of the keys that seal personal data at rest, one `ID:HEX` per line, the sealing
     /// key first [default: data.key in the data directory, created on first start]
     #[arg(long, env = "SOHOA_DATA_KEY_FILE", value_name = "FILE", global = true)]
@@ -203,6 +208,7 @@ pub struct FileConfig {
     pub database_url: Option<String>,
     pub data_dir: Option<PathBuf>,
     pub db_max_connections: Option<u32>,
+    pub db_wait: Option<u64>,
     pub data_key_file: Option<PathBuf>,
     pub demo: Option<bool>,
     pub admin_token: Option<Secret>,
@@ -266,6 +272,8 @@ pub struct StoreConfig {
     pub database_url: String,
     pub data_dir: PathBuf,
     pub db_max_connections: u32,
+    /// How long to wait for a connection.
+    pub db_wait: std::time::Duration,
     /// Where the data keys are; `None` means `data.key` in the data directory. The keys
     /// may instead come from `SOHOA_DATA_KEYS` (same format, comma-separated).
     pub data_key_file: Option<PathBuf>,
@@ -292,10 +300,17 @@ impl StoreConfig {
                 "db_max_connections must be at least 1".into(),
             ));
         }
+        let db_wait = args.db_wait.or(file.db_wait).unwrap_or(10);
+        if db_wait == 0 {
+            return Err(ConfigError::Invalid(
+                "db_wait must be at least 1 second".into(),
+            ));
+        }
         Ok(Self {
             database_url,
             data_dir,
             db_max_connections,
+            db_wait: std::time::Duration::from_secs(db_wait),
             data_key_file: args
                 .data_key_file
                 .clone()
@@ -463,6 +478,7 @@ mod tests {
             database_url: None,
             data_dir: None,
             db_max_connections: None,
+            db_wait: None,
             data_key_file: None,
         }
     }

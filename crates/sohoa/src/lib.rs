@@ -81,7 +81,7 @@ pub async fn open_and_migrate(store: &StoreConfig) -> Result<Db, StartError> {
 pub async fn open(store: &StoreConfig) -> Result<Db, StartError> {
     let opts = DbOptions {
         max_connections: store.db_max_connections,
-        ..DbOptions::default()
+        acquire_timeout: store.db_wait,
     };
     let db = Db::connect(&store.database_url, &opts).await?;
     Ok(match load_keyring(store, false)? {

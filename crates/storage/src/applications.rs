@@ -459,18 +459,13 @@ pub async fn events(db: &Db, number: &str) -> Result<Vec<Event>> {
         .collect()
 }
 
-/// A move of `before` to `after`, applied only if the application is still at
-/// `before.revision` (`Ok(false)`: someone changed it first). Everything a move derives
-/// (status, deadline, fee and waiver, the answers re-filled at submission, the procedure
-/// version and deciding agency and unit) is written by this one statement, with the
-/// monitoring counters, the event, the notification and the audit entry in `tx`.
-pub async fn update(
+/// Writes the row of a move: every field `after` may change, at `before.revision`.
+/// `Ok(false)`: someone changed it first.
+async fn write_move(
     tx: &mut Tx,
     keys: &Keyring,
     before: &Application,
     after: &Application,
-    comment: Option<&str>,
-    record: AuditRecord,
 ) -> Result<bool> {
     // Every field is named, so a field added to `Application` must be placed here: either
     // written by this statement or refused as one a move cannot change. A value derived on
@@ -555,7 +550,23 @@ pub async fn update(
     .execute(&mut **tx)
     .await?
     .rows_affected();
-    if n == 0 {
+    Ok(n == 1)
+}
+
+/// A move of `before` to `after`, applied only if the application is still at
+/// `before.revision` (`Ok(false)`: someone changed it first). Everything a move derives
+/// (status, deadline, fee and waiver, the answers re-filled at submission, the procedure
+/// version and deciding agency and unit) is written by this one statement, with the
+/// monitoring counters, the event, the notification and the audit entry in `tx`.
+pub async fn update(
+    tx: &mut Tx,
+    keys: &Keyring,
+    before: &Application,
+    after: &Application,
+    comment: Option<&str>,
+    record: AuditRecord,
+) -> Result<bool> {
+    if !write_move(tx, keys, before, after).await? {
         return Ok(false);
     }
     if before.decided_at.is_none() && after.decided_at.is_some() {

@@ -361,18 +361,9 @@ pub enum Change {
     Rate,
 }
 
-/// Writes `after` over `before` if nobody changed it since (`Ok(false)` otherwise), with
-/// its event, counters and audit entry.
-pub async fn update(
-    tx: &mut Tx,
-    before: &Report,
-    after: &Report,
-    change: Change,
-    note: Option<&str>,
-    record: AuditRecord,
-) -> Result<bool> {
-    // Every field named: one added to `Report` must be written here or refused as fixed
-    // (see applications::update for why).
+/// Refuses a move that would change what no move may change. Every field is named: one
+/// added to `Report` must be written by `update`'s statement (`_` here) or listed as fixed.
+fn unchanged_by_a_move(before: &Report, after: &Report) -> Result<()> {
     let Report {
         id,
         token,
@@ -423,11 +414,25 @@ pub async fn update(
         ("channel", channel == &before.channel),
         ("created_at", created_at == &before.created_at),
     ];
-    if let Some((field, _)) = fixed.iter().find(|(_, same)| !same) {
-        return Err(crate::StorageError::Corrupt(format!(
+    match fixed.iter().find(|(_, same)| !same) {
+        Some((field, _)) => Err(crate::StorageError::Corrupt(format!(
             "report {id}: a move may not change {field}"
-        )));
+        ))),
+        None => Ok(()),
     }
+}
+
+/// Writes `after` over `before` if nobody changed it since (`Ok(false)` otherwise), with
+/// its event, counters and audit entry.
+pub async fn update(
+    tx: &mut Tx,
+    before: &Report,
+    after: &Report,
+    change: Change,
+    note: Option<&str>,
+    record: AuditRecord,
+) -> Result<bool> {
+    unchanged_by_a_move(before, after)?;
     let n = sqlx::query(
         "UPDATE reports SET status = $1, agency_code = $2, status_note = $3, resolution_note = $4, \
          updated_at = $5, due_on = $6, resolved_at = $7, rating = $8, rating_comment = $9, \

@@ -131,6 +131,9 @@ fn verify_on_an_unreachable_database_exits_2() {
             "verify",
             "--database-url",
             "postgres://nobody@127.0.0.1:1/none",
+            // Nothing listens there: a second is as good as the default ten to find out.
+            "--db-wait",
+            "1",
         ])
         .env_remove("SOHOA_DATABASE_URL")
         .output()

@@ -104,6 +104,7 @@ fn serve_help_documents_every_option() {
         "--log-format",
         "--log",
         "--db-max-connections",
+        "--db-wait",
         "SOHOA_DATABASE_URL",
         "SOHOA_LISTEN",
         "127.0.0.1:8080",

@@ -85,6 +85,7 @@ impl TestDb {
             database_url: self.url.clone(),
             data_dir: self.data_dir.clone(),
             db_max_connections: 4,
+            db_wait: std::time::Duration::from_secs(10),
             data_key_file: None,
         }
     }
