@@ -279,6 +279,8 @@ async fn identifier_patterns_admit_nothing_the_parser_refuses() {
         ("NewConsent", "purpose", "Purpose"),
         ("NewAgency", "code", "AgencyCode"),
         ("StatusQuery", "code", "LookupCode"),
+        ("NewStaffBody", "role", "Role"),
+        ("Transition", "to", "ReportStatus"),
     ] {
         let f = schemas[body]["properties"][field].to_string();
         assert!(
@@ -286,6 +288,20 @@ async fn identifier_patterns_admit_nothing_the_parser_refuses() {
             "{body}.{field}: {f}"
         );
     }
+    assert_eq!(
+        schemas["TransitionRequest"]["properties"]["comment"]["maxLength"], 2000,
+        "{}",
+        schemas["TransitionRequest"]
+    );
+    let list = op("/api/v1/applications", "get");
+    assert!(
+        param_ref(&list, "status").contains("#/components/schemas/Status"),
+        "{list}"
+    );
+    assert!(
+        param_ref(&list, "due_by").contains("\"format\":\"date\""),
+        "{list}"
+    );
     // Uploads say which media types they take, as bytes.
     let upload = &doc["paths"]["/api/v1/me/documents"]["post"]["requestBody"]["content"];
     let bytes = |media: &serde_json::Value| {

@@ -899,6 +899,7 @@ pub struct TransitionRequest {
     /// The status to move to.
     pub to: Status,
     /// Why: required when asking for a supplement, rejecting or withdrawing.
+    #[schema(max_length = 2000)]
     pub comment: Option<String>,
     /// The revision the caller saw; when given and stale, the move is refused with 409.
     pub revision: Option<i64>,
@@ -1287,6 +1288,7 @@ pub async fn bulk(
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
+    #[param(value_type = Option<Status>)]
     pub status: Option<String>,
     /// A procedure code.
     #[param(value_type = Option<sohoa_domain::services::procedure::ProcedureCode>)]
@@ -1294,6 +1296,7 @@ pub struct ListParams {
     /// An officer's username, `me`, or `none` for unassigned ones (staff only).
     pub assigned: Option<String>,
     /// Due on or before this day (`YYYY-MM-DD`).
+    #[param(format = Date)]
     pub due_by: Option<String>,
     /// `true`: only those overdue today.
     pub overdue: Option<bool>,

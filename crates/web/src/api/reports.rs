@@ -649,6 +649,7 @@ pub async fn queue(
 pub struct Transition {
     /// `acknowledged`, `in_progress`, `resolved` (with a note saying what was done) or
     /// `closed`.
+    #[schema(value_type = sohoa_domain::feedback::report::ReportStatus)]
     pub to: String,
     /// A public answer: shown to everyone as the report's status notes.
     pub note: Option<String>,

@@ -31,6 +31,7 @@ pub struct NewStaffBody {
     pub username: String,
     #[schema(example = "Trần Thị Bình")]
     pub display_name: String,
+    #[schema(value_type = sohoa_domain::policy::Role)]
     pub role: String,
     /// Required for officers and agency administrators; optional for leaders and auditors
     /// (none means city-wide); not allowed for city administrators and digital teams.

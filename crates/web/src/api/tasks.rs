@@ -69,6 +69,7 @@ pub struct NewTask {
     #[schema(value_type = sohoa_domain::agency::AgencyCode)]
     pub agency_code: String,
     /// `YYYY-MM-DD`.
+    #[schema(format = Date)]
     pub due_on: String,
 }
 
