@@ -459,37 +459,31 @@ pub async fn events(db: &Db, number: &str) -> Result<Vec<Event>> {
         .collect()
 }
 
-/// Writes the row of a move: every field `after` may change, at `before.revision`.
-/// `Ok(false)`: someone changed it first.
-async fn write_move(
-    tx: &mut Tx,
-    keys: &Keyring,
-    before: &Application,
-    after: &Application,
-) -> Result<bool> {
-    // Every field is named, so a field added to `Application` must be placed here: either
-    // written by this statement or refused as one a move cannot change. A value derived on
-    // a move and left out of this statement was once lost (a draft's fee at submission).
+/// Refuses a move that would change what no move may change. Every field is named, so one
+/// added to `Application` must be placed: written by `write_move`'s statement (`_` here)
+/// or listed as fixed. A value derived on a move and left unwritten was once lost (a
+/// draft's fee at submission).
+fn unchanged_by_a_move(before: &Application, after: &Application) -> Result<()> {
     let Application {
         number,
         procedure_code,
-        procedure_version,
+        procedure_version: _,
         applicant,
-        agency_code,
-        unit_code,
-        status,
-        content,
-        fee,
-        fee_payable,
-        waiver_basis,
-        assigned_to,
+        agency_code: _,
+        unit_code: _,
+        status: _,
+        content: _,
+        fee: _,
+        fee_payable: _,
+        waiver_basis: _,
+        assigned_to: _,
         created_at,
-        submitted_at,
-        received_on,
-        due_on,
-        paused_on,
-        decided_at,
-        updated_at,
+        submitted_at: _,
+        received_on: _,
+        due_on: _,
+        paused_on: _,
+        decided_at: _,
+        updated_at: _,
         revision: _,
         lookup_hash,
         assisted_by,
@@ -508,17 +502,29 @@ async fn write_move(
         // a payment that lands between a move's read and its write cannot be undone.
         ("fee_paid_at", fee_paid_at == &before.fee_paid_at),
     ];
-    if let Some((field, _)) = fixed.iter().find(|(_, same)| !same) {
-        return Err(StorageError::Corrupt(format!(
+    match fixed.iter().find(|(_, same)| !same) {
+        Some((field, _)) => Err(StorageError::Corrupt(format!(
             "application {number}: a move may not change {field}"
-        )));
+        ))),
+        None => Ok(()),
     }
+}
+
+/// Writes the row of a move: every field `after` may change, at `before.revision`.
+/// `Ok(false)`: someone changed it first.
+async fn write_move(
+    tx: &mut Tx,
+    keys: &Keyring,
+    before: &Application,
+    after: &Application,
+) -> Result<bool> {
+    unchanged_by_a_move(before, after)?;
     // The answers are sealed again only when they changed (a draft re-filled at submission).
-    let sealed = match content {
+    let sealed = match &after.content {
         Some(c) if Some(c) != before.content.as_ref() => {
             let plain =
                 serde_json::to_string(c).map_err(|e| StorageError::Corrupt(e.to_string()))?;
-            Some(keys.seal(&context(number), &plain)?)
+            Some(keys.seal(&context(&after.number), &plain)?)
         }
         _ => None,
     };
@@ -530,20 +536,20 @@ async fn write_move(
          revision = revision + 1 \
          WHERE number = $16 AND revision = $17",
     )
-    .bind(status.as_str())
-    .bind(submitted_at)
-    .bind(received_on)
-    .bind(due_on)
-    .bind(paused_on)
-    .bind(decided_at)
-    .bind(assigned_to)
-    .bind(updated_at)
-    .bind(procedure_version)
-    .bind(agency_code)
-    .bind(unit_code)
-    .bind(fee)
-    .bind(fee_payable)
-    .bind(waiver_basis)
+    .bind(after.status.as_str())
+    .bind(&after.submitted_at)
+    .bind(&after.received_on)
+    .bind(&after.due_on)
+    .bind(&after.paused_on)
+    .bind(&after.decided_at)
+    .bind(&after.assigned_to)
+    .bind(&after.updated_at)
+    .bind(after.procedure_version)
+    .bind(&after.agency_code)
+    .bind(&after.unit_code)
+    .bind(after.fee)
+    .bind(after.fee_payable)
+    .bind(&after.waiver_basis)
     .bind(sealed)
     .bind(&before.number)
     .bind(before.revision)
