@@ -11,6 +11,7 @@ use utoipa::openapi::RefOr;
 
 use crate::agency::AgencyCode;
 use crate::feedback::evaluation::Month;
+use crate::identity::Username;
 use crate::ids::{CitizenId, TaxCode, UnitCode};
 use crate::services::application::{ApplicationNumber, LookupCode};
 use crate::services::procedure::ProcedureCode;
@@ -102,6 +103,12 @@ identifier!(
     "A legal purpose's code: 3 to 64 small letters, digits, hyphens and underscores.",
     "^[a-z0-9_-]{3,64}$",
     "building-permit"
+);
+identifier!(
+    Username,
+    "A staff account's username: 3 to 32 small letters, digits, dots, hyphens and underscores, starting with a letter.",
+    "^[a-z][a-z0-9._-]{2,31}$",
+    "tran.binh"
 );
 identifier!(
     Month,

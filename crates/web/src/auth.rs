@@ -98,6 +98,7 @@ fn denied(who: &Principal, action: Action, d: Denial) -> AppError {
 pub(crate) async fn guard(
     kind: RouteKind,
     action: Action,
+    absent: Option<(Action, &'static str)>,
     mut req: Request,
     next: Next,
 ) -> Response {
@@ -120,7 +121,15 @@ pub(crate) async fn guard(
         Err(e) => return refuse(kind, &req, e),
     };
     if let Err(d) = policy::admits(&principal, action) {
-        let err = denied(&principal, action, d);
+        let err = match (denied(&principal, action, d), absent) {
+            (e, Some((read, code)))
+                if e.status == StatusCode::FORBIDDEN
+                    && policy::admits(&principal, read).is_err() =>
+            {
+                AppError::not_found(code)
+            }
+            (e, _) => e,
+        };
         return refuse(kind, &req, err);
     }
     req.extensions_mut().insert(principal);

@@ -172,6 +172,9 @@ pub struct RouteInfo {
     pub path: &'static str,
     /// What the route does, as the policy knows it.
     pub action: Action,
+    /// For a route that names one thing: the action of reading it. A caller refused both
+    /// is answered 404, as for a thing that does not exist.
+    pub absent_unless: Option<Action>,
 }
 
 /// One method of a route, with the action the guard checks before its handler runs.
@@ -179,6 +182,7 @@ pub(crate) struct Endpoint {
     method: Method,
     action: Action,
     router: MethodRouter<AppState>,
+    absent: Option<(Action, &'static str)>,
 }
 
 macro_rules! endpoint_constructors {
@@ -194,6 +198,7 @@ macro_rules! endpoint_constructors {
                         method: Method::$method,
                         action,
                         router: axum::routing::$name(handler),
+                        absent: None,
                     }
                 }
             )*
@@ -207,6 +212,14 @@ impl Endpoint {
     /// above the router's default.
     pub(crate) fn body_limit(mut self, bytes: usize) -> Self {
         self.router = self.router.layer(DefaultBodyLimit::max(bytes));
+        self
+    }
+
+    /// A caller whose role may never do this endpoint's action, nor even read the addressed
+    /// thing (`read`), is answered as if it did not exist (404 `code`), as a caller who may
+    /// not see one particular thing is: a refusal must not read differently from absence.
+    pub(crate) fn absent_when_refused(mut self, read: Action, code: &'static str) -> Self {
+        self.absent = Some((read, code));
         self
     }
 }
@@ -234,10 +247,11 @@ impl Routes {
                 method: e.method,
                 path,
                 action: e.action,
+                absent_unless: e.absent.map(|(read, _)| read),
             });
-            let action = e.action;
+            let (action, absent) = (e.action, e.absent);
             methods = methods.merge(e.router.route_layer(middleware::from_fn(
-                move |req: Request, next: Next| auth::guard(kind, action, req, next),
+                move |req: Request, next: Next| auth::guard(kind, action, absent, req, next),
             )));
         }
         self.router = self.router.route(path, methods);

@@ -128,7 +128,9 @@ pub struct Answer {
 /// A pre-filled field the applicant says is wrong, with what they say is right.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Flag {
+    #[schema(max_length = 40)]
     pub field: String,
+    #[schema(min_length = 1, max_length = 500)]
     pub note: String,
 }
 

@@ -91,11 +91,11 @@ pub struct RequiredDocument {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Waiver {
     /// First day, inclusive.
-    #[schema(value_type = String, example = "2025-07-01")]
+    #[schema(value_type = String, format = Date, example = "2025-07-01")]
     #[serde(with = "ymd")]
     pub from: Date,
     /// Last day, inclusive.
-    #[schema(value_type = String, example = "2026-12-31")]
+    #[schema(value_type = String, format = Date, example = "2026-12-31")]
     #[serde(with = "ymd")]
     pub until: Date,
     /// The decision that waives it.
@@ -119,14 +119,16 @@ pub struct Waiver {
     ]
 }))]
 pub struct Procedure {
-    #[schema(value_type = String, example = "1.001193")]
+    #[schema(value_type = ProcedureCode)]
     pub code: ProcedureCode,
+    #[schema(max_length = 300)]
     pub name_vi: String,
+    #[schema(max_length = 300)]
     pub name_en: String,
     pub level: Level,
     /// The deciding agency for city-level procedures; none for commune-level ones (the
     /// applicant's commune decides).
-    #[schema(value_type = Option<String>, example = "SO-XAY-DUNG")]
+    #[schema(value_type = Option<AgencyCode>, example = "SO-XAY-DUNG")]
     pub agency_code: Option<AgencyCode>,
     /// Statutory time to decide, in working days from receipt.
     pub deadline_days: u32,

@@ -93,9 +93,14 @@ async fn every_route_refuses_every_caller_the_policy_refuses() {
             let url = concrete(route.path);
             let status = call(&app, &route.method, &url, p.token.as_deref()).await;
             // People who have not signed in are sent to the sign-in page.
+            // Who may not even read the thing a route names is told it does not exist.
+            let hidden = route
+                .absent_unless
+                .is_some_and(|read| policy::admits(&p.principal, read).is_err());
             let expected = match (&p.token, route.kind) {
                 (None, RouteKind::Page) => 303,
                 (None, _) => 401,
+                (Some(_), _) if hidden => 404,
                 (Some(_), _) => 403,
             };
             assert_eq!(

@@ -125,6 +125,7 @@ fn python_matches(pattern: &str, samples: &[&str]) -> Vec<bool> {
 async fn identifier_patterns_admit_nothing_the_parser_refuses() {
     use sohoa_domain::agency::AgencyCode;
     use sohoa_domain::feedback::evaluation::Month;
+    use sohoa_domain::identity::Username;
     use sohoa_domain::services::application::{ApplicationNumber, LookupCode};
     use sohoa_domain::services::procedure::ProcedureCode;
     use sohoa_domain::sharing::Purpose;
@@ -133,7 +134,7 @@ async fn identifier_patterns_admit_nothing_the_parser_refuses() {
     let (_, doc) = app.get_json("/api/openapi.json").await;
     let schemas = &doc["components"]["schemas"];
     type Parse = fn(&str) -> bool;
-    let cases: [(&str, Parse, &[&str], &[&str]); 9] = [
+    let cases: [(&str, Parse, &[&str], &[&str]); 10] = [
         (
             "CitizenId",
             |s| CitizenId::parse(s).is_ok(),
@@ -190,6 +191,12 @@ async fn identifier_patterns_admit_nothing_the_parser_refuses() {
             |s| LookupCode::parse(s).is_some(),
             &["7K3M-Q9TX", "7K3MQ9TX"],
             &["7K3M-Q9T", "7K3M-Q9TXX", "7K3M-Q9TU", "7K3M_Q9TX"],
+        ),
+        (
+            "Username",
+            |s| Username::parse(s).is_some(),
+            &["tran.binh", "can-bo_01", "abc", &"a".repeat(32)],
+            &["ab", "1abc", "Tran", "trần", "a b", &"a".repeat(33)],
         ),
         (
             "Purpose",

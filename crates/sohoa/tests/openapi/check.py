@@ -13,11 +13,16 @@ it is (401/403), and the answer must be
 and its JSON body must match the schema declared for that status (JSON Schema 2020-12,
 which OpenAPI 3.1 schemas are, checked by the `jsonschema` package).
 
+Then each string the request sent whose schema states no bound (no maxLength, pattern,
+enum or date format), in the body or the query, is sent again far too long, alone: if the
+server refuses it with 422 naming that field, it enforces a bound the document hides.
+
 Usage: check.py BASE_URL CREDENTIALS_JSON
   CREDENTIALS_JSON: {"name": "bearer token or null", ...} tried in order.
 Prints one line per operation and a summary; exits 1 when any operation fails, 3 when
 `jsonschema` is not installed.
 """
+import copy
 import json
 import sys
 import urllib.error
@@ -51,6 +56,8 @@ SMALLEST = {
         "0049454e44ae426082"),
     "image/jpeg": bytes.fromhex("ffd8ffe000104a46494600010100000100010000ffd9"),
 }
+# Longer than any free text the server admits, well under its body limit.
+TOO_LONG = "a" * 5000
 # Operations that end what other operations rely on, checked last.
 LAST = {("post", "/api/v1/auth/logout")}
 
@@ -115,6 +122,86 @@ def main():
             return False
         raise Missing(where)
 
+    def unbounded(s):
+        s = resolve(s)
+        for key in ("oneOf", "anyOf"):
+            alts = [a for a in s.get(key, []) if resolve(a).get("type") != "null"]
+            if alts:
+                return all(unbounded(a) for a in alts)
+        types = s.get("type")
+        types = [types] if isinstance(types, str) else (types or [])
+        return "string" in types and not (
+            {"maxLength", "pattern", "enum", "const"} & s.keys()
+            or s.get("format") in ("date", "date-time", "binary"))
+
+    def string_leaves(value, s, at):
+        """(path, key) of each string in `value` whose schema states no bound."""
+        s = resolve(s)
+        for key in ("oneOf", "anyOf"):
+            for alt in s.get(key, []):
+                if resolve(alt).get("type") != "null":
+                    s = resolve(alt)
+                    break
+        if isinstance(value, str) and unbounded(s):
+            yield at
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                yield from string_leaves(v, s.get("properties", {}).get(k, {}), at + [k])
+        elif isinstance(value, list):
+            for i, v in enumerate(value):
+                yield from string_leaves(v, s.get("items", {}), at + [i])
+
+    def send(url, body, headers, ctype, token):
+        req = urllib.request.Request(url, data=body, method=method.upper())
+        for k, v in headers.items():
+            req.add_header(k, v)
+        if ctype:
+            req.add_header("Content-Type", ctype)
+        if token:
+            req.add_header("Authorization", "Bearer " + token)
+        try:
+            with urllib.request.urlopen(req) as res:
+                return res.status, res.read(), res.headers.get("content-type", "")
+        except urllib.error.HTTPError as e:
+            return e.code, e.read(), e.headers.get("content-type", "")
+
+    def encode(value, ctype):
+        if ctype == "application/json":
+            return json.dumps(value).encode()
+        if ctype == "application/x-www-form-urlencoded":
+            return urllib.parse.urlencode(value).encode()
+        return value.encode() if isinstance(value, str) else bytes(value)
+
+    def hidden_bounds(query, query_schemas, value, body_schema, headers, ctype, token):
+        """The fields whose unstated bound the server enforces."""
+        probes = []
+        for k, v in query.items():
+            if isinstance(v, str) and unbounded(query_schemas[k]):
+                probes.append((k, {**query, k: TOO_LONG}, value))
+        if ctype in ("application/json", "application/x-www-form-urlencoded"):
+            for at in string_leaves(value, body_schema, []):
+                probed = copy.deepcopy(value)
+                holder = probed
+                for step in at[:-1]:
+                    holder = holder[step]
+                holder[at[-1]] = TOO_LONG
+                probes.append((".".join(map(str, at)), query, probed))
+        found = []
+        for i, (field, q, v) in enumerate(probes):
+            h = {k: (f"{x}-probe{i}" if k == "Idempotency-Key" else x) for k, x in headers.items()}
+            url = base + url_path + ("?" + urllib.parse.urlencode(q) if q else "")
+            status, raw, _ = send(url, encode(v, ctype) if ctype else None, h, ctype, token)
+            if status != 422:
+                continue
+            try:
+                named = json.loads(raw)["error"].get("field") or ""
+            except (ValueError, KeyError, TypeError, AttributeError):
+                named = ""
+            last = field.rsplit(".", 1)[-1]
+            if named and (named == field or named.rsplit(".", 1)[-1] == last):
+                found.append(field)
+        return found
+
     def validator(schema):
         # Component references resolve against the document itself.
         root = {"components": doc.get("components", {}), **schema}
@@ -131,6 +218,7 @@ def main():
         name = f"{method.upper()} {path}"
         try:
             url_path, query, headers, body, ctype = path, {}, {}, None, None
+            query_schemas, value, body_schema = {}, None, {}
             for p in op.get("parameters", []):
                 own = p.get("schema", {})
                 has_example = "example" in p or "example" in own
@@ -141,6 +229,7 @@ def main():
                     url_path = url_path.replace("{" + p["name"] + "}", urllib.parse.quote(str(value), safe=""))
                 elif p["in"] == "query":
                     query[p["name"]] = value
+                    query_schemas[p["name"]] = p.get("schema", {})
                 elif p["in"] == "header":
                     headers[p["name"]] = str(value)
             content = op.get("requestBody", {}).get("content", {})
@@ -149,18 +238,14 @@ def main():
                 choices = [(t, m) for t, m in content.items() if "example" in m]
                 choices += [(t, m) for t, m in content.items() if t in SMALLEST]
                 ctype, media = choices[0] if choices else next(iter(content.items()))
+                body_schema = media.get("schema", {})
                 if "example" in media:
                     value = media["example"]
                 elif ctype in SMALLEST:
                     value = SMALLEST[ctype]
                 else:
                     value = example(media.get("schema", {}), f"{name} body")
-                if ctype == "application/json":
-                    body = json.dumps(value).encode()
-                elif ctype == "application/x-www-form-urlencoded":
-                    body = urllib.parse.urlencode(value).encode()
-                else:
-                    body = value.encode() if isinstance(value, str) else bytes(value)
+                body = encode(value, ctype)
         except Missing as m:
             failures.append(f"{name}: no example for {m}")
             print(f"FAIL {name}: no example for {m}")
@@ -168,18 +253,7 @@ def main():
         url = base + url_path + ("?" + urllib.parse.urlencode(query) if query else "")
         status, raw, got_type = None, b"", ""
         for who, token in creds.items():
-            req = urllib.request.Request(url, data=body, method=method.upper())
-            for k, v in headers.items():
-                req.add_header(k, v)
-            if ctype:
-                req.add_header("Content-Type", ctype)
-            if token:
-                req.add_header("Authorization", "Bearer " + token)
-            try:
-                with urllib.request.urlopen(req) as res:
-                    status, raw, got_type = res.status, res.read(), res.headers.get("content-type", "")
-            except urllib.error.HTTPError as e:
-                status, raw, got_type = e.code, e.read(), e.headers.get("content-type", "")
+            status, raw, got_type = send(url, body, headers, ctype, token)
             if status not in (401, 403):
                 break
         documented = op.get("responses", {})
@@ -208,6 +282,10 @@ def main():
                 first = errors[0]
                 where = "/".join(str(x) for x in getattr(first, "absolute_path", []))
                 problem = f"{status} body does not match its schema at /{where}: {getattr(first, 'message', first)}"
+        if problem is None and status < 500 and status not in (401, 403):
+            hidden = hidden_bounds(query, query_schemas, value, body_schema, headers, ctype, token)
+            if hidden:
+                problem = "enforces a bound the document does not state on " + ", ".join(hidden)
         line = f"{name} -> {status} as {who}"
         if problem:
             detail = raw[:300].decode("utf-8", "replace")

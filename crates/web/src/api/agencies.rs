@@ -57,10 +57,13 @@ pub struct AgencyListParams {
     /// Code or name (vi or en); diacritics and case are ignored.
     pub q: Option<String>,
     /// city or commune.
+    #[param(value_type = Option<sohoa_domain::agency::AgencyLevel>)]
     pub level: Option<String>,
     /// Page number, from 1.
+    #[param(minimum = 1)]
     pub page: Option<u32>,
     /// Items per page, 1-200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub per_page: Option<u32>,
 }
 
@@ -130,9 +133,9 @@ pub async fn get_agency(
 pub struct NewAgency {
     #[schema(value_type = sohoa_domain::agency::AgencyCode)]
     pub code: String,
-    #[schema(example = "Sở Xây dựng")]
+    #[schema(example = "Sở Xây dựng", max_length = 200)]
     pub name_vi: String,
-    #[schema(example = "Department of Construction")]
+    #[schema(example = "Department of Construction", max_length = 200)]
     pub name_en: String,
     pub level: AgencyLevel,
     /// 79 for a city-level agency; the commune's code for a People's Committee.

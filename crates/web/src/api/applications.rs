@@ -1109,6 +1109,7 @@ async fn submit_draft(
 #[serde(deny_unknown_fields)]
 pub struct AssignRequest {
     /// An officer of the application's agency (and unit), or null to unassign.
+    #[schema(value_type = Option<sohoa_domain::identity::Username>)]
     pub username: Option<String>,
 }
 
@@ -1202,8 +1203,10 @@ pub struct BulkRequest {
     pub numbers: Vec<String>,
     /// Move each to this status (with `comment`)...
     pub to: Option<Status>,
+    #[schema(max_length = 2000)]
     pub comment: Option<String>,
     /// ...or assign each to this officer (`assign` and `to` are exclusive).
+    #[schema(value_type = Option<sohoa_domain::identity::Username>)]
     pub assign: Option<String>,
 }
 
@@ -1294,6 +1297,7 @@ pub struct ListParams {
     #[param(value_type = Option<sohoa_domain::services::procedure::ProcedureCode>)]
     pub procedure: Option<String>,
     /// An officer's username, `me`, or `none` for unassigned ones (staff only).
+    #[param(pattern = "^(me|none|[a-z][a-z0-9._-]{2,31})$")]
     pub assigned: Option<String>,
     /// Due on or before this day (`YYYY-MM-DD`).
     #[param(format = Date)]
@@ -1310,6 +1314,7 @@ pub struct ListParams {
     /// The `next` of the previous page.
     pub after: Option<String>,
     /// Applications per page, 1-200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
 }
 

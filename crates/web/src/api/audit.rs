@@ -25,6 +25,7 @@ pub struct AuditParams {
     /// The `next_before` of the previous page.
     pub before: Option<i64>,
     /// 1-500 (default 100).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
 }
 

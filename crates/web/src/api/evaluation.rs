@@ -32,6 +32,7 @@ pub struct ApplicationRating {
     pub satisfaction: i64,
     /// Whether the applicant got the result when promised.
     pub on_time: bool,
+    #[schema(max_length = 2000)]
     pub comment: Option<String>,
 }
 
@@ -115,6 +116,7 @@ pub struct Period {
     #[param(value_type = Option<sohoa_domain::feedback::evaluation::Month>)]
     pub to: Option<String>,
     /// `unit` (default), `agency`, or `unit_agency` (leaders only).
+    #[param(pattern = "^(unit|agency|unit_agency)$")]
     pub by: Option<String>,
 }
 

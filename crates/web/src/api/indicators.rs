@@ -135,12 +135,16 @@ pub async fn get_indicator(
     "unit": "billion VND", "periodicity": "month", "owner": "SO-TAI-CHINH", "source": "manual",
     "rules": {"min": 0, "max": 100000, "max_change": 0.5}}))]
 pub struct IndicatorBody {
+    #[schema(max_length = 200)]
     pub name_vi: String,
+    #[schema(max_length = 200)]
     pub name_en: String,
     /// What the values count in ("billion VND", "%", "person").
+    #[schema(max_length = 40)]
     pub unit: String,
     pub periodicity: Periodicity,
     /// The agency that enters (or feeds) and answers for the values.
+    #[schema(value_type = sohoa_domain::agency::AgencyCode)]
     pub owner: String,
     pub source: Source,
     pub formula: Option<String>,
@@ -863,6 +867,7 @@ pub struct ReviewBody {
     /// `approved` or `rejected`.
     pub decision: Review,
     /// Required when rejecting: what to correct.
+    #[schema(max_length = 2000)]
     pub note: Option<String>,
 }
 

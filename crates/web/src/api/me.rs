@@ -275,6 +275,7 @@ pub struct AccessLogParams {
     /// The `next_before` of the previous page.
     pub before: Option<i64>,
     /// Entries per page, 1-200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 

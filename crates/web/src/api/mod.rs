@@ -157,6 +157,7 @@ use crate::{Endpoint as E, RouteKind, Routes};
         sohoa_domain::services::application::LookupCode,
         sohoa_domain::sharing::Purpose,
         sohoa_domain::feedback::evaluation::Month,
+        sohoa_domain::identity::Username,
     )),
     modifiers(&BearerAuth),
     tags(
@@ -366,17 +367,20 @@ pub(crate) fn routes(r: Routes) -> Routes {
         .add(
             Api,
             "/api/v1/applications/{number}",
-            [E::get(ReadApplication, applications::get_application)],
+            [E::get(ReadApplication, applications::get_application)
+                .absent_when_refused(ReadApplication, "application_not_found")],
         )
         .add(
             Api,
             "/api/v1/applications/{number}/transitions",
-            [E::post(ReadApplication, applications::transition)],
+            [E::post(ReadApplication, applications::transition)
+                .absent_when_refused(ReadApplication, "application_not_found")],
         )
         .add(
             Api,
             "/api/v1/applications/{number}/assignee",
-            [E::put(ProcessApplication, applications::assign)],
+            [E::put(ProcessApplication, applications::assign)
+                .absent_when_refused(ReadApplication, "application_not_found")],
         )
         .add(
             Api,
@@ -409,17 +413,20 @@ pub(crate) fn routes(r: Routes) -> Routes {
         .add(
             Api,
             "/api/v1/applications/{number}/documents/{document_id}",
-            [E::get(ReadApplication, applications::get_document)],
+            [E::get(ReadApplication, applications::get_document)
+                .absent_when_refused(ReadApplication, "application_not_found")],
         )
         .add(
             Api,
             "/api/v1/applications/{number}/payments",
-            [E::post(Apply, payments::start)],
+            [E::post(Apply, payments::start)
+                .absent_when_refused(ReadApplication, "application_not_found")],
         )
         .add(
             Api,
             "/api/v1/applications/{number}/counter-payments",
-            [E::post(ProcessApplication, payments::counter)],
+            [E::post(ProcessApplication, payments::counter)
+                .absent_when_refused(ReadApplication, "application_not_found")],
         )
         .add(
             Api,
@@ -429,7 +436,8 @@ pub(crate) fn routes(r: Routes) -> Routes {
         .add(
             Api,
             "/api/v1/applications/{number}/result",
-            [E::get(ReadApplication, results::get_result)],
+            [E::get(ReadApplication, results::get_result)
+                .absent_when_refused(ReadApplication, "application_not_found")],
         )
         .add(
             Api,
@@ -598,7 +606,8 @@ fn feedback_routes(r: Routes) -> Routes {
     .add(
         Api,
         "/api/v1/applications/{number}/rating",
-        [E::post(Apply, evaluation::rate_application)],
+        [E::post(Apply, evaluation::rate_application)
+            .absent_when_refused(ReadApplication, "application_not_found")],
     )
     .add(
         Api,

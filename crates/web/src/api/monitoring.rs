@@ -25,6 +25,7 @@ use crate::AppState;
 #[into_params(parameter_in = Query)]
 pub struct MonitorParams {
     /// `city` (default), `agency`, `unit`, `procedure` or `month`.
+    #[param(pattern = "^(city|agency|unit|procedure|month)?$")]
     pub by: Option<String>,
     /// First month of the flows, `YYYY-MM` (default: eleven months before `to`).
     #[param(value_type = Option<sohoa_domain::feedback::evaluation::Month>)]
@@ -40,6 +41,7 @@ pub struct MonitorParams {
     #[param(value_type = Option<sohoa_domain::services::procedure::ProcedureCode>)]
     pub procedure: Option<String>,
     /// `json` (default) or `csv`.
+    #[param(pattern = "^(json|csv)?$")]
     pub format: Option<String>,
 }
 

@@ -56,11 +56,14 @@ pub struct ProcedureListParams {
     /// Words of the code or the name, with or without diacritics.
     pub q: Option<String>,
     /// `city` or `commune`.
+    #[param(value_type = Option<sohoa_domain::services::procedure::Level>)]
     pub level: Option<String>,
     /// The deciding agency's code.
     #[param(value_type = Option<sohoa_domain::agency::AgencyCode>)]
     pub agency: Option<String>,
+    #[param(minimum = 1)]
     pub page: Option<u32>,
+    #[param(minimum = 1, maximum = 200)]
     pub per_page: Option<u32>,
 }
 

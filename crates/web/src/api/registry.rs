@@ -30,6 +30,7 @@ pub struct CitizenSearchParams {
     /// The `next` cursor of the previous page.
     pub after: Option<String>,
     /// Results per page, 1-200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
 }
 

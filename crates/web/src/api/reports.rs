@@ -508,14 +508,19 @@ pub struct NewReport {
     pub lat: Option<f64>,
     pub long: Option<f64>,
     /// Where, in words; without `lat`/`long`, the commune it names places the report.
+    #[schema(max_length = 300)]
     pub address: Option<String>,
+    #[schema(max_length = 4000)]
     pub description: Option<String>,
     #[serde(default)]
     pub attributes: BTreeMap<String, AttributeInput>,
     /// A way to reach an anonymous reporter (one of these is required without a session).
+    #[schema(max_length = 254)]
     pub email: Option<String>,
     pub phone: Option<String>,
+    #[schema(max_length = 2000)]
     pub name: Option<String>,
+    #[schema(max_length = 1000)]
     pub media_url: Option<String>,
 }
 
@@ -607,8 +612,10 @@ pub async fn get_report(
 #[into_params(parameter_in = Query)]
 pub struct QueueParams {
     /// One status; default: every one but `closed`.
+    #[param(value_type = Option<sohoa_domain::feedback::report::ReportStatus>)]
     pub status: Option<String>,
     /// At most this many (1-500, default 100), soonest due first.
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
 }
 
@@ -652,6 +659,7 @@ pub struct Transition {
     #[schema(value_type = sohoa_domain::feedback::report::ReportStatus)]
     pub to: String,
     /// A public answer: shown to everyone as the report's status notes.
+    #[schema(max_length = 2000)]
     pub note: Option<String>,
 }
 
@@ -705,6 +713,7 @@ pub struct Forward {
     #[schema(value_type = sohoa_domain::agency::AgencyCode)]
     pub agency_code: String,
     /// Why: shown to the public.
+    #[schema(max_length = 2000)]
     pub note: Option<String>,
 }
 
@@ -758,8 +767,10 @@ pub struct Rating {
     /// 1 (very dissatisfied) to 5 (very satisfied).
     #[schema(minimum = 1, maximum = 5)]
     pub score: i64,
+    #[schema(max_length = 2000)]
     pub comment: Option<String>,
     /// The code given when filing, for a reporter without a session.
+    #[schema(value_type = Option<sohoa_domain::services::application::LookupCode>)]
     pub reporter_code: Option<String>,
 }
 
@@ -811,7 +822,9 @@ pub async fn rate(
 #[schema(example = json!({"reason": "Vẫn còn ngập sau cơn mưa chiều nay", "reporter_code": "7K3M-Q9TX"}))]
 pub struct Reopen {
     /// What is still wrong.
+    #[schema(max_length = 2000)]
     pub reason: String,
+    #[schema(value_type = Option<sohoa_domain::services::application::LookupCode>)]
     pub reporter_code: Option<String>,
 }
 
@@ -1018,10 +1031,12 @@ pub struct MapParams {
     #[param(example = "106.68,10.76,106.72,10.79")]
     pub bbox: String,
     /// `open` or `closed` (Open311's), or one of sohoa's statuses.
+    #[param(value_type = Option<sohoa_domain::feedback::report::ReportStatus>)]
     pub status: Option<String>,
     pub category: Option<String>,
     /// At most this many features (1-5,000, default 2,000); `truncated` says if the box
     /// held more: zoom in.
+    #[param(minimum = 1, maximum = 5000)]
     pub limit: Option<i64>,
 }
 
@@ -1246,6 +1261,7 @@ pub async fn list_routes(State(state): State<AppState>) -> ApiResult<Json<Vec<Ro
 pub struct RouteChange {
     pub category: String,
     /// A commune's code, or `*` for every commune without its own route.
+    #[schema(value_type = sohoa_domain::UnitCode)]
     pub unit_code: String,
     /// The agency that answers; `null` removes the route.
     #[schema(value_type = Option<sohoa_domain::agency::AgencyCode>)]

@@ -181,7 +181,7 @@ pub async fn totp_enrol(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TotpCode {
-    #[schema(example = "492039")]
+    #[schema(example = "492039", pattern = "^[0-9]{6}$")]
     pub code: String,
 }
 
@@ -189,11 +189,11 @@ pub struct TotpCode {
 #[serde(deny_unknown_fields)]
 pub struct TotpConfirm {
     /// A code of the new secret (from `/api/v1/auth/totp`).
-    #[schema(example = "492039")]
+    #[schema(example = "492039", pattern = "^[0-9]{6}$")]
     pub code: String,
     /// When two-step verification is on already: a current code of the secret in force.
     /// A session alone never replaces a second factor.
-    #[schema(example = "118027")]
+    #[schema(example = "118027", pattern = "^[0-9]{6}$")]
     pub current_code: Option<String>,
 }
 

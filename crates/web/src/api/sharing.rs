@@ -258,7 +258,7 @@ pub struct NewGrant {
     #[schema(example = json!(["full_name", "permanent_address"]))]
     pub fields: Vec<String>,
     /// The legal document that allows the use.
-    #[schema(example = "Nghị định 175/2024/NĐ-CP")]
+    #[schema(example = "Nghị định 175/2024/NĐ-CP", max_length = 300)]
     pub legal_basis: String,
 }
 

@@ -27,9 +27,9 @@ use crate::AppState;
     "agency_code": "UBND-26743", "password": "mật khẩu đủ dài 2025"}))]
 pub struct NewStaffBody {
     /// 3-32 lower-case letters, digits, '.', '-' or '_', starting with a letter.
-    #[schema(example = "tran.binh")]
+    #[schema(example = "tran.binh", value_type = sohoa_domain::identity::Username)]
     pub username: String,
-    #[schema(example = "Trần Thị Bình")]
+    #[schema(example = "Trần Thị Bình", max_length = 200)]
     pub display_name: String,
     #[schema(value_type = sohoa_domain::policy::Role)]
     pub role: String,
@@ -41,6 +41,7 @@ pub struct NewStaffBody {
     #[schema(value_type = Option<sohoa_domain::UnitCode>)]
     pub unit_code: Option<String>,
     /// 10 to 128 characters.
+    #[schema(min_length = 10, max_length = 128)]
     pub password: String,
 }
 
@@ -194,6 +195,7 @@ pub struct StaffParams {
     /// The last username of the previous page.
     pub after: Option<String>,
     /// 1-200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 
@@ -258,7 +260,7 @@ pub async fn list(
 
 /// Disables a staff account and ends its sessions at once.
 #[utoipa::path(delete, path = "/api/v1/staff/{username}", tag = "identity", security(("bearer" = [])),
-    params(("username" = String, Path, description = "Username", example = "tran.binh")),
+    params(("username" = sohoa_domain::identity::Username, Path, description = "Username")),
     responses((status = 204, description = "Disabled"), (status = 401, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn disable(
     State(state): State<AppState>,

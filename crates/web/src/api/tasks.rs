@@ -63,8 +63,10 @@ pub(crate) fn view(t: Task, today: &str) -> TaskView {
 #[schema(example = json!({"title": "Số hóa hồ sơ hộ tịch", "target": "100% sổ hộ tịch được số hóa",
     "agency_code": "UBND-26743", "due_on": "2027-06-30"}))]
 pub struct NewTask {
+    #[schema(max_length = 300)]
     pub title: String,
     /// What counts as done, measurably.
+    #[schema(max_length = 1000)]
     pub target: String,
     #[schema(value_type = sohoa_domain::agency::AgencyCode)]
     pub agency_code: String,
@@ -141,6 +143,7 @@ pub struct TaskParams {
     #[param(value_type = Option<sohoa_domain::agency::AgencyCode>)]
     pub agency: Option<String>,
     /// `json` (default) or `csv`.
+    #[param(pattern = "^(json|csv)?$")]
     pub format: Option<String>,
 }
 
@@ -225,6 +228,7 @@ pub struct ProgressReport {
     /// Percent, 0-100; 100 closes the task as done.
     #[schema(minimum = 0, maximum = 100)]
     pub progress: i64,
+    #[schema(max_length = 2000)]
     pub note: Option<String>,
 }
 

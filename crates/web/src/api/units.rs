@@ -69,19 +69,25 @@ impl From<Page<Unit>> for UnitPage {
 #[into_params(parameter_in = Query)]
 pub struct UnitListParams {
     /// Units in force on this day (YYYY-MM-DD); default today.
+    #[param(format = Date)]
     pub as_of: Option<String>,
     /// ward, commune, special_zone, township, urban_district, rural_district, district_city,
     /// town, province or municipality.
+    #[param(value_type = Option<sohoa_domain::units::UnitKind>)]
     pub kind: Option<String>,
     /// province, district or commune.
+    #[param(value_type = Option<sohoa_domain::units::UnitLevel>)]
     pub level: Option<String>,
     /// Code of the parent unit.
+    #[param(value_type = Option<sohoa_domain::UnitCode>)]
     pub parent: Option<String>,
     /// Name or code; diacritics and case are ignored.
     pub q: Option<String>,
     /// Page number, from 1.
+    #[param(minimum = 1)]
     pub page: Option<u32>,
     /// Items per page, 1-200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub per_page: Option<u32>,
 }
 
@@ -142,6 +148,7 @@ pub async fn list(
 #[into_params(parameter_in = Query)]
 pub struct AsOfParams {
     /// The day (YYYY-MM-DD); default today.
+    #[param(format = Date)]
     pub as_of: Option<String>,
 }
 

@@ -106,12 +106,14 @@ pub(crate) fn routes(r: Routes) -> Routes {
         .add(
             Page,
             "/results/{number}",
-            [E::get(ReadApplication, applications::result_page)],
+            [E::get(ReadApplication, applications::result_page)
+                .absent_when_refused(ReadApplication, "application_not_found")],
         )
         .add(
             Page,
             "/results/{number}/{file}",
-            [E::get(ReadApplication, applications::result_file)],
+            [E::get(ReadApplication, applications::result_file)
+                .absent_when_refused(ReadApplication, "application_not_found")],
         )
         .add(Asset, "/static/app.css", [E::get(ReadPublic, stylesheet)])
         .add(
@@ -150,12 +152,14 @@ pub(crate) fn routes(r: Routes) -> Routes {
         .add(
             Page,
             "/queue/{number}",
-            [E::get(ReadApplication, queue::queue_item)],
+            [E::get(ReadApplication, queue::queue_item)
+                .absent_when_refused(ReadApplication, "application_not_found")],
         )
         .add(
             Page,
             "/queue/{number}/act",
-            [E::post(ProcessApplication, queue::queue_act)],
+            [E::post(ProcessApplication, queue::queue_act)
+                .absent_when_refused(ReadApplication, "application_not_found")],
         )
         .add(
             Page,
