@@ -49,7 +49,7 @@ pub struct Username(String);
 impl Username {
     pub fn parse(s: &str) -> Option<Self> {
         let s = s.trim();
-        let ok = (3..=32).contains(&s.len())
+        let ok = (3..=64).contains(&s.len())
             && s.starts_with(|c: char| c.is_ascii_lowercase())
             && s.bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
@@ -57,6 +57,19 @@ impl Username {
     }
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// The agency whose namespace the name is in, if its last dotted part reads as an
+    /// agency's code: `tran.binh.so-y-te` is in SO-Y-TE's. Whether that agency exists is
+    /// for the caller to look up.
+    pub fn agency_part(&self) -> Option<crate::agency::AgencyCode> {
+        let (_, last) = self.0.rsplit_once('.')?;
+        crate::agency::AgencyCode::parse(&last.to_ascii_uppercase()).ok()
+    }
+
+    /// The suffix that puts a name in `agency`'s namespace.
+    pub fn suffix_of(agency: &crate::agency::AgencyCode) -> String {
+        format!(".{}", agency.as_str().to_ascii_lowercase())
     }
 }
 
@@ -82,10 +95,21 @@ mod tests {
             "Nguyen",
             "nguyễn",
             "a b c",
-            &"a".repeat(33),
+            &"a".repeat(65),
         ] {
             assert!(Username::parse(bad).is_none(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn a_name_ending_in_an_agency_code_is_in_that_agency_namespace() {
+        let part = |s: &str| Username::parse(s).and_then(|u| u.agency_part());
+        assert_eq!(part("tran.binh.so-y-te").unwrap().as_str(), "SO-Y-TE");
+        assert_eq!(part("an.ubnd-26743").unwrap().as_str(), "UBND-26743");
+        assert_eq!(part("quantri").map(|a| a.to_string()), None);
+        assert_eq!(part("nv.-x").map(|a| a.to_string()), None);
+        let agency = crate::agency::AgencyCode::parse("SO-Y-TE").unwrap();
+        assert_eq!(Username::suffix_of(&agency), ".so-y-te");
     }
 
     #[test]

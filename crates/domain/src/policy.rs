@@ -133,7 +133,8 @@ impl Principal {
         }
     }
 
-    fn role(&self) -> Option<Role> {
+    /// The role the caller acts in; the bootstrap token acts as a city administrator.
+    pub fn role(&self) -> Option<Role> {
         match self {
             Principal::Staff(s) => Some(s.role),
             Principal::Bootstrap => Some(Role::CityAdmin),

@@ -106,8 +106,8 @@ identifier!(
 );
 identifier!(
     Username,
-    "A staff account's username: 3 to 32 small letters, digits, dots, hyphens and underscores, starting with a letter.",
-    "^[a-z][a-z0-9._-]{2,31}$",
+    "A staff account's username: 3 to 64 small letters, digits, dots, hyphens and underscores, starting with a letter. An account an agency's administrator opens ends with a dot and the agency's code in small letters (`tran.binh.so-y-te`).",
+    "^[a-z][a-z0-9._-]{2,63}$",
     "tran.binh"
 );
 identifier!(

@@ -8,9 +8,11 @@ use sohoa_storage::{accounts, Db, StorageError};
 #[derive(Debug, thiserror::Error)]
 pub enum StaffError {
     #[error(
-        "a username has 3-32 lower-case letters, digits, '.', '-' or '_', starting with a letter"
+        "a username has 3-64 lower-case letters, digits, '.', '-' or '_', starting with a letter"
     )]
     Username,
+    #[error("a username ending in .{0} is for the staff of agency {1} only")]
+    OtherAgency(String, String),
     #[error("a display name has 1 to 200 characters")]
     DisplayName,
     #[error("a password has 10 to 128 characters")]
@@ -29,6 +31,14 @@ pub async fn add_admin(
     password: &str,
 ) -> Result<(), StaffError> {
     let username = Username::parse(username).ok_or(StaffError::Username)?;
+    if let Some(code) = username.agency_part() {
+        if sohoa_storage::agencies::get(db, &code).await?.is_some() {
+            return Err(StaffError::OtherAgency(
+                code.as_str().to_ascii_lowercase(),
+                code.to_string(),
+            ));
+        }
+    }
     let display_name = sohoa_domain::registry::text_field("display_name", display_name, 200)
         .map_err(|_| StaffError::DisplayName)?;
     check_password(password).map_err(|_| StaffError::Password)?;

@@ -63,6 +63,8 @@ pub const ALL_CODES: &[&str] = &[
     "invalid_role",
     "role_scope",
     "staff_exists",
+    "username_outside_agency",
+    "username_of_another_agency",
     "staff_not_found",
     "totp_required",
     "invalid_totp",

@@ -194,6 +194,38 @@ async fn agency_admins_manage_only_their_own_agency() {
     let (s, body) = post("/api/v1/staff", officer("SO-XAY-DUNG", "officer")).await;
     assert_eq!(s, 201, "{body}");
     assert_eq!(body["created_by"], "staff:quantri.xaydung");
+    let (s, body) = post("/api/v1/staff", officer("SO-XAY-DUNG", "officer")).await;
+    assert_eq!((s, error_code(&body)), (409, "staff_exists"), "{body}");
+    // Names are divided among agencies by suffix: an agency's administrator names only
+    // within theirs, so whether a name of another agency exists cannot be learned.
+    let named = |username: &str| {
+        json!({"username": username, "display_name": "Nhân viên", "role": "officer",
+               "agency_code": "SO-XAY-DUNG", "password": PASSWORD})
+    };
+    for taken_elsewhere in ["kiemtoan.yte", "khongco.yte", "tran.binh", "x.so-y-te"] {
+        let (s, body) = post("/api/v1/staff", named(taken_elsewhere)).await;
+        assert_eq!(
+            (s, error_code(&body), body["error"]["field"].as_str()),
+            (422, "username_outside_agency", Some("username")),
+            "{taken_elsewhere}: {body}"
+        );
+        assert!(
+            body["error"]["message_en"]
+                .as_str()
+                .unwrap()
+                .contains("tran.binh.so-xay-dung"),
+            "{body}"
+        );
+    }
+    // Nor may a city administrator put a name in one agency's namespace for another.
+    let (s, body) = app.post_json("/api/v1/staff", &named("an.so-y-te")).await;
+    assert_eq!(
+        (s, error_code(&body)),
+        (422, "username_of_another_agency"),
+        "{body}"
+    );
+    let (s, body) = app.post_json("/api/v1/staff", &named("an.xaydung")).await;
+    assert_eq!(s, 201, "{body}");
     let (s, body) = post("/api/v1/staff", officer("SO-Y-TE", "officer")).await;
     assert_eq!((s, error_code(&body)), (403, "forbidden"));
     let (s, body) = post("/api/v1/staff", officer("SO-XAY-DUNG", "agency_admin")).await;
@@ -723,8 +755,9 @@ async fn the_first_administrator_comes_from_the_command_line() {
         .await
         .unwrap();
     assert_eq!(res.status(), 201);
-    // The same name twice, or a bad one, is refused with exit code 2.
-    for name in ["quantri", "Quan Tri"] {
+    // The same name twice, a bad one, or one in an agency's namespace, is refused with
+    // exit code 2.
+    for name in ["quantri", "Quan Tri", "quantri.so-y-te"] {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_sohoa"))
             .args(["staff", "add-admin", name, "--display-name", "X"])
             .env("SOHOA_DATABASE_URL", &app.db.url)
@@ -733,7 +766,12 @@ async fn the_first_administrator_comes_from_the_command_line() {
             .env_remove("SOHOA_CONFIG")
             .output()
             .unwrap();
-        assert_eq!(out.status.code(), Some(2), "{name}");
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }
 

@@ -1297,7 +1297,7 @@ pub struct ListParams {
     #[param(value_type = Option<sohoa_domain::services::procedure::ProcedureCode>)]
     pub procedure: Option<String>,
     /// An officer's username, `me`, or `none` for unassigned ones (staff only).
-    #[param(pattern = "^(me|none|[a-z][a-z0-9._-]{2,31})$")]
+    #[param(pattern = "^(me|none|[a-z][a-z0-9._-]{2,63})$")]
     pub assigned: Option<String>,
     /// Due on or before this day (`YYYY-MM-DD`).
     #[param(format = Date)]

@@ -119,6 +119,39 @@ async fn scope_of(
     }
 }
 
+/// Usernames are one city-wide namespace, divided among agencies by suffix: an agency's
+/// administrator names accounts `….{agency code}`, and a name ending in an agency's code
+/// belongs to that agency's staff alone. So the names an agency's administrator can try
+/// are their own agency's, and a taken one tells them nothing of another agency.
+async fn in_namespace(
+    state: &AppState,
+    caller: &Caller,
+    username: &Username,
+    agency: Option<&AgencyCode>,
+) -> Result<(), AppError> {
+    let named = match username.agency_part() {
+        Some(code) => agencies::get(&state.db, &code).await?.map(|a| a.code),
+        None => None,
+    };
+    if let Some(own) = caller
+        .0
+        .agency()
+        .filter(|_| caller.0.role() == Some(Role::AgencyAdmin))
+    {
+        if named.as_ref() != Some(own) {
+            return Err(AppError::unprocessable("username_outside_agency")
+                .arg("suffix", Username::suffix_of(own))
+                .field("username"));
+        }
+    }
+    if let Some(named) = named.filter(|n| Some(n) != agency) {
+        return Err(AppError::unprocessable("username_of_another_agency")
+            .arg("agency", named)
+            .field("username"));
+    }
+    Ok(())
+}
+
 /// Opens a staff account. City administrators open any; an agency's administrator opens
 /// officers and leaders of their own agency.
 #[utoipa::path(post, path = "/api/v1/staff", tag = "identity", security(("bearer" = [])), request_body = NewStaffBody,
@@ -150,6 +183,7 @@ pub async fn create(
             ..Target::default()
         },
     )?;
+    in_namespace(&state, &caller, &username, agency.as_ref()).await?;
     check_password(&body.password)
         .map_err(|_| AppError::unprocessable("invalid_password").field("password"))?;
     let salt = auth::random_bytes::<16>()?;
