@@ -502,6 +502,7 @@ pub const ACTIVATION_ATTEMPTS: i64 = 5;
 /// `tx`.
 pub async fn start_activation(
     tx: &mut Tx,
+    keys: &crate::sealed::Keyring,
     citizen_id: &str,
     code_hash: &str,
     expires_at: &str,
@@ -524,7 +525,7 @@ pub async fn start_activation(
     .bind(expires_at)
     .execute(&mut **tx)
     .await?;
-    crate::notifications::enqueue(tx, citizen_id, message.0, message.1, &now).await?;
+    crate::notifications::enqueue(tx, keys, citizen_id, message.0, message.1, &now).await?;
     audit::append(tx, &record).await?;
     Ok(())
 }

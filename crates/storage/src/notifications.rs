@@ -92,23 +92,32 @@ pub async fn status_changed_many(tx: &mut Tx, changes: &[StatusChange<'_>]) -> R
     Ok(())
 }
 
+/// The sealing context of an outbox message's body.
+fn body_context(id: &str) -> String {
+    format!("outbox.body:{id}")
+}
+
 /// One message for `recipient` (a citizen's id) in the outbox, sent to the contact the
-/// registry holds when the sender runs.
+/// registry holds when the sender runs. The body may carry a secret (an activation code):
+/// it is sealed like personal data, so the database holds no code a reader could use.
 pub async fn enqueue(
     tx: &mut Tx,
+    keys: &crate::sealed::Keyring,
     recipient: &str,
     subject: &str,
     body: &str,
     at: &str,
 ) -> Result<()> {
+    let id = random_id("out")?;
+    let sealed = keys.seal(&body_context(&id), body)?;
     sqlx::query(
         "INSERT INTO outbox (id, recipient, subject, body, created_at, attempts) \
          VALUES ($1, $2, $3, $4, $5, 0)",
     )
-    .bind(random_id("out")?)
+    .bind(&id)
     .bind(recipient)
     .bind(subject)
-    .bind(body)
+    .bind(&sealed)
     .bind(at)
     .execute(&mut **tx)
     .await?;
@@ -192,13 +201,15 @@ pub async fn pending(db: &Db, limit: i64) -> Result<Vec<Outgoing>> {
     .bind(limit)
     .fetch_all(db.reader())
     .await?;
+    let keys = db.keyring()?;
     rows.iter()
         .map(|r| {
+            let id = text(r, "id")?;
             Ok(Outgoing {
-                id: text(r, "id")?,
+                body: keys.open(&body_context(&id), &text(r, "body")?)?,
+                id,
                 recipient: text(r, "recipient")?,
                 subject: text(r, "subject")?,
-                body: text(r, "body")?,
                 created_at: text(r, "created_at")?,
             })
         })

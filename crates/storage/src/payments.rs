@@ -151,10 +151,13 @@ pub async fn confirm(
         return Ok(Confirmation::Unknown);
     };
     if p.status != "pending" {
-        return Ok(if p.provider_txn.as_deref() == Some(txn) {
-            Confirmation::AlreadyConfirmed
-        } else {
+        // A repeated delivery is told what the first one was told.
+        return Ok(if p.provider_txn.as_deref() != Some(txn) {
             Confirmation::Unknown
+        } else if p.status == "refund_due" {
+            Confirmation::RefundDue
+        } else {
+            Confirmation::AlreadyConfirmed
         });
     }
     if p.amount != amount {

@@ -1330,6 +1330,9 @@ async fn fees_are_paid_once_through_the_gateway_or_at_the_counter_before_receipt
     // It does not pay the fee a second time: it is kept as owed back.
     let (s, b) = webhook(&app, &good, WEBHOOK_SECRET).await;
     assert_eq!((s, &b["result"]), (200, &json!("refund_due")), "{b}");
+    // The gateway's retry of that delivery is told the same.
+    let (s, b) = webhook(&app, &good, WEBHOOK_SECRET).await;
+    assert_eq!((s, &b["result"]), (200, &json!("refund_due")), "{b}");
     let (_, paid2) = get(&app, officer, &format!("/api/v1/applications/{number2}")).await;
     let statuses: Vec<&str> = paid2["payments"]
         .as_array()

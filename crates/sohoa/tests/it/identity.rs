@@ -339,6 +339,18 @@ async fn digital_teams_start_accounts_that_residents_open_with_their_own_passwor
     assert_eq!(files.len(), 1, "{sent}: {files:?}");
     assert!(files[0].starts_with("To: 0912345678"), "{}", files[0]);
     let code = code_in(&files[0]);
+    // The database never holds the code in the clear: the message is sealed at rest.
+    let stored: Vec<String> = sqlx::query_scalar("SELECT body FROM outbox")
+        .fetch_all(&app.db.raw().await)
+        .await
+        .unwrap();
+    assert!(!stored.is_empty());
+    assert!(
+        stored
+            .iter()
+            .all(|b| !b.contains(&code) && !b.contains("Mã kích hoạt")),
+        "{stored:?}"
+    );
     // The resident opens the account with the code and a password of their own; wrong
     // codes are refused alike, and the code works once.
     let activate = |id: &str, code: &str| json!({"citizen_id": id, "code": code, "password": "mật khẩu của Hùng 2026"});

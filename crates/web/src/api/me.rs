@@ -185,9 +185,11 @@ pub async fn start_activation(
              Your account activation code: {code}. It is valid for {ACTIVATION_MINUTES} minutes. \
              Give it to nobody, staff included: you set your own password.\n"
         );
+        let keys = state.db.keyring()?;
         let mut tx = state.db.begin().await?;
         accounts::start_activation(
             &mut tx,
+            &keys,
             id.as_str(),
             &code.hash(),
             &expires,
