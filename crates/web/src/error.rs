@@ -325,6 +325,29 @@ impl IntoResponse for AppError {
     }
 }
 
+/// A use case's error as HTTP says it.
+impl From<sohoa_app::Error> for AppError {
+    fn from(e: sohoa_app::Error) -> Self {
+        use sohoa_app::Kind;
+        let status = match e.kind {
+            Kind::BadRequest => StatusCode::BAD_REQUEST,
+            Kind::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
+            Kind::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Kind::Forbidden => StatusCode::FORBIDDEN,
+            Kind::NotFound => StatusCode::NOT_FOUND,
+            Kind::Conflict => StatusCode::CONFLICT,
+            Kind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Kind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        let mut err = AppError::new(status, e.code);
+        err.args = e.args;
+        err.field = e.field;
+        err.detail = e.detail;
+        err.internal = e.cause;
+        err
+    }
+}
+
 impl From<StorageError> for AppError {
     fn from(e: StorageError) -> Self {
         if e.is_unavailable() {

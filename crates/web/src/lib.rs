@@ -7,7 +7,6 @@
 
 pub mod api;
 pub mod auth;
-pub mod cache;
 pub mod csv;
 pub mod error;
 pub mod extract;
@@ -17,6 +16,7 @@ pub mod metrics;
 pub mod oidc;
 pub mod open311;
 pub mod pages;
+mod state;
 pub mod tls;
 
 use std::future::Future;
@@ -31,11 +31,11 @@ use axum::routing::MethodRouter;
 use axum::Router;
 use sha2::{Digest, Sha256};
 use sohoa_domain::policy::Action;
-use sohoa_storage::Db;
 
 use crate::error::{AppError, InternalCause};
 use crate::i18n::{query_lang, Lang};
-use crate::metrics::{Metrics, RequestLabels};
+use crate::metrics::RequestLabels;
+pub use crate::state::{AppState, Shared};
 
 /// Largest request body accepted, in bytes.
 pub const BODY_LIMIT: usize = 1024 * 1024;
@@ -82,66 +82,6 @@ pub const DEFAULT_RATE: limit::Rate = limit::Rate {
     per_second: 1000.0,
     burst: 2000.0,
 };
-
-/// Most submissions in one transaction.
-const SUBMISSION_BATCH: usize = 256;
-
-/// What every handler is given. Axum clones the state for each request (and each layer),
-/// so it is one pointer to the shared parts rather than a dozen reference counts to bump
-/// and drop per request.
-#[derive(Clone, Debug)]
-pub struct AppState(Arc<Shared>);
-
-impl std::ops::Deref for AppState {
-    type Target = Shared;
-    fn deref(&self) -> &Shared {
-        &self.0
-    }
-}
-
-/// The parts of [`AppState`].
-#[derive(Debug)]
-pub struct Shared {
-    pub db: Db,
-    /// Batched, durable audit writes for reads of personal data.
-    pub audit: sohoa_storage::audit::AuditSink,
-    /// Group-committed submissions of applications.
-    pub submissions: sohoa_storage::batch::GroupCommit<sohoa_storage::applications::Writer>,
-    pub sharing: Arc<cache::SharingCache>,
-    pub catalog: Arc<cache::CatalogCache>,
-    pub feedback: Arc<cache::FeedbackCache>,
-    pub metrics: Arc<Metrics>,
-    pub config: Arc<WebConfig>,
-    pub limiter: Arc<limit::Limiter<std::net::IpAddr>>,
-    pub login_limiter: Arc<limit::Limiter<std::net::IpAddr>>,
-    /// Uploaded files by SHA-256.
-    pub files: Arc<dyn sohoa_storage::files::BlobStore>,
-}
-
-impl AppState {
-    /// The state of a running server; starts the audit writer, so call it inside the runtime.
-    pub fn new(db: Db, config: WebConfig) -> Self {
-        Self(Arc::new(Shared {
-            audit: sohoa_storage::audit::AuditSink::spawn(db.clone()),
-            submissions: sohoa_storage::batch::GroupCommit::spawn(
-                db.clone(),
-                sohoa_storage::applications::Writer,
-                SUBMISSION_BATCH,
-            ),
-            sharing: Arc::new(cache::SharingCache::default()),
-            catalog: Arc::new(cache::CatalogCache::default()),
-            feedback: Arc::new(cache::FeedbackCache::default()),
-            db,
-            metrics: Arc::new(Metrics::default()),
-            limiter: Arc::new(limit::Limiter::new(config.rate_limit)),
-            login_limiter: Arc::new(limit::Limiter::new(config.login_rate)),
-            files: Arc::new(sohoa_storage::files::FsBlobStore::new(
-                config.files_dir.clone(),
-            )),
-            config: Arc::new(config),
-        }))
-    }
-}
 
 pub fn token_digest(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()

@@ -11,6 +11,7 @@ use time::Date;
 
 use super::calendar::Calendar;
 use super::procedure::{FieldKind, Procedure};
+use super::workflow::Status;
 use crate::ids::{CitizenId, UnitCode};
 use crate::registry::{clean_text, parse_date};
 use crate::sharing::RegistryName;
@@ -374,6 +375,23 @@ impl Deadline {
     pub fn overdue_on(&self, day: Date) -> bool {
         self.paused_on.is_none() && day > self.due_on
     }
+
+    /// The deadline after a move to `to` on `day`: started on receipt (`days` working days),
+    /// stopped while a supplement is awaited, resumed when it comes; otherwise as it was.
+    pub fn after_move(
+        current: Option<Self>,
+        to: Status,
+        cal: &Calendar,
+        day: Date,
+        days: u32,
+    ) -> Option<Self> {
+        match (to, current) {
+            (Status::Received, _) => Some(Self::start(cal, day, days)),
+            (Status::SupplementRequested, Some(d)) => Some(d.pause(day)),
+            (Status::Resubmitted, Some(d)) => Some(d.resume(cal, day)),
+            (_, d) => d,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -535,5 +553,15 @@ mod tests {
         let resumed = paused.resume(&cal, date!(2025 - 06 - 11));
         assert_eq!(resumed.due_on, date!(2025 - 06 - 16));
         assert_eq!(resumed.paused_on, None);
+        // The same, move by move.
+        let after = |d, to, day| Deadline::after_move(d, to, &cal, day, 5);
+        let received = after(None, Status::Received, date!(2025 - 06 - 02));
+        assert_eq!(received, Some(d));
+        assert_eq!(after(received, Status::InReview, date!(2025 - 06 - 03)), received);
+        let asked = after(received, Status::SupplementRequested, date!(2025 - 06 - 04));
+        assert_eq!(asked, Some(paused));
+        let back = after(asked, Status::Resubmitted, date!(2025 - 06 - 11));
+        assert_eq!(back, Some(resumed));
+        assert_eq!(after(None, Status::Submitted, date!(2025 - 06 - 02)), None);
     }
 }

@@ -105,6 +105,20 @@ impl Status {
         )
     }
 
+    /// A move to this status says why: asking for a supplement, rejecting, withdrawing.
+    pub fn needs_comment(self) -> bool {
+        matches!(
+            self,
+            Status::SupplementRequested | Status::Rejected | Status::Withdrawn
+        )
+    }
+
+    /// Whether an application whose fee is `payable` (and paid or not) may move to
+    /// `self`: it is received only once what is owed has been paid.
+    pub fn fee_allows(self, payable: Option<i64>, paid: bool) -> bool {
+        self != Status::Received || payable.unwrap_or(0) <= 0 || paid
+    }
+
     /// Who may move an application from `self` to `to`; an illegal move is an error.
     pub fn mover_to(self, to: Status) -> Result<Mover, IllegalTransition> {
         use Status::*;
@@ -132,6 +146,20 @@ impl Status {
 mod tests {
     use super::*;
     use Status::*;
+
+    #[test]
+    fn moves_that_need_a_reason_and_receipt_that_needs_the_fee() {
+        let needs: Vec<Status> = Status::ALL
+            .into_iter()
+            .filter(|s| s.needs_comment())
+            .collect();
+        assert_eq!(needs, [SupplementRequested, Rejected, Withdrawn]);
+        assert!(!Received.fee_allows(Some(2000), false));
+        assert!(Received.fee_allows(Some(2000), true));
+        assert!(Received.fee_allows(Some(0), false));
+        assert!(Received.fee_allows(None, false));
+        assert!(InReview.fee_allows(Some(2000), false));
+    }
 
     #[test]
     fn the_happy_path_and_the_supplement_loop() {

@@ -6,8 +6,6 @@
 //! An application the caller may not read answers 404, as one that does not exist: numbers
 //! of other people's applications cannot be confirmed by guessing.
 
-use std::sync::OnceLock;
-
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -17,45 +15,24 @@ use sha2::{Digest, Sha256};
 use sohoa_domain::agency::AgencyCode;
 use sohoa_domain::audit::AuditRecord;
 use sohoa_domain::policy::{Action, Principal, Role, Target};
-use sohoa_domain::registry::{clean_text, date_text, parse_date};
-use sohoa_domain::services::application::{
-    fill, Answer, AnswerError, ApplicationNumber, Completeness, Content, Deadline, Flag,
-    LookupCode, Records,
-};
+use sohoa_domain::registry::{date_text, parse_date};
+use sohoa_domain::services::application::{Answer, ApplicationNumber, Flag, LookupCode};
 use sohoa_domain::services::calendar::Calendar;
-use sohoa_domain::services::procedure::{FieldKind, Level, Procedure, ProcedureCode};
-use sohoa_domain::services::workflow::{Mover, Status};
-use sohoa_domain::{CitizenId, UnitCode};
-use sohoa_storage::applications::{self as store, Application, Created, IdempotencyKey};
-use sohoa_storage::{procedures, registry, StorageError};
+use sohoa_domain::services::procedure::ProcedureCode;
+use sohoa_domain::services::workflow::Status;
+use sohoa_domain::{CitizenId, TaxCode, UnitCode};
+use sohoa_storage::applications::{self as store, Application};
+use sohoa_storage::StorageError;
 use time::Date;
 use utoipa::{IntoParams, ToSchema};
+
+use sohoa_app::applications::{self as uc, deadline_of, Detail};
+use sohoa_app::Acting;
 
 use crate::auth::Caller;
 use crate::error::{ApiResult, AppError};
 use crate::extract::{ApiJson, ApiQuery, ClientAddr};
 use crate::AppState;
-
-/// The shipped working-day calendar, parsed once.
-pub(crate) fn calendar() -> Result<&'static Calendar, AppError> {
-    static CAL: OnceLock<Option<Calendar>> = OnceLock::new();
-    CAL.get_or_init(|| Calendar::shipped().ok())
-        .as_ref()
-        .ok_or_else(|| AppError::internal("the shipped holiday calendar does not parse"))
-}
-
-fn day(s: &Option<String>) -> Option<Date> {
-    s.as_deref().and_then(|d| parse_date("date", d).ok())
-}
-
-/// The deadline as stored, once the application has been received.
-fn deadline_of(a: &Application) -> Option<Deadline> {
-    Some(Deadline {
-        received_on: day(&a.received_on)?,
-        due_on: day(&a.due_on)?,
-        paused_on: day(&a.paused_on),
-    })
-}
 
 /// Whether an application is overdue on `today`: its clock runs and the due day has passed.
 pub(crate) fn overdue(a: &Application, today: Date) -> bool {
@@ -138,6 +115,22 @@ pub struct ApplicationView {
 }
 
 impl ApplicationView {
+    /// An application in full, as its applicant and deciding staff read it.
+    pub(crate) fn full(d: Detail, cal: &Calendar) -> Self {
+        let mut view = Self::new(d.application, Some(d.events), cal);
+        view.payments = Some(d.payments.into_iter().map(Into::into).collect());
+        view.documents = Some(
+            d.documents
+                .into_iter()
+                .map(|a| AttachedView {
+                    code: a.code,
+                    document: a.document.into(),
+                })
+                .collect(),
+        );
+        view
+    }
+
     fn new(a: Application, events: Option<Vec<store::Event>>, cal: &Calendar) -> Self {
         let today = super::today();
         let running = a.status.clock_runs() && a.paused_on.is_none();
@@ -262,195 +255,6 @@ fn yes() -> bool {
     true
 }
 
-/// A commune typed into an answer must exist and be in force today: a well-formed code of a
-/// unit merged away in 2025, or of none at all, is refused beside its field.
-async fn units_in_force(
-    state: &AppState,
-    p: &Procedure,
-    answers: &[sohoa_domain::services::application::Answer],
-) -> Result<(), AppError> {
-    for a in answers.iter().filter(|a| !a.prefilled) {
-        let is_unit = p
-            .form
-            .iter()
-            .any(|f| f.key == a.key && matches!(f.kind, FieldKind::UnitCode));
-        let Some(code) = a
-            .value
-            .as_str()
-            .filter(|_| is_unit)
-            .and_then(|c| UnitCode::parse(c).ok())
-        else {
-            continue;
-        };
-        if sohoa_storage::units::get(&state.db, &code, sohoa_domain::timestamp::today())
-            .await?
-            .is_none()
-        {
-            return Err(AppError::unprocessable("unknown_unit")
-                .field(a.key.clone())
-                .arg("code", code.as_str()));
-        }
-    }
-    Ok(())
-}
-
-fn answer_error(errs: Vec<AnswerError>) -> AppError {
-    let detail = errs
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join("; ");
-    AppError::unprocessable("invalid_answers")
-        .field(errs[0].field.clone())
-        .arg("detail", &detail)
-        .detail(detail)
-}
-
-/// The records an application draws on, and the unit whose People's Committee decides a
-/// commune-level procedure: the applicant's residence, or the enterprise's seat when they
-/// apply as its legal representative (checked here).
-pub(crate) async fn records_for(
-    state: &AppState,
-    p: &Procedure,
-    id: &CitizenId,
-    enterprise: Option<&str>,
-) -> Result<(Records, UnitCode), AppError> {
-    let found = registry::citizens::get(&state.db, id)
-        .await?
-        .ok_or_else(|| AppError::unprocessable("unknown_citizen"))?;
-    let mut unit = found.citizen.permanent_address.unit_code.clone();
-    let as_object = |v: Result<serde_json::Value, serde_json::Error>| match v {
-        Ok(serde_json::Value::Object(m)) => Ok(m),
-        _ => Err(AppError::internal("a registry record is not a JSON object")),
-    };
-    let mut records = Records {
-        citizen: as_object(serde_json::to_value(&found.citizen))?,
-        enterprise: None,
-        as_of: Some(super::today()),
-    };
-    let needs_enterprise = p.form.iter().any(|f| {
-        f.source
-            .as_ref()
-            .is_some_and(|s| s.registry == sohoa_domain::sharing::RegistryName::Enterprises)
-    });
-    match enterprise {
-        None if needs_enterprise => {
-            return Err(AppError::unprocessable("enterprise_required").field("enterprise"))
-        }
-        None => {}
-        Some(tax) => {
-            let tax = sohoa_domain::TaxCode::parse(tax)
-                .map_err(|_| AppError::unprocessable("invalid_tax_code").field("enterprise"))?;
-            let e = registry::enterprises::get(&state.db, &tax)
-                .await?
-                .ok_or_else(|| AppError::unprocessable("record_not_found").field("enterprise"))?;
-            if e.enterprise.legal_representative != *id {
-                return Err(
-                    AppError::new(StatusCode::FORBIDDEN, "not_legal_representative")
-                        .field("enterprise"),
-                );
-            }
-            unit = e.enterprise.address.unit_code.clone();
-            records.enterprise = Some(as_object(serde_json::to_value(&e.enterprise))?);
-        }
-    }
-    Ok((records, unit))
-}
-
-fn check_flags(p: &Procedure, flags: &[Flag]) -> Result<Vec<Flag>, AppError> {
-    let mut out = Vec::with_capacity(flags.len());
-    for f in flags {
-        let prefilled = p
-            .form
-            .iter()
-            .any(|x| x.key == f.field && x.source.is_some());
-        let note = clean_text(&f.note).filter(|n| n.chars().count() <= 500);
-        match (prefilled, note) {
-            (true, Some(note)) => out.push(Flag {
-                field: f.field.clone(),
-                note,
-            }),
-            _ => {
-                return Err(answer_error(vec![AnswerError {
-                    field: f.field.clone(),
-                    code: "invalid_flag",
-                    detail: "a flag names a pre-filled field and says, in 1 to 500 characters, what is right".into(),
-                }]))
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// The attachments, each a document of the applicant's for one of the procedure's codes.
-async fn check_documents(
-    state: &AppState,
-    p: &Procedure,
-    applicant: &CitizenId,
-    given: &[Attachment],
-) -> Result<Vec<(String, sohoa_storage::files::Document)>, AppError> {
-    let mut out = Vec::with_capacity(given.len());
-    let mut errors = Vec::new();
-    for a in given {
-        if !p.documents.iter().any(|d| d.code == a.code) {
-            errors.push(AnswerError {
-                field: a.code.clone(),
-                code: "unknown_document",
-                detail: "the procedure asks for no such document".into(),
-            });
-            continue;
-        }
-        let owned = sohoa_storage::files::get(&state.db, &a.document_id)
-            .await?
-            .filter(|d| d.owner == applicant.as_str());
-        if let Some(d) = owned {
-            out.push((a.code.clone(), d));
-        } else {
-            errors.push(AnswerError {
-                field: a.code.clone(),
-                code: "invalid_document",
-                detail: "attach a document from the applicant's own store".into(),
-            });
-        }
-    }
-    if errors.is_empty() {
-        Ok(out)
-    } else {
-        Err(answer_error(errors))
-    }
-}
-
-/// Every required document has something attached.
-fn required_documents(p: &Procedure, attached: &[&str]) -> Result<(), AppError> {
-    let missing: Vec<AnswerError> = p
-        .documents
-        .iter()
-        .filter(|d| d.required && !attached.contains(&d.code.as_str()))
-        .map(|d| AnswerError {
-            field: d.code.clone(),
-            code: "document_required",
-            detail: format!("attach {}", d.name_en),
-        })
-        .collect();
-    if missing.is_empty() {
-        Ok(())
-    } else {
-        Err(answer_error(missing))
-    }
-}
-
-/// The fee fields of a submission made today.
-fn fee_today(p: &Procedure) -> (Option<i64>, Option<i64>, Option<String>) {
-    match p.fee_on(super::today()) {
-        None => (None, None, None),
-        Some(due) => (
-            Some(due.fee.dong()),
-            Some(due.payable().dong()),
-            due.waived_by.map(|w| w.basis.clone()),
-        ),
-    }
-}
-
 fn idempotency_key(headers: &HeaderMap) -> Result<String, AppError> {
     let key = headers
         .get("idempotency-key")
@@ -497,8 +301,8 @@ pub async fn create(
     Ok(created(view, replayed))
 }
 
-/// Files an application under an idempotency key: the API's and the web form's one path.
-/// `true` with the view: the key was used before, and this is that application.
+/// The use case's command for a request's body, filed under `key`: the API's and the web
+/// form's one path.
 pub(crate) async fn file(
     state: &AppState,
     caller: &Caller,
@@ -509,351 +313,52 @@ pub(crate) async fn file(
     let request_hash = hex::encode(Sha256::digest(
         serde_json::to_vec(&body).map_err(AppError::internal)?,
     ));
-    let attempt: Result<(ApplicationView, bool), AppError> = async {
-        // Who applies: the signed-in citizen, or the citizen a digital team member helps with
-        // the one-time code the citizen gave them.
-        let (me, assist) = match (&caller.0, &body.on_behalf_of) {
-            (Principal::Citizen(id), None) => (id.clone(), None),
-            (Principal::Staff(s), Some(behalf)) if s.role == Role::DigitalTeam => {
-                let id = CitizenId::parse(&behalf.citizen_id).map_err(|_| {
-                    AppError::unprocessable("invalid_citizen_id").field("on_behalf_of")
-                })?;
-                let code_hash = assist_code_hash(&behalf.code).ok_or_else(|| {
-                    AppError::unprocessable("invalid_assist_code").field("on_behalf_of")
-                })?;
-                if !store::assist_code_live(&state.db, id.as_str(), &code_hash).await? {
-                    return Err(
-                        AppError::unprocessable("invalid_assist_code").field("on_behalf_of")
-                    );
-                }
-                let assist = store::Assist {
-                    helper: s.username.clone(),
-                    code_hash,
-                };
-                (id, Some(assist))
-            }
-            (Principal::Staff(s), None) if s.role == Role::DigitalTeam => {
-                return Err(AppError::unprocessable("invalid_assist_code").field("on_behalf_of"));
-            }
-            _ => return Err(AppError::new(StatusCode::FORBIDDEN, "forbidden")),
-        };
-        let code = ProcedureCode::parse(&body.procedure_code).ok_or_else(|| {
+    let on_behalf_of = match &body.on_behalf_of {
+        None => None,
+        Some(b) => Some(uc::Behalf {
+            citizen: CitizenId::parse(&b.citizen_id)
+                .map_err(|_| AppError::unprocessable("invalid_citizen_id").field("on_behalf_of"))?,
+            code_hash: assist_code_hash(&b.code).ok_or_else(|| {
+                AppError::unprocessable("invalid_assist_code").field("on_behalf_of")
+            })?,
+        }),
+    };
+    let enterprise = match body.enterprise.as_deref() {
+        None => None,
+        Some(t) => Some(
+            TaxCode::parse(t)
+                .map_err(|_| AppError::unprocessable("invalid_tax_code").field("enterprise"))?,
+        ),
+    };
+    let cmd = uc::FileApplication {
+        procedure_code: ProcedureCode::parse(&body.procedure_code).ok_or_else(|| {
             AppError::unprocessable("invalid_procedure_code").field("procedure_code")
-        })?;
-        let proc = state
-            .catalog
-            .procedure(&state.db, &code)
-            .await?
-            .ok_or_else(|| {
-                AppError::unprocessable("procedure_not_found").field("procedure_code")
-            })?;
-        let (records, unit) =
-            records_for(state, &proc.procedure, &me, body.enterprise.as_deref()).await?;
-        caller.authorize(
-            Action::Apply,
-            &Target {
-                citizen: Some(&me),
-                unit: Some(&unit),
-                ..Target::default()
-            },
-        )?;
-        let completeness = if body.submit {
-            Completeness::Submission
-        } else {
-            Completeness::Draft
-        };
-        let answers =
-            fill(&proc.procedure, &records, &body.answers, completeness).map_err(answer_error)?;
-        units_in_force(state, &proc.procedure, &answers).await?;
-        let flags = check_flags(&proc.procedure, &body.flags)?;
-        let mut attachments = check_documents(state, &proc.procedure, &me, &body.documents).await?;
-        // In the order, and as often, the application will list them.
-        attachments.sort_by(|a, b| (&a.0, &a.1.id).cmp(&(&b.0, &b.1.id)));
-        attachments.dedup_by(|a, b| a.0 == b.0 && a.1.id == b.1.id);
-        if body.submit {
-            let codes: Vec<&str> = attachments.iter().map(|(c, _)| c.as_str()).collect();
-            required_documents(&proc.procedure, &codes)?;
-        }
-        let agency = deciding_agency(state, &proc.procedure, &unit).await?;
-        let now = store::now();
-        let (fee, fee_payable, waiver_basis) = if body.submit {
-            fee_today(&proc.procedure)
-        } else {
-            (None, None, None)
-        };
-        let lookup_code = LookupCode::from_random(crate::auth::random_bytes::<8>()?);
-        let app = Application {
-            number: ApplicationNumber::from_random(crate::auth::random_bytes::<8>()?).to_string(),
-            procedure_code: code.to_string(),
-            procedure_version: proc.version,
-            applicant: me.to_string(),
-            agency_code: agency.to_string(),
-            unit_code: unit.to_string(),
-            status: if body.submit {
-                Status::Submitted
-            } else {
-                Status::Draft
-            },
-            content: Some(Content {
-                answers,
-                flags,
-                lookup_code: lookup_code.to_string(),
-            }),
-            fee,
-            fee_payable,
-            waiver_basis,
-            assigned_to: None,
-            created_at: now.clone(),
-            submitted_at: body.submit.then(|| now.clone()),
-            received_on: None,
-            due_on: None,
-            paused_on: None,
-            decided_at: None,
-            updated_at: now,
-            revision: 1,
-            lookup_hash: lookup_code.hash(),
-            assisted_by: assist.as_ref().map(|a| a.helper.clone()),
-            fee_paid_at: None,
-            enterprise: records
-                .enterprise
-                .as_ref()
-                .and_then(|e| e.get("tax_code"))
-                .and_then(|t| t.as_str())
-                .map(str::to_owned),
-        };
-        let action = if body.submit {
-            "application.submit"
-        } else {
-            "application.create"
-        };
-        let audit = AuditRecord::new(caller.actor(), action, "application", &app.number)
-            .fields(
-                app.content
-                    .iter()
-                    .flat_map(|c| c.answers.iter().map(|a| a.key.clone())),
-            )
-            .client_addr(addr.clone());
-        let idem = IdempotencyKey {
-            owner: caller.actor(),
-            key: key.clone(),
-            request_hash: request_hash.clone(),
-        };
-        let number = app.number.clone();
-        let job = store::NewApplication::new(
-            &*state.db.keyring()?,
-            app.clone(),
-            Some(idem),
-            assist.clone(),
-            attachments
-                .iter()
-                .map(|(code, d)| (code.clone(), d.id.clone()))
-                .collect(),
-            audit,
-        )?;
-        // Group commit: answered once the batch holding it is committed.
-        match state.submissions.submit(job).await? {
-            Created::New => {}
-            Created::AssistRefused => {
-                return Err(AppError::unprocessable("invalid_assist_code").field("on_behalf_of"))
-            }
-            Created::Replay {
-                number,
-                same_request: true,
-            } => return replayed(state, caller, addr.clone(), &number).await,
-            Created::Replay { .. } => {
-                return Err(AppError::unprocessable("idempotency_key_reused"));
-            }
-        }
-        if let Some(a) = &assist {
-            // The citizen's access log shows who filed for them.
-            let record =
-                AuditRecord::new(caller.actor(), "application.assist", "citizen", me.as_str())
-                    .purpose(format!("application {number}"))
-                    .fields(["application"])
-                    .client_addr(addr.clone());
-            state.audit.record(record).await?;
-            tracing::info!(helper = %a.helper, number = %number, "assisted application filed");
-        }
-        // Answered from what was just written, without reading it back: the rows are exactly
-        // these, and a submission's reads are what limits how many the server takes a second.
-        let first = store::Event {
-            seq: 1,
-            from_status: None,
-            to_status: app.status,
-            actor: caller.actor(),
-            at: app.created_at.clone(),
-            comment: None,
-        };
-        let mut view = ApplicationView::new(app, Some(vec![first]), calendar()?);
-        view.payments = Some(Vec::new());
-        view.documents = Some(
-            attachments
-                .into_iter()
-                .map(|(code, d)| AttachedView {
-                    code,
-                    document: d.into(),
-                })
-                .collect(),
-        );
-        Ok((view, false))
-    }
-    .await;
-    match attempt {
-        // A retry of a request that was filed may no longer pass the checks (the assist code
-        // it carried is spent, say): it is answered as the replay it is. Looked up only on
-        // failure, so a first submission costs no extra read; the writer settles races.
-        Err(e) => match store::replay(&state.db, &caller.actor(), &key).await? {
-            Some((_, hash)) if hash != request_hash => {
-                Err(AppError::unprocessable("idempotency_key_reused"))
-            }
-            Some((number, _)) => replayed(state, caller, addr, &number).await,
-            None => Err(e),
-        },
-        ok => ok,
-    }
-}
-
-/// The answer to a retried submission: the application as it is now, to a caller who may
-/// read it now (staff's reading audited, as a GET's). Anyone else who sent the request (a
-/// digital team member, whose one-time code was spent by the first) learns that it was
-/// filed, under the number they were given then, and nothing of what it holds today.
-async fn replayed(
-    state: &AppState,
-    caller: &Caller,
-    addr: Option<String>,
-    number: &str,
-) -> Result<(ApplicationView, bool), AppError> {
-    match load_for(state, caller, number, Action::ReadApplication).await {
-        Ok(app) => {
-            audit_read(state, caller, addr, &app).await?;
-            Ok((detail(state, app).await?, true))
-        }
-        Err(e) if e.status == StatusCode::NOT_FOUND => {
-            Err(AppError::conflict("already_filed").arg("number", number))
-        }
-        Err(e) => Err(e),
-    }
-}
-
-/// An application as just stored, in full.
-async fn reloaded(state: &AppState, number: &str) -> Result<ApplicationView, AppError> {
-    let stored = store::get(&state.db, number)
-        .await?
-        .ok_or_else(|| AppError::internal("a stored application vanished"))?;
-    detail(state, stored).await
-}
-
-/// The full view: answers, documents, every move.
-async fn detail(state: &AppState, app: Application) -> Result<ApplicationView, AppError> {
-    let events = store::events(&state.db, &app.number).await?;
-    let documents = sohoa_storage::files::attached(&state.db, &app.number).await?;
-    let payments = sohoa_storage::payments::of_application(&state.db, &app.number).await?;
-    let mut view = ApplicationView::new(app, Some(events), calendar()?);
-    view.payments = Some(payments.into_iter().map(Into::into).collect());
-    view.documents = Some(
-        documents
+        })?,
+        answers: body.answers,
+        flags: body.flags,
+        documents: body
+            .documents
             .into_iter()
-            .map(|a| AttachedView {
+            .map(|a| uc::Attachment {
                 code: a.code,
-                document: a.document.into(),
+                document_id: a.document_id,
             })
             .collect(),
-    );
-    Ok(view)
+        enterprise,
+        on_behalf_of,
+        submit: body.submit,
+        idempotency: uc::Idempotency { key, request_hash },
+    };
+    let filed = uc::file(state, Acting::new(&caller.0, addr.as_deref()), cmd).await?;
+    Ok((
+        ApplicationView::full(filed.detail, sohoa_app::calendar()?),
+        filed.replayed,
+    ))
 }
 
 /// The SHA-256 (hex) of an assist code as the citizen was shown it, dashes and case aside.
 pub(crate) fn assist_code_hash(code: &str) -> Option<String> {
     LookupCode::parse(code).map(|c| c.hash())
-}
-
-/// Who decides: the procedure's agency, or the People's Committee of the applicant's commune.
-async fn deciding_agency(
-    state: &AppState,
-    p: &Procedure,
-    unit: &UnitCode,
-) -> Result<AgencyCode, AppError> {
-    match (p.level, &p.agency_code) {
-        (Level::City, Some(a)) => Ok(a.clone()),
-        _ => state
-            .catalog
-            .commune_agency(&state.db, unit.as_str())
-            .await?
-            .map(|a| a.code)
-            .ok_or_else(|| AppError::unprocessable("no_deciding_agency")),
-    }
-}
-
-fn parse_number(number: &str) -> Result<ApplicationNumber, AppError> {
-    ApplicationNumber::parse(number).ok_or_else(|| AppError::not_found("application_not_found"))
-}
-
-/// Loads an application the caller may do `action` to; any refusal looks like absence to
-/// a caller who may not even read it.
-pub(crate) async fn load_for(
-    state: &AppState,
-    caller: &Caller,
-    number: &str,
-    action: Action,
-) -> Result<Application, AppError> {
-    let number = parse_number(number)?;
-    let app = store::get(&state.db, number.as_str())
-        .await?
-        .ok_or_else(|| AppError::not_found("application_not_found"))?;
-    let (agency, unit, citizen) = target_parts(&app)?;
-    let target = Target {
-        agency: Some(&agency),
-        unit: Some(&unit),
-        citizen: Some(&citizen),
-        role: None,
-    };
-    // A draft is the applicant's alone until it is submitted.
-    let hidden_draft = app.status == Status::Draft && !matches!(caller.0, Principal::Citizen(_));
-    if hidden_draft
-        || sohoa_domain::policy::authorize(&caller.0, Action::ReadApplication, &target).is_err()
-    {
-        return Err(AppError::not_found("application_not_found"));
-    }
-    caller.authorize(action, &target)?;
-    Ok(app)
-}
-
-fn target_parts(app: &Application) -> Result<(AgencyCode, UnitCode, CitizenId), AppError> {
-    let corrupt = |what: &str| AppError::internal(format!("application {}: {what}", app.number));
-    Ok((
-        AgencyCode::parse(&app.agency_code).map_err(|_| corrupt("agency"))?,
-        UnitCode::parse(&app.unit_code).map_err(|_| corrupt("unit"))?,
-        CitizenId::parse(&app.applicant).map_err(|_| corrupt("applicant"))?,
-    ))
-}
-
-/// Staff reading an application read personal data: that goes in the audit log.
-pub(crate) async fn audit_read(
-    state: &AppState,
-    caller: &Caller,
-    addr: Option<String>,
-    app: &Application,
-) -> Result<(), AppError> {
-    read_of(state, caller, addr, &app.applicant, &app.number).await
-}
-
-async fn read_of(
-    state: &AppState,
-    caller: &Caller,
-    addr: Option<String>,
-    applicant: &str,
-    number: &str,
-) -> Result<(), AppError> {
-    if matches!(caller.0, Principal::Citizen(_)) {
-        return Ok(());
-    }
-    let record = AuditRecord::new(caller.actor(), "application.read", "citizen", applicant)
-        .purpose(format!("application {number}"))
-        .fields(["application"])
-        .actor_unit(caller.0.agency().map(ToString::to_string))
-        .client_addr(addr);
-    state.audit.record(record).await?;
-    Ok(())
 }
 
 /// One application with its answers and history: for its applicant and the staff of the
@@ -867,9 +372,8 @@ pub async fn get_application(
     ClientAddr(addr): ClientAddr,
     Path(number): Path<String>,
 ) -> ApiResult<Json<ApplicationView>> {
-    let app = load_for(&state, &caller, &number, Action::ReadApplication).await?;
-    audit_read(&state, &caller, addr, &app).await?;
-    Ok(Json(detail(&state, app).await?))
+    let d = uc::read(&state, Acting::new(&caller.0, addr.as_deref()), &number).await?;
+    Ok(Json(ApplicationView::full(d, sohoa_app::calendar()?)))
 }
 
 /// A document attached to an application, for its applicant and the deciding staff (whose
@@ -883,13 +387,14 @@ pub async fn get_document(
     ClientAddr(addr): ClientAddr,
     Path((number, document_id)): Path<(String, String)>,
 ) -> ApiResult<Response> {
-    let app = load_for(&state, &caller, &number, Action::ReadApplication).await?;
+    let who = Acting::new(&caller.0, addr.as_deref());
+    let app = uc::load_for(&state, &caller.0, &number, Action::ReadApplication).await?;
     let attached = sohoa_storage::files::attached(&state.db, &app.number).await?;
     let doc = attached
         .into_iter()
         .find(|a| a.document.id == document_id)
         .ok_or_else(|| AppError::not_found("document_not_found"))?;
-    audit_read(&state, &caller, addr, &app).await?;
+    uc::audit_read(&state, who, &app.applicant, &app.number).await?;
     super::documents::content(&state, &doc.document).await
 }
 
@@ -925,184 +430,19 @@ pub async fn transition(
     Path(number): Path<String>,
     ApiJson(body): ApiJson<TransitionRequest>,
 ) -> ApiResult<Json<ApplicationView>> {
-    let view = move_one(&state, &caller, addr.clone(), &number, &body).await?;
-    // The answer carries the applicant's personal data: for staff, an audited read like
-    // a GET, in the applicant's access log.
-    audit_read_view(&state, &caller, addr, &view).await?;
-    Ok(Json(view))
+    let who = Acting::new(&caller.0, addr.as_deref());
+    let d = uc::transition(&state, who, &number, &body.command()).await?;
+    Ok(Json(ApplicationView::full(d, sohoa_app::calendar()?)))
 }
 
-/// [`audit_read`] for an application answered in full.
-async fn audit_read_view(
-    state: &AppState,
-    caller: &Caller,
-    addr: Option<String>,
-    view: &ApplicationView,
-) -> Result<(), AppError> {
-    let Some(applicant) = &view.applicant else {
-        return Ok(());
-    };
-    read_of(state, caller, addr, applicant, &view.number).await
-}
-
-pub(crate) async fn move_one(
-    state: &AppState,
-    caller: &Caller,
-    addr: Option<String>,
-    number: &str,
-    body: &TransitionRequest,
-) -> Result<ApplicationView, AppError> {
-    let app = load_for(state, caller, number, Action::ReadApplication).await?;
-    let mover = app.status.mover_to(body.to).map_err(|_| {
-        AppError::conflict("illegal_transition")
-            .arg("from", app.status.as_str())
-            .arg("to", body.to.as_str())
-    })?;
-    let (agency, unit, citizen) = target_parts(&app)?;
-    let target = Target {
-        agency: Some(&agency),
-        unit: Some(&unit),
-        citizen: Some(&citizen),
-        role: None,
-    };
-    caller.authorize(
-        match mover {
-            Mover::Applicant => Action::Apply,
-            Mover::Officer => Action::ProcessApplication,
-        },
-        &target,
-    )?;
-    if body.revision.is_some_and(|r| r != app.revision) {
-        return Err(AppError::conflict("application_changed"));
-    }
-    if body.to == Status::Received && app.fee_payable.unwrap_or(0) > 0 && app.fee_paid_at.is_none()
-    {
-        return Err(AppError::conflict("fee_unpaid"));
-    }
-    let comment = match body.comment.as_deref().map(clean_text) {
-        Some(Some(c)) if c.chars().count() <= 2000 => Some(c),
-        Some(Some(_)) => {
-            return Err(AppError::unprocessable("invalid_comment").field("comment"));
+impl TransitionRequest {
+    pub(crate) fn command(&self) -> uc::Transition {
+        uc::Transition {
+            to: self.to,
+            comment: self.comment.clone(),
+            revision: self.revision,
         }
-        _ => None,
-    };
-    if comment.is_none()
-        && matches!(
-            body.to,
-            Status::SupplementRequested | Status::Rejected | Status::Withdrawn
-        )
-    {
-        return Err(AppError::unprocessable("comment_required").field("comment"));
     }
-    let cal = calendar()?;
-    let today = super::today();
-    let now = store::now();
-    let mut after = app.clone();
-    after.status = body.to;
-    after.updated_at = now.clone();
-    let code = ProcedureCode::parse(&app.procedure_code)
-        .ok_or_else(|| AppError::internal("a stored procedure code does not parse"))?;
-    // A draft is submitted under the catalog as it is today, as if filed today; every other
-    // move keeps the version the application was submitted under.
-    let proc = if body.to == Status::Submitted {
-        state.catalog.procedure(&state.db, &code).await?
-    } else {
-        procedures::get(&state.db, &code, Some(app.procedure_version)).await?
-    }
-    .ok_or_else(|| AppError::internal("an application's procedure version is missing"))?;
-    let deadline = deadline_of(&app);
-    let deadline = match (body.to, deadline) {
-        (Status::Received, _) => Some(Deadline::start(cal, today, proc.procedure.deadline_days)),
-        (Status::SupplementRequested, Some(d)) => Some(d.pause(today)),
-        (Status::Resubmitted, Some(d)) => Some(d.resume(cal, today)),
-        (_, d) => d,
-    };
-    if let Some(d) = deadline {
-        after.received_on = Some(date_text(d.received_on));
-        after.due_on = Some(date_text(d.due_on));
-        after.paused_on = d.paused_on.map(date_text);
-    }
-    let mut fields = vec!["status".to_owned()];
-    match body.to {
-        Status::Submitted => {
-            submit_draft(state, &proc, &citizen, &mut after).await?;
-            after.submitted_at = Some(now.clone());
-            fields.extend(
-                [
-                    "answers",
-                    "fee",
-                    "agency_code",
-                    "unit_code",
-                    "procedure_version",
-                ]
-                .map(String::from),
-            );
-        }
-        Status::Approved | Status::Rejected => after.decided_at = Some(now.clone()),
-        _ => {}
-    }
-    let record = AuditRecord::new(
-        caller.actor(),
-        format!("application.{}", body.to.as_str()),
-        "application",
-        &app.number,
-    )
-    .fields(fields)
-    .actor_unit(caller.0.agency().map(ToString::to_string))
-    .client_addr(addr);
-    let result = if body.to == Status::ResultIssued {
-        Some(super::results::sign(state, &app, &proc.procedure, &now).await?)
-    } else {
-        None
-    };
-    let mut tx = state.db.begin().await?;
-    let keys = state.db.keyring()?;
-    if !store::update(&mut tx, &keys, &app, &after, comment.as_deref(), record).await? {
-        return Err(AppError::conflict("application_changed"));
-    }
-    if let Some(r) = &result {
-        sohoa_storage::pki::save_result(&mut tx, r).await?;
-    }
-    tx.commit().await.map_err(StorageError::from)?;
-    reloaded(state, &app.number).await
-}
-
-/// A draft becomes a submission exactly as if filed today: its typed answers checked again
-/// with the registry's values as they are now, under the catalog's current version (fee,
-/// waiver, documents), decided by the agency of the applicant's commune today. Everything
-/// derived lands in `after`, which the move writes whole.
-async fn submit_draft(
-    state: &AppState,
-    proc: &procedures::Versioned,
-    citizen: &CitizenId,
-    after: &mut Application,
-) -> Result<(), AppError> {
-    let p = &proc.procedure;
-    let content = after.content.clone().unwrap_or_default();
-    let typed: serde_json::Map<_, _> = content
-        .answers
-        .iter()
-        .filter(|a| !a.prefilled)
-        .map(|a| (a.key.clone(), a.value.clone()))
-        .collect();
-    let (records, unit) = records_for(state, p, citizen, after.enterprise.as_deref()).await?;
-    let answers = fill(p, &records, &typed, Completeness::Submission).map_err(answer_error)?;
-    units_in_force(state, p, &answers).await?;
-    let flags = check_flags(p, &content.flags)?;
-    let attached = sohoa_storage::files::attached(&state.db, &after.number).await?;
-    let codes: Vec<&str> = attached.iter().map(|a| a.code.as_str()).collect();
-    required_documents(p, &codes)?;
-    let agency = deciding_agency(state, p, &unit).await?;
-    (after.fee, after.fee_payable, after.waiver_basis) = fee_today(p);
-    after.procedure_version = proc.version;
-    after.agency_code = agency.to_string();
-    after.unit_code = unit.to_string();
-    after.content = Some(Content {
-        answers,
-        flags,
-        lookup_code: content.lookup_code,
-    });
-    Ok(())
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -1131,67 +471,13 @@ pub async fn assign(
     Path(number): Path<String>,
     ApiJson(body): ApiJson<AssignRequest>,
 ) -> ApiResult<Json<ApplicationView>> {
-    let view = assign_one(
-        &state,
-        &caller,
-        addr.clone(),
-        &number,
-        body.username.as_deref(),
-    )
-    .await?;
-    audit_read_view(&state, &caller, addr, &view).await?;
-    Ok(Json(view))
-}
-
-pub(crate) async fn assign_one(
-    state: &AppState,
-    caller: &Caller,
-    addr: Option<String>,
-    number: &str,
-    username: Option<&str>,
-) -> Result<ApplicationView, AppError> {
-    let app = load_for(state, caller, number, Action::ProcessApplication).await?;
-    if app.status.is_closed() {
-        return Err(AppError::conflict("illegal_transition")
-            .arg("from", app.status.as_str())
-            .arg("to", app.status.as_str()));
-    }
-    if let Some(u) = username {
-        let officer = sohoa_storage::accounts::staff_by_username(&state.db, u).await?;
-        let fits = officer.is_some_and(|o| {
-            o.role == Role::Officer.as_str()
-                && o.disabled_at.is_none()
-                && o.agency_code.as_deref() == Some(app.agency_code.as_str())
-                && o.unit_code
-                    .as_deref()
-                    .is_none_or(|unit| unit == app.unit_code)
-        });
-        if !fits {
-            return Err(AppError::unprocessable("invalid_assignee").field("username"));
-        }
-    }
-    let mut after = app.clone();
-    after.assigned_to = username.map(str::to_owned);
-    after.updated_at = store::now();
-    let record = AuditRecord::new(
-        caller.actor(),
-        "application.assign",
-        "application",
-        &app.number,
-    )
-    .fields(["assigned_to"])
-    .actor_unit(caller.0.agency().map(ToString::to_string))
-    .client_addr(addr);
-    let mut tx = state.db.begin().await?;
-    let keys = state.db.keyring()?;
-    if !store::update(&mut tx, &keys, &app, &after, None, record).await? {
-        return Err(AppError::conflict("application_changed"));
-    }
-    tx.commit().await.map_err(StorageError::from)?;
-    let stored = store::get(&state.db, &app.number)
-        .await?
-        .ok_or_else(|| AppError::internal("a stored application vanished"))?;
-    Ok(ApplicationView::new(stored, None, calendar()?))
+    let who = Acting::new(&caller.0, addr.as_deref());
+    let stored = uc::assign(&state, who, &number, body.username.as_deref()).await?;
+    Ok(Json(ApplicationView::new(
+        stored,
+        None,
+        sohoa_app::calendar()?,
+    )))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -1244,42 +530,31 @@ pub async fn bulk(
     if body.numbers.is_empty() || body.numbers.len() > 200 {
         return Err(AppError::unprocessable("invalid_bulk").field("numbers"));
     }
-    if body.to.is_some() == body.assign.is_some() {
-        return Err(AppError::unprocessable("invalid_bulk").field("to"));
-    }
-    let mut results = Vec::with_capacity(body.numbers.len());
-    for number in &body.numbers {
-        let outcome = match (body.to, &body.assign) {
-            (Some(to), _) => {
-                let req = TransitionRequest {
-                    to,
-                    comment: body.comment.clone(),
-                    revision: None,
-                };
-                move_one(&state, &caller, addr.clone(), number, &req)
-                    .await
-                    .map(drop)
-            }
-            (None, Some(u)) => assign_one(&state, &caller, addr.clone(), number, Some(u))
-                .await
-                .map(drop),
-            (None, None) => Ok(()),
-        };
-        results.push(match outcome {
+    let action = match (body.to, body.assign) {
+        (Some(to), None) => uc::BulkAction::Move {
+            to,
+            comment: body.comment,
+        },
+        (None, Some(u)) => uc::BulkAction::Assign(u),
+        _ => return Err(AppError::unprocessable("invalid_bulk").field("to")),
+    };
+    let who = Acting::new(&caller.0, addr.as_deref());
+    let outcomes = uc::bulk(&state, who, &body.numbers, &action).await?;
+    let results: Vec<BulkOutcome> = outcomes
+        .into_iter()
+        .map(|(number, outcome)| match outcome.map_err(AppError::from) {
             Ok(()) => BulkOutcome {
-                number: number.clone(),
+                number,
                 status: 200,
                 code: None,
             },
-            // A failure of the store is the whole request's, not one application's.
-            Err(e) if e.status.is_server_error() => return Err(e),
             Err(e) => BulkOutcome {
-                number: number.clone(),
+                number,
                 status: e.status.as_u16(),
                 code: Some(e.code.to_owned()),
             },
-        });
-    }
+        })
+        .collect();
     let succeeded = results.iter().filter(|r| r.status == 200).count();
     Ok(Json(BulkResult {
         succeeded,
@@ -1404,7 +679,7 @@ pub async fn list(
     if !(1..=200).contains(&limit) {
         return Err(AppError::bad_request("invalid_page"));
     }
-    let cal = calendar()?;
+    let cal = sohoa_app::calendar()?;
     let (items, next) = store::list(&state.db, &q, after.as_ref(), limit).await?;
     let own = matches!(caller.0, Principal::Citizen(_));
     Ok(Json(ApplicationPage {
@@ -1457,12 +732,12 @@ pub async fn public_status(
     ApiJson(q): ApiJson<StatusQuery>,
 ) -> ApiResult<Json<PublicStatus>> {
     let not_found = || AppError::not_found("application_not_found");
-    let number = parse_number(&q.number)?;
+    let number = ApplicationNumber::parse(&q.number).ok_or_else(not_found)?;
     let code = LookupCode::parse(&q.code).ok_or_else(not_found)?;
     let a = store::by_lookup(&state.db, number.as_str(), &code.hash())
         .await?
         .ok_or_else(not_found)?;
-    let view = ApplicationView::new(a, None, calendar()?);
+    let view = ApplicationView::new(a, None, sohoa_app::calendar()?);
     Ok(Json(PublicStatus {
         number: view.number,
         procedure_code: view.procedure_code,

@@ -58,7 +58,7 @@ pub async fn rate_application(
     Path(number): Path<String>,
     ApiJson(body): ApiJson<ApplicationRating>,
 ) -> ApiResult<(StatusCode, Json<ApplicationRatingView>)> {
-    let app = super::applications::load_for(&state, &caller, &number, Action::Apply).await?;
+    let app = sohoa_app::applications::load_for(&state, &caller.0, &number, Action::Apply).await?;
     // Only the applicant rates, not a digital team member who filed it for them.
     if !matches!(caller.0, sohoa_domain::policy::Principal::Citizen(_)) {
         return Err(AppError::new(StatusCode::FORBIDDEN, "forbidden"));

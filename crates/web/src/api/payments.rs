@@ -142,7 +142,7 @@ pub async fn start(
     ClientAddr(addr): ClientAddr,
     Path(number): Path<String>,
 ) -> ApiResult<(StatusCode, Json<Checkout>)> {
-    let app = super::applications::load_for(&state, &caller, &number, Action::Apply).await?;
+    let app = sohoa_app::applications::load_for(&state, &caller.0, &number, Action::Apply).await?;
     let gateway =
         state.config.payments.clone().ok_or_else(|| {
             AppError::new(StatusCode::SERVICE_UNAVAILABLE, "payments_unavailable")
@@ -286,7 +286,8 @@ pub async fn counter(
     ApiJson(body): ApiJson<CounterPayment>,
 ) -> ApiResult<(StatusCode, Json<PaymentView>)> {
     let app =
-        super::applications::load_for(&state, &caller, &number, Action::ProcessApplication).await?;
+        sohoa_app::applications::load_for(&state, &caller.0, &number, Action::ProcessApplication)
+            .await?;
     let receipt = clean_text(&body.receipt)
         .filter(|r| r.chars().count() <= 64)
         .ok_or_else(|| AppError::unprocessable("invalid_receipt").field("receipt"))?;

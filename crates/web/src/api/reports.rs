@@ -188,7 +188,7 @@ pub(crate) async fn file(
         .datetime()
         .to_offset(sohoa_domain::timestamp::VIETNAM)
         .date();
-    let due_on = super::applications::calendar()?.add_working_days(today, category.deadline_days);
+    let due_on = sohoa_app::calendar()?.add_working_days(today, category.deadline_days);
     let id = format!(
         "PA-{}-{}",
         today.to_string().replace('-', ""),

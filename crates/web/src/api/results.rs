@@ -5,77 +5,16 @@ use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::Json;
-use base64::Engine;
 use serde::{Deserialize, Serialize};
-use sohoa_domain::agency::AgencyCode;
-use sohoa_domain::policy::Action;
-use sohoa_domain::services::procedure::Procedure;
-use sohoa_storage::applications::Application;
-use sohoa_storage::pki::{self, SignedResult};
 use utoipa::ToSchema;
 
+use sohoa_app::results as uc;
+use sohoa_app::Acting;
+
 use crate::auth::Caller;
-use crate::error::{ApiResult, AppError};
+use crate::error::ApiResult;
 use crate::extract::{ApiJson, ClientAddr};
 use crate::AppState;
-
-const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
-
-/// What a result says. Serialized once; the exact bytes are what is signed and kept.
-#[derive(Debug, Serialize, Deserialize)]
-struct ResultDocument {
-    #[serde(rename = "type")]
-    kind: String,
-    number: String,
-    procedure_code: String,
-    procedure_version: i64,
-    procedure_name_vi: String,
-    procedure_name_en: String,
-    applicant: String,
-    agency_code: String,
-    agency_name: String,
-    decision: String,
-    decided_at: Option<String>,
-    issued_at: String,
-}
-
-/// Signs the result of `app` (approved or rejected) with its agency's key.
-pub(crate) async fn sign(
-    state: &AppState,
-    app: &Application,
-    procedure: &Procedure,
-    issued_at: &str,
-) -> Result<SignedResult, AppError> {
-    let code = AgencyCode::parse(&app.agency_code)
-        .map_err(|_| AppError::internal("a stored agency code does not parse"))?;
-    let agency = sohoa_storage::agencies::get(&state.db, &code)
-        .await?
-        .ok_or_else(|| AppError::internal("the deciding agency vanished"))?;
-    let doc = ResultDocument {
-        kind: "sohoa-result/1".into(),
-        number: app.number.clone(),
-        procedure_code: app.procedure_code.clone(),
-        procedure_version: app.procedure_version,
-        procedure_name_vi: procedure.name_vi.clone(),
-        procedure_name_en: procedure.name_en.clone(),
-        applicant: app.applicant.clone(),
-        agency_code: app.agency_code.clone(),
-        agency_name: agency.name_vi.clone(),
-        decision: app.status.as_str().to_owned(),
-        decided_at: app.decided_at.clone(),
-        issued_at: issued_at.to_owned(),
-    };
-    let document = serde_json::to_string(&doc).map_err(AppError::internal)?;
-    let key = pki::agency_key(&state.db, &app.agency_code, &agency.name_vi).await?;
-    let signature = key.sign(document.as_bytes())?;
-    Ok(SignedResult {
-        number: app.number.clone(),
-        document,
-        signature: B64.encode(signature),
-        signer: app.agency_code.clone(),
-        issued_at: issued_at.to_owned(),
-    })
-}
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ResultView {
@@ -100,22 +39,12 @@ pub async fn get_result(
     ClientAddr(addr): ClientAddr,
     Path(number): Path<String>,
 ) -> ApiResult<Json<ResultView>> {
-    let app =
-        super::applications::load_for(&state, &caller, &number, Action::ReadApplication).await?;
-    let r = pki::result(&state.db, &app.number)
-        .await?
-        .ok_or_else(|| AppError::not_found("result_not_found"))?;
-    // The result names the applicant: staff reading it is a read of personal data.
-    super::applications::audit_read(&state, &caller, addr, &app).await?;
-    let key = pki::existing(&state.db, &r.signer)
-        .await?
-        .ok_or_else(|| AppError::internal("a result's signing key is missing"))?;
-    let ca = pki::city_ca(&state.db).await?;
+    let r = uc::read(&state, Acting::new(&caller.0, addr.as_deref()), &number).await?;
     Ok(Json(ResultView {
         document: r.document,
         signature: r.signature,
-        certificate: key.cert_pem,
-        ca_certificate: ca.cert_pem,
+        certificate: r.certificate,
+        ca_certificate: r.ca_certificate,
         issued_at: r.issued_at,
     }))
 }
@@ -124,10 +53,9 @@ pub async fn get_result(
 #[utoipa::path(get, path = "/api/v1/pki/ca.pem", tag = "services",
     responses((status = 200, description = "PEM certificate", content_type = "application/x-pem-file")))]
 pub async fn ca_pem(State(state): State<AppState>) -> ApiResult<impl IntoResponse> {
-    let ca = pki::city_ca(&state.db).await?;
     Ok((
         [(header::CONTENT_TYPE, "application/x-pem-file")],
-        ca.cert_pem,
+        uc::ca_pem(&state).await?,
     ))
 }
 
@@ -162,33 +90,21 @@ pub async fn verify(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<VerifyRequest>,
 ) -> ApiResult<Json<Verification>> {
-    let invalid = Verification {
-        valid: false,
-        number: None,
-        agency_code: None,
-        decision: None,
-        issued_at: None,
-    };
-    let Ok(signature) = B64.decode(req.signature.trim()) else {
-        return Ok(Json(invalid));
-    };
-    let Ok(doc) = serde_json::from_str::<ResultDocument>(&req.document) else {
-        return Ok(Json(invalid));
-    };
-    let Some(key) = pki::existing(&state.db, &doc.agency_code).await? else {
-        return Ok(Json(invalid));
-    };
-    let issued = pki::result(&state.db, &doc.number)
-        .await?
-        .is_some_and(|r| r.document == req.document);
-    if !issued || !key.verifies(req.document.as_bytes(), &signature) {
-        return Ok(Json(invalid));
-    }
-    Ok(Json(Verification {
-        valid: true,
-        number: Some(doc.number),
-        agency_code: Some(doc.agency_code),
-        decision: Some(doc.decision),
-        issued_at: Some(doc.issued_at),
+    let verified = uc::verify(&state, &req.document, &req.signature).await?;
+    Ok(Json(match verified {
+        Some(v) => Verification {
+            valid: true,
+            number: Some(v.number),
+            agency_code: Some(v.agency_code),
+            decision: Some(v.decision),
+            issued_at: Some(v.issued_at),
+        },
+        None => Verification {
+            valid: false,
+            number: None,
+            agency_code: None,
+            decision: None,
+            issued_at: None,
+        },
     }))
 }

@@ -323,9 +323,9 @@ async fn issued_result(
     addr: Option<String>,
     number: &str,
 ) -> Result<Issued, AppError> {
-    let app = crate::api::applications::load_for(
+    let app = sohoa_app::applications::load_for(
         state,
-        caller,
+        &caller.0,
         number,
         sohoa_domain::policy::Action::ReadApplication,
     )
@@ -333,7 +333,8 @@ async fn issued_result(
     let result = sohoa_storage::pki::result(&state.db, &app.number)
         .await?
         .ok_or_else(|| AppError::not_found("result_not_found"))?;
-    crate::api::applications::audit_read(state, caller, addr, &app).await?;
+    let who = sohoa_app::Acting::new(&caller.0, addr.as_deref());
+    sohoa_app::applications::audit_read(state, who, &app.applicant, &app.number).await?;
     let key = sohoa_storage::pki::existing(&state.db, &result.signer)
         .await?
         .ok_or_else(|| AppError::internal("a result's signing key is missing"))?;

@@ -15,12 +15,13 @@ use sohoa_domain::services::procedure::{FieldKind, ProcedureCode};
 use sohoa_domain::CitizenId;
 
 use super::{render, PageCtx, Shell};
-use crate::api::applications::{records_for, Attachment, NewApplication, OnBehalfOf};
+use crate::api::applications::{Attachment, NewApplication, OnBehalfOf};
 use crate::auth::{self, Caller};
 use crate::error::{AppError, PageErrorExt, PageResult};
 use crate::extract::ClientAddr;
 use crate::i18n::{Lang, Tr};
 use crate::AppState;
+use sohoa_app::applications::records_for;
 
 struct FieldRow {
     key: String,

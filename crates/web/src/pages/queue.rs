@@ -12,6 +12,9 @@ use sohoa_domain::policy::Principal;
 use sohoa_domain::services::workflow::{Mover, Status};
 
 use super::{render, PageCtx, Shell};
+use sohoa_app::applications as uc;
+use sohoa_app::Acting;
+
 use crate::api::applications::{self as api, ApplicationView, ListParams, TransitionRequest};
 use crate::auth::{self, Caller};
 use crate::error::{AppError, PageErrorExt, PageResult};
@@ -365,9 +368,11 @@ pub async fn queue_act(
             Principal::Staff(s) => s.username.clone(),
             _ => String::new(),
         };
-        api::assign_one(&state, &caller, addr.clone(), &number, Some(&me))
+        let who = Acting::new(&caller.0, addr.as_deref());
+        uc::assign_to(&state, who, &number, Some(&me))
             .await
-            .map(|_| ())
+            .map(drop)
+            .map_err(AppError::from)
     } else {
         match Status::parse(&f.action) {
             None => Err(AppError::bad_request("invalid_query").field("action")),
@@ -377,9 +382,11 @@ pub async fn queue_act(
                     comment: Some(f.comment.trim().to_owned()).filter(|c| !c.is_empty()),
                     revision: f.revision,
                 };
-                api::move_one(&state, &caller, addr.clone(), &number, &body)
+                let who = Acting::new(&caller.0, addr.as_deref());
+                uc::move_to(&state, who, &number, &body.command())
                     .await
-                    .map(|_| ())
+                    .map(drop)
+                    .map_err(AppError::from)
             }
         }
     };

@@ -1,0 +1,520 @@
+//! Filing an application: the online form's, the API's and (soon) the counter's one path.
+
+use sohoa_domain::agency::AgencyCode;
+use sohoa_domain::audit::AuditRecord;
+use sohoa_domain::policy::{Action, Principal, Role, Target};
+use sohoa_domain::registry::clean_text;
+use sohoa_domain::services::application::{
+    fill, Answer, AnswerError, ApplicationNumber, Completeness, Content, Flag, LookupCode, Records,
+};
+use sohoa_domain::services::procedure::{FieldKind, Level, Procedure, ProcedureCode};
+use sohoa_domain::services::workflow::Status;
+use sohoa_domain::{CitizenId, TaxCode, UnitCode};
+use sohoa_storage::applications::{self as store, Application, Created, Event, IdempotencyKey};
+use sohoa_storage::files::{Attached, Document};
+use sohoa_storage::registry;
+
+use super::{audit_read, detail, load_for, Detail};
+use crate::{Acting, App, Error, Result};
+
+/// What an application is filed with.
+#[derive(Debug, Clone)]
+pub struct FileApplication {
+    pub procedure_code: ProcedureCode,
+    /// The typed answers by field key; pre-filled fields come from the registries.
+    pub answers: serde_json::Map<String, serde_json::Value>,
+    /// Pre-filled fields the applicant says are wrong.
+    pub flags: Vec<Flag>,
+    pub documents: Vec<Attachment>,
+    /// Applying as the legal representative of this enterprise.
+    pub enterprise: Option<TaxCode>,
+    /// For a digital team member: the citizen helped, with the code they gave.
+    pub on_behalf_of: Option<Behalf>,
+    /// Submitted now, or kept as a draft.
+    pub submit: bool,
+    pub idempotency: Idempotency,
+}
+
+/// A document of the applicant's store attached under one of the procedure's codes.
+#[derive(Debug, Clone)]
+pub struct Attachment {
+    pub code: String,
+    pub document_id: String,
+}
+
+/// The citizen a digital team member files for, and the digest of the one-time code the
+/// citizen gave them.
+#[derive(Debug, Clone)]
+pub struct Behalf {
+    pub citizen: CitizenId,
+    pub code_hash: String,
+}
+
+/// A submission's key, unique per caller, and the digest of the request as the channel
+/// received it: a retry with the same key and request is answered with what was filed.
+#[derive(Debug, Clone)]
+pub struct Idempotency {
+    pub key: String,
+    pub request_hash: String,
+}
+
+/// What was filed; `replayed` when the key was used before and this is that application.
+#[derive(Debug)]
+pub struct Filed {
+    pub detail: Detail,
+    pub replayed: bool,
+}
+
+/// Files an application for the caller (or the citizen they help): registry fields
+/// pre-filled, typed fields checked, the fee computed (and waived when a waiver is in
+/// force), written by the group commit with its audit entry and idempotency key.
+pub async fn file(app: &App, who: Acting<'_>, cmd: FileApplication) -> Result<Filed> {
+    let key = cmd.idempotency.clone();
+    match attempt(app, who, cmd).await {
+        // A retry of a request that was filed may no longer pass the checks (the assist
+        // code it carried is spent, say): it is answered as the replay it is. Looked up only
+        // on failure, so a first submission costs no extra read; the writer settles races.
+        Err(e) => match store::replay(&app.db, &who.actor(), &key.key).await? {
+            Some((_, hash)) if hash != key.request_hash => {
+                Err(Error::unprocessable("idempotency_key_reused"))
+            }
+            Some((number, _)) => replayed(app, who, &number).await,
+            None => Err(e),
+        },
+        ok => ok,
+    }
+}
+
+/// Who applies: the signed-in citizen, or the citizen a digital team member helps with
+/// the one-time code the citizen gave them.
+async fn applicant(
+    app: &App,
+    who: &Principal,
+    behalf: Option<&Behalf>,
+) -> Result<(CitizenId, Option<store::Assist>)> {
+    let refused = || Error::unprocessable("invalid_assist_code").field("on_behalf_of");
+    match (who, behalf) {
+        (Principal::Citizen(id), None) => Ok((id.clone(), None)),
+        (Principal::Staff(s), Some(b)) if s.role == Role::DigitalTeam => {
+            if !store::assist_code_live(&app.db, b.citizen.as_str(), &b.code_hash).await? {
+                return Err(refused());
+            }
+            let assist = store::Assist {
+                helper: s.username.clone(),
+                code_hash: b.code_hash.clone(),
+            };
+            Ok((b.citizen.clone(), Some(assist)))
+        }
+        (Principal::Staff(s), None) if s.role == Role::DigitalTeam => Err(refused()),
+        _ => Err(Error::forbidden("forbidden")),
+    }
+}
+
+/// The checked content of a filing, before it becomes a row.
+struct Checked {
+    applicant: CitizenId,
+    assist: Option<store::Assist>,
+    version: i64,
+    unit: UnitCode,
+    agency: AgencyCode,
+    records: Records,
+    answers: Vec<Answer>,
+    flags: Vec<Flag>,
+    attachments: Vec<(String, Document)>,
+    fee: (Option<i64>, Option<i64>, Option<String>),
+}
+
+async fn check(app: &App, who: &Principal, cmd: &FileApplication) -> Result<Checked> {
+    let (me, assist) = applicant(app, who, cmd.on_behalf_of.as_ref()).await?;
+    let proc = app
+        .catalog
+        .procedure(&app.db, &cmd.procedure_code)
+        .await?
+        .ok_or_else(|| Error::unprocessable("procedure_not_found").field("procedure_code"))?;
+    let p = &proc.procedure;
+    let (records, unit) = records_for(app, p, &me, cmd.enterprise.as_ref()).await?;
+    let target = Target {
+        citizen: Some(&me),
+        unit: Some(&unit),
+        ..Target::default()
+    };
+    crate::authorize(who, Action::Apply, &target)?;
+    let completeness = if cmd.submit {
+        Completeness::Submission
+    } else {
+        Completeness::Draft
+    };
+    let answers = fill(p, &records, &cmd.answers, completeness).map_err(answer_error)?;
+    units_in_force(app, p, &answers).await?;
+    let flags = check_flags(p, &cmd.flags)?;
+    let mut attachments = check_documents(app, p, &me, &cmd.documents).await?;
+    // In the order, and as often, the application will list them.
+    attachments.sort_by(|a, b| (&a.0, &a.1.id).cmp(&(&b.0, &b.1.id)));
+    attachments.dedup_by(|a, b| a.0 == b.0 && a.1.id == b.1.id);
+    if cmd.submit {
+        let codes: Vec<&str> = attachments.iter().map(|(c, _)| c.as_str()).collect();
+        required_documents(p, &codes)?;
+    }
+    Ok(Checked {
+        agency: deciding_agency(app, p, &unit).await?,
+        fee: if cmd.submit {
+            fee_today(p)
+        } else {
+            (None, None, None)
+        },
+        applicant: me,
+        assist,
+        version: proc.version,
+        unit,
+        records,
+        answers,
+        flags,
+        attachments,
+    })
+}
+
+/// The row of a checked filing.
+fn row_of(cmd: &FileApplication, c: Checked, lookup_code: &LookupCode) -> Result<Application> {
+    let now = store::now();
+    let (fee, fee_payable, waiver_basis) = c.fee;
+    Ok(Application {
+        number: ApplicationNumber::from_random(crate::random_bytes::<8>()?).to_string(),
+        procedure_code: cmd.procedure_code.to_string(),
+        procedure_version: c.version,
+        applicant: c.applicant.to_string(),
+        agency_code: c.agency.to_string(),
+        unit_code: c.unit.to_string(),
+        status: if cmd.submit {
+            Status::Submitted
+        } else {
+            Status::Draft
+        },
+        content: Some(Content {
+            answers: c.answers,
+            flags: c.flags,
+            lookup_code: lookup_code.to_string(),
+        }),
+        fee,
+        fee_payable,
+        waiver_basis,
+        assigned_to: None,
+        created_at: now.clone(),
+        submitted_at: cmd.submit.then(|| now.clone()),
+        received_on: None,
+        due_on: None,
+        paused_on: None,
+        decided_at: None,
+        updated_at: now,
+        revision: 1,
+        lookup_hash: lookup_code.hash(),
+        assisted_by: c.assist.as_ref().map(|a| a.helper.clone()),
+        fee_paid_at: None,
+        enterprise: c
+            .records
+            .enterprise
+            .as_ref()
+            .and_then(|e| e.get("tax_code"))
+            .and_then(|t| t.as_str())
+            .map(str::to_owned),
+    })
+}
+
+async fn attempt(app: &App, who: Acting<'_>, cmd: FileApplication) -> Result<Filed> {
+    let mut checked = check(app, who.principal, &cmd).await?;
+    let assist = checked.assist.clone();
+    let me = checked.applicant.clone();
+    let attachments = std::mem::take(&mut checked.attachments);
+    let lookup_code = LookupCode::from_random(crate::random_bytes::<8>()?);
+    let row = row_of(&cmd, checked, &lookup_code)?;
+    let action = if cmd.submit {
+        "application.submit"
+    } else {
+        "application.create"
+    };
+    let audit = AuditRecord::new(who.actor(), action, "application", &row.number)
+        .fields(
+            row.content
+                .iter()
+                .flat_map(|c| c.answers.iter().map(|a| a.key.clone())),
+        )
+        .client_addr(who.addr());
+    let idem = IdempotencyKey {
+        owner: who.actor(),
+        key: cmd.idempotency.key.clone(),
+        request_hash: cmd.idempotency.request_hash.clone(),
+    };
+    let job = store::NewApplication::new(
+        &*app.db.keyring()?,
+        row.clone(),
+        Some(idem),
+        assist.clone(),
+        attachments
+            .iter()
+            .map(|(code, d)| (code.clone(), d.id.clone()))
+            .collect(),
+        audit,
+    )?;
+    // Group commit: answered once the batch holding it is committed.
+    match app.submissions.submit(job).await? {
+        Created::New => {}
+        Created::AssistRefused => {
+            return Err(Error::unprocessable("invalid_assist_code").field("on_behalf_of"))
+        }
+        Created::Replay {
+            number,
+            same_request: true,
+        } => return replayed(app, who, &number).await,
+        Created::Replay { .. } => return Err(Error::unprocessable("idempotency_key_reused")),
+    }
+    if let Some(a) = &assist {
+        // The citizen's access log shows who filed for them.
+        let record = AuditRecord::new(who.actor(), "application.assist", "citizen", me.as_str())
+            .purpose(format!("application {}", row.number))
+            .fields(["application"])
+            .client_addr(who.addr());
+        app.audit.record(record).await?;
+        tracing::info!(helper = %a.helper, number = %row.number, "assisted application filed");
+    }
+    // Answered from what was just written, without reading it back: the rows are exactly
+    // these, and a submission's reads are what limits how many the server takes a second.
+    let first = Event {
+        seq: 1,
+        from_status: None,
+        to_status: row.status,
+        actor: who.actor(),
+        at: row.created_at.clone(),
+        comment: None,
+    };
+    Ok(Filed {
+        detail: Detail {
+            application: row,
+            events: vec![first],
+            documents: attachments
+                .into_iter()
+                .map(|(code, document)| Attached { code, document })
+                .collect(),
+            payments: Vec::new(),
+        },
+        replayed: false,
+    })
+}
+
+/// The answer to a retried submission: the application as it is now, to a caller who may
+/// read it now (staff's reading audited, as a read's). Anyone else who sent the request (a
+/// digital team member, whose one-time code was spent by the first) learns that it was
+/// filed, under the number they were given then, and nothing of what it holds today.
+async fn replayed(app: &App, who: Acting<'_>, number: &str) -> Result<Filed> {
+    match load_for(app, who.principal, number, Action::ReadApplication).await {
+        Ok(found) => {
+            audit_read(app, who, &found.applicant, &found.number).await?;
+            Ok(Filed {
+                detail: detail(app, found).await?,
+                replayed: true,
+            })
+        }
+        Err(e) if e.kind == crate::Kind::NotFound => {
+            Err(Error::conflict("already_filed").arg("number", number))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// A commune typed into an answer must exist and be in force today: a well-formed code of
+/// a unit merged away in 2025, or of none at all, is refused beside its field.
+pub(super) async fn units_in_force(app: &App, p: &Procedure, answers: &[Answer]) -> Result<()> {
+    for a in answers.iter().filter(|a| !a.prefilled) {
+        let is_unit = p
+            .form
+            .iter()
+            .any(|f| f.key == a.key && matches!(f.kind, FieldKind::UnitCode));
+        let Some(code) = a
+            .value
+            .as_str()
+            .filter(|_| is_unit)
+            .and_then(|c| UnitCode::parse(c).ok())
+        else {
+            continue;
+        };
+        if sohoa_storage::units::get(&app.db, &code, crate::today())
+            .await?
+            .is_none()
+        {
+            return Err(Error::unprocessable("unknown_unit")
+                .field(a.key.clone())
+                .arg("code", code.as_str()));
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn answer_error(errs: Vec<AnswerError>) -> Error {
+    let detail = errs
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ");
+    let field = errs.first().map(|e| e.field.clone()).unwrap_or_default();
+    Error::unprocessable("invalid_answers")
+        .field(field)
+        .arg("detail", &detail)
+        .detail(detail)
+}
+
+/// The records an application draws on, and the unit whose People's Committee decides a
+/// commune-level procedure: the applicant's residence, or the enterprise's seat when they
+/// apply as its legal representative (checked here).
+pub async fn records_for(
+    app: &App,
+    p: &Procedure,
+    id: &CitizenId,
+    enterprise: Option<&TaxCode>,
+) -> Result<(Records, UnitCode)> {
+    let found = registry::citizens::get(&app.db, id)
+        .await?
+        .ok_or_else(|| Error::unprocessable("unknown_citizen"))?;
+    let mut unit = found.citizen.permanent_address.unit_code.clone();
+    let as_object = |v: Result<serde_json::Value, serde_json::Error>| match v {
+        Ok(serde_json::Value::Object(m)) => Ok(m),
+        _ => Err(Error::internal("a registry record is not a JSON object")),
+    };
+    let mut records = Records {
+        citizen: as_object(serde_json::to_value(&found.citizen))?,
+        enterprise: None,
+        as_of: Some(crate::today()),
+    };
+    let needs_enterprise = p.form.iter().any(|f| {
+        f.source
+            .as_ref()
+            .is_some_and(|s| s.registry == sohoa_domain::sharing::RegistryName::Enterprises)
+    });
+    match enterprise {
+        None if needs_enterprise => {
+            return Err(Error::unprocessable("enterprise_required").field("enterprise"))
+        }
+        None => {}
+        Some(tax) => {
+            let e = registry::enterprises::get(&app.db, tax)
+                .await?
+                .ok_or_else(|| Error::unprocessable("record_not_found").field("enterprise"))?;
+            if e.enterprise.legal_representative != *id {
+                return Err(Error::forbidden("not_legal_representative").field("enterprise"));
+            }
+            unit = e.enterprise.address.unit_code.clone();
+            records.enterprise = Some(as_object(serde_json::to_value(&e.enterprise))?);
+        }
+    }
+    Ok((records, unit))
+}
+
+pub(super) fn check_flags(p: &Procedure, flags: &[Flag]) -> Result<Vec<Flag>> {
+    let mut out = Vec::with_capacity(flags.len());
+    for f in flags {
+        let prefilled = p
+            .form
+            .iter()
+            .any(|x| x.key == f.field && x.source.is_some());
+        let note = clean_text(&f.note).filter(|n| n.chars().count() <= 500);
+        match (prefilled, note) {
+            (true, Some(note)) => out.push(Flag {
+                field: f.field.clone(),
+                note,
+            }),
+            _ => {
+                return Err(answer_error(vec![AnswerError {
+                    field: f.field.clone(),
+                    code: "invalid_flag",
+                    detail: "a flag names a pre-filled field and says, in 1 to 500 characters, what is right".into(),
+                }]))
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The attachments, each a document of the applicant's for one of the procedure's codes.
+async fn check_documents(
+    app: &App,
+    p: &Procedure,
+    applicant: &CitizenId,
+    given: &[Attachment],
+) -> Result<Vec<(String, Document)>> {
+    let mut out = Vec::with_capacity(given.len());
+    let mut errors = Vec::new();
+    for a in given {
+        if !p.documents.iter().any(|d| d.code == a.code) {
+            errors.push(AnswerError {
+                field: a.code.clone(),
+                code: "unknown_document",
+                detail: "the procedure asks for no such document".into(),
+            });
+            continue;
+        }
+        let owned = sohoa_storage::files::get(&app.db, &a.document_id)
+            .await?
+            .filter(|d| d.owner == applicant.as_str());
+        if let Some(d) = owned {
+            out.push((a.code.clone(), d));
+        } else {
+            errors.push(AnswerError {
+                field: a.code.clone(),
+                code: "invalid_document",
+                detail: "attach a document from the applicant's own store".into(),
+            });
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(answer_error(errors))
+    }
+}
+
+/// Every required document has something attached.
+pub(super) fn required_documents(p: &Procedure, attached: &[&str]) -> Result<()> {
+    let missing: Vec<AnswerError> = p
+        .documents
+        .iter()
+        .filter(|d| d.required && !attached.contains(&d.code.as_str()))
+        .map(|d| AnswerError {
+            field: d.code.clone(),
+            code: "document_required",
+            detail: format!("attach {}", d.name_en),
+        })
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(answer_error(missing))
+    }
+}
+
+/// The fee fields of a submission made today: the fee, what is payable after a waiver,
+/// and the waiver's basis.
+pub(super) fn fee_today(p: &Procedure) -> (Option<i64>, Option<i64>, Option<String>) {
+    match p.fee_on(crate::today()) {
+        None => (None, None, None),
+        Some(due) => (
+            Some(due.fee.dong()),
+            Some(due.payable().dong()),
+            due.waived_by.map(|w| w.basis.clone()),
+        ),
+    }
+}
+
+/// Who decides: the procedure's agency, or the People's Committee of the applicant's
+/// commune.
+pub(super) async fn deciding_agency(
+    app: &App,
+    p: &Procedure,
+    unit: &UnitCode,
+) -> Result<AgencyCode> {
+    match (p.level, &p.agency_code) {
+        (Level::City, Some(a)) => Ok(a.clone()),
+        _ => app
+            .catalog
+            .commune_agency(&app.db, unit.as_str())
+            .await?
+            .map(|a| a.code)
+            .ok_or_else(|| Error::unprocessable("no_deciding_agency")),
+    }
+}

@@ -1,0 +1,146 @@
+//! Results signed by the deciding agency, verifiable by anyone: here, or with `openssl`
+//! and the city CA's certificate, nothing of ours needed.
+
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use sohoa_domain::agency::AgencyCode;
+use sohoa_domain::policy::Action;
+use sohoa_domain::services::procedure::Procedure;
+use sohoa_storage::applications::Application;
+use sohoa_storage::pki::{self, SignedResult};
+
+use crate::applications::{audit_read, load_for};
+use crate::{Acting, App, Error, Result};
+
+const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+
+/// What a result says. Serialized once; the exact bytes are what is signed and kept.
+#[derive(Debug, Serialize, Deserialize)]
+struct ResultDocument {
+    #[serde(rename = "type")]
+    kind: String,
+    number: String,
+    procedure_code: String,
+    procedure_version: i64,
+    procedure_name_vi: String,
+    procedure_name_en: String,
+    applicant: String,
+    agency_code: String,
+    agency_name: String,
+    decision: String,
+    decided_at: Option<String>,
+    issued_at: String,
+}
+
+/// Signs the result of `found` (approved or rejected) with its agency's key.
+pub async fn sign(
+    app: &App,
+    found: &Application,
+    procedure: &Procedure,
+    issued_at: &str,
+) -> Result<SignedResult> {
+    let code = AgencyCode::parse(&found.agency_code)
+        .map_err(|_| Error::internal("a stored agency code does not parse"))?;
+    let agency = sohoa_storage::agencies::get(&app.db, &code)
+        .await?
+        .ok_or_else(|| Error::internal("the deciding agency vanished"))?;
+    let doc = ResultDocument {
+        kind: "sohoa-result/1".into(),
+        number: found.number.clone(),
+        procedure_code: found.procedure_code.clone(),
+        procedure_version: found.procedure_version,
+        procedure_name_vi: procedure.name_vi.clone(),
+        procedure_name_en: procedure.name_en.clone(),
+        applicant: found.applicant.clone(),
+        agency_code: found.agency_code.clone(),
+        agency_name: agency.name_vi.clone(),
+        decision: found.status.as_str().to_owned(),
+        decided_at: found.decided_at.clone(),
+        issued_at: issued_at.to_owned(),
+    };
+    let document = serde_json::to_string(&doc).map_err(Error::internal)?;
+    let key = pki::agency_key(&app.db, &found.agency_code, &agency.name_vi).await?;
+    let signature = key.sign(document.as_bytes())?;
+    Ok(SignedResult {
+        number: found.number.clone(),
+        document,
+        signature: B64.encode(signature),
+        signer: found.agency_code.clone(),
+        issued_at: issued_at.to_owned(),
+    })
+}
+
+/// An issued result with what it takes to check it.
+#[derive(Debug, Clone)]
+pub struct Issued {
+    /// Exactly as signed.
+    pub document: String,
+    /// Base64 (DER).
+    pub signature: String,
+    /// The signing agency's certificate, PEM.
+    pub certificate: String,
+    /// The city CA's certificate, PEM.
+    pub ca_certificate: String,
+    pub issued_at: String,
+}
+
+/// The result of an application, for whoever may read the application (staff's reading
+/// audited: the result names the applicant).
+pub async fn read(app: &App, who: Acting<'_>, number: &str) -> Result<Issued> {
+    let found = load_for(app, who.principal, number, Action::ReadApplication).await?;
+    let r = pki::result(&app.db, &found.number)
+        .await?
+        .ok_or_else(|| Error::not_found("result_not_found"))?;
+    audit_read(app, who, &found.applicant, &found.number).await?;
+    let key = pki::existing(&app.db, &r.signer)
+        .await?
+        .ok_or_else(|| Error::internal("a result's signing key is missing"))?;
+    let ca = pki::city_ca(&app.db).await?;
+    Ok(Issued {
+        document: r.document,
+        signature: r.signature,
+        certificate: key.cert_pem,
+        ca_certificate: ca.cert_pem,
+        issued_at: r.issued_at,
+    })
+}
+
+/// The city CA's certificate, PEM: the root agencies' certificates chain to.
+pub async fn ca_pem(app: &App) -> Result<String> {
+    Ok(pki::city_ca(&app.db).await?.cert_pem)
+}
+
+/// What a valid result says of itself.
+#[derive(Debug, Clone)]
+pub struct Verified {
+    pub number: String,
+    pub agency_code: String,
+    pub decision: String,
+    pub issued_at: String,
+}
+
+/// Whether `document` is signed by `signature` (base64) of the agency it names, and was
+/// issued here; `None` for anything else, malformed input included.
+pub async fn verify(app: &App, document: &str, signature: &str) -> Result<Option<Verified>> {
+    let Ok(signature) = B64.decode(signature.trim()) else {
+        return Ok(None);
+    };
+    let Ok(doc) = serde_json::from_str::<ResultDocument>(document) else {
+        return Ok(None);
+    };
+    let Some(key) = pki::existing(&app.db, &doc.agency_code).await? else {
+        return Ok(None);
+    };
+    let issued = pki::result(&app.db, &doc.number)
+        .await?
+        .is_some_and(|r| r.document == document);
+    if !issued || !key.verifies(document.as_bytes(), &signature) {
+        return Ok(None);
+    }
+    Ok(Some(Verified {
+        number: doc.number,
+        agency_code: doc.agency_code,
+        decision: doc.decision,
+        issued_at: doc.issued_at,
+    }))
+}
