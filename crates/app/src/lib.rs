@@ -10,6 +10,7 @@
 pub mod applications;
 pub mod cache;
 pub mod error;
+pub mod feedback;
 pub mod results;
 
 use std::sync::Arc;

@@ -17,12 +17,11 @@ use sohoa_domain::feedback::report::{Category, ReportStatus};
 use sohoa_domain::Timestamp;
 use sohoa_storage::feedback::{self as store, Report, Search};
 
-use crate::api::reports::{self, Filing};
-use crate::auth::Caller;
 use crate::error::AppError;
 use crate::extract::ClientAddr;
 use crate::i18n::Lang;
 use crate::AppState;
+use sohoa_app::feedback::Filing;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Format {
@@ -354,7 +353,7 @@ async fn file_request(
     addr: Option<String>,
     headers: &HeaderMap,
     body: &[u8],
-) -> Result<reports::Filed, AppError> {
+) -> Result<sohoa_app::feedback::Filed, AppError> {
     let form_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -396,10 +395,10 @@ async fn file_request(
         (Some(f), Some(l)) => Some(format!("{l} {f}")),
         (f, l) => f.or(l),
     };
-    reports::file(
+    let who = sohoa_app::Acting::new(&principal, addr.as_deref());
+    sohoa_app::feedback::file(
         state,
-        &Caller(principal),
-        addr,
+        who,
         Filing {
             category: service_code,
             lat: coordinate("lat")?,
@@ -415,6 +414,7 @@ async fn file_request(
         },
     )
     .await
+    .map_err(AppError::from)
 }
 
 /// `GET /open311/v2/requests.{json,xml}` with the specification's filters.

@@ -6,13 +6,17 @@
 //! case answers [`Kind::NotFound`](crate::Kind::NotFound) alike, so numbers of other
 //! people's applications cannot be confirmed by guessing.
 
+mod assist;
 mod file;
 mod moves;
+mod queue;
 
+pub use assist::{create_assist_code, AssistCode, ASSIST_CODE_LIFETIME};
 pub use file::{file, records_for, Attachment, Behalf, FileApplication, Filed, Idempotency};
 pub use moves::{
     assign, assign_to, bulk, deadline_of, move_to, transition, BulkAction, Transition,
 };
+pub use queue::{list, Assigned, ListQuery, Listed};
 
 use sohoa_domain::agency::AgencyCode;
 use sohoa_domain::audit::AuditRecord;

@@ -557,7 +557,10 @@ mod tests {
         let after = |d, to, day| Deadline::after_move(d, to, &cal, day, 5);
         let received = after(None, Status::Received, date!(2025 - 06 - 02));
         assert_eq!(received, Some(d));
-        assert_eq!(after(received, Status::InReview, date!(2025 - 06 - 03)), received);
+        assert_eq!(
+            after(received, Status::InReview, date!(2025 - 06 - 03)),
+            received
+        );
         let asked = after(received, Status::SupplementRequested, date!(2025 - 06 - 04));
         assert_eq!(asked, Some(paused));
         let back = after(asked, Status::Resubmitted, date!(2025 - 06 - 11));

@@ -13,16 +13,14 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sohoa_domain::agency::AgencyCode;
-use sohoa_domain::audit::AuditRecord;
-use sohoa_domain::policy::{Action, Principal, Role, Target};
-use sohoa_domain::registry::{date_text, parse_date};
+use sohoa_domain::policy::Action;
+use sohoa_domain::registry::parse_date;
 use sohoa_domain::services::application::{Answer, ApplicationNumber, Flag, LookupCode};
 use sohoa_domain::services::calendar::Calendar;
 use sohoa_domain::services::procedure::ProcedureCode;
 use sohoa_domain::services::workflow::Status;
 use sohoa_domain::{CitizenId, TaxCode, UnitCode};
 use sohoa_storage::applications::{self as store, Application};
-use sohoa_storage::StorageError;
 use time::Date;
 use utoipa::{IntoParams, ToSchema};
 
@@ -610,91 +608,72 @@ pub async fn list(
     caller: Caller,
     ApiQuery(p): ApiQuery<ListParams>,
 ) -> ApiResult<Json<ApplicationPage>> {
-    let mut q = store::Query::default();
-    let bad = |field: &'static str| {
-        AppError::bad_request("invalid_query")
-            .arg("detail", field)
-            .field(field)
-    };
-    match &caller.0 {
-        Principal::Citizen(me) => q.applicant = Some(me.to_string()),
-        Principal::Staff(s) if matches!(s.role, Role::Officer | Role::Leader) => {
-            q.agency = s.agency.as_ref().map(ToString::to_string);
-            q.unit = s.unit.as_ref().map(ToString::to_string);
-            q.submitted_only = true;
-            if s.role == Role::Officer && q.agency.is_none() {
-                return Err(AppError::new(StatusCode::FORBIDDEN, "forbidden"));
-            }
-            q.assigned_to = match p.assigned.as_deref().filter(|a| !a.is_empty()) {
-                None => None,
-                Some("none") => Some(String::new()),
-                Some("me") => Some(s.username.clone()),
-                Some(u) => Some(u.to_owned()),
-            };
-        }
-        _ => return Err(AppError::new(StatusCode::FORBIDDEN, "forbidden")),
+    let listed = uc::list(&state, &caller.0, p.query()?).await?;
+    Ok(Json(ApplicationPage::of(listed)?))
+}
+
+impl ApplicationPage {
+    pub(crate) fn of(listed: uc::Listed) -> Result<Self, AppError> {
+        let cal = sohoa_app::calendar()?;
+        Ok(Self {
+            next: listed
+                .next
+                .map(|c| super::encode_cursor(&(c.due_key, c.number))),
+            items: listed
+                .items
+                .into_iter()
+                .map(|a| {
+                    let mut view = ApplicationView::new(a, None, cal);
+                    if !listed.own {
+                        view.applicant = None;
+                    }
+                    view
+                })
+                .collect(),
+        })
     }
-    // Narrowing only: a bound member of staff asking for another unit or agency sees none
-    // of it, which the policy's answer for the target makes a 403.
-    if matches!(&caller.0, Principal::Staff(_)) {
-        if let Some(u) = p.unit.as_deref().filter(|s| !s.is_empty()) {
-            let unit = UnitCode::parse(u).map_err(|_| bad("unit"))?.to_string();
-            if q.unit.as_ref().is_some_and(|mine| *mine != unit) {
-                return Err(AppError::new(StatusCode::FORBIDDEN, "forbidden"));
-            }
-            q.unit = Some(unit);
-        }
-        if let Some(a) = p.agency.as_deref().filter(|s| !s.is_empty()) {
-            let agency = AgencyCode::parse(a).map_err(|_| bad("agency"))?;
-            caller.authorize(Action::ReadApplication, &Target::agency(&agency))?;
-            q.agency = Some(agency.to_string());
-        }
+}
+
+impl ListParams {
+    /// The use case's query; a malformed filter is the request's fault (400).
+    pub(crate) fn query(&self) -> Result<uc::ListQuery, AppError> {
+        let bad = |field: &'static str| {
+            AppError::bad_request("invalid_query")
+                .arg("detail", field)
+                .field(field)
+        };
+        let given = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
+        Ok(uc::ListQuery {
+            status: given(&self.status)
+                .map(|s| Status::parse(&s).ok_or_else(|| bad("status")))
+                .transpose()?,
+            procedure: given(&self.procedure)
+                .map(|c| ProcedureCode::parse(&c).ok_or_else(|| bad("procedure")))
+                .transpose()?,
+            assigned: given(&self.assigned).map(|a| match a.as_str() {
+                "none" => uc::Assigned::Nobody,
+                "me" => uc::Assigned::Me,
+                _ => uc::Assigned::Officer(a),
+            }),
+            due_by: given(&self.due_by)
+                .map(|d| parse_date("due_by", &d).map_err(|_| bad("due_by")))
+                .transpose()?,
+            overdue: self.overdue == Some(true),
+            unit: given(&self.unit)
+                .map(|u| UnitCode::parse(&u).map_err(|_| bad("unit")))
+                .transpose()?,
+            agency: given(&self.agency)
+                .map(|a| AgencyCode::parse(&a).map_err(|_| bad("agency")))
+                .transpose()?,
+            after: given(&self.after)
+                .map(|a| {
+                    let (due_key, number) = super::decode_cursor(&a).ok_or_else(|| bad("after"))?;
+                    Ok::<_, AppError>(store::QueueCursor { due_key, number })
+                })
+                .transpose()?,
+            limit: self.limit.unwrap_or(50),
+        })
     }
-    if let Some(s) = p.status.as_deref().filter(|s| !s.is_empty()) {
-        q.status = Some(Status::parse(s).ok_or_else(|| bad("status"))?);
-    }
-    if let Some(c) = p.procedure.as_deref().filter(|s| !s.is_empty()) {
-        q.procedure = Some(
-            ProcedureCode::parse(c)
-                .ok_or_else(|| bad("procedure"))?
-                .to_string(),
-        );
-    }
-    if let Some(d) = p.due_by.as_deref().filter(|s| !s.is_empty()) {
-        q.due_by = Some(date_text(
-            parse_date("due_by", d).map_err(|_| bad("due_by"))?,
-        ));
-    }
-    if p.overdue == Some(true) {
-        q.overdue_on = Some(date_text(super::today()));
-    }
-    let after = match p.after.as_deref().filter(|a| !a.is_empty()) {
-        Some(a) => {
-            let (due_key, number) = super::decode_cursor(a).ok_or_else(|| bad("after"))?;
-            Some(store::QueueCursor { due_key, number })
-        }
-        None => None,
-    };
-    let limit = p.limit.unwrap_or(50);
-    if !(1..=200).contains(&limit) {
-        return Err(AppError::bad_request("invalid_page"));
-    }
-    let cal = sohoa_app::calendar()?;
-    let (items, next) = store::list(&state.db, &q, after.as_ref(), limit).await?;
-    let own = matches!(caller.0, Principal::Citizen(_));
-    Ok(Json(ApplicationPage {
-        next: next.map(|c| super::encode_cursor(&(c.due_key, c.number))),
-        items: items
-            .into_iter()
-            .map(|a| {
-                let mut view = ApplicationView::new(a, None, cal);
-                if !own {
-                    view.applicant = None;
-                }
-                view
-            })
-            .collect(),
-    }))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -760,9 +739,6 @@ pub struct AssistCode {
     pub expires_at: String,
 }
 
-/// How long a citizen's assist code stays valid.
-const ASSIST_CODE_LIFETIME: std::time::Duration = std::time::Duration::from_secs(30 * 60);
-
 /// A one-time code for a community digital team member to file one application for the
 /// signed-in citizen, valid for 30 minutes.
 #[utoipa::path(post, path = "/api/v1/me/assist-codes", tag = "identity", security(("bearer" = [])),
@@ -772,22 +748,12 @@ pub async fn create_assist_code(
     caller: Caller,
     ClientAddr(addr): ClientAddr,
 ) -> ApiResult<(StatusCode, Json<AssistCode>)> {
-    let Principal::Citizen(me) = &caller.0 else {
-        return Err(AppError::new(StatusCode::FORBIDDEN, "forbidden"));
-    };
-    caller.authorize(Action::ManageOwnConsents, &Target::citizen(me))?;
-    let code = LookupCode::from_random(crate::auth::random_bytes::<8>()?);
-    let expires_at = crate::auth::later_by(ASSIST_CODE_LIFETIME, true).to_string();
-    let record = AuditRecord::new(caller.actor(), "assist_code.create", "citizen", me.as_str())
-        .client_addr(addr);
-    let mut tx = state.db.begin().await?;
-    store::create_assist_code(&mut tx, me.as_str(), &code.hash(), &expires_at, record).await?;
-    tx.commit().await.map_err(StorageError::from)?;
+    let code = uc::create_assist_code(&state, Acting::new(&caller.0, addr.as_deref())).await?;
     Ok((
         StatusCode::CREATED,
         Json(AssistCode {
-            code: code.to_string(),
-            expires_at,
+            code: code.code,
+            expires_at: code.expires_at,
         }),
     ))
 }

@@ -14,16 +14,18 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sohoa_domain::agency::AgencyCode;
 use sohoa_domain::audit::AuditRecord;
-use sohoa_domain::feedback::geo::{unit_in_address, BBox, Point};
+use sohoa_domain::feedback::geo::{BBox, Point};
 use sohoa_domain::feedback::report::{
-    self as rules, Category, Contact, ReportStatus, Score, DUPLICATE_RADIUS_M,
-    DUPLICATE_WINDOW_DAYS, REOPEN_WINDOW_DAYS,
+    self as rules, Category, Contact, ReportStatus, Score, REOPEN_WINDOW_DAYS,
 };
 use sohoa_domain::policy::{Action, Principal, Target};
 use sohoa_domain::{Timestamp, UnitCode};
 use sohoa_storage::feedback::{self as store, Change, Photo, PublicReport, Report};
 use sohoa_storage::StorageError;
 use utoipa::{IntoParams, ToSchema};
+
+use sohoa_app::feedback::Filing;
+use sohoa_app::Acting;
 
 use crate::auth::Caller;
 use crate::error::{ApiResult, AppError};
@@ -44,236 +46,8 @@ pub(crate) const PHOTO_KINDS: &[(&str, &[u8])] = &[
 // ---------------------------------------------------------------------------------------
 // Filing
 
-/// What a report is filed with, from whichever channel.
-#[derive(Debug, Default)]
-pub(crate) struct Filing {
-    pub category: String,
-    pub lat: Option<f64>,
-    pub lon: Option<f64>,
-    pub address: Option<String>,
-    pub description: Option<String>,
-    pub attributes: BTreeMap<String, Vec<String>>,
-    pub email: Option<String>,
-    pub phone: Option<String>,
-    pub name: Option<String>,
-    pub media_url: Option<String>,
-    pub channel: String,
-}
-
-pub(crate) struct Filed {
-    pub report: Report,
-    pub reporter_code: String,
-    pub nearby: Vec<PublicReport>,
-}
-
 fn sha256_hex(s: &str) -> String {
-    hex::encode(crate::token_digest(s))
-}
-
-/// Files a report: checks it, finds its commune and the agency that answers it, and writes
-/// it with its counters and audit entry in one transaction.
-pub(crate) async fn file(
-    state: &AppState,
-    caller: &Caller,
-    addr: Option<String>,
-    f: Filing,
-) -> Result<Filed, AppError> {
-    let categories = state.feedback.categories(&state.db).await?;
-    let category = categories
-        .iter()
-        .find(|c| c.code == f.category)
-        .ok_or_else(|| AppError::not_found("report_category_not_found").field("service_code"))?;
-    let description =
-        match f.description.as_deref() {
-            Some(d) => Some(rules::description(d).ok_or_else(|| {
-                AppError::unprocessable("invalid_description").field("description")
-            })?),
-            None => None,
-        };
-    let attributes = category.answers(&f.attributes).map_err(|e| {
-        AppError::unprocessable("invalid_attribute")
-            .field(format!("attribute[{}]", e.code))
-            .detail(e.to_string())
-    })?;
-    let description = description
-        .or_else(|| (!attributes.is_empty()).then(|| category.name_vi.clone()))
-        .ok_or_else(|| AppError::unprocessable("invalid_description").field("description"))?;
-    let address = match f
-        .address
-        .as_deref()
-        .map(str::trim)
-        .filter(|a| !a.is_empty())
-    {
-        Some(a) => Some(
-            rules::note(a)
-                .filter(|a| a.chars().count() <= 300)
-                .ok_or_else(|| {
-                    AppError::unprocessable("invalid_address").field("address_string")
-                })?,
-        ),
-        None => None,
-    };
-    let media_url = match f
-        .media_url
-        .as_deref()
-        .map(str::trim)
-        .filter(|u| !u.is_empty())
-    {
-        Some(u)
-            if (u.starts_with("https://") || u.starts_with("http://"))
-                && u.len() <= 1000
-                && !u.chars().any(|c| c.is_whitespace() || c.is_control()) =>
-        {
-            Some(u.to_owned())
-        }
-        Some(_) => return Err(AppError::unprocessable("invalid_media_url").field("media_url")),
-        None => None,
-    };
-    // Where: a point given, or the commune the address names (placed at its centre).
-    let geo = state.feedback.geography(&state.db).await?;
-    let (point, unit) = match (f.lat, f.lon) {
-        (Some(lat), Some(lon)) => {
-            let p = Point::new(lat, lon)
-                .map_err(|_| AppError::unprocessable("invalid_location").field("lat"))?;
-            let unit = geo
-                .boundaries
-                .locate(p)
-                .cloned()
-                .ok_or_else(|| AppError::unprocessable("location_outside_city").field("lat"))?;
-            (p, unit)
-        }
-        (None, None) => {
-            let unit = address
-                .as_deref()
-                .and_then(unit_in_address)
-                .ok_or_else(|| AppError::unprocessable("location_required").field("lat"))?;
-            let area = geo.boundaries.get(&unit).ok_or_else(|| {
-                AppError::unprocessable("location_outside_city").field("address_string")
-            })?;
-            (area.centre(), unit)
-        }
-        _ => return Err(AppError::unprocessable("invalid_location").field("long")),
-    };
-    // Who: a signed-in citizen, or anyone with a way to reach them.
-    let reporter = match &caller.0 {
-        Principal::Citizen(id) => Some(format!("citizen:{id}")),
-        _ => None,
-    };
-    let mut contact = Vec::new();
-    if let Some(e) = f.email.as_deref().filter(|e| !e.trim().is_empty()) {
-        let c = Contact::email(e)
-            .map_err(|_| AppError::unprocessable("invalid_contact").field("email"))?;
-        contact.push(format!("email:{}", c.as_str()));
-    }
-    if let Some(p) = f.phone.as_deref().filter(|p| !p.trim().is_empty()) {
-        let c = Contact::phone(p)
-            .map_err(|_| AppError::unprocessable("invalid_contact").field("phone"))?;
-        contact.push(format!("phone:{}", c.as_str()));
-    }
-    if let Some(n) = f.name.as_deref().and_then(rules::note) {
-        if n.chars().count() <= 200 {
-            contact.push(format!("name:{n}"));
-        }
-    }
-    let has_way_back = contact.iter().any(|c| !c.starts_with("name:"));
-    if reporter.is_none() && !has_way_back {
-        return Err(AppError::unprocessable("contact_required").field("email"));
-    }
-    let agency = store::route(&state.db, &category.code, &unit)
-        .await?
-        .ok_or_else(|| AppError::conflict("no_responsible_agency"))?;
-
-    let now = Timestamp::now();
-    let today = now
-        .datetime()
-        .to_offset(sohoa_domain::timestamp::VIETNAM)
-        .date();
-    let due_on = sohoa_app::calendar()?.add_working_days(today, category.deadline_days);
-    let id = format!(
-        "PA-{}-{}",
-        today.to_string().replace('-', ""),
-        hex::encode_upper(crate::auth::random_bytes::<4>()?)
-    );
-    let reporter_code = hex::encode(crate::auth::random_bytes::<12>()?);
-    let sealed_contact = if contact.is_empty() {
-        None
-    } else {
-        Some(
-            state
-                .db
-                .keyring()?
-                .seal(&store::contact_context(&id), &contact.join("\n"))?,
-        )
-    };
-    let report = Report {
-        token: format!("tk-{}", hex::encode(crate::auth::random_bytes::<8>()?)),
-        category_code: category.code.clone(),
-        status: ReportStatus::Open,
-        agency_code: agency,
-        unit_code: unit.as_str().to_owned(),
-        lat: point.lat(),
-        lon: point.lon(),
-        address,
-        description,
-        attributes: Value::Object(attributes.into_iter().collect()).to_string(),
-        media_url,
-        reporter,
-        contact: sealed_contact,
-        reporter_code_hash: sha256_hex(&reporter_code),
-        channel: f.channel,
-        supporters: 0,
-        status_note: None,
-        resolution_note: None,
-        created_at: now.to_string(),
-        updated_at: now.to_string(),
-        due_on: due_on.to_string(),
-        resolved_at: None,
-        rating: None,
-        rating_comment: None,
-        rated_at: None,
-        reopened: 0,
-        revision: 1,
-        id,
-    };
-    let nearby = nearby_open(state, &category.code, point).await?;
-    let record = AuditRecord::new(caller.actor(), "report.file", "report", &report.id)
-        .purpose(format!("report {}", report.category_code))
-        .client_addr(addr);
-    let mut tx = state.db.begin().await?;
-    store::insert(&mut tx, &report, record).await?;
-    tx.commit().await.map_err(StorageError::from)?;
-    Ok(Filed {
-        report,
-        reporter_code,
-        nearby,
-    })
-}
-
-/// Open reports of the category close in place and time: offered to join.
-async fn nearby_open(
-    state: &AppState,
-    category: &str,
-    p: Point,
-) -> Result<Vec<PublicReport>, AppError> {
-    let since = Timestamp::from_datetime(
-        Timestamp::now().datetime() - time::Duration::days(DUPLICATE_WINDOW_DAYS),
-    );
-    let found = store::open_near(
-        &state.db,
-        category,
-        &p.around(DUPLICATE_RADIUS_M),
-        &since.to_string(),
-    )
-    .await?;
-    let mut near: Vec<(f64, PublicReport)> = found
-        .into_iter()
-        .filter_map(|r| {
-            let d = Point::new(r.lat, r.lon).ok()?.distance_m(p);
-            (d <= DUPLICATE_RADIUS_M).then_some((d, r))
-        })
-        .collect();
-    near.sort_by(|a, b| a.0.total_cmp(&b.0));
-    Ok(near.into_iter().take(10).map(|(_, r)| r).collect())
+    sohoa_app::feedback::sha256_hex(s)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -558,10 +332,9 @@ pub async fn create(
             (k, values)
         })
         .collect();
-    let filed = file(
+    let filed = sohoa_app::feedback::file(
         &state,
-        &caller,
-        addr,
+        Acting::new(&caller.0, addr.as_deref()),
         Filing {
             category: body.category,
             lat: body.lat,
@@ -956,7 +729,7 @@ pub async fn nearby(
 ) -> ApiResult<Response> {
     let point = Point::new(p.lat, p.long)
         .map_err(|_| AppError::unprocessable("invalid_location").field("lat"))?;
-    let found = nearby_open(&state, &p.category, point).await?;
+    let found = sohoa_app::feedback::nearby(&state, &p.category, point).await?;
     Ok(geo_bytes(feature_collection(&found, false)))
 }
 

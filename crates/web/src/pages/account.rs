@@ -734,10 +734,11 @@ pub async fn create_assist_code(
     let lang = ctx.lang;
     let csrf = form.map(|Form(f)| f.csrf).unwrap_or_default();
     auth::check_csrf(&headers, &csrf).page(lang)?;
-    let (_, axum::Json(code)) =
-        crate::api::applications::create_assist_code(State(state), caller, ClientAddr(addr))
-            .await
-            .page(lang)?;
+    let who = sohoa_app::Acting::new(&caller.0, addr.as_deref());
+    let code = sohoa_app::applications::create_assist_code(&state, who)
+        .await
+        .map_err(AppError::from)
+        .page(lang)?;
     let t = ctx.t();
     let mut res = render(&AssistCodeTemplate {
         shell: ctx.shell("me", t.get("me-assist-title")),

@@ -15,10 +15,10 @@ use super::{render, PageCtx, Shell};
 use sohoa_app::applications as uc;
 use sohoa_app::Acting;
 
-use crate::api::applications::{self as api, ApplicationView, ListParams, TransitionRequest};
+use crate::api::applications::{ApplicationPage, ApplicationView, ListParams, TransitionRequest};
 use crate::auth::{self, Caller};
 use crate::error::{AppError, PageErrorExt, PageResult};
-use crate::extract::{ApiQuery, ClientAddr};
+use crate::extract::ClientAddr;
 use crate::i18n::Tr;
 use crate::AppState;
 
@@ -110,10 +110,12 @@ pub async fn queue(
         after: nonempty(&p.after),
         limit: Some(50),
     };
-    let page = api::list(State(state.clone()), caller, ApiQuery(list))
+    let query = list.query().page(ctx.lang)?;
+    let listed = uc::list(&state, &caller.0, query)
         .await
-        .page(ctx.lang)?
-        .0;
+        .map_err(AppError::from)
+        .page(ctx.lang)?;
+    let page = ApplicationPage::of(listed).page(ctx.lang)?;
     let t = ctx.t();
     let mut rows = Vec::with_capacity(page.items.len());
     for a in page.items {
@@ -209,14 +211,8 @@ async fn item(
     error: Option<String>,
 ) -> Result<(ItemTemplate, Option<HeaderValue>), AppError> {
     staff_only(caller)?;
-    let view = api::get_application(
-        State(state.clone()),
-        caller.clone(),
-        ClientAddr(addr),
-        Path(number.to_owned()),
-    )
-    .await?
-    .0;
+    let who = Acting::new(&caller.0, addr.as_deref());
+    let view = ApplicationView::full(uc::read(state, who, number).await?, sohoa_app::calendar()?);
     let t = ctx.t();
     let (csrf, cookie) = auth::csrf_token(headers)?;
     let status = |s: Status| super::applications::status_name(t, s);

@@ -18,12 +18,13 @@ use sohoa_domain::policy::Principal;
 use super::charts::esc;
 use super::feedback::{category_label, overlaps, status_label, Projection, CORE, WIDTH};
 use super::{render, PageCtx, Shell};
-use crate::api::reports::{self as api, Filing};
+use crate::api::reports as api;
 use crate::auth::{self, Caller};
 use crate::error::{AppError, PageErrorExt, PageResult};
 use crate::extract::{ApiJson, ClientAddr};
 use crate::i18n::{Lang, Tr};
 use crate::AppState;
+use sohoa_app::feedback::Filing;
 
 /// What was typed, kept when the form comes back with an error.
 #[derive(Default)]
@@ -251,7 +252,8 @@ async fn file_checked(
         channel: "web".into(),
         ..Filing::default()
     };
-    let filed = api::file(state, caller, addr.clone(), filing).await?;
+    let who = sohoa_app::Acting::new(&caller.0, addr.as_deref());
+    let filed = sohoa_app::feedback::file(state, who, filing).await?;
     let id = filed.report.id.clone();
     for (bytes, media) in checked {
         api::keep_photo(state, caller, addr.clone(), &id, "report", bytes, media).await?;
