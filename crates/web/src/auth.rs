@@ -157,7 +157,7 @@ fn refuse(kind: RouteKind, req: &Request, err: AppError) -> Response {
         return Redirect::to(&to).into_response();
     }
     let lang = crate::i18n::Lang::negotiate(req.uri().query(), req.headers());
-    crate::pages::error_page(err, lang)
+    crate::html::error_page(err, lang)
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {

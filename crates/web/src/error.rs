@@ -399,7 +399,7 @@ pub struct PageError(pub Box<AppError>, pub Lang);
 
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
-        crate::pages::error_page(*self.0, self.1)
+        crate::html::error_page(*self.0, self.1)
     }
 }
 

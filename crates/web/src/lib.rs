@@ -10,6 +10,7 @@ pub mod auth;
 pub mod csv;
 pub mod error;
 pub mod extract;
+pub mod html;
 pub mod i18n;
 pub mod limit;
 pub mod metrics;
@@ -205,6 +206,7 @@ fn build() -> Routes {
         table: Vec::new(),
     };
     let routes = api::routes(routes);
+    let routes = open311::routes(routes);
     pages::routes(routes)
 }
 
@@ -234,7 +236,7 @@ async fn not_found(uri: axum::http::Uri, lang: Lang) -> Response {
     if is_api_path(uri.path()) {
         err.into_response()
     } else {
-        pages::error_page(err, lang)
+        html::error_page(err, lang)
     }
 }
 
@@ -263,7 +265,7 @@ async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> 
                 err.into_response()
             } else {
                 let lang = Lang::negotiate(req.uri().query(), req.headers());
-                pages::error_page(err, lang)
+                html::error_page(err, lang)
             };
         }
     }
@@ -290,7 +292,7 @@ async fn observe(State(state): State<AppState>, mut req: Request, next: Next) ->
             if api {
                 err.into_response()
             } else {
-                pages::error_page(err, lang)
+                html::error_page(err, lang)
             }
         }
     };

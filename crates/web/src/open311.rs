@@ -4,8 +4,8 @@
 //! resource answers in XML (the specification's format) or JSON, by its extension. Errors
 //! are the specification's list of `{code, description}`.
 //!
-//! Requests are sohoa's reports: this module only translates, and files through
-//! [`crate::api::reports`], so both doors apply the same rules.
+//! Requests are sohoa's reports: this module only translates, and files through the one
+//! use case ([`sohoa_app::feedback::file`]), so every door applies the same rules.
 
 use std::collections::BTreeMap;
 
@@ -20,7 +20,7 @@ use sohoa_storage::feedback::{self as store, Report, Search};
 use crate::error::AppError;
 use crate::extract::ClientAddr;
 use crate::i18n::Lang;
-use crate::AppState;
+use crate::{AppState, Endpoint as E, RouteKind, Routes};
 use sohoa_app::feedback::Filing;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -547,6 +547,35 @@ pub async fn get_token(State(state): State<AppState>, Path(file): Path<String>) 
         Ok(None) => error(format, &AppError::not_found("report_not_found")),
         Err(e) => error(format, &e.into()),
     }
+}
+
+/// Open311's routes: documented by its specification, not by the OpenAPI document.
+pub(crate) fn routes(r: Routes) -> Routes {
+    use sohoa_domain::policy::Action::{FileReport, ReadPublic};
+    use RouteKind::Open311;
+    r.add(
+        Open311,
+        "/open311/v2/{file}",
+        [
+            E::get(ReadPublic, get_root),
+            E::post(FileReport, post_request),
+        ],
+    )
+    .add(
+        Open311,
+        "/open311/v2/services/{file}",
+        [E::get(ReadPublic, service_definition)],
+    )
+    .add(
+        Open311,
+        "/open311/v2/requests/{file}",
+        [E::get(ReadPublic, get_request)],
+    )
+    .add(
+        Open311,
+        "/open311/v2/tokens/{file}",
+        [E::get(ReadPublic, get_token)],
+    )
 }
 
 #[cfg(test)]

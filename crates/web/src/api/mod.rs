@@ -531,7 +531,7 @@ pub fn date_text(d: Date) -> String {
 
 fn feedback_routes(r: Routes) -> Routes {
     use Action::*;
-    use RouteKind::{Api, Open311};
+    use RouteKind::Api;
     r.add(
         Api,
         "/api/v1/reports",
@@ -707,28 +707,5 @@ fn feedback_routes(r: Routes) -> Routes {
         Api,
         "/api/v1/sdmx/structure",
         [E::get(ReadPublic, indicators::sdmx_structure)],
-    )
-    .add(
-        Open311,
-        "/open311/v2/{file}",
-        [
-            E::get(ReadPublic, crate::open311::get_root),
-            E::post(FileReport, crate::open311::post_request),
-        ],
-    )
-    .add(
-        Open311,
-        "/open311/v2/services/{file}",
-        [E::get(ReadPublic, crate::open311::service_definition)],
-    )
-    .add(
-        Open311,
-        "/open311/v2/requests/{file}",
-        [E::get(ReadPublic, crate::open311::get_request)],
-    )
-    .add(
-        Open311,
-        "/open311/v2/tokens/{file}",
-        [E::get(ReadPublic, crate::open311::get_token)],
     )
 }

@@ -1,7 +1,7 @@
 //! Reporting a problem on the web: category, description, where (a tap on the communes' map
 //! fills the coordinates; typing them or an address works without script), photos, and a
-//! way back for someone not signed in. Filing goes through the API's own path
-//! (`api::reports::file`), photos through its `keep_photo`; all photos are checked before
+//! way back for someone not signed in. Filing goes through the one use case
+//! (`sohoa_app::feedback::file`), photos through the API's `keep_photo`; all photos are checked before
 //! the report is filed, so a refused photo files nothing. The report's page lets its
 //! reporter follow the answers and rate the resolution.
 
