@@ -5,43 +5,11 @@
 use sohoa_domain::audit::AuditRecord;
 use sohoa_domain::services::application::Content;
 use sohoa_domain::services::workflow::Status;
-use sohoa_domain::Timestamp;
 use sqlx::any::AnyRow;
 
+pub use crate::application::{now, Application};
 use crate::sealed::Keyring;
 use crate::{audit, int, opt_int, opt_text, text, Db, Filter, Result, StorageError, Tx};
-
-/// An application as stored. Dates are `YYYY-MM-DD` (Vietnam's calendar), times RFC 3339.
-#[derive(Debug, Clone)]
-pub struct Application {
-    pub number: String,
-    pub procedure_code: String,
-    pub procedure_version: i64,
-    pub applicant: String,
-    pub agency_code: String,
-    pub unit_code: String,
-    pub status: Status,
-    /// `None` in list results, which do not open the seal.
-    pub content: Option<Content>,
-    pub fee: Option<i64>,
-    pub fee_payable: Option<i64>,
-    pub waiver_basis: Option<String>,
-    pub assigned_to: Option<String>,
-    pub created_at: String,
-    pub submitted_at: Option<String>,
-    pub received_on: Option<String>,
-    pub due_on: Option<String>,
-    pub paused_on: Option<String>,
-    pub decided_at: Option<String>,
-    pub updated_at: String,
-    pub revision: i64,
-    pub lookup_hash: String,
-    pub assisted_by: Option<String>,
-    /// When the fee was paid in full; set by payments, not by moves.
-    pub fee_paid_at: Option<String>,
-    /// The enterprise applied for, by its legal representative (the applicant).
-    pub enterprise: Option<String>,
-}
 
 #[derive(Debug, Clone)]
 pub struct Event {
@@ -756,11 +724,6 @@ pub async fn reseal(db: &Db, batch: i64, mut progress: impl FnMut(u64)) -> Resul
         progress(changed);
     }
     Ok(changed)
-}
-
-/// When the application was stored, for callers that build one.
-pub fn now() -> String {
-    Timestamp::now().to_string()
 }
 
 /// The application an idempotency key created, and the hash of the request that used it.

@@ -7,6 +7,7 @@
 
 pub mod accounts;
 pub mod agencies;
+pub mod application;
 pub mod applications;
 pub mod audit;
 pub mod audit_index;

@@ -20,7 +20,7 @@ use std::sync::LazyLock;
 use sohoa_domain::feedback::evaluation::Month;
 use sohoa_domain::services::workflow::Status;
 
-use crate::applications::Application;
+use crate::application::Application;
 use crate::{int, local_date, text, AnyQuery, Db, Filter, Result, StorageError, Tx};
 
 /// Processing days counted one day each, from 0 to this.

@@ -1,0 +1,44 @@
+//! The row of an application, apart from the queries that read and write it: the
+//! monitoring counters and the evaluation derive from it, and applications' writes update
+//! both in the same transaction, so the type sits below all three.
+
+use sohoa_domain::services::application::Content;
+use sohoa_domain::services::workflow::Status;
+use sohoa_domain::Timestamp;
+
+/// An application as stored. Dates are `YYYY-MM-DD` (Vietnam's calendar), times RFC 3339.
+#[derive(Debug, Clone)]
+pub struct Application {
+    pub number: String,
+    pub procedure_code: String,
+    pub procedure_version: i64,
+    pub applicant: String,
+    pub agency_code: String,
+    pub unit_code: String,
+    pub status: Status,
+    /// `None` in list results, which do not open the seal.
+    pub content: Option<Content>,
+    pub fee: Option<i64>,
+    pub fee_payable: Option<i64>,
+    pub waiver_basis: Option<String>,
+    pub assigned_to: Option<String>,
+    pub created_at: String,
+    pub submitted_at: Option<String>,
+    pub received_on: Option<String>,
+    pub due_on: Option<String>,
+    pub paused_on: Option<String>,
+    pub decided_at: Option<String>,
+    pub updated_at: String,
+    pub revision: i64,
+    pub lookup_hash: String,
+    pub assisted_by: Option<String>,
+    /// When the fee was paid in full; set by payments, not by moves.
+    pub fee_paid_at: Option<String>,
+    /// The enterprise applied for, by its legal representative (the applicant).
+    pub enterprise: Option<String>,
+}
+
+/// When the application was stored, for callers that build one.
+pub fn now() -> String {
+    Timestamp::now().to_string()
+}
