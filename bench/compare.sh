@@ -25,9 +25,10 @@
 #   size the registry fits in memory: the figures say how the request path compares, not what
 #   14 million citizens would give.
 # - applications: the script's own 64 residents, on a fresh database each run.
-# - queue: 100,000 applications in one agency (1,000,000 in BENCHMARKS.md; seeding that
-#   takes about 5 minutes a run). Pages are keyset-paged over indexes, so a page costs about
-#   the same at either size. bench/queue.py seeds a fresh database each run.
+# - queue: 100,000 applications in one agency, not BENCHMARKS.md's 1,000,000: bench/queue.py
+#   seeds a fresh database every run, and seeding grows faster than the count (8 s for
+#   100,000, 34 s for 300,000 here), so a million would take minutes per run. Pages are
+#   keyset-paged over indexes: a page costs about the same at either size.
 #
 # Sizes and durations can be changed through SOHOA_COMPARE_CITIZENS, SOHOA_COMPARE_QUEUE,
 # SOHOA_COMPARE_SECONDS (registry runs) and SOHOA_COMPARE_PY_SECONDS (the Python ones).

@@ -11,7 +11,6 @@ pub mod applications;
 pub mod cache;
 pub mod error;
 pub mod feedback;
-pub mod results;
 
 use std::sync::Arc;
 

@@ -318,114 +318,116 @@ async fn main() -> ExitCode {
         Command::Serve(args) => serve(&store, &args, &file).await,
         Command::Migrate => migrate(&store).await,
         Command::Import(args) => import(&store, &args).await,
-        Command::Monitoring { repair } => {
-            let db = match open_for_command(&store, 2).await {
-                Ok(db) => db,
-                Err(code) => return code,
-            };
-            let code = check_monitoring(&db, repair).await;
-            db.close().await;
-            code
-        }
-        Command::Boundaries { file } => {
-            let db = match open_for_command(&store, 1).await {
-                Ok(db) => db,
-                Err(code) => return code,
-            };
-            let result = sohoa::boundaries::import(&db, &file).await;
-            db.close().await;
-            match result {
-                Ok(n) => {
-                    println!("{n} communes' boundaries replaced");
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("sohoa: {e}");
-                    ExitCode::FAILURE
-                }
-            }
-        }
+        Command::Monitoring { repair } => monitoring(&store, repair).await,
+        Command::Boundaries { file } => boundaries(&store, &file).await,
         Command::Generate(args) => generate(&args),
         Command::Audit {
             command: AuditCommand::Verify,
         } => verify(&store).await,
-        Command::Backup { dir } => match sohoa::backup::backup(&store, &dir).await {
-            Ok(m) => {
-                println!(
-                    "backup written to {}: {} database, {} audit entries, {} files",
-                    dir.display(),
-                    m.backend,
-                    m.audit_entries,
-                    m.files
-                );
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("sohoa: backup failed: {e}");
-                ExitCode::from(2)
-            }
-        },
-        Command::Restore { dir, replace } => {
-            use sohoa::backup::BackupError;
-            match sohoa::backup::restore(&store, &dir, replace).await {
-                Ok(m) => {
-                    println!(
-                        "restored from {}: {} audit entries verified, head {}",
-                        dir.display(),
-                        m.audit_entries,
-                        m.audit_head_hash
-                    );
-                    ExitCode::SUCCESS
-                }
-                Err(e @ (BackupError::BrokenChain(_) | BackupError::HeadMismatch { .. })) => {
-                    eprintln!("sohoa: restored, but the copy fails its check: {e}");
-                    ExitCode::FAILURE
-                }
-                Err(e) => {
-                    eprintln!("sohoa: restore failed: {e}");
-                    ExitCode::from(2)
-                }
-            }
-        }
+        Command::Backup { dir } => backup(&store, &dir).await,
+        Command::Restore { dir, replace } => restore(&store, &dir, replace).await,
         Command::Keys { command } => keys(&store, command).await,
-        Command::Bench {
-            command: BenchCommand::Load(args),
-        } => bench_load(args).await,
-        Command::Bench {
-            command: BenchCommand::SeedReports { count, seed },
-        } => {
-            let db = match open_for_command(&store, 2).await {
-                Ok(db) => db,
-                Err(code) => return code,
-            };
-            let result =
-                sohoa::bench::seed_reports(&db, count, seed, std::io::stderr().is_terminal()).await;
-            db.close().await;
-            match result {
-                Ok(n) => {
-                    println!("{n} reports written");
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("sohoa: {e}");
-                    ExitCode::FAILURE
-                }
-            }
-        }
-        Command::Bench {
+        Command::Bench { command } => bench(&store, command).await,
+        Command::Notify { out } => notify(&store, &out).await,
+        Command::Pki {
+            command: PkiCommand::Init,
+        } => pki_init(&store).await,
+        Command::PaymentSimulator { listen, webhook } => payment_simulator(listen, webhook).await,
+        Command::Staff {
             command:
-                BenchCommand::SeedMonitoring {
-                    count,
-                    agencies,
-                    procedures,
-                    seed,
-                    csv,
+                StaffCommand::AddAdmin {
+                    username,
+                    display_name,
                 },
+        } => add_admin(&store, &username, &display_name).await,
+    }
+}
+
+/// A command's result as its exit code: success, or `failure` with the error on stderr.
+fn exit_with<T, E: std::fmt::Display>(
+    result: Result<T, E>,
+    failure: u8,
+    ok: impl FnOnce(T),
+) -> ExitCode {
+    match result {
+        Ok(v) => {
+            ok(v);
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("sohoa: {e}");
+            ExitCode::from(failure)
+        }
+    }
+}
+
+async fn monitoring(store: &StoreConfig, repair: bool) -> ExitCode {
+    let db = match open_for_command(store, 2).await {
+        Ok(db) => db,
+        Err(code) => return code,
+    };
+    let code = check_monitoring(&db, repair).await;
+    db.close().await;
+    code
+}
+
+async fn boundaries(store: &StoreConfig, file: &std::path::Path) -> ExitCode {
+    let db = match open_for_command(store, 1).await {
+        Ok(db) => db,
+        Err(code) => return code,
+    };
+    let result = sohoa::boundaries::import(&db, file).await;
+    db.close().await;
+    exit_with(result, 1, |n| println!("{n} communes' boundaries replaced"))
+}
+
+async fn backup(store: &StoreConfig, dir: &std::path::Path) -> ExitCode {
+    let result = sohoa::backup::backup(store, dir).await;
+    exit_with(result.map_err(|e| format!("backup failed: {e}")), 2, |m| {
+        println!(
+            "backup written to {}: {} database, {} audit entries, {} files",
+            dir.display(),
+            m.backend,
+            m.audit_entries,
+            m.files
+        );
+    })
+}
+
+async fn restore(store: &StoreConfig, dir: &std::path::Path, replace: bool) -> ExitCode {
+    use sohoa::backup::BackupError;
+    match sohoa::backup::restore(store, dir, replace).await {
+        Ok(m) => {
+            println!(
+                "restored from {}: {} audit entries verified, head {}",
+                dir.display(),
+                m.audit_entries,
+                m.audit_head_hash
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e @ (BackupError::BrokenChain(_) | BackupError::HeadMismatch { .. })) => {
+            eprintln!("sohoa: restored, but the copy fails its check: {e}");
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("sohoa: restore failed: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn bench(store: &StoreConfig, command: BenchCommand) -> ExitCode {
+    match command {
+        BenchCommand::Load(args) => bench_load(args).await,
+        BenchCommand::SeedReports { count, seed } => seed_reports(store, count, seed).await,
+        BenchCommand::SeedMonitoring {
+            count,
+            agencies,
+            procedures,
+            seed,
+            csv,
         } => {
-            let db = match open_for_command(&store, 2).await {
-                Ok(db) => db,
-                Err(code) => return code,
-            };
             let spec = sohoa::bench::MonitorSeed {
                 count,
                 agencies,
@@ -434,73 +436,20 @@ async fn main() -> ExitCode {
                 csv,
                 progress: std::io::stderr().is_terminal(),
             };
-            let result = sohoa::bench::seed_monitoring(&db, &spec).await;
-            db.close().await;
-            match result {
-                Ok(n) => {
-                    println!("{n} applications written");
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("sohoa: {e}");
-                    ExitCode::from(1)
-                }
-            }
+            seed_monitoring(store, &spec).await
         }
-        Command::Bench {
-            command:
-                BenchCommand::Forecast {
-                    series,
-                    length,
-                    horizon,
-                    threads,
-                },
+        BenchCommand::Forecast {
+            series,
+            length,
+            horizon,
+            threads,
+        } => bench_forecast(series, length, horizon, threads),
+        BenchCommand::SeedApplications {
+            count,
+            agency,
+            procedure,
+            seed,
         } => {
-            let data: Vec<Vec<f64>> = (0..series)
-                .map(|i| sohoa_forecast::synthetic::series(i, length))
-                .collect();
-            let start = std::time::Instant::now();
-            let results = sohoa_forecast::forecast_many(&data, 12, horizon, threads);
-            let secs = start.elapsed().as_secs_f64();
-            let mut chosen: std::collections::BTreeMap<&str, usize> = Default::default();
-            let (mut failed, mut backtested, mut beat) = (0, 0, 0);
-            for r in &results {
-                match r {
-                    Ok(f) => {
-                        *chosen.entry(f.model.name()).or_default() += 1;
-                        if let Some(b) = &f.backtest {
-                            backtested += 1;
-                            if b.chosen
-                                .mase
-                                .zip(b.baseline.mase)
-                                .is_some_and(|(c, b)| c < b)
-                            {
-                                beat += 1;
-                            }
-                        }
-                    }
-                    Err(_) => failed += 1,
-                }
-            }
-            println!(
-                "{series} series x {length} months, h={horizon}, {threads} threads: {secs:.2} s; \
-                 chosen {chosen:?}; backtested {backtested}, beat seasonal naive on MASE {beat}, failed {failed}"
-            );
-            ExitCode::SUCCESS
-        }
-        Command::Bench {
-            command:
-                BenchCommand::SeedApplications {
-                    count,
-                    agency,
-                    procedure,
-                    seed,
-                },
-        } => {
-            let db = match open_for_command(&store, 2).await {
-                Ok(db) => db,
-                Err(code) => return code,
-            };
             let spec = sohoa::bench::SeedSpec {
                 count,
                 agency,
@@ -508,98 +457,128 @@ async fn main() -> ExitCode {
                 seed,
                 progress: std::io::stderr().is_terminal(),
             };
-            let result = sohoa::bench::seed_applications(&db, &spec).await;
-            db.close().await;
-            match result {
-                Ok(n) => {
-                    println!("{n} applications written");
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("sohoa: {e}");
-                    ExitCode::FAILURE
-                }
-            }
+            seed_applications(store, &spec).await
         }
-        Command::Notify { out } => {
-            let db = match open_for_command(&store, 2).await {
-                Ok(db) => db,
-                Err(code) => return code,
-            };
-            let result = sohoa::notify::drain(&db, &out).await;
-            db.close().await;
-            match result {
-                Ok(s) => {
-                    println!(
-                        "{} emails, {} text messages written to {}; {} recipients without a contact",
-                        s.emails,
-                        s.sms,
-                        out.display(),
-                        s.no_contact
-                    );
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("sohoa: sending stopped: {e} (run it again: unsent messages stay)");
-                    ExitCode::from(2)
-                }
-            }
-        }
-        Command::Pki {
-            command: PkiCommand::Init,
-        } => {
-            let db = match open_for_command(&store, 2).await {
-                Ok(db) => db,
-                Err(code) => return code,
-            };
-            let result = sohoa_storage::pki::init(&db).await;
-            db.close().await;
-            match result {
-                Ok((ca, n)) => {
-                    eprintln!("{n} agencies hold a result-signing certificate; the city CA:");
-                    print!("{ca}");
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("sohoa: {e}");
-                    ExitCode::from(2)
-                }
-            }
-        }
-        Command::PaymentSimulator { listen, webhook } => {
-            let secret = match std::env::var("SOHOA_PAYMENT_WEBHOOK_SECRET") {
-                Ok(s) if s.len() >= 16 => s,
-                _ => {
-                    eprintln!(
-                        "sohoa: set SOHOA_PAYMENT_WEBHOOK_SECRET (at least 16 characters), the same as the server's"
-                    );
-                    return ExitCode::from(2);
-                }
-            };
-            match sohoa::paysim::bind(listen, webhook, secret.into_bytes()).await {
-                Ok((addr, serve)) => {
-                    println!("payment simulator on http://{addr}/pay");
-                    match serve.await {
-                        Ok(()) => ExitCode::SUCCESS,
-                        Err(e) => {
-                            eprintln!("sohoa: {e}");
-                            ExitCode::from(2)
-                        }
+    }
+}
+
+async fn seed_reports(store: &StoreConfig, count: u64, seed: u64) -> ExitCode {
+    let db = match open_for_command(store, 2).await {
+        Ok(db) => db,
+        Err(code) => return code,
+    };
+    let result =
+        sohoa::bench::seed_reports(&db, count, seed, std::io::stderr().is_terminal()).await;
+    db.close().await;
+    exit_with(result, 1, |n| println!("{n} reports written"))
+}
+
+async fn seed_monitoring(store: &StoreConfig, spec: &sohoa::bench::MonitorSeed) -> ExitCode {
+    let db = match open_for_command(store, 2).await {
+        Ok(db) => db,
+        Err(code) => return code,
+    };
+    let result = sohoa::bench::seed_monitoring(&db, spec).await;
+    db.close().await;
+    exit_with(result, 1, |n| println!("{n} applications written"))
+}
+
+async fn seed_applications(store: &StoreConfig, spec: &sohoa::bench::SeedSpec) -> ExitCode {
+    let db = match open_for_command(store, 2).await {
+        Ok(db) => db,
+        Err(code) => return code,
+    };
+    let result = sohoa::bench::seed_applications(&db, spec).await;
+    db.close().await;
+    exit_with(result, 1, |n| println!("{n} applications written"))
+}
+
+fn bench_forecast(series: u64, length: usize, horizon: usize, threads: usize) -> ExitCode {
+    let data: Vec<Vec<f64>> = (0..series)
+        .map(|i| sohoa_forecast::synthetic::series(i, length))
+        .collect();
+    let start = std::time::Instant::now();
+    let results = sohoa_forecast::forecast_many(&data, 12, horizon, threads);
+    let secs = start.elapsed().as_secs_f64();
+    let mut chosen: std::collections::BTreeMap<&str, usize> = Default::default();
+    let (mut failed, mut backtested, mut beat) = (0, 0, 0);
+    for r in &results {
+        match r {
+            Ok(f) => {
+                *chosen.entry(f.model.name()).or_default() += 1;
+                if let Some(b) = &f.backtest {
+                    backtested += 1;
+                    if b.chosen
+                        .mase
+                        .zip(b.baseline.mase)
+                        .is_some_and(|(c, b)| c < b)
+                    {
+                        beat += 1;
                     }
                 }
-                Err(e) => {
-                    eprintln!("sohoa: cannot listen on {listen}: {e}");
-                    ExitCode::from(2)
-                }
             }
+            Err(_) => failed += 1,
         }
-        Command::Staff {
-            command:
-                StaffCommand::AddAdmin {
-                    username,
-                    display_name,
-                },
-        } => add_admin(&store, &username, &display_name).await,
+    }
+    println!(
+        "{series} series x {length} months, h={horizon}, {threads} threads: {secs:.2} s; \
+         chosen {chosen:?}; backtested {backtested}, beat seasonal naive on MASE {beat}, failed {failed}"
+    );
+    ExitCode::SUCCESS
+}
+
+async fn notify(store: &StoreConfig, out: &std::path::Path) -> ExitCode {
+    let db = match open_for_command(store, 2).await {
+        Ok(db) => db,
+        Err(code) => return code,
+    };
+    let result = sohoa::notify::drain(&db, out).await;
+    db.close().await;
+    let result =
+        result.map_err(|e| format!("sending stopped: {e} (run it again: unsent messages stay)"));
+    exit_with(result, 2, |s| {
+        println!(
+            "{} emails, {} text messages written to {}; {} recipients without a contact",
+            s.emails,
+            s.sms,
+            out.display(),
+            s.no_contact
+        );
+    })
+}
+
+async fn pki_init(store: &StoreConfig) -> ExitCode {
+    let db = match open_for_command(store, 2).await {
+        Ok(db) => db,
+        Err(code) => return code,
+    };
+    let result = sohoa_storage::pki::init(&db).await;
+    db.close().await;
+    exit_with(result, 2, |(ca, n)| {
+        eprintln!("{n} agencies hold a result-signing certificate; the city CA:");
+        print!("{ca}");
+    })
+}
+
+async fn payment_simulator(listen: std::net::SocketAddr, webhook: String) -> ExitCode {
+    let secret = match std::env::var("SOHOA_PAYMENT_WEBHOOK_SECRET") {
+        Ok(s) if s.len() >= 16 => s,
+        _ => {
+            eprintln!(
+                "sohoa: set SOHOA_PAYMENT_WEBHOOK_SECRET (at least 16 characters), the same as the server's"
+            );
+            return ExitCode::from(2);
+        }
+    };
+    match sohoa::paysim::bind(listen, webhook, secret.into_bytes()).await {
+        Ok((addr, serve)) => {
+            println!("payment simulator on http://{addr}/pay");
+            exit_with(serve.await, 2, |()| {})
+        }
+        Err(e) => {
+            eprintln!("sohoa: cannot listen on {listen}: {e}");
+            ExitCode::from(2)
+        }
     }
 }
 

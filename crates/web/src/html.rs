@@ -208,6 +208,29 @@ pub fn error_page(err: AppError, lang: Lang) -> Response {
     res
 }
 
+/// An error on an HTML page: rendered as a page in the reader's language.
+#[derive(Debug)]
+pub struct PageError(pub Box<AppError>, pub Lang);
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        error_page(*self.0, self.1)
+    }
+}
+
+pub type PageResult<T> = Result<T, PageError>;
+
+/// Attaches a language to an error for pages: `result.page(lang)?`.
+pub trait PageErrorExt<T> {
+    fn page(self, lang: Lang) -> PageResult<T>;
+}
+
+impl<T, E: Into<AppError>> PageErrorExt<T> for Result<T, E> {
+    fn page(self, lang: Lang) -> PageResult<T> {
+        self.map_err(|e| PageError(Box::new(e.into()), lang))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,6 +10,7 @@ mod assist;
 mod file;
 mod moves;
 mod queue;
+pub mod results;
 
 pub use assist::{create_assist_code, AssistCode, ASSIST_CODE_LIFETIME};
 pub use file::{file, records_for, Attachment, Behalf, FileApplication, Filed, Idempotency};

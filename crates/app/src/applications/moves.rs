@@ -108,7 +108,7 @@ pub async fn move_to(app: &App, who: Acting<'_>, number: &str, t: &Transition) -
     .actor_unit(who.principal.agency().map(ToString::to_string))
     .client_addr(who.addr());
     let result = if t.to == Status::ResultIssued {
-        Some(crate::results::sign(app, &found, &proc.procedure, &after.updated_at).await?)
+        Some(super::results::sign(app, &found, &proc.procedure, &after.updated_at).await?)
     } else {
         None
     };

@@ -10,6 +10,7 @@ mod helpers;
 mod account_pages;
 mod agencies;
 mod applications;
+mod architecture;
 mod audit;
 mod backup;
 mod browser;

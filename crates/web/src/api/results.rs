@@ -8,7 +8,7 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use sohoa_app::results as uc;
+use sohoa_app::applications::results as uc;
 use sohoa_app::Acting;
 
 use crate::auth::Caller;

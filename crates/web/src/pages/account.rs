@@ -15,8 +15,9 @@ use sohoa_storage::{audit, registry, sharing, StorageError};
 
 use super::{display_date, render, PageCtx, Shell};
 use crate::auth::{self, Caller, SessionToken};
-use crate::error::{AppError, PageErrorExt, PageResult};
+use crate::error::AppError;
 use crate::extract::ClientAddr;
+use crate::html::{PageErrorExt, PageResult};
 use crate::i18n::Tr;
 use crate::AppState;
 

@@ -4,8 +4,9 @@ use axum::response::Response;
 
 use super::{render, PageCtx, Pager, Shell};
 use crate::api::agencies::{list_page, AgencyListParams, AgencyView};
-use crate::error::{AppError, PageErrorExt, PageResult};
+use crate::error::AppError;
 use crate::extract::ApiQuery;
+use crate::html::{PageErrorExt, PageResult};
 use crate::i18n::{Lang, Tr};
 use crate::AppState;
 

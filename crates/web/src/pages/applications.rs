@@ -12,7 +12,8 @@ use sohoa_domain::services::workflow::Status;
 
 use super::{render, PageCtx, Shell};
 use crate::auth;
-use crate::error::{AppError, PageErrorExt, PageResult};
+use crate::error::AppError;
+use crate::html::{PageErrorExt, PageResult};
 use crate::i18n::Tr;
 use crate::AppState;
 

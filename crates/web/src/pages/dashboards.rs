@@ -11,8 +11,9 @@ use super::charts::{bars, line, num, Point};
 use super::{render, PageCtx, Shell};
 use crate::api::monitoring::{by_of, read, scope_of, MonitorParams, MonitorRow};
 use crate::auth::Caller;
-use crate::error::{AppError, PageErrorExt, PageResult};
+use crate::error::AppError;
 use crate::extract::ApiQuery;
+use crate::html::{PageErrorExt, PageResult};
 use crate::i18n::Tr;
 use crate::AppState;
 

@@ -14,8 +14,9 @@ use sohoa_domain::feedback::report::ReportStatus;
 use super::charts::esc;
 use super::{render, PageCtx, Shell};
 use crate::api::evaluation::{evaluate, Figures, Period};
-use crate::error::{AppError, PageErrorExt, PageResult};
+use crate::error::AppError;
 use crate::extract::ApiQuery;
+use crate::html::{PageErrorExt, PageResult};
 use crate::i18n::Tr;
 use crate::AppState;
 

@@ -4,7 +4,7 @@ use axum::response::Response;
 use sohoa_domain::paging::PageRequest;
 
 use super::{render, PageCtx, Shell};
-use crate::error::{PageErrorExt, PageResult};
+use crate::html::{PageErrorExt, PageResult};
 use crate::i18n::Tr;
 use crate::AppState;
 

@@ -9,8 +9,9 @@ use sohoa_domain::services::procedure::{FieldKind, Level};
 
 use super::{render, PageCtx, Pager, Shell};
 use crate::api::procedures::{list_page, ProcedureListParams, ProcedureView};
-use crate::error::{AppError, PageErrorExt, PageResult};
+use crate::error::AppError;
 use crate::extract::ApiQuery;
+use crate::html::{PageErrorExt, PageResult};
 use crate::i18n::{Lang, Tr};
 use crate::AppState;
 

@@ -17,8 +17,9 @@ use sohoa_app::Acting;
 
 use crate::api::applications::{ApplicationPage, ApplicationView, ListParams, TransitionRequest};
 use crate::auth::{self, Caller};
-use crate::error::{AppError, PageErrorExt, PageResult};
+use crate::error::AppError;
 use crate::extract::ClientAddr;
+use crate::html::{PageErrorExt, PageResult};
 use crate::i18n::Tr;
 use crate::AppState;
 

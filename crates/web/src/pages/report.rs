@@ -20,8 +20,9 @@ use super::feedback::{category_label, overlaps, status_label, Projection, CORE, 
 use super::{render, PageCtx, Shell};
 use crate::api::reports as api;
 use crate::auth::{self, Caller};
-use crate::error::{AppError, PageErrorExt, PageResult};
+use crate::error::AppError;
 use crate::extract::{ApiJson, ClientAddr};
+use crate::html::{PageErrorExt, PageResult};
 use crate::i18n::{Lang, Tr};
 use crate::AppState;
 use sohoa_app::feedback::Filing;

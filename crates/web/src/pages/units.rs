@@ -6,8 +6,9 @@ use sohoa_domain::units::{Unit, UnitKind};
 use super::{display_date, render, PageCtx, Pager, Shell};
 use crate::api::units::{parse_code, AsOfParams, UnitListParams};
 use crate::api::{date_text, parse_day};
-use crate::error::{AppError, PageErrorExt, PageResult};
+use crate::error::AppError;
 use crate::extract::ApiQuery;
+use crate::html::{PageErrorExt, PageResult};
 use crate::i18n::Tr;
 use crate::AppState;
 

@@ -9,7 +9,7 @@ use sohoa_domain::services::procedure::Procedure;
 use sohoa_storage::applications::Application;
 use sohoa_storage::pki::{self, SignedResult};
 
-use crate::applications::{audit_read, load_for};
+use super::{audit_read, load_for};
 use crate::{Acting, App, Error, Result};
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
