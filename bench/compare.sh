@@ -25,6 +25,8 @@
 #   size the registry fits in memory: the figures say how the request path compares, not what
 #   14 million citizens would give.
 # - applications: the script's own 64 residents, on a fresh database each run.
+# The Python scripts drive the server with `sohoa bench load` of the binary under test, so a
+# change to that load generator itself would show in the comparison too.
 # - queue: 100,000 applications in one agency, not BENCHMARKS.md's 1,000,000: bench/queue.py
 #   seeds a fresh database every run, and seeding grows faster than the count (8 s for
 #   100,000, 34 s for 300,000 here), so a million would take minutes per run. Pages are
@@ -141,10 +143,10 @@ record() {
         "$1" "$2" "$3" "$4" "$5" "$6" "$7"
 }
 
-label_bin() { if [ "$1" = A ]; then echo "$BASE_BIN"; else echo "$NEW_BIN"; fi; }
+label_bin() { if [ "$1" = BASE ]; then echo "$BASE_BIN"; else echo "$NEW_BIN"; fi; }
 
-echo "BASE (A): $BASE_BIN ($(sha256sum "$BASE_BIN" | cut -c1-12))"
-echo "NEW  (B): $NEW_BIN ($(sha256sum "$NEW_BIN" | cut -c1-12))"
+echo "BASE: $BASE_BIN ($(sha256sum "$BASE_BIN" | cut -c1-12))"
+echo "NEW:  $NEW_BIN ($(sha256sum "$NEW_BIN" | cut -c1-12))"
 echo "rounds: $ROUNDS; citizens: $CITIZENS; queue: $QUEUE_COUNT applications; $(nproc) CPUs"
 T0=$(date +%s)
 
@@ -162,7 +164,7 @@ step = max(1, len(rows) // 10000)
 open(sys.argv[2], "w").write("\n".join(rows[::step][:10000]) + "\n")
 PY
 api() { curl -fsS -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' "$@"; }
-for L in A B; do
+for L in BASE NEW; do
     bin=$(label_bin "$L")
     SOHOA_DATA_DIR="$WORK/golden-$L" run "$bin" import citizens "$WORK/gen/citizens.csv" >/dev/null 2>"$WORK/import-$L.log" \
         || { cat "$WORK/import-$L.log" >&2; exit 1; }
@@ -180,7 +182,7 @@ done
 
 echo "== registry: audited look-ups, wrk -t2 -c64 -d${WRK_SECONDS}s -s bench/share.lua"
 for r in $(seq 1 "$ROUNDS"); do
-    for L in A B; do
+    for L in BASE NEW; do
         bin=$(label_bin "$L")
         rm -rf "$WORK/run"
         cp -a "$WORK/golden-$L" "$WORK/run"
@@ -208,7 +210,7 @@ PY
         record registry "$L" "$r" "$rps" "$p50" "$p99" "$busy"
     done
 done
-rm -rf "$WORK/gen" "$WORK"/golden-?
+rm -rf "$WORK/gen" "$WORK/golden-BASE" "$WORK/golden-NEW"
 
 # ---- applications and queue: the repository's Python scripts, each run on a fresh database.
 # py_workload NAME SCRIPT ARGS...: the scripts print one summary line ("..., N/s, p50 X ms,
@@ -217,7 +219,7 @@ py_workload() {
     local name=$1 script=$2; shift 2
     echo "== $name: python3 bench/$script $*"
     for r in $(seq 1 "$ROUNDS"); do
-        for L in A B; do
+        for L in BASE NEW; do
             local bin busy line
             bin=$(label_bin "$L")
             busy=$(busy_pct)
@@ -254,11 +256,11 @@ row = "%-12s %-7s %-22s %-22s %-22s"
 print(row % ("workload", "binary", "req/s", "p50 ms", "p99 ms"))
 for w, by_label in runs.items():
     medians = {}
-    for label, name in (("A", "BASE"), ("B", "NEW")):
+    for label in ("BASE", "NEW"):
         cells = [cell([r[i] for r in by_label[label]], fmt) for i, fmt in enumerate(("%.0f", "%.2f", "%.2f"))]
         medians[label] = [c[0] for c in cells]
-        print(row % (w, name, *[c[1] for c in cells]))
-    change = ["%+.1f%%" % ((b - a) / a * 100) for a, b in zip(medians["A"], medians["B"])]
+        print(row % (w, label, *[c[1] for c in cells]))
+    change = ["%+.1f%%" % ((b - a) / a * 100) for a, b in zip(medians["BASE"], medians["NEW"])]
     print(row % (w, "change", *change))
 print("req/s: + is faster. p50, p99: + is slower.")
 PY

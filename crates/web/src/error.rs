@@ -410,4 +410,48 @@ mod tests {
             }
         }
     }
+
+    /// Every code raised by the use cases or by this crate has its messages: a code is
+    /// listed in `ALL_CODES` (whose messages the i18n test checks), found by reading the
+    /// sources, since a code raised on a path no test takes would otherwise go unseen.
+    #[test]
+    fn every_code_raised_anywhere_is_listed() {
+        fn walk(dir: &std::path::Path, out: &mut Vec<String>) {
+            for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    walk(&p, out);
+                } else if p.extension().is_some_and(|x| x == "rs") {
+                    out.push(std::fs::read_to_string(&p).unwrap_or_default());
+                }
+            }
+        }
+        let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut sources = Vec::new();
+        walk(&here.join("src"), &mut sources);
+        walk(&here.join("../app/src"), &mut sources);
+        let ctors = [
+            "bad_request(\"",
+            "unprocessable(\"",
+            "not_found(\"",
+            "conflict(\"",
+            "forbidden(\"",
+        ];
+        let mut raised = std::collections::BTreeSet::new();
+        for src in &sources {
+            for ctor in ctors {
+                for part in src.split(ctor).skip(1) {
+                    if let Some((code, _)) = part.split_once('"') {
+                        raised.insert(code.to_owned());
+                    }
+                }
+            }
+        }
+        assert!(raised.len() > 50, "{raised:?}");
+        let unlisted: Vec<_> = raised
+            .iter()
+            .filter(|c| !ALL_CODES.contains(&c.as_str()))
+            .collect();
+        assert!(unlisted.is_empty(), "codes without messages: {unlisted:?}");
+    }
 }
