@@ -94,18 +94,25 @@ run() {
     return "$rc"
 }
 
-# Share of the CPUs busy over one second before a run: anything else running (a build) is
-# the usual cause of an outlier, and this shows it beside the figure.
-busy_pct() {
-    local a b
-    read -r -a a < /proc/stat; sleep 1; read -r -a b < /proc/stat
-    python3 -c '
-import sys
-a, b = [list(map(int, x.split(","))) for x in sys.argv[1:3]]
-d = [y - x for x, y in zip(a, b)]
-total, idle = sum(d), d[3] + d[4]
-print(round(100 * (total - idle) / total) if total else 0)' \
-        "$(IFS=,; echo "${a[*]:1:8}")" "$(IFS=,; echo "${b[*]:1:8}")"
+# The machine is shared (builds, the other engineer's tests), and another process taking CPU
+# during a run is the usual cause of an outlier. cpu_mark and others_pct give the share of
+# the machine's CPU (user, nice and system time over all cores) that processes other than
+# this script and its children used during a run: ours is this shell's time plus that of the
+# children it has reaped, which by the end of a run include its server and load generator.
+cpu_ticks() {
+    local stat f busy total=0 x
+    read -r -a f < /proc/stat
+    busy=$(( f[1] + f[2] + f[3] ))
+    for x in "${f[@]:1}"; do total=$(( total + x )); done
+    stat=$(< "/proc/$$/stat")
+    read -r -a f <<< "${stat##*) }"
+    echo "$busy $total $(( f[11] + f[12] + f[13] + f[14] ))"
+}
+cpu_mark() { read -r MARK_BUSY MARK_TOTAL MARK_OURS <<< "$(cpu_ticks)"; }
+others_pct() {
+    local busy total ours
+    read -r busy total ours <<< "$(cpu_ticks)"
+    echo $(( total > MARK_TOTAL ? 100 * ((busy - MARK_BUSY) - (ours - MARK_OURS)) / (total - MARK_TOTAL) : 0 ))
 }
 
 # start_server BIN DATA_DIR: sets SERVER (its pid and process group) and URL. The server binds
@@ -119,7 +126,7 @@ start_server() {
     SERVER=$!
     LIVE+=("$SERVER")
     for _ in $(seq 1 300); do
-        addr=$(grep -o '"addr":"[^"]*"' "$log" | head -n 1 | cut -d'"' -f4 || true)
+        addr=$(grep -so '"addr":"[^"]*"' "$log" | head -n 1 | cut -d'"' -f4 || true)
         [ -n "$addr" ] && break
         kill -0 "$SERVER" 2>/dev/null || { echo "server $bin did not start:" >&2; cat "$log" >&2; exit 1; }
         sleep 0.2
@@ -136,10 +143,10 @@ stop_server() {
     forget "$SERVER"
 }
 
-# record WORKLOAD LABEL ROUND PER_SECOND P50_MS P99_MS BUSY_PCT
+# record WORKLOAD LABEL ROUND PER_SECOND P50_MS P99_MS OTHERS_PCT
 record() {
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >> "$RESULTS"
-    printf '  %-12s %-4s round %-2s %10.0f req/s   p50 %7.2f ms   p99 %7.2f ms   (CPU busy before: %s%%)\n' \
+    printf '  %-12s %-4s round %-2s %10.0f req/s   p50 %7.2f ms   p99 %7.2f ms   CPU of other processes: %s%%\n' \
         "$1" "$2" "$3" "$4" "$5" "$6" "$7"
 }
 
@@ -189,11 +196,12 @@ for r in $(seq 1 "$ROUNDS"); do
         # The copy leaves dirty pages: let them reach the disk before a run whose every
         # response waits for an fdatasync (bench/registry.sh syncs after its import likewise).
         sync
-        busy=$(busy_pct)
+        cpu_mark
         start_server "$bin" "$WORK/run"
         run wrk -t2 -c64 -d"${WRK_SECONDS}s" -s "$BENCH/share.lua" "$URL" -- "$(cat "$WORK/key-$L")" "$WORK/ids.txt" \
             > "$WORK/wrk.out"
         stop_server
+        others=$(others_pct)
         rm -rf "$WORK/run" "$WORK/run.log"
         python3 - "$WORK/wrk.out" > "$WORK/parsed" <<'PY'
 import re, sys
@@ -207,7 +215,7 @@ p99 = float(re.search(r"^p99: ([\d.]+) ms", out, re.M).group(1))
 print(rps, p50, p99)
 PY
         read -r rps p50 p99 < "$WORK/parsed"
-        record registry "$L" "$r" "$rps" "$p50" "$p99" "$busy"
+        record registry "$L" "$r" "$rps" "$p50" "$p99" "$others"
     done
 done
 rm -rf "$WORK/gen" "$WORK/golden-BASE" "$WORK/golden-NEW"
@@ -220,15 +228,16 @@ py_workload() {
     echo "== $name: python3 bench/$script $*"
     for r in $(seq 1 "$ROUNDS"); do
         for L in BASE NEW; do
-            local bin busy line
+            local bin others line
             bin=$(label_bin "$L")
-            busy=$(busy_pct)
+            cpu_mark
             run python3 "$BENCH/$script" --binary "$bin" "$@" > "$WORK/py.out" 2>&1 \
                 || { echo "bench/$script failed with $bin:" >&2; cat "$WORK/py.out" >&2; exit 1; }
+            others=$(others_pct)
             line=$(grep -E '/s, p50 [0-9.]+ ms, p99 [0-9.]+ ms' "$WORK/py.out" | tail -n 1)
             [[ "$line" =~ ([0-9.]+)/s,\ p50\ ([0-9.]+)\ ms,\ p99\ ([0-9.]+)\ ms ]] \
                 || { echo "no figure in bench/$script's output:" >&2; cat "$WORK/py.out" >&2; exit 1; }
-            record "$name" "$L" "$r" "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}" "${BASH_REMATCH[3]}" "$busy"
+            record "$name" "$L" "$r" "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}" "${BASH_REMATCH[3]}" "$others"
         done
     done
 }
@@ -241,9 +250,12 @@ echo "== summary: median of each binary's runs (spread: (max - min) / median); c
 python3 - "$RESULTS" <<'PY'
 import collections, statistics, sys
 runs = collections.defaultdict(lambda: collections.defaultdict(list))
+disturbed = []
 for line in open(sys.argv[1]):
-    w, label, _round, *figures, _busy = line.rstrip("\n").split("\t")
+    w, label, rnd, *figures, others = line.rstrip("\n").split("\t")
     runs[w][label].append([float(x) for x in figures])
+    if int(others) >= 10:
+        disturbed.append(f"{w} {label} round {rnd} ({others}%)")
 
 def cell(xs, fmt):
     med = statistics.median(xs)
@@ -263,5 +275,8 @@ for w, by_label in runs.items():
     change = ["%+.1f%%" % ((b - a) / a * 100) for a, b in zip(medians["BASE"], medians["NEW"])]
     print(row % (w, "change", *change))
 print("req/s: + is faster. p50, p99: + is slower.")
+if disturbed:
+    print("Other processes took 10% or more of the CPU in: " + ", ".join(disturbed)
+          + ". Those figures are suspect: run again on a quiet machine.")
 PY
 echo "total: $(( $(date +%s) - T0 )) s"

@@ -59,55 +59,24 @@ pub async fn catalog(app: &TestApp) {
     assert_eq!(res.status().as_u16(), 200, "{}", res.text().await.unwrap());
 }
 
-async fn send(
-    app: &TestApp,
-    method: reqwest::Method,
-    path: &str,
-    token: &str,
-    key: Option<&str>,
-    body: Option<&Value>,
-) -> (u16, Value, reqwest::header::HeaderMap) {
-    let mut req = app.client.request(method, app.url(path)).bearer_auth(token);
-    if let Some(k) = key {
-        req = req.header("Idempotency-Key", k);
-    }
-    if let Some(b) = body {
-        req = req.json(b);
-    }
-    let res = req.send().await.unwrap();
-    let status = res.status().as_u16();
-    let headers = res.headers().clone();
-    (status, res.json().await.unwrap(), headers)
-}
-
 pub async fn apply(app: &TestApp, token: &str, key: &str, body: &Value) -> (u16, Value) {
-    let (s, b, _) = send(
-        app,
-        reqwest::Method::POST,
-        "/api/v1/applications",
-        token,
-        Some(key),
-        Some(body),
-    )
-    .await;
+    let (s, b, _) = app
+        .as_(token)
+        .header("Idempotency-Key", key)
+        .send(reqwest::Method::POST, "/api/v1/applications", Some(body))
+        .await;
     (s, b)
 }
 
 pub async fn move_to(app: &TestApp, token: &str, number: &str, body: Value) -> (u16, Value) {
-    let (s, b, _) = send(
-        app,
-        reqwest::Method::POST,
-        &format!("/api/v1/applications/{number}/transitions"),
-        token,
-        None,
-        Some(&body),
-    )
-    .await;
-    (s, b)
-}
-
-async fn get(app: &TestApp, token: &str, path: &str) -> (u16, Value) {
-    let (s, b, _) = send(app, reqwest::Method::GET, path, token, None, None).await;
+    let (s, b, _) = app
+        .as_(token)
+        .send(
+            reqwest::Method::POST,
+            &format!("/api/v1/applications/{number}/transitions"),
+            Some(&body),
+        )
+        .await;
     (s, b)
 }
 
@@ -134,15 +103,10 @@ async fn an_application_is_prefilled_submitted_once_and_processed_to_its_result(
     let good = json!({"procedure_code": "T-KHAISINH", "answers": {"child_name": "Trần Minh An", "born_on": "20/11/2026"}});
 
     // No key, a locked field typed, a bad date: refused, nothing stored.
-    let (s, b, _) = send(
-        &app,
-        reqwest::Method::POST,
-        "/api/v1/applications",
-        mai,
-        None,
-        Some(&good),
-    )
-    .await;
+    let (s, b, _) = app
+        .as_(mai)
+        .send(reqwest::Method::POST, "/api/v1/applications", Some(&good))
+        .await;
     assert_eq!((s, error_code(&b)), (400, "idempotency_key_required"));
     let (s, b) = apply(
         &app,
@@ -161,15 +125,11 @@ async fn an_application_is_prefilled_submitted_once_and_processed_to_its_result(
     assert_eq!(count(&app, "applications").await, 0);
 
     // Submitted: the registry's name pre-filled, the fee waived, the ward decides.
-    let (s, first, _) = send(
-        &app,
-        reqwest::Method::POST,
-        "/api/v1/applications",
-        mai,
-        Some("k1"),
-        Some(&good),
-    )
-    .await;
+    let (s, first, _) = app
+        .as_(mai)
+        .header("Idempotency-Key", "k1")
+        .send(reqwest::Method::POST, "/api/v1/applications", Some(&good))
+        .await;
     assert_eq!(s, 201, "{first}");
     let number = first["number"].as_str().unwrap().to_owned();
     assert_eq!(first["status"], "submitted");
@@ -188,15 +148,11 @@ async fn an_application_is_prefilled_submitted_once_and_processed_to_its_result(
     assert_eq!(answers[2]["value"], "2026-11-20");
 
     // A retry answers with the same application; the key with another body is refused.
-    let (s, again, headers) = send(
-        &app,
-        reqwest::Method::POST,
-        "/api/v1/applications",
-        mai,
-        Some("k1"),
-        Some(&good),
-    )
-    .await;
+    let (s, again, headers) = app
+        .as_(mai)
+        .header("Idempotency-Key", "k1")
+        .send(reqwest::Method::POST, "/api/v1/applications", Some(&good))
+        .await;
     assert_eq!(s, 201);
     assert_eq!(again["number"], first["number"]);
     assert_eq!(headers["idempotent-replayed"], "true");
@@ -217,26 +173,22 @@ async fn an_application_is_prefilled_submitted_once_and_processed_to_its_result(
 
     // Nobody else reads it, nor learns that it exists.
     for who in ["other_citizen", "leader"] {
-        let (s, _) = get(
-            &app,
-            city.token(who),
-            &format!("/api/v1/applications/{number}"),
-        )
-        .await;
+        let (s, _) = app
+            .as_(city.token(who))
+            .get(&format!("/api/v1/applications/{number}"))
+            .await;
         let expected = if who == "leader" { 200 } else { 404 };
         assert_eq!(s, expected, "{who}");
     }
     // Roles that never read applications are answered as the officers of other agencies.
     for who in ["city_admin", "auditor", "digital_team", "agency_system"] {
-        let (s, b) = get(
-            &app,
-            city.token(who),
-            &format!("/api/v1/applications/{number}"),
-        )
-        .await;
+        let (s, b) = app
+            .as_(city.token(who))
+            .get(&format!("/api/v1/applications/{number}"))
+            .await;
         assert_eq!((s, error_code(&b)), (404, "application_not_found"), "{who}");
     }
-    let (s, b) = get(&app, mai, "/api/v1/applications/HS0000000000").await;
+    let (s, b) = app.as_(mai).get("/api/v1/applications/HS0000000000").await;
     assert_eq!((s, error_code(&b)), (404, "application_not_found"));
     let (s, b) = move_to(
         &app,
@@ -246,11 +198,17 @@ async fn an_application_is_prefilled_submitted_once_and_processed_to_its_result(
     )
     .await;
     assert_eq!((s, error_code(&b)), (404, "application_not_found"));
-    let (_, theirs) = get(&app, city.token("other_citizen"), "/api/v1/applications").await;
+    let (_, theirs) = app
+        .as_(city.token("other_citizen"))
+        .get("/api/v1/applications")
+        .await;
     assert_eq!(theirs["items"].as_array().unwrap().len(), 0);
 
     // The ward's officer finds it in the queue and works it.
-    let (s, queue) = get(&app, officer, "/api/v1/applications?status=submitted").await;
+    let (s, queue) = app
+        .as_(officer)
+        .get("/api/v1/applications?status=submitted")
+        .await;
     assert_eq!(s, 200, "{queue}");
     assert_eq!(queue["items"].as_array().unwrap().len(), 1);
     assert_eq!(queue["items"][0]["number"], number.as_str());
@@ -323,7 +281,10 @@ async fn an_application_is_prefilled_submitted_once_and_processed_to_its_result(
     assert_eq!((s, error_code(&b)), (409, "illegal_transition"));
 
     // The applicant sees every step; the officer's reading is in the audit log.
-    let (s, mine) = get(&app, mai, &format!("/api/v1/applications/{number}")).await;
+    let (s, mine) = app
+        .as_(mai)
+        .get(&format!("/api/v1/applications/{number}"))
+        .await;
     assert_eq!(s, 200);
     let steps: Vec<_> = mine["events"]
         .as_array()
@@ -346,7 +307,10 @@ async fn an_application_is_prefilled_submitted_once_and_processed_to_its_result(
     );
     assert_eq!(mine["events"][3]["comment"], "Bổ sung giấy chứng sinh");
     assert_eq!(mine["events"][1]["actor"], "staff:canbo.benthanh");
-    let (s, _) = get(&app, officer, &format!("/api/v1/applications/{number}")).await;
+    let (s, _) = app
+        .as_(officer)
+        .get(&format!("/api/v1/applications/{number}"))
+        .await;
     assert_eq!(s, 200);
     let reads: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM audit_log WHERE action = 'application.read' AND object_id = $1",
@@ -399,14 +363,18 @@ async fn drafts_are_checked_on_submission_and_late_applications_are_flagged() {
     let (s, lans) = apply(&app, lan, "l1", &json!({"procedure_code": "T-KHAISINH", "answers": {"child_name": "Bé Na", "born_on": "2026-11-01"}})).await;
     assert_eq!(s, 201);
     assert_eq!(lans["agency_code"], "UBND-26737");
-    let (_, queue) = get(&app, officer, "/api/v1/applications?status=submitted").await;
+    let (_, queue) = app
+        .as_(officer)
+        .get("/api/v1/applications?status=submitted")
+        .await;
     assert_eq!(queue["items"].as_array().unwrap().len(), 0, "{queue}");
-    let (s, _) = get(
-        &app,
-        officer,
-        &format!("/api/v1/applications/{}", lans["number"].as_str().unwrap()),
-    )
-    .await;
+    let (s, _) = app
+        .as_(officer)
+        .get(&format!(
+            "/api/v1/applications/{}",
+            lans["number"].as_str().unwrap()
+        ))
+        .await;
     assert_eq!(s, 404);
 
     // One received long ago is overdue; the filter finds it.
@@ -420,18 +388,24 @@ async fn drafts_are_checked_on_submission_and_late_applications_are_flagged() {
         .execute(&app.db.raw().await)
         .await
         .unwrap();
-    let (_, overdue) = get(&app, officer, "/api/v1/applications?overdue=true").await;
+    let (_, overdue) = app
+        .as_(officer)
+        .get("/api/v1/applications?overdue=true")
+        .await;
     assert_eq!(overdue["items"].as_array().unwrap().len(), 1, "{overdue}");
     assert_eq!(overdue["items"][0]["number"], late);
     assert_eq!(overdue["items"][0]["overdue"], true);
     assert!(overdue["items"][0]["working_days_left"].as_i64().unwrap() < -100);
-    let (_, all) = get(&app, officer, "/api/v1/applications").await;
+    let (_, all) = app.as_(officer).get("/api/v1/applications").await;
     assert_eq!(
         all["items"].as_array().unwrap().len(),
         1,
         "drafts are their applicant's alone"
     );
-    let (s, _) = get(&app, officer, &format!("/api/v1/applications/{number}")).await;
+    let (s, _) = app
+        .as_(officer)
+        .get(&format!("/api/v1/applications/{number}"))
+        .await;
     assert_eq!(s, 404, "a draft is not the ward's yet");
     for bad in [
         "status=lost",
@@ -441,7 +415,10 @@ async fn drafts_are_checked_on_submission_and_late_applications_are_flagged() {
         "limit=201",
         "after=zz",
     ] {
-        let (s, b) = get(&app, officer, &format!("/api/v1/applications?{bad}")).await;
+        let (s, b) = app
+            .as_(officer)
+            .get(&format!("/api/v1/applications?{bad}"))
+            .await;
         assert_eq!(s, 400, "{bad}: {b}");
         error_code(&b);
     }
@@ -518,7 +495,10 @@ async fn answers_move_to_a_new_key_with_the_registry() {
     // Only the new key left: the application still opens.
     std::fs::write(&key_file, format!("{}\n", line.trim())).unwrap();
     app.until_keys(&[2]).await;
-    let (s, b) = get(&app, mai, &format!("/api/v1/applications/{number}")).await;
+    let (s, b) = app
+        .as_(mai)
+        .get(&format!("/api/v1/applications/{number}"))
+        .await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(b["answers"][1]["value"], "Bé Na");
 }
@@ -551,15 +531,14 @@ async fn officers_assign_and_act_in_bulk_within_their_ward() {
     let mut batch = numbers.clone();
     batch.push("HS0000000000".into());
     batch.push(lans["number"].as_str().unwrap().into());
-    let (s, b, _) = send(
-        &app,
-        reqwest::Method::POST,
-        "/api/v1/applications/bulk",
-        officer,
-        None,
-        Some(&json!({"numbers": batch, "to": "received"})),
-    )
-    .await;
+    let (s, b, _) = app
+        .as_(officer)
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/applications/bulk",
+            Some(&json!({"numbers": batch, "to": "received"})),
+        )
+        .await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(
         (b["succeeded"].as_i64(), b["failed"].as_i64()),
@@ -570,15 +549,14 @@ async fn officers_assign_and_act_in_bulk_within_their_ward() {
         b["results"][4]["status"], 404,
         "another ward's application is not found"
     );
-    let (s, b, _) = send(
-        &app,
-        reqwest::Method::POST,
-        "/api/v1/applications/bulk",
-        officer,
-        None,
-        Some(&json!({"numbers": numbers, "to": "received"})),
-    )
-    .await;
+    let (s, b, _) = app
+        .as_(officer)
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/applications/bulk",
+            Some(&json!({"numbers": numbers, "to": "received"})),
+        )
+        .await;
     assert_eq!(s, 200);
     assert!(
         b["results"]
@@ -592,83 +570,77 @@ async fn officers_assign_and_act_in_bulk_within_their_ward() {
         json!({"numbers": [], "to": "received"}),
         json!({"numbers": numbers, "to": "received", "assign": "canbo2.benthanh"}),
     ] {
-        let (s, b, _) = send(
-            &app,
-            reqwest::Method::POST,
-            "/api/v1/applications/bulk",
-            officer,
-            None,
-            Some(&bad),
-        )
-        .await;
+        let (s, b, _) = app
+            .as_(officer)
+            .send(
+                reqwest::Method::POST,
+                "/api/v1/applications/bulk",
+                Some(&bad),
+            )
+            .await;
         assert_eq!((s, error_code(&b)), (422, "invalid_bulk"));
     }
-    let (s, _, _) = send(
-        &app,
-        reqwest::Method::POST,
-        "/api/v1/applications/bulk",
-        mai,
-        None,
-        Some(&json!({"numbers": numbers, "to": "received"})),
-    )
-    .await;
+    let (s, _, _) = app
+        .as_(mai)
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/applications/bulk",
+            Some(&json!({"numbers": numbers, "to": "received"})),
+        )
+        .await;
     assert_eq!(s, 403);
 
     // Assignments: to an officer of the ward only.
     let path = format!("/api/v1/applications/{}/assignee", numbers[0]);
-    let (s, b, _) = send(
-        &app,
-        reqwest::Method::PUT,
-        &path,
-        officer,
-        None,
-        Some(&json!({"username": "canbo2.benthanh"})),
-    )
-    .await;
+    let (s, b, _) = app
+        .as_(officer)
+        .send(
+            reqwest::Method::PUT,
+            &path,
+            Some(&json!({"username": "canbo2.benthanh"})),
+        )
+        .await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(b["assigned_to"], "canbo2.benthanh");
     for who in ["quantri.xaydung", "nobody.here", "canbo.benthanh "] {
-        let (s, b, _) = send(
-            &app,
-            reqwest::Method::PUT,
-            &path,
-            officer,
-            None,
-            Some(&json!({"username": who})),
-        )
-        .await;
+        let (s, b, _) = app
+            .as_(officer)
+            .send(reqwest::Method::PUT, &path, Some(&json!({"username": who})))
+            .await;
         assert_eq!((s, error_code(&b)), (422, "invalid_assignee"), "{who}");
     }
-    let (s, _, _) = send(
-        &app,
-        reqwest::Method::PUT,
-        &path,
-        mai,
-        None,
-        Some(&json!({"username": null})),
-    )
-    .await;
+    let (s, _, _) = app
+        .as_(mai)
+        .send(
+            reqwest::Method::PUT,
+            &path,
+            Some(&json!({"username": null})),
+        )
+        .await;
     assert_eq!(s, 403);
-    let (_, mine) = get(
-        &app,
-        officer,
-        "/api/v1/applications?assigned=canbo2.benthanh",
-    )
-    .await;
+    let (_, mine) = app
+        .as_(officer)
+        .get("/api/v1/applications?assigned=canbo2.benthanh")
+        .await;
     assert_eq!(mine["items"].as_array().unwrap().len(), 1);
-    let (_, none) = get(&app, officer, "/api/v1/applications?assigned=none").await;
+    let (_, none) = app
+        .as_(officer)
+        .get("/api/v1/applications?assigned=none")
+        .await;
     assert_eq!(none["items"].as_array().unwrap().len(), 2);
-    let (s, b, _) = send(
-        &app,
-        reqwest::Method::POST,
-        "/api/v1/applications/bulk",
-        officer,
-        None,
-        Some(&json!({"numbers": [numbers[1], numbers[2]], "assign": "canbo.benthanh"})),
-    )
-    .await;
+    let (s, b, _) = app
+        .as_(officer)
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/applications/bulk",
+            Some(&json!({"numbers": [numbers[1], numbers[2]], "assign": "canbo.benthanh"})),
+        )
+        .await;
     assert_eq!((s, b["succeeded"].as_i64()), (200, Some(2)), "{b}");
-    let (_, me) = get(&app, officer, "/api/v1/applications?assigned=me").await;
+    let (_, me) = app
+        .as_(officer)
+        .get("/api/v1/applications?assigned=me")
+        .await;
     assert_eq!(me["items"].as_array().unwrap().len(), 2);
 }
 
@@ -716,7 +688,10 @@ async fn anyone_with_number_and_code_sees_the_status_and_nothing_more() {
         );
     }
     // Lists never carry the code.
-    let (_, mine) = get(&app, city.token("citizen"), "/api/v1/applications").await;
+    let (_, mine) = app
+        .as_(city.token("citizen"))
+        .get("/api/v1/applications")
+        .await;
     assert!(mine["items"][0].get("lookup_code").is_none());
 }
 
@@ -734,15 +709,10 @@ async fn a_digital_team_files_for_a_resident_only_with_their_one_time_code() {
         let token = token.to_owned();
         let app = &app;
         async move {
-            let (s, b, _) = send(
-                app,
-                reqwest::Method::POST,
-                "/api/v1/me/assist-codes",
-                &token,
-                None,
-                None,
-            )
-            .await;
+            let (s, b, _) = app
+                .as_(&token)
+                .send(reqwest::Method::POST, "/api/v1/me/assist-codes", None)
+                .await;
             assert_eq!(s, 201, "{b}");
             b["code"].as_str().unwrap().to_owned()
         }
@@ -783,9 +753,12 @@ async fn a_digital_team_files_for_a_resident_only_with_their_one_time_code() {
     assert_eq!((s, error_code(&b)), (422, "invalid_assist_code"));
     // Mai sees it among hers, and sees in her access log who filed it.
     let number = filed["number"].as_str().unwrap();
-    let (s, mine) = get(&app, mai, &format!("/api/v1/applications/{number}")).await;
+    let (s, mine) = app
+        .as_(mai)
+        .get(&format!("/api/v1/applications/{number}"))
+        .await;
     assert_eq!((s, &mine["assisted_by"]), (200, &json!("totcs.benthanh")));
-    let (_, log) = get(&app, mai, "/api/v1/me/access-log").await;
+    let (_, log) = app.as_(mai).get("/api/v1/me/access-log").await;
     assert!(
         log["items"]
             .as_array()
@@ -798,7 +771,10 @@ async fn a_digital_team_files_for_a_resident_only_with_their_one_time_code() {
     // Every route that names the application answers as if it did not exist, as it
     // does for an officer of another agency.
     for path in ["", "/result", "/documents/doc_0f3a9c"] {
-        let (s, b) = get(&app, team, &format!("/api/v1/applications/{number}{path}")).await;
+        let (s, b) = app
+            .as_(team)
+            .get(&format!("/api/v1/applications/{number}{path}"))
+            .await;
         assert_eq!(
             (s, error_code(&b)),
             (404, "application_not_found"),
@@ -1080,7 +1056,7 @@ async fn documents_uploaded_once_are_attached_by_reference_and_read_by_the_ward_
         assert_eq!((s, error_code(&b)), (status, code), "{media}");
     }
     let id = doc["document_id"].as_str().unwrap();
-    let (s, listed) = get(&app, mai, "/api/v1/me/documents").await;
+    let (s, listed) = app.as_(mai).get("/api/v1/me/documents").await;
     assert_eq!((s, listed.as_array().unwrap().len()), (200, 1));
     assert_eq!(
         download(&app, mai, &format!("/api/v1/me/documents/{id}")).await,
@@ -1234,9 +1210,15 @@ async fn fees_are_paid_once_through_the_gateway_or_at_the_counter_before_receipt
 
     // Online: the applicant is sent to the gateway, which confirms (twice, as gateways do).
     let pay_path = format!("/api/v1/applications/{number}/payments");
-    let (s, _, _) = send(&app, reqwest::Method::POST, &pay_path, lan, None, None).await;
+    let (s, _, _) = app
+        .as_(lan)
+        .send(reqwest::Method::POST, &pay_path, None)
+        .await;
     assert_eq!(s, 404);
-    let (s, checkout, _) = send(&app, reqwest::Method::POST, &pay_path, mai, None, None).await;
+    let (s, checkout, _) = app
+        .as_(mai)
+        .send(reqwest::Method::POST, &pay_path, None)
+        .await;
     assert_eq!(s, 201, "{checkout}");
     assert_eq!(checkout["amount"], 20000);
     let url = checkout["checkout_url"].as_str().unwrap();
@@ -1250,13 +1232,19 @@ async fn fees_are_paid_once_through_the_gateway_or_at_the_counter_before_receipt
         .await
         .unwrap();
     assert_eq!(paid["webhook_statuses"], json!([200, 200]), "{paid}");
-    let (_, after) = get(&app, mai, &format!("/api/v1/applications/{number}")).await;
+    let (_, after) = app
+        .as_(mai)
+        .get(&format!("/api/v1/applications/{number}"))
+        .await;
     assert!(after["fee_paid_at"].is_string(), "{after}");
     let payments = after["payments"].as_array().unwrap();
     assert_eq!(payments.len(), 1);
     assert_eq!(payments[0]["status"], "paid");
     assert_eq!(payments[0]["provider_txn"], paid["provider_txn"]);
-    let (s, b, _) = send(&app, reqwest::Method::POST, &pay_path, mai, None, None).await;
+    let (s, b, _) = app
+        .as_(mai)
+        .send(reqwest::Method::POST, &pay_path, None)
+        .await;
     assert_eq!((s, error_code(&b)), (409, "nothing_to_pay"));
     let (s, b) = move_to(&app, officer, &number, json!({"to": "received"})).await;
     assert_eq!(s, 200, "{b}");
@@ -1264,15 +1252,14 @@ async fn fees_are_paid_once_through_the_gateway_or_at_the_counter_before_receipt
     // Forged, unknown and wrong confirmations change nothing.
     let (_, filed2) = apply(&app, mai, "f2", &form).await;
     let number2 = filed2["number"].as_str().unwrap().to_owned();
-    let (_, pending, _) = send(
-        &app,
-        reqwest::Method::POST,
-        &format!("/api/v1/applications/{number2}/payments"),
-        mai,
-        None,
-        None,
-    )
-    .await;
+    let (_, pending, _) = app
+        .as_(mai)
+        .send(
+            reqwest::Method::POST,
+            &format!("/api/v1/applications/{number2}/payments"),
+            None,
+        )
+        .await;
     let pid = pending["payment_id"].as_str().unwrap();
     let good = json!({"payment_id": pid, "provider_txn": "T-1", "amount": 20000, "status": "paid"});
     let (s, b) = webhook(&app, &good, "not-the-secret-at-all-000").await;
@@ -1286,44 +1273,44 @@ async fn fees_are_paid_once_through_the_gateway_or_at_the_counter_before_receipt
     assert_eq!((s, error_code(&b)), (422, "payment_amount_mismatch"));
     let (s, b) = webhook(&app, &json!({"payment_id": "pay_nothing", "provider_txn": "T-2", "amount": 20000, "status": "paid"}), WEBHOOK_SECRET).await;
     assert_eq!((s, error_code(&b)), (404, "payment_not_found"));
-    let (_, still) = get(&app, mai, &format!("/api/v1/applications/{number2}")).await;
+    let (_, still) = app
+        .as_(mai)
+        .get(&format!("/api/v1/applications/{number2}"))
+        .await;
     assert!(still["fee_paid_at"].is_null());
 
     // At the counter: the officer records the receipt, once.
     let counter = format!("/api/v1/applications/{number2}/counter-payments");
-    let (s, _, _) = send(
-        &app,
-        reqwest::Method::POST,
-        &counter,
-        mai,
-        None,
-        Some(&json!({"receipt": "BL-0001"})),
-    )
-    .await;
+    let (s, _, _) = app
+        .as_(mai)
+        .send(
+            reqwest::Method::POST,
+            &counter,
+            Some(&json!({"receipt": "BL-0001"})),
+        )
+        .await;
     assert_eq!(s, 403);
-    let (s, p, _) = send(
-        &app,
-        reqwest::Method::POST,
-        &counter,
-        officer,
-        None,
-        Some(&json!({"receipt": "BL-0001"})),
-    )
-    .await;
+    let (s, p, _) = app
+        .as_(officer)
+        .send(
+            reqwest::Method::POST,
+            &counter,
+            Some(&json!({"receipt": "BL-0001"})),
+        )
+        .await;
     assert_eq!(s, 201, "{p}");
     assert_eq!(
         (p["provider"].as_str(), p["recorded_by"].as_str()),
         (Some("counter:UBND-26743"), Some("staff:canbo.benthanh"))
     );
-    let (s, b, _) = send(
-        &app,
-        reqwest::Method::POST,
-        &counter,
-        officer,
-        None,
-        Some(&json!({"receipt": "BL-0001"})),
-    )
-    .await;
+    let (s, b, _) = app
+        .as_(officer)
+        .send(
+            reqwest::Method::POST,
+            &counter,
+            Some(&json!({"receipt": "BL-0001"})),
+        )
+        .await;
     assert_eq!((s, error_code(&b)), (409, "nothing_to_pay"));
     // A late confirmation of the online payment started before is a real charge: it is
     // recorded beside the counter's (for the finance office to refund), not lost.
@@ -1333,7 +1320,10 @@ async fn fees_are_paid_once_through_the_gateway_or_at_the_counter_before_receipt
     // The gateway's retry of that delivery is told the same.
     let (s, b) = webhook(&app, &good, WEBHOOK_SECRET).await;
     assert_eq!((s, &b["result"]), (200, &json!("refund_due")), "{b}");
-    let (_, paid2) = get(&app, officer, &format!("/api/v1/applications/{number2}")).await;
+    let (_, paid2) = app
+        .as_(officer)
+        .get(&format!("/api/v1/applications/{number2}"))
+        .await;
     let statuses: Vec<&str> = paid2["payments"]
         .as_array()
         .unwrap()
@@ -1346,15 +1336,14 @@ async fn fees_are_paid_once_through_the_gateway_or_at_the_counter_before_receipt
     // Withdrawn while a checkout was open: the late confirmation pays nothing.
     let (_, filed3) = apply(&app, mai, "f3", &form).await;
     let number3 = filed3["number"].as_str().unwrap().to_owned();
-    let (_, pending3, _) = send(
-        &app,
-        reqwest::Method::POST,
-        &format!("/api/v1/applications/{number3}/payments"),
-        mai,
-        None,
-        None,
-    )
-    .await;
+    let (_, pending3, _) = app
+        .as_(mai)
+        .send(
+            reqwest::Method::POST,
+            &format!("/api/v1/applications/{number3}/payments"),
+            None,
+        )
+        .await;
     let (s, b) = move_to(
         &app,
         mai,
@@ -1366,7 +1355,10 @@ async fn fees_are_paid_once_through_the_gateway_or_at_the_counter_before_receipt
     let late = json!({"payment_id": pending3["payment_id"], "provider_txn": "T-3", "amount": 20000, "status": "paid"});
     let (s, b) = webhook(&app, &late, WEBHOOK_SECRET).await;
     assert_eq!((s, &b["result"]), (200, &json!("refund_due")), "{b}");
-    let (_, withdrawn) = get(&app, mai, &format!("/api/v1/applications/{number3}")).await;
+    let (_, withdrawn) = app
+        .as_(mai)
+        .get(&format!("/api/v1/applications/{number3}"))
+        .await;
     assert!(withdrawn["fee_paid_at"].is_null(), "{withdrawn}");
 
     // Receipt books are each agency's own: Tân Định's "BL-0001" is not Bến Thành's.
@@ -1385,18 +1377,17 @@ async fn fees_are_paid_once_through_the_gateway_or_at_the_counter_before_receipt
     .await;
     let tandinh = b["token"].as_str().unwrap().to_owned();
     let (_, lans) = apply(&app, lan, "l-fee", &form_of(&app, lan).await).await;
-    let (s, p, _) = send(
-        &app,
-        reqwest::Method::POST,
-        &format!(
-            "/api/v1/applications/{}/counter-payments",
-            lans["number"].as_str().unwrap()
-        ),
-        &tandinh,
-        None,
-        Some(&json!({"receipt": "BL-0001"})),
-    )
-    .await;
+    let (s, p, _) = app
+        .as_(&tandinh)
+        .send(
+            reqwest::Method::POST,
+            &format!(
+                "/api/v1/applications/{}/counter-payments",
+                lans["number"].as_str().unwrap()
+            ),
+            Some(&json!({"receipt": "BL-0001"})),
+        )
+        .await;
     assert_eq!(
         (s, p["provider"].as_str()),
         (201, Some("counter:UBND-26737")),
@@ -1451,17 +1442,17 @@ async fn results_are_signed_by_the_agency_and_verify_with_openssl() {
     let (_, filed) = apply(&app, mai, "r1", &json!({"procedure_code": "T-KHAISINH", "answers": {"child_name": "Bé Na", "born_on": "2026-11-01"}})).await;
     let number = filed["number"].as_str().unwrap().to_owned();
     let result_path = format!("/api/v1/applications/{number}/result");
-    let (s, b) = get(&app, mai, &result_path).await;
+    let (s, b) = app.as_(mai).get(&result_path).await;
     assert_eq!((s, error_code(&b)), (404, "result_not_found"));
     for to in ["received", "in_review", "approved", "result_issued"] {
         let (s, b) = move_to(&app, officer, &number, json!({"to": to})).await;
         assert_eq!(s, 200, "{to}: {b}");
     }
-    let (s, result) = get(&app, mai, &result_path).await;
+    let (s, result) = app.as_(mai).get(&result_path).await;
     assert_eq!(s, 200, "{result}");
-    assert_eq!(get(&app, lan, &result_path).await.0, 404);
+    assert_eq!(app.as_(lan).get(&result_path).await.0, 404);
     // The officer reads it too, and that reading of Mai's data is in the audit log.
-    assert_eq!(get(&app, officer, &result_path).await.0, 200);
+    assert_eq!(app.as_(officer).get(&result_path).await.0, 200);
     let reads: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM audit_log WHERE action = 'application.read' AND object_id = $1 AND actor = 'staff:canbo.benthanh'",
     )
@@ -1598,7 +1589,7 @@ async fn every_status_change_reaches_the_inbox_and_the_outbox_once() {
     assert_eq!(s, 200);
     let (_, _) = apply(&app, lan, "n2", &form).await;
 
-    let (s, inbox) = get(&app, mai, "/api/v1/me/notifications").await;
+    let (s, inbox) = app.as_(mai).get("/api/v1/me/notifications").await;
     assert_eq!(s, 200, "{inbox}");
     assert_eq!(inbox["unread"], 2);
     let statuses: Vec<_> = inbox["items"]
@@ -1608,19 +1599,17 @@ async fn every_status_change_reaches_the_inbox_and_the_outbox_once() {
         .map(|n| n["status"].as_str().unwrap())
         .collect();
     assert_eq!(statuses, ["received", "submitted"]);
-    let (s, b, _) = send(
-        &app,
-        reqwest::Method::POST,
-        "/api/v1/me/notifications/read",
-        mai,
-        None,
-        None,
-    )
-    .await;
+    let (s, b, _) = app
+        .as_(mai)
+        .send(reqwest::Method::POST, "/api/v1/me/notifications/read", None)
+        .await;
     assert_eq!((s, b["marked"].as_i64()), (200, Some(2)));
-    let (_, inbox) = get(&app, mai, "/api/v1/me/notifications").await;
+    let (_, inbox) = app.as_(mai).get("/api/v1/me/notifications").await;
     assert_eq!(inbox["unread"], 0);
-    assert_eq!(get(&app, officer, "/api/v1/me/notifications").await.0, 403);
+    assert_eq!(
+        app.as_(officer).get("/api/v1/me/notifications").await.0,
+        403
+    );
 
     // The sender writes Mai's two emails; Lan has no contact; a second run sends nothing.
     let out = dir.path().join("outbox");
@@ -1773,12 +1762,10 @@ async fn concurrent_submissions_share_commits_and_each_key_files_once() {
     let officer = city.token("officer");
     let (mut seen, mut after) = (Vec::<(String, String)>::new(), String::new());
     loop {
-        let (s, page) = get(
-            &app,
-            officer,
-            &format!("/api/v1/applications?limit=4&after={after}"),
-        )
-        .await;
+        let (s, page) = app
+            .as_(officer)
+            .get(&format!("/api/v1/applications?limit=4&after={after}"))
+            .await;
         assert_eq!(s, 200, "{page}");
         let items = page["items"].as_array().unwrap();
         assert!(items.len() <= 4);
@@ -1798,7 +1785,10 @@ async fn concurrent_submissions_share_commits_and_each_key_files_once() {
     // What a submission answers is what was stored.
     for b in answered {
         let number = b["number"].as_str().unwrap();
-        let (s, stored) = get(&app, &mai, &format!("/api/v1/applications/{number}")).await;
+        let (s, stored) = app
+            .as_(&mai)
+            .get(&format!("/api/v1/applications/{number}"))
+            .await;
         assert_eq!(s, 200);
         assert_eq!(b, stored);
     }

@@ -11,22 +11,6 @@ use crate::applications::{apply, catalog, move_to};
 use crate::helpers::*;
 use crate::personas::*;
 
-async fn get(app: &TestApp, token: &str, path: &str) -> (u16, Value) {
-    let res = app
-        .client
-        .get(app.url(path))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
-    let status = res.status().as_u16();
-    let text = res.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
-}
-
 /// xorshift: a reproducible workload without a dependency.
 struct Rng(u64);
 impl Rng {
@@ -185,12 +169,10 @@ async fn agrees_with_recount(
 ) -> i64 {
     let mut overdue_in_26743 = 0;
     for by in ["city", "agency", "unit", "procedure", "month"] {
-        let (s, m) = get(
-            app,
-            leader,
-            &format!("/api/v1/monitoring?by={by}&from={from}&to={to}"),
-        )
-        .await;
+        let (s, m) = app
+            .as_(leader)
+            .get(&format!("/api/v1/monitoring?by={by}&from={from}&to={to}"))
+            .await;
         assert_eq!(s, 200, "{m}");
         assert!(m["as_of"].as_str().is_some());
         let expected = recount(app, by, (from, to), today).await;
@@ -317,7 +299,7 @@ async fn monitoring_matches_a_recount_after_a_random_workload() {
             Some(a) => format!("/api/v1/applications?limit=200&after={a}"),
             None => "/api/v1/applications?limit=200".to_owned(),
         };
-        let (s, page) = get(&app, &officer, &path).await;
+        let (s, page) = app.as_(&officer).get(&path).await;
         assert_eq!(s, 200, "{page}");
         for item in page["items"].as_array().unwrap() {
             let n = item["number"].as_str().unwrap().to_owned();
@@ -365,7 +347,7 @@ async fn monitoring_matches_a_recount_after_a_random_workload() {
     assert!(moved >= 80, "only {moved} moves succeeded");
 
     // Every grouping agrees with the recount.
-    let (s, m) = get(&app, &leader, "/api/v1/monitoring").await;
+    let (s, m) = app.as_(&leader).get("/api/v1/monitoring").await;
     assert_eq!(s, 200, "{m}");
     let today = m["today"].as_str().unwrap().to_owned();
     let to = &today[..7];
@@ -377,12 +359,12 @@ async fn monitoring_matches_a_recount_after_a_random_workload() {
     let overdue_in_26743 = agrees_with_recount(&app, &leader, &from, to, &today).await;
 
     // A narrower scope: one commune, one procedure.
-    let (s, m) = get(
-        &app,
-        &leader,
-        &format!("/api/v1/monitoring?by=procedure&unit=26737&from={from}"),
-    )
-    .await;
+    let (s, m) = app
+        .as_(&leader)
+        .get(&format!(
+            "/api/v1/monitoring?by=procedure&unit=26737&from={from}"
+        ))
+        .await;
     assert_eq!(s, 200, "{m}");
     let rows = m["rows"].as_array().unwrap();
     assert_eq!(rows.len(), 1, "{m}");
@@ -396,7 +378,7 @@ async fn monitoring_matches_a_recount_after_a_random_workload() {
             Some(a) => format!("/api/v1/applications?overdue=true&unit=26743&limit=100&after={a}"),
             None => "/api/v1/applications?overdue=true&unit=26743&limit=100".to_owned(),
         };
-        let (s, page) = get(&app, &leader, &path).await;
+        let (s, page) = app.as_(&leader).get(&path).await;
         assert_eq!(s, 200, "{page}");
         for item in page["items"].as_array().unwrap() {
             assert_eq!(item["unit_code"], "26743");
@@ -411,12 +393,10 @@ async fn monitoring_matches_a_recount_after_a_random_workload() {
     assert!(overdue_in_26743 > 0);
     assert_eq!(listed, overdue_in_26743);
     // An officer bound to a commune cannot look into another.
-    let (s, _) = get(
-        &app,
-        &officer,
-        "/api/v1/applications?overdue=true&unit=26737",
-    )
-    .await;
+    let (s, _) = app
+        .as_(&officer)
+        .get("/api/v1/applications?overdue=true&unit=26737")
+        .await;
     assert_eq!(s, 403);
 
     // The same table as CSV, for a spreadsheet.
@@ -449,7 +429,7 @@ async fn monitoring_matches_a_recount_after_a_random_workload() {
         (city.token("citizen"), 403),
         (city.token("city_admin"), 403),
     ] {
-        let (s, _) = get(&app, token, "/api/v1/monitoring").await;
+        let (s, _) = app.as_(token).get("/api/v1/monitoring").await;
         assert_eq!(s, status);
     }
     for bad in [
@@ -459,7 +439,10 @@ async fn monitoring_matches_a_recount_after_a_random_workload() {
         "unit=abc",
         "format=xlsx",
     ] {
-        let (s, b) = get(&app, &leader, &format!("/api/v1/monitoring?{bad}")).await;
+        let (s, b) = app
+            .as_(&leader)
+            .get(&format!("/api/v1/monitoring?{bad}"))
+            .await;
         assert_eq!(s, 400, "{bad}: {b}");
     }
 
@@ -530,34 +513,6 @@ async fn monitoring_matches_a_recount_after_a_random_workload() {
     }
 }
 
-async fn send(
-    app: &TestApp,
-    method: reqwest::Method,
-    path: &str,
-    token: &str,
-    body: Option<&Value>,
-) -> (u16, Value) {
-    let mut req = app.client.request(method, app.url(path)).bearer_auth(token);
-    if let Some(b) = body {
-        req = req.json(b);
-    }
-    let res = req.send().await.unwrap();
-    let status = res.status().as_u16();
-    let text = res.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
-}
-
-async fn put(app: &TestApp, path: &str, token: &str, body: Value) -> (u16, Value) {
-    send(app, reqwest::Method::PUT, path, token, Some(&body)).await
-}
-
-async fn post(app: &TestApp, path: &str, token: &str, body: Value) -> (u16, Value) {
-    send(app, reqwest::Method::POST, path, token, Some(&body)).await
-}
-
 /// Two years of months, oldest first, ending last December.
 fn months() -> Vec<String> {
     (2024..=2025)
@@ -607,7 +562,7 @@ async fn indicators_are_entered_checked_approved_and_exported() {
     let define = |code: &str, body: Value| {
         let app = &app;
         let path = format!("/api/v1/indicators/{code}");
-        async move { put(app, &path, ADMIN_TOKEN, body).await }
+        async move { app.as_(ADMIN_TOKEN).put(&path, &body).await }
     };
     let (s, b) = define(
         "RETAIL",
@@ -678,7 +633,10 @@ async fn indicators_are_entered_checked_approved_and_exported() {
     manual_derived["source"] = json!("manual");
     let (s, b) = define("X1", manual_derived).await;
     assert_eq!((s, error_code(&b)), (422, "indicator_derived"));
-    let (s, _) = put(&app, "/api/v1/indicators/X1", &leader, base.clone()).await;
+    let (s, _) = app
+        .as_(&leader)
+        .put("/api/v1/indicators/X1", &base.clone())
+        .await;
     assert_eq!(s, 403);
     let (s, cat) = app.get_json("/api/v1/indicators").await;
     assert_eq!(s, 200);
@@ -699,7 +657,10 @@ async fn indicators_are_entered_checked_approved_and_exported() {
         {"period": "2024-03", "unit_code": "99999", "value": 5.0},
         {"period": "2024-01", "unit_code": "26743", "value": 1000.0},
     ]});
-    let (s, b) = post(&app, "/api/v1/indicators/RETAIL/values", &officer, bad).await;
+    let (s, b) = app
+        .as_(&officer)
+        .post("/api/v1/indicators/RETAIL/values", &bad)
+        .await;
     assert_eq!(
         (s, error_code(&b)),
         (422, "indicator_values_rejected"),
@@ -737,15 +698,15 @@ async fn indicators_are_entered_checked_approved_and_exported() {
     assert_eq!(count("SELECT COUNT(*) FROM indicator_values").await, 0);
     // Only the owning agency enters; derived indicators take no values.
     let one = json!({"values": [{"period": "2024-01", "unit_code": "26743", "value": 1.0}]});
-    let (s, _) = post(&app, "/api/v1/indicators/POP/values", &officer, one.clone()).await;
+    let (s, _) = app
+        .as_(&officer)
+        .post("/api/v1/indicators/POP/values", &one.clone())
+        .await;
     assert_eq!(s, 403);
-    let (s, b) = post(
-        &app,
-        "/api/v1/indicators/RETAIL_PC/values",
-        &officer,
-        one.clone(),
-    )
-    .await;
+    let (s, b) = app
+        .as_(&officer)
+        .post("/api/v1/indicators/RETAIL_PC/values", &one.clone())
+        .await;
     assert_eq!(
         (s, error_code(&b)),
         (422, "indicator_values_rejected"),
@@ -760,13 +721,13 @@ async fn indicators_are_entered_checked_approved_and_exported() {
         .enumerate()
         .map(|(i, m)| json!({"period": m, "unit_code": "26743", "value": retail(i)}))
         .collect();
-    let (s, b) = post(
-        &app,
-        "/api/v1/indicators/RETAIL/values",
-        &officer,
-        json!({"values": values[..12]}),
-    )
-    .await;
+    let (s, b) = app
+        .as_(&officer)
+        .post(
+            "/api/v1/indicators/RETAIL/values",
+            &json!({"values": values[..12]}),
+        )
+        .await;
     assert_eq!(s, 201, "{b}");
     assert!(b
         .as_array()
@@ -821,23 +782,20 @@ async fn indicators_are_entered_checked_approved_and_exported() {
         .enumerate()
         .map(|(i, m)| json!({"period": m, "unit_code": "26743", "value": 50000.0 + 100.0 * i as f64}))
         .collect();
-    let (s, b) = post(
-        &app,
-        "/api/v1/indicators/POP/values",
-        &system,
-        json!({"values": pop}),
-    )
-    .await;
+    let (s, b) = app
+        .as_(&system)
+        .post("/api/v1/indicators/POP/values", &json!({"values": pop}))
+        .await;
     assert_eq!(s, 201, "{b}");
     assert!(b.as_array().unwrap().iter().all(|v| v["digital"] == true));
     // A value that jumps against the previous period is accepted but flagged.
-    let (s, b) = post(
-        &app,
-        "/api/v1/indicators/RETAIL/values",
-        &officer,
-        json!({"values": [{"period": "2026-01", "unit_code": "26743", "value": 5000.0}]}),
-    )
-    .await;
+    let (s, b) = app
+        .as_(&officer)
+        .post(
+            "/api/v1/indicators/RETAIL/values",
+            &json!({"values": [{"period": "2026-01", "unit_code": "26743", "value": 5000.0}]}),
+        )
+        .await;
     assert_eq!(s, 201, "{b}");
     assert_eq!(b[0]["flagged"], true, "{b}");
     assert!(b[0]["change"].as_f64().unwrap() > 0.5);
@@ -845,23 +803,22 @@ async fn indicators_are_entered_checked_approved_and_exported() {
     // Nothing is published before review.
     let (_, v) = app.get_json("/api/v1/indicators/RETAIL/values").await;
     assert_eq!(v["values"].as_array().unwrap().len(), 0);
-    let (s, pending) = get(&app, &leader, "/api/v1/indicators/review").await;
+    let (s, pending) = app.as_(&leader).get("/api/v1/indicators/review").await;
     assert_eq!(s, 200, "{pending}");
     let pending = pending.as_array().unwrap().clone();
     assert_eq!(pending.len(), 49);
-    let (s, _) = get(&app, &officer, "/api/v1/indicators/review").await;
+    let (s, _) = app.as_(&officer).get("/api/v1/indicators/review").await;
     assert_eq!(s, 403);
     let review = |code: String, unit: String, period: String, body: Value| {
         let app = &app;
         let leader = leader.clone();
         async move {
-            post(
-                app,
-                &format!("/api/v1/indicators/{code}/values/{unit}/{period}/review"),
-                &leader,
-                body,
-            )
-            .await
+            app.as_(&leader)
+                .post(
+                    &format!("/api/v1/indicators/{code}/values/{unit}/{period}/review"),
+                    &body,
+                )
+                .await
         }
     };
     for p in &pending {
@@ -904,13 +861,13 @@ async fn indicators_are_entered_checked_approved_and_exported() {
     assert_eq!(s, 404);
 
     // A revision: corrected, approved, published; the history keeps both with who and when.
-    let (s, b) = post(
-        &app,
-        "/api/v1/indicators/RETAIL/values",
-        &officer,
-        json!({"values": [{"period": "2024-01", "unit_code": "26743", "value": 1001.5}]}),
-    )
-    .await;
+    let (s, b) = app
+        .as_(&officer)
+        .post(
+            "/api/v1/indicators/RETAIL/values",
+            &json!({"values": [{"period": "2024-01", "unit_code": "26743", "value": 1001.5}]}),
+        )
+        .await;
     assert_eq!((s, b[0]["revision"].as_i64()), (201, Some(2)), "{b}");
     let (s, _) = review(
         "RETAIL".into(),
@@ -920,12 +877,10 @@ async fn indicators_are_entered_checked_approved_and_exported() {
     )
     .await;
     assert_eq!(s, 200);
-    let (s, h) = get(
-        &app,
-        &leader,
-        "/api/v1/indicators/RETAIL/values/26743/2024-01",
-    )
-    .await;
+    let (s, h) = app
+        .as_(&leader)
+        .get("/api/v1/indicators/RETAIL/values/26743/2024-01")
+        .await;
     assert_eq!(s, 200, "{h}");
     let h = h.as_array().unwrap();
     assert_eq!(h.len(), 2);
@@ -1114,35 +1069,42 @@ async fn indicators_are_entered_checked_approved_and_exported() {
     // Strategic tasks and the scorecard.
     let due = (time::OffsetDateTime::now_utc().date() + time::Duration::days(30)).to_string();
     let task = |title: &str| json!({"title": title, "target": "100% hồ sơ đúng hạn", "agency_code": "UBND-26743", "due_on": due});
-    let (s, _) = post(&app, "/api/v1/tasks", &officer, task("x")).await;
+    let (s, _) = app.as_(&officer).post("/api/v1/tasks", &task("x")).await;
     assert_eq!(s, 403);
-    let (s, b) = post(
-        &app,
-        "/api/v1/tasks",
-        &leader,
-        json!({"title": "x", "target": "y", "agency_code": "UBND-26743", "due_on": "2020-01-01"}),
-    )
+    let (s, b) = app.as_(&leader).post("/api/v1/tasks", &json!({"title": "x", "target": "y", "agency_code": "UBND-26743", "due_on": "2020-01-01"}))
     .await;
     assert_eq!((s, error_code(&b)), (422, "invalid_task"));
-    let (s, t1) = post(&app, "/api/v1/tasks", &leader, task("Số hóa hồ sơ hộ tịch")).await;
+    let (s, t1) = app
+        .as_(&leader)
+        .post("/api/v1/tasks", &task("Số hóa hồ sơ hộ tịch"))
+        .await;
     assert_eq!(s, 201, "{t1}");
-    let (s, t2) = post(&app, "/api/v1/tasks", &leader, task("Chỉnh trang vỉa hè")).await;
+    let (s, t2) = app
+        .as_(&leader)
+        .post("/api/v1/tasks", &task("Chỉnh trang vỉa hè"))
+        .await;
     assert_eq!(s, 201, "{t2}");
     let progress = |id: &str| format!("/api/v1/tasks/{}/progress", id);
     let id1 = t1["id"].as_str().unwrap();
-    let (s, b) = post(&app, &progress(id1), &officer, json!({"progress": 50})).await;
+    let (s, b) = app
+        .as_(&officer)
+        .post(&progress(id1), &json!({"progress": 50}))
+        .await;
     assert_eq!((s, b["status"].as_str()), (200, Some("in_progress")), "{b}");
-    let (s, b) = post(
-        &app,
-        &progress(id1),
-        &officer,
-        json!({"progress": 100, "note": "Xong"}),
-    )
-    .await;
+    let (s, b) = app
+        .as_(&officer)
+        .post(&progress(id1), &json!({"progress": 100, "note": "Xong"}))
+        .await;
     assert_eq!((s, b["status"].as_str()), (200, Some("done")), "{b}");
-    let (s, b) = post(&app, &progress(id1), &officer, json!({"progress": 90})).await;
+    let (s, b) = app
+        .as_(&officer)
+        .post(&progress(id1), &json!({"progress": 90}))
+        .await;
     assert_eq!((s, error_code(&b)), (409, "task_closed"));
-    let (s, b) = post(&app, &progress(id1), &officer, json!({"progress": 101})).await;
+    let (s, b) = app
+        .as_(&officer)
+        .post(&progress(id1), &json!({"progress": 101}))
+        .await;
     assert_eq!((s, error_code(&b)), (422, "invalid_progress"));
     // Another agency's officer cannot see the task: to them it does not exist.
     let (s, b) = app
@@ -1155,7 +1117,10 @@ async fn indicators_are_entered_checked_approved_and_exported() {
     assert_eq!(s, 201, "{b}");
     let (_, b) = login(&app, json!({"username": "canbo.yte", "password": PASSWORD})).await;
     let stranger = b["token"].as_str().unwrap().to_owned();
-    let (s, b) = post(&app, &progress(id1), &stranger, json!({"progress": 60})).await;
+    let (s, b) = app
+        .as_(&stranger)
+        .post(&progress(id1), &json!({"progress": 60}))
+        .await;
     assert_eq!((s, error_code(&b)), (404, "task_not_found"), "{b}");
     let id2 = t2["id"].as_str().unwrap();
     sqlx::query("UPDATE tasks SET due_on = '2025-01-01' WHERE id = $1")
@@ -1163,15 +1128,15 @@ async fn indicators_are_entered_checked_approved_and_exported() {
         .execute(&app.db.raw().await)
         .await
         .unwrap();
-    let (s, list) = get(&app, &officer, "/api/v1/tasks").await;
+    let (s, list) = app.as_(&officer).get("/api/v1/tasks").await;
     assert_eq!(s, 200, "{list}");
     let list = list.as_array().unwrap();
     assert_eq!(list.len(), 2);
     assert_eq!(list[0]["overdue"], true);
     assert_eq!(list[1]["overdue"], false);
-    let (s, _) = get(&app, &officer, "/api/v1/tasks?agency=SO-Y-TE").await;
+    let (s, _) = app.as_(&officer).get("/api/v1/tasks?agency=SO-Y-TE").await;
     assert_eq!(s, 403);
-    let (s, card) = get(&app, &leader, "/api/v1/scorecard").await;
+    let (s, card) = app.as_(&leader).get("/api/v1/scorecard").await;
     assert_eq!(s, 200, "{card}");
     let row = card["rows"]
         .as_array()
@@ -1188,7 +1153,7 @@ async fn indicators_are_entered_checked_approved_and_exported() {
         (Some(2), Some(1), Some(1)),
         "{row}"
     );
-    let (s, _) = get(&app, &officer, "/api/v1/scorecard").await;
+    let (s, _) = app.as_(&officer).get("/api/v1/scorecard").await;
     assert_eq!(s, 403);
     let (s, html) = page("/dashboard", Some(leader.clone())).await;
     assert_eq!(s, 200, "{html}");

@@ -9,37 +9,6 @@ use crate::applications::{apply, catalog, move_to};
 use crate::helpers::*;
 use crate::personas::*;
 
-async fn send(
-    app: &TestApp,
-    method: reqwest::Method,
-    path: &str,
-    token: Option<&str>,
-    body: Option<&Value>,
-) -> (u16, Value) {
-    let mut req = app.client.request(method, app.url(path));
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    if let Some(b) = body {
-        req = req.json(b);
-    }
-    let res = req.send().await.unwrap();
-    let status = res.status().as_u16();
-    let text = res.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
-}
-
-async fn post(app: &TestApp, path: &str, token: Option<&str>, body: Value) -> (u16, Value) {
-    send(app, reqwest::Method::POST, path, token, Some(&body)).await
-}
-
-async fn get(app: &TestApp, path: &str, token: Option<&str>) -> (u16, Value) {
-    send(app, reqwest::Method::GET, path, token, None).await
-}
-
 /// Posts an Open311 form; answers the status and the raw body.
 async fn open311_post(app: &TestApp, file: &str, form: &[(&str, &str)]) -> (u16, String) {
     let body: String = form_urlencoded::Serializer::new(String::new())
@@ -69,7 +38,7 @@ async fn open311_get(app: &TestApp, path: &str) -> (u16, String, String) {
 
 /// A point inside a commune: the middle of its cell's vertices (the cells are convex).
 async fn point_in(app: &TestApp, unit: &str) -> (f64, f64) {
-    let (s, b) = get(app, "/api/v1/boundaries.geojson", None).await;
+    let (s, b) = app.anonymous().get("/api/v1/boundaries.geojson").await;
     assert_eq!(s, 200);
     assert_eq!(b["approximate"], true, "the shipped boundaries say so");
     let f = b["features"]
@@ -277,15 +246,16 @@ async fn a_report_filed_through_open311_is_mapped_routed_resolved_rated_and_eval
             .await;
         assert!(bad.is_err(), "{bad:?}");
     }
-    let (s, far) = get(
-        &app,
-        "/api/v1/reports.geojson?bbox=106.0,10.0,106.1,10.1",
-        None,
-    )
-    .await;
+    let (s, far) = app
+        .anonymous()
+        .get("/api/v1/reports.geojson?bbox=106.0,10.0,106.1,10.1")
+        .await;
     assert_eq!(s, 200);
     assert_eq!(far["features"].as_array().unwrap().len(), 0);
-    let (s, b) = get(&app, "/api/v1/reports.geojson?bbox=1,2,3", None).await;
+    let (s, b) = app
+        .anonymous()
+        .get("/api/v1/reports.geojson?bbox=1,2,3")
+        .await;
     assert_eq!((s, error_code(&b)), (400, "invalid_bbox"));
     // The contact is sealed at rest.
     let stored: String = sqlx::query_scalar("SELECT contact FROM reports")
@@ -297,26 +267,26 @@ async fn a_report_filed_through_open311_is_mapped_routed_resolved_rated_and_eval
     // A neighbour about to file the same flood is offered to join; joining counts once.
     let near = json!({"category": "flooding", "lat": lat + 0.0001, "long": lon,
         "description": "Ngập", "attributes": {"depth": "ankle"}, "phone": "0912 345 678"});
-    let (s, second) = post(&app, "/api/v1/reports", None, near).await;
+    let (s, second) = app.anonymous().post("/api/v1/reports", &near).await;
     assert_eq!(s, 201, "{second}");
     assert_eq!(second["nearby"], json!([id]));
     let second_id = second["report"]["id"].as_str().unwrap().to_owned();
-    let (s, b) = get(
-        &app,
-        &format!("/api/v1/feedback/nearby?category=flooding&lat={lat}&long={lon}"),
-        None,
-    )
-    .await;
+    let (s, b) = app
+        .anonymous()
+        .get(&format!(
+            "/api/v1/feedback/nearby?category=flooding&lat={lat}&long={lon}"
+        ))
+        .await;
     assert_eq!(s, 200);
     assert_eq!(b["features"].as_array().unwrap().len(), 2);
     for joined in [true, false] {
-        let (s, b) = post(
-            &app,
-            &format!("/api/v1/reports/{id}/supporters"),
-            None,
-            json!({"phone": "+84 912 345 678"}),
-        )
-        .await;
+        let (s, b) = app
+            .anonymous()
+            .post(
+                &format!("/api/v1/reports/{id}/supporters"),
+                &json!({"phone": "+84 912 345 678"}),
+            )
+            .await;
         assert_eq!(s, 200, "{b}");
         assert_eq!(
             (b["joined"].as_bool(), b["supporters"].as_i64()),
@@ -372,7 +342,7 @@ async fn a_report_filed_through_open311_is_mapped_routed_resolved_rated_and_eval
     assert_eq!(res.bytes().await.unwrap().to_vec(), png);
 
     // The ward's officer sees it in the queue, with the contact (a read that is audited).
-    let (s, queue) = get(&app, "/api/v1/reports", Some(&officer)).await;
+    let (s, queue) = app.as_(&officer).get("/api/v1/reports").await;
     assert_eq!(s, 200, "{queue}");
     let ids: Vec<&str> = queue
         .as_array()
@@ -381,47 +351,50 @@ async fn a_report_filed_through_open311_is_mapped_routed_resolved_rated_and_eval
         .map(|r| r["id"].as_str().unwrap())
         .collect();
     assert!(ids.contains(&id.as_str()) && ids.contains(&second_id.as_str()));
-    let (s, full) = get(&app, &format!("/api/v1/reports/{id}"), Some(&officer)).await;
+    let (s, full) = app
+        .as_(&officer)
+        .get(&format!("/api/v1/reports/{id}"))
+        .await;
     assert_eq!(s, 200);
     assert_eq!(full["contact"], json!(["email:mai@example.vn", "name:Mai"]));
-    let (s, public) = get(&app, &format!("/api/v1/reports/{id}"), None).await;
+    let (s, public) = app.anonymous().get(&format!("/api/v1/reports/{id}")).await;
     assert_eq!(s, 200);
     assert!(public.get("contact").is_none() && public.get("photos").is_none());
     for who in ["citizen", "leader", "agency_system"] {
-        let (s, _) = post(
-            &app,
-            &format!("/api/v1/reports/{id}/transitions"),
-            Some(city.token(who)),
-            json!({"to": "acknowledged"}),
-        )
-        .await;
+        let (s, _) = app
+            .as_(city.token(who))
+            .post(
+                &format!("/api/v1/reports/{id}/transitions"),
+                &json!({"to": "acknowledged"}),
+            )
+            .await;
         assert_eq!(s, 403, "{who}");
     }
 
     // Moved, answered publicly, resolved only with a note saying what was done.
     let moves = |to: &str, note: Option<&str>| json!({"to": to, "note": note});
     let path = format!("/api/v1/reports/{id}/transitions");
-    let (s, b) = post(
-        &app,
-        &path,
-        Some(&officer),
-        moves("acknowledged", Some("Đã tiếp nhận")),
-    )
-    .await;
+    let (s, b) = app
+        .as_(&officer)
+        .post(&path, &moves("acknowledged", Some("Đã tiếp nhận")))
+        .await;
     assert_eq!(s, 200, "{b}");
-    let (s, b) = post(&app, &path, Some(&officer), moves("closed", None)).await;
+    let (s, b) = app.as_(&officer).post(&path, &moves("closed", None)).await;
     assert_eq!((s, error_code(&b)), (409, "illegal_report_transition"));
-    let (s, _) = post(&app, &path, Some(&officer), moves("in_progress", None)).await;
+    let (s, _) = app
+        .as_(&officer)
+        .post(&path, &moves("in_progress", None))
+        .await;
     assert_eq!(s, 200);
-    let (s, b) = post(&app, &path, Some(&officer), moves("resolved", None)).await;
+    let (s, b) = app
+        .as_(&officer)
+        .post(&path, &moves("resolved", None))
+        .await;
     assert_eq!((s, error_code(&b)), (422, "resolution_note_required"));
-    let (s, b) = post(
-        &app,
-        &path,
-        Some(&officer),
-        moves("resolved", Some("Đã nạo vét cống")),
-    )
-    .await;
+    let (s, b) = app
+        .as_(&officer)
+        .post(&path, &moves("resolved", Some("Đã nạo vét cống")))
+        .await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(b["status"], "resolved");
     assert_eq!(b["events"].as_array().unwrap().len(), 4);
@@ -437,130 +410,116 @@ async fn a_report_filed_through_open311_is_mapped_routed_resolved_rated_and_eval
 
     // The reporter rates it with their code: once; the rating closes it.
     let rate = format!("/api/v1/reports/{id}/rating");
-    let (s, b) = post(
-        &app,
-        &rate,
-        None,
-        json!({"score": 5, "reporter_code": "0000"}),
-    )
-    .await;
+    let (s, b) = app
+        .anonymous()
+        .post(&rate, &json!({"score": 5, "reporter_code": "0000"}))
+        .await;
     assert_eq!((s, error_code(&b)), (403, "not_reporter"));
-    let (s, b) = post(
-        &app,
-        &rate,
-        None,
-        json!({"score": 9, "reporter_code": code}),
-    )
-    .await;
+    let (s, b) = app
+        .anonymous()
+        .post(&rate, &json!({"score": 9, "reporter_code": code}))
+        .await;
     assert_eq!((s, error_code(&b)), (422, "invalid_score"));
-    let (s, b) = post(
-        &app,
-        &rate,
-        None,
-        json!({"score": 5, "reporter_code": code, "comment": "Nhanh"}),
-    )
-    .await;
+    let (s, b) = app
+        .anonymous()
+        .post(
+            &rate,
+            &json!({"score": 5, "reporter_code": code, "comment": "Nhanh"}),
+        )
+        .await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(
         (b["status"].as_str(), b["rating"].as_i64()),
         (Some("closed"), Some(5))
     );
-    let (s, b) = post(
-        &app,
-        &rate,
-        None,
-        json!({"score": 4, "reporter_code": code}),
-    )
-    .await;
+    let (s, b) = app
+        .anonymous()
+        .post(&rate, &json!({"score": 4, "reporter_code": code}))
+        .await;
     assert_eq!((s, error_code(&b)), (409, "report_already_rated"));
 
     // The second is not the ward's to answer: forwarded, it leaves the ward's queue.
-    let (s, b) = post(
-        &app,
-        &format!("/api/v1/reports/{second_id}/forward"),
-        Some(&officer),
-        json!({"agency_code": "SO-XAY-DUNG", "note": "Thuộc thẩm quyền Sở Xây dựng"}),
-    )
-    .await;
+    let (s, b) = app
+        .as_(&officer)
+        .post(
+            &format!("/api/v1/reports/{second_id}/forward"),
+            &json!({"agency_code": "SO-XAY-DUNG", "note": "Thuộc thẩm quyền Sở Xây dựng"}),
+        )
+        .await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(b["agency_code"], "SO-XAY-DUNG");
-    let (s, _) = get(
-        &app,
-        &format!("/api/v1/reports/{second_id}/transitions"),
-        Some(&officer),
-    )
-    .await;
+    let (s, _) = app
+        .as_(&officer)
+        .get(&format!("/api/v1/reports/{second_id}/transitions"))
+        .await;
     assert_eq!(s, 405);
-    let (s, b) = post(
-        &app,
-        &format!("/api/v1/reports/{second_id}/transitions"),
-        Some(&officer),
-        json!({"to": "acknowledged"}),
-    )
-    .await;
+    let (s, b) = app
+        .as_(&officer)
+        .post(
+            &format!("/api/v1/reports/{second_id}/transitions"),
+            &json!({"to": "acknowledged"}),
+        )
+        .await;
     assert_eq!((s, error_code(&b)), (404, "report_not_found"));
 
     // The routing table sends road damage anywhere to the Department of Construction.
     let route = json!({"category": "road_damage", "unit_code": "*", "agency_code": "SO-XAY-DUNG"});
-    let (s, _) = send(
-        &app,
-        reqwest::Method::PUT,
-        "/api/v1/feedback/routes",
-        Some(&officer),
-        Some(&route),
-    )
-    .await;
+    let (s, _) = app
+        .as_(&officer)
+        .call(
+            reqwest::Method::PUT,
+            "/api/v1/feedback/routes",
+            Some(&route),
+        )
+        .await;
     assert_eq!(s, 403);
-    let (s, b) = send(
-        &app,
-        reqwest::Method::PUT,
-        "/api/v1/feedback/routes",
-        Some(city.token("city_admin")),
-        Some(&route),
-    )
-    .await;
+    let (s, b) = app
+        .as_(city.token("city_admin"))
+        .call(
+            reqwest::Method::PUT,
+            "/api/v1/feedback/routes",
+            Some(&route),
+        )
+        .await;
     assert_eq!(s, 204, "{b}");
-    let (s, b) = send(
-        &app,
-        reqwest::Method::PUT,
-        "/api/v1/feedback/routes",
-        Some(city.token("city_admin")),
-        Some(&json!({"category": "road_damage", "unit_code": "26743", "agency_code": "SO-NONE"})),
-    )
-    .await;
+    let (s, b) = app
+        .as_(city.token("city_admin"))
+        .call(
+            reqwest::Method::PUT,
+            "/api/v1/feedback/routes",
+            Some(
+                &json!({"category": "road_damage", "unit_code": "26743", "agency_code": "SO-NONE"}),
+            ),
+        )
+        .await;
     assert_eq!((s, error_code(&b)), (422, "unknown_agency"));
 
     // A signed-in citizen files by address alone; the road damage goes where routed. She
     // reopens it when the fix does not hold, then rates the second fix.
     let mai = city.token("citizen").to_owned();
-    let (s, third) = post(
-        &app,
-        "/api/v1/reports",
-        Some(&mai),
-        json!({"category": "road_damage", "address": "12 Lê Lợi, Phường Bến Thành",
+    let (s, third) = app
+        .as_(&mai)
+        .post(
+            "/api/v1/reports",
+            &json!({"category": "road_damage", "address": "12 Lê Lợi, Phường Bến Thành",
                "description": "Ổ gà lớn giữa đường"}),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(s, 201, "{third}");
     assert_eq!(third["report"]["unit_code"], "26743");
     assert_eq!(third["report"]["agency_code"], "SO-XAY-DUNG");
     let third_id = third["report"]["id"].as_str().unwrap().to_owned();
-    let (s, b) = post(
-        &app,
-        "/api/v1/reports",
-        Some(&mai),
-        json!({"category": "road_damage", "address": "Hà Nội", "description": "x"}),
-    )
-    .await;
+    let (s, b) = app
+        .as_(&mai)
+        .post(
+            "/api/v1/reports",
+            &json!({"category": "road_damage", "address": "Hà Nội", "description": "x"}),
+        )
+        .await;
     assert_eq!((s, error_code(&b)), (422, "location_required"));
     // No officer of the department in this city: act through its own staff account.
-    let (s, b) = post(
-        &app,
-        "/api/v1/staff",
-        Some(ADMIN_TOKEN),
-        json!({"username": "canbo.xaydung", "display_name": "Cán bộ Sở Xây dựng", "role": "officer",
-               "agency_code": "SO-XAY-DUNG", "password": PASSWORD}),
-    )
+    let (s, b) = app.as_(ADMIN_TOKEN).post("/api/v1/staff", &json!({"username": "canbo.xaydung", "display_name": "Cán bộ Sở Xây dựng", "role": "officer",
+               "agency_code": "SO-XAY-DUNG", "password": PASSWORD}))
     .await;
     assert_eq!(s, 201, "{b}");
     let (s, b) = login(
@@ -571,50 +530,44 @@ async fn a_report_filed_through_open311_is_mapped_routed_resolved_rated_and_eval
     assert_eq!(s, 200, "{b}");
     let builder = b["token"].as_str().unwrap().to_owned();
     let path = format!("/api/v1/reports/{third_id}/transitions");
-    let (s, b) = post(
-        &app,
-        &path,
-        Some(&builder),
-        moves("resolved", Some("Đã vá")),
-    )
-    .await;
+    let (s, b) = app
+        .as_(&builder)
+        .post(&path, &moves("resolved", Some("Đã vá")))
+        .await;
     assert_eq!(s, 200, "{b}");
-    let (s, b) = post(
-        &app,
-        &format!("/api/v1/reports/{third_id}/reopen"),
-        Some(city.token("other_citizen")),
-        json!({"reason": "x"}),
-    )
-    .await;
+    let (s, b) = app
+        .as_(city.token("other_citizen"))
+        .post(
+            &format!("/api/v1/reports/{third_id}/reopen"),
+            &json!({"reason": "x"}),
+        )
+        .await;
     assert_eq!((s, error_code(&b)), (403, "not_reporter"));
-    let (s, b) = post(
-        &app,
-        &format!("/api/v1/reports/{third_id}/reopen"),
-        Some(&mai),
-        json!({"reason": "Lại bị bong"}),
-    )
-    .await;
+    let (s, b) = app
+        .as_(&mai)
+        .post(
+            &format!("/api/v1/reports/{third_id}/reopen"),
+            &json!({"reason": "Lại bị bong"}),
+        )
+        .await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(
         (b["status"].as_str(), b["reopened"].as_i64()),
         (Some("open"), Some(1))
     );
     assert!(b["resolved_at"].is_null());
-    let (s, _) = post(
-        &app,
-        &path,
-        Some(&builder),
-        moves("resolved", Some("Đã làm lại mặt đường")),
-    )
-    .await;
+    let (s, _) = app
+        .as_(&builder)
+        .post(&path, &moves("resolved", Some("Đã làm lại mặt đường")))
+        .await;
     assert_eq!(s, 200);
-    let (s, _) = post(
-        &app,
-        &format!("/api/v1/reports/{third_id}/rating"),
-        Some(&mai),
-        json!({"score": 3}),
-    )
-    .await;
+    let (s, _) = app
+        .as_(&mai)
+        .post(
+            &format!("/api/v1/reports/{third_id}/rating"),
+            &json!({"score": 3}),
+        )
+        .await;
     assert_eq!(s, 200);
 
     // Mai rates a decided application too.
@@ -630,54 +583,46 @@ async fn a_report_filed_through_open311_is_mapped_routed_resolved_rated_and_eval
     assert_eq!(s, 201, "{a}");
     let number = a["number"].as_str().unwrap().to_owned();
     let rate_app = format!("/api/v1/applications/{number}/rating");
-    let (s, b) = post(
-        &app,
-        &rate_app,
-        Some(&mai),
-        json!({"satisfaction": 4, "on_time": true}),
-    )
-    .await;
+    let (s, b) = app
+        .as_(&mai)
+        .post(&rate_app, &json!({"satisfaction": 4, "on_time": true}))
+        .await;
     assert_eq!((s, error_code(&b)), (409, "application_not_decided"));
     for to in ["received", "in_review", "approved"] {
         let (s, b) = move_to(&app, &officer, &number, json!({"to": to})).await;
         assert_eq!(s, 200, "{to}: {b}");
     }
-    let (s, b) = post(
-        &app,
-        &rate_app,
-        Some(city.token("other_citizen")),
-        json!({"satisfaction": 1, "on_time": false}),
-    )
-    .await;
+    let (s, b) = app
+        .as_(city.token("other_citizen"))
+        .post(&rate_app, &json!({"satisfaction": 1, "on_time": false}))
+        .await;
     assert_eq!(s, 404, "{b}");
-    let (s, b) = post(
-        &app,
-        &rate_app,
-        Some(&mai),
-        json!({"satisfaction": 4, "on_time": true, "comment": "Tốt"}),
-    )
-    .await;
+    let (s, b) = app
+        .as_(&mai)
+        .post(
+            &rate_app,
+            &json!({"satisfaction": 4, "on_time": true, "comment": "Tốt"}),
+        )
+        .await;
     assert_eq!(s, 201, "{b}");
-    let (s, b) = post(
-        &app,
-        &rate_app,
-        Some(&mai),
-        json!({"satisfaction": 4, "on_time": true}),
-    )
-    .await;
+    let (s, b) = app
+        .as_(&mai)
+        .post(&rate_app, &json!({"satisfaction": 4, "on_time": true}))
+        .await;
     assert_eq!((s, error_code(&b)), (409, "application_already_rated"));
 
     // The evaluation, for leaders: per commune, everything counted.
-    let (s, _) = get(&app, "/api/v1/evaluation", Some(&mai)).await;
+    let (s, _) = app.as_(&mai).get("/api/v1/evaluation").await;
     assert_eq!(s, 403);
-    let (s, b) = get(
-        &app,
-        "/api/v1/evaluation?from=2026-13",
-        Some(city.token("leader")),
-    )
-    .await;
+    let (s, b) = app
+        .as_(city.token("leader"))
+        .get("/api/v1/evaluation?from=2026-13")
+        .await;
     assert_eq!((s, error_code(&b)), (400, "invalid_month"));
-    let (s, eval) = get(&app, "/api/v1/evaluation", Some(city.token("leader"))).await;
+    let (s, eval) = app
+        .as_(city.token("leader"))
+        .get("/api/v1/evaluation")
+        .await;
     assert_eq!(s, 200, "{eval}");
     let row = eval["rows"]
         .as_array()
@@ -697,12 +642,10 @@ async fn a_report_filed_through_open311_is_mapped_routed_resolved_rated_and_eval
         row["median_resolution_hours"].as_f64().unwrap() <= 1.0,
         "{row}"
     );
-    let (s, by_agency) = get(
-        &app,
-        "/api/v1/evaluation?by=agency",
-        Some(city.token("leader")),
-    )
-    .await;
+    let (s, by_agency) = app
+        .as_(city.token("leader"))
+        .get("/api/v1/evaluation?by=agency")
+        .await;
     assert_eq!(s, 200);
     let agency_row = |code: &str| {
         by_agency["rows"]
@@ -721,7 +664,7 @@ async fn a_report_filed_through_open311_is_mapped_routed_resolved_rated_and_eval
     assert_eq!(agency_row("SO-XAY-DUNG")["reports_received"], 2);
     // The public sees nothing of the month under way (nor any figure from fewer than five
     // cases: see the_public_evaluation_cannot_be_differenced).
-    let (s, public) = get(&app, "/api/v1/evaluation/public", None).await;
+    let (s, public) = app.anonymous().get("/api/v1/evaluation/public").await;
     assert_eq!(s, 200);
     assert!(
         !public["rows"]
@@ -731,7 +674,10 @@ async fn a_report_filed_through_open311_is_mapped_routed_resolved_rated_and_eval
             .any(|r| r["unit_code"] == "26743"),
         "{public}"
     );
-    let (s, _) = get(&app, "/api/v1/evaluation/public?by=agency", None).await;
+    let (s, _) = app
+        .anonymous()
+        .get("/api/v1/evaluation/public?by=agency")
+        .await;
     assert_eq!(s, 400);
 
     // The counters agree with a recount of what is stored.
@@ -841,7 +787,7 @@ async fn official_boundaries_replace_the_approximate_ones_all_or_nothing() {
     // report there is Bến Thành's.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
     loop {
-        let (_, geo) = get(&app, "/api/v1/boundaries.geojson", None).await;
+        let (_, geo) = app.anonymous().get("/api/v1/boundaries.geojson").await;
         let taken = geo["features"].as_array().is_some_and(|fs| {
             fs.iter()
                 .any(|f| f["properties"]["unit_code"] == "26743" && f["geometry"] == square)
@@ -855,17 +801,17 @@ async fn official_boundaries_replace_the_approximate_ones_all_or_nothing() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    let (s, b) = post(
-        &app,
-        "/api/v1/reports",
-        Some(city.token("citizen")),
-        json!({"category": "waste", "lat": 10.505, "long": 106.505, "description": "Rác"}),
-    )
-    .await;
+    let (s, b) = app
+        .as_(city.token("citizen"))
+        .post(
+            "/api/v1/reports",
+            &json!({"category": "waste", "lat": 10.505, "long": 106.505, "description": "Rác"}),
+        )
+        .await;
     assert_eq!(s, 201, "{b}");
     assert_eq!(b["report"]["unit_code"], "26743");
     assert_eq!(b["report"]["agency_code"], "UBND-26743");
-    let (_, geo) = get(&app, "/api/v1/boundaries.geojson", None).await;
+    let (_, geo) = app.anonymous().get("/api/v1/boundaries.geojson").await;
     assert_eq!(
         geo["approximate"], true,
         "the other communes are still approximate"
@@ -914,7 +860,7 @@ async fn the_public_evaluation_cannot_be_differenced() {
         let path = format!("/api/v1/evaluation/public?from={from}&to={to}");
         let app = &app;
         async move {
-            let (s, b) = get(app, &path, None).await;
+            let (s, b) = app.anonymous().get(&path).await;
             assert_eq!(s, 200, "{b}");
             let row = b["rows"]
                 .as_array()

@@ -270,36 +270,6 @@ impl TestApp {
         (status, res.json().await.expect("JSON body"))
     }
 
-    /// GET with the administrator's token.
-    pub async fn get_json_auth(&self, path: &str) -> (u16, serde_json::Value) {
-        self.get_json_as(path, ADMIN_TOKEN).await
-    }
-
-    /// GET presenting `token` (a session, an API key, an access token).
-    pub async fn get_json_as(&self, path: &str, token: &str) -> (u16, serde_json::Value) {
-        let res = self
-            .client
-            .get(self.url(path))
-            .bearer_auth(token)
-            .send()
-            .await
-            .expect("request");
-        let status = res.status().as_u16();
-        (status, res.json().await.expect("JSON body"))
-    }
-
-    /// DELETE presenting `token`; the status.
-    pub async fn delete_as(&self, path: &str, token: &str) -> u16 {
-        let res = self
-            .client
-            .delete(self.url(path))
-            .bearer_auth(token)
-            .send()
-            .await
-            .expect("request");
-        res.status().as_u16()
-    }
-
     pub async fn post_json(
         &self,
         path: &str,
@@ -317,6 +287,25 @@ impl TestApp {
         (status, res.json().await.expect("JSON body"))
     }
 
+    /// Requests as the holder of `token` (a session, an API key, an access token).
+    pub fn as_<'a>(&'a self, token: &'a str) -> As<'a> {
+        self.maybe(Some(token))
+    }
+
+    /// Requests with no credential.
+    pub fn anonymous(&self) -> As<'_> {
+        self.maybe(None)
+    }
+
+    /// Requests as the holder of `token`, or with none.
+    pub fn maybe<'a>(&'a self, token: Option<&'a str>) -> As<'a> {
+        As {
+            app: self,
+            token,
+            headers: Vec::new(),
+        }
+    }
+
     /// Stops the server gracefully and waits for it, handing back the database.
     pub async fn stop(mut self) -> TestDb {
         self.shutdown_and_wait().await;
@@ -331,6 +320,79 @@ impl TestApp {
         if let Some(server) = self.server.take() {
             server.await.expect("server task");
         }
+    }
+}
+
+/// One caller of the server, the one way tests make requests: `app.as_(token).get(path)`.
+/// Answers are the status and the body as JSON (a string when it is not JSON, null when
+/// empty).
+pub struct As<'a> {
+    app: &'a TestApp,
+    token: Option<&'a str>,
+    headers: Vec<(&'static str, String)>,
+}
+
+impl As<'_> {
+    /// Adds a header to every request made through this caller.
+    pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    /// Sends `body` (as JSON, when given) with `method`: status, body and headers.
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> (u16, serde_json::Value, reqwest::header::HeaderMap) {
+        let mut req = self.app.client.request(method, self.app.url(path));
+        if let Some(t) = self.token {
+            req = req.bearer_auth(t);
+        }
+        for (k, v) in &self.headers {
+            req = req.header(*k, v);
+        }
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let res = req.send().await.expect("request");
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        let text = res.text().await.expect("body");
+        let body = if text.is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text))
+        };
+        (status, body, headers)
+    }
+
+    /// [`As::send`] without the headers.
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let (s, b, _) = self.send(method, path, body).await;
+        (s, b)
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, serde_json::Value) {
+        self.call(reqwest::Method::GET, path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
+        self.call(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    pub async fn put(&self, path: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
+        self.call(reqwest::Method::PUT, path, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> (u16, serde_json::Value) {
+        self.call(reqwest::Method::DELETE, path, None).await
     }
 }
 

@@ -617,7 +617,7 @@ async fn staff_accounts_are_validated() {
     let (s, res) = app.post_json("/api/v1/staff", &base).await;
     assert_eq!((s, error_code(&res)), (409, "staff_exists"));
     // Keyset pages over every account.
-    let (s, page) = app.get_json_auth("/api/v1/staff?limit=3").await;
+    let (s, page) = app.as_(ADMIN_TOKEN).get("/api/v1/staff?limit=3").await;
     assert_eq!(s, 200);
     let mut names: Vec<String> = Vec::new();
     let mut page = page;
@@ -632,7 +632,8 @@ async fn staff_accounts_are_validated() {
         match page["next"].as_str() {
             Some(after) => {
                 page = app
-                    .get_json_auth(&format!("/api/v1/staff?limit=3&after={after}"))
+                    .as_(ADMIN_TOKEN)
+                    .get(&format!("/api/v1/staff?limit=3&after={after}"))
                     .await
                     .1
             }
@@ -793,7 +794,10 @@ async fn two_step_verification_asks_for_a_fresh_code_once_enrolled() {
     let app = spawn_app().await;
     let city = populate(&app).await;
     let token = city.token("citizen");
-    let post = |path: &'static str, body: serde_json::Value| post_with(&app, token, path, body);
+    let post = |path: &'static str, body: serde_json::Value| {
+        let who = app.as_(token);
+        async move { who.post(path, &body).await }
+    };
     let (s, enrol) = post("/api/v1/auth/totp", json!({})).await;
     assert_eq!(s, 200, "{enrol}");
     let secret = totp::base32_decode(enrol["secret"].as_str().unwrap()).unwrap();
@@ -877,7 +881,10 @@ async fn replacing_the_second_factor_takes_a_current_code() {
     let app = spawn_app().await;
     let city = populate(&app).await;
     let token = city.token("citizen");
-    let post = |path: &'static str, body: serde_json::Value| post_with(&app, token, path, body);
+    let post = |path: &'static str, body: serde_json::Value| {
+        let who = app.as_(token);
+        async move { who.post(path, &body).await }
+    };
     let secret_of =
         |enrol: &serde_json::Value| totp::base32_decode(enrol["secret"].as_str().unwrap()).unwrap();
     let now = early_in_a_step().await;
@@ -928,25 +935,6 @@ async fn replacing_the_second_factor_takes_a_current_code() {
         actions.iter().any(|a| a == "auth.totp_replace"),
         "{actions:?}"
     );
-}
-
-/// POSTs `body` to `path` with `token`: the status and the JSON answer (null when none).
-async fn post_with(
-    app: &TestApp,
-    token: &str,
-    path: &str,
-    body: serde_json::Value,
-) -> (u16, serde_json::Value) {
-    let res = app
-        .client
-        .post(app.url(path))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let s = res.status().as_u16();
-    (s, res.json::<serde_json::Value>().await.unwrap_or_default())
 }
 
 /// Codes are judged by the clock: start early in a TOTP step, so that the steps a test

@@ -334,9 +334,7 @@ async fn a_one_off_consent_is_spent_with_the_read_it_allows() {
     let mut statuses = futures_join(racing).await;
     statuses.sort_unstable();
     assert_eq!(statuses, [200, 403, 403, 403, 403, 403]);
-    let (_, log) = app
-        .get_json_as("/api/v1/me/access-log?limit=200", &token)
-        .await;
+    let (_, log) = app.as_(&token).get("/api/v1/me/access-log?limit=200").await;
     let successes = log["items"]
         .as_array()
         .unwrap()
@@ -591,10 +589,10 @@ async fn an_enterprise_reads_only_what_a_citizen_consented_to_it_until_revoked()
     );
     // Consents cover citizens' records only: the other registries stay closed to it.
     let (s, _) = app
-        .get_json_as(
-            &format!("/api/v1/share/enterprises/{INSURER}?purpose=health-insurance"),
-            &key,
-        )
+        .as_(&key)
+        .get(&format!(
+            "/api/v1/share/enterprises/{INSURER}?purpose=health-insurance"
+        ))
         .await;
     assert_eq!(s, 403);
     // An agency holding no consent gains nothing from the enterprise's.
@@ -605,7 +603,7 @@ async fn an_enterprise_reads_only_what_a_citizen_consented_to_it_until_revoked()
     );
 
     // The citizen sees the enterprise among the readers of their data.
-    let (_, log) = app.get_json_as("/api/v1/me/access-log", &token).await;
+    let (_, log) = app.as_(&token).get("/api/v1/me/access-log").await;
     let reads: Vec<&serde_json::Value> = log["items"]
         .as_array()
         .unwrap()
@@ -647,8 +645,10 @@ async fn an_enterprise_reads_only_what_a_citizen_consented_to_it_until_revoked()
 
     // Revoked: the very next read is refused.
     assert_eq!(
-        app.delete_as(&format!("/api/v1/me/consents/{consent_id}"), &token)
-            .await,
+        app.as_(&token)
+            .delete(&format!("/api/v1/me/consents/{consent_id}"))
+            .await
+            .0,
         204
     );
     let (s, body) = read(&app, &key, MAI, "purpose=health-insurance").await;
@@ -657,11 +657,12 @@ async fn an_enterprise_reads_only_what_a_citizen_consented_to_it_until_revoked()
     // A revoked key is no key at all.
     let key_id = issued["key_id"].as_str().unwrap();
     assert_eq!(
-        app.delete_as(
-            &format!("/api/v1/enterprise-consumers/{INSURER}/keys/{key_id}"),
-            ADMIN_TOKEN
-        )
-        .await,
+        app.as_(ADMIN_TOKEN)
+            .delete(&format!(
+                "/api/v1/enterprise-consumers/{INSURER}/keys/{key_id}"
+            ))
+            .await
+            .0,
         204
     );
     let (s, body) = read(&app, &key, MAI, "purpose=health-insurance").await;

@@ -65,10 +65,6 @@ async fn kinds(app: &TestApp) {
     }
 }
 
-async fn get_as(app: &TestApp, token: &str, path: &str) -> (u16, Value) {
-    app.get_json_as(path, token).await
-}
-
 async fn pay_at_counter(app: &TestApp, officer: &str, number: &str, receipt: &str) -> (u16, Value) {
     let res = app
         .client
@@ -112,7 +108,10 @@ async fn a_draft_submitted_later_owes_what_a_direct_submission_owes() {
         let number = draft["number"].as_str().unwrap();
         let (s, moved) = move_to(&app, mai, number, json!({"to": "submitted"})).await;
         assert_eq!(s, 200, "{moved}");
-        let (_, stored) = get_as(&app, mai, &format!("/api/v1/applications/{number}")).await;
+        let (_, stored) = app
+            .as_(mai)
+            .get(&format!("/api/v1/applications/{number}"))
+            .await;
         for f in FEE_FIELDS {
             assert_eq!(stored[f], direct[f], "{code} {f}: {stored}");
             assert_eq!(moved[f], direct[f], "{code} {f}: {moved}");
@@ -173,7 +172,10 @@ async fn a_draft_is_submitted_under_todays_catalog_and_registry() {
 
     let (s, moved) = move_to(&app, mai, number, json!({"to": "submitted"})).await;
     assert_eq!(s, 200, "{moved}");
-    let (_, stored) = get_as(&app, mai, &format!("/api/v1/applications/{number}")).await;
+    let (_, stored) = app
+        .as_(mai)
+        .get(&format!("/api/v1/applications/{number}"))
+        .await;
     assert_eq!(
         stored["procedure_version"].as_i64(),
         Some(version + 1),
@@ -203,12 +205,10 @@ async fn a_draft_is_submitted_under_todays_catalog_and_registry() {
         .unwrap();
     assert_eq!(typed["value"], "Vay vốn", "the typed answer is kept");
     // Tân Định's officers have it now; Bến Thành's do not.
-    let (s, _) = get_as(
-        &app,
-        city.token("officer"),
-        &format!("/api/v1/applications/{number}"),
-    )
-    .await;
+    let (s, _) = app
+        .as_(city.token("officer"))
+        .get(&format!("/api/v1/applications/{number}"))
+        .await;
     assert_eq!(s, 404);
     assert!(run_cli_ok(&app.db, &["audit", "verify"]).contains("intact"));
     // The monitoring counters moved with it, from one commune to the other.
@@ -327,7 +327,7 @@ async fn after_any_sequence_of_moves_the_stored_application_is_what_its_history_
     for step in 0..28 {
         let number = &numbers[rng.below(numbers.len())];
         let path = format!("/api/v1/applications/{number}");
-        let (_, before) = get_as(&app, mai, &path).await;
+        let (_, before) = app.as_(mai).get(&path).await;
         let from = Status::parse(before["status"].as_str().unwrap()).unwrap();
         let to = Status::ALL[rng.below(Status::ALL.len())];
         let ctx = format!("seed {seed} step {step}: {number} {from:?} → {to:?}");
@@ -351,7 +351,7 @@ async fn after_any_sequence_of_moves_the_stored_application_is_what_its_history_
             json!({"to": to.as_str(), "comment": "Lý do kiểm tra"}),
         )
         .await;
-        let (_, after) = get_as(&app, mai, &path).await;
+        let (_, after) = app.as_(mai).get(&path).await;
         match mover {
             Ok(_) => assert_eq!(s, 200, "{ctx}: {b}"),
             Err(_) => {

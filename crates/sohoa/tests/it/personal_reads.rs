@@ -1,7 +1,7 @@
 //! Every answer that carries a citizen's personal data to someone else is a read the
 //! citizen sees in their access log; an answer that is not audited carries none.
 
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::applications::{apply, catalog, move_to};
 use crate::helpers::*;
@@ -10,7 +10,8 @@ use crate::personas::*;
 /// The reads of the citizen's data in their access log, by action.
 async fn reads(app: &TestApp, citizen: &str, action: &str) -> usize {
     let (s, log) = app
-        .get_json_as("/api/v1/me/access-log?limit=200", citizen)
+        .as_(citizen)
+        .get("/api/v1/me/access-log?limit=200")
         .await;
     assert_eq!(s, 200, "{log}");
     log["items"]
@@ -19,25 +20,6 @@ async fn reads(app: &TestApp, citizen: &str, action: &str) -> usize {
         .iter()
         .filter(|i| i["action"] == action)
         .count()
-}
-
-async fn send(
-    app: &TestApp,
-    method: reqwest::Method,
-    path: &str,
-    token: &str,
-    body: &Value,
-) -> (u16, Value) {
-    let res = app
-        .client
-        .request(method, app.url(path))
-        .bearer_auth(token)
-        .json(body)
-        .send()
-        .await
-        .unwrap();
-    let s = res.status().as_u16();
-    (s, res.json().await.unwrap())
 }
 
 #[tokio::test]
@@ -69,14 +51,14 @@ async fn staff_answers_with_an_applicants_data_are_reads_the_applicant_sees() {
     );
 
     // So does an assignment.
-    let (s, assigned) = send(
-        &app,
-        reqwest::Method::PUT,
-        &format!("/api/v1/applications/{number}/assignee"),
-        officer,
-        &json!({"username": "canbo.benthanh"}),
-    )
-    .await;
+    let (s, assigned) = app
+        .as_(officer)
+        .call(
+            reqwest::Method::PUT,
+            &format!("/api/v1/applications/{number}/assignee"),
+            Some(&json!({"username": "canbo.benthanh"})),
+        )
+        .await;
     assert_eq!(s, 200, "{assigned}");
     seen += 1;
     assert_eq!(
@@ -86,9 +68,7 @@ async fn staff_answers_with_an_applicants_data_are_reads_the_applicant_sees() {
     );
 
     // The queue and bulk actions carry nothing personal, and are no reads.
-    let (s, queue) = app
-        .get_json_as("/api/v1/applications?limit=200", officer)
-        .await;
+    let (s, queue) = app.as_(officer).get("/api/v1/applications?limit=200").await;
     assert_eq!(s, 200, "{queue}");
     let items = queue["items"].as_array().unwrap();
     assert_eq!(items.len(), 2, "{queue}");
@@ -96,14 +76,14 @@ async fn staff_answers_with_an_applicants_data_are_reads_the_applicant_sees() {
         assert!(item.get("applicant").is_none(), "{item}");
         assert!(item.get("answers").is_none(), "{item}");
     }
-    let (s, bulk) = send(
-        &app,
-        reqwest::Method::POST,
-        "/api/v1/applications/bulk",
-        officer,
-        &json!({"numbers": [other], "to": "received"}),
-    )
-    .await;
+    let (s, bulk) = app
+        .as_(officer)
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/applications/bulk",
+            Some(&json!({"numbers": [other], "to": "received"})),
+        )
+        .await;
     assert_eq!((s, bulk["succeeded"].as_i64()), (200, Some(1)), "{bulk}");
     assert!(!bulk.to_string().contains(MAI), "{bulk}");
     assert_eq!(
@@ -113,12 +93,13 @@ async fn staff_answers_with_an_applicants_data_are_reads_the_applicant_sees() {
     );
 
     // The applicant's own list keeps their CCCD; reading it is no read by anyone else.
-    let (_, mine) = app.get_json_as("/api/v1/applications", mai).await;
+    let (_, mine) = app.as_(mai).get("/api/v1/applications").await;
     assert_eq!(mine["items"][0]["applicant"], MAI, "{mine}");
 
     // The explicit GET, as before.
     let (s, _) = app
-        .get_json_as(&format!("/api/v1/applications/{number}"), officer)
+        .as_(officer)
+        .get(&format!("/api/v1/applications/{number}"))
         .await;
     assert_eq!(s, 200);
     seen += 1;
@@ -136,22 +117,22 @@ async fn an_officer_reading_a_residents_report_contact_is_in_their_access_log() 
     let app = spawn_app().await;
     let city = populate(&app).await;
     let (mai, officer) = (city.token("citizen"), city.token("officer"));
-    let (s, filed) = send(
-        &app,
-        reqwest::Method::POST,
-        "/api/v1/reports",
-        mai,
-        &json!({"category": "flooding", "lat": 10.7725, "long": 106.6980,
+    let (s, filed) = app
+        .as_(mai)
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/reports",
+            Some(
+                &json!({"category": "flooding", "lat": 10.7725, "long": 106.6980,
                 "description": "Ngập trước chợ", "attributes": {"depth": "ankle"},
                 "email": "mai@example.vn"}),
-    )
-    .await;
+            ),
+        )
+        .await;
     assert_eq!(s, 201, "{filed}");
     let id = filed["report"]["id"].as_str().unwrap();
     assert_eq!(reads(&app, mai, "report.read").await, 0);
-    let (s, full) = app
-        .get_json_as(&format!("/api/v1/reports/{id}"), officer)
-        .await;
+    let (s, full) = app.as_(officer).get(&format!("/api/v1/reports/{id}")).await;
     assert_eq!(s, 200, "{full}");
     assert!(
         full["contact"].to_string().contains("mai@example.vn"),

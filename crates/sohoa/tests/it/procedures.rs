@@ -17,24 +17,6 @@ fn procedure(code: &str, name: &str, agency: Option<&str>) -> serde_json::Value 
     })
 }
 
-async fn put(
-    app: &TestApp,
-    token: &str,
-    code: &str,
-    body: &serde_json::Value,
-) -> (u16, serde_json::Value) {
-    let res = app
-        .client
-        .put(app.url(&format!("/api/v1/procedures/{code}")))
-        .bearer_auth(token)
-        .json(body)
-        .send()
-        .await
-        .unwrap();
-    let s = res.status().as_u16();
-    (s, res.json().await.unwrap())
-}
-
 #[tokio::test]
 async fn the_demo_catalog_is_searchable_without_diacritics() {
     let app = spawn_app_with(Options {
@@ -86,16 +68,28 @@ async fn every_change_is_a_version_and_only_the_allowed_edit() {
     let admin = city.token("bootstrap");
     let p = procedure("1.009001", "Cấp giấy phép A", Some("SO-XAY-DUNG"));
     assert_eq!(
-        put(&app, admin, "1.009001", &p).await,
+        app.as_(admin).put("/api/v1/procedures/1.009001", &p).await,
         (
             200,
             json!({"code": "1.009001", "version": 1, "changed": true})
         )
     );
-    assert_eq!(put(&app, admin, "1.009001", &p).await.1["changed"], false);
+    assert_eq!(
+        app.as_(admin)
+            .put("/api/v1/procedures/1.009001", &p)
+            .await
+            .1["changed"],
+        false
+    );
     let mut p2 = p.clone();
     p2["name_vi"] = json!("Cấp giấy phép A (sửa đổi)");
-    assert_eq!(put(&app, admin, "1.009001", &p2).await.1["version"], 2);
+    assert_eq!(
+        app.as_(admin)
+            .put("/api/v1/procedures/1.009001", &p2)
+            .await
+            .1["version"],
+        2
+    );
     let (_, v1) = app.get_json("/api/v1/procedures/1.009001?version=1").await;
     assert_eq!(v1["name_vi"], "Cấp giấy phép A");
     let (_, now) = app.get_json("/api/v1/procedures/1.009001").await;
@@ -109,7 +103,10 @@ async fn every_change_is_a_version_and_only_the_allowed_edit() {
     let mut bad = p.clone();
     bad["deadline_days"] = json!(0);
     bad["form"][0]["source"]["field"] = json!("salary");
-    let (s, body) = put(&app, admin, "1.009001", &bad).await;
+    let (s, body) = app
+        .as_(admin)
+        .put("/api/v1/procedures/1.009001", &bad)
+        .await;
     assert_eq!((s, error_code(&body)), (422, "invalid_procedure"));
     assert!(
         body["error"]["detail"]
@@ -118,24 +115,48 @@ async fn every_change_is_a_version_and_only_the_allowed_edit() {
             .contains("deadline_days"),
         "{body}"
     );
-    let (s, body) = put(&app, admin, "1.009002", &p).await;
+    let (s, body) = app.as_(admin).put("/api/v1/procedures/1.009002", &p).await;
     assert_eq!((s, error_code(&body)), (422, "invalid_procedure_code"));
 
     // The construction department's administrator edits its own procedures only.
     let own = city.token("agency_admin");
     let mut p3 = p2.clone();
     p3["deadline_days"] = json!(12);
-    assert_eq!(put(&app, own, "1.009001", &p3).await.0, 200);
+    assert_eq!(
+        app.as_(own).put("/api/v1/procedures/1.009001", &p3).await.0,
+        200
+    );
     let health = procedure("1.009003", "Giấy phép y tế", Some("SO-Y-TE"));
-    assert_eq!(put(&app, own, "1.009003", &health).await.0, 403);
+    assert_eq!(
+        app.as_(own)
+            .put("/api/v1/procedures/1.009003", &health)
+            .await
+            .0,
+        403
+    );
     let commune = procedure("1.009004", "Thủ tục cấp xã", None);
-    assert_eq!(put(&app, own, "1.009004", &commune).await.0, 403);
+    assert_eq!(
+        app.as_(own)
+            .put("/api/v1/procedures/1.009004", &commune)
+            .await
+            .0,
+        403
+    );
     // Nor hand one of its own to another agency.
     let mut moved = p3.clone();
     moved["agency_code"] = json!("SO-Y-TE");
-    assert_eq!(put(&app, own, "1.009001", &moved).await.0, 403);
     assert_eq!(
-        put(&app, city.token("officer"), "1.009001", &p3).await.0,
+        app.as_(own)
+            .put("/api/v1/procedures/1.009001", &moved)
+            .await
+            .0,
+        403
+    );
+    assert_eq!(
+        app.as_(city.token("officer"))
+            .put("/api/v1/procedures/1.009001", &p3)
+            .await
+            .0,
         403
     );
     let e = sohoa_storage::audit::entries_for_object(app.server_db(), "procedure", "1.009001", 10)

@@ -34,7 +34,8 @@ async fn names_are_found_without_diacritics_and_paged_by_cursor() {
     let app = spawn_app().await;
     with_people(&app).await;
     let (s, body) = app
-        .get_json_auth("/api/v1/registry/citizens?purpose=registry-check&q=nguyen%20van%20an")
+        .as_(ADMIN_TOKEN)
+        .get("/api/v1/registry/citizens?purpose=registry-check&q=nguyen%20van%20an")
         .await;
     assert_eq!(s, 200, "{body}");
     assert_eq!(
@@ -42,20 +43,20 @@ async fn names_are_found_without_diacritics_and_paged_by_cursor() {
         vec!["Nguyễn Văn An", "Nguyễn Văn An", "Nguyễn Văn Anh"]
     );
     let (_, body) = app
-        .get_json_auth("/api/v1/registry/citizens?purpose=registry-check&q=dang%20van%20duc")
+        .as_(ADMIN_TOKEN)
+        .get("/api/v1/registry/citizens?purpose=registry-check&q=dang%20van%20duc")
         .await;
     assert_eq!(names(&body), vec!["Đặng Văn Đức"]);
     let (_, body) = app
-        .get_json_auth(
-            "/api/v1/registry/citizens?purpose=registry-check&q=nguyen&unit=26743&birth_year=1985",
-        )
+        .as_(ADMIN_TOKEN)
+        .get("/api/v1/registry/citizens?purpose=registry-check&q=nguyen&unit=26743&birth_year=1985")
         .await;
     assert_eq!(names(&body), vec!["Nguyễn Thị Ánh", "Nguyễn Văn An"]);
     // Keyset pages: no overlap, no gap, and the last page has no cursor.
     let mut seen = Vec::new();
     let mut path = "/api/v1/registry/citizens?purpose=registry-check&q=nguyen&limit=2".to_owned();
     loop {
-        let (s, body) = app.get_json_auth(&path).await;
+        let (s, body) = app.as_(ADMIN_TOKEN).get(&path).await;
         assert_eq!(s, 200, "{body}");
         seen.extend(
             body["items"]
@@ -85,7 +86,8 @@ async fn every_citizen_shown_is_an_audited_read_and_bad_input_is_refused() {
     let app = spawn_app().await;
     with_people(&app).await;
     let (_, body) = app
-        .get_json_auth("/api/v1/registry/citizens?purpose=registry-check&q=nguyen%20van%20an")
+        .as_(ADMIN_TOKEN)
+        .get("/api/v1/registry/citizens?purpose=registry-check&q=nguyen%20van%20an")
         .await;
     assert_eq!(body["items"].as_array().map(Vec::len), Some(3));
     for id in ["079085000001", "079085000002", "079190000003"] {
@@ -119,7 +121,7 @@ async fn every_citizen_shown_is_an_audited_read_and_bad_input_is_refused() {
             "invalid_query",
         ),
     ] {
-        let (s, body) = app.get_json_auth(path).await;
+        let (s, body) = app.as_(ADMIN_TOKEN).get(path).await;
         assert_eq!((s, error_code(&body)), (400, code), "{path}");
     }
     let res = app
