@@ -10,12 +10,14 @@
 #
 # Each workload runs BASE, NEW, BASE, NEW, ... ROUNDS times each, every run on a fresh server
 # process started on the same starting data, so drift of the machine over the comparison falls
-# on both binaries alike. It prints each run's throughput and p50/p99, then per binary the
-# median and the spread (max - min over the median), and NEW's change against BASE in percent.
-# Runs of one binary on this 2-core machine move by ±5-15% (BENCHMARKS.md): read a change
-# smaller than the spread as noise, and add rounds rather than trust one pair.
+# on both binaries alike. It prints each run's throughput and p50/p99, and how much of the CPU
+# other processes took during it; then per binary the median and the spread (max - min over
+# the median), and NEW's change against BASE in percent. Runs of one binary on this 2-core
+# machine move by ±5-15% on a quiet machine (BENCHMARKS.md), far more beside a build: read a
+# change smaller than the spread as noise, and add rounds rather than trust one pair.
 #
-# Sizes, chosen so that ROUNDS=3 takes about 15-20 minutes on 2 cores:
+# Time on this 2-core machine: about 15 s to prepare, then about 2 minutes a round (ROUNDS=1
+# 2 min 20 s, ROUNDS=3 6 min 30 s), so up to ROUNDS=8 fits in 20 minutes. Sizes:
 # - registry: 200,000 citizens (`sohoa generate --seed 2026`, once, shared), not the
 #   14,000,000 of bench/registry.sh, whose import alone takes 2-3 minutes and 1.5 GB. The CSV is
 #   imported once per binary, so each binary runs on a database its own migrations and import
@@ -25,12 +27,13 @@
 #   size the registry fits in memory: the figures say how the request path compares, not what
 #   14 million citizens would give.
 # - applications: the script's own 64 residents, on a fresh database each run.
-# The Python scripts drive the server with `sohoa bench load` of the binary under test, so a
-# change to that load generator itself would show in the comparison too.
 # - queue: 100,000 applications in one agency, not BENCHMARKS.md's 1,000,000: bench/queue.py
 #   seeds a fresh database every run, and seeding grows faster than the count (8 s for
 #   100,000, 34 s for 300,000 here), so a million would take minutes per run. Pages are
 #   keyset-paged over indexes: a page costs about the same at either size.
+#
+# The Python scripts drive the server with `sohoa bench load` of the binary under test, so a
+# change to that load generator itself would show in the comparison too.
 #
 # Sizes and durations can be changed through SOHOA_COMPARE_CITIZENS, SOHOA_COMPARE_QUEUE,
 # SOHOA_COMPARE_SECONDS (registry runs) and SOHOA_COMPARE_PY_SECONDS (the Python ones).
@@ -96,23 +99,34 @@ run() {
 
 # The machine is shared (builds, the other engineer's tests), and another process taking CPU
 # during a run is the usual cause of an outlier. cpu_mark and others_pct give the share of
-# the machine's CPU (user, nice and system time over all cores) that processes other than
-# this script and its children used during a run: ours is this shell's time plus that of the
-# children it has reaped, which by the end of a run include its server and load generator.
+# the machine's CPU (over all cores, steal and idle aside) that other processes used
+# during a run. Not counted as others: this script and the children it has reaped (by the end
+# of a run, its server and load generator), and kernel threads (the disk's and the network's
+# work, most of it done for the run itself).
 cpu_ticks() {
-    local stat f busy total=0 x
-    read -r -a f < /proc/stat
-    busy=$(( f[1] + f[2] + f[3] ))
-    for x in "${f[@]:1}"; do total=$(( total + x )); done
-    stat=$(< "/proc/$$/stat")
-    read -r -a f <<< "${stat##*) }"
-    echo "$busy $total $(( f[11] + f[12] + f[13] + f[14] ))"
+    python3 - "$$" <<'PY'
+import os, sys
+cpu = [int(x) for x in open("/proc/stat").readline().split()[1:]]
+def times(pid):
+    f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return int(f[1]), sum(int(x) for x in f[11:15])  # ppid; utime, stime, cutime, cstime
+kernel = 0
+for pid in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        ppid, t = times(pid)
+    except (OSError, IndexError):
+        continue
+    if pid == "2" or ppid == 2:
+        kernel += t
+# user, nice, system, irq, softirq: a task's ticks in interrupts count in its own time too
+print(sum(cpu[0:3]) + cpu[5] + cpu[6], sum(cpu), times(sys.argv[1])[1], kernel)
+PY
 }
-cpu_mark() { read -r MARK_BUSY MARK_TOTAL MARK_OURS <<< "$(cpu_ticks)"; }
+cpu_mark() { read -r MARK_BUSY MARK_TOTAL MARK_OURS MARK_KERNEL <<< "$(cpu_ticks)"; }
 others_pct() {
-    local busy total ours
-    read -r busy total ours <<< "$(cpu_ticks)"
-    echo $(( total > MARK_TOTAL ? 100 * ((busy - MARK_BUSY) - (ours - MARK_OURS)) / (total - MARK_TOTAL) : 0 ))
+    local busy total ours kernel
+    read -r busy total ours kernel <<< "$(cpu_ticks)"
+    echo $(( 100 * ((busy - MARK_BUSY) - (ours - MARK_OURS) - (kernel - MARK_KERNEL)) / (total - MARK_TOTAL) ))
 }
 
 # start_server BIN DATA_DIR: sets SERVER (its pid and process group) and URL. The server binds

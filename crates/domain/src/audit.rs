@@ -63,7 +63,7 @@ impl AuditRecord {
         actor: impl Into<String>,
         action: impl Into<String>,
         object_type: impl Into<String>,
-        object_id: impl Into<String>,
+        object_id: impl AsRef<str>,
     ) -> Self {
         Self {
             at: Timestamp::now().to_string(),
@@ -71,7 +71,7 @@ impl AuditRecord {
             actor_unit: None,
             action: action.into(),
             object_type: object_type.into(),
-            object_id: object_id.into(),
+            object_id: object_id.as_ref().to_owned(),
             fields: Vec::new(),
             purpose: None,
             outcome: Outcome::Success,

@@ -396,3 +396,47 @@ mod tests {
         assert_eq!(Money::ZERO.to_string(), "0 ₫");
     }
 }
+
+/// Identifiers read as the text they hold wherever text is asked for (a query's binding, a
+/// map's key, a message): the value was checked when it was made, and reading cannot
+/// change it.
+macro_rules! reads_as_str {
+    ($($ty:ty),*) => {$(
+        impl std::ops::Deref for $ty {
+            type Target = str;
+            fn deref(&self) -> &str {
+                self.as_str()
+            }
+        }
+        impl std::borrow::Borrow<str> for $ty {
+            fn borrow(&self) -> &str {
+                self.as_str()
+            }
+        }
+    )*};
+}
+
+/// Like [`reads_as_str`], for identifiers with no `AsRef<str>` of their own yet.
+macro_rules! as_ref_str {
+    ($($ty:ty),*) => {$(
+        impl AsRef<str> for $ty {
+            fn as_ref(&self) -> &str {
+                self.as_str()
+            }
+        }
+    )*};
+}
+
+as_ref_str!(
+    crate::agency::AgencyCode,
+    crate::services::procedure::ProcedureCode,
+    crate::services::application::ApplicationNumber
+);
+
+reads_as_str!(
+    UnitCode,
+    CitizenId,
+    crate::agency::AgencyCode,
+    crate::services::procedure::ProcedureCode,
+    crate::services::application::ApplicationNumber
+);

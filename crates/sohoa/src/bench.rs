@@ -177,6 +177,33 @@ pub enum SeedError {
     NoAgency(String),
     #[error("no procedure {0}")]
     NoProcedure(String),
+    #[error("a generated value does not parse: {0}")]
+    Generated(String),
+}
+
+/// A well-formed CCCD from a random draw: province 079, born in the 1900s (0 or 1 by
+/// sex), a birth year, a serial.
+fn generated_citizen(r: u64) -> Result<sohoa_domain::CitizenId, SeedError> {
+    let citizen = format!(
+        "079{}{:02}{:06}",
+        (r >> 24) % 2,
+        40 + (r >> 26) % 60,
+        (r >> 32) % 1_000_000
+    );
+    sohoa_domain::CitizenId::parse(&citizen).map_err(|_| SeedError::Generated(citizen))
+}
+
+/// The file the monitoring seed lists its applications in, with its header.
+fn seed_csv(path: &std::path::Path) -> Result<std::io::BufWriter<std::fs::File>, SeedError> {
+    use std::io::Write as _;
+    let f = std::fs::File::create(path)
+        .map_err(|e| SeedError::Storage(sohoa_storage::StorageError::Corrupt(e.to_string())))?;
+    let mut w = std::io::BufWriter::new(f);
+    let _ = writeln!(
+        w,
+        "agency_code,unit_code,procedure_code,status,received_on,due_on,paused_on,decided_at"
+    );
+    Ok(w)
 }
 
 /// Applications per transaction when seeding.
@@ -213,7 +240,7 @@ pub async fn seed_applications(db: &sohoa_storage::Db, spec: &SeedSpec) -> Resul
         state
     };
     let today = time::OffsetDateTime::now_utc().date();
-    let day = |offset: i64| (today + time::Duration::days(offset)).to_string();
+    let day = |offset: i64| today + time::Duration::days(offset);
     let statuses = [
         (Status::Submitted, 10),
         (Status::Received, 25),
@@ -247,25 +274,18 @@ pub async fn seed_applications(db: &sohoa_storage::Db, spec: &SeedSpec) -> Resul
             // still open), most ahead.
             let due = received.as_ref().map(|_| day(-age + 15));
             let officer = (r >> 16) % 12;
-            // A well-formed CCCD: province 079, born in the 1900s (0 or 1 by sex), a birth
-            // year, a serial.
-            let citizen = format!(
-                "079{}{:02}{:06}",
-                (r >> 24) % 2,
-                40 + (r >> 26) % 60,
-                (r >> 32) % 1_000_000
-            );
             let mut b = [0u8; 8];
             b.copy_from_slice(&(next()).to_le_bytes());
-            let number = ApplicationNumber::from_random(b).to_string();
+            let number = ApplicationNumber::from_random(b);
             let lookup = LookupCode::from_random(next().to_le_bytes());
+            let applicant = generated_citizen(r)?;
             let app = Application {
                 number: number.clone(),
-                procedure_code: code.to_string(),
+                procedure_code: code.clone(),
                 procedure_version: proc.version,
-                applicant: citizen.clone(),
-                agency_code: agency.code.to_string(),
-                unit_code: agency.unit_code.to_string(),
+                applicant,
+                agency_code: agency.code.clone(),
+                unit_code: agency.unit_code.clone(),
                 status,
                 content: Some(Content {
                     answers: vec![
@@ -306,7 +326,7 @@ pub async fn seed_applications(db: &sohoa_storage::Db, spec: &SeedSpec) -> Resul
                 enterprise: None,
             };
             let record =
-                AuditRecord::new("bench-seed", "application.submit", "application", &number);
+                AuditRecord::new("bench-seed", "application.submit", "application", number);
             jobs.push(NewApplication::new(
                 &keys,
                 app,
@@ -495,7 +515,7 @@ pub async fn seed_monitoring(db: &sohoa_storage::Db, spec: &MonitorSeed) -> Resu
         let agency = sohoa_storage::agencies::get(db, &code)
             .await?
             .ok_or_else(|| SeedError::NoAgency(a.clone()))?;
-        agencies.push((agency.code.to_string(), agency.unit_code.to_string()));
+        agencies.push((agency.code, agency.unit_code));
     }
     let mut procedures = Vec::new();
     for p in &spec.procedures {
@@ -504,25 +524,13 @@ pub async fn seed_monitoring(db: &sohoa_storage::Db, spec: &MonitorSeed) -> Resu
         let proc = sohoa_storage::procedures::get(db, &code, None)
             .await?
             .ok_or_else(|| SeedError::NoProcedure(p.clone()))?;
-        procedures.push((code.to_string(), proc.version));
+        procedures.push((code, proc.version));
     }
     if agencies.is_empty() || procedures.is_empty() {
         return Err(SeedError::NoAgency(String::new()));
     }
-    let mut csv = match &spec.csv {
-        Some(path) => {
-            let f = std::fs::File::create(path).map_err(|e| {
-                SeedError::Storage(sohoa_storage::StorageError::Corrupt(e.to_string()))
-            })?;
-            let mut w = std::io::BufWriter::new(f);
-            let _ = writeln!(
-                w,
-                "agency_code,unit_code,procedure_code,status,received_on,due_on,paused_on,decided_at"
-            );
-            Some(w)
-        }
-        None => None,
-    };
+    let applicant = generated_citizen(0)?;
+    let mut csv = spec.csv.as_deref().map(seed_csv).transpose()?;
     let mut state = spec.seed.max(1);
     let mut next = move || {
         state ^= state << 13;
@@ -531,7 +539,7 @@ pub async fn seed_monitoring(db: &sohoa_storage::Db, spec: &MonitorSeed) -> Resu
         state
     };
     let today = sohoa_domain::timestamp::today();
-    let day = |offset: i64| (today + time::Duration::days(offset)).to_string();
+    let day = |offset: i64| today + time::Duration::days(offset);
     let read = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let mut bar = crate::import::Progress::new(spec.progress, spec.count, read.clone());
     let mut written = 0u64;
@@ -571,14 +579,14 @@ pub async fn seed_monitoring(db: &sohoa_storage::Db, spec: &MonitorSeed) -> Resu
                 )
             };
             let i = written + k as u64;
-            let number = ApplicationNumber::from_random(i.to_le_bytes()).to_string();
+            let number = ApplicationNumber::from_random(i.to_le_bytes());
             let created = format!("{received}T01:00:00Z");
             if let Some(w) = csv.as_mut() {
                 let _ = writeln!(
                     w,
                     "{agency},{unit},{procedure},{},{received},{due},{},{}",
                     status.as_str(),
-                    paused.as_deref().unwrap_or(""),
+                    paused.map(|d| d.to_string()).unwrap_or_default(),
                     decided_at.as_deref().unwrap_or("")
                 );
             }
@@ -586,7 +594,7 @@ pub async fn seed_monitoring(db: &sohoa_storage::Db, spec: &MonitorSeed) -> Resu
                 number,
                 procedure_code: procedure.clone(),
                 procedure_version: *version,
-                applicant: "079185001234".into(),
+                applicant: applicant.clone(),
                 agency_code: agency.clone(),
                 unit_code: unit.clone(),
                 status,

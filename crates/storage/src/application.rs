@@ -2,19 +2,25 @@
 //! monitoring counters and the evaluation derive from it, and applications' writes update
 //! both in the same transaction, so the type sits below all three.
 
-use sohoa_domain::services::application::Content;
+use sohoa_domain::agency::AgencyCode;
+use sohoa_domain::services::application::{ApplicationNumber, Content};
+use sohoa_domain::services::procedure::ProcedureCode;
 use sohoa_domain::services::workflow::Status;
 use sohoa_domain::Timestamp;
+use sohoa_domain::{CitizenId, UnitCode};
+use time::Date;
 
-/// An application as stored. Dates are `YYYY-MM-DD` (Vietnam's calendar), times RFC 3339.
+/// An application as stored: identifiers as the domain's types, days as dates (Vietnam's
+/// calendar), times RFC 3339. A stored value that does not parse is a storage error naming
+/// its column, never a value silently dropped.
 #[derive(Debug, Clone)]
 pub struct Application {
-    pub number: String,
-    pub procedure_code: String,
+    pub number: ApplicationNumber,
+    pub procedure_code: ProcedureCode,
     pub procedure_version: i64,
-    pub applicant: String,
-    pub agency_code: String,
-    pub unit_code: String,
+    pub applicant: CitizenId,
+    pub agency_code: AgencyCode,
+    pub unit_code: UnitCode,
     pub status: Status,
     /// `None` in list results, which do not open the seal.
     pub content: Option<Content>,
@@ -24,9 +30,9 @@ pub struct Application {
     pub assigned_to: Option<String>,
     pub created_at: String,
     pub submitted_at: Option<String>,
-    pub received_on: Option<String>,
-    pub due_on: Option<String>,
-    pub paused_on: Option<String>,
+    pub received_on: Option<Date>,
+    pub due_on: Option<Date>,
+    pub paused_on: Option<Date>,
     pub decided_at: Option<String>,
     pub updated_at: String,
     pub revision: i64,

@@ -9,7 +9,15 @@ use sqlx::any::AnyRow;
 
 pub use crate::application::{now, Application};
 use crate::sealed::Keyring;
-use crate::{audit, int, opt_int, opt_text, text, Db, Filter, Result, StorageError, Tx};
+use crate::{
+    audit, day, int, opt_int, opt_parsed, opt_text, parsed, text, Db, Filter, Result, StorageError,
+    Tx,
+};
+use sohoa_domain::agency::AgencyCode;
+use sohoa_domain::registry::date_text;
+use sohoa_domain::services::application::ApplicationNumber;
+use sohoa_domain::services::procedure::ProcedureCode;
+use sohoa_domain::{CitizenId, UnitCode};
 
 #[derive(Debug, Clone)]
 pub struct Event {
@@ -35,12 +43,15 @@ const COLUMNS: &str =
     status, content, fee, fee_payable, waiver_basis, assigned_to, created_at, submitted_at, \
     received_on, due_on, paused_on, decided_at, updated_at, revision, lookup_hash, assisted_by, fee_paid_at, enterprise";
 
+/// The table whose columns [`from_row`] reads.
+const T: &str = "applications";
+
 fn from_row(row: &AnyRow, keys: Option<&Keyring>) -> Result<Application> {
-    let number = text(row, "number")?;
+    let number = parsed(row, T, "number", ApplicationNumber::parse)?;
     let content = match keys {
         None => None,
         Some(keys) => {
-            let plain = keys.open(&context(&number), &text(row, "content")?)?;
+            let plain = keys.open(&context(number.as_str()), &text(row, "content")?)?;
             Some(
                 serde_json::from_str(&plain)
                     .map_err(|e| StorageError::Corrupt(format!("application {number}: {e}")))?,
@@ -48,11 +59,11 @@ fn from_row(row: &AnyRow, keys: Option<&Keyring>) -> Result<Application> {
         }
     };
     Ok(Application {
-        procedure_code: text(row, "procedure_code")?,
+        procedure_code: parsed(row, T, "procedure_code", ProcedureCode::parse)?,
         procedure_version: int(row, "procedure_version")?,
-        applicant: text(row, "applicant")?,
-        agency_code: text(row, "agency_code")?,
-        unit_code: text(row, "unit_code")?,
+        applicant: parsed(row, T, "applicant", |s| CitizenId::parse(s).ok())?,
+        agency_code: parsed(row, T, "agency_code", |s| AgencyCode::parse(s).ok())?,
+        unit_code: parsed(row, T, "unit_code", |s| UnitCode::parse(s).ok())?,
         status: status(row, "status")?,
         content,
         fee: opt_int(row, "fee")?,
@@ -61,9 +72,9 @@ fn from_row(row: &AnyRow, keys: Option<&Keyring>) -> Result<Application> {
         assigned_to: opt_text(row, "assigned_to")?,
         created_at: text(row, "created_at")?,
         submitted_at: opt_text(row, "submitted_at")?,
-        received_on: opt_text(row, "received_on")?,
-        due_on: opt_text(row, "due_on")?,
-        paused_on: opt_text(row, "paused_on")?,
+        received_on: opt_parsed(row, T, "received_on", day)?,
+        due_on: opt_parsed(row, T, "due_on", day)?,
+        paused_on: opt_parsed(row, T, "paused_on", day)?,
         decided_at: opt_text(row, "decided_at")?,
         updated_at: text(row, "updated_at")?,
         revision: int(row, "revision")?,
@@ -166,9 +177,9 @@ pub async fn create_many(tx: &mut Tx, jobs: &[NewApplication]) -> Result<Vec<Cre
         )
         .bind(&job.app.created_at)
         .bind(&assist.helper)
-        .bind(&job.app.number)
+        .bind(job.app.number.as_str())
         .bind(&assist.code_hash)
-        .bind(&job.app.applicant)
+        .bind(job.app.applicant.as_str())
         .execute(&mut **tx)
         .await?
         .rows_affected();
@@ -191,7 +202,7 @@ pub async fn create_many(tx: &mut Tx, jobs: &[NewApplication]) -> Result<Vec<Cre
         .iter()
         .zip(&outcome)
         .filter(|(_, o)| **o == Some(Created::AssistRefused))
-        .map(|(j, _)| j.app.number.clone())
+        .map(|(j, _)| j.app.number.to_string())
         .collect();
     for out in outcome.iter_mut() {
         if matches!(out, Some(Created::Replay { number, .. }) if refused.contains(number)) {
@@ -222,7 +233,7 @@ pub async fn create_many(tx: &mut Tx, jobs: &[NewApplication]) -> Result<Vec<Cre
         let mut q = sqlx::query(&sql);
         for job in chunk {
             q = q
-                .bind(&job.app.number)
+                .bind(job.app.number.as_str())
                 .bind(1i64)
                 .bind(None::<String>)
                 .bind(job.app.status.as_str())
@@ -267,12 +278,12 @@ fn bind_application<'q>(
     app: &'q Application,
     content: &'q str,
 ) -> crate::AnyQuery<'q> {
-    q.bind(&app.number)
-        .bind(&app.procedure_code)
+    q.bind(app.number.as_str())
+        .bind(app.procedure_code.as_str())
         .bind(app.procedure_version)
-        .bind(&app.applicant)
-        .bind(&app.agency_code)
-        .bind(&app.unit_code)
+        .bind(app.applicant.as_str())
+        .bind(app.agency_code.as_str())
+        .bind(app.unit_code.as_str())
         .bind(app.status.as_str())
         .bind(content)
         .bind(app.fee)
@@ -281,9 +292,9 @@ fn bind_application<'q>(
         .bind(&app.assigned_to)
         .bind(&app.created_at)
         .bind(&app.submitted_at)
-        .bind(&app.received_on)
-        .bind(&app.due_on)
-        .bind(&app.paused_on)
+        .bind(app.received_on.map(date_text))
+        .bind(app.due_on.map(date_text))
+        .bind(app.paused_on.map(date_text))
         .bind(&app.decided_at)
         .bind(&app.updated_at)
         .bind(1i64)
@@ -317,7 +328,7 @@ async fn claim_keys(
                 .bind(&k.owner)
                 .bind(&k.key)
                 .bind(&k.request_hash)
-                .bind(&job.app.number)
+                .bind(job.app.number.as_str())
                 .bind(&job.app.created_at);
         }
         for row in q.fetch_all(&mut **tx).await? {
@@ -326,7 +337,7 @@ async fn claim_keys(
     }
     for (job, out) in jobs.iter().zip(outcome.iter_mut()) {
         let Some(k) = &job.idem else { continue };
-        if claimed.contains(&job.app.number) {
+        if claimed.contains(job.app.number.as_str()) {
             continue;
         }
         let row = sqlx::query(
@@ -506,20 +517,20 @@ async fn write_move(
     )
     .bind(after.status.as_str())
     .bind(&after.submitted_at)
-    .bind(&after.received_on)
-    .bind(&after.due_on)
-    .bind(&after.paused_on)
+    .bind(after.received_on.map(date_text))
+    .bind(after.due_on.map(date_text))
+    .bind(after.paused_on.map(date_text))
     .bind(&after.decided_at)
     .bind(&after.assigned_to)
     .bind(&after.updated_at)
     .bind(after.procedure_version)
-    .bind(&after.agency_code)
-    .bind(&after.unit_code)
+    .bind(after.agency_code.as_str())
+    .bind(after.unit_code.as_str())
     .bind(after.fee)
     .bind(after.fee_payable)
     .bind(&after.waiver_basis)
     .bind(sealed)
-    .bind(&before.number)
+    .bind(before.number.as_str())
     .bind(before.revision)
     .execute(&mut **tx)
     .await?
@@ -678,7 +689,7 @@ pub async fn list(
         if more {
             next = Some(QueueCursor {
                 due_key: text(r, "due_key")?,
-                number: a.number.clone(),
+                number: a.number.to_string(),
             });
         }
         items.push(a);

@@ -416,6 +416,38 @@ impl Db {
 pub(crate) fn text(row: &AnyRow, col: &str) -> Result<String> {
     row.try_get::<String, _>(col).map_err(StorageError::from)
 }
+/// A column's value as the domain's type: one that does not parse is corrupt data, named
+/// by its table and column, never dropped.
+pub(crate) fn parsed<T>(
+    row: &AnyRow,
+    table: &str,
+    col: &str,
+    parse: impl FnOnce(&str) -> Option<T>,
+) -> Result<T> {
+    let raw = text(row, col)?;
+    parse(&raw).ok_or_else(|| StorageError::Corrupt(format!("{table}.{col}: {raw:?}")))
+}
+
+/// [`parsed`] for a column that may be null.
+pub(crate) fn opt_parsed<T>(
+    row: &AnyRow,
+    table: &str,
+    col: &str,
+    parse: impl FnOnce(&str) -> Option<T>,
+) -> Result<Option<T>> {
+    match opt_text(row, col)? {
+        None => Ok(None),
+        Some(raw) => parse(&raw)
+            .map(Some)
+            .ok_or_else(|| StorageError::Corrupt(format!("{table}.{col}: {raw:?}"))),
+    }
+}
+
+/// A day stored as `YYYY-MM-DD`.
+pub(crate) fn day(s: &str) -> Option<time::Date> {
+    sohoa_domain::registry::parse_date("date", s).ok()
+}
+
 pub(crate) fn opt_text(row: &AnyRow, col: &str) -> Result<Option<String>> {
     row.try_get::<Option<String>, _>(col)
         .map_err(StorageError::from)

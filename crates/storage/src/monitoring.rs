@@ -17,8 +17,13 @@
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
+use sohoa_domain::agency::AgencyCode;
 use sohoa_domain::feedback::evaluation::Month;
+use sohoa_domain::registry::date_text;
+use sohoa_domain::services::application::ApplicationNumber;
+use sohoa_domain::services::procedure::ProcedureCode;
 use sohoa_domain::services::workflow::Status;
+use sohoa_domain::{CitizenId, UnitCode};
 
 use crate::application::Application;
 use crate::{int, local_date, text, AnyQuery, Db, Filter, Result, StorageError, Tx};
@@ -241,11 +246,6 @@ pub const OPEN: [Status; 5] = [
     Status::Resubmitted,
 ];
 
-fn date(s: &str) -> Result<time::Date> {
-    let fmt = time::macros::format_description!("[year]-[month]-[day]");
-    time::Date::parse(s, fmt).map_err(|_| StorageError::Corrupt(format!("date {s}")))
-}
-
 /// What one application adds to the counters.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Shape {
@@ -260,15 +260,15 @@ impl Shape {
             return Ok(shape);
         }
         let dims = Dims {
-            agency: app.agency_code.clone(),
-            unit: app.unit_code.clone(),
-            procedure: app.procedure_code.clone(),
+            agency: app.agency_code.to_string(),
+            unit: app.unit_code.to_string(),
+            procedure: app.procedure_code.to_string(),
         };
         let key = |month: Month| FlowKey {
             month: month.to_string(),
             dims: dims.clone(),
         };
-        let received = app.received_on.as_deref().map(date).transpose()?;
+        let received = app.received_on;
         if let Some(day) = received {
             shape.flows.push((
                 key(Month::of(day)),
@@ -282,10 +282,7 @@ impl Shape {
             let day = local_date(at)?;
             // Same rule as the service evaluation: on time when decided on or before the
             // due day, or when there was none.
-            let on_time = app
-                .due_on
-                .as_deref()
-                .is_none_or(|due| day.to_string().as_str() <= due);
+            let on_time = app.due_on.is_none_or(|due| day <= due);
             let start = match received {
                 Some(r) => r,
                 None => local_date(app.submitted_at.as_deref().unwrap_or(&app.created_at))?,
@@ -304,7 +301,7 @@ impl Shape {
             shape.open = Some(OpenKey {
                 dims,
                 running: app.status.clock_runs() && app.paused_on.is_none(),
-                due_on: app.due_on.clone().unwrap_or_default(),
+                due_on: app.due_on.map(date_text).unwrap_or_default(),
             });
         }
         Ok(shape)
@@ -601,7 +598,7 @@ pub async fn recount(db: &Db, mut progress: impl FnMut(u64)) -> Result<Deltas> {
     let mut seen = 0u64;
     loop {
         let rows = sqlx::query(
-            "SELECT number, procedure_code, agency_code, unit_code, status, created_at, \
+            "SELECT number, procedure_code, applicant, agency_code, unit_code, status, created_at, \
              submitted_at, received_on, due_on, paused_on, decided_at FROM applications \
              WHERE number > $1 ORDER BY number LIMIT $2",
         )
@@ -624,15 +621,16 @@ pub async fn recount(db: &Db, mut progress: impl FnMut(u64)) -> Result<Deltas> {
 
 /// An application with just what its shape needs.
 fn skeleton(r: &sqlx::any::AnyRow) -> Result<Application> {
-    use crate::opt_text;
+    use crate::{day, opt_parsed, opt_text, parsed};
+    const T: &str = "applications";
     let s = text(r, "status")?;
     Ok(Application {
-        number: text(r, "number")?,
-        procedure_code: text(r, "procedure_code")?,
+        number: parsed(r, T, "number", ApplicationNumber::parse)?,
+        procedure_code: parsed(r, T, "procedure_code", ProcedureCode::parse)?,
         procedure_version: 0,
-        applicant: String::new(),
-        agency_code: text(r, "agency_code")?,
-        unit_code: text(r, "unit_code")?,
+        applicant: parsed(r, T, "applicant", |s| CitizenId::parse(s).ok())?,
+        agency_code: parsed(r, T, "agency_code", |s| AgencyCode::parse(s).ok())?,
+        unit_code: parsed(r, T, "unit_code", |s| UnitCode::parse(s).ok())?,
         status: Status::parse(&s)
             .ok_or_else(|| StorageError::Corrupt(format!("application status {s}")))?,
         content: None,
@@ -642,9 +640,9 @@ fn skeleton(r: &sqlx::any::AnyRow) -> Result<Application> {
         assigned_to: None,
         created_at: text(r, "created_at")?,
         submitted_at: opt_text(r, "submitted_at")?,
-        received_on: opt_text(r, "received_on")?,
-        due_on: opt_text(r, "due_on")?,
-        paused_on: opt_text(r, "paused_on")?,
+        received_on: opt_parsed(r, T, "received_on", day)?,
+        due_on: opt_parsed(r, T, "due_on", day)?,
+        paused_on: opt_parsed(r, T, "paused_on", day)?,
         decided_at: opt_text(r, "decided_at")?,
         updated_at: String::new(),
         revision: 0,

@@ -178,12 +178,12 @@ fn row_of(cmd: &FileApplication, c: Checked, lookup_code: &LookupCode) -> Result
     let now = store::now();
     let (fee, fee_payable, waiver_basis) = c.fee;
     Ok(Application {
-        number: ApplicationNumber::from_random(crate::random_bytes::<8>()?).to_string(),
-        procedure_code: cmd.procedure_code.to_string(),
+        number: ApplicationNumber::from_random(crate::random_bytes::<8>()?),
+        procedure_code: cmd.procedure_code.clone(),
         procedure_version: c.version,
-        applicant: c.applicant.to_string(),
-        agency_code: c.agency.to_string(),
-        unit_code: c.unit.to_string(),
+        applicant: c.applicant,
+        agency_code: c.agency,
+        unit_code: c.unit,
         status: if cmd.submit {
             Status::Submitted
         } else {
@@ -231,7 +231,7 @@ async fn attempt(app: &App, who: Acting<'_>, cmd: FileApplication) -> Result<Fil
     } else {
         "application.create"
     };
-    let audit = AuditRecord::new(who.actor(), action, "application", &row.number)
+    let audit = AuditRecord::new(who.actor(), action, "application", row.number.as_str())
         .fields(
             row.content
                 .iter()

@@ -19,12 +19,10 @@ pub use moves::{
 };
 pub use queue::{list, Assigned, ListQuery, Listed};
 
-use sohoa_domain::agency::AgencyCode;
 use sohoa_domain::audit::AuditRecord;
 use sohoa_domain::policy::{self, Action, Principal, Target};
 use sohoa_domain::services::application::ApplicationNumber;
 use sohoa_domain::services::workflow::Status;
-use sohoa_domain::{CitizenId, UnitCode};
 use sohoa_storage::applications::{self as store, Application, Event};
 use sohoa_storage::files::Attached;
 use sohoa_storage::payments::Payment;
@@ -56,11 +54,10 @@ pub async fn load_for(
     let found = store::get(&app.db, number.as_str())
         .await?
         .ok_or_else(not_found)?;
-    let (agency, unit, citizen) = target_parts(&found)?;
     let target = Target {
-        agency: Some(&agency),
-        unit: Some(&unit),
-        citizen: Some(&citizen),
+        agency: Some(&found.agency_code),
+        unit: Some(&found.unit_code),
+        citizen: Some(&found.applicant),
         role: None,
     };
     // A draft is the applicant's alone until it is submitted.
@@ -70,16 +67,6 @@ pub async fn load_for(
     }
     crate::authorize(who, action, &target)?;
     Ok(found)
-}
-
-/// The policy's target parts of a stored application.
-pub(crate) fn target_parts(a: &Application) -> Result<(AgencyCode, UnitCode, CitizenId)> {
-    let corrupt = |what: &str| Error::internal(format!("application {}: {what}", a.number));
-    Ok((
-        AgencyCode::parse(&a.agency_code).map_err(|_| corrupt("agency"))?,
-        UnitCode::parse(&a.unit_code).map_err(|_| corrupt("unit"))?,
-        CitizenId::parse(&a.applicant).map_err(|_| corrupt("applicant"))?,
-    ))
 }
 
 /// One application, for its applicant and the staff of the deciding agency and unit

@@ -2,11 +2,12 @@
 
 use sohoa_domain::audit::AuditRecord;
 use sohoa_domain::policy::{Action, Role, Target};
-use sohoa_domain::registry::{clean_text, date_text, parse_date};
-use sohoa_domain::services::application::{fill, Completeness, Content, Deadline};
-use sohoa_domain::services::procedure::ProcedureCode;
+use sohoa_domain::registry::clean_text;
+use sohoa_domain::services::application::{
+    fill, ApplicationNumber, Completeness, Content, Deadline,
+};
 use sohoa_domain::services::workflow::{Mover, Status};
-use sohoa_domain::{CitizenId, TaxCode};
+use sohoa_domain::TaxCode;
 use sohoa_storage::applications::{self as store, Application};
 use sohoa_storage::{procedures, StorageError};
 
@@ -14,7 +15,7 @@ use super::file::{
     answer_error, check_flags, deciding_agency, fee_today, records_for, required_documents,
     units_in_force,
 };
-use super::{audit_read, load_for, reloaded, target_parts, Detail};
+use super::{audit_read, load_for, reloaded, Detail};
 use crate::{Acting, App, Error, Result};
 
 /// A move of one application.
@@ -29,11 +30,10 @@ pub struct Transition {
 
 /// The deadline as stored on an application.
 pub fn deadline_of(a: &Application) -> Option<Deadline> {
-    let day = |s: &Option<String>| s.as_deref().and_then(|d| parse_date("date", d).ok());
     Some(Deadline {
-        received_on: day(&a.received_on)?,
-        due_on: day(&a.due_on)?,
-        paused_on: day(&a.paused_on),
+        received_on: a.received_on?,
+        due_on: a.due_on?,
+        paused_on: a.paused_on,
     })
 }
 
@@ -68,18 +68,22 @@ pub async fn transition(
 /// deciding agency receives, reviews, asks for a supplement, decides and issues the result.
 /// Everything the move derives (deadline, fee, decision time, the signed result) is written
 /// by the one statement that writes the move. Answers the application's number.
-pub async fn move_to(app: &App, who: Acting<'_>, number: &str, t: &Transition) -> Result<String> {
+pub async fn move_to(
+    app: &App,
+    who: Acting<'_>,
+    number: &str,
+    t: &Transition,
+) -> Result<ApplicationNumber> {
     let found = load_for(app, who.principal, number, Action::ReadApplication).await?;
     let mover = found.status.mover_to(t.to).map_err(|_| {
         Error::conflict("illegal_transition")
             .arg("from", found.status.as_str())
             .arg("to", t.to.as_str())
     })?;
-    let (agency, unit, citizen) = target_parts(&found)?;
     let target = Target {
-        agency: Some(&agency),
-        unit: Some(&unit),
-        citizen: Some(&citizen),
+        agency: Some(&found.agency_code),
+        unit: Some(&found.unit_code),
+        citizen: Some(&found.applicant),
         role: None,
     };
     let action = match mover {
@@ -97,12 +101,12 @@ pub async fn move_to(app: &App, who: Acting<'_>, number: &str, t: &Transition) -
         return Err(Error::conflict("fee_unpaid"));
     }
     let comment = comment_of(t)?;
-    let (after, fields, proc) = moved(app, &found, &citizen, t.to).await?;
+    let (after, fields, proc) = moved(app, &found, t.to).await?;
     let record = AuditRecord::new(
         who.actor(),
         format!("application.{}", t.to.as_str()),
         "application",
-        &found.number,
+        found.number.as_str(),
     )
     .fields(fields)
     .actor_unit(who.principal.agency().map(ToString::to_string))
@@ -129,21 +133,19 @@ pub async fn move_to(app: &App, who: Acting<'_>, number: &str, t: &Transition) -
 async fn moved(
     app: &App,
     found: &Application,
-    citizen: &CitizenId,
     to: Status,
 ) -> Result<(Application, Vec<String>, procedures::Versioned)> {
     let now = store::now();
     let mut after = found.clone();
     after.status = to;
     after.updated_at = now.clone();
-    let code = ProcedureCode::parse(&found.procedure_code)
-        .ok_or_else(|| Error::internal("a stored procedure code does not parse"))?;
+    let code = &found.procedure_code;
     // A draft is submitted under the catalog as it is today, as if filed today; every other
     // move keeps the version the application was submitted under.
     let proc = if to == Status::Submitted {
-        app.catalog.procedure(&app.db, &code).await?
+        app.catalog.procedure(&app.db, code).await?
     } else {
-        procedures::get(&app.db, &code, Some(found.procedure_version)).await?
+        procedures::get(&app.db, code, Some(found.procedure_version)).await?
     }
     .ok_or_else(|| Error::internal("an application's procedure version is missing"))?;
     let deadline = Deadline::after_move(
@@ -154,14 +156,14 @@ async fn moved(
         proc.procedure.deadline_days,
     );
     if let Some(d) = deadline {
-        after.received_on = Some(date_text(d.received_on));
-        after.due_on = Some(date_text(d.due_on));
-        after.paused_on = d.paused_on.map(date_text);
+        after.received_on = Some(d.received_on);
+        after.due_on = Some(d.due_on);
+        after.paused_on = d.paused_on;
     }
     let mut fields = vec!["status".to_owned()];
     match to {
         Status::Submitted => {
-            submit_draft(app, &proc, citizen, &mut after).await?;
+            submit_draft(app, &proc, &mut after).await?;
             after.submitted_at = Some(now);
             let derived = [
                 "answers",
@@ -185,7 +187,6 @@ async fn moved(
 async fn submit_draft(
     app: &App,
     proc: &procedures::Versioned,
-    citizen: &CitizenId,
     after: &mut Application,
 ) -> Result<()> {
     let p = &proc.procedure;
@@ -203,7 +204,7 @@ async fn submit_draft(
         ),
         None => None,
     };
-    let (records, unit) = records_for(app, p, citizen, enterprise.as_ref()).await?;
+    let (records, unit) = records_for(app, p, &after.applicant, enterprise.as_ref()).await?;
     let answers = fill(p, &records, &typed, Completeness::Submission).map_err(answer_error)?;
     units_in_force(app, p, &answers).await?;
     let flags = check_flags(p, &content.flags)?;
@@ -213,8 +214,8 @@ async fn submit_draft(
     let agency = deciding_agency(app, p, &unit).await?;
     (after.fee, after.fee_payable, after.waiver_basis) = fee_today(p);
     after.procedure_version = proc.version;
-    after.agency_code = agency.to_string();
-    after.unit_code = unit.to_string();
+    after.agency_code = agency;
+    after.unit_code = unit;
     after.content = Some(Content {
         answers,
         flags,
@@ -246,7 +247,7 @@ pub async fn assign_to(
     who: Acting<'_>,
     number: &str,
     username: Option<&str>,
-) -> Result<String> {
+) -> Result<ApplicationNumber> {
     let found = load_for(app, who.principal, number, Action::ProcessApplication).await?;
     if found.status.is_closed() {
         return Err(Error::conflict("illegal_transition")
@@ -261,7 +262,7 @@ pub async fn assign_to(
                 && o.agency_code.as_deref() == Some(found.agency_code.as_str())
                 && o.unit_code
                     .as_deref()
-                    .is_none_or(|unit| unit == found.unit_code)
+                    .is_none_or(|unit| unit == found.unit_code.as_str())
         });
         if !fits {
             return Err(Error::unprocessable("invalid_assignee").field("username"));
@@ -274,7 +275,7 @@ pub async fn assign_to(
         who.actor(),
         "application.assign",
         "application",
-        &found.number,
+        found.number.as_str(),
     )
     .fields(["assigned_to"])
     .actor_unit(who.principal.agency().map(ToString::to_string))

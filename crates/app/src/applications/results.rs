@@ -46,13 +46,13 @@ pub async fn sign(
         .ok_or_else(|| Error::internal("the deciding agency vanished"))?;
     let doc = ResultDocument {
         kind: "sohoa-result/1".into(),
-        number: found.number.clone(),
-        procedure_code: found.procedure_code.clone(),
+        number: found.number.to_string(),
+        procedure_code: found.procedure_code.to_string(),
         procedure_version: found.procedure_version,
         procedure_name_vi: procedure.name_vi.clone(),
         procedure_name_en: procedure.name_en.clone(),
-        applicant: found.applicant.clone(),
-        agency_code: found.agency_code.clone(),
+        applicant: found.applicant.to_string(),
+        agency_code: found.agency_code.to_string(),
         agency_name: agency.name_vi.clone(),
         decision: found.status.as_str().to_owned(),
         decided_at: found.decided_at.clone(),
@@ -62,10 +62,10 @@ pub async fn sign(
     let key = pki::agency_key(&app.db, &found.agency_code, &agency.name_vi).await?;
     let signature = key.sign(document.as_bytes())?;
     Ok(SignedResult {
-        number: found.number.clone(),
+        number: found.number.to_string(),
         document,
         signature: B64.encode(signature),
-        signer: found.agency_code.clone(),
+        signer: found.agency_code.to_string(),
         issued_at: issued_at.to_owned(),
     })
 }

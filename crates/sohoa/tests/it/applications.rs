@@ -1814,3 +1814,52 @@ async fn concurrent_submissions_share_commits_and_each_key_files_once() {
     let db = std::sync::Arc::into_inner(app).unwrap().stop().await;
     run_cli_ok(&db, &["audit", "verify"]);
 }
+
+/// Rows come back as the domain's types: a stored value that does not parse is an error
+/// naming its table and column, never a value silently passed on or dropped.
+#[tokio::test]
+async fn a_stored_value_that_does_not_parse_is_an_error_naming_its_column() {
+    let app = spawn_app().await;
+    let city = populate(&app).await;
+    catalog(&app).await;
+    let mai = city.token("citizen");
+    let (s, filed) = apply(
+        &app,
+        mai,
+        "k-corrupt",
+        &json!({"procedure_code": "T-KHAISINH", "answers": {"child_name": "Bé Na", "born_on": "2026-11-01"}}),
+    )
+    .await;
+    assert_eq!(s, 201, "{filed}");
+    let number = filed["number"].as_str().unwrap();
+    let db = app.server_db();
+    assert!(sohoa_storage::applications::get(db, number).await.is_ok());
+    for (column, bad) in [("received_on", "2026-13-45"), ("due_on", "tomorrow")] {
+        sqlx::query(&format!(
+            "UPDATE applications SET {column} = $1 WHERE number = $2"
+        ))
+        .bind(bad)
+        .bind(number)
+        .execute(&app.db.raw().await)
+        .await
+        .unwrap();
+        let err = sohoa_storage::applications::get(db, number)
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string().contains(&format!("applications.{column}")),
+            "{err}"
+        );
+        // Over HTTP: the applicant is told of a fault, not handed the bad value.
+        let (s, b) = app
+            .as_(mai)
+            .get(&format!("/api/v1/applications/{number}"))
+            .await;
+        assert_eq!((s, error_code(&b)), (500, "internal"), "{b}");
+        sqlx::query("UPDATE applications SET received_on = NULL, due_on = NULL WHERE number = $1")
+            .bind(number)
+            .execute(&app.db.raw().await)
+            .await
+            .unwrap();
+    }
+}

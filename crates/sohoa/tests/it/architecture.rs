@@ -16,14 +16,14 @@ const LONG: &[(&str, &str, usize)] = &[
     ("crates/web/src/api/mod.rs", "routes", 272), // table
     ("crates/sohoa/src/generate.rs", "generate", 271),
     ("crates/web/src/pages/feedback.rs", "evaluation_page", 213),
-    ("crates/web/src/pages/account.rs", "me", 194),
+    ("crates/web/src/pages/account.rs", "me", 189),
     ("crates/web/src/pages/dashboards.rs", "dashboard", 188),
     ("crates/web/src/api/mod.rs", "feedback_routes", 180), // table
     ("crates/sohoa/src/import.rs", "parse_file", 162),
     ("crates/web/src/api/sharing.rs", "share", 142),
     ("crates/sohoa/src/import.rs", "run_kind", 142),
-    ("crates/sohoa/src/bench.rs", "seed_monitoring", 142),
-    ("crates/sohoa/src/bench.rs", "seed_applications", 142),
+    ("crates/sohoa/src/bench.rs", "seed_monitoring", 130),
+    ("crates/sohoa/src/bench.rs", "seed_applications", 135),
     ("crates/web/src/pages/mod.rs", "routes", 140), // table
     ("crates/domain/src/policy.rs", "decide", 139), // table: one arm per action
     ("crates/web/src/pages/apply.rs", "form", 136),

@@ -16,7 +16,7 @@ pub async fn rate_application(
         "INSERT INTO application_ratings (number, satisfaction, on_time, comment, rated_at) \
          VALUES ($1, $2, $3, $4, $5) ON CONFLICT (number) DO NOTHING",
     )
-    .bind(&app.number)
+    .bind(app.number.as_str())
     .bind(satisfaction)
     .bind(i64::from(on_time))
     .bind(comment)
@@ -55,10 +55,7 @@ pub(crate) async fn count_decision(
         return Ok(());
     };
     let day = local_date(decided)?;
-    let on_time = app
-        .due_on
-        .as_deref()
-        .is_none_or(|due| day.to_string().as_str() <= due);
+    let on_time = app.due_on.is_none_or(|due| day <= due);
     bump(
         tx,
         Month::of(day),

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sohoa_domain::agency::AgencyCode;
 use sohoa_domain::policy::Action;
-use sohoa_domain::registry::parse_date;
+use sohoa_domain::registry::{date_text, parse_date};
 use sohoa_domain::services::application::{Answer, ApplicationNumber, Flag, LookupCode};
 use sohoa_domain::services::calendar::Calendar;
 use sohoa_domain::services::procedure::ProcedureCode;
@@ -146,13 +146,13 @@ impl ApplicationView {
             None => (None, None, None),
         };
         Self {
-            number: a.number,
-            procedure_code: a.procedure_code,
+            number: a.number.to_string(),
+            procedure_code: a.procedure_code.to_string(),
             procedure_version: a.procedure_version,
-            applicant: Some(a.applicant),
+            applicant: Some(a.applicant.to_string()),
             enterprise: a.enterprise,
-            agency_code: a.agency_code,
-            unit_code: a.unit_code,
+            agency_code: a.agency_code.to_string(),
+            unit_code: a.unit_code.to_string(),
             status: a.status,
             answers,
             flags,
@@ -163,9 +163,9 @@ impl ApplicationView {
             assigned_to: a.assigned_to,
             created_at: a.created_at,
             submitted_at: a.submitted_at,
-            received_on: a.received_on,
-            due_on: a.due_on,
-            paused_on: a.paused_on,
+            received_on: a.received_on.map(date_text),
+            due_on: a.due_on.map(date_text),
+            paused_on: a.paused_on.map(date_text),
             decided_at: a.decided_at,
             updated_at: a.updated_at,
             revision: a.revision,

@@ -97,7 +97,7 @@ pub async fn rate_application(
     Ok((
         StatusCode::CREATED,
         Json(ApplicationRatingView {
-            number: app.number,
+            number: app.number.to_string(),
             satisfaction,
             on_time,
             comment,

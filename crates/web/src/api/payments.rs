@@ -151,7 +151,7 @@ pub async fn start(
     let now = sohoa_storage::applications::now();
     let payment = Payment {
         id: format!("pay_{}", hex::encode(crate::auth::random_bytes::<12>()?)),
-        number: app.number.clone(),
+        number: app.number.to_string(),
         amount,
         provider: gateway.name().to_owned(),
         provider_txn: None,
@@ -295,7 +295,7 @@ pub async fn counter(
     let now = sohoa_storage::applications::now();
     let payment = Payment {
         id: format!("pay_{}", hex::encode(crate::auth::random_bytes::<12>()?)),
-        number: app.number.clone(),
+        number: app.number.to_string(),
         amount,
         // Receipt books are the deciding agency's own: two wards may both issue "0001".
         provider: format!("counter:{}", app.agency_code),

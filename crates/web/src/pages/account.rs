@@ -328,19 +328,14 @@ pub async fn me(
                 .page(lang)?;
             for a in mine {
                 tpl.applications.push(ApplicationRow {
-                    due: a
-                        .due_on
-                        .as_deref()
-                        .and_then(|d| sohoa_domain::registry::parse_date("due_on", d).ok())
-                        .map(display_date)
-                        .unwrap_or_else(|| "—".into()),
+                    due: a.due_on.map(display_date).unwrap_or_else(|| "—".into()),
                     has_result: a.status == sohoa_domain::services::workflow::Status::ResultIssued,
                     status: super::applications::status_name(t, a.status),
                     procedure_name: super::labels::procedure(&state, &a.procedure_code, lang)
                         .await
                         .page(lang)?,
-                    number: a.number,
-                    procedure: a.procedure_code,
+                    number: a.number.to_string(),
+                    procedure: a.procedure_code.to_string(),
                 });
             }
             let entries = audit::entries_for_object_before(

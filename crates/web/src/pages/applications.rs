@@ -89,15 +89,12 @@ pub async fn status_submit(
     };
     let today = crate::api::today();
     let found = app.map(|a| {
-        let due = a
-            .due_on
-            .as_deref()
-            .and_then(|d| sohoa_domain::registry::parse_date("due_on", d).ok());
+        let due = a.due_on;
         Found {
             overdue: crate::api::applications::overdue(&a, today),
             due_on: due.map(super::display_date).unwrap_or_else(|| "—".into()),
-            number: a.number,
-            procedure: a.procedure_code,
+            number: a.number.to_string(),
+            procedure: a.procedure_code.to_string(),
             status: status_name(t, a.status),
             updated_at: a.updated_at,
         }
