@@ -15,15 +15,14 @@ use serde_json::{json, Value};
 use sohoa_domain::agency::AgencyCode;
 use sohoa_domain::audit::AuditRecord;
 use sohoa_domain::feedback::geo::{BBox, Point};
-use sohoa_domain::feedback::report::{
-    self as rules, Category, Contact, ReportStatus, Score, REOPEN_WINDOW_DAYS,
-};
-use sohoa_domain::policy::{Action, Principal, Target};
+use sohoa_domain::feedback::report::{Category, ReportStatus};
+use sohoa_domain::policy::{Action, Target};
 use sohoa_domain::{Timestamp, UnitCode};
-use sohoa_storage::feedback::{self as store, Change, Photo, PublicReport, Report};
+use sohoa_storage::feedback::{self as store, Photo, PublicReport, Report};
 use sohoa_storage::StorageError;
 use utoipa::{IntoParams, ToSchema};
 
+use sohoa_app::feedback::reports::{self as uc, is_handler, is_reporter, load};
 use sohoa_app::feedback::Filing;
 use sohoa_app::Acting;
 
@@ -45,10 +44,6 @@ pub(crate) const PHOTO_KINDS: &[(&str, &[u8])] = &[
 
 // ---------------------------------------------------------------------------------------
 // Filing
-
-fn sha256_hex(s: &str) -> String {
-    sohoa_app::feedback::sha256_hex(s)
-}
 
 // ---------------------------------------------------------------------------------------
 // Views
@@ -152,30 +147,6 @@ impl ReportView {
     }
 }
 
-/// Whether the caller is the report's reporter: by session, or by the code they were given.
-pub(crate) fn is_reporter(caller: &Caller, r: &Report, code: Option<&str>) -> bool {
-    if let (Principal::Citizen(id), Some(rep)) = (&caller.0, &r.reporter) {
-        if *rep == format!("citizen:{id}") {
-            return true;
-        }
-    }
-    code.is_some_and(|c| {
-        let a = crate::token_digest(c.trim());
-        hex::decode(&r.reporter_code_hash)
-            .ok()
-            .and_then(|v| <[u8; 32]>::try_from(v).ok())
-            .is_some_and(|b| crate::digests_equal(&a, &b))
-    })
-}
-
-/// Whether the caller answers for the report: an officer of its agency.
-pub(crate) fn is_handler(caller: &Caller, r: &Report) -> bool {
-    AgencyCode::parse(&r.agency_code).is_ok_and(|a| {
-        sohoa_domain::policy::authorize(&caller.0, Action::ProcessReport, &Target::agency(&a))
-            .is_ok()
-    })
-}
-
 fn reporter_code(headers: &HeaderMap, body: Option<&str>) -> Option<String> {
     body.map(str::to_owned).or_else(|| {
         headers
@@ -185,78 +156,47 @@ fn reporter_code(headers: &HeaderMap, body: Option<&str>) -> Option<String> {
     })
 }
 
-pub(crate) async fn load(state: &AppState, id: &str) -> Result<Report, AppError> {
-    if id.len() > 64 {
-        return Err(AppError::not_found("report_not_found"));
+impl ReportView {
+    /// A report in full, for its reporter and its agency's officers.
+    pub(crate) fn full(d: uc::Detail) -> Self {
+        let mut v = ReportView::public(&d.report);
+        v.contact = d.contact;
+        v.events = Some(
+            d.events
+                .into_iter()
+                .map(|e| ReportEventView {
+                    from_status: e.from_status,
+                    to_status: e.to_status,
+                    from_agency: e.from_agency,
+                    to_agency: e.to_agency,
+                    actor: e.actor,
+                    at: e.at,
+                    note: e.note,
+                })
+                .collect(),
+        );
+        v.photos = Some(
+            d.photos
+                .into_iter()
+                .map(|p| PhotoView {
+                    url: format!("/api/v1/reports/{}/photos/{}", d.report.id, p.seq),
+                    seq: p.seq,
+                    kind: p.kind,
+                    content_type: p.content_type,
+                    size: p.size,
+                    at: p.at,
+                })
+                .collect(),
+        );
+        v
     }
-    store::get(&state.db, id)
-        .await?
-        .ok_or_else(|| AppError::not_found("report_not_found"))
-}
 
-pub(crate) async fn full_view(
-    state: &AppState,
-    caller: &Caller,
-    addr: Option<String>,
-    r: &Report,
-) -> Result<ReportView, AppError> {
-    let mut v = ReportView::public(r);
-    if let Some(sealed) = &r.contact {
-        let plain = state
-            .db
-            .keyring()?
-            .open(&store::contact_context(&r.id), sealed)?;
-        v.contact = Some(plain.lines().map(str::to_owned).collect());
-        // Staff reading a reporter's contact read personal data.
-        if !matches!(caller.0, Principal::Citizen(_) | Principal::Anonymous) {
-            // A signed-in reporter sees the read in their own access log; an anonymous
-            // one's contact is logged against the report.
-            let (object_type, object_id) = match r
-                .reporter
-                .as_deref()
-                .and_then(|c| c.strip_prefix("citizen:"))
-            {
-                Some(id) => ("citizen", id),
-                None => ("report", r.id.as_str()),
-            };
-            let record = AuditRecord::new(caller.actor(), "report.read", object_type, object_id)
-                .fields(["contact"])
-                .purpose(format!("report {}", r.id))
-                .actor_unit(caller.0.agency().map(ToString::to_string))
-                .client_addr(addr);
-            state.audit.record(record).await?;
+    pub(crate) fn seen(seen: uc::Seen) -> Self {
+        match seen {
+            uc::Seen::Full(d) => Self::full(*d),
+            uc::Seen::Public(r) => Self::public(&r),
         }
     }
-    v.events = Some(
-        store::events(&state.db, &r.id)
-            .await?
-            .into_iter()
-            .map(|e| ReportEventView {
-                from_status: e.from_status,
-                to_status: e.to_status,
-                from_agency: e.from_agency,
-                to_agency: e.to_agency,
-                actor: e.actor,
-                at: e.at,
-                note: e.note,
-            })
-            .collect(),
-    );
-    v.photos = Some(
-        store::photos(&state.db, &r.id)
-            .await?
-            .into_iter()
-            .map(|p| PhotoView {
-                url: format!("/api/v1/reports/{}/photos/{}", r.id, p.seq),
-                seq: p.seq,
-                kind: p.kind,
-                content_type: p.content_type,
-                size: p.size,
-                at: p.at,
-            })
-            .collect(),
-    );
-    Ok(v)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -373,12 +313,10 @@ pub async fn get_report(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> ApiResult<Json<ReportView>> {
-    let r = load(&state, &id).await?;
     let code = reporter_code(&headers, None);
-    if is_reporter(&caller, &r, code.as_deref()) || is_handler(&caller, &r) {
-        return Ok(Json(full_view(&state, &caller, addr, &r).await?));
-    }
-    Ok(Json(ReportView::public(&r)))
+    let who = Acting::new(&caller.0, addr.as_deref());
+    let seen = uc::read(&state, who, &id, code.as_deref()).await?;
+    Ok(Json(ReportView::seen(seen)))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -449,35 +387,11 @@ pub async fn transition(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<Transition>,
 ) -> ApiResult<Json<ReportView>> {
-    let r = load_handled(&state, &caller, &id).await?;
     let to = ReportStatus::parse(&body.to)
         .ok_or_else(|| AppError::unprocessable("invalid_report_status").field("to"))?;
-    let note = note_of(body.note.as_deref(), "note")?;
-    rules::check_move(r.status, to, note.as_deref()).map_err(|e| match e {
-        rules::MoveError::NoteRequired => {
-            AppError::unprocessable("resolution_note_required").field("note")
-        }
-        rules::MoveError::Illegal { .. } => AppError::conflict("illegal_report_transition")
-            .arg("from", r.status.as_str())
-            .arg("to", to.as_str()),
-    })?;
-    let now = Timestamp::now().to_string();
-    let mut after = r.clone();
-    after.status = to;
-    after.updated_at = now.clone();
-    if note.is_some() {
-        after.status_note = note.clone();
-    }
-    if to == ReportStatus::Resolved {
-        after.resolution_note = note.clone();
-        after.resolved_at = Some(now);
-    }
-    let record = AuditRecord::new(caller.actor(), "report.move", "report", &r.id)
-        .actor_unit(caller.0.agency().map(ToString::to_string))
-        .client_addr(addr.clone());
-    save(&state, &r, &after, Change::Move, note.as_deref(), record).await?;
-    let fresh = load(&state, &id).await?;
-    Ok(Json(full_view(&state, &caller, addr, &fresh).await?))
+    let who = Acting::new(&caller.0, addr.as_deref());
+    let d = uc::transition(&state, who, &id, to, body.note.as_deref()).await?;
+    Ok(Json(ReportView::full(d)))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -503,34 +417,11 @@ pub async fn forward(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<Forward>,
 ) -> ApiResult<Json<ReportView>> {
-    let r = load_handled(&state, &caller, &id).await?;
     let to = AgencyCode::parse(&body.agency_code)
         .map_err(|_| AppError::unprocessable("invalid_agency_code").field("agency_code"))?;
-    if sohoa_storage::agencies::get(&state.db, &to)
-        .await?
-        .is_none()
-    {
-        return Err(AppError::unprocessable("unknown_agency").field("agency_code"));
-    }
-    if !rules::can_forward(r.status) || to.as_str() == r.agency_code {
-        return Err(AppError::conflict("illegal_report_transition")
-            .arg("from", r.status.as_str())
-            .arg("to", "forwarded"));
-    }
-    let note = note_of(body.note.as_deref(), "note")?;
-    let mut after = r.clone();
-    after.agency_code = to.as_str().to_owned();
-    after.status = ReportStatus::Open;
-    after.updated_at = Timestamp::now().to_string();
-    if note.is_some() {
-        after.status_note = note.clone();
-    }
-    let record = AuditRecord::new(caller.actor(), "report.forward", "report", &r.id)
-        .actor_unit(caller.0.agency().map(ToString::to_string))
-        .purpose(format!("to {to}"))
-        .client_addr(addr);
-    save(&state, &r, &after, Change::Forward, note.as_deref(), record).await?;
-    Ok(Json(ReportView::public(&load(&state, &id).await?)))
+    let who = Acting::new(&caller.0, addr.as_deref());
+    let r = uc::forward(&state, who, &id, &to, body.note.as_deref()).await?;
+    Ok(Json(ReportView::public(&r)))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -561,33 +452,18 @@ pub async fn rate(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<Rating>,
 ) -> ApiResult<Json<ReportView>> {
-    let r = load(&state, &id).await?;
     let code = reporter_code(&headers, body.reporter_code.as_deref());
-    if !is_reporter(&caller, &r, code.as_deref()) {
-        return Err(AppError::new(StatusCode::FORBIDDEN, "not_reporter"));
-    }
-    let score = Score::new(body.score)
-        .map_err(|_| AppError::unprocessable("invalid_score").field("score"))?;
-    let comment = note_of(body.comment.as_deref(), "comment")?;
-    if !r.status.is_settled() {
-        return Err(AppError::conflict("report_not_resolved"));
-    }
-    if r.rating.is_some() {
-        return Err(AppError::conflict("report_already_rated"));
-    }
-    let now = Timestamp::now().to_string();
-    let mut after = r.clone();
-    after.rating = Some(i64::from(score.get()));
-    after.rating_comment = comment;
-    after.rated_at = Some(now.clone());
-    after.status = ReportStatus::Closed;
-    after.updated_at = now;
-    let record =
-        AuditRecord::new(caller.actor(), "report.rate", "report", &r.id).client_addr(addr.clone());
-    save(&state, &r, &after, Change::Rate, None, record).await?;
-    Ok(Json(
-        full_view(&state, &caller, addr, &load(&state, &id).await?).await?,
-    ))
+    let who = Acting::new(&caller.0, addr.as_deref());
+    let d = uc::rate(
+        &state,
+        who,
+        &id,
+        code.as_deref(),
+        body.score,
+        body.comment.as_deref(),
+    )
+    .await?;
+    Ok(Json(ReportView::full(d)))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -615,40 +491,10 @@ pub async fn reopen(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<Reopen>,
 ) -> ApiResult<Json<ReportView>> {
-    let r = load(&state, &id).await?;
     let code = reporter_code(&headers, body.reporter_code.as_deref());
-    if !is_reporter(&caller, &r, code.as_deref()) {
-        return Err(AppError::new(StatusCode::FORBIDDEN, "not_reporter"));
-    }
-    let reason = note_of(Some(&body.reason), "reason")?
-        .ok_or_else(|| AppError::unprocessable("invalid_note").field("reason"))?;
-    if !r.status.is_settled() {
-        return Err(AppError::conflict("report_not_resolved"));
-    }
-    if r.rating.is_some() {
-        return Err(AppError::conflict("report_already_rated"));
-    }
-    let resolved = r
-        .resolved_at
-        .as_deref()
-        .and_then(|t| Timestamp::parse(t).ok())
-        .ok_or_else(|| AppError::internal(format!("report {} resolved without a time", r.id)))?;
-    if Timestamp::now().datetime() - resolved.datetime() > time::Duration::days(REOPEN_WINDOW_DAYS)
-    {
-        return Err(AppError::conflict("reopen_window_passed").arg("days", REOPEN_WINDOW_DAYS));
-    }
-    let mut after = r.clone();
-    after.status = ReportStatus::Open;
-    after.resolved_at = None;
-    after.resolution_note = None;
-    after.reopened += 1;
-    after.updated_at = Timestamp::now().to_string();
-    let record = AuditRecord::new(caller.actor(), "report.reopen", "report", &r.id)
-        .client_addr(addr.clone());
-    save(&state, &r, &after, Change::Reopen, Some(&reason), record).await?;
-    Ok(Json(
-        full_view(&state, &caller, addr, &load(&state, &id).await?).await?,
-    ))
+    let who = Acting::new(&caller.0, addr.as_deref());
+    let d = uc::reopen(&state, who, &id, code.as_deref(), &body.reason).await?;
+    Ok(Json(ReportView::full(d)))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -679,26 +525,15 @@ pub async fn support(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<Support>,
 ) -> ApiResult<Json<Supported>> {
-    let r = load(&state, &id).await?;
-    if r.status.is_settled() {
-        return Err(AppError::conflict("report_settled"));
-    }
-    // Supporters are kept as digests: the count needs no one's address.
-    let who = match (&caller.0, body.email.as_deref(), body.phone.as_deref()) {
-        (Principal::Citizen(c), _, _) => format!("citizen:{c}"),
-        (_, Some(e), _) => Contact::email(e)
-            .map(|c| c.as_str().to_owned())
-            .map_err(|_| AppError::unprocessable("invalid_contact").field("email"))?,
-        (_, None, Some(p)) => Contact::phone(p)
-            .map(|c| c.as_str().to_owned())
-            .map_err(|_| AppError::unprocessable("invalid_contact").field("phone"))?,
-        _ => return Err(AppError::unprocessable("contact_required").field("email")),
-    };
-    let record =
-        AuditRecord::new(caller.actor(), "report.support", "report", &r.id).client_addr(addr);
-    let mut tx = state.db.begin().await?;
-    let joined = store::support(&mut tx, &r.id, &sha256_hex(&who), record).await?;
-    tx.commit().await.map_err(StorageError::from)?;
+    let who = Acting::new(&caller.0, addr.as_deref());
+    let (r, joined) = uc::support(
+        &state,
+        who,
+        &id,
+        body.email.as_deref(),
+        body.phone.as_deref(),
+    )
+    .await?;
     Ok(Json(Supported {
         supporters: r.supporters + i64::from(joined),
         id: r.id,
@@ -908,9 +743,9 @@ pub async fn add_photo(
     body: Body,
 ) -> ApiResult<(StatusCode, Json<PhotoView>)> {
     let r = load(&state, &id).await?;
-    let kind = if is_handler(&caller, &r) {
+    let kind = if is_handler(&caller.0, &r) {
         "resolution"
-    } else if is_reporter(&caller, &r, reporter_code(&headers, None).as_deref()) {
+    } else if is_reporter(&caller.0, &r, reporter_code(&headers, None).as_deref()) {
         "report"
     } else {
         return Err(AppError::new(StatusCode::FORBIDDEN, "not_reporter"));
@@ -977,8 +812,8 @@ pub async fn get_photo(
     Path((id, seq)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     let r = load(&state, &id).await?;
-    let allowed = is_handler(&caller, &r)
-        || is_reporter(&caller, &r, reporter_code(&headers, None).as_deref());
+    let allowed = is_handler(&caller.0, &r)
+        || is_reporter(&caller.0, &r, reporter_code(&headers, None).as_deref());
     let photo = store::photos(&state.db, &r.id)
         .await?
         .into_iter()
@@ -1109,35 +944,5 @@ pub async fn put_route(
 /// An optional free-text note (a comment, a review's reason): blank is none, anything else
 /// must be a note the rules admit.
 pub(crate) fn note_of(s: Option<&str>, field: &'static str) -> Result<Option<String>, AppError> {
-    match s.map(str::trim).filter(|s| !s.is_empty()) {
-        None => Ok(None),
-        Some(s) => rules::note(s)
-            .map(Some)
-            .ok_or_else(|| AppError::unprocessable("invalid_note").field(field)),
-    }
-}
-
-/// A report the caller answers for; others' look absent.
-async fn load_handled(state: &AppState, caller: &Caller, id: &str) -> Result<Report, AppError> {
-    let r = load(state, id).await?;
-    if !is_handler(caller, &r) {
-        return Err(AppError::not_found("report_not_found"));
-    }
-    Ok(r)
-}
-
-async fn save(
-    state: &AppState,
-    before: &Report,
-    after: &Report,
-    change: Change,
-    note: Option<&str>,
-    record: AuditRecord,
-) -> Result<(), AppError> {
-    let mut tx = state.db.begin().await?;
-    if !store::update(&mut tx, before, after, change, note, record).await? {
-        return Err(AppError::conflict("report_changed"));
-    }
-    tx.commit().await.map_err(StorageError::from)?;
-    Ok(())
+    Ok(uc::note_of(s, field)?)
 }

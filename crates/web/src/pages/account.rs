@@ -318,26 +318,7 @@ pub async fn me(
                     ),
                 ];
             }
-            let query = sohoa_storage::applications::Query {
-                applicant: Some(id.to_string()),
-                ..Default::default()
-            };
-            // The 200 soonest due: more than any resident has open at once.
-            let (mine, _) = sohoa_storage::applications::list(&state.db, &query, None, 200)
-                .await
-                .page(lang)?;
-            for a in mine {
-                tpl.applications.push(ApplicationRow {
-                    due: a.due_on.map(display_date).unwrap_or_else(|| "—".into()),
-                    has_result: a.status == sohoa_domain::services::workflow::Status::ResultIssued,
-                    status: super::applications::status_name(t, a.status),
-                    procedure_name: super::labels::procedure(&state, &a.procedure_code, lang)
-                        .await
-                        .page(lang)?,
-                    number: a.number.to_string(),
-                    procedure: a.procedure_code.to_string(),
-                });
-            }
+            tpl.applications = my_applications(&state, &caller, t, lang).await?;
             let entries = audit::entries_for_object_before(
                 &state.db,
                 "citizen",
@@ -715,6 +696,38 @@ struct AssistCodeTemplate {
     t: Tr,
     code: String,
     until: String,
+}
+
+/// The signed-in citizen's applications, the 200 soonest due: more than any resident has
+/// open at once.
+async fn my_applications(
+    state: &AppState,
+    caller: &Caller,
+    t: Tr,
+    lang: crate::i18n::Lang,
+) -> PageResult<Vec<ApplicationRow>> {
+    let query = sohoa_app::applications::ListQuery {
+        limit: 200,
+        ..Default::default()
+    };
+    let mine = sohoa_app::applications::list(state, &caller.0, query)
+        .await
+        .map_err(AppError::from)
+        .page(lang)?;
+    let mut rows = Vec::with_capacity(mine.items.len());
+    for a in mine.items {
+        rows.push(ApplicationRow {
+            due: a.due_on.map(display_date).unwrap_or_else(|| "—".into()),
+            has_result: a.status == sohoa_domain::services::workflow::Status::ResultIssued,
+            status: super::applications::status_name(t, a.status),
+            procedure_name: super::labels::procedure(state, &a.procedure_code, lang)
+                .await
+                .page(lang)?,
+            number: a.number.to_string(),
+            procedure: a.procedure_code.to_string(),
+        });
+    }
+    Ok(rows)
 }
 
 /// A one-time code the citizen reads to a community digital team member, who may then

@@ -21,7 +21,7 @@ use super::{render, PageCtx, Shell};
 use crate::api::reports as api;
 use crate::auth::{self, Caller};
 use crate::error::AppError;
-use crate::extract::{ApiJson, ClientAddr};
+use crate::extract::ClientAddr;
 use crate::html::{PageErrorExt, PageResult};
 use crate::i18n::{Lang, Tr};
 use crate::AppState;
@@ -307,15 +307,20 @@ pub async fn view(
 ) -> PageResult<Response> {
     let lang = ctx.lang;
     let (csrf, cookie) = auth::csrf_token(&headers).page(lang)?;
-    let r = api::load(&state, &id).await.page(lang)?;
-    let mine = api::is_reporter(&caller, &r, None);
     // Its reporter and the agency's officers see the history and photos (an officer's read
     // is audited), as the API shows them; anyone else what the public map shows.
-    let view = if mine || api::is_handler(&caller, &r) {
-        api::full_view(&state, &caller, addr, &r).await.page(lang)?
-    } else {
-        api::ReportView::public(&r)
+    let who = sohoa_app::Acting::new(&caller.0, addr.as_deref());
+    let seen = sohoa_app::feedback::reports::read(&state, who, &id, None)
+        .await
+        .map_err(AppError::from)
+        .page(lang)?;
+    let mine = match &seen {
+        sohoa_app::feedback::reports::Seen::Full(d) => {
+            sohoa_app::feedback::reports::is_reporter(&caller.0, &d.report, None)
+        }
+        sohoa_app::feedback::reports::Seen::Public(_) => false,
     };
+    let view = api::ReportView::seen(seen);
     let t = ctx.t();
     let mut answers = Vec::new();
     if let Some(n) = &view.status_note {
@@ -403,19 +408,11 @@ pub async fn rate(
         return Ok(back(Some("invalid_score")));
     };
     let comment = Some(f.comment.trim().to_owned()).filter(|c| !c.is_empty());
-    let rated = api::rate(
-        State(state.clone()),
-        caller,
-        ClientAddr(addr),
-        HeaderMap::new(),
-        Path(id.clone()),
-        ApiJson(api::Rating {
-            score,
-            comment,
-            reporter_code: None,
-        }),
-    )
-    .await;
+    let who = sohoa_app::Acting::new(&caller.0, addr.as_deref());
+    let rated =
+        sohoa_app::feedback::reports::rate(&state, who, &id, None, score, comment.as_deref())
+            .await
+            .map_err(AppError::from);
     match rated {
         Ok(_) => Ok(back(None)),
         Err(e) if RATING_ERRORS.contains(&e.code) => Ok(back(Some(e.code))),
