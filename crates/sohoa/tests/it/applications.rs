@@ -95,6 +95,7 @@ fn vietnam_today() -> time::Date {
 
 #[tokio::test]
 async fn an_application_is_prefilled_submitted_once_and_processed_to_its_result() {
+    let mut step = Step::start("setting up");
     let app = spawn_app().await;
     let city = populate(&app).await;
     catalog(&app).await;
@@ -102,6 +103,7 @@ async fn an_application_is_prefilled_submitted_once_and_processed_to_its_result(
     let officer = city.token("officer");
     let good = json!({"procedure_code": "T-KHAISINH", "answers": {"child_name": "Trần Minh An", "born_on": "20/11/2026"}});
 
+    step.at("No key, a locked field typed, a bad date");
     // No key, a locked field typed, a bad date: refused, nothing stored.
     let (s, b, _) = app
         .as_(mai)
@@ -124,6 +126,7 @@ async fn an_application_is_prefilled_submitted_once_and_processed_to_its_result(
     );
     assert_eq!(count(&app, "applications").await, 0);
 
+    step.at("Submitted");
     // Submitted: the registry's name pre-filled, the fee waived, the ward decides.
     let (s, first, _) = app
         .as_(mai)
@@ -147,6 +150,7 @@ async fn an_application_is_prefilled_submitted_once_and_processed_to_its_result(
     );
     assert_eq!(answers[2]["value"], "2026-11-20");
 
+    step.at("A retry answers with the same application");
     // A retry answers with the same application; the key with another body is refused.
     let (s, again, headers) = app
         .as_(mai)
@@ -160,6 +164,7 @@ async fn an_application_is_prefilled_submitted_once_and_processed_to_its_result(
     let (s, b) = apply(&app, mai, "k1", &other).await;
     assert_eq!((s, error_code(&b)), (422, "idempotency_key_reused"));
     assert_eq!(count(&app, "applications").await, 1);
+    step.at("The answers are sealed at rest");
     // The answers are sealed at rest. (What is looked for holds a space or a diacritic,
     // which the sealed form's base64 cannot: "Mai" alone turned up in a ciphertext once.)
     let stored: String = sqlx::query_scalar("SELECT content FROM applications")
@@ -171,6 +176,7 @@ async fn an_application_is_prefilled_submitted_once_and_processed_to_its_result(
         "{stored}"
     );
 
+    step.at("Nobody else reads it, nor learns that it exists");
     // Nobody else reads it, nor learns that it exists.
     for who in ["other_citizen", "leader"] {
         let (s, _) = app
@@ -180,6 +186,7 @@ async fn an_application_is_prefilled_submitted_once_and_processed_to_its_result(
         let expected = if who == "leader" { 200 } else { 404 };
         assert_eq!(s, expected, "{who}");
     }
+    step.at("Roles that never read applications are answered as the officers of other agencies");
     // Roles that never read applications are answered as the officers of other agencies.
     for who in ["city_admin", "auditor", "digital_team", "agency_system"] {
         let (s, b) = app
@@ -204,6 +211,7 @@ async fn an_application_is_prefilled_submitted_once_and_processed_to_its_result(
         .await;
     assert_eq!(theirs["items"].as_array().unwrap().len(), 0);
 
+    step.at("The ward's officer finds it in the queue and works it");
     // The ward's officer finds it in the queue and works it.
     let (s, queue) = app
         .as_(officer)
@@ -280,6 +288,7 @@ async fn an_application_is_prefilled_submitted_once_and_processed_to_its_result(
     .await;
     assert_eq!((s, error_code(&b)), (409, "illegal_transition"));
 
+    step.at("The applicant sees every step");
     // The applicant sees every step; the officer's reading is in the audit log.
     let (s, mine) = app
         .as_(mai)
@@ -319,6 +328,7 @@ async fn an_application_is_prefilled_submitted_once_and_processed_to_its_result(
     .fetch_one(&app.db.raw().await)
     .await
     .unwrap();
+    step.at("The leader's and the officer's readings, and the officer's six moves");
     // The leader's and the officer's readings, and the officer's six moves: each move is
     // answered with the whole application, so it is a read too.
     assert_eq!(reads, 2 + 6, "the readings and the officer's moves");
@@ -1188,6 +1198,7 @@ async fn webhook(app: &TestApp, body: &Value, secret: &str) -> (u16, Value) {
 
 #[tokio::test]
 async fn fees_are_paid_once_through_the_gateway_or_at_the_counter_before_receipt() {
+    let mut step = Step::start("setting up");
     let (app, _sim) = with_gateway().await;
     let city = populate(&app).await;
     catalog(&app).await;
@@ -1208,6 +1219,7 @@ async fn fees_are_paid_once_through_the_gateway_or_at_the_counter_before_receipt
     let (s, b) = move_to(&app, officer, &number, json!({"to": "received"})).await;
     assert_eq!((s, error_code(&b)), (409, "fee_unpaid"));
 
+    step.at("Online");
     // Online: the applicant is sent to the gateway, which confirms (twice, as gateways do).
     let pay_path = format!("/api/v1/applications/{number}/payments");
     let (s, _, _) = app
@@ -1249,6 +1261,7 @@ async fn fees_are_paid_once_through_the_gateway_or_at_the_counter_before_receipt
     let (s, b) = move_to(&app, officer, &number, json!({"to": "received"})).await;
     assert_eq!(s, 200, "{b}");
 
+    step.at("Forged, unknown and wrong confirmations change nothing");
     // Forged, unknown and wrong confirmations change nothing.
     let (_, filed2) = apply(&app, mai, "f2", &form).await;
     let number2 = filed2["number"].as_str().unwrap().to_owned();
@@ -1279,6 +1292,7 @@ async fn fees_are_paid_once_through_the_gateway_or_at_the_counter_before_receipt
         .await;
     assert!(still["fee_paid_at"].is_null());
 
+    step.at("At the counter");
     // At the counter: the officer records the receipt, once.
     let counter = format!("/api/v1/applications/{number2}/counter-payments");
     let (s, _, _) = app
@@ -1312,11 +1326,13 @@ async fn fees_are_paid_once_through_the_gateway_or_at_the_counter_before_receipt
         )
         .await;
     assert_eq!((s, error_code(&b)), (409, "nothing_to_pay"));
+    step.at("A late confirmation of the online payment started before is a real charge");
     // A late confirmation of the online payment started before is a real charge: it is
     // recorded beside the counter's (for the finance office to refund), not lost.
     // It does not pay the fee a second time: it is kept as owed back.
     let (s, b) = webhook(&app, &good, WEBHOOK_SECRET).await;
     assert_eq!((s, &b["result"]), (200, &json!("refund_due")), "{b}");
+    step.at("The gateway's retry of that delivery is told the same");
     // The gateway's retry of that delivery is told the same.
     let (s, b) = webhook(&app, &good, WEBHOOK_SECRET).await;
     assert_eq!((s, &b["result"]), (200, &json!("refund_due")), "{b}");
@@ -1333,6 +1349,7 @@ async fn fees_are_paid_once_through_the_gateway_or_at_the_counter_before_receipt
     assert_eq!(statuses, ["refund_due", "paid"], "{paid2}");
     assert_eq!(paid2["fee_paid_at"], still_paid_at(&app, &number2).await);
 
+    step.at("Withdrawn while a checkout was open");
     // Withdrawn while a checkout was open: the late confirmation pays nothing.
     let (_, filed3) = apply(&app, mai, "f3", &form).await;
     let number3 = filed3["number"].as_str().unwrap().to_owned();
@@ -1361,6 +1378,7 @@ async fn fees_are_paid_once_through_the_gateway_or_at_the_counter_before_receipt
         .await;
     assert!(withdrawn["fee_paid_at"].is_null(), "{withdrawn}");
 
+    step.at("Receipt books are each agency's own");
     // Receipt books are each agency's own: Tân Định's "BL-0001" is not Bến Thành's.
     let (s, b) = app
         .post_json(

@@ -232,9 +232,11 @@ async fn agrees_with_recount(
 
 #[tokio::test]
 async fn monitoring_matches_a_recount_after_a_random_workload() {
+    let mut step = Step::start("setting up");
     let app = spawn_app().await;
     let city = populate(&app).await;
     catalog(&app).await;
+    step.at("A second commune's officer, for Lan's applications");
     // A second commune's officer, for Lan's applications.
     let (s, b) = app
         .post_json(
@@ -254,6 +256,7 @@ async fn monitoring_matches_a_recount_after_a_random_workload() {
     let officer = city.token("officer").to_owned();
     let leader = city.token("leader").to_owned();
 
+    step.at("History");
     // History: months of a busy commune, some of it overdue and decided late, written
     // through the same storage path as submissions.
     let (code, out, err) = run_cli(
@@ -273,6 +276,7 @@ async fn monitoring_matches_a_recount_after_a_random_workload() {
     );
     assert_eq!(code, 0, "exit {code}\n--- stdout\n{out}\n--- stderr\n{err}");
 
+    step.at("Today's work");
     // Today's work: both citizens apply; officers and applicants move applications at
     // random, legal moves and illegal ones alike.
     let mut numbers: Vec<(String, String)> = Vec::new(); // (number, officer token)
@@ -346,6 +350,7 @@ async fn monitoring_matches_a_recount_after_a_random_workload() {
     }
     assert!(moved >= 80, "only {moved} moves succeeded");
 
+    step.at("Every grouping agrees with the recount");
     // Every grouping agrees with the recount.
     let (s, m) = app.as_(&leader).get("/api/v1/monitoring").await;
     assert_eq!(s, 200, "{m}");
@@ -358,6 +363,7 @@ async fn monitoring_matches_a_recount_after_a_random_workload() {
     };
     let overdue_in_26743 = agrees_with_recount(&app, &leader, &from, to, &today).await;
 
+    step.at("A narrower scope");
     // A narrower scope: one commune, one procedure.
     let (s, m) = app
         .as_(&leader)
@@ -370,6 +376,7 @@ async fn monitoring_matches_a_recount_after_a_random_workload() {
     assert_eq!(rows.len(), 1, "{m}");
     assert_eq!(rows[0]["key"], "T-KHAISINH");
 
+    step.at("Drill-down");
     // Drill-down: the commune's overdue applications are listed, as many as counted.
     let mut listed = 0;
     let mut after: Option<String> = None;
@@ -392,6 +399,7 @@ async fn monitoring_matches_a_recount_after_a_random_workload() {
     }
     assert!(overdue_in_26743 > 0);
     assert_eq!(listed, overdue_in_26743);
+    step.at("An officer bound to a commune cannot look into another");
     // An officer bound to a commune cannot look into another.
     let (s, _) = app
         .as_(&officer)
@@ -399,6 +407,7 @@ async fn monitoring_matches_a_recount_after_a_random_workload() {
         .await;
     assert_eq!(s, 403);
 
+    step.at("The same table as CSV, for a spreadsheet");
     // The same table as CSV, for a spreadsheet.
     let res = app
         .client
@@ -423,6 +432,7 @@ async fn monitoring_matches_a_recount_after_a_random_workload() {
     assert_eq!(lines.len(), 3, "{csv}");
     assert!(lines.iter().any(|l| l.starts_with("26743,")), "{csv}");
 
+    step.at("Who may look, and what is refused");
     // Who may look, and what is refused.
     for (token, status) in [
         (city.token("officer"), 403),
@@ -446,6 +456,7 @@ async fn monitoring_matches_a_recount_after_a_random_workload() {
         assert_eq!(s, 400, "{bad}: {b}");
     }
 
+    step.at("The counters agree with the server's own recount");
     // The counters agree with the server's own recount; a damaged one is found and repaired.
     let (code, out, err) = run_cli(&app.db, &["monitoring"]);
     assert_eq!(code, 0, "exit {code}\n--- stdout\n{out}\n--- stderr\n{err}");
@@ -477,6 +488,7 @@ async fn monitoring_matches_a_recount_after_a_random_workload() {
         "exit {code}\n--- stdout\n{out}\n--- stderr\n{cli_err}"
     );
 
+    step.at("Counters reckoned to another day than today, as after a night with no reading (or a");
     // Counters reckoned to another day than today, as after a night with no reading (or a
     // clock set back): a reading corrects for the days between (ahead: taken away) or
     // rolls the counters over (behind), and the figures stay those of the recount.
@@ -551,12 +563,14 @@ fn valid_sdmx(kind: &str, msg: &Value) {
 
 #[tokio::test]
 async fn indicators_are_entered_checked_approved_and_exported() {
+    let mut step = Step::start("setting up");
     let app = spawn_app().await;
     let city = populate(&app).await;
     let officer = city.token("officer").to_owned();
     let leader = city.token("leader").to_owned();
     let system = city.token("agency_system").to_owned();
 
+    step.at("The catalog");
     // The catalog: two entered indicators (one typed by a commune, one fed by a
     // department's system) and two derived from them.
     let define = |code: &str, body: Value| {
@@ -646,6 +660,7 @@ async fn indicators_are_entered_checked_approved_and_exported() {
     assert_eq!(cat["digital"]["targets"][0]["met"], true);
     assert_eq!(cat["digital"]["targets"][1]["met"], false);
 
+    step.at("A batch with mistakes enters nothing and lists every refused row");
     // A batch with mistakes enters nothing and lists every refused row.
     let months = months();
     let retail = |i: usize| 1000.0 + 10.0 * i as f64 + if i % 12 == 11 { 80.0 } else { 0.0 };
@@ -696,6 +711,7 @@ async fn indicators_are_entered_checked_approved_and_exported() {
         }
     };
     assert_eq!(count("SELECT COUNT(*) FROM indicator_values").await, 0);
+    step.at("Only the owning agency enters");
     // Only the owning agency enters; derived indicators take no values.
     let one = json!({"values": [{"period": "2024-01", "unit_code": "26743", "value": 1.0}]});
     let (s, _) = app
@@ -714,6 +730,9 @@ async fn indicators_are_entered_checked_approved_and_exported() {
     );
     assert_eq!(b["rejected"][0]["code"], "indicator_derived");
 
+    step.at(
+        "Two years typed by the commune (the December jumps are flagged for review) and fed by",
+    );
     // Two years typed by the commune (the December jumps are flagged for review) and fed by
     // the department's system.
     let values: Vec<Value> = months
@@ -734,6 +753,7 @@ async fn indicators_are_entered_checked_approved_and_exported() {
         .unwrap()
         .iter()
         .all(|v| v["status"] == "pending" && v["digital"] == false));
+    step.at("The CSV import");
     // The CSV import: all or nothing, refusals by line.
     let mut csv = String::from("indicator_code,period,unit_code,value\n");
     for (i, m) in months.iter().enumerate().skip(12) {
@@ -788,6 +808,7 @@ async fn indicators_are_entered_checked_approved_and_exported() {
         .await;
     assert_eq!(s, 201, "{b}");
     assert!(b.as_array().unwrap().iter().all(|v| v["digital"] == true));
+    step.at("A value that jumps against the previous period is accepted but flagged");
     // A value that jumps against the previous period is accepted but flagged.
     let (s, b) = app
         .as_(&officer)
@@ -800,6 +821,7 @@ async fn indicators_are_entered_checked_approved_and_exported() {
     assert_eq!(b[0]["flagged"], true, "{b}");
     assert!(b[0]["change"].as_f64().unwrap() > 0.5);
 
+    step.at("Nothing is published before review");
     // Nothing is published before review.
     let (_, v) = app.get_json("/api/v1/indicators/RETAIL/values").await;
     assert_eq!(v["values"].as_array().unwrap().len(), 0);
@@ -860,6 +882,7 @@ async fn indicators_are_entered_checked_approved_and_exported() {
     .await;
     assert_eq!(s, 404);
 
+    step.at("A revision");
     // A revision: corrected, approved, published; the history keeps both with who and when.
     let (s, b) = app
         .as_(&officer)
@@ -888,6 +911,7 @@ async fn indicators_are_entered_checked_approved_and_exported() {
     assert_eq!(h[1]["reviewed_by"], "staff:lanhdao.tp");
     assert!(h[1]["reviewed_at"].is_string());
 
+    step.at("Published values");
     // Published values; derived ones computed from them.
     let (_, v) = app
         .get_json("/api/v1/indicators/RETAIL/values?unit=26743")
@@ -922,6 +946,7 @@ async fn indicators_are_entered_checked_approved_and_exported() {
     let (s, b) = app.get_json("/api/v1/indicators/NOPE/values").await;
     assert_eq!((s, error_code(&b)), (404, "indicator_not_found"));
 
+    step.at("Exports for the central Government");
     // Exports for the central Government: CSV and SDMX-JSON (data and structure).
     let res = app
         .get("/api/v1/indicators/export.csv?indicators=RETAIL,POP&from=2025-01&to=2025-12")
@@ -978,6 +1003,7 @@ async fn indicators_are_entered_checked_approved_and_exported() {
     let (s, _) = app.get_json("/api/v1/sdmx/data?indicators=NOPE").await;
     assert_eq!(s, 404);
 
+    step.at("Forecasts with intervals and an honest backtest");
     // Forecasts with intervals and an honest backtest; what-if on a derived indicator.
     let (s, f) = app
         .get_json("/api/v1/indicators/RETAIL/forecast?unit=26743&h=6")
@@ -1028,6 +1054,7 @@ async fn indicators_are_entered_checked_approved_and_exported() {
         last["driver_scenario"].as_f64().unwrap() > last["driver_baseline"].as_f64().unwrap(),
         "{last}"
     );
+    step.at("More people, the same sales");
     // More people, the same sales: less per head.
     assert!(
         last["scenario"].as_f64().unwrap() < last["baseline"].as_f64().unwrap(),
@@ -1042,6 +1069,7 @@ async fn indicators_are_entered_checked_approved_and_exported() {
         .await;
     assert_eq!(s, 400);
 
+    step.at("The pages");
     // The pages: the public catalog and series with their forecast; the leaders' dashboard.
     let page = |path: &'static str, token: Option<String>| {
         let app = &app;
@@ -1066,6 +1094,7 @@ async fn indicators_are_entered_checked_approved_and_exported() {
     let (s, _) = page("/indicators/NOPE", None).await;
     assert_eq!(s, 404);
 
+    step.at("Strategic tasks and the scorecard");
     // Strategic tasks and the scorecard.
     let due = (time::OffsetDateTime::now_utc().date() + time::Duration::days(30)).to_string();
     let task = |title: &str| json!({"title": title, "target": "100% hồ sơ đúng hạn", "agency_code": "UBND-26743", "due_on": due});
@@ -1106,6 +1135,7 @@ async fn indicators_are_entered_checked_approved_and_exported() {
         .post(&progress(id1), &json!({"progress": 101}))
         .await;
     assert_eq!((s, error_code(&b)), (422, "invalid_progress"));
+    step.at("Another agency's officer cannot see the task");
     // Another agency's officer cannot see the task: to them it does not exist.
     let (s, b) = app
         .post_json(

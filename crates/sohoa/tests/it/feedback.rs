@@ -66,6 +66,7 @@ async fn count(app: &TestApp, sql: &str) -> i64 {
 
 #[tokio::test]
 async fn a_report_filed_through_open311_is_mapped_routed_resolved_rated_and_evaluated() {
+    let mut step = Step::start("setting up");
     let app = spawn_app().await;
     let city = populate(&app).await;
     let key = city.token("agency_system").to_owned();
@@ -73,6 +74,7 @@ async fn a_report_filed_through_open311_is_mapped_routed_resolved_rated_and_eval
     let (lat, lon) = point_in(&app, "26743").await;
     let (lat_s, lon_s) = (lat.to_string(), lon.to_string());
 
+    step.at("The services, in both formats, with their attributes");
     // The services, in both formats, with their attributes.
     let (s, ct, body) = open311_get(&app, "/open311/v2/services.json").await;
     assert_eq!((s, ct.starts_with("application/json")), (200, true));
@@ -99,6 +101,7 @@ async fn a_report_filed_through_open311_is_mapped_routed_resolved_rated_and_eval
     assert_eq!(s, 200);
     assert!(def.contains("<service_definition><service_code>flooding</service_code><attributes><attribute><variable>true</variable>"), "{def}");
 
+    step.at("Malformed requests get the specification's errors, in the format asked for");
     // Malformed requests get the specification's errors, in the format asked for.
     let good: Vec<(&str, &str)> = vec![
         ("api_key", &key),
@@ -158,6 +161,7 @@ async fn a_report_filed_through_open311_is_mapped_routed_resolved_rated_and_eval
     let (s, _, _) = open311_get(&app, "/open311/v2/services.csv").await;
     assert_eq!(s, 404);
 
+    step.at("Filed through Open311 by an agency's app on a resident's behalf");
     // Filed through Open311 by an agency's app on a resident's behalf.
     let (s, body) = open311_post(&app, "requests.json", &good).await;
     assert_eq!(s, 201, "{body}");
@@ -172,6 +176,7 @@ async fn a_report_filed_through_open311_is_mapped_routed_resolved_rated_and_eval
         id.as_str()
     );
 
+    step.at("Routed");
     // Routed: nothing in the table for flooding, so the ward's People's Committee answers.
     let (s, _, body) = open311_get(&app, &format!("/open311/v2/requests/{id}.json")).await;
     assert_eq!(s, 200);
@@ -187,6 +192,7 @@ async fn a_report_filed_through_open311_is_mapped_routed_resolved_rated_and_eval
     assert_eq!(s, 200);
     assert!(xml.contains(&format!("<service_requests><request><service_request_id>{id}</service_request_id><status>open</status>")), "{xml}");
 
+    step.at("On the public map, without anything about who reported it");
     // On the public map, without anything about who reported it.
     let bbox = format!(
         "{},{},{},{}",
@@ -211,10 +217,12 @@ async fn a_report_filed_through_open311_is_mapped_routed_resolved_rated_and_eval
     let map: Value = serde_json::from_str(&map).unwrap();
     assert_eq!(map["features"][0]["id"], id.as_str());
     assert_eq!(map["features"][0]["properties"]["unit_code"], "26743");
+    step.at("The whole feature, as the database builds it on either backend");
     // The whole feature, as the database builds it on either backend.
     let f = &map["features"][0];
     assert_eq!(f["type"], "Feature");
     assert_eq!(f["geometry"]["type"], "Point");
+    step.at("Stored to the micro-degree (about 11 cm)");
     // Stored to the micro-degree (about 11 cm).
     let at = |i: usize| f["geometry"]["coordinates"][i].as_f64().unwrap();
     assert!(
@@ -257,6 +265,7 @@ async fn a_report_filed_through_open311_is_mapped_routed_resolved_rated_and_eval
         .get("/api/v1/reports.geojson?bbox=1,2,3")
         .await;
     assert_eq!((s, error_code(&b)), (400, "invalid_bbox"));
+    step.at("The contact is sealed at rest");
     // The contact is sealed at rest.
     let stored: String = sqlx::query_scalar("SELECT contact FROM reports")
         .fetch_one(&app.db.raw().await)
@@ -264,6 +273,7 @@ async fn a_report_filed_through_open311_is_mapped_routed_resolved_rated_and_eval
         .unwrap();
     assert!(!stored.contains("mai@"), "{stored}");
 
+    step.at("A neighbour about to file the same flood is offered to join");
     // A neighbour about to file the same flood is offered to join; joining counts once.
     let near = json!({"category": "flooding", "lat": lat + 0.0001, "long": lon,
         "description": "Ngập", "attributes": {"depth": "ankle"}, "phone": "0912 345 678"});
@@ -294,6 +304,7 @@ async fn a_report_filed_through_open311_is_mapped_routed_resolved_rated_and_eval
         );
     }
 
+    step.at("The reporter adds a photo with their code");
     // The reporter adds a photo with their code; nobody else sees it.
     let png = b"\x89PNG\r\n\x1a\n0000fake-image-bytes".to_vec();
     let photo = |code: Option<&str>, ct: &str, bytes: Vec<u8>| {
@@ -341,6 +352,7 @@ async fn a_report_filed_through_open311_is_mapped_routed_resolved_rated_and_eval
     assert_eq!(res.status(), 200);
     assert_eq!(res.bytes().await.unwrap().to_vec(), png);
 
+    step.at("The ward's officer sees it in the queue, with the contact (a read that is audited)");
     // The ward's officer sees it in the queue, with the contact (a read that is audited).
     let (s, queue) = app.as_(&officer).get("/api/v1/reports").await;
     assert_eq!(s, 200, "{queue}");
@@ -371,6 +383,7 @@ async fn a_report_filed_through_open311_is_mapped_routed_resolved_rated_and_eval
         assert_eq!(s, 403, "{who}");
     }
 
+    step.at("Moved, answered publicly, resolved only with a note saying what was done");
     // Moved, answered publicly, resolved only with a note saying what was done.
     let moves = |to: &str, note: Option<&str>| json!({"to": to, "note": note});
     let path = format!("/api/v1/reports/{id}/transitions");
@@ -408,6 +421,7 @@ async fn a_report_filed_through_open311_is_mapped_routed_resolved_rated_and_eval
     assert_eq!(closed.as_array().unwrap().len(), 1);
     assert_eq!(closed[0]["status_notes"], "Đã nạo vét cống");
 
+    step.at("The reporter rates it with their code");
     // The reporter rates it with their code: once; the rating closes it.
     let rate = format!("/api/v1/reports/{id}/rating");
     let (s, b) = app
@@ -438,6 +452,7 @@ async fn a_report_filed_through_open311_is_mapped_routed_resolved_rated_and_eval
         .await;
     assert_eq!((s, error_code(&b)), (409, "report_already_rated"));
 
+    step.at("The second is not the ward's to answer");
     // The second is not the ward's to answer: forwarded, it leaves the ward's queue.
     let (s, b) = app
         .as_(&officer)
@@ -462,6 +477,7 @@ async fn a_report_filed_through_open311_is_mapped_routed_resolved_rated_and_eval
         .await;
     assert_eq!((s, error_code(&b)), (404, "report_not_found"));
 
+    step.at("The routing table sends road damage anywhere to the Department of Construction");
     // The routing table sends road damage anywhere to the Department of Construction.
     let route = json!({"category": "road_damage", "unit_code": "*", "agency_code": "SO-XAY-DUNG"});
     let (s, _) = app
@@ -494,6 +510,7 @@ async fn a_report_filed_through_open311_is_mapped_routed_resolved_rated_and_eval
         .await;
     assert_eq!((s, error_code(&b)), (422, "unknown_agency"));
 
+    step.at("A signed-in citizen files by address alone");
     // A signed-in citizen files by address alone; the road damage goes where routed. She
     // reopens it when the fix does not hold, then rates the second fix.
     let mai = city.token("citizen").to_owned();
@@ -517,6 +534,7 @@ async fn a_report_filed_through_open311_is_mapped_routed_resolved_rated_and_eval
         )
         .await;
     assert_eq!((s, error_code(&b)), (422, "location_required"));
+    step.at("No officer of the department in this city");
     // No officer of the department in this city: act through its own staff account.
     let (s, b) = app.as_(ADMIN_TOKEN).post("/api/v1/staff", &json!({"username": "canbo.xaydung", "display_name": "Cán bộ Sở Xây dựng", "role": "officer",
                "agency_code": "SO-XAY-DUNG", "password": PASSWORD}))
@@ -570,6 +588,7 @@ async fn a_report_filed_through_open311_is_mapped_routed_resolved_rated_and_eval
         .await;
     assert_eq!(s, 200);
 
+    step.at("Mai rates a decided application too");
     // Mai rates a decided application too.
     catalog(&app).await;
     let (s, a) = apply(
@@ -611,6 +630,7 @@ async fn a_report_filed_through_open311_is_mapped_routed_resolved_rated_and_eval
         .await;
     assert_eq!((s, error_code(&b)), (409, "application_already_rated"));
 
+    step.at("The evaluation, for leaders");
     // The evaluation, for leaders: per commune, everything counted.
     let (s, _) = app.as_(&mai).get("/api/v1/evaluation").await;
     assert_eq!(s, 403);
@@ -662,6 +682,7 @@ async fn a_report_filed_through_open311_is_mapped_routed_resolved_rated_and_eval
         "the forwarded one moved"
     );
     assert_eq!(agency_row("SO-XAY-DUNG")["reports_received"], 2);
+    step.at("The public sees nothing of the month under way (nor any figure from fewer than five");
     // The public sees nothing of the month under way (nor any figure from fewer than five
     // cases: see the_public_evaluation_cannot_be_differenced).
     let (s, public) = app.anonymous().get("/api/v1/evaluation/public").await;
@@ -680,6 +701,7 @@ async fn a_report_filed_through_open311_is_mapped_routed_resolved_rated_and_eval
         .await;
     assert_eq!(s, 400);
 
+    step.at("The counters agree with a recount of what is stored");
     // The counters agree with a recount of what is stored.
     let per_unit = count(
         &app,
@@ -703,6 +725,7 @@ async fn a_report_filed_through_open311_is_mapped_routed_resolved_rated_and_eval
         (per_unit, resolved, resolved)
     );
 
+    step.at("The pages");
     // The pages: the map draws communes and reports as SVG, with no tiles from elsewhere;
     // the evaluation map colours communes and sorts its table without a script.
     let page = |path: String, token: Option<String>| {

@@ -396,6 +396,28 @@ impl As<'_> {
     }
 }
 
+/// Where a long journey test is: when it fails, the step it was at is printed beside the
+/// assertion, so a failure says which part of the journey broke.
+pub struct Step(&'static str);
+
+impl Step {
+    pub fn start(name: &'static str) -> Self {
+        Self(name)
+    }
+    /// Moves on to the next step.
+    pub fn at(&mut self, name: &'static str) {
+        self.0 = name;
+    }
+}
+
+impl Drop for Step {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("the journey failed at the step: {}", self.0);
+        }
+    }
+}
+
 /// Asserts the error shape every client relies on, and returns the code.
 pub fn error_code(body: &serde_json::Value) -> &str {
     let err = &body["error"];
