@@ -9,7 +9,9 @@
 mod assist;
 mod file;
 mod moves;
+pub mod payments;
 mod queue;
+mod rating;
 pub mod results;
 
 pub use assist::{create_assist_code, AssistCode, ASSIST_CODE_LIFETIME};
@@ -18,6 +20,7 @@ pub use moves::{
     assign, assign_to, bulk, deadline_of, move_to, transition, BulkAction, Transition,
 };
 pub use queue::{list, Assigned, ListQuery, Listed};
+pub use rating::{rate, Rated};
 
 use sohoa_domain::audit::AuditRecord;
 use sohoa_domain::policy::{self, Action, Principal, Target};

@@ -9,14 +9,11 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use sohoa_domain::audit::AuditRecord;
 use sohoa_domain::feedback::evaluation::{
     median_hours, publishable, ratio, Basis, Month, PublicFigure, MIN_PUBLIC_CELL,
 };
-use sohoa_domain::feedback::report::Score;
 use sohoa_domain::policy::{Action, Target};
 use sohoa_storage::feedback::{self as store, Cell, GroupBy};
-use sohoa_storage::StorageError;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
@@ -58,50 +55,24 @@ pub async fn rate_application(
     Path(number): Path<String>,
     ApiJson(body): ApiJson<ApplicationRating>,
 ) -> ApiResult<(StatusCode, Json<ApplicationRatingView>)> {
-    let app = sohoa_app::applications::load_for(&state, &caller.0, &number, Action::Apply).await?;
-    // Only the applicant rates, not a digital team member who filed it for them.
-    if !matches!(caller.0, sohoa_domain::policy::Principal::Citizen(_)) {
-        return Err(AppError::new(StatusCode::FORBIDDEN, "forbidden"));
-    }
-    let score = Score::new(body.satisfaction)
-        .map_err(|_| AppError::unprocessable("invalid_score").field("satisfaction"))?;
-    let comment = super::reports::note_of(body.comment.as_deref(), "comment")?;
-    if app.decided_at.is_none() {
-        return Err(AppError::conflict("application_not_decided"));
-    }
-    let record = AuditRecord::new(
-        caller.actor(),
-        "application.rate",
-        "application",
-        &app.number,
-    )
-    .client_addr(addr);
-    let mut tx = state.db.begin().await?;
-    let rated = store::rate_application(
-        &mut tx,
-        &app,
-        i64::from(score.get()),
+    let who = sohoa_app::Acting::new(&caller.0, addr.as_deref());
+    let r = sohoa_app::applications::rate(
+        &state,
+        who,
+        &number,
+        body.satisfaction,
         body.on_time,
-        comment.as_deref(),
-        record,
+        body.comment.as_deref(),
     )
     .await?;
-    if !rated {
-        return Err(AppError::conflict("application_already_rated"));
-    }
-    tx.commit().await.map_err(StorageError::from)?;
-    let (satisfaction, on_time, comment, rated_at) =
-        store::application_rating(&state.db, &app.number)
-            .await?
-            .ok_or_else(|| AppError::internal("a rating just written is missing"))?;
     Ok((
         StatusCode::CREATED,
         Json(ApplicationRatingView {
-            number: app.number.to_string(),
-            satisfaction,
-            on_time,
-            comment,
-            rated_at,
+            number: r.number,
+            satisfaction: r.satisfaction,
+            on_time: r.on_time,
+            comment: r.comment,
+            rated_at: r.rated_at,
         }),
     ))
 }

@@ -8,12 +8,11 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use sohoa_domain::audit::AuditRecord;
-use sohoa_domain::policy::Action;
-use sohoa_domain::registry::clean_text;
-use sohoa_storage::payments::{self as store, Confirmation, Payment};
-use sohoa_storage::StorageError;
+use sohoa_storage::payments::Payment;
 use utoipa::ToSchema;
+
+use sohoa_app::applications::payments as uc;
+use sohoa_app::Acting;
 
 use crate::auth::Caller;
 use crate::error::{ApiResult, AppError};
@@ -116,15 +115,6 @@ pub struct Checkout {
     pub checkout_url: String,
 }
 
-/// What is still owed on an application, or why nothing can be paid.
-fn owed(app: &sohoa_storage::applications::Application) -> Result<i64, AppError> {
-    let payable = app.fee_payable.unwrap_or(0);
-    if payable <= 0 || app.fee_paid_at.is_some() || app.status.is_closed() {
-        return Err(AppError::conflict("nothing_to_pay"));
-    }
-    Ok(payable)
-}
-
 /// Starts an online payment of the application's fee: a pending payment and the gateway's
 /// page to pay on.
 #[utoipa::path(post, path = "/api/v1/applications/{number}/payments", tag = "services", security(("bearer" = [])),
@@ -142,34 +132,16 @@ pub async fn start(
     ClientAddr(addr): ClientAddr,
     Path(number): Path<String>,
 ) -> ApiResult<(StatusCode, Json<Checkout>)> {
-    let app = sohoa_app::applications::load_for(&state, &caller.0, &number, Action::Apply).await?;
+    let gateway = state.config.payments.clone();
+    let who = Acting::new(&caller.0, addr.as_deref());
+    let payment = uc::start(&state, who, &number, gateway.as_ref().map(|g| g.name())).await?;
+    let (amount, number) = (payment.amount, payment.number);
     let gateway =
-        state.config.payments.clone().ok_or_else(|| {
-            AppError::new(StatusCode::SERVICE_UNAVAILABLE, "payments_unavailable")
-        })?;
-    let amount = owed(&app)?;
-    let now = sohoa_storage::applications::now();
-    let payment = Payment {
-        id: format!("pay_{}", hex::encode(crate::auth::random_bytes::<12>()?)),
-        number: app.number.to_string(),
-        amount,
-        provider: gateway.name().to_owned(),
-        provider_txn: None,
-        status: "pending".into(),
-        created_at: now,
-        paid_at: None,
-        recorded_by: None,
-    };
-    let record = AuditRecord::new(caller.actor(), "payment.start", "application", &app.number)
-        .fields(["payment"])
-        .client_addr(addr);
-    let mut tx = state.db.begin().await?;
-    store::insert(&mut tx, &payment, record).await?;
-    tx.commit().await.map_err(StorageError::from)?;
+        gateway.ok_or_else(|| AppError::internal("a payment started without a gateway"))?;
     Ok((
         StatusCode::CREATED,
         Json(Checkout {
-            checkout_url: gateway.checkout_url(&payment.id, amount, &app.number),
+            checkout_url: gateway.checkout_url(&payment.id, amount, &number),
             payment_id: payment.id,
             amount,
         }),
@@ -223,36 +195,27 @@ pub async fn webhook(
     }
     let msg: WebhookBody = serde_json::from_slice(&body)
         .map_err(|e| AppError::bad_request("invalid_json").detail(e.to_string()))?;
-    if msg.status != "paid" || msg.provider_txn.trim().is_empty() {
+    if msg.status != "paid" {
         return Err(AppError::unprocessable("invalid_body")
             .detail("status must be paid, with a provider_txn"));
     }
-    let actor = format!("gateway:{}", gateway.name());
-    let record = AuditRecord::new(actor, "payment.confirm", "application", "")
-        .fields(["payment"])
-        .purpose(format!("{} {}", msg.payment_id, msg.provider_txn));
-    let mut tx = state.db.begin().await?;
-    let outcome = store::confirm(
-        &mut tx,
+    let outcome = uc::confirm(
+        &state,
+        gateway.name(),
         &msg.payment_id,
-        msg.provider_txn.trim(),
+        &msg.provider_txn,
         msg.amount,
-        &sohoa_storage::applications::now(),
-        record,
     )
     .await?;
-    tx.commit().await.map_err(StorageError::from)?;
     match outcome {
-        Confirmation::Confirmed => Ok(Json(WebhookResult {
+        uc::Settled::Confirmed => Ok(Json(WebhookResult {
             result: "confirmed".into(),
         })),
-        Confirmation::AlreadyConfirmed => Ok(Json(WebhookResult {
+        uc::Settled::AlreadyConfirmed => Ok(Json(WebhookResult {
             result: "already_confirmed".into(),
         })),
-        Confirmation::Unknown => Err(AppError::not_found("payment_not_found")),
-        Confirmation::AmountMismatch => Err(AppError::unprocessable("payment_amount_mismatch")),
         // Answered 200: the gateway delivered correctly and must not retry.
-        Confirmation::RefundDue => Ok(Json(WebhookResult {
+        uc::Settled::RefundDue => Ok(Json(WebhookResult {
             result: "refund_due".into(),
         })),
     }
@@ -285,39 +248,7 @@ pub async fn counter(
     Path(number): Path<String>,
     ApiJson(body): ApiJson<CounterPayment>,
 ) -> ApiResult<(StatusCode, Json<PaymentView>)> {
-    let app =
-        sohoa_app::applications::load_for(&state, &caller.0, &number, Action::ProcessApplication)
-            .await?;
-    let receipt = clean_text(&body.receipt)
-        .filter(|r| r.chars().count() <= 64)
-        .ok_or_else(|| AppError::unprocessable("invalid_receipt").field("receipt"))?;
-    let amount = owed(&app)?;
-    let now = sohoa_storage::applications::now();
-    let payment = Payment {
-        id: format!("pay_{}", hex::encode(crate::auth::random_bytes::<12>()?)),
-        number: app.number.to_string(),
-        amount,
-        // Receipt books are the deciding agency's own: two wards may both issue "0001".
-        provider: format!("counter:{}", app.agency_code),
-        provider_txn: Some(receipt),
-        status: "paid".into(),
-        created_at: now.clone(),
-        paid_at: Some(now),
-        recorded_by: Some(caller.actor()),
-    };
-    let record = AuditRecord::new(
-        caller.actor(),
-        "payment.counter",
-        "application",
-        &app.number,
-    )
-    .fields(["payment"])
-    .actor_unit(caller.0.agency().map(ToString::to_string))
-    .client_addr(addr);
-    let mut tx = state.db.begin().await?;
-    if !store::insert(&mut tx, &payment, record).await? {
-        return Err(AppError::conflict("nothing_to_pay"));
-    }
-    tx.commit().await.map_err(StorageError::from)?;
+    let who = Acting::new(&caller.0, addr.as_deref());
+    let payment = uc::counter(&state, who, &number, &body.receipt).await?;
     Ok((StatusCode::CREATED, Json(payment.into())))
 }
