@@ -13,7 +13,6 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sohoa_domain::agency::AgencyCode;
-use sohoa_domain::policy::Action;
 use sohoa_domain::registry::{date_text, parse_date};
 use sohoa_domain::services::application::{Answer, ApplicationNumber, Flag, LookupCode};
 use sohoa_domain::services::calendar::Calendar;
@@ -386,14 +385,9 @@ pub async fn get_document(
     Path((number, document_id)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     let who = Acting::new(&caller.0, addr.as_deref());
-    let app = uc::load_for(&state, &caller.0, &number, Action::ReadApplication).await?;
-    let attached = sohoa_storage::files::attached(&state.db, &app.number).await?;
-    let doc = attached
-        .into_iter()
-        .find(|a| a.document.id == document_id)
-        .ok_or_else(|| AppError::not_found("document_not_found"))?;
-    uc::audit_read(&state, who, &app.applicant, &app.number).await?;
-    super::documents::content(&state, &doc.document).await
+    let (doc, bytes) =
+        sohoa_app::documents::read_attached(&state, who, &number, &document_id).await?;
+    Ok(super::documents::attachment(&doc, bytes))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -9,11 +9,11 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use sohoa_domain::audit::AuditRecord;
-use sohoa_domain::registry::clean_text;
-use sohoa_storage::files::{self, Document};
-use sohoa_storage::StorageError;
+use sohoa_storage::files::Document;
 use utoipa::{IntoParams, ToSchema};
+
+use sohoa_app::documents as uc;
+use sohoa_app::Acting;
 
 use crate::auth::Caller;
 use crate::error::{ApiResult, AppError};
@@ -87,46 +87,9 @@ pub async fn upload(
     body: Body,
 ) -> ApiResult<(StatusCode, Json<DocumentView>)> {
     let (bytes, media) = read_upload(&headers, body, MAX_UPLOAD, KINDS).await?;
-    let stored = keep(&state, &caller, addr, p.name.as_deref(), bytes, media).await?;
+    let who = Acting::new(&caller.0, addr.as_deref());
+    let stored = uc::keep(&state, who, p.name.as_deref(), Vec::from(bytes), media).await?;
     Ok((StatusCode::CREATED, Json(stored.into())))
-}
-
-/// Adds checked bytes to the signed-in citizen's documents (the API's upload and the
-/// "my account" page's form both end here).
-pub(crate) async fn keep(
-    state: &AppState,
-    caller: &Caller,
-    addr: Option<String>,
-    name: Option<&str>,
-    bytes: Bytes,
-    media: &'static str,
-) -> Result<Document, AppError> {
-    let me = super::me::own_id(caller)?.clone();
-    let name = match name.map(clean_text) {
-        None => "document".to_owned(),
-        Some(Some(n)) if n.chars().count() <= 200 && !n.chars().any(char::is_control) => n,
-        Some(_) => return Err(AppError::unprocessable("invalid_document_name").field("name")),
-    };
-    let store = state.files.clone();
-    let data = bytes.clone();
-    let sha256 = crate::auth::blocking(move || store.put(&data))
-        .await?
-        .map_err(AppError::from)?;
-    let doc = Document {
-        id: format!("doc_{}", hex::encode(crate::auth::random_bytes::<12>()?)),
-        owner: me.to_string(),
-        sha256,
-        size: i64::try_from(bytes.len()).unwrap_or(i64::MAX),
-        media_type: media.to_owned(),
-        name,
-        created_at: sohoa_storage::applications::now(),
-    };
-    let record =
-        AuditRecord::new(caller.actor(), "document.upload", "document", &doc.id).client_addr(addr);
-    let mut tx = state.db.begin().await?;
-    let stored = files::add(&mut tx, &doc, record).await?;
-    tx.commit().await.map_err(StorageError::from)?;
-    Ok(stored)
 }
 
 /// Reads an uploaded file of at most `max` bytes whose declared `Content-Type` is one of
@@ -174,19 +137,12 @@ pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
 ) -> ApiResult<Json<Vec<DocumentView>>> {
-    let me = super::me::own_id(&caller)?;
-    let docs = files::list(&state.db, me.as_str(), 500).await?;
+    let docs = uc::list(&state, &caller.0).await?;
     Ok(Json(docs.into_iter().map(DocumentView::from).collect()))
 }
 
-/// A document's bytes, as an attachment.
-pub async fn content(state: &AppState, doc: &Document) -> Result<Response, AppError> {
-    let store = state.files.clone();
-    let sha = doc.sha256.clone();
-    let bytes = crate::auth::blocking(move || store.get(&sha))
-        .await?
-        .map_err(AppError::from)?
-        .ok_or_else(|| AppError::internal(format!("the file of {} is missing", doc.id)))?;
+/// A document's bytes, as an attachment of its media type.
+pub(crate) fn attachment(doc: &Document, bytes: Vec<u8>) -> Response {
     let mut res = bytes.into_response();
     let h = res.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&doc.media_type) {
@@ -196,7 +152,7 @@ pub async fn content(state: &AppState, doc: &Document) -> Result<Response, AppEr
         header::CONTENT_DISPOSITION,
         HeaderValue::from_static("attachment"),
     );
-    Ok(res)
+    res
 }
 
 /// One of the signed-in citizen's documents. Another's answers 404.
@@ -208,10 +164,6 @@ pub async fn get_document(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    let me = super::me::own_id(&caller)?;
-    let doc = files::get(&state.db, &id)
-        .await?
-        .filter(|d| d.owner == me.as_str())
-        .ok_or_else(|| AppError::not_found("document_not_found"))?;
-    content(&state, &doc).await
+    let (doc, bytes) = uc::read_own(&state, &caller.0, &id).await?;
+    Ok(attachment(&doc, bytes))
 }

@@ -546,13 +546,7 @@ pub struct Inbox {
 
 /// The signed-in citizen, allowed to read their own data; anyone else is refused.
 pub(crate) fn own_id(caller: &Caller) -> Result<&CitizenId, AppError> {
-    match &caller.0 {
-        sohoa_domain::policy::Principal::Citizen(id) => {
-            caller.authorize(Action::ReadOwnData, &Target::citizen(id))?;
-            Ok(id)
-        }
-        _ => Err(AppError::new(StatusCode::FORBIDDEN, "forbidden")),
-    }
+    Ok(sohoa_app::documents::own_id(&caller.0)?)
 }
 
 /// The signed-in citizen's inbox: a notification for every status change of their

@@ -678,7 +678,15 @@ pub async fn upload_document(
     ) {
         Ok(media) => {
             let bytes = file.bytes.clone();
-            crate::api::documents::keep(&state, &caller, addr, name.as_deref(), bytes, media).await
+            sohoa_app::documents::keep(
+                &state,
+                sohoa_app::Acting::new(&caller.0, addr.as_deref()),
+                name.as_deref(),
+                Vec::from(bytes),
+                media,
+            )
+            .await
+            .map_err(AppError::from)
         }
         Err(e) => Err(e),
     };
