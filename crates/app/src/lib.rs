@@ -9,6 +9,7 @@
 
 pub mod applications;
 pub mod cache;
+pub mod consents;
 pub mod documents;
 pub mod error;
 pub mod feedback;

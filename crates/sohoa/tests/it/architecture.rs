@@ -16,7 +16,7 @@ const LONG: &[(&str, &str, usize)] = &[
     ("crates/web/src/api/mod.rs", "routes", 272), // table
     ("crates/sohoa/src/generate.rs", "generate", 271),
     ("crates/web/src/pages/feedback.rs", "evaluation_page", 213),
-    ("crates/web/src/pages/account.rs", "me", 170),
+    ("crates/web/src/pages/account.rs", "me", 138),
     ("crates/web/src/pages/dashboards.rs", "dashboard", 188),
     ("crates/web/src/api/mod.rs", "feedback_routes", 180), // table
     ("crates/sohoa/src/import.rs", "parse_file", 162),

@@ -490,9 +490,9 @@ pub async fn create_consent(
     responses((status = 200, body = Vec<ConsentView>), (status = 401, body = crate::error::ErrorBody)))]
 pub async fn list_consents(
     State(state): State<AppState>,
-    session: CitizenSession,
+    caller: Caller,
 ) -> ApiResult<Json<Vec<ConsentView>>> {
-    let consents = sohoa_storage::sharing::consents_of(&state.db, &session.citizen_id).await?;
+    let consents = sohoa_app::consents::list(&state, &caller.0).await?;
     Ok(Json(consents.into_iter().map(ConsentView::from).collect()))
 }
 
@@ -502,27 +502,12 @@ pub async fn list_consents(
     responses((status = 204, description = "Revoked"), (status = 401, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn revoke_consent(
     State(state): State<AppState>,
-    session: CitizenSession,
+    caller: Caller,
     ClientAddr(addr): ClientAddr,
     axum::extract::Path(consent_id): axum::extract::Path<String>,
 ) -> ApiResult<StatusCode> {
-    let id: i64 = consent_id
-        .parse()
-        .map_err(|_| AppError::not_found("consent_not_found"))?;
-    let record = AuditRecord::new(
-        format!("citizen:{}", session.citizen_id),
-        "consent.revoke",
-        "citizen",
-        &session.citizen_id,
-    )
-    .fields([format!("consent={id}")])
-    .client_addr(addr);
-    let mut tx = state.db.begin().await?;
-    // Someone else's consent is "not found": its existence is none of this citizen's business.
-    if !sohoa_storage::sharing::revoke_consent(&mut tx, &session.citizen_id, id, record).await? {
-        return Err(AppError::not_found("consent_not_found"));
-    }
-    tx.commit().await.map_err(StorageError::from)?;
+    let who = sohoa_app::Acting::new(&caller.0, addr.as_deref());
+    sohoa_app::consents::revoke(&state, who, &consent_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

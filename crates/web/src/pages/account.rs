@@ -11,7 +11,7 @@ use serde::Deserialize;
 use sohoa_domain::audit::{AuditRecord, Outcome};
 use sohoa_domain::policy::{Action, Principal, Target};
 use sohoa_domain::sharing::Consumer;
-use sohoa_storage::{audit, registry, sharing, StorageError};
+use sohoa_storage::{audit, registry, StorageError};
 
 use super::{display_date, render, PageCtx, Shell};
 use crate::auth::{self, Caller, SessionToken};
@@ -368,39 +368,7 @@ pub async fn me(
                     name: d.name,
                 })
                 .collect();
-            let consents = sharing::consents_of(&state.db, id.as_str())
-                .await
-                .page(lang)?;
-            let mut agency_names = std::collections::HashMap::new();
-            for c in &consents {
-                if let Consumer::Agency(a) = &c.grantee {
-                    let name = super::labels::agency(&state, a.as_str(), lang)
-                        .await
-                        .page(lang)?;
-                    agency_names.insert(a.to_string(), name);
-                }
-            }
-            tpl.consents = consents
-                .into_iter()
-                .map(|c| ConsentRow {
-                    live: c.revoked_at.is_none() && !(c.one_off && c.used_at.is_some()),
-                    id: c.consent_id,
-                    agency: match c.grantee {
-                        Consumer::Agency(a) => agency_names
-                            .get(a.as_str())
-                            .cloned()
-                            .unwrap_or_else(|| a.to_string()),
-                        Consumer::Enterprise(t) => {
-                            format!("{} {t}", tpl.t.get("me-consent-enterprise"))
-                        }
-                    },
-                    purpose: c.purpose,
-                    fields: c.fields.join(", "),
-                    until: c
-                        .valid_until
-                        .unwrap_or_else(|| tpl.t.get("me-consent-once")),
-                })
-                .collect();
+            tpl.consents = my_consents(&state, &caller, tpl.t, lang).await?;
         }
         Principal::Staff(s) => {
             tpl.facts = vec![
@@ -437,23 +405,11 @@ pub async fn revoke_consent(
     let lang = ctx.lang;
     let csrf = form.map(|Form(f)| f.csrf).unwrap_or_default();
     auth::check_csrf(&headers, &csrf).page(lang)?;
-    let Principal::Citizen(id) = &caller.0 else {
-        return Err(AppError::new(StatusCode::FORBIDDEN, "forbidden")).page(lang);
-    };
-    let not_found = || AppError::not_found("consent_not_found");
-    let consent: i64 = consent_id.parse().map_err(|_| not_found()).page(lang)?;
-    let record = AuditRecord::new(caller.actor(), "consent.revoke", "citizen", id.as_str())
-        .fields([format!("consent={consent}")])
-        .outcome(Outcome::Success)
-        .client_addr(addr);
-    let mut tx = state.db.begin().await.page(lang)?;
-    if !sharing::revoke_consent(&mut tx, id.as_str(), consent, record)
+    let who = sohoa_app::Acting::new(&caller.0, addr.as_deref());
+    sohoa_app::consents::revoke(&state, who, &consent_id)
         .await
-        .page(lang)?
-    {
-        return Err(not_found()).page(lang);
-    }
-    tx.commit().await.map_err(StorageError::from).page(lang)?;
+        .map_err(AppError::from)
+        .page(lang)?;
     Ok(Redirect::to("/me").into_response())
 }
 
@@ -704,6 +660,45 @@ struct AssistCodeTemplate {
     t: Tr,
     code: String,
     until: String,
+}
+
+/// The signed-in citizen's consents, with the grantee named as people read it.
+async fn my_consents(
+    state: &AppState,
+    caller: &Caller,
+    t: Tr,
+    lang: crate::i18n::Lang,
+) -> PageResult<Vec<ConsentRow>> {
+    let consents = sohoa_app::consents::list(state, &caller.0)
+        .await
+        .map_err(AppError::from)
+        .page(lang)?;
+    let mut agency_names = std::collections::HashMap::new();
+    for c in &consents {
+        if let Consumer::Agency(a) = &c.grantee {
+            let name = super::labels::agency(state, a.as_str(), lang)
+                .await
+                .page(lang)?;
+            agency_names.insert(a.to_string(), name);
+        }
+    }
+    Ok(consents
+        .into_iter()
+        .map(|c| ConsentRow {
+            live: c.revoked_at.is_none() && !(c.one_off && c.used_at.is_some()),
+            id: c.consent_id,
+            agency: match c.grantee {
+                Consumer::Agency(a) => agency_names
+                    .get(a.as_str())
+                    .cloned()
+                    .unwrap_or_else(|| a.to_string()),
+                Consumer::Enterprise(tax) => format!("{} {tax}", t.get("me-consent-enterprise")),
+            },
+            purpose: c.purpose,
+            fields: c.fields.join(", "),
+            until: c.valid_until.unwrap_or_else(|| t.get("me-consent-once")),
+        })
+        .collect())
 }
 
 /// The signed-in citizen's applications, the 200 soonest due: more than any resident has
