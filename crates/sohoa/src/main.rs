@@ -362,22 +362,20 @@ fn exit_with<T, E: std::fmt::Display>(
 }
 
 async fn monitoring(store: &StoreConfig, repair: bool) -> ExitCode {
-    let db = match open_for_command(store, 2).await {
-        Ok(db) => db,
-        Err(code) => return code,
-    };
-    let code = check_monitoring(&db, repair).await;
-    db.close().await;
-    code
+    with_db(store, 2, async |db| check_monitoring(db, repair).await)
+        .await
+        .unwrap_or_else(|code| code)
 }
 
 async fn boundaries(store: &StoreConfig, file: &std::path::Path) -> ExitCode {
-    let db = match open_for_command(store, 1).await {
-        Ok(db) => db,
+    let result = match with_db(store, 1, async |db| {
+        sohoa::boundaries::import(db, file).await
+    })
+    .await
+    {
+        Ok(r) => r,
         Err(code) => return code,
     };
-    let result = sohoa::boundaries::import(&db, file).await;
-    db.close().await;
     exit_with(result, 1, |n| println!("{n} communes' boundaries replaced"))
 }
 
@@ -463,33 +461,38 @@ async fn bench(store: &StoreConfig, command: BenchCommand) -> ExitCode {
 }
 
 async fn seed_reports(store: &StoreConfig, count: u64, seed: u64) -> ExitCode {
-    let db = match open_for_command(store, 2).await {
-        Ok(db) => db,
+    let result = match with_db(store, 2, async |db| {
+        sohoa::bench::seed_reports(db, count, seed, std::io::stderr().is_terminal()).await
+    })
+    .await
+    {
+        Ok(r) => r,
         Err(code) => return code,
     };
-    let result =
-        sohoa::bench::seed_reports(&db, count, seed, std::io::stderr().is_terminal()).await;
-    db.close().await;
     exit_with(result, 1, |n| println!("{n} reports written"))
 }
 
 async fn seed_monitoring(store: &StoreConfig, spec: &sohoa::bench::MonitorSeed) -> ExitCode {
-    let db = match open_for_command(store, 2).await {
-        Ok(db) => db,
+    let result = match with_db(store, 2, async |db| {
+        sohoa::bench::seed_monitoring(db, spec).await
+    })
+    .await
+    {
+        Ok(r) => r,
         Err(code) => return code,
     };
-    let result = sohoa::bench::seed_monitoring(&db, spec).await;
-    db.close().await;
     exit_with(result, 1, |n| println!("{n} applications written"))
 }
 
 async fn seed_applications(store: &StoreConfig, spec: &sohoa::bench::SeedSpec) -> ExitCode {
-    let db = match open_for_command(store, 2).await {
-        Ok(db) => db,
+    let result = match with_db(store, 2, async |db| {
+        sohoa::bench::seed_applications(db, spec).await
+    })
+    .await
+    {
+        Ok(r) => r,
         Err(code) => return code,
     };
-    let result = sohoa::bench::seed_applications(&db, spec).await;
-    db.close().await;
     exit_with(result, 1, |n| println!("{n} applications written"))
 }
 
@@ -528,12 +531,10 @@ fn bench_forecast(series: u64, length: usize, horizon: usize, threads: usize) ->
 }
 
 async fn notify(store: &StoreConfig, out: &std::path::Path) -> ExitCode {
-    let db = match open_for_command(store, 2).await {
-        Ok(db) => db,
+    let result = match with_db(store, 2, async |db| sohoa::notify::drain(db, out).await).await {
+        Ok(r) => r,
         Err(code) => return code,
     };
-    let result = sohoa::notify::drain(&db, out).await;
-    db.close().await;
     let result =
         result.map_err(|e| format!("sending stopped: {e} (run it again: unsent messages stay)"));
     exit_with(result, 2, |s| {
@@ -548,12 +549,10 @@ async fn notify(store: &StoreConfig, out: &std::path::Path) -> ExitCode {
 }
 
 async fn pki_init(store: &StoreConfig) -> ExitCode {
-    let db = match open_for_command(store, 2).await {
-        Ok(db) => db,
+    let result = match with_db(store, 2, async |db| sohoa_storage::pki::init(db).await).await {
+        Ok(r) => r,
         Err(code) => return code,
     };
-    let result = sohoa_storage::pki::init(&db).await;
-    db.close().await;
     exit_with(result, 2, |(ca, n)| {
         eprintln!("{n} agencies hold a result-signing certificate; the city CA:");
         print!("{ca}");
@@ -989,6 +988,19 @@ async fn check_monitoring(db: &sohoa_storage::Db, repair: bool) -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// Runs `work` on the database (opened and migrated), closing it after: exit code
+/// `failure` when it cannot be opened.
+async fn with_db<T>(
+    store: &StoreConfig,
+    failure: u8,
+    work: impl AsyncFnOnce(&sohoa_storage::Db) -> T,
+) -> Result<T, ExitCode> {
+    let db = open_for_command(store, failure).await?;
+    let out = work(&db).await;
+    db.close().await;
+    Ok(out)
 }
 
 async fn open_for_command(store: &StoreConfig, failure: u8) -> Result<sohoa_storage::Db, ExitCode> {
