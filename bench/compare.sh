@@ -126,7 +126,10 @@ cpu_mark() { read -r MARK_BUSY MARK_TOTAL MARK_OURS MARK_KERNEL <<< "$(cpu_ticks
 others_pct() {
     local busy total ours kernel
     read -r busy total ours kernel <<< "$(cpu_ticks)"
-    echo $(( 100 * ((busy - MARK_BUSY) - (ours - MARK_OURS) - (kernel - MARK_KERNEL)) / (total - MARK_TOTAL) ))
+    local pct=$(( 100 * ((busy - MARK_BUSY) - (ours - MARK_OURS) - (kernel - MARK_KERNEL)) / (total - MARK_TOTAL) ))
+    # Ticks of a child reaped just after the mark count in `ours` but not in `busy` of the
+    # window: a quiet run can come out a point below zero, which means none.
+    echo $(( pct < 0 ? 0 : pct ))
 }
 
 # start_server BIN DATA_DIR: sets SERVER (its pid and process group) and URL. The server binds
