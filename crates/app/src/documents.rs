@@ -9,7 +9,7 @@ use sohoa_domain::CitizenId;
 use sohoa_storage::files::{self, Document};
 use sohoa_storage::StorageError;
 
-use crate::{Acting, App, Error, Result};
+use crate::{blocking, Acting, App, Error, Result};
 
 /// The signed-in citizen, for what only they may do with their own data.
 pub fn own_id(who: &Principal) -> Result<&CitizenId> {
@@ -20,13 +20,6 @@ pub fn own_id(who: &Principal) -> Result<&CitizenId> {
         }
         _ => Err(Error::forbidden("forbidden")),
     }
-}
-
-/// Runs the file store's blocking work off the async workers.
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(Error::internal)
 }
 
 /// Adds checked bytes (their media type already sniffed by the channel) to the signed-in

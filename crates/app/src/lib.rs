@@ -89,6 +89,15 @@ pub fn random_bytes<const N: usize>() -> Result<[u8; N]> {
     Ok(b)
 }
 
+/// Runs blocking work (the file store's disk, hashing) off the async workers.
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(Error::internal)
+}
+
 /// Today in Vietnam, the day deadlines and validity are counted in.
 pub fn today() -> time::Date {
     sohoa_domain::timestamp::today()

@@ -2,6 +2,7 @@
 //! API, the report page and Open311 alike, routed to the agency that answers them.
 
 mod file;
+pub mod photos;
 pub mod reports;
 
 pub use file::{file, nearby, Filed, Filing};

@@ -17,13 +17,13 @@ use sohoa_domain::audit::AuditRecord;
 use sohoa_domain::feedback::geo::{BBox, Point};
 use sohoa_domain::feedback::report::{Category, ReportStatus};
 use sohoa_domain::policy::{Action, Target};
-use sohoa_domain::{Timestamp, UnitCode};
-use sohoa_storage::feedback::{self as store, Photo, PublicReport, Report};
+use sohoa_domain::UnitCode;
+use sohoa_storage::feedback::{self as store, PublicReport, Report};
 use sohoa_storage::StorageError;
 use utoipa::{IntoParams, ToSchema};
 
-use sohoa_app::feedback::reports::{self as uc, is_handler, is_reporter, load};
-use sohoa_app::feedback::Filing;
+use sohoa_app::feedback::reports::{self as uc};
+use sohoa_app::feedback::{photos, Filing};
 use sohoa_app::Acting;
 
 use crate::auth::Caller;
@@ -34,8 +34,7 @@ use crate::AppState;
 /// Header carrying the code a reporter was given when filing, for follow-up without an
 /// account.
 pub const REPORTER_CODE_HEADER: &str = "x-reporter-code";
-/// Photos per report and kind (the reporter's, the officer's resolution).
-pub(crate) const MAX_PHOTOS: i64 = 5;
+pub(crate) use sohoa_app::feedback::photos::MAX_PHOTOS;
 pub(crate) const MAX_PHOTO_BYTES: usize = 5 * 1024 * 1024;
 pub(crate) const PHOTO_KINDS: &[(&str, &[u8])] = &[
     ("image/jpeg", b"\xFF\xD8\xFF"),
@@ -742,17 +741,12 @@ pub async fn add_photo(
     Path(id): Path<String>,
     body: Body,
 ) -> ApiResult<(StatusCode, Json<PhotoView>)> {
-    let r = load(&state, &id).await?;
-    let kind = if is_handler(&caller.0, &r) {
-        "resolution"
-    } else if is_reporter(&caller.0, &r, reporter_code(&headers, None).as_deref()) {
-        "report"
-    } else {
-        return Err(AppError::new(StatusCode::FORBIDDEN, "not_reporter"));
-    };
+    let code = reporter_code(&headers, None);
+    let (r, kind) = photos::may_add(&state, &caller.0, &id, code.as_deref()).await?;
     let (bytes, media) =
         super::documents::read_upload(&headers, body, MAX_PHOTO_BYTES, PHOTO_KINDS).await?;
-    let (seq, photo) = keep_photo(&state, &caller, addr, &r.id, kind, bytes, media).await?;
+    let who = Acting::new(&caller.0, addr.as_deref());
+    let (seq, photo) = photos::keep(&state, who, &r.id, kind, Vec::from(bytes), media).await?;
     Ok((
         StatusCode::CREATED,
         Json(PhotoView {
@@ -766,40 +760,6 @@ pub async fn add_photo(
     ))
 }
 
-/// Stores a checked photo and adds it to a report (the API's upload and the web form's).
-pub(crate) async fn keep_photo(
-    state: &AppState,
-    caller: &Caller,
-    addr: Option<String>,
-    report_id: &str,
-    kind: &str,
-    bytes: axum::body::Bytes,
-    media: &'static str,
-) -> Result<(i64, Photo), AppError> {
-    let files = state.files.clone();
-    let data = bytes.clone();
-    let sha256 = crate::auth::blocking(move || files.put(&data))
-        .await?
-        .map_err(AppError::from)?;
-    let photo = Photo {
-        seq: 0,
-        kind: kind.to_owned(),
-        sha256,
-        content_type: media.to_owned(),
-        size: i64::try_from(bytes.len()).unwrap_or(i64::MAX),
-        uploaded_by: caller.actor(),
-        at: Timestamp::now().to_string(),
-    };
-    let record =
-        AuditRecord::new(caller.actor(), "report.photo", "report", report_id).client_addr(addr);
-    let mut tx = state.db.begin().await?;
-    let seq = store::add_photo(&mut tx, report_id, &photo, MAX_PHOTOS, record)
-        .await?
-        .ok_or_else(|| AppError::conflict("too_many_photos").arg("max", MAX_PHOTOS))?;
-    tx.commit().await.map_err(StorageError::from)?;
-    Ok((seq, photo))
-}
-
 /// One photo: for the reporter and the responsible agency's officers.
 #[utoipa::path(get, path = "/api/v1/reports/{id}/photos/{seq}", tag = "feedback",
     params(("id" = String, Path, description = "Report id", example = "rp_0f3a9c1d"), ("seq" = i64, Path, description = "Photo number", example = 1)),
@@ -811,21 +771,8 @@ pub async fn get_photo(
     headers: HeaderMap,
     Path((id, seq)): Path<(String, String)>,
 ) -> ApiResult<Response> {
-    let r = load(&state, &id).await?;
-    let allowed = is_handler(&caller.0, &r)
-        || is_reporter(&caller.0, &r, reporter_code(&headers, None).as_deref());
-    let photo = store::photos(&state.db, &r.id)
-        .await?
-        .into_iter()
-        .find(|p| p.seq.to_string() == seq)
-        .filter(|_| allowed)
-        .ok_or_else(|| AppError::not_found("photo_not_found"))?;
-    let files = state.files.clone();
-    let sha = photo.sha256.clone();
-    let bytes = crate::auth::blocking(move || files.get(&sha))
-        .await?
-        .map_err(AppError::from)?
-        .ok_or_else(|| AppError::internal(format!("photo {} of {} is missing", seq, r.id)))?;
+    let code = reporter_code(&headers, None);
+    let (photo, bytes) = photos::read(&state, &caller.0, &id, &seq, code.as_deref()).await?;
     let mut res = bytes.into_response();
     if let Ok(v) = HeaderValue::from_str(&photo.content_type) {
         res.headers_mut().insert(header::CONTENT_TYPE, v);

@@ -1,7 +1,7 @@
 //! Reporting a problem on the web: category, description, where (a tap on the communes' map
 //! fills the coordinates; typing them or an address works without script), photos, and a
 //! way back for someone not signed in. Filing goes through the one use case
-//! (`sohoa_app::feedback::file`), photos through the API's `keep_photo`; all photos are checked before
+//! (`sohoa_app::feedback::file`), photos through `sohoa_app::feedback::photos::keep`; all photos are checked before
 //! the report is filed, so a refused photo files nothing. The report's page lets its
 //! reporter follow the answers and rate the resolution.
 
@@ -257,7 +257,9 @@ async fn file_checked(
     let filed = sohoa_app::feedback::file(state, who, filing).await?;
     let id = filed.report.id.clone();
     for (bytes, media) in checked {
-        api::keep_photo(state, caller, addr.clone(), &id, "report", bytes, media).await?;
+        let who = sohoa_app::Acting::new(&caller.0, addr.as_deref());
+        sohoa_app::feedback::photos::keep(state, who, &id, "report", Vec::from(bytes), media)
+            .await?;
     }
     Ok(id)
 }
