@@ -4,6 +4,7 @@
 mod file;
 pub mod photos;
 pub mod reports;
+pub mod routing;
 
 pub use file::{file, nearby, Filed, Filing};
 

@@ -13,17 +13,15 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sohoa_domain::agency::AgencyCode;
-use sohoa_domain::audit::AuditRecord;
 use sohoa_domain::feedback::geo::{BBox, Point};
-use sohoa_domain::feedback::report::{Category, ReportStatus};
+use sohoa_domain::feedback::report::ReportStatus;
 use sohoa_domain::policy::{Action, Target};
 use sohoa_domain::UnitCode;
 use sohoa_storage::feedback::{self as store, PublicReport, Report};
-use sohoa_storage::StorageError;
 use utoipa::{IntoParams, ToSchema};
 
 use sohoa_app::feedback::reports::{self as uc};
-use sohoa_app::feedback::{photos, Filing};
+use sohoa_app::feedback::{photos, routing, Filing};
 use sohoa_app::Acting;
 
 use crate::auth::Caller;
@@ -796,7 +794,7 @@ pub struct RouteView {
     responses((status = 200, body = Vec<RouteView>)))]
 pub async fn list_routes(State(state): State<AppState>) -> ApiResult<Json<Vec<RouteView>>> {
     Ok(Json(
-        store::routes(&state.db)
+        routing::routes(&state)
             .await?
             .into_iter()
             .map(|r| RouteView {
@@ -835,53 +833,22 @@ pub async fn put_route(
     ClientAddr(addr): ClientAddr,
     ApiJson(body): ApiJson<RouteChange>,
 ) -> ApiResult<StatusCode> {
-    caller.authorize(Action::ManageReportRouting, &Target::default())?;
-    let categories = state.feedback.categories(&state.db).await?;
-    if !categories
-        .iter()
-        .any(|c: &Category| c.code == body.category)
-    {
-        return Err(AppError::not_found("report_category_not_found").field("category"));
-    }
-    if body.unit_code != "*" {
-        let unit = UnitCode::parse(&body.unit_code)
-            .map_err(|_| AppError::unprocessable("invalid_unit_code").field("unit_code"))?;
-        let geo = state.feedback.geography(&state.db).await?;
-        if geo.boundaries.get(&unit).is_none() {
-            return Err(AppError::unprocessable("unknown_unit").field("unit_code"));
-        }
-    }
+    let unit = match body.unit_code.as_str() {
+        "*" => None,
+        u => Some(
+            UnitCode::parse(u)
+                .map_err(|_| AppError::unprocessable("invalid_unit_code").field("unit_code"))?,
+        ),
+    };
     let agency = match body.agency_code.as_deref() {
-        Some(a) => {
-            let code = AgencyCode::parse(a)
-                .map_err(|_| AppError::unprocessable("invalid_agency_code").field("agency_code"))?;
-            if sohoa_storage::agencies::get(&state.db, &code)
-                .await?
-                .is_none()
-            {
-                return Err(AppError::unprocessable("unknown_agency").field("agency_code"));
-            }
-            Some(code.as_str().to_owned())
-        }
+        Some(a) => Some(
+            AgencyCode::parse(a)
+                .map_err(|_| AppError::unprocessable("invalid_agency_code").field("agency_code"))?,
+        ),
         None => None,
     };
-    let record = AuditRecord::new(
-        caller.actor(),
-        "report_route.set",
-        "report_route",
-        format!("{}/{}", body.category, body.unit_code),
-    )
-    .client_addr(addr);
-    let mut tx = state.db.begin().await?;
-    store::set_route(
-        &mut tx,
-        &body.category,
-        &body.unit_code,
-        agency.as_deref(),
-        record,
-    )
-    .await?;
-    tx.commit().await.map_err(StorageError::from)?;
+    let who = Acting::new(&caller.0, addr.as_deref());
+    routing::set_route(&state, who, &body.category, unit.as_ref(), agency.as_ref()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
