@@ -31,7 +31,6 @@ const LONG: &[(&str, &str, usize)] = &[
     ("crates/sohoa/src/bench.rs", "seed_reports", 128),
     ("crates/web/src/pages/apply.rs", "apply_submit", 124),
     ("crates/sohoa/src/demo.rs", "load", 121),
-    ("crates/web/src/pages/queue.rs", "item", 117),
     ("crates/domain/src/units.rs", "reference_units", 117), // table
     ("crates/web/src/pages/charts.rs", "line", 112),
     ("crates/web/src/auth.rs", "sign_in", 111),

@@ -202,22 +202,15 @@ struct ItemTemplate {
     error: Option<String>,
 }
 
-async fn item(
+/// What the officer sees first: the procedure, status, applicant, deadline and assignee.
+async fn facts_of(
     state: &AppState,
     ctx: &PageCtx,
-    caller: &Caller,
-    addr: Option<String>,
-    headers: &HeaderMap,
-    number: &str,
-    error: Option<String>,
-) -> Result<(ItemTemplate, Option<HeaderValue>), AppError> {
-    staff_only(caller)?;
-    let who = Acting::new(&caller.0, addr.as_deref());
-    let view = ApplicationView::full(uc::read(state, who, number).await?, sohoa_app::calendar()?);
+    view: &ApplicationView,
+) -> Result<Vec<Fact>, AppError> {
     let t = ctx.t();
-    let (csrf, cookie) = auth::csrf_token(headers)?;
     let status = |s: Status| super::applications::status_name(t, s);
-    let facts = vec![
+    Ok(vec![
         Fact {
             label: t.get("status-procedure"),
             value: format!(
@@ -247,7 +240,46 @@ async fn item(
             label: t.get("queue-assignee"),
             value: view.assigned_to.clone().unwrap_or_else(|| "—".into()),
         },
-    ];
+    ])
+}
+
+/// Every move of the application: when, who, from which status to which, and why.
+fn event_rows(t: Tr, view: &ApplicationView) -> Vec<(String, String, String, String)> {
+    let status = |s: Status| super::applications::status_name(t, s);
+    view.events
+        .iter()
+        .flatten()
+        .map(|e| {
+            (
+                e.at.clone(),
+                e.actor.clone(),
+                format!(
+                    "{} → {}",
+                    e.from_status.map(status).unwrap_or_else(|| "—".into()),
+                    status(e.to_status)
+                ),
+                e.comment.clone().unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+async fn item(
+    state: &AppState,
+    ctx: &PageCtx,
+    caller: &Caller,
+    addr: Option<String>,
+    headers: &HeaderMap,
+    number: &str,
+    error: Option<String>,
+) -> Result<(ItemTemplate, Option<HeaderValue>), AppError> {
+    staff_only(caller)?;
+    let who = Acting::new(&caller.0, addr.as_deref());
+    let view = ApplicationView::full(uc::read(state, who, number).await?, sohoa_app::calendar()?);
+    let t = ctx.t();
+    let (csrf, cookie) = auth::csrf_token(headers)?;
+    let status = |s: Status| super::applications::status_name(t, s);
+    let facts = facts_of(state, ctx, &view).await?;
     // Only officers process; a leader or an auditor reads.
     let officer =
         matches!(&caller.0, Principal::Staff(s) if s.role == sohoa_domain::policy::Role::Officer);
@@ -293,23 +325,7 @@ async fn item(
                 .flatten()
                 .map(|d| (d.code.clone(), d.document.name.clone()))
                 .collect(),
-            events: view
-                .events
-                .iter()
-                .flatten()
-                .map(|e| {
-                    (
-                        e.at.clone(),
-                        e.actor.clone(),
-                        format!(
-                            "{} → {}",
-                            e.from_status.map(status).unwrap_or_else(|| "—".into()),
-                            status(e.to_status)
-                        ),
-                        e.comment.clone().unwrap_or_default(),
-                    )
-                })
-                .collect(),
+            events: event_rows(t, &view),
             moves,
             revision: view.revision,
             can_take: officer && !view.status.is_closed() && view.assigned_to != me,
