@@ -394,9 +394,7 @@ pub(crate) fn later_by(d: Duration, ahead: bool) -> Timestamp {
 }
 
 pub fn random_bytes<const N: usize>() -> Result<[u8; N], AppError> {
-    let mut b = [0u8; N];
-    getrandom::fill(&mut b).map_err(AppError::internal)?;
-    Ok(b)
+    Ok(sohoa_app::random_bytes()?)
 }
 
 /// Argon2id is deliberately slow: run it off the async workers.

@@ -520,9 +520,7 @@ impl utoipa::ToSchema for Binary {}
 
 /// Today's date in Ho Chi Minh City.
 pub fn today() -> Date {
-    time::OffsetDateTime::now_utc()
-        .to_offset(sohoa_domain::timestamp::VIETNAM)
-        .date()
+    sohoa_domain::timestamp::today()
 }
 
 pub fn date_text(d: Date) -> String {
