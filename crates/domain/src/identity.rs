@@ -20,6 +20,12 @@ pub fn check_password(password: &str) -> Result<(), PasswordError> {
     Ok(())
 }
 
+/// Whether two secrets' digests are equal, in time that does not depend on where they
+/// differ: an answer's timing says nothing of the secret presented.
+pub fn equal_in_constant_time(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 /// The PHC string of an Argon2id hash (the library's defaults: 19 MiB, 2 passes), salted
 /// with `salt` (16 random bytes from the caller: this crate does no I/O).
 pub fn hash_password(password: &str, salt: &[u8; 16]) -> Result<String, PasswordError> {
@@ -110,6 +116,13 @@ mod tests {
         assert_eq!(part("nv.-x").map(|a| a.to_string()), None);
         let agency = crate::agency::AgencyCode::parse("SO-Y-TE").unwrap();
         assert_eq!(Username::suffix_of(&agency), ".so-y-te");
+    }
+
+    #[test]
+    fn digests_compare_whole() {
+        assert!(equal_in_constant_time(b"abc", b"abc"));
+        assert!(!equal_in_constant_time(b"abc", b"abd"));
+        assert!(!equal_in_constant_time(b"abc", b"ab"));
     }
 
     #[test]

@@ -90,7 +90,7 @@ pub fn token_digest(token: &str) -> [u8; 32] {
 
 /// Compares digests in constant time, so response timing says nothing about the token.
 pub fn digests_equal(a: &[u8; 32], b: &[u8; 32]) -> bool {
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    sohoa_domain::identity::equal_in_constant_time(a, b)
 }
 
 /// What a route serves.

@@ -36,13 +36,10 @@ pub fn is_reporter(who: &Principal, r: &Report, code: Option<&str>) -> bool {
     }
     // Compared as digests, in constant time: the answer's timing says nothing of the code.
     code.is_some_and(|c| {
-        let given = sha256_hex(c.trim());
-        given.len() == r.reporter_code_hash.len()
-            && given
-                .bytes()
-                .zip(r.reporter_code_hash.bytes())
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0
+        sohoa_domain::identity::equal_in_constant_time(
+            sha256_hex(c.trim()).as_bytes(),
+            r.reporter_code_hash.as_bytes(),
+        )
     })
 }
 
