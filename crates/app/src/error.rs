@@ -21,6 +21,8 @@ pub enum Kind {
     NotFound,
     /// The thing is not in a state that allows this (moved meanwhile, already done).
     Conflict,
+    /// What was sent is over a bound (bytes, rows).
+    TooLarge,
     /// A part the use case needs is down for now (the database); try again.
     Unavailable,
     /// A fault of ours; the cause is logged, never shown.

@@ -13,6 +13,8 @@ pub mod consents;
 pub mod documents;
 pub mod error;
 pub mod feedback;
+pub mod forecasts;
+pub mod indicators;
 
 use std::sync::Arc;
 

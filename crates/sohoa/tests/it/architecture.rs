@@ -27,7 +27,6 @@ const LONG: &[(&str, &str, usize)] = &[
     ("crates/web/src/pages/mod.rs", "routes", 140), // table
     ("crates/domain/src/policy.rs", "decide", 139), // table: one arm per action
     ("crates/web/src/pages/apply.rs", "form", 136),
-    ("crates/web/src/api/indicators.rs", "check_values", 131),
     ("crates/sohoa/src/bench.rs", "seed_reports", 128),
     ("crates/web/src/pages/apply.rs", "apply_submit", 124),
     ("crates/sohoa/src/demo.rs", "load", 121),
@@ -39,7 +38,7 @@ const LONG: &[(&str, &str, usize)] = &[
     ("crates/storage/src/feedback/reports.rs", "update", 107),
     ("crates/domain/src/registry/citizen.rs", "parse", 106),
     ("crates/sohoa/src/backup.rs", "restore", 104),
-    ("crates/web/src/pages/dashboards.rs", "indicator", 103),
+    ("crates/web/src/pages/dashboards.rs", "indicator", 99),
     ("crates/storage/src/batch.rs", "spawn", 103),
     ("crates/sohoa/src/demo.rs", "load_indicators", 103),
     ("crates/domain/src/services/procedure.rs", "check", 102),
@@ -55,9 +54,6 @@ const LONG: &[(&str, &str, usize)] = &[
     ("crates/storage/src/lib.rs", "connect", 89),
     ("crates/web/src/oidc.rs", "check_id_token", 86),
     ("crates/web/src/pages/queue.rs", "queue", 84),
-    ("crates/web/src/api/forecasts.rs", "what_if", 84),
-    ("crates/web/src/api/indicators.rs", "put_indicator", 83),
-    ("crates/web/src/api/indicators.rs", "import", 82),
     ("crates/web/src/api/me.rs", "start_activation", 81),
 ];
 

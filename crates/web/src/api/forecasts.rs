@@ -3,17 +3,14 @@
 //! sMAPE beside a seasonal-naive baseline), and what-if scenarios: change a driver
 //! series' growth and see a derived indicator move.
 
-use std::collections::BTreeMap;
-
 use axum::extract::{Path, State};
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use sohoa_domain::indicators::{Indicator, IndicatorCode, Period};
-use sohoa_forecast::{Forecast, ForecastError};
+use sohoa_app::forecasts as uc;
 use utoipa::{IntoParams, ToSchema};
 
-use super::indicators::{values_of, PublishedValue};
-use crate::error::{ApiResult, AppError};
+use super::indicators::unit_param;
+use crate::error::ApiResult;
 use crate::extract::ApiQuery;
 use crate::i18n::Tr;
 use crate::AppState;
@@ -69,90 +66,35 @@ fn score(s: &sohoa_forecast::Score) -> ModelScore {
     }
 }
 
-/// The longest run of consecutive periods ending at the last one, with its values.
-fn contiguous(series: &[&PublishedValue]) -> Vec<(Period, f64)> {
-    let mut parsed: Vec<(Period, f64)> = series
-        .iter()
-        .filter_map(|v| Period::parse(&v.period).ok().map(|p| (p, v.value)))
-        .collect();
-    parsed.sort_by_key(|(p, _)| *p);
-    let mut start = 0;
-    for i in 1..parsed.len() {
-        if parsed[i].0.ordinal() != parsed[i - 1].0.ordinal() + 1 {
-            start = i;
+impl From<uc::Forecasted> for IndicatorForecast {
+    fn from(f: uc::Forecasted) -> Self {
+        let steps = f
+            .periods()
+            .enumerate()
+            .map(|(i, period)| Step {
+                period: period.to_string(),
+                point: f.forecast.point[i],
+                lower80: f.forecast.p80.lower[i],
+                upper80: f.forecast.p80.upper[i],
+                lower95: f.forecast.p95.lower[i],
+                upper95: f.forecast.p95.upper[i],
+            })
+            .collect();
+        IndicatorForecast {
+            indicator: f.indicator.to_string(),
+            unit_code: f.unit_code,
+            observations: f.observations,
+            last_observed: f.last_observed.to_string(),
+            model: f.forecast.model.name().to_owned(),
+            steps,
+            backtest: f.forecast.backtest.as_ref().map(|b| BacktestView {
+                holdout: b.holdout,
+                chosen: score(&b.chosen),
+                baseline: score(&b.baseline),
+                candidates: b.candidates.iter().map(score).collect(),
+            }),
         }
     }
-    parsed.split_off(start)
-}
-
-fn forecast_error(e: ForecastError) -> AppError {
-    match e {
-        ForecastError::TooShort { need, .. } => {
-            AppError::unprocessable("series_too_short").arg("need", need)
-        }
-        ForecastError::BadHorizon => AppError::bad_request("invalid_query").field("h"),
-        ForecastError::NonFinite { .. } | ForecastError::NoModel => {
-            AppError::unprocessable("no_forecast")
-        }
-    }
-}
-
-/// Forecasts `h` periods after the observed `series` (one unit's published values).
-fn forecast_of(
-    ind: &Indicator,
-    series: &[&PublishedValue],
-    h: usize,
-) -> Result<IndicatorForecast, AppError> {
-    let run = contiguous(series);
-    let Some(&(last, _)) = run.last() else {
-        return Err(AppError::unprocessable("series_too_short").arg("need", 3));
-    };
-    let y: Vec<f64> = run.iter().map(|(_, v)| *v).collect();
-    let season = ind.periodicity.per_year() as usize;
-    let f: Forecast = sohoa_forecast::forecast(&y, season, h).map_err(forecast_error)?;
-    let steps = (0..f.point.len())
-        .map(|i| Step {
-            period: last.shift(i as i64 + 1).to_string(),
-            point: f.point[i],
-            lower80: f.p80.lower[i],
-            upper80: f.p80.upper[i],
-            lower95: f.p95.lower[i],
-            upper95: f.p95.upper[i],
-        })
-        .collect();
-    Ok(IndicatorForecast {
-        indicator: ind.code.to_string(),
-        unit_code: series
-            .first()
-            .map(|v| v.unit_code.clone())
-            .unwrap_or_default(),
-        observations: y.len(),
-        last_observed: last.to_string(),
-        model: f.model.name().to_owned(),
-        steps,
-        backtest: f.backtest.as_ref().map(|b| BacktestView {
-            holdout: b.holdout,
-            chosen: score(&b.chosen),
-            baseline: score(&b.baseline),
-            candidates: b.candidates.iter().map(score).collect(),
-        }),
-    })
-}
-
-/// [`forecast_of`] on a blocking thread: fitting models is CPU work that must not hold one
-/// of the few threads answering requests.
-pub(crate) async fn forecast_blocking(
-    ind: &Indicator,
-    series: Vec<PublishedValue>,
-    h: usize,
-) -> Result<IndicatorForecast, AppError> {
-    let ind = ind.clone();
-    tokio::task::spawn_blocking(move || {
-        let refs: Vec<&PublishedValue> = series.iter().collect();
-        forecast_of(&ind, &refs, h)
-    })
-    .await
-    .map_err(AppError::internal)?
 }
 
 /// One sentence for the page: the model and how it did against the baseline.
@@ -186,41 +128,6 @@ pub struct ForecastParams {
     pub h: Option<usize>,
 }
 
-async fn series_for(
-    state: &AppState,
-    code: &str,
-    unit: Option<&str>,
-) -> Result<(Indicator, Vec<PublishedValue>), AppError> {
-    let code = IndicatorCode::parse(code)
-        .map_err(|_| AppError::not_found("indicator_not_found").field("code"))?;
-    let ind = sohoa_storage::indicators::get(&state.db, code.as_str())
-        .await?
-        .ok_or_else(|| AppError::not_found("indicator_not_found").field("code"))?;
-    let unit = match unit.map(str::trim).filter(|s| !s.is_empty()) {
-        Some(u) => Some(
-            sohoa_domain::UnitCode::parse(u)
-                .map_err(|_| AppError::bad_request("invalid_unit_code").field("unit"))?
-                .to_string(),
-        ),
-        None => None,
-    };
-    let values = values_of(state, &ind, unit.as_deref(), None, None).await?;
-    let first = values.first().map(|v| v.unit_code.clone());
-    if unit.is_none() && values.iter().any(|v| Some(&v.unit_code) != first.as_ref()) {
-        return Err(AppError::bad_request("invalid_query").field("unit"));
-    }
-    Ok((ind, values))
-}
-
-fn horizon(h: Option<usize>, ind: &Indicator) -> Result<usize, AppError> {
-    let h = h.unwrap_or(ind.periodicity.per_year() as usize);
-    if (1..=36).contains(&h) {
-        Ok(h)
-    } else {
-        Err(AppError::bad_request("invalid_query").field("h"))
-    }
-}
-
 /// A forecast of an indicator's published series, with intervals and its backtest.
 #[utoipa::path(get, path = "/api/v1/indicators/{code}/forecast", tag = "dashboards",
     params(("code" = String, Path, description = "Indicator code", example = "RETAIL"), ForecastParams),
@@ -231,9 +138,9 @@ pub async fn forecast(
     Path(code): Path<String>,
     ApiQuery(p): ApiQuery<ForecastParams>,
 ) -> ApiResult<Json<IndicatorForecast>> {
-    let (ind, values) = series_for(&state, &code, p.unit.as_deref()).await?;
-    let h = horizon(p.h, &ind)?;
-    Ok(Json(forecast_blocking(&ind, values, h).await?))
+    let unit = unit_param(p.unit.as_deref())?;
+    let f = uc::forecast(&state, &code, unit.as_ref(), p.h).await?;
+    Ok(Json(IndicatorForecast::from(f)))
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -282,82 +189,28 @@ pub async fn what_if(
     Path(code): Path<String>,
     ApiQuery(p): ApiQuery<WhatIfParams>,
 ) -> ApiResult<Json<WhatIf>> {
-    let (ind, _) = series_for(&state, &code, p.unit.as_deref()).await?;
-    let Some(formula) = ind.formula.clone() else {
-        return Err(AppError::unprocessable("indicator_not_derived").field("code"));
-    };
-    if !p.growth.is_finite() || !(-0.5..=1.0).contains(&p.growth) {
-        return Err(AppError::bad_request("invalid_query").field("growth"));
-    }
-    let driver = formula
-        .inputs()
-        .into_iter()
-        .find(|c| c.as_str() == p.driver.trim())
-        .cloned()
-        .ok_or_else(|| AppError::bad_request("invalid_query").field("driver"))?;
-    let h = horizon(p.h, &ind)?;
-    // Observed values, then each input's forecast (baseline) and the driver's scenario.
-    let mut observed: BTreeMap<(String, Period), f64> = BTreeMap::new();
-    let mut baseline = observed.clone();
-    let mut scenario = observed.clone();
-    let mut start: Option<Period> = None;
-    let mut driver_paths: BTreeMap<Period, (f64, f64)> = BTreeMap::new();
-    for input in formula.inputs() {
-        let (inp, values) = series_for(&state, input.as_str(), p.unit.as_deref()).await?;
-        let refs: Vec<&PublishedValue> = values.iter().collect();
-        for (period, v) in contiguous(&refs) {
-            observed.insert((input.to_string(), period), v);
-        }
-        let f = forecast_blocking(&inp, values.clone(), h).await?;
-        let last = Period::parse(&f.last_observed)
-            .map_err(|_| AppError::internal("a forecast names an invalid period"))?;
-        start = Some(start.map_or(last, |s: Period| s.min(last)));
-        let last_value = observed
-            .get(&(input.to_string(), last))
-            .copied()
-            .unwrap_or_default();
-        let per_year = f64::from(inp.periodicity.per_year());
-        for (i, s) in f.steps.iter().enumerate() {
-            let Ok(period) = Period::parse(&s.period) else {
-                continue;
-            };
-            baseline.insert((input.to_string(), period), s.point);
-            let v = if *input == driver {
-                let grown = last_value * (1.0 + p.growth).powf((i + 1) as f64 / per_year);
-                driver_paths.insert(period, (s.point, grown));
-                grown
-            } else {
-                s.point
-            };
-            scenario.insert((input.to_string(), period), v);
-        }
-    }
-    let Some(start) = start else {
-        return Err(AppError::unprocessable("series_too_short").arg("need", 3));
-    };
-    let lookup = |table: &BTreeMap<(String, Period), f64>, c: &IndicatorCode, q: Period| {
-        table
-            .get(&(c.to_string(), q))
-            .or_else(|| observed.get(&(c.to_string(), q)))
-            .copied()
-    };
-    let steps = (1..=h as i64)
-        .filter_map(|k| {
-            let period = start.shift(k);
-            let (db, ds) = driver_paths.get(&period).copied()?;
-            Some(WhatIfStep {
-                period: period.to_string(),
-                baseline: formula.eval(period, |c, q| lookup(&baseline, c, q)),
-                scenario: formula.eval(period, |c, q| lookup(&scenario, c, q)),
-                driver_baseline: db,
-                driver_scenario: ds,
-            })
-        })
-        .collect();
-    Ok(Json(WhatIf {
-        indicator: ind.code.to_string(),
-        driver: driver.to_string(),
+    let unit = unit_param(p.unit.as_deref())?;
+    let scenario = uc::Scenario {
+        unit: unit.as_ref(),
+        driver: &p.driver,
         growth: p.growth,
-        steps,
+        h: p.h,
+    };
+    let w = uc::what_if(&state, &code, scenario).await?;
+    Ok(Json(WhatIf {
+        indicator: w.indicator.to_string(),
+        driver: w.driver.to_string(),
+        growth: p.growth,
+        steps: w
+            .steps
+            .into_iter()
+            .map(|s| WhatIfStep {
+                period: s.period.to_string(),
+                baseline: s.baseline,
+                scenario: s.scenario,
+                driver_baseline: s.driver_baseline,
+                driver_scenario: s.driver_scenario,
+            })
+            .collect(),
     }))
 }

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 use sohoa_domain::indicators::Indicator;
 
-use super::indicators::PublishedValue;
+use sohoa_app::indicators::PublishedValue;
 
 pub const DATA_MEDIA_TYPE: &str = "application/vnd.sdmx.data+json;version=2.0.0";
 pub const STRUCTURE_MEDIA_TYPE: &str = "application/vnd.sdmx.structure+json;version=2.0.0";

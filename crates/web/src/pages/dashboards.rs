@@ -306,9 +306,8 @@ struct IndicatorsTemplate {
 /// `/indicators`: the catalog and the share of indicators fed digitally.
 pub async fn indicators(State(state): State<AppState>, ctx: PageCtx) -> PageResult<Response> {
     let t = ctx.t();
-    let all = sohoa_storage::indicators::all(&state.db)
+    let all = sohoa_app::indicators::catalog(&state)
         .await
-        .map_err(AppError::from)
         .page(ctx.lang)?;
     let d = crate::api::indicators::digital_share(&all);
     let vi = ctx.lang == crate::i18n::Lang::Vi;
@@ -385,17 +384,10 @@ pub async fn indicator(
 ) -> PageResult<Response> {
     let ApiQuery(p) = params.page(ctx.lang)?;
     let t = ctx.t();
-    let ind = sohoa_domain::indicators::IndicatorCode::parse(&code)
-        .ok()
-        .map(|c| c.to_string())
-        .unwrap_or_default();
-    let ind = sohoa_storage::indicators::get(&state.db, &ind)
+    let ind = sohoa_app::indicators::get(&state, &code)
         .await
-        .map_err(AppError::from)
-        .page(ctx.lang)?
-        .ok_or_else(|| AppError::not_found("indicator_not_found"))
         .page(ctx.lang)?;
-    let all = crate::api::indicators::values_of(&state, &ind, None, None, None)
+    let all = sohoa_app::indicators::values_of(&state, &ind, &Default::default())
         .await
         .page(ctx.lang)?;
     let mut units: Vec<String> = all.iter().map(|v| v.unit_code.clone()).collect();
@@ -410,9 +402,12 @@ pub async fn indicator(
     let series: Vec<_> = all.iter().filter(|v| v.unit_code == unit).collect();
     let h =
         p.h.unwrap_or(ind.periodicity.per_year() as usize)
-            .clamp(1, 36);
+            .clamp(1, sohoa_app::forecasts::MAX_HORIZON);
     let owned = series.iter().map(|v| (*v).clone()).collect();
-    let forecast = crate::api::forecasts::forecast_blocking(&ind, owned, h).await;
+    let forecast = sohoa_app::forecasts::forecast_series(&ind, owned, h)
+        .await
+        .map(crate::api::forecasts::IndicatorForecast::from)
+        .map_err(AppError::from);
     let mut points: Vec<Point> = series
         .iter()
         .map(|v| Point {
