@@ -12,9 +12,12 @@ pub mod cache;
 pub mod consents;
 pub mod documents;
 pub mod error;
+pub mod evaluation;
 pub mod feedback;
 pub mod forecasts;
 pub mod indicators;
+pub mod monitoring;
+pub mod tasks;
 
 use std::sync::Arc;
 

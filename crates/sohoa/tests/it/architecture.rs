@@ -15,9 +15,9 @@ const MAX_LINES: usize = 80;
 const LONG: &[(&str, &str, usize)] = &[
     ("crates/web/src/api/mod.rs", "routes", 272), // table
     ("crates/sohoa/src/generate.rs", "generate", 271),
-    ("crates/web/src/pages/feedback.rs", "evaluation_page", 213),
+    ("crates/web/src/pages/feedback.rs", "evaluation_page", 181),
     ("crates/web/src/pages/account.rs", "me", 138),
-    ("crates/web/src/pages/dashboards.rs", "dashboard", 188),
+    ("crates/web/src/pages/dashboards.rs", "dashboard", 184),
     ("crates/web/src/api/mod.rs", "feedback_routes", 180), // table
     ("crates/sohoa/src/import.rs", "parse_file", 162),
     ("crates/web/src/api/sharing.rs", "share", 142),
@@ -45,7 +45,6 @@ const LONG: &[(&str, &str, usize)] = &[
     ("crates/web/src/api/sharing.rs", "token", 101),
     ("crates/web/src/pages/feedback.rs", "map", 98),
     ("crates/storage/src/monitoring.rs", "figures", 95),
-    ("crates/web/src/api/tasks.rs", "score", 94),
     (
         "crates/domain/src/feedback/catalog.rs",
         "default_categories",

@@ -9,11 +9,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use sohoa_domain::feedback::evaluation::{
-    median_hours, publishable, ratio, Basis, Month, PublicFigure, MIN_PUBLIC_CELL,
-};
-use sohoa_domain::policy::{Action, Target};
-use sohoa_storage::feedback::{self as store, Cell, GroupBy};
+use sohoa_app::evaluation::{self as uc, Evaluation, GroupBy, Span};
+use sohoa_domain::feedback::evaluation::Month;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
@@ -93,195 +90,19 @@ pub struct Period {
 
 /// One row of the evaluation. Rates are 0-1; a figure is `null` when nothing was counted
 /// (or, publicly, fewer than five cases).
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Figures {
-    pub unit_code: Option<String>,
-    pub agency_code: Option<String>,
-    /// Average of applicants' and reporters' ratings (1-5).
-    pub satisfaction: Option<f64>,
-    pub ratings: i64,
-    /// Share of applications decided by their due day.
-    pub on_time_rate: Option<f64>,
-    pub applications_decided: i64,
-    /// Share of reports filed in the period that are resolved.
-    pub resolution_rate: Option<f64>,
-    pub reports_received: i64,
-    pub reports_resolved: i64,
-    /// Median hours from filing to resolution (read from hour buckets: exact to a bucket).
-    pub median_resolution_hours: Option<f64>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Evaluation {
-    pub from: String,
-    pub to: String,
-    /// When the figures were read: they are live.
-    pub as_of: String,
-    pub rows: Vec<Figures>,
-}
-
-pub(crate) fn figures(c: &Cell, public: bool) -> Figures {
-    let ratings = c.app_ratings + c.report_ratings;
-    let small = |n: i64| public && n < MIN_PUBLIC_CELL;
-    let hide = |n: i64, v: Option<f64>| if small(n) { None } else { v };
-    let round = |v: Option<f64>| v.map(|x| (x * 1000.0).round() / 1000.0);
-    Figures {
-        unit_code: c.unit_code.clone(),
-        agency_code: c.agency_code.clone(),
-        satisfaction: round(hide(
-            ratings,
-            ratio(c.app_score_sum + c.report_score_sum, ratings),
-        )),
-        ratings,
-        on_time_rate: round(hide(c.apps_decided, ratio(c.apps_on_time, c.apps_decided))),
-        applications_decided: c.apps_decided,
-        resolution_rate: round(hide(
-            c.reports_received,
-            ratio(c.reports_resolved, c.reports_received),
-        )),
-        reports_received: c.reports_received,
-        reports_resolved: c.reports_resolved,
-        median_resolution_hours: round(hide(c.reports_resolved, median_hours(&c.resolution))),
+impl Period {
+    /// The months asked for.
+    pub(crate) fn span(&self) -> Result<Span, AppError> {
+        let month = |s: Option<&str>, field: &'static str| match s {
+            None => Ok(None),
+            Some(s) => Month::parse(s)
+                .map(Some)
+                .map_err(|_| AppError::bad_request("invalid_month").field(field)),
+        };
+        let to = month(self.to.as_deref(), "to")?;
+        let from = month(self.from.as_deref(), "from")?;
+        Ok(Span::new(from, to)?)
     }
-}
-
-pub(crate) fn period(p: &Period) -> Result<(Month, Month), AppError> {
-    let month = |s: &str, field: &'static str| {
-        Month::parse(s).map_err(|_| AppError::bad_request("invalid_month").field(field))
-    };
-    let to = match p.to.as_deref() {
-        Some(s) => month(s, "to")?,
-        None => Month::of(sohoa_domain::timestamp::today()),
-    };
-    let from = match p.from.as_deref() {
-        Some(s) => month(s, "from")?,
-        None => to.minus(11),
-    };
-    if from > to {
-        return Err(AppError::bad_request("invalid_month").field("from"));
-    }
-    Ok((from, to))
-}
-
-/// What a public figure rests on in a cell of counters.
-fn basis(figure: PublicFigure, c: &Cell) -> Basis {
-    match figure {
-        PublicFigure::Satisfaction => {
-            let n = c.app_ratings + c.report_ratings;
-            Basis {
-                cases: n,
-                changes: n,
-            }
-        }
-        PublicFigure::OnTime => Basis {
-            cases: c.apps_decided,
-            changes: c.apps_decided,
-        },
-        PublicFigure::Resolution => Basis {
-            cases: c.reports_received,
-            changes: c.reports_received + c.reports_resolved,
-        },
-        PublicFigure::ResolutionTime => Basis {
-            cases: c.reports_resolved,
-            changes: c.reports_resolved,
-        },
-    }
-}
-
-/// The public evaluation: per commune, summed over the closed months of the period, each
-/// month's figure as last published (publishing anew those whose live counters allow it).
-/// A range sums published months only, so two ranges one month apart differ by a month
-/// that was itself published from at least five cases.
-async fn evaluate_public(state: &AppState, p: &Period) -> Result<Evaluation, AppError> {
-    let (from, to) = period(p)?;
-    if !matches!(p.by.as_deref(), None | Some("unit")) {
-        return Err(AppError::bad_request("invalid_query").field("by"));
-    }
-    // The month under way changes with every case: only ended months are published.
-    let to = to.min(Month::of(sohoa_domain::timestamp::today()).minus(1));
-    let mut rows: std::collections::BTreeMap<String, [Cell; 4]> = Default::default();
-    if from <= to {
-        let live = store::cells_by_month(&state.db, from, to).await?;
-        let mut last: std::collections::HashMap<(Month, String, PublicFigure), Cell> =
-            Default::default();
-        for (month, figure, cell) in store::published(&state.db, from, to).await? {
-            last.insert(
-                (month, cell.unit_code.clone().unwrap_or_default(), figure),
-                cell,
-            );
-        }
-        let mut fresh = Vec::new();
-        for (month, cell) in &live {
-            let unit = cell.unit_code.clone().unwrap_or_default();
-            for (i, figure) in PublicFigure::ALL.into_iter().enumerate() {
-                let before = last.get(&(*month, unit.clone(), figure));
-                let shown = if publishable(before.map(|c| basis(figure, c)), basis(figure, cell)) {
-                    fresh.push((*month, figure, cell.clone()));
-                    Some(cell)
-                } else {
-                    before
-                };
-                if let Some(c) = shown {
-                    rows.entry(unit.clone())
-                        .or_insert_with(|| std::array::from_fn(|_| Cell::of_unit(&unit)))[i]
-                        .merge(c);
-                }
-            }
-        }
-        store::publish(&state.db, &fresh).await?;
-    }
-    Ok(Evaluation {
-        from: from.to_string(),
-        to: to.to_string(),
-        as_of: sohoa_domain::Timestamp::now().to_string(),
-        rows: rows
-            .values()
-            .map(|[sat, on_time, resolution, time]| {
-                let (s, o, r, t) = (
-                    figures(sat, true),
-                    figures(on_time, true),
-                    figures(resolution, true),
-                    figures(time, true),
-                );
-                Figures {
-                    unit_code: s.unit_code,
-                    agency_code: None,
-                    satisfaction: s.satisfaction,
-                    ratings: s.ratings,
-                    on_time_rate: o.on_time_rate,
-                    applications_decided: o.applications_decided,
-                    resolution_rate: r.resolution_rate,
-                    reports_received: r.reports_received,
-                    reports_resolved: r.reports_resolved,
-                    median_resolution_hours: t.median_resolution_hours,
-                }
-            })
-            .collect(),
-    })
-}
-
-pub(crate) async fn evaluate(
-    state: &AppState,
-    p: &Period,
-    public: bool,
-) -> Result<Evaluation, AppError> {
-    if public {
-        return evaluate_public(state, p).await;
-    }
-    let (from, to) = period(p)?;
-    let by = match (p.by.as_deref(), public) {
-        (None | Some("unit"), _) => GroupBy::Unit,
-        (Some("agency"), false) => GroupBy::Agency,
-        (Some("unit_agency"), false) => GroupBy::UnitAndAgency,
-        _ => return Err(AppError::bad_request("invalid_query").field("by")),
-    };
-    let cells = store::cells(&state.db, from, to, by).await?;
-    Ok(Evaluation {
-        from: from.to_string(),
-        to: to.to_string(),
-        as_of: sohoa_domain::Timestamp::now().to_string(),
-        rows: cells.iter().map(|c| figures(c, public)).collect(),
-    })
 }
 
 /// The full evaluation for leaders and city administrators, by commune, agency or both.
@@ -293,8 +114,13 @@ pub async fn full(
     caller: Caller,
     ApiQuery(p): ApiQuery<Period>,
 ) -> ApiResult<Json<Evaluation>> {
-    caller.authorize(Action::ReadEvaluation, &Target::default())?;
-    Ok(Json(evaluate(&state, &p, false).await?))
+    let by = match p.by.as_deref() {
+        None | Some("unit") => GroupBy::Unit,
+        Some("agency") => GroupBy::Agency,
+        Some("unit_agency") => GroupBy::UnitAndAgency,
+        Some(_) => return Err(AppError::bad_request("invalid_query").field("by")),
+    };
+    Ok(Json(uc::full(&state, &caller.0, p.span()?, by).await?))
 }
 
 /// The public evaluation: per commune over the months of the period that have ended, no
@@ -305,5 +131,8 @@ pub async fn public(
     State(state): State<AppState>,
     ApiQuery(p): ApiQuery<Period>,
 ) -> ApiResult<Json<Evaluation>> {
-    Ok(Json(evaluate(&state, &p, true).await?))
+    if !matches!(p.by.as_deref(), None | Some("unit")) {
+        return Err(AppError::bad_request("invalid_query").field("by"));
+    }
+    Ok(Json(uc::public(&state, p.span()?).await?))
 }

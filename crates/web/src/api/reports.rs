@@ -851,12 +851,3 @@ pub async fn put_route(
     routing::set_route(&state, who, &body.category, unit.as_ref(), agency.as_ref()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
-
-// ---------------------------------------------------------------------------------------
-// Helpers
-
-/// An optional free-text note (a comment, a review's reason): blank is none, anything else
-/// must be a note the rules admit.
-pub(crate) fn note_of(s: Option<&str>, field: &'static str) -> Result<Option<String>, AppError> {
-    Ok(uc::note_of(s, field)?)
-}

@@ -9,13 +9,14 @@ use serde::Deserialize;
 
 use super::charts::{bars, line, num, Point};
 use super::{render, PageCtx, Shell};
-use crate::api::monitoring::{by_of, read, scope_of, MonitorParams, MonitorRow};
+use crate::api::monitoring::{by_of, MonitorParams};
 use crate::auth::Caller;
 use crate::error::AppError;
 use crate::extract::ApiQuery;
 use crate::html::{PageErrorExt, PageResult};
 use crate::i18n::Tr;
 use crate::AppState;
+use sohoa_app::monitoring::{read, By, MonitorRow};
 
 #[derive(Debug, Default, Deserialize)]
 pub struct DashParams {
@@ -94,22 +95,24 @@ pub async fn dashboard(
     let ApiQuery(p) = params.page(ctx.lang)?;
     let t = ctx.t();
     let unit = p.unit.clone().unwrap_or_default();
-    let mp = |by: &str| MonitorParams {
-        by: Some(by.to_owned()),
+    let filter = MonitorParams {
         from: p.from.clone().filter(|s| !s.is_empty()),
         to: p.to.clone().filter(|s| !s.is_empty()),
         unit: (!unit.is_empty()).then(|| unit.clone()),
         ..MonitorParams::default()
+    }
+    .filter()
+    .page(ctx.lang)?;
+    let city = read(&state, &caller.0, By::City, &filter)
+        .await
+        .page(ctx.lang)?;
+    let by = if unit.is_empty() {
+        By::Unit
+    } else {
+        By::Procedure
     };
-    let scope = scope_of(&caller, &mp("city")).page(ctx.lang)?;
-    let city = read(&state, by_of(Some("city")).page(ctx.lang)?, &scope)
-        .await
-        .page(ctx.lang)?;
-    let by = if unit.is_empty() { "unit" } else { "procedure" };
-    let table = read(&state, by_of(Some(by)).page(ctx.lang)?, &scope)
-        .await
-        .page(ctx.lang)?;
-    let monthly = read(&state, by_of(Some("month")).page(ctx.lang)?, &scope)
+    let table = read(&state, &caller.0, by, &filter).await.page(ctx.lang)?;
+    let monthly = read(&state, &caller.0, By::Month, &filter)
         .await
         .page(ctx.lang)?;
     let columns: Vec<String> = [
@@ -179,37 +182,31 @@ pub async fn dashboard(
         line("received", &t.get("dash-chart-received"), &points)
     };
     let (tasks, scores) = if unit.is_empty() {
-        let today = crate::api::date_text(crate::api::today());
-        let own = match &caller.0 {
-            sohoa_domain::policy::Principal::Staff(s) => s.agency.clone(),
-            _ => None,
-        };
+        let today = sohoa_app::today();
         let names = super::labels::agency_names(&state, ctx.lang)
             .await
             .page(ctx.lang)?;
-        let tasks = sohoa_storage::indicators::tasks(
-            &state.db,
-            own.as_ref().map(sohoa_domain::agency::AgencyCode::as_str),
-        )
-        .await
-        .map_err(AppError::from)
-        .page(ctx.lang)?
-        .into_iter()
-        .map(|x| crate::api::tasks::view(x, &today))
-        .map(|mut x| {
-            // People read the agency's name; its code follows it.
-            if let Some(name) = names.get(&x.agency_code) {
-                x.agency_code = name.clone();
-            }
-            x
-        })
-        .collect();
-        let period = crate::api::evaluation::Period {
+        let tasks = sohoa_app::tasks::list(&state, &caller.0, None)
+            .await
+            .page(ctx.lang)?
+            .into_iter()
+            .map(|x| crate::api::tasks::view(x, today))
+            .map(|mut x| {
+                // People read the agency's name; its code follows it.
+                if let Some(name) = names.get(&x.agency_code) {
+                    x.agency_code = name.clone();
+                }
+                x
+            })
+            .collect();
+        let span = crate::api::evaluation::Period {
             from: p.from.clone().filter(|s| !s.is_empty()),
             to: p.to.clone().filter(|s| !s.is_empty()),
             by: None,
-        };
-        let card = crate::api::tasks::score(&state, &caller, &period)
+        }
+        .span()
+        .page(ctx.lang)?;
+        let card = sohoa_app::tasks::scorecard(&state, &caller.0, span)
             .await
             .page(ctx.lang)?;
         let scores = card
@@ -237,7 +234,7 @@ pub async fn dashboard(
     let csv_href = format!(
         "/dashboard/monitoring.csv?{}",
         query(&[
-            ("by", by),
+            ("by", sohoa_app::monitoring::by_name(by)),
             ("unit", &unit),
             ("from", &table.from),
             ("to", &table.to)
@@ -259,7 +256,7 @@ pub async fn dashboard(
         unit,
         totals,
         chart,
-        first_column: t.get(if by == "unit" {
+        first_column: t.get(if by == By::Unit {
             "dash-col-unit"
         } else {
             "dash-col-procedure"
@@ -284,11 +281,11 @@ pub async fn monitoring_csv(
 ) -> PageResult<Response> {
     let ApiQuery(p) = params.page(ctx.lang)?;
     let by = by_of(p.by.as_deref()).page(ctx.lang)?;
-    let scope = scope_of(&caller, &p).page(ctx.lang)?;
-    let m = read(&state, by, &scope).await.page(ctx.lang)?;
+    let filter = p.filter().page(ctx.lang)?;
+    let m = read(&state, &caller.0, by, &filter).await.page(ctx.lang)?;
     Ok(crate::csv::response(
         &format!("monitoring-{}-{}-{}.csv", m.by, m.from, m.to),
-        m.csv(),
+        crate::api::monitoring::csv(&m),
     ))
 }
 

@@ -13,12 +13,14 @@ use sohoa_domain::feedback::report::ReportStatus;
 
 use super::charts::esc;
 use super::{render, PageCtx, Shell};
-use crate::api::evaluation::{evaluate, Figures, Period};
+use crate::api::evaluation::Period;
+use crate::auth::Caller;
 use crate::error::AppError;
 use crate::extract::ApiQuery;
 use crate::html::{PageErrorExt, PageResult};
 use crate::i18n::Tr;
 use crate::AppState;
+use sohoa_app::evaluation::{self as eval, Figures, GroupBy};
 
 /// Width of the drawn map in SVG units; the height follows the box's shape.
 pub(super) const WIDTH: f64 = 800.0;
@@ -334,24 +336,71 @@ pub async fn public(
     ctx: PageCtx,
     params: Result<ApiQuery<EvalParams>, AppError>,
 ) -> PageResult<Response> {
-    evaluation_page(state, ctx, params, false).await
+    evaluation_page(state, ctx, params, None).await
 }
 
 /// `/evaluation/full`: the same for leaders, with small cells and a table per agency.
 pub async fn full(
     state: State<AppState>,
+    caller: Caller,
     ctx: PageCtx,
     params: Result<ApiQuery<EvalParams>, AppError>,
 ) -> PageResult<Response> {
-    evaluation_page(state, ctx, params, true).await
+    evaluation_page(state, ctx, params, Some(caller)).await
+}
+
+/// The table's rows by column `col`; cells without a figure go last either way.
+fn sort_rows(rows: &mut [Figures], col: &str, desc: bool) {
+    rows.sort_by(|a, b| {
+        let o = if col == "unit_code" {
+            a.unit_code.cmp(&b.unit_code)
+        } else {
+            match (metric_of(a, col), metric_of(b, col)) {
+                (Some(x), Some(y)) => {
+                    let o = x.total_cmp(&y);
+                    if desc {
+                        o.reverse()
+                    } else {
+                        o
+                    }
+                }
+                (Some(_), None) => std::cmp::Ordering::Less,
+                (None, Some(_)) => std::cmp::Ordering::Greater,
+                (None, None) => std::cmp::Ordering::Equal,
+            }
+        };
+        if col == "unit_code" && desc {
+            o.reverse()
+        } else {
+            o
+        }
+    });
+}
+
+/// The map's legend: the five classes of the metric between `lo` and `hi`, then "no figure".
+fn legend(lo: f64, hi: f64, metric: &str, no_figure: String) -> Vec<(String, String)> {
+    let mut legend: Vec<(String, String)> = Vec::new();
+    if lo.is_finite() && hi.is_finite() {
+        for (i, colour) in PALETTE.iter().enumerate() {
+            let a = lo + (hi - lo) * i as f64 / 5.0;
+            let b = lo + (hi - lo) * (i + 1) as f64 / 5.0;
+            legend.push((
+                (*colour).to_owned(),
+                format!("{} – {}", show(Some(a), metric), show(Some(b), metric)),
+            ));
+        }
+    }
+    legend.push(("#e0e0e0".into(), no_figure));
+    legend
 }
 
 async fn evaluation_page(
     State(state): State<AppState>,
     ctx: PageCtx,
     params: Result<ApiQuery<EvalParams>, AppError>,
-    full: bool,
+    leader: Option<Caller>,
 ) -> PageResult<Response> {
+    let full = leader.is_some();
     let ApiQuery(p) = params.page(ctx.lang)?;
     let t = ctx.t();
     let metric = p
@@ -359,12 +408,18 @@ async fn evaluation_page(
         .clone()
         .filter(|m| METRICS.contains(&m.as_str()))
         .unwrap_or_else(|| "satisfaction".to_owned());
-    let period = Period {
+    let span = Period {
         from: p.from.clone().filter(|s| !s.is_empty()),
         to: p.to.clone().filter(|s| !s.is_empty()),
         by: None,
-    };
-    let eval = evaluate(&state, &period, !full).await.page(ctx.lang)?;
+    }
+    .span()
+    .page(ctx.lang)?;
+    let eval = match &leader {
+        Some(c) => eval::full(&state, &c.0, span, GroupBy::Unit).await,
+        None => eval::public(&state, span).await,
+    }
+    .page(ctx.lang)?;
     let geo = state
         .feedback
         .geography(&state.db)
@@ -416,18 +471,7 @@ async fn evaluation_page(
         );
     }
     svg.push_str("</svg>");
-    let mut legend: Vec<(String, String)> = Vec::new();
-    if lo.is_finite() && hi.is_finite() {
-        for (i, colour) in PALETTE.iter().enumerate() {
-            let a = lo + (hi - lo) * i as f64 / 5.0;
-            let b = lo + (hi - lo) * (i + 1) as f64 / 5.0;
-            legend.push((
-                (*colour).to_owned(),
-                format!("{} – {}", show(Some(a), &metric), show(Some(b), &metric)),
-            ));
-        }
-    }
-    legend.push(("#e0e0e0".into(), t.get("eval-no-figure")));
+    let legend = legend(lo, hi, &metric, t.get("eval-no-figure"));
 
     // The table, sorted by the column asked for (nothing needs a script).
     let mut rows = eval.rows.clone();
@@ -437,31 +481,7 @@ async fn evaluation_page(
         .filter(|s| METRICS.contains(&s.as_str()) || s == "unit_code");
     let desc = p.dir.as_deref() == Some("desc");
     if let Some(col) = &sort {
-        rows.sort_by(|a, b| {
-            let o = if col == "unit_code" {
-                a.unit_code.cmp(&b.unit_code)
-            } else {
-                // Cells without a figure go last either way.
-                match (metric_of(a, col), metric_of(b, col)) {
-                    (Some(x), Some(y)) => {
-                        let o = x.total_cmp(&y);
-                        if desc {
-                            o.reverse()
-                        } else {
-                            o
-                        }
-                    }
-                    (Some(_), None) => std::cmp::Ordering::Less,
-                    (None, Some(_)) => std::cmp::Ordering::Greater,
-                    (None, None) => std::cmp::Ordering::Equal,
-                }
-            };
-            if col == "unit_code" && desc {
-                o.reverse()
-            } else {
-                o
-            }
-        });
+        sort_rows(&mut rows, col, desc);
     }
     let base = |col: &str, dir: &str| {
         let mut q = form_urlencoded::Serializer::new(String::new());
@@ -508,15 +528,11 @@ async fn evaluation_page(
             ],
         ),
     };
-    let by_agency = if full {
-        let p = Period {
-            by: Some("agency".into()),
-            ..period
-        };
+    let by_agency = if let Some(c) = &leader {
         let names = super::labels::agency_names(&state, ctx.lang)
             .await
             .page(ctx.lang)?;
-        evaluate(&state, &p, false)
+        eval::full(&state, &c.0, span, GroupBy::Agency)
             .await
             .page(ctx.lang)?
             .rows
