@@ -23,6 +23,8 @@ pub enum Kind {
     Conflict,
     /// What was sent is over a bound (bytes, rows).
     TooLarge,
+    /// Too many attempts: wait `retry_after` seconds.
+    TooMany,
     /// A part the use case needs is down for now (the database); try again.
     Unavailable,
     /// A fault of ours; the cause is logged, never shown.
@@ -41,6 +43,8 @@ pub struct Error {
     pub detail: Option<String>,
     /// The cause of an internal error: logged, never sent.
     pub cause: Option<String>,
+    /// Seconds to wait before trying again.
+    pub retry_after: Option<u64>,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -54,6 +58,7 @@ impl Error {
             field: None,
             detail: None,
             cause: None,
+            retry_after: None,
         }
     }
     pub fn bad_request(code: &'static str) -> Self {
@@ -70,6 +75,15 @@ impl Error {
     }
     pub fn forbidden(code: &'static str) -> Self {
         Self::new(Kind::Forbidden, code)
+    }
+    pub fn unauthenticated(code: &'static str) -> Self {
+        Self::new(Kind::Unauthenticated, code)
+    }
+    /// Too many attempts: try again in `secs` seconds (which the message may quote).
+    pub fn too_many(code: &'static str, secs: u64) -> Self {
+        let mut e = Self::new(Kind::TooMany, code);
+        e.retry_after = Some(secs);
+        e.arg("seconds", secs)
     }
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         let mut e = Self::new(Kind::Internal, "internal");

@@ -7,6 +7,7 @@
 //! one transaction, and returns a typed result or an [`Error`] whose [`Kind`] each channel
 //! knows how to show. This crate knows no HTTP: no status codes, no extractors, no axum.
 
+pub mod accounts;
 pub mod applications;
 pub mod cache;
 pub mod consents;
@@ -15,8 +16,11 @@ pub mod error;
 pub mod evaluation;
 pub mod feedback;
 pub mod forecasts;
+pub mod identity;
 pub mod indicators;
 pub mod monitoring;
+pub mod sharing;
+pub mod staff;
 pub mod tasks;
 
 use std::sync::Arc;

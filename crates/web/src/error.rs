@@ -337,6 +337,7 @@ impl From<sohoa_app::Error> for AppError {
             Kind::NotFound => StatusCode::NOT_FOUND,
             Kind::Conflict => StatusCode::CONFLICT,
             Kind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Kind::TooMany => StatusCode::TOO_MANY_REQUESTS,
             Kind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Kind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         };
@@ -345,6 +346,7 @@ impl From<sohoa_app::Error> for AppError {
         err.field = e.field;
         err.detail = e.detail;
         err.internal = e.cause;
+        err.retry_after = e.retry_after.map(|s| u32::try_from(s).unwrap_or(u32::MAX));
         err
     }
 }

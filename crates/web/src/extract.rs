@@ -70,6 +70,9 @@ impl ConsumerCaller {
     pub fn actor(&self) -> String {
         self.principal.actor()
     }
+    pub fn principal(&self) -> &Principal {
+        &self.principal
+    }
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for ConsumerCaller {

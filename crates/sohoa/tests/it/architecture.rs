@@ -20,7 +20,6 @@ const LONG: &[(&str, &str, usize)] = &[
     ("crates/web/src/pages/dashboards.rs", "dashboard", 184),
     ("crates/web/src/api/mod.rs", "feedback_routes", 180), // table
     ("crates/sohoa/src/import.rs", "parse_file", 162),
-    ("crates/web/src/api/sharing.rs", "share", 142),
     ("crates/sohoa/src/import.rs", "run_kind", 142),
     ("crates/sohoa/src/bench.rs", "seed_monitoring", 130),
     ("crates/sohoa/src/bench.rs", "seed_applications", 135),
@@ -32,7 +31,6 @@ const LONG: &[(&str, &str, usize)] = &[
     ("crates/sohoa/src/demo.rs", "load", 121),
     ("crates/domain/src/units.rs", "reference_units", 117), // table
     ("crates/web/src/pages/charts.rs", "line", 112),
-    ("crates/web/src/auth.rs", "sign_in", 111),
     ("crates/web/src/pages/account.rs", "oidc_callback", 108),
     ("crates/storage/src/applications.rs", "create_many", 108),
     ("crates/storage/src/feedback/reports.rs", "update", 107),
@@ -42,7 +40,6 @@ const LONG: &[(&str, &str, usize)] = &[
     ("crates/storage/src/batch.rs", "spawn", 103),
     ("crates/sohoa/src/demo.rs", "load_indicators", 103),
     ("crates/domain/src/services/procedure.rs", "check", 102),
-    ("crates/web/src/api/sharing.rs", "token", 101),
     ("crates/web/src/pages/feedback.rs", "map", 98),
     ("crates/storage/src/monitoring.rs", "figures", 95),
     (
@@ -53,7 +50,6 @@ const LONG: &[(&str, &str, usize)] = &[
     ("crates/storage/src/lib.rs", "connect", 89),
     ("crates/web/src/oidc.rs", "check_id_token", 86),
     ("crates/web/src/pages/queue.rs", "queue", 84),
-    ("crates/web/src/api/me.rs", "start_activation", 81),
 ];
 
 const CRATES: &[&str] = &["domain", "storage", "app", "web", "sohoa", "forecast"];

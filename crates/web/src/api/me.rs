@@ -2,18 +2,12 @@
 //! Estonia's data tracker: every audited access to the citizen's records, newest first),
 //! and consents.
 
-use std::time::Duration;
-
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use sohoa_domain::audit::{AuditRecord, Outcome};
-use sohoa_domain::identity::{check_password, hash_password};
-use sohoa_domain::policy::{Action, Target};
-use sohoa_domain::sharing::Consumer;
-use sohoa_domain::{CitizenId, Timestamp};
-use sohoa_storage::{accounts, audit, registry, StorageError};
+use sohoa_app::{accounts, consents, Acting};
+use sohoa_domain::audit::Outcome;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
@@ -51,46 +45,8 @@ pub async fn create_account(
     ClientAddr(addr): ClientAddr,
     ApiJson(body): ApiJson<NewAccount>,
 ) -> ApiResult<(StatusCode, Json<AccountCreated>)> {
-    let id = CitizenId::parse(&body.citizen_id)
-        .map_err(|_| AppError::unprocessable("invalid_citizen_id").field("citizen_id"))?;
-    check_password(&body.password)
-        .map_err(|_| AppError::unprocessable("invalid_password").field("password"))?;
-    let Some(citizen) = registry::citizens::get(&state.db, &id).await? else {
-        // Checked before the scope so that a digital team cannot probe who is registered
-        // elsewhere: both answers would differ only outside their ward.
-        caller.authorize(
-            Action::CreateCitizenAccount,
-            &Target {
-                citizen: Some(&id),
-                ..Target::default()
-            },
-        )?;
-        return Err(AppError::unprocessable("unknown_citizen").field("citizen_id"));
-    };
-    caller.authorize(
-        Action::CreateCitizenAccount,
-        &Target {
-            citizen: Some(&id),
-            unit: Some(&citizen.citizen.permanent_address.unit_code),
-            ..Target::default()
-        },
-    )?;
-    let salt = crate::auth::random_bytes::<16>()?;
-    let password = body.password;
-    let hash = crate::auth::blocking(move || hash_password(&password, &salt))
-        .await?
-        .map_err(AppError::internal)?;
-    let record = AuditRecord::new(caller.actor(), "account.create", "citizen", id.as_str())
-        .actor_unit(caller.0.agency().map(ToString::to_string))
-        .client_addr(addr);
-    let mut tx = state.db.begin().await?;
-    match accounts::create(&mut tx, id.as_str(), &hash, record).await {
-        Err(StorageError::Conflict(_)) => {
-            return Err(AppError::conflict("account_exists").field("citizen_id"))
-        }
-        other => other?,
-    };
-    tx.commit().await.map_err(StorageError::from)?;
+    let who = Acting::new(&caller.0, addr.as_deref());
+    let id = accounts::open(&state, who, &body.citizen_id, body.password).await?;
     Ok((
         StatusCode::CREATED,
         Json(AccountCreated {
@@ -112,9 +68,6 @@ pub struct ActivationStarted {
     pub valid_minutes: i64,
 }
 
-/// How long an activation code stays valid.
-const ACTIVATION_MINUTES: i64 = 30;
-
 /// Starts a resident's account: if the CCCD is of a resident the caller may help (a
 /// digital team: its own ward) who has no account yet and a phone or e-mail in the
 /// registry, a one-time code goes there, and the resident sets their own password with it
@@ -133,78 +86,12 @@ pub async fn start_activation(
     ClientAddr(addr): ClientAddr,
     ApiJson(body): ApiJson<NewActivation>,
 ) -> ApiResult<(StatusCode, Json<ActivationStarted>)> {
-    let id = CitizenId::parse(&body.citizen_id)
-        .map_err(|_| AppError::unprocessable("invalid_citizen_id").field("citizen_id"))?;
-    let found = registry::citizens::get(&state.db, &id).await?;
-    let eligible = match &found {
-        Some(c) => {
-            let in_scope = sohoa_domain::policy::authorize(
-                &caller.0,
-                Action::StartAccountActivation,
-                &Target {
-                    citizen: Some(&id),
-                    unit: Some(&c.citizen.permanent_address.unit_code),
-                    ..Target::default()
-                },
-            )
-            .is_ok();
-            let reachable = c.citizen.phone.is_some() || c.citizen.email.is_some();
-            in_scope
-                && reachable
-                && accounts::by_citizen(&state.db, id.as_str())
-                    .await?
-                    .is_none()
-        }
-        None => false,
-    };
-    let record = AuditRecord::new(
-        caller.actor(),
-        "account.activation_start",
-        "citizen",
-        id.as_str(),
-    )
-    .outcome(if eligible {
-        Outcome::Success
-    } else {
-        Outcome::Denied
-    })
-    .actor_unit(caller.0.agency().map(ToString::to_string))
-    .client_addr(addr);
-    if eligible {
-        let code = sohoa_domain::services::application::LookupCode::from_random(
-            crate::auth::random_bytes::<8>()?,
-        );
-        let expires = (time::OffsetDateTime::now_utc()
-            + time::Duration::minutes(ACTIVATION_MINUTES))
-        .format(&time::format_description::well_known::Rfc3339)
-        .map_err(AppError::internal)?;
-        let subject = "Mã kích hoạt tài khoản sohoa / Your sohoa activation code";
-        let message = format!(
-            "Mã kích hoạt tài khoản của bạn: {code}. Mã có hiệu lực {ACTIVATION_MINUTES} phút. \
-             Đừng đưa mã cho ai, kể cả cán bộ: chính bạn đặt mật khẩu.\n\
-             Your account activation code: {code}. It is valid for {ACTIVATION_MINUTES} minutes. \
-             Give it to nobody, staff included: you set your own password.\n"
-        );
-        let keys = state.db.keyring()?;
-        let mut tx = state.db.begin().await?;
-        accounts::start_activation(
-            &mut tx,
-            &keys,
-            id.as_str(),
-            &code.hash(),
-            &expires,
-            (subject, &message),
-            record,
-        )
-        .await?;
-        tx.commit().await.map_err(StorageError::from)?;
-    } else {
-        state.audit.record(record).await?;
-    }
+    let who = Acting::new(&caller.0, addr.as_deref());
+    accounts::start_activation(&state, who, &body.citizen_id).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(ActivationStarted {
-            valid_minutes: ACTIVATION_MINUTES,
+            valid_minutes: accounts::ACTIVATION_MINUTES,
         }),
     ))
 }
@@ -234,41 +121,14 @@ pub async fn activate(
     ClientAddr(addr): ClientAddr,
     ApiJson(body): ApiJson<Activate>,
 ) -> ApiResult<(StatusCode, Json<AccountCreated>)> {
-    let id = CitizenId::parse(&body.citizen_id)
-        .map_err(|_| AppError::unprocessable("invalid_citizen_id").field("citizen_id"))?;
-    let code_hash = crate::api::applications::assist_code_hash(&body.code)
-        .ok_or_else(|| AppError::unprocessable("invalid_activation_code").field("code"))?;
-    check_password(&body.password)
-        .map_err(|_| AppError::unprocessable("invalid_password").field("password"))?;
-    let salt = crate::auth::random_bytes::<16>()?;
-    let password = body.password;
-    let hash = crate::auth::blocking(move || hash_password(&password, &salt))
-        .await?
-        .map_err(AppError::internal)?;
-    let record = AuditRecord::new(
-        format!("citizen:{id}"),
-        "account.activate",
-        "citizen",
-        id.as_str(),
-    )
-    .client_addr(addr);
-    let mut tx = state.db.begin().await?;
-    let outcome = accounts::activate(&mut tx, id.as_str(), &code_hash, &hash, record).await?;
-    tx.commit().await.map_err(StorageError::from)?;
-    match outcome {
-        accounts::Activation::Opened => Ok((
-            StatusCode::CREATED,
-            Json(AccountCreated {
-                citizen_id: id.to_string(),
-            }),
-        )),
-        accounts::Activation::Exists => {
-            Err(AppError::conflict("account_exists").field("citizen_id"))
-        }
-        accounts::Activation::Refused => {
-            Err(AppError::unprocessable("invalid_activation_code").field("code"))
-        }
-    }
+    let addr = addr.as_deref();
+    let id = accounts::activate(&state, addr, &body.citizen_id, &body.code, body.password).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(AccountCreated {
+            citizen_id: id.to_string(),
+        }),
+    ))
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -308,25 +168,15 @@ pub struct AccessLog {
     responses((status = 200, body = AccessLog), (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody)))]
 pub async fn access_log(
     State(state): State<AppState>,
-    session: CitizenSession,
+    caller: Caller,
+    _session: CitizenSession,
     ApiQuery(p): ApiQuery<AccessLogParams>,
 ) -> ApiResult<Json<AccessLog>> {
     let limit = p.limit.unwrap_or(50);
-    if !(1..=200).contains(&limit) {
-        return Err(AppError::bad_request("invalid_page"));
-    }
-    let entries = audit::entries_for_object_before(
-        &state.db,
-        "citizen",
-        &session.citizen_id,
-        p.before,
-        limit + 1,
-    )
-    .await?;
-    let more = entries.len() as i64 > limit;
-    let items: Vec<Access> = entries
+    let page = accounts::access_log(&state, &caller.0, p.before, limit).await?;
+    let items: Vec<Access> = page
+        .entries
         .into_iter()
-        .take(limit as usize)
         .map(|e| Access {
             seq: e.seq,
             at: e.record.at,
@@ -338,14 +188,8 @@ pub async fn access_log(
             outcome: e.record.outcome,
         })
         .collect();
-    Ok(Json(AccessLog {
-        next_before: if more {
-            items.last().map(|a| a.seq)
-        } else {
-            None
-        },
-        items,
-    }))
+    let next_before = items.last().map(|a| a.seq).filter(|_| page.more);
+    Ok(Json(AccessLog { next_before, items }))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -412,76 +256,25 @@ impl From<sohoa_storage::sharing::Consent> for ConsentView {
         (status = 422, body = crate::error::ErrorBody)))]
 pub async fn create_consent(
     State(state): State<AppState>,
-    session: CitizenSession,
+    caller: Caller,
+    _session: CitizenSession,
     ClientAddr(addr): ClientAddr,
     ApiJson(body): ApiJson<NewConsent>,
 ) -> ApiResult<(StatusCode, Json<ConsentView>)> {
-    use sohoa_domain::sharing::{Purpose, RegistryName};
     let grantee = match (&body.agency_code, &body.enterprise_tax_code) {
-        (Some(code), None) => {
-            let agency = sohoa_domain::agency::AgencyCode::parse(code)
-                .map_err(|_| AppError::unprocessable("invalid_agency_code").field("agency_code"))?;
-            if sohoa_storage::agencies::get(&state.db, &agency)
-                .await?
-                .is_none()
-            {
-                return Err(AppError::unprocessable("agency_not_found").field("agency_code"));
-            }
-            Consumer::Agency(agency)
-        }
-        (None, Some(tax_code)) => {
-            let field = "enterprise_tax_code";
-            let tax_code = sohoa_domain::TaxCode::parse(tax_code)
-                .map_err(|_| AppError::unprocessable("invalid_tax_code").field(field))?;
-            if let Some(refusal) = super::sharing::enterprise_refusal(&state, &tax_code).await? {
-                return Err(AppError::unprocessable(refusal).field(field));
-            }
-            Consumer::Enterprise(tax_code)
-        }
+        (Some(code), None) => consents::Grantee::Agency(code),
+        (None, Some(tax_code)) => consents::Grantee::Enterprise(tax_code),
         _ => return Err(AppError::unprocessable("invalid_grantee").field("agency_code")),
     };
-    let purpose = Purpose::parse(&body.purpose)
-        .map_err(|_| AppError::unprocessable("invalid_purpose").field("purpose"))?;
-    let fields = super::sharing::field_list(
-        RegistryName::Citizens,
-        &body.fields,
-        StatusCode::UNPROCESSABLE_ENTITY,
-    )?;
-    let valid_until = match (&body.valid_until, body.one_off) {
-        (None, true) => None,
-        (None, false) => {
-            return Err(AppError::unprocessable("invalid_valid_until").field("valid_until"))
-        }
-        (Some(t), _) => {
-            let t = Timestamp::parse(t)
-                .map_err(|_| AppError::unprocessable("invalid_valid_until").field("valid_until"))?;
-            let now = Timestamp::now();
-            if t <= now || t > crate::auth::later(Duration::from_secs(366 * 24 * 3600)) {
-                return Err(AppError::unprocessable("invalid_valid_until").field("valid_until"));
-            }
-            Some(t.to_string())
-        }
-    };
-    let new = sohoa_storage::sharing::NewConsent {
-        citizen_id: &session.citizen_id,
-        grantee: &grantee,
-        purpose: &purpose,
-        fields: &fields,
+    let consent = consents::NewConsent {
+        grantee,
+        purpose: &body.purpose,
+        fields: &body.fields,
         one_off: body.one_off,
-        valid_until: valid_until.as_deref(),
+        valid_until: body.valid_until.as_deref(),
     };
-    let record = AuditRecord::new(
-        format!("citizen:{}", session.citizen_id),
-        "consent.create",
-        "citizen",
-        &session.citizen_id,
-    )
-    // The grantee, agency or enterprise, is named beside the citizen who consented.
-    .actor_unit(Some(grantee.code().to_owned()))
-    .client_addr(addr);
-    let mut tx = state.db.begin().await?;
-    let consent = sohoa_storage::sharing::create_consent(&mut tx, &new, record).await?;
-    tx.commit().await.map_err(StorageError::from)?;
+    let who = Acting::new(&caller.0, addr.as_deref());
+    let consent = consents::give(&state, who, consent).await?;
     Ok((StatusCode::CREATED, Json(consent.into())))
 }
 
@@ -529,11 +322,6 @@ pub struct Inbox {
     pub items: Vec<NotificationView>,
 }
 
-/// The signed-in citizen, allowed to read their own data; anyone else is refused.
-pub(crate) fn own_id(caller: &Caller) -> Result<&CitizenId, AppError> {
-    Ok(sohoa_app::documents::own_id(&caller.0)?)
-}
-
 /// The signed-in citizen's inbox: a notification for every status change of their
 /// applications.
 #[utoipa::path(get, path = "/api/v1/me/notifications", tag = "identity", security(("bearer" = [])),
@@ -542,8 +330,7 @@ pub async fn notifications(
     State(state): State<AppState>,
     caller: Caller,
 ) -> ApiResult<Json<Inbox>> {
-    let me = own_id(&caller)?;
-    let (items, unread) = sohoa_storage::notifications::inbox(&state.db, me.as_str(), 100).await?;
+    let (items, unread) = accounts::notifications(&state, &caller.0).await?;
     Ok(Json(Inbox {
         unread,
         items: items
@@ -571,12 +358,6 @@ pub async fn mark_notifications_read(
     State(state): State<AppState>,
     caller: Caller,
 ) -> ApiResult<Json<MarkedRead>> {
-    let me = own_id(&caller)?;
-    let marked = sohoa_storage::notifications::mark_read(
-        &state.db,
-        me.as_str(),
-        &Timestamp::now().to_string(),
-    )
-    .await?;
+    let marked = accounts::mark_notifications_read(&state, &caller.0).await?;
     Ok(Json(MarkedRead { marked }))
 }

@@ -5,10 +5,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use sohoa_domain::audit::AuditRecord;
+use sohoa_app::{identity, Acting};
 use sohoa_domain::policy::{Principal, Role};
-use sohoa_storage::accounts::{self, Holder};
-use sohoa_storage::StorageError;
 use utoipa::ToSchema;
 
 use crate::auth::{self, Caller, SessionToken};
@@ -123,7 +121,8 @@ pub async fn logout(
     token: SessionToken,
     ClientAddr(addr): ClientAddr,
 ) -> ApiResult<StatusCode> {
-    auth::sign_out(&state, &caller, &token, addr).await?;
+    let who = Acting::new(&caller.0, addr.as_deref());
+    identity::sign_out(&state, who, &token.0).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -132,20 +131,6 @@ pub async fn logout(
     responses((status = 200, body = WhoAmI), (status = 401, body = crate::error::ErrorBody)))]
 pub async fn whoami(caller: Caller) -> Json<WhoAmI> {
     Json(WhoAmI::from(&caller.0))
-}
-
-/// The local account behind the caller's session.
-async fn holder(state: &AppState, caller: &Caller) -> Result<Holder, AppError> {
-    let found = match &caller.0 {
-        Principal::Citizen(id) => accounts::by_citizen(&state.db, id.as_str())
-            .await?
-            .map(|a| Holder::Citizen(a.account_id)),
-        Principal::Staff(s) => accounts::staff_by_username(&state.db, &s.username)
-            .await?
-            .map(|a| Holder::Staff(a.staff_id)),
-        _ => None,
-    };
-    found.ok_or_else(|| AppError::new(StatusCode::FORBIDDEN, "forbidden"))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -164,17 +149,10 @@ pub async fn totp_enrol(
     State(state): State<AppState>,
     caller: Caller,
 ) -> ApiResult<Json<TotpEnrolment>> {
-    let holder = holder(&state, &caller).await?;
-    let secret = auth::random_bytes::<20>()?;
-    let mut tx = state.db.begin().await?;
-    let keys = state.db.keyring()?;
-    accounts::set_totp_pending(&mut tx, &keys, holder, &hex::encode(secret)).await?;
-    tx.commit().await.map_err(StorageError::from)?;
-    let account = caller.actor();
-    let account = account.split_once(':').map_or(account.as_str(), |(_, a)| a);
+    let e = identity::totp_enrol(&state, &caller.0).await?;
     Ok(Json(TotpEnrolment {
-        secret: sohoa_domain::totp::base32(&secret),
-        uri: sohoa_domain::totp::uri("sohoa", account, &secret),
+        secret: e.secret,
+        uri: e.uri,
     }))
 }
 
@@ -207,42 +185,8 @@ pub async fn totp_confirm(
     ClientAddr(addr): ClientAddr,
     ApiJson(body): ApiJson<TotpConfirm>,
 ) -> ApiResult<StatusCode> {
-    let holder = holder(&state, &caller).await?;
-    let t = accounts::totp(&state.db, holder).await?;
-    let invalid = || AppError::unprocessable("invalid_totp").field("code");
-    let secret = t
-        .pending
-        .as_deref()
-        .and_then(|s| hex::decode(s).ok())
-        .ok_or_else(invalid)?;
-    let now = sohoa_domain::Timestamp::now().datetime().unix_timestamp();
-    let step = sohoa_domain::totp::verify(&secret, &body.code, now, None).ok_or_else(invalid)?;
-    // With a secret in force, a current code of it: whoever holds a session (a borrowed
-    // phone, a stolen cookie) must not be able to move the second factor to their app.
-    let current = match t.secret.as_deref().and_then(|s| hex::decode(s).ok()) {
-        None => None,
-        Some(in_force) => {
-            let wrong = || AppError::unprocessable("invalid_totp").field("current_code");
-            let code = body.current_code.as_deref().ok_or_else(wrong)?;
-            Some(sohoa_domain::totp::verify(&in_force, code, now, t.last_step).ok_or_else(wrong)?)
-        }
-    };
-    let action = if current.is_some() {
-        "auth.totp_replace"
-    } else {
-        "auth.totp_enable"
-    };
-    let record =
-        AuditRecord::new(caller.actor(), action, "account", caller.actor()).client_addr(addr);
-    let mut tx = state.db.begin().await?;
-    if let Some(step) = current {
-        // Spent, so the code cannot be replayed by a second request racing this one.
-        if !accounts::use_totp_step(&mut tx, holder, step).await? {
-            return Err(AppError::unprocessable("invalid_totp").field("current_code"));
-        }
-    }
-    accounts::confirm_totp(&mut tx, holder, step, record).await?;
-    tx.commit().await.map_err(StorageError::from)?;
+    let who = Acting::new(&caller.0, addr.as_deref());
+    identity::totp_confirm(&state, who, &body.code, body.current_code.as_deref()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -255,29 +199,7 @@ pub async fn totp_disable(
     ClientAddr(addr): ClientAddr,
     ApiJson(body): ApiJson<TotpCode>,
 ) -> ApiResult<StatusCode> {
-    let holder = holder(&state, &caller).await?;
-    let t = accounts::totp(&state.db, holder).await?;
-    let invalid = || AppError::unprocessable("invalid_totp").field("code");
-    let secret = t
-        .secret
-        .as_deref()
-        .and_then(|s| hex::decode(s).ok())
-        .ok_or_else(invalid)?;
-    let now = sohoa_domain::Timestamp::now().datetime().unix_timestamp();
-    let step =
-        sohoa_domain::totp::verify(&secret, &body.code, now, t.last_step).ok_or_else(invalid)?;
-    let record = AuditRecord::new(
-        caller.actor(),
-        "auth.totp_disable",
-        "account",
-        caller.actor(),
-    )
-    .client_addr(addr);
-    let mut tx = state.db.begin().await?;
-    if !accounts::use_totp_step(&mut tx, holder, step).await? {
-        return Err(invalid());
-    }
-    accounts::disable_totp(&mut tx, holder, record).await?;
-    tx.commit().await.map_err(StorageError::from)?;
+    let who = Acting::new(&caller.0, addr.as_deref());
+    identity::totp_disable(&state, who, &body.code).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -7,53 +7,16 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use sohoa_domain::agency::AgencyCode;
-use sohoa_domain::audit::{AuditRecord, Outcome};
-use sohoa_domain::sharing::{parse_fields, Consumer, Grant, Purpose, RegistryName, SharingError};
-use sohoa_domain::{CitizenId, TaxCode};
-use sohoa_storage::registry::{citizens, enterprises, parcels};
-use sohoa_storage::sharing::KeyKind;
-use sohoa_storage::{agencies, sharing, StorageError};
+use sohoa_app::sharing as uc;
+use sohoa_app::Acting;
+use sohoa_domain::sharing::{Grant, RegistryName};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::error::{ApiResult, AppError};
-use sohoa_domain::policy::{Action, Target};
 
 use crate::auth::Caller;
 use crate::extract::{ApiJson, ApiQuery, ClientAddr, ConsumerCaller};
 use crate::AppState;
-
-fn random_hex(bytes: usize) -> Result<String, AppError> {
-    let mut buf = vec![0u8; bytes];
-    getrandom::fill(&mut buf).map_err(AppError::internal)?;
-    Ok(hex::encode(buf))
-}
-
-async fn existing_agency(state: &AppState, code: &str) -> Result<AgencyCode, AppError> {
-    let code = AgencyCode::parse(code)
-        .map_err(|_| AppError::bad_request("invalid_agency_code").field("code"))?;
-    if agencies::get(&state.db, &code).await?.is_none() {
-        return Err(AppError::not_found("agency_not_found"));
-    }
-    Ok(code)
-}
-
-/// Parses field names of a registry; the error (with `status`) names the first unknown one.
-pub(crate) fn field_list<S: AsRef<str>>(
-    registry: RegistryName,
-    names: &[S],
-    status: StatusCode,
-) -> Result<Vec<&'static str>, AppError> {
-    parse_fields(registry, names).map_err(|e| {
-        let name = match e {
-            SharingError::UnknownField(i) => names.get(i).map_or("", AsRef::as_ref),
-            _ => "",
-        };
-        AppError::new(status, "invalid_field")
-            .arg("field", name)
-            .field("fields")
-    })
-}
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct NewKey {
@@ -77,46 +40,17 @@ pub async fn create_key(
     ClientAddr(addr): ClientAddr,
     Path(code): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    let code = existing_agency(&state, &code).await?;
-    caller.authorize(Action::ManageAgencyAccess, &Target::agency(&code))?;
-    let record = |key_id: &str| {
-        AuditRecord::new(caller.actor(), "agency_key.create", "agency_key", key_id)
-            .actor_unit(Some(code.to_string()))
-            .client_addr(addr)
+    let who = Acting::new(&caller.0, addr.as_deref());
+    Ok(new_key(uc::issue_agency_key(&state, who, &code).await?))
+}
+
+/// A key just issued, shown this once.
+fn new_key(k: uc::NewKey) -> (StatusCode, Json<NewKey>) {
+    let key = NewKey {
+        key_id: k.key_id,
+        api_key: k.api_key,
     };
-    issue_key(&state, KeyKind::Agency, code.as_str(), record).await
-}
-
-/// Makes a key for an agency or enterprise, stores its digest with the audit entry that
-/// `record` makes of the key's id, and shows the key this once.
-async fn issue_key(
-    state: &AppState,
-    kind: KeyKind,
-    owner: &str,
-    record: impl FnOnce(&str) -> AuditRecord,
-) -> ApiResult<(StatusCode, Json<NewKey>)> {
-    let key_id = random_hex(8)?;
-    let secret = random_hex(32)?;
-    let digest = hex::encode(crate::token_digest(&secret));
-    let record = record(&key_id);
-    let mut tx = state.db.begin().await?;
-    sharing::create_key(&mut tx, kind, &key_id, owner, &digest, record).await?;
-    tx.commit().await.map_err(StorageError::from)?;
-    let api_key = format!("{}{key_id}_{secret}", crate::auth::key_prefix(kind));
-    Ok((StatusCode::CREATED, Json(NewKey { key_id, api_key })))
-}
-
-/// Why an enterprise may not hold keys or be named in a consent (an error code), or `None`
-/// when it may: it is in the registry and still trading.
-pub(crate) async fn enterprise_refusal(
-    state: &AppState,
-    tax_code: &TaxCode,
-) -> Result<Option<&'static str>, AppError> {
-    Ok(match enterprises::get(&state.db, tax_code).await? {
-        None => Some("enterprise_not_found"),
-        Some(e) if e.enterprise.status != "active" => Some("enterprise_not_trading"),
-        Some(_) => None,
-    })
+    (StatusCode::CREATED, Json(key))
 }
 
 /// Issues an API key to an enterprise of the registry (city administrators only). With it
@@ -136,26 +70,10 @@ pub async fn create_enterprise_key(
     ClientAddr(addr): ClientAddr,
     Path(tax_code): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.authorize(Action::ManageEnterpriseAccess, &Target::default())?;
-    // A malformed tax code names no enterprise of the registry.
-    let tax_code =
-        TaxCode::parse(&tax_code).map_err(|_| AppError::not_found("enterprise_not_found"))?;
-    match enterprise_refusal(&state, &tax_code).await? {
-        Some("enterprise_not_found") => return Err(AppError::not_found("enterprise_not_found")),
-        Some(refusal) => return Err(AppError::unprocessable(refusal).field("tax_code")),
-        None => {}
-    }
-    let record = |key_id: &str| {
-        AuditRecord::new(
-            caller.actor(),
-            "enterprise_key.create",
-            "enterprise_key",
-            key_id,
-        )
-        .fields([format!("tax_code={tax_code}")])
-        .client_addr(addr)
-    };
-    issue_key(&state, KeyKind::Enterprise, tax_code.as_str(), record).await
+    let who = Acting::new(&caller.0, addr.as_deref());
+    Ok(new_key(
+        uc::issue_enterprise_key(&state, who, &tax_code).await?,
+    ))
 }
 
 /// Revokes an enterprise's API key (city administrators only); effective on the next request.
@@ -168,30 +86,8 @@ pub async fn revoke_enterprise_key(
     ClientAddr(addr): ClientAddr,
     Path((tax_code, key_id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    caller.authorize(Action::ManageEnterpriseAccess, &Target::default())?;
-    let record = AuditRecord::new(
-        caller.actor(),
-        "enterprise_key.revoke",
-        "enterprise_key",
-        &key_id,
-    )
-    .fields([format!("tax_code={tax_code}")])
-    .client_addr(addr);
-    let tax_code = TaxCode::parse(&tax_code).map_err(|_| AppError::not_found("key_not_found"))?;
-    let mut tx = state.db.begin().await?;
-    if !sharing::revoke_key(
-        &mut tx,
-        KeyKind::Enterprise,
-        tax_code.as_str(),
-        &key_id,
-        record,
-    )
-    .await?
-    {
-        return Err(AppError::not_found("key_not_found"));
-    }
-    tx.commit().await.map_err(StorageError::from)?;
-    state.sharing.clear();
+    let who = Acting::new(&caller.0, addr.as_deref());
+    uc::revoke_enterprise_key(&state, who, &tax_code, &key_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -205,17 +101,8 @@ pub async fn revoke_key(
     ClientAddr(addr): ClientAddr,
     Path((code, key_id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    let code = existing_agency(&state, &code).await?;
-    caller.authorize(Action::ManageAgencyAccess, &Target::agency(&code))?;
-    let record = AuditRecord::new(caller.actor(), "agency_key.revoke", "agency_key", &key_id)
-        .actor_unit(Some(code.to_string()))
-        .client_addr(addr);
-    let mut tx = state.db.begin().await?;
-    if !sharing::revoke_key(&mut tx, KeyKind::Agency, code.as_str(), &key_id, record).await? {
-        return Err(AppError::not_found("key_not_found"));
-    }
-    tx.commit().await.map_err(StorageError::from)?;
-    state.sharing.clear();
+    let who = Acting::new(&caller.0, addr.as_deref());
+    uc::revoke_agency_key(&state, who, &code, &key_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -277,31 +164,14 @@ pub async fn create_grant(
     Path(code): Path<String>,
     ApiJson(body): ApiJson<NewGrant>,
 ) -> ApiResult<impl IntoResponse> {
-    let code = existing_agency(&state, &code).await?;
-    caller.authorize(Action::ManageAgencyAccess, &Target::agency(&code))?;
-    let purpose = Purpose::parse(&body.purpose)
-        .map_err(|_| AppError::unprocessable("invalid_purpose").field("purpose"))?;
-    let fields = field_list(
-        body.registry,
-        &body.fields,
-        StatusCode::UNPROCESSABLE_ENTITY,
-    )?;
-    let legal_basis = sohoa_domain::registry::text_field("legal_basis", &body.legal_basis, 300)
-        .map_err(|_| AppError::unprocessable("invalid_legal_basis").field("legal_basis"))?;
-    let new = sharing::NewGrant {
-        agency_code: code.as_str(),
+    let grant = uc::NewGrant {
         registry: body.registry,
-        purpose: &purpose,
-        fields: &fields,
-        legal_basis: &legal_basis,
+        purpose: &body.purpose,
+        fields: &body.fields,
+        legal_basis: &body.legal_basis,
     };
-    let record = AuditRecord::new(caller.actor(), "grant.create", "grant", "")
-        .actor_unit(Some(code.to_string()))
-        .client_addr(addr);
-    let mut tx = state.db.begin().await?;
-    let grant = sharing::create_grant(&mut tx, &new, record).await?;
-    tx.commit().await.map_err(StorageError::from)?;
-    state.sharing.clear();
+    let who = Acting::new(&caller.0, addr.as_deref());
+    let grant = uc::create_grant(&state, who, &code, grant).await?;
     let location = format!("/api/v1/grants/{}", grant.grant_id);
     Ok((
         StatusCode::CREATED,
@@ -319,9 +189,7 @@ pub async fn list_grants(
     caller: Caller,
     Path(code): Path<String>,
 ) -> ApiResult<Json<Vec<GrantView>>> {
-    let code = existing_agency(&state, &code).await?;
-    caller.authorize(Action::ReadAgencyAccess, &Target::agency(&code))?;
-    let grants = sharing::grants_of(&state.db, code.as_str()).await?;
+    let grants = uc::grants(&state, &caller.0, &code).await?;
     Ok(Json(grants.into_iter().map(GrantView::from).collect()))
 }
 
@@ -335,30 +203,8 @@ pub async fn revoke_grant(
     ClientAddr(addr): ClientAddr,
     Path(grant_id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let id: i64 = grant_id
-        .parse()
-        .map_err(|_| AppError::not_found("grant_not_found"))?;
-    // Someone else's grant answers as a missing one, so ids say nothing across agencies.
-    let grant = sharing::grant(&state.db, id)
-        .await?
-        .ok_or_else(|| AppError::not_found("grant_not_found"))?;
-    let agency =
-        sohoa_domain::agency::AgencyCode::parse(&grant.agency_code).map_err(AppError::internal)?;
-    if caller
-        .authorize(Action::ManageAgencyAccess, &Target::agency(&agency))
-        .is_err()
-    {
-        return Err(AppError::not_found("grant_not_found"));
-    }
-    let record = AuditRecord::new(caller.actor(), "grant.revoke", "grant", id.to_string())
-        .actor_unit(Some(grant.agency_code.clone()))
-        .client_addr(addr);
-    let mut tx = state.db.begin().await?;
-    if !sharing::revoke_grant(&mut tx, id, record).await? {
-        return Err(AppError::not_found("grant_not_found"));
-    }
-    tx.commit().await.map_err(StorageError::from)?;
-    state.sharing.clear();
+    let who = Acting::new(&caller.0, addr.as_deref());
+    uc::revoke_grant(&state, who, &grant_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -385,174 +231,6 @@ pub struct Shared {
     pub fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// A record's identifier, parsed.
-enum RecordKey {
-    Citizen(CitizenId),
-    Enterprise(TaxCode),
-    Parcel(String),
-}
-
-impl RecordKey {
-    fn parse(registry: RegistryName, id: &str) -> Result<Self, AppError> {
-        match registry {
-            RegistryName::Citizens => CitizenId::parse(id)
-                .map(RecordKey::Citizen)
-                .map_err(|_| AppError::bad_request("invalid_citizen_id").field("id")),
-            RegistryName::Enterprises => TaxCode::parse(id)
-                .map(RecordKey::Enterprise)
-                .map_err(|_| AppError::bad_request("invalid_tax_code").field("id")),
-            RegistryName::Parcels => sohoa_domain::registry::parcel::parse_key(id)
-                .map(RecordKey::Parcel)
-                .ok_or_else(|| AppError::bad_request("invalid_parcel_key").field("id")),
-        }
-    }
-}
-
-/// Checks the purpose, the grant and the record, audits the outcome through the batched
-/// writer, and answers only once the entry is durable.
-async fn share(
-    state: &AppState,
-    caller: &ConsumerCaller,
-    addr: Option<String>,
-    registry: RegistryName,
-    id: String,
-    params: &ShareParams,
-) -> ApiResult<Json<Shared>> {
-    // The identifier is checked first: a malformed one reads nothing and is not worth an
-    // audit entry (nor lets arbitrary text into the log).
-    let key = RecordKey::parse(registry, &id)?;
-    let purpose = Purpose::parse(params.purpose.as_deref().unwrap_or_default())
-        .map_err(|_| AppError::bad_request("invalid_purpose").field("purpose"))?;
-    let requested: Option<Vec<&'static str>> =
-        match params.fields.as_deref().filter(|f| !f.trim().is_empty()) {
-            None => None,
-            Some(list) => {
-                let names: Vec<&str> = list.split(',').collect();
-                Some(field_list(registry, &names, StatusCode::BAD_REQUEST)?)
-            }
-        };
-    let audit = |outcome: Outcome, fields: Vec<String>| {
-        AuditRecord::new(
-            caller.actor(),
-            format!("{}.share", registry.object_type()),
-            registry.object_type(),
-            &id,
-        )
-        .actor_unit(caller.consumer.agency().map(ToString::to_string))
-        .purpose(purpose.as_str())
-        .fields(fields)
-        .outcome(outcome)
-        .client_addr(addr.clone())
-    };
-    // What the consumer may read: an agency's grants, and for a citizen's record the
-    // citizen's own live consents (never cached, so a revocation counts from the next
-    // request). Consents are looked up only when the grants do not answer the request by
-    // themselves: with a grant and no `fields`, the answer is the granted fields. An
-    // enterprise holds no grants.
-    let granted = match &caller.consumer {
-        Consumer::Agency(a) => {
-            state
-                .sharing
-                .granted(&state.db, a.as_str(), registry, &purpose)
-                .await?
-        }
-        Consumer::Enterprise(_) => Vec::new(),
-    };
-    let grants_suffice = match &requested {
-        Some(r) => r.iter().all(|f| granted.iter().any(|g| g == f)),
-        None => !granted.is_empty(),
-    };
-    let consents = match &key {
-        RecordKey::Citizen(id) if !grants_suffice => {
-            let now = sohoa_domain::Timestamp::now().to_string();
-            sharing::live_consents(&state.db, id.as_str(), &caller.consumer, &purpose, &now).await?
-        }
-        _ => Vec::new(),
-    };
-    let mut allowed = granted.clone();
-    for c in &consents {
-        for f in &c.fields {
-            if !allowed.contains(f) {
-                allowed.push(f.clone());
-            }
-        }
-    }
-    let asked: Vec<String> = match &requested {
-        Some(r) => r.iter().map(|f| (*f).to_owned()).collect(),
-        None => allowed.clone(),
-    };
-    if allowed.is_empty() {
-        state.audit.record(audit(Outcome::Denied, asked)).await?;
-        return Err(AppError::new(StatusCode::FORBIDDEN, "no_grant"));
-    }
-    if let Some(f) = asked.iter().find(|f| !allowed.contains(f)) {
-        let f = f.clone();
-        state.audit.record(audit(Outcome::Denied, asked)).await?;
-        return Err(AppError::new(StatusCode::FORBIDDEN, "field_not_granted")
-            .arg("field", &f)
-            .field("fields"));
-    }
-    // One-off consents this read relies on (fields no grant covers).
-    let one_off: Vec<i64> = consents
-        .iter()
-        .filter(|c| {
-            c.one_off
-                && c.fields
-                    .iter()
-                    .any(|f| asked.contains(f) && !granted.contains(f))
-        })
-        .map(|c| c.consent_id)
-        .collect();
-    let found: Option<(serde_json::Value, i64)> = match &key {
-        RecordKey::Citizen(id) => citizens::get(&state.db, id).await?.map(|s| {
-            (
-                serde_json::to_value(&s.citizen).unwrap_or_default(),
-                s.version,
-            )
-        }),
-        RecordKey::Enterprise(code) => enterprises::get(&state.db, code).await?.map(|s| {
-            (
-                serde_json::to_value(&s.enterprise).unwrap_or_default(),
-                s.version,
-            )
-        }),
-        RecordKey::Parcel(k) => parcels::get(&state.db, k).await?.map(|s| {
-            (
-                serde_json::to_value(&s.parcel).unwrap_or_default(),
-                s.version,
-            )
-        }),
-    };
-    let Some((value, version)) = found else {
-        state.audit.record(audit(Outcome::Failure, asked)).await?;
-        return Err(AppError::not_found("record_not_found"));
-    };
-    let mut fields = serde_json::Map::new();
-    if let serde_json::Value::Object(all) = value {
-        for (k, v) in all {
-            if asked.contains(&k) {
-                fields.insert(k, v);
-            }
-        }
-    }
-    if one_off.is_empty() {
-        state.audit.record(audit(Outcome::Success, asked)).await?;
-    } else if !sharing::use_consents(&state.db, &one_off, &audit(Outcome::Success, asked.clone()))
-        .await?
-    {
-        // Spent by a concurrent read (or revoked) after it was looked up: refused.
-        state.audit.record(audit(Outcome::Denied, asked)).await?;
-        return Err(AppError::new(StatusCode::FORBIDDEN, "no_grant"));
-    }
-    Ok(Json(Shared {
-        registry,
-        id,
-        purpose: purpose.as_str().to_owned(),
-        version,
-        fields,
-    }))
-}
-
 /// A record's granted or consented fields, for a stated purpose (agencies and enterprises,
 /// with their API key; an enterprise reads only what citizens consented to). The registry is `citizens` (id: a CCCD), `enterprises` (a tax code) or `parcels`
 /// (`unit-sheet-parcel`, e.g. 26743-12-345).
@@ -576,11 +254,22 @@ pub async fn share_record(
 ) -> ApiResult<Json<Shared>> {
     let registry =
         RegistryName::parse(&registry).ok_or_else(|| AppError::not_found("not_found"))?;
-    share(&state, &caller, addr, registry, id, &params).await
+    let who = Acting::new(caller.principal(), addr.as_deref());
+    let asked = uc::ShareRequest {
+        registry,
+        id: &id,
+        purpose: params.purpose.as_deref().unwrap_or_default(),
+        fields: params.fields.as_deref(),
+    };
+    let shared = uc::share(&state, who, &caller.consumer, asked).await?;
+    Ok(Json(Shared {
+        registry,
+        purpose: shared.purpose.as_str().to_owned(),
+        id,
+        version: shared.version,
+        fields: shared.fields,
+    }))
 }
-
-/// How long an access token from `/oauth/token` is good for.
-const TOKEN_LIFETIME: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// The form of a token request (RFC 6749 §4.4.2). The client may instead authenticate with
 /// HTTP Basic (`client_id:client_secret`), but not both ways at once.
@@ -709,44 +398,19 @@ pub async fn token(
             ))
         }
     };
-    let invalid_client = || {
-        oauth_error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            "unknown client, wrong secret or revoked key",
-        )
+    let officer = crate::auth::officer(&headers);
+    let issued = uc::issue_token(&state, &client_id, &secret, officer, addr.as_deref()).await;
+    let token = match issued {
+        Ok(t) => t,
+        Err(e) if e.kind == sohoa_app::Kind::Unauthenticated => {
+            return Ok(oauth_error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                "unknown client, wrong secret or revoked key",
+            ))
+        }
+        Err(e) => return Err(e.into()),
     };
-    let parsed = crate::auth::split_key_prefix(&client_id);
-    let Some((kind, key_id)) = parsed.filter(|(_, id)| !id.is_empty() && !id.contains('_')) else {
-        return Ok(invalid_client());
-    };
-    let owner = match crate::auth::key_owner(&state, kind, &format!("{key_id}_{secret}")).await {
-        Ok(owner) => owner,
-        Err(e) if e.status == StatusCode::UNAUTHORIZED => return Ok(invalid_client()),
-        Err(e) => return Err(e),
-    };
-    let token = format!("{}{}", crate::auth::TOKEN_PREFIX, random_hex(32)?);
-    let digest = hex::encode(crate::token_digest(&token));
-    let expires_at = crate::auth::later(TOKEN_LIFETIME);
-    let who = crate::auth::consumer(kind, &owner, &headers)?;
-    let object_type = match kind {
-        KeyKind::Agency => "agency_key",
-        KeyKind::Enterprise => "enterprise_key",
-    };
-    let record = AuditRecord::new(who.actor(), "oauth_token.issue", object_type, key_id)
-        .actor_unit(who.agency().map(ToString::to_string))
-        .client_addr(addr);
-    let mut tx = state.db.begin().await?;
-    sharing::create_token(
-        &mut tx,
-        &digest,
-        kind,
-        key_id,
-        &expires_at.to_string(),
-        record,
-    )
-    .await?;
-    tx.commit().await.map_err(StorageError::from)?;
     Ok((
         StatusCode::OK,
         [
@@ -754,9 +418,9 @@ pub async fn token(
             (header::PRAGMA, "no-cache"),
         ],
         Json(AccessToken {
-            access_token: token,
+            access_token: token.token,
             token_type: "Bearer",
-            expires_in: TOKEN_LIFETIME.as_secs(),
+            expires_in: token.expires_in.as_secs(),
         }),
     )
         .into_response())

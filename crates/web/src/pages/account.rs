@@ -170,7 +170,8 @@ pub async fn logout(
 ) -> PageResult<Response> {
     let csrf = form.map(|Form(f)| f.csrf).unwrap_or_default();
     auth::check_csrf(&headers, &csrf).page(ctx.lang)?;
-    auth::sign_out(&state, &caller, &token, addr)
+    let who = sohoa_app::Acting::new(&caller.0, addr.as_deref());
+    sohoa_app::identity::sign_out(&state, who, &token.0)
         .await
         .page(ctx.lang)?;
     let mut res = Redirect::to("/").into_response();
@@ -460,7 +461,7 @@ pub async fn oidc_start(
         .await
         .map_err(oidc_error)
         .page(lang)?;
-    let stale = auth::later_by(OIDC_WINDOW, false).to_string();
+    let stale = sohoa_app::identity::later_by(OIDC_WINDOW, false).to_string();
     let mut tx = state.db.begin().await.page(lang)?;
     sohoa_storage::accounts::start_oidc(
         &mut tx,
@@ -533,7 +534,7 @@ pub async fn oidc_callback(
         tracing::warn!(target: "security", "OIDC callback without its browser's state cookie");
         return Err(failed()).page(lang);
     }
-    let stale = auth::later_by(OIDC_WINDOW, false).to_string();
+    let stale = sohoa_app::identity::later_by(OIDC_WINDOW, false).to_string();
     let mut tx = state.db.begin().await.page(lang)?;
     let login = sohoa_storage::accounts::take_oidc(
         &mut tx,
@@ -582,7 +583,7 @@ pub async fn oidc_callback(
     let account = sohoa_storage::accounts::ensure_account(&mut tx, id.as_str(), opened)
         .await
         .page(lang)?;
-    let signed = auth::start_session(
+    let signed = sohoa_app::identity::start_session(
         &state,
         tx,
         sohoa_storage::accounts::Holder::Citizen(account),
