@@ -8,8 +8,11 @@
 //! knows how to show. This crate knows no HTTP: no status codes, no extractors, no axum.
 
 pub mod accounts;
+pub mod agencies;
 pub mod applications;
+pub mod audit;
 pub mod cache;
+pub mod catalog;
 pub mod consents;
 pub mod documents;
 pub mod error;
@@ -19,9 +22,11 @@ pub mod forecasts;
 pub mod identity;
 pub mod indicators;
 pub mod monitoring;
+pub mod registry;
 pub mod sharing;
 pub mod staff;
 pub mod tasks;
+pub mod units;
 
 use std::sync::Arc;
 

@@ -5,14 +5,12 @@ use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use sohoa_domain::agency::{Agency, AgencyCode, AgencyError, AgencyLevel};
-use sohoa_domain::audit::AuditRecord;
+use sohoa_app::agencies as uc;
+use sohoa_app::Acting;
+use sohoa_domain::agency::{Agency, AgencyLevel};
 use sohoa_domain::paging::PageRequest;
-use sohoa_domain::units::{UnitLevel, HCMC_CODE};
-use sohoa_storage::{agencies as store, units, StorageError};
 use utoipa::{IntoParams, ToSchema};
 
-use super::today;
 use crate::auth::Caller;
 use crate::error::{ApiResult, AppError};
 use crate::extract::{ApiJson, ApiQuery, ClientAddr};
@@ -85,7 +83,7 @@ pub async fn list_page(
         .transpose()?;
     let page = PageRequest::parse(params.page, params.per_page)
         .map_err(|_| AppError::bad_request("invalid_page"))?;
-    let p = store::list(&state.db, params.q.as_deref(), level, page)
+    let p = uc::list(state, params.q.as_deref(), level, page)
         .await?
         .map(AgencyView::from);
     Ok(AgencyPage {
@@ -118,12 +116,7 @@ pub async fn get_agency(
     State(state): State<AppState>,
     Path(code): Path<String>,
 ) -> ApiResult<Json<AgencyView>> {
-    let code = AgencyCode::parse(&code)
-        .map_err(|_| AppError::bad_request("invalid_agency_code").field("code"))?;
-    let agency = store::get(&state.db, &code)
-        .await?
-        .ok_or_else(|| AppError::not_found("agency_not_found"))?;
-    Ok(Json(agency.into()))
+    Ok(Json(uc::get(&state, &code).await?.into()))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -141,43 +134,6 @@ pub struct NewAgency {
     /// 79 for a city-level agency; the commune's code for a People's Committee.
     #[schema(value_type = sohoa_domain::UnitCode)]
     pub unit_code: String,
-}
-
-/// Checks a proposed agency against the rules and the units in force today.
-pub async fn parse_new(state: &AppState, body: &NewAgency) -> Result<Agency, AppError> {
-    let agency = Agency::new(
-        &body.code,
-        &body.name_vi,
-        &body.name_en,
-        body.level,
-        &body.unit_code,
-    )
-    .map_err(|e| match e {
-        AgencyError::Code => AppError::unprocessable("invalid_agency_code").field("code"),
-        AgencyError::Name => {
-            let field = if body.name_vi.trim().is_empty() || body.name_vi.chars().count() > 200 {
-                "name_vi"
-            } else {
-                "name_en"
-            };
-            AppError::unprocessable("invalid_agency_name").field(field)
-        }
-        AgencyError::UnitCode => AppError::unprocessable("invalid_unit_code").field("unit_code"),
-    })?;
-    let unit = units::get(&state.db, &agency.unit_code, today()).await?;
-    let fits = match (agency.level, &unit) {
-        (_, None) => {
-            return Err(AppError::unprocessable("unknown_unit")
-                .arg("code", &agency.unit_code)
-                .field("unit_code"));
-        }
-        (AgencyLevel::City, Some(u)) => u.code.as_str() == HCMC_CODE,
-        (AgencyLevel::Commune, Some(u)) => u.kind.level() == UnitLevel::Commune,
-    };
-    if !fits {
-        return Err(AppError::unprocessable("agency_level_mismatch").field("unit_code"));
-    }
-    Ok(agency)
 }
 
 /// Registers an agency (administrators only). The agency and its audit entry are stored
@@ -199,23 +155,15 @@ pub async fn create(
     ClientAddr(addr): ClientAddr,
     ApiJson(body): ApiJson<NewAgency>,
 ) -> ApiResult<impl IntoResponse> {
-    let agency = parse_new(&state, &body).await?;
-    let record = AuditRecord::new(
-        caller.actor(),
-        "agency.create",
-        "agency",
-        agency.code.as_str(),
-    )
-    .client_addr(addr);
-    let mut tx = state.db.begin().await?;
-    match store::create(&mut tx, &agency, record).await {
-        Err(StorageError::Conflict(_)) => {
-            return Err(AppError::conflict("agency_exists").field("code"))
-        }
-        other => other?,
-    }
-    tx.commit().await.map_err(StorageError::from)?;
-    state.catalog.clear();
+    let proposed = uc::Proposed {
+        code: &body.code,
+        name_vi: &body.name_vi,
+        name_en: &body.name_en,
+        level: body.level,
+        unit_code: &body.unit_code,
+    };
+    let who = Acting::new(&caller.0, addr.as_deref());
+    let agency = uc::register(&state, who, proposed).await?;
     let location = format!("/api/v1/agencies/{}", agency.code);
     Ok((
         StatusCode::CREATED,

@@ -5,10 +5,10 @@
 use axum::extract::State;
 use axum::Json;
 use serde::{Deserialize, Serialize};
+use sohoa_app::audit as uc;
+use sohoa_app::Acting;
 use sohoa_domain::agency::AgencyCode;
-use sohoa_domain::audit::{AuditRecord, Outcome};
-use sohoa_domain::policy::{Action, Target};
-use sohoa_storage::audit;
+use sohoa_domain::audit::Outcome;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
@@ -71,36 +71,12 @@ pub async fn list(
                 .map_err(|_| AppError::bad_request("invalid_agency_code").field("agency"))
         })
         .transpose()?;
-    caller.authorize(
-        Action::ReadAuditLog,
-        &Target {
-            agency: agency.as_ref(),
-            ..Target::default()
-        },
-    )?;
+    let who = Acting::new(&caller.0, addr.as_deref());
     let limit = p.limit.unwrap_or(100);
-    if !(1..=500).contains(&limit) {
-        return Err(AppError::bad_request("invalid_page"));
-    }
-    let scope = agency.as_ref().map(AgencyCode::as_str);
-    let entries = audit::entries_before(&state.db, scope, p.before, limit + 1).await?;
-    state
-        .audit
-        .record(
-            AuditRecord::new(
-                caller.actor(),
-                "audit.read",
-                "audit_log",
-                scope.unwrap_or("all"),
-            )
-            .actor_unit(caller.0.agency().map(ToString::to_string))
-            .client_addr(addr),
-        )
-        .await?;
-    let more = entries.len() as i64 > limit;
-    let items: Vec<AuditEntryView> = entries
+    let page = uc::read(&state, who, agency.as_ref(), p.before, limit).await?;
+    let items: Vec<AuditEntryView> = page
+        .entries
         .into_iter()
-        .take(limit as usize)
         .map(|e| AuditEntryView {
             seq: e.seq,
             at: e.record.at,
@@ -117,12 +93,6 @@ pub async fn list(
             hash: e.hash,
         })
         .collect();
-    Ok(Json(AuditPage {
-        next_before: if more {
-            items.last().map(|e| e.seq)
-        } else {
-            None
-        },
-        items,
-    }))
+    let next_before = items.last().map(|e| e.seq).filter(|_| page.more);
+    Ok(Json(AuditPage { items, next_before }))
 }

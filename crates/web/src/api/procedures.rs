@@ -5,11 +5,11 @@ use axum::extract::{Path, State};
 
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use sohoa_domain::audit::AuditRecord;
+use sohoa_app::catalog as uc;
+use sohoa_app::Acting;
 use sohoa_domain::paging::PageRequest;
-use sohoa_domain::policy::{Action, Target};
 use sohoa_domain::services::procedure::{Level, Procedure, ProcedureCode};
-use sohoa_storage::{agencies, procedures as store, StorageError};
+use sohoa_storage::procedures as store;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
@@ -83,15 +83,10 @@ pub async fn list_page(
     };
     let page = PageRequest::parse(p.page, p.per_page)
         .map_err(|_| AppError::bad_request("invalid_page"))?;
-    let found = store::list(
-        &state.db,
-        p.q.as_deref(),
-        level,
-        p.agency.as_deref().filter(|a| !a.is_empty()),
-        page,
-    )
-    .await?
-    .map(ProcedureView::from);
+    let agency = p.agency.as_deref().filter(|a| !a.is_empty());
+    let found = uc::list(state, p.q.as_deref(), level, agency, page)
+        .await?
+        .map(ProcedureView::from);
     Ok(ProcedurePage {
         items: found.items,
         total: found.total,
@@ -132,10 +127,7 @@ pub async fn get_procedure(
     ApiQuery(v): ApiQuery<VersionParam>,
 ) -> ApiResult<Json<ProcedureView>> {
     let code = parse_code(&code)?;
-    let found = store::get(&state.db, &code, v.version)
-        .await?
-        .ok_or_else(|| AppError::not_found("procedure_not_found"))?;
-    Ok(Json(found.into()))
+    Ok(Json(uc::get(&state, &code, v.version).await?.into()))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -167,50 +159,11 @@ pub async fn put_procedure(
     if body.code != code {
         return Err(AppError::unprocessable("invalid_procedure_code").field("code"));
     }
-    let p = body.check().map_err(|errs| {
-        let first = &errs[0];
-        let detail = errs
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join("; ");
-        AppError::unprocessable("invalid_procedure")
-            .field(first.field)
-            .arg("detail", &detail)
-            .detail(detail)
-    })?;
-    if let Some(a) = &p.agency_code {
-        if agencies::get(&state.db, a).await?.is_none() {
-            return Err(AppError::unprocessable("agency_not_found").field("agency_code"));
-        }
-    }
-    // Who may save it depends on who decides it now and who would decide it after.
-    let current = store::get(&state.db, &code, None).await?;
-    for agency in [
-        current
-            .as_ref()
-            .and_then(|c| c.procedure.agency_code.as_ref()),
-        p.agency_code.as_ref(),
-    ] {
-        caller.authorize(
-            Action::ManageCatalog,
-            &Target {
-                agency,
-                ..Target::default()
-            },
-        )?;
-    }
-    let actor = caller.actor();
-    let record = AuditRecord::new(actor.clone(), "procedure.save", "procedure", code.as_str())
-        .actor_unit(caller.0.agency().map(ToString::to_string))
-        .client_addr(addr);
-    let mut tx = state.db.begin().await?;
-    let (version, changed) = store::save(&mut tx, &p, &actor, record).await?;
-    tx.commit().await.map_err(StorageError::from)?;
-    state.catalog.clear();
+    let who = Acting::new(&caller.0, addr.as_deref());
+    let saved = uc::save(&state, who, body).await?;
     Ok(Json(Saved {
         code: code.to_string(),
-        version,
-        changed,
+        version: saved.version,
+        changed: saved.changed,
     }))
 }

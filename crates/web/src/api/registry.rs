@@ -4,10 +4,10 @@
 use axum::extract::State;
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use sohoa_domain::audit::AuditRecord;
+use sohoa_app::registry as uc;
+use sohoa_app::Acting;
 use sohoa_domain::registry::date_text;
-use sohoa_domain::sharing::Purpose;
-use sohoa_storage::registry::citizens::{self, Search};
+use sohoa_storage::registry::citizens::Search;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
@@ -62,8 +62,6 @@ pub async fn search_citizens(
     ClientAddr(addr): ClientAddr,
     ApiQuery(p): ApiQuery<CitizenSearchParams>,
 ) -> ApiResult<Json<CitizenSearchPage>> {
-    let purpose = Purpose::parse(p.purpose.as_deref().unwrap_or_default())
-        .map_err(|_| AppError::bad_request("invalid_purpose").field("purpose"))?;
     let unit = p
         .unit
         .as_deref()
@@ -81,38 +79,16 @@ pub async fn search_citizens(
         })?),
         None => None,
     };
-    let limit = p.limit.unwrap_or(50);
-    if !(1..=200).contains(&limit) {
-        return Err(AppError::bad_request("invalid_page"));
-    }
-    let found = citizens::search(
-        &state.db,
-        &Search {
-            name: p.q.clone(),
-            unit,
-            birth_year: p.birth_year,
-            after,
-            limit,
-        },
-    )
-    .await?;
-    // One audited read per citizen shown, all in one batch.
-    let records: Vec<AuditRecord> = found
-        .items
-        .iter()
-        .map(|s| {
-            AuditRecord::new(
-                caller.actor(),
-                "citizen.search",
-                "citizen",
-                s.citizen.citizen_id.as_str(),
-            )
-            .fields(["full_name", "date_of_birth", "permanent_address"])
-            .purpose(purpose.as_str())
-            .client_addr(addr.clone())
-        })
-        .collect();
-    state.audit.record_many(records).await?;
+    let search = Search {
+        name: p.q.clone(),
+        unit,
+        birth_year: p.birth_year,
+        after,
+        limit: p.limit.unwrap_or(50),
+    };
+    let who = Acting::new(&caller.0, addr.as_deref());
+    let purpose = p.purpose.as_deref().unwrap_or_default();
+    let found = uc::search_citizens(&state, who, purpose, &search).await?;
     Ok(Json(CitizenSearchPage {
         next: found.next.as_ref().map(super::encode_cursor),
         items: found

@@ -3,10 +3,11 @@
 use axum::extract::{Path, State};
 use axum::Json;
 use serde::{Deserialize, Serialize};
+use sohoa_app::units as uc;
 use sohoa_domain::paging::{Page, PageRequest};
 use sohoa_domain::units::{Unit, UnitKind, UnitLevel};
 use sohoa_domain::UnitCode;
-use sohoa_storage::units::{self as store, UnitQuery};
+use sohoa_storage::units::UnitQuery;
 use utoipa::{IntoParams, ToSchema};
 
 use super::{date_text, parse_day};
@@ -141,7 +142,7 @@ pub async fn list(
     ApiQuery(params): ApiQuery<UnitListParams>,
 ) -> ApiResult<Json<UnitPage>> {
     let query = params.parse()?;
-    Ok(Json(store::list(&state.db, &query).await?.into()))
+    Ok(Json(uc::list(&state, &query).await?.into()))
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -170,10 +171,7 @@ pub async fn get_unit(
 ) -> ApiResult<Json<UnitView>> {
     let code = parse_code(&code)?;
     let day = parse_day(params.as_of.as_deref(), "as_of")?;
-    let unit = store::get(&state.db, &code, day)
-        .await?
-        .ok_or_else(|| AppError::not_found("unit_not_found"))?;
-    Ok(Json(unit.into()))
+    Ok(Json(uc::get(&state, &code, day).await?.into()))
 }
 
 /// Every unit a code has named, oldest first.
@@ -188,9 +186,6 @@ pub async fn history(
     Path(code): Path<String>,
 ) -> ApiResult<Json<Vec<UnitView>>> {
     let code = parse_code(&code)?;
-    let units = store::history(&state.db, &code).await?;
-    if units.is_empty() {
-        return Err(AppError::not_found("unit_not_found"));
-    }
+    let units = uc::history(&state, &code).await?;
     Ok(Json(units.into_iter().map(UnitView::from).collect()))
 }

@@ -26,11 +26,11 @@ pub async fn home(State(state): State<AppState>, ctx: PageCtx) -> PageResult<Res
         search: None,
         page: PageRequest::parse(Some(1), Some(1)).unwrap_or_default(),
     };
-    let communes = sohoa_storage::units::list(&state.db, &query)
+    let communes = sohoa_app::units::list(&state, &query)
         .await
         .page(ctx.lang)?
         .total;
-    let agencies = sohoa_storage::agencies::list(&state.db, None, None, PageRequest::default())
+    let agencies = sohoa_app::agencies::list(&state, None, None, PageRequest::default())
         .await
         .page(ctx.lang)?
         .total;

@@ -26,7 +26,7 @@ pub(crate) async fn procedure(
     lang: Lang,
 ) -> Result<String, AppError> {
     let found = match ProcedureCode::parse(code) {
-        Some(c) => state.catalog.procedure(&state.db, &c).await?,
+        Some(c) => sohoa_app::catalog::in_force(state, &c).await?,
         None => None,
     };
     Ok(match found {
@@ -41,7 +41,7 @@ pub(crate) async fn procedure(
 /// "Ủy ban nhân dân phường Bến Thành (UBND-26743)".
 pub(crate) async fn agency(state: &AppState, code: &str, lang: Lang) -> Result<String, AppError> {
     let found = match AgencyCode::parse(code) {
-        Ok(c) => sohoa_storage::agencies::get(&state.db, &c).await?,
+        Ok(c) => sohoa_app::agencies::find(state, &c).await?,
         Err(_) => None,
     };
     Ok(match found {
@@ -67,7 +67,7 @@ pub(crate) async fn agency_names(
     for page in 1.. {
         let req = sohoa_domain::paging::PageRequest::parse(Some(page), Some(200))
             .map_err(|_| AppError::internal("a page of 200 agencies"))?;
-        let found = sohoa_storage::agencies::list(&state.db, None, None, req).await?;
+        let found = sohoa_app::agencies::list(state, None, None, req).await?;
         let done = found.items.len() < 200;
         for a in found.items {
             let code = a.code.to_string();

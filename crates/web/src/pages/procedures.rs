@@ -124,10 +124,8 @@ pub async fn detail(
     let code = sohoa_domain::services::procedure::ProcedureCode::parse(&code)
         .ok_or_else(|| AppError::not_found("procedure_not_found"))
         .page(lang)?;
-    let v: ProcedureView = sohoa_storage::procedures::get(&state.db, &code, None)
+    let v: ProcedureView = sohoa_app::catalog::get(&state, &code, None)
         .await
-        .page(lang)?
-        .ok_or_else(|| AppError::not_found("procedure_not_found"))
         .page(lang)?
         .into();
     let t = ctx.t();

@@ -65,7 +65,7 @@ pub async fn list(
 ) -> PageResult<Response> {
     let ApiQuery(params) = params.page(ctx.lang)?;
     let query = params.parse().page(ctx.lang)?;
-    let page = sohoa_storage::units::list(&state.db, &query)
+    let page = sohoa_app::units::list(&state, &query)
         .await
         .page(ctx.lang)?;
     let t = ctx.t();
@@ -120,7 +120,7 @@ pub async fn detail(
     let code = parse_code(&code).page(ctx.lang)?;
     let ApiQuery(params) = params.page(ctx.lang)?;
     let day = parse_day(params.as_of.as_deref(), "as_of").page(ctx.lang)?;
-    let history = sohoa_storage::units::history(&state.db, &code)
+    let history = sohoa_app::units::history(&state, &code)
         .await
         .page(ctx.lang)?;
     // The unit in force on the day asked for, else the latest one the code named.
@@ -138,7 +138,7 @@ pub async fn detail(
         unit.valid_to.and_then(|d| d.previous_day()).unwrap_or(day)
     };
     let parent = match &unit.parent_code {
-        Some(p) => sohoa_storage::units::get(&state.db, p, on)
+        Some(p) => sohoa_app::units::named_on(&state, p, on)
             .await
             .page(ctx.lang)?,
         None => None,
