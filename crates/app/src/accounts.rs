@@ -166,6 +166,19 @@ pub async fn activate(
     }
 }
 
+/// The signed-in citizen's own record in the population registry, if it is there; the
+/// reading is audited like any read of personal data.
+pub async fn own_record(app: &App, who: Acting<'_>) -> Result<Option<registry::citizens::Stored>> {
+    let me = crate::documents::own_id(who.principal)?;
+    authorize(who.principal, Action::ReadOwnData, &Target::citizen(me))?;
+    let stored = registry::citizens::get(&app.db, me).await?;
+    let record = AuditRecord::new(who.actor(), "citizen.read_own", "citizen", me.as_str())
+        .fields(["full_name", "date_of_birth", "permanent_address"])
+        .client_addr(who.addr());
+    app.audit.record(record).await?;
+    Ok(stored)
+}
+
 /// Entries read per page of an access log, at most.
 pub const MAX_ACCESS_PAGE: i64 = 200;
 

@@ -479,3 +479,77 @@ pub async fn totp_disable(app: &App, who: Acting<'_>, code: &str) -> Result<()> 
     tx.commit().await.map_err(StorageError::from)?;
     Ok(())
 }
+
+/// A sign-in at the city's identity provider, kept from its start until the provider sends
+/// the browser back: the nonce, the PKCE verifier and where to go after.
+pub use sohoa_storage::accounts::OidcLogin;
+
+/// Keeps `login` under its state (only the state's digest is stored), forgetting
+/// sign-ins begun longer than `window` ago.
+pub async fn oidc_begin(
+    app: &App,
+    login_state: &str,
+    login: &OidcLogin,
+    window: Duration,
+) -> Result<()> {
+    let stale = later_by(window, false).to_string();
+    let digest = hex::encode(token_digest(login_state));
+    let mut tx = app.db.begin().await?;
+    accounts::start_oidc(&mut tx, &digest, login, &stale).await?;
+    tx.commit().await.map_err(StorageError::from)?;
+    Ok(())
+}
+
+/// Takes the sign-in kept under `login_state`, if it was begun within `window`. Taking it
+/// commits at once: a replayed callback finds nothing, whatever follows.
+pub async fn oidc_take(
+    app: &App,
+    login_state: &str,
+    window: Duration,
+) -> Result<Option<OidcLogin>> {
+    let stale = later_by(window, false).to_string();
+    let digest = hex::encode(token_digest(login_state));
+    let mut tx = app.db.begin().await?;
+    let login = accounts::take_oidc(&mut tx, &digest, &stale).await?;
+    tx.commit().await.map_err(StorageError::from)?;
+    Ok(login)
+}
+
+fn oidc_record(actor: String, object: &str, outcome: Outcome, addr: Option<&str>) -> AuditRecord {
+    AuditRecord::new(actor, "auth.login", "account", object)
+        .fields(["oidc"])
+        .outcome(outcome)
+        .client_addr(addr.map(str::to_owned))
+}
+
+/// Audits a sign-in the identity provider did not complete.
+pub async fn oidc_failed(app: &App, addr: Option<&str>) -> Result<()> {
+    let record = oidc_record("anonymous".into(), "oidc", Outcome::Failure, addr);
+    app.audit.record(record).await?;
+    Ok(())
+}
+
+/// Signs in the citizen the identity provider vouched for (its CCCD claim), who must be in
+/// the population registry; their local account is opened on first sign-in.
+pub async fn oidc_sign_in(app: &App, claimed: &str, addr: Option<&str>) -> Result<SignedIn> {
+    let Ok(id) = CitizenId::parse(claimed) else {
+        tracing::warn!(target: "security", "identity provider's CCCD claim is malformed");
+        return Err(Error::unauthenticated("oidc_failed"));
+    };
+    let actor = format!("citizen:{id}");
+    if sohoa_storage::registry::citizens::get(&app.db, &id)
+        .await?
+        .is_none()
+    {
+        let record = oidc_record(actor, id.as_str(), Outcome::Denied, addr);
+        app.audit.record(record).await?;
+        return Err(Error::forbidden("unknown_citizen"));
+    }
+    let mut tx = app.db.begin().await?;
+    let opened = AuditRecord::new(actor.clone(), "account.create", "citizen", id.as_str())
+        .fields(["oidc"])
+        .client_addr(addr.map(str::to_owned));
+    let account = accounts::ensure_account(&mut tx, id.as_str(), opened).await?;
+    let record = oidc_record(actor, id.as_str(), Outcome::Success, addr);
+    start_session(app, tx, Holder::Citizen(account), record).await
+}

@@ -15,13 +15,13 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use sohoa_domain::feedback::report::{Category, ReportStatus};
 use sohoa_domain::Timestamp;
-use sohoa_storage::feedback::{self as store, Report, Search};
+use sohoa_storage::feedback::{Report, Search};
 
 use crate::error::AppError;
 use crate::extract::ClientAddr;
 use crate::i18n::Lang;
 use crate::{AppState, Endpoint as E, RouteKind, Routes};
-use sohoa_app::feedback::Filing;
+use sohoa_app::feedback::{public, Filing};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Format {
@@ -267,7 +267,7 @@ async fn services(State(state): State<AppState>, Path(file): Path<String>) -> Re
     let Some(("services", format)) = split(&file) else {
         return not_found(Format::Json);
     };
-    match state.feedback.categories(&state.db).await {
+    match public::categories(&state).await {
         Ok(cs) => render(
             format,
             StatusCode::OK,
@@ -286,7 +286,7 @@ pub async fn service_definition(
     let Some((code, format)) = split(&file) else {
         return not_found(Format::Json);
     };
-    match state.feedback.categories(&state.db).await {
+    match public::categories(&state).await {
         Ok(cs) => match cs.iter().find(|c| c.code == code) {
             Some(c) => render(format, StatusCode::OK, "service_definition", definition(c)),
             None => error(format, &AppError::not_found("report_category_not_found")),
@@ -451,7 +451,7 @@ async fn list_requests(
     state: &AppState,
     fields: &BTreeMap<String, String>,
 ) -> Result<Node, AppError> {
-    let categories = state.feedback.categories(&state.db).await?;
+    let categories = public::categories(state).await?;
     let ids = list_of(fields.get("service_request_id"));
     let mut search = Search {
         limit: 1000,
@@ -495,7 +495,7 @@ async fn list_requests(
         search.start = start.map(|t| t.to_string());
         search.end = end.map(|t| t.to_string());
     }
-    let rows = store::search(&state.db, &search).await?;
+    let rows = public::search(state, &search).await?;
     Ok(Node::List(
         "request",
         rows.iter().map(|r| request(r, &categories)).collect(),
@@ -508,10 +508,8 @@ pub async fn get_request(State(state): State<AppState>, Path(file): Path<String>
         return not_found(Format::Json);
     };
     let found = async {
-        let categories = state.feedback.categories(&state.db).await?;
-        let r = store::get(&state.db, id)
-            .await?
-            .ok_or_else(|| AppError::not_found("report_not_found"))?;
+        let categories = public::categories(&state).await?;
+        let r = public::get(&state, id).await?;
         Ok::<_, AppError>(request(&r, &categories))
     }
     .await;
@@ -531,8 +529,8 @@ pub async fn get_token(State(state): State<AppState>, Path(file): Path<String>) 
     let Some((token, format)) = split(&file) else {
         return not_found(Format::Json);
     };
-    match store::by_token(&state.db, token).await {
-        Ok(Some(id)) => render(
+    match public::by_token(&state, token).await {
+        Ok(id) => render(
             format,
             StatusCode::OK,
             "service_requests",
@@ -544,7 +542,6 @@ pub async fn get_token(State(state): State<AppState>, Path(file): Path<String>) 
                 ])],
             ),
         ),
-        Ok(None) => error(format, &AppError::not_found("report_not_found")),
         Err(e) => error(format, &e.into()),
     }
 }

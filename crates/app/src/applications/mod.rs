@@ -24,7 +24,7 @@ pub use rating::{rate, Rated};
 
 use sohoa_domain::audit::AuditRecord;
 use sohoa_domain::policy::{self, Action, Principal, Target};
-use sohoa_domain::services::application::ApplicationNumber;
+use sohoa_domain::services::application::{ApplicationNumber, LookupCode};
 use sohoa_domain::services::workflow::Status;
 use sohoa_storage::applications::{self as store, Application, Event};
 use sohoa_storage::files::Attached;
@@ -114,4 +114,14 @@ async fn reloaded(app: &App, number: &str) -> Result<Detail> {
         .await?
         .ok_or_else(|| Error::internal("a stored application vanished"))?;
     detail(app, stored).await
+}
+
+/// An application, for anyone who has its number and lookup code; a wrong code and an
+/// unknown number are alike `None`.
+pub async fn by_lookup(
+    app: &App,
+    number: &ApplicationNumber,
+    code: &LookupCode,
+) -> Result<Option<Application>> {
+    Ok(store::by_lookup(&app.db, number.as_str(), &code.hash()).await?)
 }

@@ -5,6 +5,7 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 use sohoa_domain::agency::AgencyCode;
 use sohoa_domain::policy::Action;
+use sohoa_domain::services::application::ApplicationNumber;
 use sohoa_domain::services::procedure::Procedure;
 use sohoa_storage::applications::Application;
 use sohoa_storage::pki::{self, SignedResult};
@@ -73,6 +74,9 @@ pub async fn sign(
 /// An issued result with what it takes to check it.
 #[derive(Debug, Clone)]
 pub struct Issued {
+    pub number: String,
+    /// Whether the signature is the signing agency's over the document, checked now.
+    pub valid: bool,
     /// Exactly as signed.
     pub document: String,
     /// Base64 (DER).
@@ -97,12 +101,31 @@ pub async fn read(app: &App, who: Acting<'_>, number: &str) -> Result<Issued> {
         .ok_or_else(|| Error::internal("a result's signing key is missing"))?;
     let ca = pki::city_ca(&app.db).await?;
     Ok(Issued {
+        valid: signed_by(&r, &key),
+        number: r.number,
         document: r.document,
         signature: r.signature,
         certificate: key.cert_pem,
         ca_certificate: ca.cert_pem,
         issued_at: r.issued_at,
     })
+}
+
+/// Whether the stored signature of `r` is `key`'s over its document.
+fn signed_by(r: &SignedResult, key: &pki::SigningKey) -> bool {
+    let sig = B64.decode(&r.signature).unwrap_or_default();
+    key.verifies(r.document.as_bytes(), &sig)
+}
+
+/// The result issued for an application, as anyone with its number may check it, and
+/// whether its signature holds; `None` when no result was issued under that number.
+pub async fn check(app: &App, number: &ApplicationNumber) -> Result<Option<(SignedResult, bool)>> {
+    let Some(r) = pki::result(&app.db, number.as_str()).await? else {
+        return Ok(None);
+    };
+    let key = pki::existing(&app.db, &r.signer).await?;
+    let valid = key.is_some_and(|k| signed_by(&r, &k));
+    Ok(Some((r, valid)))
 }
 
 /// The city CA's certificate, PEM: the root agencies' certificates chain to.

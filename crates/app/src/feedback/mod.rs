@@ -3,6 +3,7 @@
 
 mod file;
 pub mod photos;
+pub mod public;
 pub mod reports;
 pub mod routing;
 

@@ -335,3 +335,24 @@ pub async fn support(
     tx.commit().await.map_err(StorageError::from)?;
     Ok((r, joined))
 }
+
+/// Reports queued per page, at most.
+pub const MAX_QUEUE: i64 = 500;
+
+/// The officer's agency's reports, soonest due first.
+pub async fn queue(
+    app: &App,
+    who: &Principal,
+    status: Option<ReportStatus>,
+    limit: i64,
+) -> Result<Vec<Report>> {
+    let agency = who
+        .agency()
+        .cloned()
+        .ok_or_else(|| Error::forbidden("forbidden"))?;
+    crate::authorize(who, Action::ProcessReport, &Target::agency(&agency))?;
+    if !(1..=MAX_QUEUE).contains(&limit) {
+        return Err(Error::bad_request("invalid_query").field("limit"));
+    }
+    Ok(store::queue(&app.db, agency.as_str(), status, limit).await?)
+}

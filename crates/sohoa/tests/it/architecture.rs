@@ -15,8 +15,8 @@ const MAX_LINES: usize = 80;
 const LONG: &[(&str, &str, usize)] = &[
     ("crates/web/src/api/mod.rs", "routes", 272), // table
     ("crates/sohoa/src/generate.rs", "generate", 271),
-    ("crates/web/src/pages/feedback.rs", "evaluation_page", 181),
-    ("crates/web/src/pages/account.rs", "me", 138),
+    ("crates/web/src/pages/feedback.rs", "evaluation_page", 176),
+    ("crates/web/src/pages/account.rs", "me", 122),
     ("crates/web/src/pages/dashboards.rs", "dashboard", 184),
     ("crates/web/src/api/mod.rs", "feedback_routes", 180), // table
     ("crates/sohoa/src/import.rs", "parse_file", 162),
@@ -31,7 +31,6 @@ const LONG: &[(&str, &str, usize)] = &[
     ("crates/sohoa/src/demo.rs", "load", 121),
     ("crates/domain/src/units.rs", "reference_units", 117), // table
     ("crates/web/src/pages/charts.rs", "line", 112),
-    ("crates/web/src/pages/account.rs", "oidc_callback", 108),
     ("crates/storage/src/applications.rs", "create_many", 108),
     ("crates/storage/src/feedback/reports.rs", "update", 107),
     ("crates/domain/src/registry/citizen.rs", "parse", 106),
@@ -40,7 +39,7 @@ const LONG: &[(&str, &str, usize)] = &[
     ("crates/storage/src/batch.rs", "spawn", 103),
     ("crates/sohoa/src/demo.rs", "load_indicators", 103),
     ("crates/domain/src/services/procedure.rs", "check", 102),
-    ("crates/web/src/pages/feedback.rs", "map", 98),
+    ("crates/web/src/pages/feedback.rs", "map", 91),
     ("crates/storage/src/monitoring.rs", "figures", 95),
     (
         "crates/domain/src/feedback/catalog.rs",

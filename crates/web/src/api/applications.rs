@@ -707,7 +707,7 @@ pub async fn public_status(
     let not_found = || AppError::not_found("application_not_found");
     let number = ApplicationNumber::parse(&q.number).ok_or_else(not_found)?;
     let code = LookupCode::parse(&q.code).ok_or_else(not_found)?;
-    let a = store::by_lookup(&state.db, number.as_str(), &code.hash())
+    let a = uc::by_lookup(&state, &number, &code)
         .await?
         .ok_or_else(not_found)?;
     let view = ApplicationView::new(a, None, sohoa_app::calendar()?);

@@ -15,11 +15,11 @@ use serde_json::{json, Value};
 use sohoa_domain::agency::AgencyCode;
 use sohoa_domain::feedback::geo::{BBox, Point};
 use sohoa_domain::feedback::report::ReportStatus;
-use sohoa_domain::policy::{Action, Target};
 use sohoa_domain::UnitCode;
-use sohoa_storage::feedback::{self as store, PublicReport, Report};
+use sohoa_storage::feedback::{PublicReport, Report};
 use utoipa::{IntoParams, ToSchema};
 
+use sohoa_app::feedback::public as map;
 use sohoa_app::feedback::reports::{self as uc};
 use sohoa_app::feedback::{photos, routing, Filing};
 use sohoa_app::Acting;
@@ -337,12 +337,6 @@ pub async fn queue(
     caller: Caller,
     ApiQuery(p): ApiQuery<QueueParams>,
 ) -> ApiResult<Json<Vec<ReportView>>> {
-    let agency = caller
-        .0
-        .agency()
-        .cloned()
-        .ok_or_else(|| AppError::new(StatusCode::FORBIDDEN, "forbidden"))?;
-    caller.authorize(Action::ProcessReport, &Target::agency(&agency))?;
     let status = match p.status.as_deref() {
         Some(s) => Some(
             ReportStatus::parse(s)
@@ -351,10 +345,7 @@ pub async fn queue(
         None => None,
     };
     let limit = p.limit.unwrap_or(100);
-    if !(1..=500).contains(&limit) {
-        return Err(AppError::bad_request("invalid_query").field("limit"));
-    }
-    let rows = store::queue(&state.db, agency.as_str(), status, limit).await?;
+    let rows = uc::queue(&state, &caller.0, status, limit).await?;
     Ok(Json(rows.iter().map(ReportView::public).collect()))
 }
 
@@ -645,17 +636,6 @@ pub struct MapParams {
     pub limit: Option<i64>,
 }
 
-pub(crate) fn statuses_of(s: Option<&str>) -> Result<Option<Vec<ReportStatus>>, AppError> {
-    match s {
-        None | Some("") => Ok(None),
-        Some(s) => ReportStatus::from_open311(s)
-            .map(<[ReportStatus]>::to_vec)
-            .or_else(|| ReportStatus::parse(s).map(|x| vec![x]))
-            .map(Some)
-            .ok_or_else(|| AppError::bad_request("invalid_report_status").field("status")),
-    }
-}
-
 /// Reports inside a box as GeoJSON, for the public map: where, what kind, how far along,
 /// how many joined (the rest of a report is at `/api/v1/reports/{id}`); nothing about who
 /// reported.
@@ -668,13 +648,10 @@ pub async fn geojson(
 ) -> ApiResult<Response> {
     let bbox =
         BBox::parse(&p.bbox).map_err(|_| AppError::bad_request("invalid_bbox").field("bbox"))?;
-    let statuses = statuses_of(p.status.as_deref())?;
+    let statuses = map::statuses_of(p.status.as_deref())?;
     let limit = p.limit.unwrap_or(2000);
-    if !(1..=5000).contains(&limit) {
-        return Err(AppError::bad_request("invalid_query").field("limit"));
-    }
-    let (features, truncated) = store::in_box_geojson(
-        &state.db,
+    let (features, truncated) = map::in_box_geojson(
+        &state,
         &bbox,
         statuses.as_deref(),
         p.category.as_deref(),
@@ -705,7 +682,7 @@ fn geo_bytes(body: Vec<u8>) -> Response {
 #[utoipa::path(get, path = "/api/v1/boundaries.geojson", tag = "feedback",
     responses((status = 200, description = "GeoJSON FeatureCollection", content_type = "application/geo+json", body = Object)))]
 pub async fn boundaries(State(state): State<AppState>) -> ApiResult<Response> {
-    let geo = state.feedback.geography(&state.db).await?;
+    let geo = map::geography(&state).await?;
     let features: Vec<Value> = geo
         .boundaries
         .areas()

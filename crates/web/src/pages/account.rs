@@ -8,10 +8,8 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use serde::Deserialize;
-use sohoa_domain::audit::{AuditRecord, Outcome};
-use sohoa_domain::policy::{Action, Principal, Target};
+use sohoa_domain::policy::Principal;
 use sohoa_domain::sharing::Consumer;
-use sohoa_storage::{audit, registry, StorageError};
 
 use super::{display_date, render, PageCtx, Shell};
 use crate::auth::{self, Caller, SessionToken};
@@ -20,6 +18,7 @@ use crate::extract::ClientAddr;
 use crate::html::{PageErrorExt, PageResult};
 use crate::i18n::Tr;
 use crate::AppState;
+use sohoa_app::identity;
 
 #[derive(Template)]
 #[template(path = "login.html")]
@@ -291,20 +290,10 @@ pub async fn me(
             .map(|c| t.get(&format!("me-document-error-{c}"))),
     };
     match &caller.0 {
-        Principal::Citizen(id) => {
-            caller
-                .authorize(Action::ReadOwnData, &Target::citizen(id))
-                .page(lang)?;
+        Principal::Citizen(_) => {
             tpl.is_citizen = true;
-            let stored = registry::citizens::get(&state.db, id).await.page(lang)?;
-            // The citizen reading their own record is a read of personal data like any other.
-            state
-                .audit
-                .record(
-                    AuditRecord::new(caller.actor(), "citizen.read_own", "citizen", id.as_str())
-                        .fields(["full_name", "date_of_birth", "permanent_address"])
-                        .client_addr(addr),
-                )
+            let who = sohoa_app::Acting::new(&caller.0, addr.as_deref());
+            let stored = sohoa_app::accounts::own_record(&state, who)
                 .await
                 .page(lang)?;
             if let Some(s) = stored {
@@ -320,20 +309,13 @@ pub async fn me(
                 ];
             }
             tpl.applications = my_applications(&state, &caller, t, lang).await?;
-            let entries = audit::entries_for_object_before(
-                &state.db,
-                "citizen",
-                id.as_str(),
-                before,
-                ACCESS_PAGE + 1,
-            )
-            .await
-            .page(lang)?;
-            let more = entries.len() as i64 > ACCESS_PAGE;
+            let page = sohoa_app::accounts::access_log(&state, &caller.0, before, ACCESS_PAGE)
+                .await
+                .page(lang)?;
+            let (entries, more) = (page.entries, page.more);
             let me = caller.actor();
             tpl.accesses = entries
                 .iter()
-                .take(ACCESS_PAGE as usize)
                 .map(|e| AccessRow {
                     at: e.record.at.clone(),
                     who: if e.record.actor == me {
@@ -353,10 +335,11 @@ pub async fn me(
                     .get(ACCESS_PAGE as usize - 1)
                     .map(|e| format!("/me?before={}", e.seq));
             }
-            tpl.documents = sohoa_storage::files::list(&state.db, id.as_str(), 100)
+            tpl.documents = sohoa_app::documents::list(&state, &caller.0)
                 .await
                 .page(lang)?
                 .into_iter()
+                .take(100)
                 .map(|d| DocumentRow {
                     kind: match d.media_type.as_str() {
                         "application/pdf" => "PDF",
@@ -451,7 +434,7 @@ pub async fn oidc_start(
     let next = safe_next(p.ok().and_then(|q| q.0.next).as_deref());
     let random = || auth::random_bytes::<32>().map(hex::encode);
     let login_state = random().page(lang)?;
-    let login = sohoa_storage::accounts::OidcLogin {
+    let login = identity::OidcLogin {
         nonce: random().page(lang)?,
         verifier: random().page(lang)?,
         next_path: next,
@@ -461,17 +444,9 @@ pub async fn oidc_start(
         .await
         .map_err(oidc_error)
         .page(lang)?;
-    let stale = sohoa_app::identity::later_by(OIDC_WINDOW, false).to_string();
-    let mut tx = state.db.begin().await.page(lang)?;
-    sohoa_storage::accounts::start_oidc(
-        &mut tx,
-        &hex::encode(crate::token_digest(&login_state)),
-        &login,
-        &stale,
-    )
-    .await
-    .page(lang)?;
-    tx.commit().await.map_err(StorageError::from).page(lang)?;
+    identity::oidc_begin(&state, &login_state, &login, OIDC_WINDOW)
+        .await
+        .page(lang)?;
     let mut res = Redirect::to(&url).into_response();
     let cookie = format!(
         "{OIDC_COOKIE}={login_state}; Path=/; Max-Age={}; Secure; HttpOnly; SameSite=Lax",
@@ -505,12 +480,6 @@ pub async fn oidc_callback(
     let oidc = oidc_of(&state).page(lang)?;
     let failed = || AppError::new(StatusCode::UNAUTHORIZED, "oidc_failed");
     let q = q.map(|q| q.0).map_err(|_| failed()).page(lang)?;
-    let record = |actor: String, object: &str, outcome: Outcome| {
-        AuditRecord::new(actor, "auth.login", "account", object)
-            .fields(["oidc"])
-            .outcome(outcome)
-            .client_addr(addr.clone())
-    };
     if let Some(e) = &q.error {
         let e: String = e.chars().take(64).collect();
         tracing::info!(error = %e, "identity provider refused the sign-in");
@@ -534,63 +503,24 @@ pub async fn oidc_callback(
         tracing::warn!(target: "security", "OIDC callback without its browser's state cookie");
         return Err(failed()).page(lang);
     }
-    let stale = sohoa_app::identity::later_by(OIDC_WINDOW, false).to_string();
-    let mut tx = state.db.begin().await.page(lang)?;
-    let login = sohoa_storage::accounts::take_oidc(
-        &mut tx,
-        &hex::encode(crate::token_digest(login_state)),
-        &stale,
-    )
-    .await
-    .page(lang)?;
-    // Taking the state commits at once: a replayed callback finds nothing, whatever follows.
-    tx.commit().await.map_err(StorageError::from).page(lang)?;
+    let login = identity::oidc_take(&state, login_state, OIDC_WINDOW)
+        .await
+        .page(lang)?;
     let Some(login) = login else {
         return Err(failed()).page(lang);
     };
     let claimed = match oidc.finish(code, &login.verifier, &login.nonce).await {
         Ok(c) => c,
         Err(e) => {
-            state
-                .audit
-                .record(record("anonymous".into(), "oidc", Outcome::Failure))
+            identity::oidc_failed(&state, addr.as_deref())
                 .await
                 .page(lang)?;
             return Err(oidc_error(e)).page(lang);
         }
     };
-    let Ok(id) = sohoa_domain::CitizenId::parse(&claimed) else {
-        tracing::warn!(target: "security", "identity provider's CCCD claim is malformed");
-        return Err(failed()).page(lang);
-    };
-    let actor = format!("citizen:{id}");
-    if registry::citizens::get(&state.db, &id)
-        .await
-        .page(lang)?
-        .is_none()
-    {
-        state
-            .audit
-            .record(record(actor, id.as_str(), Outcome::Denied))
-            .await
-            .page(lang)?;
-        return Err(AppError::new(StatusCode::FORBIDDEN, "unknown_citizen")).page(lang);
-    }
-    let mut tx = state.db.begin().await.page(lang)?;
-    let opened = AuditRecord::new(actor.clone(), "account.create", "citizen", id.as_str())
-        .fields(["oidc"])
-        .client_addr(addr.clone());
-    let account = sohoa_storage::accounts::ensure_account(&mut tx, id.as_str(), opened)
+    let signed = identity::oidc_sign_in(&state, &claimed, addr.as_deref())
         .await
         .page(lang)?;
-    let signed = sohoa_app::identity::start_session(
-        &state,
-        tx,
-        sohoa_storage::accounts::Holder::Citizen(account),
-        record(actor, id.as_str(), Outcome::Success),
-    )
-    .await
-    .page(lang)?;
     let mut res = Redirect::to(&login.next_path).into_response();
     res.headers_mut()
         .append(header::SET_COOKIE, auth::session_cookie(&signed));

@@ -16,6 +16,7 @@ use crate::error::AppError;
 use crate::html::{PageErrorExt, PageResult};
 use crate::i18n::Tr;
 use crate::AppState;
+use sohoa_app::applications::results::Issued;
 
 /// The applicant-facing name of a status, from the message catalog.
 pub fn status_name(t: Tr, s: Status) -> String {
@@ -79,12 +80,9 @@ pub async fn status_submit(
         ApplicationNumber::parse(&form.number),
         LookupCode::parse(&form.code),
     ) {
-        (Some(n), Some(c)) => {
-            sohoa_storage::applications::by_lookup(&state.db, n.as_str(), &c.hash())
-                .await
-                .map_err(AppError::from)
-                .page(ctx.lang)?
-        }
+        (Some(n), Some(c)) => sohoa_app::applications::by_lookup(&state, &n, &c)
+            .await
+            .page(ctx.lang)?,
         _ => None,
     };
     let today = crate::api::today();
@@ -159,20 +157,10 @@ pub async fn verify(
         .unwrap_or_default();
     let mut checked = None;
     if let Some(n) = ApplicationNumber::parse(&number) {
-        let r = sohoa_storage::pki::result(&state.db, n.as_str())
+        let found = sohoa_app::applications::results::check(&state, &n)
             .await
-            .map_err(AppError::from)
             .page(ctx.lang)?;
-        if let Some(r) = r {
-            let key = sohoa_storage::pki::existing(&state.db, &r.signer)
-                .await
-                .map_err(AppError::from)
-                .page(ctx.lang)?;
-            use base64::Engine;
-            let sig = base64::engine::general_purpose::STANDARD
-                .decode(&r.signature)
-                .unwrap_or_default();
-            let valid = key.is_some_and(|k| k.verifies(r.document.as_bytes(), &sig));
+        if let Some((r, valid)) = found {
             let doc: serde_json::Value = serde_json::from_str(&r.document).unwrap_or_default();
             let s = |k: &str| doc[k].as_str().unwrap_or_default().to_owned();
             checked = Some(Checked {
@@ -236,14 +224,14 @@ pub async fn result_page(
     let issued = issued_result(&state, &caller, addr, &number)
         .await
         .page(ctx.lang)?;
-    let doc: serde_json::Value = serde_json::from_str(&issued.result.document)
+    let doc: serde_json::Value = serde_json::from_str(&issued.document)
         .map_err(AppError::internal)
         .page(ctx.lang)?;
     let s = |k: &str| doc[k].as_str().unwrap_or_default().to_owned();
     let (name_vi, name_en) = (s("procedure_name_vi"), s("procedure_name_en"));
     let mut res = render(&ResultTemplate {
         shell: ctx.shell("result", t.get("result-title")),
-        number: issued.result.number.clone(),
+        number: issued.number.clone(),
         procedure: if ctx.lang == crate::i18n::Lang::En && !name_en.is_empty() {
             name_en
         } else {
@@ -260,9 +248,9 @@ pub async fn result_page(
             .map(|d| status_name(t, d))
             .unwrap_or_default(),
         decided_at: s("decided_at"),
-        issued_at: issued.result.issued_at.clone(),
+        issued_at: issued.issued_at.clone(),
         valid: issued.valid,
-        document: issued.result.document,
+        document: issued.document,
         t,
     });
     res.headers_mut()
@@ -286,11 +274,11 @@ pub async fn result_file(
         .await
         .page(ctx.lang)?;
     let (media, body): (&'static str, Vec<u8>) = match file.as_str() {
-        "result.json" => ("application/json", issued.result.document.into_bytes()),
+        "result.json" => ("application/json", issued.document.into_bytes()),
         "result.sig" => {
             use base64::Engine;
             let der = base64::engine::general_purpose::STANDARD
-                .decode(&issued.result.signature)
+                .decode(&issued.signature)
                 .map_err(AppError::internal)
                 .page(ctx.lang)?;
             ("application/octet-stream", der)
@@ -307,12 +295,6 @@ pub async fn result_file(
     Ok(res)
 }
 
-struct Issued {
-    result: sohoa_storage::pki::SignedResult,
-    certificate: String,
-    valid: bool,
-}
-
 /// The result of an application the caller may read (anything else looks absent), its
 /// reading audited like the API's, and its signature checked.
 async fn issued_result(
@@ -321,28 +303,6 @@ async fn issued_result(
     addr: Option<String>,
     number: &str,
 ) -> Result<Issued, AppError> {
-    let app = sohoa_app::applications::load_for(
-        state,
-        &caller.0,
-        number,
-        sohoa_domain::policy::Action::ReadApplication,
-    )
-    .await?;
-    let result = sohoa_storage::pki::result(&state.db, &app.number)
-        .await?
-        .ok_or_else(|| AppError::not_found("result_not_found"))?;
     let who = sohoa_app::Acting::new(&caller.0, addr.as_deref());
-    sohoa_app::applications::audit_read(state, who, &app.applicant, &app.number).await?;
-    let key = sohoa_storage::pki::existing(&state.db, &result.signer)
-        .await?
-        .ok_or_else(|| AppError::internal("a result's signing key is missing"))?;
-    use base64::Engine;
-    let sig = base64::engine::general_purpose::STANDARD
-        .decode(&result.signature)
-        .unwrap_or_default();
-    Ok(Issued {
-        valid: key.verifies(result.document.as_bytes(), &sig),
-        certificate: key.cert_pem,
-        result,
-    })
+    Ok(sohoa_app::applications::results::read(state, who, number).await?)
 }

@@ -21,6 +21,7 @@ use crate::html::{PageErrorExt, PageResult};
 use crate::i18n::Tr;
 use crate::AppState;
 use sohoa_app::evaluation::{self as eval, Figures, GroupBy};
+use sohoa_app::feedback::public as map;
 
 /// Width of the drawn map in SVG units; the height follows the box's shape.
 pub(super) const WIDTH: f64 = 800.0;
@@ -152,18 +153,11 @@ pub async fn map(
             .page(ctx.lang)?,
         None => CORE,
     };
-    let statuses = crate::api::reports::statuses_of(p.status.as_deref()).page(ctx.lang)?;
-    let geo = state
-        .feedback
-        .geography(&state.db)
+    let statuses = map::statuses_of(p.status.as_deref()).page(ctx.lang)?;
+    let geo = map::geography(&state).await.page(ctx.lang)?;
+    let mut rows = map::in_box(&state, &b, statuses.as_deref(), None, MAP_LIMIT + 1)
         .await
-        .map_err(AppError::from)
         .page(ctx.lang)?;
-    let mut rows =
-        sohoa_storage::feedback::in_box(&state.db, &b, statuses.as_deref(), None, MAP_LIMIT + 1)
-            .await
-            .map_err(AppError::from)
-            .page(ctx.lang)?;
     let truncated = rows.len() as i64 > MAP_LIMIT;
     rows.truncate(MAP_LIMIT as usize);
 
@@ -420,12 +414,7 @@ async fn evaluation_page(
         None => eval::public(&state, span).await,
     }
     .page(ctx.lang)?;
-    let geo = state
-        .feedback
-        .geography(&state.db)
-        .await
-        .map_err(AppError::from)
-        .page(ctx.lang)?;
+    let geo = map::geography(&state).await.page(ctx.lang)?;
     let name_of = |code: &str| unit_names().get(code).cloned().unwrap_or_default();
 
     // The choropleth: every commune, coloured by the metric where there is a figure.

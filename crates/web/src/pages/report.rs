@@ -78,9 +78,7 @@ async fn form_page(
 ) -> Result<Response, AppError> {
     let (csrf, cookie) = auth::csrf_token(headers)?;
     let t = ctx.t();
-    let categories = state
-        .feedback
-        .categories(&state.db)
+    let categories = sohoa_app::feedback::public::categories(state)
         .await?
         .iter()
         .map(|c| {
@@ -91,7 +89,7 @@ async fn form_page(
             (c.code.clone(), name)
         })
         .collect();
-    let geo = state.feedback.geography(&state.db).await?;
+    let geo = sohoa_app::feedback::public::geography(state).await?;
     let proj = Projection::new(CORE);
     let mut map = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {WIDTH} {h:.0}\" role=\"img\" \
