@@ -8,7 +8,7 @@ use sohoa_domain::policy::{Action, Principal, Requirement, Role, Target};
 use sohoa_domain::units::UnitLevel;
 use sohoa_domain::UnitCode;
 use sohoa_storage::accounts::{self, NewStaff, StaffAccount};
-use sohoa_storage::{agencies, units, StorageError};
+use sohoa_storage::{agencies, units, Db, StorageError};
 
 use crate::{authorize, Acting, App, Error, Result};
 
@@ -76,13 +76,13 @@ async fn scope_of(
 /// An agency's administrator opens only names ending in `.{their agency}`; a name ending in
 /// an agency's code is for that agency's staff alone.
 async fn in_namespace(
-    app: &App,
+    db: &Db,
     who: &Principal,
     username: &Username,
     agency: Option<&AgencyCode>,
 ) -> Result<()> {
     let named = match username.agency_part() {
-        Some(code) => agencies::get(&app.db, &code).await?.map(|a| a.code),
+        Some(code) => agencies::get(db, &code).await?.map(|a| a.code),
         None => None,
     };
     let admin_of = who
@@ -103,12 +103,70 @@ async fn in_namespace(
     Ok(())
 }
 
+fn username_of(s: &str) -> Result<Username> {
+    Username::parse(s).ok_or_else(|| Error::unprocessable("invalid_username").field("username"))
+}
+
+fn display_name_of(s: &str) -> Result<String> {
+    sohoa_domain::registry::text_field("display_name", s, 200)
+        .map_err(|_| Error::unprocessable("invalid_display_name").field("display_name"))
+}
+
+/// A checked account to store: who opens it, and what it is.
+struct Member {
+    actor: String,
+    addr: Option<String>,
+    username: Username,
+    display_name: String,
+    role: Role,
+    agency: Option<AgencyCode>,
+    unit: Option<UnitCode>,
+    password: String,
+}
+
+/// Hashes the password (once it is one the rules admit) and stores the account with its
+/// audit entry.
+async fn store_member(db: &Db, m: Member) -> Result<StaffAccount> {
+    check_password(&m.password)
+        .map_err(|_| Error::unprocessable("invalid_password").field("password"))?;
+    let salt = crate::random_bytes::<16>()?;
+    let password = m.password;
+    let hash = crate::blocking(move || hash_password(&password, &salt))
+        .await?
+        .map_err(Error::internal)?;
+    let new = NewStaff {
+        username: m.username.as_str(),
+        display_name: &m.display_name,
+        role: m.role.as_str(),
+        agency_code: m.agency.as_ref().map(AgencyCode::as_str),
+        unit_code: m.unit.as_ref().map(UnitCode::as_str),
+        password_hash: &hash,
+        created_by: &m.actor,
+    };
+    let record = AuditRecord::new(
+        m.actor.clone(),
+        "staff.create",
+        "staff",
+        m.username.as_str(),
+    )
+    .actor_unit(m.agency.as_ref().map(ToString::to_string))
+    .fields([format!("role={}", m.role.as_str())])
+    .client_addr(m.addr);
+    let mut tx = db.begin().await?;
+    let created = match accounts::create_staff(&mut tx, &new, record).await {
+        Err(StorageError::Conflict(_)) => {
+            return Err(Error::conflict("staff_exists").field("username"))
+        }
+        other => other?,
+    };
+    tx.commit().await.map_err(StorageError::from)?;
+    Ok(created)
+}
+
 /// Opens a staff account.
 pub async fn open(app: &App, who: Acting<'_>, m: NewMember<'_>) -> Result<StaffAccount> {
-    let username = Username::parse(m.username)
-        .ok_or_else(|| Error::unprocessable("invalid_username").field("username"))?;
-    let display_name = sohoa_domain::registry::text_field("display_name", m.display_name, 200)
-        .map_err(|_| Error::unprocessable("invalid_display_name").field("display_name"))?;
+    let username = username_of(m.username)?;
+    let display_name = display_name_of(m.display_name)?;
     let role =
         Role::parse(m.role).ok_or_else(|| Error::unprocessable("invalid_role").field("role"))?;
     let (agency, unit) = scope_of(app, role, &m).await?;
@@ -119,37 +177,41 @@ pub async fn open(app: &App, who: Acting<'_>, m: NewMember<'_>) -> Result<StaffA
         ..Target::default()
     };
     authorize(who.principal, Action::ManageStaff, &target)?;
-    in_namespace(app, who.principal, &username, agency.as_ref()).await?;
-    check_password(&m.password)
-        .map_err(|_| Error::unprocessable("invalid_password").field("password"))?;
-    let salt = crate::random_bytes::<16>()?;
-    let password = m.password;
-    let hash = crate::blocking(move || hash_password(&password, &salt))
-        .await?
-        .map_err(Error::internal)?;
-    let actor = who.actor();
-    let new = NewStaff {
-        username: username.as_str(),
-        display_name: &display_name,
-        role: role.as_str(),
-        agency_code: agency.as_ref().map(AgencyCode::as_str),
-        unit_code: unit.as_ref().map(UnitCode::as_str),
-        password_hash: &hash,
-        created_by: &actor,
+    in_namespace(&app.db, who.principal, &username, agency.as_ref()).await?;
+    let member = Member {
+        actor: who.actor(),
+        addr: who.addr(),
+        username,
+        display_name,
+        role,
+        agency,
+        unit,
+        password: m.password,
     };
-    let record = AuditRecord::new(actor.clone(), "staff.create", "staff", username.as_str())
-        .actor_unit(agency.as_ref().map(ToString::to_string))
-        .fields([format!("role={}", role.as_str())])
-        .client_addr(who.addr());
-    let mut tx = app.db.begin().await?;
-    let created = match accounts::create_staff(&mut tx, &new, record).await {
-        Err(StorageError::Conflict(_)) => {
-            return Err(Error::conflict("staff_exists").field("username"))
-        }
-        other => other?,
+    store_member(&app.db, member).await
+}
+
+/// Opens the first city administrator's account from the command line, before any server
+/// runs (audited as done by `cli`).
+pub async fn add_city_admin(
+    db: &Db,
+    username: &str,
+    display_name: &str,
+    password: String,
+) -> Result<StaffAccount> {
+    let username = username_of(username)?;
+    in_namespace(db, &Principal::Anonymous, &username, None).await?;
+    let member = Member {
+        actor: "cli".to_owned(),
+        addr: None,
+        username,
+        display_name: display_name_of(display_name)?,
+        role: Role::CityAdmin,
+        agency: None,
+        unit: None,
+        password,
     };
-    tx.commit().await.map_err(StorageError::from)?;
-    Ok(created)
+    store_member(db, member).await
 }
 
 /// A page of staff accounts by username, and whether more follow.

@@ -1,9 +1,7 @@
-//! Bootstrapping staff accounts from the command line.
+//! Bootstrapping staff accounts from the command line: the rules are the app's, the
+//! messages are the operator's.
 
-use sohoa_domain::audit::AuditRecord;
-use sohoa_domain::identity::{check_password, hash_password, Username};
-use sohoa_domain::policy::Role;
-use sohoa_storage::{accounts, Db, StorageError};
+use sohoa_storage::Db;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StaffError {
@@ -19,8 +17,8 @@ pub enum StaffError {
     Password,
     #[error("the username {0} is taken")]
     Taken(String),
-    #[error(transparent)]
-    Storage(#[from] StorageError),
+    #[error("{0}")]
+    Failed(String),
 }
 
 /// Opens a city administrator's account (audited as done by `cli`).
@@ -30,37 +28,25 @@ pub async fn add_admin(
     display_name: &str,
     password: &str,
 ) -> Result<(), StaffError> {
-    let username = Username::parse(username).ok_or(StaffError::Username)?;
-    if let Some(code) = username.agency_part() {
-        if sohoa_storage::agencies::get(db, &code).await?.is_some() {
-            return Err(StaffError::OtherAgency(
-                code.as_str().to_ascii_lowercase(),
-                code.to_string(),
-            ));
-        }
+    let added =
+        sohoa_app::staff::add_city_admin(db, username, display_name, password.to_owned()).await;
+    match added {
+        Ok(_) => Ok(()),
+        Err(e) => Err(match e.code {
+            "invalid_username" => StaffError::Username,
+            "username_of_another_agency" => {
+                let code = e
+                    .args
+                    .iter()
+                    .find(|(k, _)| *k == "agency")
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or_default();
+                StaffError::OtherAgency(code.to_ascii_lowercase(), code)
+            }
+            "invalid_display_name" => StaffError::DisplayName,
+            "invalid_password" => StaffError::Password,
+            "staff_exists" => StaffError::Taken(username.to_owned()),
+            _ => StaffError::Failed(e.cause.unwrap_or_else(|| e.code.to_owned())),
+        }),
     }
-    let display_name = sohoa_domain::registry::text_field("display_name", display_name, 200)
-        .map_err(|_| StaffError::DisplayName)?;
-    check_password(password).map_err(|_| StaffError::Password)?;
-    let salt = sohoa_web::auth::random_bytes::<16>().map_err(|_| StaffError::Password)?;
-    let hash = hash_password(password, &salt).map_err(|_| StaffError::Password)?;
-    let role = Role::CityAdmin.as_str();
-    let new = accounts::NewStaff {
-        username: username.as_str(),
-        display_name: &display_name,
-        role,
-        agency_code: None,
-        unit_code: None,
-        password_hash: &hash,
-        created_by: "cli",
-    };
-    let record = AuditRecord::new("cli", "staff.create", "staff", username.as_str())
-        .fields([format!("role={role}")]);
-    let mut tx = db.begin().await?;
-    match accounts::create_staff(&mut tx, &new, record).await {
-        Err(StorageError::Conflict(_)) => return Err(StaffError::Taken(username.to_string())),
-        other => other?,
-    };
-    tx.commit().await.map_err(StorageError::from)?;
-    Ok(())
 }

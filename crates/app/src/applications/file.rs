@@ -363,7 +363,7 @@ pub(super) fn answer_error(errs: Vec<AnswerError>) -> Error {
 /// The records an application draws on, and the unit whose People's Committee decides a
 /// commune-level procedure: the applicant's residence, or the enterprise's seat when they
 /// apply as its legal representative (checked here).
-pub async fn records_for(
+pub(crate) async fn records_for(
     app: &App,
     p: &Procedure,
     id: &CitizenId,
@@ -517,4 +517,53 @@ pub(super) async fn deciding_agency(
             .map(|a| a.code)
             .ok_or_else(|| Error::unprocessable("no_deciding_agency")),
     }
+}
+
+/// What a form for an application starts from: the procedure in force, whom it is for,
+/// their registry records (as filing will take them) and their documents to attach.
+#[derive(Debug)]
+pub struct Prepared {
+    pub procedure: sohoa_storage::procedures::Versioned,
+    pub applicant: CitizenId,
+    pub records: Records,
+    pub documents: Vec<Document>,
+}
+
+/// Documents offered for attaching, at most.
+const DOCUMENTS_OFFERED: i64 = 200;
+
+/// Prepares a form of procedure `code` for the signed-in citizen, or for the citizen a
+/// community digital team member holds a live assist code of (`behalf`). A helper's
+/// reading of the citizen's records is audited, and in the citizen's access log.
+pub async fn prepare(
+    app: &App,
+    who: Acting<'_>,
+    code: &ProcedureCode,
+    behalf: Option<&Behalf>,
+) -> Result<Prepared> {
+    let (applicant, assist) = applicant(app, who.principal, behalf).await?;
+    let procedure = crate::catalog::in_force(app, code)
+        .await?
+        .ok_or_else(|| Error::not_found("procedure_not_found"))?;
+    let (records, _) = records_for(app, &procedure.procedure, &applicant, None).await?;
+    if assist.is_some() {
+        let fields: Vec<String> = records.citizen.keys().cloned().collect();
+        let record = AuditRecord::new(
+            who.actor(),
+            "citizen.read_for_application",
+            "citizen",
+            applicant.as_str(),
+        )
+        .fields(fields)
+        .client_addr(who.addr());
+        app.audit.record(record).await?;
+    }
+    let documents =
+        sohoa_storage::files::list(&app.db, applicant.as_str(), DOCUMENTS_OFFERED).await?;
+    Ok(Prepared {
+        procedure,
+        applicant,
+        records,
+        documents,
+    })
 }

@@ -15,7 +15,7 @@ mod rating;
 pub mod results;
 
 pub use assist::{create_assist_code, AssistCode, ASSIST_CODE_LIFETIME};
-pub use file::{file, records_for, Attachment, Behalf, FileApplication, Filed, Idempotency};
+pub use file::{file, prepare, Attachment, Behalf, FileApplication, Filed, Idempotency, Prepared};
 pub use moves::{
     assign, assign_to, bulk, deadline_of, move_to, transition, BulkAction, Transition,
 };

@@ -25,7 +25,6 @@ const LONG: &[(&str, &str, usize)] = &[
     ("crates/sohoa/src/bench.rs", "seed_applications", 135),
     ("crates/web/src/pages/mod.rs", "routes", 140), // table
     ("crates/domain/src/policy.rs", "decide", 139), // table: one arm per action
-    ("crates/web/src/pages/apply.rs", "form", 136),
     ("crates/sohoa/src/bench.rs", "seed_reports", 128),
     ("crates/web/src/pages/apply.rs", "apply_submit", 124),
     ("crates/sohoa/src/demo.rs", "load", 121),

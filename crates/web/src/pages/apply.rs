@@ -10,9 +10,10 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use sohoa_domain::audit::AuditRecord;
 use sohoa_domain::policy::{Principal, Role};
-use sohoa_domain::services::application::{fill, readable, Completeness, Flag};
-use sohoa_domain::services::procedure::{FieldKind, ProcedureCode};
+use sohoa_domain::services::application::{fill, readable, Answer, Completeness, Flag};
+use sohoa_domain::services::procedure::{FieldKind, Procedure, ProcedureCode};
 use sohoa_domain::CitizenId;
+use sohoa_storage::files::Document;
 
 use super::{render, PageCtx, Shell};
 use crate::api::applications::{Attachment, NewApplication, OnBehalfOf};
@@ -22,7 +23,8 @@ use crate::extract::ClientAddr;
 use crate::html::{PageErrorExt, PageResult};
 use crate::i18n::{Lang, Tr};
 use crate::AppState;
-use sohoa_app::applications::records_for;
+use sohoa_app::applications as uc;
+use sohoa_domain::services::application::LookupCode;
 
 struct FieldRow {
     key: String,
@@ -100,12 +102,11 @@ fn posted<'a>(p: &'a Posted, name: &str) -> &'a str {
 /// the citizen whose number and live assist code were posted (`None`: not given yet).
 /// The code is checked before anything of the citizen's is shown; filing consumes it.
 async fn applicant(
-    state: &AppState,
     caller: &Caller,
     posted_values: Option<&Posted>,
-) -> Result<Option<(CitizenId, Option<(String, String)>)>, AppError> {
+) -> Result<Option<Option<(uc::Behalf, (String, String))>>, AppError> {
     match &caller.0 {
-        Principal::Citizen(id) => Ok(Some((id.clone(), None))),
+        Principal::Citizen(_) => Ok(Some(None)),
         Principal::Staff(s) if s.role == Role::DigitalTeam => {
             let Some(p) = posted_values else {
                 return Ok(None);
@@ -118,14 +119,13 @@ async fn applicant(
                 return Ok(None);
             }
             let refused = || AppError::unprocessable("invalid_assist_code").field("behalf");
-            let id = CitizenId::parse(number)
+            let citizen = CitizenId::parse(number)
                 .map_err(|_| AppError::unprocessable("invalid_citizen_id").field("behalf"))?;
-            let hash = crate::api::applications::assist_code_hash(code).ok_or_else(refused)?;
-            if !sohoa_storage::applications::assist_code_live(&state.db, id.as_str(), &hash).await?
-            {
-                return Err(refused());
-            }
-            Ok(Some((id, Some((number.to_owned(), code.to_owned())))))
+            let code_hash = LookupCode::parse(code)
+                .map(|c| c.hash())
+                .ok_or_else(refused)?;
+            let behalf = uc::Behalf { citizen, code_hash };
+            Ok(Some(Some((behalf, (number.to_owned(), code.to_owned())))))
         }
         _ => Err(AppError::new(
             axum::http::StatusCode::FORBIDDEN,
@@ -163,45 +163,14 @@ fn gate(
     ))
 }
 
-/// Builds the form of `code` for its applicant, with what was posted (if any).
-async fn form(
-    state: &AppState,
-    ctx: &PageCtx,
-    caller: &Caller,
-    headers: &HeaderMap,
-    code: &str,
+/// The form's fields: locked ones show the registry's value, the others what was posted.
+fn field_rows(
+    p: &Procedure,
+    prefilled: &[Answer],
     posted_values: Option<&Posted>,
-) -> Result<(ApplyTemplate, Option<axum::http::HeaderValue>), AppError> {
-    let (me, behalf) = match applicant(state, caller, posted_values).await {
-        Ok(Some(who)) => who,
-        Ok(None) => return gate(ctx, headers, code, None),
-        Err(e) if e.field.as_deref() == Some("behalf") => {
-            return gate(ctx, headers, code, Some(e.message(ctx.lang)))
-        }
-        Err(e) => return Err(e),
-    };
-    let me = &me;
-    let code =
-        ProcedureCode::parse(code).ok_or_else(|| AppError::not_found("procedure_not_found"))?;
-    let proc = state
-        .catalog
-        .procedure(&state.db, &code)
-        .await?
-        .ok_or_else(|| AppError::not_found("procedure_not_found"))?;
-    let p = &proc.procedure;
-    let (records, _) = records_for(state, p, me, None).await?;
-    // The registry's values, exactly as filing will take them.
-    let prefilled =
-        fill(p, &records, &serde_json::Map::new(), Completeness::Draft).unwrap_or_default();
-    let prefilled_name = records
-        .citizen
-        .get("full_name")
-        .and_then(|v| v.as_str())
-        .unwrap_or_default()
-        .to_owned();
-    let en = ctx.lang == Lang::En;
-    let fields = p
-        .form
+    en: bool,
+) -> Vec<FieldRow> {
+    p.form
         .iter()
         .map(|f| {
             let locked = f.source.is_some();
@@ -245,10 +214,17 @@ async fn form(
                 error: None,
             }
         })
-        .collect();
-    let mine = sohoa_storage::files::list(&state.db, me.as_str(), 200).await?;
-    let documents = p
-        .documents
+        .collect()
+}
+
+/// The documents the procedure asks for, each with the applicant's documents to choose.
+fn doc_rows(
+    p: &Procedure,
+    mine: &[Document],
+    posted_values: Option<&Posted>,
+    en: bool,
+) -> Vec<DocRow> {
+    p.documents
         .iter()
         .map(|d| DocRow {
             code: d.code.clone(),
@@ -266,7 +242,60 @@ async fn form(
                 .map(|p| posted(p, &format!("doc.{}", d.code)).to_owned())
                 .unwrap_or_default(),
         })
-        .collect();
+        .collect()
+}
+
+/// A refused citizen's number or assist code shows the gate again, saying why; any other
+/// error is the page's.
+fn gate_or_fail(
+    ctx: &PageCtx,
+    headers: &HeaderMap,
+    code: &str,
+    e: AppError,
+) -> Result<(ApplyTemplate, Option<axum::http::HeaderValue>), AppError> {
+    if e.field.as_deref() == Some("behalf") || e.code == "invalid_assist_code" {
+        gate(ctx, headers, code, Some(e.message(ctx.lang)))
+    } else {
+        Err(e)
+    }
+}
+
+/// Builds the form of `code` for its applicant, with what was posted (if any).
+async fn form(
+    state: &AppState,
+    ctx: &PageCtx,
+    caller: &Caller,
+    headers: &HeaderMap,
+    code: &str,
+    posted_values: Option<&Posted>,
+) -> Result<(ApplyTemplate, Option<axum::http::HeaderValue>), AppError> {
+    let (helper, behalf) = match applicant(caller, posted_values).await {
+        Ok(Some(Some((helper, posted)))) => (Some(helper), Some(posted)),
+        Ok(Some(None)) => (None, None),
+        Ok(None) => return gate(ctx, headers, code, None),
+        Err(e) => return gate_or_fail(ctx, headers, code, e),
+    };
+    let code =
+        ProcedureCode::parse(code).ok_or_else(|| AppError::not_found("procedure_not_found"))?;
+    let who = sohoa_app::Acting::new(&caller.0, None);
+    let prepared = match uc::prepare(state, who, &code, helper.as_ref()).await {
+        Ok(p) => p,
+        Err(e) => return gate_or_fail(ctx, headers, code.as_str(), e.into()),
+    };
+    let p = &prepared.procedure.procedure;
+    let records = &prepared.records;
+    // The registry's values, exactly as filing will take them.
+    let prefilled =
+        fill(p, records, &serde_json::Map::new(), Completeness::Draft).unwrap_or_default();
+    let prefilled_name = records
+        .citizen
+        .get("full_name")
+        .and_then(|v| v.as_str())
+        .unwrap_or_default()
+        .to_owned();
+    let en = ctx.lang == Lang::En;
+    let fields = field_rows(p, &prefilled, posted_values, en);
+    let documents = doc_rows(p, &prepared.documents, posted_values, en);
     let (csrf, cookie) = auth::csrf_token(headers)?;
     let key = format!("web-{}", hex::encode(crate::auth::random_bytes::<12>()?));
     let t = ctx.t();
