@@ -533,8 +533,8 @@ pub struct Prepared {
 const DOCUMENTS_OFFERED: i64 = 200;
 
 /// Prepares a form of procedure `code` for the signed-in citizen, or for the citizen a
-/// community digital team member holds a live assist code of (`behalf`). A helper's
-/// reading of the citizen's records is audited, and in the citizen's access log.
+/// community digital team member holds a live assist code of (`behalf`): the helper's
+/// reading of the citizen's records is audited.
 pub async fn prepare(
     app: &App,
     who: Acting<'_>,
@@ -547,14 +547,23 @@ pub async fn prepare(
         .ok_or_else(|| Error::not_found("procedure_not_found"))?;
     let (records, _) = records_for(app, &procedure.procedure, &applicant, None).await?;
     if assist.is_some() {
-        let fields: Vec<String> = records.citizen.keys().cloned().collect();
+        // A helper sees the citizen's registry fields on the form: a read of personal data
+        // like any other, which the citizen finds in "who read my data".
+        let shown: Vec<String> = procedure
+            .procedure
+            .form
+            .iter()
+            .filter(|f| f.source.is_some())
+            .map(|f| f.key.clone())
+            .collect();
         let record = AuditRecord::new(
             who.actor(),
-            "citizen.read_for_application",
+            "citizen.read_assisted",
             "citizen",
             applicant.as_str(),
         )
-        .fields(fields)
+        .fields(shown)
+        .purpose("assisted application")
         .client_addr(who.addr());
         app.audit.record(record).await?;
     }

@@ -652,3 +652,68 @@ async fn an_officer_works_the_queue_on_the_web() {
     let (s, _, _) = mai.get("/queue").await;
     assert_eq!(s, 403);
 }
+
+#[tokio::test]
+async fn a_helper_seeing_a_residents_registry_fields_on_the_form_is_in_their_access_log() {
+    use crate::applications::catalog;
+    let app = spawn_app().await;
+    let city = populate(&app).await;
+    catalog(&app).await;
+    let (s, b, _) = app
+        .as_(city.token("citizen"))
+        .send(reqwest::Method::POST, "/api/v1/me/assist-codes", None)
+        .await;
+    assert_eq!(s, 201, "{b}");
+    let code = b["code"].as_str().unwrap().to_owned();
+    async fn assisted(app: &TestApp, token: &str) -> Vec<serde_json::Value> {
+        let (s, log) = app.as_(token).get("/api/v1/me/access-log?limit=200").await;
+        assert_eq!(s, 200, "{log}");
+        log["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i["action"] == "citizen.read_assisted")
+            .cloned()
+            .collect()
+    }
+    let mai = city.token("citizen");
+    let mut helper = Browser::new(&app);
+    helper.sign_in("totcs.benthanh").await;
+    let (s, gate, _) = helper.get("/procedures/T-KHAISINH/apply").await;
+    assert_eq!(s, 200, "{gate}");
+    let csrf = hidden(&gate, "csrf");
+    // A wrong code shows nothing of Mai's, and reads nothing.
+    let (s, html, _) = helper
+        .post(
+            "/procedures/T-KHAISINH/apply",
+            &[
+                ("csrf", &csrf),
+                ("stage", "behalf"),
+                ("behalf.citizen", MAI),
+                ("behalf.code", "AAAA-AAAA"),
+            ],
+        )
+        .await;
+    assert_eq!(s, 200);
+    assert!(!html.contains("Nguyễn Thị Mai"), "{html}");
+    assert!(assisted(&app, mai).await.is_empty());
+    // Her code: the form shows her registry fields, and she sees who read which.
+    let (s, html, _) = helper
+        .post(
+            "/procedures/T-KHAISINH/apply",
+            &[
+                ("csrf", &csrf),
+                ("stage", "behalf"),
+                ("behalf.citizen", MAI),
+                ("behalf.code", &code),
+            ],
+        )
+        .await;
+    assert_eq!(s, 200);
+    assert!(html.contains("Nguyễn Thị Mai"), "{html}");
+    let reads = assisted(&app, mai).await;
+    assert_eq!(reads.len(), 1, "{reads:?}");
+    assert_eq!(reads[0]["actor"], "staff:totcs.benthanh");
+    assert_eq!(reads[0]["fields"], serde_json::json!(["declarant"]));
+    assert_eq!(reads[0]["purpose"], "assisted application");
+}

@@ -26,7 +26,7 @@ const LONG: &[(&str, &str, usize)] = &[
     ("crates/web/src/pages/mod.rs", "routes", 140), // table
     ("crates/domain/src/policy.rs", "decide", 139), // table: one arm per action
     ("crates/sohoa/src/bench.rs", "seed_reports", 128),
-    ("crates/web/src/pages/apply.rs", "apply_submit", 124),
+    ("crates/web/src/pages/apply.rs", "apply_submit", 107),
     ("crates/sohoa/src/demo.rs", "load", 121),
     ("crates/domain/src/units.rs", "reference_units", 117), // table
     ("crates/web/src/pages/charts.rs", "line", 112),

@@ -8,7 +8,6 @@ use askama::Template;
 use axum::extract::{Form, Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use sohoa_domain::audit::AuditRecord;
 use sohoa_domain::policy::{Principal, Role};
 use sohoa_domain::services::application::{fill, readable, Answer, Completeness, Flag};
 use sohoa_domain::services::procedure::{FieldKind, Procedure, ProcedureCode};
@@ -265,6 +264,7 @@ async fn form(
     state: &AppState,
     ctx: &PageCtx,
     caller: &Caller,
+    addr: Option<&str>,
     headers: &HeaderMap,
     code: &str,
     posted_values: Option<&Posted>,
@@ -277,7 +277,7 @@ async fn form(
     };
     let code =
         ProcedureCode::parse(code).ok_or_else(|| AppError::not_found("procedure_not_found"))?;
-    let who = sohoa_app::Acting::new(&caller.0, None);
+    let who = sohoa_app::Acting::new(&caller.0, addr);
     let prepared = match uc::prepare(state, who, &code, helper.as_ref()).await {
         Ok(p) => p,
         Err(e) => return gate_or_fail(ctx, headers, code.as_str(), e.into()),
@@ -338,7 +338,7 @@ pub async fn apply_form(
     headers: HeaderMap,
     Path(code): Path<String>,
 ) -> PageResult<Response> {
-    let (tpl, cookie) = form(&state, &ctx, &caller, &headers, &code, None)
+    let (tpl, cookie) = form(&state, &ctx, &caller, None, &headers, &code, None)
         .await
         .page(ctx.lang)?;
     Ok(super::account::with_cookie(render(&tpl), cookie))
@@ -358,34 +358,17 @@ pub async fn apply_submit(
         return Err(AppError::bad_request("invalid_body")).page(ctx.lang);
     };
     auth::check_csrf(&headers, posted(&p, "csrf")).page(ctx.lang)?;
-    let (mut tpl, cookie) = form(&state, &ctx, &caller, &headers, &code, Some(&p))
-        .await
-        .page(ctx.lang)?;
-    // A helper sees the citizen's registry fields on the form: a read of personal data like
-    // any other, which the citizen finds in "who read my data".
-    if let Some(b) = &tpl.behalf {
-        let shown: Vec<String> = tpl
-            .fields
-            .iter()
-            .filter(|f| f.locked)
-            .map(|f| f.key.clone())
-            .collect();
-        state
-            .audit
-            .record(
-                AuditRecord::new(
-                    caller.actor(),
-                    "citizen.read_assisted",
-                    "citizen",
-                    &b.citizen,
-                )
-                .fields(shown)
-                .purpose("assisted application")
-                .client_addr(addr.clone()),
-            )
-            .await
-            .page(ctx.lang)?;
-    }
+    let (mut tpl, cookie) = form(
+        &state,
+        &ctx,
+        &caller,
+        addr.as_deref(),
+        &headers,
+        &code,
+        Some(&p),
+    )
+    .await
+    .page(ctx.lang)?;
     // A digital team member's number and code checked: now the form itself, to be filled.
     if tpl.behalf_gate || posted(&p, "stage") == "behalf" {
         return Ok(super::account::with_cookie(render(&tpl), cookie));
