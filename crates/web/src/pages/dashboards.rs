@@ -16,7 +16,7 @@ use crate::extract::ApiQuery;
 use crate::html::{PageErrorExt, PageResult};
 use crate::i18n::Tr;
 use crate::AppState;
-use sohoa_app::monitoring::{read, By, MonitorRow};
+use sohoa_app::monitoring::{read, By, MonitorRow, Monitoring};
 
 #[derive(Debug, Default, Deserialize)]
 pub struct DashParams {
@@ -152,82 +152,9 @@ pub async fn dashboard(
             cells: cells(r),
         })
         .collect();
-    let chart = if unit.is_empty() {
-        let mut worst: Vec<(String, f64)> = table
-            .rows
-            .iter()
-            .filter(|r| r.overdue.unwrap_or(0) > 0)
-            .map(|r| {
-                (
-                    format!("{} {}", r.key, unit_name(&r.key)),
-                    r.overdue.unwrap_or(0) as f64,
-                )
-            })
-            .collect();
-        worst.sort_by(|a, b| b.1.total_cmp(&a.1));
-        worst.truncate(15);
-        bars("overdue", &t.get("dash-chart-overdue"), &worst)
-    } else {
-        let points: Vec<Point> = monthly
-            .rows
-            .iter()
-            .map(|r| Point {
-                label: r.key.clone(),
-                value: r.received as f64,
-                band80: None,
-                band95: None,
-                forecast: false,
-            })
-            .collect();
-        line("received", &t.get("dash-chart-received"), &points)
-    };
+    let chart = chart_of(&t, unit.is_empty(), &table, &monthly);
     let (tasks, scores) = if unit.is_empty() {
-        let today = sohoa_app::today();
-        let names = super::labels::agency_names(&state, ctx.lang)
-            .await
-            .page(ctx.lang)?;
-        let tasks = sohoa_app::tasks::list(&state, &caller.0, None)
-            .await
-            .page(ctx.lang)?
-            .into_iter()
-            .map(|x| crate::api::tasks::view(x, today))
-            .map(|mut x| {
-                // People read the agency's name; its code follows it.
-                if let Some(name) = names.get(&x.agency_code) {
-                    x.agency_code = name.clone();
-                }
-                x
-            })
-            .collect();
-        let span = crate::api::evaluation::Period {
-            from: p.from.clone().filter(|s| !s.is_empty()),
-            to: p.to.clone().filter(|s| !s.is_empty()),
-            by: None,
-        }
-        .span()
-        .page(ctx.lang)?;
-        let card = sohoa_app::tasks::scorecard(&state, &caller.0, span)
-            .await
-            .page(ctx.lang)?;
-        let scores = card
-            .rows
-            .iter()
-            .map(|r| {
-                vec![
-                    names
-                        .get(&r.agency_code)
-                        .cloned()
-                        .unwrap_or_else(|| r.agency_code.clone()),
-                    format!("{}/{}", r.tasks_done_on_time, r.tasks),
-                    r.tasks_overdue.to_string(),
-                    r.applications_on_time_rate
-                        .map(|x| format!("{}%", num(x * 100.0)))
-                        .unwrap_or_default(),
-                    r.satisfaction.map(num).unwrap_or_default(),
-                ]
-            })
-            .collect();
-        (tasks, scores)
+        tasks_and_scores(&state, &caller, &ctx, &p).await?
     } else {
         (Vec::new(), Vec::new())
     };
@@ -269,6 +196,95 @@ pub async fn dashboard(
         scores,
         t,
     }))
+}
+
+/// The city's chart: the communes with most overdue applications; or one commune's
+/// applications received per month.
+fn chart_of(t: &Tr, city: bool, table: &Monitoring, monthly: &Monitoring) -> String {
+    if city {
+        let mut worst: Vec<(String, f64)> = table
+            .rows
+            .iter()
+            .filter(|r| r.overdue.unwrap_or(0) > 0)
+            .map(|r| {
+                (
+                    format!("{} {}", r.key, unit_name(&r.key)),
+                    r.overdue.unwrap_or(0) as f64,
+                )
+            })
+            .collect();
+        worst.sort_by(|a, b| b.1.total_cmp(&a.1));
+        worst.truncate(15);
+        bars("overdue", &t.get("dash-chart-overdue"), &worst)
+    } else {
+        let points: Vec<Point> = monthly
+            .rows
+            .iter()
+            .map(|r| Point {
+                label: r.key.clone(),
+                value: r.received as f64,
+                band80: None,
+                band95: None,
+                forecast: false,
+            })
+            .collect();
+        line("received", &t.get("dash-chart-received"), &points)
+    }
+}
+
+/// The strategic tasks the caller sees, and the agencies' scorecard over the months asked.
+async fn tasks_and_scores(
+    state: &AppState,
+    caller: &Caller,
+    ctx: &PageCtx,
+    p: &DashParams,
+) -> PageResult<(Vec<crate::api::tasks::TaskView>, Vec<Vec<String>>)> {
+    let today = sohoa_app::today();
+    let names = super::labels::agency_names(state, ctx.lang)
+        .await
+        .page(ctx.lang)?;
+    let tasks = sohoa_app::tasks::list(state, &caller.0, None)
+        .await
+        .page(ctx.lang)?
+        .into_iter()
+        .map(|x| crate::api::tasks::view(x, today))
+        .map(|mut x| {
+            // People read the agency's name; its code follows it.
+            if let Some(name) = names.get(&x.agency_code) {
+                x.agency_code = name.clone();
+            }
+            x
+        })
+        .collect();
+    let span = crate::api::evaluation::Period {
+        from: p.from.clone().filter(|s| !s.is_empty()),
+        to: p.to.clone().filter(|s| !s.is_empty()),
+        by: None,
+    }
+    .span()
+    .page(ctx.lang)?;
+    let card = sohoa_app::tasks::scorecard(state, &caller.0, span)
+        .await
+        .page(ctx.lang)?;
+    let scores = card
+        .rows
+        .iter()
+        .map(|r| {
+            vec![
+                names
+                    .get(&r.agency_code)
+                    .cloned()
+                    .unwrap_or_else(|| r.agency_code.clone()),
+                format!("{}/{}", r.tasks_done_on_time, r.tasks),
+                r.tasks_overdue.to_string(),
+                r.applications_on_time_rate
+                    .map(|x| format!("{}%", num(x * 100.0)))
+                    .unwrap_or_default(),
+                r.satisfaction.map(num).unwrap_or_default(),
+            ]
+        })
+        .collect();
+    Ok((tasks, scores))
 }
 
 /// `/dashboard/monitoring.csv`: the dashboard's table for a spreadsheet (signed-in

@@ -20,6 +20,7 @@ use crate::extract::ApiQuery;
 use crate::html::{PageErrorExt, PageResult};
 use crate::i18n::Tr;
 use crate::AppState;
+use sohoa_app::cache::Geography;
 use sohoa_app::evaluation::{self as eval, Figures, GroupBy};
 use sohoa_app::feedback::public as map;
 
@@ -388,6 +389,133 @@ fn legend(lo: f64, hi: f64, metric: &str, no_figure: String) -> Vec<(String, Str
     legend
 }
 
+/// The choropleth: every commune, coloured by the metric where there is a figure; with the
+/// lowest and highest figure the colours span.
+fn choropleth(t: &Tr, geo: &Geography, rows: &[Figures], metric: &str) -> (String, f64, f64) {
+    let name_of = |code: &str| unit_names().get(code).cloned().unwrap_or_default();
+    let values: Vec<f64> = rows.iter().filter_map(|r| metric_of(r, metric)).collect();
+    let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let extent = geo.boundaries.extent().unwrap_or(CORE);
+    // Côn Đảo would leave most of the drawing empty sea: draw the mainland, list it below.
+    let mainland = BBox {
+        min_lat: extent.min_lat.max(10.2),
+        ..extent
+    };
+    let proj = Projection::new(mainland);
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {WIDTH} {h:.0}\" role=\"img\" \
+         aria-labelledby=\"eval-map-title\" class=\"map\"><title id=\"eval-map-title\">{}</title>",
+        esc(&t.get(&format!("eval-metric-{}", metric.replace('_', "-")))),
+        h = proj.height,
+    );
+    for area in geo
+        .boundaries
+        .areas()
+        .iter()
+        .filter(|a| overlaps(&a.bbox(), &mainland))
+    {
+        let row = rows
+            .iter()
+            .find(|r| r.unit_code.as_deref() == Some(area.code.as_str()));
+        let v = row.and_then(|r| metric_of(r, metric));
+        let fill = v.map_or("#e0e0e0", |v| PALETTE[class_of(v, lo, hi)]);
+        let _ = write!(
+            svg,
+            "<path d=\"{}\" fill=\"{fill}\" stroke=\"#fff\" stroke-width=\"0.6\"><title>{} {}: {}</title></path>",
+            proj.path(area),
+            esc(area.code.as_str()),
+            esc(&name_of(area.code.as_str())),
+            esc(&show(v, metric)),
+        );
+    }
+    svg.push_str("</svg>");
+    (svg, lo, hi)
+}
+
+/// The table's column headers: each a link that sorts by it (again: the other way).
+fn headers(
+    t: &Tr,
+    p: &EvalParams,
+    path: &str,
+    metric: &str,
+    sort: Option<&str>,
+    desc: bool,
+) -> Vec<(String, String, String)> {
+    let base = |col: &str, dir: &str| {
+        let mut q = form_urlencoded::Serializer::new(String::new());
+        if let Some(f) = &p.from {
+            q.append_pair("from", f);
+        }
+        if let Some(to) = &p.to {
+            q.append_pair("to", to);
+        }
+        q.append_pair("metric", metric);
+        q.append_pair("sort", col);
+        q.append_pair("dir", dir);
+        format!("{path}?{}", q.finish())
+    };
+    std::iter::once("unit_code")
+        .chain(METRICS)
+        .map(|col| {
+            let current = sort == Some(col);
+            let next = if current && !desc { "desc" } else { "asc" };
+            let aria = match (current, desc) {
+                (false, _) => "none",
+                (true, false) => "ascending",
+                (true, true) => "descending",
+            };
+            (
+                t.get(&format!("eval-col-{}", col.replace('_', "-"))),
+                base(col, next),
+                aria.to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// One row of figures, ready to print.
+fn eval_row(t: &Tr, r: &Figures) -> EvalRow {
+    let name_of = |code: &str| unit_names().get(code).cloned().unwrap_or_default();
+    EvalRow {
+        unit_code: r.unit_code.clone().unwrap_or_default(),
+        unit_name: r.unit_code.as_deref().map(name_of).unwrap_or_default(),
+        agency_code: r.agency_code.clone().unwrap_or_default(),
+        cells: METRICS.iter().map(|m| show(metric_of(r, m), m)).collect(),
+        counts: crate::i18n::catalog().get(
+            t.lang,
+            "eval-counts",
+            &[
+                ("ratings", r.ratings.to_string()),
+                ("apps", r.applications_decided.to_string()),
+                ("reports", r.reports_received.to_string()),
+            ],
+        ),
+    }
+}
+
+/// The leaders' table per agency, agencies named in the page's language.
+async fn by_agency(
+    state: &AppState,
+    leader: &Caller,
+    span: eval::Span,
+    t: &Tr,
+) -> Result<Vec<EvalRow>, AppError> {
+    let names = super::labels::agency_names(state, t.lang).await?;
+    let figures = eval::full(state, &leader.0, span, GroupBy::Agency).await?;
+    Ok(figures
+        .rows
+        .iter()
+        .map(|r| eval_row(t, r))
+        .map(|mut r| {
+            if let Some(name) = names.get(&r.agency_code) {
+                r.agency_code = name.clone();
+            }
+            r
+        })
+        .collect())
+}
+
 async fn evaluation_page(
     State(state): State<AppState>,
     ctx: PageCtx,
@@ -415,51 +543,7 @@ async fn evaluation_page(
     }
     .page(ctx.lang)?;
     let geo = map::geography(&state).await.page(ctx.lang)?;
-    let name_of = |code: &str| unit_names().get(code).cloned().unwrap_or_default();
-
-    // The choropleth: every commune, coloured by the metric where there is a figure.
-    let values: Vec<f64> = eval
-        .rows
-        .iter()
-        .filter_map(|r| metric_of(r, &metric))
-        .collect();
-    let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
-    let hi = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let extent = geo.boundaries.extent().unwrap_or(CORE);
-    // Côn Đảo would leave most of the drawing empty sea: draw the mainland, list it below.
-    let mainland = BBox {
-        min_lat: extent.min_lat.max(10.2),
-        ..extent
-    };
-    let proj = Projection::new(mainland);
-    let mut svg = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {WIDTH} {h:.0}\" role=\"img\" \
-         aria-labelledby=\"eval-map-title\" class=\"map\"><title id=\"eval-map-title\">{}</title>",
-        esc(&t.get(&format!("eval-metric-{}", metric.replace('_', "-")))),
-        h = proj.height,
-    );
-    for area in geo
-        .boundaries
-        .areas()
-        .iter()
-        .filter(|a| overlaps(&a.bbox(), &mainland))
-    {
-        let row = eval
-            .rows
-            .iter()
-            .find(|r| r.unit_code.as_deref() == Some(area.code.as_str()));
-        let v = row.and_then(|r| metric_of(r, &metric));
-        let fill = v.map_or("#e0e0e0", |v| PALETTE[class_of(v, lo, hi)]);
-        let _ = write!(
-            svg,
-            "<path d=\"{}\" fill=\"{fill}\" stroke=\"#fff\" stroke-width=\"0.6\"><title>{} {}: {}</title></path>",
-            proj.path(area),
-            esc(area.code.as_str()),
-            esc(&name_of(area.code.as_str())),
-            esc(&show(v, &metric)),
-        );
-    }
-    svg.push_str("</svg>");
+    let (svg, lo, hi) = choropleth(&t, &geo, &eval.rows, &metric);
     let legend = legend(lo, hi, &metric, t.get("eval-no-figure"));
 
     // The table, sorted by the column asked for (nothing needs a script).
@@ -472,70 +556,11 @@ async fn evaluation_page(
     if let Some(col) = &sort {
         sort_rows(&mut rows, col, desc);
     }
-    let base = |col: &str, dir: &str| {
-        let mut q = form_urlencoded::Serializer::new(String::new());
-        if let Some(f) = &p.from {
-            q.append_pair("from", f);
-        }
-        if let Some(to) = &p.to {
-            q.append_pair("to", to);
-        }
-        q.append_pair("metric", &metric);
-        q.append_pair("sort", col);
-        q.append_pair("dir", dir);
-        format!("{}?{}", ctx.path, q.finish())
-    };
-    let headers = std::iter::once("unit_code")
-        .chain(METRICS)
-        .map(|col| {
-            let current = sort.as_deref() == Some(col);
-            let next = if current && !desc { "desc" } else { "asc" };
-            let aria = match (current, desc) {
-                (false, _) => "none",
-                (true, false) => "ascending",
-                (true, true) => "descending",
-            };
-            (
-                t.get(&format!("eval-col-{}", col.replace('_', "-"))),
-                base(col, next),
-                aria.to_owned(),
-            )
-        })
-        .collect();
-    let to_row = |r: &Figures| EvalRow {
-        unit_code: r.unit_code.clone().unwrap_or_default(),
-        unit_name: r.unit_code.as_deref().map(name_of).unwrap_or_default(),
-        agency_code: r.agency_code.clone().unwrap_or_default(),
-        cells: METRICS.iter().map(|m| show(metric_of(r, m), m)).collect(),
-        counts: crate::i18n::catalog().get(
-            t.lang,
-            "eval-counts",
-            &[
-                ("ratings", r.ratings.to_string()),
-                ("apps", r.applications_decided.to_string()),
-                ("reports", r.reports_received.to_string()),
-            ],
-        ),
-    };
-    let by_agency = if let Some(c) = &leader {
-        let names = super::labels::agency_names(&state, ctx.lang)
-            .await
-            .page(ctx.lang)?;
-        eval::full(&state, &c.0, span, GroupBy::Agency)
-            .await
-            .page(ctx.lang)?
-            .rows
-            .iter()
-            .map(to_row)
-            .map(|mut r| {
-                if let Some(name) = names.get(&r.agency_code) {
-                    r.agency_code = name.clone();
-                }
-                r
-            })
-            .collect()
-    } else {
-        Vec::new()
+    let headers = headers(&t, &p, &ctx.path, &metric, sort.as_deref(), desc);
+    let to_row = |r: &Figures| eval_row(&t, r);
+    let by_agency = match &leader {
+        Some(c) => by_agency(&state, c, span, &t).await.page(ctx.lang)?,
+        None => Vec::new(),
     };
     Ok(render(&EvalTemplate {
         shell: ctx.shell("evaluation", t.get("eval-title")),
