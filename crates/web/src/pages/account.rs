@@ -19,6 +19,7 @@ use crate::html::{PageErrorExt, PageResult};
 use crate::i18n::Tr;
 use crate::AppState;
 use sohoa_app::identity;
+use sohoa_storage::files::Document;
 
 #[derive(Template)]
 #[template(path = "login.html")]
@@ -254,6 +255,79 @@ const DOCUMENT_ERRORS: &[&str] = &[
 
 const ACCESS_PAGE: i64 = 20;
 
+/// A page of who read the citizen's data, newest first, and the link to older entries.
+async fn my_accesses(
+    state: &AppState,
+    caller: &Caller,
+    t: Tr,
+    before: Option<i64>,
+) -> PageResult<(Vec<AccessRow>, Option<String>)> {
+    let page = sohoa_app::accounts::access_log(state, &caller.0, before, ACCESS_PAGE)
+        .await
+        .page(t.lang)?;
+    let me = caller.actor();
+    let rows = page
+        .entries
+        .iter()
+        .map(|e| AccessRow {
+            at: e.record.at.clone(),
+            who: if e.record.actor == me {
+                t.get("me-access-you")
+            } else {
+                e.record.actor.clone()
+            },
+            purpose: e.record.purpose.clone().unwrap_or_default(),
+            fields: e.record.fields.join(", "),
+            outcome: t.get(&format!("me-outcome-{}", e.record.outcome.as_str())),
+        })
+        .collect();
+    let older = page
+        .entries
+        .last()
+        .filter(|_| page.more)
+        .map(|e| format!("/me?before={}", e.seq));
+    Ok((rows, older))
+}
+
+/// One of the citizen's documents, as the list shows it.
+fn document_row(d: Document) -> DocumentRow {
+    DocumentRow {
+        kind: match d.media_type.as_str() {
+            "application/pdf" => "PDF",
+            "image/jpeg" => "JPEG",
+            "image/png" => "PNG",
+            _ => "—",
+        },
+        size: format!("{} KB", (d.size + 1023) / 1024),
+        at: d.created_at.chars().take(10).collect(),
+        name: d.name,
+    }
+}
+
+/// A member of staff's account as the page states it: who, in which role, where.
+fn staff_facts(t: Tr, s: &sohoa_domain::policy::Staff) -> Vec<Fact> {
+    let fact = |key: &str, value: String| Fact {
+        label: t.get(key),
+        value,
+    };
+    vec![
+        fact("me-username", s.username.clone()),
+        fact("me-role", t.get(&format!("role-{}", s.role.as_str()))),
+        fact(
+            "me-agency",
+            s.agency
+                .as_ref()
+                .map_or_else(|| t.get("me-city-wide"), ToString::to_string),
+        ),
+        fact(
+            "me-unit",
+            s.unit
+                .as_ref()
+                .map_or_else(|| "—".to_owned(), ToString::to_string),
+        ),
+    ]
+}
+
 pub async fn me(
     State(state): State<AppState>,
     ctx: PageCtx,
@@ -309,69 +383,17 @@ pub async fn me(
                 ];
             }
             tpl.applications = my_applications(&state, &caller, t, lang).await?;
-            let page = sohoa_app::accounts::access_log(&state, &caller.0, before, ACCESS_PAGE)
-                .await
-                .page(lang)?;
-            let (entries, more) = (page.entries, page.more);
-            let me = caller.actor();
-            tpl.accesses = entries
-                .iter()
-                .map(|e| AccessRow {
-                    at: e.record.at.clone(),
-                    who: if e.record.actor == me {
-                        tpl.t.get("me-access-you")
-                    } else {
-                        e.record.actor.clone()
-                    },
-                    purpose: e.record.purpose.clone().unwrap_or_default(),
-                    fields: e.record.fields.join(", "),
-                    outcome: tpl
-                        .t
-                        .get(&format!("me-outcome-{}", e.record.outcome.as_str())),
-                })
-                .collect();
-            if more {
-                tpl.older_href = entries
-                    .get(ACCESS_PAGE as usize - 1)
-                    .map(|e| format!("/me?before={}", e.seq));
-            }
+            (tpl.accesses, tpl.older_href) = my_accesses(&state, &caller, tpl.t, before).await?;
             tpl.documents = sohoa_app::documents::list(&state, &caller.0)
                 .await
                 .page(lang)?
                 .into_iter()
                 .take(100)
-                .map(|d| DocumentRow {
-                    kind: match d.media_type.as_str() {
-                        "application/pdf" => "PDF",
-                        "image/jpeg" => "JPEG",
-                        "image/png" => "PNG",
-                        _ => "—",
-                    },
-                    size: format!("{} KB", (d.size + 1023) / 1024),
-                    at: d.created_at.chars().take(10).collect(),
-                    name: d.name,
-                })
+                .map(document_row)
                 .collect();
             tpl.consents = my_consents(&state, &caller, tpl.t, lang).await?;
         }
-        Principal::Staff(s) => {
-            tpl.facts = vec![
-                fact("me-username", s.username.clone()),
-                fact("me-role", tpl.t.get(&format!("role-{}", s.role.as_str()))),
-                fact(
-                    "me-agency",
-                    s.agency
-                        .as_ref()
-                        .map_or_else(|| tpl.t.get("me-city-wide"), ToString::to_string),
-                ),
-                fact(
-                    "me-unit",
-                    s.unit
-                        .as_ref()
-                        .map_or_else(|| "—".to_owned(), ToString::to_string),
-                ),
-            ];
-        }
+        Principal::Staff(s) => tpl.facts = staff_facts(tpl.t, s),
         _ => return Err(AppError::new(StatusCode::FORBIDDEN, "forbidden")).page(lang),
     }
     Ok(with_cookie(render(&tpl), cookie))
