@@ -27,7 +27,6 @@ const LONG: &[(&str, &str, usize)] = &[
     ("crates/web/src/pages/apply.rs", "apply_submit", 107),
     ("crates/sohoa/src/demo.rs", "load", 121),
     ("crates/domain/src/units.rs", "reference_units", 117), // table
-    ("crates/web/src/pages/charts.rs", "line", 112),
     ("crates/storage/src/applications.rs", "create_many", 108),
     ("crates/storage/src/feedback/reports.rs", "update", 107),
     ("crates/domain/src/registry/citizen.rs", "parse", 106),

@@ -93,54 +93,54 @@ pub struct Point {
     pub forecast: bool,
 }
 
-/// A line over time; forecast points dashed, with their 80% and 95% bands shaded.
-pub fn line(id: &str, title: &str, points: &[Point]) -> String {
+/// A line chart's drawing area: where a point's index and value fall.
+struct Frame {
+    lo: f64,
+    hi: f64,
+    n: f64,
+}
+
+impl Frame {
     const W: f64 = 720.0;
     const H: f64 = 260.0;
     const PAD: f64 = 44.0;
-    let mut lo = f64::INFINITY;
-    let mut hi = f64::NEG_INFINITY;
-    for p in points {
-        for v in [Some(p.value), p.band95.map(|b| b.0), p.band95.map(|b| b.1)]
-            .into_iter()
-            .flatten()
-        {
-            lo = lo.min(v);
-            hi = hi.max(v);
+
+    /// The frame that holds every value and band of `points`.
+    fn of(points: &[Point]) -> Self {
+        let mut lo = f64::INFINITY;
+        let mut hi = f64::NEG_INFINITY;
+        for p in points {
+            for v in [Some(p.value), p.band95.map(|b| b.0), p.band95.map(|b| b.1)]
+                .into_iter()
+                .flatten()
+            {
+                lo = lo.min(v);
+                hi = hi.max(v);
+            }
+        }
+        if !lo.is_finite() {
+            lo = 0.0;
+            hi = 1.0;
+        }
+        if (hi - lo).abs() < f64::EPSILON {
+            hi = lo + 1.0;
+        }
+        Self {
+            lo,
+            hi,
+            n: points.len().max(2) as f64,
         }
     }
-    if !lo.is_finite() {
-        lo = 0.0;
-        hi = 1.0;
+    fn x(&self, i: usize) -> f64 {
+        Self::PAD + (Self::W - 2.0 * Self::PAD) * i as f64 / (self.n - 1.0)
     }
-    if (hi - lo).abs() < f64::EPSILON {
-        hi = lo + 1.0;
+    fn y(&self, v: f64) -> f64 {
+        Self::H - Self::PAD - (Self::H - 2.0 * Self::PAD) * (v - self.lo) / (self.hi - self.lo)
     }
-    let n = points.len().max(2) as f64;
-    let x = |i: usize| PAD + (W - 2.0 * PAD) * i as f64 / (n - 1.0);
-    let y = |v: f64| H - PAD - (H - 2.0 * PAD) * (v - lo) / (hi - lo);
-    let desc: Vec<String> = points
-        .iter()
-        .map(|p| format!("{}: {}", p.label, num(p.value)))
-        .collect();
-    let mut svg = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {W} {H}\" role=\"img\" \
-         aria-labelledby=\"{id}-t {id}-d\" class=\"chart\"><title id=\"{id}-t\">{}</title>\
-         <desc id=\"{id}-d\">{}</desc>",
-        esc(title),
-        esc(&desc.join("; "))
-    );
-    let _ = write!(
-        svg,
-        "<line x1=\"{PAD}\" y1=\"{b}\" x2=\"{r}\" y2=\"{b}\" stroke=\"#595959\"/>\
-         <text x=\"4\" y=\"{top:.0}\" font-size=\"11\" fill=\"#1a1a1a\">{}</text>\
-         <text x=\"4\" y=\"{b}\" font-size=\"11\" fill=\"#1a1a1a\">{}</text>",
-        num(hi),
-        num(lo),
-        b = H - PAD,
-        r = W - PAD,
-        top = PAD,
-    );
+}
+
+/// The 95% and 80% prediction bands, widest first, where there are two points or more.
+fn bands(svg: &mut String, f: &Frame, points: &[Point]) {
     for (band, fill) in [(95, "#d6e4f0"), (80, "#9fc2e0")] {
         let pts: Vec<(usize, (f64, f64))> = points
             .iter()
@@ -154,16 +154,20 @@ pub fn line(id: &str, title: &str, points: &[Point]) -> String {
                     d,
                     "{}{:.1},{:.1}",
                     if k == 0 { "M" } else { "L" },
-                    x(*i),
-                    y(*high)
+                    f.x(*i),
+                    f.y(*high)
                 );
             }
             for (i, (low, _)) in pts.iter().rev() {
-                let _ = write!(d, "L{:.1},{:.1}", x(*i), y(*low));
+                let _ = write!(d, "L{:.1},{:.1}", f.x(*i), f.y(*low));
             }
             let _ = write!(svg, "<path d=\"{d}Z\" fill=\"{fill}\"/>");
         }
     }
+}
+
+/// The observed line, solid, and the forecast's, dashed.
+fn lines(svg: &mut String, f: &Frame, points: &[Point]) {
     for (dashed, colour) in [(false, "#0b5394"), (true, "#b45f06")] {
         let mut d = String::new();
         let mut started = false;
@@ -175,8 +179,8 @@ pub fn line(id: &str, title: &str, points: &[Point]) -> String {
                     d,
                     "{}{:.1},{:.1}",
                     if started { "L" } else { "M" },
-                    x(i),
-                    y(p.value)
+                    f.x(i),
+                    f.y(p.value)
                 );
                 started = true;
             }
@@ -193,12 +197,44 @@ pub fn line(id: &str, title: &str, points: &[Point]) -> String {
             );
         }
     }
+}
+
+/// A line over time; forecast points dashed, with their 80% and 95% bands shaded.
+pub fn line(id: &str, title: &str, points: &[Point]) -> String {
+    const W: f64 = Frame::W;
+    const H: f64 = Frame::H;
+    const PAD: f64 = Frame::PAD;
+    let f = Frame::of(points);
+    let desc: Vec<String> = points
+        .iter()
+        .map(|p| format!("{}: {}", p.label, num(p.value)))
+        .collect();
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {W} {H}\" role=\"img\" \
+         aria-labelledby=\"{id}-t {id}-d\" class=\"chart\"><title id=\"{id}-t\">{}</title>\
+         <desc id=\"{id}-d\">{}</desc>",
+        esc(title),
+        esc(&desc.join("; "))
+    );
+    let _ = write!(
+        svg,
+        "<line x1=\"{PAD}\" y1=\"{b}\" x2=\"{r}\" y2=\"{b}\" stroke=\"#595959\"/>\
+         <text x=\"4\" y=\"{top:.0}\" font-size=\"11\" fill=\"#1a1a1a\">{}</text>\
+         <text x=\"4\" y=\"{b}\" font-size=\"11\" fill=\"#1a1a1a\">{}</text>",
+        num(f.hi),
+        num(f.lo),
+        b = H - PAD,
+        r = W - PAD,
+        top = PAD,
+    );
+    bands(&mut svg, &f, points);
+    lines(&mut svg, &f, points);
     let step = (points.len() / 8).max(1);
     for (i, p) in points.iter().enumerate().step_by(step) {
         let _ = write!(
             svg,
             "<text x=\"{:.1}\" y=\"{:.0}\" font-size=\"11\" text-anchor=\"middle\" fill=\"#1a1a1a\">{}</text>",
-            x(i),
+            f.x(i),
             H - PAD + 16.0,
             esc(&p.label)
         );
