@@ -31,7 +31,6 @@ const LONG: &[(&str, &str, usize)] = &[
     ("crates/storage/src/feedback/reports.rs", "update", 107),
     ("crates/domain/src/registry/citizen.rs", "parse", 106),
     ("crates/sohoa/src/backup.rs", "restore", 104),
-    ("crates/web/src/pages/dashboards.rs", "indicator", 99),
     ("crates/storage/src/batch.rs", "spawn", 103),
     ("crates/sohoa/src/demo.rs", "load_indicators", 103),
     ("crates/domain/src/services/procedure.rs", "check", 102),

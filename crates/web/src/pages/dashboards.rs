@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use super::charts::{bars, line, num, Point};
 use super::{render, PageCtx, Shell};
+use crate::api::forecasts::IndicatorForecast;
 use crate::api::monitoring::{by_of, MonitorParams};
 use crate::auth::Caller;
 use crate::error::AppError;
@@ -16,6 +17,7 @@ use crate::extract::ApiQuery;
 use crate::html::{PageErrorExt, PageResult};
 use crate::i18n::Tr;
 use crate::AppState;
+use sohoa_app::indicators::PublishedValue;
 use sohoa_app::monitoring::{read, By, MonitorRow, Monitoring};
 
 #[derive(Debug, Default, Deserialize)]
@@ -389,6 +391,46 @@ struct IndicatorTemplate {
 }
 
 /// `/indicators/{code}`: one indicator's series in one unit, with its forecast.
+/// A table row of the indicator page: period, value, 80% and 95% intervals.
+type SeriesRow = (String, String, String, String);
+
+/// The observed values then the forecast's, as the chart's points and the table's rows.
+fn series_rows(
+    series: &[&PublishedValue],
+    forecast: Option<&IndicatorForecast>,
+) -> (Vec<Point>, Vec<SeriesRow>) {
+    let mut points: Vec<Point> = series
+        .iter()
+        .map(|v| Point {
+            label: v.period.clone(),
+            value: v.value,
+            band80: None,
+            band95: None,
+            forecast: false,
+        })
+        .collect();
+    let mut rows: Vec<SeriesRow> = series
+        .iter()
+        .map(|v| (v.period.clone(), num(v.value), String::new(), String::new()))
+        .collect();
+    for s in forecast.map_or(&[][..], |f| &f.steps) {
+        points.push(Point {
+            label: s.period.clone(),
+            value: s.point,
+            band80: Some((s.lower80, s.upper80)),
+            band95: Some((s.lower95, s.upper95)),
+            forecast: true,
+        });
+        rows.push((
+            s.period.clone(),
+            num(s.point),
+            format!("{} – {}", num(s.lower80), num(s.upper80)),
+            format!("{} – {}", num(s.lower95), num(s.upper95)),
+        ));
+    }
+    (points, rows)
+}
+
 pub async fn indicator(
     State(state): State<AppState>,
     ctx: PageCtx,
@@ -421,39 +463,9 @@ pub async fn indicator(
         .await
         .map(crate::api::forecasts::IndicatorForecast::from)
         .map_err(AppError::from);
-    let mut points: Vec<Point> = series
-        .iter()
-        .map(|v| Point {
-            label: v.period.clone(),
-            value: v.value,
-            band80: None,
-            band95: None,
-            forecast: false,
-        })
-        .collect();
-    let mut rows: Vec<(String, String, String, String)> = series
-        .iter()
-        .map(|v| (v.period.clone(), num(v.value), String::new(), String::new()))
-        .collect();
+    let (points, rows) = series_rows(&series, forecast.as_ref().ok());
     let forecast_note = match &forecast {
-        Ok(f) => {
-            for s in &f.steps {
-                points.push(Point {
-                    label: s.period.clone(),
-                    value: s.point,
-                    band80: Some((s.lower80, s.upper80)),
-                    band95: Some((s.lower95, s.upper95)),
-                    forecast: true,
-                });
-                rows.push((
-                    s.period.clone(),
-                    num(s.point),
-                    format!("{} – {}", num(s.lower80), num(s.upper80)),
-                    format!("{} – {}", num(s.lower95), num(s.upper95)),
-                ));
-            }
-            crate::api::forecasts::describe(&t, f)
-        }
+        Ok(f) => crate::api::forecasts::describe(&t, f),
         Err(e) => e.message(ctx.lang),
     };
     let vi = ctx.lang == crate::i18n::Lang::Vi;
