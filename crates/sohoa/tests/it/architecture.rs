@@ -15,7 +15,6 @@ const MAX_LINES: usize = 80;
 const LONG: &[(&str, &str, usize)] = &[
     ("crates/web/src/api/mod.rs", "routes", 272), // table
     ("crates/sohoa/src/generate.rs", "generate", 271),
-    ("crates/web/src/pages/dashboards.rs", "dashboard", 111),
     ("crates/web/src/api/mod.rs", "feedback_routes", 180), // table
     ("crates/sohoa/src/import.rs", "parse_file", 162),
     ("crates/sohoa/src/import.rs", "run_kind", 142),

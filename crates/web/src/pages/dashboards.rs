@@ -88,6 +88,61 @@ fn query(pairs: &[(&str, &str)]) -> String {
 }
 
 /// `/dashboard`: the city by commune, or (`?unit=`) one commune by procedure.
+/// The monitoring table's column headings.
+fn column_names(t: &Tr) -> Vec<String> {
+    [
+        "received",
+        "in-progress",
+        "overdue",
+        "on-time",
+        "late",
+        "on-time-rate",
+        "mean-days",
+        "median-days",
+    ]
+    .iter()
+    .map(|c| t.get(&format!("dash-col-{c}")))
+    .collect()
+}
+
+/// The table's rows: the city's communes, each a link to its own dashboard; or one
+/// commune's procedures.
+fn table_rows(table: &Monitoring, unit: &str) -> Vec<Row> {
+    let city = unit.is_empty();
+    table
+        .rows
+        .iter()
+        .map(|r| Row {
+            name: if city {
+                unit_name(&r.key)
+            } else {
+                String::new()
+            },
+            href: city.then(|| {
+                format!(
+                    "/dashboard?{}",
+                    query(&[("unit", &r.key), ("from", &table.from), ("to", &table.to)])
+                )
+            }),
+            key: r.key.clone(),
+            cells: cells(r),
+        })
+        .collect()
+}
+
+/// Where the table's CSV is: the same grouping, commune and months.
+fn csv_href(by: By, unit: &str, table: &Monitoring) -> String {
+    format!(
+        "/dashboard/monitoring.csv?{}",
+        query(&[
+            ("by", sohoa_app::monitoring::by_name(by)),
+            ("unit", unit),
+            ("from", &table.from),
+            ("to", &table.to)
+        ])
+    )
+}
+
 pub async fn dashboard(
     State(state): State<AppState>,
     caller: Caller,
@@ -117,58 +172,20 @@ pub async fn dashboard(
     let monthly = read(&state, &caller.0, By::Month, &filter)
         .await
         .page(ctx.lang)?;
-    let columns: Vec<String> = [
-        "received",
-        "in-progress",
-        "overdue",
-        "on-time",
-        "late",
-        "on-time-rate",
-        "mean-days",
-        "median-days",
-    ]
-    .iter()
-    .map(|c| t.get(&format!("dash-col-{c}")))
-    .collect();
+    let columns = column_names(&t);
     let totals = city
         .rows
         .first()
         .map(|r| columns.iter().cloned().zip(cells(r)).collect())
         .unwrap_or_default();
-    let rows: Vec<Row> = table
-        .rows
-        .iter()
-        .map(|r| Row {
-            name: if unit.is_empty() {
-                unit_name(&r.key)
-            } else {
-                String::new()
-            },
-            href: unit.is_empty().then(|| {
-                format!(
-                    "/dashboard?{}",
-                    query(&[("unit", &r.key), ("from", &table.from), ("to", &table.to)])
-                )
-            }),
-            key: r.key.clone(),
-            cells: cells(r),
-        })
-        .collect();
+    let rows = table_rows(&table, &unit);
     let chart = chart_of(&t, unit.is_empty(), &table, &monthly);
     let (tasks, scores) = if unit.is_empty() {
         tasks_and_scores(&state, &caller, &ctx, &p).await?
     } else {
         (Vec::new(), Vec::new())
     };
-    let csv_href = format!(
-        "/dashboard/monitoring.csv?{}",
-        query(&[
-            ("by", sohoa_app::monitoring::by_name(by)),
-            ("unit", &unit),
-            ("from", &table.from),
-            ("to", &table.to)
-        ])
-    );
+    let csv_href = csv_href(by, &unit, &table);
     let overdue_href = format!("/queue?{}", query(&[("overdue", "true"), ("unit", &unit)]));
     Ok(render(&DashTemplate {
         shell: ctx.shell("dashboard", t.get("dash-title")),
