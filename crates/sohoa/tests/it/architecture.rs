@@ -33,7 +33,6 @@ const LONG: &[(&str, &str, usize)] = &[
     ("crates/storage/src/batch.rs", "spawn", 103),
     ("crates/sohoa/src/demo.rs", "load_indicators", 103),
     ("crates/domain/src/services/procedure.rs", "check", 102),
-    ("crates/web/src/pages/feedback.rs", "map", 91),
     ("crates/storage/src/monitoring.rs", "figures", 95),
     (
         "crates/domain/src/feedback/catalog.rs",

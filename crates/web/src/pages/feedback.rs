@@ -23,6 +23,7 @@ use crate::AppState;
 use sohoa_app::cache::Geography;
 use sohoa_app::evaluation::{self as eval, Figures, GroupBy};
 use sohoa_app::feedback::public as map;
+use sohoa_storage::feedback::PublicReport;
 
 /// Width of the drawn map in SVG units; the height follows the box's shape.
 pub(super) const WIDTH: f64 = 800.0;
@@ -141,27 +142,10 @@ struct MapTemplate {
 }
 
 /// `/map`: communes and reports in a box; a commune's shape leads to a closer look.
-pub async fn map(
-    State(state): State<AppState>,
-    ctx: PageCtx,
-    params: Result<ApiQuery<MapParams>, AppError>,
-) -> PageResult<Response> {
-    let ApiQuery(p) = params.page(ctx.lang)?;
-    let t = ctx.t();
-    let b = match p.bbox.as_deref().filter(|s| !s.is_empty()) {
-        Some(s) => BBox::parse(s)
-            .map_err(|_| AppError::bad_request("invalid_bbox").field("bbox"))
-            .page(ctx.lang)?,
-        None => CORE,
-    };
-    let statuses = map::statuses_of(p.status.as_deref()).page(ctx.lang)?;
-    let geo = map::geography(&state).await.page(ctx.lang)?;
-    let mut rows = map::in_box(&state, &b, statuses.as_deref(), None, MAP_LIMIT + 1)
-        .await
-        .page(ctx.lang)?;
-    let truncated = rows.len() as i64 > MAP_LIMIT;
-    rows.truncate(MAP_LIMIT as usize);
-
+/// The reports in `b` as dots over the communes' outlines, each commune a link that zooms
+/// to it.
+fn reports_svg(t: &Tr, geo: &Geography, b: &BBox, rows: &[PublicReport]) -> String {
+    let b = *b;
     let proj = Projection::new(b);
     let mut svg = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {WIDTH} {h:.0}\" role=\"group\" \
@@ -185,17 +169,42 @@ pub async fn map(
             esc(area.code.as_str())
         );
     }
-    for r in &rows {
+    for r in rows {
         let (x, y) = proj.xy(r.lon, r.lat);
         let _ = write!(
             svg,
             "<circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"3.5\" fill=\"{}\" fill-opacity=\"0.8\"><title>{} — {}</title></circle>",
             status_colour(r.status),
             esc(&r.id),
-            esc(&status_label(&t, r.status)),
+            esc(&status_label(t, r.status)),
         );
     }
     svg.push_str("</svg>");
+    svg
+}
+
+pub async fn map(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    params: Result<ApiQuery<MapParams>, AppError>,
+) -> PageResult<Response> {
+    let ApiQuery(p) = params.page(ctx.lang)?;
+    let t = ctx.t();
+    let b = match p.bbox.as_deref().filter(|s| !s.is_empty()) {
+        Some(s) => BBox::parse(s)
+            .map_err(|_| AppError::bad_request("invalid_bbox").field("bbox"))
+            .page(ctx.lang)?,
+        None => CORE,
+    };
+    let statuses = map::statuses_of(p.status.as_deref()).page(ctx.lang)?;
+    let geo = map::geography(&state).await.page(ctx.lang)?;
+    let mut rows = map::in_box(&state, &b, statuses.as_deref(), None, MAP_LIMIT + 1)
+        .await
+        .page(ctx.lang)?;
+    let truncated = rows.len() as i64 > MAP_LIMIT;
+    rows.truncate(MAP_LIMIT as usize);
+
+    let svg = reports_svg(&t, &geo, &b, &rows);
     let (w, h) = (b.max_lon - b.min_lon, b.max_lat - b.min_lat);
     let out = BBox {
         min_lon: b.min_lon - w,
