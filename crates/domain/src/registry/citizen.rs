@@ -168,6 +168,74 @@ fn optional<T>(
     }
 }
 
+/// A date of birth: a date, not in the future, not before 1880.
+fn parse_birth_date(s: &str, today: Date) -> Result<Date, FieldError> {
+    parse_date("date_of_birth", s).and_then(|d| {
+        if d > today {
+            Err(FieldError::new(
+                "date_of_birth",
+                "future_date",
+                "the date of birth is in the future",
+            ))
+        } else if d.year() < 1880 {
+            Err(FieldError::new(
+                "date_of_birth",
+                "invalid_date",
+                "the date of birth is before 1880",
+            ))
+        } else {
+            Ok(d)
+        }
+    })
+}
+
+/// The temporary address, checked only when either of its fields is filled.
+fn parse_temporary(input: &CitizenInput, errs: &mut Errors) -> Option<Address> {
+    match (
+        clean_text(&input.temporary_street),
+        clean_text(&input.temporary_unit),
+    ) {
+        (None, None) => None,
+        _ => errs.take(Address::parse(
+            "temporary_street",
+            "temporary_unit",
+            &input.temporary_street,
+            &input.temporary_unit,
+        )),
+    }
+}
+
+/// Records where the CCCD disagrees with the record's birth year or sex (of those that
+/// parsed).
+fn check_id_agrees(id: &CitizenId, dob: Option<Date>, sex: Option<Sex>, errs: &mut Errors) {
+    if let Some(dob) = dob {
+        if id.birth_year() != dob.year() {
+            errs.push(FieldError::new(
+                "citizen_id",
+                "citizen_id_mismatch",
+                format!(
+                    "the CCCD encodes birth year {}, the record says {}",
+                    id.birth_year(),
+                    dob.year()
+                ),
+            ));
+        }
+    }
+    if let Some(sex) = sex {
+        if id.sex() != sex {
+            errs.push(FieldError::new(
+                "citizen_id",
+                "citizen_id_mismatch",
+                format!(
+                    "the CCCD encodes sex {}, the record says {}",
+                    id.sex().as_str(),
+                    sex.as_str()
+                ),
+            ));
+        }
+    }
+}
+
 impl Citizen {
     /// Parses a citizen, checking every field and that the CCCD agrees with the recorded
     /// birth year and sex. `today` bounds the birth date.
@@ -178,25 +246,7 @@ impl Citizen {
                 .map_err(|e| FieldError::new("citizen_id", "invalid_citizen_id", e.to_string())),
         );
         let full_name = errs.take(parse_name("full_name", &input.full_name));
-        let dob = errs.take(
-            parse_date("date_of_birth", &input.date_of_birth).and_then(|d| {
-                if d > today {
-                    Err(FieldError::new(
-                        "date_of_birth",
-                        "future_date",
-                        "the date of birth is in the future",
-                    ))
-                } else if d.year() < 1880 {
-                    Err(FieldError::new(
-                        "date_of_birth",
-                        "invalid_date",
-                        "the date of birth is before 1880",
-                    ))
-                } else {
-                    Ok(d)
-                }
-            }),
-        );
+        let dob = errs.take(parse_birth_date(&input.date_of_birth, today));
         let sex = errs
             .take(Sex::parse(&input.sex).ok_or_else(|| {
                 FieldError::new("sex", "invalid_sex", "male or female (nam or nữ)")
@@ -207,18 +257,7 @@ impl Citizen {
             &input.permanent_street,
             &input.permanent_unit,
         ));
-        let temporary = match (
-            clean_text(&input.temporary_street),
-            clean_text(&input.temporary_unit),
-        ) {
-            (None, None) => None,
-            _ => errs.take(Address::parse(
-                "temporary_street",
-                "temporary_unit",
-                &input.temporary_street,
-                &input.temporary_unit,
-            )),
-        };
+        let temporary = parse_temporary(input, &mut errs);
         let household_id = errs
             .take(optional(&input.household_id, |s| {
                 parse_household("household_id", s)
@@ -230,31 +269,8 @@ impl Citizen {
         let email = errs
             .take(optional(&input.email, |s| parse_email("email", s)))
             .flatten();
-        if let (Some(id), Some(dob)) = (&id, dob) {
-            if id.birth_year() != dob.year() {
-                errs.push(FieldError::new(
-                    "citizen_id",
-                    "citizen_id_mismatch",
-                    format!(
-                        "the CCCD encodes birth year {}, the record says {}",
-                        id.birth_year(),
-                        dob.year()
-                    ),
-                ));
-            }
-        }
-        if let (Some(id), Some(sex)) = (&id, sex) {
-            if id.sex() != sex {
-                errs.push(FieldError::new(
-                    "citizen_id",
-                    "citizen_id_mismatch",
-                    format!(
-                        "the CCCD encodes sex {}, the record says {}",
-                        id.sex().as_str(),
-                        sex.as_str()
-                    ),
-                ));
-            }
+        if let Some(id) = &id {
+            check_id_agrees(id, dob, sex, &mut errs);
         }
         match (id, full_name, dob, sex, permanent) {
             (

@@ -182,6 +182,29 @@ impl Procedure {
         };
         let name_vi = errs.take(name("name_vi", &self.name_vi));
         let name_en = errs.take(name("name_en", &self.name_en));
+        self.check_agency(&mut errs);
+        if !(1..=365).contains(&self.deadline_days) {
+            errs.take::<()>(Err(FieldError::new(
+                "deadline_days",
+                "invalid",
+                "1 to 365 working days",
+            )));
+        }
+        self.check_waivers(&mut errs);
+        self.check_documents(&mut errs);
+        self.check_form(&mut errs);
+        if !errs.is_empty() {
+            return Err(errs.into_vec());
+        }
+        Ok(Self {
+            name_vi: name_vi.unwrap_or_default(),
+            name_en: name_en.unwrap_or_default(),
+            ..self
+        })
+    }
+
+    /// A city-level procedure names its deciding agency; a commune-level one does not.
+    fn check_agency(&self, errs: &mut Errors) {
         match (self.level, &self.agency_code) {
             (Level::City, None) => errs.take::<()>(Err(FieldError::new(
                 "agency_code",
@@ -195,13 +218,10 @@ impl Procedure {
             ))),
             _ => Some(()),
         };
-        if !(1..=365).contains(&self.deadline_days) {
-            errs.take::<()>(Err(FieldError::new(
-                "deadline_days",
-                "invalid",
-                "1 to 365 working days",
-            )));
-        }
+    }
+
+    /// Each waiver ends after it starts and names its basis, and only a fee is waived.
+    fn check_waivers(&self, errs: &mut Errors) {
         for w in &self.waivers {
             if w.until < w.from || clean_text(&w.basis).is_none() {
                 errs.take::<()>(Err(FieldError::new(
@@ -221,7 +241,10 @@ impl Procedure {
                 "a free procedure has nothing to waive",
             )));
         }
-        let mut keys = std::collections::HashSet::new();
+    }
+
+    /// Each required document has a key-like code and names in both languages.
+    fn check_documents(&self, errs: &mut Errors) {
         for d in &self.documents {
             if !is_key(&d.code)
                 || clean_text(&d.name_vi).is_none()
@@ -237,6 +260,12 @@ impl Procedure {
                 )));
             }
         }
+    }
+
+    /// Each form field: a unique key, labels in both languages, a sensible kind, and a
+    /// prefill source the registry has.
+    fn check_form(&self, errs: &mut Errors) {
+        let mut keys = std::collections::HashSet::new();
         for f in &self.form {
             let bad =
                 |why: &str| FieldError::new("form", "invalid", format!("field {:?}: {why}", f.key));
@@ -267,14 +296,6 @@ impl Procedure {
                 }
             }
         }
-        if !errs.is_empty() {
-            return Err(errs.into_vec());
-        }
-        Ok(Self {
-            name_vi: name_vi.unwrap_or_default(),
-            name_en: name_en.unwrap_or_default(),
-            ..self
-        })
     }
 
     /// The fee due on `day`.

@@ -28,11 +28,9 @@ const LONG: &[(&str, &str, usize)] = &[
     ("crates/domain/src/units.rs", "reference_units", 117), // table
     ("crates/storage/src/applications.rs", "create_many", 108),
     ("crates/storage/src/feedback/reports.rs", "update", 107),
-    ("crates/domain/src/registry/citizen.rs", "parse", 106),
     ("crates/sohoa/src/backup.rs", "restore", 104),
     ("crates/storage/src/batch.rs", "spawn", 103),
     ("crates/sohoa/src/demo.rs", "load_indicators", 103),
-    ("crates/domain/src/services/procedure.rs", "check", 102),
     ("crates/storage/src/monitoring.rs", "figures", 95),
     (
         "crates/domain/src/feedback/catalog.rs",
