@@ -165,6 +165,37 @@ const CHUNK: usize = 64;
 pub async fn create_many(tx: &mut Tx, jobs: &[NewApplication]) -> Result<Vec<Created>> {
     let mut outcome: Vec<Option<Created>> = vec![None; jobs.len()];
     claim_keys(tx, jobs, &mut outcome).await?;
+    spend_assist_codes(tx, jobs, &mut outcome).await?;
+    refuse_replays_of_refused(jobs, &mut outcome);
+    let new: Vec<&NewApplication> = jobs
+        .iter()
+        .zip(&outcome)
+        .filter(|(_, o)| o.is_none())
+        .map(|(j, _)| j)
+        .collect();
+    for chunk in crate::pow2_chunks(&new, CHUNK) {
+        insert_chunk(tx, chunk).await?;
+    }
+    let mut counted = crate::monitoring::Deltas::default();
+    for job in &new {
+        counted.add(&crate::monitoring::Shape::of(&job.app)?, 1);
+    }
+    crate::monitoring::apply(tx, &counted).await?;
+    let records: Vec<AuditRecord> = new.iter().map(|j| j.record.clone()).collect();
+    audit::append_many(tx, &records).await?;
+    Ok(outcome
+        .into_iter()
+        .map(|o| o.unwrap_or(Created::New))
+        .collect())
+}
+
+/// Spends the assist code of each job still to write that has one; a job whose code is
+/// not live is [`Created::AssistRefused`], its idempotency key freed.
+async fn spend_assist_codes(
+    tx: &mut Tx,
+    jobs: &[NewApplication],
+    outcome: &mut [Option<Created>],
+) -> Result<()> {
     for (job, out) in jobs.iter().zip(outcome.iter_mut()) {
         let (Some(assist), None) = (&job.assist, &out) else {
             continue;
@@ -196,11 +227,15 @@ pub async fn create_many(tx: &mut Tx, jobs: &[NewApplication]) -> Result<Vec<Cre
             *out = Some(Created::AssistRefused);
         }
     }
-    // A job that replays one of this batch refused just now (the same key sent twice at
-    // once) is refused with it: the application it would replay was never written.
+    Ok(())
+}
+
+/// A job that replays one of this batch refused just now (the same key sent twice at
+/// once) is refused with it: the application it would replay was never written.
+fn refuse_replays_of_refused(jobs: &[NewApplication], outcome: &mut [Option<Created>]) {
     let refused: std::collections::HashSet<String> = jobs
         .iter()
-        .zip(&outcome)
+        .zip(outcome.iter())
         .filter(|(_, o)| **o == Some(Created::AssistRefused))
         .map(|(j, _)| j.app.number.to_string())
         .collect();
@@ -209,66 +244,53 @@ pub async fn create_many(tx: &mut Tx, jobs: &[NewApplication]) -> Result<Vec<Cre
             *out = Some(Created::AssistRefused);
         }
     }
-    let new: Vec<&NewApplication> = jobs
+}
+
+/// Inserts a chunk of new applications with their first events, notifications and
+/// documents, a few multi-row statements for all of them.
+async fn insert_chunk(tx: &mut Tx, chunk: &[&NewApplication]) -> Result<()> {
+    let sql = format!(
+        "INSERT INTO applications ({COLUMNS}) VALUES {}",
+        crate::values_placeholders(tx, chunk.len(), 24)
+    );
+    let mut q = sqlx::query(&sql);
+    for job in chunk {
+        q = bind_application(q, &job.app, &job.sealed);
+    }
+    q.execute(&mut **tx).await?;
+    let sql = format!(
+        "INSERT INTO application_events (number, seq, from_status, to_status, actor, at, comment) \
+         VALUES {}",
+        crate::values_placeholders(tx, chunk.len(), 7)
+    );
+    let mut q = sqlx::query(&sql);
+    for job in chunk {
+        q = q
+            .bind(job.app.number.as_str())
+            .bind(1i64)
+            .bind(None::<String>)
+            .bind(job.app.status.as_str())
+            .bind(&job.record.actor)
+            .bind(&job.app.created_at)
+            .bind(None::<String>);
+    }
+    q.execute(&mut **tx).await?;
+    let changes: Vec<crate::notifications::StatusChange> = chunk
         .iter()
-        .zip(&outcome)
-        .filter(|(_, o)| o.is_none())
-        .map(|(j, _)| j)
+        .map(|j| crate::notifications::StatusChange {
+            number: &j.app.number,
+            applicant: &j.app.applicant,
+            status: j.app.status,
+            at: &j.app.created_at,
+        })
         .collect();
-    for chunk in crate::pow2_chunks(&new, CHUNK) {
-        let sql = format!(
-            "INSERT INTO applications ({COLUMNS}) VALUES {}",
-            crate::values_placeholders(tx, chunk.len(), 24)
-        );
-        let mut q = sqlx::query(&sql);
-        for job in chunk {
-            q = bind_application(q, &job.app, &job.sealed);
-        }
-        q.execute(&mut **tx).await?;
-        let sql = format!(
-            "INSERT INTO application_events (number, seq, from_status, to_status, actor, at, comment) \
-             VALUES {}",
-            crate::values_placeholders(tx, chunk.len(), 7)
-        );
-        let mut q = sqlx::query(&sql);
-        for job in chunk {
-            q = q
-                .bind(job.app.number.as_str())
-                .bind(1i64)
-                .bind(None::<String>)
-                .bind(job.app.status.as_str())
-                .bind(&job.record.actor)
-                .bind(&job.app.created_at)
-                .bind(None::<String>);
-        }
-        q.execute(&mut **tx).await?;
-        let changes: Vec<crate::notifications::StatusChange> = chunk
-            .iter()
-            .map(|j| crate::notifications::StatusChange {
-                number: &j.app.number,
-                applicant: &j.app.applicant,
-                status: j.app.status,
-                at: &j.app.created_at,
-            })
-            .collect();
-        crate::notifications::status_changed_many(tx, &changes).await?;
-        let documents: Vec<(&str, &(String, String))> = chunk
-            .iter()
-            .flat_map(|j| j.documents.iter().map(|d| (j.app.number.as_str(), d)))
-            .collect();
-        crate::files::attach_many(tx, &documents).await?;
-    }
-    let mut counted = crate::monitoring::Deltas::default();
-    for job in &new {
-        counted.add(&crate::monitoring::Shape::of(&job.app)?, 1);
-    }
-    crate::monitoring::apply(tx, &counted).await?;
-    let records: Vec<AuditRecord> = new.iter().map(|j| j.record.clone()).collect();
-    audit::append_many(tx, &records).await?;
-    Ok(outcome
-        .into_iter()
-        .map(|o| o.unwrap_or(Created::New))
-        .collect())
+    crate::notifications::status_changed_many(tx, &changes).await?;
+    let documents: Vec<(&str, &(String, String))> = chunk
+        .iter()
+        .flat_map(|j| j.documents.iter().map(|d| (j.app.number.as_str(), d)))
+        .collect();
+    crate::files::attach_many(tx, &documents).await?;
+    Ok(())
 }
 
 /// Binds one application's row in the order of [`COLUMNS`], with its answers as `content`

@@ -103,85 +103,12 @@ impl<W: BatchWrite> GroupCommit<W> {
     /// jobs accepted before a shutdown are not lost.
     pub fn spawn(db: Db, writer: W, max_batch: usize) -> Self {
         let max_batch = max_batch.max(1);
-        let (queue, mut rx) = tokio::sync::mpsc::channel::<Pending<W>>(max_batch * 4);
+        let (queue, rx) = tokio::sync::mpsc::channel::<Pending<W>>(max_batch * 4);
         let writer = Arc::new(writer);
-        let backend = db.backend();
-        // On SQLite each statement of a batch is a round trip between this task and the
-        // connection's thread. Among the request tasks of a busy runtime the task waits its
-        // turn after every trip, and so do the commit rate and every caller's latency; on a
-        // thread of its own it goes on as soon as the connection answers. PostgreSQL
-        // connections belong to the runtime that opened them, so there it stays.
-        let own_thread = (backend == crate::Backend::Sqlite)
-            .then(|| {
-                tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-            })
-            .and_then(|rt| {
-                rt.map_err(
-                    |e| tracing::warn!(error = %e, "no runtime of its own for the group commit"),
-                )
-                .ok()
-            });
+        let own_thread = own_runtime(db.backend());
         // Only a thread of its own may sleep: on the server's runtime it would hold a worker.
         let gather = own_thread.is_some().then_some(GATHER);
-        let run = async move {
-            let mut batch: Vec<Pending<W>> = Vec::with_capacity(max_batch);
-            let mut more_idle_work = false;
-            loop {
-                // `recv_many` is polled before the deadline, so with a zero wait jobs that
-                // are already queued still come first.
-                let wait = if more_idle_work {
-                    std::time::Duration::ZERO
-                } else {
-                    IDLE
-                };
-                match tokio::time::timeout(wait, rx.recv_many(&mut batch, max_batch)).await {
-                    Ok(0) => break,
-                    Ok(_) => {
-                        if let Some(gather) =
-                            gather.filter(|_| (2..max_batch).contains(&batch.len()))
-                        {
-                            std::thread::sleep(gather);
-                            while batch.len() < max_batch {
-                                match rx.try_recv() {
-                                    Ok(p) => batch.push(p),
-                                    Err(_) => break,
-                                }
-                            }
-                        }
-                    }
-                    Err(_) => {
-                        more_idle_work = match writer.idle(&db).await {
-                            Ok(more) => more,
-                            // The write connection stayed busy (start-up work, a bulk load
-                            // by another process): idle work waits for the next idle spell,
-                            // and nothing is lost by waiting.
-                            Err(StorageError::Database(sqlx::Error::PoolTimedOut)) => {
-                                tracing::info!(
-                                    "group commit: idle work postponed, the writer is busy"
-                                );
-                                false
-                            }
-                            Err(e) => {
-                                tracing::error!(error = %e, "group commit: idle work failed");
-                                false
-                            }
-                        };
-                        continue;
-                    }
-                }
-                let pending = std::mem::take(&mut batch);
-                let (jobs, replies): (Vec<W::Job>, Vec<_>) =
-                    pending.into_iter().map(|p| (p.job, p.done)).unzip();
-                let answers = write_batch(&db, &*writer, &jobs).await;
-                for (reply, answer) in replies.into_iter().zip(answers) {
-                    // The caller may have gone (a dropped connection); the job is written
-                    // all the same, which is what a retry with its idempotency key finds.
-                    let _ = reply.send(answer);
-                }
-            }
-        };
+        let run = write_loop(db, writer, rx, max_batch, gather);
         match own_thread {
             Some(rt) => {
                 let name = format!(
@@ -244,6 +171,93 @@ impl<W: BatchWrite> GroupCommit<W> {
             .await?
             .pop()
             .ok_or_else(|| StorageError::BatchWrite("no answer for a job".into()))
+    }
+}
+
+/// A runtime for the writer's own thread, on SQLite only.
+fn own_runtime(backend: crate::Backend) -> Option<tokio::runtime::Runtime> {
+    // On SQLite each statement of a batch is a round trip between this task and the
+    // connection's thread. Among the request tasks of a busy runtime the task waits its
+    // turn after every trip, and so do the commit rate and every caller's latency; on a
+    // thread of its own it goes on as soon as the connection answers. PostgreSQL
+    // connections belong to the runtime that opened them, so there it stays.
+    (backend == crate::Backend::Sqlite)
+        .then(|| {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+        })
+        .and_then(|rt| {
+            rt.map_err(|e| tracing::warn!(error = %e, "no runtime of its own for the group commit"))
+                .ok()
+        })
+}
+
+/// The writer task: takes the waiting jobs (at most `max_batch`, after waiting `gather`
+/// for more under load), writes them in one transaction and answers their callers; does
+/// the idle work when the queue stays empty. Ends once every sender is dropped and the
+/// queue is written.
+async fn write_loop<W: BatchWrite>(
+    db: Db,
+    writer: Arc<W>,
+    mut rx: tokio::sync::mpsc::Receiver<Pending<W>>,
+    max_batch: usize,
+    gather: Option<std::time::Duration>,
+) {
+    let mut batch: Vec<Pending<W>> = Vec::with_capacity(max_batch);
+    let mut more_idle_work = false;
+    loop {
+        // `recv_many` is polled before the deadline, so with a zero wait jobs that are
+        // already queued still come first.
+        let wait = if more_idle_work {
+            std::time::Duration::ZERO
+        } else {
+            IDLE
+        };
+        match tokio::time::timeout(wait, rx.recv_many(&mut batch, max_batch)).await {
+            Ok(0) => break,
+            Ok(_) => {
+                if let Some(gather) = gather.filter(|_| (2..max_batch).contains(&batch.len())) {
+                    std::thread::sleep(gather);
+                    while batch.len() < max_batch {
+                        match rx.try_recv() {
+                            Ok(p) => batch.push(p),
+                            Err(_) => break,
+                        }
+                    }
+                }
+            }
+            Err(_) => {
+                more_idle_work = idle_work(&db, &*writer).await;
+                continue;
+            }
+        }
+        let pending = std::mem::take(&mut batch);
+        let (jobs, replies): (Vec<W::Job>, Vec<_>) =
+            pending.into_iter().map(|p| (p.job, p.done)).unzip();
+        let answers = write_batch(&db, &*writer, &jobs).await;
+        for (reply, answer) in replies.into_iter().zip(answers) {
+            // The caller may have gone (a dropped connection); the job is written all the
+            // same, which is what a retry with its idempotency key finds.
+            let _ = reply.send(answer);
+        }
+    }
+}
+
+/// The writer's idle work; returns whether more is left.
+async fn idle_work<W: BatchWrite>(db: &Db, writer: &W) -> bool {
+    match writer.idle(db).await {
+        Ok(more) => more,
+        // The write connection stayed busy (start-up work, a bulk load by another
+        // process): idle work waits for the next idle spell, and nothing is lost by waiting.
+        Err(StorageError::Database(sqlx::Error::PoolTimedOut)) => {
+            tracing::info!("group commit: idle work postponed, the writer is busy");
+            false
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "group commit: idle work failed");
+            false
+        }
     }
 }
 

@@ -169,80 +169,60 @@ pub fn sqlite_url(path: &std::path::Path) -> String {
     format!("sqlite://{}?mode=rwc", path.display())
 }
 
+/// A pool of at most `max` SQLite connections, each set up for WAL, durable commits and
+/// foreign keys, with a page cache of `cache_kib`. Page cache per connection: the writer's
+/// is large, because index pages of a city-sized registry are what bulk loads and upserts
+/// touch; readers share the OS page cache beyond their own.
+async fn sqlite_pool(
+    url: &str,
+    opts: &DbOptions,
+    max: u32,
+    cache_kib: i64,
+) -> std::result::Result<AnyPool, sqlx::Error> {
+    AnyPoolOptions::new()
+        .max_connections(max)
+        .acquire_timeout(opts.acquire_timeout)
+        // A connection to a local file does not go stale, and the ping sqlx sends before
+        // each use is a round trip to the connection's thread: as costly as the query itself
+        // for a point read.
+        .test_before_acquire(false)
+        .after_connect(move |conn, _| {
+            Box::pin(async move {
+                // WAL lets readers run beside the writer. synchronous=FULL syncs the WAL on
+                // every commit: a 2xx answer promises the record survives a power cut, which
+                // NORMAL does not.
+                sqlx::query("PRAGMA journal_mode = WAL")
+                    .execute(&mut *conn)
+                    .await?;
+                sqlx::query("PRAGMA synchronous = FULL")
+                    .execute(&mut *conn)
+                    .await?;
+                sqlx::query("PRAGMA foreign_keys = ON")
+                    .execute(&mut *conn)
+                    .await?;
+                sqlx::query("PRAGMA busy_timeout = 10000")
+                    .execute(&mut *conn)
+                    .await?;
+                sqlx::query(&format!("PRAGMA cache_size = -{cache_kib}"))
+                    .execute(&mut *conn)
+                    .await?;
+                // Lets CREATE INDEX (the end of a bulk load) sort on more than one core.
+                sqlx::query("PRAGMA threads = 2")
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(())
+            })
+        })
+        .connect(url)
+        .await
+}
+
 impl Db {
     pub async fn connect(url: &str, opts: &DbOptions) -> Result<Self> {
         sqlx::any::install_default_drivers();
         let (backend, path) = classify(url)?;
         match backend {
-            Backend::Sqlite => {
-                if let Some(dir) = path
-                    .as_ref()
-                    .and_then(|p| p.parent())
-                    .filter(|d| !d.as_os_str().is_empty())
-                {
-                    std::fs::create_dir_all(dir).map_err(|source| StorageError::DataDir {
-                        path: dir.to_owned(),
-                        source,
-                    })?;
-                }
-                let url = if url.contains('?') {
-                    url.to_owned()
-                } else {
-                    format!("{url}?mode=rwc")
-                };
-                // Page cache per connection: the writer's is large, because index pages
-                // of a city-sized registry are what bulk loads and upserts touch; readers
-                // share the OS page cache beyond their own.
-                let pool = |max: u32, cache_kib: i64| {
-                    AnyPoolOptions::new()
-                        .max_connections(max)
-                        .acquire_timeout(opts.acquire_timeout)
-                        // A connection to a local file does not go stale, and the ping
-                        // sqlx sends before each use is a round trip to the connection's
-                        // thread: as costly as the query itself for a point read.
-                        .test_before_acquire(false)
-                        .after_connect(move |conn, _| {
-                            Box::pin(async move {
-                                // WAL lets readers run beside the writer. synchronous=FULL
-                                // syncs the WAL on every commit: a 2xx answer promises the
-                                // record survives a power cut, which NORMAL does not.
-                                sqlx::query("PRAGMA journal_mode = WAL")
-                                    .execute(&mut *conn)
-                                    .await?;
-                                sqlx::query("PRAGMA synchronous = FULL")
-                                    .execute(&mut *conn)
-                                    .await?;
-                                sqlx::query("PRAGMA foreign_keys = ON")
-                                    .execute(&mut *conn)
-                                    .await?;
-                                sqlx::query("PRAGMA busy_timeout = 10000")
-                                    .execute(&mut *conn)
-                                    .await?;
-                                sqlx::query(&format!("PRAGMA cache_size = -{cache_kib}"))
-                                    .execute(&mut *conn)
-                                    .await?;
-                                // Lets CREATE INDEX (the end of a bulk load) sort on more
-                                // than one core.
-                                sqlx::query("PRAGMA threads = 2")
-                                    .execute(&mut *conn)
-                                    .await?;
-                                Ok(())
-                            })
-                        })
-                        .connect(&url)
-                };
-                let write = pool(1, WRITER_CACHE_KIB).await?;
-                let read = pool(opts.max_connections.max(1), 32 * 1024).await?;
-                Ok(Self {
-                    backend,
-                    read,
-                    write,
-                    point: path
-                        .as_deref()
-                        .map(|p| std::sync::Arc::new(direct::PointReaders::new(p))),
-                    keyring: Default::default(),
-                })
-            }
+            Backend::Sqlite => Self::connect_sqlite(url, path, opts).await,
             Backend::Postgres => {
                 let pool = AnyPoolOptions::new()
                     .max_connections(opts.max_connections.max(2))
@@ -258,6 +238,37 @@ impl Db {
                 })
             }
         }
+    }
+
+    /// Opens an SQLite database (creating its directory and file if missing): a single
+    /// writer connection and a pool of readers.
+    async fn connect_sqlite(url: &str, path: Option<PathBuf>, opts: &DbOptions) -> Result<Self> {
+        if let Some(dir) = path
+            .as_ref()
+            .and_then(|p| p.parent())
+            .filter(|d| !d.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(dir).map_err(|source| StorageError::DataDir {
+                path: dir.to_owned(),
+                source,
+            })?;
+        }
+        let url = if url.contains('?') {
+            url.to_owned()
+        } else {
+            format!("{url}?mode=rwc")
+        };
+        let write = sqlite_pool(&url, opts, 1, WRITER_CACHE_KIB).await?;
+        let read = sqlite_pool(&url, opts, opts.max_connections.max(1), 32 * 1024).await?;
+        Ok(Self {
+            backend: Backend::Sqlite,
+            read,
+            write,
+            point: path
+                .as_deref()
+                .map(|p| std::sync::Arc::new(direct::PointReaders::new(p))),
+            keyring: Default::default(),
+        })
     }
 
     pub fn backend(&self) -> Backend {

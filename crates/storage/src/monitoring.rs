@@ -844,13 +844,16 @@ fn scope_filter(s: &Scope, grain: Option<Grain>, months: bool) -> Filter {
 /// with the keys shown; the first reading of a day rolls the overdue counters over.
 pub async fn figures(db: &Db, by: By, scope: &Scope, today: &str) -> Result<Vec<Figures>> {
     roll_over(db, today).await?;
-    let col = by.column();
-    // PostgreSQL refuses a constant to group by: the city is one group anyway.
-    let group = match by {
-        By::City => String::new(),
-        _ => format!(" GROUP BY {col}"),
+    let q = Grouped {
+        col: by.column(),
+        // PostgreSQL refuses a constant to group by: the city is one group anyway.
+        group: match by {
+            By::City => String::new(),
+            _ => format!(" GROUP BY {}", by.column()),
+        },
+        scope,
+        grain: Grain::for_query(by, scope),
     };
-    let grain = Grain::for_query(by, scope);
     // One snapshot for the counters and the day they are reckoned to, so that a roll-over
     // committing meanwhile cannot count a day twice.
     let mut tx = db.reader().begin().await?;
@@ -860,7 +863,36 @@ pub async fn figures(db: &Db, by: By, scope: &Scope, today: &str) -> Result<Vec<
             .await?;
     }
     let mut rows: BTreeMap<String, Figures> = BTreeMap::new();
-    let f = scope_filter(scope, Some(grain), true);
+    read_flows(&mut tx, &q, &mut rows).await?;
+    if by != By::Month {
+        read_open(&mut tx, &q, &mut rows).await?;
+        read_overdue_since_roll_over(&mut tx, &q, today, &mut rows).await?;
+        for e in rows.values_mut() {
+            e.in_progress.get_or_insert(0);
+            e.overdue.get_or_insert(0);
+        }
+    }
+    tx.rollback().await?;
+    Ok(rows.into_values().collect())
+}
+
+/// How [`figures`] reads: the key column, its `GROUP BY` clause, the scope and the grain
+/// of counters that answers it.
+struct Grouped<'a> {
+    col: &'static str,
+    group: String,
+    scope: &'a Scope,
+    grain: Grain,
+}
+
+/// Adds the flows of the scope's months (received, decided, days, histogram) to `rows`.
+async fn read_flows(
+    conn: &mut sqlx::AnyConnection,
+    q: &Grouped<'_>,
+    rows: &mut BTreeMap<String, Figures>,
+) -> Result<()> {
+    let Grouped { col, group, .. } = q;
+    let f = scope_filter(q.scope, Some(q.grain), true);
     let hist = HIST_COLUMNS
         .iter()
         .map(|c| format!(", CAST(COALESCE(SUM({c}), 0) AS BIGINT) AS {c}"))
@@ -872,8 +904,8 @@ pub async fn figures(db: &Db, by: By, scope: &Scope, today: &str) -> Result<Vec<
          CAST(COALESCE(SUM(days_sum), 0) AS BIGINT) AS days{hist} FROM monitor_flows{}{group}",
         f.where_sql(),
     );
-    for r in f.bind(sqlx::query(&sql)).fetch_all(&mut *tx).await? {
-        let e = entry(&mut rows, text(&r, "k")?);
+    for r in f.bind(sqlx::query(&sql)).fetch_all(&mut *conn).await? {
+        let e = entry(rows, text(&r, "k")?);
         e.received = int(&r, "received")?;
         e.decided_on_time = int(&r, "on_time")?;
         e.decided_late = int(&r, "late")?;
@@ -882,60 +914,74 @@ pub async fn figures(db: &Db, by: By, scope: &Scope, today: &str) -> Result<Vec<
             *n = int(&r, c)?;
         }
     }
-    if by != By::Month {
-        let f = scope_filter(scope, Some(grain), false);
+    Ok(())
+}
+
+/// Sets what is in progress and overdue now, as of the last roll-over, in `rows`.
+async fn read_open(
+    conn: &mut sqlx::AnyConnection,
+    q: &Grouped<'_>,
+    rows: &mut BTreeMap<String, Figures>,
+) -> Result<()> {
+    let Grouped { col, group, .. } = q;
+    let f = scope_filter(q.scope, Some(q.grain), false);
+    let sql = format!(
+        "SELECT {col} AS k, CAST(COALESCE(SUM(in_progress), 0) AS BIGINT) AS open, \
+         CAST(COALESCE(SUM(overdue), 0) AS BIGINT) AS overdue FROM monitor_open{}{group}",
+        f.where_sql(),
+    );
+    for r in f.bind(sqlx::query(&sql)).fetch_all(&mut *conn).await? {
+        let e = entry(rows, text(&r, "k")?);
+        e.in_progress = Some(int(&r, "open")?);
+        e.overdue = Some(int(&r, "overdue")?);
+    }
+    Ok(())
+}
+
+/// Corrects the overdue counts of `rows` for the days between the last roll-over and
+/// `today`.
+async fn read_overdue_since_roll_over(
+    conn: &mut sqlx::AnyConnection,
+    q: &Grouped<'_>,
+    today: &str,
+    rows: &mut BTreeMap<String, Figures>,
+) -> Result<()> {
+    let Grouped { col, group, .. } = q;
+    // The days between the last roll-over and today: added when the counters are behind
+    // (no reading yet today), taken away when they are ahead of the `today` asked about.
+    let before = read_overdue_before(conn, false).await?;
+    let (from, to, sign) = if before.as_str() < today {
+        (before, today.to_owned(), 1)
+    } else {
+        (today.to_owned(), before, -1)
+    };
+    if from < to {
+        let f = scope_filter(q.scope, None, false);
+        let at = f.next_placeholder();
         let sql = format!(
-            "SELECT {col} AS k, CAST(COALESCE(SUM(in_progress), 0) AS BIGINT) AS open, \
-             CAST(COALESCE(SUM(overdue), 0) AS BIGINT) AS overdue FROM monitor_open{}{group}",
-            f.where_sql(),
+            "SELECT {col} AS k, CAST(COALESCE(SUM(n), 0) AS BIGINT) AS n FROM monitor_due \
+             {} due_on >= ${at} AND due_on < ${}{group}",
+            match f.where_sql() {
+                w if w.is_empty() => " WHERE".to_owned(),
+                w => format!("{w} AND"),
+            },
+            at + 1
         );
-        for r in f.bind(sqlx::query(&sql)).fetch_all(&mut *tx).await? {
-            let e = entry(&mut rows, text(&r, "k")?);
-            e.in_progress = Some(int(&r, "open")?);
-            e.overdue = Some(int(&r, "overdue")?);
-        }
-        // The days between the last roll-over and today: added when the counters are
-        // behind (no reading yet today), taken away when they are ahead of the `today`
-        // asked about.
-        let before = read_overdue_before(&mut tx, false).await?;
-        let (from, to, sign) = if before.as_str() < today {
-            (before, today.to_owned(), 1)
-        } else {
-            (today.to_owned(), before, -1)
-        };
-        if from < to {
-            let f = scope_filter(scope, None, false);
-            let at = f.next_placeholder();
-            let sql = format!(
-                "SELECT {col} AS k, CAST(COALESCE(SUM(n), 0) AS BIGINT) AS n FROM monitor_due \
-                 {} due_on >= ${at} AND due_on < ${}{group}",
-                match f.where_sql() {
-                    w if w.is_empty() => " WHERE".to_owned(),
-                    w => format!("{w} AND"),
-                },
-                at + 1
-            );
-            for r in f
-                .bind(sqlx::query(&sql))
-                .bind(from)
-                .bind(to)
-                .fetch_all(&mut *tx)
-                .await?
-            {
-                let n = int(&r, "n")?;
-                if n != 0 {
-                    let e = entry(&mut rows, text(&r, "k")?);
-                    *e.overdue.get_or_insert(0) += sign * n;
-                }
+        for r in f
+            .bind(sqlx::query(&sql))
+            .bind(from)
+            .bind(to)
+            .fetch_all(&mut *conn)
+            .await?
+        {
+            let n = int(&r, "n")?;
+            if n != 0 {
+                let e = entry(rows, text(&r, "k")?);
+                *e.overdue.get_or_insert(0) += sign * n;
             }
         }
-        for e in rows.values_mut() {
-            e.in_progress.get_or_insert(0);
-            e.overdue.get_or_insert(0);
-        }
     }
-    tx.rollback().await?;
-    Ok(rows.into_values().collect())
+    Ok(())
 }
 
 fn entry(rows: &mut BTreeMap<String, Figures>, key: String) -> &mut Figures {

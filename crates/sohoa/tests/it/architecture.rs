@@ -37,7 +37,6 @@ const LONG: &[(&str, &str, usize)] = &[
         "default_categories",
         94,
     ), // table
-    ("crates/storage/src/lib.rs", "connect", 89),
     ("crates/web/src/oidc.rs", "check_id_token", 86),
     ("crates/web/src/pages/queue.rs", "queue", 84),
 ];

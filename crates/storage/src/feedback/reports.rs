@@ -288,28 +288,7 @@ pub async fn update(
     record: AuditRecord,
 ) -> Result<bool> {
     unchanged_by_a_move(before, after)?;
-    let n = sqlx::query(
-        "UPDATE reports SET status = $1, agency_code = $2, status_note = $3, resolution_note = $4, \
-         updated_at = $5, due_on = $6, resolved_at = $7, rating = $8, rating_comment = $9, \
-         rated_at = $10, reopened = $11, revision = revision + 1 WHERE id = $12 AND revision = $13",
-    )
-    .bind(after.status.as_str())
-    .bind(&after.agency_code)
-    .bind(&after.status_note)
-    .bind(&after.resolution_note)
-    .bind(&after.updated_at)
-    .bind(&after.due_on)
-    .bind(&after.resolved_at)
-    .bind(after.rating)
-    .bind(&after.rating_comment)
-    .bind(&after.rated_at)
-    .bind(after.reopened)
-    .bind(&before.id)
-    .bind(before.revision)
-    .execute(&mut **tx)
-    .await?
-    .rows_affected();
-    if n == 0 {
+    if !write_over(tx, before, after).await? {
         return Ok(false);
     }
     let mut next = after.clone();
@@ -331,6 +310,67 @@ pub async fn update(
     if let Some(old) = from_agency {
         move_report_counters(tx, month, unit, old, &after.agency_code, before).await?;
     }
+    count_resolution(tx, month, before, after).await?;
+    if before.rating.is_none() {
+        if let Some(score) = after.rating {
+            bump(
+                tx,
+                month,
+                unit,
+                &after.agency_code,
+                &[
+                    (Counter::ReportRatings, 1),
+                    (Counter::ReportScoreSum, score),
+                ],
+            )
+            .await?;
+        }
+    }
+    let fields: &[&str] = match change {
+        Change::Move => &["status", "status_note"],
+        Change::Forward => &["agency_code"],
+        Change::Reopen => &["status"],
+        Change::Rate => &["rating"],
+    };
+    audit::append(tx, &record.fields(fields.iter().copied())).await?;
+    Ok(true)
+}
+
+/// The row's update, if its revision is still `before`'s: whether it was written.
+async fn write_over(tx: &mut Tx, before: &Report, after: &Report) -> Result<bool> {
+    let n = sqlx::query(
+        "UPDATE reports SET status = $1, agency_code = $2, status_note = $3, resolution_note = $4, \
+         updated_at = $5, due_on = $6, resolved_at = $7, rating = $8, rating_comment = $9, \
+         rated_at = $10, reopened = $11, revision = revision + 1 WHERE id = $12 AND revision = $13",
+    )
+    .bind(after.status.as_str())
+    .bind(&after.agency_code)
+    .bind(&after.status_note)
+    .bind(&after.resolution_note)
+    .bind(&after.updated_at)
+    .bind(&after.due_on)
+    .bind(&after.resolved_at)
+    .bind(after.rating)
+    .bind(&after.rating_comment)
+    .bind(&after.rated_at)
+    .bind(after.reopened)
+    .bind(&before.id)
+    .bind(before.revision)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    Ok(n != 0)
+}
+
+/// Counts a report resolved by this change (with its time to resolve), or takes back the
+/// count of one that is no longer resolved.
+async fn count_resolution(
+    tx: &mut Tx,
+    month: Month,
+    before: &Report,
+    after: &Report,
+) -> Result<()> {
+    let unit = &before.unit_code;
     let resolved_before = before.resolved_at.is_some();
     let resolved_after = after.resolved_at.is_some();
     if !resolved_before && resolved_after {
@@ -362,29 +402,7 @@ pub async fn update(
         .await?;
         bump_bucket(tx, month, unit, &before.agency_code, bucket_of(hours), -1).await?;
     }
-    if before.rating.is_none() {
-        if let Some(score) = after.rating {
-            bump(
-                tx,
-                month,
-                unit,
-                &after.agency_code,
-                &[
-                    (Counter::ReportRatings, 1),
-                    (Counter::ReportScoreSum, score),
-                ],
-            )
-            .await?;
-        }
-    }
-    let fields: &[&str] = match change {
-        Change::Move => &["status", "status_note"],
-        Change::Forward => &["agency_code"],
-        Change::Reopen => &["status"],
-        Change::Rate => &["rating"],
-    };
-    audit::append(tx, &record.fields(fields.iter().copied())).await?;
-    Ok(true)
+    Ok(())
 }
 
 /// Moves a report's received (and, if resolved, resolved) counts from one agency to another.
