@@ -196,6 +196,19 @@ pub async fn restore(
     dir: &Path,
     replace: bool,
 ) -> Result<Manifest, BackupError> {
+    let (manifest, file) = read_backup(store, dir)?;
+    match snapshot::sqlite_path(&store.database_url) {
+        Some(db_path) => restore_sqlite(store, &db_path, &file, replace).await?,
+        None => restore_postgres(store, &file, replace).await?,
+    }
+    copy_tree(&dir.join(FILES), &store.data_dir.join(FILES))?;
+    check_chain(store, &manifest).await?;
+    Ok(manifest)
+}
+
+/// The backup's manifest and database file, once the manifest is of a known format, the
+/// file matches its checksum, and the backup is of the configured backend.
+fn read_backup(store: &StoreConfig, dir: &Path) -> Result<(Manifest, PathBuf), BackupError> {
     let path = dir.join(MANIFEST);
     let text = std::fs::read_to_string(&path).map_err(io(&path))?;
     let manifest: Manifest = serde_json::from_str(&text)
@@ -217,62 +230,78 @@ pub async fn restore(
             target: target.to_owned(),
         });
     }
-    match snapshot::sqlite_path(&store.database_url) {
-        Some(db_path) => {
-            if db_path.exists() {
-                let db = crate::open(store).await?;
-                let blank = snapshot::is_blank(&db).await?;
-                db.close().await;
-                if !blank && !replace {
-                    return Err(BackupError::TargetNotBlank);
-                }
-            }
-            if let Some(parent) = db_path.parent() {
-                std::fs::create_dir_all(parent).map_err(io(parent))?;
-            }
-            // Copy beside the target, then rename over it: a crash leaves the old file or
-            // the whole new one, never half of it.
-            let tmp = db_path.with_extension("restoring");
-            std::fs::copy(&file, &tmp).map_err(io(&tmp))?;
-            for suffix in ["-wal", "-shm"] {
-                let side = PathBuf::from(format!("{}{suffix}", db_path.display()));
-                if side.exists() {
-                    std::fs::remove_file(&side).map_err(io(&side))?;
-                }
-            }
-            std::fs::rename(&tmp, &db_path).map_err(io(&db_path))?;
-        }
-        None => {
-            let db = crate::open(store).await?;
-            let blank = snapshot::is_blank(&db).await?;
-            db.close().await;
-            if !blank && !replace {
-                return Err(BackupError::TargetNotBlank);
-            }
-            let url = store.database_url.clone();
-            let mut args: Vec<std::ffi::OsString> = vec![
-                "--no-owner".into(),
-                "--exit-on-error".into(),
-                "--single-transaction".into(),
-            ];
-            if !blank {
-                args.push("--clean".into());
-                args.push("--if-exists".into());
-            }
-            args.push("--dbname".into());
-            args.push(url.into());
-            args.push(file.clone().into());
-            tokio::task::spawn_blocking(move || {
-                let refs: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
-                run_tool("pg_restore", &refs)
-            })
-            .await
-            .map_err(|e| {
-                BackupError::Io(PathBuf::from("pg_restore"), std::io::Error::other(e))
-            })??;
+    Ok((manifest, file))
+}
+
+/// Puts the SQLite file `file` in place of the database at `db_path`, refusing to
+/// overwrite one holding data unless `replace`.
+async fn restore_sqlite(
+    store: &StoreConfig,
+    db_path: &Path,
+    file: &Path,
+    replace: bool,
+) -> Result<(), BackupError> {
+    if db_path.exists() {
+        let db = crate::open(store).await?;
+        let blank = snapshot::is_blank(&db).await?;
+        db.close().await;
+        if !blank && !replace {
+            return Err(BackupError::TargetNotBlank);
         }
     }
-    copy_tree(&dir.join(FILES), &store.data_dir.join(FILES))?;
+    if let Some(parent) = db_path.parent() {
+        std::fs::create_dir_all(parent).map_err(io(parent))?;
+    }
+    // Copy beside the target, then rename over it: a crash leaves the old file or
+    // the whole new one, never half of it.
+    let tmp = db_path.with_extension("restoring");
+    std::fs::copy(file, &tmp).map_err(io(&tmp))?;
+    for suffix in ["-wal", "-shm"] {
+        let side = PathBuf::from(format!("{}{suffix}", db_path.display()));
+        if side.exists() {
+            std::fs::remove_file(&side).map_err(io(&side))?;
+        }
+    }
+    std::fs::rename(&tmp, db_path).map_err(io(db_path))?;
+    Ok(())
+}
+
+/// Restores the dump `file` with pg_restore in one transaction, over the old tables
+/// (`replace`) when the database holds data.
+async fn restore_postgres(
+    store: &StoreConfig,
+    file: &Path,
+    replace: bool,
+) -> Result<(), BackupError> {
+    let db = crate::open(store).await?;
+    let blank = snapshot::is_blank(&db).await?;
+    db.close().await;
+    if !blank && !replace {
+        return Err(BackupError::TargetNotBlank);
+    }
+    let url = store.database_url.clone();
+    let mut args: Vec<std::ffi::OsString> = vec![
+        "--no-owner".into(),
+        "--exit-on-error".into(),
+        "--single-transaction".into(),
+    ];
+    if !blank {
+        args.push("--clean".into());
+        args.push("--if-exists".into());
+    }
+    args.push("--dbname".into());
+    args.push(url.into());
+    args.push(file.to_owned().into());
+    tokio::task::spawn_blocking(move || {
+        let refs: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
+        run_tool("pg_restore", &refs)
+    })
+    .await
+    .map_err(|e| BackupError::Io(PathBuf::from("pg_restore"), std::io::Error::other(e)))?
+}
+
+/// Proves a restore: the restored audit chain verifies and ends at the manifest's head.
+async fn check_chain(store: &StoreConfig, manifest: &Manifest) -> Result<(), BackupError> {
     let db: Db = crate::open(store).await?;
     let verified = audit::verify(&db, |_, _| {}).await;
     let head = audit::head(&db).await;
@@ -293,5 +322,5 @@ pub async fn restore(
             restored: seq,
         });
     }
-    Ok(manifest)
+    Ok(())
 }

@@ -209,18 +209,62 @@ fn seed_csv(path: &std::path::Path) -> Result<std::io::BufWriter<std::fs::File>,
 /// Applications per transaction when seeding.
 const SEED_BATCH: usize = 2_048;
 
-/// Writes `count` applications of one procedure to one agency, spread over the statuses
-/// and due dates of a busy queue, through the same storage path as submissions (answers
-/// sealed, first event, notification, audit entry), so the queue benchmark reads rows like
-/// real ones. Deterministic for a seed, apart from the application numbers.
-pub async fn seed_applications(db: &sohoa_storage::Db, spec: &SeedSpec) -> Result<u64, SeedError> {
-    use sohoa_domain::audit::AuditRecord;
-    use sohoa_domain::services::application::{Answer, ApplicationNumber, Content, LookupCode};
-    use sohoa_domain::services::procedure::ProcedureCode;
-    use sohoa_domain::services::workflow::Status;
-    use sohoa_storage::applications::{self as store, Application, NewApplication};
+/// A small xorshift generator: reproducible without a dependency.
+struct Xorshift(u64);
 
-    let code = ProcedureCode::parse(&spec.procedure)
+impl Xorshift {
+    fn new(seed: u64) -> Self {
+        Self(seed.max(1))
+    }
+    fn draw(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+/// A seed's progress: rows written so far, shown on the bar.
+struct Seeding {
+    count: u64,
+    written: u64,
+    read: Arc<std::sync::atomic::AtomicU64>,
+    bar: crate::import::Progress,
+}
+
+impl Seeding {
+    fn new(count: u64, progress: bool) -> Self {
+        let read = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let bar = crate::import::Progress::new(progress, count, read.clone());
+        Self {
+            count,
+            written: 0,
+            read,
+            bar,
+        }
+    }
+    /// How many rows the next batch holds, at most `batch`.
+    fn next_batch(&self, batch: usize) -> usize {
+        (self.count - self.written).min(batch as u64) as usize
+    }
+    fn wrote(&mut self, n: usize) {
+        self.written += n as u64;
+        self.read
+            .store(self.written, std::sync::atomic::Ordering::Relaxed);
+        self.bar.tick(self.written, self.written == self.count);
+    }
+}
+
+/// What the application seed writes to: the procedure (code and version) and the agency.
+struct SeedTarget {
+    code: sohoa_domain::services::procedure::ProcedureCode,
+    version: i64,
+    agency: sohoa_domain::agency::Agency,
+}
+
+/// Finds the procedure and agency the application seed names.
+async fn seed_target(db: &sohoa_storage::Db, spec: &SeedSpec) -> Result<SeedTarget, SeedError> {
+    let code = sohoa_domain::services::procedure::ProcedureCode::parse(&spec.procedure)
         .ok_or_else(|| SeedError::NoProcedure(spec.procedure.clone()))?;
     let proc = sohoa_storage::procedures::get(db, &code, None)
         .await?
@@ -230,101 +274,35 @@ pub async fn seed_applications(db: &sohoa_storage::Db, spec: &SeedSpec) -> Resul
     let agency = sohoa_storage::agencies::get(db, &agency_code)
         .await?
         .ok_or_else(|| SeedError::NoAgency(spec.agency.clone()))?;
+    Ok(SeedTarget {
+        code,
+        version: proc.version,
+        agency,
+    })
+}
+
+/// Writes `count` applications of one procedure to one agency, spread over the statuses
+/// and due dates of a busy queue, through the same storage path as submissions (answers
+/// sealed, first event, notification, audit entry), so the queue benchmark reads rows like
+/// real ones. Deterministic for a seed, apart from the application numbers.
+pub async fn seed_applications(db: &sohoa_storage::Db, spec: &SeedSpec) -> Result<u64, SeedError> {
+    use sohoa_domain::audit::AuditRecord;
+    use sohoa_domain::services::application::{ApplicationNumber, LookupCode};
+    use sohoa_storage::applications::{self as store, NewApplication};
+
+    let target = seed_target(db, spec).await?;
     let keys = db.keyring()?;
-    // A small xorshift generator: reproducible without a dependency.
-    let mut state = spec.seed.max(1);
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
+    let mut rng = Xorshift::new(spec.seed);
     let today = time::OffsetDateTime::now_utc().date();
-    let day = |offset: i64| today + time::Duration::days(offset);
-    let statuses = [
-        (Status::Submitted, 10),
-        (Status::Received, 25),
-        (Status::InReview, 30),
-        (Status::SupplementRequested, 5),
-        (Status::Approved, 5),
-        (Status::Rejected, 3),
-        (Status::ResultIssued, 22),
-    ];
-    let read = Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let mut bar = crate::import::Progress::new(spec.progress, spec.count, read.clone());
-    let mut written = 0u64;
-    while written < spec.count {
-        let n = (spec.count - written).min(SEED_BATCH as u64) as usize;
+    let mut seeding = Seeding::new(spec.count, spec.progress);
+    while seeding.written < spec.count {
+        let n = seeding.next_batch(SEED_BATCH);
         let mut jobs = Vec::with_capacity(n);
         for _ in 0..n {
-            let r = next();
-            let mut pick = (r % 100) as u32;
-            let status = statuses
-                .iter()
-                .find(|(_, share)| {
-                    let hit = pick < *share;
-                    pick = pick.saturating_sub(*share);
-                    hit
-                })
-                .map_or(Status::InReview, |(s, _)| *s);
-            let age = ((r >> 8) % 90) as i64;
-            let created = format!("{}T08:00:00Z", day(-age));
-            let received = (status != Status::Submitted).then(|| day(-age + 1));
-            // Due about two working weeks after receipt: some in the past (overdue when
-            // still open), most ahead.
-            let due = received.as_ref().map(|_| day(-age + 15));
-            let officer = (r >> 16) % 12;
-            let mut b = [0u8; 8];
-            b.copy_from_slice(&(next()).to_le_bytes());
-            let number = ApplicationNumber::from_random(b);
-            let lookup = LookupCode::from_random(next().to_le_bytes());
-            let applicant = generated_citizen(r)?;
-            let app = Application {
-                number: number.clone(),
-                procedure_code: code.clone(),
-                procedure_version: proc.version,
-                applicant,
-                agency_code: agency.code.clone(),
-                unit_code: agency.unit_code.clone(),
-                status,
-                content: Some(Content {
-                    answers: vec![
-                        Answer {
-                            key: "reason".into(),
-                            value: serde_json::json!("Hồ sơ thử tải"),
-                            prefilled: false,
-                        },
-                        Answer {
-                            key: "copies".into(),
-                            value: serde_json::json!(1 + r % 5),
-                            prefilled: false,
-                        },
-                    ],
-                    flags: Vec::new(),
-                    lookup_code: lookup.to_string(),
-                }),
-                fee: None,
-                fee_payable: None,
-                waiver_basis: None,
-                assigned_to: (officer < 10 && status != Status::Submitted)
-                    .then(|| format!("canbo{officer}")),
-                created_at: created.clone(),
-                submitted_at: Some(created.clone()),
-                received_on: received,
-                due_on: due,
-                paused_on: (status == Status::SupplementRequested).then(|| day(-age + 5)),
-                decided_at: matches!(
-                    status,
-                    Status::Approved | Status::Rejected | Status::ResultIssued
-                )
-                .then(|| format!("{}T10:00:00Z", day(-age + 10))),
-                updated_at: created,
-                revision: 1,
-                lookup_hash: lookup.hash(),
-                assisted_by: None,
-                fee_paid_at: None,
-                enterprise: None,
-            };
+            let r = rng.draw();
+            let number = ApplicationNumber::from_random(rng.draw().to_le_bytes());
+            let lookup = LookupCode::from_random(rng.draw().to_le_bytes());
+            let app = queued_application(&target, today, r, number.clone(), lookup)?;
             let record =
                 AuditRecord::new("bench-seed", "application.submit", "application", number);
             jobs.push(NewApplication::new(
@@ -341,12 +319,98 @@ pub async fn seed_applications(db: &sohoa_storage::Db, spec: &SeedSpec) -> Resul
         tx.commit()
             .await
             .map_err(sohoa_storage::StorageError::from)?;
-        written += n as u64;
-        read.store(written, std::sync::atomic::Ordering::Relaxed);
-        bar.tick(written, written == spec.count);
+        seeding.wrote(n);
     }
     db.refresh_statistics().await?;
-    Ok(written)
+    Ok(seeding.written)
+}
+
+/// A status of a busy queue, by share: `pick` is a draw from 0 to 99.
+fn queue_status(mut pick: u32) -> sohoa_domain::services::workflow::Status {
+    use sohoa_domain::services::workflow::Status;
+    let statuses = [
+        (Status::Submitted, 10),
+        (Status::Received, 25),
+        (Status::InReview, 30),
+        (Status::SupplementRequested, 5),
+        (Status::Approved, 5),
+        (Status::Rejected, 3),
+        (Status::ResultIssued, 22),
+    ];
+    statuses
+        .iter()
+        .find(|(_, share)| {
+            let hit = pick < *share;
+            pick = pick.saturating_sub(*share);
+            hit
+        })
+        .map_or(Status::InReview, |(s, _)| *s)
+}
+
+/// One application of the queue seed from the draw `r`: its status, age, dates, officer,
+/// applicant and answers.
+fn queued_application(
+    target: &SeedTarget,
+    today: time::Date,
+    r: u64,
+    number: sohoa_domain::services::application::ApplicationNumber,
+    lookup: sohoa_domain::services::application::LookupCode,
+) -> Result<sohoa_storage::applications::Application, SeedError> {
+    use sohoa_domain::services::application::{Answer, Content};
+    use sohoa_domain::services::workflow::Status;
+
+    let day = |offset: i64| today + time::Duration::days(offset);
+    let status = queue_status((r % 100) as u32);
+    let age = ((r >> 8) % 90) as i64;
+    let created = format!("{}T08:00:00Z", day(-age));
+    let received = (status != Status::Submitted).then(|| day(-age + 1));
+    // Due about two working weeks after receipt: some in the past (overdue when
+    // still open), most ahead.
+    let due = received.as_ref().map(|_| day(-age + 15));
+    let officer = (r >> 16) % 12;
+    let answer = |key: &str, value| Answer {
+        key: key.into(),
+        value,
+        prefilled: false,
+    };
+    Ok(sohoa_storage::applications::Application {
+        number,
+        procedure_code: target.code.clone(),
+        procedure_version: target.version,
+        applicant: generated_citizen(r)?,
+        agency_code: target.agency.code.clone(),
+        unit_code: target.agency.unit_code.clone(),
+        status,
+        content: Some(Content {
+            answers: vec![
+                answer("reason", serde_json::json!("Hồ sơ thử tải")),
+                answer("copies", serde_json::json!(1 + r % 5)),
+            ],
+            flags: Vec::new(),
+            lookup_code: lookup.to_string(),
+        }),
+        fee: None,
+        fee_payable: None,
+        waiver_basis: None,
+        assigned_to: (officer < 10 && status != Status::Submitted)
+            .then(|| format!("canbo{officer}")),
+        created_at: created.clone(),
+        submitted_at: Some(created.clone()),
+        received_on: received,
+        due_on: due,
+        paused_on: (status == Status::SupplementRequested).then(|| day(-age + 5)),
+        decided_at: matches!(
+            status,
+            Status::Approved | Status::Rejected | Status::ResultIssued
+        )
+        .then(|| format!("{}T10:00:00Z", day(-age + 10))),
+        updated_at: created,
+        revision: 1,
+        lookup_hash: lookup.hash(),
+        assisted_by: None,
+        fee_paid_at: None,
+        enterprise: None,
+    })
 }
 
 /// Reports per transaction when seeding.
@@ -362,9 +426,8 @@ pub async fn seed_reports(
     seed: u64,
     progress: bool,
 ) -> Result<u64, SeedError> {
-    use sohoa_domain::feedback::geo::{Boundaries, Point};
-    use sohoa_domain::feedback::report::ReportStatus;
-    use sohoa_storage::feedback::{self as store, Report};
+    use sohoa_domain::feedback::geo::Boundaries;
+    use sohoa_storage::feedback as store;
 
     let boundaries = Boundaries::new(
         store::boundaries(db)
@@ -378,111 +441,159 @@ pub async fn seed_reports(
         .into_iter()
         .map(|c| c.code)
         .collect();
-    let mut routes: std::collections::HashMap<(String, String), Option<String>> =
-        Default::default();
-    let mut state = seed.max(1);
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
+    let mut draw = ReportDraw {
+        rng: Xorshift::new(seed),
+        boundaries,
+        categories,
+        routes: Default::default(),
+        now: time::OffsetDateTime::now_utc(),
     };
-    let unit = |r: u64| (r % 1_000_000) as f64 / 1_000_000.0;
-    let now = time::OffsetDateTime::now_utc();
-    let read = Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let mut bar = crate::import::Progress::new(progress, count, read.clone());
-    let mut written = 0u64;
-    while written < count {
-        let n = (count - written).min(REPORT_BATCH as u64) as usize;
+    let mut seeding = Seeding::new(count, progress);
+    while seeding.written < count {
+        let n = seeding.next_batch(REPORT_BATCH);
         let mut batch = Vec::with_capacity(n);
         while batch.len() < n {
-            let r = next();
-            // Seven in ten in the dense core, the rest anywhere on the mainland.
-            let (lat, lon) = if r % 10 < 7 {
-                (10.70 + 0.16 * unit(next()), 106.60 + 0.20 * unit(next()))
-            } else {
-                (10.35 + 1.0 * unit(next()), 106.40 + 1.1 * unit(next()))
-            };
-            let Some(p) = Point::new(lat, lon).ok() else {
-                continue;
-            };
-            let Some(unit_code) = boundaries.locate(p).map(|u| u.as_str().to_owned()) else {
-                continue;
-            };
-            let category = categories[(next() % categories.len() as u64) as usize].clone();
-            let key = (category.clone(), unit_code.clone());
-            let agency = match routes.get(&key) {
-                Some(a) => a.clone(),
-                None => {
-                    let code = sohoa_domain::UnitCode::parse(&unit_code)
-                        .map_err(|e| sohoa_storage::StorageError::Corrupt(e.to_string()))?;
-                    let a = store::route(db, &category, &code).await?;
-                    routes.insert(key, a.clone());
-                    a
-                }
-            };
-            let Some(agency) = agency else {
-                continue;
-            };
-            let created = now - time::Duration::minutes((next() % (365 * 24 * 60)) as i64);
-            let status = match next() % 100 {
-                0..=19 => ReportStatus::Open,
-                20..=29 => ReportStatus::Acknowledged,
-                30..=44 => ReportStatus::InProgress,
-                45..=64 => ReportStatus::Resolved,
-                _ => ReportStatus::Closed,
-            };
-            let resolved_at = status.is_settled().then(|| {
-                let t = created + time::Duration::minutes((next() % (20 * 24 * 60)) as i64 + 30);
-                sohoa_domain::Timestamp::from_datetime(t.min(now)).to_string()
-            });
-            let rating = (status == ReportStatus::Closed && next() % 10 < 6)
-                .then(|| (1 + next() % 5) as i64);
-            let created_at = sohoa_domain::Timestamp::from_datetime(created).to_string();
-            let id = format!("PB-{:016X}", next());
-            batch.push(Report {
-                token: format!("tk-{id}"),
-                category_code: category,
-                status,
-                agency_code: agency,
-                unit_code,
-                lat,
-                lon,
-                address: None,
-                description: "Phản ánh thử tải".to_owned(),
-                attributes: "{}".to_owned(),
-                media_url: None,
-                reporter: None,
-                contact: None,
-                reporter_code_hash: String::new(),
-                channel: "bench".to_owned(),
-                supporters: (next() % 4) as i64,
-                status_note: None,
-                resolution_note: resolved_at.as_ref().map(|_| "Đã xử lý".to_owned()),
-                updated_at: resolved_at.clone().unwrap_or_else(|| created_at.clone()),
-                due_on: (created.date() + time::Duration::days(5)).to_string(),
-                resolved_at,
-                rating,
-                rating_comment: None,
-                rated_at: None,
-                reopened: 0,
-                revision: 1,
-                created_at,
-                id,
-            });
+            if let Some(report) = draw.report(db).await? {
+                batch.push(report);
+            }
         }
         let mut tx = db.begin().await?;
         store::seed(&mut tx, &batch).await?;
         tx.commit()
             .await
             .map_err(sohoa_storage::StorageError::from)?;
-        written += n as u64;
-        read.store(written, std::sync::atomic::Ordering::Relaxed);
-        bar.tick(written, written == count);
+        seeding.wrote(n);
     }
     db.settle_bulk_load("reports").await?;
     db.settle_bulk_load("evaluation_counts").await?;
-    Ok(written)
+    Ok(seeding.written)
+}
+
+/// What the report seed draws from: the random stream, the wards' boundaries, the
+/// categories, and the agency each (category, ward) is routed to, as found so far.
+struct ReportDraw {
+    rng: Xorshift,
+    boundaries: sohoa_domain::feedback::geo::Boundaries,
+    categories: Vec<String>,
+    routes: std::collections::HashMap<(String, String), Option<String>>,
+    now: time::OffsetDateTime,
+}
+
+impl ReportDraw {
+    /// A report at a random place, or none when the place is in no ward or no agency
+    /// answers for its category there.
+    async fn report(
+        &mut self,
+        db: &sohoa_storage::Db,
+    ) -> Result<Option<sohoa_storage::feedback::Report>, SeedError> {
+        use sohoa_domain::feedback::geo::Point;
+
+        let unit = |r: u64| (r % 1_000_000) as f64 / 1_000_000.0;
+        let rng = &mut self.rng;
+        let r = rng.draw();
+        // Seven in ten in the dense core, the rest anywhere on the mainland.
+        let (lat, lon) = if r % 10 < 7 {
+            (
+                10.70 + 0.16 * unit(rng.draw()),
+                106.60 + 0.20 * unit(rng.draw()),
+            )
+        } else {
+            (
+                10.35 + 1.0 * unit(rng.draw()),
+                106.40 + 1.1 * unit(rng.draw()),
+            )
+        };
+        let Some(p) = Point::new(lat, lon).ok() else {
+            return Ok(None);
+        };
+        let Some(unit_code) = self.boundaries.locate(p).map(|u| u.as_str().to_owned()) else {
+            return Ok(None);
+        };
+        let category =
+            self.categories[(self.rng.draw() % self.categories.len() as u64) as usize].clone();
+        let Some(agency) = self.route(db, &category, &unit_code).await? else {
+            return Ok(None);
+        };
+        Ok(Some(self.fill(category, agency, unit_code, (lat, lon))))
+    }
+
+    /// The agency routing gives a category in a ward, asked once per pair.
+    async fn route(
+        &mut self,
+        db: &sohoa_storage::Db,
+        category: &str,
+        unit_code: &str,
+    ) -> Result<Option<String>, SeedError> {
+        let key = (category.to_owned(), unit_code.to_owned());
+        if let Some(a) = self.routes.get(&key) {
+            return Ok(a.clone());
+        }
+        let code = sohoa_domain::UnitCode::parse(unit_code)
+            .map_err(|e| sohoa_storage::StorageError::Corrupt(e.to_string()))?;
+        let a = sohoa_storage::feedback::route(db, category, &code).await?;
+        self.routes.insert(key, a.clone());
+        Ok(a)
+    }
+
+    /// The rest of a report: when it came (within the year), its status, resolution,
+    /// rating and supporters.
+    fn fill(
+        &mut self,
+        category: String,
+        agency: String,
+        unit_code: String,
+        (lat, lon): (f64, f64),
+    ) -> sohoa_storage::feedback::Report {
+        use sohoa_domain::feedback::report::ReportStatus;
+
+        let (rng, now) = (&mut self.rng, self.now);
+        let created = now - time::Duration::minutes((rng.draw() % (365 * 24 * 60)) as i64);
+        let status = match rng.draw() % 100 {
+            0..=19 => ReportStatus::Open,
+            20..=29 => ReportStatus::Acknowledged,
+            30..=44 => ReportStatus::InProgress,
+            45..=64 => ReportStatus::Resolved,
+            _ => ReportStatus::Closed,
+        };
+        let resolved_at = status.is_settled().then(|| {
+            let t = created + time::Duration::minutes((rng.draw() % (20 * 24 * 60)) as i64 + 30);
+            sohoa_domain::Timestamp::from_datetime(t.min(now)).to_string()
+        });
+        let rating = (status == ReportStatus::Closed && rng.draw() % 10 < 6)
+            .then(|| (1 + rng.draw() % 5) as i64);
+        let created_at = sohoa_domain::Timestamp::from_datetime(created).to_string();
+        let id = format!("PB-{:016X}", rng.draw());
+        sohoa_storage::feedback::Report {
+            token: format!("tk-{id}"),
+            category_code: category,
+            status,
+            agency_code: agency,
+            unit_code,
+            lat,
+            lon,
+            address: None,
+            description: "Phản ánh thử tải".to_owned(),
+            attributes: "{}".to_owned(),
+            media_url: None,
+            reporter: None,
+            contact: None,
+            reporter_code_hash: String::new(),
+            channel: "bench".to_owned(),
+            supporters: (rng.draw() % 4) as i64,
+            status_note: None,
+            resolution_note: resolved_at.as_ref().map(|_| "Đã xử lý".to_owned()),
+            updated_at: resolved_at.clone().unwrap_or_else(|| created_at.clone()),
+            due_on: (created.date() + time::Duration::days(5)).to_string(),
+            resolved_at,
+            rating,
+            rating_comment: None,
+            rated_at: None,
+            reopened: 0,
+            revision: 1,
+            created_at,
+            id,
+        }
+    }
 }
 
 /// What `sohoa bench seed-monitoring` writes.
@@ -498,16 +609,19 @@ pub struct MonitorSeed {
     pub progress: bool,
 }
 
-/// Writes `count` applications spread over `agencies` and `procedures`, received over
-/// the last two years, most decided (some late), the rest waiting (some overdue), with
-/// their monitoring counters, fast: no events, audit or sealing (see
-/// `applications::bench_insert`). For the monitoring benchmark only.
-pub async fn seed_monitoring(db: &sohoa_storage::Db, spec: &MonitorSeed) -> Result<u64, SeedError> {
-    use sohoa_domain::services::application::ApplicationNumber;
-    use sohoa_domain::services::workflow::Status;
-    use sohoa_storage::applications::{self as store, Application};
-    use std::io::Write as _;
+/// What the monitoring seed spreads its applications over: the agencies with their units,
+/// the procedures with their versions, and the one applicant.
+struct MonitorTargets {
+    agencies: Vec<(sohoa_domain::agency::AgencyCode, sohoa_domain::UnitCode)>,
+    procedures: Vec<(sohoa_domain::services::procedure::ProcedureCode, i64)>,
+    applicant: sohoa_domain::CitizenId,
+}
 
+/// Finds the agencies and procedures the monitoring seed names (at least one of each).
+async fn monitor_targets(
+    db: &sohoa_storage::Db,
+    spec: &MonitorSeed,
+) -> Result<MonitorTargets, SeedError> {
     let mut agencies = Vec::new();
     for a in &spec.agencies {
         let code = sohoa_domain::agency::AgencyCode::parse(a)
@@ -529,106 +643,148 @@ pub async fn seed_monitoring(db: &sohoa_storage::Db, spec: &MonitorSeed) -> Resu
     if agencies.is_empty() || procedures.is_empty() {
         return Err(SeedError::NoAgency(String::new()));
     }
-    let applicant = generated_citizen(0)?;
+    Ok(MonitorTargets {
+        agencies,
+        procedures,
+        applicant: generated_citizen(0)?,
+    })
+}
+
+/// Writes `count` applications spread over `agencies` and `procedures`, received over
+/// the last two years, most decided (some late), the rest waiting (some overdue), with
+/// their monitoring counters, fast: no events, audit or sealing (see
+/// `applications::bench_insert`). For the monitoring benchmark only.
+pub async fn seed_monitoring(db: &sohoa_storage::Db, spec: &MonitorSeed) -> Result<u64, SeedError> {
+    use sohoa_storage::applications as store;
+    use std::io::Write as _;
+
+    let targets = monitor_targets(db, spec).await?;
     let mut csv = spec.csv.as_deref().map(seed_csv).transpose()?;
-    let mut state = spec.seed.max(1);
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
+    let mut rng = Xorshift::new(spec.seed);
     let today = sohoa_domain::timestamp::today();
-    let day = |offset: i64| today + time::Duration::days(offset);
-    let read = Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let mut bar = crate::import::Progress::new(spec.progress, spec.count, read.clone());
-    let mut written = 0u64;
+    let mut seeding = Seeding::new(spec.count, spec.progress);
     const BATCH: usize = 8_192;
-    while written < spec.count {
-        let n = (spec.count - written).min(BATCH as u64) as usize;
+    while seeding.written < spec.count {
+        let n = seeding.next_batch(BATCH);
         let mut apps = Vec::with_capacity(n);
         for k in 0..n {
-            let r = next();
-            let (agency, unit) = &agencies[(r % agencies.len() as u64) as usize];
-            let (procedure, version) = &procedures[((r >> 8) % procedures.len() as u64) as usize];
-            // Received up to two years ago; older ones are almost all decided.
-            let age = ((r >> 16) % 730) as i64;
-            let received = day(-age);
-            let due = day(-age + 10 + ((r >> 28) % 10) as i64);
-            let waiting = age < 30 || (r >> 40) % 100 == 0;
-            let (status, decided_at, paused) = if waiting {
-                let s = match (r >> 44) % 10 {
-                    0 => Status::SupplementRequested,
-                    1..=4 => Status::Received,
-                    _ => Status::InReview,
-                };
-                let paused = (s == Status::SupplementRequested).then(|| day(-age + 3));
-                (s, None, paused)
-            } else {
-                // Most on time, about one in seven late.
-                let took = if (r >> 48) % 7 == 0 {
-                    12 + (r >> 52) % 20
-                } else {
-                    2 + (r >> 52) % 9
-                };
-                let decided = (-age + took as i64).min(0);
-                (
-                    Status::ResultIssued,
-                    Some(format!("{}T03:00:00Z", day(decided))),
-                    None,
-                )
-            };
-            let i = written + k as u64;
-            let number = ApplicationNumber::from_random(i.to_le_bytes());
-            let created = format!("{received}T01:00:00Z");
-            if let Some(w) = csv.as_mut() {
-                let _ = writeln!(
-                    w,
-                    "{agency},{unit},{procedure},{},{received},{due},{},{}",
-                    status.as_str(),
-                    paused.map(|d| d.to_string()).unwrap_or_default(),
-                    decided_at.as_deref().unwrap_or("")
-                );
-            }
-            apps.push(Application {
-                number,
-                procedure_code: procedure.clone(),
-                procedure_version: *version,
-                applicant: applicant.clone(),
-                agency_code: agency.clone(),
-                unit_code: unit.clone(),
-                status,
-                content: None,
-                fee: None,
-                fee_payable: None,
-                waiver_basis: None,
-                assigned_to: None,
-                created_at: created.clone(),
-                submitted_at: Some(created.clone()),
-                received_on: Some(received),
-                due_on: Some(due),
-                paused_on: paused,
-                decided_at,
-                updated_at: created,
-                revision: 1,
-                lookup_hash: String::new(),
-                assisted_by: None,
-                fee_paid_at: None,
-                enterprise: None,
-            });
+            let i = seeding.written + k as u64;
+            apps.push(monitored_application(
+                &targets,
+                today,
+                rng.draw(),
+                i,
+                csv.as_mut(),
+            ));
         }
         let mut tx = db.begin().await?;
         store::bench_insert(&mut tx, &apps, "bench").await?;
         tx.commit()
             .await
             .map_err(sohoa_storage::StorageError::from)?;
-        written += n as u64;
-        read.store(written, std::sync::atomic::Ordering::Relaxed);
-        bar.tick(written, written == spec.count);
+        seeding.wrote(n);
     }
     if let Some(mut w) = csv {
         let _ = w.flush();
     }
     db.refresh_statistics().await?;
-    Ok(written)
+    Ok(seeding.written)
+}
+
+/// One application of the monitoring seed from the draw `r`, numbered after `i`; its line
+/// is added to `csv` if there is one.
+fn monitored_application(
+    targets: &MonitorTargets,
+    today: time::Date,
+    r: u64,
+    i: u64,
+    csv: Option<&mut std::io::BufWriter<std::fs::File>>,
+) -> sohoa_storage::applications::Application {
+    use sohoa_domain::services::application::ApplicationNumber;
+    use std::io::Write as _;
+
+    let day = |offset: i64| today + time::Duration::days(offset);
+    let (agency, unit) = &targets.agencies[(r % targets.agencies.len() as u64) as usize];
+    let (procedure, version) =
+        &targets.procedures[((r >> 8) % targets.procedures.len() as u64) as usize];
+    // Received up to two years ago; older ones are almost all decided.
+    let age = ((r >> 16) % 730) as i64;
+    let received = day(-age);
+    let due = day(-age + 10 + ((r >> 28) % 10) as i64);
+    let (status, decided_at, paused) = monitored_outcome(r, age, day);
+    let number = ApplicationNumber::from_random(i.to_le_bytes());
+    let created = format!("{received}T01:00:00Z");
+    if let Some(w) = csv {
+        let _ = writeln!(
+            w,
+            "{agency},{unit},{procedure},{},{received},{due},{},{}",
+            status.as_str(),
+            paused.map(|d| d.to_string()).unwrap_or_default(),
+            decided_at.as_deref().unwrap_or("")
+        );
+    }
+    sohoa_storage::applications::Application {
+        number,
+        procedure_code: procedure.clone(),
+        procedure_version: *version,
+        applicant: targets.applicant.clone(),
+        agency_code: agency.clone(),
+        unit_code: unit.clone(),
+        status,
+        content: None,
+        fee: None,
+        fee_payable: None,
+        waiver_basis: None,
+        assigned_to: None,
+        created_at: created.clone(),
+        submitted_at: Some(created.clone()),
+        received_on: Some(received),
+        due_on: Some(due),
+        paused_on: paused,
+        decided_at,
+        updated_at: created,
+        revision: 1,
+        lookup_hash: String::new(),
+        assisted_by: None,
+        fee_paid_at: None,
+        enterprise: None,
+    }
+}
+
+/// Where an application received `age` days ago stands: waiting (the recent ones and one
+/// in a hundred older ones), or decided, with the time of decision and any pause.
+fn monitored_outcome(
+    r: u64,
+    age: i64,
+    day: impl Fn(i64) -> time::Date,
+) -> (
+    sohoa_domain::services::workflow::Status,
+    Option<String>,
+    Option<time::Date>,
+) {
+    use sohoa_domain::services::workflow::Status;
+
+    let waiting = age < 30 || (r >> 40).is_multiple_of(100);
+    if waiting {
+        let s = match (r >> 44) % 10 {
+            0 => Status::SupplementRequested,
+            1..=4 => Status::Received,
+            _ => Status::InReview,
+        };
+        let paused = (s == Status::SupplementRequested).then(|| day(-age + 3));
+        (s, None, paused)
+    } else {
+        // Most on time, about one in seven late.
+        let took = if (r >> 48).is_multiple_of(7) {
+            12 + (r >> 52) % 20
+        } else {
+            2 + (r >> 52) % 9
+        };
+        let decided = (-age + took as i64).min(0);
+        (
+            Status::ResultIssued,
+            Some(format!("{}T03:00:00Z", day(decided))),
+            None,
+        )
+    }
 }

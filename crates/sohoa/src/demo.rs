@@ -6,7 +6,7 @@ use sohoa_domain::audit::AuditRecord;
 use std::path::Path;
 
 use sohoa_domain::sharing::{Purpose, RegistryName};
-use sohoa_storage::{accounts, agencies, settings, sharing, Db, StorageError};
+use sohoa_storage::{accounts, agencies, settings, sharing, Db, StorageError, Tx};
 
 use crate::generate::{generate, GenerateError, GenerateOptions};
 use crate::import::{self, Format, ImportError, ImportOptions, Registry};
@@ -132,16 +132,48 @@ pub async fn load(db: &Db, data_dir: &Path) -> Result<usize, DemoError> {
     if settings::get(&mut tx, MARKER).await?.is_some() {
         return Ok(0);
     }
+    let added = add_agencies(&mut tx).await?;
+    let hash = demo_password_hash()?;
+    add_staff(db, &mut tx, &hash).await?;
+    for p in catalog()? {
+        let record = AuditRecord::new("system", "procedure.save", "procedure", p.code.as_str())
+            .purpose("demo data");
+        sohoa_storage::procedures::save(&mut tx, &p, "system", record).await?;
+    }
+    tx.commit().await.map_err(StorageError::from)?;
+
+    let dir = data_dir.join("demo");
+    load_registries(db, &dir).await?;
+    // Where the README's tour finds whom to sign in as.
+    std::fs::write(dir.join("citizen-account.txt"), format!("{DEMO_CITIZEN}\n"))
+        .map_err(|e| DemoError::Read(e.to_string()))?;
+    let mut tx = db.begin().await?;
+    if accounts::by_citizen(db, DEMO_CITIZEN).await?.is_none() {
+        let record = AuditRecord::new("system", "account.create", "citizen", DEMO_CITIZEN)
+            .purpose("demo data");
+        accounts::create(&mut tx, DEMO_CITIZEN, &hash, record).await?;
+    }
+    tx.commit().await.map_err(StorageError::from)?;
+    load_indicators(db).await?;
+    let mut tx = db.begin().await?;
+    settings::set(&mut tx, MARKER, &sohoa_domain::Timestamp::now().to_string()).await?;
+    tx.commit().await.map_err(StorageError::from)?;
+    Ok(added)
+}
+
+/// Creates the demo agencies not there yet, and the Department of Construction's grant
+/// with its agency; returns how many were created.
+async fn add_agencies(tx: &mut Tx) -> Result<usize, DemoError> {
     let mut added = 0;
     for &(code, vi, en, level, unit) in AGENCIES {
         let agency = Agency::new(code, vi, en, level, unit)
             .map_err(|e| StorageError::Corrupt(format!("demo agency {code}: {e}")))?;
         // An agency an administrator created by hand before --demo keeps its data.
-        if agencies::exists(&mut tx, &agency.code).await? {
+        if agencies::exists(tx, &agency.code).await? {
             continue;
         }
         agencies::create(
-            &mut tx,
+            tx,
             &agency,
             AuditRecord::new("system", "agency.create", "agency", code).purpose("demo data"),
         )
@@ -158,14 +190,18 @@ pub async fn load(db: &Db, data_dir: &Path) -> Result<usize, DemoError> {
                 legal_basis: "Luật Xây dựng 2014, Điều 95",
             };
             sharing::create_grant(
-                &mut tx,
+                tx,
                 &grant,
                 AuditRecord::new("system", "grant.create", "grant", ""),
             )
             .await?;
         }
     }
-    let hash = demo_password_hash()?;
+    Ok(added)
+}
+
+/// Creates the demo staff accounts not there yet, all with the demo password.
+async fn add_staff(db: &Db, tx: &mut Tx, hash: &str) -> Result<(), DemoError> {
     for &(username, name, role, agency, unit) in STAFF {
         if accounts::staff_by_username(db, username).await?.is_some() {
             continue;
@@ -176,28 +212,26 @@ pub async fn load(db: &Db, data_dir: &Path) -> Result<usize, DemoError> {
             role,
             agency_code: agency,
             unit_code: unit,
-            password_hash: &hash,
+            password_hash: hash,
             created_by: "system",
         };
         let record = AuditRecord::new("system", "staff.create", "staff", username)
             .fields([format!("role={role}")])
             .purpose("demo data");
-        accounts::create_staff(&mut tx, &new, record).await?;
+        accounts::create_staff(tx, &new, record).await?;
     }
-    for p in catalog()? {
-        let record = AuditRecord::new("system", "procedure.save", "procedure", p.code.as_str())
-            .purpose("demo data");
-        sohoa_storage::procedures::save(&mut tx, &p, "system", record).await?;
-    }
-    tx.commit().await.map_err(StorageError::from)?;
+    Ok(())
+}
 
-    let dir = data_dir.join("demo");
+/// Generates the registries into `dir`, with the demo account's resident, and imports
+/// them; a rejected row is an error.
+async fn load_registries(db: &Db, dir: &Path) -> Result<(), DemoError> {
     let generated = generate(&GenerateOptions {
         citizens: 2_000,
         enterprises: 200,
         parcels: 300,
         seed: 1,
-        out: dir.clone(),
+        out: dir.to_owned(),
         progress: false,
     })?;
     // One resident of Bến Thành ward, where the demo's officer and digital team work, holds
@@ -231,22 +265,7 @@ pub async fn load(db: &Db, data_dir: &Path) -> Result<usize, DemoError> {
             return Err(DemoError::Rejected(report.rejected_rows));
         }
     }
-
-    // Where the README's tour finds whom to sign in as.
-    std::fs::write(dir.join("citizen-account.txt"), format!("{DEMO_CITIZEN}\n"))
-        .map_err(|e| DemoError::Read(e.to_string()))?;
-    let mut tx = db.begin().await?;
-    if accounts::by_citizen(db, DEMO_CITIZEN).await?.is_none() {
-        let record = AuditRecord::new("system", "account.create", "citizen", DEMO_CITIZEN)
-            .purpose("demo data");
-        accounts::create(&mut tx, DEMO_CITIZEN, &hash, record).await?;
-    }
-    tx.commit().await.map_err(StorageError::from)?;
-    load_indicators(db).await?;
-    let mut tx = db.begin().await?;
-    settings::set(&mut tx, MARKER, &sohoa_domain::Timestamp::now().to_string()).await?;
-    tx.commit().await.map_err(StorageError::from)?;
-    Ok(added)
+    Ok(())
 }
 
 /// The wards whose indicators the demo fills.
@@ -262,8 +281,36 @@ const INDICATOR_MONTHS: i32 = 48;
 /// backtests to show. A start interrupted half-way enters nothing twice: a period already
 /// approved is skipped.
 async fn load_indicators(db: &Db) -> Result<(), DemoError> {
-    use sohoa_domain::indicators::{Indicator, Review};
+    use sohoa_domain::indicators::Review;
     use sohoa_storage::indicators;
+
+    define_indicators(db).await?;
+    let values = indicator_values(db).await?;
+    let at = sohoa_domain::Timestamp::now().to_string();
+    let mut tx = db.begin().await?;
+    let revisions = indicators::enter(&mut tx, &values, "system", &at).await?;
+    tx.commit().await.map_err(StorageError::from)?;
+    for (v, rev) in values.iter().zip(revisions) {
+        let record = AuditRecord::new("system", "indicator.value.approve", "indicator_value", "")
+            .purpose("demo data");
+        indicators::review(
+            db,
+            &v.code,
+            &v.unit,
+            &v.period,
+            rev,
+            Review::Approved,
+            None,
+            record,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Defines the demo's four indicators: two entered, two derived from them.
+async fn define_indicators(db: &Db) -> Result<(), DemoError> {
+    use sohoa_domain::indicators::Indicator;
 
     let definitions = serde_json::json!([
         {"code": "RETAIL", "name_vi": "Tổng mức bán lẻ hàng hóa", "name_en": "Retail sales",
@@ -285,8 +332,15 @@ async fn load_indicators(db: &Db) -> Result<(), DemoError> {
     for ind in &definitions {
         let record = AuditRecord::new("system", "indicator.put", "indicator", ind.code.as_str())
             .purpose("demo data");
-        indicators::put(db, ind, record).await?;
+        sohoa_storage::indicators::put(db, ind, record).await?;
     }
+    Ok(())
+}
+
+/// The entered indicators' monthly values of each ward, oldest first, leaving out those
+/// already approved.
+async fn indicator_values(db: &Db) -> Result<Vec<sohoa_storage::indicators::NewValue>, DemoError> {
+    use sohoa_storage::indicators;
 
     // Deterministic figures: a trend, Tết's peak in the first months of the year, noise.
     let mut state = 0x5eed_2025_u64;
@@ -302,14 +356,7 @@ async fn load_indicators(db: &Db) -> Result<(), DemoError> {
     let mut values = Vec::new();
     for (unit, size) in INDICATOR_WARDS {
         for back in (1..=INDICATOR_MONTHS).rev() {
-            let mut month = this_month;
-            for _ in 0..back {
-                month = month
-                    .previous_day()
-                    .unwrap_or(month)
-                    .replace_day(1)
-                    .unwrap_or(month);
-            }
+            let month = months_before(this_month, back);
             let period = format!("{}-{:02}", month.year(), u8::from(month.month()));
             let t = f64::from(INDICATOR_MONTHS - back);
             let season = match u8::from(month.month()) {
@@ -343,26 +390,20 @@ async fn load_indicators(db: &Db) -> Result<(), DemoError> {
             }
         }
     }
-    let at = sohoa_domain::Timestamp::now().to_string();
-    let mut tx = db.begin().await?;
-    let revisions = indicators::enter(&mut tx, &values, "system", &at).await?;
-    tx.commit().await.map_err(StorageError::from)?;
-    for (v, rev) in values.iter().zip(revisions) {
-        let record = AuditRecord::new("system", "indicator.value.approve", "indicator_value", "")
-            .purpose("demo data");
-        indicators::review(
-            db,
-            &v.code,
-            &v.unit,
-            &v.period,
-            rev,
-            Review::Approved,
-            None,
-            record,
-        )
-        .await?;
+    Ok(values)
+}
+
+/// The first day of the month `back` months before `month` (itself a first day).
+fn months_before(month: time::Date, back: i32) -> time::Date {
+    let mut month = month;
+    for _ in 0..back {
+        month = month
+            .previous_day()
+            .unwrap_or(month)
+            .replace_day(1)
+            .unwrap_or(month);
     }
-    Ok(())
+    month
 }
 
 /// Eleven real procedures (codes of the national public-service portal; fees and waivers

@@ -382,228 +382,369 @@ pub fn generate(opts: &GenerateOptions) -> Result<Generated, GenerateError> {
         .map(|u| (u.clone(), 1 + rng.below(8) as u32))
         .collect();
     let today = sohoa_domain::timestamp::today();
-    let this_year = today.year();
-    let mut bar = Bar::new(
+    let bar = Bar::new(
         opts.progress,
         opts.citizens + opts.enterprises + opts.parcels,
     );
+    let mut g = Gen {
+        rng,
+        units,
+        weighted_units,
+        today,
+        this_year: today.year(),
+        adults: Vec::new(),
+        bar,
+    };
+    let citizens = g.citizens(opts)?;
+    let enterprises = g.enterprises(opts)?;
+    let parcels = g.parcels(opts)?;
+    g.bar.done();
+    Ok(Generated {
+        citizens,
+        enterprises,
+        parcels,
+    })
+}
 
-    // Citizens, household by household.
-    let mut w = Writer::create(
-        &opts.out,
-        "citizens.csv",
-        sohoa_domain::registry::citizen::CSV_HEADER,
-    )?;
-    let mut serials: HashMap<(u16, u8, i32), u32> = HashMap::new();
-    // A sample of adults, to be legal representatives and landowners.
-    let mut adults: Vec<String> = Vec::new();
-    let mut written = 0u64;
-    let mut household = 0u64;
-    while written < opts.citizens {
-        household += 1;
-        let hh_id = format!("HH{household:010}");
-        let unit = rng.weighted(&weighted_units).clone();
-        let street = format!("{} {}", 1 + rng.below(450), rng.pick(STREETS));
-        let family = *rng.weighted(SURNAMES);
-        let size = 1 + rng.below(5) + u64::from(rng.chance(20));
-        for member in 0..size.min(opts.citizens - written) {
-            let sex = if rng.chance(49) {
-                Sex::Male
-            } else {
-                Sex::Female
+/// The state the three files are drawn from. One random stream runs through all of them,
+/// file after file and field after field, so the draws' order is what keeps a seed's
+/// output byte-identical: a change of order is a change of every file.
+struct Gen {
+    rng: Rng,
+    /// Commune-level units in force.
+    units: Vec<String>,
+    /// The same units with their weights.
+    weighted_units: Vec<(String, u32)>,
+    today: time::Date,
+    this_year: i32,
+    /// A sample of adults, to be legal representatives and landowners.
+    adults: Vec<String>,
+    bar: Bar,
+}
+
+/// A household's shared fields.
+struct Home {
+    id: String,
+    unit: String,
+    street: String,
+    family: &'static str,
+}
+
+/// CCCD serials drawn so far, per (province, sex-century, birth year).
+type Serials = HashMap<(u16, u8, i32), u32>;
+
+impl Gen {
+    /// Writes `citizens.csv`, household by household.
+    fn citizens(&mut self, opts: &GenerateOptions) -> Result<PathBuf, GenerateError> {
+        let mut w = Writer::create(
+            &opts.out,
+            "citizens.csv",
+            sohoa_domain::registry::citizen::CSV_HEADER,
+        )?;
+        let mut serials: Serials = HashMap::new();
+        let mut written = 0u64;
+        let mut household = 0u64;
+        while written < opts.citizens {
+            household += 1;
+            let rng = &mut self.rng;
+            let id = format!("HH{household:010}");
+            let unit = rng.weighted(&self.weighted_units).clone();
+            let street = format!("{} {}", 1 + rng.below(450), rng.pick(STREETS));
+            let family = *rng.weighted(SURNAMES);
+            let home = Home {
+                id,
+                unit,
+                street,
+                family,
             };
-            let surname = if member == 0 || rng.chance(70) {
-                family
-            } else {
-                *rng.weighted(SURNAMES)
-            };
-            let (middle, given) = match sex {
-                Sex::Male => (*rng.weighted(MIDDLE_MALE), *rng.pick(GIVEN_MALE)),
-                Sex::Female => (*rng.weighted(MIDDLE_FEMALE), *rng.pick(GIVEN_FEMALE)),
-            };
-            let name = format!("{surname} {middle} {given}");
-            // The first member is the head of household: an adult.
-            let year = loop {
-                let y = rng.weighted(DECADES) + rng.below(10) as i32;
-                if y <= this_year && (member > 0 || y <= this_year - 18) {
-                    break y;
-                }
-            };
-            let month = 1 + rng.below(12) as u8;
-            let day = 1 + rng.below(28) as u8;
-            let dob = if year == this_year && (month, day) > (u8::from(today.month()), today.day())
-            {
-                format!("{year:04}-01-01")
-            } else {
-                format!("{year:04}-{month:02}-{day:02}")
-            };
-            let province = *rng.weighted(PROVINCES);
-            let key = (province, u8::from(sex == Sex::Female), year);
-            let serial = serials
-                .entry(key)
-                .or_insert_with(|| (rng.below(400_000)) as u32);
-            *serial += 1;
-            if *serial >= 1_000_000 {
-                return Err(GenerateError::Exhausted(
-                    "too many citizens for one province and year".into(),
-                ));
+            let size = 1 + rng.below(5) + u64::from(rng.chance(20));
+            for member in 0..size.min(opts.citizens - written) {
+                self.citizen(&mut w, &mut serials, &home, member)?;
+                written += 1;
+                self.bar.tick(1);
             }
-            let id = CitizenId::compose(province, sex, year, *serial)
-                .map_err(|e| GenerateError::Exhausted(format!("CCCD: {e}")))?
-                .to_string();
-            let (temp_street, temp_unit) = if rng.chance(15) {
-                (
-                    format!(
-                        "{}/{} {}",
-                        1 + rng.below(200),
-                        1 + rng.below(40),
-                        rng.pick(STREETS)
-                    ),
-                    rng.pick(&units).clone(),
-                )
-            } else {
-                (String::new(), String::new())
-            };
-            let adult = year <= this_year - 18;
-            let phone = if adult && rng.chance(80) || !adult && rng.chance(10) {
-                format!("{}{:07}", rng.pick(PHONE_PREFIXES), rng.below(10_000_000))
-            } else {
-                String::new()
-            };
-            let email = if adult && rng.chance(35) {
-                format!(
-                    "{}{}{}@{}",
-                    folded_ascii(given),
-                    folded_ascii(surname),
-                    rng.below(1000),
-                    rng.pick(MAIL_DOMAINS)
-                )
-            } else {
-                String::new()
-            };
-            let sex_text = sex.as_str();
-            w.row(&[
-                &id,
-                &name,
-                &dob,
-                sex_text,
-                &street,
-                &unit,
-                &temp_street,
-                &temp_unit,
-                &hh_id,
-                &phone,
-                &email,
-            ])?;
-            if adult && (adults.len() < 200_000 || rng.chance(1)) {
-                if adults.len() < 200_000 {
-                    adults.push(id);
-                } else {
-                    let i = rng.below(adults.len() as u64) as usize;
-                    adults[i] = id;
-                }
-            }
-            written += 1;
-            bar.tick(1);
         }
+        w.finish()
     }
-    let citizens = w.finish()?;
 
-    // Enterprises: tax codes under the city's prefix, skipping numbers with no check digit.
-    let mut w = Writer::create(
-        &opts.out,
-        "enterprises.csv",
-        sohoa_domain::registry::enterprise::CSV_HEADER,
-    )?;
-    let mut seq = rng.below(1_000_000);
-    for _ in 0..opts.enterprises {
-        let code = loop {
-            seq += 1;
-            let nine = format!("03{:07}", seq % 10_000_000);
-            if let Some(check) = TaxCode::check_digit(&nine) {
-                break format!("{nine}{check}");
+    /// Writes one member of `home`; the first member is the head of household.
+    fn citizen(
+        &mut self,
+        w: &mut Writer,
+        serials: &mut Serials,
+        home: &Home,
+        member: u64,
+    ) -> Result<(), GenerateError> {
+        let (sex, surname, given, name) = self.name(home.family, member);
+        let (year, dob) = self.birth(member);
+        let id = self.cccd(serials, sex, year)?;
+        let (temp_street, temp_unit) = self.temporary_address();
+        let adult = year <= self.this_year - 18;
+        let (phone, email) = self.contacts(adult, surname, given);
+        let sex_text = sex.as_str();
+        w.row(&[
+            &id,
+            &name,
+            &dob,
+            sex_text,
+            &home.street,
+            &home.unit,
+            &temp_street,
+            &temp_unit,
+            &home.id,
+            &phone,
+            &email,
+        ])?;
+        if adult {
+            self.sample_adult(id);
+        }
+        Ok(())
+    }
+
+    /// Sex, surname, given name and full name; a member other than the head keeps the
+    /// family's surname seven times in ten.
+    fn name(
+        &mut self,
+        family: &'static str,
+        member: u64,
+    ) -> (Sex, &'static str, &'static str, String) {
+        let rng = &mut self.rng;
+        let sex = if rng.chance(49) {
+            Sex::Male
+        } else {
+            Sex::Female
+        };
+        let surname = if member == 0 || rng.chance(70) {
+            family
+        } else {
+            *rng.weighted(SURNAMES)
+        };
+        let (middle, given) = match sex {
+            Sex::Male => (*rng.weighted(MIDDLE_MALE), *rng.pick(GIVEN_MALE)),
+            Sex::Female => (*rng.weighted(MIDDLE_FEMALE), *rng.pick(GIVEN_FEMALE)),
+        };
+        (sex, surname, given, format!("{surname} {middle} {given}"))
+    }
+
+    /// The birth year and date (never after today).
+    fn birth(&mut self, member: u64) -> (i32, String) {
+        let (rng, this_year, today) = (&mut self.rng, self.this_year, self.today);
+        // The first member is the head of household: an adult.
+        let year = loop {
+            let y = rng.weighted(DECADES) + rng.below(10) as i32;
+            if y <= this_year && (member > 0 || y <= this_year - 18) {
+                break y;
             }
         };
-        let (form, prefix) = {
-            let forms: Vec<((&str, &str), u32)> =
-                LEGAL_FORMS.iter().map(|(f, p, w)| ((*f, *p), *w)).collect();
-            *rng.weighted(&forms)
-        };
-        let name = format!(
-            "{prefix} {} {}",
-            rng.pick(COMPANY_TRADES),
-            rng.pick(COMPANY_WORDS)
-        );
-        let street = format!("{} {}", 1 + rng.below(300), rng.pick(STREETS));
-        let unit = rng.weighted(&weighted_units).clone();
-        let registered = format!(
-            "{:04}-{:02}-{:02}",
-            1995 + rng.below((this_year - 1995) as u64) as i32,
-            1 + rng.below(12),
-            1 + rng.below(28)
-        );
-        let representative = if adults.is_empty() {
-            "079085000001".to_owned()
+        let month = 1 + rng.below(12) as u8;
+        let day = 1 + rng.below(28) as u8;
+        let dob = if year == this_year && (month, day) > (u8::from(today.month()), today.day()) {
+            format!("{year:04}-01-01")
         } else {
-            rng.pick(&adults).clone()
+            format!("{year:04}-{month:02}-{day:02}")
         };
-        let status = *rng.weighted(STATUSES);
-        w.row(&[
-            &code,
-            &name,
-            form,
-            &street,
-            &unit,
-            &registered,
-            status,
-            &representative,
-        ])?;
-        bar.tick(1);
+        (year, dob)
     }
-    let enterprises = w.finish()?;
 
-    // Land parcels: numbered per unit and map sheet, owned by one or two adults.
-    let mut w = Writer::create(
-        &opts.out,
-        "parcels.csv",
-        sohoa_domain::registry::parcel::CSV_HEADER,
-    )?;
-    let mut next_parcel: HashMap<(String, u64), u64> = HashMap::new();
-    for _ in 0..opts.parcels {
-        let unit = rng.weighted(&weighted_units).clone();
-        let sheet = 1 + rng.below(120);
-        let n = next_parcel.entry((unit.clone(), sheet)).or_insert(0);
-        *n += 1;
-        if *n > 99_999 {
+    /// A CCCD for a birth province drawn here, with the next serial of its province,
+    /// sex-century and year.
+    fn cccd(
+        &mut self,
+        serials: &mut Serials,
+        sex: Sex,
+        year: i32,
+    ) -> Result<String, GenerateError> {
+        let rng = &mut self.rng;
+        let province = *rng.weighted(PROVINCES);
+        let key = (province, u8::from(sex == Sex::Female), year);
+        let serial = serials
+            .entry(key)
+            .or_insert_with(|| (rng.below(400_000)) as u32);
+        *serial += 1;
+        if *serial >= 1_000_000 {
             return Err(GenerateError::Exhausted(
-                "too many parcels on one map sheet".into(),
+                "too many citizens for one province and year".into(),
             ));
         }
-        let number = *n;
-        let land_use = *rng.weighted(LAND_USES);
-        let area = match land_use {
-            "ODT" | "ONT" => 30.0 + rng.below(2_500) as f64 / 10.0,
-            "TMD" | "SKC" => 200.0 + rng.below(50_000) as f64 / 10.0,
-            _ => 500.0 + rng.below(200_000) as f64 / 10.0,
+        Ok(CitizenId::compose(province, sex, year, *serial)
+            .map_err(|e| GenerateError::Exhausted(format!("CCCD: {e}")))?
+            .to_string())
+    }
+
+    /// A temporary address (street and unit) for about one in seven, else blanks.
+    fn temporary_address(&mut self) -> (String, String) {
+        let rng = &mut self.rng;
+        if rng.chance(15) {
+            (
+                format!(
+                    "{}/{} {}",
+                    1 + rng.below(200),
+                    1 + rng.below(40),
+                    rng.pick(STREETS)
+                ),
+                rng.pick(&self.units).clone(),
+            )
+        } else {
+            (String::new(), String::new())
+        }
+    }
+
+    /// Phone (most adults, few children) and e-mail (about a third of adults), or blanks.
+    fn contacts(&mut self, adult: bool, surname: &str, given: &str) -> (String, String) {
+        let rng = &mut self.rng;
+        let phone = if adult && rng.chance(80) || !adult && rng.chance(10) {
+            format!("{}{:07}", rng.pick(PHONE_PREFIXES), rng.below(10_000_000))
+        } else {
+            String::new()
         };
-        let owner = |rng: &mut Rng| {
-            if adults.is_empty() {
-                "079085000001".to_owned()
+        let email = if adult && rng.chance(35) {
+            format!(
+                "{}{}{}@{}",
+                folded_ascii(given),
+                folded_ascii(surname),
+                rng.below(1000),
+                rng.pick(MAIL_DOMAINS)
+            )
+        } else {
+            String::new()
+        };
+        (phone, email)
+    }
+
+    /// Keeps an adult in the sample: every one of the first 200,000, then one in a hundred
+    /// in place of a random one.
+    fn sample_adult(&mut self, id: String) {
+        if self.adults.len() < 200_000 || self.rng.chance(1) {
+            if self.adults.len() < 200_000 {
+                self.adults.push(id);
             } else {
-                rng.pick(&adults).clone()
+                let i = self.rng.below(self.adults.len() as u64) as usize;
+                self.adults[i] = id;
             }
-        };
-        let owners = if rng.chance(30) {
-            let (a, b) = (owner(&mut rng), owner(&mut rng));
+        }
+    }
+
+    /// A CCCD from the sample of adults (a fixed one when there is none).
+    fn adult(&mut self) -> String {
+        if self.adults.is_empty() {
+            "079085000001".to_owned()
+        } else {
+            self.rng.pick(&self.adults).clone()
+        }
+    }
+
+    /// Writes `enterprises.csv`: tax codes under the city's prefix, skipping numbers with
+    /// no check digit.
+    fn enterprises(&mut self, opts: &GenerateOptions) -> Result<PathBuf, GenerateError> {
+        let mut w = Writer::create(
+            &opts.out,
+            "enterprises.csv",
+            sohoa_domain::registry::enterprise::CSV_HEADER,
+        )?;
+        let forms: Vec<((&str, &str), u32)> =
+            LEGAL_FORMS.iter().map(|(f, p, w)| ((*f, *p), *w)).collect();
+        let mut seq = self.rng.below(1_000_000);
+        for _ in 0..opts.enterprises {
+            let code = loop {
+                seq += 1;
+                let nine = format!("03{:07}", seq % 10_000_000);
+                if let Some(check) = TaxCode::check_digit(&nine) {
+                    break format!("{nine}{check}");
+                }
+            };
+            let rng = &mut self.rng;
+            let (form, prefix) = *rng.weighted(&forms);
+            let name = format!(
+                "{prefix} {} {}",
+                rng.pick(COMPANY_TRADES),
+                rng.pick(COMPANY_WORDS)
+            );
+            let street = format!("{} {}", 1 + rng.below(300), rng.pick(STREETS));
+            let unit = rng.weighted(&self.weighted_units).clone();
+            let registered = format!(
+                "{:04}-{:02}-{:02}",
+                1995 + rng.below((self.this_year - 1995) as u64) as i32,
+                1 + rng.below(12),
+                1 + rng.below(28)
+            );
+            let representative = self.adult();
+            let status = *self.rng.weighted(STATUSES);
+            w.row(&[
+                &code,
+                &name,
+                form,
+                &street,
+                &unit,
+                &registered,
+                status,
+                &representative,
+            ])?;
+            self.bar.tick(1);
+        }
+        w.finish()
+    }
+
+    /// Writes `parcels.csv`: parcels numbered per unit and map sheet, owned by one or two
+    /// adults.
+    fn parcels(&mut self, opts: &GenerateOptions) -> Result<PathBuf, GenerateError> {
+        let mut w = Writer::create(
+            &opts.out,
+            "parcels.csv",
+            sohoa_domain::registry::parcel::CSV_HEADER,
+        )?;
+        let mut next_parcel: HashMap<(String, u64), u64> = HashMap::new();
+        for _ in 0..opts.parcels {
+            let unit = self.rng.weighted(&self.weighted_units).clone();
+            let sheet = 1 + self.rng.below(120);
+            let n = next_parcel.entry((unit.clone(), sheet)).or_insert(0);
+            *n += 1;
+            if *n > 99_999 {
+                return Err(GenerateError::Exhausted(
+                    "too many parcels on one map sheet".into(),
+                ));
+            }
+            let number = *n;
+            let land_use = *self.rng.weighted(LAND_USES);
+            let area = match land_use {
+                "ODT" | "ONT" => 30.0 + self.rng.below(2_500) as f64 / 10.0,
+                "TMD" | "SKC" => 200.0 + self.rng.below(50_000) as f64 / 10.0,
+                _ => 500.0 + self.rng.below(200_000) as f64 / 10.0,
+            };
+            let owners = self.owners();
+            let geometry = self.geometry();
+            w.row(&[
+                &unit,
+                &sheet.to_string(),
+                &number.to_string(),
+                &format!("{area:.1}"),
+                land_use,
+                &owners,
+                &geometry,
+            ])?;
+            self.bar.tick(1);
+        }
+        w.finish()
+    }
+
+    /// A parcel's owners with their shares: two halves about three times in ten.
+    fn owners(&mut self) -> String {
+        if self.rng.chance(30) {
+            let (a, b) = (self.adult(), self.adult());
             if a == b {
                 format!("{a}:100")
             } else {
                 format!("{a}:50;{b}:50")
             }
         } else {
-            format!("{}:100", owner(&mut rng))
-        };
-        let geometry = if rng.chance(30) {
+            format!("{}:100", self.adult())
+        }
+    }
+
+    /// A small square polygon (GeoJSON) somewhere in the city for about three parcels in
+    /// ten, else blank.
+    fn geometry(&mut self) -> String {
+        let rng = &mut self.rng;
+        if rng.chance(30) {
             let lon = 106.4 + rng.below(700_000) as f64 / 1e6;
             let lat = 10.35 + rng.below(850_000) as f64 / 1e6;
             let d = 0.0001 + rng.below(300) as f64 / 1e6;
@@ -616,25 +757,8 @@ pub fn generate(opts: &GenerateOptions) -> Result<Generated, GenerateError> {
             )
         } else {
             String::new()
-        };
-        w.row(&[
-            &unit,
-            &sheet.to_string(),
-            &number.to_string(),
-            &format!("{area:.1}"),
-            land_use,
-            &owners,
-            &geometry,
-        ])?;
-        bar.tick(1);
+        }
     }
-    let parcels = w.finish()?;
-    bar.done();
-    Ok(Generated {
-        citizens,
-        enterprises,
-        parcels,
-    })
 }
 
 struct Bar {

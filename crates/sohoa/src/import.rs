@@ -371,10 +371,9 @@ async fn run_kind<K: Kind>(
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
     let units = units_in_force(db).await?;
     let keys = db.keyring()?;
-    let read = Arc::new(AtomicU64::new(0));
     let (tx_items, mut rx_items) = tokio::sync::mpsc::channel::<Vec<Item<K::Ready>>>(8);
     let reader = {
-        let read = read.clone();
+        let read = Arc::new(AtomicU64::new(0));
         let format = opts.format;
         let progress = opts.progress;
         tokio::task::spawn_blocking(move || {
@@ -395,59 +394,12 @@ async fn run_kind<K: Kind>(
             .and_then(|n| n.to_str())
             .unwrap_or("file")
     );
-    let mut report = Report::default();
-    let mut pending: Vec<K::Ready> = Vec::new();
-    let mut first_line = 0;
-    let mut last_line = 0;
-    // One transaction spans the file in all-or-nothing mode, and for a bulk load into an
-    // empty table (indexes dropped, rows inserted, indexes built once, then commit).
-    let mut whole: Option<Tx> = None;
-    let mut bulk = None;
-    {
-        let mut tx = db.begin().await?;
-        if K::BULK && reg::is_empty(&mut tx, K::TABLE).await? {
-            bulk = Some(reg::bulk_begin(&mut tx, K::TABLE).await?);
-            whole = Some(tx);
-        } else if opts.all_or_nothing {
-            whole = Some(tx);
-        } else {
-            tx.rollback().await.map_err(StorageError::from)?;
-        }
-    }
+    let mut load = Load::<K>::begin(db, opts, source).await?;
     while let Some(batch) = rx_items.recv().await {
-        for item in batch {
-            match item {
-                Item::Row(line, r) => {
-                    report.rows += 1;
-                    if pending.is_empty() {
-                        first_line = line;
-                    }
-                    last_line = line;
-                    pending.push(r);
-                }
-                // Returning drops the open transaction, which rolls back: nothing of this
-                // batch or, under --all-or-nothing, of the file is kept.
-                Item::Failed(e) => return Err(ImportError::Storage(e)),
-                Item::Rejected(rejects) => {
-                    report.rows += 1;
-                    report.rejected_rows += 1;
-                    rejects.iter().for_each(&mut on_reject);
-                }
-            }
-        }
-        if pending.len() >= opts.commit_rows || (whole.is_some() && pending.len() >= 10_000) {
-            let prov = provenance(&source, opts);
-            match whole.as_mut() {
-                Some(tx) => report
-                    .counts
-                    .add(write_rows::<K>(tx, &pending, &prov, bulk.is_some()).await?),
-                None => report.counts.add(
-                    commit_batch::<K>(db, &pending, &prov, &source, (first_line, last_line))
-                        .await?,
-                ),
-            }
-            pending.clear();
-        }
+        // Returning drops the open transaction, which rolls back: nothing of this
+        // batch or, under --all-or-nothing, of the file is kept.
+        load.take(batch, &mut on_reject)?;
+        load.write_if_due(db).await?;
     }
     // The reader's verdict: a fatal problem (bad header, unreadable file) stops the import.
     let fatal = match reader.await {
@@ -455,41 +407,7 @@ async fn run_kind<K: Kind>(
         Ok(Err(msg)) => Some(msg),
         Err(e) => Some(format!("the reader stopped: {e}")),
     };
-    let prov = provenance(&source, opts);
-    match whole {
-        Some(mut tx) => {
-            if fatal.is_none() && !(opts.all_or_nothing && report.rejected_rows > 0) {
-                report
-                    .counts
-                    .add(write_rows::<K>(&mut tx, &pending, &prov, bulk.is_some()).await?);
-                if let Some(load) = bulk {
-                    let t = Instant::now();
-                    tracing::info!(rows = report.rows, "rows written; building the indexes");
-                    reg::bulk_finish(&mut tx, load).await?;
-                    tracing::info!(seconds = t.elapsed().as_secs_f64(), "indexes built");
-                }
-                audit::append(
-                    &mut tx,
-                    &import_record::<K>(&source, &opts.actor, &report.counts, (1, last_line)),
-                )
-                .await?;
-                tx.commit().await.map_err(StorageError::from)?;
-                report.committed = true;
-            } else {
-                tx.rollback().await.map_err(StorageError::from)?;
-                report.counts = Counts::default();
-            }
-        }
-        None => {
-            if !pending.is_empty() {
-                report.counts.add(
-                    commit_batch::<K>(db, &pending, &prov, &source, (first_line, last_line))
-                        .await?,
-                );
-            }
-            report.committed = true;
-        }
-    }
+    let report = load.finish(db, fatal.is_none()).await?;
     match fatal {
         Some(msg) if report.committed => Err(ImportError::File(format!(
             "{msg}; the {} valid rows before it are loaded",
@@ -499,6 +417,146 @@ async fn run_kind<K: Kind>(
             "{msg}; nothing from this file was loaded"
         ))),
         None => Ok(report),
+    }
+}
+
+/// The writing side of an import: the rows waiting to be written, the report so far, and
+/// the transaction that spans the file when there is one.
+struct Load<'a, K: Kind> {
+    opts: &'a ImportOptions,
+    source: String,
+    report: Report,
+    pending: Vec<K::Ready>,
+    first_line: u64,
+    last_line: u64,
+    whole: Option<Tx>,
+    bulk: Option<reg::BulkLoad>,
+}
+
+impl<'a, K: Kind> Load<'a, K> {
+    /// Starts writing: one transaction spans the file in all-or-nothing mode, and for a
+    /// bulk load into an empty table (indexes dropped, rows inserted, indexes built once,
+    /// then commit); otherwise each batch commits on its own.
+    async fn begin(db: &Db, opts: &'a ImportOptions, source: String) -> Result<Self, ImportError> {
+        let mut whole: Option<Tx> = None;
+        let mut bulk = None;
+        let mut tx = db.begin().await?;
+        if K::BULK && reg::is_empty(&mut tx, K::TABLE).await? {
+            bulk = Some(reg::bulk_begin(&mut tx, K::TABLE).await?);
+            whole = Some(tx);
+        } else if opts.all_or_nothing {
+            whole = Some(tx);
+        } else {
+            tx.rollback().await.map_err(StorageError::from)?;
+        }
+        Ok(Self {
+            opts,
+            source,
+            report: Report::default(),
+            pending: Vec::new(),
+            first_line: 0,
+            last_line: 0,
+            whole,
+            bulk,
+        })
+    }
+
+    /// Counts a batch from the reader: its rows wait to be written, its rejects are
+    /// reported. A row that could not be prepared stops the import.
+    fn take(
+        &mut self,
+        batch: Vec<Item<K::Ready>>,
+        on_reject: &mut impl FnMut(&Reject),
+    ) -> Result<(), ImportError> {
+        for item in batch {
+            match item {
+                Item::Row(line, r) => {
+                    self.report.rows += 1;
+                    if self.pending.is_empty() {
+                        self.first_line = line;
+                    }
+                    self.last_line = line;
+                    self.pending.push(r);
+                }
+                Item::Failed(e) => return Err(ImportError::Storage(e)),
+                Item::Rejected(rejects) => {
+                    self.report.rows += 1;
+                    self.report.rejected_rows += 1;
+                    rejects.iter().for_each(&mut *on_reject);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the waiting rows once there are enough: committed as a batch, or into the
+    /// transaction that spans the file.
+    async fn write_if_due(&mut self, db: &Db) -> Result<(), ImportError> {
+        let n = self.pending.len();
+        if n >= self.opts.commit_rows || (self.whole.is_some() && n >= 10_000) {
+            let prov = provenance(&self.source, self.opts);
+            let counts = match self.whole.as_mut() {
+                Some(tx) => write_rows::<K>(tx, &self.pending, &prov, self.bulk.is_some()).await?,
+                None => {
+                    let lines = (self.first_line, self.last_line);
+                    commit_batch::<K>(db, &self.pending, &prov, &self.source, lines).await?
+                }
+            };
+            self.report.counts.add(counts);
+            self.pending.clear();
+        }
+        Ok(())
+    }
+
+    /// Writes what is left and commits; a transaction that spans the file commits only if
+    /// the reader finished (`read_all`) and, under all-or-nothing, nothing was rejected.
+    async fn finish(self, db: &Db, read_all: bool) -> Result<Report, ImportError> {
+        let Self {
+            opts,
+            source,
+            mut report,
+            pending,
+            first_line,
+            last_line,
+            whole,
+            bulk,
+        } = self;
+        let prov = provenance(&source, opts);
+        match whole {
+            Some(mut tx) => {
+                if read_all && !(opts.all_or_nothing && report.rejected_rows > 0) {
+                    report
+                        .counts
+                        .add(write_rows::<K>(&mut tx, &pending, &prov, bulk.is_some()).await?);
+                    if let Some(load) = bulk {
+                        let t = Instant::now();
+                        tracing::info!(rows = report.rows, "rows written; building the indexes");
+                        reg::bulk_finish(&mut tx, load).await?;
+                        tracing::info!(seconds = t.elapsed().as_secs_f64(), "indexes built");
+                    }
+                    audit::append(
+                        &mut tx,
+                        &import_record::<K>(&source, &opts.actor, &report.counts, (1, last_line)),
+                    )
+                    .await?;
+                    tx.commit().await.map_err(StorageError::from)?;
+                    report.committed = true;
+                } else {
+                    tx.rollback().await.map_err(StorageError::from)?;
+                    report.counts = Counts::default();
+                }
+            }
+            None => {
+                if !pending.is_empty() {
+                    report.counts.add(
+                        commit_batch::<K>(db, &pending, &prov, &source, (first_line, last_line))
+                            .await?,
+                    );
+                }
+                report.committed = true;
+            }
+        }
+        Ok(report)
     }
 }
 
@@ -549,158 +607,210 @@ fn parse_file<K: Kind>(
     out: &tokio::sync::mpsc::Sender<Vec<Item<K::Ready>>>,
     bar: &mut Progress,
 ) -> Result<(), String> {
-    let today = sohoa_domain::timestamp::today();
-    // Grown as rows come, not reserved from the file's size: a reservation that overshoots
-    // the next power of two doubles the table for good (570 MB instead of 285 MB at 14
-    // million rows), while growing holds two tables only for the moment of a resize.
-    let mut seen: HashMap<u64, u32> = HashMap::new();
-    let mut batch = Vec::with_capacity(2_000);
-    let mut check =
-        |line: u64, parsed: Result<K::Input, Reject>, batch: &mut Vec<Item<K::Ready>>| {
-            let item = match parsed
-                .and_then(|input| K::parse(&input, today).map_err(|errs| field_rejects(line, errs)))
-            {
-                Err(r) => Item::Rejected(vec![r]),
-                Ok(record) => {
-                    let unknown: Vec<Reject> = K::units(&record)
-                        .into_iter()
-                        .filter(|(_, u)| !units.contains(u.as_str()))
-                        .map(|(field, u)| Reject {
-                            line,
-                            field: field.to_owned(),
-                            code: "unknown_unit".into(),
-                            detail: format!("no commune-level unit {u} is in force today"),
-                        })
-                        .collect();
-                    if !unknown.is_empty() {
-                        Item::Rejected(unknown)
-                    } else if let Some(first) = seen.insert(K::identity(&record), line_u32(line)) {
-                        // Keep pointing at the first occurrence.
-                        seen.insert(K::identity(&record), first);
-                        Item::Rejected(vec![Reject {
-                            line,
-                            field: K::REQUIRED[0].to_owned(),
-                            code: "duplicate".into(),
-                            detail: format!("the same record is on line {first}"),
-                        }])
-                    } else {
-                        match K::prepare(record, keys) {
-                            Ok(ready) => Item::Row(line, ready),
-                            Err(e) => Item::Failed(e),
-                        }
-                    }
-                }
-            };
-            batch.push(item);
-        };
-    let flush =
-        |batch: &mut Vec<Item<K::Ready>>, bar: &mut Progress, rows: u64| -> Result<(), String> {
-            bar.tick(rows, false);
-            out.blocking_send(std::mem::take(batch))
-                .map_err(|_| "the writer stopped".to_owned())
-        };
-    let mut rows = 0u64;
+    let mut rows = Rows::<K> {
+        today: sohoa_domain::timestamp::today(),
+        units,
+        keys,
+        // Grown as rows come, not reserved from the file's size: a reservation that
+        // overshoots the next power of two doubles the table for good (570 MB instead of
+        // 285 MB at 14 million rows), while growing holds two tables only for the moment
+        // of a resize.
+        seen: HashMap::new(),
+        batch: Vec::with_capacity(2_000),
+        out,
+        bar,
+        rows: 0,
+    };
     match format {
-        Format::Csv => {
-            let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(input);
-            let headers = rdr
-                .byte_headers()
-                .map_err(|e| format!("line 1: cannot read the header: {e}"))?
-                .clone();
-            let headers = csv::StringRecord::from_byte_record(headers)
-                .map_err(|_| "line 1: the header is not UTF-8".to_owned())?;
-            let names: Vec<String> = headers.iter().map(|h| h.trim().to_owned()).collect();
-            check_header::<K>(&names)?;
-            let headers = csv::StringRecord::from(names.clone());
-            let mut raw = csv::ByteRecord::new();
-            loop {
-                match rdr.read_byte_record(&mut raw) {
-                    Ok(false) => break,
-                    Ok(true) => {}
-                    Err(e) => match e.kind() {
-                        csv::ErrorKind::Io(_) => {
-                            return Err(format!(
-                                "after line {}: {e}",
-                                raw.position().map_or(0, |p| p.line())
-                            ))
-                        }
-                        _ => {
-                            let line = e.position().map_or(0, |p| p.line());
-                            check(
-                                line,
-                                Err(reject(line, "row", "malformed_row", e.to_string())),
-                                &mut batch,
-                            );
-                            continue;
-                        }
-                    },
-                }
-                rows += 1;
-                let line = raw.position().map_or(rows + 1, |p| p.line());
-                let parsed = if raw.len() != headers.len() {
-                    Err(reject(
-                        line,
-                        "row",
-                        "wrong_field_count",
-                        format!("expected {} fields, found {}", headers.len(), raw.len()),
-                    ))
-                } else {
-                    match csv::StringRecord::from_byte_record(raw.clone()) {
-                        Err(e) => {
-                            let field = e.utf8_error().field();
-                            Err(reject(
-                                line,
-                                names.get(field).map_or("row", String::as_str),
-                                "invalid_utf8",
-                                "not valid UTF-8 text".into(),
-                            ))
-                        }
-                        Ok(rec) => rec
-                            .deserialize::<K::Input>(Some(&headers))
-                            .map_err(|e| reject(line, "row", "malformed_row", e.to_string())),
-                    }
-                };
-                check(line, parsed, &mut batch);
-                if batch.len() >= 2_000 {
-                    flush(&mut batch, bar, rows)?;
-                }
-            }
-        }
-        Format::Ndjson => {
-            let mut lines = BufReader::new(input);
-            let mut buf = Vec::new();
-            let mut line = 0u64;
-            loop {
-                buf.clear();
-                match lines.read_until(b'\n', &mut buf) {
-                    Ok(0) => break,
-                    Ok(_) => {}
-                    Err(e) => return Err(format!("after line {line}: {e}")),
-                }
-                line += 1;
-                if buf.iter().all(u8::is_ascii_whitespace) {
-                    continue;
-                }
-                rows += 1;
-                let parsed = match std::str::from_utf8(&buf) {
-                    Err(_) => Err(reject(
-                        line,
-                        "row",
-                        "invalid_utf8",
-                        "not valid UTF-8 text".into(),
-                    )),
-                    Ok(text) => ndjson_input::<K>(text)
-                        .map_err(|(code, detail)| reject(line, "row", code, detail)),
-                };
-                check(line, parsed, &mut batch);
-                if batch.len() >= 2_000 {
-                    flush(&mut batch, bar, rows)?;
-                }
+        Format::Csv => read_csv(input, &mut rows)?,
+        Format::Ndjson => read_ndjson(input, &mut rows)?,
+    }
+    rows.flush()?;
+    rows.bar.tick(rows.rows, true);
+    Ok(())
+}
+
+/// The reading side of an import: checks each row and sends them to the writer in batches.
+struct Rows<'a, K: Kind> {
+    today: Date,
+    units: &'a HashSet<String>,
+    keys: &'a Keyring,
+    /// Each record's identity and the line it was first seen on.
+    seen: HashMap<u64, u32>,
+    batch: Vec<Item<K::Ready>>,
+    out: &'a tokio::sync::mpsc::Sender<Vec<Item<K::Ready>>>,
+    bar: &'a mut Progress,
+    /// Rows read so far.
+    rows: u64,
+}
+
+impl<K: Kind> Rows<'_, K> {
+    /// Checks one row (or the reason it could not be read) and adds it to the batch.
+    fn check(&mut self, line: u64, parsed: Result<K::Input, Reject>) {
+        let today = self.today;
+        let item = match parsed
+            .and_then(|input| K::parse(&input, today).map_err(|errs| field_rejects(line, errs)))
+        {
+            Err(r) => Item::Rejected(vec![r]),
+            Ok(record) => self.verdict(line, record),
+        };
+        self.batch.push(item);
+    }
+
+    /// A parsed record rejected for naming units not in force or for repeating an earlier
+    /// line, or else prepared for the writer.
+    fn verdict(&mut self, line: u64, record: K::Record) -> Item<K::Ready> {
+        let unknown: Vec<Reject> = K::units(&record)
+            .into_iter()
+            .filter(|(_, u)| !self.units.contains(u.as_str()))
+            .map(|(field, u)| Reject {
+                line,
+                field: field.to_owned(),
+                code: "unknown_unit".into(),
+                detail: format!("no commune-level unit {u} is in force today"),
+            })
+            .collect();
+        if !unknown.is_empty() {
+            Item::Rejected(unknown)
+        } else if let Some(first) = self.seen.insert(K::identity(&record), line_u32(line)) {
+            // Keep pointing at the first occurrence.
+            self.seen.insert(K::identity(&record), first);
+            Item::Rejected(vec![Reject {
+                line,
+                field: K::REQUIRED[0].to_owned(),
+                code: "duplicate".into(),
+                detail: format!("the same record is on line {first}"),
+            }])
+        } else {
+            match K::prepare(record, self.keys) {
+                Ok(ready) => Item::Row(line, ready),
+                Err(e) => Item::Failed(e),
             }
         }
     }
-    flush(&mut batch, bar, rows)?;
-    bar.tick(rows, true);
+
+    /// Sends the batch once it is full.
+    fn send_if_full(&mut self) -> Result<(), String> {
+        if self.batch.len() >= 2_000 {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Sends the batch to the writer and moves the progress bar.
+    fn flush(&mut self) -> Result<(), String> {
+        self.bar.tick(self.rows, false);
+        self.out
+            .blocking_send(std::mem::take(&mut self.batch))
+            .map_err(|_| "the writer stopped".to_owned())
+    }
+}
+
+/// Reads a CSV file: its header checked, then record by record.
+fn read_csv<K: Kind>(input: impl Read, rows: &mut Rows<'_, K>) -> Result<(), String> {
+    let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(input);
+    let headers = rdr
+        .byte_headers()
+        .map_err(|e| format!("line 1: cannot read the header: {e}"))?
+        .clone();
+    let headers = csv::StringRecord::from_byte_record(headers)
+        .map_err(|_| "line 1: the header is not UTF-8".to_owned())?;
+    let names: Vec<String> = headers.iter().map(|h| h.trim().to_owned()).collect();
+    check_header::<K>(&names)?;
+    let headers = csv::StringRecord::from(names.clone());
+    let mut raw = csv::ByteRecord::new();
+    loop {
+        match rdr.read_byte_record(&mut raw) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => match e.kind() {
+                csv::ErrorKind::Io(_) => {
+                    return Err(format!(
+                        "after line {}: {e}",
+                        raw.position().map_or(0, |p| p.line())
+                    ))
+                }
+                _ => {
+                    let line = e.position().map_or(0, |p| p.line());
+                    rows.check(
+                        line,
+                        Err(reject(line, "row", "malformed_row", e.to_string())),
+                    );
+                    continue;
+                }
+            },
+        }
+        rows.rows += 1;
+        let line = raw.position().map_or(rows.rows + 1, |p| p.line());
+        let parsed = csv_input::<K>(&raw, &headers, &names, line);
+        rows.check(line, parsed);
+        rows.send_if_full()?;
+    }
+    Ok(())
+}
+
+/// One CSV record as the registry's input: as many fields as the header, UTF-8 text.
+fn csv_input<K: Kind>(
+    raw: &csv::ByteRecord,
+    headers: &csv::StringRecord,
+    names: &[String],
+    line: u64,
+) -> Result<K::Input, Reject> {
+    if raw.len() != headers.len() {
+        return Err(reject(
+            line,
+            "row",
+            "wrong_field_count",
+            format!("expected {} fields, found {}", headers.len(), raw.len()),
+        ));
+    }
+    match csv::StringRecord::from_byte_record(raw.clone()) {
+        Err(e) => {
+            let field = e.utf8_error().field();
+            Err(reject(
+                line,
+                names.get(field).map_or("row", String::as_str),
+                "invalid_utf8",
+                "not valid UTF-8 text".into(),
+            ))
+        }
+        Ok(rec) => rec
+            .deserialize::<K::Input>(Some(headers))
+            .map_err(|e| reject(line, "row", "malformed_row", e.to_string())),
+    }
+}
+
+/// Reads an NDJSON file line by line; blank lines are skipped.
+fn read_ndjson<K: Kind>(input: impl Read, rows: &mut Rows<'_, K>) -> Result<(), String> {
+    let mut lines = BufReader::new(input);
+    let mut buf = Vec::new();
+    let mut line = 0u64;
+    loop {
+        buf.clear();
+        match lines.read_until(b'\n', &mut buf) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) => return Err(format!("after line {line}: {e}")),
+        }
+        line += 1;
+        if buf.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        rows.rows += 1;
+        let parsed = match std::str::from_utf8(&buf) {
+            Err(_) => Err(reject(
+                line,
+                "row",
+                "invalid_utf8",
+                "not valid UTF-8 text".into(),
+            )),
+            Ok(text) => {
+                ndjson_input::<K>(text).map_err(|(code, detail)| reject(line, "row", code, detail))
+            }
+        };
+        rows.check(line, parsed);
+        rows.send_if_full()?;
+    }
     Ok(())
 }
 
