@@ -14,24 +14,11 @@ const MAX_LINES: usize = 80;
 /// join. Tables are marked; every other entry is to be split.
 const LONG: &[(&str, &str, usize)] = &[
     ("crates/web/src/api/mod.rs", "routes", 272), // table
-    ("crates/sohoa/src/generate.rs", "generate", 271),
     ("crates/web/src/api/mod.rs", "feedback_routes", 180), // table
-    ("crates/sohoa/src/import.rs", "parse_file", 162),
-    ("crates/sohoa/src/import.rs", "run_kind", 142),
-    ("crates/sohoa/src/bench.rs", "seed_monitoring", 130),
-    ("crates/sohoa/src/bench.rs", "seed_applications", 135),
     ("crates/web/src/pages/mod.rs", "routes", 140), // table
     ("crates/domain/src/policy.rs", "decide", 139), // table: one arm per action
-    ("crates/sohoa/src/bench.rs", "seed_reports", 128),
     ("crates/web/src/pages/apply.rs", "apply_submit", 107),
-    ("crates/sohoa/src/demo.rs", "load", 121),
     ("crates/domain/src/units.rs", "reference_units", 117), // table
-    ("crates/storage/src/applications.rs", "create_many", 108),
-    ("crates/storage/src/feedback/reports.rs", "update", 107),
-    ("crates/sohoa/src/backup.rs", "restore", 104),
-    ("crates/storage/src/batch.rs", "spawn", 103),
-    ("crates/sohoa/src/demo.rs", "load_indicators", 103),
-    ("crates/storage/src/monitoring.rs", "figures", 95),
     (
         "crates/domain/src/feedback/catalog.rs",
         "default_categories",
