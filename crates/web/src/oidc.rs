@@ -311,18 +311,15 @@ fn b64_field(v: Option<&String>) -> Result<Vec<u8>, OidcError> {
         .ok_or(OidcError::Token("malformed key"))
 }
 
-fn check_id_token(
-    token: &str,
+/// Whether one of `keys` (of the token's algorithm, and its key id when it names one)
+/// verifies the signature.
+fn verify_signature(
     keys: &[Jwk],
-    want: &Expected<'_>,
-) -> Result<Map<String, Value>, OidcError> {
-    let (header, claims, (signed, sig)) = split(token)?;
-    let alg = header.get("alg").and_then(Value::as_str).unwrap_or("");
-    // Only asymmetric algorithms: never `none`, never HS256 with a guessable secret.
-    if alg != "RS256" && alg != "ES256" {
-        return Err(OidcError::Token("signature algorithm not accepted"));
-    }
-    let kid = header.get("kid").and_then(Value::as_str);
+    alg: &str,
+    kid: Option<&str>,
+    signed: &[u8],
+    sig: &[u8],
+) -> Result<(), OidcError> {
     let candidates = keys.iter().filter(|k| {
         k.use_.as_deref().is_none_or(|u| u == "sig")
             && k.alg.as_deref().is_none_or(|a| a == alg)
@@ -337,11 +334,7 @@ fn check_id_token(
         let ok = if alg == "RS256" {
             let (n, e) = (b64_field(k.n.as_ref())?, b64_field(k.e.as_ref())?);
             RsaPublicKeyComponents { n: &n, e: &e }
-                .verify(
-                    &signature::RSA_PKCS1_2048_8192_SHA256,
-                    signed.as_bytes(),
-                    &sig,
-                )
+                .verify(&signature::RSA_PKCS1_2048_8192_SHA256, signed, sig)
                 .is_ok()
         } else {
             let (x, y) = (b64_field(k.x.as_ref())?, b64_field(k.y.as_ref())?);
@@ -350,7 +343,7 @@ fn check_id_token(
             point.extend_from_slice(&x);
             point.extend_from_slice(&y);
             UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, &point)
-                .verify(signed.as_bytes(), &sig)
+                .verify(signed, sig)
                 .is_ok()
         };
         if ok {
@@ -361,6 +354,12 @@ fn check_id_token(
     if !verified {
         return Err(OidcError::Token("signature does not verify"));
     }
+    Ok(())
+}
+
+/// The claims a sign-in needs: this issuer, to this client, current, for this browser's
+/// sign-in, about someone.
+fn check_claims(claims: &Map<String, Value>, want: &Expected<'_>) -> Result<(), OidcError> {
     let s = |k: &str| claims.get(k).and_then(Value::as_str);
     let n = |k: &str| claims.get(k).and_then(Value::as_i64);
     if s("iss").map(|i| i.trim_end_matches('/')) != Some(want.issuer.trim_end_matches('/')) {
@@ -395,6 +394,25 @@ fn check_id_token(
     if s("sub").is_none_or(str::is_empty) {
         return Err(OidcError::Token("no subject"));
     }
+    Ok(())
+}
+
+/// The ID token's claims, once its signature is one of the provider's keys and its claims
+/// are what this sign-in expects.
+fn check_id_token(
+    token: &str,
+    keys: &[Jwk],
+    want: &Expected<'_>,
+) -> Result<Map<String, Value>, OidcError> {
+    let (header, claims, (signed, sig)) = split(token)?;
+    let alg = header.get("alg").and_then(Value::as_str).unwrap_or("");
+    // Only asymmetric algorithms: never `none`, never HS256 with a guessable secret.
+    if alg != "RS256" && alg != "ES256" {
+        return Err(OidcError::Token("signature algorithm not accepted"));
+    }
+    let kid = header.get("kid").and_then(Value::as_str);
+    verify_signature(keys, alg, kid, signed.as_bytes(), &sig)?;
+    check_claims(&claims, want)?;
     Ok(claims)
 }
 

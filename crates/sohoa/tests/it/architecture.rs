@@ -1,7 +1,6 @@
 //! The shape of the code, checked: no module of a crate depends, through others, on a
-//! module that depends on it; and functions stay short enough to read, with the long ones
-//! that remain listed and shrinking (a ratchet: a listed function may only get shorter, and
-//! leaves the list once it is 80 lines or fewer).
+//! module that depends on it; and functions stay short enough to read. Only declarative
+//! tables may be longer, each listed with its length (which may only shrink).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -10,22 +9,19 @@ use std::path::{Path, PathBuf};
 /// listed for good; the rest are work to do.
 const MAX_LINES: usize = 80;
 
-/// Functions longer than [`MAX_LINES`] today, with their length: none may grow, none may
-/// join. Tables are marked; every other entry is to be split.
+/// The declarative tables longer than [`MAX_LINES`] (route lists, one arm per policy
+/// action, reference data), with their length: none may grow, and nothing else may join.
 const LONG: &[(&str, &str, usize)] = &[
     ("crates/web/src/api/mod.rs", "routes", 272), // table
     ("crates/web/src/api/mod.rs", "feedback_routes", 180), // table
     ("crates/web/src/pages/mod.rs", "routes", 140), // table
     ("crates/domain/src/policy.rs", "decide", 139), // table: one arm per action
-    ("crates/web/src/pages/apply.rs", "apply_submit", 107),
     ("crates/domain/src/units.rs", "reference_units", 117), // table
     (
         "crates/domain/src/feedback/catalog.rs",
         "default_categories",
         94,
     ), // table
-    ("crates/web/src/oidc.rs", "check_id_token", 86),
-    ("crates/web/src/pages/queue.rs", "queue", 84),
 ];
 
 const CRATES: &[&str] = &["domain", "storage", "app", "web", "sohoa", "forecast"];

@@ -15,7 +15,7 @@ use sohoa_domain::CitizenId;
 use sohoa_storage::files::Document;
 
 use super::{render, PageCtx, Shell};
-use crate::api::applications::{Attachment, NewApplication, OnBehalfOf};
+use crate::api::applications::{ApplicationView, Attachment, NewApplication, OnBehalfOf};
 use crate::auth::{self, Caller};
 use crate::error::AppError;
 use crate::extract::ClientAddr;
@@ -345,34 +345,9 @@ pub async fn apply_form(
 }
 
 /// Files the application; on an error, the form again with the error beside its field.
-pub async fn apply_submit(
-    State(state): State<AppState>,
-    ctx: PageCtx,
-    caller: Caller,
-    ClientAddr(addr): ClientAddr,
-    headers: HeaderMap,
-    Path(code): Path<String>,
-    body: Result<Form<Posted>, axum::extract::rejection::FormRejection>,
-) -> PageResult<Response> {
-    let Ok(Form(p)) = body else {
-        return Err(AppError::bad_request("invalid_body")).page(ctx.lang);
-    };
-    auth::check_csrf(&headers, posted(&p, "csrf")).page(ctx.lang)?;
-    let (mut tpl, cookie) = form(
-        &state,
-        &ctx,
-        &caller,
-        addr.as_deref(),
-        &headers,
-        &code,
-        Some(&p),
-    )
-    .await
-    .page(ctx.lang)?;
-    // A digital team member's number and code checked: now the form itself, to be filled.
-    if tpl.behalf_gate || posted(&p, "stage") == "behalf" {
-        return Ok(super::account::with_cookie(render(&tpl), cookie));
-    }
+/// The application the filled form stands for: the fields typed in, the flags on locked
+/// ones, the documents chosen, and whom it is for.
+fn application_of(tpl: &ApplyTemplate) -> NewApplication {
     let mut answers = serde_json::Map::new();
     let mut flags = Vec::new();
     for f in &tpl.fields {
@@ -401,7 +376,7 @@ pub async fn apply_submit(
             document_id: d.chosen.clone(),
         })
         .collect();
-    let body = NewApplication {
+    NewApplication {
         procedure_code: tpl.code.clone(),
         answers,
         flags,
@@ -412,31 +387,64 @@ pub async fn apply_submit(
         }),
         documents,
         enterprise: None,
+    }
+}
+
+/// What the applicant is told once it is filed: the number, the code to look it up, the
+/// status and the fee (or its waiver).
+fn receipt(t: Tr, view: ApplicationView) -> Receipt {
+    let money = |n: i64| {
+        sohoa_domain::Money::from_dong(n)
+            .map(|m| m.to_string())
+            .unwrap_or_else(|_| n.to_string())
     };
+    let fee = match (view.fee, view.fee_payable, &view.waiver_basis) {
+        (Some(fee), Some(0), Some(basis)) if fee > 0 => {
+            t.with2("apply-fee-waived", "fee", money(fee), "basis", basis)
+        }
+        (_, Some(n), _) if n > 0 => t.with("apply-fee-due", "fee", money(n)),
+        _ => t.get("apply-fee-none"),
+    };
+    Receipt {
+        status: super::applications::status_name(t, view.status),
+        fee,
+        number: view.number,
+        lookup_code: view.lookup_code.unwrap_or_default(),
+    }
+}
+
+pub async fn apply_submit(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    caller: Caller,
+    ClientAddr(addr): ClientAddr,
+    headers: HeaderMap,
+    Path(code): Path<String>,
+    body: Result<Form<Posted>, axum::extract::rejection::FormRejection>,
+) -> PageResult<Response> {
+    let Ok(Form(p)) = body else {
+        return Err(AppError::bad_request("invalid_body")).page(ctx.lang);
+    };
+    auth::check_csrf(&headers, posted(&p, "csrf")).page(ctx.lang)?;
+    let (mut tpl, cookie) = form(
+        &state,
+        &ctx,
+        &caller,
+        addr.as_deref(),
+        &headers,
+        &code,
+        Some(&p),
+    )
+    .await
+    .page(ctx.lang)?;
+    // A digital team member's number and code checked: now the form itself, to be filled.
+    if tpl.behalf_gate || posted(&p, "stage") == "behalf" {
+        return Ok(super::account::with_cookie(render(&tpl), cookie));
+    }
+    let body = application_of(&tpl);
     let key = tpl.idempotency_key.clone();
     match crate::api::applications::file(&state, &caller, addr, key, body).await {
-        Ok((view, _)) => {
-            let t = ctx.t();
-            tpl.receipt = Some(Receipt {
-                status: super::applications::status_name(t, view.status),
-                fee: {
-                    let money = |n: i64| {
-                        sohoa_domain::Money::from_dong(n)
-                            .map(|m| m.to_string())
-                            .unwrap_or_else(|_| n.to_string())
-                    };
-                    match (view.fee, view.fee_payable, &view.waiver_basis) {
-                        (Some(fee), Some(0), Some(basis)) if fee > 0 => {
-                            t.with2("apply-fee-waived", "fee", money(fee), "basis", basis)
-                        }
-                        (_, Some(n), _) if n > 0 => t.with("apply-fee-due", "fee", money(n)),
-                        _ => t.get("apply-fee-none"),
-                    }
-                },
-                number: view.number,
-                lookup_code: view.lookup_code.unwrap_or_default(),
-            });
-        }
+        Ok((view, _)) => tpl.receipt = Some(receipt(ctx.t(), view)),
         Err(e) if e.status.is_client_error() => {
             let message = e.message(ctx.lang);
             if let Some(f) = tpl

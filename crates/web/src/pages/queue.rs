@@ -90,6 +90,49 @@ fn row(t: Tr, a: ApplicationView, procedure: String) -> Row {
 }
 
 /// The queue, a page of 50.
+fn nonempty(v: &Option<String>) -> Option<String> {
+    v.clone().filter(|s| !s.trim().is_empty())
+}
+
+/// The status filter's choices, the one asked for selected.
+fn status_choices(t: Tr, status: &str) -> Vec<(String, String, bool)> {
+    let mut statuses = vec![(String::new(), t.get("queue-any-status"), status.is_empty())];
+    statuses.extend(
+        Status::ALL
+            .iter()
+            .filter(|s| **s != Status::Draft)
+            .map(|s| {
+                (
+                    s.as_str().to_owned(),
+                    super::applications::status_name(t, *s),
+                    s.as_str() == status,
+                )
+            }),
+    );
+    statuses
+}
+
+/// The link to the page after `after`, keeping the filters.
+fn next_page(p: &QueueParams, after: &str) -> String {
+    let mut q = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in [
+        ("status", nonempty(&p.status)),
+        ("assigned", nonempty(&p.assigned)),
+        ("procedure", nonempty(&p.procedure)),
+        ("unit", nonempty(&p.unit)),
+        ("agency", nonempty(&p.agency)),
+    ] {
+        if let Some(v) = v {
+            q.append_pair(k, &v);
+        }
+    }
+    if p.overdue.as_deref() == Some("true") {
+        q.append_pair("overdue", "true");
+    }
+    q.append_pair("after", after);
+    format!("/queue?{}", q.finish())
+}
+
 pub async fn queue(
     State(state): State<AppState>,
     ctx: PageCtx,
@@ -98,7 +141,6 @@ pub async fn queue(
 ) -> PageResult<Response> {
     staff_only(&caller).page(ctx.lang)?;
     let p = params.map(|q| q.0).unwrap_or_default();
-    let nonempty = |v: &Option<String>| v.clone().filter(|s| !s.trim().is_empty());
     let overdue = p.overdue.as_deref() == Some("true");
     let list = ListParams {
         status: nonempty(&p.status),
@@ -126,39 +168,8 @@ pub async fn queue(
         rows.push(row(t, a, name));
     }
     let status = nonempty(&p.status).unwrap_or_default();
-    let mut statuses = vec![(String::new(), t.get("queue-any-status"), status.is_empty())];
-    statuses.extend(
-        Status::ALL
-            .iter()
-            .filter(|s| **s != Status::Draft)
-            .map(|s| {
-                (
-                    s.as_str().to_owned(),
-                    super::applications::status_name(t, *s),
-                    s.as_str() == status,
-                )
-            }),
-    );
-    // The next page keeps the filters.
-    let next_href = page.next.map(|n| {
-        let mut q = form_urlencoded::Serializer::new(String::new());
-        for (k, v) in [
-            ("status", &status),
-            ("assigned", &nonempty(&p.assigned).unwrap_or_default()),
-            ("procedure", &nonempty(&p.procedure).unwrap_or_default()),
-            ("unit", &nonempty(&p.unit).unwrap_or_default()),
-            ("agency", &nonempty(&p.agency).unwrap_or_default()),
-        ] {
-            if !v.is_empty() {
-                q.append_pair(k, v);
-            }
-        }
-        if overdue {
-            q.append_pair("overdue", "true");
-        }
-        q.append_pair("after", &n);
-        format!("/queue?{}", q.finish())
-    });
+    let statuses = status_choices(t, &status);
+    let next_href = page.next.map(|n| next_page(&p, &n));
     let mut res = render(&QueueTemplate {
         shell: ctx.shell("queue", t.get("queue-title")),
         rows,
