@@ -47,7 +47,7 @@ pub async fn keep(
         size,
         media_type: media.to_owned(),
         name,
-        created_at: sohoa_storage::applications::now(),
+        created_at: sohoa_storage::applications::now().to_string(),
     };
     let record = AuditRecord::new(who.actor(), "document.upload", "document", &doc.id)
         .client_addr(who.addr());

@@ -7,9 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use sohoa_domain::agency::AgencyCode;
 use sohoa_domain::audit::AuditRecord;
-use sohoa_domain::indicators::{
-    Formula, Indicator, IndicatorCode, Period, Periodicity, Review, Rules, Source, ValueError,
-};
+use sohoa_domain::indicators::{Indicator, IndicatorCode, Period, Review, Source, ValueError};
 use sohoa_domain::policy::{Action, Principal, Target};
 use sohoa_domain::UnitCode;
 use sohoa_storage::indicators::{self as store, NewValue, Published, Reviewed, Revision};
@@ -36,19 +34,6 @@ pub async fn get(app: &App, code: &str) -> Result<Indicator> {
         .ok_or_else(not_found)
 }
 
-/// An indicator's definition as a city administrator writes it.
-#[derive(Debug)]
-pub struct Definition {
-    pub name_vi: String,
-    pub name_en: String,
-    pub unit: String,
-    pub periodicity: Periodicity,
-    pub owner: AgencyCode,
-    pub source: Source,
-    pub formula: Option<Formula>,
-    pub rules: Rules,
-}
-
 fn label(s: &str, field: &'static str, max: usize) -> Result<String> {
     let s = s.trim();
     if s.is_empty() || s.chars().count() > max || s.chars().any(char::is_control) {
@@ -58,13 +43,9 @@ fn label(s: &str, field: &'static str, max: usize) -> Result<String> {
     }
 }
 
-/// Defines or redefines an indicator; `true` when it is new.
-pub async fn define(
-    app: &App,
-    who: Acting<'_>,
-    code: IndicatorCode,
-    d: Definition,
-) -> Result<(Indicator, bool)> {
+/// Defines or redefines an indicator as a city administrator wrote it (its labels are
+/// trimmed); `true` when it is new.
+pub async fn define(app: &App, who: Acting<'_>, d: Indicator) -> Result<(Indicator, bool)> {
     authorize(who.principal, Action::ManageIndicators, &Target::default())?;
     let name_vi = label(&d.name_vi, "name_vi", 200)?;
     let name_en = label(&d.name_en, "name_en", 200)?;
@@ -79,7 +60,7 @@ pub async fn define(
         // Inputs must exist, be entered (not derived themselves: no chains to loop) and
         // share the periodicity.
         for input in f.inputs() {
-            let ok = input != &code
+            let ok = input != &d.code
                 && store::get(&app.db, input.as_str())
                     .await?
                     .is_some_and(|i| i.formula.is_none() && i.periodicity == d.periodicity);
@@ -97,15 +78,10 @@ pub async fn define(
         return Err(Error::unprocessable("invalid_rules").field("rules"));
     }
     let ind = Indicator {
-        code,
         name_vi,
         name_en,
         unit,
-        periodicity: d.periodicity,
-        owner: d.owner,
-        source: d.source,
-        formula: d.formula,
-        rules: d.rules,
+        ..d
     };
     let record = AuditRecord::new(
         who.actor(),
@@ -414,7 +390,8 @@ pub struct Range {
 }
 
 /// A published value, or one computed from published inputs.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PublishedValue {
     pub unit_code: String,
     pub period: String,

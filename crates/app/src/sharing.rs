@@ -49,6 +49,13 @@ async fn existing_agency(app: &App, code: &str) -> Result<AgencyCode> {
     Ok(code)
 }
 
+/// The agency whose access the caller manages: it exists and they may.
+async fn managed_agency(app: &App, who: &Principal, agency: &str) -> Result<AgencyCode> {
+    let code = existing_agency(app, agency).await?;
+    authorize(who, Action::ManageAgencyAccess, &Target::agency(&code))?;
+    Ok(code)
+}
+
 /// Why an enterprise may not hold keys or be named in a consent (an error code), or `None`
 /// when it may: it is in the registry and still trading.
 pub async fn enterprise_refusal(app: &App, tax_code: &TaxCode) -> Result<Option<&'static str>> {
@@ -89,12 +96,7 @@ async fn issue_key(
 
 /// Issues an API key to an agency (administrators).
 pub async fn issue_agency_key(app: &App, who: Acting<'_>, agency: &str) -> Result<NewKey> {
-    let code = existing_agency(app, agency).await?;
-    authorize(
-        who.principal,
-        Action::ManageAgencyAccess,
-        &Target::agency(&code),
-    )?;
+    let code = managed_agency(app, who.principal, agency).await?;
     let record = |key_id: &str| {
         AuditRecord::new(who.actor(), "agency_key.create", "agency_key", key_id)
             .actor_unit(Some(code.to_string()))
@@ -157,12 +159,7 @@ pub async fn revoke_agency_key(
     agency: &str,
     key_id: &str,
 ) -> Result<()> {
-    let code = existing_agency(app, agency).await?;
-    authorize(
-        who.principal,
-        Action::ManageAgencyAccess,
-        &Target::agency(&code),
-    )?;
+    let code = managed_agency(app, who.principal, agency).await?;
     let record = AuditRecord::new(who.actor(), "agency_key.revoke", "agency_key", key_id)
         .actor_unit(Some(code.to_string()))
         .client_addr(who.addr());
@@ -210,12 +207,7 @@ pub async fn create_grant(
     agency: &str,
     g: NewGrant<'_>,
 ) -> Result<Grant> {
-    let code = existing_agency(app, agency).await?;
-    authorize(
-        who.principal,
-        Action::ManageAgencyAccess,
-        &Target::agency(&code),
-    )?;
+    let code = managed_agency(app, who.principal, agency).await?;
     let purpose = Purpose::parse(g.purpose)
         .map_err(|_| Error::unprocessable("invalid_purpose").field("purpose"))?;
     let fields = field_list(g.registry, g.fields, Kind::Invalid)?;

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
+use sohoa_domain::Timestamp;
 
 #[derive(Debug, Clone)]
 pub struct LoadSpec {
@@ -362,7 +363,7 @@ fn queued_application(
     let day = |offset: i64| today + time::Duration::days(offset);
     let status = queue_status((r % 100) as u32);
     let age = ((r >> 8) % 90) as i64;
-    let created = format!("{}T08:00:00Z", day(-age));
+    let created = at_hour(day(-age), 8);
     let received = (status != Status::Submitted).then(|| day(-age + 1));
     // Due about two working weeks after receipt: some in the past (overdue when
     // still open), most ahead.
@@ -394,8 +395,8 @@ fn queued_application(
         waiver_basis: None,
         assigned_to: (officer < 10 && status != Status::Submitted)
             .then(|| format!("canbo{officer}")),
-        created_at: created.clone(),
-        submitted_at: Some(created.clone()),
+        created_at: created,
+        submitted_at: Some(created),
         received_on: received,
         due_on: due,
         paused_on: (status == Status::SupplementRequested).then(|| day(-age + 5)),
@@ -403,7 +404,7 @@ fn queued_application(
             status,
             Status::Approved | Status::Rejected | Status::ResultIssued
         )
-        .then(|| format!("{}T10:00:00Z", day(-age + 10))),
+        .then(|| at_hour(day(-age + 10), 10)),
         updated_at: created,
         revision: 1,
         lookup_hash: lookup.hash(),
@@ -713,7 +714,7 @@ fn monitored_application(
     let due = day(-age + 10 + ((r >> 28) % 10) as i64);
     let (status, decided_at, paused) = monitored_outcome(r, age, day);
     let number = ApplicationNumber::from_random(i.to_le_bytes());
-    let created = format!("{received}T01:00:00Z");
+    let created = at_hour(received, 1);
     if let Some(w) = csv {
         let _ = writeln!(
             w,
@@ -736,12 +737,12 @@ fn monitored_application(
         fee_payable: None,
         waiver_basis: None,
         assigned_to: None,
-        created_at: created.clone(),
-        submitted_at: Some(created.clone()),
+        created_at: created,
+        submitted_at: Some(created),
         received_on: Some(received),
         due_on: Some(due),
         paused_on: paused,
-        decided_at,
+        decided_at: decided_at.as_deref().and_then(|t| Timestamp::parse(t).ok()),
         updated_at: created,
         revision: 1,
         lookup_hash: String::new(),
@@ -753,6 +754,11 @@ fn monitored_application(
 
 /// Where an application received `age` days ago stands: waiting (the recent ones and one
 /// in a hundred older ones), or decided, with the time of decision and any pause.
+/// `hour` o'clock (UTC) on `day`: seeded applications' times.
+fn at_hour(day: time::Date, hour: i64) -> Timestamp {
+    Timestamp::from_datetime((day.midnight() + time::Duration::hours(hour)).assume_utc())
+}
+
 fn monitored_outcome(
     r: u64,
     age: i64,

@@ -7,7 +7,7 @@ use sohoa_domain::services::application::{ApplicationNumber, Content};
 use sohoa_domain::services::procedure::ProcedureCode;
 use sohoa_domain::services::workflow::Status;
 use sohoa_domain::Timestamp;
-use sohoa_domain::{CitizenId, UnitCode};
+use sohoa_domain::{CitizenId, Money, TaxCode, UnitCode};
 use time::Date;
 
 /// An application as stored: identifiers as the domain's types, days as dates (Vietnam's
@@ -24,27 +24,27 @@ pub struct Application {
     pub status: Status,
     /// `None` in list results, which do not open the seal.
     pub content: Option<Content>,
-    pub fee: Option<i64>,
-    pub fee_payable: Option<i64>,
+    pub fee: Option<Money>,
+    pub fee_payable: Option<Money>,
     pub waiver_basis: Option<String>,
     pub assigned_to: Option<String>,
-    pub created_at: String,
-    pub submitted_at: Option<String>,
+    pub created_at: Timestamp,
+    pub submitted_at: Option<Timestamp>,
     pub received_on: Option<Date>,
     pub due_on: Option<Date>,
     pub paused_on: Option<Date>,
-    pub decided_at: Option<String>,
-    pub updated_at: String,
+    pub decided_at: Option<Timestamp>,
+    pub updated_at: Timestamp,
     pub revision: i64,
     pub lookup_hash: String,
     pub assisted_by: Option<String>,
     /// When the fee was paid in full; set by payments, not by moves.
-    pub fee_paid_at: Option<String>,
+    pub fee_paid_at: Option<Timestamp>,
     /// The enterprise applied for, by its legal representative (the applicant).
-    pub enterprise: Option<String>,
+    pub enterprise: Option<TaxCode>,
 }
 
 /// When the application was stored, for callers that build one.
-pub fn now() -> String {
-    Timestamp::now().to_string()
+pub fn now() -> Timestamp {
+    Timestamp::now()
 }

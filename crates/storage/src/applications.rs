@@ -10,14 +10,14 @@ use sqlx::any::AnyRow;
 pub use crate::application::{now, Application};
 use crate::sealed::Keyring;
 use crate::{
-    audit, day, int, opt_int, opt_parsed, opt_text, parsed, text, Db, Filter, Result, StorageError,
-    Tx,
+    audit, day, int, opt_money, opt_parsed, opt_text, parsed, stamp, text, Db, Filter, Result,
+    StorageError, Tx,
 };
 use sohoa_domain::agency::AgencyCode;
 use sohoa_domain::registry::date_text;
 use sohoa_domain::services::application::ApplicationNumber;
 use sohoa_domain::services::procedure::ProcedureCode;
-use sohoa_domain::{CitizenId, UnitCode};
+use sohoa_domain::{CitizenId, Money, TaxCode, UnitCode};
 
 #[derive(Debug, Clone)]
 pub struct Event {
@@ -66,22 +66,22 @@ fn from_row(row: &AnyRow, keys: Option<&Keyring>) -> Result<Application> {
         unit_code: parsed(row, T, "unit_code", |s| UnitCode::parse(s).ok())?,
         status: status(row, "status")?,
         content,
-        fee: opt_int(row, "fee")?,
-        fee_payable: opt_int(row, "fee_payable")?,
+        fee: opt_money(row, T, "fee")?,
+        fee_payable: opt_money(row, T, "fee_payable")?,
         waiver_basis: opt_text(row, "waiver_basis")?,
         assigned_to: opt_text(row, "assigned_to")?,
-        created_at: text(row, "created_at")?,
-        submitted_at: opt_text(row, "submitted_at")?,
+        created_at: parsed(row, T, "created_at", stamp)?,
+        submitted_at: opt_parsed(row, T, "submitted_at", stamp)?,
         received_on: opt_parsed(row, T, "received_on", day)?,
         due_on: opt_parsed(row, T, "due_on", day)?,
         paused_on: opt_parsed(row, T, "paused_on", day)?,
-        decided_at: opt_text(row, "decided_at")?,
-        updated_at: text(row, "updated_at")?,
+        decided_at: opt_parsed(row, T, "decided_at", stamp)?,
+        updated_at: parsed(row, T, "updated_at", stamp)?,
         revision: int(row, "revision")?,
         lookup_hash: text(row, "lookup_hash")?,
         assisted_by: opt_text(row, "assisted_by")?,
-        fee_paid_at: opt_text(row, "fee_paid_at")?,
-        enterprise: opt_text(row, "enterprise")?,
+        fee_paid_at: opt_parsed(row, T, "fee_paid_at", stamp)?,
+        enterprise: opt_parsed(row, T, "enterprise", |s| TaxCode::parse(s).ok())?,
         number,
     })
 }
@@ -206,7 +206,7 @@ async fn spend_assist_codes(
             "UPDATE assist_codes SET used_at = $1, used_by = $2, number = $3 \
              WHERE code_hash = $4 AND citizen = $5 AND used_at IS NULL AND expires_at > $1",
         )
-        .bind(&job.app.created_at)
+        .bind(job.app.created_at.to_string())
         .bind(&assist.helper)
         .bind(job.app.number.as_str())
         .bind(&assist.code_hash)
@@ -271,17 +271,19 @@ async fn insert_chunk(tx: &mut Tx, chunk: &[&NewApplication]) -> Result<()> {
             .bind(None::<String>)
             .bind(job.app.status.as_str())
             .bind(&job.record.actor)
-            .bind(&job.app.created_at)
+            .bind(job.app.created_at.to_string())
             .bind(None::<String>);
     }
     q.execute(&mut **tx).await?;
+    let created: Vec<String> = chunk.iter().map(|j| j.app.created_at.to_string()).collect();
     let changes: Vec<crate::notifications::StatusChange> = chunk
         .iter()
-        .map(|j| crate::notifications::StatusChange {
+        .zip(&created)
+        .map(|(j, at)| crate::notifications::StatusChange {
             number: &j.app.number,
             applicant: &j.app.applicant,
             status: j.app.status,
-            at: &j.app.created_at,
+            at,
         })
         .collect();
     crate::notifications::status_changed_many(tx, &changes).await?;
@@ -308,22 +310,22 @@ fn bind_application<'q>(
         .bind(app.unit_code.as_str())
         .bind(app.status.as_str())
         .bind(content)
-        .bind(app.fee)
-        .bind(app.fee_payable)
+        .bind(app.fee.map(Money::dong))
+        .bind(app.fee_payable.map(Money::dong))
         .bind(&app.waiver_basis)
         .bind(&app.assigned_to)
-        .bind(&app.created_at)
-        .bind(&app.submitted_at)
+        .bind(app.created_at.to_string())
+        .bind(app.submitted_at.map(|t| t.to_string()))
         .bind(app.received_on.map(date_text))
         .bind(app.due_on.map(date_text))
         .bind(app.paused_on.map(date_text))
-        .bind(&app.decided_at)
-        .bind(&app.updated_at)
+        .bind(app.decided_at.map(|t| t.to_string()))
+        .bind(app.updated_at.to_string())
         .bind(1i64)
         .bind(&app.lookup_hash)
         .bind(&app.assisted_by)
-        .bind(&app.fee_paid_at)
-        .bind(&app.enterprise)
+        .bind(app.fee_paid_at.map(|t| t.to_string()))
+        .bind(app.enterprise.as_ref().map(|t| t.to_string()))
 }
 
 /// Claims the jobs' idempotency keys in one statement; a job whose key was taken (before,
@@ -351,7 +353,7 @@ async fn claim_keys(
                 .bind(&k.key)
                 .bind(&k.request_hash)
                 .bind(job.app.number.as_str())
-                .bind(&job.app.created_at);
+                .bind(job.app.created_at.to_string());
         }
         for row in q.fetch_all(&mut **tx).await? {
             claimed.insert(text(&row, "number")?);
@@ -538,18 +540,18 @@ async fn write_move(
          WHERE number = $16 AND revision = $17",
     )
     .bind(after.status.as_str())
-    .bind(&after.submitted_at)
+    .bind(after.submitted_at.map(|t| t.to_string()))
     .bind(after.received_on.map(date_text))
     .bind(after.due_on.map(date_text))
     .bind(after.paused_on.map(date_text))
-    .bind(&after.decided_at)
+    .bind(after.decided_at.map(|t| t.to_string()))
     .bind(&after.assigned_to)
-    .bind(&after.updated_at)
+    .bind(after.updated_at.to_string())
     .bind(after.procedure_version)
     .bind(after.agency_code.as_str())
     .bind(after.unit_code.as_str())
-    .bind(after.fee)
-    .bind(after.fee_payable)
+    .bind(after.fee.map(Money::dong))
+    .bind(after.fee_payable.map(Money::dong))
     .bind(&after.waiver_basis)
     .bind(sealed)
     .bind(before.number.as_str())
@@ -584,6 +586,7 @@ pub async fn update(
         crate::monitoring::apply(tx, &moved).await?;
     }
     if before.status != after.status {
+        let at = after.updated_at.to_string();
         insert_event(
             tx,
             &before.number,
@@ -591,7 +594,7 @@ pub async fn update(
             Some(before.status),
             after.status,
             &record.actor,
-            &after.updated_at,
+            &at,
             comment,
         )
         .await?;
@@ -600,7 +603,7 @@ pub async fn update(
             &before.number,
             &before.applicant,
             after.status,
-            &after.updated_at,
+            &at,
         )
         .await?;
     }
@@ -785,7 +788,7 @@ pub async fn create_assist_code(
     )
     .bind(code_hash)
     .bind(citizen)
-    .bind(now())
+    .bind(now().to_string())
     .bind(expires_at)
     .execute(&mut **tx)
     .await?;
@@ -801,7 +804,7 @@ pub async fn assist_code_live(db: &Db, citizen: &str, code_hash: &str) -> Result
     )
     .bind(code_hash)
     .bind(citizen)
-    .bind(now())
+    .bind(now().to_string())
     .fetch_one(db.reader())
     .await?;
     Ok(int(&row, "n")? > 0)

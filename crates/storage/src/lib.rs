@@ -459,6 +459,25 @@ pub(crate) fn day(s: &str) -> Option<time::Date> {
     sohoa_domain::registry::parse_date("date", s).ok()
 }
 
+/// A stored time, as [`parsed`] takes it.
+pub(crate) fn stamp(s: &str) -> Option<sohoa_domain::Timestamp> {
+    sohoa_domain::Timestamp::parse(s).ok()
+}
+
+/// An amount in đồng that may be null; a negative one is a storage error naming its column.
+pub(crate) fn opt_money(
+    row: &AnyRow,
+    table: &str,
+    col: &str,
+) -> Result<Option<sohoa_domain::Money>> {
+    match opt_int(row, col)? {
+        None => Ok(None),
+        Some(n) => sohoa_domain::Money::from_dong(n)
+            .map(Some)
+            .map_err(|_| StorageError::Corrupt(format!("{table}.{col}: {n}"))),
+    }
+}
+
 pub(crate) fn opt_text(row: &AnyRow, col: &str) -> Result<Option<String>> {
     row.try_get::<Option<String>, _>(col)
         .map_err(StorageError::from)
@@ -476,9 +495,14 @@ pub(crate) fn opt_float(row: &AnyRow, col: &str) -> Result<Option<f64>> {
 pub(crate) fn local_date(at: &str) -> Result<time::Date> {
     let t = sohoa_domain::Timestamp::parse(at)
         .map_err(|_| StorageError::Corrupt(format!("time {at}")))?;
-    Ok(t.datetime()
+    Ok(local_day(t))
+}
+
+/// The day `t` falls on in Vietnam.
+pub(crate) fn local_day(t: sohoa_domain::Timestamp) -> time::Date {
+    t.datetime()
         .to_offset(sohoa_domain::timestamp::VIETNAM)
-        .date())
+        .date()
 }
 
 /// A query on either backend, for helpers that bind a row's values.

@@ -26,7 +26,7 @@ use sohoa_domain::services::workflow::Status;
 use sohoa_domain::{CitizenId, UnitCode};
 
 use crate::application::Application;
-use crate::{int, local_date, text, AnyQuery, Db, Filter, Result, StorageError, Tx};
+use crate::{int, text, AnyQuery, Db, Filter, Result, StorageError, Tx};
 
 /// Processing days counted one day each, from 0 to this.
 pub const EXACT_DAYS: i64 = 30;
@@ -278,14 +278,14 @@ impl Shape {
                 },
             ));
         }
-        if let Some(at) = app.decided_at.as_deref() {
-            let day = local_date(at)?;
+        if let Some(at) = app.decided_at {
+            let day = crate::local_day(at);
             // Same rule as the service evaluation: on time when decided on or before the
             // due day, or when there was none.
             let on_time = app.due_on.is_none_or(|due| day <= due);
             let start = match received {
                 Some(r) => r,
-                None => local_date(app.submitted_at.as_deref().unwrap_or(&app.created_at))?,
+                None => crate::local_day(app.submitted_at.unwrap_or(app.created_at)),
             };
             let days = (day - start).whole_days().max(0);
             let mut flow = Flow {
@@ -599,7 +599,7 @@ pub async fn recount(db: &Db, mut progress: impl FnMut(u64)) -> Result<Deltas> {
     loop {
         let rows = sqlx::query(
             "SELECT number, procedure_code, applicant, agency_code, unit_code, status, created_at, \
-             submitted_at, received_on, due_on, paused_on, decided_at FROM applications \
+             submitted_at, received_on, due_on, paused_on, decided_at, updated_at FROM applications \
              WHERE number > $1 ORDER BY number LIMIT $2",
         )
         .bind(after.clone())
@@ -621,7 +621,7 @@ pub async fn recount(db: &Db, mut progress: impl FnMut(u64)) -> Result<Deltas> {
 
 /// An application with just what its shape needs.
 fn skeleton(r: &sqlx::any::AnyRow) -> Result<Application> {
-    use crate::{day, opt_parsed, opt_text, parsed};
+    use crate::{day, opt_parsed, parsed};
     const T: &str = "applications";
     let s = text(r, "status")?;
     Ok(Application {
@@ -638,13 +638,13 @@ fn skeleton(r: &sqlx::any::AnyRow) -> Result<Application> {
         fee_payable: None,
         waiver_basis: None,
         assigned_to: None,
-        created_at: text(r, "created_at")?,
-        submitted_at: opt_text(r, "submitted_at")?,
+        created_at: parsed(r, T, "created_at", crate::stamp)?,
+        submitted_at: opt_parsed(r, T, "submitted_at", crate::stamp)?,
         received_on: opt_parsed(r, T, "received_on", day)?,
         due_on: opt_parsed(r, T, "due_on", day)?,
         paused_on: opt_parsed(r, T, "paused_on", day)?,
-        decided_at: opt_text(r, "decided_at")?,
-        updated_at: String::new(),
+        decided_at: opt_parsed(r, T, "decided_at", crate::stamp)?,
+        updated_at: parsed(r, T, "updated_at", crate::stamp)?,
         revision: 0,
         lookup_hash: String::new(),
         assisted_by: None,

@@ -100,7 +100,7 @@ async fn store(db: &Db, key: &SigningKey, keys: &Keyring) -> Result<SigningKey> 
     .bind(&key.cert_pem)
     .bind(&key.public_key_hex)
     .bind(&sealed)
-    .bind(crate::application::now())
+    .bind(crate::application::now().to_string())
     .execute(&mut *tx)
     .await?
     .rows_affected();

@@ -9,7 +9,7 @@ use sohoa_domain::services::application::{
 };
 use sohoa_domain::services::procedure::{FieldKind, Level, Procedure, ProcedureCode};
 use sohoa_domain::services::workflow::Status;
-use sohoa_domain::{CitizenId, TaxCode, UnitCode};
+use sohoa_domain::{CitizenId, Money, TaxCode, UnitCode};
 use sohoa_storage::applications::{self as store, Application, Created, Event, IdempotencyKey};
 use sohoa_storage::files::{Attached, Document};
 use sohoa_storage::registry;
@@ -121,7 +121,7 @@ struct Checked {
     answers: Vec<Answer>,
     flags: Vec<Flag>,
     attachments: Vec<(String, Document)>,
-    fee: (Option<i64>, Option<i64>, Option<String>),
+    fee: (Option<Money>, Option<Money>, Option<String>),
 }
 
 async fn check(app: &App, who: &Principal, cmd: &FileApplication) -> Result<Checked> {
@@ -198,8 +198,8 @@ fn row_of(cmd: &FileApplication, c: Checked, lookup_code: &LookupCode) -> Result
         fee_payable,
         waiver_basis,
         assigned_to: None,
-        created_at: now.clone(),
-        submitted_at: cmd.submit.then(|| now.clone()),
+        created_at: now,
+        submitted_at: cmd.submit.then_some(now),
         received_on: None,
         due_on: None,
         paused_on: None,
@@ -215,7 +215,7 @@ fn row_of(cmd: &FileApplication, c: Checked, lookup_code: &LookupCode) -> Result
             .as_ref()
             .and_then(|e| e.get("tax_code"))
             .and_then(|t| t.as_str())
-            .map(str::to_owned),
+            .and_then(|t| TaxCode::parse(t).ok()),
     })
 }
 
@@ -282,7 +282,7 @@ async fn attempt(app: &App, who: Acting<'_>, cmd: FileApplication) -> Result<Fil
         from_status: None,
         to_status: row.status,
         actor: who.actor(),
-        at: row.created_at.clone(),
+        at: row.created_at.to_string(),
         comment: None,
     };
     Ok(Filed {
@@ -490,12 +490,12 @@ pub(super) fn required_documents(p: &Procedure, attached: &[&str]) -> Result<()>
 
 /// The fee fields of a submission made today: the fee, what is payable after a waiver,
 /// and the waiver's basis.
-pub(super) fn fee_today(p: &Procedure) -> (Option<i64>, Option<i64>, Option<String>) {
+pub(super) fn fee_today(p: &Procedure) -> (Option<Money>, Option<Money>, Option<String>) {
     match p.fee_on(crate::today()) {
         None => (None, None, None),
         Some(due) => (
-            Some(due.fee.dong()),
-            Some(due.payable().dong()),
+            Some(due.fee),
+            Some(due.payable()),
             due.waived_by.map(|w| w.basis.clone()),
         ),
     }

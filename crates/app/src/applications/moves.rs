@@ -7,7 +7,6 @@ use sohoa_domain::services::application::{
     fill, ApplicationNumber, Completeness, Content, Deadline,
 };
 use sohoa_domain::services::workflow::{Mover, Status};
-use sohoa_domain::TaxCode;
 use sohoa_storage::applications::{self as store, Application};
 use sohoa_storage::{procedures, StorageError};
 
@@ -112,7 +111,10 @@ pub async fn move_to(
     .actor_unit(who.principal.agency().map(ToString::to_string))
     .client_addr(who.addr());
     let result = if t.to == Status::ResultIssued {
-        Some(super::results::sign(app, &found, &proc.procedure, &after.updated_at).await?)
+        Some(
+            super::results::sign(app, &found, &proc.procedure, &after.updated_at.to_string())
+                .await?,
+        )
     } else {
         None
     };
@@ -138,7 +140,7 @@ async fn moved(
     let now = store::now();
     let mut after = found.clone();
     after.status = to;
-    after.updated_at = now.clone();
+    after.updated_at = now;
     let code = &found.procedure_code;
     // A draft is submitted under the catalog as it is today, as if filed today; every other
     // move keeps the version the application was submitted under.
@@ -197,14 +199,7 @@ async fn submit_draft(
         .filter(|a| !a.prefilled)
         .map(|a| (a.key.clone(), a.value.clone()))
         .collect();
-    let enterprise = match after.enterprise.as_deref() {
-        Some(t) => Some(
-            TaxCode::parse(t)
-                .map_err(|_| Error::internal("a stored enterprise tax code does not parse"))?,
-        ),
-        None => None,
-    };
-    let (records, unit) = records_for(app, p, &after.applicant, enterprise.as_ref()).await?;
+    let (records, unit) = records_for(app, p, &after.applicant, after.enterprise.as_ref()).await?;
     let answers = fill(p, &records, &typed, Completeness::Submission).map_err(answer_error)?;
     units_in_force(app, p, &answers).await?;
     let flags = check_flags(p, &content.flags)?;

@@ -4,6 +4,7 @@
 use sohoa_domain::audit::AuditRecord;
 use sohoa_domain::policy::Action;
 use sohoa_domain::registry::clean_text;
+use sohoa_domain::Money;
 use sohoa_storage::applications::Application;
 use sohoa_storage::payments::{self as store, Confirmation, Payment};
 use sohoa_storage::StorageError;
@@ -13,11 +14,11 @@ use crate::{Acting, App, Error, Kind, Result};
 
 /// What is still owed on an application, or why nothing can be paid.
 fn owed(app: &Application) -> Result<i64> {
-    let payable = app.fee_payable.unwrap_or(0);
-    if payable <= 0 || app.fee_paid_at.is_some() || app.status.is_closed() {
+    let payable = app.fee_payable.unwrap_or_default();
+    if payable == Money::ZERO || app.fee_paid_at.is_some() || app.status.is_closed() {
         return Err(Error::conflict("nothing_to_pay"));
     }
-    Ok(payable)
+    Ok(payable.dong())
 }
 
 fn payment_id() -> Result<String> {
@@ -42,7 +43,7 @@ pub async fn start(
         provider: gateway.to_owned(),
         provider_txn: None,
         status: "pending".into(),
-        created_at: sohoa_storage::applications::now(),
+        created_at: sohoa_storage::applications::now().to_string(),
         paid_at: None,
         recorded_by: None,
     };
@@ -91,7 +92,7 @@ pub async fn confirm(
     .fields(["payment"])
     .purpose(format!("{payment_id} {txn}"));
     let mut tx = app.db.begin().await?;
-    let now = sohoa_storage::applications::now();
+    let now = sohoa_storage::applications::now().to_string();
     let outcome = store::confirm(&mut tx, payment_id, txn, amount, &now, record).await?;
     tx.commit().await.map_err(StorageError::from)?;
     match outcome {
@@ -111,7 +112,7 @@ pub async fn counter(app: &App, who: Acting<'_>, number: &str, receipt: &str) ->
         .filter(|r| r.chars().count() <= 64)
         .ok_or_else(|| Error::unprocessable("invalid_receipt").field("receipt"))?;
     let amount = owed(&found)?;
-    let now = sohoa_storage::applications::now();
+    let now = sohoa_storage::applications::now().to_string();
     let payment = Payment {
         id: payment_id()?,
         number: found.number.to_string(),

@@ -56,7 +56,7 @@ pub async fn sign(
         agency_code: found.agency_code.to_string(),
         agency_name: agency.name_vi.clone(),
         decision: found.status.as_str().to_owned(),
-        decided_at: found.decided_at.clone(),
+        decided_at: found.decided_at.map(|t| t.to_string()),
         issued_at: issued_at.to_owned(),
     };
     let document = serde_json::to_string(&doc).map_err(Error::internal)?;

@@ -115,8 +115,8 @@ impl Status {
 
     /// Whether an application whose fee is `payable` (and paid or not) may move to
     /// `self`: it is received only once what is owed has been paid.
-    pub fn fee_allows(self, payable: Option<i64>, paid: bool) -> bool {
-        self != Status::Received || payable.unwrap_or(0) <= 0 || paid
+    pub fn fee_allows(self, payable: Option<crate::Money>, paid: bool) -> bool {
+        self != Status::Received || payable.unwrap_or_default() == crate::Money::ZERO || paid
     }
 
     /// Who may move an application from `self` to `to`; an illegal move is an error.
@@ -147,6 +147,10 @@ mod tests {
     use super::*;
     use Status::*;
 
+    fn dong(n: i64) -> crate::Money {
+        crate::Money::from_dong(n).unwrap()
+    }
+
     #[test]
     fn moves_that_need_a_reason_and_receipt_that_needs_the_fee() {
         let needs: Vec<Status> = Status::ALL
@@ -154,11 +158,11 @@ mod tests {
             .filter(|s| s.needs_comment())
             .collect();
         assert_eq!(needs, [SupplementRequested, Rejected, Withdrawn]);
-        assert!(!Received.fee_allows(Some(2000), false));
-        assert!(Received.fee_allows(Some(2000), true));
-        assert!(Received.fee_allows(Some(0), false));
+        assert!(!Received.fee_allows(Some(dong(2000)), false));
+        assert!(Received.fee_allows(Some(dong(2000)), true));
+        assert!(Received.fee_allows(Some(dong(0)), false));
         assert!(Received.fee_allows(None, false));
-        assert!(InReview.fee_allows(Some(2000), false));
+        assert!(InReview.fee_allows(Some(dong(2000)), false));
     }
 
     #[test]

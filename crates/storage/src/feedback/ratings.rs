@@ -29,11 +29,10 @@ pub async fn rate_application(
     }
     let decided = app
         .decided_at
-        .as_deref()
         .ok_or_else(|| StorageError::Corrupt(format!("application {} undecided", app.number)))?;
     bump(
         tx,
-        month_of(decided)?,
+        Month::of(crate::local_day(decided)),
         &app.unit_code,
         &app.agency_code,
         &[
@@ -51,10 +50,10 @@ pub(crate) async fn count_decision(
     tx: &mut Tx,
     app: &crate::application::Application,
 ) -> Result<()> {
-    let Some(decided) = app.decided_at.as_deref() else {
+    let Some(decided) = app.decided_at else {
         return Ok(());
     };
-    let day = local_date(decided)?;
+    let day = crate::local_day(decided);
     let on_time = app.due_on.is_none_or(|due| day <= due);
     bump(
         tx,

@@ -18,6 +18,7 @@ use sohoa_domain::services::application::{Answer, ApplicationNumber, Flag, Looku
 use sohoa_domain::services::calendar::Calendar;
 use sohoa_domain::services::procedure::ProcedureCode;
 use sohoa_domain::services::workflow::Status;
+use sohoa_domain::Money;
 use sohoa_domain::{CitizenId, TaxCode, UnitCode};
 use sohoa_storage::applications::{self as store, Application};
 use time::Date;
@@ -149,24 +150,24 @@ impl ApplicationView {
             procedure_code: a.procedure_code.to_string(),
             procedure_version: a.procedure_version,
             applicant: Some(a.applicant.to_string()),
-            enterprise: a.enterprise,
+            enterprise: a.enterprise.map(|t| t.to_string()),
             agency_code: a.agency_code.to_string(),
             unit_code: a.unit_code.to_string(),
             status: a.status,
             answers,
             flags,
-            fee: a.fee,
-            fee_payable: a.fee_payable,
+            fee: a.fee.map(Money::dong),
+            fee_payable: a.fee_payable.map(Money::dong),
             waiver_basis: a.waiver_basis,
-            fee_paid_at: a.fee_paid_at,
+            fee_paid_at: a.fee_paid_at.map(|t| t.to_string()),
             assigned_to: a.assigned_to,
-            created_at: a.created_at,
-            submitted_at: a.submitted_at,
+            created_at: a.created_at.to_string(),
+            submitted_at: a.submitted_at.map(|t| t.to_string()),
             received_on: a.received_on.map(date_text),
             due_on: a.due_on.map(date_text),
             paused_on: a.paused_on.map(date_text),
-            decided_at: a.decided_at,
-            updated_at: a.updated_at,
+            decided_at: a.decided_at.map(|t| t.to_string()),
+            updated_at: a.updated_at.to_string(),
             revision: a.revision,
             assisted_by: a.assisted_by,
             lookup_code: lookup_code.filter(|c| !c.is_empty()),

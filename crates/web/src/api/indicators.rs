@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use sohoa_app::indicators as uc;
+use sohoa_app::indicators::{self as uc, PublishedValue};
 use sohoa_app::Acting;
 use sohoa_domain::agency::AgencyCode;
 use sohoa_domain::indicators::{
@@ -194,7 +194,8 @@ pub async fn put_indicator(
                 .map_err(|_| AppError::unprocessable("invalid_formula").field("formula"))?,
         ),
     };
-    let definition = uc::Definition {
+    let definition = Indicator {
+        code,
         name_vi: body.name_vi,
         name_en: body.name_en,
         unit: body.unit,
@@ -205,7 +206,7 @@ pub async fn put_indicator(
         rules: body.rules,
     };
     let acting = Acting::new(&caller.0, addr.as_deref());
-    let (ind, created) = uc::define(&state, acting, code, definition).await?;
+    let (ind, created) = uc::define(&state, acting, definition).await?;
     let status = if created {
         StatusCode::CREATED
     } else {
@@ -359,33 +360,11 @@ pub struct ValuesParams {
     pub to: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct PublishedValue {
-    pub unit_code: String,
-    pub period: String,
-    pub value: f64,
-    /// The approved revision; absent for derived values, computed on read.
-    pub revision: Option<i64>,
-    pub approved_at: Option<String>,
-}
-
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Series {
     pub indicator: IndicatorView,
     pub values: Vec<PublishedValue>,
     pub as_of: String,
-}
-
-impl From<uc::PublishedValue> for PublishedValue {
-    fn from(v: uc::PublishedValue) -> Self {
-        Self {
-            unit_code: v.unit_code,
-            period: v.period,
-            value: v.value,
-            revision: v.revision,
-            approved_at: v.approved_at,
-        }
-    }
 }
 
 /// An indicator's published values (derived ones computed from their inputs).
@@ -407,7 +386,7 @@ pub async fn values(
     let values = uc::values_of(&state, &ind, &range).await?;
     Ok(Json(Series {
         indicator: IndicatorView::from(&ind),
-        values: values.into_iter().map(PublishedValue::from).collect(),
+        values,
         as_of: sohoa_domain::Timestamp::now().to_string(),
     }))
 }

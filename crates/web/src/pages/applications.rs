@@ -94,7 +94,7 @@ pub async fn status_submit(
             number: a.number.to_string(),
             procedure: a.procedure_code.to_string(),
             status: status_name(t, a.status),
-            updated_at: a.updated_at,
+            updated_at: a.updated_at.to_string(),
         }
     });
     let found = match found {
