@@ -19,7 +19,7 @@ use crate::{authorize, Acting, App, Error, Result};
 
 /// Whether the task is still open past its due day.
 pub fn overdue(t: &Task, today: Date) -> bool {
-    !t.status.is_closed() && t.due_on < date_text(today)
+    !t.status.is_closed() && t.due_on < today
 }
 
 /// A task as the city's leaders write it.
@@ -55,17 +55,17 @@ pub async fn assign(app: &App, who: Acting<'_>, t: NewTask) -> Result<Task> {
         return Err(Error::unprocessable("invalid_task").field("due_on"));
     }
     let id: [u8; 6] = crate::random_bytes()?;
-    let now = sohoa_domain::Timestamp::now().to_string();
+    let now = sohoa_domain::Timestamp::now();
     let task = Task {
         id: format!("NV{}", hex::encode_upper(id)),
         title,
         target,
-        agency_code: t.agency.to_string(),
-        due_on: date_text(t.due_on),
+        agency_code: t.agency,
+        due_on: t.due_on,
         status: TaskStatus::Assigned,
         progress: 0,
         assigned_by: who.actor(),
-        created_at: now.clone(),
+        created_at: now,
         completed_on: None,
         updated_at: now,
     };
@@ -110,9 +110,7 @@ pub async fn report(
     let before = store::task_by_id(&app.db, id)
         .await?
         .ok_or_else(not_found)?;
-    let agency = AgencyCode::parse(&before.agency_code)
-        .map_err(|_| Error::internal("a stored task names an invalid agency"))?;
-    let target = Target::agency(&agency);
+    let target = Target::agency(&before.agency_code);
     if let Err(e) = authorize(who.principal, Action::ReportTaskProgress, &target) {
         // A task the caller may not even see is one that does not exist, to them.
         let sees = authorize(who.principal, Action::ReadDashboard, &target).is_ok();
@@ -126,8 +124,8 @@ pub async fn report(
     let mut after = before.clone();
     after.progress = i64::from(progress.get());
     after.status = status;
-    after.completed_on = (status == TaskStatus::Done).then(|| date_text(crate::today()));
-    after.updated_at = sohoa_domain::Timestamp::now().to_string();
+    after.completed_on = (status == TaskStatus::Done).then(crate::today);
+    after.updated_at = sohoa_domain::Timestamp::now();
     let record = AuditRecord::new(who.actor(), "task.progress", "task", before.id.as_str())
         .client_addr(who.addr());
     if !store::report_progress(&app.db, &before, &after, note.as_deref(), record).await? {
@@ -167,12 +165,12 @@ impl ScoreRow {
         }
     }
 
-    fn count(&mut self, t: &Task, today: &str) {
+    fn count(&mut self, t: &Task, today: Date) {
         self.tasks += 1;
-        match (&t.completed_on, t.status) {
-            (Some(done), TaskStatus::Done) if *done <= t.due_on => self.tasks_done_on_time += 1,
+        match (t.completed_on, t.status) {
+            (Some(done), TaskStatus::Done) if done <= t.due_on => self.tasks_done_on_time += 1,
             (Some(_), TaskStatus::Done) => self.tasks_done_late += 1,
-            _ if t.due_on.as_str() < today => self.tasks_overdue += 1,
+            _ if t.due_on < today => self.tasks_overdue += 1,
             _ => {}
         }
     }
@@ -212,7 +210,7 @@ pub async fn scorecard(app: &App, who: &Principal, span: Span) -> Result<Scoreca
     let own = own_agency(who);
     let target = own.as_ref().map(Target::agency).unwrap_or_default();
     authorize(who, Action::ReadDashboard, &target)?;
-    let today = date_text(crate::today());
+    let today = crate::today();
     let own_code = own.as_ref().map(ToString::to_string);
     let mut rows = Rows {
         own,
@@ -222,8 +220,8 @@ pub async fn scorecard(app: &App, who: &Principal, span: Span) -> Result<Scoreca
         if t.status == TaskStatus::Cancelled {
             continue;
         }
-        if let Some(r) = rows.of(&t.agency_code) {
-            r.count(&t, &today);
+        if let Some(r) = rows.of(t.agency_code.as_str()) {
+            r.count(&t, today);
         }
     }
     let scope = sohoa_storage::monitoring::Scope {
@@ -234,7 +232,8 @@ pub async fn scorecard(app: &App, who: &Principal, span: Span) -> Result<Scoreca
         to: span.to,
     };
     let by = sohoa_storage::monitoring::By::Agency;
-    for f in sohoa_storage::monitoring::figures(&app.db, by, &scope, &today).await? {
+    let day = date_text(today);
+    for f in sohoa_storage::monitoring::figures(&app.db, by, &scope, &day).await? {
         if let Some(r) = rows.of(&f.key) {
             r.applications_decided = f.decided();
             r.applications_on_time_rate = ratio(f.decided_on_time, f.decided());

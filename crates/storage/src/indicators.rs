@@ -6,7 +6,14 @@ use sohoa_domain::indicators::{Indicator, Review};
 use sohoa_domain::tasks::TaskStatus;
 use sqlx::any::AnyRow;
 
-use crate::{audit, float, int, opt_float, opt_text, text, Db, Filter, Result, StorageError, Tx};
+use crate::{
+    audit, day, float, int, opt_float, opt_parsed, opt_text, parsed, stamp, text, Db, Filter,
+    Result, StorageError, Tx,
+};
+use sohoa_domain::agency::AgencyCode;
+use sohoa_domain::registry::date_text;
+use sohoa_domain::Timestamp;
+use time::Date;
 
 fn definition(row: &AnyRow) -> Result<Indicator> {
     let json = text(row, "definition")?;
@@ -396,34 +403,35 @@ pub struct Task {
     pub id: String,
     pub title: String,
     pub target: String,
-    pub agency_code: String,
-    pub due_on: String,
+    pub agency_code: AgencyCode,
+    pub due_on: Date,
     pub status: TaskStatus,
     pub progress: i64,
     pub assigned_by: String,
-    pub created_at: String,
-    pub completed_on: Option<String>,
-    pub updated_at: String,
+    pub created_at: Timestamp,
+    pub completed_on: Option<Date>,
+    pub updated_at: Timestamp,
 }
 
 const TASK_COLUMNS: &str = "id, title, target, agency_code, due_on, status, progress, \
     assigned_by, created_at, completed_on, updated_at";
 
 fn task(r: &AnyRow) -> Result<Task> {
+    const T: &str = "tasks";
     let status = text(r, "status")?;
     Ok(Task {
         id: text(r, "id")?,
         title: text(r, "title")?,
         target: text(r, "target")?,
-        agency_code: text(r, "agency_code")?,
-        due_on: text(r, "due_on")?,
+        agency_code: parsed(r, T, "agency_code", |s| AgencyCode::parse(s).ok())?,
+        due_on: parsed(r, T, "due_on", day)?,
         status: TaskStatus::parse(&status)
             .ok_or_else(|| StorageError::Corrupt(format!("task status {status}")))?,
         progress: int(r, "progress")?,
         assigned_by: text(r, "assigned_by")?,
-        created_at: text(r, "created_at")?,
-        completed_on: opt_text(r, "completed_on")?,
-        updated_at: text(r, "updated_at")?,
+        created_at: parsed(r, T, "created_at", stamp)?,
+        completed_on: opt_parsed(r, T, "completed_on", day)?,
+        updated_at: parsed(r, T, "updated_at", stamp)?,
     })
 }
 
@@ -435,14 +443,14 @@ pub async fn create_task(db: &Db, t: &Task, record: AuditRecord) -> Result<()> {
     .bind(&t.id)
     .bind(&t.title)
     .bind(&t.target)
-    .bind(&t.agency_code)
-    .bind(&t.due_on)
+    .bind(t.agency_code.as_str())
+    .bind(date_text(t.due_on))
     .bind(t.status.as_str())
     .bind(t.progress)
     .bind(&t.assigned_by)
-    .bind(&t.created_at)
-    .bind(&t.completed_on)
-    .bind(&t.updated_at)
+    .bind(t.created_at.to_string())
+    .bind(t.completed_on.map(date_text))
+    .bind(t.updated_at.to_string())
     .execute(&mut *tx)
     .await?;
     let mut record = record;
@@ -497,10 +505,10 @@ pub async fn report_progress(
     )
     .bind(after.progress)
     .bind(after.status.as_str())
-    .bind(&after.completed_on)
-    .bind(&after.updated_at)
+    .bind(after.completed_on.map(date_text))
+    .bind(after.updated_at.to_string())
     .bind(&before.id)
-    .bind(&before.updated_at)
+    .bind(before.updated_at.to_string())
     .bind(before.status.as_str())
     .execute(&mut *tx)
     .await?
@@ -523,7 +531,7 @@ pub async fn report_progress(
     .bind(after.status.as_str())
     .bind(note)
     .bind(&record.actor)
-    .bind(&after.updated_at)
+    .bind(after.updated_at.to_string())
     .execute(&mut *tx)
     .await?;
     let mut record = record;

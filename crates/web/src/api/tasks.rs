@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use sohoa_app::tasks::{self as uc, Scorecard};
 use sohoa_app::Acting;
 use sohoa_domain::agency::AgencyCode;
-use sohoa_domain::registry::parse_date;
+use sohoa_domain::registry::{date_text, parse_date};
 use sohoa_domain::tasks::TaskStatus;
 use sohoa_storage::indicators::Task;
 use time::Date;
@@ -45,14 +45,14 @@ pub(crate) fn view(t: Task, today: Date) -> TaskView {
         id: t.id,
         title: t.title,
         target: t.target,
-        agency_code: t.agency_code,
-        due_on: t.due_on,
+        agency_code: t.agency_code.to_string(),
+        due_on: date_text(t.due_on),
         status: t.status,
         progress: t.progress,
-        completed_on: t.completed_on,
+        completed_on: t.completed_on.map(date_text),
         assigned_by: t.assigned_by,
-        created_at: t.created_at,
-        updated_at: t.updated_at,
+        created_at: t.created_at.to_string(),
+        updated_at: t.updated_at.to_string(),
     }
 }
 
