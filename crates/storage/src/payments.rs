@@ -3,21 +3,26 @@
 //! application's `fee_paid_at` in the same transaction.
 
 use sohoa_domain::audit::AuditRecord;
+use sohoa_domain::services::application::ApplicationNumber;
 use sohoa_domain::services::workflow::Status;
+use sohoa_domain::{Money, Timestamp};
 use sqlx::any::AnyRow;
 
-use crate::{audit, int, opt_text, text, Db, Result, Tx};
+use crate::{
+    audit, opt_money, opt_parsed, opt_text, parsed, stamp, text, Db, Result, StorageError, Tx,
+};
 
+/// A payment of an application's fee: its amount in đồng, its times `Timestamp`s.
 #[derive(Debug, Clone)]
 pub struct Payment {
     pub id: String,
-    pub number: String,
-    pub amount: i64,
+    pub number: ApplicationNumber,
+    pub amount: Money,
     pub provider: String,
     pub provider_txn: Option<String>,
     pub status: String,
-    pub created_at: String,
-    pub paid_at: Option<String>,
+    pub created_at: Timestamp,
+    pub paid_at: Option<Timestamp>,
     pub recorded_by: Option<String>,
 }
 
@@ -25,15 +30,18 @@ const COLUMNS: &str =
     "id, number, amount, provider, provider_txn, status, created_at, paid_at, recorded_by";
 
 fn from_row(r: &AnyRow) -> Result<Payment> {
+    const T: &str = "payments";
+    let amount = opt_money(r, T, "amount")?
+        .ok_or_else(|| StorageError::Corrupt(format!("{T}.amount: null")))?;
     Ok(Payment {
         id: text(r, "id")?,
-        number: text(r, "number")?,
-        amount: int(r, "amount")?,
+        number: parsed(r, T, "number", ApplicationNumber::parse)?,
+        amount,
         provider: text(r, "provider")?,
         provider_txn: opt_text(r, "provider_txn")?,
         status: text(r, "status")?,
-        created_at: text(r, "created_at")?,
-        paid_at: opt_text(r, "paid_at")?,
+        created_at: parsed(r, T, "created_at", stamp)?,
+        paid_at: opt_parsed(r, T, "paid_at", stamp)?,
         recorded_by: opt_text(r, "recorded_by")?,
     })
 }
@@ -50,9 +58,7 @@ fn with_object(mut record: AuditRecord, number: &str) -> AuditRecord {
 pub async fn insert(tx: &mut Tx, p: &Payment, record: AuditRecord) -> Result<bool> {
     // A payment already made (at the counter) is taken only while the fee is owed; the
     // caller drops `tx` on `Ok(false)`, so the stamp goes with it.
-    if p.status == "paid"
-        && !mark_paid(tx, &p.number, p.paid_at.as_deref().unwrap_or(&p.created_at)).await?
-    {
+    if p.status == "paid" && !mark_paid(tx, &p.number, p.paid_at.unwrap_or(p.created_at)).await? {
         return Ok(false);
     }
     let n = sqlx::query(&format!(
@@ -60,13 +66,13 @@ pub async fn insert(tx: &mut Tx, p: &Payment, record: AuditRecord) -> Result<boo
          ON CONFLICT (provider, provider_txn) DO NOTHING"
     ))
     .bind(&p.id)
-    .bind(&p.number)
-    .bind(p.amount)
+    .bind(p.number.as_str())
+    .bind(p.amount.dong())
     .bind(&p.provider)
     .bind(&p.provider_txn)
     .bind(&p.status)
-    .bind(&p.created_at)
-    .bind(&p.paid_at)
+    .bind(p.created_at.to_string())
+    .bind(p.paid_at.map(|t| t.to_string()))
     .bind(&p.recorded_by)
     .execute(&mut **tx)
     .await?
@@ -82,7 +88,7 @@ pub async fn insert(tx: &mut Tx, p: &Payment, record: AuditRecord) -> Result<boo
 /// not be applied over it). `Ok(false)` when nothing is owed any more: already paid, or
 /// withdrawn or closed with its result (two receipts, or a receipt and a checkout, must not
 /// both be taken).
-async fn mark_paid(tx: &mut Tx, number: &str, at: &str) -> Result<bool> {
+async fn mark_paid(tx: &mut Tx, number: &ApplicationNumber, at: Timestamp) -> Result<bool> {
     let closed: Vec<String> = Status::ALL
         .into_iter()
         .filter(|s| s.is_closed())
@@ -94,8 +100,8 @@ async fn mark_paid(tx: &mut Tx, number: &str, at: &str) -> Result<bool> {
          AND status NOT IN ({})",
         closed.join(", ")
     ))
-    .bind(at)
-    .bind(number)
+    .bind(at.to_string())
+    .bind(number.as_str())
     .execute(&mut **tx)
     .await?
     .rows_affected();
@@ -140,7 +146,7 @@ pub async fn confirm(
     id: &str,
     txn: &str,
     amount: i64,
-    at: &str,
+    at: Timestamp,
     record: AuditRecord,
 ) -> Result<Confirmation> {
     let row = sqlx::query(&format!("SELECT {COLUMNS} FROM payments WHERE id = $1"))
@@ -160,7 +166,7 @@ pub async fn confirm(
             Confirmation::AlreadyConfirmed
         });
     }
-    if p.amount != amount {
+    if p.amount.dong() != amount {
         return Ok(Confirmation::AmountMismatch);
     }
     // The status in the WHERE clause makes two racing deliveries confirm it once.
@@ -169,7 +175,7 @@ pub async fn confirm(
          WHERE id = $3 AND status = 'pending'",
     )
     .bind(txn)
-    .bind(at)
+    .bind(at.to_string())
     .bind(id)
     .execute(&mut **tx)
     .await?

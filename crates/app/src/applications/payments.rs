@@ -13,12 +13,12 @@ use super::load_for;
 use crate::{Acting, App, Error, Kind, Result};
 
 /// What is still owed on an application, or why nothing can be paid.
-fn owed(app: &Application) -> Result<i64> {
+fn owed(app: &Application) -> Result<Money> {
     let payable = app.fee_payable.unwrap_or_default();
     if payable == Money::ZERO || app.fee_paid_at.is_some() || app.status.is_closed() {
         return Err(Error::conflict("nothing_to_pay"));
     }
-    Ok(payable.dong())
+    Ok(payable)
 }
 
 fn payment_id() -> Result<String> {
@@ -38,12 +38,12 @@ pub async fn start(
     let amount = owed(&found)?;
     let payment = Payment {
         id: payment_id()?,
-        number: found.number.to_string(),
+        number: found.number.clone(),
         amount,
         provider: gateway.to_owned(),
         provider_txn: None,
         status: "pending".into(),
-        created_at: sohoa_storage::applications::now().to_string(),
+        created_at: sohoa_storage::applications::now(),
         paid_at: None,
         recorded_by: None,
     };
@@ -92,8 +92,8 @@ pub async fn confirm(
     .fields(["payment"])
     .purpose(format!("{payment_id} {txn}"));
     let mut tx = app.db.begin().await?;
-    let now = sohoa_storage::applications::now().to_string();
-    let outcome = store::confirm(&mut tx, payment_id, txn, amount, &now, record).await?;
+    let now = sohoa_storage::applications::now();
+    let outcome = store::confirm(&mut tx, payment_id, txn, amount, now, record).await?;
     tx.commit().await.map_err(StorageError::from)?;
     match outcome {
         Confirmation::Unknown => Err(Error::not_found("payment_not_found")),
@@ -112,16 +112,16 @@ pub async fn counter(app: &App, who: Acting<'_>, number: &str, receipt: &str) ->
         .filter(|r| r.chars().count() <= 64)
         .ok_or_else(|| Error::unprocessable("invalid_receipt").field("receipt"))?;
     let amount = owed(&found)?;
-    let now = sohoa_storage::applications::now().to_string();
+    let now = sohoa_storage::applications::now();
     let payment = Payment {
         id: payment_id()?,
-        number: found.number.to_string(),
+        number: found.number.clone(),
         amount,
         // Receipt books are the deciding agency's own: two wards may both issue "0001".
         provider: format!("counter:{}", found.agency_code),
         provider_txn: Some(receipt),
         status: "paid".into(),
-        created_at: now.clone(),
+        created_at: now,
         paid_at: Some(now),
         recorded_by: Some(who.actor()),
     };

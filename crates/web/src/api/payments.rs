@@ -96,12 +96,12 @@ impl From<Payment> for PaymentView {
     fn from(p: Payment) -> Self {
         Self {
             payment_id: p.id,
-            amount: p.amount,
+            amount: p.amount.dong(),
             provider: p.provider,
             provider_txn: p.provider_txn,
             status: p.status,
-            created_at: p.created_at,
-            paid_at: p.paid_at,
+            created_at: p.created_at.to_string(),
+            paid_at: p.paid_at.map(|t| t.to_string()),
             recorded_by: p.recorded_by,
         }
     }
@@ -135,7 +135,7 @@ pub async fn start(
     let gateway = state.config.payments.clone();
     let who = Acting::new(&caller.0, addr.as_deref());
     let payment = uc::start(&state, who, &number, gateway.as_ref().map(|g| g.name())).await?;
-    let (amount, number) = (payment.amount, payment.number);
+    let (amount, number) = (payment.amount.dong(), payment.number.to_string());
     let gateway =
         gateway.ok_or_else(|| AppError::internal("a payment started without a gateway"))?;
     Ok((
