@@ -549,15 +549,11 @@ pub async fn review(
     }
 }
 
-/// Indicators with their published values, and the names of the units they cover.
-#[derive(Debug, Default)]
-pub struct Dataset {
-    pub series: Vec<(Indicator, Vec<PublishedValue>)>,
-    pub unit_names: BTreeMap<String, String>,
-}
+/// Indicators, each with its published values.
+pub type Dataset = Vec<(Indicator, Vec<PublishedValue>)>;
 
 /// The indicators asked for by code (all when `codes` is empty), each with its published
-/// values in `range`, and the names of the units they cover.
+/// values in `range`.
 pub async fn dataset(app: &App, codes: &[String], range: &Range) -> Result<Dataset> {
     let all = store::all(&app.db).await?;
     let chosen: Vec<Indicator> = if codes.is_empty() {
@@ -579,12 +575,17 @@ pub async fn dataset(app: &App, codes: &[String], range: &Range) -> Result<Datas
         let values = values_of(app, &ind, range).await?;
         series.push((ind, values));
     }
-    let units: Vec<String> = series
+    Ok(series)
+}
+
+/// The names of the units a dataset covers, by code: what SDMX code lists need (a CSV
+/// export does without).
+pub async fn unit_names(app: &App, data: &Dataset) -> Result<BTreeMap<String, String>> {
+    let units: Vec<String> = data
         .iter()
         .flat_map(|(_, v)| v.iter().map(|x| x.unit_code.clone()))
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let unit_names = store::unit_names(&app.db, &units).await?;
-    Ok(Dataset { series, unit_names })
+    Ok(store::unit_names(&app.db, &units).await?)
 }

@@ -532,7 +532,7 @@ pub async fn export_csv(
     State(state): State<AppState>,
     ApiQuery(p): ApiQuery<ExportParams>,
 ) -> ApiResult<Response> {
-    let data = dataset(&state, &p).await?.series;
+    let data = dataset(&state, &p).await?;
     let mut w = crate::csv::Writer::new(&[
         "indicator_code",
         "name_vi",
@@ -570,7 +570,8 @@ pub async fn sdmx_data(
     ApiQuery(p): ApiQuery<ExportParams>,
 ) -> ApiResult<Response> {
     let data = dataset(&state, &p).await?;
-    let msg = super::sdmx::data_message(&data.series, &data.unit_names);
+    let names = uc::unit_names(&state, &data).await?;
+    let msg = super::sdmx::data_message(&data, &names);
     Ok(super::sdmx::response(super::sdmx::DATA_MEDIA_TYPE, &msg))
 }
 
@@ -584,7 +585,8 @@ pub async fn sdmx_structure(
     ApiQuery(p): ApiQuery<ExportParams>,
 ) -> ApiResult<Response> {
     let data = dataset(&state, &p).await?;
-    let msg = super::sdmx::structure_message(&data.series, &data.unit_names);
+    let names = uc::unit_names(&state, &data).await?;
+    let msg = super::sdmx::structure_message(&data, &names);
     Ok(super::sdmx::response(
         super::sdmx::STRUCTURE_MEDIA_TYPE,
         &msg,
