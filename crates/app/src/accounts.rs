@@ -219,6 +219,5 @@ pub async fn notifications(app: &App, who: &Principal) -> Result<(Vec<Notificati
 /// Marks every notification of the signed-in citizen read; how many were unread.
 pub async fn mark_notifications_read(app: &App, who: &Principal) -> Result<u64> {
     let me = crate::documents::own_id(who)?;
-    let now = Timestamp::now().to_string();
-    Ok(sohoa_storage::notifications::mark_read(&app.db, me.as_str(), &now).await?)
+    Ok(sohoa_storage::notifications::mark_read(&app.db, me.as_str(), Timestamp::now()).await?)
 }

@@ -63,7 +63,7 @@ async fn grantee(app: &App, g: &Grantee<'_>) -> Result<Consumer> {
     }
 }
 
-fn valid_until(until: Option<&str>, one_off: bool) -> Result<Option<String>> {
+fn valid_until(until: Option<&str>, one_off: bool) -> Result<Option<Timestamp>> {
     let invalid = || Error::unprocessable("invalid_valid_until").field("valid_until");
     match (until, one_off) {
         (None, true) => Ok(None),
@@ -73,7 +73,7 @@ fn valid_until(until: Option<&str>, one_off: bool) -> Result<Option<String>> {
             if t <= Timestamp::now() || t > crate::identity::later(LONGEST) {
                 return Err(invalid());
             }
-            Ok(Some(t.to_string()))
+            Ok(Some(t))
         }
     }
 }
@@ -93,7 +93,7 @@ pub async fn give(app: &App, who: Acting<'_>, c: NewConsent<'_>) -> Result<Conse
         purpose: &purpose,
         fields: &fields,
         one_off: c.one_off,
-        valid_until: valid_until.as_deref(),
+        valid_until,
     };
     let record = AuditRecord::new(who.actor(), "consent.create", "citizen", me.as_str())
         // The grantee, agency or enterprise, is named beside the citizen who consented.

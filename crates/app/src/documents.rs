@@ -42,12 +42,12 @@ pub async fn keep(
     let sha256 = blocking(move || store.put(&bytes)).await??;
     let doc = Document {
         id: format!("doc_{}", hex::encode(crate::random_bytes::<12>()?)),
-        owner: me.to_string(),
+        owner: me.clone(),
         sha256,
         size,
         media_type: media.to_owned(),
         name,
-        created_at: sohoa_storage::applications::now().to_string(),
+        created_at: sohoa_storage::applications::now(),
     };
     let record = AuditRecord::new(who.actor(), "document.upload", "document", &doc.id)
         .client_addr(who.addr());
@@ -68,7 +68,7 @@ pub async fn read_own(app: &App, who: &Principal, id: &str) -> Result<(Document,
     let me = own_id(who)?;
     let doc = files::get(&app.db, id)
         .await?
-        .filter(|d| d.owner == me.as_str())
+        .filter(|d| &d.owner == me)
         .ok_or_else(|| Error::not_found("document_not_found"))?;
     let bytes = bytes_of(app, &doc).await?;
     Ok((doc, bytes))

@@ -9,8 +9,8 @@ use sha2::{Digest, Sha256};
 use sohoa_domain::agency::AgencyCode;
 use sohoa_domain::audit::{AuditRecord, Outcome};
 use sohoa_domain::identity::{verify_password, Username};
-use sohoa_domain::policy::{Principal, Role, Staff};
-use sohoa_domain::{CitizenId, TaxCode, Timestamp, UnitCode};
+use sohoa_domain::policy::{Principal, Staff};
+use sohoa_domain::{CitizenId, TaxCode, Timestamp};
 use sohoa_storage::accounts::{self, Holder, SessionOwner, StaffAccount};
 use sohoa_storage::sharing::KeyKind;
 use sohoa_storage::{audit, StorageError, Tx};
@@ -152,36 +152,22 @@ pub async fn consumer_of(
 /// has expired, was ended, or never was.
 pub async fn session(app: &App, token: &str) -> Result<Option<(Principal, String)>> {
     let digest = hex::encode(token_digest(token));
-    let now = Timestamp::now().to_string();
-    let principal = match accounts::session_owner(&app.db, &digest, &now).await? {
+    let principal = match accounts::session_owner(&app.db, &digest, Timestamp::now()).await? {
         None => return Ok(None),
-        Some(SessionOwner::Citizen(id)) => {
-            Principal::Citizen(CitizenId::parse(&id).map_err(Error::internal)?)
-        }
-        Some(SessionOwner::Staff(s)) => Principal::Staff(staff_of(&s)?),
+        Some(SessionOwner::Citizen(id)) => Principal::Citizen(id),
+        Some(SessionOwner::Staff(s)) => Principal::Staff(staff_of(&s)),
     };
     Ok(Some((principal, digest)))
 }
 
 /// The policy's view of a stored staff account.
-pub fn staff_of(s: &StaffAccount) -> Result<Staff> {
-    let bad = |what: &str| Error::internal(format!("staff {}: stored {what}", s.username));
-    Ok(Staff {
+pub fn staff_of(s: &StaffAccount) -> Staff {
+    Staff {
         username: s.username.clone(),
-        role: Role::parse(&s.role).ok_or_else(|| bad("role"))?,
-        agency: s
-            .agency_code
-            .as_deref()
-            .map(AgencyCode::parse)
-            .transpose()
-            .map_err(|_| bad("agency"))?,
-        unit: s
-            .unit_code
-            .as_deref()
-            .map(UnitCode::parse)
-            .transpose()
-            .map_err(|_| bad("unit"))?,
-    })
+        role: s.role,
+        agency: s.agency_code.clone(),
+        unit: s.unit_code.clone(),
+    }
 }
 
 /// A real hash of a password nobody has: verifying against it when the account does not
@@ -216,7 +202,7 @@ pub struct SignIn<'a> {
 }
 
 /// The account an attempt names: who holds it, its password's hash, locked until when.
-type Found = (Holder, String, Option<String>);
+type Found = (Holder, String, Option<Timestamp>);
 
 async fn account_of(
     app: &App,
@@ -240,8 +226,7 @@ async fn account_of(
 async fn failed(app: &App, holder: Option<Holder>, record: &AuditRecord) -> Result<()> {
     let mut tx = app.db.begin().await?;
     if let Some(holder) = holder {
-        let until = later(LOCKOUT).to_string();
-        accounts::record_failure(&mut tx, holder, MAX_FAILURES, &until).await?;
+        accounts::record_failure(&mut tx, holder, MAX_FAILURES, later(LOCKOUT)).await?;
     }
     audit::append(&mut tx, record).await?;
     tx.commit().await.map_err(StorageError::from)?;
@@ -298,8 +283,7 @@ pub async fn sign_in(app: &App, s: SignIn<'_>) -> Result<SignedIn> {
     }
     let found = account_of(app, citizen.as_ref(), username.as_ref()).await?;
     let now = Timestamp::now();
-    let locked = found.as_ref().and_then(|f| f.2.as_deref());
-    if let Some(until) = locked.and_then(|u| Timestamp::parse(u).ok()) {
+    if let Some(until) = found.as_ref().and_then(|f| f.2) {
         if until > now {
             app.audit.record(record(Outcome::Denied)).await?;
             let secs = (until.datetime() - now.datetime()).whole_seconds().max(1);

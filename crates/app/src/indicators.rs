@@ -412,11 +412,11 @@ pub async fn values_of(app: &App, ind: &Indicator, r: &Range) -> Result<Vec<Publ
         return Ok(rows
             .into_iter()
             .map(|p: Published| PublishedValue {
-                unit_code: p.unit,
-                period: p.period,
+                unit_code: p.unit.to_string(),
+                period: p.period.to_string(),
                 value: p.value,
                 revision: Some(p.revision),
-                approved_at: Some(p.approved_at),
+                approved_at: Some(p.approved_at.to_string()),
             })
             .collect());
     };
@@ -424,29 +424,22 @@ pub async fn values_of(app: &App, ind: &Indicator, r: &Range) -> Result<Vec<Publ
     let wider = r.from.map(|p| p.a_year_before().to_string());
     let inputs: Vec<String> = formula.inputs().iter().map(|c| c.to_string()).collect();
     let rows = store::published(&app.db, &inputs, unit, wider.as_deref(), to.as_deref()).await?;
-    let mut table: BTreeMap<(String, String, String), f64> = BTreeMap::new();
-    let mut keys: BTreeSet<(String, String)> = BTreeSet::new();
+    let mut table: BTreeMap<(IndicatorCode, UnitCode, Period), f64> = BTreeMap::new();
+    let mut keys: BTreeSet<(UnitCode, Period)> = BTreeSet::new();
     for p in rows {
-        keys.insert((p.unit.clone(), p.period.clone()));
+        keys.insert((p.unit.clone(), p.period));
         table.insert((p.code, p.unit, p.period), p.value);
     }
     let mut out = Vec::new();
     for (u, period) in keys {
-        if from.as_deref().is_some_and(|f| period.as_str() < f) {
+        if r.from.is_some_and(|f| period < f) {
             continue;
         }
-        let Ok(p) = Period::parse(&period) else {
-            continue;
-        };
-        let at = |c: &IndicatorCode, q: Period| {
-            table
-                .get(&(c.to_string(), u.clone(), q.to_string()))
-                .copied()
-        };
-        if let Some(v) = formula.eval(p, at) {
+        let at = |c: &IndicatorCode, q: Period| table.get(&(c.clone(), u.clone(), q)).copied();
+        if let Some(v) = formula.eval(period, at) {
             out.push(PublishedValue {
-                unit_code: u.clone(),
-                period,
+                unit_code: u.to_string(),
+                period: period.to_string(),
                 value: v,
                 revision: None,
                 approved_at: None,

@@ -243,13 +243,12 @@ pub async fn revoke_grant(app: &App, who: Acting<'_>, grant_id: &str) -> Result<
     let not_found = || Error::not_found("grant_not_found");
     let id: i64 = grant_id.parse().map_err(|_| not_found())?;
     let grant = store::grant(&app.db, id).await?.ok_or_else(not_found)?;
-    let agency = AgencyCode::parse(&grant.agency_code).map_err(Error::internal)?;
-    let target = Target::agency(&agency);
+    let target = Target::agency(&grant.agency_code);
     if authorize(who.principal, Action::ManageAgencyAccess, &target).is_err() {
         return Err(not_found());
     }
     let record = AuditRecord::new(who.actor(), "grant.revoke", "grant", id.to_string())
-        .actor_unit(Some(grant.agency_code.clone()))
+        .actor_unit(Some(grant.agency_code.to_string()))
         .client_addr(who.addr());
     let mut tx = app.db.begin().await?;
     if !store::revoke_grant(&mut tx, id, record).await? {
@@ -396,8 +395,14 @@ async fn allowed(
     };
     let consents = match key {
         RecordKey::Citizen(id) if !grants_suffice => {
-            let now = sohoa_domain::Timestamp::now().to_string();
-            store::live_consents(&app.db, id.as_str(), consumer, purpose, &now).await?
+            store::live_consents(
+                &app.db,
+                id.as_str(),
+                consumer,
+                purpose,
+                sohoa_domain::Timestamp::now(),
+            )
+            .await?
         }
         _ => Vec::new(),
     };

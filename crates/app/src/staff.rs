@@ -254,7 +254,7 @@ pub async fn disable(app: &App, who: Acting<'_>, username: &str) -> Result<()> {
         .await?
         .filter(|s| s.disabled_at.is_none())
         .ok_or_else(not_found)?;
-    let staff = crate::identity::staff_of(&account)?;
+    let staff = crate::identity::staff_of(&account);
     let target = Target {
         agency: staff.agency.as_ref(),
         unit: staff.unit.as_ref(),
@@ -263,7 +263,7 @@ pub async fn disable(app: &App, who: Acting<'_>, username: &str) -> Result<()> {
     };
     authorize(who.principal, Action::ManageStaff, &target).map_err(|_| not_found())?;
     let record = AuditRecord::new(who.actor(), "staff.disable", "staff", &account.username)
-        .actor_unit(account.agency_code.clone())
+        .actor_unit(account.agency_code.as_ref().map(ToString::to_string))
         .client_addr(who.addr());
     let mut tx = app.db.begin().await?;
     if !accounts::disable_staff(&mut tx, &account.username, record).await? {

@@ -145,13 +145,13 @@ pub fn parse_fields<S: AsRef<str>>(
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Grant {
     pub grant_id: i64,
-    pub agency_code: String,
+    pub agency_code: AgencyCode,
     pub registry: RegistryName,
     pub purpose: Purpose,
     pub fields: Vec<String>,
     pub legal_basis: String,
-    pub created_at: String,
-    pub revoked_at: Option<String>,
+    pub created_at: crate::Timestamp,
+    pub revoked_at: Option<crate::Timestamp>,
 }
 
 #[cfg(test)]

@@ -85,6 +85,11 @@ impl Timestamp {
         self.0
     }
 
+    /// The day the instant falls on in the city.
+    pub fn local_date(self) -> time::Date {
+        self.0.to_offset(VIETNAM).date()
+    }
+
     /// The instant as shown to people in the city: local time, minute precision.
     pub fn local_display(self) -> String {
         let t = self.0.to_offset(VIETNAM);
@@ -96,6 +101,13 @@ impl Timestamp {
             t.hour(),
             t.minute()
         )
+    }
+}
+
+/// As stored and as the API writes it: RFC 3339 in UTC, microseconds.
+impl serde::Serialize for Timestamp {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
     }
 }
 

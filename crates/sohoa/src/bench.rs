@@ -558,11 +558,11 @@ impl ReportDraw {
         };
         let resolved_at = status.is_settled().then(|| {
             let t = created + time::Duration::minutes((rng.draw() % (20 * 24 * 60)) as i64 + 30);
-            sohoa_domain::Timestamp::from_datetime(t.min(now)).to_string()
+            sohoa_domain::Timestamp::from_datetime(t.min(now))
         });
         let rating = (status == ReportStatus::Closed && rng.draw() % 10 < 6)
             .then(|| (1 + rng.draw() % 5) as i64);
-        let created_at = sohoa_domain::Timestamp::from_datetime(created).to_string();
+        let created_at = sohoa_domain::Timestamp::from_datetime(created);
         let id = format!("PB-{:016X}", rng.draw());
         sohoa_storage::feedback::Report {
             token: format!("tk-{id}"),
@@ -583,8 +583,8 @@ impl ReportDraw {
             supporters: (rng.draw() % 4) as i64,
             status_note: None,
             resolution_note: resolved_at.as_ref().map(|_| "Đã xử lý".to_owned()),
-            updated_at: resolved_at.clone().unwrap_or_else(|| created_at.clone()),
-            due_on: (created.date() + time::Duration::days(5)).to_string(),
+            updated_at: resolved_at.unwrap_or(created_at),
+            due_on: created.date() + time::Duration::days(5),
             resolved_at,
             rating,
             rating_comment: None,

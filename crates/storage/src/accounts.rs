@@ -1,17 +1,25 @@
 //! Local accounts (citizens' and staff's) and the sessions they sign in to.
 
+use sohoa_domain::agency::AgencyCode;
 use sohoa_domain::audit::AuditRecord;
-use sohoa_domain::Timestamp;
+use sohoa_domain::policy::Role;
+use sohoa_domain::{CitizenId, Timestamp, UnitCode};
 
-use crate::{audit, int, opt_int, opt_text, text, Db, Result, StorageError, Tx};
+use crate::{
+    audit, int, opt_int, opt_parsed, opt_text, parsed, stamp, text, Db, Result, StorageError, Tx,
+};
 
 #[derive(Debug, Clone)]
 pub struct Account {
     pub account_id: i64,
-    pub citizen_id: String,
+    pub citizen_id: CitizenId,
     pub password_hash: String,
     pub failed_logins: i64,
-    pub locked_until: Option<String>,
+    pub locked_until: Option<Timestamp>,
+}
+
+fn parse_citizen(s: &str) -> Option<CitizenId> {
+    CitizenId::parse(s).ok()
 }
 
 /// A holder's second factor: the enrolled secret (hex), one being enrolled, and the step
@@ -57,10 +65,10 @@ pub async fn by_citizen(db: &Db, citizen_id: &str) -> Result<Option<Account>> {
     row.map(|r| {
         Ok(Account {
             account_id: int(&r, "account_id")?,
-            citizen_id: text(&r, "citizen_id")?,
+            citizen_id: parsed(&r, "accounts", "citizen_id", parse_citizen)?,
             password_hash: text(&r, "password_hash")?,
             failed_logins: int(&r, "failed_logins")?,
-            locked_until: opt_text(&r, "locked_until")?,
+            locked_until: opt_parsed(&r, "accounts", "locked_until", stamp)?,
         })
     })
     .transpose()
@@ -89,7 +97,7 @@ pub async fn record_failure(
     tx: &mut Tx,
     holder: Holder,
     max_failures: i64,
-    lock_until: &str,
+    lock_until: Timestamp,
 ) -> Result<i64> {
     let (table, key, id) = holder.table();
     let row = sqlx::query(&format!(
@@ -103,7 +111,7 @@ pub async fn record_failure(
         sqlx::query(&format!(
             "UPDATE {table} SET locked_until = $1, failed_logins = 0 WHERE {key} = $2"
         ))
-        .bind(lock_until)
+        .bind(lock_until.to_string())
         .bind(id)
         .execute(&mut **tx)
         .await?;
@@ -240,13 +248,17 @@ pub async fn use_totp_step(tx: &mut Tx, holder: Holder, step: i64) -> Result<boo
 /// Who holds a live session.
 #[derive(Debug, Clone)]
 pub enum SessionOwner {
-    Citizen(String),
+    Citizen(CitizenId),
     Staff(Box<StaffAccount>),
 }
 
 /// The holder of a live session, if the token's digest names one that has neither expired
 /// (at `now`) nor been revoked, and whose account is not disabled.
-pub async fn session_owner(db: &Db, token_sha256: &str, now: &str) -> Result<Option<SessionOwner>> {
+pub async fn session_owner(
+    db: &Db,
+    token_sha256: &str,
+    now: Timestamp,
+) -> Result<Option<SessionOwner>> {
     let row = sqlx::query(&format!(
         "SELECT a.citizen_id, {STAFF_COLUMNS} FROM sessions s \
          LEFT JOIN accounts a ON a.account_id = s.account_id \
@@ -254,11 +266,11 @@ pub async fn session_owner(db: &Db, token_sha256: &str, now: &str) -> Result<Opt
          WHERE s.token_sha256 = $1 AND s.revoked_at IS NULL AND s.expires_at > $2"
     ))
     .bind(token_sha256)
-    .bind(now)
+    .bind(now.to_string())
     .fetch_optional(db.reader())
     .await?;
     let Some(row) = row else { return Ok(None) };
-    if let Some(citizen) = opt_text(&row, "citizen_id")? {
+    if let Some(citizen) = opt_parsed(&row, "accounts", "citizen_id", parse_citizen)? {
         return Ok(Some(SessionOwner::Citizen(citizen)));
     }
     let staff = staff_from_row(&row)?;
@@ -286,35 +298,38 @@ pub struct StaffAccount {
     pub staff_id: i64,
     pub username: String,
     pub display_name: String,
-    pub role: String,
-    pub agency_code: Option<String>,
-    pub unit_code: Option<String>,
+    pub role: Role,
+    pub agency_code: Option<AgencyCode>,
+    pub unit_code: Option<UnitCode>,
     pub password_hash: String,
     pub failed_logins: i64,
-    pub locked_until: Option<String>,
-    pub created_at: String,
+    pub locked_until: Option<Timestamp>,
+    pub created_at: Timestamp,
+    /// The audit log's actor who opened it.
     pub created_by: String,
-    pub disabled_at: Option<String>,
+    pub disabled_at: Option<Timestamp>,
 }
 
 const STAFF_COLUMNS: &str = "st.staff_id, st.username, st.display_name, st.role, st.agency_code, \
      st.unit_code, st.password_hash, st.failed_logins, st.locked_until, st.created_at, \
      st.created_by, st.disabled_at";
 
+const S: &str = "staff";
+
 fn staff_from_row(r: &sqlx::any::AnyRow) -> Result<StaffAccount> {
     Ok(StaffAccount {
         staff_id: int(r, "staff_id")?,
         username: text(r, "username")?,
         display_name: text(r, "display_name")?,
-        role: text(r, "role")?,
-        agency_code: opt_text(r, "agency_code")?,
-        unit_code: opt_text(r, "unit_code")?,
+        role: parsed(r, S, "role", Role::parse)?,
+        agency_code: opt_parsed(r, S, "agency_code", |a| AgencyCode::parse(a).ok())?,
+        unit_code: opt_parsed(r, S, "unit_code", |u| UnitCode::parse(u).ok())?,
         password_hash: text(r, "password_hash")?,
         failed_logins: int(r, "failed_logins")?,
-        locked_until: opt_text(r, "locked_until")?,
-        created_at: text(r, "created_at")?,
+        locked_until: opt_parsed(r, S, "locked_until", stamp)?,
+        created_at: parsed(r, S, "created_at", stamp)?,
         created_by: text(r, "created_by")?,
-        disabled_at: opt_text(r, "disabled_at")?,
+        disabled_at: opt_parsed(r, S, "disabled_at", stamp)?,
     })
 }
 

@@ -25,7 +25,7 @@ pub struct Event {
     pub from_status: Option<Status>,
     pub to_status: Status,
     pub actor: String,
-    pub at: String,
+    pub at: sohoa_domain::Timestamp,
     pub comment: Option<String>,
 }
 
@@ -455,7 +455,7 @@ pub async fn events(db: &Db, number: &str) -> Result<Vec<Event>> {
                     .transpose()?,
                 to_status: status(r, "to_status")?,
                 actor: text(r, "actor")?,
-                at: text(r, "at")?,
+                at: parsed(r, "application_events", "at", stamp)?,
                 comment: opt_text(r, "comment")?,
             })
         })

@@ -10,9 +10,10 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use sohoa_domain::audit::AuditRecord;
+use sohoa_domain::{CitizenId, Timestamp};
 use sqlx::any::AnyRow;
 
-use crate::{audit, int, text, Db, Result, StorageError, Tx};
+use crate::{audit, int, parsed, stamp, text, Db, Result, StorageError, Tx};
 
 /// Where uploaded bytes are kept, by their SHA-256 (lower-case hex).
 pub trait BlobStore: Send + Sync + std::fmt::Debug {
@@ -108,12 +109,13 @@ impl BlobStore for FsBlobStore {
 #[derive(Debug, Clone)]
 pub struct Document {
     pub id: String,
-    pub owner: String,
+    /// The citizen whose store it is in.
+    pub owner: CitizenId,
     pub sha256: String,
     pub size: i64,
     pub media_type: String,
     pub name: String,
-    pub created_at: String,
+    pub created_at: Timestamp,
 }
 
 const COLUMNS: &str = "id, owner, sha256, size, media_type, name, created_at";
@@ -121,12 +123,12 @@ const COLUMNS: &str = "id, owner, sha256, size, media_type, name, created_at";
 fn from_row(r: &AnyRow) -> Result<Document> {
     Ok(Document {
         id: text(r, "id")?,
-        owner: text(r, "owner")?,
+        owner: parsed(r, "documents", "owner", |o| CitizenId::parse(o).ok())?,
         sha256: text(r, "sha256")?,
         size: int(r, "size")?,
         media_type: text(r, "media_type")?,
         name: text(r, "name")?,
-        created_at: text(r, "created_at")?,
+        created_at: parsed(r, "documents", "created_at", stamp)?,
     })
 }
 
@@ -136,7 +138,7 @@ pub async fn add(tx: &mut Tx, doc: &Document, record: AuditRecord) -> Result<Doc
     let existing = sqlx::query(&format!(
         "SELECT {COLUMNS} FROM documents WHERE owner = $1 AND sha256 = $2"
     ))
-    .bind(&doc.owner)
+    .bind(doc.owner.as_str())
     .bind(&doc.sha256)
     .fetch_optional(&mut **tx)
     .await?;
@@ -147,12 +149,12 @@ pub async fn add(tx: &mut Tx, doc: &Document, record: AuditRecord) -> Result<Doc
         "INSERT INTO documents ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
     ))
     .bind(&doc.id)
-    .bind(&doc.owner)
+    .bind(doc.owner.as_str())
     .bind(&doc.sha256)
     .bind(doc.size)
     .bind(&doc.media_type)
     .bind(&doc.name)
-    .bind(&doc.created_at)
+    .bind(doc.created_at.to_string())
     .execute(&mut **tx)
     .await?;
     let mut record = record.fields(["document"]);

@@ -2,7 +2,7 @@
 //! of each indicator × unit × period (`indicator_current`), and strategic tasks.
 
 use sohoa_domain::audit::AuditRecord;
-use sohoa_domain::indicators::{Indicator, Review};
+use sohoa_domain::indicators::{Indicator, IndicatorCode, Period, Review};
 use sohoa_domain::tasks::TaskStatus;
 use sqlx::any::AnyRow;
 
@@ -12,8 +12,18 @@ use crate::{
 };
 use sohoa_domain::agency::AgencyCode;
 use sohoa_domain::registry::date_text;
-use sohoa_domain::Timestamp;
+use sohoa_domain::{Timestamp, UnitCode};
 use time::Date;
+
+fn parse_code(s: &str) -> Option<IndicatorCode> {
+    IndicatorCode::parse(s).ok()
+}
+fn parse_unit(s: &str) -> Option<UnitCode> {
+    UnitCode::parse(s).ok()
+}
+fn parse_period(s: &str) -> Option<Period> {
+    Period::parse(s).ok()
+}
 
 fn definition(row: &AnyRow) -> Result<Indicator> {
     let json = text(row, "definition")?;
@@ -89,9 +99,9 @@ pub struct NewValue {
 /// One revision of a value, with its review.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Revision {
-    pub code: String,
-    pub period: String,
-    pub unit: String,
+    pub code: IndicatorCode,
+    pub period: Period,
+    pub unit: UnitCode,
     pub revision: i64,
     pub value: f64,
     pub status: Review,
@@ -99,21 +109,23 @@ pub struct Revision {
     pub change: Option<f64>,
     pub digital: bool,
     pub entered_by: String,
-    pub entered_at: String,
+    pub entered_at: Timestamp,
     pub reviewed_by: Option<String>,
-    pub reviewed_at: Option<String>,
+    pub reviewed_at: Option<Timestamp>,
     pub review_note: Option<String>,
 }
 
 const REVISION_COLUMNS: &str = "indicator_code, period, unit_code, revision, value, status, \
     flagged, flagged_change, digital, entered_by, entered_at, reviewed_by, reviewed_at, review_note";
 
+const R: &str = "indicator_values";
+
 fn revision(r: &AnyRow) -> Result<Revision> {
     let status = text(r, "status")?;
     Ok(Revision {
-        code: text(r, "indicator_code")?,
-        period: text(r, "period")?,
-        unit: text(r, "unit_code")?,
+        code: parsed(r, R, "indicator_code", parse_code)?,
+        period: parsed(r, R, "period", parse_period)?,
+        unit: parsed(r, R, "unit_code", parse_unit)?,
         revision: int(r, "revision")?,
         value: float(r, "value")?,
         status: Review::parse(&status)
@@ -122,9 +134,9 @@ fn revision(r: &AnyRow) -> Result<Revision> {
         change: opt_float(r, "flagged_change")?,
         digital: int(r, "digital")? != 0,
         entered_by: text(r, "entered_by")?,
-        entered_at: text(r, "entered_at")?,
+        entered_at: parsed(r, R, "entered_at", stamp)?,
         reviewed_by: opt_text(r, "reviewed_by")?,
-        reviewed_at: opt_text(r, "reviewed_at")?,
+        reviewed_at: opt_parsed(r, R, "reviewed_at", stamp)?,
         review_note: opt_text(r, "review_note")?,
     })
 }
@@ -339,12 +351,12 @@ pub async fn review(
 /// A published (approved) value.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Published {
-    pub code: String,
-    pub unit: String,
-    pub period: String,
+    pub code: IndicatorCode,
+    pub unit: UnitCode,
+    pub period: Period,
     pub value: f64,
     pub revision: i64,
-    pub approved_at: String,
+    pub approved_at: Timestamp,
 }
 
 /// The published values of `codes` (all units when `unit` is `None`), periods within
@@ -385,13 +397,14 @@ pub async fn published(
         .await?
         .iter()
         .map(|r| {
+            const C: &str = "indicator_current";
             Ok(Published {
-                code: text(r, "indicator_code")?,
-                unit: text(r, "unit_code")?,
-                period: text(r, "period")?,
+                code: parsed(r, C, "indicator_code", parse_code)?,
+                unit: parsed(r, C, "unit_code", parse_unit)?,
+                period: parsed(r, C, "period", parse_period)?,
                 value: float(r, "value")?,
                 revision: int(r, "revision")?,
-                approved_at: text(r, "approved_at")?,
+                approved_at: parsed(r, C, "approved_at", stamp)?,
             })
         })
         .collect()

@@ -491,20 +491,6 @@ pub(crate) fn opt_float(row: &AnyRow, col: &str) -> Result<Option<f64>> {
         .map_err(StorageError::from)
 }
 
-/// The day, in the city's time, of a stored instant.
-pub(crate) fn local_date(at: &str) -> Result<time::Date> {
-    let t = sohoa_domain::Timestamp::parse(at)
-        .map_err(|_| StorageError::Corrupt(format!("time {at}")))?;
-    Ok(local_day(t))
-}
-
-/// The day `t` falls on in Vietnam.
-pub(crate) fn local_day(t: sohoa_domain::Timestamp) -> time::Date {
-    t.datetime()
-        .to_offset(sohoa_domain::timestamp::VIETNAM)
-        .date()
-}
-
 /// A query on either backend, for helpers that bind a row's values.
 pub(crate) type AnyQuery<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>;
 

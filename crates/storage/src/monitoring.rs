@@ -279,13 +279,13 @@ impl Shape {
             ));
         }
         if let Some(at) = app.decided_at {
-            let day = crate::local_day(at);
+            let day = at.local_date();
             // Same rule as the service evaluation: on time when decided on or before the
             // due day, or when there was none.
             let on_time = app.due_on.is_none_or(|due| day <= due);
             let start = match received {
                 Some(r) => r,
-                None => crate::local_day(app.submitted_at.unwrap_or(app.created_at)),
+                None => app.submitted_at.unwrap_or(app.created_at).local_date(),
             };
             let days = (day - start).whole_days().max(0);
             let mut flow = Flow {

@@ -4,10 +4,12 @@
 //! send`); it looks the contact up when it sends, so no address is copied out of the sealed
 //! registry.
 
+use sohoa_domain::services::application::ApplicationNumber;
 use sohoa_domain::services::workflow::Status;
+use sohoa_domain::Timestamp;
 use sqlx::any::AnyRow;
 
-use crate::{int, opt_text, text, Db, Result, Tx};
+use crate::{int, opt_parsed, parsed, stamp, text, Db, Result, Tx};
 
 /// A new id that sorts by creation time (microseconds, then 8 random bytes), so the ids of
 /// one batch land side by side at the end of the index instead of on random pages.
@@ -127,21 +129,23 @@ pub async fn enqueue(
 #[derive(Debug, Clone)]
 pub struct Notification {
     pub id: String,
-    pub number: String,
+    pub number: ApplicationNumber,
     pub status: Status,
-    pub created_at: String,
-    pub read_at: Option<String>,
+    pub created_at: Timestamp,
+    pub read_at: Option<Timestamp>,
 }
+
+const T: &str = "notifications";
 
 fn from_row(r: &AnyRow) -> Result<Notification> {
     let s = text(r, "status")?;
     Ok(Notification {
         id: text(r, "id")?,
-        number: text(r, "number")?,
+        number: parsed(r, T, "number", ApplicationNumber::parse)?,
         status: Status::parse(&s)
             .ok_or_else(|| crate::StorageError::Corrupt(format!("notification status {s}")))?,
-        created_at: text(r, "created_at")?,
-        read_at: opt_text(r, "read_at")?,
+        created_at: parsed(r, T, "created_at", stamp)?,
+        read_at: opt_parsed(r, T, "read_at", stamp)?,
     })
 }
 
@@ -168,12 +172,12 @@ pub async fn inbox(db: &Db, recipient: &str, limit: i64) -> Result<(Vec<Notifica
 }
 
 /// Marks every notification of `recipient` read.
-pub async fn mark_read(db: &Db, recipient: &str, at: &str) -> Result<u64> {
+pub async fn mark_read(db: &Db, recipient: &str, at: Timestamp) -> Result<u64> {
     let mut tx = db.begin().await?;
     let n = sqlx::query(
         "UPDATE notifications SET read_at = $1 WHERE recipient = $2 AND read_at IS NULL",
     )
-    .bind(at)
+    .bind(at.to_string())
     .bind(recipient)
     .execute(&mut *tx)
     .await?

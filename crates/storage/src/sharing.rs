@@ -3,10 +3,10 @@
 use sohoa_domain::agency::AgencyCode;
 use sohoa_domain::audit::AuditRecord;
 use sohoa_domain::sharing::{Consumer, Grant, Purpose, RegistryName};
-use sohoa_domain::{TaxCode, Timestamp};
+use sohoa_domain::{CitizenId, TaxCode, Timestamp};
 use sqlx::any::AnyRow;
 
-use crate::{audit, int, opt_text, text, Db, Result, StorageError, Tx};
+use crate::{audit, int, opt_parsed, opt_text, parsed, stamp, text, Db, Result, StorageError, Tx};
 
 /// Whose keys: agencies' or enterprises'. Each kind has its own table and token prefix, so
 /// a key never has to be looked up in two places.
@@ -182,14 +182,15 @@ fn grant_from_row(row: &AnyRow) -> Result<Grant> {
     let corrupt = |w: &str| StorageError::Corrupt(format!("grant {id}: {w}"));
     Ok(Grant {
         grant_id: id,
-        agency_code: text(row, "agency_code")?,
+        agency_code: AgencyCode::parse(&text(row, "agency_code")?)
+            .map_err(|_| corrupt("agency_code"))?,
         registry: RegistryName::parse(&text(row, "registry")?)
             .ok_or_else(|| corrupt("registry"))?,
         purpose: Purpose::parse(&text(row, "purpose")?).map_err(|_| corrupt("purpose"))?,
         fields: text(row, "fields")?.split(',').map(str::to_owned).collect(),
         legal_basis: text(row, "legal_basis")?,
-        created_at: text(row, "created_at")?,
-        revoked_at: opt_text(row, "revoked_at")?,
+        created_at: parsed(row, "grants", "created_at", stamp)?,
+        revoked_at: opt_parsed(row, "grants", "revoked_at", stamp)?,
     })
 }
 
@@ -299,17 +300,19 @@ pub async fn granted_fields(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Consent {
     pub consent_id: i64,
-    pub citizen_id: String,
+    pub citizen_id: CitizenId,
     /// Whom it lets read.
     pub grantee: Consumer,
-    pub purpose: String,
+    pub purpose: Purpose,
     pub fields: Vec<String>,
     pub one_off: bool,
-    pub valid_until: Option<String>,
-    pub created_at: String,
-    pub used_at: Option<String>,
-    pub revoked_at: Option<String>,
+    pub valid_until: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub used_at: Option<Timestamp>,
+    pub revoked_at: Option<Timestamp>,
 }
+
+const C: &str = "consents";
 
 const CONSENT_COLUMNS: &str =
     "consent_id, citizen_id, agency_code, enterprise_tax_code, purpose, fields, one_off, valid_until, created_at, used_at, revoked_at";
@@ -327,15 +330,15 @@ fn consent_from_row(row: &AnyRow) -> Result<Consent> {
     };
     Ok(Consent {
         consent_id: id,
-        citizen_id: text(row, "citizen_id")?,
+        citizen_id: parsed(row, C, "citizen_id", |s| CitizenId::parse(s).ok())?,
         grantee,
-        purpose: text(row, "purpose")?,
+        purpose: parsed(row, C, "purpose", |s| Purpose::parse(s).ok())?,
         fields: text(row, "fields")?.split(',').map(str::to_owned).collect(),
         one_off: int(row, "one_off")? == 1,
-        valid_until: opt_text(row, "valid_until")?,
-        created_at: text(row, "created_at")?,
-        used_at: opt_text(row, "used_at")?,
-        revoked_at: opt_text(row, "revoked_at")?,
+        valid_until: opt_parsed(row, C, "valid_until", stamp)?,
+        created_at: parsed(row, C, "created_at", stamp)?,
+        used_at: opt_parsed(row, C, "used_at", stamp)?,
+        revoked_at: opt_parsed(row, C, "revoked_at", stamp)?,
     })
 }
 
@@ -347,7 +350,7 @@ pub struct NewConsent<'a> {
     pub purpose: &'a Purpose,
     pub fields: &'a [&'static str],
     pub one_off: bool,
-    pub valid_until: Option<&'a str>,
+    pub valid_until: Option<Timestamp>,
 }
 
 pub async fn create_consent(
@@ -365,7 +368,7 @@ pub async fn create_consent(
     .bind(new.purpose.as_str())
     .bind(new.fields.join(","))
     .bind(i64::from(new.one_off))
-    .bind(new.valid_until)
+    .bind(new.valid_until.map(|t| t.to_string()))
     .bind(Timestamp::now().to_string())
     .fetch_one(&mut **tx)
     .await?;
@@ -418,7 +421,7 @@ pub async fn live_consents(
     citizen_id: &str,
     grantee: &Consumer,
     purpose: &Purpose,
-    now: &str,
+    now: Timestamp,
 ) -> Result<Vec<Consent>> {
     let column = match grantee {
         Consumer::Agency(_) => "agency_code",
@@ -431,7 +434,7 @@ pub async fn live_consents(
     .bind(citizen_id)
     .bind(grantee.code())
     .bind(purpose.as_str())
-    .bind(now)
+    .bind(now.to_string())
     .fetch_all(db.reader())
     .await?;
     rows.iter().map(consent_from_row).collect()

@@ -166,8 +166,7 @@ fn not_found(format: Format) -> Response {
 }
 
 /// ISO 8601 with the city's offset, as Open311 clients expect local times.
-fn local_time(stored: &str) -> Option<String> {
-    let t = Timestamp::parse(stored).ok()?;
+fn local_time(t: Timestamp) -> Option<String> {
     let local = t.datetime().to_offset(sohoa_domain::timestamp::VIETNAM);
     local
         .replace_nanosecond(0)
@@ -240,8 +239,8 @@ fn request(r: &Report, categories: &[Category]) -> Node {
         ("description", text(&r.description)),
         ("agency_responsible", text(&r.agency_code)),
         ("service_notice", Node::Null),
-        ("requested_datetime", opt(local_time(&r.created_at))),
-        ("updated_datetime", opt(local_time(&r.updated_at))),
+        ("requested_datetime", opt(local_time(r.created_at))),
+        ("updated_datetime", opt(local_time(r.updated_at))),
         ("expected_datetime", text(expected)),
         ("address", opt(r.address.clone())),
         ("address_id", Node::Null),

@@ -282,7 +282,7 @@ async fn attempt(app: &App, who: Acting<'_>, cmd: FileApplication) -> Result<Fil
         from_status: None,
         to_status: row.status,
         actor: who.actor(),
-        at: row.created_at.to_string(),
+        at: row.created_at,
         comment: None,
     };
     Ok(Filed {
@@ -451,7 +451,7 @@ async fn check_documents(
         }
         let owned = sohoa_storage::files::get(&app.db, &a.document_id)
             .await?
-            .filter(|d| d.owner == applicant.as_str());
+            .filter(|d| &d.owner == applicant);
         if let Some(d) = owned {
             out.push((a.code.clone(), d));
         } else {

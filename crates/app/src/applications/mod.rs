@@ -17,7 +17,7 @@ pub mod results;
 pub use assist::{create_assist_code, AssistCode, ASSIST_CODE_LIFETIME};
 pub use file::{file, prepare, Attachment, Behalf, FileApplication, Filed, Idempotency, Prepared};
 pub use moves::{
-    assign, assign_to, bulk, deadline_of, move_to, transition, BulkAction, Transition,
+    assign, assign_to, bulk, deadline_of, move_to, overdue, transition, BulkAction, Transition,
 };
 pub use queue::{list, Assigned, ListQuery, Listed};
 pub use rating::{rate, Rated};

@@ -36,6 +36,11 @@ pub fn deadline_of(a: &Application) -> Option<Deadline> {
     })
 }
 
+/// Whether an application is overdue on `today`: its clock runs and the due day has passed.
+pub fn overdue(a: &Application, today: time::Date) -> bool {
+    a.status.clock_runs() && deadline_of(a).is_some_and(|d| d.overdue_on(today))
+}
+
 /// The comment of a move, cleaned; required where the move needs a reason.
 fn comment_of(t: &Transition) -> Result<Option<String>> {
     let comment = match t.comment.as_deref().map(clean_text) {
@@ -252,12 +257,10 @@ pub async fn assign_to(
     if let Some(u) = username {
         let officer = sohoa_storage::accounts::staff_by_username(&app.db, u).await?;
         let fits = officer.is_some_and(|o| {
-            o.role == Role::Officer.as_str()
+            o.role == Role::Officer
                 && o.disabled_at.is_none()
-                && o.agency_code.as_deref() == Some(found.agency_code.as_str())
-                && o.unit_code
-                    .as_deref()
-                    .is_none_or(|unit| unit == found.unit_code.as_str())
+                && o.agency_code.as_ref() == Some(&found.agency_code)
+                && o.unit_code.is_none_or(|unit| unit == found.unit_code)
         });
         if !fits {
             return Err(Error::unprocessable("invalid_assignee").field("username"));

@@ -53,7 +53,7 @@ pub async fn keep(
         content_type: media.to_owned(),
         size,
         uploaded_by: who.actor(),
-        at: Timestamp::now().to_string(),
+        at: Timestamp::now(),
     };
     let record =
         AuditRecord::new(who.actor(), "report.photo", "report", report_id).client_addr(who.addr());

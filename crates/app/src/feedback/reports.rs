@@ -28,6 +28,11 @@ pub async fn load(app: &App, id: &str) -> Result<Report> {
 }
 
 /// Whether `who` is the report's reporter: by session, or by the code they were given.
+/// Whether a report still waits for its answer after its due day.
+pub fn overdue(r: &Report, today: time::Date) -> bool {
+    !r.status.is_settled() && r.due_on < today
+}
+
 pub fn is_reporter(who: &Principal, r: &Report, code: Option<&str>) -> bool {
     if let (Principal::Citizen(id), Some(rep)) = (who, &r.reporter) {
         if *rep == format!("citizen:{id}") {
@@ -167,10 +172,10 @@ pub async fn transition(
             .arg("from", r.status.as_str())
             .arg("to", to.as_str()),
     })?;
-    let now = Timestamp::now().to_string();
+    let now = Timestamp::now();
     let mut after = r.clone();
     after.status = to;
-    after.updated_at = now.clone();
+    after.updated_at = now;
     if note.is_some() {
         after.status_note = note.clone();
     }
@@ -206,7 +211,7 @@ pub async fn forward(
     let mut after = r.clone();
     after.agency_code = to.as_str().to_owned();
     after.status = ReportStatus::Open;
-    after.updated_at = Timestamp::now().to_string();
+    after.updated_at = Timestamp::now();
     if note.is_some() {
         after.status_note = note.clone();
     }
@@ -257,11 +262,11 @@ pub async fn rate(
         Score::new(score).map_err(|_| Error::unprocessable("invalid_score").field("score"))?;
     let comment = note_of(comment, "comment")?;
     settled_unrated(&r)?;
-    let now = Timestamp::now().to_string();
+    let now = Timestamp::now();
     let mut after = r.clone();
     after.rating = Some(i64::from(score.get()));
     after.rating_comment = comment;
-    after.rated_at = Some(now.clone());
+    after.rated_at = Some(now);
     after.status = ReportStatus::Closed;
     after.updated_at = now;
     let record =
@@ -285,8 +290,6 @@ pub async fn reopen(
     settled_unrated(&r)?;
     let resolved = r
         .resolved_at
-        .as_deref()
-        .and_then(|t| Timestamp::parse(t).ok())
         .ok_or_else(|| Error::internal(format!("report {} resolved without a time", r.id)))?;
     if Timestamp::now().datetime() - resolved.datetime() > time::Duration::days(REOPEN_WINDOW_DAYS)
     {
@@ -297,7 +300,7 @@ pub async fn reopen(
     after.resolved_at = None;
     after.resolution_note = None;
     after.reopened += 1;
-    after.updated_at = Timestamp::now().to_string();
+    after.updated_at = Timestamp::now();
     let record =
         AuditRecord::new(who.actor(), "report.reopen", "report", &r.id).client_addr(who.addr());
     save(app, &r, &after, Change::Reopen, Some(&reason), record).await?;

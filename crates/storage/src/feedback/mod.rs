@@ -9,8 +9,12 @@ use sohoa_domain::feedback::report::{Category, ReportStatus};
 use sohoa_domain::{Timestamp, UnitCode};
 use sqlx::any::AnyRow;
 
+use sohoa_domain::registry::date_text;
+use time::Date;
+
 use crate::{
-    audit, float, int, local_date, opt_int, opt_text, text, AnyQuery, Db, Result, StorageError, Tx,
+    audit, day, float, int, opt_int, opt_parsed, opt_text, parsed, stamp, text, AnyQuery, Db,
+    Result, StorageError, Tx,
 };
 
 mod boundaries;

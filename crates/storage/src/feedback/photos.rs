@@ -10,7 +10,7 @@ pub struct Photo {
     pub content_type: String,
     pub size: i64,
     pub uploaded_by: String,
-    pub at: String,
+    pub at: Timestamp,
 }
 
 pub async fn photos(db: &Db, id: &str) -> Result<Vec<Photo>> {
@@ -30,7 +30,7 @@ pub async fn photos(db: &Db, id: &str) -> Result<Vec<Photo>> {
                 content_type: text(r, "content_type")?,
                 size: int(r, "size")?,
                 uploaded_by: text(r, "uploaded_by")?,
-                at: text(r, "at")?,
+                at: parsed(r, "report_photos", "at", stamp)?,
             })
         })
         .collect()
@@ -67,7 +67,7 @@ pub async fn add_photo(
     .bind(&photo.content_type)
     .bind(photo.size)
     .bind(&photo.uploaded_by)
-    .bind(&photo.at)
+    .bind(photo.at.to_string())
     .execute(&mut **tx)
     .await?;
     audit::append(tx, &record.fields(["photo"])).await?;

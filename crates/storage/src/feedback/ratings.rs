@@ -32,7 +32,7 @@ pub async fn rate_application(
         .ok_or_else(|| StorageError::Corrupt(format!("application {} undecided", app.number)))?;
     bump(
         tx,
-        Month::of(crate::local_day(decided)),
+        Month::of(decided.local_date()),
         &app.unit_code,
         &app.agency_code,
         &[
@@ -53,7 +53,7 @@ pub(crate) async fn count_decision(
     let Some(decided) = app.decided_at else {
         return Ok(());
     };
-    let day = crate::local_day(decided);
+    let day = decided.local_date();
     let on_time = app.due_on.is_none_or(|due| day <= due);
     bump(
         tx,

@@ -27,13 +27,14 @@ pub struct Report {
     pub supporters: i64,
     pub status_note: Option<String>,
     pub resolution_note: Option<String>,
-    pub created_at: String,
-    pub updated_at: String,
-    pub due_on: String,
-    pub resolved_at: Option<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    /// The last day to resolve it (the category's working days from filing).
+    pub due_on: Date,
+    pub resolved_at: Option<Timestamp>,
     pub rating: Option<i64>,
     pub rating_comment: Option<String>,
-    pub rated_at: Option<String>,
+    pub rated_at: Option<Timestamp>,
     pub reopened: i64,
     pub revision: i64,
 }
@@ -53,6 +54,9 @@ pub(super) const COLUMNS: &str =
 /// needs (the rest is one request away), so that the `reports_map` index covers them and a
 /// box is read from the index alone.
 const MAP_COLUMNS: &str = "id, category_code, status, unit_code, lat, lon, supporters, created_at";
+
+/// The table rows are read from, as errors name it.
+const T: &str = "reports";
 
 fn status_of(row: &AnyRow) -> Result<ReportStatus> {
     let s = text(row, "status")?;
@@ -80,29 +84,26 @@ fn report_from_row(row: &AnyRow) -> Result<Report> {
         supporters: int(row, "supporters")?,
         status_note: opt_text(row, "status_note")?,
         resolution_note: opt_text(row, "resolution_note")?,
-        created_at: text(row, "created_at")?,
-        updated_at: text(row, "updated_at")?,
-        due_on: text(row, "due_on")?,
-        resolved_at: opt_text(row, "resolved_at")?,
+        created_at: parsed(row, T, "created_at", stamp)?,
+        updated_at: parsed(row, T, "updated_at", stamp)?,
+        due_on: parsed(row, T, "due_on", day)?,
+        resolved_at: opt_parsed(row, T, "resolved_at", stamp)?,
         rating: opt_int(row, "rating")?,
         rating_comment: opt_text(row, "rating_comment")?,
-        rated_at: opt_text(row, "rated_at")?,
+        rated_at: opt_parsed(row, T, "rated_at", stamp)?,
         reopened: int(row, "reopened")?,
         revision: int(row, "revision")?,
     })
 }
 
-/// The day a stored time falls on in the city.
 /// The month a report's counters live in: the month it was filed (in the city's time).
-pub(super) fn month_of(at: &str) -> Result<Month> {
-    local_date(at).map(Month::of)
+pub(super) fn month_of(at: Timestamp) -> Month {
+    Month::of(at.local_date())
 }
 
-pub(super) fn hours_between(from: &str, to: &str) -> Result<f64> {
-    let parse =
-        |s: &str| Timestamp::parse(s).map_err(|_| StorageError::Corrupt(format!("time {s}")));
-    let d = parse(to)?.datetime() - parse(from)?.datetime();
-    Ok(d.as_seconds_f64().max(0.0) / 3600.0)
+pub(super) fn hours_between(from: Timestamp, to: Timestamp) -> f64 {
+    let d = to.datetime() - from.datetime();
+    d.as_seconds_f64().max(0.0) / 3600.0
 }
 
 /// Binds a report's columns in the order of [`COLUMNS`].
@@ -126,13 +127,13 @@ pub(super) fn bind_report<'q>(q: AnyQuery<'q>, r: &'q Report) -> AnyQuery<'q> {
         .bind(r.supporters)
         .bind(&r.status_note)
         .bind(&r.resolution_note)
-        .bind(&r.created_at)
-        .bind(&r.updated_at)
-        .bind(&r.due_on)
-        .bind(&r.resolved_at)
+        .bind(r.created_at.to_string())
+        .bind(r.updated_at.to_string())
+        .bind(date_text(r.due_on))
+        .bind(r.resolved_at.map(|t| t.to_string()))
         .bind(r.rating)
         .bind(&r.rating_comment)
-        .bind(&r.rated_at)
+        .bind(r.rated_at.map(|t| t.to_string()))
         .bind(r.reopened)
         .bind(r.revision)
 }
@@ -147,7 +148,7 @@ pub async fn insert(tx: &mut Tx, r: &Report, record: AuditRecord) -> Result<()> 
     insert_event(tx, r, None, None, &record.actor, None).await?;
     bump(
         tx,
-        month_of(&r.created_at)?,
+        month_of(r.created_at),
         &r.unit_code,
         &r.agency_code,
         &[(Counter::ReportsReceived, 1)],
@@ -180,7 +181,7 @@ async fn insert_event(
     .bind(from_agency)
     .bind(&after.agency_code)
     .bind(actor)
-    .bind(&after.updated_at)
+    .bind(after.updated_at.to_string())
     .bind(note)
     .execute(&mut **tx)
     .await?;
@@ -304,7 +305,7 @@ pub async fn update(
         note,
     )
     .await?;
-    let month = month_of(&before.created_at)?;
+    let month = month_of(before.created_at);
     let unit = &before.unit_code;
     // Counters follow the agency answering now: a forwarded report moves with it.
     if let Some(old) = from_agency {
@@ -347,12 +348,12 @@ async fn write_over(tx: &mut Tx, before: &Report, after: &Report) -> Result<bool
     .bind(&after.agency_code)
     .bind(&after.status_note)
     .bind(&after.resolution_note)
-    .bind(&after.updated_at)
-    .bind(&after.due_on)
-    .bind(&after.resolved_at)
+    .bind(after.updated_at.to_string())
+    .bind(date_text(after.due_on))
+    .bind(after.resolved_at.map(|t| t.to_string()))
     .bind(after.rating)
     .bind(&after.rating_comment)
-    .bind(&after.rated_at)
+    .bind(after.rated_at.map(|t| t.to_string()))
     .bind(after.reopened)
     .bind(&before.id)
     .bind(before.revision)
@@ -371,36 +372,32 @@ async fn count_resolution(
     after: &Report,
 ) -> Result<()> {
     let unit = &before.unit_code;
-    let resolved_before = before.resolved_at.is_some();
-    let resolved_after = after.resolved_at.is_some();
-    if !resolved_before && resolved_after {
-        let hours = hours_between(
-            &after.created_at,
-            after.resolved_at.as_deref().unwrap_or_default(),
-        )?;
-        bump(
-            tx,
-            month,
-            unit,
-            &after.agency_code,
-            &[(Counter::ReportsResolved, 1)],
-        )
-        .await?;
-        bump_bucket(tx, month, unit, &after.agency_code, bucket_of(hours), 1).await?;
-    } else if resolved_before && !resolved_after {
-        let hours = hours_between(
-            &before.created_at,
-            before.resolved_at.as_deref().unwrap_or_default(),
-        )?;
-        bump(
-            tx,
-            month,
-            unit,
-            &before.agency_code,
-            &[(Counter::ReportsResolved, -1)],
-        )
-        .await?;
-        bump_bucket(tx, month, unit, &before.agency_code, bucket_of(hours), -1).await?;
+    match (before.resolved_at, after.resolved_at) {
+        (None, Some(at)) => {
+            let hours = hours_between(after.created_at, at);
+            bump(
+                tx,
+                month,
+                unit,
+                &after.agency_code,
+                &[(Counter::ReportsResolved, 1)],
+            )
+            .await?;
+            bump_bucket(tx, month, unit, &after.agency_code, bucket_of(hours), 1).await?;
+        }
+        (Some(at), None) => {
+            let hours = hours_between(before.created_at, at);
+            bump(
+                tx,
+                month,
+                unit,
+                &before.agency_code,
+                &[(Counter::ReportsResolved, -1)],
+            )
+            .await?;
+            bump_bucket(tx, month, unit, &before.agency_code, bucket_of(hours), -1).await?;
+        }
+        _ => {}
     }
     Ok(())
 }
@@ -416,8 +413,8 @@ async fn move_report_counters(
 ) -> Result<()> {
     bump(tx, month, unit, from, &[(Counter::ReportsReceived, -1)]).await?;
     bump(tx, month, unit, to, &[(Counter::ReportsReceived, 1)]).await?;
-    if let Some(at) = &r.resolved_at {
-        let b = bucket_of(hours_between(&r.created_at, at)?);
+    if let Some(at) = r.resolved_at {
+        let b = bucket_of(hours_between(r.created_at, at));
         bump(tx, month, unit, from, &[(Counter::ReportsResolved, -1)]).await?;
         bump_bucket(tx, month, unit, from, b, -1).await?;
         bump(tx, month, unit, to, &[(Counter::ReportsResolved, 1)]).await?;
@@ -456,7 +453,7 @@ pub struct Event {
     pub from_agency: Option<String>,
     pub to_agency: String,
     pub actor: String,
-    pub at: String,
+    pub at: Timestamp,
     pub note: Option<String>,
 }
 
@@ -479,7 +476,7 @@ pub async fn events(db: &Db, id: &str) -> Result<Vec<Event>> {
                 from_agency: opt_text(r, "from_agency")?,
                 to_agency: text(r, "to_agency")?,
                 actor: text(r, "actor")?,
-                at: text(r, "at")?,
+                at: parsed(r, "report_events", "at", stamp)?,
                 note: opt_text(r, "note")?,
             })
         })
@@ -496,7 +493,7 @@ pub struct PublicReport {
     pub lat: f64,
     pub lon: f64,
     pub supporters: i64,
-    pub created_at: String,
+    pub created_at: Timestamp,
 }
 
 fn public_from_row(row: &AnyRow) -> Result<PublicReport> {
@@ -508,7 +505,7 @@ fn public_from_row(row: &AnyRow) -> Result<PublicReport> {
         lat: float(row, "lat")?,
         lon: float(row, "lon")?,
         supporters: int(row, "supporters")?,
-        created_at: text(row, "created_at")?,
+        created_at: parsed(row, T, "created_at", stamp)?,
     })
 }
 

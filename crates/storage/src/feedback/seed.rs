@@ -23,16 +23,16 @@ pub async fn seed(tx: &mut Tx, reports: &[Report]) -> Result<()> {
     let mut buckets: std::collections::HashMap<(Key, usize), i64> = Default::default();
     for r in reports {
         let key = (
-            month_of(&r.created_at)?,
+            month_of(r.created_at),
             r.unit_code.clone(),
             r.agency_code.clone(),
         );
         let c = counts.entry(key.clone()).or_default();
         c.push((Counter::ReportsReceived, 1));
-        if let Some(at) = &r.resolved_at {
+        if let Some(at) = r.resolved_at {
             c.push((Counter::ReportsResolved, 1));
             *buckets
-                .entry((key, bucket_of(hours_between(&r.created_at, at)?)))
+                .entry((key, bucket_of(hours_between(r.created_at, at))))
                 .or_default() += 1;
         }
         if let Some(score) = r.rating {

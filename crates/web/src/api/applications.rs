@@ -21,7 +21,7 @@ use sohoa_domain::services::workflow::Status;
 use sohoa_domain::Money;
 use sohoa_domain::{CitizenId, TaxCode, UnitCode};
 use sohoa_storage::applications::{self as store, Application};
-use time::Date;
+
 use utoipa::{IntoParams, ToSchema};
 
 use sohoa_app::applications::{self as uc, deadline_of, Detail};
@@ -31,11 +31,6 @@ use crate::auth::Caller;
 use crate::error::{ApiResult, AppError};
 use crate::extract::{ApiJson, ApiQuery, ClientAddr};
 use crate::AppState;
-
-/// Whether an application is overdue on `today`: its clock runs and the due day has passed.
-pub(crate) fn overdue(a: &Application, today: Date) -> bool {
-    a.status.clock_runs() && deadline_of(a).is_some_and(|d| d.overdue_on(today))
-}
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EventView {
@@ -133,7 +128,7 @@ impl ApplicationView {
         let today = super::today();
         let running = a.status.clock_runs() && a.paused_on.is_none();
         let deadline = deadline_of(&a);
-        let overdue = overdue(&a, today);
+        let overdue = uc::overdue(&a, today);
         let working_days_left = deadline.filter(|_| running).map(|d| {
             if d.due_on >= today {
                 i64::from(cal.working_days_between(today, d.due_on))
@@ -182,7 +177,7 @@ impl ApplicationView {
                         from_status: e.from_status,
                         to_status: e.to_status,
                         actor: e.actor,
-                        at: e.at,
+                        at: e.at.to_string(),
                         comment: e.comment,
                     })
                     .collect()

@@ -49,7 +49,7 @@ impl From<Document> for DocumentView {
             media_type: d.media_type,
             size: d.size,
             sha256: d.sha256,
-            created_at: d.created_at,
+            created_at: d.created_at.to_string(),
         }
     }
 }

@@ -412,9 +412,9 @@ pub struct RevisionView {
 impl From<store::Revision> for RevisionView {
     fn from(r: store::Revision) -> Self {
         Self {
-            indicator_code: r.code,
-            unit_code: r.unit,
-            period: r.period,
+            indicator_code: r.code.to_string(),
+            unit_code: r.unit.to_string(),
+            period: r.period.to_string(),
             revision: r.revision,
             value: r.value,
             status: r.status,
@@ -422,9 +422,9 @@ impl From<store::Revision> for RevisionView {
             change: r.change,
             digital: r.digital,
             entered_by: r.entered_by,
-            entered_at: r.entered_at,
+            entered_at: r.entered_at.to_string(),
             reviewed_by: r.reviewed_by,
-            reviewed_at: r.reviewed_at,
+            reviewed_at: r.reviewed_at.map(|t| t.to_string()),
             review_note: r.review_note,
         }
     }

@@ -236,13 +236,13 @@ impl From<sohoa_storage::sharing::Consent> for ConsentView {
             consent_id: c.consent_id,
             agency_code: c.grantee.agency().map(ToString::to_string),
             enterprise_tax_code: c.grantee.enterprise().map(ToString::to_string),
-            purpose: c.purpose,
+            purpose: c.purpose.as_str().to_owned(),
             fields: c.fields,
             one_off: c.one_off,
-            valid_until: c.valid_until,
-            created_at: c.created_at,
-            used_at: c.used_at,
-            revoked_at: c.revoked_at,
+            valid_until: c.valid_until.map(|t| t.to_string()),
+            created_at: c.created_at.to_string(),
+            used_at: c.used_at.map(|t| t.to_string()),
+            revoked_at: c.revoked_at.map(|t| t.to_string()),
         }
     }
 }
@@ -337,10 +337,10 @@ pub async fn notifications(
             .into_iter()
             .map(|n| NotificationView {
                 id: n.id,
-                number: n.number,
+                number: n.number.to_string(),
                 status: n.status,
-                created_at: n.created_at,
-                read_at: n.read_at,
+                created_at: n.created_at.to_string(),
+                read_at: n.read_at.map(|t| t.to_string()),
             })
             .collect(),
     }))

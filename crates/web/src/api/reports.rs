@@ -104,14 +104,6 @@ pub struct ReportView {
     pub photos: Option<Vec<PhotoView>>,
 }
 
-pub(crate) fn overdue(r: &Report, today: &str) -> bool {
-    !r.status.is_settled() && r.due_on.as_str() < today
-}
-
-fn today() -> String {
-    sohoa_domain::timestamp::today().to_string()
-}
-
 impl ReportView {
     pub(crate) fn public(r: &Report) -> Self {
         Self {
@@ -130,11 +122,11 @@ impl ReportView {
             supporters: r.supporters,
             status_note: r.status_note.clone(),
             resolution_note: r.resolution_note.clone(),
-            created_at: r.created_at.clone(),
-            updated_at: r.updated_at.clone(),
-            due_on: r.due_on.clone(),
-            overdue: overdue(r, &today()),
-            resolved_at: r.resolved_at.clone(),
+            created_at: r.created_at.to_string(),
+            updated_at: r.updated_at.to_string(),
+            due_on: super::date_text(r.due_on),
+            overdue: uc::overdue(r, sohoa_domain::timestamp::today()),
+            resolved_at: r.resolved_at.map(|t| t.to_string()),
             rating: r.rating,
             reopened: r.reopened,
             contact: None,
@@ -167,7 +159,7 @@ impl ReportView {
                     from_agency: e.from_agency,
                     to_agency: e.to_agency,
                     actor: e.actor,
-                    at: e.at,
+                    at: e.at.to_string(),
                     note: e.note,
                 })
                 .collect(),
@@ -181,7 +173,7 @@ impl ReportView {
                     kind: p.kind,
                     content_type: p.content_type,
                     size: p.size,
-                    at: p.at,
+                    at: p.at.to_string(),
                 })
                 .collect(),
         );
@@ -570,7 +562,7 @@ struct Properties<'a> {
     status: &'static str,
     unit_code: &'a str,
     supporters: i64,
-    created_at: &'a str,
+    created_at: String,
 }
 
 #[derive(Serialize)]
@@ -608,7 +600,7 @@ fn feature_collection(rows: &[PublicReport], truncated: bool) -> Vec<u8> {
                 status: r.status.as_str(),
                 unit_code: &r.unit_code,
                 supporters: r.supporters,
-                created_at: &r.created_at,
+                created_at: r.created_at.to_string(),
             },
         })
         .collect();
@@ -730,7 +722,7 @@ pub async fn add_photo(
             kind: photo.kind,
             content_type: photo.content_type,
             size: photo.size,
-            at: photo.at,
+            at: photo.at.to_string(),
         }),
     ))
 }

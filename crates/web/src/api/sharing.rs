@@ -124,13 +124,13 @@ impl From<Grant> for GrantView {
     fn from(g: Grant) -> Self {
         Self {
             grant_id: g.grant_id,
-            agency_code: g.agency_code,
+            agency_code: g.agency_code.to_string(),
             registry: g.registry,
             purpose: g.purpose.as_str().to_owned(),
             fields: g.fields,
             legal_basis: g.legal_basis,
-            created_at: g.created_at,
-            revoked_at: g.revoked_at,
+            created_at: g.created_at.to_string(),
+            revoked_at: g.revoked_at.map(|t| t.to_string()),
         }
     }
 }

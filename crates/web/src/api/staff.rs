@@ -58,12 +58,12 @@ impl From<StaffAccount> for StaffView {
         Self {
             username: s.username,
             display_name: s.display_name,
-            role: s.role,
-            agency_code: s.agency_code,
-            unit_code: s.unit_code,
-            created_at: s.created_at,
+            role: s.role.as_str().to_owned(),
+            agency_code: s.agency_code.map(|a| a.to_string()),
+            unit_code: s.unit_code.map(|u| u.to_string()),
+            created_at: s.created_at.to_string(),
             created_by: s.created_by,
-            disabled_at: s.disabled_at,
+            disabled_at: s.disabled_at.map(|t| t.to_string()),
         }
     }
 }

@@ -299,7 +299,7 @@ fn document_row(d: Document) -> DocumentRow {
             _ => "—",
         },
         size: format!("{} KB", (d.size + 1023) / 1024),
-        at: d.created_at.chars().take(10).collect(),
+        at: crate::html::display_date(d.created_at.local_date()),
         name: d.name,
     }
 }
@@ -647,9 +647,12 @@ async fn my_consents(
                     .unwrap_or_else(|| a.to_string()),
                 Consumer::Enterprise(tax) => format!("{} {tax}", t.get("me-consent-enterprise")),
             },
-            purpose: c.purpose,
+            purpose: c.purpose.as_str().to_owned(),
             fields: c.fields.join(", "),
-            until: c.valid_until.unwrap_or_else(|| t.get("me-consent-once")),
+            until: c
+                .valid_until
+                .map(|u| u.local_display())
+                .unwrap_or_else(|| t.get("me-consent-once")),
         })
         .collect())
 }

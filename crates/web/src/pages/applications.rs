@@ -89,7 +89,7 @@ pub async fn status_submit(
     let found = app.map(|a| {
         let due = a.due_on;
         Found {
-            overdue: crate::api::applications::overdue(&a, today),
+            overdue: sohoa_app::applications::overdue(&a, today),
             due_on: due.map(super::display_date).unwrap_or_else(|| "—".into()),
             number: a.number.to_string(),
             procedure: a.procedure_code.to_string(),

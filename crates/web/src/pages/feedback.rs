@@ -219,9 +219,7 @@ pub async fn map(
         .map(|r| ReportRow {
             category: category_label(&t, &r.category_code),
             status: status_label(&t, r.status),
-            created: sohoa_domain::Timestamp::parse(&r.created_at)
-                .map(|t| t.local_display())
-                .unwrap_or(r.created_at),
+            created: r.created_at.local_display(),
             id: r.id,
             unit_name: super::labels::unit(&r.unit_code, crate::api::today()),
             unit_code: r.unit_code,
