@@ -107,13 +107,15 @@ impl Timestamp {
 /// As stored and as the API writes it: RFC 3339 in UTC, microseconds.
 impl serde::Serialize for Timestamp {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
+        let b = self.stored_bytes();
+        s.serialize_str(std::str::from_utf8(&b).map_err(serde::ser::Error::custom)?)
     }
 }
 
-impl fmt::Display for Timestamp {
-    /// The stored form, written digit by digit: every row of every list writes some.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Timestamp {
+    /// The stored form, `YYYY-MM-DDTHH:MM:SS.ffffffZ`, written digit by digit: every row of
+    /// every list writes some, and the formatting machinery costs more than the digits.
+    fn stored_bytes(self) -> [u8; 27] {
         let t = self.0;
         let mut b = *b"0000-00-00T00:00:00.000000Z";
         let mut put = |at: usize, width: usize, mut n: u32| {
@@ -130,6 +132,13 @@ impl fmt::Display for Timestamp {
         put(14, 2, u32::from(t.minute()));
         put(17, 2, u32::from(t.second()));
         put(20, 6, t.microsecond());
+        b
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let b = self.stored_bytes();
         f.write_str(std::str::from_utf8(&b).map_err(|_| fmt::Error)?)
     }
 }

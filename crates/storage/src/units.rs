@@ -15,9 +15,7 @@ use crate::{
 const BEFORE_RECORDS: &str = "0001-01-01";
 const FINGERPRINT_KEY: &str = "reference_units_fingerprint";
 
-fn date_text(d: Date) -> String {
-    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
-}
+use sohoa_domain::registry::date_text;
 
 fn parse_date(s: &str) -> Result<Date> {
     Date::parse(s, format_description!("[year]-[month]-[day]"))

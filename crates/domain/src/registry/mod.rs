@@ -141,8 +141,33 @@ pub fn parse_date(field: &'static str, s: &str) -> Result<Date, FieldError> {
         })
 }
 
+/// `YYYY-MM-DD`. Written digit by digit for the years people live in: every row of every
+/// list of applications writes a few.
 pub fn date_text(d: Date) -> String {
-    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+    let Ok(year) = u16::try_from(d.year()) else {
+        return format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day());
+    };
+    if year > 9999 {
+        return format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day());
+    }
+    let digit = |n: u16| char::from(b'0' + (n % 10) as u8);
+    let (month, day) = (u16::from(u8::from(d.month())), u16::from(d.day()));
+    let mut s = String::with_capacity(10);
+    for c in [
+        digit(year / 1000),
+        digit(year / 100),
+        digit(year / 10),
+        digit(year),
+        '-',
+        digit(month / 10),
+        digit(month),
+        '-',
+        digit(day / 10),
+        digit(day),
+    ] {
+        s.push(c);
+    }
+    s
 }
 
 /// Serializes a date as `YYYY-MM-DD` (records' JSON, and so their content hashes).
@@ -200,6 +225,21 @@ impl Address {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn date_text_writes_what_format_writes() {
+        for (y, m, d) in [
+            (1, 1, 1),
+            (999, 12, 31),
+            (2026, 2, 9),
+            (2026, 12, 7),
+            (9999, 12, 31),
+            (-5, 3, 4),
+        ] {
+            let date = Date::from_calendar_date(y, time::Month::try_from(m).unwrap(), d).unwrap();
+            assert_eq!(date_text(date), format!("{:04}-{:02}-{:02}", y, m, d));
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -24,6 +24,11 @@ pub struct ApplicationNumber(String);
 
 const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
+/// Whether an upper-case byte is one of [`CROCKFORD`]'s.
+fn crockford_digit(c: u8) -> bool {
+    matches!(c, b'0'..=b'9' | b'A'..=b'H' | b'J' | b'K' | b'M' | b'N' | b'P'..=b'T' | b'V'..=b'Z')
+}
+
 impl ApplicationNumber {
     /// A number from 50 random bits (10 base-32 characters).
     pub fn from_random(bytes: [u8; 8]) -> Self {
@@ -37,12 +42,17 @@ impl ApplicationNumber {
         Self(s)
     }
 
+    /// Read without regard to case or surrounding spaces. Checked byte by byte without a
+    /// copy first: every row of every list of applications holds one.
     pub fn parse(s: &str) -> Option<Self> {
-        let s = s.trim().to_ascii_uppercase();
-        let ok = s.len() == 12
-            && s.starts_with("HS")
-            && s.bytes().skip(2).all(|b| CROCKFORD.contains(&b));
-        ok.then_some(Self(s))
+        let s = s.trim();
+        let b = s.as_bytes();
+        let ok = b.len() == 12
+            && b[..2].eq_ignore_ascii_case(b"HS")
+            && b[2..]
+                .iter()
+                .all(|&c| crockford_digit(c.to_ascii_uppercase()));
+        ok.then(|| Self(s.to_ascii_uppercase()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -534,8 +544,26 @@ mod tests {
             ApplicationNumber::parse(&n.as_str().to_lowercase()),
             Some(n)
         );
-        for bad in ["", "HS", "HS0000000000X", "XX0000000000", "HS00000000I0"] {
+        for bad in [
+            "",
+            "HS",
+            "HS0000000000X",
+            "XX0000000000",
+            "HS00000000I0",
+            "HS00000000L0",
+            "HS00000000O0",
+            "HS00000000U0",
+            "HS0000000é0",
+            "HS00000-0000",
+        ] {
             assert!(ApplicationNumber::parse(bad).is_none(), "{bad}");
+        }
+        // Every digit of the alphabet, in either case, with spaces around.
+        for chunk in CROCKFORD.chunks(10) {
+            let digits = std::str::from_utf8(chunk).unwrap();
+            let text = format!(" hs{:0<10} ", digits.to_lowercase());
+            let n = ApplicationNumber::parse(&text).unwrap();
+            assert_eq!(n.as_str(), text.trim().to_uppercase());
         }
     }
 

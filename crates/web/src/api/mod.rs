@@ -523,9 +523,7 @@ pub fn today() -> Date {
     sohoa_domain::timestamp::today()
 }
 
-pub fn date_text(d: Date) -> String {
-    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
-}
+pub use sohoa_domain::registry::date_text;
 
 fn feedback_routes(r: Routes) -> Routes {
     use Action::*;

@@ -408,7 +408,7 @@ fn receipt(t: Tr, view: ApplicationView) -> Receipt {
     Receipt {
         status: super::applications::status_name(t, view.status),
         fee,
-        number: view.number,
+        number: view.number.to_string(),
         lookup_code: view.lookup_code.unwrap_or_default(),
     }
 }

@@ -85,7 +85,7 @@ fn row(t: Tr, a: ApplicationView, procedure: String) -> Row {
         status: super::applications::status_name(t, a.status),
         assignee: a.assigned_to.unwrap_or_default(),
         procedure,
-        number: a.number,
+        number: a.number.to_string(),
     }
 }
 
@@ -262,7 +262,7 @@ fn event_rows(t: Tr, view: &ApplicationView) -> Vec<(String, String, String, Str
         .flatten()
         .map(|e| {
             (
-                e.at.clone(),
+                e.at.local_display(),
                 e.actor.clone(),
                 format!(
                     "{} → {}",
@@ -310,7 +310,7 @@ async fn item(
                 format!("{} {}", t.get("queue-application"), view.number),
             ),
             csrf,
-            number: view.number.clone(),
+            number: view.number.to_string(),
             facts,
             answers: view
                 .answers
