@@ -284,7 +284,7 @@ pub async fn issue_token(
     let owner = identity::key_owner(app, kind, &format!("{key_id}_{secret}")).await?;
     let token = format!("{}{}", identity::TOKEN_PREFIX, random_hex::<32>()?);
     let digest = hex::encode(token_digest(&token));
-    let expires_at = identity::later(TOKEN_LIFETIME).to_string();
+    let expires_at = identity::later(TOKEN_LIFETIME);
     let who = identity::consumer(kind, &owner, officer)?;
     let object_type = match kind {
         KeyKind::Agency => "agency_key",
@@ -294,7 +294,7 @@ pub async fn issue_token(
         .actor_unit(who.agency().map(ToString::to_string))
         .client_addr(addr.map(str::to_owned));
     let mut tx = app.db.begin().await?;
-    store::create_token(&mut tx, &digest, kind, key_id, &expires_at, record).await?;
+    store::create_token(&mut tx, &digest, kind, key_id, expires_at, record).await?;
     tx.commit().await.map_err(StorageError::from)?;
     Ok(AccessToken {
         token,

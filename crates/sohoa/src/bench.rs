@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
+use sohoa_domain::agency::AgencyCode;
 use sohoa_domain::Timestamp;
 
 #[derive(Debug, Clone)]
@@ -476,7 +477,7 @@ struct ReportDraw {
     rng: Xorshift,
     boundaries: sohoa_domain::feedback::geo::Boundaries,
     categories: Vec<String>,
-    routes: std::collections::HashMap<(String, String), Option<String>>,
+    routes: std::collections::HashMap<(String, String), Option<AgencyCode>>,
     now: time::OffsetDateTime,
 }
 
@@ -524,7 +525,7 @@ impl ReportDraw {
         db: &sohoa_storage::Db,
         category: &str,
         unit_code: &str,
-    ) -> Result<Option<String>, SeedError> {
+    ) -> Result<Option<AgencyCode>, SeedError> {
         let key = (category.to_owned(), unit_code.to_owned());
         if let Some(a) = self.routes.get(&key) {
             return Ok(a.clone());
@@ -541,7 +542,7 @@ impl ReportDraw {
     fn fill(
         &mut self,
         category: String,
-        agency: String,
+        agency: AgencyCode,
         unit_code: String,
         (lat, lon): (f64, f64),
     ) -> sohoa_storage::feedback::Report {

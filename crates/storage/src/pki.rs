@@ -14,11 +14,14 @@ use rcgen::{
 use ring::signature::{
     EcdsaKeyPair, UnparsedPublicKey, ECDSA_P256_SHA256_ASN1, ECDSA_P256_SHA256_ASN1_SIGNING,
 };
+use sohoa_domain::agency::AgencyCode;
 use sohoa_domain::audit::AuditRecord;
+use sohoa_domain::services::application::ApplicationNumber;
+use sohoa_domain::Timestamp;
 use sqlx::any::AnyRow;
 
 use crate::sealed::Keyring;
-use crate::{audit, text, Db, Result, StorageError, Tx};
+use crate::{audit, parsed, stamp, text, Db, Result, StorageError, Tx};
 
 /// The owner name of the city's certificate authority.
 pub const CITY_CA: &str = "city-ca";
@@ -217,13 +220,14 @@ pub async fn existing(db: &Db, owner: &str) -> Result<Option<SigningKey>> {
 /// A signed result as kept.
 #[derive(Debug, Clone)]
 pub struct SignedResult {
-    pub number: String,
+    pub number: ApplicationNumber,
     /// The exact bytes signed (UTF-8 JSON).
     pub document: String,
     /// DER signature, base64.
     pub signature: String,
-    pub signer: String,
-    pub issued_at: String,
+    /// The agency whose key signed it.
+    pub signer: AgencyCode,
+    pub issued_at: Timestamp,
 }
 
 /// Keeps a result in the transaction that issues it.
@@ -231,11 +235,11 @@ pub async fn save_result(tx: &mut Tx, r: &SignedResult) -> Result<()> {
     sqlx::query(
         "INSERT INTO results (number, document, signature, signer, issued_at) VALUES ($1, $2, $3, $4, $5)",
     )
-    .bind(&r.number)
+    .bind(r.number.as_str())
     .bind(&r.document)
     .bind(&r.signature)
-    .bind(&r.signer)
-    .bind(&r.issued_at)
+    .bind(r.signer.as_str())
+    .bind(r.issued_at.to_string())
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -250,11 +254,11 @@ pub async fn result(db: &Db, number: &str) -> Result<Option<SignedResult>> {
     .await?;
     row.map(|r| {
         Ok(SignedResult {
-            number: text(&r, "number")?,
+            number: parsed(&r, "results", "number", ApplicationNumber::parse)?,
             document: text(&r, "document")?,
             signature: text(&r, "signature")?,
-            signer: text(&r, "signer")?,
-            issued_at: text(&r, "issued_at")?,
+            signer: parsed(&r, "results", "signer", |a| AgencyCode::parse(a).ok())?,
+            issued_at: parsed(&r, "results", "issued_at", stamp)?,
         })
     })
     .transpose()

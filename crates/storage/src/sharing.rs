@@ -104,7 +104,7 @@ pub async fn find_key(db: &Db, kind: KeyKind, key_id: &str) -> Result<Option<Sto
 pub struct StoredToken {
     pub kind: KeyKind,
     pub key_id: String,
-    pub expires_at: String,
+    pub expires_at: Timestamp,
 }
 
 /// Stores an access token issued for a key, with its audit entry; forgets tokens that have
@@ -114,7 +114,7 @@ pub async fn create_token(
     token_sha256: &str,
     kind: KeyKind,
     key_id: &str,
-    expires_at: &str,
+    expires_at: Timestamp,
     record: AuditRecord,
 ) -> Result<()> {
     let now = Timestamp::now().to_string();
@@ -127,7 +127,7 @@ pub async fn create_token(
         .bind(kind.as_str())
         .bind(key_id)
         .bind(&now)
-        .bind(expires_at)
+        .bind(expires_at.to_string())
         .execute(&mut **tx)
         .await?;
     audit::append(tx, &record).await?;
@@ -146,7 +146,7 @@ pub async fn find_token(db: &Db, token_sha256: &str) -> Result<Option<StoredToke
             kind: KeyKind::parse(&kind)
                 .ok_or_else(|| StorageError::Corrupt(format!("token kind {kind}")))?,
             key_id: text(&r, "key_id")?,
-            expires_at: text(&r, "expires_at")?,
+            expires_at: parsed(&r, "consumer_tokens", "expires_at", stamp)?,
         })
     })
     .transpose()

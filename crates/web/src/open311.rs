@@ -237,7 +237,7 @@ fn request(r: &Report, categories: &[Category]) -> Node {
         ("service_name", opt(name)),
         ("service_code", text(&r.category_code)),
         ("description", text(&r.description)),
-        ("agency_responsible", text(&r.agency_code)),
+        ("agency_responsible", text(r.agency_code.as_str())),
         ("service_notice", Node::Null),
         ("requested_datetime", opt(local_time(r.created_at))),
         ("updated_datetime", opt(local_time(r.updated_at))),

@@ -116,10 +116,7 @@ pub async fn move_to(
     .actor_unit(who.principal.agency().map(ToString::to_string))
     .client_addr(who.addr());
     let result = if t.to == Status::ResultIssued {
-        Some(
-            super::results::sign(app, &found, &proc.procedure, &after.updated_at.to_string())
-                .await?,
-        )
+        Some(super::results::sign(app, &found, &proc.procedure, after.updated_at).await?)
     } else {
         None
     };

@@ -3,10 +3,10 @@
 
 use base64::Engine;
 use serde::{Deserialize, Serialize};
-use sohoa_domain::agency::AgencyCode;
 use sohoa_domain::policy::Action;
 use sohoa_domain::services::application::ApplicationNumber;
 use sohoa_domain::services::procedure::Procedure;
+use sohoa_domain::Timestamp;
 use sohoa_storage::applications::Application;
 use sohoa_storage::pki::{self, SignedResult};
 
@@ -38,11 +38,9 @@ pub async fn sign(
     app: &App,
     found: &Application,
     procedure: &Procedure,
-    issued_at: &str,
+    issued_at: Timestamp,
 ) -> Result<SignedResult> {
-    let code = AgencyCode::parse(&found.agency_code)
-        .map_err(|_| Error::internal("a stored agency code does not parse"))?;
-    let agency = sohoa_storage::agencies::get(&app.db, &code)
+    let agency = sohoa_storage::agencies::get(&app.db, &found.agency_code)
         .await?
         .ok_or_else(|| Error::internal("the deciding agency vanished"))?;
     let doc = ResultDocument {
@@ -57,24 +55,24 @@ pub async fn sign(
         agency_name: agency.name_vi.clone(),
         decision: found.status.as_str().to_owned(),
         decided_at: found.decided_at.map(|t| t.to_string()),
-        issued_at: issued_at.to_owned(),
+        issued_at: issued_at.to_string(),
     };
     let document = serde_json::to_string(&doc).map_err(Error::internal)?;
     let key = pki::agency_key(&app.db, &found.agency_code, &agency.name_vi).await?;
     let signature = key.sign(document.as_bytes())?;
     Ok(SignedResult {
-        number: found.number.to_string(),
+        number: found.number.clone(),
         document,
         signature: B64.encode(signature),
-        signer: found.agency_code.to_string(),
-        issued_at: issued_at.to_owned(),
+        signer: found.agency_code.clone(),
+        issued_at,
     })
 }
 
 /// An issued result with what it takes to check it.
 #[derive(Debug, Clone)]
 pub struct Issued {
-    pub number: String,
+    pub number: ApplicationNumber,
     /// Whether the signature is the signing agency's over the document, checked now.
     pub valid: bool,
     /// Exactly as signed.
@@ -85,7 +83,7 @@ pub struct Issued {
     pub certificate: String,
     /// The city CA's certificate, PEM.
     pub ca_certificate: String,
-    pub issued_at: String,
+    pub issued_at: Timestamp,
 }
 
 /// The result of an application, for whoever may read the application (staff's reading

@@ -50,9 +50,8 @@ pub fn is_reporter(who: &Principal, r: &Report, code: Option<&str>) -> bool {
 
 /// Whether `who` answers for the report: an officer of its agency.
 pub fn is_handler(who: &Principal, r: &Report) -> bool {
-    AgencyCode::parse(&r.agency_code).is_ok_and(|a| {
-        sohoa_domain::policy::authorize(who, Action::ProcessReport, &Target::agency(&a)).is_ok()
-    })
+    sohoa_domain::policy::authorize(who, Action::ProcessReport, &Target::agency(&r.agency_code))
+        .is_ok()
 }
 
 /// An optional free-text note (a comment, a reason): blank is none, anything else must be
@@ -202,14 +201,14 @@ pub async fn forward(
     if sohoa_storage::agencies::get(&app.db, to).await?.is_none() {
         return Err(Error::unprocessable("unknown_agency").field("agency_code"));
     }
-    if !rules::can_forward(r.status) || to.as_str() == r.agency_code {
+    if !rules::can_forward(r.status) || *to == r.agency_code {
         return Err(Error::conflict("illegal_report_transition")
             .arg("from", r.status.as_str())
             .arg("to", "forwarded"));
     }
     let note = note_of(note, "note")?;
     let mut after = r.clone();
-    after.agency_code = to.as_str().to_owned();
+    after.agency_code = to.clone();
     after.status = ReportStatus::Open;
     after.updated_at = Timestamp::now();
     if note.is_some() {

@@ -2,6 +2,7 @@
 //! counters of the service evaluation. Every change writes its audit entry and its
 //! counters in the caller's transaction.
 
+use sohoa_domain::agency::AgencyCode;
 use sohoa_domain::audit::AuditRecord;
 use sohoa_domain::feedback::evaluation::{bucket_of, Month, PublicFigure, BUCKET_HOURS};
 use sohoa_domain::feedback::geo::{Area, BBox};

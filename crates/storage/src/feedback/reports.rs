@@ -8,7 +8,8 @@ pub struct Report {
     pub token: String,
     pub category_code: String,
     pub status: ReportStatus,
-    pub agency_code: String,
+    /// The agency answering it now (forwarding changes it).
+    pub agency_code: AgencyCode,
     pub unit_code: String,
     pub lat: f64,
     pub lon: f64,
@@ -69,7 +70,7 @@ fn report_from_row(row: &AnyRow) -> Result<Report> {
         token: text(row, "token")?,
         category_code: text(row, "category_code")?,
         status: status_of(row)?,
-        agency_code: text(row, "agency_code")?,
+        agency_code: parsed(row, T, "agency_code", |a| AgencyCode::parse(a).ok())?,
         unit_code: text(row, "unit_code")?,
         lat: float(row, "lat")?,
         lon: float(row, "lon")?,
@@ -112,7 +113,7 @@ pub(super) fn bind_report<'q>(q: AnyQuery<'q>, r: &'q Report) -> AnyQuery<'q> {
         .bind(&r.token)
         .bind(&r.category_code)
         .bind(r.status.as_str())
-        .bind(&r.agency_code)
+        .bind(r.agency_code.as_str())
         .bind(&r.unit_code)
         .bind(r.lat)
         .bind(r.lon)
@@ -179,7 +180,7 @@ async fn insert_event(
     .bind(from_status.map(ReportStatus::as_str))
     .bind(after.status.as_str())
     .bind(from_agency)
-    .bind(&after.agency_code)
+    .bind(after.agency_code.as_str())
     .bind(actor)
     .bind(after.updated_at.to_string())
     .bind(note)
@@ -345,7 +346,7 @@ async fn write_over(tx: &mut Tx, before: &Report, after: &Report) -> Result<bool
          rated_at = $10, reopened = $11, revision = revision + 1 WHERE id = $12 AND revision = $13",
     )
     .bind(after.status.as_str())
-    .bind(&after.agency_code)
+    .bind(after.agency_code.as_str())
     .bind(&after.status_note)
     .bind(&after.resolution_note)
     .bind(after.updated_at.to_string())

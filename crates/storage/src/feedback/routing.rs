@@ -1,6 +1,7 @@
 //! Report categories and which agency answers each in each commune.
 
 use super::*;
+use sohoa_domain::agency::AgencyCode;
 
 pub async fn categories(db: &Db) -> Result<Vec<Category>> {
     let rows = sqlx::query("SELECT code, definition FROM report_categories ORDER BY code")
@@ -47,7 +48,7 @@ pub async fn ensure_categories(db: &Db, defaults: &[Category]) -> Result<usize> 
 
 /// The agency a category's reports in `unit` go to: the commune's own route, the city-wide
 /// one, or the commune's People's Committee.
-pub async fn route(db: &Db, category: &str, unit: &UnitCode) -> Result<Option<String>> {
+pub async fn route(db: &Db, category: &str, unit: &UnitCode) -> Result<Option<AgencyCode>> {
     let row = sqlx::query(
         "SELECT agency_code FROM report_routes WHERE category_code = $1 AND unit_code IN ($2, '*') \
          ORDER BY CASE WHEN unit_code = '*' THEN 1 ELSE 0 END LIMIT 1",
@@ -57,11 +58,14 @@ pub async fn route(db: &Db, category: &str, unit: &UnitCode) -> Result<Option<St
     .fetch_optional(db.reader())
     .await?;
     if let Some(row) = row {
-        return Ok(Some(text(&row, "agency_code")?));
+        let agency = parsed(&row, "report_routes", "agency_code", |a| {
+            AgencyCode::parse(a).ok()
+        })?;
+        return Ok(Some(agency));
     }
     Ok(crate::agencies::commune_agency(db, unit.as_str())
         .await?
-        .map(|a| a.code.as_str().to_owned()))
+        .map(|a| a.code))
 }
 
 #[derive(Debug, Clone)]
@@ -69,8 +73,9 @@ pub struct Route {
     pub category_code: String,
     /// `*` for every commune without its own.
     pub unit_code: String,
-    pub agency_code: String,
-    pub updated_at: String,
+    pub agency_code: AgencyCode,
+    pub updated_at: Timestamp,
+    /// The audit log's actor who set it.
     pub updated_by: String,
 }
 
@@ -86,8 +91,10 @@ pub async fn routes(db: &Db) -> Result<Vec<Route>> {
             Ok(Route {
                 category_code: text(r, "category_code")?,
                 unit_code: text(r, "unit_code")?,
-                agency_code: text(r, "agency_code")?,
-                updated_at: text(r, "updated_at")?,
+                agency_code: parsed(r, "report_routes", "agency_code", |a| {
+                    AgencyCode::parse(a).ok()
+                })?,
+                updated_at: parsed(r, "report_routes", "updated_at", stamp)?,
                 updated_by: text(r, "updated_by")?,
             })
         })

@@ -18,7 +18,7 @@ pub async fn seed(tx: &mut Tx, reports: &[Report]) -> Result<()> {
         }
         q.execute(&mut **tx).await?;
     }
-    type Key = (Month, String, String);
+    type Key = (Month, String, AgencyCode);
     let mut counts: std::collections::HashMap<Key, Vec<(Counter, i64)>> = Default::default();
     let mut buckets: std::collections::HashMap<(Key, usize), i64> = Default::default();
     for r in reports {

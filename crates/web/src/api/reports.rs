@@ -111,7 +111,7 @@ impl ReportView {
             token: r.token.clone(),
             status: r.status,
             category: r.category_code.clone(),
-            agency_code: r.agency_code.clone(),
+            agency_code: r.agency_code.to_string(),
             unit_code: r.unit_code.clone(),
             lat: r.lat,
             long: r.lon,
@@ -769,8 +769,8 @@ pub async fn list_routes(State(state): State<AppState>) -> ApiResult<Json<Vec<Ro
             .map(|r| RouteView {
                 category: r.category_code,
                 unit_code: r.unit_code,
-                agency_code: r.agency_code,
-                updated_at: r.updated_at,
+                agency_code: r.agency_code.to_string(),
+                updated_at: r.updated_at.to_string(),
                 updated_by: r.updated_by,
             })
             .collect(),

@@ -45,7 +45,7 @@ pub async fn get_result(
         signature: r.signature,
         certificate: r.certificate,
         ca_certificate: r.ca_certificate,
-        issued_at: r.issued_at,
+        issued_at: r.issued_at.to_string(),
     }))
 }
 

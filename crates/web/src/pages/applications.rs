@@ -164,7 +164,7 @@ pub async fn verify(
             let doc: serde_json::Value = serde_json::from_str(&r.document).unwrap_or_default();
             let s = |k: &str| doc[k].as_str().unwrap_or_default().to_owned();
             checked = Some(Checked {
-                number: r.number,
+                number: r.number.to_string(),
                 procedure: super::labels::procedure(&state, &s("procedure_code"), ctx.lang)
                     .await
                     .page(ctx.lang)?,
@@ -172,7 +172,7 @@ pub async fn verify(
                 decision: Status::parse(&s("decision"))
                     .map(|d| status_name(t, d))
                     .unwrap_or_default(),
-                issued_at: r.issued_at,
+                issued_at: r.issued_at.to_string(),
                 valid,
             });
         }
@@ -231,7 +231,7 @@ pub async fn result_page(
     let (name_vi, name_en) = (s("procedure_name_vi"), s("procedure_name_en"));
     let mut res = render(&ResultTemplate {
         shell: ctx.shell("result", t.get("result-title")),
-        number: issued.number.clone(),
+        number: issued.number.to_string(),
         procedure: if ctx.lang == crate::i18n::Lang::En && !name_en.is_empty() {
             name_en
         } else {
@@ -248,7 +248,7 @@ pub async fn result_page(
             .map(|d| status_name(t, d))
             .unwrap_or_default(),
         decided_at: s("decided_at"),
-        issued_at: issued.issued_at.clone(),
+        issued_at: issued.issued_at.to_string(),
         valid: issued.valid,
         document: issued.document,
         t,
