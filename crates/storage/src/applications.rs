@@ -615,17 +615,17 @@ pub async fn update(
 /// names the applicant.
 #[derive(Debug, Clone, Default)]
 pub struct Query {
-    pub applicant: Option<String>,
-    pub agency: Option<String>,
-    pub unit: Option<String>,
+    pub applicant: Option<CitizenId>,
+    pub agency: Option<AgencyCode>,
+    pub unit: Option<UnitCode>,
     pub status: Option<Status>,
-    pub procedure: Option<String>,
+    pub procedure: Option<ProcedureCode>,
     /// `Some("")` for unassigned ones.
     pub assigned_to: Option<String>,
-    /// Due on or before this day (`YYYY-MM-DD`).
-    pub due_by: Option<String>,
+    /// Due on or before this day.
+    pub due_by: Option<time::Date>,
     /// Overdue on this day: the clock runs and the due day has passed.
-    pub overdue_on: Option<String>,
+    pub overdue_on: Option<time::Date>,
     /// Leave out drafts (which only their applicant sees).
     pub submitted_only: bool,
 }
@@ -644,13 +644,16 @@ pub struct QueueCursor {
 fn where_of(q: &Query) -> Filter {
     let mut f = Filter::default();
     for (col, v) in [
-        ("applicant", &q.applicant),
-        ("agency_code", &q.agency),
-        ("unit_code", &q.unit),
-        ("procedure_code", &q.procedure),
+        ("applicant", q.applicant.as_ref().map(CitizenId::as_str)),
+        ("agency_code", q.agency.as_ref().map(AgencyCode::as_str)),
+        ("unit_code", q.unit.as_ref().map(UnitCode::as_str)),
+        (
+            "procedure_code",
+            q.procedure.as_ref().map(ProcedureCode::as_str),
+        ),
     ] {
         if let Some(v) = v {
-            f.and(&format!("{col} = ?"), [v.clone()]);
+            f.and(&format!("{col} = ?"), [v.to_owned()]);
         }
     }
     if let Some(s) = q.status {
@@ -664,13 +667,13 @@ fn where_of(q: &Query) -> Filter {
     if q.submitted_only {
         f.and("status <> 'draft'", []);
     }
-    if let Some(d) = &q.due_by {
-        f.and("due_on <= ?", [d.clone()]);
+    if let Some(d) = q.due_by {
+        f.and("due_on <= ?", [date_text(d)]);
     }
-    if let Some(d) = &q.overdue_on {
+    if let Some(d) = q.overdue_on {
         f.and(
             "status IN ('received', 'in_review', 'resubmitted') AND paused_on IS NULL AND due_on < ?",
-            [d.clone()],
+            [date_text(d)],
         );
     }
     f

@@ -13,7 +13,7 @@ use crate::{audit, contains_pattern, int, text, Db, Filter, Result, StorageError
 pub struct Versioned {
     pub procedure: Procedure,
     pub version: i64,
-    pub changed_at: String,
+    pub changed_at: sohoa_domain::Timestamp,
     pub actor: String,
 }
 
@@ -28,7 +28,7 @@ fn from_row(row: &AnyRow) -> Result<Versioned> {
     Ok(Versioned {
         procedure,
         version: int(row, "version")?,
-        changed_at: text(row, "changed_at")?,
+        changed_at: crate::parsed(row, "procedures", "changed_at", crate::stamp)?,
         actor: text(row, "actor")?,
     })
 }

@@ -2,7 +2,6 @@
 
 use sohoa_domain::agency::AgencyCode;
 use sohoa_domain::policy::{Action, Principal, Role, Target};
-use sohoa_domain::registry::date_text;
 use sohoa_domain::services::procedure::ProcedureCode;
 use sohoa_domain::services::workflow::Status;
 use sohoa_domain::UnitCode;
@@ -50,10 +49,10 @@ pub struct Listed {
 pub async fn list(app: &App, who: &Principal, l: ListQuery) -> Result<Listed> {
     let mut q = store::Query::default();
     match who {
-        Principal::Citizen(me) => q.applicant = Some(me.to_string()),
+        Principal::Citizen(me) => q.applicant = Some(me.clone()),
         Principal::Staff(s) if matches!(s.role, Role::Officer | Role::Leader) => {
-            q.agency = s.agency.as_ref().map(ToString::to_string);
-            q.unit = s.unit.as_ref().map(ToString::to_string);
+            q.agency = s.agency.clone();
+            q.unit = s.unit.clone();
             q.submitted_only = true;
             if s.role == Role::Officer && q.agency.is_none() {
                 return Err(Error::forbidden("forbidden"));
@@ -70,20 +69,20 @@ pub async fn list(app: &App, who: &Principal, l: ListQuery) -> Result<Listed> {
     // of it, which the policy's answer for the target makes a refusal.
     if matches!(who, Principal::Staff(_)) {
         if let Some(unit) = l.unit {
-            if q.unit.as_ref().is_some_and(|mine| *mine != unit.as_str()) {
+            if q.unit.as_ref().is_some_and(|mine| *mine != unit) {
                 return Err(Error::forbidden("forbidden"));
             }
-            q.unit = Some(unit.to_string());
+            q.unit = Some(unit);
         }
         if let Some(agency) = l.agency {
             crate::authorize(who, Action::ReadApplication, &Target::agency(&agency))?;
-            q.agency = Some(agency.to_string());
+            q.agency = Some(agency);
         }
     }
     q.status = l.status;
-    q.procedure = l.procedure.map(|p| p.to_string());
-    q.due_by = l.due_by.map(date_text);
-    q.overdue_on = l.overdue.then(|| date_text(crate::today()));
+    q.procedure = l.procedure;
+    q.due_by = l.due_by;
+    q.overdue_on = l.overdue.then(crate::today);
     if !(1..=200).contains(&l.limit) {
         return Err(Error::bad_request("invalid_page"));
     }

@@ -97,7 +97,7 @@ pub async fn upsert_all(
 pub struct Stored {
     pub citizen: Citizen,
     pub version: i64,
-    pub changed_at: String,
+    pub changed_at: sohoa_domain::Timestamp,
     pub source: String,
 }
 
@@ -139,7 +139,7 @@ fn from_row(row: &impl Fields, keys: &Keyring) -> Result<Stored> {
     Ok(Stored {
         citizen,
         version: row.int("version")?,
-        changed_at: row.text("changed_at")?,
+        changed_at: super::changed_at("citizens", &row.text("changed_at")?)?,
         source: row.text("source")?,
     })
 }

@@ -66,7 +66,7 @@ pub async fn upsert_all(
 pub struct Stored {
     pub enterprise: Enterprise,
     pub version: i64,
-    pub changed_at: String,
+    pub changed_at: sohoa_domain::Timestamp,
 }
 
 fn from_row(row: &AnyRow) -> Result<Stored> {
@@ -85,7 +85,7 @@ fn from_row(row: &AnyRow) -> Result<Stored> {
     Ok(Stored {
         enterprise,
         version: int(row, "version")?,
-        changed_at: text(row, "changed_at")?,
+        changed_at: super::changed_at("enterprises", &text(row, "changed_at")?)?,
     })
 }
 

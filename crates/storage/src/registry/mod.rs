@@ -259,13 +259,19 @@ pub async fn bulk_finish(tx: &mut Tx, load: BulkLoad) -> Result<()> {
     Ok(())
 }
 
+/// A record's stored time of change; one that does not parse is corrupt, with its table.
+pub(crate) fn changed_at(table: &str, raw: &str) -> Result<sohoa_domain::Timestamp> {
+    sohoa_domain::Timestamp::parse(raw)
+        .map_err(|_| crate::StorageError::Corrupt(format!("{table}.changed_at: {raw:?}")))
+}
+
 /// One superseded version of a record.
 #[derive(Debug, Clone)]
 pub struct HistoryEntry {
     pub version: i64,
     /// The record's columns as they were, as JSON.
     pub data: String,
-    pub changed_at: String,
+    pub changed_at: sohoa_domain::Timestamp,
     pub source: String,
     pub actor: String,
 }
@@ -290,7 +296,7 @@ pub async fn history(db: &crate::Db, registry: &str, record_id: &str) -> Result<
                 } else {
                     data
                 },
-                changed_at: text(r, "changed_at")?,
+                changed_at: changed_at("registry_history", &text(r, "changed_at")?)?,
                 source: text(r, "source")?,
                 actor: text(r, "actor")?,
             })

@@ -81,7 +81,7 @@ pub async fn upsert_all(tx: &mut Tx, parcels: &[LandParcel], prov: &Provenance) 
 pub struct Stored {
     pub parcel: LandParcel,
     pub version: i64,
-    pub changed_at: String,
+    pub changed_at: sohoa_domain::Timestamp,
 }
 
 fn from_row(row: &AnyRow) -> Result<Stored> {
@@ -101,7 +101,7 @@ fn from_row(row: &AnyRow) -> Result<Stored> {
     Ok(Stored {
         parcel,
         version: int(row, "version")?,
-        changed_at: text(row, "changed_at")?,
+        changed_at: super::changed_at("parcels", &text(row, "changed_at")?)?,
     })
 }
 

@@ -34,7 +34,7 @@ impl From<store::Versioned> for ProcedureView {
         let due = v.procedure.fee_on(super::today());
         Self {
             version: v.version,
-            changed_at: v.changed_at,
+            changed_at: v.changed_at.to_string(),
             fee_today: due.as_ref().map_or(0, |d| d.payable().dong()),
             waived_today: due.as_ref().is_some_and(|d| d.waived_by.is_some()),
             procedure: v.procedure,
