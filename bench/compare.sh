@@ -6,11 +6,12 @@
 #   applications  durable submissions, bench/applications.py (128 clients, 15 s);
 #   queue         the officers' queue, pages of 50, bench/queue.py (8 clients, 15 s).
 #
-#   bench/compare.sh BASE_BIN NEW_BIN [ROUNDS]        (ROUNDS defaults to 3)
+#   bench/compare.sh BASE_BIN NEW_BIN [ROUNDS]        (ROUNDS defaults to 4)
 #
-# Each workload runs BASE, NEW, BASE, NEW, ... ROUNDS times each, every run on a fresh server
-# process started on the same starting data, so drift of the machine over the comparison falls
-# on both binaries alike. It prints each run's throughput and p50/p99, and how much of the CPU
+# Each workload runs BASE, NEW, then NEW, BASE, and so on, ROUNDS times each, every run on a
+# fresh server process started on the same starting data, so drift of the machine over the
+# comparison, and the handicap of running second in a pair, fall on both binaries alike (use
+# an even number of rounds). It prints each run's throughput and p50/p99, and how much of the CPU
 # other processes took during it; then per binary the median and the spread (max - min over
 # the median), and NEW's change against BASE in percent. Runs of one binary on this 2-core
 # machine move by ±5-15% on a quiet machine (BENCHMARKS.md), far more beside a build: read a
@@ -45,7 +46,7 @@ usage() { echo "usage: $0 BASE_BIN NEW_BIN [ROUNDS]" >&2; exit 2; }
 [ $# -ge 2 ] && [ $# -le 3 ] || usage
 BASE_BIN=$(realpath "$1")
 NEW_BIN=$(realpath "$2")
-ROUNDS=${3:-3}
+ROUNDS=${3:-4}
 [ -x "$BASE_BIN" ] && [ -x "$NEW_BIN" ] || { echo "not executable: $BASE_BIN or $NEW_BIN" >&2; exit 2; }
 [[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || usage
 for tool in wrk curl python3 setsid; do
@@ -169,6 +170,13 @@ record() {
 
 label_bin() { if [ "$1" = BASE ]; then echo "$BASE_BIN"; else echo "$NEW_BIN"; fi; }
 
+# Which binary runs first in round R: BASE in odd rounds, NEW in even ones. The second run of
+# a pair is slower than the first more often than not (the first run's writes are still
+# reaching the disk, its memory still being handed back): with BASE always first, NEW lost
+# 5-15% to two identical binaries' worth of code (19th session, BENCHMARKS.md). Alternating
+# the order gives both the same share of second places; use an even number of rounds.
+pair_order() { if [ $(( $1 % 2 )) -eq 1 ]; then echo "BASE NEW"; else echo "NEW BASE"; fi; }
+
 echo "BASE: $BASE_BIN ($(sha256sum "$BASE_BIN" | cut -c1-12))"
 echo "NEW:  $NEW_BIN ($(sha256sum "$NEW_BIN" | cut -c1-12))"
 echo "rounds: $ROUNDS; citizens: $CITIZENS; queue: $QUEUE_COUNT applications; $(nproc) CPUs"
@@ -206,7 +214,7 @@ done
 
 echo "== registry: audited look-ups, wrk -t2 -c64 -d${WRK_SECONDS}s -s bench/share.lua"
 for r in $(seq 1 "$ROUNDS"); do
-    for L in BASE NEW; do
+    for L in $(pair_order "$r"); do
         bin=$(label_bin "$L")
         rm -rf "$WORK/run"
         cp -a "$WORK/golden-$L" "$WORK/run"
@@ -244,7 +252,7 @@ py_workload() {
     local name=$1 script=$2; shift 2
     echo "== $name: python3 bench/$script $*"
     for r in $(seq 1 "$ROUNDS"); do
-        for L in BASE NEW; do
+        for L in $(pair_order "$r"); do
             local bin others line
             bin=$(label_bin "$L")
             cpu_mark

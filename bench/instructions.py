@@ -135,7 +135,7 @@ def registry_run(binary, work, label, lookups, keep):
     return srv.measure(paths[200:], key)
 
 
-def queue_run(binary, work, label, pages, keep):
+def queue_run(binary, work, label, pages, keep, count):
     data = os.path.join(work, f"queue-{label}")
     os.makedirs(data)
     srv = Server(binary, data, os.path.join(keep, f"queue-{label}.cg"))
@@ -153,7 +153,7 @@ def queue_run(binary, work, label, pages, keep):
     s, b = call(c, "POST", "/api/v1/auth/login", {"username": "canbo0", "password": PASSWORD}, token="")
     assert s == 200, (s, b)
     token = b["token"]
-    subprocess.run([binary, "bench", "seed-applications", "--count", "20000", "--agency", "UBND-26743",
+    subprocess.run([binary, "bench", "seed-applications", "--count", str(count), "--agency", "UBND-26743",
                     "--procedure", "T-BENCH"], env=srv.env, check=True, stdout=subprocess.DEVNULL)
     # The same pages as bench/queue.py's: first pages under each filter, then deep ones. Due
     # days are fixed (not today's) so that both binaries read the same rows.
@@ -180,6 +180,7 @@ def main():
     ap.add_argument("new")
     ap.add_argument("--lookups", type=int, default=1000)
     ap.add_argument("--pages", type=int, default=300)
+    ap.add_argument("--applications", type=int, default=20000, help="in the queue")
     ap.add_argument("--annotate", help="keep the callgrind files in this directory")
     args = ap.parse_args()
     if not shutil.which("valgrind"):
@@ -192,7 +193,7 @@ def main():
         for label, binary in bins.items():
             figures[("registry", label)] = registry_run(binary, work, label, args.lookups, keep)
             print(f"registry {label}: {figures[('registry', label)]:,.0f} instructions per look-up", flush=True)
-            figures[("queue", label)] = queue_run(binary, work, label, args.pages, keep)
+            figures[("queue", label)] = queue_run(binary, work, label, args.pages, keep, args.applications)
             print(f"queue    {label}: {figures[('queue', label)]:,.0f} instructions per page", flush=True)
     for w in ("registry", "queue"):
         a, b = figures[(w, "BASE")], figures[(w, "NEW")]
