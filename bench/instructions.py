@@ -29,6 +29,7 @@ Needs valgrind (Debian package). Takes about 5 minutes; standard library only.
 """
 import argparse
 import http.client
+import importlib.util
 import json
 import os
 import random
@@ -40,9 +41,13 @@ import tempfile
 import time
 
 TOKEN = "bench-admin-token-0123456789"
-PASSWORD = "mật khẩu thử tải 2025"
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from applications import PROCEDURE  # noqa: E402
+# bench/queue.py sets the queue up (its agency, procedure and officer); loaded under another
+# name, since `queue` is also the standard library's.
+_spec = importlib.util.spec_from_file_location(
+    "queue_bench", os.path.join(os.path.dirname(os.path.abspath(__file__)), "queue.py"))
+QUEUE_BENCH = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(QUEUE_BENCH)
 
 
 def call(conn, method, path, body=None, token=TOKEN):
@@ -140,19 +145,7 @@ def queue_run(binary, work, label, pages, keep, count):
     os.makedirs(data)
     srv = Server(binary, data, os.path.join(keep, f"queue-{label}.cg"))
     c = srv.conn
-    s, b = call(c, "POST", "/api/v1/agencies", {"code": "UBND-26743", "name_vi": "UBND Phường Bến Thành",
-                                                "name_en": "Ben Thanh Ward", "level": "commune",
-                                                "unit_code": "26743"})
-    assert s == 201, (s, b)
-    s, b = call(c, "PUT", "/api/v1/procedures/T-BENCH", PROCEDURE)
-    assert s == 200, (s, b)
-    s, b = call(c, "POST", "/api/v1/staff", {"username": "canbo0", "display_name": "Cán bộ thử tải",
-                                             "role": "officer", "agency_code": "UBND-26743",
-                                             "unit_code": None, "password": PASSWORD})
-    assert s == 201, (s, b)
-    s, b = call(c, "POST", "/api/v1/auth/login", {"username": "canbo0", "password": PASSWORD}, token="")
-    assert s == 200, (s, b)
-    token = b["token"]
+    token = QUEUE_BENCH.setup(srv.host, srv.port)
     subprocess.run([binary, "bench", "seed-applications", "--count", str(count), "--agency", "UBND-26743",
                     "--procedure", "T-BENCH"], env=srv.env, check=True, stdout=subprocess.DEVNULL)
     # The same pages as bench/queue.py's: first pages under each filter, then deep ones. Due
