@@ -21,6 +21,7 @@ pub mod feedback;
 pub mod forecasts;
 pub mod identity;
 pub mod indicators;
+pub mod jobs;
 pub mod monitoring;
 pub mod registry;
 pub mod sharing;

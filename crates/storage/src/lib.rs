@@ -17,6 +17,7 @@ pub mod direct;
 pub mod feedback;
 pub mod files;
 pub mod indicators;
+pub mod jobs;
 pub mod monitoring;
 pub mod notifications;
 pub mod payments;

@@ -20,6 +20,7 @@ mod errors;
 mod feedback;
 mod identity;
 mod import;
+mod jobs;
 mod me;
 mod moves;
 mod oidc;

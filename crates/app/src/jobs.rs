@@ -1,0 +1,365 @@
+//! Background work, run exactly once across every server: each server runs a [`Worker`]
+//! over the one `jobs` table (see `sohoa_storage::jobs`). A kind of job is a name, a
+//! handler, and how many of it may run at once; a recurring kind is also a [`Schedule`].
+//!
+//! A job's effect should be idempotent by its id (a file named after it, a row keyed by
+//! it), or committed with its completion (`Lease::complete` in the handler's own
+//! transaction): a worker killed between the effect and the completion leaves the lease to
+//! run out, and the job runs again.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sohoa_domain::Timestamp;
+use sohoa_storage::jobs::{self as store, Failure, Job, JobState, NewJob};
+use sohoa_storage::{Db, StorageError, Tx};
+
+use crate::{Error, Result};
+
+/// How a handler's attempt ended, when it did not succeed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobError {
+    /// Worth trying again later (a peer down, a timeout).
+    Retry(String),
+    /// Can never succeed (a payload that does not parse): dead at once, with the reason.
+    Permanent(String),
+}
+
+type Attempt = Pin<Box<dyn Future<Output = std::result::Result<(), JobError>> + Send>>;
+/// What runs a job: its payload and its lease in, the outcome out.
+pub type Handler = Arc<dyn Fn(Job, Lease) -> Attempt + Send + Sync>;
+
+/// A kind of job: its name, its handler and its limits.
+#[derive(Clone)]
+pub struct Kind {
+    pub name: &'static str,
+    pub handler: Handler,
+    /// At most this many of the kind run at once, across every server.
+    pub max_running: i64,
+    /// Attempts before the job is dead.
+    pub max_attempts: i64,
+}
+
+impl std::fmt::Debug for Kind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Kind")
+            .field("name", &self.name)
+            .field("max_running", &self.max_running)
+            .field("max_attempts", &self.max_attempts)
+            .finish()
+    }
+}
+
+impl Kind {
+    /// A kind whose handler is an async function of the job and its lease.
+    pub fn new<F, Fut>(name: &'static str, handler: F) -> Self
+    where
+        F: Fn(Job, Lease) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = std::result::Result<(), JobError>> + Send + 'static,
+    {
+        Self {
+            name,
+            handler: Arc::new(move |job, lease| Box::pin(handler(job, lease))),
+            max_running: 4,
+            max_attempts: 8,
+        }
+    }
+    pub fn max_running(mut self, n: i64) -> Self {
+        self.max_running = n.max(1);
+        self
+    }
+    pub fn max_attempts(mut self, n: i64) -> Self {
+        self.max_attempts = n.max(1);
+        self
+    }
+}
+
+/// A running job's lease, as its handler holds it.
+#[derive(Debug, Clone)]
+pub struct Lease {
+    pub job_id: String,
+    pub owner: String,
+}
+
+impl Lease {
+    /// Completes the job in `tx`, the transaction of its effect, so the two commit together;
+    /// false when the lease was lost (another worker holds the job now, and the effect must
+    /// not be committed: roll `tx` back).
+    pub async fn complete(&self, tx: &mut Tx) -> Result<bool> {
+        Ok(store::complete(tx, &self.job_id, &self.owner).await?)
+    }
+}
+
+/// Enqueues a job of `kind` in `tx`; with a key, a second job of the same kind and key is
+/// the first one. Returns its id.
+pub async fn enqueue(
+    tx: &mut Tx,
+    kind: &str,
+    payload: &serde_json::Value,
+    key: Option<&str>,
+    max_attempts: i64,
+) -> Result<String> {
+    let payload = payload.to_string();
+    let job = NewJob {
+        kind,
+        payload: &payload,
+        run_at: Timestamp::now(),
+        max_attempts,
+        idempotency_key: key,
+    };
+    Ok(store::enqueue(tx, &job).await?)
+}
+
+/// A recurring kind: one job per period, across every server (each server's scheduler asks
+/// for the period's job; its key makes the asks one job).
+#[derive(Debug, Clone)]
+pub struct Schedule {
+    pub kind: &'static str,
+    pub every: Duration,
+    pub max_attempts: i64,
+}
+
+impl Schedule {
+    /// The period `at` falls in, counted from the Unix epoch.
+    fn period(&self, at: Timestamp) -> i64 {
+        let secs = self.every.as_secs().max(1) as i64;
+        at.datetime().unix_timestamp().div_euclid(secs)
+    }
+
+    /// Enqueues this period's job unless some server already has; its id.
+    pub async fn enqueue_due(&self, db: &Db) -> Result<String> {
+        self.enqueue_for(db, Timestamp::now()).await
+    }
+
+    /// Enqueues the job of the period `at` falls in, unless some server already has.
+    pub async fn enqueue_for(&self, db: &Db, at: Timestamp) -> Result<String> {
+        let period = self.period(at);
+        let key = format!("period:{period}");
+        let payload = serde_json::json!({ "period": period }).to_string();
+        let mut tx = db.begin().await?;
+        let id = store::enqueue(
+            &mut tx,
+            &NewJob {
+                kind: self.kind,
+                payload: &payload,
+                run_at: Timestamp::now(),
+                max_attempts: self.max_attempts,
+                idempotency_key: Some(&key),
+            },
+        )
+        .await?;
+        tx.commit().await.map_err(StorageError::from)?;
+        Ok(id)
+    }
+}
+
+/// How long after its `attempts`-th failure a job is tried again: doubling from 2 seconds,
+/// at most an hour, each wait drawn between half and all of that so that jobs failing
+/// together do not come back together.
+pub fn backoff(attempts: i64) -> Duration {
+    let base = 2u64.saturating_pow(u32::try_from(attempts.clamp(1, 12)).unwrap_or(12));
+    let ceiling = base.min(3600) * 1000;
+    let draw = crate::random_bytes::<8>()
+        .map(u64::from_le_bytes)
+        .unwrap_or_default();
+    Duration::from_millis(ceiling / 2 + draw % (ceiling / 2 + 1))
+}
+
+/// The message of a panic, as a job's last error records it.
+fn panic_message(e: tokio::task::JoinError) -> String {
+    match e.try_into_panic() {
+        Ok(p) => match p.downcast::<String>() {
+            Ok(s) => format!("panicked: {s}"),
+            Err(p) => match p.downcast::<&str>() {
+                Ok(s) => format!("panicked: {s}"),
+                Err(_) => "panicked".to_owned(),
+            },
+        },
+        Err(e) => format!("stopped: {e}"),
+    }
+}
+
+/// Runs the jobs of its kinds, claiming due ones every `poll` (or as soon as one finishes),
+/// each under a lease it renews while the job runs.
+#[derive(Debug, Clone)]
+pub struct Worker {
+    db: Db,
+    /// Names this worker in leases: server and process, then a random part.
+    owner: String,
+    kinds: Arc<HashMap<&'static str, Kind>>,
+    lease: Duration,
+    poll: Duration,
+}
+
+impl Worker {
+    pub fn new(db: Db, kinds: Vec<Kind>) -> Result<Self> {
+        let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "sohoa".to_owned());
+        let owner = format!(
+            "{host}:{}:{}",
+            std::process::id(),
+            hex::encode(crate::random_bytes::<4>()?)
+        );
+        Ok(Self {
+            db,
+            owner,
+            kinds: Arc::new(kinds.into_iter().map(|k| (k.name, k)).collect()),
+            lease: Duration::from_secs(30),
+            poll: Duration::from_millis(500),
+        })
+    }
+
+    /// How long a lease lasts unrenewed: how soon a killed worker's jobs run elsewhere.
+    pub fn lease(mut self, lease: Duration) -> Self {
+        self.lease = lease.max(Duration::from_millis(300));
+        self
+    }
+
+    pub fn poll(mut self, poll: Duration) -> Self {
+        self.poll = poll;
+        self
+    }
+
+    pub fn owner(&self) -> &str {
+        &self.owner
+    }
+
+    fn lease_until(&self) -> Timestamp {
+        crate::identity::later(self.lease)
+    }
+
+    /// Claims what is due of every kind now and runs it; returns once those jobs ended, with
+    /// how many ran. The server loops over this; `sohoa jobs run` calls it until nothing is
+    /// due.
+    pub async fn run_due(&self) -> Result<usize> {
+        let mut running = tokio::task::JoinSet::new();
+        for kind in self.kinds.values() {
+            let jobs = store::claim(
+                &self.db,
+                kind.name,
+                &self.owner,
+                self.lease_until(),
+                kind.max_running,
+                kind.max_running,
+            )
+            .await?;
+            for job in jobs {
+                let me = self.clone();
+                let kind = kind.clone();
+                running.spawn(async move { me.run_one(&kind, job).await });
+            }
+        }
+        let mut ran = 0;
+        while let Some(done) = running.join_next().await {
+            if let Err(e) = done.map_err(Error::internal).and_then(|r| r) {
+                tracing::error!(error = ?e, "a job's outcome could not be recorded");
+            }
+            ran += 1;
+        }
+        Ok(ran)
+    }
+
+    /// Runs one claimed job to its end and records the outcome: done, tried again later,
+    /// or dead. A panic is a failure with its message.
+    async fn run_one(&self, kind: &Kind, job: Job) -> Result<()> {
+        let lease = Lease {
+            job_id: job.id.clone(),
+            owner: self.owner.clone(),
+        };
+        let (id, attempts, max_attempts) = (job.id.clone(), job.attempts, job.max_attempts);
+        let attempt = tokio::spawn((kind.handler)(job, lease.clone()));
+        let outcome = self.renewing(&id, attempt).await;
+        let recorded = match outcome {
+            Ok(Ok(())) => {
+                let mut tx = self.db.begin().await?;
+                let done = store::complete(&mut tx, &id, &self.owner).await?;
+                tx.commit().await.map_err(StorageError::from)?;
+                // Not completed here: the handler completed it in its own transaction, or
+                // its lease went to another worker.
+                done || store::get(&self.db, &id)
+                    .await?
+                    .is_some_and(|j| j.state == JobState::Done)
+            }
+            Ok(Err(JobError::Permanent(why))) => {
+                store::fail(&self.db, &id, &self.owner, &why, Failure::Dead).await?
+            }
+            Ok(Err(JobError::Retry(why))) => {
+                self.retry_or_bury(&id, &why, attempts, max_attempts)
+                    .await?
+            }
+            Err(panicked) => {
+                self.retry_or_bury(&id, &panicked, attempts, max_attempts)
+                    .await?
+            }
+        };
+        if !recorded {
+            tracing::warn!(job = %id, "a job's lease was lost before its outcome was recorded");
+        }
+        Ok(())
+    }
+
+    async fn retry_or_bury(&self, id: &str, why: &str, attempts: i64, max: i64) -> Result<bool> {
+        tracing::warn!(job = %id, attempts, error = %why, "a job failed");
+        let then = if attempts >= max {
+            Failure::Dead
+        } else {
+            Failure::RetryAt(crate::identity::later(backoff(attempts)))
+        };
+        Ok(store::fail(&self.db, id, &self.owner, why, then).await?)
+    }
+
+    /// Waits for `attempt`, renewing the job's lease every third of its length.
+    async fn renewing(
+        &self,
+        id: &str,
+        mut attempt: tokio::task::JoinHandle<std::result::Result<(), JobError>>,
+    ) -> std::result::Result<std::result::Result<(), JobError>, String> {
+        let mut tick = tokio::time::interval(self.lease / 3);
+        tick.tick().await;
+        loop {
+            tokio::select! {
+                done = &mut attempt => return done.map_err(panic_message),
+                _ = tick.tick() => {
+                    match store::renew(&self.db, id, &self.owner, self.lease_until()).await {
+                        Ok(true) => {}
+                        Ok(false) => tracing::warn!(job = %id, "a running job's lease was taken over"),
+                        Err(e) => tracing::warn!(job = %id, error = %e, "a lease could not be renewed"),
+                    }
+                }
+            }
+        }
+    }
+
+    /// Runs until `stop` turns true: due jobs every `poll`, and each schedule's job of the
+    /// period enqueued as its period begins.
+    pub async fn run(self, schedules: Vec<Schedule>, mut stop: tokio::sync::watch::Receiver<bool>) {
+        while !*stop.borrow() {
+            for s in &schedules {
+                if let Err(e) = s.enqueue_due(&self.db).await {
+                    tracing::warn!(kind = s.kind, error = ?e, "a recurring job could not be enqueued");
+                }
+            }
+            let ran = match self.run_due().await {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::warn!(error = ?e, "jobs could not be claimed");
+                    0
+                }
+            };
+            if ran > 0 {
+                continue;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(self.poll) => {}
+                _ = stop.changed() => {}
+            }
+        }
+    }
+}
+
+/// Jobs as administrators see them: per kind, how many in each state.
+pub async fn counts(db: &Db) -> Result<Vec<(String, JobState, i64)>> {
+    Ok(store::counts(db).await?)
+}

@@ -1,0 +1,317 @@
+//! The durable job mechanism on the real database of the suite's backend: workers as a
+//! server runs them (each with its own pool and lease owner), handlers that succeed, fail,
+//! panic or never finish.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use sohoa_app::jobs::{self, JobError, Kind, Schedule, Worker};
+use sohoa_storage::jobs::{self as store, JobState};
+use sohoa_storage::{Db, DbOptions};
+
+use crate::helpers::TestDb;
+
+async fn open(db: &TestDb) -> Db {
+    let d = Db::connect(&db.url, &DbOptions::default())
+        .await
+        .expect("connect");
+    d.migrate().await.expect("migrate");
+    d
+}
+
+/// Runs of each job id, as handlers record them.
+type Runs = Arc<Mutex<HashMap<String, u32>>>;
+
+fn counting(name: &'static str, runs: &Runs) -> Kind {
+    let runs = runs.clone();
+    Kind::new(name, move |job, _lease| {
+        let runs = runs.clone();
+        async move {
+            *runs.lock().unwrap().entry(job.id).or_default() += 1;
+            Ok(())
+        }
+    })
+}
+
+async fn enqueue_n(
+    db: &Db,
+    kind: &str,
+    n: usize,
+    key: impl Fn(usize) -> Option<String>,
+) -> Vec<String> {
+    let mut ids = Vec::new();
+    let mut tx = db.begin().await.unwrap();
+    for i in 0..n {
+        let k = key(i);
+        let payload = serde_json::json!({ "i": i });
+        ids.push(
+            jobs::enqueue(&mut tx, kind, &payload, k.as_deref(), 3)
+                .await
+                .unwrap(),
+        );
+    }
+    tx.commit().await.unwrap();
+    ids
+}
+
+async fn state_of(db: &Db, id: &str) -> store::Job {
+    store::get(db, id).await.unwrap().expect("the job exists")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_workers_run_each_of_many_jobs_exactly_once() {
+    let t = TestDb::new().await;
+    let db = open(&t).await;
+    let runs: Runs = Default::default();
+    let ids = enqueue_n(&db, "test.count", 600, |_| None).await;
+    // Three workers on pools of their own, as three servers would be.
+    let mut workers = Vec::new();
+    for _ in 0..3 {
+        let own = open(&t).await;
+        workers.push(Worker::new(own, vec![counting("test.count", &runs).max_running(8)]).unwrap());
+    }
+    let mut rounds = tokio::task::JoinSet::new();
+    for w in workers {
+        rounds.spawn(async move {
+            let mut ran = 0;
+            loop {
+                let n = w.run_due().await.unwrap();
+                if n == 0 {
+                    return ran;
+                }
+                ran += n;
+            }
+        });
+    }
+    let mut total = 0;
+    while let Some(n) = rounds.join_next().await {
+        total += n.unwrap();
+    }
+    let runs = runs.lock().unwrap().clone();
+    assert_eq!(total, 600, "every claim ran once");
+    assert_eq!(runs.len(), 600);
+    assert!(runs.values().all(|&n| n == 1), "a job ran twice");
+    for id in ids.iter().take(5) {
+        assert_eq!(state_of(&db, id).await.state, JobState::Done);
+    }
+}
+
+#[tokio::test]
+async fn a_job_enqueued_twice_with_one_key_is_one_job() {
+    let t = TestDb::new().await;
+    let db = open(&t).await;
+    let ids = enqueue_n(&db, "test.once", 4, |i| Some(format!("key-{}", i % 2))).await;
+    assert_eq!(ids[0], ids[2]);
+    assert_eq!(ids[1], ids[3]);
+    assert_ne!(ids[0], ids[1]);
+    // The same key of another kind is another job.
+    let other = enqueue_n(&db, "test.other", 1, |_| Some("key-0".into())).await;
+    assert_ne!(other[0], ids[0]);
+    let runs: Runs = Default::default();
+    let w = Worker::new(db.clone(), vec![counting("test.once", &runs)]).unwrap();
+    assert_eq!(w.run_due().await.unwrap(), 2);
+    assert_eq!(w.run_due().await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn failures_are_retried_later_then_dead_with_the_last_error() {
+    let t = TestDb::new().await;
+    let db = open(&t).await;
+    let ids = enqueue_n(&db, "test.flaky", 1, |_| None).await;
+    let failing = Kind::new("test.flaky", |_, _| async {
+        Err(JobError::Retry("the peer did not answer".into()))
+    });
+    let w = Worker::new(db.clone(), vec![failing]).unwrap();
+    assert_eq!(w.run_due().await.unwrap(), 1);
+    let j = state_of(&db, &ids[0]).await;
+    assert_eq!(j.state, JobState::Ready);
+    assert_eq!(j.attempts, 1);
+    assert_eq!(j.last_error.as_deref(), Some("the peer did not answer"));
+    assert!(
+        j.run_at > sohoa_domain::Timestamp::now(),
+        "tried again later, not at once"
+    );
+    // Not due yet: nothing runs.
+    assert_eq!(w.run_due().await.unwrap(), 0);
+    // Its time comes (moved by hand rather than waited for): tried again, until dead.
+    for attempt in 2..=3 {
+        make_due(&t, &ids[0]).await;
+        assert_eq!(w.run_due().await.unwrap(), 1);
+        let j = state_of(&db, &ids[0]).await;
+        assert_eq!(j.attempts, attempt);
+    }
+    let j = state_of(&db, &ids[0]).await;
+    assert_eq!(j.state, JobState::Dead, "three attempts, then dead");
+    assert_eq!(j.last_error.as_deref(), Some("the peer did not answer"));
+    // An administrator's retry makes it ready again, with its attempts afresh.
+    assert!(store::retry(&db, &ids[0]).await.unwrap());
+    let j = state_of(&db, &ids[0]).await;
+    assert_eq!((j.state, j.attempts), (JobState::Ready, 0));
+    assert!(store::cancel(&db, &ids[0]).await.unwrap());
+    assert_eq!(state_of(&db, &ids[0]).await.state, JobState::Cancelled);
+    assert!(
+        !store::cancel(&db, &ids[0]).await.unwrap(),
+        "cancelled once"
+    );
+}
+
+/// Moves a job's next try to now, as waiting out its backoff would.
+async fn make_due(t: &TestDb, id: &str) {
+    let raw = t.raw().await;
+    sqlx::query("UPDATE jobs SET run_at = $1 WHERE id = $2")
+        .bind(sohoa_domain::Timestamp::now().to_string())
+        .bind(id)
+        .execute(&raw)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_panicking_handler_is_a_failure_with_its_message_and_blocks_nothing() {
+    let t = TestDb::new().await;
+    let db = open(&t).await;
+    let ids = enqueue_n(&db, "test.mixed", 3, |_| None).await;
+    let poisoned = ids[0].clone();
+    let runs: Runs = Default::default();
+    let seen = runs.clone();
+    let kind = Kind::new("test.mixed", move |job, _| {
+        let poisoned = poisoned.clone();
+        let seen = seen.clone();
+        async move {
+            if job.id == poisoned {
+                panic!("payload {} broke the handler", job.payload);
+            }
+            *seen.lock().unwrap().entry(job.id).or_default() += 1;
+            Ok(())
+        }
+    });
+    let w = Worker::new(db.clone(), vec![kind]).unwrap();
+    assert_eq!(w.run_due().await.unwrap(), 3);
+    let j = state_of(&db, &ids[0]).await;
+    assert_eq!(j.state, JobState::Ready, "retried later");
+    let error = j.last_error.unwrap_or_default();
+    assert!(
+        error.starts_with("panicked: payload {\"i\":0} broke"),
+        "{error}"
+    );
+    assert_eq!(runs.lock().unwrap().len(), 2, "the others ran");
+    assert_eq!(state_of(&db, &ids[1]).await.state, JobState::Done);
+}
+
+#[tokio::test]
+async fn a_job_that_cannot_succeed_is_dead_at_once_with_the_reason() {
+    let t = TestDb::new().await;
+    let db = open(&t).await;
+    let ids = enqueue_n(&db, "test.parse", 1, |_| None).await;
+    let kind = Kind::new("test.parse", |job, _| async move {
+        serde_json::from_str::<Vec<u8>>(&job.payload)
+            .map(|_| ())
+            .map_err(|e| JobError::Permanent(format!("payload: {e}")))
+    });
+    let w = Worker::new(db.clone(), vec![kind]).unwrap();
+    assert_eq!(w.run_due().await.unwrap(), 1);
+    let j = state_of(&db, &ids[0]).await;
+    assert_eq!((j.state, j.attempts), (JobState::Dead, 1));
+    assert!(j
+        .last_error
+        .unwrap_or_default()
+        .starts_with("payload: invalid type"));
+}
+
+#[tokio::test]
+async fn a_lease_that_runs_out_lets_another_worker_run_the_job_and_fences_the_first() {
+    let t = TestDb::new().await;
+    let db = open(&t).await;
+    let ids = enqueue_n(&db, "test.lease", 1, |_| None).await;
+    // A worker claims the job and dies (it is never completed nor renewed).
+    let until = sohoa_app::identity::later(Duration::from_millis(300));
+    let claimed = store::claim(&db, "test.lease", "dead-worker", until, 1, 1)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    let runs: Runs = Default::default();
+    let w = Worker::new(db.clone(), vec![counting("test.lease", &runs)]).unwrap();
+    assert_eq!(w.run_due().await.unwrap(), 0, "held by its lease");
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(
+        w.run_due().await.unwrap(),
+        1,
+        "taken over once the lease ran out"
+    );
+    assert_eq!(runs.lock().unwrap().get(&ids[0]), Some(&1));
+    let j = state_of(&db, &ids[0]).await;
+    assert_eq!((j.state, j.attempts), (JobState::Done, 2));
+    // The first worker coming back cannot record anything over it.
+    let mut tx = db.begin().await.unwrap();
+    assert!(!store::complete(&mut tx, &ids[0], "dead-worker")
+        .await
+        .unwrap());
+    tx.commit().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kind_runs_at_most_its_limit_at_once_across_workers() {
+    let t = TestDb::new().await;
+    let db = open(&t).await;
+    enqueue_n(&db, "test.slow", 9, |_| None).await;
+    let now = Arc::new(Mutex::new((0u32, 0u32))); // running, most seen
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..3 {
+        let now = now.clone();
+        let kind = Kind::new("test.slow", move |_, _| {
+            let now = now.clone();
+            async move {
+                {
+                    let mut n = now.lock().unwrap();
+                    n.0 += 1;
+                    n.1 = n.1.max(n.0);
+                }
+                tokio::time::sleep(Duration::from_millis(150)).await;
+                now.lock().unwrap().0 -= 1;
+                Ok(())
+            }
+        })
+        .max_running(2);
+        let w = Worker::new(open(&t).await, vec![kind]).unwrap();
+        set.spawn(async move {
+            for _ in 0..40 {
+                w.run_due().await.unwrap();
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        });
+    }
+    while set.join_next().await.is_some() {}
+    let done = store::list(&db, Some(JobState::Done), Some("test.slow"), None, 100)
+        .await
+        .unwrap();
+    assert_eq!(done.len(), 9);
+    assert!(now.lock().unwrap().1 <= 2, "more than two ran at once");
+}
+
+#[tokio::test]
+async fn a_recurring_job_is_one_job_per_period_whoever_asks() {
+    let t = TestDb::new().await;
+    let db = open(&t).await;
+    let s = Schedule {
+        kind: "test.hourly",
+        every: Duration::from_secs(3600),
+        max_attempts: 3,
+    };
+    // Three servers' schedulers at three moments of one hour (a fixed one: an hour that
+    // turned during the test would rightly make two jobs).
+    let hour = sohoa_domain::Timestamp::parse("2026-12-07T10:00:00.000000Z").unwrap();
+    let mut ids = Vec::new();
+    for minutes in [0, 17, 59] {
+        let at = sohoa_domain::Timestamp::from_datetime(
+            hour.datetime() + time::Duration::minutes(minutes),
+        );
+        ids.push(s.enqueue_for(&open(&t).await, at).await.unwrap());
+    }
+    let next = sohoa_domain::Timestamp::from_datetime(hour.datetime() + time::Duration::hours(1));
+    let next_id = s.enqueue_for(&db, next).await.unwrap();
+    assert_ne!(next_id, ids[0], "the next hour is another run");
+    assert!(ids.iter().all(|id| *id == ids[0]), "{ids:?}");
+    let counts = jobs::counts(&db).await.unwrap();
+    assert_eq!(counts, vec![("test.hourly".to_owned(), JobState::Ready, 2)]);
+}
