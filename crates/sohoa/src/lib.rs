@@ -8,6 +8,7 @@ pub mod config;
 pub mod demo;
 pub mod generate;
 pub mod import;
+pub mod jobs;
 pub mod monitoring;
 pub mod notify;
 pub mod paysim;

@@ -108,6 +108,11 @@ enum Command {
         #[command(subcommand)]
         command: StaffCommand,
     },
+    /// The durable background jobs: what waits, runs, failed; try one again or cancel it.
+    Jobs {
+        #[command(subcommand)]
+        command: JobsCommand,
+    },
     /// Tools for the benchmarks under bench/.
     Bench {
         #[command(subcommand)]
@@ -226,6 +231,24 @@ enum KeysCommand {
 }
 
 #[derive(Debug, Subcommand)]
+enum JobsCommand {
+    /// Counts per kind and state, then the newest jobs.
+    List {
+        /// ready, running, done, dead or cancelled.
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long)]
+        kind: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
+    /// Make a dead or cancelled job ready to run now, its attempts counted afresh.
+    Retry { id: String },
+    /// Cancel a job waiting to run (a running one finishes its attempt).
+    Cancel { id: String },
+}
+
+#[derive(Debug, Subcommand)]
 enum StaffCommand {
     /// Open a city administrator's account, the first account of a new installation; the
     /// administrator then opens the others through the API. The password is read from
@@ -329,6 +352,7 @@ async fn main() -> ExitCode {
         Command::Keys { command } => keys(&store, command).await,
         Command::Bench { command } => bench(&store, command).await,
         Command::Notify { out } => notify(&store, &out).await,
+        Command::Jobs { command } => jobs(&store, command).await,
         Command::Pki {
             command: PkiCommand::Init,
         } => pki_init(&store).await,
@@ -358,6 +382,24 @@ fn exit_with<T, E: std::fmt::Display>(
             eprintln!("sohoa: {e}");
             ExitCode::from(failure)
         }
+    }
+}
+
+async fn jobs(store: &StoreConfig, command: JobsCommand) -> ExitCode {
+    use sohoa::jobs as cli;
+    let result = with_db(store, 2, async |db| match command {
+        JobsCommand::List { state, kind, limit } => {
+            cli::list(db, state.as_deref(), kind.as_deref(), limit).await
+        }
+        JobsCommand::Retry { id } => cli::retry(db, &id).await.map(|()| format!("{id}: ready\n")),
+        JobsCommand::Cancel { id } => cli::cancel(db, &id)
+            .await
+            .map(|()| format!("{id}: cancelled\n")),
+    })
+    .await;
+    match result {
+        Ok(r) => exit_with(r, 1, |text| print!("{text}")),
+        Err(code) => code,
     }
 }
 

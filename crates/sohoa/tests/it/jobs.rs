@@ -315,3 +315,59 @@ async fn a_recurring_job_is_one_job_per_period_whoever_asks() {
     let counts = jobs::counts(&db).await.unwrap();
     assert_eq!(counts, vec![("test.hourly".to_owned(), JobState::Ready, 2)]);
 }
+
+#[tokio::test]
+async fn the_command_line_lists_retries_and_cancels_jobs() {
+    use crate::helpers::run_cli;
+    let t = TestDb::new().await;
+    let db = open(&t).await;
+    let ids = enqueue_n(&db, "test.cli", 2, |_| None).await;
+    let kind = Kind::new("test.cli", |_, _| async {
+        Err(JobError::Permanent(
+            "the recipient's address is malformed".into(),
+        ))
+    })
+    .max_running(1);
+    Worker::new(db.clone(), vec![kind])
+        .unwrap()
+        .run_due()
+        .await
+        .unwrap();
+    let dead = store::list(&db, Some(JobState::Dead), None, None, 10)
+        .await
+        .unwrap();
+    let ready = store::list(&db, Some(JobState::Ready), None, None, 10)
+        .await
+        .unwrap();
+    assert_eq!((dead.len(), ready.len()), (1, 1));
+    let (dead, ready) = (dead[0].id.clone(), ready[0].id.clone());
+    assert!(ids.contains(&dead) && ids.contains(&ready));
+    db.close().await;
+
+    let (code, out, err) = run_cli(&t, &["jobs", "list", "--state", "dead"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("test.cli") && out.contains(&dead), "{out}");
+    assert!(
+        out.contains("the recipient's address is malformed"),
+        "{out}"
+    );
+    assert!(!out.contains(&ready), "only dead ones listed: {out}");
+
+    let (code, out, err) = run_cli(&t, &["jobs", "retry", &ready]);
+    assert_eq!(code, 1, "a waiting job is not retried: {out}");
+    assert!(err.contains("only those can be tried again"), "{err}");
+    let (code, out, err) = run_cli(&t, &["jobs", "retry", &dead]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let (code, _, err) = run_cli(&t, &["jobs", "cancel", &ready]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = run_cli(&t, &["jobs", "cancel", &ready]);
+    assert_eq!(code, 1);
+    assert!(err.contains("only those can be cancelled"), "{err}");
+    let (code, _, err) = run_cli(&t, &["jobs", "list", "--state", "stuck"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("not \"stuck\""), "{err}");
+
+    let db = open(&t).await;
+    assert_eq!(state_of(&db, &dead).await.state, JobState::Ready);
+    assert_eq!(state_of(&db, &ready).await.state, JobState::Cancelled);
+}

@@ -1,0 +1,75 @@
+//! `sohoa jobs`: the durable jobs as an operator sees and steers them. Listing reads;
+//! retrying and cancelling change one job, and say so when it was not in a state that
+//! allows it.
+
+use std::fmt::Write as _;
+
+use sohoa_storage::jobs::{self as store, JobState};
+use sohoa_storage::{Db, StorageError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum JobsError {
+    #[error("{0}")]
+    Storage(#[from] StorageError),
+    #[error("a state is one of ready, running, done, dead, cancelled; not {0:?}")]
+    State(String),
+    #[error("no dead or cancelled job {0}: only those can be tried again")]
+    NotRetryable(String),
+    #[error("no job {0} waiting to run: only those can be cancelled (a running one finishes its attempt)")]
+    NotCancellable(String),
+}
+
+/// The counts per kind and state, then up to `limit` jobs, newest first.
+pub async fn list(
+    db: &Db,
+    state: Option<&str>,
+    kind: Option<&str>,
+    limit: i64,
+) -> Result<String, JobsError> {
+    let state = state
+        .map(|s| JobState::parse(s).ok_or_else(|| JobsError::State(s.to_owned())))
+        .transpose()?;
+    let mut out = String::new();
+    let counts = store::counts(db).await?;
+    let _ = writeln!(out, "{:<32} {:<10} {:>10}", "kind", "state", "jobs");
+    for (k, s, n) in &counts {
+        let _ = writeln!(out, "{k:<32} {:<10} {n:>10}", s.as_str());
+    }
+    let jobs = store::list(db, state, kind, None, limit.clamp(1, 10_000)).await?;
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "{:<45} {:<24} {:<10} {:>8}  {:<27} last error",
+        "id", "kind", "state", "attempts", "run at"
+    );
+    for j in jobs {
+        let _ = writeln!(
+            out,
+            "{:<45} {:<24} {:<10} {:>4}/{:<3}  {:<27} {}",
+            j.id,
+            j.kind,
+            j.state.as_str(),
+            j.attempts,
+            j.max_attempts,
+            j.run_at.to_string(),
+            j.last_error.unwrap_or_default().replace('\n', " ")
+        );
+    }
+    Ok(out)
+}
+
+pub async fn retry(db: &Db, id: &str) -> Result<(), JobsError> {
+    if store::retry(db, id).await? {
+        Ok(())
+    } else {
+        Err(JobsError::NotRetryable(id.to_owned()))
+    }
+}
+
+pub async fn cancel(db: &Db, id: &str) -> Result<(), JobsError> {
+    if store::cancel(db, id).await? {
+        Ok(())
+    } else {
+        Err(JobsError::NotCancellable(id.to_owned()))
+    }
+}
