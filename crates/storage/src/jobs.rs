@@ -11,9 +11,7 @@
 use sohoa_domain::Timestamp;
 use sqlx::any::AnyRow;
 
-use crate::{
-    int, opt_parsed, opt_text, parsed, stamp, text, Backend, Db, Result, StorageError, Tx,
-};
+use crate::{int, opt_parsed, opt_text, parsed, stamp, text, Backend, Db, Result, Tx};
 
 /// Where a job is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -104,22 +102,10 @@ pub struct NewJob<'a> {
     pub idempotency_key: Option<&'a str>,
 }
 
-/// A new job id: sorts by creation time, then random (see `notifications::random_id`).
-fn new_id() -> Result<String> {
-    let mut b = [0u8; 8];
-    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b)
-        .map_err(|_| StorageError::Corrupt("no randomness for a job id".into()))?;
-    let micros = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_micros())
-        .unwrap_or_default();
-    Ok(format!("job_{micros:016x}{}", hex::encode(b)))
-}
-
 /// Enqueues a job in `tx`, the transaction of the change that causes it; the job's id, or
 /// the id of the job already enqueued with the same kind and idempotency key.
 pub async fn enqueue(tx: &mut Tx, job: &NewJob<'_>) -> Result<String> {
-    let id = new_id()?;
+    let id = crate::time_ordered_id("job")?;
     let now = Timestamp::now().to_string();
     let inserted = sqlx::query(
         "INSERT INTO jobs (id, kind, payload, state, run_at, attempts, max_attempts, \

@@ -423,6 +423,19 @@ impl Db {
     }
 }
 
+/// A new id that sorts by creation time (microseconds, then 8 random bytes), so the ids of
+/// one batch land side by side at the end of the index instead of on random pages.
+pub(crate) fn time_ordered_id(prefix: &str) -> Result<String> {
+    let mut b = [0u8; 8];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b)
+        .map_err(|_| StorageError::Corrupt("no randomness for an id".into()))?;
+    let micros = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros())
+        .unwrap_or_default();
+    Ok(format!("{prefix}_{micros:014x}{}", hex::encode(b)))
+}
+
 // Row decoding helpers: the Any driver reports a missing or mistyped column as an error,
 // which we surface as `Corrupt` so a schema mismatch is never a panic.
 pub(crate) fn text(row: &AnyRow, col: &str) -> Result<String> {

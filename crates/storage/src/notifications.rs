@@ -11,19 +11,6 @@ use sqlx::any::AnyRow;
 
 use crate::{int, opt_parsed, parsed, stamp, text, Db, Result, Tx};
 
-/// A new id that sorts by creation time (microseconds, then 8 random bytes), so the ids of
-/// one batch land side by side at the end of the index instead of on random pages.
-fn random_id(prefix: &str) -> Result<String> {
-    let mut b = [0u8; 8];
-    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b)
-        .map_err(|_| crate::StorageError::Corrupt("no randomness for an id".into()))?;
-    let micros = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_micros())
-        .unwrap_or_default();
-    Ok(format!("{prefix}_{micros:014x}{}", hex::encode(b)))
-}
-
 /// One status change to announce.
 #[derive(Debug, Clone, Copy)]
 pub struct StatusChange<'a> {
@@ -65,7 +52,7 @@ pub async fn status_changed_many(tx: &mut Tx, changes: &[StatusChange<'_>]) -> R
     let mut q = sqlx::query(&sql);
     for c in changes {
         q = q
-            .bind(random_id("ntf")?)
+            .bind(crate::time_ordered_id("ntf")?)
             .bind(c.applicant)
             .bind(c.number)
             .bind(c.status.as_str())
@@ -81,7 +68,7 @@ pub async fn status_changed_many(tx: &mut Tx, changes: &[StatusChange<'_>]) -> R
         let (vi, en) = c.status.names();
         let number = c.number;
         q = q
-            .bind(random_id("out")?)
+            .bind(crate::time_ordered_id("out")?)
             .bind(c.applicant)
             .bind(format!("Hồ sơ {number}: {vi} / Application {number}: {en}"))
             .bind(format!(
@@ -110,7 +97,7 @@ pub async fn enqueue(
     body: &str,
     at: &str,
 ) -> Result<()> {
-    let id = random_id("out")?;
+    let id = crate::time_ordered_id("out")?;
     let sealed = keys.seal(&body_context(&id), body)?;
     sqlx::query(
         "INSERT INTO outbox (id, recipient, subject, body, created_at, attempts) \
