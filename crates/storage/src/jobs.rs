@@ -265,35 +265,37 @@ pub async fn fail(db: &Db, id: &str, owner: &str, error: &str, then: Failure) ->
 /// Makes a dead or cancelled job ready to run now, with its attempts counted afresh; false
 /// when there is no such job in either state.
 pub async fn retry(db: &Db, id: &str) -> Result<bool> {
-    let now = Timestamp::now().to_string();
-    let mut tx = db.begin().await?;
-    let n = sqlx::query(
+    change_one(
+        db,
         "UPDATE jobs SET state = 'ready', run_at = $1, attempts = 0, finished_at = NULL, \
          updated_at = $1 WHERE id = $2 AND state IN ('dead', 'cancelled')",
+        id,
     )
-    .bind(&now)
-    .bind(id)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    tx.commit().await?;
-    Ok(n == 1)
+    .await
 }
 
 /// Cancels a job that has not started (or waits to be tried again); false otherwise. A
 /// running job finishes its attempt: stopping it half-way would leave its effect half-done.
 pub async fn cancel(db: &Db, id: &str) -> Result<bool> {
-    let now = Timestamp::now().to_string();
-    let mut tx = db.begin().await?;
-    let n = sqlx::query(
+    change_one(
+        db,
         "UPDATE jobs SET state = 'cancelled', finished_at = $1, updated_at = $1 \
          WHERE id = $2 AND state = 'ready'",
+        id,
     )
-    .bind(&now)
-    .bind(id)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
+    .await
+}
+
+/// An operator's change of one job: `sql` takes the time now as `$1` and the id as `$2`,
+/// and says in its own WHERE which states it applies to. Whether it changed the job.
+async fn change_one(db: &Db, sql: &str, id: &str) -> Result<bool> {
+    let mut tx = db.begin().await?;
+    let n = sqlx::query(sql)
+        .bind(Timestamp::now().to_string())
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
     tx.commit().await?;
     Ok(n == 1)
 }
