@@ -86,8 +86,10 @@ enum Command {
         #[arg(long, default_value = "http://127.0.0.1:8080/api/v1/payments/webhook")]
         webhook: String,
     },
-    /// Send the notifications waiting in the outbox: emails (.eml) or text messages (.sms)
-    /// written into a directory for the relay to pick up. Exit code 0 when all were handled.
+    /// Send the citizens' messages that are due (the notification.send jobs): emails (.eml)
+    /// or text messages (.sms) written into a directory for the relay to pick up. A message
+    /// that fails is tried again later (see `sohoa jobs list`). Exit code 0 when the run
+    /// ended.
     Notify {
         /// Where to write the messages.
         #[arg(long, default_value = "sohoa-data/outbox")]

@@ -513,7 +513,7 @@ pub async fn ensure_account(tx: &mut Tx, citizen_id: &str, record: AuditRecord) 
 pub const ACTIVATION_ATTEMPTS: i64 = 5;
 
 /// Starts (or restarts) the activation of a citizen's account: the code's hash, until
-/// `expires_at`, with its message to the citizen in the outbox and the audit entry, in
+/// `expires_at`, with its message to the citizen (a sending job) and the audit entry, in
 /// `tx`.
 pub async fn start_activation(
     tx: &mut Tx,
@@ -540,7 +540,7 @@ pub async fn start_activation(
     .bind(expires_at)
     .execute(&mut **tx)
     .await?;
-    crate::notifications::enqueue(tx, keys, citizen_id, message.0, message.1, &now).await?;
+    crate::notifications::enqueue(tx, keys, citizen_id, message.0, message.1).await?;
     audit::append(tx, &record).await?;
     Ok(())
 }

@@ -1,8 +1,8 @@
-//! Notifications of every status change: a row in the applicant's in-app inbox and one in
-//! the outbox, both written in the transaction that changes the status, so none is lost and
-//! none announces a change that did not happen. A sender drains the outbox (`sohoa notify
-//! send`); it looks the contact up when it sends, so no address is copied out of the sealed
-//! registry.
+//! Notifications of every status change: a row in the applicant's in-app inbox and a
+//! message to send, a job of kind [`SEND`], both written in the transaction that changes the
+//! status, so none is lost and none announces a change that did not happen. The job's
+//! handler (`crates/sohoa/src/notify.rs`) looks the contact up when it sends, so no address
+//! is copied out of the sealed registry.
 
 use sohoa_domain::services::application::ApplicationNumber;
 use sohoa_domain::services::workflow::Status;
@@ -59,58 +59,52 @@ pub async fn status_changed_many(tx: &mut Tx, changes: &[StatusChange<'_>]) -> R
             .bind(c.at);
     }
     q.execute(&mut **tx).await?;
-    let sql = format!(
-        "INSERT INTO outbox (id, recipient, subject, body, created_at, attempts) VALUES {}",
-        crate::values_placeholders(tx, changes.len(), 6)
-    );
-    let mut q = sqlx::query(&sql);
+    let mut messages = Vec::with_capacity(changes.len());
     for c in changes {
         let (vi, en) = c.status.names();
         let number = c.number;
-        q = q
-            .bind(crate::time_ordered_id("out")?)
-            .bind(c.applicant)
-            .bind(format!("Hồ sơ {number}: {vi} / Application {number}: {en}"))
-            .bind(format!(
+        let message = Outgoing {
+            recipient: c.applicant.to_owned(),
+            subject: format!("Hồ sơ {number}: {vi} / Application {number}: {en}"),
+            body: format!(
                 "Hồ sơ {number} của bạn đã chuyển sang trạng thái: {vi}.\nYour application {number} is now: {en}.\n"
-            ))
-            .bind(c.at)
-            .bind(0i64);
+            ),
+        };
+        messages.push((crate::time_ordered_id("out")?, message.payload(None)?));
     }
-    q.execute(&mut **tx).await?;
-    Ok(())
+    crate::jobs::enqueue_many(tx, SEND, &messages, SEND_ATTEMPTS).await
 }
 
-/// The sealing context of an outbox message's body.
+/// The kind of the jobs that send a message to a citizen.
+pub const SEND: &str = "notification.send";
+/// A message whose sending keeps failing (its gateway is down for a day) is dead after this
+/// many tries, and an administrator tries it again (`sohoa jobs retry`).
+pub const SEND_ATTEMPTS: i64 = 12;
+
+/// The sealing context of a message's body: its job's id (the outbox's, for messages
+/// written before the job table).
 fn body_context(id: &str) -> String {
     format!("outbox.body:{id}")
 }
 
-/// One message for `recipient` (a citizen's id) in the outbox, sent to the contact the
-/// registry holds when the sender runs. The body may carry a secret (an activation code):
-/// it is sealed like personal data, so the database holds no code a reader could use.
+/// One message for `recipient` (a citizen's id), sent to the contact the registry holds
+/// when its job runs. The body may carry a secret (an activation code): it is sealed like
+/// personal data, so the database holds no code a reader could use.
 pub async fn enqueue(
     tx: &mut Tx,
     keys: &crate::sealed::Keyring,
     recipient: &str,
     subject: &str,
     body: &str,
-    at: &str,
 ) -> Result<()> {
     let id = crate::time_ordered_id("out")?;
-    let sealed = keys.seal(&body_context(&id), body)?;
-    sqlx::query(
-        "INSERT INTO outbox (id, recipient, subject, body, created_at, attempts) \
-         VALUES ($1, $2, $3, $4, $5, 0)",
-    )
-    .bind(&id)
-    .bind(recipient)
-    .bind(subject)
-    .bind(&sealed)
-    .bind(at)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+    let message = Outgoing {
+        recipient: recipient.to_owned(),
+        subject: subject.to_owned(),
+        body: body.to_owned(),
+    };
+    let payload = message.payload(Some((keys, &id)))?;
+    crate::jobs::enqueue_many(tx, SEND, &[(id, payload)], SEND_ATTEMPTS).await
 }
 
 #[derive(Debug, Clone)]
@@ -173,60 +167,31 @@ pub async fn mark_read(db: &Db, recipient: &str, at: Timestamp) -> Result<u64> {
     Ok(n)
 }
 
-/// A message waiting to be sent.
-#[derive(Debug, Clone)]
+/// A message to send: a [`SEND`] job's payload.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Outgoing {
-    pub id: String,
+    /// A citizen's id.
     pub recipient: String,
     pub subject: String,
     pub body: String,
-    pub created_at: String,
 }
 
-/// The oldest unsent messages.
-pub async fn pending(db: &Db, limit: i64) -> Result<Vec<Outgoing>> {
-    let rows = sqlx::query(
-        "SELECT id, recipient, subject, body, created_at FROM outbox WHERE sent_at IS NULL \
-         ORDER BY created_at, id LIMIT $1",
-    )
-    .bind(limit)
-    .fetch_all(db.reader())
-    .await?;
-    let keys = db.keyring()?;
-    rows.iter()
-        .map(|r| {
-            let id = text(r, "id")?;
-            Ok(Outgoing {
-                body: keys.open(&body_context(&id), &text(r, "body")?)?,
-                id,
-                recipient: text(r, "recipient")?,
-                subject: text(r, "subject")?,
-                created_at: text(r, "created_at")?,
-            })
-        })
-        .collect()
-}
-
-/// Records the outcome of sending `id`: sent (by `channel`, or `none` when the recipient has
-/// no contact), or failed (tried again next time).
-pub async fn settle(db: &Db, id: &str, channel: Option<&str>, at: &str) -> Result<()> {
-    let mut tx = db.begin().await?;
-    match channel {
-        Some(c) => {
-            sqlx::query("UPDATE outbox SET sent_at = $1, channel = $2, attempts = attempts + 1 WHERE id = $3")
-                .bind(at)
-                .bind(c)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+impl Outgoing {
+    /// As a job's payload; the body sealed for the job `id` when `seal` is given.
+    fn payload(mut self, seal: Option<(&crate::sealed::Keyring, &str)>) -> Result<String> {
+        if let Some((keys, id)) = seal {
+            self.body = keys.seal(&body_context(id), &self.body)?;
         }
-        None => {
-            sqlx::query("UPDATE outbox SET attempts = attempts + 1 WHERE id = $1")
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-        }
+        serde_json::to_string(&self).map_err(|e| crate::StorageError::Corrupt(e.to_string()))
     }
-    tx.commit().await?;
-    Ok(())
+
+    /// The message a [`SEND`] job carries, its body opened; `None` when the payload is not
+    /// a message (a job that can never be sent).
+    pub fn of_job(db: &Db, job: &crate::jobs::Job) -> Result<Option<Self>> {
+        let Ok(mut m) = serde_json::from_str::<Outgoing>(&job.payload) else {
+            return Ok(None);
+        };
+        m.body = db.keyring()?.open(&body_context(&job.id), &m.body)?;
+        Ok(Some(m))
+    }
 }

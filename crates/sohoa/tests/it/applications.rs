@@ -1814,12 +1814,12 @@ async fn concurrent_submissions_share_commits_and_each_key_files_once() {
     for (key, got) in &numbers {
         assert!(got.iter().all(|n| *n == got[0]), "{key}: {got:?}");
     }
-    // Exactly one application, event, inbox and outbox row and audit entry per key.
+    // Exactly one application, event, inbox row, message to send and audit entry per key.
     for table in [
         "applications",
         "application_events",
         "notifications",
-        "outbox",
+        "jobs WHERE kind = 'notification.send'",
     ] {
         assert_eq!(count(&app, table).await, 21, "{table}");
     }

@@ -340,10 +340,15 @@ async fn digital_teams_start_accounts_that_residents_open_with_their_own_passwor
     assert!(files[0].starts_with("To: 0912345678"), "{}", files[0]);
     let code = code_in(&files[0]);
     // The database never holds the code in the clear: the message is sealed at rest.
-    let stored: Vec<String> = sqlx::query_scalar("SELECT body FROM outbox")
-        .fetch_all(&app.db.raw().await)
-        .await
-        .unwrap();
+    let payloads: Vec<String> =
+        sqlx::query_scalar("SELECT payload FROM jobs WHERE kind = 'notification.send'")
+            .fetch_all(&app.db.raw().await)
+            .await
+            .unwrap();
+    let stored: Vec<String> = payloads
+        .iter()
+        .map(|p| serde_json::from_str::<serde_json::Value>(p).unwrap()["body"].to_string())
+        .collect();
     assert!(!stored.is_empty());
     assert!(
         stored
