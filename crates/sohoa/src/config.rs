@@ -123,6 +123,12 @@ pub struct ServeArgs {
     #[arg(long, env = "SOHOA_LOGIN_RATE_LIMIT", value_name = "PER_MINUTE")]
     pub login_rate_limit: Option<u32>,
 
+    /// Send citizens' messages as they come: emails (.eml) and text messages (.sms) written
+    /// into this directory for the relay, by this server's share of the jobs. Without it,
+    /// messages wait for `sohoa notify`
+    #[arg(long, env = "SOHOA_NOTIFY_DIR", value_name = "DIR")]
+    pub notify_dir: Option<PathBuf>,
+
     /// Serve HTTPS with this PEM certificate chain (needs --tls-key); browsers are then
     /// told to use HTTPS only (HSTS)
     #[arg(
@@ -215,6 +221,7 @@ pub struct FileConfig {
     pub request_timeout: Option<u64>,
     pub rate_limit: Option<u32>,
     pub login_rate_limit: Option<u32>,
+    pub notify_dir: Option<PathBuf>,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
     pub oidc_issuer: Option<String>,
@@ -329,6 +336,8 @@ pub struct ServeConfig {
     pub rate_limit: u32,
     /// Sign-in attempts per minute per client address; 0 for no limit.
     pub login_rate_limit: u32,
+    /// Where this server's sending jobs write citizens' messages; none: it sends none.
+    pub notify_dir: Option<PathBuf>,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
     pub oidc: Option<sohoa_web::oidc::OidcConfig>,
@@ -379,6 +388,7 @@ impl ServeConfig {
                 .login_rate_limit
                 .or(file.login_rate_limit)
                 .unwrap_or(30),
+            notify_dir: args.notify_dir.clone().or_else(|| file.notify_dir.clone()),
             tls_cert,
             tls_key,
             oidc: resolve_oidc(args, file)?,
@@ -525,6 +535,7 @@ mod tests {
             request_timeout: None,
             rate_limit: None,
             login_rate_limit: None,
+            notify_dir: None,
             tls_cert: None,
             tls_key: None,
             oidc_issuer: None,

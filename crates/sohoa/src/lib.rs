@@ -44,6 +44,8 @@ pub enum StartError {
     Keys(String, String),
     #[error("OpenID Connect: {0}")]
     Oidc(String),
+    #[error("background jobs: {0}")]
+    Jobs(String),
 }
 
 /// Opens the database, applies migrations and loads the reference units: what every
@@ -200,6 +202,50 @@ fn write_private(path: &std::path::Path, contents: &str) -> std::io::Result<()> 
     f.sync_all()
 }
 
+/// This server's worker over the shared job table, and how to stop it.
+struct Jobs {
+    stop: tokio::sync::watch::Sender<bool>,
+    worker: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Jobs {
+    /// Stops claiming, and waits for the jobs it runs to end their attempt (so their outcome
+    /// is recorded, not left to a lease running out), up to a minute.
+    async fn stop(self) {
+        let _ = self.stop.send(true);
+        if let Some(w) = self.worker {
+            if tokio::time::timeout(std::time::Duration::from_secs(60), w)
+                .await
+                .is_err()
+            {
+                tracing::warn!(
+                    "background jobs still running at shutdown: their leases will run out"
+                );
+            }
+        }
+    }
+}
+
+/// Starts this server's share of the background jobs: the kinds its configuration enables
+/// (sending citizens' messages, with a directory to send them into).
+fn start_jobs(db: &Db, serve: &ServeConfig) -> Result<Jobs, StartError> {
+    let mut kinds = Vec::new();
+    if let Some(dir) = &serve.notify_dir {
+        let counters = std::sync::Arc::new(notify::Counters::default());
+        kinds.push(notify::kind(db.clone(), dir.clone(), counters));
+    }
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let worker = if kinds.is_empty() {
+        None
+    } else {
+        let w = sohoa_app::jobs::Worker::new(db.clone(), kinds)
+            .map_err(|e| StartError::Jobs(format!("{e:?}")))?;
+        tracing::info!(owner = w.owner(), "background jobs started");
+        Some(tokio::spawn(w.run(Vec::new(), stopped)))
+    };
+    Ok(Jobs { stop, worker })
+}
+
 /// A server that is listening: its address, and the future that runs it.
 pub struct Started<F> {
     pub addr: SocketAddr,
@@ -276,9 +322,11 @@ pub async fn start_on(
         }),
     };
     let state = AppState::new(db.clone(), web);
+    let jobs = start_jobs(&db, serve)?;
     let db_for_close = db.clone();
     let run = async move {
         let result = sohoa_web::serve(listener, tls, state, shutdown).await;
+        jobs.stop().await;
         db_for_close.close().await;
         result.map_err(StartError::Serve)
     };

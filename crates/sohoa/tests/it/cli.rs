@@ -105,6 +105,7 @@ fn serve_help_documents_every_option() {
         "--log",
         "--db-max-connections",
         "--db-wait",
+        "--notify-dir",
         "SOHOA_DATABASE_URL",
         "SOHOA_LISTEN",
         "127.0.0.1:8080",

@@ -155,6 +155,8 @@ pub struct Options {
     pub listener: Option<std::net::TcpListener>,
     /// A payment gateway: its base URL and webhook secret.
     pub payments: Option<(String, String)>,
+    /// Where the server's sending jobs write citizens' messages.
+    pub notify_dir: Option<PathBuf>,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -192,6 +194,7 @@ pub async fn spawn_on(db: TestDb, mut opts: Options) -> TestApp {
         request_timeout: Duration::from_secs(30),
         rate_limit: opts.rate_limit.unwrap_or(1000),
         login_rate_limit: opts.login_rate_limit.unwrap_or(30),
+        notify_dir: opts.notify_dir.clone(),
         tls_cert: opts.tls.as_ref().map(|t| t.0.clone()),
         tls_key: opts.tls.as_ref().map(|t| t.1.clone()),
         oidc: opts.oidc.clone(),

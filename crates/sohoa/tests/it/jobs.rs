@@ -371,3 +371,64 @@ async fn the_command_line_lists_retries_and_cancels_jobs() {
     assert_eq!(state_of(&db, &dead).await.state, JobState::Ready);
     assert_eq!(state_of(&db, &ready).await.state, JobState::Cancelled);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_with_a_notify_dir_sends_messages_by_itself_once() {
+    use crate::helpers::{run_cli_ok, spawn_app_with, Options};
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("messages");
+    let app = spawn_app_with(Options {
+        admin: true,
+        notify_dir: Some(out.clone()),
+        ..Options::default()
+    })
+    .await;
+    let csv = dir.path().join("citizens.csv");
+    let id = "079185000123";
+    std::fs::write(
+        &csv,
+        format!(
+            "citizen_id,full_name,date_of_birth,sex,permanent_street,permanent_unit,phone,email\n\
+             {id},Trần Thị Hoa,1985-02-02,female,3 Pasteur,26743,0912345670,\n"
+        ),
+    )
+    .unwrap();
+    run_cli_ok(&app.db, &["import", "citizens", csv.to_str().unwrap()]);
+    let db = app.server_db();
+    let mut tx = db.begin().await.unwrap();
+    let keys = db.keyring().unwrap();
+    sohoa_storage::notifications::enqueue(&mut tx, &keys, id, "Chào / Hello", "Mã: 1234\n")
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    // The server's worker polls twice a second: the message arrives without `sohoa notify`.
+    let mut files = Vec::new();
+    for _ in 0..100 {
+        files = std::fs::read_dir(&out)
+            .map(|d| d.map(|e| e.unwrap().path()).collect())
+            .unwrap_or_default();
+        if !files.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(files.len(), 1, "{files:?}");
+    let sms = std::fs::read_to_string(&files[0]).unwrap();
+    assert!(
+        sms.starts_with("To: 0912345670\n") && sms.contains("Mã: 1234"),
+        "{sms}"
+    );
+    // Done, so the command line has nothing left to send.
+    let done = store::list(
+        db,
+        Some(JobState::Done),
+        Some("notification.send"),
+        None,
+        10,
+    )
+    .await
+    .unwrap();
+    assert_eq!(done.len(), 1);
+    let sent = run_cli_ok(&app.db, &["notify", "--out", out.to_str().unwrap()]);
+    assert!(sent.starts_with("0 emails, 0 text messages"), "{sent}");
+}
