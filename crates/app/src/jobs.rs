@@ -138,6 +138,10 @@ impl Schedule {
     pub async fn enqueue_for(&self, db: &Db, at: Timestamp) -> Result<String> {
         let period = self.period(at);
         let key = format!("period:{period}");
+        // Every server asks each period; all but the first find the job there, by a read.
+        if let Some(id) = store::by_key(db, self.kind, &key).await? {
+            return Ok(id);
+        }
         let payload = serde_json::json!({ "period": period }).to_string();
         let mut tx = db.begin().await?;
         let id = store::enqueue(
@@ -335,10 +339,20 @@ impl Worker {
     /// Runs until `stop` turns true: due jobs every `poll`, and each schedule's job of the
     /// period enqueued as its period begins.
     pub async fn run(self, schedules: Vec<Schedule>, mut stop: tokio::sync::watch::Receiver<bool>) {
+        // The period each schedule's job was last enqueued for: asked once per period, not
+        // at every poll.
+        let mut asked: Vec<Option<i64>> = vec![None; schedules.len()];
         while !*stop.borrow() {
-            for s in &schedules {
-                if let Err(e) = s.enqueue_due(&self.db).await {
-                    tracing::warn!(kind = s.kind, error = ?e, "a recurring job could not be enqueued");
+            for (s, last) in schedules.iter().zip(asked.iter_mut()) {
+                let period = s.period(Timestamp::now());
+                if *last == Some(period) {
+                    continue;
+                }
+                match s.enqueue_due(&self.db).await {
+                    Ok(_) => *last = Some(period),
+                    Err(e) => {
+                        tracing::warn!(kind = s.kind, error = ?e, "a recurring job could not be enqueued")
+                    }
                 }
             }
             let ran = match self.run_due().await {
@@ -357,6 +371,29 @@ impl Worker {
             }
         }
     }
+}
+
+/// The kind that forgets jobs which ended (done or cancelled) more than `keep` ago, a batch
+/// at a time, so the table holds what is live and recent, not every message ever sent.
+pub const PURGE: &str = "jobs.purge";
+
+pub fn purge_kind(db: Db, keep: Duration) -> Kind {
+    Kind::new(PURGE, move |_, _| {
+        let db = db.clone();
+        async move {
+            let before = Timestamp::from_datetime(Timestamp::now().datetime() - keep);
+            loop {
+                let n = store::purge(&db, before, 10_000)
+                    .await
+                    .map_err(|e| JobError::Retry(e.to_string()))?;
+                if n < 10_000 {
+                    return Ok(());
+                }
+            }
+        }
+    })
+    .max_running(1)
+    .max_attempts(3)
 }
 
 /// Jobs as administrators see them: per kind, how many in each state.

@@ -73,3 +73,18 @@ pub async fn cancel(db: &Db, id: &str) -> Result<(), JobsError> {
         Err(JobsError::NotCancellable(id.to_owned()))
     }
 }
+
+/// Forgets the jobs that ended more than `days` days ago (dead ones stay); how many.
+pub async fn purge(db: &Db, days: u32) -> Result<u64, JobsError> {
+    let keep = time::Duration::days(i64::from(days));
+    let before =
+        sohoa_domain::Timestamp::from_datetime(sohoa_domain::Timestamp::now().datetime() - keep);
+    let mut total = 0;
+    loop {
+        let n = store::purge(db, before, 10_000).await?;
+        total += n;
+        if n < 10_000 {
+            return Ok(total);
+        }
+    }
+}

@@ -226,24 +226,36 @@ impl Jobs {
     }
 }
 
-/// Starts this server's share of the background jobs: the kinds its configuration enables
-/// (sending citizens' messages, with a directory to send them into).
+/// How long jobs that ended are kept, for operators to look back at (also what `sohoa jobs
+/// purge` keeps by default).
+pub const JOBS_KEPT: std::time::Duration = std::time::Duration::from_secs(30 * 24 * 3600);
+
+/// Starts this server's share of the background jobs, when its configuration enables a
+/// kind (sending citizens' messages, with a directory to send them into), with the hourly
+/// forgetting of old jobs (once across the servers). A server that runs no job writes
+/// nothing in the background: on SQLite, commands run beside it never meet its write lock.
 fn start_jobs(db: &Db, serve: &ServeConfig) -> Result<Jobs, StartError> {
-    let mut kinds = Vec::new();
-    if let Some(dir) = &serve.notify_dir {
-        let counters = std::sync::Arc::new(notify::Counters::default());
-        kinds.push(notify::kind(db.clone(), dir.clone(), counters));
-    }
+    use sohoa_app::jobs::{purge_kind, Schedule, Worker, PURGE};
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let worker = if kinds.is_empty() {
-        None
-    } else {
-        let w = sohoa_app::jobs::Worker::new(db.clone(), kinds)
-            .map_err(|e| StartError::Jobs(format!("{e:?}")))?;
-        tracing::info!(owner = w.owner(), "background jobs started");
-        Some(tokio::spawn(w.run(Vec::new(), stopped)))
+    let Some(dir) = &serve.notify_dir else {
+        return Ok(Jobs { stop, worker: None });
     };
-    Ok(Jobs { stop, worker })
+    let counters = std::sync::Arc::new(notify::Counters::default());
+    let kinds = vec![
+        notify::kind(db.clone(), dir.clone(), counters),
+        purge_kind(db.clone(), JOBS_KEPT),
+    ];
+    let schedules = vec![Schedule {
+        kind: PURGE,
+        every: std::time::Duration::from_secs(3600),
+        max_attempts: 3,
+    }];
+    let w = Worker::new(db.clone(), kinds).map_err(|e| StartError::Jobs(format!("{e:?}")))?;
+    tracing::info!(owner = w.owner(), "background jobs started");
+    Ok(Jobs {
+        stop,
+        worker: Some(tokio::spawn(w.run(schedules, stopped))),
+    })
 }
 
 /// A server that is listening: its address, and the future that runs it.

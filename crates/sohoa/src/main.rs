@@ -248,6 +248,12 @@ enum JobsCommand {
     Retry { id: String },
     /// Cancel a job waiting to run (a running one finishes its attempt).
     Cancel { id: String },
+    /// Forget jobs that ended (done or cancelled) more than DAYS days ago; dead ones stay.
+    /// A server with --notify-dir does this hourly by itself.
+    Purge {
+        #[arg(long, default_value_t = 30, value_name = "DAYS")]
+        older_than_days: u32,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -397,6 +403,9 @@ async fn jobs(store: &StoreConfig, command: JobsCommand) -> ExitCode {
         JobsCommand::Cancel { id } => cli::cancel(db, &id)
             .await
             .map(|()| format!("{id}: cancelled\n")),
+        JobsCommand::Purge { older_than_days } => cli::purge(db, older_than_days)
+            .await
+            .map(|n| format!("{n} jobs forgotten\n")),
     })
     .await;
     match result {

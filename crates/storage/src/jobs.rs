@@ -179,6 +179,20 @@ pub async fn claim(
     max_running: i64,
 ) -> Result<Vec<Job>> {
     let now = Timestamp::now().to_string();
+    // Most polls find nothing due: they read, on a reader, and write nothing. A write
+    // transaction per poll would hold SQLite's one write lock several times a second on an
+    // idle server, in the way of every command run beside it.
+    let due = sqlx::query(
+        "SELECT 1 AS due FROM jobs WHERE kind = $1 AND \
+         ((state = 'ready' AND run_at <= $2) OR (state = 'running' AND lease_until < $2)) LIMIT 1",
+    )
+    .bind(kind)
+    .bind(&now)
+    .fetch_optional(db.reader())
+    .await?;
+    if due.is_none() {
+        return Ok(Vec::new());
+    }
     let mut tx = db.begin().await?;
     if db.backend() == Backend::Postgres {
         // Claims of one kind take turns, so two servers cannot both see a free slot of the
@@ -332,6 +346,33 @@ async fn change_one(db: &Db, sql: &str, id: &str) -> Result<bool> {
         .rows_affected();
     tx.commit().await?;
     Ok(n == 1)
+}
+
+/// Deletes up to `limit` jobs that ended (done or cancelled) before `before`; how many.
+/// Dead jobs stay until an operator retries or cancels them.
+pub async fn purge(db: &Db, before: Timestamp, limit: i64) -> Result<u64> {
+    let mut tx = db.begin().await?;
+    let n = sqlx::query(
+        "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE state IN ('done', 'cancelled') \
+         AND finished_at < $1 ORDER BY finished_at LIMIT $2)",
+    )
+    .bind(before.to_string())
+    .bind(limit)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    tx.commit().await?;
+    Ok(n)
+}
+
+/// The id of the job of `kind` enqueued with `key`, if there is one.
+pub async fn by_key(db: &Db, kind: &str, key: &str) -> Result<Option<String>> {
+    let row = sqlx::query("SELECT id FROM jobs WHERE kind = $1 AND idempotency_key = $2")
+        .bind(kind)
+        .bind(key)
+        .fetch_optional(db.reader())
+        .await?;
+    row.map(|r| text(&r, "id")).transpose()
 }
 
 pub async fn get(db: &Db, id: &str) -> Result<Option<Job>> {

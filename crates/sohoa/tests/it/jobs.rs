@@ -370,6 +370,15 @@ async fn the_command_line_lists_retries_and_cancels_jobs() {
     let db = open(&t).await;
     assert_eq!(state_of(&db, &dead).await.state, JobState::Ready);
     assert_eq!(state_of(&db, &ready).await.state, JobState::Cancelled);
+    db.close().await;
+    // Kept a month by default; the cancelled one is forgotten at once when asked.
+    let out = crate::helpers::run_cli_ok(&t, &["jobs", "purge"]);
+    assert!(out.starts_with("0 jobs forgotten"), "{out}");
+    let out = crate::helpers::run_cli_ok(&t, &["jobs", "purge", "--older-than-days", "0"]);
+    assert!(out.starts_with("1 jobs forgotten"), "{out}");
+    let db = open(&t).await;
+    assert!(store::get(&db, &ready).await.unwrap().is_none());
+    assert_eq!(state_of(&db, &dead).await.state, JobState::Ready);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -383,6 +392,8 @@ async fn a_server_with_a_notify_dir_sends_messages_by_itself_once() {
         ..Options::default()
     })
     .await;
+    // The server's first round (this hour's purge) ends before a command runs beside it.
+    until_purged(&app).await;
     let csv = dir.path().join("citizens.csv");
     let id = "079185000123";
     std::fs::write(
@@ -431,4 +442,88 @@ async fn a_server_with_a_notify_dir_sends_messages_by_itself_once() {
     assert_eq!(done.len(), 1);
     let sent = run_cli_ok(&app.db, &["notify", "--out", out.to_str().unwrap()]);
     assert!(sent.starts_with("0 emails, 0 text messages"), "{sent}");
+}
+
+#[tokio::test]
+async fn ended_jobs_are_forgotten_after_a_while_and_dead_ones_kept() {
+    let t = TestDb::new().await;
+    let db = open(&t).await;
+    let ids = enqueue_n(&db, "test.old", 4, |_| None).await;
+    let kind = Kind::new("test.old", |job, _| async move {
+        if job.payload.contains("\"i\":0") {
+            Err(JobError::Permanent("never".into()))
+        } else {
+            Ok(())
+        }
+    })
+    .max_running(3);
+    Worker::new(db.clone(), vec![kind])
+        .unwrap()
+        .run_due()
+        .await
+        .unwrap();
+    // ids[0] dead, two done, one still waiting; cancel the waiting one.
+    let waiting = store::list(&db, Some(JobState::Ready), None, None, 10)
+        .await
+        .unwrap();
+    assert_eq!(waiting.len(), 1);
+    assert!(store::cancel(&db, &waiting[0].id).await.unwrap());
+    let now = sohoa_domain::Timestamp::now();
+    let earlier = sohoa_domain::Timestamp::from_datetime(now.datetime() - time::Duration::hours(1));
+    assert_eq!(
+        store::purge(&db, earlier, 100).await.unwrap(),
+        0,
+        "nothing that old"
+    );
+    let later = sohoa_domain::Timestamp::from_datetime(now.datetime() + time::Duration::seconds(5));
+    assert_eq!(
+        store::purge(&db, later, 100).await.unwrap(),
+        3,
+        "two done, one cancelled"
+    );
+    let left = store::list(&db, None, Some("test.old"), None, 10)
+        .await
+        .unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(
+        (left[0].id.as_str(), left[0].state),
+        (ids[0].as_str(), JobState::Dead)
+    );
+}
+
+#[tokio::test]
+async fn a_server_schedules_the_purge_of_old_jobs_and_runs_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = crate::helpers::spawn_app_with(crate::helpers::Options {
+        admin: true,
+        notify_dir: Some(dir.path().to_owned()),
+        ..Default::default()
+    })
+    .await;
+    let purges = until_purged(&app).await;
+    assert_eq!(purges.len(), 1, "this hour's purge ran");
+    assert!(purges[0]
+        .idempotency_key
+        .as_deref()
+        .is_some_and(|k| k.starts_with("period:")));
+}
+
+/// Waits (up to 10 s) for a server's purge of this hour to be done; the done purges.
+async fn until_purged(app: &crate::helpers::TestApp) -> Vec<store::Job> {
+    for _ in 0..100 {
+        let purges = store::list(
+            app.server_db(),
+            Some(JobState::Done),
+            Some(jobs::PURGE),
+            None,
+            10,
+        )
+        .await
+        .unwrap();
+        if !purges.is_empty() {
+            return purges;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Vec::new()
 }
