@@ -367,7 +367,8 @@ impl Worker {
             }
             tokio::select! {
                 _ = tokio::time::sleep(self.poll) => {}
-                _ = stop.changed() => {}
+                // A stop sent, or its sender gone with the server: either way, stop.
+                changed = stop.changed() => if changed.is_err() { return; },
             }
         }
     }

@@ -429,16 +429,24 @@ async fn a_server_with_a_notify_dir_sends_messages_by_itself_once() {
         sms.starts_with("To: 0912345670\n") && sms.contains("Mã: 1234"),
         "{sms}"
     );
-    // Done, so the command line has nothing left to send.
-    let done = store::list(
-        db,
-        Some(JobState::Done),
-        Some("notification.send"),
-        None,
-        10,
-    )
-    .await
-    .unwrap();
+    // Done (recorded just after the file is written), so the command line has nothing
+    // left to send.
+    let mut done = Vec::new();
+    for _ in 0..100 {
+        done = store::list(
+            db,
+            Some(JobState::Done),
+            Some("notification.send"),
+            None,
+            10,
+        )
+        .await
+        .unwrap();
+        if !done.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     assert_eq!(done.len(), 1);
     let sent = run_cli_ok(&app.db, &["notify", "--out", out.to_str().unwrap()]);
     assert!(sent.starts_with("0 emails, 0 text messages"), "{sent}");
