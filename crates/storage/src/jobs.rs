@@ -11,7 +11,7 @@
 use sohoa_domain::Timestamp;
 use sqlx::any::AnyRow;
 
-use crate::{int, opt_parsed, opt_text, parsed, stamp, text, Backend, Db, Result, Tx};
+use crate::{int, opt_parsed, opt_text, parsed, stamp, text, AnyQuery, Backend, Db, Result, Tx};
 
 /// Where a job is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -240,18 +240,21 @@ pub async fn claim(
 
 /// Extends a running job's lease; false when `owner` no longer holds it.
 pub async fn renew(db: &Db, id: &str, owner: &str, lease_until: Timestamp) -> Result<bool> {
-    let mut tx = db.begin().await?;
-    let n = sqlx::query(
+    let q = sqlx::query(
         "UPDATE jobs SET lease_until = $1 WHERE id = $2 AND lease_owner = $3 AND state = 'running'",
     )
     .bind(lease_until.to_string())
     .bind(id)
-    .bind(owner)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
+    .bind(owner);
+    Ok(alone(db, q).await? == 1)
+}
+
+/// Runs one statement in a write transaction of its own; the rows it changed.
+async fn alone(db: &Db, q: AnyQuery<'_>) -> Result<u64> {
+    let mut tx = db.begin().await?;
+    let n = q.execute(&mut *tx).await?.rows_affected();
     tx.commit().await?;
-    Ok(n == 1)
+    Ok(n)
 }
 
 /// Marks a job `owner` holds done, in `tx` (the transaction of the job's own writes, so its
@@ -285,7 +288,6 @@ pub async fn fail(db: &Db, id: &str, owner: &str, error: &str, then: Failure) ->
     let now = Timestamp::now().to_string();
     // An error message is for people: a long one (a panic with a backtrace) is cut.
     let error: String = error.chars().take(2000).collect();
-    let mut tx = db.begin().await?;
     let q = match then {
         Failure::RetryAt(at) => sqlx::query(
             "UPDATE jobs SET state = 'ready', run_at = $1, last_error = $2, updated_at = $3, \
@@ -298,16 +300,8 @@ pub async fn fail(db: &Db, id: &str, owner: &str, error: &str, then: Failure) ->
         )
         .bind(now.clone()),
     };
-    let n = q
-        .bind(error)
-        .bind(&now)
-        .bind(id)
-        .bind(owner)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-    tx.commit().await?;
-    Ok(n == 1)
+    let q = q.bind(error).bind(now.clone()).bind(id).bind(owner);
+    Ok(alone(db, q).await? == 1)
 }
 
 /// Makes a dead or cancelled job ready to run now, with its attempts counted afresh; false
@@ -337,32 +331,20 @@ pub async fn cancel(db: &Db, id: &str) -> Result<bool> {
 /// An operator's change of one job: `sql` takes the time now as `$1` and the id as `$2`,
 /// and says in its own WHERE which states it applies to. Whether it changed the job.
 async fn change_one(db: &Db, sql: &str, id: &str) -> Result<bool> {
-    let mut tx = db.begin().await?;
-    let n = sqlx::query(sql)
-        .bind(Timestamp::now().to_string())
-        .bind(id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-    tx.commit().await?;
-    Ok(n == 1)
+    let q = sqlx::query(sql).bind(Timestamp::now().to_string()).bind(id);
+    Ok(alone(db, q).await? == 1)
 }
 
 /// Deletes up to `limit` jobs that ended (done or cancelled) before `before`; how many.
 /// Dead jobs stay until an operator retries or cancels them.
 pub async fn purge(db: &Db, before: Timestamp, limit: i64) -> Result<u64> {
-    let mut tx = db.begin().await?;
-    let n = sqlx::query(
+    let q = sqlx::query(
         "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE state IN ('done', 'cancelled') \
          AND finished_at < $1 ORDER BY finished_at LIMIT $2)",
     )
     .bind(before.to_string())
-    .bind(limit)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    tx.commit().await?;
-    Ok(n)
+    .bind(limit);
+    alone(db, q).await
 }
 
 /// The id of the job of `kind` enqueued with `key`, if there is one.

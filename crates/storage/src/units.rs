@@ -2,6 +2,7 @@
 
 use sohoa_domain::audit::AuditRecord;
 use sohoa_domain::paging::{Page, PageRequest};
+use sohoa_domain::registry::date_text;
 use sohoa_domain::units::{fingerprint, Unit, UnitKind, UnitLevel};
 use sohoa_domain::UnitCode;
 use sqlx::any::AnyRow;
@@ -14,8 +15,6 @@ use crate::{
 /// Stored start date of units whose start predates the reference data.
 const BEFORE_RECORDS: &str = "0001-01-01";
 const FINGERPRINT_KEY: &str = "reference_units_fingerprint";
-
-use sohoa_domain::registry::date_text;
 
 fn parse_date(s: &str) -> Result<Date> {
     Date::parse(s, format_description!("[year]-[month]-[day]"))
