@@ -230,21 +230,17 @@ impl Jobs {
 /// purge` keeps by default).
 pub const JOBS_KEPT: std::time::Duration = std::time::Duration::from_secs(30 * 24 * 3600);
 
-/// Starts this server's share of the background jobs, when its configuration enables a
-/// kind (sending citizens' messages, with a directory to send them into), with the hourly
-/// forgetting of old jobs (once across the servers). A server that runs no job writes
-/// nothing in the background: on SQLite, commands run beside it never meet its write lock.
+/// Starts this server's share of the background jobs: the hourly forgetting of old jobs
+/// (once across the servers), and sending citizens' messages when the configuration gives a
+/// directory to send them into.
 fn start_jobs(db: &Db, serve: &ServeConfig) -> Result<Jobs, StartError> {
     use sohoa_app::jobs::{purge_kind, Schedule, Worker, PURGE};
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let Some(dir) = &serve.notify_dir else {
-        return Ok(Jobs { stop, worker: None });
-    };
-    let counters = std::sync::Arc::new(notify::Counters::default());
-    let kinds = vec![
-        notify::kind(db.clone(), dir.clone(), counters),
-        purge_kind(db.clone(), JOBS_KEPT),
-    ];
+    let mut kinds = vec![purge_kind(db.clone(), JOBS_KEPT)];
+    if let Some(dir) = &serve.notify_dir {
+        let counters = std::sync::Arc::new(notify::Counters::default());
+        kinds.push(notify::kind(db.clone(), dir.clone(), counters));
+    }
     let schedules = vec![Schedule {
         kind: PURGE,
         every: std::time::Duration::from_secs(3600),

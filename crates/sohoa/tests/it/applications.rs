@@ -341,7 +341,7 @@ async fn an_application_is_prefilled_submitted_once_and_processed_to_its_result(
     .unwrap();
     assert_eq!(moves, 8);
     let db = app.stop().await;
-    run_cli_ok(&db, &["audit", "verify"]);
+    run_cli_ok(&db, &["audit", "verify"]).await;
 }
 
 #[tokio::test]
@@ -484,7 +484,7 @@ async fn answers_move_to_a_new_key_with_the_registry() {
     let (s, b) = apply(&app, mai, "r1", &json!({"procedure_code": "T-KHAISINH", "answers": {"child_name": "Bé Na", "born_on": "2026-11-01"}})).await;
     assert_eq!(s, 201, "{b}");
     let number = b["number"].as_str().unwrap().to_owned();
-    let (code, line, cli_err) = run_cli(&app.db, &["keys", "generate"]);
+    let (code, line, cli_err) = run_cli(&app.db, &["keys", "generate"]).await;
     assert_eq!(
         code, 0,
         "exit {code}\n--- stdout\n{line}\n--- stderr\n{cli_err}"
@@ -493,7 +493,7 @@ async fn answers_move_to_a_new_key_with_the_registry() {
     let old = std::fs::read_to_string(&key_file).unwrap();
     std::fs::write(&key_file, format!("{}\n{old}", line.trim())).unwrap();
     app.until_keys(&[2, 1]).await;
-    let (code, out, err) = run_cli(&app.db, &["keys", "rotate"]);
+    let (code, out, err) = run_cli(&app.db, &["keys", "rotate"]).await;
     assert_eq!(code, 0, "exit {code}\n--- stdout\n{out}\n--- stderr\n{err}");
     // Two citizens' records and one application.
     assert!(out.contains("3 records re-sealed under key 2"), "{out}");
@@ -972,7 +972,7 @@ async fn a_crash_loses_no_acknowledged_application_and_retries_create_none_twice
     }
     assert_eq!(count(&app, "applications").await, sent.len() as i64);
     let db = app.stop().await;
-    let (code, out, err) = run_cli(&db, &["audit", "verify"]);
+    let (code, out, err) = run_cli(&db, &["audit", "verify"]).await;
     assert_eq!(code, 0, "exit {code}\n--- stdout\n{out}\n--- stderr\n{err}");
     eprintln!(
         "crash test ({}): {rounds} kill -9 rounds, {acknowledged} submissions acknowledged, {in_flight} in flight at a kill; every acknowledged one present exactly once, retries created no duplicate, audit chain intact",
@@ -1599,7 +1599,7 @@ async fn every_status_change_reaches_the_inbox_and_the_outbox_once() {
         format!("citizen_id,full_name,date_of_birth,sex,permanent_street,permanent_unit,email\n{MAI},Nguyễn Thị Mai,1985-03-14,female,12 Lê Lợi,26743,mai@example.vn\n"),
     )
     .unwrap();
-    run_cli_ok(&app.db, &["import", "citizens", csv.to_str().unwrap()]);
+    run_cli_ok(&app.db, &["import", "citizens", csv.to_str().unwrap()]).await;
     let form = json!({"procedure_code": "T-KHAISINH", "answers": {"child_name": "Bé Na", "born_on": "2026-11-01"}});
     let (_, filed) = apply(&app, mai, "n1", &form).await;
     let number = filed["number"].as_str().unwrap().to_owned();
@@ -1631,7 +1631,8 @@ async fn every_status_change_reaches_the_inbox_and_the_outbox_once() {
 
     // The sender writes Mai's two emails; Lan has no contact; a second run sends nothing.
     let out = dir.path().join("outbox");
-    let (code, stdout, stderr) = run_cli(&app.db, &["notify", "--out", out.to_str().unwrap()]);
+    let (code, stdout, stderr) =
+        run_cli(&app.db, &["notify", "--out", out.to_str().unwrap()]).await;
     assert_eq!(
         code, 0,
         "exit {code}\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
@@ -1652,11 +1653,11 @@ async fn every_status_change_reaches_the_inbox_and_the_outbox_once() {
         "{eml}"
     );
     assert!(eml.contains(&format!("Your application {number}")), "{eml}");
-    let (_, again, _) = run_cli(&app.db, &["notify", "--out", out.to_str().unwrap()]);
+    let (_, again, _) = run_cli(&app.db, &["notify", "--out", out.to_str().unwrap()]).await;
     assert!(again.starts_with("0 emails, 0 text messages"), "{again}");
 
     // `pki init` makes the CA and a certificate per agency.
-    let (code, ca, err) = run_cli(&app.db, &["pki", "init"]);
+    let (code, ca, err) = run_cli(&app.db, &["pki", "init"]).await;
     assert_eq!(code, 0, "exit {code}\n--- stdout\n{ca}\n--- stderr\n{err}");
     assert!(ca.starts_with("-----BEGIN CERTIFICATE-----"), "{ca}");
     assert!(err.contains("4 agencies"), "{err}");
@@ -1684,7 +1685,8 @@ async fn an_enterprise_applies_through_its_legal_representative() {
         format!("tax_code,name,legal_form,street,unit,registered_on,status,legal_representative\n{tax},Công ty TNHH Mai Anh,llc_single_member,5 Hai Bà Trưng,26737,2020-01-15,active,{MAI}\n"),
     )
     .unwrap();
-    let (code, out, err) = run_cli(&app.db, &["import", "enterprises", csv.to_str().unwrap()]);
+    let (code, out, err) =
+        run_cli(&app.db, &["import", "enterprises", csv.to_str().unwrap()]).await;
     assert_eq!(code, 0, "exit {code}\n--- stdout\n{out}\n--- stderr\n{err}");
     let sign = json!({
         "code": "T-BIENHIEU", "name_vi": "Đăng ký biển hiệu", "name_en": "Shop sign registration",
@@ -1830,7 +1832,7 @@ async fn concurrent_submissions_share_commits_and_each_key_files_once() {
             .unwrap();
     assert_eq!(submits, 21);
     let db = std::sync::Arc::into_inner(app).unwrap().stop().await;
-    run_cli_ok(&db, &["audit", "verify"]);
+    run_cli_ok(&db, &["audit", "verify"]).await;
 }
 
 /// Rows come back as the domain's types: a stored value that does not parse is an error

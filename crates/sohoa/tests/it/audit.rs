@@ -19,7 +19,7 @@ async fn with_entries() -> TestApp {
 async fn verify_passes_on_an_intact_chain() {
     let app = with_entries().await;
     let db = app.stop().await;
-    let (code, out, err) = run_cli(&db, &["audit", "verify"]);
+    let (code, out, err) = run_cli(&db, &["audit", "verify"]).await;
     assert_eq!(code, 0, "exit {code}\n--- stdout\n{out}\n--- stderr\n{err}");
     // One entry for loading the reference units, one per agency.
     assert!(out.contains("intact: 4 entries"), "{out}");
@@ -53,7 +53,7 @@ async fn verify_names_the_altered_entry() {
         "UPDATE audit_log SET actor = 'someone-else' WHERE seq = 3",
     )
     .await;
-    let (code, out, err) = run_cli(&db, &["audit", "verify"]);
+    let (code, out, err) = run_cli(&db, &["audit", "verify"]).await;
     assert_eq!(code, 1, "exit {code}\n--- stdout\n{out}\n--- stderr\n{err}");
     assert!(out.contains("BROKEN at entry 3"), "{out}");
     assert!(out.contains("altered"), "{out}");
@@ -74,7 +74,7 @@ async fn verify_catches_a_rehashed_entry_deletions_and_a_cut_tail() {
         &format!("UPDATE audit_log SET hash = '{}' WHERE seq = 2", row.0),
     )
     .await;
-    let (code, out, cli_err) = run_cli(&db, &["audit", "verify"]);
+    let (code, out, cli_err) = run_cli(&db, &["audit", "verify"]).await;
     assert_eq!(
         code, 1,
         "exit {code}\n--- stdout\n{out}\n--- stderr\n{cli_err}"
@@ -83,7 +83,7 @@ async fn verify_catches_a_rehashed_entry_deletions_and_a_cut_tail() {
 
     let db = with_entries().await.stop().await;
     tamper(&db, "DELETE FROM audit_log WHERE seq = 2").await;
-    let (code, out, cli_err) = run_cli(&db, &["audit", "verify"]);
+    let (code, out, cli_err) = run_cli(&db, &["audit", "verify"]).await;
     assert_eq!(
         code, 1,
         "exit {code}\n--- stdout\n{out}\n--- stderr\n{cli_err}"
@@ -95,7 +95,7 @@ async fn verify_catches_a_rehashed_entry_deletions_and_a_cut_tail() {
 
     let db = with_entries().await.stop().await;
     tamper(&db, "DELETE FROM audit_log WHERE seq = 4").await;
-    let (code, out, cli_err) = run_cli(&db, &["audit", "verify"]);
+    let (code, out, cli_err) = run_cli(&db, &["audit", "verify"]).await;
     assert_eq!(
         code, 1,
         "exit {code}\n--- stdout\n{out}\n--- stderr\n{cli_err}"

@@ -81,9 +81,9 @@ async fn a_backup_taken_under_load_restores_to_a_copy_that_verifies() {
 
     // Into a fresh database of the same kind.
     let target = TestDb::new().await;
-    let (code, out, err) = run_cli(&target, &["restore", backup_dir.to_str().unwrap()]);
+    let (code, out, err) = run_cli(&target, &["restore", backup_dir.to_str().unwrap()]).await;
     assert_eq!(code, 0, "exit {code}\n--- stdout\n{out}\n--- stderr\n{err}");
-    let (code, out, cli_err) = run_cli(&target, &["audit", "verify"]);
+    let (code, out, cli_err) = run_cli(&target, &["audit", "verify"]).await;
     assert_eq!(
         code, 0,
         "exit {code}\n--- stdout\n{out}\n--- stderr\n{cli_err}"
@@ -104,7 +104,7 @@ async fn a_backup_taken_under_load_restores_to_a_copy_that_verifies() {
 
     // Backups hold no keys: personal data in them is sealed. A server given another key
     // refuses to start rather than seal new data nobody else could open...
-    let (code, cli_out, err) = run_cli(&target, &["migrate"]);
+    let (code, cli_out, err) = run_cli(&target, &["migrate"]).await;
     assert_ne!(
         code, 0,
         "exit {code}\n--- stdout\n{cli_out}\n--- stderr\n{err}"
@@ -138,7 +138,7 @@ async fn a_backup_taken_under_load_restores_to_a_copy_that_verifies() {
     let target = restored.stop().await;
 
     // Restoring over data needs --replace.
-    let (code, cli_out, err) = run_cli(&target, &["restore", backup_dir.to_str().unwrap()]);
+    let (code, cli_out, err) = run_cli(&target, &["restore", backup_dir.to_str().unwrap()]).await;
     assert_eq!(
         code, 2,
         "exit {code}\n--- stdout\n{cli_out}\n--- stderr\n{err}"
@@ -147,7 +147,8 @@ async fn a_backup_taken_under_load_restores_to_a_copy_that_verifies() {
     let (code, out, err) = run_cli(
         &target,
         &["restore", "--replace", backup_dir.to_str().unwrap()],
-    );
+    )
+    .await;
     assert_eq!(code, 0, "exit {code}\n--- stdout\n{out}\n--- stderr\n{err}");
 
     // A backup changed by one byte is refused before anything is touched.
@@ -157,14 +158,14 @@ async fn a_backup_taken_under_load_restores_to_a_copy_that_verifies() {
     bytes[mid] ^= 1;
     std::fs::write(&file, bytes).unwrap();
     let fresh = TestDb::new().await;
-    let (code, cli_out, err) = run_cli(&fresh, &["restore", backup_dir.to_str().unwrap()]);
+    let (code, cli_out, err) = run_cli(&fresh, &["restore", backup_dir.to_str().unwrap()]).await;
     assert_eq!(
         code, 2,
         "exit {code}\n--- stdout\n{cli_out}\n--- stderr\n{err}"
     );
     assert!(err.contains("damaged"), "{err}");
     // And a backup never goes into a directory that holds something.
-    let (code, cli_out, err) = run_cli(&app.db, &["backup", backup_dir.to_str().unwrap()]);
+    let (code, cli_out, err) = run_cli(&app.db, &["backup", backup_dir.to_str().unwrap()]).await;
     assert_eq!(
         code, 2,
         "exit {code}\n--- stdout\n{cli_out}\n--- stderr\n{err}"

@@ -128,7 +128,8 @@ async fn journeys_in_a_real_browser() {
             "--procedure",
             "1.001193",
         ],
-    );
+    )
+    .await;
     assert_eq!(code, 0, "exit {code}\n--- stdout\n{out}\n--- stderr\n{err}");
     let citizen = std::fs::read_to_string(db.data_dir.join("demo/citizen-account.txt"))
         .expect("the demo's citizen")

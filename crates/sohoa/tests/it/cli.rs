@@ -9,19 +9,19 @@ use crate::helpers::*;
 #[tokio::test]
 async fn migrate_applies_once_and_is_idempotent() {
     let db = TestDb::new().await;
-    let (code, out, err) = run_cli(&db, &["migrate"]);
+    let (code, out, err) = run_cli(&db, &["migrate"]).await;
     assert_eq!(code, 0, "exit {code}\n--- stdout\n{out}\n--- stderr\n{err}");
     assert!(
         out.contains("foundation") && out.contains("up to date"),
         "{out}"
     );
-    let (code, cli_out, cli_err) = run_cli(&db, &["migrate"]);
+    let (code, cli_out, cli_err) = run_cli(&db, &["migrate"]).await;
     assert_eq!(
         code, 0,
         "exit {code}\n--- stdout\n{cli_out}\n--- stderr\n{cli_err}"
     );
     // The reference data was loaded once: one audit entry, not two.
-    let (code, out, cli_err) = run_cli(&db, &["audit", "verify"]);
+    let (code, out, cli_err) = run_cli(&db, &["audit", "verify"]).await;
     assert_eq!(
         code, 0,
         "exit {code}\n--- stdout\n{out}\n--- stderr\n{cli_err}"
@@ -77,8 +77,7 @@ async fn the_command_line_writes_beside_a_busy_server() {
         }
         std::fs::write(&path, csv).unwrap();
         let args = ["import", "citizens", path.to_str().unwrap()];
-        let db = &app.db;
-        let out = tokio::task::block_in_place(|| run_cli_ok(db, &args));
+        let out = run_cli_ok(&app.db, &args).await;
         assert!(out.contains("50"), "{out}");
     }
     stop.store(true, std::sync::atomic::Ordering::Relaxed);

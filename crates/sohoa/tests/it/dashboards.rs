@@ -273,7 +273,8 @@ async fn monitoring_matches_a_recount_after_a_random_workload() {
             "--seed",
             "7",
         ],
-    );
+    )
+    .await;
     assert_eq!(code, 0, "exit {code}\n--- stdout\n{out}\n--- stderr\n{err}");
 
     step.at("Today's work");
@@ -458,7 +459,7 @@ async fn monitoring_matches_a_recount_after_a_random_workload() {
 
     step.at("The counters agree with the server's own recount");
     // The counters agree with the server's own recount; a damaged one is found and repaired.
-    let (code, out, err) = run_cli(&app.db, &["monitoring"]);
+    let (code, out, err) = run_cli(&app.db, &["monitoring"]).await;
     assert_eq!(code, 0, "exit {code}\n--- stdout\n{out}\n--- stderr\n{err}");
     assert!(out.contains("agree"), "{out}");
     for damage in [
@@ -471,18 +472,18 @@ async fn monitoring_matches_a_recount_after_a_random_workload() {
             .unwrap();
         assert!(done.rows_affected() > 0, "{damage}");
     }
-    let (code, out, cli_err) = run_cli(&app.db, &["monitoring"]);
+    let (code, out, cli_err) = run_cli(&app.db, &["monitoring"]).await;
     assert_eq!(
         code, 1,
         "exit {code}\n--- stdout\n{out}\n--- stderr\n{cli_err}"
     );
-    let (code, out, cli_err) = run_cli(&app.db, &["monitoring", "--repair"]);
+    let (code, out, cli_err) = run_cli(&app.db, &["monitoring", "--repair"]).await;
     assert_eq!(
         code, 0,
         "exit {code}\n--- stdout\n{out}\n--- stderr\n{cli_err}"
     );
     assert!(out.contains("replaced"), "{out}");
-    let (code, out, cli_err) = run_cli(&app.db, &["monitoring"]);
+    let (code, out, cli_err) = run_cli(&app.db, &["monitoring"]).await;
     assert_eq!(
         code, 0,
         "exit {code}\n--- stdout\n{out}\n--- stderr\n{cli_err}"
@@ -500,7 +501,7 @@ async fn monitoring_matches_a_recount_after_a_random_workload() {
             .execute(&app.db.raw().await)
             .await
             .unwrap();
-        let (code, out, cli_err) = run_cli(&app.db, &["monitoring", "--repair"]);
+        let (code, out, cli_err) = run_cli(&app.db, &["monitoring", "--repair"]).await;
         assert_eq!(
             code, 0,
             "exit {code}\n--- stdout\n{out}\n--- stderr\n{cli_err}"
@@ -517,7 +518,7 @@ async fn monitoring_matches_a_recount_after_a_random_workload() {
                 .await
                 .unwrap();
         assert_eq!(now, if rolls { today.clone() } else { day }, "{shift}");
-        let (code, out, cli_err) = run_cli(&app.db, &["monitoring"]);
+        let (code, out, cli_err) = run_cli(&app.db, &["monitoring"]).await;
         assert_eq!(
             code, 0,
             "exit {code}\n--- stdout\n{out}\n--- stderr\n{cli_err}"

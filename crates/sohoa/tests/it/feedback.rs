@@ -771,7 +771,7 @@ async fn a_report_filed_through_open311_is_mapped_routed_resolved_rated_and_eval
     );
 
     let db = app.stop().await;
-    run_cli_ok(&db, &["audit", "verify"]);
+    run_cli_ok(&db, &["audit", "verify"]).await;
 }
 
 #[tokio::test]
@@ -790,7 +790,7 @@ async fn official_boundaries_replace_the_approximate_ones_all_or_nothing() {
     ]});
     let path = dir.path().join("bad.geojson");
     std::fs::write(&path, bad.to_string()).unwrap();
-    let (code, cli_out, err) = run_cli(&app.db, &["boundaries", path.to_str().unwrap()]);
+    let (code, cli_out, err) = run_cli(&app.db, &["boundaries", path.to_str().unwrap()]).await;
     assert_eq!(
         code, 1,
         "exit {code}\n--- stdout\n{cli_out}\n--- stderr\n{err}"
@@ -804,7 +804,7 @@ async fn official_boundaries_replace_the_approximate_ones_all_or_nothing() {
     ]});
     let path = dir.path().join("official.geojson");
     std::fs::write(&path, good.to_string()).unwrap();
-    let (code, out, err) = run_cli(&app.db, &["boundaries", path.to_str().unwrap()]);
+    let (code, out, err) = run_cli(&app.db, &["boundaries", path.to_str().unwrap()]).await;
     assert_eq!(code, 0, "exit {code}\n--- stdout\n{out}\n--- stderr\n{err}");
     // The server takes them up within its cache's life (waited for, not slept through); a
     // report there is Bến Thành's.

@@ -449,15 +449,23 @@ pub fn agency(code: &str, level: &str, unit: &str) -> serde_json::Value {
 }
 
 /// Runs the real `sohoa` binary with the test database, returning exit code and output.
-pub fn run_cli(db: &TestDb, args: &[&str]) -> (i32, String, String) {
-    run_cli_at(&db.url, &db.data_dir, args)
+/// The wait is off the test's runtime: a server in this process keeps serving (and
+/// finishing its transactions) while the command runs beside it, as it would in production.
+pub async fn run_cli(db: &TestDb, args: &[&str]) -> (i32, String, String) {
+    let (url, data_dir) = (db.url.clone(), db.data_dir.clone());
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        run_cli_at(&url, &data_dir, &args)
+    })
+    .await
+    .expect("the command's thread")
 }
 
 /// Runs the binary and insists it succeeds: the assertion shows its exit code, stdout and
 /// stderr (a bare "exited 1" once cost a day to trace). Returns stdout.
-#[track_caller]
-pub fn run_cli_ok(db: &TestDb, args: &[&str]) -> String {
-    let (code, out, err) = run_cli(db, args);
+pub async fn run_cli_ok(db: &TestDb, args: &[&str]) -> String {
+    let (code, out, err) = run_cli(db, args).await;
     assert_eq!(
         code,
         0,

@@ -294,7 +294,7 @@ async fn digital_teams_start_accounts_that_residents_open_with_their_own_passwor
         ),
     )
     .unwrap();
-    run_cli_ok(&app.db, &["import", "citizens", path.to_str().unwrap()]);
+    run_cli_ok(&app.db, &["import", "citizens", path.to_str().unwrap()]).await;
     let post = |path: &'static str, token: Option<&str>, body: serde_json::Value| {
         let mut req = app.client.post(app.url(path)).json(&body);
         if let Some(t) = token {
@@ -331,7 +331,7 @@ async fn digital_teams_start_accounts_that_residents_open_with_their_own_passwor
     assert_eq!(answers[0].0, 202);
     // Only Hùng's phone got a code.
     let out = dir.path().join("outbox");
-    let sent = run_cli_ok(&app.db, &["notify", "--out", out.to_str().unwrap()]);
+    let sent = run_cli_ok(&app.db, &["notify", "--out", out.to_str().unwrap()]).await;
     let files: Vec<_> = std::fs::read_dir(&out)
         .unwrap()
         .map(|f| std::fs::read_to_string(f.unwrap().path()).unwrap())
@@ -431,7 +431,7 @@ async fn an_activation_is_void_after_five_wrong_codes() {
          079085000011,Phạm Văn Hùng,1985-02-02,male,3 Pasteur,26743,,hung@example.vn\n",
     )
     .unwrap();
-    run_cli_ok(&app.db, &["import", "citizens", path.to_str().unwrap()]);
+    run_cli_ok(&app.db, &["import", "citizens", path.to_str().unwrap()]).await;
     let (s, _) = app
         .post_json(
             "/api/v1/accounts/citizens/activations",
@@ -440,7 +440,7 @@ async fn an_activation_is_void_after_five_wrong_codes() {
         .await;
     assert_eq!(s, 202);
     let out = dir.path().join("outbox");
-    run_cli_ok(&app.db, &["notify", "--out", out.to_str().unwrap()]);
+    run_cli_ok(&app.db, &["notify", "--out", out.to_str().unwrap()]).await;
     let mail = std::fs::read_dir(&out)
         .unwrap()
         .map(|f| std::fs::read_to_string(f.unwrap().path()).unwrap())

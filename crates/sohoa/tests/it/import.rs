@@ -38,7 +38,7 @@ async fn generated_data_is_deterministic_and_imports_cleanly_and_idempotently() 
             "--out",
             out.to_str().unwrap(),
         ];
-        let (code, cli_out, err) = run_cli(&db, &args);
+        let (code, cli_out, err) = run_cli(&db, &args).await;
         assert_eq!(
             code, 0,
             "exit {code}\n--- stdout\n{cli_out}\n--- stderr\n{err}"
@@ -57,7 +57,7 @@ async fn generated_data_is_deterministic_and_imports_cleanly_and_idempotently() 
         ("parcels", "parcels.csv", 600),
     ] {
         let path = a.join(file);
-        let (code, out, err) = run_cli(&db, &["import", registry, path.to_str().unwrap()]);
+        let (code, out, err) = run_cli(&db, &["import", registry, path.to_str().unwrap()]).await;
         assert_eq!(
             code, 0,
             "{registry}: exit {code}\n--- stdout\n{out}\n--- stderr\n{err}"
@@ -68,7 +68,8 @@ async fn generated_data_is_deterministic_and_imports_cleanly_and_idempotently() 
             )),
             "{out}"
         );
-        let (code, out, cli_err) = run_cli(&db, &["import", registry, path.to_str().unwrap()]);
+        let (code, out, cli_err) =
+            run_cli(&db, &["import", registry, path.to_str().unwrap()]).await;
         assert_eq!(
             code, 0,
             "exit {code}\n--- stdout\n{out}\n--- stderr\n{cli_err}"
@@ -79,7 +80,7 @@ async fn generated_data_is_deterministic_and_imports_cleanly_and_idempotently() 
         );
     }
     // One audit entry per import that changed something, and the chain is intact.
-    let (code, out, cli_err) = run_cli(&db, &["audit", "verify"]);
+    let (code, out, cli_err) = run_cli(&db, &["audit", "verify"]).await;
     assert_eq!(
         code, 0,
         "exit {code}\n--- stdout\n{out}\n--- stderr\n{cli_err}"
@@ -119,7 +120,7 @@ async fn every_bad_row_is_reported_with_its_line_and_field_and_good_rows_load() 
         csv.extend_from_slice(r);
     }
     let path = write(dir.path(), "bad.csv", &csv);
-    let (code, out, err) = run_cli(&db, &["import", "citizens", &path]);
+    let (code, out, err) = run_cli(&db, &["import", "citizens", &path]).await;
     assert_eq!(code, 3, "exit {code}\n--- stdout\n{out}\n--- stderr\n{err}");
     for (line, field, code) in [
         (3, "citizen_id", "invalid_citizen_id"),
@@ -147,7 +148,8 @@ async fn every_bad_row_is_reported_with_its_line_and_field_and_good_rows_load() 
 
     // All or nothing: the same file loads nothing into a fresh database.
     let fresh = TestDb::new().await;
-    let (code, out, cli_err) = run_cli(&fresh, &["import", "citizens", &path, "--all-or-nothing"]);
+    let (code, out, cli_err) =
+        run_cli(&fresh, &["import", "citizens", &path, "--all-or-nothing"]).await;
     assert_eq!(
         code, 1,
         "exit {code}\n--- stdout\n{out}\n--- stderr\n{cli_err}"
@@ -167,8 +169,8 @@ async fn a_changed_record_gets_a_new_version_and_keeps_its_history() {
         "v2.csv",
         format!("{HEADER}{}", row.replace("0912345678", "0987654321")).as_bytes(),
     );
-    run_cli_ok(&db, &["import", "citizens", &v1]);
-    let (code, out, cli_err) = run_cli(&db, &["import", "citizens", &v2]);
+    run_cli_ok(&db, &["import", "citizens", &v1]).await;
+    let (code, out, cli_err) = run_cli(&db, &["import", "citizens", &v2]).await;
     assert_eq!(
         code, 0,
         "exit {code}\n--- stdout\n{out}\n--- stderr\n{cli_err}"
@@ -214,7 +216,7 @@ async fn files_that_are_not_registry_files_stop_with_a_clear_message() {
         "extra.csv",
         b"citizen_id,full_name,date_of_birth,sex,permanent_street,permanent_unit,shoe_size\n",
     );
-    let (code, cli_out, err) = run_cli(&db, &["import", "citizens", &extra]);
+    let (code, cli_out, err) = run_cli(&db, &["import", "citizens", &extra]).await;
     assert_eq!(
         code, 1,
         "exit {code}\n--- stdout\n{cli_out}\n--- stderr\n{err}"
@@ -225,7 +227,7 @@ async fn files_that_are_not_registry_files_stop_with_a_clear_message() {
         "missing.csv",
         b"citizen_id,full_name\n079185001234,A B\n",
     );
-    let (code, cli_out, err) = run_cli(&db, &["import", "citizens", &missing]);
+    let (code, cli_out, err) = run_cli(&db, &["import", "citizens", &missing]).await;
     assert_eq!(
         code, 1,
         "exit {code}\n--- stdout\n{cli_out}\n--- stderr\n{err}"
@@ -238,13 +240,13 @@ async fn files_that_are_not_registry_files_stop_with_a_clear_message() {
     let mut huge = HEADER.as_bytes().to_vec();
     huge.extend(std::iter::repeat_n(b'x', 3 << 20));
     let huge = write(dir.path(), "huge.csv", &huge);
-    let (code, cli_out, err) = run_cli(&db, &["import", "citizens", &huge]);
+    let (code, cli_out, err) = run_cli(&db, &["import", "citizens", &huge]).await;
     assert_eq!(
         code, 1,
         "exit {code}\n--- stdout\n{cli_out}\n--- stderr\n{err}"
     );
     assert!(err.contains("longer than 1024 KiB"), "{err}");
-    let (code, cli_out, err) = run_cli(&db, &["import", "citizens", "/nonexistent/file.csv"]);
+    let (code, cli_out, err) = run_cli(&db, &["import", "citizens", "/nonexistent/file.csv"]).await;
     assert_eq!(
         code, 1,
         "exit {code}\n--- stdout\n{cli_out}\n--- stderr\n{err}"
@@ -266,7 +268,7 @@ async fn ndjson_imports_and_other_registries_check_their_rules() {
          not json\n"
             .as_bytes(),
     );
-    let (code, out, cli_err) = run_cli(&db, &["import", "citizens", &nd]);
+    let (code, out, cli_err) = run_cli(&db, &["import", "citizens", &nd]).await;
     assert_eq!(
         code, 3,
         "exit {code}\n--- stdout\n{out}\n--- stderr\n{cli_err}"
@@ -289,7 +291,7 @@ async fn ndjson_imports_and_other_registries_check_their_rules() {
          0100109107,Công ty B,joint_stock,1 Nguyễn Huệ,26740,2010-05-20,active,079185001234\n"
             .as_bytes(),
     );
-    let (code, out, cli_err) = run_cli(&db, &["import", "enterprises", &ent]);
+    let (code, out, cli_err) = run_cli(&db, &["import", "enterprises", &ent]).await;
     assert_eq!(
         code, 3,
         "exit {code}\n--- stdout\n{out}\n--- stderr\n{cli_err}"
@@ -309,7 +311,7 @@ async fn ndjson_imports_and_other_registries_check_their_rules() {
          26743,12,346,85.5,ODT,079185001234:60;0100109106:30,\n"
             .as_bytes(),
     );
-    let (code, out, cli_err) = run_cli(&db, &["import", "parcels", &par]);
+    let (code, out, cli_err) = run_cli(&db, &["import", "parcels", &par]).await;
     assert_eq!(
         code, 3,
         "exit {code}\n--- stdout\n{out}\n--- stderr\n{cli_err}"

@@ -344,7 +344,7 @@ async fn the_command_line_lists_retries_and_cancels_jobs() {
     assert!(ids.contains(&dead) && ids.contains(&ready));
     db.close().await;
 
-    let (code, out, err) = run_cli(&t, &["jobs", "list", "--state", "dead"]);
+    let (code, out, err) = run_cli(&t, &["jobs", "list", "--state", "dead"]).await;
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(out.contains("test.cli") && out.contains(&dead), "{out}");
     assert!(
@@ -353,17 +353,17 @@ async fn the_command_line_lists_retries_and_cancels_jobs() {
     );
     assert!(!out.contains(&ready), "only dead ones listed: {out}");
 
-    let (code, out, err) = run_cli(&t, &["jobs", "retry", &ready]);
+    let (code, out, err) = run_cli(&t, &["jobs", "retry", &ready]).await;
     assert_eq!(code, 1, "a waiting job is not retried: {out}");
     assert!(err.contains("only those can be tried again"), "{err}");
-    let (code, out, err) = run_cli(&t, &["jobs", "retry", &dead]);
+    let (code, out, err) = run_cli(&t, &["jobs", "retry", &dead]).await;
     assert_eq!(code, 0, "{out}\n{err}");
-    let (code, _, err) = run_cli(&t, &["jobs", "cancel", &ready]);
+    let (code, _, err) = run_cli(&t, &["jobs", "cancel", &ready]).await;
     assert_eq!(code, 0, "{err}");
-    let (code, _, err) = run_cli(&t, &["jobs", "cancel", &ready]);
+    let (code, _, err) = run_cli(&t, &["jobs", "cancel", &ready]).await;
     assert_eq!(code, 1);
     assert!(err.contains("only those can be cancelled"), "{err}");
-    let (code, _, err) = run_cli(&t, &["jobs", "list", "--state", "stuck"]);
+    let (code, _, err) = run_cli(&t, &["jobs", "list", "--state", "stuck"]).await;
     assert_eq!(code, 1);
     assert!(err.contains("not \"stuck\""), "{err}");
 
@@ -372,9 +372,9 @@ async fn the_command_line_lists_retries_and_cancels_jobs() {
     assert_eq!(state_of(&db, &ready).await.state, JobState::Cancelled);
     db.close().await;
     // Kept a month by default; the cancelled one is forgotten at once when asked.
-    let out = crate::helpers::run_cli_ok(&t, &["jobs", "purge"]);
+    let out = crate::helpers::run_cli_ok(&t, &["jobs", "purge"]).await;
     assert!(out.starts_with("0 jobs forgotten"), "{out}");
-    let out = crate::helpers::run_cli_ok(&t, &["jobs", "purge", "--older-than-days", "0"]);
+    let out = crate::helpers::run_cli_ok(&t, &["jobs", "purge", "--older-than-days", "0"]).await;
     assert!(out.starts_with("1 jobs forgotten"), "{out}");
     let db = open(&t).await;
     assert!(store::get(&db, &ready).await.unwrap().is_none());
@@ -404,7 +404,7 @@ async fn a_server_with_a_notify_dir_sends_messages_by_itself_once() {
         ),
     )
     .unwrap();
-    run_cli_ok(&app.db, &["import", "citizens", csv.to_str().unwrap()]);
+    run_cli_ok(&app.db, &["import", "citizens", csv.to_str().unwrap()]).await;
     let db = app.server_db();
     let mut tx = db.begin().await.unwrap();
     let keys = db.keyring().unwrap();
@@ -448,7 +448,7 @@ async fn a_server_with_a_notify_dir_sends_messages_by_itself_once() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(done.len(), 1);
-    let sent = run_cli_ok(&app.db, &["notify", "--out", out.to_str().unwrap()]);
+    let sent = run_cli_ok(&app.db, &["notify", "--out", out.to_str().unwrap()]).await;
     assert!(sent.starts_with("0 emails, 0 text messages"), "{sent}");
 }
 

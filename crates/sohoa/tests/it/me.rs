@@ -15,7 +15,7 @@ async fn with_mai(app: &TestApp) {
         "citizen_id,full_name,date_of_birth,sex,permanent_street,permanent_unit\n079185001234,Nguyễn Thị Mai,1985-03-14,female,12 Lê Lợi,26743\n079085001235,Lê Văn Cường,1985-01-01,male,1 A,26743\n",
     )
     .unwrap();
-    run_cli_ok(&app.db, &["import", "citizens", path.to_str().unwrap()]);
+    run_cli_ok(&app.db, &["import", "citizens", path.to_str().unwrap()]).await;
     let (s, body) = app
         .post_json(
             "/api/v1/accounts/citizens",
@@ -510,7 +510,8 @@ async fn with_enterprise(app: &TestApp, tax_code: &str, status: &str) {
         format!("tax_code,name,legal_form,street,unit,registered_on,status,legal_representative\n{tax_code},Công ty Bảo hiểm An Tâm,joint_stock,1 Nguyễn Huệ,26740,2010-05-20,{status},{MAI}\n"),
     )
     .unwrap();
-    let (code, out, err) = run_cli(&app.db, &["import", "enterprises", path.to_str().unwrap()]);
+    let (code, out, err) =
+        run_cli(&app.db, &["import", "enterprises", path.to_str().unwrap()]).await;
     assert_eq!(code, 0, "exit {code}\n--- stdout\n{out}\n--- stderr\n{err}");
 }
 

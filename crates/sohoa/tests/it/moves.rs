@@ -168,7 +168,7 @@ async fn a_draft_is_submitted_under_todays_catalog_and_registry() {
         ),
     )
     .unwrap();
-    run_cli_ok(&app.db, &["import", "citizens", csv.to_str().unwrap()]);
+    run_cli_ok(&app.db, &["import", "citizens", csv.to_str().unwrap()]).await;
 
     let (s, moved) = move_to(&app, mai, number, json!({"to": "submitted"})).await;
     assert_eq!(s, 200, "{moved}");
@@ -210,9 +210,11 @@ async fn a_draft_is_submitted_under_todays_catalog_and_registry() {
         .get(&format!("/api/v1/applications/{number}"))
         .await;
     assert_eq!(s, 404);
-    assert!(run_cli_ok(&app.db, &["audit", "verify"]).contains("intact"));
+    assert!(run_cli_ok(&app.db, &["audit", "verify"])
+        .await
+        .contains("intact"));
     // The monitoring counters moved with it, from one commune to the other.
-    let (code, out, err) = run_cli(&app.db, &["monitoring"]);
+    let (code, out, err) = run_cli(&app.db, &["monitoring"]).await;
     assert_eq!(code, 0, "exit {code}\n--- stdout\n{out}\n--- stderr\n{err}");
 }
 
@@ -366,7 +368,7 @@ async fn after_any_sequence_of_moves_the_stored_application_is_what_its_history_
         for (field, value) in want.as_object().unwrap() {
             assert_eq!(&after[field], value, "{ctx}: {field} in {after}");
         }
-        let (code, out, err) = run_cli(&app.db, &["monitoring"]);
+        let (code, out, err) = run_cli(&app.db, &["monitoring"]).await;
         assert_eq!(
             code, 0,
             "{ctx}: sohoa monitoring disagrees, exit {code}\n--- stdout\n{out}\n--- stderr\n{err}"

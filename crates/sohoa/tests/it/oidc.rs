@@ -186,7 +186,7 @@ async fn citizens_sign_in_through_the_identity_provider() {
         format!("citizen_id,full_name,date_of_birth,sex,permanent_street,permanent_unit\n{MAI},Nguyễn Thị Mai,1985-03-14,female,12 Lê Lợi,26743\n"),
     )
     .unwrap();
-    run_cli_ok(&app.db, &["import", "citizens", csv.to_str().unwrap()]);
+    run_cli_ok(&app.db, &["import", "citizens", csv.to_str().unwrap()]).await;
 
     let mut ours = Jar::default();
     let callback = through_provider(&app, &mut ours, &provider.issuer).await;

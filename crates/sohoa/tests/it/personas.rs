@@ -119,7 +119,7 @@ pub async fn populate(app: &TestApp) -> City {
         ),
     )
     .unwrap();
-    run_cli_ok(&app.db, &["import", "citizens", path.to_str().unwrap()]);
+    run_cli_ok(&app.db, &["import", "citizens", path.to_str().unwrap()]).await;
     let mut personas = vec![
         Persona {
             name: "anonymous",
@@ -200,7 +200,7 @@ pub async fn populate(app: &TestApp) -> City {
         ),
     )
     .unwrap();
-    run_cli_ok(&app.db, &["import", "enterprises", path.to_str().unwrap()]);
+    run_cli_ok(&app.db, &["import", "enterprises", path.to_str().unwrap()]).await;
     let (s, key) = app
         .post_json("/api/v1/enterprise-consumers/0300000032/keys", &json!({}))
         .await;

@@ -16,7 +16,7 @@ async fn with_people(app: &TestApp) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("c.csv");
     std::fs::write(&path, format!("{HEADER}{}\n", rows.join("\n"))).unwrap();
-    let (code, out, err) = run_cli(&app.db, &["import", "citizens", path.to_str().unwrap()]);
+    let (code, out, err) = run_cli(&app.db, &["import", "citizens", path.to_str().unwrap()]).await;
     assert_eq!(code, 0, "exit {code}\n--- stdout\n{out}\n--- stderr\n{err}");
 }
 

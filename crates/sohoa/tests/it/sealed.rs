@@ -89,11 +89,13 @@ async fn personal_fields_are_sealed_and_move_to_a_new_key_while_the_server_runs(
             "citizens",
             &citizens_csv(dir.path(), "0900000001"),
         ],
-    );
+    )
+    .await;
     run_cli_ok(
         &app.db,
         &["import", "citizens", &citizens_csv(dir.path(), PHONE)],
-    );
+    )
+    .await;
     let key = reader(&app).await;
     let (s, body) = read(&app, &key).await;
     assert_eq!(s, 200, "{body}");
@@ -122,7 +124,7 @@ async fn personal_fields_are_sealed_and_move_to_a_new_key_while_the_server_runs(
     );
 
     // Rotation: the new key goes first in the file; the running server takes it up.
-    let (code, line, cli_err) = run_cli(&app.db, &["keys", "generate"]);
+    let (code, line, cli_err) = run_cli(&app.db, &["keys", "generate"]).await;
     assert_eq!(
         code, 0,
         "exit {code}\n--- stdout\n{line}\n--- stderr\n{cli_err}"
@@ -175,7 +177,7 @@ async fn personal_fields_are_sealed_and_move_to_a_new_key_while_the_server_runs(
     }
     assert!(stored[4].contains("\"v1.2."), "{}", stored[4]);
     // Rotating again changes nothing; re-sealing made no new version.
-    let (_, out, _) = run_cli(&app.db, &["keys", "rotate"]);
+    let (_, out, _) = run_cli(&app.db, &["keys", "rotate"]).await;
     assert!(out.contains("0 records re-sealed"), "{out}");
     assert_eq!(
         sohoa_storage::registry::history(app.server_db(), "citizen", MAI)
@@ -192,11 +194,11 @@ async fn personal_fields_are_sealed_and_move_to_a_new_key_while_the_server_runs(
     assert_eq!((s, body["fields"]["phone"].as_str()), (200, Some(PHONE)));
     // A file with a wrong key for id 2 is refused by the server (which keeps its keys) and
     // by the command line.
-    let (_, other, _) = run_cli(&app.db, &["keys", "generate", "--id", "2"]);
+    let (_, other, _) = run_cli(&app.db, &["keys", "generate", "--id", "2"]).await;
     std::fs::write(&key_file, other.trim()).unwrap();
     tokio::time::sleep(sohoa::KEY_FILE_POLL * 2 + std::time::Duration::from_millis(500)).await;
     assert_eq!(read(&app, &key).await.0, 200);
-    let (code, cli_out, err) = run_cli(&app.db, &["migrate"]);
+    let (code, cli_out, err) = run_cli(&app.db, &["migrate"]).await;
     assert_ne!(
         code, 0,
         "exit {code}\n--- stdout\n{cli_out}\n--- stderr\n{err}"

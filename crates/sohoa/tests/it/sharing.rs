@@ -366,8 +366,8 @@ async fn enterprises_and_parcels_are_shared_by_the_same_rules() {
     std::fs::write(&e, "tax_code,name,legal_form,street,unit,registered_on,status,legal_representative\n0100109106,Công ty A,joint_stock,1 Nguyễn Huệ,26740,2010-05-20,active,079185001234\n").unwrap();
     let p = dir.path().join("p.csv");
     std::fs::write(&p, "unit,map_sheet,parcel_number,area_m2,land_use,owners,geometry\n26743,12,345,85.5,ODT,079185001234:100,\n").unwrap();
-    run_cli_ok(&app.db, &["import", "enterprises", e.to_str().unwrap()]);
-    run_cli_ok(&app.db, &["import", "parcels", p.to_str().unwrap()]);
+    run_cli_ok(&app.db, &["import", "enterprises", e.to_str().unwrap()]).await;
+    run_cli_ok(&app.db, &["import", "parcels", p.to_str().unwrap()]).await;
     assert_eq!(
         app.post_json("/api/v1/agencies", &agency("SO-TAI-CHINH", "city", "79"))
             .await
