@@ -129,6 +129,11 @@ pub struct ServeArgs {
     #[arg(long, env = "SOHOA_NOTIFY_DIR", value_name = "DIR")]
     pub notify_dir: Option<PathBuf>,
 
+    /// Seconds a background job's lease lasts unrenewed: how soon the jobs of a server that
+    /// died run on another [default: 30]
+    #[arg(long, env = "SOHOA_JOB_LEASE", value_name = "SECONDS")]
+    pub job_lease: Option<u64>,
+
     /// Serve HTTPS with this PEM certificate chain (needs --tls-key); browsers are then
     /// told to use HTTPS only (HSTS)
     #[arg(
@@ -222,6 +227,7 @@ pub struct FileConfig {
     pub rate_limit: Option<u32>,
     pub login_rate_limit: Option<u32>,
     pub notify_dir: Option<PathBuf>,
+    pub job_lease: Option<u64>,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
     pub oidc_issuer: Option<String>,
@@ -338,6 +344,8 @@ pub struct ServeConfig {
     pub login_rate_limit: u32,
     /// Where this server's sending jobs write citizens' messages; none: it sends none.
     pub notify_dir: Option<PathBuf>,
+    /// How long a background job's lease lasts unrenewed.
+    pub job_lease: Duration,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
     pub oidc: Option<sohoa_web::oidc::OidcConfig>,
@@ -378,6 +386,12 @@ impl ServeConfig {
                 "request_timeout must be at least 1 second".into(),
             ));
         }
+        let job_lease = args.job_lease.or(file.job_lease).unwrap_or(30);
+        if job_lease == 0 {
+            return Err(ConfigError::Invalid(
+                "job_lease must be at least 1 second".into(),
+            ));
+        }
         Ok(Self {
             listen,
             demo: args.demo || file.demo.unwrap_or(false),
@@ -389,6 +403,7 @@ impl ServeConfig {
                 .or(file.login_rate_limit)
                 .unwrap_or(30),
             notify_dir: args.notify_dir.clone().or_else(|| file.notify_dir.clone()),
+            job_lease: Duration::from_secs(job_lease),
             tls_cert,
             tls_key,
             oidc: resolve_oidc(args, file)?,
@@ -536,6 +551,7 @@ mod tests {
             rate_limit: None,
             login_rate_limit: None,
             notify_dir: None,
+            job_lease: None,
             tls_cert: None,
             tls_key: None,
             oidc_issuer: None,

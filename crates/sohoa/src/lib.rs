@@ -246,7 +246,9 @@ fn start_jobs(db: &Db, serve: &ServeConfig) -> Result<Jobs, StartError> {
         every: std::time::Duration::from_secs(3600),
         max_attempts: 3,
     }];
-    let w = Worker::new(db.clone(), kinds).map_err(|e| StartError::Jobs(format!("{e:?}")))?;
+    let w = Worker::new(db.clone(), kinds)
+        .map_err(|e| StartError::Jobs(format!("{e:?}")))?
+        .lease(serve.job_lease);
     tracing::info!(owner = w.owner(), "background jobs started");
     Ok(Jobs {
         stop,

@@ -195,6 +195,7 @@ pub async fn spawn_on(db: TestDb, mut opts: Options) -> TestApp {
         rate_limit: opts.rate_limit.unwrap_or(1000),
         login_rate_limit: opts.login_rate_limit.unwrap_or(30),
         notify_dir: opts.notify_dir.clone(),
+        job_lease: std::time::Duration::from_secs(30),
         tls_cert: opts.tls.as_ref().map(|t| t.0.clone()),
         tls_key: opts.tls.as_ref().map(|t| t.1.clone()),
         oidc: opts.oidc.clone(),
@@ -489,4 +490,111 @@ pub fn run_cli_at(url: &str, data_dir: &std::path::Path, args: &[&str]) -> (i32,
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+/// A `sohoa serve` process of its own (not in the test's process): what several servers on
+/// one database, or a server killed with `kill -9`, are tested with.
+pub struct ServerProcess {
+    child: std::process::Child,
+    pub addr: SocketAddr,
+    /// Every line it logged so far (JSON), for a failing test to show.
+    pub log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl ServerProcess {
+    /// Starts `sohoa serve` on `db` with `args` on a port of its own, and waits until it
+    /// listens.
+    pub async fn start(db: &TestDb, args: &[&str]) -> Self {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sohoa"))
+            .arg("serve")
+            .args(args)
+            .env("SOHOA_LISTEN", "127.0.0.1:0")
+            .env("SOHOA_DATABASE_URL", &db.url)
+            .env("SOHOA_DATA_DIR", &db.data_dir)
+            .env("SOHOA_ADMIN_TOKEN", ADMIN_TOKEN)
+            .env("SOHOA_LOG_FORMAT", "json")
+            .env_remove("SOHOA_CONFIG")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start sohoa serve");
+        let stderr = child.stderr.take().expect("stderr");
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (tx, rx) = tokio::sync::oneshot::channel::<String>();
+        let lines = log.clone();
+        std::thread::spawn(move || {
+            let mut tx = Some(tx);
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if let Some(addr) = serde_json::from_str::<serde_json::Value>(&line)
+                    .ok()
+                    .and_then(|v| v["addr"].as_str().map(str::to_owned))
+                {
+                    if let Some(tx) = tx.take() {
+                        let _ = tx.send(addr);
+                    }
+                }
+                lines.lock().unwrap().push(line);
+            }
+        });
+        let addr = match tokio::time::timeout(Duration::from_secs(60), rx).await {
+            Ok(Ok(addr)) => addr.parse().expect("an address"),
+            _ => panic!(
+                "sohoa serve did not start:\n{}",
+                log.lock().unwrap().join("\n")
+            ),
+        };
+        Self { child, addr, log }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Sends `signal` (`-STOP`, `-CONT`, `-KILL`, `-TERM`) to the process.
+    pub fn signal(&self, signal: &str) {
+        let ok = std::process::Command::new("kill")
+            .args([signal, &self.pid().to_string()])
+            .status()
+            .expect("kill")
+            .success();
+        assert!(ok, "kill {signal} {}", self.pid());
+    }
+
+    /// `kill -9`: no shutdown, no outcome recorded, leases left to run out.
+    pub async fn kill(mut self) {
+        self.signal("-KILL");
+        self.exited().await;
+    }
+
+    /// Stops it as an operator does (SIGTERM) and waits for it to exit; its exit status.
+    pub async fn stop(mut self) -> std::process::ExitStatus {
+        self.signal("-TERM");
+        self.exited().await
+    }
+
+    async fn exited(&mut self) -> std::process::ExitStatus {
+        for _ in 0..1200 {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("sohoa serve did not exit within a minute");
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        // A test that failed half-way leaves no server behind.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

@@ -15,6 +15,7 @@ mod audit;
 mod backup;
 mod browser;
 mod cli;
+mod cluster;
 mod dashboards;
 mod errors;
 mod feedback;
