@@ -13,11 +13,14 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use sohoa_domain::audit::AuditRecord;
+use sohoa_domain::policy::{Action, Principal, Target};
 use sohoa_domain::Timestamp;
 use sohoa_storage::jobs::{self as store, Failure, Job, JobState, NewJob};
 use sohoa_storage::{Db, StorageError, Tx};
 
-use crate::{Error, Result};
+use crate::error::authorize;
+use crate::{Acting, Error, Result};
 
 /// How a handler's attempt ended, when it did not succeed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -397,7 +400,164 @@ pub fn purge_kind(db: Db, keep: Duration) -> Kind {
     .max_attempts(3)
 }
 
-/// Jobs as administrators see them: per kind, how many in each state.
-pub async fn counts(db: &Db) -> Result<Vec<(String, JobState, i64)>> {
-    Ok(store::counts(db).await?)
+/// How many jobs of one kind are in each state.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct KindCounts {
+    pub kind: String,
+    pub ready: i64,
+    pub running: i64,
+    pub done: i64,
+    pub dead: i64,
+    pub cancelled: i64,
+}
+
+impl KindCounts {
+    pub fn of(&self, state: JobState) -> i64 {
+        match state {
+            JobState::Ready => self.ready,
+            JobState::Running => self.running,
+            JobState::Done => self.done,
+            JobState::Dead => self.dead,
+            JobState::Cancelled => self.cancelled,
+        }
+    }
+    fn slot(&mut self, state: JobState) -> &mut i64 {
+        match state {
+            JobState::Ready => &mut self.ready,
+            JobState::Running => &mut self.running,
+            JobState::Done => &mut self.done,
+            JobState::Dead => &mut self.dead,
+            JobState::Cancelled => &mut self.cancelled,
+        }
+    }
+}
+
+/// Jobs as the city's administrators see them: per kind, how many in each state.
+pub async fn counts(app: &crate::App, who: &Principal) -> Result<Vec<KindCounts>> {
+    authorize(who, Action::OperateJobs, &Target::default())?;
+    let mut out: Vec<KindCounts> = Vec::new();
+    // Sorted by kind: one entry per kind, in the order the rows come.
+    for (kind, state, n) in store::counts(&app.db).await? {
+        if out.last().is_none_or(|k| k.kind != kind) {
+            out.push(KindCounts {
+                kind,
+                ..KindCounts::default()
+            });
+        }
+        if let Some(k) = out.last_mut() {
+            *k.slot(state) += n;
+        }
+    }
+    Ok(out)
+}
+
+/// A job as an administrator sees it: everything but its payload, which may carry a
+/// citizen's message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobView {
+    pub id: String,
+    pub kind: String,
+    pub state: JobState,
+    pub run_at: Timestamp,
+    pub attempts: i64,
+    pub max_attempts: i64,
+    pub last_error: Option<String>,
+    pub created_at: Timestamp,
+    pub finished_at: Option<Timestamp>,
+}
+
+impl From<Job> for JobView {
+    fn from(j: Job) -> Self {
+        Self {
+            id: j.id,
+            kind: j.kind,
+            state: j.state,
+            run_at: j.run_at,
+            attempts: j.attempts,
+            max_attempts: j.max_attempts,
+            last_error: j.last_error,
+            created_at: j.created_at,
+            finished_at: j.finished_at,
+        }
+    }
+}
+
+/// Which jobs to list: newest first, `limit` after the job `before`.
+#[derive(Debug, Clone, Default)]
+pub struct ListQuery {
+    pub state: Option<JobState>,
+    pub kind: Option<String>,
+    pub before: Option<String>,
+    pub limit: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Page {
+    pub items: Vec<JobView>,
+    /// The id to list from for the next page, when there is one.
+    pub next: Option<String>,
+}
+
+pub async fn list(app: &crate::App, who: &Principal, q: &ListQuery) -> Result<Page> {
+    authorize(who, Action::OperateJobs, &Target::default())?;
+    if !(1..=crate::staff::MAX_PAGE).contains(&q.limit) {
+        return Err(Error::bad_request("invalid_page").field("limit"));
+    }
+    let mut jobs = store::list(
+        &app.db,
+        q.state,
+        q.kind.as_deref(),
+        q.before.as_deref(),
+        q.limit + 1,
+    )
+    .await?;
+    let more = jobs.len() as i64 > q.limit;
+    jobs.truncate(q.limit as usize);
+    let next = more.then(|| jobs.last().map(|j| j.id.clone())).flatten();
+    Ok(Page {
+        items: jobs.into_iter().map(JobView::from).collect(),
+        next,
+    })
+}
+
+/// Tries a dead or cancelled job again, now, with its attempts counted afresh (audited).
+pub async fn retry(app: &crate::App, who: Acting<'_>, id: &str) -> Result<JobView> {
+    operate(app, who, id, Operation::Retry).await
+}
+
+/// Cancels a job that waits to run (audited); a running one finishes its attempt.
+pub async fn cancel(app: &crate::App, who: Acting<'_>, id: &str) -> Result<JobView> {
+    operate(app, who, id, Operation::Cancel).await
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Operation {
+    Retry,
+    Cancel,
+}
+
+/// An administrator's change of one job: authorized, audited in the change's transaction,
+/// refused (409) when the job is not in a state the change applies to.
+async fn operate(app: &crate::App, who: Acting<'_>, id: &str, op: Operation) -> Result<JobView> {
+    authorize(who.principal, Action::OperateJobs, &Target::default())?;
+    let not_found = || Error::not_found("job_not_found");
+    let job = store::get(&app.db, id).await?.ok_or_else(not_found)?;
+    let (action, refused) = match op {
+        Operation::Retry => ("job.retry", "job_not_retryable"),
+        Operation::Cancel => ("job.cancel", "job_not_cancellable"),
+    };
+    let record = AuditRecord::new(who.actor(), action, "job", &job.id)
+        .fields(["state"])
+        .client_addr(who.addr());
+    let mut tx = app.db.begin().await?;
+    let changed = match op {
+        Operation::Retry => store::retry(&mut tx, &job.id, &record).await?,
+        Operation::Cancel => store::cancel(&mut tx, &job.id, &record).await?,
+    };
+    if !changed {
+        return Err(Error::conflict(refused).arg("state", job.state.as_str()));
+    }
+    tx.commit().await.map_err(StorageError::from)?;
+    let job = store::get(&app.db, id).await?.ok_or_else(not_found)?;
+    Ok(job.into())
 }

@@ -92,7 +92,7 @@ impl<'a> Acting<'a> {
     pub fn actor(&self) -> String {
         self.principal.actor()
     }
-    fn addr(&self) -> Option<String> {
+    pub(crate) fn addr(&self) -> Option<String> {
         self.addr.map(str::to_owned)
     }
 }

@@ -216,6 +216,10 @@ pub enum Action {
     AssignTasks,
     /// Reporting a task's progress: the assigned agency's officers and leaders.
     ReportTaskProgress,
+    /// Seeing the background jobs (counts, the jobs themselves without their payloads),
+    /// trying a dead one again, cancelling one that waits: the city's administrators, who
+    /// run the servers.
+    OperateJobs,
 }
 
 impl Action {
@@ -404,6 +408,7 @@ fn decide(who: &Principal, action: Action, target: Option<&Target<'_>>) -> Resul
             }
             _ => false,
         },
+        Action::OperateJobs => who.role() == Some(Role::CityAdmin) && who.agency().is_none(),
         Action::ReadAuditLog => match who {
             // Auditors change nothing and administrators read no audit log: separation
             // of duties.
@@ -470,6 +475,32 @@ mod tests {
                 Err(Denial::Unauthenticated)
             );
         }
+    }
+
+    #[test]
+    fn only_the_citys_administrators_operate_jobs() {
+        assert_eq!(
+            admits(&staff(Role::CityAdmin, None, None), Action::OperateJobs),
+            Ok(())
+        );
+        for who in [
+            staff(Role::AgencyAdmin, Some("SOTNMT"), None),
+            staff(Role::Leader, None, None),
+            staff(Role::Auditor, None, None),
+            staff(Role::Officer, Some("SOTNMT"), None),
+            citizen("079085000011"),
+            system("SOTNMT"),
+        ] {
+            assert_eq!(
+                admits(&who, Action::OperateJobs),
+                Err(Denial::Forbidden),
+                "{who:?}"
+            );
+        }
+        assert_eq!(
+            admits(&Principal::Anonymous, Action::OperateJobs),
+            Err(Denial::Unauthenticated)
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 use std::fmt::Write as _;
 
+use sohoa_domain::audit::AuditRecord;
 use sohoa_storage::jobs::{self as store, JobState};
 use sohoa_storage::{Db, StorageError};
 
@@ -58,20 +59,34 @@ pub async fn list(
     Ok(out)
 }
 
+/// Tries a dead or cancelled job again, audited as the operator's (`system`).
 pub async fn retry(db: &Db, id: &str) -> Result<(), JobsError> {
-    if store::retry(db, id).await? {
+    if change(db, id, "job.retry").await? {
         Ok(())
     } else {
         Err(JobsError::NotRetryable(id.to_owned()))
     }
 }
 
+/// Cancels a job that waits to run, audited as the operator's (`system`).
 pub async fn cancel(db: &Db, id: &str) -> Result<(), JobsError> {
-    if store::cancel(db, id).await? {
+    if change(db, id, "job.cancel").await? {
         Ok(())
     } else {
         Err(JobsError::NotCancellable(id.to_owned()))
     }
+}
+
+async fn change(db: &Db, id: &str, action: &str) -> Result<bool, StorageError> {
+    let record = AuditRecord::new("system", action, "job", id).fields(["state"]);
+    let mut tx = db.begin().await?;
+    let changed = if action == "job.retry" {
+        store::retry(&mut tx, id, &record).await?
+    } else {
+        store::cancel(&mut tx, id, &record).await?
+    };
+    tx.commit().await?;
+    Ok(changed)
 }
 
 /// Forgets the jobs that ended more than `days` days ago (dead ones stay); how many.

@@ -8,6 +8,7 @@
 //! claimable again; completing or failing takes the lease's owner, so a worker whose lease
 //! was taken over cannot overwrite what the new holder does.
 
+use sohoa_domain::audit::AuditRecord;
 use sohoa_domain::Timestamp;
 use sqlx::any::AnyRow;
 
@@ -304,35 +305,48 @@ pub async fn fail(db: &Db, id: &str, owner: &str, error: &str, then: Failure) ->
     Ok(alone(db, q).await? == 1)
 }
 
-/// Makes a dead or cancelled job ready to run now, with its attempts counted afresh; false
-/// when there is no such job in either state.
-pub async fn retry(db: &Db, id: &str) -> Result<bool> {
+/// Makes a dead or cancelled job ready to run now, with its attempts counted afresh, and
+/// appends `record` to the audit log; false (and nothing written) when there is no such job
+/// in either state.
+pub async fn retry(tx: &mut Tx, id: &str, record: &AuditRecord) -> Result<bool> {
     change_one(
-        db,
+        tx,
         "UPDATE jobs SET state = 'ready', run_at = $1, attempts = 0, finished_at = NULL, \
          updated_at = $1 WHERE id = $2 AND state IN ('dead', 'cancelled')",
         id,
+        record,
     )
     .await
 }
 
-/// Cancels a job that has not started (or waits to be tried again); false otherwise. A
-/// running job finishes its attempt: stopping it half-way would leave its effect half-done.
-pub async fn cancel(db: &Db, id: &str) -> Result<bool> {
+/// Cancels a job that has not started (or waits to be tried again), with `record` in the
+/// audit log; false otherwise. A running job finishes its attempt: stopping it half-way
+/// would leave its effect half-done.
+pub async fn cancel(tx: &mut Tx, id: &str, record: &AuditRecord) -> Result<bool> {
     change_one(
-        db,
+        tx,
         "UPDATE jobs SET state = 'cancelled', finished_at = $1, updated_at = $1 \
          WHERE id = $2 AND state = 'ready'",
         id,
+        record,
     )
     .await
 }
 
 /// An operator's change of one job: `sql` takes the time now as `$1` and the id as `$2`,
-/// and says in its own WHERE which states it applies to. Whether it changed the job.
-async fn change_one(db: &Db, sql: &str, id: &str) -> Result<bool> {
-    let q = sqlx::query(sql).bind(Timestamp::now().to_string()).bind(id);
-    Ok(alone(db, q).await? == 1)
+/// and says in its own WHERE which states it applies to. Whether it changed the job; the
+/// audit entry is written only when it did.
+async fn change_one(tx: &mut Tx, sql: &str, id: &str, record: &AuditRecord) -> Result<bool> {
+    let n = sqlx::query(sql)
+        .bind(Timestamp::now().to_string())
+        .bind(id)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+    if n == 1 {
+        crate::audit::append(tx, record).await?;
+    }
+    Ok(n == 1)
 }
 
 /// Deletes up to `limit` jobs that ended (done or cancelled) before `before`; how many.

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use sohoa_storage::jobs::{self as store, Job, JobState};
 use sohoa_storage::Db;
 
-use crate::helpers::{run_cli_ok, ServerProcess, TestDb};
+use crate::helpers::{run_cli_ok, ServerProcess, TestDb, ADMIN_TOKEN};
 
 /// Citizens with a contact in the registry (two by email, two by text message), so every
 /// message becomes a file.
@@ -186,6 +186,25 @@ async fn three_servers_send_ten_thousand_messages_each_exactly_once() {
     assert_eq!(periods.len(), purges.len(), "{purges:?}");
     for p in &purges {
         assert_eq!((p.state, p.attempts), (JobState::Done, 1), "{p:?}");
+    }
+    // Whichever server an administrator asks, the counts are the cluster's.
+    let client = reqwest::Client::new();
+    for s in &servers {
+        let counts: serde_json::Value = client
+            .get(s.url("/api/v1/jobs/counts"))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let send = counts["kinds"]
+            .as_array()
+            .and_then(|k| k.iter().find(|c| c["kind"] == "notification.send"))
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(send["done"].as_u64(), Some(N as u64), "{counts}");
     }
     for s in servers {
         assert!(s.stop().await.success());

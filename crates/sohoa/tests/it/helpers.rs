@@ -496,7 +496,7 @@ pub fn run_cli_at(url: &str, data_dir: &std::path::Path, args: &[&str]) -> (i32,
 /// one database, or a server killed with `kill -9`, are tested with.
 pub struct ServerProcess {
     child: std::process::Child,
-    pub addr: SocketAddr,
+    addr: SocketAddr,
     /// Every line it logged so far (JSON), for a failing test to show.
     pub log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }

@@ -6,6 +6,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use serde_json::json;
+
 use sohoa_app::jobs::{self, JobError, Kind, Schedule, Worker};
 use sohoa_storage::jobs::{self as store, JobState};
 use sohoa_storage::{Db, DbOptions};
@@ -145,13 +147,13 @@ async fn failures_are_retried_later_then_dead_with_the_last_error() {
     assert_eq!(j.state, JobState::Dead, "three attempts, then dead");
     assert_eq!(j.last_error.as_deref(), Some("the peer did not answer"));
     // An administrator's retry makes it ready again, with its attempts afresh.
-    assert!(store::retry(&db, &ids[0]).await.unwrap());
+    sohoa::jobs::retry(&db, &ids[0]).await.unwrap();
     let j = state_of(&db, &ids[0]).await;
     assert_eq!((j.state, j.attempts), (JobState::Ready, 0));
-    assert!(store::cancel(&db, &ids[0]).await.unwrap());
+    sohoa::jobs::cancel(&db, &ids[0]).await.unwrap();
     assert_eq!(state_of(&db, &ids[0]).await.state, JobState::Cancelled);
     assert!(
-        !store::cancel(&db, &ids[0]).await.unwrap(),
+        sohoa::jobs::cancel(&db, &ids[0]).await.is_err(),
         "cancelled once"
     );
 }
@@ -312,7 +314,7 @@ async fn a_recurring_job_is_one_job_per_period_whoever_asks() {
     let next_id = s.enqueue_for(&db, next).await.unwrap();
     assert_ne!(next_id, ids[0], "the next hour is another run");
     assert!(ids.iter().all(|id| *id == ids[0]), "{ids:?}");
-    let counts = jobs::counts(&db).await.unwrap();
+    let counts = store::counts(&db).await.unwrap();
     assert_eq!(counts, vec![("test.hourly".to_owned(), JobState::Ready, 2)]);
 }
 
@@ -475,7 +477,7 @@ async fn ended_jobs_are_forgotten_after_a_while_and_dead_ones_kept() {
         .await
         .unwrap();
     assert_eq!(waiting.len(), 1);
-    assert!(store::cancel(&db, &waiting[0].id).await.unwrap());
+    sohoa::jobs::cancel(&db, &waiting[0].id).await.unwrap();
     let now = sohoa_domain::Timestamp::now();
     let earlier = sohoa_domain::Timestamp::from_datetime(now.datetime() - time::Duration::hours(1));
     assert_eq!(
@@ -534,4 +536,165 @@ async fn until_purged(app: &crate::helpers::TestApp) -> Vec<store::Job> {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     Vec::new()
+}
+
+#[tokio::test]
+async fn administrators_see_counts_and_retry_or_cancel_jobs_over_http_and_on_their_page() {
+    use crate::helpers::{error_code, spawn_app_with, Options, ADMIN_TOKEN};
+    let app = spawn_app_with(Options {
+        admin: true,
+        ..Options::default()
+    })
+    .await;
+    let db = app.server_db().clone();
+    // A job whose handler can never succeed (dead at once), and one that waits.
+    let ids = enqueue_n(&db, "test.broken", 1, |_| None).await;
+    let dead = ids[0].clone();
+    let broken = Kind::new("test.broken", |_, _| async {
+        Err(JobError::Permanent("the payload names no recipient".into()))
+    });
+    let w = Worker::new(db.clone(), vec![broken]).unwrap();
+    assert_eq!(w.run_due().await.unwrap(), 1);
+    let waiting = enqueue_n(&db, "test.later", 1, |_| None).await[0].clone();
+
+    let admin = app.as_(ADMIN_TOKEN);
+    let (s, body) = admin.get("/api/v1/jobs/counts").await;
+    assert_eq!(s, 200, "{body}");
+    let kinds = body["kinds"].as_array().unwrap();
+    let of = |k: &str| kinds.iter().find(|c| c["kind"] == k).cloned().unwrap();
+    assert_eq!(
+        (
+            of("test.broken")["dead"].as_i64(),
+            of("test.broken")["ready"].as_i64()
+        ),
+        (Some(1), Some(0))
+    );
+    assert_eq!(of("test.later")["ready"].as_i64(), Some(1));
+
+    let (s, body) = admin.get("/api/v1/jobs?state=dead&kind=test.broken").await;
+    assert_eq!(s, 200, "{body}");
+    let item = &body["items"][0];
+    assert_eq!(item["id"], dead.as_str());
+    assert_eq!(item["last_error"], "the payload names no recipient");
+    assert!(
+        item.get("payload").is_none(),
+        "payloads may carry a citizen's message"
+    );
+    let (s, body) = admin.get("/api/v1/jobs?state=stuck").await;
+    assert_eq!((s, error_code(&body)), (400, "invalid_query"));
+    let (s, body) = admin.get("/api/v1/jobs?limit=0").await;
+    assert_eq!((s, error_code(&body)), (400, "invalid_page"));
+
+    // Nobody else: not signed in, 401.
+    let (s, _) = app.anonymous().get("/api/v1/jobs/counts").await;
+    assert_eq!(s, 401);
+    let (s, _) = app
+        .anonymous()
+        .post(&format!("/api/v1/jobs/{dead}/retry"), &json!({}))
+        .await;
+    assert_eq!(s, 401);
+
+    // A dead job cannot be cancelled, a waiting one cannot be retried: 409 with the state.
+    let (s, body) = admin
+        .post(&format!("/api/v1/jobs/{dead}/cancel"), &json!({}))
+        .await;
+    assert_eq!(
+        (s, error_code(&body)),
+        (409, "job_not_cancellable"),
+        "{body}"
+    );
+    let (s, body) = admin
+        .post(&format!("/api/v1/jobs/{waiting}/retry"), &json!({}))
+        .await;
+    assert_eq!((s, error_code(&body)), (409, "job_not_retryable"), "{body}");
+    let (s, body) = admin.post("/api/v1/jobs/job-none/retry", &json!({})).await;
+    assert_eq!((s, error_code(&body)), (404, "job_not_found"));
+
+    let (s, body) = admin
+        .post(&format!("/api/v1/jobs/{dead}/retry"), &json!({}))
+        .await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(
+        (body["state"].as_str(), body["attempts"].as_i64()),
+        (Some("ready"), Some(0))
+    );
+    let (s, body) = admin
+        .post(&format!("/api/v1/jobs/{dead}/retry"), &json!({}))
+        .await;
+    assert_eq!((s, error_code(&body)), (409, "job_not_retryable"));
+    // Each change is in the audit log, by whom and from where.
+    let audit = sohoa_storage::audit::entries_for_object(&db, "job", &dead, 10)
+        .await
+        .unwrap();
+    assert_eq!(audit.len(), 1, "one change, one entry: {audit:?}");
+    assert_eq!(
+        (
+            audit[0].record.action.as_str(),
+            audit[0].record.actor.as_str()
+        ),
+        ("job.retry", "admin")
+    );
+
+    // The page: counts per kind and state, the jobs, and a button that cancels.
+    let res = app
+        .client
+        .get(app.url("/admin/jobs?state=ready"))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let cookie = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| {
+            v.split(';')
+                .next()
+                .filter(|c| c.contains("csrf"))
+                .map(str::to_owned)
+        })
+        .expect("a CSRF cookie");
+    let html = res.text().await.unwrap();
+    assert!(
+        html.contains("Công việc nền") && html.contains("id=\"job-counts\""),
+        "{html}"
+    );
+    assert!(html.contains(&format!("data-job=\"{waiting}\"")), "{html}");
+    let csrf = html
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .to_owned();
+    let post = |csrf: String, action: &'static str, id: String| {
+        app.client
+            .post(app.url(&format!("/admin/jobs/{id}")))
+            .bearer_auth(ADMIN_TOKEN)
+            .header("cookie", cookie.clone())
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("action", action),
+                ("state", "ready"),
+                ("kind", ""),
+            ])
+            .send()
+    };
+    let res = post("forged".into(), "cancel", waiting.clone())
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403, "a form without its token is refused");
+    let res = post(csrf.clone(), "cancel", waiting.clone()).await.unwrap();
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.headers()["location"], "/admin/jobs?state=ready");
+    assert_eq!(state_of(&db, &waiting).await.state, JobState::Cancelled);
+    // Cancelling it again shows why not, on the page, in the reader's language.
+    let res = post(csrf, "cancel", waiting.clone()).await.unwrap();
+    assert_eq!(res.status(), 409);
+    let html = res.text().await.unwrap();
+    assert!(
+        html.contains("Chỉ huỷ được công việc đang chờ chạy"),
+        "{html}"
+    );
 }

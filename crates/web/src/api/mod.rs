@@ -9,6 +9,7 @@ pub mod evaluation;
 pub mod forecasts;
 pub mod health;
 pub mod indicators;
+pub mod jobs;
 pub mod me;
 pub mod monitoring;
 pub mod payments;
@@ -49,6 +50,10 @@ use crate::{Endpoint as E, RouteKind, Routes};
         health::readyz,
         health::metrics,
         openapi_json,
+        jobs::counts,
+        jobs::list,
+        jobs::retry,
+        jobs::cancel,
         units::list,
         units::get_unit,
         units::history,
@@ -161,7 +166,7 @@ use crate::{Endpoint as E, RouteKind, Routes};
     )),
     modifiers(&BearerAuth),
     tags(
-        (name = "operations", description = "Health, readiness and metrics"),
+        (name = "operations", description = "Health, readiness and metrics; the background jobs"),
         (name = "units", description = "Administrative units with validity dates"),
         (name = "agencies", description = "Departments and People's Committees"),
         (name = "identity", description = "Accounts and sessions of citizens and staff, citizens' access log and consents, the audit log"),
@@ -214,6 +219,22 @@ pub(crate) fn routes(r: Routes) -> Routes {
         .add(Api, "/readyz", [E::get(ReadPublic, health::readyz)])
         .add(Api, "/metrics", [E::get(ReadPublic, health::metrics)])
         .add(Api, "/api/openapi.json", [E::get(ReadPublic, openapi_json)])
+        .add(Api, "/api/v1/jobs", [E::get(OperateJobs, jobs::list)])
+        .add(
+            Api,
+            "/api/v1/jobs/counts",
+            [E::get(OperateJobs, jobs::counts)],
+        )
+        .add(
+            Api,
+            "/api/v1/jobs/{id}/retry",
+            [E::post(OperateJobs, jobs::retry)],
+        )
+        .add(
+            Api,
+            "/api/v1/jobs/{id}/cancel",
+            [E::post(OperateJobs, jobs::cancel)],
+        )
         .add(Api, "/api/v1/units", [E::get(ReadPublic, units::list)])
         .add(
             Api,

@@ -11,6 +11,7 @@ mod charts;
 mod dashboards;
 mod feedback;
 mod home;
+mod jobs;
 mod labels;
 mod procedures;
 mod queue;
@@ -28,8 +29,8 @@ pub use crate::html::{
 
 pub(crate) fn routes(r: Routes) -> Routes {
     use sohoa_domain::policy::Action::{
-        Apply, FileReport, ManageOwnConsents, ProcessApplication, ReadApplication, ReadDashboard,
-        ReadEvaluation, ReadOwnData, ReadPublic, SignIn, UseSession,
+        Apply, FileReport, ManageOwnConsents, OperateJobs, ProcessApplication, ReadApplication,
+        ReadDashboard, ReadEvaluation, ReadOwnData, ReadPublic, SignIn, UseSession,
     };
     use RouteKind::{Asset, Page};
     r.add(Page, "/", [E::get(ReadPublic, home::home)])
@@ -148,6 +149,8 @@ pub(crate) fn routes(r: Routes) -> Routes {
                 .body_limit(crate::api::documents::MAX_UPLOAD + 64 * 1024)],
         )
         .add(Page, "/queue", [E::get(ReadApplication, queue::queue)])
+        .add(Page, "/admin/jobs", [E::get(OperateJobs, jobs::list)])
+        .add(Page, "/admin/jobs/{id}", [E::post(OperateJobs, jobs::act)])
         .add(
             Page,
             "/queue/{number}",
