@@ -49,6 +49,25 @@ pub struct Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// For operators (logs, a job's last error): the code, then what is known of the cause.
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.code)?;
+        for (k, v) in &self.args {
+            write!(f, " {k}={v}")?;
+        }
+        if let Some(field) = &self.field {
+            write!(f, " (field {field})")?;
+        }
+        for part in [&self.detail, &self.cause].into_iter().flatten() {
+            write!(f, ": {part}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Error {}
+
 impl Error {
     pub fn new(kind: Kind, code: &'static str) -> Self {
         Self {

@@ -122,45 +122,67 @@ pub async fn full(app: &App, who: &Principal, span: Span, by: GroupBy) -> Result
 /// A commune's four figures, each as last published.
 type Shown = [Cell; 4];
 
-/// The public evaluation: per commune over the months of the span that have ended, no
-/// figure (nor any difference of two readings) from fewer than five cases. Figures grown
-/// by enough cases since they were last published are published now.
+/// The public evaluation: per commune over the months of the span that have ended, each
+/// figure as last published (see [`publish`]). It only reads: asking cannot publish, so a
+/// reader can neither make a figure change nor learn when it would.
 pub async fn public(app: &App, span: Span) -> Result<Evaluation> {
     // The month under way changes with every case: only ended months are published.
     let span = Span {
-        to: span.to.min(Month::of(crate::today()).minus(1)),
+        to: span.to.min(last_ended_month()),
         ..span
     };
     let mut rows: BTreeMap<String, Shown> = BTreeMap::new();
     if span.from <= span.to {
-        let live = store::cells_by_month(&app.db, span.from, span.to).await?;
-        let mut last: HashMap<(Month, String, PublicFigure), Cell> = HashMap::new();
-        for (month, figure, cell) in store::published(&app.db, span.from, span.to).await? {
+        for (_, figure, cell) in store::published(&app.db, span.from, span.to).await? {
             let unit = cell.unit_code.clone().unwrap_or_default();
-            last.insert((month, unit, figure), cell);
+            let i = PublicFigure::ALL
+                .iter()
+                .position(|f| *f == figure)
+                .unwrap_or_default();
+            rows.entry(unit.clone())
+                .or_insert_with(|| std::array::from_fn(|_| Cell::of_unit(&unit)))[i]
+                .merge(&cell);
         }
-        let mut fresh = Vec::new();
-        for (month, cell) in &live {
-            let unit = cell.unit_code.clone().unwrap_or_default();
-            for (i, figure) in PublicFigure::ALL.into_iter().enumerate() {
-                let before = last.get(&(*month, unit.clone(), figure));
-                let shown = if publishable(before.map(|c| basis(figure, c)), basis(figure, cell)) {
-                    fresh.push((*month, figure, cell.clone()));
-                    Some(cell)
-                } else {
-                    before
-                };
-                if let Some(c) = shown {
-                    rows.entry(unit.clone())
-                        .or_insert_with(|| std::array::from_fn(|_| Cell::of_unit(&unit)))[i]
-                        .merge(c);
-                }
-            }
-        }
-        store::publish(&app.db, &fresh).await?;
     }
     let rows = rows.values().map(public_row).collect();
     Ok(Evaluation::of(span, rows))
+}
+
+fn last_ended_month() -> Month {
+    Month::of(crate::today()).minus(1)
+}
+
+/// The kind of job that publishes the public evaluation, hourly (once across the servers).
+pub const PUBLISH: &str = "evaluation.publish";
+
+/// Publishes, for every month that has ended, each commune's figures that grew by enough
+/// cases since they were last published (at least five, see `publishable`); how many
+/// figures were published. The public evaluation's one writer: the hourly job [`PUBLISH`].
+pub async fn publish(db: &sohoa_storage::Db) -> Result<usize> {
+    // Every month there is: a commune's month is a few rows, and late ratings of old
+    // months must reach the public figures too.
+    let (from, to) = (
+        Month::of(time::macros::date!(2000 - 01 - 01)),
+        last_ended_month(),
+    );
+    let live = store::cells_by_month(db, from, to).await?;
+    let mut last: HashMap<(Month, String, PublicFigure), Cell> = HashMap::new();
+    for (month, figure, cell) in store::published(db, from, to).await? {
+        let unit = cell.unit_code.clone().unwrap_or_default();
+        last.insert((month, unit, figure), cell);
+    }
+    let mut fresh = Vec::new();
+    for (month, cell) in &live {
+        let unit = cell.unit_code.clone().unwrap_or_default();
+        for figure in PublicFigure::ALL {
+            let before = last.get(&(*month, unit.clone(), figure));
+            if publishable(before.map(|c| basis(figure, c)), basis(figure, cell)) {
+                fresh.push((*month, figure, cell.clone()));
+            }
+        }
+    }
+    store::publish(db, &fresh).await?;
+    Ok(fresh.len())
 }
 
 /// A commune's public row: each figure from the cell it was published with.

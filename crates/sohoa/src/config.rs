@@ -134,6 +134,11 @@ pub struct ServeArgs {
     #[arg(long, env = "SOHOA_JOB_LEASE", value_name = "SECONDS")]
     pub job_lease: Option<u64>,
 
+    /// Run no background jobs here: a server that only answers requests, beside others
+    /// that run the jobs (sending, the hourly recurring jobs)
+    #[arg(long, env = "SOHOA_NO_JOBS")]
+    pub no_jobs: bool,
+
     /// Serve HTTPS with this PEM certificate chain (needs --tls-key); browsers are then
     /// told to use HTTPS only (HSTS)
     #[arg(
@@ -228,6 +233,7 @@ pub struct FileConfig {
     pub login_rate_limit: Option<u32>,
     pub notify_dir: Option<PathBuf>,
     pub job_lease: Option<u64>,
+    pub no_jobs: Option<bool>,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
     pub oidc_issuer: Option<String>,
@@ -346,6 +352,8 @@ pub struct ServeConfig {
     pub notify_dir: Option<PathBuf>,
     /// How long a background job's lease lasts unrenewed.
     pub job_lease: Duration,
+    /// Whether this server runs its share of the background jobs.
+    pub jobs: bool,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
     pub oidc: Option<sohoa_web::oidc::OidcConfig>,
@@ -404,6 +412,7 @@ impl ServeConfig {
                 .unwrap_or(30),
             notify_dir: args.notify_dir.clone().or_else(|| file.notify_dir.clone()),
             job_lease: Duration::from_secs(job_lease),
+            jobs: !(args.no_jobs || file.no_jobs.unwrap_or(false)),
             tls_cert,
             tls_key,
             oidc: resolve_oidc(args, file)?,
@@ -552,6 +561,7 @@ mod tests {
             login_rate_limit: None,
             notify_dir: None,
             job_lease: None,
+            no_jobs: false,
             tls_cert: None,
             tls_key: None,
             oidc_issuer: None,

@@ -3,7 +3,9 @@
 //! allows it.
 
 use std::fmt::Write as _;
+use std::time::Duration;
 
+use sohoa_app::jobs::{purge_kind, JobError, Kind, Schedule, Worker, PURGE};
 use sohoa_domain::audit::AuditRecord;
 use sohoa_storage::jobs::{self as store, JobState};
 use sohoa_storage::{Db, StorageError};
@@ -18,6 +20,77 @@ pub enum JobsError {
     NotRetryable(String),
     #[error("no job {0} waiting to run: only those can be cancelled (a running one finishes its attempt)")]
     NotCancellable(String),
+    #[error("no recurring kind {0:?}; there are: {1}")]
+    UnknownKind(String, String),
+    #[error("{0}")]
+    App(#[from] sohoa_app::Error),
+    #[error("the run of {0} failed: {1}")]
+    Failed(String, String),
+}
+
+const HOUR: Duration = Duration::from_secs(3600);
+
+/// The recurring kinds every server runs its share of, each with its schedule (one run per
+/// period across the servers): forgetting jobs that ended a month ago, and publishing the
+/// public evaluation.
+pub fn recurring(db: &Db) -> Vec<(Kind, Schedule)> {
+    use sohoa_app::evaluation::{publish, PUBLISH};
+    let publisher = db.clone();
+    let publish_kind = Kind::new(PUBLISH, move |_, _| {
+        let db = publisher.clone();
+        async move {
+            let n = publish(&db)
+                .await
+                .map_err(|e| JobError::Retry(e.to_string()))?;
+            tracing::info!(figures = n, "public evaluation published");
+            Ok(())
+        }
+    })
+    .max_running(1)
+    .max_attempts(3);
+    let every_hour = |kind| Schedule {
+        kind,
+        every: HOUR,
+        max_attempts: 3,
+    };
+    vec![
+        (purge_kind(db.clone(), crate::JOBS_KEPT), every_hour(PURGE)),
+        (publish_kind, every_hour(PUBLISH)),
+    ]
+}
+
+/// Runs a recurring kind now, here, beside its schedule: one job, enqueued and run like the
+/// scheduled ones (so two runs never overlap), for an operator who will not wait the hour.
+pub async fn run(db: &Db, kind: &str) -> Result<String, JobsError> {
+    let Some((k, s)) = recurring(db).into_iter().find(|(k, _)| k.name == kind) else {
+        let names: Vec<&str> = recurring(db).iter().map(|(k, _)| k.name).collect();
+        return Err(JobsError::UnknownKind(kind.to_owned(), names.join(", ")));
+    };
+    let mut tx = db.begin().await?;
+    let id = sohoa_app::jobs::enqueue(
+        &mut tx,
+        k.name,
+        &serde_json::json!({}),
+        None,
+        s.max_attempts,
+    )
+    .await?;
+    tx.commit().await.map_err(StorageError::from)?;
+    let worker = Worker::new(db.clone(), vec![k])?;
+    loop {
+        let ran = worker.run_due().await?;
+        let job = store::get(db, &id).await?;
+        match job {
+            Some(j) if j.state == JobState::Done => return Ok(format!("{id}: done\n")),
+            Some(j) if j.state == JobState::Dead => {
+                return Err(JobsError::Failed(id, j.last_error.unwrap_or_default()))
+            }
+            // Failed and waiting for its next attempt, or run elsewhere: wait for it.
+            Some(_) if ran == 0 => tokio::time::sleep(Duration::from_millis(500)).await,
+            Some(_) => {}
+            None => return Ok(format!("{id}: done and forgotten\n")),
+        }
+    }
 }
 
 /// The counts per kind and state, then up to `limit` jobs, newest first.

@@ -230,24 +230,23 @@ impl Jobs {
 /// purge` keeps by default).
 pub const JOBS_KEPT: std::time::Duration = std::time::Duration::from_secs(30 * 24 * 3600);
 
-/// Starts this server's share of the background jobs: the hourly forgetting of old jobs
-/// (once across the servers), and sending citizens' messages when the configuration gives a
-/// directory to send them into.
+/// Starts this server's share of the background jobs: the recurring ones (each run once per
+/// period across the servers, see [`jobs::recurring`]), and sending citizens' messages when
+/// the configuration gives a directory to send them into.
 fn start_jobs(db: &Db, serve: &ServeConfig) -> Result<Jobs, StartError> {
-    use sohoa_app::jobs::{purge_kind, Schedule, Worker, PURGE};
+    use sohoa_app::jobs::Worker;
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let mut kinds = vec![purge_kind(db.clone(), JOBS_KEPT)];
+    if !serve.jobs {
+        tracing::info!("no background jobs on this server (--no-jobs)");
+        return Ok(Jobs { stop, worker: None });
+    }
+    let (mut kinds, schedules): (Vec<_>, Vec<_>) = jobs::recurring(db).into_iter().unzip();
     if let Some(dir) = &serve.notify_dir {
         let counters = std::sync::Arc::new(notify::Counters::default());
         kinds.push(notify::kind(db.clone(), dir.clone(), counters));
     }
-    let schedules = vec![Schedule {
-        kind: PURGE,
-        every: std::time::Duration::from_secs(3600),
-        max_attempts: 3,
-    }];
     let w = Worker::new(db.clone(), kinds)
-        .map_err(|e| StartError::Jobs(format!("{e:?}")))?
+        .map_err(|e| StartError::Jobs(e.to_string()))?
         .lease(serve.job_lease);
     tracing::info!(owner = w.owner(), "background jobs started");
     Ok(Jobs {

@@ -248,8 +248,11 @@ enum JobsCommand {
     Retry { id: String },
     /// Cancel a job waiting to run (a running one finishes its attempt).
     Cancel { id: String },
+    /// Run a recurring job now, here (jobs.purge, evaluation.publish), instead of waiting
+    /// for its hour. Exit code 0 when it ran, 1 when it failed or there is no such kind.
+    Run { kind: String },
     /// Forget jobs that ended (done or cancelled) more than DAYS days ago; dead ones stay.
-    /// A server with --notify-dir does this hourly by itself.
+    /// Every server does this hourly by itself.
     Purge {
         #[arg(long, default_value_t = 30, value_name = "DAYS")]
         older_than_days: u32,
@@ -403,6 +406,7 @@ async fn jobs(store: &StoreConfig, command: JobsCommand) -> ExitCode {
         JobsCommand::Cancel { id } => cli::cancel(db, &id)
             .await
             .map(|()| format!("{id}: cancelled\n")),
+        JobsCommand::Run { kind } => cli::run(db, &kind).await,
         JobsCommand::Purge { older_than_days } => cli::purge(db, older_than_days)
             .await
             .map(|n| format!("{n} jobs forgotten\n")),

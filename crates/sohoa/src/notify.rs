@@ -146,12 +146,12 @@ pub async fn drain(db: &Db, dir: &Path) -> Result<Sent, StorageError> {
         db.clone(),
         vec![kind(db.clone(), dir.to_owned(), counters.clone())],
     )
-    .map_err(|e| StorageError::Corrupt(format!("{e:?}")))?;
+    .map_err(|e| StorageError::Corrupt(e.to_string()))?;
     loop {
         let ran = worker
             .run_due()
             .await
-            .map_err(|e| StorageError::Corrupt(format!("{e:?}")))?;
+            .map_err(|e| StorageError::Corrupt(e.to_string()))?;
         if ran == 0 {
             return Ok(counters.sent());
         }

@@ -863,7 +863,12 @@ async fn rate_in(app: &TestApp, month: &str, ratings: i64, score_sum: i64) {
 /// than five cases; and the month under way is never shown.
 #[tokio::test]
 async fn the_public_evaluation_cannot_be_differenced() {
-    let app = spawn_app().await;
+    // The server publishes nothing by itself here: the test publishes at its steps.
+    let app = spawn_app_with(Options {
+        no_jobs: true,
+        ..Options::default()
+    })
+    .await;
     let month = |back: u8| {
         let mut d = time::OffsetDateTime::now_utc()
             .to_offset(time::UtcOffset::from_hms(7, 0, 0).unwrap())
@@ -879,6 +884,9 @@ async fn the_public_evaluation_cannot_be_differenced() {
     rate_in(&app, &last, 7, 28).await;
     rate_in(&app, &before, 2, 10).await;
     rate_in(&app, &now, 20, 100).await;
+    // Figures are published by the hourly job; an operator runs it now. Reading never
+    // publishes.
+    let publish = || run_cli_ok(&app.db, &["jobs", "run", "evaluation.publish"]);
     let read = |from: &str, to: &str| {
         let path = format!("/api/v1/evaluation/public?from={from}&to={to}");
         let app = &app;
@@ -898,6 +906,8 @@ async fn the_public_evaluation_cannot_be_differenced() {
             )
         }
     };
+    assert_eq!(read(&last, &last).await, (0, None), "nothing published yet");
+    publish().await;
     // Two months, or the last alone: the same, since the month before rests on 2 ratings.
     assert_eq!(read(&before, &last).await, (7, Some(4.0)));
     assert_eq!(read(&last, &last).await, (7, Some(4.0)));
@@ -906,16 +916,25 @@ async fn the_public_evaluation_cannot_be_differenced() {
     assert_eq!(read(&before, &now).await, (7, Some(4.0)));
     // One late rating, then three more: the published figure stands.
     rate_in(&app, &last, 1, 1).await;
+    publish().await;
     assert_eq!(read(&before, &last).await, (7, Some(4.0)));
     rate_in(&app, &last, 3, 15).await;
+    publish().await;
     assert_eq!(read(&last, &last).await, (7, Some(4.0)));
     // The fifth change since publication publishes it anew, five cases at once.
     rate_in(&app, &last, 1, 5).await;
+    assert_eq!(
+        read(&last, &last).await,
+        (7, Some(4.0)),
+        "not before it is published"
+    );
+    publish().await;
     let (n, sat) = read(&last, &last).await;
     assert_eq!(n, 12);
     assert!((sat.unwrap() - 49.0 / 12.0).abs() < 0.001, "{sat:?}");
     // The month before, once it has five, is published too, and the range adds it whole.
     rate_in(&app, &before, 3, 15).await;
+    publish().await;
     assert_eq!(read(&before, &before).await.0, 5);
     assert_eq!(read(&before, &last).await.0, 17);
 }

@@ -157,6 +157,8 @@ pub struct Options {
     pub payments: Option<(String, String)>,
     /// Where the server's sending jobs write citizens' messages.
     pub notify_dir: Option<PathBuf>,
+    /// A server that runs no background jobs (a test that runs them itself, at its steps).
+    pub no_jobs: bool,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -196,6 +198,7 @@ pub async fn spawn_on(db: TestDb, mut opts: Options) -> TestApp {
         login_rate_limit: opts.login_rate_limit.unwrap_or(30),
         notify_dir: opts.notify_dir.clone(),
         job_lease: std::time::Duration::from_secs(30),
+        jobs: !opts.no_jobs,
         tls_cert: opts.tls.as_ref().map(|t| t.0.clone()),
         tls_key: opts.tls.as_ref().map(|t| t.1.clone()),
         oidc: opts.oidc.clone(),

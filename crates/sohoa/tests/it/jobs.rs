@@ -381,6 +381,16 @@ async fn the_command_line_lists_retries_and_cancels_jobs() {
     let db = open(&t).await;
     assert!(store::get(&db, &ready).await.unwrap().is_none());
     assert_eq!(state_of(&db, &dead).await.state, JobState::Ready);
+    // A recurring job, now, through the job table like its scheduled runs; a kind that
+    // is not recurring is refused with the list of those that are.
+    let out = crate::helpers::run_cli_ok(&t, &["jobs", "run", "evaluation.publish"]).await;
+    let id = out.split(':').next().unwrap().to_owned();
+    assert!(out.ends_with(": done\n"), "{out}");
+    let run = state_of(&db, &id).await;
+    assert_eq!((run.kind.as_str(), run.attempts), ("evaluation.publish", 1));
+    let (code, _, err) = crate::helpers::run_cli(&t, &["jobs", "run", "notification.send"]).await;
+    assert_eq!(code, 1);
+    assert!(err.contains("jobs.purge, evaluation.publish"), "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -214,27 +214,11 @@ pub async fn openapi_json() -> impl IntoResponse {
 pub(crate) fn routes(r: Routes) -> Routes {
     use Action::*;
     use RouteKind::Api;
-    let r = feedback_routes(r);
+    let r = jobs_routes(feedback_routes(r));
     r.add(Api, "/healthz", [E::get(ReadPublic, health::healthz)])
         .add(Api, "/readyz", [E::get(ReadPublic, health::readyz)])
         .add(Api, "/metrics", [E::get(ReadPublic, health::metrics)])
         .add(Api, "/api/openapi.json", [E::get(ReadPublic, openapi_json)])
-        .add(Api, "/api/v1/jobs", [E::get(OperateJobs, jobs::list)])
-        .add(
-            Api,
-            "/api/v1/jobs/counts",
-            [E::get(OperateJobs, jobs::counts)],
-        )
-        .add(
-            Api,
-            "/api/v1/jobs/{id}/retry",
-            [E::post(OperateJobs, jobs::retry)],
-        )
-        .add(
-            Api,
-            "/api/v1/jobs/{id}/cancel",
-            [E::post(OperateJobs, jobs::cancel)],
-        )
         .add(Api, "/api/v1/units", [E::get(ReadPublic, units::list)])
         .add(
             Api,
@@ -545,6 +529,28 @@ pub fn today() -> Date {
 }
 
 pub use sohoa_domain::registry::date_text;
+
+/// The background jobs, for the city's administrators.
+fn jobs_routes(r: Routes) -> Routes {
+    use Action::OperateJobs;
+    use RouteKind::Api;
+    r.add(Api, "/api/v1/jobs", [E::get(OperateJobs, jobs::list)])
+        .add(
+            Api,
+            "/api/v1/jobs/counts",
+            [E::get(OperateJobs, jobs::counts)],
+        )
+        .add(
+            Api,
+            "/api/v1/jobs/{id}/retry",
+            [E::post(OperateJobs, jobs::retry)],
+        )
+        .add(
+            Api,
+            "/api/v1/jobs/{id}/cancel",
+            [E::post(OperateJobs, jobs::cancel)],
+        )
+}
 
 fn feedback_routes(r: Routes) -> Routes {
     use Action::*;
