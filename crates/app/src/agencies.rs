@@ -89,6 +89,6 @@ pub async fn register(app: &App, who: Acting<'_>, p: Proposed<'_>) -> Result<Age
         other => other?,
     }
     tx.commit().await.map_err(StorageError::from)?;
-    app.catalog.clear();
+    app.changed(crate::cache::Topic::Catalog).await;
     Ok(agency)
 }

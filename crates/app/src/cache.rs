@@ -213,3 +213,94 @@ impl FeedbackCache {
         self.categories.clear();
     }
 }
+
+/// A cache that a change makes every server forget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Topic {
+    /// Agencies' and enterprises' keys, tokens and grants.
+    Sharing,
+    /// The procedure catalog and the deciding agencies.
+    Catalog,
+    /// The communes' boundaries and the report categories.
+    Feedback,
+}
+
+impl Topic {
+    pub const ALL: [Topic; 3] = [Topic::Sharing, Topic::Catalog, Topic::Feedback];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Topic::Sharing => "sharing",
+            Topic::Catalog => "catalog",
+            Topic::Feedback => "feedback",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+}
+
+/// A server's caches, shared with the task that forgets what other servers changed.
+#[derive(Debug, Clone)]
+pub struct Caches {
+    pub sharing: std::sync::Arc<SharingCache>,
+    pub catalog: std::sync::Arc<CatalogCache>,
+    pub feedback: std::sync::Arc<FeedbackCache>,
+}
+
+impl Caches {
+    pub fn forget(&self, topic: Topic) {
+        match topic {
+            Topic::Sharing => self.sharing.clear(),
+            Topic::Catalog => self.catalog.clear(),
+            Topic::Feedback => self.feedback.clear(),
+        }
+    }
+
+    pub fn forget_all(&self) {
+        for t in Topic::ALL {
+            self.forget(t);
+        }
+    }
+}
+
+/// After a change to `topic` committed: this server forgets it now, and the others when
+/// they hear of it (within milliseconds; within [`TTL`] if they cannot hear).
+pub async fn changed(db: &Db, caches: &Caches, topic: Topic) {
+    caches.forget(topic);
+    if let Err(e) = sohoa_storage::changes::announce(db, topic.as_str()).await {
+        // The change stands; the others see it once their entries expire.
+        tracing::warn!(topic = topic.as_str(), error = %e, "a change could not be announced to the other servers");
+    }
+}
+
+/// Forgets what other servers change, for as long as the returned task runs (abort it when
+/// the server stops). On SQLite there are no other servers: no task.
+pub async fn watch(url: &str, caches: Caches) -> Option<tokio::task::JoinHandle<()>> {
+    use sohoa_storage::changes::{Heard, Listener};
+    let mut ear = match Listener::connect(url).await {
+        Ok(Some(l)) => l,
+        Ok(None) => return None,
+        Err(e) => {
+            tracing::warn!(error = %e, "not listening for other servers' changes: caches expire after their TTL");
+            return None;
+        }
+    };
+    Some(tokio::spawn(async move {
+        loop {
+            match ear.next().await {
+                Ok(Heard::Changed(t)) => match Topic::parse(&t) {
+                    Some(topic) => caches.forget(topic),
+                    None => caches.forget_all(),
+                },
+                Ok(Heard::Missed) => caches.forget_all(),
+                Err(e) => {
+                    tracing::warn!(error = %e, "listening for other servers' changes failed; retrying");
+                    caches.forget_all();
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }
+    }))
+}

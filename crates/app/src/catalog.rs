@@ -87,6 +87,6 @@ pub async fn save(app: &App, who: Acting<'_>, body: Procedure) -> Result<Saved> 
     let mut tx = app.db.begin().await?;
     let (version, changed) = store::save(&mut tx, &p, &actor, record).await?;
     tx.commit().await.map_err(StorageError::from)?;
-    app.catalog.clear();
+    app.changed(crate::cache::Topic::Catalog).await;
     Ok(Saved { version, changed })
 }

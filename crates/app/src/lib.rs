@@ -74,6 +74,19 @@ impl App {
             db,
         }
     }
+
+    pub fn caches(&self) -> cache::Caches {
+        cache::Caches {
+            sharing: self.sharing.clone(),
+            catalog: self.catalog.clone(),
+            feedback: self.feedback.clone(),
+        }
+    }
+
+    /// After a change to `topic` committed: forgotten here, and announced to the others.
+    pub(crate) async fn changed(&self, topic: cache::Topic) {
+        cache::changed(&self.db, &self.caches(), topic).await;
+    }
 }
 
 /// Who acts, and from where: what every audit entry records of a request.

@@ -148,7 +148,7 @@ async fn revoke_key(
         return Err(Error::not_found("key_not_found"));
     }
     tx.commit().await.map_err(StorageError::from)?;
-    app.sharing.clear();
+    app.changed(crate::cache::Topic::Sharing).await;
     Ok(())
 }
 
@@ -226,7 +226,7 @@ pub async fn create_grant(
     let mut tx = app.db.begin().await?;
     let grant = store::create_grant(&mut tx, &new, record).await?;
     tx.commit().await.map_err(StorageError::from)?;
-    app.sharing.clear();
+    app.changed(crate::cache::Topic::Sharing).await;
     Ok(grant)
 }
 
@@ -255,7 +255,7 @@ pub async fn revoke_grant(app: &App, who: Acting<'_>, grant_id: &str) -> Result<
         return Err(not_found());
     }
     tx.commit().await.map_err(StorageError::from)?;
-    app.sharing.clear();
+    app.changed(crate::cache::Topic::Sharing).await;
     Ok(())
 }
 

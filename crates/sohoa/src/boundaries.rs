@@ -96,5 +96,7 @@ pub async fn import(db: &Db, path: &std::path::Path) -> Result<usize, BoundaryEr
     tx.commit()
         .await
         .map_err(sohoa_storage::StorageError::from)?;
+    // Running servers redraw their maps and locate reports with the new boundaries now.
+    sohoa_storage::changes::announce(db, sohoa_app::cache::Topic::Feedback.as_str()).await?;
     Ok(areas.len())
 }

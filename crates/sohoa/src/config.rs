@@ -113,13 +113,17 @@ pub struct ServeArgs {
     #[arg(long, env = "SOHOA_REQUEST_TIMEOUT", value_name = "SECONDS")]
     pub request_timeout: Option<u64>,
 
-    /// Requests per second one client address may make, with bursts of twice as many; over
-    /// it, 429 with Retry-After. 0 turns the limit off (for benchmarks) [default: 1000]
+    /// Requests per second one client address may make to this server, with bursts of twice
+    /// as many; over it, 429 with Retry-After. Each server counts its own: behind a balancer
+    /// of N servers, set the city's limit divided by N. 0 turns the limit off (for
+    /// benchmarks) [default: 1000]
     #[arg(long, env = "SOHOA_RATE_LIMIT", value_name = "PER_SECOND")]
     pub rate_limit: Option<u32>,
 
-    /// Sign-in attempts per minute one client address may make (whatever the accounts);
-    /// over it, 429 with Retry-After, audited [default: 30]
+    /// Sign-in attempts per minute one client address may make to this server (whatever
+    /// the accounts); over it, 429 with Retry-After, audited. Each server counts its own
+    /// (divide by the number of servers); an account's lock-out after failed attempts is
+    /// kept in the database, the same on every server [default: 30]
     #[arg(long, env = "SOHOA_LOGIN_RATE_LIMIT", value_name = "PER_MINUTE")]
     pub login_rate_limit: Option<u32>,
 

@@ -331,10 +331,15 @@ pub async fn start_on(
         }),
     };
     let state = AppState::new(db.clone(), web);
+    // Forgets what other servers change, at once rather than when entries expire.
+    let watching = sohoa_app::cache::watch(&store.database_url, state.caches()).await;
     let jobs = start_jobs(&db, serve)?;
     let db_for_close = db.clone();
     let run = async move {
         let result = sohoa_web::serve(listener, tls, state, shutdown).await;
+        if let Some(w) = watching {
+            w.abort();
+        }
         jobs.stop().await;
         db_for_close.close().await;
         result.map_err(StartError::Serve)

@@ -13,6 +13,7 @@ pub mod audit;
 pub mod audit_index;
 pub mod backup;
 pub mod batch;
+pub mod changes;
 pub mod direct;
 pub mod feedback;
 pub mod files;

@@ -133,10 +133,11 @@ pub struct TestApp {
     pub addr: SocketAddr,
     pub client: reqwest::Client,
     pub db: TestDb,
-    /// The running server's own database handle (clones share its pools).
+    /// The (first) running server's own database handle (clones share its pools).
     server_db: sohoa_storage::Db,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    server: Option<tokio::task::JoinHandle<()>>,
+    servers: Vec<Server>,
+    /// With several servers, the proxy in front of them.
+    proxy: Option<tokio::task::JoinHandle<()>>,
 }
 
 #[derive(Default)]
@@ -159,6 +160,9 @@ pub struct Options {
     pub notify_dir: Option<PathBuf>,
     /// A server that runs no background jobs (a test that runs them itself, at its steps).
     pub no_jobs: bool,
+    /// One server even when the suite runs with several (`SOHOA_TEST_SERVERS`): for a test
+    /// of what each server keeps to itself by design (its rate limits, its metrics).
+    pub one_server: bool,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -183,14 +187,21 @@ pub fn bind_local() -> std::net::TcpListener {
     std::net::TcpListener::bind("127.0.0.1:0").expect("bind a local port")
 }
 
-pub async fn spawn_on(db: TestDb, mut opts: Options) -> TestApp {
-    let listener = opts.listener.take().unwrap_or_else(bind_local);
-    listener
-        .set_nonblocking(true)
-        .expect("non-blocking listener");
-    let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
-    let serve = ServeConfig {
-        listen: listener.local_addr().expect("bound address"),
+/// How many servers a test's app is: `SOHOA_TEST_SERVERS` (default 1). With more, on
+/// PostgreSQL, each test talks to that many servers (each with its own caches, limits and
+/// workers, as separate processes have) through a round-robin proxy, one new connection per
+/// request: the suites' journeys must answer as they do with one server.
+pub fn test_servers() -> usize {
+    std::env::var("SOHOA_TEST_SERVERS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .filter(|n| *n >= 1)
+        .unwrap_or(1)
+}
+
+fn serve_config(listen: SocketAddr, opts: &Options) -> ServeConfig {
+    ServeConfig {
+        listen,
         demo: opts.demo,
         admin_token: opts.admin.then(|| ADMIN_TOKEN.parse::<Secret>().unwrap()),
         request_timeout: Duration::from_secs(30),
@@ -206,29 +217,95 @@ pub async fn spawn_on(db: TestDb, mut opts: Options) -> TestApp {
             .payments
             .as_ref()
             .map(|(url, secret)| (url.clone(), secret.parse::<Secret>().unwrap())),
-    };
+    }
+}
+
+/// One server of the app, running in this process with state of its own.
+struct Server {
+    shutdown: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+async fn start_server(
+    db: &TestDb,
+    opts: &Options,
+    listener: std::net::TcpListener,
+) -> (Server, SocketAddr, sohoa_storage::Db) {
+    listener
+        .set_nonblocking(true)
+        .expect("non-blocking listener");
+    let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+    let serve = serve_config(listener.local_addr().expect("bound address"), opts);
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let started = sohoa::start_on(&db.store(), &serve, listener, async {
         let _ = rx.await;
     })
     .await
     .expect("server starts");
-    let addr = started.addr;
-    let server_db = started.db.clone();
-    let run = started.run;
-    let server = tokio::spawn(async move {
+    let (addr, server_db, run) = (started.addr, started.db.clone(), started.run);
+    let task = tokio::spawn(async move {
         run.await.expect("server runs");
     });
+    (Server { shutdown: tx, task }, addr, server_db)
+}
+
+/// Hands each connection made to `listener` to the next of `backends` in turn.
+fn round_robin(
+    listener: std::net::TcpListener,
+    backends: Vec<SocketAddr>,
+) -> tokio::task::JoinHandle<()> {
+    listener
+        .set_nonblocking(true)
+        .expect("non-blocking listener");
+    let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+    tokio::spawn(async move {
+        let mut next = 0usize;
+        while let Ok((mut inbound, _)) = listener.accept().await {
+            let to = backends[next % backends.len()];
+            next += 1;
+            tokio::spawn(async move {
+                if let Ok(mut outbound) = tokio::net::TcpStream::connect(to).await {
+                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                }
+            });
+        }
+    })
+}
+
+pub async fn spawn_on(db: TestDb, mut opts: Options) -> TestApp {
+    let listener = opts.listener.take().unwrap_or_else(bind_local);
+    let n = if db.is_postgres() && !opts.one_server {
+        test_servers()
+    } else {
+        1
+    };
+    let mut client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none());
+    let (servers, addr, server_db, proxy) = if n == 1 {
+        let (server, addr, server_db) = start_server(&db, &opts, listener).await;
+        (vec![server], addr, server_db, None)
+    } else {
+        let mut servers = Vec::new();
+        let mut backends = Vec::new();
+        let mut first_db = None;
+        for _ in 0..n {
+            let (server, addr, server_db) = start_server(&db, &opts, bind_local()).await;
+            servers.push(server);
+            backends.push(addr);
+            first_db.get_or_insert(server_db);
+        }
+        let addr = listener.local_addr().expect("bound address");
+        // A new connection per request, so that requests alternate between the servers.
+        client = client.pool_max_idle_per_host(0);
+        let proxy = round_robin(listener, backends);
+        (servers, addr, first_db.expect("a server"), Some(proxy))
+    };
     TestApp {
         addr,
-        client: reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap(),
+        client: client.build().unwrap(),
         db,
         server_db,
-        shutdown: Some(tx),
-        server: Some(server),
+        servers,
+        proxy,
     }
 }
 
@@ -321,11 +398,12 @@ impl TestApp {
     }
 
     async fn shutdown_and_wait(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
+        if let Some(p) = self.proxy.take() {
+            p.abort();
         }
-        if let Some(server) = self.server.take() {
-            server.await.expect("server task");
+        for s in std::mem::take(&mut self.servers) {
+            let _ = s.shutdown.send(());
+            s.task.await.expect("server task");
         }
     }
 }

@@ -656,6 +656,8 @@ async fn staff_lock_out_like_citizens_and_sign_in_attempts_are_rate_limited() {
     let app = spawn_app_with(Options {
         admin: true,
         login_rate_limit: Some(8),
+        // Limits are each server's own: with N servers, N times the rate (ARCHITECTURE.md).
+        one_server: true,
         ..Options::default()
     })
     .await;
@@ -714,6 +716,8 @@ async fn staff_lock_out_like_citizens_and_sign_in_attempts_are_rate_limited() {
 async fn one_client_over_its_rate_gets_429_with_retry_after() {
     let app = spawn_app_with(Options {
         rate_limit: Some(1),
+        // Limits are each server's own: with N servers, N times the rate (ARCHITECTURE.md).
+        one_server: true,
         ..Options::default()
     })
     .await;

@@ -24,7 +24,13 @@ async fn healthz_answers() {
 
 #[tokio::test]
 async fn metrics_count_requests_by_route_template_and_status() {
-    let app = spawn_app().await;
+    // Each server counts its own requests; Prometheus sums the servers it scrapes.
+    let app = spawn_app_with(Options {
+        admin: true,
+        one_server: true,
+        ..Options::default()
+    })
+    .await;
     app.get("/api/v1/units/26743").await;
     app.get("/api/v1/units/26743").await;
     app.get("/api/v1/units/99999").await;
