@@ -128,11 +128,17 @@ impl Error {
     }
 }
 
+/// Seconds a client is asked to wait when the database is away.
+pub const DATABASE_RETRY_AFTER: u64 = 2;
+
 impl From<StorageError> for Error {
     fn from(e: StorageError) -> Self {
         if e.is_unavailable() {
             let mut err = Error::new(Kind::Unavailable, "database_unavailable");
             err.cause = Some(e.to_string());
+            // A failover takes seconds: long enough not to hammer it, short enough to
+            // come back soon after.
+            err.retry_after = Some(DATABASE_RETRY_AFTER);
             return err;
         }
         Error::internal(e)

@@ -92,16 +92,40 @@ impl StorageError {
     /// True when the database was unreachable or overloaded rather than the request wrong:
     /// the web layer answers 503 instead of 500.
     pub fn is_unavailable(&self) -> bool {
-        matches!(
-            self,
-            StorageError::Database(
-                sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_)
-            ) | StorageError::BatchUnavailable(_)
-        ) || matches!(
-            self,
-            StorageError::Sqlite(rusqlite::Error::SqliteFailure(e, _))
-                if matches!(e.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
-        )
+        match self {
+            StorageError::Database(e) => sqlx_unavailable(e),
+            StorageError::BatchUnavailable(_) => true,
+            StorageError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => matches!(
+                e.code,
+                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+            ),
+            _ => false,
+        }
+    }
+}
+
+/// A database error that says the server is away, going, coming back or full, not that the
+/// statement was wrong: what a failover looks like from here (the old primary shutting
+/// down, a standby refusing writes until promoted, the new one starting up).
+fn sqlx_unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            // Class 08: connection exceptions. 57P01-03: shutting down, crashed, starting.
+            // 25006: a read-only transaction (a standby not yet promoted). 53300: too many
+            // connections. 40P01 and 55P03 are contention, not absence, and stay errors.
+            code.starts_with("08")
+                || matches!(
+                    code.as_ref(),
+                    "57P01" | "57P02" | "57P03" | "25006" | "53300"
+                )
+        }),
+        _ => false,
     }
 }
 

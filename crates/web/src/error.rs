@@ -357,7 +357,8 @@ impl From<sohoa_app::Error> for AppError {
 impl From<StorageError> for AppError {
     fn from(e: StorageError) -> Self {
         if e.is_unavailable() {
-            let mut err = AppError::new(StatusCode::SERVICE_UNAVAILABLE, "database_unavailable");
+            let mut err = AppError::new(StatusCode::SERVICE_UNAVAILABLE, "database_unavailable")
+                .retry_after(sohoa_app::error::DATABASE_RETRY_AFTER);
             err.internal = Some(e.to_string());
             return err;
         }

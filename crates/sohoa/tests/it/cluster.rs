@@ -287,3 +287,89 @@ async fn a_server_killed_mid_job_has_its_jobs_run_again_once_by_another() {
     }
     assert!(b.stop().await.success());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn while_the_database_is_away_requests_get_503_with_retry_after_then_it_reconnects() {
+    use crate::helpers::{error_code, spawn_on, Options, Relay};
+    let mut db = TestDb::new().await;
+    if !db.is_postgres() {
+        eprintln!("the database going away is a PostgreSQL server's; skipped on SQLite");
+        return;
+    }
+    // The server reaches PostgreSQL through a relay the test cuts, as a failover does.
+    let pg: std::net::SocketAddr = "127.0.0.1:5432".parse().unwrap();
+    let relay = Relay::start(pg).await;
+    db.url = db.url.replace("127.0.0.1:5432", &relay.addr.to_string());
+    assert!(db.url.contains(&relay.addr.to_string()), "{}", db.url);
+    let app = spawn_on(
+        db,
+        Options {
+            admin: true,
+            one_server: true,
+            no_jobs: true,
+            db_wait: Some(Duration::from_secs(2)),
+            ..Options::default()
+        },
+    )
+    .await;
+    let admin = app.as_(ADMIN_TOKEN);
+    let agency = crate::helpers::agency("SO-Y-TE", "city", "79");
+    let (s, body) = admin.post("/api/v1/agencies", &agency).await;
+    assert_eq!(s, 201, "{body}");
+
+    relay.cut();
+    for (method, path) in [
+        (reqwest::Method::GET, "/api/v1/agencies"),
+        (reqwest::Method::POST, "/api/v1/agencies"),
+        (reqwest::Method::GET, "/readyz"),
+    ] {
+        let body = crate::helpers::agency("SO-GD", "city", "79");
+        let (s, body, headers) = admin
+            .send(
+                method.clone(),
+                path,
+                (method == reqwest::Method::POST).then_some(&body),
+            )
+            .await;
+        assert_eq!(s, 503, "{method} {path}: {body}");
+        if path != "/readyz" {
+            assert_eq!(error_code(&body), "database_unavailable", "{body}");
+            assert!(
+                headers.contains_key("retry-after"),
+                "{method} {path}: {headers:?}"
+            );
+        }
+    }
+    // A page says so too, in the reader's language, never a 500.
+    let res = app.get("/agencies").await;
+    assert_eq!(res.status(), 503);
+
+    relay.restore();
+    // Back: the pool's broken connections are replaced by themselves; no restart.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (s, _) = admin.get("/api/v1/agencies").await;
+        if s == 200 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still {s} after the database came back"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let (s, body) = admin
+        .post(
+            "/api/v1/agencies",
+            &crate::helpers::agency("SO-GD", "city", "79"),
+        )
+        .await;
+    assert_eq!(s, 201, "{body}");
+    let (s, list) = admin.get("/api/v1/agencies?q=SO-").await;
+    assert_eq!(s, 200);
+    assert!(
+        list.to_string().contains("SO-Y-TE") && list.to_string().contains("SO-GD"),
+        "{list}"
+    );
+    app.stop().await;
+}

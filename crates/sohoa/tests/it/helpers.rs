@@ -160,6 +160,8 @@ pub struct Options {
     pub notify_dir: Option<PathBuf>,
     /// A server that runs no background jobs (a test that runs them itself, at its steps).
     pub no_jobs: bool,
+    /// How long a request waits for a database connection [default: the test store's].
+    pub db_wait: Option<Duration>,
     /// One server even when the suite runs with several (`SOHOA_TEST_SERVERS`): for a test
     /// of what each server keeps to itself by design (its rate limits, its metrics).
     pub one_server: bool,
@@ -237,7 +239,11 @@ async fn start_server(
     let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
     let serve = serve_config(listener.local_addr().expect("bound address"), opts);
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let started = sohoa::start_on(&db.store(), &serve, listener, async {
+    let mut store = db.store();
+    if let Some(wait) = opts.db_wait {
+        store.db_wait = wait;
+    }
+    let started = sohoa::start_on(&store, &serve, listener, async {
         let _ = rx.await;
     })
     .await
@@ -260,16 +266,40 @@ fn round_robin(
     let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
     tokio::spawn(async move {
         let mut next = 0usize;
-        while let Ok((mut inbound, _)) = listener.accept().await {
+        while let Ok((inbound, _)) = listener.accept().await {
             let to = backends[next % backends.len()];
             next += 1;
             tokio::spawn(async move {
-                if let Ok(mut outbound) = tokio::net::TcpStream::connect(to).await {
-                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                if let Ok(outbound) = tokio::net::TcpStream::connect(to).await {
+                    pipe(inbound, outbound).await;
                 }
             });
         }
     })
+}
+
+/// Relays one connection both ways, as a proxy should: when the server has answered and
+/// closed, the client gets every byte of the answer and then an orderly close, and what it
+/// still sends (the rest of a body refused early, a 413) is read and dropped rather than
+/// answered with a reset that would lose the answer.
+async fn pipe(inbound: tokio::net::TcpStream, outbound: tokio::net::TcpStream) {
+    use tokio::io::AsyncWriteExt;
+    let (mut ci, mut co) = inbound.into_split();
+    let (mut si, mut so) = outbound.into_split();
+    let up = async {
+        let _ = tokio::io::copy(&mut ci, &mut so).await;
+        let _ = so.shutdown().await;
+    };
+    let down = async {
+        let _ = tokio::io::copy(&mut si, &mut co).await;
+        let _ = co.shutdown().await;
+    };
+    tokio::join!(up, down);
+    let _ = tokio::time::timeout(
+        Duration::from_secs(2),
+        tokio::io::copy(&mut ci, &mut tokio::io::sink()),
+    )
+    .await;
 }
 
 pub async fn spawn_on(db: TestDb, mut opts: Options) -> TestApp {
@@ -677,5 +707,62 @@ impl Drop for ServerProcess {
         // A test that failed half-way leaves no server behind.
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// A TCP relay to `to` that a test can cut (every connection dropped, new ones refused
+/// as soon as they are made) and restore: a database that goes away and comes back.
+pub struct Relay {
+    pub addr: SocketAddr,
+    open: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    conns: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Relay {
+    pub async fn start(to: SocketAddr) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let open = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let conns = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (o, c) = (open.clone(), conns.clone());
+        let task = tokio::spawn(async move {
+            while let Ok((inbound, _)) = listener.accept().await {
+                if !o.load(std::sync::atomic::Ordering::SeqCst) {
+                    continue; // dropped: the peer sees its connection closed
+                }
+                let conn = tokio::spawn(async move {
+                    if let Ok(outbound) = tokio::net::TcpStream::connect(to).await {
+                        pipe(inbound, outbound).await;
+                    }
+                });
+                c.lock().unwrap().push(conn.abort_handle());
+            }
+        });
+        Self {
+            addr,
+            open,
+            conns,
+            task,
+        }
+    }
+
+    /// Drops every connection and refuses new ones.
+    pub fn cut(&self) {
+        self.open.store(false, std::sync::atomic::Ordering::SeqCst);
+        for c in self.conns.lock().unwrap().drain(..) {
+            c.abort();
+        }
+    }
+
+    pub fn restore(&self) {
+        self.open.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.cut();
+        self.task.abort();
     }
 }
