@@ -114,7 +114,7 @@ fn basis(figure: PublicFigure, c: &Cell) -> Basis {
 /// The full evaluation for leaders and city administrators, by commune, agency or both.
 pub async fn full(app: &App, who: &Principal, span: Span, by: GroupBy) -> Result<Evaluation> {
     authorize(who, Action::ReadEvaluation, &Target::default())?;
-    let cells = store::cells(&app.db, span.from, span.to, by).await?;
+    let cells = store::cells(&app.db.stale(), span.from, span.to, by).await?;
     let rows = cells.iter().map(|c| figures(c, false)).collect();
     Ok(Evaluation::of(span, rows))
 }
@@ -133,7 +133,7 @@ pub async fn public(app: &App, span: Span) -> Result<Evaluation> {
     };
     let mut rows: BTreeMap<String, Shown> = BTreeMap::new();
     if span.from <= span.to {
-        for (_, figure, cell) in store::published(&app.db, span.from, span.to).await? {
+        for (_, figure, cell) in store::published(&app.db.stale(), span.from, span.to).await? {
             let unit = cell.unit_code.clone().unwrap_or_default();
             let i = PublicFigure::ALL
                 .iter()

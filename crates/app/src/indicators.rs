@@ -22,7 +22,7 @@ pub const MAX_IMPORT_ROWS: usize = 100_000;
 
 /// The whole catalog, by code.
 pub async fn catalog(app: &App) -> Result<Vec<Indicator>> {
-    Ok(store::all(&app.db).await?)
+    Ok(store::all(&app.db.stale()).await?)
 }
 
 /// One indicator, by its code as written.
@@ -408,7 +408,14 @@ pub async fn values_of(app: &App, ind: &Indicator, r: &Range) -> Result<Vec<Publ
     let to = r.to.map(|p| p.to_string());
     let Some(formula) = &ind.formula else {
         let codes = [ind.code.to_string()];
-        let rows = store::published(&app.db, &codes, unit, from.as_deref(), to.as_deref()).await?;
+        let rows = store::published(
+            &app.db.stale(),
+            &codes,
+            unit,
+            from.as_deref(),
+            to.as_deref(),
+        )
+        .await?;
         return Ok(rows
             .into_iter()
             .map(|p: Published| PublishedValue {
@@ -423,7 +430,14 @@ pub async fn values_of(app: &App, ind: &Indicator, r: &Range) -> Result<Vec<Publ
     // Growth reads a year before `from`: widen the read, then keep the asked periods.
     let wider = r.from.map(|p| p.a_year_before().to_string());
     let inputs: Vec<String> = formula.inputs().iter().map(|c| c.to_string()).collect();
-    let rows = store::published(&app.db, &inputs, unit, wider.as_deref(), to.as_deref()).await?;
+    let rows = store::published(
+        &app.db.stale(),
+        &inputs,
+        unit,
+        wider.as_deref(),
+        to.as_deref(),
+    )
+    .await?;
     let mut table: BTreeMap<(IndicatorCode, UnitCode, Period), f64> = BTreeMap::new();
     let mut keys: BTreeSet<(UnitCode, Period)> = BTreeSet::new();
     for p in rows {

@@ -26,7 +26,7 @@ pub async fn search_citizens(
     if !(1..=MAX_PAGE).contains(&search.limit) {
         return Err(Error::bad_request("invalid_page"));
     }
-    let found = citizens::search(&app.db, search).await?;
+    let found = citizens::search(&app.db.stale(), search).await?;
     let records: Vec<AuditRecord> = found
         .items
         .iter()

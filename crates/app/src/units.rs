@@ -11,7 +11,7 @@ use crate::{App, Error, Result};
 
 /// Units in force on a day, filtered and paged.
 pub async fn list(app: &App, q: &UnitQuery) -> Result<Page<Unit>> {
-    Ok(store::list(&app.db, q).await?)
+    Ok(store::list(&app.db.stale(), q).await?)
 }
 
 /// The unit a code named on a day, if any.
@@ -28,7 +28,7 @@ pub async fn get(app: &App, code: &UnitCode, day: Date) -> Result<Unit> {
 
 /// Every unit a code has named, oldest first.
 pub async fn history(app: &App, code: &UnitCode) -> Result<Vec<Unit>> {
-    let units = store::history(&app.db, code).await?;
+    let units = store::history(&app.db.stale(), code).await?;
     if units.is_empty() {
         return Err(Error::not_found("unit_not_found"));
     }

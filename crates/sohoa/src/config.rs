@@ -138,6 +138,18 @@ pub struct ServeArgs {
     #[arg(long, env = "SOHOA_JOB_LEASE", value_name = "SECONDS")]
     pub job_lease: Option<u64>,
 
+    /// A PostgreSQL streaming replica for reads that may be slightly stale (dashboards, the
+    /// catalogs, search, the evaluation); repeat for several. A client reads its own writes:
+    /// after a write its reads use a replica only once it has replayed that write
+    #[arg(
+        long = "database-replica",
+        env = "SOHOA_DATABASE_REPLICAS",
+        value_name = "URL",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub database_replicas: Vec<Secret>,
+
     /// Run no background jobs here: a server that only answers requests, beside others
     /// that run the jobs (sending, the hourly recurring jobs)
     #[arg(long, env = "SOHOA_NO_JOBS")]
@@ -238,6 +250,7 @@ pub struct FileConfig {
     pub notify_dir: Option<PathBuf>,
     pub job_lease: Option<u64>,
     pub no_jobs: Option<bool>,
+    pub database_replicas: Option<Vec<Secret>>,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
     pub oidc_issuer: Option<String>,
@@ -358,6 +371,8 @@ pub struct ServeConfig {
     pub job_lease: Duration,
     /// Whether this server runs its share of the background jobs.
     pub jobs: bool,
+    /// Streaming replicas' URLs, for reads that may be slightly stale.
+    pub replicas: Vec<Secret>,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
     pub oidc: Option<sohoa_web::oidc::OidcConfig>,
@@ -417,6 +432,11 @@ impl ServeConfig {
             notify_dir: args.notify_dir.clone().or_else(|| file.notify_dir.clone()),
             job_lease: Duration::from_secs(job_lease),
             jobs: !(args.no_jobs || file.no_jobs.unwrap_or(false)),
+            replicas: if args.database_replicas.is_empty() {
+                file.database_replicas.clone().unwrap_or_default()
+            } else {
+                args.database_replicas.clone()
+            },
             tls_cert,
             tls_key,
             oidc: resolve_oidc(args, file)?,
@@ -566,6 +586,7 @@ mod tests {
             notify_dir: None,
             job_lease: None,
             no_jobs: false,
+            database_replicas: Vec::new(),
             tls_cert: None,
             tls_key: None,
             oidc_issuer: None,

@@ -288,6 +288,23 @@ pub async fn start_on(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<Started<impl Future<Output = Result<(), StartError>>>, StartError> {
     let db = open_and_migrate(store).await?;
+    let replicas: Vec<String> = serve
+        .replicas
+        .iter()
+        .map(|r| r.expose().to_owned())
+        .collect();
+    let db = db
+        .with_replicas(
+            &replicas,
+            &DbOptions {
+                max_connections: store.db_max_connections,
+                acquire_timeout: store.db_wait,
+            },
+        )
+        .await?;
+    if !replicas.is_empty() {
+        tracing::info!(replicas = replicas.len(), "stale reads go to read replicas");
+    }
     watch_keys(store, &db);
     if serve.demo {
         let added = demo::load(&db, &store.data_dir).await?;

@@ -25,6 +25,7 @@ pub mod payments;
 pub mod pki;
 pub mod procedures;
 pub mod registry;
+pub mod replicas;
 pub mod sealed;
 pub mod settings;
 pub mod sharing;
@@ -168,6 +169,8 @@ pub struct Db {
     /// Keys that seal personal data at rest (see [`sealed`]). Shared by every clone, and
     /// replaceable while the server runs: a new key file is taken up without a restart.
     keyring: std::sync::Arc<std::sync::RwLock<Option<std::sync::Arc<sealed::Keyring>>>>,
+    /// PostgreSQL's streaming replicas, for reads that may be slightly stale.
+    replicas: Option<std::sync::Arc<replicas::Replicas>>,
 }
 
 /// Splits a URL into its backend and, for SQLite, the file path it names.
@@ -261,6 +264,7 @@ impl Db {
                     write: pool,
                     point: None,
                     keyring: Default::default(),
+                    replicas: None,
                 })
             }
         }
@@ -294,6 +298,7 @@ impl Db {
                 .as_deref()
                 .map(|p| std::sync::Arc::new(direct::PointReaders::new(p))),
             keyring: Default::default(),
+            replicas: None,
         })
     }
 

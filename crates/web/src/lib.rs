@@ -223,6 +223,10 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            read_your_writes,
+        ))
         .layer(middleware::from_fn_with_state(state.clone(), rate_limit))
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .layer(middleware::from_fn(move |req: Request, next: Next| {
@@ -246,6 +250,54 @@ async fn method_not_allowed() -> AppError {
 
 fn is_api_path(path: &str) -> bool {
     path.starts_with("/api/") || matches!(path, "/healthz" | "/readyz" | "/metrics")
+}
+
+/// The header and cookie that carry, to a client and back, the primary's WAL position
+/// after the client's last write.
+pub const READ_AFTER_HEADER: &str = "sohoa-read-after";
+const READ_AFTER_COOKIE: &str = "sohoa_read_after";
+
+/// With read replicas: a request that carries the position of its client's last write has
+/// its stale reads served only by replicas that replayed it (else by the primary); a write
+/// that succeeded answers with the primary's position, as a header for API clients to send
+/// back and as a cookie that browsers do.
+async fn read_your_writes(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if !state.db.has_replicas() {
+        return next.run(req).await;
+    }
+    let carried = req
+        .headers()
+        .get(READ_AFTER_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| auth::cookie(req.headers(), READ_AFTER_COOKIE))
+        .and_then(sohoa_storage::replicas::Lsn::parse);
+    let writes = !matches!(
+        *req.method(),
+        axum::http::Method::GET | axum::http::Method::HEAD
+    );
+    let mut res = sohoa_storage::replicas::read_after(carried, next.run(req)).await;
+    if writes && res.status().is_success() {
+        match state.db.wal_position().await {
+            Ok(Some(lsn)) => {
+                let text = lsn.to_string();
+                if let Ok(v) = HeaderValue::from_str(&text) {
+                    res.headers_mut().insert(READ_AFTER_HEADER, v);
+                }
+                let cookie = format!(
+                    "{READ_AFTER_COOKIE}={text}; Path=/; HttpOnly; SameSite=Lax; Max-Age=300"
+                );
+                if let Ok(v) = HeaderValue::from_str(&cookie) {
+                    res.headers_mut().append(header::SET_COOKIE, v);
+                }
+            }
+            Ok(None) => {}
+            // The write stands; this client's next stale read may miss it for a moment.
+            Err(e) => {
+                tracing::warn!(error = %e, "the WAL position after a write could not be read")
+            }
+        }
+    }
+    res
 }
 
 /// Answers 429 with `Retry-After` to a client address over its rate. Health checks and

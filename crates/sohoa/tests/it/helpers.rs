@@ -18,6 +18,14 @@ fn postgres_base() -> Option<String> {
         .filter(|u| !u.is_empty())
 }
 
+/// `url` with its database replaced by `name`.
+pub fn with_database(url: &str, name: &str) -> String {
+    match url.rfind('/') {
+        Some(i) if i > "postgres://".len() => format!("{}/{name}", &url[..i]),
+        _ => format!("{url}/{name}"),
+    }
+}
+
 pub fn backend_name() -> &'static str {
     if postgres_base().is_some() {
         "postgres"
@@ -39,44 +47,47 @@ static COUNTER: AtomicU32 = AtomicU32::new(0);
 
 impl TestDb {
     pub async fn new() -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let data_dir = dir.path().join("data");
         match postgres_base() {
-            None => TestDb {
-                url: sohoa_storage::sqlite_url(&data_dir.join("sohoa.db")),
-                _dir: dir,
-                data_dir,
-                pg: None,
-            },
-            Some(base) => {
-                let name = format!(
-                    "sohoa_test_{}_{}_{}",
-                    std::process::id(),
-                    COUNTER.fetch_add(1, Ordering::Relaxed),
-                    std::time::SystemTime::now()
-                        .duration_since(std::time::UNIX_EPOCH)
-                        .map(|d| d.subsec_nanos())
-                        .unwrap_or(0)
-                );
-                let mut conn = sqlx::PgConnection::connect(&base)
-                    .await
-                    .expect("connect to the test PostgreSQL server");
-                sqlx::query(&format!("CREATE DATABASE {name}"))
-                    .execute(&mut conn)
-                    .await
-                    .expect("create test database");
-                let _ = conn.close().await;
-                let url = match base.rfind('/') {
-                    Some(i) if i > "postgres://".len() => format!("{}/{name}", &base[..i]),
-                    _ => format!("{base}/{name}"),
-                };
+            None => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let data_dir = dir.path().join("data");
                 TestDb {
-                    url,
+                    url: sohoa_storage::sqlite_url(&data_dir.join("sohoa.db")),
                     _dir: dir,
                     data_dir,
-                    pg: Some((base, name)),
+                    pg: None,
                 }
             }
+            Some(base) => Self::on_server(&base).await,
+        }
+    }
+
+    /// A database of its own on the PostgreSQL server `base` (any database's URL on it).
+    pub async fn on_server(base: &str) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let data_dir = dir.path().join("data");
+        let name = format!(
+            "sohoa_test_{}_{}_{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.subsec_nanos())
+                .unwrap_or(0)
+        );
+        let mut conn = sqlx::PgConnection::connect(base)
+            .await
+            .expect("connect to the test PostgreSQL server");
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .await
+            .expect("create test database");
+        let _ = conn.close().await;
+        TestDb {
+            url: with_database(base, &name),
+            _dir: dir,
+            data_dir,
+            pg: Some((base.to_owned(), name)),
         }
     }
 
@@ -160,6 +171,8 @@ pub struct Options {
     pub notify_dir: Option<PathBuf>,
     /// A server that runs no background jobs (a test that runs them itself, at its steps).
     pub no_jobs: bool,
+    /// Read replicas' URLs.
+    pub replicas: Vec<String>,
     /// How long a request waits for a database connection [default: the test store's].
     pub db_wait: Option<Duration>,
     /// One server even when the suite runs with several (`SOHOA_TEST_SERVERS`): for a test
@@ -212,6 +225,11 @@ fn serve_config(listen: SocketAddr, opts: &Options) -> ServeConfig {
         notify_dir: opts.notify_dir.clone(),
         job_lease: std::time::Duration::from_secs(30),
         jobs: !opts.no_jobs,
+        replicas: opts
+            .replicas
+            .iter()
+            .map(|r| r.parse::<Secret>().unwrap())
+            .collect(),
         tls_cert: opts.tls.as_ref().map(|t| t.0.clone()),
         tls_key: opts.tls.as_ref().map(|t| t.1.clone()),
         oidc: opts.oidc.clone(),

@@ -32,6 +32,7 @@ mod personal_reads;
 mod personas;
 mod procedures;
 mod registry;
+mod replicas;
 mod sealed;
 mod sharing;
 mod tls;
