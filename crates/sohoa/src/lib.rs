@@ -255,6 +255,24 @@ fn start_jobs(db: &Db, serve: &ServeConfig) -> Result<Jobs, StartError> {
     })
 }
 
+/// The database with the read replicas the configuration names, if any.
+async fn with_replicas(db: Db, store: &StoreConfig, serve: &ServeConfig) -> Result<Db, StartError> {
+    let replicas: Vec<String> = serve
+        .replicas
+        .iter()
+        .map(|r| r.expose().to_owned())
+        .collect();
+    let opts = DbOptions {
+        max_connections: store.db_max_connections,
+        acquire_timeout: store.db_wait,
+    };
+    let db = db.with_replicas(&replicas, &opts).await?;
+    if !replicas.is_empty() {
+        tracing::info!(replicas = replicas.len(), "stale reads go to read replicas");
+    }
+    Ok(db)
+}
+
 /// A server that is listening: its address, and the future that runs it.
 pub struct Started<F> {
     pub addr: SocketAddr,
@@ -287,24 +305,7 @@ pub async fn start_on(
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<Started<impl Future<Output = Result<(), StartError>>>, StartError> {
-    let db = open_and_migrate(store).await?;
-    let replicas: Vec<String> = serve
-        .replicas
-        .iter()
-        .map(|r| r.expose().to_owned())
-        .collect();
-    let db = db
-        .with_replicas(
-            &replicas,
-            &DbOptions {
-                max_connections: store.db_max_connections,
-                acquire_timeout: store.db_wait,
-            },
-        )
-        .await?;
-    if !replicas.is_empty() {
-        tracing::info!(replicas = replicas.len(), "stale reads go to read replicas");
-    }
+    let db = with_replicas(open_and_migrate(store).await?, store, serve).await?;
     watch_keys(store, &db);
     if serve.demo {
         let added = demo::load(&db, &store.data_dir).await?;
