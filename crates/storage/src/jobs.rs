@@ -352,12 +352,21 @@ async fn change_one(tx: &mut Tx, sql: &str, id: &str, record: &AuditRecord) -> R
 /// Deletes up to `limit` jobs that ended (done or cancelled) before `before`; how many.
 /// Dead jobs stay until an operator retries or cancels them.
 pub async fn purge(db: &Db, before: Timestamp, limit: i64) -> Result<u64> {
-    let q = sqlx::query(
-        "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE state IN ('done', 'cancelled') \
-         AND finished_at < $1 ORDER BY finished_at LIMIT $2)",
-    )
-    .bind(before.to_string())
-    .bind(limit);
+    // The oldest that ended come from the partial index `jobs_ended`. On PostgreSQL the ids
+    // are handed over as an array: `id IN (subquery)` is planned as a hash join over the
+    // whole table, a full scan per batch once the table is large; `= ANY(ARRAY(...))`
+    // deletes by primary key.
+    let sql = match db.backend() {
+        Backend::Postgres => {
+            "DELETE FROM jobs WHERE id = ANY(ARRAY(SELECT id FROM jobs WHERE state IN \
+             ('done', 'cancelled') AND finished_at < $1 ORDER BY finished_at LIMIT $2))"
+        }
+        Backend::Sqlite => {
+            "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE state IN ('done', 'cancelled') \
+             AND finished_at < $1 ORDER BY finished_at LIMIT $2)"
+        }
+    };
+    let q = sqlx::query(sql).bind(before.to_string()).bind(limit);
     alone(db, q).await
 }
 
