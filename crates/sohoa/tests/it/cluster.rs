@@ -36,6 +36,19 @@ async fn with_contacts(db: &TestDb) -> Vec<String> {
     ids
 }
 
+/// A PostgreSQL database for several servers, with citizens to write to and a directory
+/// for their messages; none on SQLite (one server's database), where the test passes as
+/// not applying.
+async fn cluster_db() -> Option<(TestDb, Vec<String>, tempfile::TempDir)> {
+    let db = TestDb::new().await;
+    if !db.is_postgres() {
+        eprintln!("several servers share a PostgreSQL database; skipped on SQLite");
+        return None;
+    }
+    let to = with_contacts(&db).await;
+    Some((db, to, tempfile::tempdir().unwrap()))
+}
+
 /// Enqueues `n` messages to `to` in transactions of 500, as status changes do.
 async fn enqueue_messages(db: &Db, to: &[String], n: usize) {
     let keys = db.keyring().unwrap();
@@ -129,13 +142,9 @@ async fn server(db: &TestDb, dir: &Path, lease_secs: u32) -> ServerProcess {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_servers_send_ten_thousand_messages_each_exactly_once() {
-    let db = TestDb::new().await;
-    if !db.is_postgres() {
-        eprintln!("several servers share a PostgreSQL database; skipped on SQLite");
+    let Some((db, to, out)) = cluster_db().await else {
         return;
-    }
-    let to = with_contacts(&db).await;
-    let out = tempfile::tempdir().unwrap();
+    };
     let dirs: Vec<PathBuf> = (0..3).map(|i| out.path().join(format!("s{i}"))).collect();
     let mut servers = Vec::new();
     for d in &dirs {
@@ -242,13 +251,9 @@ async fn freeze_holding_jobs(db: &Db, server: &ServerProcess) -> Vec<Job> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_killed_mid_job_has_its_jobs_run_again_once_by_another() {
-    let db = TestDb::new().await;
-    if !db.is_postgres() {
-        eprintln!("several servers share a PostgreSQL database; skipped on SQLite");
+    let Some((db, to, out)) = cluster_db().await else {
         return;
-    }
-    let to = with_contacts(&db).await;
-    let out = tempfile::tempdir().unwrap();
+    };
     let (dir_a, dir_b) = (out.path().join("a"), out.path().join("b"));
     // Short leases: a dead server's jobs are taken over after two seconds.
     let a = server(&db, &dir_a, 2).await;

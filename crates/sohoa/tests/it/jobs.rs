@@ -708,3 +708,38 @@ async fn administrators_see_counts_and_retry_or_cancel_jobs_over_http_and_on_the
         "{html}"
     );
 }
+
+#[tokio::test]
+async fn a_message_whose_payload_no_longer_parses_is_dead_with_the_reason_and_blocks_none() {
+    let t = TestDb::new().await;
+    // The data key the command line will open the good message with.
+    let db = sohoa::open_and_migrate(&t.store()).await.unwrap();
+    // One message written by an older version in a shape this one does not read, one good
+    // (to nobody the registry knows: nothing to write, but sent all the same).
+    let mut tx = db.begin().await.unwrap();
+    let bad = jobs::enqueue(&mut tx, "notification.send", &json!({"to": 1}), None, 12)
+        .await
+        .unwrap();
+    let keys = db.keyring().unwrap();
+    sohoa_storage::notifications::enqueue(&mut tx, &keys, "079185000999", "Chào", "Xin chào")
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    db.close().await;
+    let out = tempfile::tempdir().unwrap();
+    let sent =
+        crate::helpers::run_cli_ok(&t, &["notify", "--out", out.path().to_str().unwrap()]).await;
+    assert!(sent.contains("; 1 recipients without a contact"), "{sent}");
+    let db = open(&t).await;
+    let j = state_of(&db, &bad).await;
+    assert_eq!(
+        j.state,
+        JobState::Dead,
+        "never retried: it can never succeed"
+    );
+    assert_eq!(j.attempts, 1);
+    assert_eq!(
+        j.last_error.as_deref(),
+        Some("the payload is not a message")
+    );
+}
