@@ -20,7 +20,10 @@ pub async fn list(
     agency: Option<&str>,
     page: PageRequest,
 ) -> Result<Page<Versioned>> {
-    Ok(store::list(&app.db.stale(), q, level, agency, page).await?)
+    Ok(app
+        .db
+        .read_stale(|db| async move { store::list(&db, q, level, agency, page).await })
+        .await?)
 }
 
 /// The version in force of a procedure, if there is one; read through the catalog cache,
@@ -31,7 +34,8 @@ pub async fn in_force(app: &App, code: &ProcedureCode) -> Result<Option<Versione
 
 /// One procedure: the version in force, or a past one.
 pub async fn get(app: &App, code: &ProcedureCode, version: Option<i64>) -> Result<Versioned> {
-    store::get(&app.db.stale(), code, version)
+    app.db
+        .read_stale(|db| async move { store::get(&db, code, version).await })
         .await?
         .ok_or_else(|| Error::not_found("procedure_not_found"))
 }

@@ -114,7 +114,10 @@ fn basis(figure: PublicFigure, c: &Cell) -> Basis {
 /// The full evaluation for leaders and city administrators, by commune, agency or both.
 pub async fn full(app: &App, who: &Principal, span: Span, by: GroupBy) -> Result<Evaluation> {
     authorize(who, Action::ReadEvaluation, &Target::default())?;
-    let cells = store::cells(&app.db.stale(), span.from, span.to, by).await?;
+    let cells = app
+        .db
+        .read_stale(|db| async move { store::cells(&db, span.from, span.to, by).await })
+        .await?;
     let rows = cells.iter().map(|c| figures(c, false)).collect();
     Ok(Evaluation::of(span, rows))
 }
@@ -133,7 +136,11 @@ pub async fn public(app: &App, span: Span) -> Result<Evaluation> {
     };
     let mut rows: BTreeMap<String, Shown> = BTreeMap::new();
     if span.from <= span.to {
-        for (_, figure, cell) in store::published(&app.db.stale(), span.from, span.to).await? {
+        for (_, figure, cell) in app
+            .db
+            .read_stale(|db| async move { store::published(&db, span.from, span.to).await })
+            .await?
+        {
             let unit = cell.unit_code.clone().unwrap_or_default();
             let i = PublicFigure::ALL
                 .iter()

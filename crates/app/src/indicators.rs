@@ -22,7 +22,10 @@ pub const MAX_IMPORT_ROWS: usize = 100_000;
 
 /// The whole catalog, by code.
 pub async fn catalog(app: &App) -> Result<Vec<Indicator>> {
-    Ok(store::all(&app.db.stale()).await?)
+    Ok(app
+        .db
+        .read_stale(|db| async move { store::all(&db).await })
+        .await?)
 }
 
 /// One indicator, by its code as written.

@@ -93,7 +93,11 @@ fn scope_of(who: &Principal, f: &Filter) -> Result<Scope> {
 pub async fn read(app: &App, who: &Principal, by: By, f: &Filter) -> Result<Monitoring> {
     let scope = scope_of(who, f)?;
     let today = crate::today().to_string();
-    let figures = store::figures(&app.db.stale(), by, &scope, &today).await?;
+    let (within, on) = (&scope, &today);
+    let figures = app
+        .db
+        .read_stale(|db| async move { store::figures(&db, by, within, on).await })
+        .await?;
     let round = |v: Option<f64>| v.map(|x| (x * 100.0).round() / 100.0);
     Ok(Monitoring {
         by: by_name(by).to_owned(),

@@ -26,7 +26,10 @@ pub async fn search_citizens(
     if !(1..=MAX_PAGE).contains(&search.limit) {
         return Err(Error::bad_request("invalid_page"));
     }
-    let found = citizens::search(&app.db.stale(), search).await?;
+    let found = app
+        .db
+        .read_stale(|db| async move { citizens::search(&db, search).await })
+        .await?;
     let records: Vec<AuditRecord> = found
         .items
         .iter()

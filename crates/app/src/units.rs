@@ -11,7 +11,10 @@ use crate::{App, Error, Result};
 
 /// Units in force on a day, filtered and paged.
 pub async fn list(app: &App, q: &UnitQuery) -> Result<Page<Unit>> {
-    Ok(store::list(&app.db.stale(), q).await?)
+    Ok(app
+        .db
+        .read_stale(|db| async move { store::list(&db, q).await })
+        .await?)
 }
 
 /// The unit a code named on a day, if any.
@@ -28,7 +31,10 @@ pub async fn get(app: &App, code: &UnitCode, day: Date) -> Result<Unit> {
 
 /// Every unit a code has named, oldest first.
 pub async fn history(app: &App, code: &UnitCode) -> Result<Vec<Unit>> {
-    let units = store::history(&app.db.stale(), code).await?;
+    let units = app
+        .db
+        .read_stale(|db| async move { store::history(&db, code).await })
+        .await?;
     if units.is_empty() {
         return Err(Error::not_found("unit_not_found"));
     }

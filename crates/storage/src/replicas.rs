@@ -142,21 +142,45 @@ impl Db {
     /// replayed what the current request must see (round robin among them), else the
     /// primary. Writes through it still go to the primary.
     pub fn stale(&self) -> Db {
-        let Some(rs) = &self.replicas else {
-            return self.clone();
-        };
+        self.replica().unwrap_or_else(|| self.clone())
+    }
+
+    /// A replica fit for the current request's stale reads, if there is one.
+    fn replica(&self) -> Option<Db> {
+        let rs = self.replicas.as_ref()?;
         let need = READ_AFTER.try_with(|l| *l).unwrap_or_default();
         let n = rs.list.len() as u64;
         let start = rs.next.fetch_add(1, Ordering::Relaxed);
-        for i in 0..n {
-            let r = &rs.list[((start + i) % n) as usize];
-            if r.up.load(Ordering::Acquire) && Lsn(r.replayed.load(Ordering::Acquire)) >= need {
+        (0..n)
+            .map(|i| &rs.list[((start + i) % n) as usize])
+            .find(|r| {
+                r.up.load(Ordering::Acquire) && Lsn(r.replayed.load(Ordering::Acquire)) >= need
+            })
+            .map(|r| {
                 let mut db = self.clone();
                 db.read = r.pool.clone();
-                return db;
+                db
+            })
+    }
+
+    /// Runs the stale read `f` on a replica (see [`Db::stale`]); if the replica turns out to
+    /// be unreachable (it died since its last poll), runs it again on the primary: a replica
+    /// going away costs its readers a moment, never an error.
+    pub async fn read_stale<T, F, Fut>(&self, f: F) -> Result<T>
+    where
+        F: Fn(Db) -> Fut,
+        Fut: std::future::Future<Output = Result<T>>,
+    {
+        let Some(replica) = self.replica() else {
+            return f(self.clone()).await;
+        };
+        match f(replica).await {
+            Err(e) if e.is_unavailable() => {
+                tracing::warn!(error = %e, "a read replica failed; read from the primary");
+                f(self.clone()).await
             }
+            other => other,
         }
-        self.clone()
     }
 
     /// Whether reads may go to replicas (any are configured).

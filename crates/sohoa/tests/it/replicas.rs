@@ -261,21 +261,14 @@ async fn stale_reads_go_to_a_streaming_replica_and_a_writer_reads_its_own_write(
         assert!(Instant::now() < deadline, "the standby never caught up");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    // A standby that stops is skipped once a poll finds it gone (within a second or so):
-    // reads go on, from the primary.
+    // A standby that stops costs its readers a moment, never an error: a read it fails is
+    // read again from the primary, and the next poll (within a second) skips it.
     let standby = pair.standby.0.clone();
     let p = &pair;
     tokio::task::block_in_place(|| p.pg_ctl(&standby, "stop"));
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while read(None).await.0 != 200 {
-        assert!(
-            Instant::now() < deadline,
-            "reads failed on after the standby stopped"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    for _ in 0..5 {
+    for _ in 0..10 {
         assert!(listed(None).await);
+        tokio::time::sleep(sohoa_storage::replicas::POLL).await;
     }
     app.stop().await;
 }
