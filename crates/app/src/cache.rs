@@ -1,8 +1,9 @@
 //! Short-lived caches of what nearly every request of a kind looks up and almost nothing
-//! changes: agencies' keys and grants (every share request), the procedure catalog and the
-//! deciding agencies (every submission). Entries live `TTL`; a change made through this
-//! server clears its cache at once, a change made through another server of the same
-//! deployment is seen within `TTL`.
+//! changes: agencies' keys and grants (every share request; on SQLite only, see
+//! `caches_access`), the procedure catalog and the deciding agencies (every submission), the
+//! map's boundaries and categories. Entries live `TTL`; a change made through this server
+//! clears its cache at once, and is announced to the other servers of the deployment, which
+//! forget it when they hear it (milliseconds; `TTL` if the announcement is lost).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -60,6 +61,14 @@ impl<K: std::hash::Hash + Eq, V: Clone> TtlMap<K, V> {
     }
 }
 
+/// Keys, tokens and grants decide who reads citizens' data: a revocation must hold on every
+/// server from its commit on, not milliseconds later. On PostgreSQL (where several servers
+/// may run) they are read afresh on every request; on SQLite (one server, whose own changes
+/// clear its cache in the changing request) they are cached.
+fn caches_access(db: &Db) -> bool {
+    db.backend() == sohoa_storage::Backend::Sqlite
+}
+
 #[derive(Debug, Default)]
 pub struct SharingCache {
     keys: TtlMap<(KeyKind, String), StoredKey>,
@@ -70,6 +79,9 @@ pub struct SharingCache {
 impl SharingCache {
     /// A key by its id; only keys that exist are cached.
     pub async fn key(&self, db: &Db, kind: KeyKind, key_id: &str) -> Result<Option<StoredKey>> {
+        if !caches_access(db) {
+            return sharing::find_key(db, kind, key_id).await;
+        }
         let k = (kind, key_id.to_owned());
         if let Some(found) = self.keys.get(&k) {
             return Ok(Some(found));
@@ -84,6 +96,9 @@ impl SharingCache {
     /// An access token by its digest; only tokens that exist are cached (each is checked
     /// against its key, and the key's revocation, on every use).
     pub async fn token(&self, db: &Db, token_sha256: &str) -> Result<Option<StoredToken>> {
+        if !caches_access(db) {
+            return sharing::find_token(db, token_sha256).await;
+        }
         if let Some(found) = self.tokens.get(&token_sha256.to_owned()) {
             return Ok(Some(found));
         }
@@ -102,6 +117,9 @@ impl SharingCache {
         registry: RegistryName,
         purpose: &Purpose,
     ) -> Result<Vec<String>> {
+        if !caches_access(db) {
+            return sharing::granted_fields(db, agency, registry, purpose).await;
+        }
         let k: GrantKey = (agency.to_owned(), registry, purpose.as_str().to_owned());
         if let Some(fields) = self.grants.get(&k) {
             return Ok(fields);
