@@ -287,6 +287,10 @@ impl Caches {
 /// they hear of it (within milliseconds; within [`TTL`] if they cannot hear).
 pub async fn changed(db: &Db, caches: &Caches, topic: Topic) {
     caches.forget(topic);
+    // Access decisions are cached only on SQLite's single server: nobody else to tell.
+    if topic == Topic::Sharing {
+        return;
+    }
     if let Err(e) = sohoa_storage::changes::announce(db, topic.as_str()).await {
         // The change stands; the others see it once their entries expire.
         tracing::warn!(topic = topic.as_str(), error = %e, "a change could not be announced to the other servers");

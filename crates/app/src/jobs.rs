@@ -16,7 +16,7 @@ use std::time::Duration;
 use sohoa_domain::audit::AuditRecord;
 use sohoa_domain::policy::{Action, Principal, Target};
 use sohoa_domain::Timestamp;
-use sohoa_storage::jobs::{self as store, Failure, Job, JobState, NewJob};
+use sohoa_storage::jobs::{self as store, Failure, Job, JobState, NewJob, Operation};
 use sohoa_storage::{Db, StorageError, Tx};
 
 use crate::error::authorize;
@@ -530,34 +530,22 @@ pub async fn cancel(app: &crate::App, who: Acting<'_>, id: &str) -> Result<JobVi
     operate(app, who, id, Operation::Cancel).await
 }
 
-#[derive(Debug, Clone, Copy)]
-enum Operation {
-    Retry,
-    Cancel,
-}
-
 /// An administrator's change of one job: authorized, audited in the change's transaction,
 /// refused (409) when the job is not in a state the change applies to.
 async fn operate(app: &crate::App, who: Acting<'_>, id: &str, op: Operation) -> Result<JobView> {
     authorize(who.principal, Action::OperateJobs, &Target::default())?;
     let not_found = || Error::not_found("job_not_found");
     let job = store::get(&app.db, id).await?.ok_or_else(not_found)?;
-    let (action, refused) = match op {
-        Operation::Retry => ("job.retry", "job_not_retryable"),
-        Operation::Cancel => ("job.cancel", "job_not_cancellable"),
-    };
-    let record = AuditRecord::new(who.actor(), action, "job", &job.id)
+    let record = AuditRecord::new(who.actor(), op.action(), "job", &job.id)
         .fields(["state"])
         .client_addr(who.addr());
-    let mut tx = app.db.begin().await?;
-    let changed = match op {
-        Operation::Retry => store::retry(&mut tx, &job.id, &record).await?,
-        Operation::Cancel => store::cancel(&mut tx, &job.id, &record).await?,
-    };
-    if !changed {
+    if !store::operate(&app.db, &job.id, op, &record).await? {
+        let refused = match op {
+            Operation::Retry => "job_not_retryable",
+            Operation::Cancel => "job_not_cancellable",
+        };
         return Err(Error::conflict(refused).arg("state", job.state.as_str()));
     }
-    tx.commit().await.map_err(StorageError::from)?;
     let job = store::get(&app.db, id).await?.ok_or_else(not_found)?;
     Ok(job.into())
 }

@@ -134,7 +134,7 @@ pub async fn list(
 
 /// Tries a dead or cancelled job again, audited as the operator's (`system`).
 pub async fn retry(db: &Db, id: &str) -> Result<(), JobsError> {
-    if change(db, id, "job.retry").await? {
+    if change(db, id, store::Operation::Retry).await? {
         Ok(())
     } else {
         Err(JobsError::NotRetryable(id.to_owned()))
@@ -143,23 +143,16 @@ pub async fn retry(db: &Db, id: &str) -> Result<(), JobsError> {
 
 /// Cancels a job that waits to run, audited as the operator's (`system`).
 pub async fn cancel(db: &Db, id: &str) -> Result<(), JobsError> {
-    if change(db, id, "job.cancel").await? {
+    if change(db, id, store::Operation::Cancel).await? {
         Ok(())
     } else {
         Err(JobsError::NotCancellable(id.to_owned()))
     }
 }
 
-async fn change(db: &Db, id: &str, action: &str) -> Result<bool, StorageError> {
-    let record = AuditRecord::new("system", action, "job", id).fields(["state"]);
-    let mut tx = db.begin().await?;
-    let changed = if action == "job.retry" {
-        store::retry(&mut tx, id, &record).await?
-    } else {
-        store::cancel(&mut tx, id, &record).await?
-    };
-    tx.commit().await?;
-    Ok(changed)
+async fn change(db: &Db, id: &str, op: store::Operation) -> Result<bool, StorageError> {
+    let record = AuditRecord::new("system", op.action(), "job", id).fields(["state"]);
+    store::operate(db, id, op, &record).await
 }
 
 /// Forgets the jobs that ended more than `days` days ago (dead ones stay); how many.

@@ -333,6 +333,35 @@ pub async fn cancel(tx: &mut Tx, id: &str, record: &AuditRecord) -> Result<bool>
     .await
 }
 
+/// An operator's change of a job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    Retry,
+    Cancel,
+}
+
+impl Operation {
+    /// The audit log's name for it.
+    pub fn action(self) -> &'static str {
+        match self {
+            Operation::Retry => "job.retry",
+            Operation::Cancel => "job.cancel",
+        }
+    }
+}
+
+/// Applies `op` to the job `id` in a transaction of its own, with `record` in the audit log
+/// when it changed the job; whether it did.
+pub async fn operate(db: &Db, id: &str, op: Operation, record: &AuditRecord) -> Result<bool> {
+    let mut tx = db.begin().await?;
+    let changed = match op {
+        Operation::Retry => retry(&mut tx, id, record).await?,
+        Operation::Cancel => cancel(&mut tx, id, record).await?,
+    };
+    tx.commit().await?;
+    Ok(changed)
+}
+
 /// An operator's change of one job: `sql` takes the time now as `$1` and the id as `$2`,
 /// and says in its own WHERE which states it applies to. Whether it changed the job; the
 /// audit entry is written only when it did.
