@@ -14,6 +14,7 @@ pub mod audit;
 pub mod cache;
 pub mod catalog;
 pub mod consents;
+pub mod counter;
 pub mod documents;
 pub mod error;
 pub mod evaluation;

@@ -11,6 +11,7 @@ pub mod identity;
 pub mod ids;
 pub mod indicators;
 pub mod paging;
+pub mod payments;
 pub mod policy;
 pub mod registry;
 pub mod schema;

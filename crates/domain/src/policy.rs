@@ -29,16 +29,20 @@ pub enum Role {
     CityAdmin,
     /// A member of a community digital technology team, helping residents of one unit.
     DigitalTeam,
+    /// Works a one-stop counter: of a ward's People's Committee (that ward's applications)
+    /// or of the city's Center for Public Administrative Services (any of the city's).
+    CounterOfficer,
 }
 
 impl Role {
-    pub const ALL: [Role; 6] = [
+    pub const ALL: [Role; 7] = [
         Role::Officer,
         Role::Leader,
         Role::Auditor,
         Role::AgencyAdmin,
         Role::CityAdmin,
         Role::DigitalTeam,
+        Role::CounterOfficer,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -49,6 +53,7 @@ impl Role {
             Role::AgencyAdmin => "agency_admin",
             Role::CityAdmin => "city_admin",
             Role::DigitalTeam => "digital_team",
+            Role::CounterOfficer => "counter_officer",
         }
     }
 
@@ -59,7 +64,7 @@ impl Role {
     /// Whether an account with this role must belong to an agency, may, or must not.
     pub fn agency_rule(self) -> Requirement {
         match self {
-            Role::Officer | Role::AgencyAdmin => Requirement::Required,
+            Role::Officer | Role::AgencyAdmin | Role::CounterOfficer => Requirement::Required,
             Role::Leader | Role::Auditor => Requirement::Optional,
             Role::CityAdmin | Role::DigitalTeam => Requirement::Forbidden,
         }
@@ -220,6 +225,10 @@ pub enum Action {
     /// trying a dead one again, cancelling one that waits: the city's administrators, who
     /// run the servers.
     OperateJobs,
+    /// The one-stop counter: identifying the person at the counter by their CCCD, filing
+    /// for them (confirmed by them on the spot), receipts, queue tickets, handing over
+    /// paper results. A ward's counter officers for their ward; the Center's for the city.
+    CounterIntake,
 }
 
 impl Action {
@@ -313,9 +322,13 @@ fn decide(who: &Principal, action: Action, target: Option<&Target<'_>>) -> Resul
             Some(Role::CityAdmin) => true,
             // An agency's administrator staffs their own agency, and cannot make anyone
             // as powerful as themselves.
-            Some(Role::AgencyAdmin) => {
-                within(&|t| own_agency(t) && matches!(t.role, Some(Role::Officer | Role::Leader)))
-            }
+            Some(Role::AgencyAdmin) => within(&|t| {
+                own_agency(t)
+                    && matches!(
+                        t.role,
+                        Some(Role::Officer | Role::Leader | Role::CounterOfficer)
+                    )
+            }),
             _ => false,
         },
         Action::ReadStaff => match who.role() {
@@ -409,6 +422,10 @@ fn decide(who: &Principal, action: Action, target: Option<&Target<'_>>) -> Resul
             _ => false,
         },
         Action::OperateJobs => who.role() == Some(Role::CityAdmin) && who.agency().is_none(),
+        Action::CounterIntake => match who {
+            Principal::Staff(s) if s.role == Role::CounterOfficer => within(&|t| in_unit(s, t)),
+            _ => false,
+        },
         Action::ReadAuditLog => match who {
             // Auditors change nothing and administrators read no audit log: separation
             // of duties.
@@ -475,6 +492,46 @@ mod tests {
                 Err(Denial::Unauthenticated)
             );
         }
+    }
+
+    #[test]
+    fn counters_take_in_their_wards_or_the_whole_city() {
+        let ward = staff(Role::CounterOfficer, Some("UBND-26743"), Some("26743"));
+        let center = staff(Role::CounterOfficer, Some("TTHCC"), None);
+        let (here, there) = (
+            UnitCode::parse("26743").unwrap(),
+            UnitCode::parse("26734").unwrap(),
+        );
+        let at = |u| Target {
+            unit: Some(u),
+            ..Target::default()
+        };
+        assert_eq!(authorize(&ward, Action::CounterIntake, &at(&here)), Ok(()));
+        assert_eq!(
+            authorize(&ward, Action::CounterIntake, &at(&there)),
+            Err(Denial::Forbidden)
+        );
+        assert_eq!(
+            authorize(&center, Action::CounterIntake, &at(&there)),
+            Ok(())
+        );
+        for who in [
+            staff(Role::Officer, Some("UBND-26743"), Some("26743")),
+            staff(Role::DigitalTeam, None, Some("26743")),
+            staff(Role::CityAdmin, None, None),
+            citizen("079085000011"),
+        ] {
+            assert_eq!(
+                admits(&who, Action::CounterIntake),
+                Err(Denial::Forbidden),
+                "{who:?}"
+            );
+        }
+        // A counter officer neither processes nor reads the agencies' queues.
+        assert_eq!(
+            admits(&center, Action::ProcessApplication),
+            Err(Denial::Forbidden)
+        );
     }
 
     #[test]

@@ -410,6 +410,8 @@ fn queued_application(
         revision: 1,
         lookup_hash: lookup.hash(),
         assisted_by: None,
+        channel: sohoa_domain::services::channel::Channel::Online,
+        intake_agency: None,
         fee_paid_at: None,
         enterprise: None,
     })
@@ -748,6 +750,8 @@ fn monitored_application(
         revision: 1,
         lookup_hash: String::new(),
         assisted_by: None,
+        channel: sohoa_domain::services::channel::Channel::Online,
+        intake_agency: None,
         fee_paid_at: None,
         enterprise: None,
     }

@@ -4,6 +4,7 @@
 
 use sohoa_domain::agency::AgencyCode;
 use sohoa_domain::services::application::{ApplicationNumber, Content};
+use sohoa_domain::services::channel::Channel;
 use sohoa_domain::services::procedure::ProcedureCode;
 use sohoa_domain::services::workflow::Status;
 use sohoa_domain::Timestamp;
@@ -42,6 +43,10 @@ pub struct Application {
     pub fee_paid_at: Option<Timestamp>,
     /// The enterprise applied for, by its legal representative (the applicant).
     pub enterprise: Option<TaxCode>,
+    /// How it was filed: online, at a counter, assisted, by an enterprise.
+    pub channel: Channel,
+    /// The agency whose one-stop counter took it in (a ward's, or the city's Center).
+    pub intake_agency: Option<AgencyCode>,
 }
 
 /// When the application was stored, for callers that build one.

@@ -16,6 +16,7 @@ use crate::{
 use sohoa_domain::agency::AgencyCode;
 use sohoa_domain::registry::date_text;
 use sohoa_domain::services::application::ApplicationNumber;
+use sohoa_domain::services::channel::Channel;
 use sohoa_domain::services::procedure::ProcedureCode;
 use sohoa_domain::{CitizenId, Money, TaxCode, UnitCode};
 
@@ -41,7 +42,8 @@ fn status(row: &AnyRow, col: &str) -> Result<Status> {
 const COLUMNS: &str =
     "number, procedure_code, procedure_version, applicant, agency_code, unit_code, \
     status, content, fee, fee_payable, waiver_basis, assigned_to, created_at, submitted_at, \
-    received_on, due_on, paused_on, decided_at, updated_at, revision, lookup_hash, assisted_by, fee_paid_at, enterprise";
+    received_on, due_on, paused_on, decided_at, updated_at, revision, lookup_hash, assisted_by, fee_paid_at, enterprise, \
+    channel, intake_agency";
 
 /// The table whose columns [`from_row`] reads.
 const T: &str = "applications";
@@ -82,6 +84,8 @@ fn from_row(row: &AnyRow, keys: Option<&Keyring>) -> Result<Application> {
         assisted_by: opt_text(row, "assisted_by")?,
         fee_paid_at: opt_parsed(row, T, "fee_paid_at", stamp)?,
         enterprise: opt_parsed(row, T, "enterprise", |s| TaxCode::parse(s).ok())?,
+        channel: parsed(row, T, "channel", Channel::parse)?,
+        intake_agency: opt_parsed(row, T, "intake_agency", |s| AgencyCode::parse(s).ok())?,
         number,
     })
 }
@@ -153,7 +157,10 @@ impl NewApplication {
     }
 }
 
-/// Most rows per multi-row INSERT (24 parameters a row stays far below both backends'
+/// How many columns [`COLUMNS`] names.
+const COLUMN_COUNT: usize = 26;
+
+/// Most rows per multi-row INSERT (26 parameters a row stays far below both backends'
 /// limits); see [`crate::pow2_chunks`].
 const CHUNK: usize = 64;
 
@@ -251,7 +258,7 @@ fn refuse_replays_of_refused(jobs: &[NewApplication], outcome: &mut [Option<Crea
 async fn insert_chunk(tx: &mut Tx, chunk: &[&NewApplication]) -> Result<()> {
     let sql = format!(
         "INSERT INTO applications ({COLUMNS}) VALUES {}",
-        crate::values_placeholders(tx, chunk.len(), 24)
+        crate::values_placeholders(tx, chunk.len(), COLUMN_COUNT)
     );
     let mut q = sqlx::query(&sql);
     for job in chunk {
@@ -326,6 +333,8 @@ fn bind_application<'q>(
         .bind(&app.assisted_by)
         .bind(app.fee_paid_at.map(|t| t.to_string()))
         .bind(app.enterprise.as_ref().map(|t| t.to_string()))
+        .bind(app.channel.as_str())
+        .bind(app.intake_agency.as_ref().map(|a| a.to_string()))
 }
 
 /// Claims the jobs' idempotency keys in one statement; a job whose key was taken (before,
@@ -492,6 +501,8 @@ fn unchanged_by_a_move(before: &Application, after: &Application) -> Result<()> 
         assisted_by,
         fee_paid_at,
         enterprise,
+        channel,
+        intake_agency,
     } = after;
     let fixed = [
         ("number", number == &before.number),
@@ -501,6 +512,8 @@ fn unchanged_by_a_move(before: &Application, after: &Application) -> Result<()> 
         ("lookup_hash", lookup_hash == &before.lookup_hash),
         ("assisted_by", assisted_by == &before.assisted_by),
         ("enterprise", enterprise == &before.enterprise),
+        ("channel", channel == &before.channel),
+        ("intake_agency", intake_agency == &before.intake_agency),
         // Stamped by payments alone, which move the revision: a move never writes it, so
         // a payment that lands between a move's read and its write cannot be undone.
         ("fee_paid_at", fee_paid_at == &before.fee_paid_at),
@@ -834,7 +847,7 @@ pub async fn bench_insert(tx: &mut Tx, apps: &[Application], content: &str) -> R
     for chunk in crate::pow2_chunks(apps, CHUNK) {
         let sql = format!(
             "INSERT INTO applications ({COLUMNS}) VALUES {}",
-            crate::values_placeholders(tx, chunk.len(), 24)
+            crate::values_placeholders(tx, chunk.len(), COLUMN_COUNT)
         );
         let mut q = sqlx::query(&sql);
         for app in chunk {

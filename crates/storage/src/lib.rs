@@ -14,6 +14,7 @@ pub mod audit_index;
 pub mod backup;
 pub mod batch;
 pub mod changes;
+pub mod counter;
 pub mod direct;
 pub mod feedback;
 pub mod files;

@@ -648,6 +648,8 @@ fn skeleton(r: &sqlx::any::AnyRow) -> Result<Application> {
         revision: 0,
         lookup_hash: String::new(),
         assisted_by: None,
+        channel: sohoa_domain::services::channel::Channel::Online,
+        intake_agency: None,
         fee_paid_at: None,
         enterprise: None,
     })

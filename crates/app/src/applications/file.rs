@@ -1,4 +1,4 @@
-//! Filing an application: the online form's, the API's and (soon) the counter's one path.
+//! Filing an application: the online form's, the API's and the counter's one path.
 
 use sohoa_domain::agency::AgencyCode;
 use sohoa_domain::audit::AuditRecord;
@@ -7,6 +7,7 @@ use sohoa_domain::registry::clean_text;
 use sohoa_domain::services::application::{
     fill, Answer, AnswerError, ApplicationNumber, Completeness, Content, Flag, LookupCode, Records,
 };
+use sohoa_domain::services::channel::Channel;
 use sohoa_domain::services::procedure::{FieldKind, Level, Procedure, ProcedureCode};
 use sohoa_domain::services::workflow::Status;
 use sohoa_domain::{CitizenId, Money, TaxCode, UnitCode};
@@ -69,8 +70,20 @@ pub struct Filed {
 /// pre-filled, typed fields checked, the fee computed (and waived when a waiver is in
 /// force), written by the group commit with its audit entry and idempotency key.
 pub async fn file(app: &App, who: Acting<'_>, cmd: FileApplication) -> Result<Filed> {
+    file_by(app, who, cmd, None).await
+}
+
+/// [`file`] for the applicant of the caller's choosing at a counter (`counter`: the
+/// counter's agency and the person there), or, without it, the caller or the citizen they
+/// help.
+pub(crate) async fn file_by(
+    app: &App,
+    who: Acting<'_>,
+    cmd: FileApplication,
+    counter: Option<Counter>,
+) -> Result<Filed> {
     let key = cmd.idempotency.clone();
-    match attempt(app, who, cmd).await {
+    match attempt(app, who, cmd, counter).await {
         // A retry of a request that was filed may no longer pass the checks (the assist
         // code it carried is spent, say): it is answered as the replay it is. Looked up only
         // on failure, so a first submission costs no extra read; the writer settles races.
@@ -110,10 +123,20 @@ async fn applicant(
     }
 }
 
+/// A filing at a one-stop counter: whose counter, for whom. It is kept as a draft until
+/// the applicant confirms it there (their one-time code, or their signature on the
+/// receipt), but checked in full now, as a submission: the person is still at the desk.
+#[derive(Debug, Clone)]
+pub(crate) struct Counter {
+    pub agency: AgencyCode,
+    pub applicant: CitizenId,
+}
+
 /// The checked content of a filing, before it becomes a row.
 struct Checked {
     applicant: CitizenId,
     assist: Option<store::Assist>,
+    counter: Option<AgencyCode>,
     version: i64,
     unit: UnitCode,
     agency: AgencyCode,
@@ -124,8 +147,20 @@ struct Checked {
     fee: (Option<Money>, Option<Money>, Option<String>),
 }
 
-async fn check(app: &App, who: &Principal, cmd: &FileApplication) -> Result<Checked> {
-    let (me, assist) = applicant(app, who, cmd.on_behalf_of.as_ref()).await?;
+async fn check(
+    app: &App,
+    who: &Principal,
+    cmd: &FileApplication,
+    counter: Option<Counter>,
+) -> Result<Checked> {
+    let (me, assist, counter) = match counter {
+        Some(c) if cmd.on_behalf_of.is_none() => (c.applicant, None, Some(c.agency)),
+        Some(_) => return Err(Error::forbidden("forbidden")),
+        None => {
+            let (me, assist) = applicant(app, who, cmd.on_behalf_of.as_ref()).await?;
+            (me, assist, None)
+        }
+    };
     let proc = app
         .catalog
         .procedure(&app.db, &cmd.procedure_code)
@@ -138,7 +173,12 @@ async fn check(app: &App, who: &Principal, cmd: &FileApplication) -> Result<Chec
         unit: Some(&unit),
         ..Target::default()
     };
-    crate::authorize(who, Action::Apply, &target)?;
+    let action = if counter.is_some() {
+        Action::CounterIntake
+    } else {
+        Action::Apply
+    };
+    crate::authorize(who, action, &target)?;
     let completeness = if cmd.submit {
         Completeness::Submission
     } else {
@@ -164,6 +204,7 @@ async fn check(app: &App, who: &Principal, cmd: &FileApplication) -> Result<Chec
         },
         applicant: me,
         assist,
+        counter,
         version: proc.version,
         unit,
         records,
@@ -177,6 +218,14 @@ async fn check(app: &App, who: &Principal, cmd: &FileApplication) -> Result<Chec
 fn row_of(cmd: &FileApplication, c: Checked, lookup_code: &LookupCode) -> Result<Application> {
     let now = store::now();
     let (fee, fee_payable, waiver_basis) = c.fee;
+    let channel = match (&c.counter, &c.assist, cmd.enterprise.is_some()) {
+        (Some(_), _, _) => Channel::Counter,
+        (None, Some(_), _) => Channel::Assisted,
+        (None, None, true) => Channel::Enterprise,
+        (None, None, false) => Channel::Online,
+    };
+    // A counter's filing waits for the applicant's confirmation as a draft.
+    let submitted = cmd.submit && c.counter.is_none();
     Ok(Application {
         number: ApplicationNumber::from_random(crate::random_bytes::<8>()?),
         procedure_code: cmd.procedure_code.clone(),
@@ -184,7 +233,7 @@ fn row_of(cmd: &FileApplication, c: Checked, lookup_code: &LookupCode) -> Result
         applicant: c.applicant,
         agency_code: c.agency,
         unit_code: c.unit,
-        status: if cmd.submit {
+        status: if submitted {
             Status::Submitted
         } else {
             Status::Draft
@@ -199,7 +248,7 @@ fn row_of(cmd: &FileApplication, c: Checked, lookup_code: &LookupCode) -> Result
         waiver_basis,
         assigned_to: None,
         created_at: now,
-        submitted_at: cmd.submit.then_some(now),
+        submitted_at: submitted.then_some(now),
         received_on: None,
         due_on: None,
         paused_on: None,
@@ -216,20 +265,27 @@ fn row_of(cmd: &FileApplication, c: Checked, lookup_code: &LookupCode) -> Result
             .and_then(|e| e.get("tax_code"))
             .and_then(|t| t.as_str())
             .and_then(|t| TaxCode::parse(t).ok()),
+        channel,
+        intake_agency: c.counter,
     })
 }
 
-async fn attempt(app: &App, who: Acting<'_>, cmd: FileApplication) -> Result<Filed> {
-    let mut checked = check(app, who.principal, &cmd).await?;
+async fn attempt(
+    app: &App,
+    who: Acting<'_>,
+    cmd: FileApplication,
+    counter: Option<Counter>,
+) -> Result<Filed> {
+    let mut checked = check(app, who.principal, &cmd, counter).await?;
     let assist = checked.assist.clone();
     let me = checked.applicant.clone();
     let attachments = std::mem::take(&mut checked.attachments);
     let lookup_code = LookupCode::from_random(crate::random_bytes::<8>()?);
     let row = row_of(&cmd, checked, &lookup_code)?;
-    let action = if cmd.submit {
-        "application.submit"
-    } else {
-        "application.create"
+    let action = match (row.status, row.channel) {
+        (_, Channel::Counter) => "application.counter_intake",
+        (Status::Submitted, _) => "application.submit",
+        _ => "application.create",
     };
     let audit = AuditRecord::new(who.actor(), action, "application", row.number.as_str())
         .fields(

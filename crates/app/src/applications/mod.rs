@@ -16,6 +16,8 @@ pub mod results;
 
 pub use assist::{create_assist_code, AssistCode, ASSIST_CODE_LIFETIME};
 pub use file::{file, prepare, Attachment, Behalf, FileApplication, Filed, Idempotency, Prepared};
+pub(crate) use file::{file_by, Counter};
+pub(crate) use moves::moved;
 pub use moves::{
     assign, assign_to, bulk, deadline_of, move_to, overdue, transition, BulkAction, Transition,
 };
@@ -109,7 +111,7 @@ pub async fn detail(app: &App, a: Application) -> Result<Detail> {
 }
 
 /// An application as just stored, in full.
-async fn reloaded(app: &App, number: &str) -> Result<Detail> {
+pub(crate) async fn reloaded(app: &App, number: &str) -> Result<Detail> {
     let stored = store::get(&app.db, number)
         .await?
         .ok_or_else(|| Error::internal("a stored application vanished"))?;

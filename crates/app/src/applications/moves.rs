@@ -134,7 +134,7 @@ pub async fn move_to(
 
 /// The application after a move to `to`, the fields the move changed beside the status,
 /// and the catalog entry it is now under.
-async fn moved(
+pub(crate) async fn moved(
     app: &App,
     found: &Application,
     to: Status,

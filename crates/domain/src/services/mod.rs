@@ -3,5 +3,6 @@
 
 pub mod application;
 pub mod calendar;
+pub mod channel;
 pub mod procedure;
 pub mod workflow;

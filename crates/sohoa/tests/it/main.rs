@@ -16,6 +16,7 @@ mod backup;
 mod browser;
 mod cli;
 mod cluster;
+mod counter;
 mod dashboards;
 mod errors;
 mod feedback;

@@ -82,6 +82,20 @@ const STAFF: &[StaffRow] = &[
         None,
         Some("26743"),
     ),
+    (
+        "counter_ward",
+        "motcua.benthanh",
+        Role::CounterOfficer,
+        Some("UBND-26743"),
+        Some("26743"),
+    ),
+    (
+        "counter_center",
+        "motcua.tthcc",
+        Role::CounterOfficer,
+        Some("TT-HCC"),
+        None,
+    ),
 ];
 
 pub async fn login(app: &TestApp, body: serde_json::Value) -> (u16, serde_json::Value) {
@@ -100,6 +114,7 @@ pub async fn populate(app: &TestApp) -> City {
     for (code, level, unit) in [
         ("SO-XAY-DUNG", "city", "79"),
         ("SO-Y-TE", "city", "79"),
+        ("TT-HCC", "city", "79"),
         ("UBND-26743", "commune", "26743"),
         ("UBND-26737", "commune", "26737"),
     ] {

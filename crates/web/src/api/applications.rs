@@ -99,6 +99,11 @@ pub struct ApplicationView {
     pub revision: i64,
     /// The community digital team member who filed it for the applicant.
     pub assisted_by: Option<String>,
+    /// How it was filed: `online`, `counter`, `assisted` or `enterprise`.
+    pub channel: sohoa_domain::services::channel::Channel,
+    /// The agency whose one-stop counter took it in.
+    #[schema(value_type = Option<String>)]
+    pub intake_agency: Option<AgencyCode>,
     /// With the number, shows the status to anyone (`POST /api/v1/application-status`).
     /// Absent in lists.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -176,6 +181,8 @@ impl ApplicationView {
             updated_at: a.updated_at,
             revision: a.revision,
             assisted_by: a.assisted_by,
+            channel: a.channel,
+            intake_agency: a.intake_agency,
             lookup_code: lookup_code.filter(|c| !c.is_empty()),
             overdue,
             working_days_left,
@@ -259,7 +266,7 @@ fn yes() -> bool {
     true
 }
 
-fn idempotency_key(headers: &HeaderMap) -> Result<String, AppError> {
+pub(crate) fn idempotency_key(headers: &HeaderMap) -> Result<String, AppError> {
     let key = headers
         .get("idempotency-key")
         .ok_or_else(|| AppError::bad_request("idempotency_key_required"))?;
@@ -271,7 +278,7 @@ fn idempotency_key(headers: &HeaderMap) -> Result<String, AppError> {
         .ok_or_else(|| AppError::bad_request("idempotency_key_required"))
 }
 
-fn created(view: ApplicationView, replayed: bool) -> Response {
+pub(crate) fn created<T: Serialize>(view: T, replayed: bool) -> Response {
     let mut res = (StatusCode::CREATED, Json(view)).into_response();
     if replayed {
         res.headers_mut()
@@ -317,6 +324,21 @@ pub(crate) async fn file(
     let request_hash = hex::encode(Sha256::digest(
         serde_json::to_vec(&body).map_err(AppError::internal)?,
     ));
+    let cmd = command(body, key, request_hash)?;
+    let filed = uc::file(state, Acting::new(&caller.0, addr.as_deref()), cmd).await?;
+    Ok((
+        ApplicationView::full(filed.detail, sohoa_app::calendar()?),
+        filed.replayed,
+    ))
+}
+
+/// The use case's command for a request's body, filed under `key` (the request's digest
+/// `request_hash` tells a retry from a reuse of the key).
+pub(crate) fn command(
+    body: NewApplication,
+    key: String,
+    request_hash: String,
+) -> Result<uc::FileApplication, AppError> {
     let on_behalf_of = match &body.on_behalf_of {
         None => None,
         Some(b) => Some(uc::Behalf {
@@ -353,11 +375,7 @@ pub(crate) async fn file(
         submit: body.submit,
         idempotency: uc::Idempotency { key, request_hash },
     };
-    let filed = uc::file(state, Acting::new(&caller.0, addr.as_deref()), cmd).await?;
-    Ok((
-        ApplicationView::full(filed.detail, sohoa_app::calendar()?),
-        filed.replayed,
-    ))
+    Ok(cmd)
 }
 
 /// The SHA-256 (hex) of an assist code as the citizen was shown it, dashes and case aside.

@@ -4,6 +4,7 @@
 pub mod agencies;
 pub mod applications;
 pub mod audit;
+pub mod counter;
 pub mod documents;
 pub mod evaluation;
 pub mod forecasts;
@@ -101,6 +102,11 @@ use crate::{Endpoint as E, RouteKind, Routes};
         payments::start,
         payments::webhook,
         payments::counter,
+        counter::identify,
+        counter::file,
+        counter::confirm,
+        counter::resend_code,
+        counter::handover,
         results::get_result,
         results::ca_pem,
         results::verify,
@@ -172,6 +178,7 @@ use crate::{Endpoint as E, RouteKind, Routes};
         (name = "identity", description = "Accounts and sessions of citizens and staff, citizens' access log and consents, the audit log"),
         (name = "registries", description = "Base registries: searching citizens"),
         (name = "services", description = "Online public services: the procedure catalog and applications"),
+        (name = "counter", description = "The one-stop counter: in-person intake on the online path, confirmation on the spot, paper results handed over"),
         (name = "feedback", description = "Residents' reports (also through Open311 GeoReport v2 at /open311/v2), their map, and the service evaluation"),
         (name = "dashboards", description = "Leaders' dashboards: live procedure monitoring, socio-economic indicators, strategic tasks, forecasts"),
         (name = "sharing", description = "Once-only data sharing: keys, grants, and the audited share endpoints"),
@@ -214,7 +221,7 @@ pub async fn openapi_json() -> impl IntoResponse {
 pub(crate) fn routes(r: Routes) -> Routes {
     use Action::*;
     use RouteKind::Api;
-    let r = jobs_routes(feedback_routes(r));
+    let r = counter_routes(jobs_routes(feedback_routes(r)));
     r.add(Api, "/healthz", [E::get(ReadPublic, health::healthz)])
         .add(Api, "/readyz", [E::get(ReadPublic, health::readyz)])
         .add(Api, "/metrics", [E::get(ReadPublic, health::metrics)])
@@ -531,6 +538,36 @@ pub fn today() -> Date {
 pub use sohoa_domain::registry::date_text;
 
 /// The background jobs, for the city's administrators.
+fn counter_routes(r: Routes) -> Routes {
+    use Action::CounterIntake;
+    use RouteKind::Api;
+    r.add(
+        Api,
+        "/api/v1/counter/identify",
+        [E::post(CounterIntake, counter::identify)],
+    )
+    .add(
+        Api,
+        "/api/v1/counter/applications",
+        [E::post(CounterIntake, counter::file)],
+    )
+    .add(
+        Api,
+        "/api/v1/counter/applications/{number}/confirm",
+        [E::post(CounterIntake, counter::confirm)],
+    )
+    .add(
+        Api,
+        "/api/v1/counter/applications/{number}/confirmation-code",
+        [E::post(CounterIntake, counter::resend_code)],
+    )
+    .add(
+        Api,
+        "/api/v1/counter/applications/{number}/handover",
+        [E::post(CounterIntake, counter::handover)],
+    )
+}
+
 fn jobs_routes(r: Routes) -> Routes {
     use Action::OperateJobs;
     use RouteKind::Api;

@@ -1,0 +1,312 @@
+//! The one-stop counter over HTTP: a counter officer identifies the person at the desk by
+//! CCCD (audited, in their access log), files for them on the online path, and the person
+//! confirms on the spot with the code sent to their registered phone or by signing the
+//! receipt; a ward's counter serves its residents, the city's Center anyone, each
+//! application going to its deciding agency; paper results are handed over once.
+
+use serde_json::{json, Value};
+
+use crate::applications::{catalog, move_to};
+use crate::helpers::*;
+use crate::personas::*;
+
+const HUNG: &str = "079085000011";
+const TAI: &str = "079085000012";
+const VY: &str = "079085000013";
+
+async fn residents(app: &TestApp) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.csv");
+    std::fs::write(
+        &path,
+        format!(
+            "citizen_id,full_name,date_of_birth,sex,permanent_street,permanent_unit,phone,email\n\
+             {HUNG},Phạm Văn Hùng,1985-02-02,male,3 Pasteur,26743,0912345678,\n\
+             {TAI},Võ Văn Tài,1985-02-03,male,9 Trần Quang Khải,26737,,tai@example.vn\n\
+             {VY},Lê Văn Vỹ,1985-02-04,male,4 Pasteur,26743,,\n"
+        ),
+    )
+    .unwrap();
+    run_cli_ok(&app.db, &["import", "citizens", path.to_str().unwrap()]).await;
+}
+
+async fn post(app: &TestApp, token: &str, path: &str, body: &Value) -> (u16, Value) {
+    let (s, b, _) = app
+        .as_(token)
+        .header("Idempotency-Key", fresh_key())
+        .send(reqwest::Method::POST, path, Some(body))
+        .await;
+    (s, b)
+}
+
+/// A key no other request of the test used.
+fn fresh_key() -> String {
+    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    format!(
+        "counter-{}",
+        N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    )
+}
+
+fn birth(citizen: &str) -> Value {
+    json!({"citizen_id": citizen, "application": {"procedure_code": "T-KHAISINH",
+        "answers": {"child_name": "Bé Na", "born_on": "2026-11-01"}}})
+}
+
+/// The codes the sending jobs wrote, by the recipient's contact.
+async fn sent_codes(app: &TestApp, dir: &std::path::Path) -> Vec<(String, String)> {
+    let out = dir.join("outbox");
+    run_cli_ok(&app.db, &["notify", "--out", out.to_str().unwrap()]).await;
+    let Ok(entries) = std::fs::read_dir(&out) else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    for f in entries {
+        let text = std::fs::read_to_string(f.unwrap().path()).unwrap();
+        let to = text.lines().next().unwrap_or("").to_owned();
+        if let Some(code) = text
+            .split_whitespace()
+            .find(|w| w.len() == 9 && w.as_bytes()[4] == b'-')
+        {
+            found.push((to, code.to_owned()));
+        }
+    }
+    found
+}
+
+#[tokio::test]
+async fn a_counter_files_for_the_person_at_the_desk_who_confirms_on_the_spot() {
+    let app = spawn_app().await;
+    let city = populate(&app).await;
+    catalog(&app).await;
+    residents(&app).await;
+    let (ward, center, officer) = (
+        city.token("counter_ward"),
+        city.token("counter_center"),
+        city.token("officer"),
+    );
+
+    // Identifying: the ward's counter finds its resident, with the contact masked; a
+    // resident of another ward, a CCCD nobody holds and a malformed one are refused.
+    let (s, p) = post(
+        &app,
+        ward,
+        "/api/v1/counter/identify",
+        &json!({"citizen_id": HUNG}),
+    )
+    .await;
+    assert_eq!(s, 200, "{p}");
+    assert_eq!(
+        (p["full_name"].as_str(), p["contact"].as_str()),
+        (Some("Phạm Văn Hùng"), Some("09******78"))
+    );
+    for (who, id, want) in [
+        (ward, TAI, (404, "citizen_not_found")),
+        (ward, "079085000099", (404, "citizen_not_found")),
+        (ward, "07908500001", (422, "invalid_citizen_id")),
+        (officer, HUNG, (403, "forbidden")),
+        (city.token("digital_team"), HUNG, (403, "forbidden")),
+    ] {
+        let (s, b) = post(
+            &app,
+            who,
+            "/api/v1/counter/identify",
+            &json!({ "citizen_id": id }),
+        )
+        .await;
+        assert_eq!((s, error_code(&b)), want, "{id}: {b}");
+    }
+    let (s, p) = post(
+        &app,
+        center,
+        "/api/v1/counter/identify",
+        &json!({"citizen_id": TAI}),
+    )
+    .await;
+    assert_eq!(
+        (s, p["contact"].as_str()),
+        (200, Some("t***@example.vn")),
+        "{p}"
+    );
+
+    // Filing for Hùng: the online path's checks and autofill; a draft awaiting him.
+    let (s, bad) = post(
+        &app,
+        ward,
+        "/api/v1/counter/applications",
+        &json!({"citizen_id": HUNG, "application": {"procedure_code": "T-KHAISINH", "answers": {"born_on": "2026-11-01"}}}),
+    )
+    .await;
+    assert_eq!((s, error_code(&bad)), (422, "invalid_answers"), "{bad}");
+    let (s, filed) = post(&app, ward, "/api/v1/counter/applications", &birth(HUNG)).await;
+    assert_eq!(s, 201, "{filed}");
+    let a = &filed["application"];
+    assert_eq!(
+        (
+            a["status"].as_str(),
+            a["channel"].as_str(),
+            a["intake_agency"].as_str()
+        ),
+        (Some("draft"), Some("counter"), Some("UBND-26743"))
+    );
+    assert_eq!(a["answers"][0]["value"], "Phạm Văn Hùng");
+    assert_eq!(filed["code_sent_to"], "09******78");
+    let number = a["number"].as_str().unwrap().to_owned();
+    // Nobody processes it yet: the deciding officer cannot see it.
+    let (s, _) = app
+        .as_(officer)
+        .get(&format!("/api/v1/applications/{number}"))
+        .await;
+    assert_eq!(s, 404);
+    // A counter cannot file for someone outside its area.
+    let (s, b) = post(&app, ward, "/api/v1/counter/applications", &birth(TAI)).await;
+    assert_eq!((s, error_code(&b)), (403, "forbidden"), "{b}");
+
+    // The code went to Hùng's phone; a wrong code is refused, the right one submits.
+    let dir = tempfile::tempdir().unwrap();
+    let codes = sent_codes(&app, dir.path()).await;
+    let code = codes
+        .iter()
+        .find(|(to, _)| to.contains("0912345678"))
+        .map(|(_, c)| c.clone())
+        .unwrap_or_else(|| panic!("no code to Hùng's phone: {codes:?}"));
+    let confirm = format!("/api/v1/counter/applications/{number}/confirm");
+    let (s, b) = post(
+        &app,
+        ward,
+        &confirm,
+        &json!({"method": "code", "code": "AAAA-AAAA"}),
+    )
+    .await;
+    assert_eq!(
+        (s, error_code(&b)),
+        (422, "invalid_confirmation_code"),
+        "{b}"
+    );
+    let (s, b) = post(
+        &app,
+        center,
+        &confirm,
+        &json!({"method": "code", "code": code}),
+    )
+    .await;
+    assert_eq!(
+        (s, error_code(&b)),
+        (404, "application_not_found"),
+        "another counter: {b}"
+    );
+    let (s, b) = post(
+        &app,
+        ward,
+        &confirm,
+        &json!({"method": "code", "code": code}),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["status"], "submitted");
+    let last = b["events"].as_array().unwrap().last().unwrap().clone();
+    assert!(
+        last["comment"].as_str().unwrap().contains("one-time code"),
+        "{last}"
+    );
+    let (s, b) = post(
+        &app,
+        ward,
+        &confirm,
+        &json!({"method": "code", "code": code}),
+    )
+    .await;
+    assert_eq!(
+        (s, error_code(&b)),
+        (409, "not_awaiting_confirmation"),
+        "{b}"
+    );
+    // Now it is the ward's to process, like any submission.
+    let (s, b) = app
+        .as_(officer)
+        .get(&format!("/api/v1/applications/{number}"))
+        .await;
+    assert_eq!((s, b["channel"].as_str()), (200, Some("counter")), "{b}");
+
+    // Hùng's access log holds who looked him up at the counter, and why.
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT action, COALESCE(purpose, '') FROM audit_log WHERE object_id = $1 AND actor = 'staff:motcua.benthanh'",
+    )
+    .bind(HUNG)
+    .fetch_all(&app.db.raw().await)
+    .await
+    .unwrap();
+    assert!(
+        rows.contains(&("citizen.read_counter".into(), "counter intake".into())),
+        "{rows:?}"
+    );
+
+    // The Center takes in Tài's commune-level filing and routes it to his ward; he signs the
+    // receipt. The ward's counter cannot confirm it.
+    let (s, filed) = post(&app, center, "/api/v1/counter/applications", &birth(TAI)).await;
+    assert_eq!(s, 201, "{filed}");
+    let a = &filed["application"];
+    assert_eq!(
+        (a["agency_code"].as_str(), a["intake_agency"].as_str()),
+        (Some("UBND-26737"), Some("TT-HCC"))
+    );
+    assert_eq!(filed["code_sent_to"], "t***@example.vn");
+    let tai_number = a["number"].as_str().unwrap().to_owned();
+    let tai_confirm = format!("/api/v1/counter/applications/{tai_number}/confirm");
+    let (s, _) = post(
+        &app,
+        ward,
+        &tai_confirm,
+        &json!({"method": "signed_receipt"}),
+    )
+    .await;
+    assert_eq!(s, 404);
+    let (s, b) = post(
+        &app,
+        center,
+        &tai_confirm,
+        &json!({"method": "signed_receipt"}),
+    )
+    .await;
+    assert_eq!((s, b["status"].as_str()), (200, Some("submitted")), "{b}");
+    let (s, b) = post(
+        &app,
+        center,
+        &tai_confirm,
+        &json!({"method": "fingerprint"}),
+    )
+    .await;
+    assert_eq!(s, 422, "{b}");
+
+    // Vỹ has no contact on record: no code is sent; his signature confirms.
+    let (s, filed) = post(&app, ward, "/api/v1/counter/applications", &birth(VY)).await;
+    assert_eq!((s, &filed["code_sent_to"]), (201, &Value::Null), "{filed}");
+
+    // The paper result: only once issued, once, to a named person whose ID was checked.
+    let handover = format!("/api/v1/counter/applications/{number}/handover");
+    let who = json!({"recipient_name": "Phạm Văn Hùng", "id_document": format!("CCCD {HUNG}")});
+    let (s, b) = post(&app, ward, &handover, &who).await;
+    assert_eq!((s, error_code(&b)), (409, "result_not_issued"), "{b}");
+    for to in ["received", "in_review", "approved", "result_issued"] {
+        let (s, b) = move_to(&app, officer, &number, json!({ "to": to })).await;
+        assert_eq!(s, 200, "{to}: {b}");
+    }
+    let (s, b) = post(
+        &app,
+        ward,
+        &handover,
+        &json!({"recipient_name": " ", "id_document": "CCCD"}),
+    )
+    .await;
+    assert_eq!((s, error_code(&b)), (422, "invalid_recipient"), "{b}");
+    let (s, b) = post(&app, ward, &handover, &who).await;
+    assert_eq!(s, 201, "{b}");
+    assert_eq!(b["handed_by"], "staff:motcua.benthanh");
+    let (s, b) = post(&app, ward, &handover, &who).await;
+    assert_eq!((s, error_code(&b)), (409, "already_handed_over"), "{b}");
+    let sealed: String = sqlx::query_scalar("SELECT recipient FROM result_handovers")
+        .fetch_one(&app.db.raw().await)
+        .await
+        .unwrap();
+    assert!(!sealed.contains("Hùng"), "the recipient is sealed at rest");
+}

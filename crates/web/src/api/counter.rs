@@ -1,0 +1,253 @@
+//! The one-stop counter over the API: identifying the person at the desk, filing for them
+//! through the online path, their confirmation on the spot, and handing over paper results.
+//! Only translation here; the rules are `sohoa_app::counter`'s.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use sohoa_domain::registry::date_text;
+use utoipa::ToSchema;
+
+use sohoa_app::counter as uc;
+use sohoa_app::Acting;
+
+use super::applications::{command, created, idempotency_key, ApplicationView, NewApplication};
+use crate::auth::Caller;
+use crate::error::{ApiResult, AppError};
+use crate::extract::{ApiJson, ClientAddr};
+use crate::AppState;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Identify {
+    /// The CCCD on the card the person shows.
+    #[schema(value_type = sohoa_domain::CitizenId)]
+    pub citizen_id: String,
+}
+
+/// The person as the registry knows them, to compare with the card in hand.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PersonView {
+    pub citizen_id: String,
+    pub full_name: String,
+    pub date_of_birth: String,
+    pub sex: String,
+    pub permanent_unit: String,
+    pub permanent_street: String,
+    /// Where a confirmation code would go, masked; none means only a signed receipt can
+    /// confirm a filing.
+    pub contact: Option<String>,
+}
+
+/// Looks up the person at the counter by their CCCD (audited with purpose "counter
+/// intake", in their access log). 404 for a CCCD the registry does not hold, or of a
+/// resident of another ward at a ward's counter.
+#[utoipa::path(post, path = "/api/v1/counter/identify", tag = "counter", security(("bearer" = [])),
+    request_body = Identify,
+    responses(
+        (status = 200, body = PersonView),
+        (status = 401, body = crate::error::ErrorBody),
+        (status = 403, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody),
+        (status = 422, body = crate::error::ErrorBody)))]
+pub async fn identify(
+    State(state): State<AppState>,
+    caller: Caller,
+    ClientAddr(addr): ClientAddr,
+    ApiJson(body): ApiJson<Identify>,
+) -> ApiResult<Json<PersonView>> {
+    let who = Acting::new(&caller.0, addr.as_deref());
+    let p = uc::identify(&state, who, &body.citizen_id).await?;
+    let c = p.citizen;
+    Ok(Json(PersonView {
+        citizen_id: c.citizen_id.to_string(),
+        full_name: c.full_name,
+        date_of_birth: date_text(c.date_of_birth),
+        sex: c.sex.as_str().to_owned(),
+        permanent_unit: c.permanent_address.unit_code.to_string(),
+        permanent_street: c.permanent_address.street,
+        contact: p.contact,
+    }))
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CounterApplication {
+    /// The person at the desk, identified by their card.
+    #[schema(value_type = sohoa_domain::CitizenId)]
+    pub citizen_id: String,
+    /// What they apply for, as an online filing would say it (`on_behalf_of` is not for
+    /// the counter; `submit` is implied).
+    pub application: NewApplication,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CounterFiledView {
+    /// A draft until the applicant confirms it.
+    pub application: ApplicationView,
+    /// Where the one-time code went (masked); none: confirm by the signed receipt.
+    pub code_sent_to: Option<String>,
+}
+
+/// Files an application for the person at the counter, through the same checks as online
+/// filing, its channel `counter`. It stays a draft that nobody processes until the person
+/// confirms it (`/confirm`): a one-time code goes to their registered phone or e-mail.
+/// Send an `Idempotency-Key`: a retry is answered as the first filing.
+#[utoipa::path(post, path = "/api/v1/counter/applications", tag = "counter", security(("bearer" = [])),
+    params(("Idempotency-Key" = String, Header, description = "1-255 visible ASCII characters, unique per filing")),
+    request_body = CounterApplication,
+    responses(
+        (status = 201, body = CounterFiledView),
+        (status = 400, body = crate::error::ErrorBody),
+        (status = 401, body = crate::error::ErrorBody),
+        (status = 403, body = crate::error::ErrorBody),
+        (status = 409, body = crate::error::ErrorBody),
+        (status = 422, body = crate::error::ErrorBody)))]
+pub async fn file(
+    State(state): State<AppState>,
+    caller: Caller,
+    ClientAddr(addr): ClientAddr,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<CounterApplication>,
+) -> ApiResult<Response> {
+    let key = idempotency_key(&headers)?;
+    let request_hash = hex::encode(Sha256::digest(
+        serde_json::to_vec(&body).map_err(AppError::internal)?,
+    ));
+    let cmd = command(body.application, key, request_hash)?;
+    let who = Acting::new(&caller.0, addr.as_deref());
+    let filed = uc::file(&state, who, &body.citizen_id, cmd).await?;
+    let view = CounterFiledView {
+        application: ApplicationView::full(filed.filed.detail, sohoa_app::calendar()?),
+        code_sent_to: filed.code_sent_to,
+    };
+    Ok(created(view, filed.filed.replayed))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, tag = "method", rename_all = "snake_case")]
+pub enum ConfirmRequest {
+    /// The code the applicant was sent, as they read it out.
+    Code {
+        #[schema(example = "7KQ2-M9XD")]
+        code: String,
+    },
+    /// The applicant signed the printed receipt; the officer keeps it.
+    SignedReceipt,
+}
+
+/// The applicant confirms a counter filing: submitted as if they had submitted it
+/// themselves, the confirmation recorded in its history and the audit log. A wrong code
+/// answers 422 (five void it; send another with `/confirmation-code`).
+#[utoipa::path(post, path = "/api/v1/counter/applications/{number}/confirm", tag = "counter", security(("bearer" = [])),
+    params(("number" = sohoa_domain::services::application::ApplicationNumber, Path, description = "Application number")),
+    request_body = ConfirmRequest,
+    responses(
+        (status = 200, body = ApplicationView),
+        (status = 401, body = crate::error::ErrorBody),
+        (status = 403, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody),
+        (status = 409, body = crate::error::ErrorBody),
+        (status = 422, body = crate::error::ErrorBody)))]
+pub async fn confirm(
+    State(state): State<AppState>,
+    caller: Caller,
+    ClientAddr(addr): ClientAddr,
+    Path(number): Path<String>,
+    ApiJson(body): ApiJson<ConfirmRequest>,
+) -> ApiResult<Json<ApplicationView>> {
+    let how = match body {
+        ConfirmRequest::Code { code } => uc::Confirmation::Code(code),
+        ConfirmRequest::SignedReceipt => uc::Confirmation::SignedReceipt,
+    };
+    let who = Acting::new(&caller.0, addr.as_deref());
+    let d = uc::confirm(&state, who, &number, how).await?;
+    Ok(Json(ApplicationView::full(d, sohoa_app::calendar()?)))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CodeSent {
+    /// Where the code went (masked); none when the registry holds no contact.
+    pub code_sent_to: Option<String>,
+}
+
+/// Sends a fresh confirmation code (the previous one is void).
+#[utoipa::path(post, path = "/api/v1/counter/applications/{number}/confirmation-code", tag = "counter", security(("bearer" = [])),
+    params(("number" = sohoa_domain::services::application::ApplicationNumber, Path, description = "Application number")),
+    responses(
+        (status = 200, body = CodeSent),
+        (status = 401, body = crate::error::ErrorBody),
+        (status = 403, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody),
+        (status = 409, body = crate::error::ErrorBody)))]
+pub async fn resend_code(
+    State(state): State<AppState>,
+    caller: Caller,
+    ClientAddr(addr): ClientAddr,
+    Path(number): Path<String>,
+) -> ApiResult<Json<CodeSent>> {
+    let who = Acting::new(&caller.0, addr.as_deref());
+    let code_sent_to = uc::resend_code(&state, who, &number).await?;
+    Ok(Json(CodeSent { code_sent_to }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HandoverRequest {
+    /// The name of the person who takes the paper result, as on the document shown.
+    #[schema(max_length = 200, example = "Nguyễn Văn An")]
+    pub recipient_name: String,
+    /// The identity document checked: kind and number.
+    #[schema(max_length = 100, example = "CCCD 079085000011")]
+    pub id_document: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HandoverView {
+    pub number: String,
+    pub recipient: String,
+    pub handed_by: String,
+    pub agency: String,
+    pub handed_at: String,
+}
+
+/// Records the handover of an issued result's paper copy at this counter (once; the
+/// signed result online stays the same record). 409 before the result is issued, or when
+/// it was handed over already.
+#[utoipa::path(post, path = "/api/v1/counter/applications/{number}/handover", tag = "counter", security(("bearer" = [])),
+    params(("number" = sohoa_domain::services::application::ApplicationNumber, Path, description = "Application number")),
+    request_body = HandoverRequest,
+    responses(
+        (status = 201, body = HandoverView),
+        (status = 401, body = crate::error::ErrorBody),
+        (status = 403, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody),
+        (status = 409, body = crate::error::ErrorBody),
+        (status = 422, body = crate::error::ErrorBody)))]
+pub async fn handover(
+    State(state): State<AppState>,
+    caller: Caller,
+    ClientAddr(addr): ClientAddr,
+    Path(number): Path<String>,
+    ApiJson(body): ApiJson<HandoverRequest>,
+) -> ApiResult<(StatusCode, Json<HandoverView>)> {
+    let who = Acting::new(&caller.0, addr.as_deref());
+    let cmd = uc::HandoverCmd {
+        recipient_name: body.recipient_name,
+        id_document: body.id_document,
+    };
+    let h = uc::hand_over(&state, who, &number, &cmd).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(HandoverView {
+            number: h.number,
+            recipient: h.recipient,
+            handed_by: h.handed_by,
+            agency: h.agency,
+            handed_at: h.handed_at.to_string(),
+        }),
+    ))
+}
