@@ -217,6 +217,137 @@ pub struct ServeArgs {
     /// Scopes to ask for [default: "openid cccd"]
     #[arg(long, env = "SOHOA_OIDC_SCOPES", value_name = "SCOPES")]
     pub oidc_scopes: Option<String>,
+
+    #[command(flatten)]
+    pub rails: RailsArgs,
+}
+
+/// Vietnam's payment rails and the public address printed on paper.
+#[derive(Debug, Clone, Default, Args)]
+pub struct RailsArgs {
+    /// The address residents reach this server at, e.g. https://dichvucong.example.vn: the
+    /// QR code on a printed receipt links there [default: the request's own host]
+    #[arg(long, env = "SOHOA_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
+
+    /// VNPay's payment page (…/paymentv2/vpcpay.html); with the merchant code and secret,
+    /// applicants may pay fees through VNPay
+    #[arg(long, env = "SOHOA_VNPAY_URL", value_name = "URL")]
+    pub vnpay_url: Option<String>,
+
+    /// The city's VNPay merchant code (vnp_TmnCode)
+    #[arg(long, env = "SOHOA_VNPAY_TMN_CODE", value_name = "CODE")]
+    pub vnpay_tmn_code: Option<String>,
+
+    /// The VNPay merchant's hash secret (HMAC-SHA512)
+    #[arg(
+        long,
+        env = "SOHOA_VNPAY_SECRET",
+        value_name = "SECRET",
+        hide_env_values = true
+    )]
+    pub vnpay_secret: Option<Secret>,
+
+    /// The six-digit BIN of the bank holding the city's account for VietQR transfers
+    #[arg(long, env = "SOHOA_VIETQR_BIN", value_name = "BIN")]
+    pub vietqr_bin: Option<String>,
+
+    /// The city's account number for VietQR transfers
+    #[arg(long, env = "SOHOA_VIETQR_ACCOUNT", value_name = "ACCOUNT")]
+    pub vietqr_account: Option<String>,
+
+    /// The account holder's name shown beside the code
+    #[arg(long, env = "SOHOA_VIETQR_NAME", value_name = "NAME")]
+    pub vietqr_name: Option<String>,
+}
+
+/// VNPay: its payment page, the merchant code and secret.
+#[derive(Debug, Clone)]
+pub struct VnpayConfig {
+    pub url: String,
+    pub tmn_code: String,
+    pub secret: Secret,
+}
+
+/// The city's account for VietQR transfers.
+#[derive(Debug, Clone)]
+pub struct VietQrConfig {
+    pub bin: String,
+    pub account: String,
+    pub name: String,
+}
+
+/// The rails as resolved.
+#[derive(Debug, Clone, Default)]
+pub struct Rails {
+    pub public_url: Option<String>,
+    pub vnpay: Option<VnpayConfig>,
+    pub vietqr: Option<VietQrConfig>,
+}
+
+fn http_url(name: &str, url: String) -> Result<String, ConfigError> {
+    if url.starts_with("https://") || url.starts_with("http://") {
+        Ok(url.trim_end_matches('/').to_owned())
+    } else {
+        Err(ConfigError::Invalid(format!(
+            "{name} must be an http(s) URL"
+        )))
+    }
+}
+
+fn resolve_rails(a: &RailsArgs, f: &FileConfig) -> Result<Rails, ConfigError> {
+    let pick = |a: &Option<String>, f: &Option<String>| a.clone().or_else(|| f.clone());
+    let public_url = pick(&a.public_url, &f.public_url)
+        .map(|u| http_url("public_url", u))
+        .transpose()?;
+    let vnpay =
+        match (
+            pick(&a.vnpay_url, &f.vnpay_url),
+            pick(&a.vnpay_tmn_code, &f.vnpay_tmn_code),
+            a.vnpay_secret.clone().or_else(|| f.vnpay_secret.clone()),
+        ) {
+            (None, None, None) => None,
+            (Some(url), Some(tmn_code), Some(secret)) if secret.expose().len() >= 16 => {
+                Some(VnpayConfig {
+                    url: http_url("vnpay_url", url)?,
+                    tmn_code,
+                    secret,
+                })
+            }
+            _ => return Err(ConfigError::Invalid(
+                "vnpay_url, vnpay_tmn_code and vnpay_secret (16 characters or more) go together"
+                    .into(),
+            )),
+        };
+    let vietqr = match (
+        pick(&a.vietqr_bin, &f.vietqr_bin),
+        pick(&a.vietqr_account, &f.vietqr_account),
+    ) {
+        (None, None) => None,
+        (Some(bin), Some(account)) => {
+            sohoa_domain::payments::vietqr::Payload::new(&bin, &account, None, None)
+                .map_err(|e| ConfigError::Invalid(format!("vietqr_bin, vietqr_account: {e}")))?;
+            Some(VietQrConfig {
+                bin,
+                account,
+                name: pick(&a.vietqr_name, &f.vietqr_name).unwrap_or_default(),
+            })
+        }
+        _ => {
+            return Err(ConfigError::Invalid(
+                "vietqr_bin and vietqr_account go together".into(),
+            ))
+        }
+    };
+    if vnpay.is_some() && public_url.is_none() {
+        // VNPay sends the applicant back to an absolute address.
+        return Err(ConfigError::Invalid("vnpay_url needs public_url".into()));
+    }
+    Ok(Rails {
+        public_url,
+        vnpay,
+        vietqr,
+    })
 }
 
 #[derive(Debug, Clone, Args)]
@@ -261,6 +392,13 @@ pub struct FileConfig {
     pub oidc_scopes: Option<String>,
     pub payment_gateway_url: Option<String>,
     pub payment_webhook_secret: Option<Secret>,
+    pub public_url: Option<String>,
+    pub vnpay_url: Option<String>,
+    pub vnpay_tmn_code: Option<String>,
+    pub vnpay_secret: Option<Secret>,
+    pub vietqr_bin: Option<String>,
+    pub vietqr_account: Option<String>,
+    pub vietqr_name: Option<String>,
     pub log_format: Option<LogFormat>,
     pub log: Option<String>,
 }
@@ -378,6 +516,7 @@ pub struct ServeConfig {
     pub oidc: Option<sohoa_web::oidc::OidcConfig>,
     /// The payment gateway's base URL and webhook secret.
     pub payments: Option<(String, Secret)>,
+    pub rails: Rails,
 }
 
 impl ServeConfig {
@@ -441,6 +580,7 @@ impl ServeConfig {
             tls_key,
             oidc: resolve_oidc(args, file)?,
             payments: resolve_payments(args, file)?,
+            rails: resolve_rails(&args.rails, file)?,
         })
     }
 }
@@ -597,6 +737,7 @@ mod tests {
             oidc_scopes: None,
             payment_gateway_url: None,
             payment_webhook_secret: None,
+            rails: RailsArgs::default(),
         };
         assert!(ServeConfig::resolve(&args, &FileConfig::default()).is_err());
     }

@@ -11,6 +11,7 @@ pub mod import;
 pub mod jobs;
 pub mod monitoring;
 pub mod notify;
+pub mod payments;
 pub mod paysim;
 pub mod staff;
 
@@ -347,6 +348,31 @@ pub async fn start_on(
                 secret: secret.expose().as_bytes().to_vec(),
             }) as std::sync::Arc<dyn sohoa_web::api::payments::PaymentGateway>
         }),
+        vnpay: serve
+            .rails
+            .vnpay
+            .as_ref()
+            .map(|v| sohoa_web::api::rails::Vnpay {
+                merchant: sohoa_domain::payments::vnpay::Merchant {
+                    tmn_code: v.tmn_code.clone(),
+                    secret: v.secret.expose().as_bytes().to_vec(),
+                },
+                pay_url: v.url.clone(),
+                return_url: format!(
+                    "{}/payments/vnpay/return",
+                    serve.rails.public_url.as_deref().unwrap_or("")
+                ),
+            }),
+        vietqr: serve
+            .rails
+            .vietqr
+            .as_ref()
+            .map(|q| sohoa_web::api::rails::VietQrAccount {
+                bin: q.bin.clone(),
+                account: q.account.clone(),
+                name: q.name.clone(),
+            }),
+        public_url: serve.rails.public_url.clone(),
     };
     let state = AppState::new(db.clone(), web);
     // Forgets what other servers change, at once rather than when entries expire.

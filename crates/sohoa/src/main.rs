@@ -85,6 +85,12 @@ enum Command {
         /// sohoa's webhook URL.
         #[arg(long, default_value = "http://127.0.0.1:8080/api/v1/payments/webhook")]
         webhook: String,
+        /// Play VNPay too, calling this IPN URL (the merchant's secret in SOHOA_VNPAY_SECRET).
+        #[arg(long, value_name = "URL")]
+        vnpay_ipn: Option<String>,
+        /// The merchant code VNPay knows.
+        #[arg(long, default_value = "SOHOA001")]
+        vnpay_tmn_code: String,
     },
     /// Send the citizens' messages that are due (the notification.send jobs): emails (.eml)
     /// or text messages (.sms) written into a directory for the relay to pick up. A message
@@ -114,6 +120,11 @@ enum Command {
     Jobs {
         #[command(subcommand)]
         command: JobsCommand,
+    },
+    /// Fees paid by bank transfer.
+    Payments {
+        #[command(subcommand)]
+        command: PaymentsCommand,
     },
     /// Tools for the benchmarks under bench/.
     Bench {
@@ -230,6 +241,21 @@ enum KeysCommand {
     /// already hold the new key file). Afterwards the older keys can be removed. Exit code 0
     /// when done, 2 when it could not finish (run it again: it resumes).
     Rotate,
+}
+
+#[derive(Debug, Subcommand)]
+enum PaymentsCommand {
+    /// Match a bank statement (CSV with the columns transaction_id, date, amount,
+    /// description) to the fees owed: a credit whose note names exactly one application,
+    /// for exactly what it owes, confirms its fee (once per bank transaction, however often
+    /// the statement is read). Lists every other line with why. Exit code 0 when every line
+    /// was settled, 1 when some are left for review, 2 when the statement cannot be read.
+    Reconcile {
+        statement: std::path::PathBuf,
+        /// The bank whose statement it is: its transaction ids are unique within it.
+        #[arg(long, default_value = "city")]
+        bank: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -364,10 +390,18 @@ async fn main() -> ExitCode {
         Command::Bench { command } => bench(&store, command).await,
         Command::Notify { out } => notify(&store, &out).await,
         Command::Jobs { command } => jobs(&store, command).await,
+        Command::Payments {
+            command: PaymentsCommand::Reconcile { statement, bank },
+        } => reconcile(&store, &statement, &bank).await,
         Command::Pki {
             command: PkiCommand::Init,
         } => pki_init(&store).await,
-        Command::PaymentSimulator { listen, webhook } => payment_simulator(listen, webhook).await,
+        Command::PaymentSimulator {
+            listen,
+            webhook,
+            vnpay_ipn,
+            vnpay_tmn_code,
+        } => payment_simulator(listen, webhook, vnpay_ipn.map(|u| (u, vnpay_tmn_code))).await,
         Command::Staff {
             command:
                 StaffCommand::AddAdmin {
@@ -414,6 +448,24 @@ async fn jobs(store: &StoreConfig, command: JobsCommand) -> ExitCode {
     .await;
     match result {
         Ok(r) => exit_with(r, 1, |text| print!("{text}")),
+        Err(code) => code,
+    }
+}
+
+async fn reconcile(store: &StoreConfig, statement: &std::path::Path, bank: &str) -> ExitCode {
+    let result = with_db(store, 2, async |db| {
+        sohoa::payments::reconcile(db, statement, bank).await
+    })
+    .await;
+    match result {
+        Ok(Ok((report, settled))) => {
+            print!("{report}");
+            ExitCode::from(if settled { 0 } else { 1 })
+        }
+        Ok(Err(e)) => {
+            eprintln!("sohoa: {e}");
+            ExitCode::from(2)
+        }
         Err(code) => code,
     }
 }
@@ -616,7 +668,11 @@ async fn pki_init(store: &StoreConfig) -> ExitCode {
     })
 }
 
-async fn payment_simulator(listen: std::net::SocketAddr, webhook: String) -> ExitCode {
+async fn payment_simulator(
+    listen: std::net::SocketAddr,
+    webhook: String,
+    vnpay: Option<(String, String)>,
+) -> ExitCode {
     let secret = match std::env::var("SOHOA_PAYMENT_WEBHOOK_SECRET") {
         Ok(s) if s.len() >= 16 => s,
         _ => {
@@ -626,7 +682,23 @@ async fn payment_simulator(listen: std::net::SocketAddr, webhook: String) -> Exi
             return ExitCode::from(2);
         }
     };
-    match sohoa::paysim::bind(listen, webhook, secret.into_bytes()).await {
+    let vnpay = match vnpay {
+        None => None,
+        Some((ipn_url, tmn_code)) => match std::env::var("SOHOA_VNPAY_SECRET") {
+            Ok(s) if s.len() >= 16 => Some(sohoa::paysim::SimVnpay {
+                merchant: sohoa_domain::payments::vnpay::Merchant {
+                    tmn_code,
+                    secret: s.into_bytes(),
+                },
+                ipn_url,
+            }),
+            _ => {
+                eprintln!("sohoa: set SOHOA_VNPAY_SECRET (at least 16 characters), the merchant's");
+                return ExitCode::from(2);
+            }
+        },
+    };
+    match sohoa::paysim::bind_with(listen, webhook, secret.into_bytes(), vnpay).await {
         Ok((addr, serve)) => {
             println!("payment simulator on http://{addr}/pay");
             exit_with(serve.await, 2, |()| {})

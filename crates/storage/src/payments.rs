@@ -140,9 +140,10 @@ pub enum Confirmation {
     RefundDue,
 }
 
-/// Confirms a pending payment by the gateway's transaction `txn`.
+/// Confirms a pending payment of `provider`'s by its transaction `txn`.
 pub async fn confirm(
     tx: &mut Tx,
+    provider: &str,
     id: &str,
     txn: &str,
     amount: i64,
@@ -156,6 +157,10 @@ pub async fn confirm(
     let Some(p) = row.as_ref().map(from_row).transpose()? else {
         return Ok(Confirmation::Unknown);
     };
+    // A gateway confirms only the payments started with it.
+    if p.provider != provider {
+        return Ok(Confirmation::Unknown);
+    }
     if p.status != "pending" {
         // A repeated delivery is told what the first one was told.
         return Ok(if p.provider_txn.as_deref() != Some(txn) {
@@ -197,4 +202,16 @@ pub async fn confirm(
     }
     audit::append(tx, &with_object(record, &p.number)).await?;
     Ok(Confirmation::Confirmed)
+}
+
+/// The payment a provider's transaction recorded, if any.
+pub async fn by_transaction(db: &Db, provider: &str, txn: &str) -> Result<Option<Payment>> {
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM payments WHERE provider = $1 AND provider_txn = $2"
+    ))
+    .bind(provider)
+    .bind(txn)
+    .fetch_optional(db.reader())
+    .await?;
+    row.as_ref().map(from_row).transpose()
 }

@@ -60,6 +60,13 @@ pub struct WebConfig {
     pub files_dir: std::path::PathBuf,
     /// The payment gateway for online fees; none: fees are paid at the counter.
     pub payments: Option<Arc<dyn api::payments::PaymentGateway>>,
+    /// VNPay, beside the generic gateway.
+    pub vnpay: Option<api::rails::Vnpay>,
+    /// The city's account for VietQR transfers.
+    pub vietqr: Option<api::rails::VietQrAccount>,
+    /// The address residents reach this server at (`https://dichvucong.example.vn`): links
+    /// printed on paper (a receipt's QR code) need it.
+    pub public_url: Option<String>,
 }
 
 impl Default for WebConfig {
@@ -73,6 +80,9 @@ impl Default for WebConfig {
             oidc: None,
             files_dir: std::path::PathBuf::from("sohoa-data/files"),
             payments: None,
+            vnpay: None,
+            vietqr: None,
+            public_url: None,
         }
     }
 }

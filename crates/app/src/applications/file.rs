@@ -282,18 +282,7 @@ async fn attempt(
     let attachments = std::mem::take(&mut checked.attachments);
     let lookup_code = LookupCode::from_random(crate::random_bytes::<8>()?);
     let row = row_of(&cmd, checked, &lookup_code)?;
-    let action = match (row.status, row.channel) {
-        (_, Channel::Counter) => "application.counter_intake",
-        (Status::Submitted, _) => "application.submit",
-        _ => "application.create",
-    };
-    let audit = AuditRecord::new(who.actor(), action, "application", row.number.as_str())
-        .fields(
-            row.content
-                .iter()
-                .flat_map(|c| c.answers.iter().map(|a| a.key.clone())),
-        )
-        .client_addr(who.addr());
+    let audit = filing_record(who, &row);
     let idem = IdempotencyKey {
         owner: who.actor(),
         key: cmd.idempotency.key.clone(),
@@ -353,6 +342,22 @@ async fn attempt(
         },
         replayed: false,
     })
+}
+
+/// The audit entry of a filing: what kind, and the answers' keys (never their values).
+fn filing_record(who: Acting<'_>, row: &Application) -> AuditRecord {
+    let action = match (row.status, row.channel) {
+        (_, Channel::Counter) => "application.counter_intake",
+        (Status::Submitted, _) => "application.submit",
+        _ => "application.create",
+    };
+    AuditRecord::new(who.actor(), action, "application", row.number.as_str())
+        .fields(
+            row.content
+                .iter()
+                .flat_map(|c| c.answers.iter().map(|a| a.key.clone())),
+        )
+        .client_addr(who.addr())
 }
 
 /// The answer to a retried submission: the application as it is now, to a caller who may

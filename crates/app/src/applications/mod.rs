@@ -12,6 +12,7 @@ mod moves;
 pub mod payments;
 mod queue;
 mod rating;
+pub mod reconcile;
 pub mod results;
 
 pub use assist::{create_assist_code, AssistCode, ASSIST_CODE_LIFETIME};

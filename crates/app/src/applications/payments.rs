@@ -13,7 +13,7 @@ use super::load_for;
 use crate::{Acting, App, Error, Kind, Result};
 
 /// What is still owed on an application, or why nothing can be paid.
-fn owed(app: &Application) -> Result<Money> {
+pub(super) fn owed(app: &Application) -> Result<Money> {
     let payable = app.fee_payable.unwrap_or_default();
     if payable == Money::ZERO || app.fee_paid_at.is_some() || app.status.is_closed() {
         return Err(Error::conflict("nothing_to_pay"));
@@ -21,7 +21,7 @@ fn owed(app: &Application) -> Result<Money> {
     Ok(payable)
 }
 
-fn payment_id() -> Result<String> {
+pub(super) fn payment_id() -> Result<String> {
     Ok(format!("pay_{}", hex::encode(crate::random_bytes::<12>()?)))
 }
 
@@ -54,6 +54,28 @@ pub async fn start(
     store::insert(&mut tx, &payment, record).await?;
     tx.commit().await.map_err(StorageError::from)?;
     Ok(payment)
+}
+
+/// What the applicant (the caller) still owes on an application, to pay by transfer.
+pub async fn amount_owed(
+    app: &App,
+    who: &sohoa_domain::policy::Principal,
+    number: &str,
+) -> Result<(
+    sohoa_domain::services::application::ApplicationNumber,
+    Money,
+)> {
+    let found = load_for(app, who, number, Action::Apply).await?;
+    let amount = owed(&found)?;
+    Ok((found.number, amount))
+}
+
+/// The application a payment is of (for a gateway's return page, which shows no more).
+pub async fn number_of(
+    app: &App,
+    payment_id: &str,
+) -> Result<Option<sohoa_domain::services::application::ApplicationNumber>> {
+    Ok(store::get(&app.db, payment_id).await?.map(|p| p.number))
 }
 
 /// What a gateway's confirmation did.
@@ -93,15 +115,42 @@ pub async fn confirm(
     .purpose(format!("{payment_id} {txn}"));
     let mut tx = app.db.begin().await?;
     let now = sohoa_storage::applications::now();
-    let outcome = store::confirm(&mut tx, payment_id, txn, amount, now, record).await?;
+    let outcome = store::confirm(&mut tx, gateway, payment_id, txn, amount, now, record).await?;
     tx.commit().await.map_err(StorageError::from)?;
     match outcome {
-        Confirmation::Unknown => Err(Error::not_found("payment_not_found")),
-        Confirmation::AmountMismatch => Err(Error::unprocessable("payment_amount_mismatch")),
+        Confirmation::Unknown => {
+            refused(app, gateway, payment_id, "unknown payment").await?;
+            Err(Error::not_found("payment_not_found"))
+        }
+        Confirmation::AmountMismatch => {
+            refused(
+                app,
+                gateway,
+                payment_id,
+                &format!("amount {amount} is not the amount due"),
+            )
+            .await?;
+            Err(Error::unprocessable("payment_amount_mismatch"))
+        }
         Confirmation::Confirmed => Ok(Settled::Confirmed),
         Confirmation::AlreadyConfirmed => Ok(Settled::AlreadyConfirmed),
         Confirmation::RefundDue => Ok(Settled::RefundDue),
     }
+}
+
+/// A gateway's callback that confirmed nothing (a bad signature, an unknown payment, a
+/// wrong amount): kept in the audit log with why, for the finance office and security.
+pub async fn refused(app: &App, gateway: &str, reference: &str, why: &str) -> Result<()> {
+    let record = AuditRecord::new(
+        format!("gateway:{gateway}"),
+        "payment.callback_refused",
+        "payment",
+        reference.chars().take(100).collect::<String>(),
+    )
+    .purpose(why)
+    .outcome(sohoa_domain::audit::Outcome::Denied);
+    app.audit.record(record).await?;
+    Ok(())
 }
 
 /// An officer of the deciding agency records a fee paid at the counter, by the receipt's

@@ -169,6 +169,8 @@ pub struct Options {
     pub payments: Option<(String, String)>,
     /// Where the server's sending jobs write citizens' messages.
     pub notify_dir: Option<PathBuf>,
+    /// VNPay, VietQR and the public address.
+    pub rails: sohoa::config::Rails,
     /// A server that runs no background jobs (a test that runs them itself, at its steps).
     pub no_jobs: bool,
     /// Read replicas' URLs.
@@ -237,6 +239,7 @@ fn serve_config(listen: SocketAddr, opts: &Options) -> ServeConfig {
             .payments
             .as_ref()
             .map(|(url, secret)| (url.clone(), secret.parse::<Secret>().unwrap())),
+        rails: opts.rails.clone(),
     }
 }
 

@@ -648,7 +648,7 @@ async fn staff_accounts_are_validated() {
     let mut sorted = names.clone();
     sorted.sort();
     sorted.dedup();
-    assert_eq!((names.len(), &names), (8, &sorted));
+    assert_eq!((names.len(), &names), (10, &sorted));
 }
 
 #[tokio::test]

@@ -32,6 +32,7 @@ mod pages;
 mod personal_reads;
 mod personas;
 mod procedures;
+mod rails;
 mod registry;
 mod replicas;
 mod sealed;

@@ -97,7 +97,7 @@ pub struct CounterFiledView {
 /// confirms it (`/confirm`): a one-time code goes to their registered phone or e-mail.
 /// Send an `Idempotency-Key`: a retry is answered as the first filing.
 #[utoipa::path(post, path = "/api/v1/counter/applications", tag = "counter", security(("bearer" = [])),
-    params(("Idempotency-Key" = String, Header, description = "1-255 visible ASCII characters, unique per filing")),
+    params(("Idempotency-Key" = String, Header, description = "1-255 visible ASCII characters, unique per filing", example = "counter-2026-12-07-0001")),
     request_body = CounterApplication,
     responses(
         (status = 201, body = CounterFiledView),

@@ -15,6 +15,7 @@ pub mod me;
 pub mod monitoring;
 pub mod payments;
 pub mod procedures;
+pub mod rails;
 pub mod registry;
 pub mod reports;
 pub mod results;
@@ -102,6 +103,10 @@ use crate::{Endpoint as E, RouteKind, Routes};
         payments::start,
         payments::webhook,
         payments::counter,
+        rails::start,
+        rails::ipn,
+        rails::vietqr,
+        rails::decode,
         counter::identify,
         counter::file,
         counter::confirm,
@@ -433,6 +438,28 @@ pub(crate) fn routes(r: Routes) -> Routes {
             "/api/v1/applications/{number}/payments",
             [E::post(Apply, payments::start)
                 .absent_when_refused(ReadApplication, "application_not_found")],
+        )
+        .add(
+            Api,
+            "/api/v1/applications/{number}/payments/vnpay",
+            [E::post(Apply, rails::start)
+                .absent_when_refused(ReadApplication, "application_not_found")],
+        )
+        .add(
+            Api,
+            "/api/v1/applications/{number}/vietqr",
+            [E::get(Apply, rails::vietqr)
+                .absent_when_refused(ReadApplication, "application_not_found")],
+        )
+        .add(
+            Api,
+            "/api/v1/payments/vnpay/ipn",
+            [E::get(ReadPublic, rails::ipn)],
+        )
+        .add(
+            Api,
+            "/api/v1/vietqr/decode",
+            [E::post(ReadPublic, rails::decode)],
         )
         .add(
             Api,

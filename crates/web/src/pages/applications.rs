@@ -43,14 +43,26 @@ struct StatusTemplate {
     found: Option<Found>,
 }
 
-pub async fn status_form(ctx: PageCtx, headers: HeaderMap) -> PageResult<Response> {
+/// `/status?number=HS…`: the form with the number filled in (the link a receipt's QR code
+/// holds; the lookup code, printed beside it, is typed, never carried in a URL).
+pub async fn status_form(
+    ctx: PageCtx,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+) -> PageResult<Response> {
     let (csrf, cookie) = auth::csrf_token(&headers).page(ctx.lang)?;
     let t = ctx.t();
+    let number = crate::api::rails::query_pairs(uri.query())
+        .into_iter()
+        .find(|(k, _)| k == "number")
+        .and_then(|(_, v)| ApplicationNumber::parse(&v))
+        .map(|n| n.to_string())
+        .unwrap_or_default();
     let res = render(&StatusTemplate {
         shell: ctx.shell("status", t.get("status-title")),
         t,
         csrf,
-        number: String::new(),
+        number,
         error: None,
         found: None,
     });
@@ -305,4 +317,47 @@ async fn issued_result(
 ) -> Result<Issued, AppError> {
     let who = sohoa_app::Acting::new(&caller.0, addr.as_deref());
     Ok(sohoa_app::applications::results::read(state, who, number).await?)
+}
+
+#[derive(Template)]
+#[template(path = "payment_return.html")]
+struct PaymentReturnTemplate {
+    shell: Shell,
+    t: Tr,
+    message: String,
+    number: Option<String>,
+}
+
+/// Where VNPay sends the applicant back: what VNPay says happened, once its signature is
+/// checked. It confirms nothing (VNPay's IPN does, server to server); it only tells.
+pub async fn vnpay_return(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    axum::extract::RawQuery(raw): axum::extract::RawQuery,
+) -> PageResult<Response> {
+    let t = ctx.t();
+    let pairs = crate::api::rails::query_pairs(raw.as_deref());
+    let outcome = state.config.vnpay.as_ref().and_then(|v| {
+        v.merchant
+            .verify(&pairs)
+            .and_then(|p| sohoa_domain::payments::vnpay::Outcome::read(&p))
+            .ok()
+    });
+    let number = match &outcome {
+        Some(o) => sohoa_app::applications::payments::number_of(&state, &o.txn_ref)
+            .await
+            .page(ctx.lang)?,
+        None => None,
+    };
+    let message = match &outcome {
+        None => t.get("vnpay-return-invalid"),
+        Some(o) if o.paid => t.get("vnpay-return-paid"),
+        Some(_) => t.get("vnpay-return-not-paid"),
+    };
+    Ok(render(&PaymentReturnTemplate {
+        shell: ctx.shell("status", t.get("vnpay-return-title")),
+        t,
+        message,
+        number: number.map(|n| n.to_string()),
+    }))
 }

@@ -96,6 +96,11 @@ pub(crate) fn routes(r: Routes) -> Routes {
         .add(Page, "/api/docs", [E::get(ReadPublic, apidocs::page)])
         .add(
             Page,
+            "/payments/vnpay/return",
+            [E::get(ReadPublic, applications::vnpay_return)],
+        )
+        .add(
+            Page,
             "/status",
             [
                 E::get(ReadPublic, applications::status_form),
