@@ -2,4 +2,13 @@
 //! pages with a real font embedded (Vietnamese needs its diacritics), and scans (JPEG, PNG)
 //! made into one PDF.
 
+mod doc;
+mod font;
+mod image;
 pub mod qr;
+pub mod scan;
+mod writer;
+
+pub use doc::{text_width, wrap, Document, Page, A4};
+pub use font::Weight;
+pub use image::{Image, ImageError, MAX_MEGAPIXELS};

@@ -297,38 +297,16 @@ pub async fn start(
     start_on(store, serve, listener, shutdown).await
 }
 
-/// [`start`] on a listener bound already (`serve.listen` is not used): for a caller that
-/// must know the address before the server starts, as a peer that calls back does, without
-/// freeing a port and hoping to bind it again.
-pub async fn start_on(
+/// What the web layer is told of the configuration.
+fn web_config(
     store: &StoreConfig,
     serve: &ServeConfig,
-    listener: tokio::net::TcpListener,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> Result<Started<impl Future<Output = Result<(), StartError>>>, StartError> {
-    let db = with_replicas(open_and_migrate(store).await?, store, serve).await?;
-    watch_keys(store, &db);
-    if serve.demo {
-        let added = demo::load(&db, &store.data_dir).await?;
-        tracing::info!(added, "demo data checked");
-    }
-    let addr = listener.local_addr().map_err(|source| StartError::Listen {
-        addr: serve.listen,
-        source,
-    })?;
-    let tls = match (&serve.tls_cert, &serve.tls_key) {
-        (Some(cert), Some(key)) => Some(sohoa_web::tls::load(cert, key)?),
-        _ => None,
-    };
-    let oidc = match &serve.oidc {
-        Some(c) => Some(std::sync::Arc::new(
-            sohoa_web::oidc::Oidc::new(c.clone()).map_err(|e| StartError::Oidc(e.to_string()))?,
-        )),
-        None => None,
-    };
-    let web = WebConfig {
+    oidc: Option<std::sync::Arc<sohoa_web::oidc::Oidc>>,
+    tls: bool,
+) -> WebConfig {
+    WebConfig {
         oidc,
-        tls: tls.is_some(),
+        tls,
         admin_token_sha256: serve
             .admin_token
             .as_ref()
@@ -373,7 +351,39 @@ pub async fn start_on(
                 name: q.name.clone(),
             }),
         public_url: serve.rails.public_url.clone(),
+    }
+}
+
+/// [`start`] on a listener bound already (`serve.listen` is not used): for a caller that
+/// must know the address before the server starts, as a peer that calls back does, without
+/// freeing a port and hoping to bind it again.
+pub async fn start_on(
+    store: &StoreConfig,
+    serve: &ServeConfig,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<Started<impl Future<Output = Result<(), StartError>>>, StartError> {
+    let db = with_replicas(open_and_migrate(store).await?, store, serve).await?;
+    watch_keys(store, &db);
+    if serve.demo {
+        let added = demo::load(&db, &store.data_dir).await?;
+        tracing::info!(added, "demo data checked");
+    }
+    let addr = listener.local_addr().map_err(|source| StartError::Listen {
+        addr: serve.listen,
+        source,
+    })?;
+    let tls = match (&serve.tls_cert, &serve.tls_key) {
+        (Some(cert), Some(key)) => Some(sohoa_web::tls::load(cert, key)?),
+        _ => None,
     };
+    let oidc = match &serve.oidc {
+        Some(c) => Some(std::sync::Arc::new(
+            sohoa_web::oidc::Oidc::new(c.clone()).map_err(|e| StartError::Oidc(e.to_string()))?,
+        )),
+        None => None,
+    };
+    let web = web_config(store, serve, oidc, tls.is_some());
     let state = AppState::new(db.clone(), web);
     // Forgets what other servers change, at once rather than when entries expire.
     let watching = sohoa_app::cache::watch(&store.database_url, state.caches()).await;

@@ -57,31 +57,7 @@ async fn vnpay_pay(
     if asked.get("vnp_TmnCode") != Some(&v.merchant.tmn_code) {
         return Err(refuse("unknown merchant"));
     }
-    let mut nonce = [0u8; 4];
-    let _ = getrandom_fill(&mut nonce);
-    let result = knob("sim_result").unwrap_or_else(|| "00".into());
-    let mut out = BTreeMap::new();
-    for k in ["vnp_Amount", "vnp_OrderInfo", "vnp_TmnCode", "vnp_TxnRef"] {
-        out.insert(k.to_owned(), asked.get(k).cloned().unwrap_or_default());
-    }
-    if let Some(a) = knob("sim_amount") {
-        out.insert("vnp_Amount".into(), a);
-    }
-    out.insert("vnp_BankCode".into(), "NCB".into());
-    out.insert("vnp_CardType".into(), "ATM".into());
-    out.insert(
-        "vnp_PayDate".into(),
-        asked.get("vnp_CreateDate").cloned().unwrap_or_default(),
-    );
-    out.insert("vnp_ResponseCode".into(), result.clone());
-    out.insert(
-        "vnp_TransactionStatus".into(),
-        if result == "00" { "00" } else { "02" }.into(),
-    );
-    out.insert(
-        "vnp_TransactionNo".into(),
-        u32::from_le_bytes(nonce).to_string(),
-    );
+    let out = outcome_of(&asked, knob("sim_result"), knob("sim_amount"));
     let signer = if knob("sim_tamper").is_some() {
         Merchant {
             tmn_code: v.merchant.tmn_code.clone(),
@@ -92,28 +68,10 @@ async fn vnpay_pay(
     };
     let data = vnpay::hash_data(&out);
     let query = format!("{data}&vnp_SecureHash={}", signer.sign(&data));
-    let mut answers = Vec::new();
     let deliveries: u32 = knob("sim_deliveries")
         .and_then(|d| d.parse().ok())
         .unwrap_or(1);
-    for _ in 0..deliveries.clamp(1, 5) {
-        let answer = sim
-            .client
-            .get(format!("{}?{query}", v.ipn_url))
-            .send()
-            .await
-            .ok();
-        let code = match answer {
-            Some(r) => r
-                .json::<serde_json::Value>()
-                .await
-                .ok()
-                .and_then(|b| b["RspCode"].as_str().map(str::to_owned))
-                .unwrap_or_else(|| "??".into()),
-            None => "--".into(),
-        };
-        answers.push(code);
-    }
+    let answers = deliver(&sim.client, &format!("{}?{query}", v.ipn_url), deliveries).await;
     let back = asked.get("vnp_ReturnUrl").cloned().unwrap_or_default();
     let location = format!("{back}?{query}");
     axum::response::Response::builder()
@@ -159,6 +117,54 @@ async fn pay(State(sim): State<Sim>, Query(p): Query<Pay>) -> Json<serde_json::V
         statuses.push(status);
     }
     Json(serde_json::json!({"provider_txn": txn, "webhook_statuses": statuses}))
+}
+
+/// What VNPay reports of a payment it was asked to take: `result` `00` paid (else the
+/// response code of a failure), `amount` to report another amount than asked.
+fn outcome_of(
+    asked: &BTreeMap<String, String>,
+    result: Option<String>,
+    amount: Option<String>,
+) -> BTreeMap<String, String> {
+    let mut nonce = [0u8; 4];
+    let _ = getrandom_fill(&mut nonce);
+    let result = result.unwrap_or_else(|| "00".into());
+    let mut out = BTreeMap::new();
+    for k in ["vnp_Amount", "vnp_OrderInfo", "vnp_TmnCode", "vnp_TxnRef"] {
+        out.insert(k.to_owned(), asked.get(k).cloned().unwrap_or_default());
+    }
+    if let Some(a) = amount {
+        out.insert("vnp_Amount".into(), a);
+    }
+    out.insert("vnp_BankCode".into(), "NCB".into());
+    out.insert("vnp_CardType".into(), "ATM".into());
+    let date = asked.get("vnp_CreateDate").cloned().unwrap_or_default();
+    out.insert("vnp_PayDate".into(), date);
+    let status = if result == "00" { "00" } else { "02" };
+    out.insert("vnp_ResponseCode".into(), result);
+    out.insert("vnp_TransactionStatus".into(), status.into());
+    let no = u32::from_le_bytes(nonce).to_string();
+    out.insert("vnp_TransactionNo".into(), no);
+    out
+}
+
+/// Calls the IPN `times` times, as VNPay retries; answers each `RspCode` (`--` when the
+/// merchant could not be reached).
+async fn deliver(client: &reqwest::Client, url: &str, times: u32) -> Vec<String> {
+    let mut answers = Vec::new();
+    for _ in 0..times.clamp(1, 5) {
+        let code = match client.get(url).send().await {
+            Ok(r) => r
+                .json::<serde_json::Value>()
+                .await
+                .ok()
+                .and_then(|b| b["RspCode"].as_str().map(str::to_owned))
+                .unwrap_or_else(|| "??".into()),
+            Err(_) => "--".into(),
+        };
+        answers.push(code);
+    }
+    answers
 }
 
 fn getrandom_fill(buf: &mut [u8]) -> Result<(), ring::error::Unspecified> {

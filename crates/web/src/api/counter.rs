@@ -132,7 +132,7 @@ pub async fn file(
 pub enum ConfirmRequest {
     /// The code the applicant was sent, as they read it out.
     Code {
-        #[schema(example = "7KQ2-M9XD")]
+        #[schema(max_length = 20, example = "7KQ2-M9XD")]
         code: String,
     },
     /// The applicant signed the printed receipt; the officer keeps it.

@@ -226,7 +226,7 @@ pub async fn openapi_json() -> impl IntoResponse {
 pub(crate) fn routes(r: Routes) -> Routes {
     use Action::*;
     use RouteKind::Api;
-    let r = counter_routes(jobs_routes(feedback_routes(r)));
+    let r = rails_routes(counter_routes(jobs_routes(feedback_routes(r))));
     r.add(Api, "/healthz", [E::get(ReadPublic, health::healthz)])
         .add(Api, "/readyz", [E::get(ReadPublic, health::readyz)])
         .add(Api, "/metrics", [E::get(ReadPublic, health::metrics)])
@@ -441,28 +441,6 @@ pub(crate) fn routes(r: Routes) -> Routes {
         )
         .add(
             Api,
-            "/api/v1/applications/{number}/payments/vnpay",
-            [E::post(Apply, rails::start)
-                .absent_when_refused(ReadApplication, "application_not_found")],
-        )
-        .add(
-            Api,
-            "/api/v1/applications/{number}/vietqr",
-            [E::get(Apply, rails::vietqr)
-                .absent_when_refused(ReadApplication, "application_not_found")],
-        )
-        .add(
-            Api,
-            "/api/v1/payments/vnpay/ipn",
-            [E::get(ReadPublic, rails::ipn)],
-        )
-        .add(
-            Api,
-            "/api/v1/vietqr/decode",
-            [E::post(ReadPublic, rails::decode)],
-        )
-        .add(
-            Api,
             "/api/v1/applications/{number}/counter-payments",
             [E::post(ProcessApplication, payments::counter)
                 .absent_when_refused(ReadApplication, "application_not_found")],
@@ -565,6 +543,33 @@ pub fn today() -> Date {
 pub use sohoa_domain::registry::date_text;
 
 /// The background jobs, for the city's administrators.
+fn rails_routes(r: Routes) -> Routes {
+    use Action::{Apply, ReadApplication, ReadPublic};
+    use RouteKind::Api;
+    r.add(
+        Api,
+        "/api/v1/applications/{number}/payments/vnpay",
+        [E::post(Apply, rails::start)
+            .absent_when_refused(ReadApplication, "application_not_found")],
+    )
+    .add(
+        Api,
+        "/api/v1/applications/{number}/vietqr",
+        [E::get(Apply, rails::vietqr)
+            .absent_when_refused(ReadApplication, "application_not_found")],
+    )
+    .add(
+        Api,
+        "/api/v1/payments/vnpay/ipn",
+        [E::get(ReadPublic, rails::ipn)],
+    )
+    .add(
+        Api,
+        "/api/v1/vietqr/decode",
+        [E::post(ReadPublic, rails::decode)],
+    )
+}
+
 fn counter_routes(r: Routes) -> Routes {
     use Action::CounterIntake;
     use RouteKind::Api;

@@ -259,7 +259,13 @@ pub struct DecodedVietQr {
     request_body = DecodeVietQr,
     responses((status = 200, body = DecodedVietQr), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn decode(ApiJson(body): ApiJson<DecodeVietQr>) -> ApiResult<Json<DecodedVietQr>> {
-    let p = Payload::parse(body.payload.trim()).map_err(|e: VietQrError| {
+    let text = body.payload.trim();
+    let parsed = if text.len() > 512 {
+        Err(VietQrError::Malformed)
+    } else {
+        Payload::parse(text)
+    };
+    let p = parsed.map_err(|e: VietQrError| {
         AppError::unprocessable("invalid_vietqr")
             .field("payload")
             .arg("detail", e.to_string())
