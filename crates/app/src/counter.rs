@@ -370,3 +370,89 @@ pub async fn hand_over(
     tx.commit().await.map_err(StorageError::from)?;
     Ok(h)
 }
+
+/// Paper the person brought, scanned at the counter.
+#[derive(Debug, Clone)]
+pub struct Scan {
+    /// The person whose document it is (their store receives it).
+    pub citizen: String,
+    /// What it is ("CCCD", "Giấy khai sinh").
+    pub name: String,
+    /// The officer compared the scan with the original paper.
+    pub checked_against_original: bool,
+    /// The files as sent, each with its checked media type: one PDF, or pages as images.
+    pub pages: Vec<(&'static str, Vec<u8>)>,
+}
+
+/// Scans paper into the person's document store, once by content (the same paper scanned
+/// twice is one document), marked as checked against the original by this officer when
+/// they say so; audited, and in the person's access log. The document is theirs: offered
+/// for this and every later application, online too, without bringing the paper again.
+pub async fn scan(app: &App, who: Acting<'_>, s: Scan) -> Result<sohoa_storage::files::Document> {
+    counter_of(who.principal)?;
+    let id = citizen_id(&s.citizen)?;
+    let found = citizens::get(&app.db, &id).await?;
+    let unit = found
+        .as_ref()
+        .map(|f| f.citizen.permanent_address.unit_code.clone());
+    let target = Target {
+        unit: unit.as_ref(),
+        citizen: Some(&id),
+        ..Target::default()
+    };
+    if found.is_none() || crate::authorize(who.principal, Action::CounterIntake, &target).is_err() {
+        return Err(Error::not_found("citizen_not_found").field("citizen_id"));
+    }
+    let name = clean_text(&s.name)
+        .filter(|n| n.chars().count() <= 200)
+        .ok_or_else(|| Error::unprocessable("invalid_document_name").field("name"))?;
+    let title = name.clone();
+    let pages = s.pages;
+    let pdf = crate::blocking(move || {
+        let parts: Vec<sohoa_pdf::scan::Part<'_>> = pages
+            .iter()
+            .map(|(m, b)| sohoa_pdf::scan::Part {
+                media_type: m,
+                bytes: b,
+            })
+            .collect();
+        sohoa_pdf::scan::combine(&parts, &title)
+    })
+    .await?
+    .map_err(|e| {
+        Error::unprocessable("invalid_scan")
+            .field("pages")
+            .arg("detail", e.to_string())
+            .detail(e.to_string())
+    })?;
+    let now = Timestamp::now();
+    let origin = sohoa_storage::files::Origin::CounterScan {
+        scanned_by: who.actor(),
+        checked: s.checked_against_original.then(|| (who.actor(), now)),
+    };
+    let purpose = if s.checked_against_original {
+        "counter intake: scanned, checked against the original"
+    } else {
+        "counter intake: scanned"
+    };
+    let record = AuditRecord::new(who.actor(), "document.scan", "citizen", id.as_str())
+        .purpose(purpose)
+        .actor_unit(who.principal.agency().map(ToString::to_string))
+        .client_addr(who.addr());
+    let stored = crate::documents::put(
+        app,
+        &id,
+        name,
+        pdf,
+        "application/pdf",
+        origin,
+        record.clone(),
+    )
+    .await?;
+    // The store's audit entry names the document; this one, the citizen, so that their
+    // access log shows what was added to their store and by whom.
+    app.audit
+        .record(record.purpose(format!("{purpose}: {}", stored.id)))
+        .await?;
+    Ok(stored)
+}

@@ -6,7 +6,7 @@ use sohoa_domain::audit::AuditRecord;
 use sohoa_domain::policy::{Action, Principal, Target};
 use sohoa_domain::registry::clean_text;
 use sohoa_domain::CitizenId;
-use sohoa_storage::files::{self, Document};
+use sohoa_storage::files::{self, Document, Origin};
 use sohoa_storage::StorageError;
 
 use crate::{blocking, Acting, App, Error, Result};
@@ -37,20 +37,36 @@ pub async fn keep(
         Some(Some(n)) if n.chars().count() <= 200 && !n.chars().any(char::is_control) => n,
         Some(_) => return Err(Error::unprocessable("invalid_document_name").field("name")),
     };
+    let record =
+        AuditRecord::new(who.actor(), "document.upload", "document", "").client_addr(who.addr());
+    put(app, &me, name, bytes, media, Origin::Upload, record).await
+}
+
+/// Stores `bytes` (off the async workers) and adds them to `owner`'s documents with their
+/// origin, `record` (its object filled in here) committed with the row. The same bytes
+/// twice make one document.
+pub(crate) async fn put(
+    app: &App,
+    owner: &CitizenId,
+    name: String,
+    bytes: Vec<u8>,
+    media: &str,
+    origin: Origin,
+    record: AuditRecord,
+) -> Result<Document> {
     let size = i64::try_from(bytes.len()).unwrap_or(i64::MAX);
     let store = app.files.clone();
     let sha256 = blocking(move || store.put(&bytes)).await??;
     let doc = Document {
         id: format!("doc_{}", hex::encode(crate::random_bytes::<12>()?)),
-        owner: me.clone(),
+        owner: owner.clone(),
         sha256,
         size,
         media_type: media.to_owned(),
         name,
         created_at: sohoa_storage::applications::now(),
+        origin,
     };
-    let record = AuditRecord::new(who.actor(), "document.upload", "document", &doc.id)
-        .client_addr(who.addr());
     let mut tx = app.db.begin().await?;
     let stored = files::add(&mut tx, &doc, record).await?;
     tx.commit().await.map_err(StorageError::from)?;

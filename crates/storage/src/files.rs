@@ -116,9 +116,58 @@ pub struct Document {
     pub media_type: String,
     pub name: String,
     pub created_at: Timestamp,
+    pub origin: Origin,
 }
 
-const COLUMNS: &str = "id, owner, sha256, size, media_type, name, created_at";
+/// Where a document came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// The citizen uploaded it.
+    Upload,
+    /// Paper scanned at a one-stop counter; `checked` names the officer who compared it
+    /// with the original, and when.
+    CounterScan {
+        scanned_by: String,
+        checked: Option<(String, Timestamp)>,
+    },
+    /// The result issued on an application.
+    Result(sohoa_domain::services::application::ApplicationNumber),
+}
+
+impl Origin {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Origin::Upload => "upload",
+            Origin::CounterScan { .. } => "counter_scan",
+            Origin::Result(_) => "result",
+        }
+    }
+}
+
+const COLUMNS: &str =
+    "id, owner, sha256, size, media_type, name, created_at, origin, checked_by, checked_at, result_of";
+
+fn origin_of(r: &AnyRow) -> Result<Origin> {
+    let kind = text(r, "origin")?;
+    let by = crate::opt_text(r, "checked_by")?;
+    let at = crate::opt_parsed(r, "documents", "checked_at", stamp)?;
+    Ok(match kind.as_str() {
+        "upload" => Origin::Upload,
+        // The scanning officer is in checked_by with no time when nobody checked it.
+        "counter_scan" => Origin::CounterScan {
+            scanned_by: by.clone().unwrap_or_default(),
+            checked: by.zip(at),
+        },
+        "result" => Origin::Result(parsed(r, "documents", "result_of", |n| {
+            sohoa_domain::services::application::ApplicationNumber::parse(n)
+        })?),
+        other => {
+            return Err(StorageError::Corrupt(format!(
+                "documents.origin: {other:?}"
+            )))
+        }
+    })
+}
 
 fn from_row(r: &AnyRow) -> Result<Document> {
     Ok(Document {
@@ -129,6 +178,7 @@ fn from_row(r: &AnyRow) -> Result<Document> {
         media_type: text(r, "media_type")?,
         name: text(r, "name")?,
         created_at: parsed(r, "documents", "created_at", stamp)?,
+        origin: origin_of(r)?,
     })
 }
 
@@ -145,8 +195,19 @@ pub async fn add(tx: &mut Tx, doc: &Document, record: AuditRecord) -> Result<Doc
     if let Some(r) = existing {
         return from_row(&r);
     }
+    let (by, at, result_of) = match &doc.origin {
+        Origin::Upload => (None, None, None),
+        Origin::CounterScan {
+            scanned_by,
+            checked,
+        } => match checked {
+            Some((who, when)) => (Some(who.clone()), Some(when.to_string()), None),
+            None => (Some(scanned_by.clone()), None, None),
+        },
+        Origin::Result(n) => (None, None, Some(n.to_string())),
+    };
     sqlx::query(&format!(
-        "INSERT INTO documents ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+        "INSERT INTO documents ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
     ))
     .bind(&doc.id)
     .bind(doc.owner.as_str())
@@ -155,6 +216,10 @@ pub async fn add(tx: &mut Tx, doc: &Document, record: AuditRecord) -> Result<Doc
     .bind(&doc.media_type)
     .bind(&doc.name)
     .bind(doc.created_at.to_string())
+    .bind(doc.origin.as_str())
+    .bind(by)
+    .bind(at)
+    .bind(result_of)
     .execute(&mut **tx)
     .await?;
     let mut record = record.fields(["document"]);
@@ -212,7 +277,8 @@ pub async fn attach_many(tx: &mut Tx, docs: &[(&str, &(String, String))]) -> Res
 /// An application's documents, by code.
 pub async fn attached(db: &Db, number: &str) -> Result<Vec<Attached>> {
     let rows = sqlx::query(
-        "SELECT ad.code, d.id, d.owner, d.sha256, d.size, d.media_type, d.name, d.created_at \
+        "SELECT ad.code, d.id, d.owner, d.sha256, d.size, d.media_type, d.name, d.created_at, \
+         d.origin, d.checked_by, d.checked_at, d.result_of \
          FROM application_documents ad JOIN documents d ON d.id = ad.document_id \
          WHERE ad.number = $1 ORDER BY ad.code, d.id",
     )

@@ -75,6 +75,7 @@ pub const ALL_CODES: &[&str] = &[
     "invalid_vietqr",
     "vietqr_unavailable",
     "invalid_statement",
+    "invalid_scan",
     "job_not_found",
     "job_not_retryable",
     "job_not_cancellable",

@@ -127,6 +127,10 @@ pub async fn move_to(
     }
     if let Some(r) = &result {
         sohoa_storage::pki::save_result(&mut tx, r).await?;
+        // The result joins the applicant's documents in the same transaction, so that a
+        // later application can attach it by reference.
+        let (doc, record) = super::results::paper(app, &found, &proc.procedure, r).await?;
+        sohoa_storage::files::add(&mut tx, &doc, record).await?;
     }
     tx.commit().await.map_err(StorageError::from)?;
     Ok(found.number)

@@ -69,6 +69,90 @@ pub async fn sign(
     })
 }
 
+/// The issued result as a printable PDF for the applicant's document store (its bytes
+/// stored already; the row and its audit entry for the caller's transaction): what the
+/// decision says, and how to check the signature that makes it a result.
+pub(crate) async fn paper(
+    app: &App,
+    found: &Application,
+    procedure: &Procedure,
+    signed: &SignedResult,
+) -> Result<(
+    sohoa_storage::files::Document,
+    sohoa_domain::audit::AuditRecord,
+)> {
+    let lines = paper_lines(found, procedure, signed);
+    let title = format!("Kết quả {} — {}", found.number, procedure.name_vi);
+    let pdf = crate::blocking(move || {
+        let mut doc = sohoa_pdf::Document::new(&title);
+        let mut page = sohoa_pdf::Page::a4();
+        let mut y = 780.0;
+        for (size, weight, text) in &lines {
+            for line in sohoa_pdf::wrap(*weight, text, *size, 495.0) {
+                page.text(50.0, y, *size, *weight, &line);
+                y -= size * 1.5;
+            }
+            y -= 4.0;
+        }
+        doc.push(page);
+        doc.render()
+    })
+    .await?;
+    let store = app.files.clone();
+    let size = i64::try_from(pdf.len()).unwrap_or(i64::MAX);
+    let sha256 = crate::blocking(move || store.put(&pdf)).await??;
+    let doc = sohoa_storage::files::Document {
+        id: format!("doc_{}", hex::encode(crate::random_bytes::<12>()?)),
+        owner: found.applicant.clone(),
+        sha256,
+        size,
+        media_type: "application/pdf".into(),
+        name: format!(
+            "Kết quả hồ sơ {} / Result of {}",
+            found.number, found.number
+        ),
+        created_at: signed.issued_at,
+        origin: sohoa_storage::files::Origin::Result(found.number.clone()),
+    };
+    let record = sohoa_domain::audit::AuditRecord::new(
+        format!("agency:{}", found.agency_code),
+        "document.result",
+        "document",
+        &doc.id,
+    )
+    .purpose(format!("result of {}", found.number));
+    Ok((doc, record))
+}
+
+fn paper_lines(
+    found: &Application,
+    procedure: &Procedure,
+    signed: &SignedResult,
+) -> Vec<(f32, sohoa_pdf::Weight, String)> {
+    use sohoa_pdf::Weight::{Bold, Regular};
+    let decision = match found.status.as_str() {
+        "approved" => "CHẤP THUẬN / APPROVED",
+        "rejected" => "TỪ CHỐI / REJECTED",
+        other => other,
+    };
+    let digest = sohoa_storage::files::sha256_hex(signed.document.as_bytes());
+    vec![
+        (11.0, Bold, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM".into()),
+        (11.0, Regular, "Độc lập - Tự do - Hạnh phúc".into()),
+        (16.0, Bold, "KẾT QUẢ GIẢI QUYẾT THỦ TỤC HÀNH CHÍNH".into()),
+        (12.0, Regular, format!("{} / {}", procedure.name_vi, procedure.name_en)),
+        (11.0, Regular, format!("Số hồ sơ / Application: {}", found.number)),
+        (11.0, Regular, format!("Người nộp (CCCD) / Applicant: {}", found.applicant)),
+        (11.0, Regular, format!("Cơ quan giải quyết / Deciding agency: {}", found.agency_code)),
+        (12.0, Bold, format!("Quyết định / Decision: {decision}")),
+        (11.0, Regular, format!("Ngày cấp / Issued: {}", signed.issued_at.local_display())),
+        (9.0, Regular, format!(
+            "Văn bản kết quả được ký số bởi {} (SHA-256 của văn bản: {digest}). Kiểm tra tại trang /verify              của cổng dịch vụ công với số hồ sơ. / The result is digitally signed by {}; check it on the              portal's /verify page with the application number.",
+            signed.signer, signed.signer
+        )),
+    ]
+}
+
 /// An issued result with what it takes to check it.
 #[derive(Debug, Clone)]
 pub struct Issued {

@@ -310,3 +310,218 @@ async fn a_counter_files_for_the_person_at_the_desk_who_confirms_on_the_spot() {
         .unwrap();
     assert!(!sealed.contains("Hùng"), "the recipient is sealed at rest");
 }
+
+/// A JPEG's frame header (all that placing it on a PDF page needs).
+fn jpeg(w: u16, h: u16) -> Vec<u8> {
+    let mut j = vec![0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10];
+    j.extend_from_slice(b"JFIF\0\x01\x01\0\0\x01\0\x01\0\0");
+    j.extend_from_slice(&[0xFF, 0xC0, 0x00, 0x11, 0x08]);
+    j.extend_from_slice(&h.to_be_bytes());
+    j.extend_from_slice(&w.to_be_bytes());
+    j.extend_from_slice(&[0x03, 1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1, 0xFF, 0xD9]);
+    j
+}
+
+/// A 2×2 RGB PNG (red over blue).
+const PNG: &str = "89504e470d0a1a0a0000000d4948445200000002000000020802000000fdd49a73000000114944\
+    4154789c63f8cfc000440c60f23f001bf203fdf3e74bb10000000049454e44ae426082";
+
+async fn scan(
+    app: &TestApp,
+    token: &str,
+    query: &str,
+    pages: Vec<(&str, Vec<u8>)>,
+) -> (u16, Value) {
+    let mut form = reqwest::multipart::Form::new();
+    for (i, (media, bytes)) in pages.into_iter().enumerate() {
+        let part = reqwest::multipart::Part::bytes(bytes)
+            .file_name(format!("page{i}"))
+            .mime_str(media)
+            .unwrap();
+        form = form.part("page", part);
+    }
+    let res = app
+        .client
+        .post(app.url(&format!("/api/v1/counter/documents?{query}")))
+        .bearer_auth(token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let s = res.status().as_u16();
+    (s, res.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn paper_is_scanned_once_and_reused_and_results_join_the_same_store() {
+    let app = spawn_app().await;
+    let city = populate(&app).await;
+    catalog(&app).await;
+    residents(&app).await;
+    let (ward, center, officer) = (
+        city.token("counter_ward"),
+        city.token("counter_center"),
+        city.token("officer"),
+    );
+    let png = hex_bytes(PNG);
+    let q = format!(
+        "citizen_id={HUNG}&name=CCCD%20c%E1%BB%A7a%20H%C3%B9ng&checked_against_original=true"
+    );
+    let (s, doc) = scan(
+        &app,
+        ward,
+        &q,
+        vec![("image/jpeg", jpeg(1240, 1754)), ("image/png", png.clone())],
+    )
+    .await;
+    assert_eq!(s, 201, "{doc}");
+    assert_eq!(
+        (
+            doc["origin"].as_str(),
+            doc["checked_by"].as_str(),
+            doc["media_type"].as_str(),
+            doc["name"].as_str()
+        ),
+        (
+            Some("counter_scan"),
+            Some("staff:motcua.benthanh"),
+            Some("application/pdf"),
+            Some("CCCD của Hùng")
+        )
+    );
+    assert!(doc["checked_at"].is_string());
+    // The same paper again is the same document.
+    let (s, again) = scan(
+        &app,
+        ward,
+        &q,
+        vec![("image/jpeg", jpeg(1240, 1754)), ("image/png", png.clone())],
+    )
+    .await;
+    assert_eq!(
+        (s, &again["document_id"]),
+        (201, &doc["document_id"]),
+        "{again}"
+    );
+    // Not what it says it is; broken inside; nothing; another ward's resident.
+    let (s, b) = scan(&app, ward, &q, vec![("image/jpeg", png.clone())]).await;
+    assert_eq!((s, error_code(&b)), (415, "unsupported_file_type"), "{b}");
+    let (s, b) = scan(
+        &app,
+        ward,
+        &q,
+        vec![("image/jpeg", vec![0xFF, 0xD8, 0xFF, 0xE0])],
+    )
+    .await;
+    assert_eq!((s, error_code(&b)), (422, "invalid_scan"), "{b}");
+    // A form with no parts at all is not a form.
+    let (s, b) = scan(&app, ward, &q, vec![]).await;
+    assert_eq!((s, error_code(&b)), (400, "invalid_body"), "{b}");
+    let (s, b) = scan(
+        &app,
+        ward,
+        &format!("citizen_id={TAI}&name=x"),
+        vec![("image/png", png.clone())],
+    )
+    .await;
+    assert_eq!((s, error_code(&b)), (404, "citizen_not_found"), "{b}");
+    let (s, b) = scan(&app, officer, &q, vec![("image/png", png.clone())]).await;
+    assert_eq!(s, 403, "{b}");
+    // One file as the body works too, unchecked.
+    let res = app
+        .client
+        .post(app.url(&format!(
+            "/api/v1/counter/documents?citizen_id={TAI}&name=Lease"
+        )))
+        .bearer_auth(center)
+        .header("content-type", "application/pdf")
+        .body(b"%PDF-1.4 lease".to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 201);
+    let lease: Value = res.json().await.unwrap();
+    assert!(lease["checked_by"].is_null(), "{lease}");
+
+    // Filed at the counter with the scan attached, confirmed by the signed receipt, paid at
+    // the counter, decided and issued: the result joins Hùng's store.
+    let body = json!({"citizen_id": HUNG, "application": {"procedure_code": "T-CUTRU",
+        "documents": [{"code": "id_card", "document_id": doc["document_id"]}]}});
+    let (s, filed) = post(&app, ward, "/api/v1/counter/applications", &body).await;
+    assert_eq!(s, 201, "{filed}");
+    let number = filed["application"]["number"].as_str().unwrap().to_owned();
+    assert_eq!(
+        filed["application"]["documents"][0]["origin"],
+        "counter_scan"
+    );
+    let (s, b) = post(
+        &app,
+        ward,
+        &format!("/api/v1/counter/applications/{number}/confirm"),
+        &json!({"method": "signed_receipt"}),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    let (s, b) = post(
+        &app,
+        officer,
+        &format!("/api/v1/applications/{number}/counter-payments"),
+        &json!({"receipt": "BL-0001"}),
+    )
+    .await;
+    assert_eq!(s, 201, "{b}");
+    for to in ["received", "in_review", "approved", "result_issued"] {
+        let (s, b) = move_to(&app, officer, &number, json!({ "to": to })).await;
+        assert_eq!(s, 200, "{to}: {b}");
+    }
+    // Hùng, with an account, finds both in his store, and reuses the result online.
+    let (s, b) = app
+        .post_json(
+            "/api/v1/accounts/citizens",
+            &json!({"citizen_id": HUNG, "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(s, 201, "{b}");
+    let (_, session) = login(&app, json!({"citizen_id": HUNG, "password": PASSWORD})).await;
+    let hung = session["token"].as_str().unwrap();
+    let (s, docs) = app.as_(hung).get("/api/v1/me/documents").await;
+    assert_eq!(s, 200);
+    let docs = docs.as_array().unwrap().clone();
+    let result = docs
+        .iter()
+        .find(|d| d["origin"] == "result")
+        .unwrap_or_else(|| panic!("no result among {docs:?}"));
+    assert_eq!(result["result_of"], number.as_str());
+    assert!(docs
+        .iter()
+        .any(|d| d["origin"] == "counter_scan" && d["document_id"] == doc["document_id"]));
+    let (s, pdf) = {
+        let res = app
+            .client
+            .get(app.url(&format!(
+                "/api/v1/me/documents/{}",
+                result["document_id"].as_str().unwrap()
+            )))
+            .bearer_auth(hung)
+            .send()
+            .await
+            .unwrap();
+        (res.status().as_u16(), res.bytes().await.unwrap())
+    };
+    assert_eq!(s, 200);
+    assert!(pdf.starts_with(b"%PDF-"));
+    let form = json!({"procedure_code": "T-CUTRU", "documents": [
+        {"code": "id_card", "document_id": doc["document_id"]},
+        {"code": "lease", "document_id": result["document_id"]}]});
+    let (s, b) = crate::applications::apply(&app, hung, "reuse-1", &form).await;
+    assert_eq!(s, 201, "{b}");
+    assert_eq!(b["channel"], "online");
+}
+
+fn hex_bytes(h: &str) -> Vec<u8> {
+    let h: String = h.split_whitespace().collect();
+    (0..h.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&h[i..i + 2], 16).unwrap())
+        .collect()
+}

@@ -154,6 +154,7 @@ error-already-handed-over = This application's result was handed over already.
 error-invalid-vietqr = The VietQR code is not valid: { $detail }.
 error-vietqr-unavailable = No account for VietQR transfers is set up on this server.
 error-invalid-statement = The statement cannot be read: { $detail }.
+error-invalid-scan = The scan cannot be used: { $detail }.
 error-job-not-found = There is no background job with this id (jobs that ended more than 30 days ago are forgotten).
 error-job-not-retryable = Only a dead or cancelled job can be tried again; this one is { $state }.
 error-job-not-cancellable = Only a job waiting to run can be cancelled; this one is { $state } (a running job finishes its attempt).

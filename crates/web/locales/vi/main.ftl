@@ -154,6 +154,7 @@ error-already-handed-over = Kết quả của hồ sơ này đã được trao t
 error-invalid-vietqr = Mã VietQR không hợp lệ: { $detail }.
 error-vietqr-unavailable = Chưa cấu hình tài khoản nhận chuyển khoản VietQR trên máy chủ này.
 error-invalid-statement = Không đọc được sao kê: { $detail }.
+error-invalid-scan = Bản quét không dùng được: { $detail }.
 error-job-not-found = Không có công việc nền nào có mã này (công việc đã kết thúc quá 30 ngày được xoá khỏi danh sách).
 error-job-not-retryable = Chỉ công việc đã thất bại hẳn (dead) hoặc đã huỷ mới chạy lại được; công việc này đang ở trạng thái { $state }.
 error-job-not-cancellable = Chỉ huỷ được công việc đang chờ chạy; công việc này đang ở trạng thái { $state } (công việc đang chạy sẽ chạy hết lượt của nó).

@@ -9,7 +9,7 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sohoa_domain::registry::date_text;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use sohoa_app::counter as uc;
 use sohoa_app::Acting;
@@ -17,7 +17,7 @@ use sohoa_app::Acting;
 use super::applications::{command, created, idempotency_key, ApplicationView, NewApplication};
 use crate::auth::Caller;
 use crate::error::{ApiResult, AppError};
-use crate::extract::{ApiJson, ClientAddr};
+use crate::extract::{ApiJson, ApiQuery, ClientAddr};
 use crate::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -250,4 +250,104 @@ pub async fn handover(
             handed_at: h.handed_at.to_string(),
         }),
     ))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ScanParams {
+    /// Whose paper it is: the document goes into their store.
+    #[param(value_type = sohoa_domain::CitizenId, example = "079085000011")]
+    pub citizen_id: String,
+    /// What it is.
+    #[param(max_length = 200, example = "Giấy khai sinh")]
+    pub name: String,
+    /// The officer compared the scan with the original paper.
+    #[serde(default)]
+    pub checked_against_original: bool,
+}
+
+/// The most a scan may weigh, all pages together.
+pub const MAX_SCAN: usize = 20 * 1024 * 1024;
+
+/// Scans paper the person brought into their document store: the body is one file (a PDF,
+/// or one page as JPEG or PNG), or `multipart/form-data` with a part per page (images, in
+/// order), made into one PDF. Each file must be what it says it is. The same paper twice is
+/// one document. Audited, and in the person's access log.
+#[utoipa::path(post, path = "/api/v1/counter/documents", tag = "counter", security(("bearer" = [])),
+    params(ScanParams),
+    request_body(description = "One file, or pages as multipart/form-data parts; 20 MiB in all",
+        content(
+            (super::Binary = "image/jpeg"),
+            (super::Binary = "image/png"),
+            (super::Binary = "application/pdf"),
+            (super::Binary = "multipart/form-data"))),
+    responses(
+        (status = 201, body = super::documents::DocumentView),
+        (status = 401, body = crate::error::ErrorBody),
+        (status = 403, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody),
+        (status = 413, body = crate::error::ErrorBody),
+        (status = 415, body = crate::error::ErrorBody),
+        (status = 422, body = crate::error::ErrorBody)))]
+pub async fn scan(
+    State(state): State<AppState>,
+    caller: Caller,
+    ClientAddr(addr): ClientAddr,
+    ApiQuery(p): ApiQuery<ScanParams>,
+    req: axum::extract::Request,
+) -> ApiResult<(StatusCode, Json<super::documents::DocumentView>)> {
+    let pages = read_pages(&state, req).await?;
+    let who = Acting::new(&caller.0, addr.as_deref());
+    let scan = uc::Scan {
+        citizen: p.citizen_id,
+        name: p.name,
+        checked_against_original: p.checked_against_original,
+        pages,
+    };
+    let doc = uc::scan(&state, who, scan).await?;
+    Ok((StatusCode::CREATED, Json(doc.into())))
+}
+
+/// The pages of a scan: the body as one file, or each part of a multipart body; each file's
+/// declared type checked against its first bytes.
+pub(crate) async fn read_pages(
+    state: &AppState,
+    req: axum::extract::Request,
+) -> Result<Vec<(&'static str, Vec<u8>)>, AppError> {
+    use super::documents::{read_upload, sniff, KINDS};
+    use axum::extract::FromRequest;
+    let declared = req
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if !declared.starts_with("multipart/form-data") {
+        let (headers, body) = (req.headers().clone(), req.into_body());
+        let (bytes, media) = read_upload(&headers, body, MAX_SCAN, KINDS).await?;
+        return Ok(vec![(media, bytes.to_vec())]);
+    }
+    let bad = |e: axum::extract::multipart::MultipartError| {
+        AppError::bad_request("invalid_body").detail(e.body_text())
+    };
+    let mut form = axum::extract::Multipart::from_request(req, state)
+        .await
+        .map_err(|e| AppError::bad_request("invalid_body").detail(e.body_text()))?;
+    let mut pages = Vec::new();
+    while let Some(field) = form.next_field().await.map_err(bad)? {
+        if field.file_name().is_none() {
+            continue;
+        }
+        let media = field
+            .content_type()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        let bytes = field.bytes().await.map_err(bad)?;
+        if bytes.is_empty() {
+            // A file input left empty sends an empty part: not a page.
+            continue;
+        }
+        pages.push((sniff(&media, &bytes, KINDS)?, bytes.to_vec()));
+    }
+    Ok(pages)
 }

@@ -9,7 +9,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use sohoa_storage::files::Document;
+use sohoa_storage::files::{Document, Origin};
 use utoipa::{IntoParams, ToSchema};
 
 use sohoa_app::documents as uc;
@@ -39,6 +39,14 @@ pub struct DocumentView {
     /// SHA-256 of the content, hex.
     pub sha256: String,
     pub created_at: String,
+    /// `upload` (by the citizen), `counter_scan` (paper scanned at a one-stop counter) or
+    /// `result` (issued on an application).
+    pub origin: String,
+    /// For a scan: the officer who compared it with the original paper, and when.
+    pub checked_by: Option<String>,
+    pub checked_at: Option<String>,
+    /// For a result: the application it was issued on.
+    pub result_of: Option<String>,
 }
 
 impl From<Document> for DocumentView {
@@ -50,6 +58,25 @@ impl From<Document> for DocumentView {
             size: d.size,
             sha256: d.sha256,
             created_at: d.created_at.to_string(),
+            origin: d.origin.as_str().to_owned(),
+            checked_by: match &d.origin {
+                Origin::CounterScan {
+                    checked: Some((by, _)),
+                    ..
+                } => Some(by.clone()),
+                _ => None,
+            },
+            checked_at: match &d.origin {
+                Origin::CounterScan {
+                    checked: Some((_, at)),
+                    ..
+                } => Some(at.to_string()),
+                _ => None,
+            },
+            result_of: match &d.origin {
+                Origin::Result(n) => Some(n.to_string()),
+                _ => None,
+            },
         }
     }
 }

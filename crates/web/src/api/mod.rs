@@ -112,6 +112,7 @@ use crate::{Endpoint as E, RouteKind, Routes};
         counter::confirm,
         counter::resend_code,
         counter::handover,
+        counter::scan,
         results::get_result,
         results::ca_pem,
         results::verify,
@@ -597,6 +598,11 @@ fn counter_routes(r: Routes) -> Routes {
         Api,
         "/api/v1/counter/applications/{number}/handover",
         [E::post(CounterIntake, counter::handover)],
+    )
+    .add(
+        Api,
+        "/api/v1/counter/documents",
+        [E::post(CounterIntake, counter::scan).body_limit(counter::MAX_SCAN + 64 * 1024)],
     )
 }
 
