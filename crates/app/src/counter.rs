@@ -456,3 +456,109 @@ pub async fn scan(app: &App, who: Acting<'_>, s: Scan) -> Result<sohoa_storage::
         .await?;
     Ok(stored)
 }
+
+/// What a receipt (phiếu tiếp nhận và hẹn trả kết quả) says.
+#[derive(Debug, Clone)]
+pub struct Receipt {
+    pub application: Application,
+    pub procedure_vi: String,
+    pub procedure_en: String,
+    /// The deciding agency's name.
+    pub agency: String,
+    /// The counter's agency name (none for an application not taken in at a counter).
+    pub intake: Option<String>,
+    pub applicant_name: String,
+    /// Shows the status to anyone with the number (printed for the applicant only).
+    pub lookup_code: String,
+    /// The day the result is due: the agency's, once received; until then the day it
+    /// would be if received today (`estimated`).
+    pub due_on: Option<time::Date>,
+    pub estimated: bool,
+    /// What the person handed in: the procedure's document name, and whether the officer
+    /// checked it against the original.
+    pub documents: Vec<(String, bool)>,
+    /// Who prints it.
+    pub officer: String,
+}
+
+/// The receipt of an application, for its applicant or for the counter that took it in
+/// (the officer's reading of the applicant's name is audited, as any reading is).
+pub async fn receipt(app: &App, who: Acting<'_>, number: &str) -> Result<Receipt> {
+    let found = match who.principal {
+        Principal::Citizen(_) => {
+            crate::applications::load_for(app, who.principal, number, Action::ReadApplication)
+                .await?
+        }
+        _ => at_this_counter(app, who, number).await?,
+    };
+    let detail = crate::applications::detail(app, found).await?;
+    let a = detail.application;
+    let proc =
+        sohoa_storage::procedures::get(&app.db, &a.procedure_code, Some(a.procedure_version))
+            .await?
+            .ok_or_else(|| Error::internal("an application's procedure version is missing"))?;
+    let name_of = |code: Option<sohoa_domain::agency::AgencyCode>| async move {
+        match code {
+            Some(c) => Ok::<_, Error>(
+                sohoa_storage::agencies::get(&app.db, &c)
+                    .await?
+                    .map(|a| a.name_vi),
+            ),
+            None => Ok(None),
+        }
+    };
+    let agency = name_of(Some(a.agency_code.clone()))
+        .await?
+        .unwrap_or_else(|| a.agency_code.to_string());
+    let intake = name_of(a.intake_agency.clone()).await?;
+    let person = citizens::get(&app.db, &a.applicant).await?;
+    audit_read(app, who, a.applicant.as_str(), a.number.as_str()).await?;
+    let (due_on, estimated) = match a.due_on {
+        Some(d) => (Some(d), false),
+        None if a.status.is_closed() => (None, false),
+        None => {
+            let days = proc.procedure.deadline_days;
+            (
+                Some(crate::calendar()?.add_working_days(crate::today(), days)),
+                true,
+            )
+        }
+    };
+    let documents = detail
+        .documents
+        .iter()
+        .map(|d| {
+            let name = proc
+                .procedure
+                .documents
+                .iter()
+                .find(|p| p.code == d.code)
+                .map_or_else(|| d.code.clone(), |p| p.name_vi.clone());
+            let checked = matches!(
+                d.document.origin,
+                sohoa_storage::files::Origin::CounterScan {
+                    checked: Some(_),
+                    ..
+                }
+            );
+            (name, checked)
+        })
+        .collect();
+    Ok(Receipt {
+        procedure_vi: proc.procedure.name_vi.clone(),
+        procedure_en: proc.procedure.name_en.clone(),
+        agency,
+        intake,
+        applicant_name: person.map(|p| p.citizen.full_name).unwrap_or_default(),
+        lookup_code: a
+            .content
+            .as_ref()
+            .map(|c| c.lookup_code.clone())
+            .unwrap_or_default(),
+        due_on,
+        estimated,
+        documents,
+        officer: who.actor(),
+        application: a,
+    })
+}

@@ -28,6 +28,7 @@ pub mod registry;
 pub mod sharing;
 pub mod staff;
 pub mod tasks;
+pub mod tickets;
 pub mod units;
 
 use std::sync::Arc;

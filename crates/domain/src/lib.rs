@@ -6,6 +6,7 @@
 
 pub mod agency;
 pub mod audit;
+pub mod counter;
 pub mod feedback;
 pub mod identity;
 pub mod ids;

@@ -225,6 +225,8 @@ pub enum Action {
     /// trying a dead one again, cancelling one that waits: the city's administrators, who
     /// run the servers.
     OperateJobs,
+    /// Taking a number for a counter's waiting line, at its kiosk: anyone may.
+    TakeTicket,
     /// The one-stop counter: identifying the person at the counter by their CCCD, filing
     /// for them (confirmed by them on the spot), receipts, queue tickets, handing over
     /// paper results. A ward's counter officers for their ward; the Center's for the city.
@@ -236,7 +238,7 @@ impl Action {
     pub fn is_public(self) -> bool {
         matches!(
             self,
-            Action::ReadPublic | Action::SignIn | Action::FileReport
+            Action::ReadPublic | Action::SignIn | Action::FileReport | Action::TakeTicket
         )
     }
 
@@ -304,7 +306,7 @@ fn decide(who: &Principal, action: Action, target: Option<&Target<'_>>) -> Resul
     let within = |check: &dyn Fn(&Target<'_>) -> bool| target.is_none_or(check);
     let own_agency = |t: &Target<'_>| t.agency.is_some() && t.agency == who.agency();
     let allowed = match action {
-        Action::ReadPublic | Action::SignIn | Action::FileReport => true,
+        Action::ReadPublic | Action::SignIn | Action::FileReport | Action::TakeTicket => true,
         Action::UseSession => matches!(who, Principal::Citizen(_) | Principal::Staff(_)),
         Action::ManageAgencies => who.role() == Some(Role::CityAdmin),
         Action::ManageAgencyAccess => match who.role() {

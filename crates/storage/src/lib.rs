@@ -30,6 +30,7 @@ pub mod replicas;
 pub mod sealed;
 pub mod settings;
 pub mod sharing;
+pub mod tickets;
 pub mod units;
 
 use std::path::PathBuf;

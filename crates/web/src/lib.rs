@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod oidc;
 pub mod open311;
 pub mod pages;
+pub mod receipt;
 mod state;
 pub mod tls;
 

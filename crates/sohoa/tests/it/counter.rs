@@ -525,3 +525,227 @@ fn hex_bytes(h: &str) -> Vec<u8> {
         .map(|i| u8::from_str_radix(&h[i..i + 2], 16).unwrap())
         .collect()
 }
+
+/// Runs poppler's `pdftotext` on `pdf` when it is installed (CI installs poppler-utils and
+/// sets SOHOA_PDF_TOOLS=required).
+fn pdf_text(pdf: &[u8]) -> Option<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("r.pdf");
+    std::fs::write(&path, pdf).unwrap();
+    match std::process::Command::new("pdftotext")
+        .args([path.to_str().unwrap(), "-"])
+        .output()
+    {
+        Ok(o) => {
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            Some(String::from_utf8(o.stdout).unwrap())
+        }
+        Err(_) if std::env::var("SOHOA_PDF_TOOLS").as_deref() == Ok("required") => {
+            panic!("pdftotext is required (poppler-utils)")
+        }
+        Err(_) => None,
+    }
+}
+
+#[tokio::test]
+async fn the_waiting_line_calls_in_order_and_the_receipt_prints_in_vietnamese() {
+    let app = spawn_app().await;
+    let city = populate(&app).await;
+    catalog(&app).await;
+    residents(&app).await;
+    let (ward, center, officer) = (
+        city.token("counter_ward"),
+        city.token("counter_center"),
+        city.token("officer"),
+    );
+    let take = |group: &'static str| {
+        let app = &app;
+        async move {
+            let res = app
+                .client
+                .post(app.url("/api/v1/counters/UBND-26743/tickets"))
+                .json(&json!({ "group": group }))
+                .send()
+                .await
+                .unwrap();
+            (res.status().as_u16(), res.json::<Value>().await.unwrap())
+        }
+    };
+    let (s, a1) = take("A").await;
+    assert_eq!((s, a1["label"].as_str()), (201, Some("A-001")), "{a1}");
+    assert_eq!(take("a").await.1["label"], "A-002");
+    assert_eq!(take("B").await.1["label"], "B-001");
+    let (s, b) = take("Z").await;
+    assert_eq!((s, error_code(&b)), (422, "invalid_ticket_group"));
+    let res = app
+        .client
+        .post(app.url("/api/v1/counters/NO-SUCH/tickets"))
+        .json(&json!({"group": "A"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 404);
+    // Kiosks at once never print the same number.
+    let tasks: Vec<_> = (0..12)
+        .map(|_| {
+            let (client, url) = (
+                app.client.clone(),
+                app.url("/api/v1/counters/UBND-26743/tickets"),
+            );
+            tokio::spawn(async move {
+                let res = client
+                    .post(url)
+                    .json(&json!({"group": "C"}))
+                    .send()
+                    .await
+                    .unwrap();
+                res.json::<Value>().await.unwrap()["label"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+        })
+        .collect();
+    let mut labels = Vec::new();
+    for t in tasks {
+        labels.push(t.await.unwrap());
+    }
+    labels.sort();
+    labels.dedup();
+    assert_eq!(labels.len(), 12, "{labels:?}");
+
+    let call = |token: &str, body: Value| {
+        let token = token.to_owned();
+        let app = &app;
+        async move { post(app, &token, "/api/v1/counter/tickets/call", &body).await }
+    };
+    let (s, first) = call(ward, json!({"group": "A", "desk": "Quầy 1"})).await;
+    assert_eq!(
+        (s, first["label"].as_str(), first["desk"].as_str()),
+        (200, Some("A-001"), Some("Quầy 1")),
+        "{first}"
+    );
+    let (_, second) = call(ward, json!({"desk": "Quầy 2"})).await;
+    assert_eq!(second["label"], "A-002");
+    let (_, third) = call(ward, json!({"group": "B", "desk": "Quầy 1"})).await;
+    assert_eq!(third["label"], "B-001");
+    let (s, b) = call(ward, json!({"group": "B", "desk": "Quầy 1"})).await;
+    assert_eq!((s, error_code(&b)), (404, "no_ticket_waiting"));
+    let (s, b) = call(ward, json!({"desk": "<script>"})).await;
+    assert_eq!((s, error_code(&b)), (422, "invalid_desk"));
+    let (s, _) = call(officer, json!({"desk": "1"})).await;
+    assert_eq!(s, 403);
+    // The Center's desks call their own line, not the ward's.
+    let (s, _) = call(center, json!({"group": "A", "desk": "1"})).await;
+    assert_eq!(s, 404);
+    let finish =
+        |id: &Value, what: &str| format!("/api/v1/counter/tickets/{}/{what}", id.as_str().unwrap());
+    let (s, b) = post(
+        &app,
+        ward,
+        &finish(&first["ticket_id"], "served"),
+        &json!({}),
+    )
+    .await;
+    assert_eq!((s, b["status"].as_str()), (200, Some("served")), "{b}");
+    let (s, _) = post(
+        &app,
+        ward,
+        &finish(&first["ticket_id"], "served"),
+        &json!({}),
+    )
+    .await;
+    assert_eq!(s, 404);
+    let (s, _) = post(
+        &app,
+        center,
+        &finish(&second["ticket_id"], "no-show"),
+        &json!({}),
+    )
+    .await;
+    assert_eq!(s, 404);
+    let (s, b) = post(
+        &app,
+        ward,
+        &finish(&second["ticket_id"], "no-show"),
+        &json!({}),
+    )
+    .await;
+    assert_eq!((s, b["status"].as_str()), (200, Some("no_show")));
+    let (s, board) = app.get_json("/api/v1/counters/UBND-26743/board").await;
+    assert_eq!(s, 200);
+    assert_eq!(board["called"][0]["label"], "B-001", "{board}");
+    let a = &board["lines"][0];
+    assert_eq!(
+        (
+            a["group"].as_str(),
+            a["waiting"].as_i64(),
+            a["served"].as_i64(),
+            a["no_show"].as_i64()
+        ),
+        (Some("A"), Some(0), Some(1), Some(1)),
+        "{board}"
+    );
+    assert_eq!(a["average_wait_minutes"], 0);
+    assert_eq!(board["lines"][2]["waiting"], 12);
+    assert!(
+        !board.to_string().contains("motcua"),
+        "the board names no officer: {board}"
+    );
+
+    // The receipt of a counter filing, in Vietnamese, read back from the PDF.
+    let mut pdf = b"%PDF-1.4 ".to_vec();
+    pdf.extend_from_slice(b"id card");
+    let res = app
+        .client
+        .post(app.url(&format!(
+            "/api/v1/counter/documents?citizen_id={HUNG}&name=CCCD&checked_against_original=true"
+        )))
+        .bearer_auth(ward)
+        .header("content-type", "application/pdf")
+        .body(pdf)
+        .send()
+        .await
+        .unwrap();
+    let doc: Value = res.json().await.unwrap();
+    let body = json!({"citizen_id": HUNG, "application": {"procedure_code": "T-CUTRU",
+        "documents": [{"code": "id_card", "document_id": doc["document_id"]}]}});
+    let (s, filed) = post(&app, ward, "/api/v1/counter/applications", &body).await;
+    assert_eq!(s, 201, "{filed}");
+    let number = filed["application"]["number"].as_str().unwrap().to_owned();
+    let receipt = format!("/api/v1/counter/applications/{number}/receipt.pdf");
+    let res = app
+        .client
+        .get(app.url(&receipt))
+        .bearer_auth(officer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 403);
+    let res = app
+        .client
+        .get(app.url(&receipt))
+        .bearer_auth(ward)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    assert_eq!(res.headers()["content-type"], "application/pdf");
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    let bytes = res.bytes().await.unwrap();
+    assert!(bytes.starts_with(b"%PDF-"));
+    if let Some(text) = pdf_text(&bytes) {
+        for want in [
+            "PHIẾU TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ",
+            number.as_str(),
+            "Phạm Văn Hùng",
+            "Đăng ký thường trú",
+            "dự kiến",
+            "20.000",
+            "Ảnh CCCD — đã đối chiếu bản chính",
+            "NGƯỜI TIẾP NHẬN",
+        ] {
+            assert!(text.contains(want), "{want:?} not in:\n{text}");
+        }
+    }
+}

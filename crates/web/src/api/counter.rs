@@ -351,3 +351,100 @@ pub(crate) async fn read_pages(
     }
     Ok(pages)
 }
+
+/// The public status page of `number`, as this server is reached (the configured public
+/// address, else the request's own host).
+pub(crate) fn status_url(state: &AppState, headers: &HeaderMap, number: &str) -> String {
+    let base = match &state.config.public_url {
+        Some(u) => u.clone(),
+        None => {
+            let host = headers
+                .get(axum::http::header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or("localhost");
+            let scheme = if state.config.tls { "https" } else { "http" };
+            format!("{scheme}://{host}")
+        }
+    };
+    format!("{base}/status?number={number}")
+}
+
+/// The receipt as a PDF response (it holds the lookup code: never cached).
+pub(crate) fn receipt_response(state: &AppState, headers: &HeaderMap, r: &uc::Receipt) -> Response {
+    use axum::http::{header, HeaderValue};
+    use axum::response::IntoResponse;
+    let a = &r.application;
+    let owed = a
+        .fee_payable
+        .filter(|f| f.dong() > 0 && a.fee_paid_at.is_none() && !a.status.is_closed());
+    let vietqr = match (owed, &state.config.vietqr) {
+        (Some(amount), Some(acc)) => sohoa_domain::payments::vietqr::Payload::new(
+            &acc.bin,
+            &acc.account,
+            Some(amount),
+            Some(a.number.as_str()),
+        )
+        .ok()
+        .map(|p| p.encode()),
+        _ => None,
+    };
+    let pdf = crate::receipt::render(
+        r,
+        &status_url(state, headers, a.number.as_str()),
+        vietqr.as_deref(),
+    );
+    let mut res = pdf.into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/pdf"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Ok(v) = HeaderValue::from_str(&format!("inline; filename=\"receipt-{}.pdf\"", a.number))
+    {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    res
+}
+
+/// The receipt (phiếu tiếp nhận và hẹn trả kết quả) as a printable PDF: number, lookup
+/// code, due day, documents handed in (and whether checked against the original), the fee
+/// with its VietQR code, a QR code to the status page. For the counter that took it in.
+#[utoipa::path(get, path = "/api/v1/counter/applications/{number}/receipt.pdf", tag = "counter", security(("bearer" = [])),
+    params(("number" = sohoa_domain::services::application::ApplicationNumber, Path, description = "Application number")),
+    responses(
+        (status = 200, description = "The receipt", content_type = "application/pdf"),
+        (status = 401, body = crate::error::ErrorBody),
+        (status = 403, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody)))]
+pub async fn receipt(
+    State(state): State<AppState>,
+    caller: Caller,
+    ClientAddr(addr): ClientAddr,
+    headers: HeaderMap,
+    Path(number): Path<String>,
+) -> ApiResult<Response> {
+    let who = Acting::new(&caller.0, addr.as_deref());
+    let r = uc::receipt(&state, who, &number).await?;
+    Ok(receipt_response(&state, &headers, &r))
+}
+
+/// The receipt of one's own application, as the counter printed it.
+#[utoipa::path(get, path = "/api/v1/applications/{number}/receipt.pdf", tag = "services", security(("bearer" = [])),
+    params(("number" = sohoa_domain::services::application::ApplicationNumber, Path, description = "Application number")),
+    responses(
+        (status = 200, description = "The receipt", content_type = "application/pdf"),
+        (status = 401, body = crate::error::ErrorBody),
+        (status = 403, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody)))]
+pub async fn own_receipt(
+    State(state): State<AppState>,
+    caller: Caller,
+    ClientAddr(addr): ClientAddr,
+    headers: HeaderMap,
+    Path(number): Path<String>,
+) -> ApiResult<Response> {
+    let who = Acting::new(&caller.0, addr.as_deref());
+    let r = uc::receipt(&state, who, &number).await?;
+    Ok(receipt_response(&state, &headers, &r))
+}

@@ -24,6 +24,7 @@ pub mod session;
 pub mod sharing;
 pub mod staff;
 pub mod tasks;
+pub mod tickets;
 pub mod units;
 
 use std::sync::OnceLock;
@@ -113,6 +114,13 @@ use crate::{Endpoint as E, RouteKind, Routes};
         counter::resend_code,
         counter::handover,
         counter::scan,
+        counter::receipt,
+        counter::own_receipt,
+        tickets::take,
+        tickets::board,
+        tickets::call,
+        tickets::served,
+        tickets::no_show,
         results::get_result,
         results::ca_pem,
         results::verify,
@@ -227,7 +235,9 @@ pub async fn openapi_json() -> impl IntoResponse {
 pub(crate) fn routes(r: Routes) -> Routes {
     use Action::*;
     use RouteKind::Api;
-    let r = rails_routes(counter_routes(jobs_routes(feedback_routes(r))));
+    let r = ticket_routes(rails_routes(counter_routes(jobs_routes(feedback_routes(
+        r,
+    )))));
     r.add(Api, "/healthz", [E::get(ReadPublic, health::healthz)])
         .add(Api, "/readyz", [E::get(ReadPublic, health::readyz)])
         .add(Api, "/metrics", [E::get(ReadPublic, health::metrics)])
@@ -571,6 +581,36 @@ fn rails_routes(r: Routes) -> Routes {
     )
 }
 
+fn ticket_routes(r: Routes) -> Routes {
+    use Action::{CounterIntake, ReadPublic, TakeTicket};
+    use RouteKind::Api;
+    r.add(
+        Api,
+        "/api/v1/counters/{agency}/tickets",
+        [E::post(TakeTicket, tickets::take)],
+    )
+    .add(
+        Api,
+        "/api/v1/counters/{agency}/board",
+        [E::get(ReadPublic, tickets::board)],
+    )
+    .add(
+        Api,
+        "/api/v1/counter/tickets/call",
+        [E::post(CounterIntake, tickets::call)],
+    )
+    .add(
+        Api,
+        "/api/v1/counter/tickets/{id}/served",
+        [E::post(CounterIntake, tickets::served)],
+    )
+    .add(
+        Api,
+        "/api/v1/counter/tickets/{id}/no-show",
+        [E::post(CounterIntake, tickets::no_show)],
+    )
+}
+
 fn counter_routes(r: Routes) -> Routes {
     use Action::CounterIntake;
     use RouteKind::Api;
@@ -598,6 +638,16 @@ fn counter_routes(r: Routes) -> Routes {
         Api,
         "/api/v1/counter/applications/{number}/handover",
         [E::post(CounterIntake, counter::handover)],
+    )
+    .add(
+        Api,
+        "/api/v1/counter/applications/{number}/receipt.pdf",
+        [E::get(CounterIntake, counter::receipt)],
+    )
+    .add(
+        Api,
+        "/api/v1/applications/{number}/receipt.pdf",
+        [E::get(Action::ReadApplication, counter::own_receipt)],
     )
     .add(
         Api,

@@ -236,8 +236,9 @@ pub(crate) fn vietqr_view(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DecodeVietQr {
-    /// The text a scanner read from the code.
+    /// The text a scanner read from the code (EMVCo codes hold at most 512 characters).
     #[schema(
+        max_length = 512,
         example = "00020101021238570010A00000072701270006970415011300110019324180208QRIBFTTA530370454061200005802VN62170813ung ho lu lut6304C15C"
     )]
     pub payload: String,
