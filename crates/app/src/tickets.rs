@@ -168,7 +168,7 @@ pub async fn board(app: &App, agency: &str) -> Result<Board> {
         .filter(|t| t.called_at.is_some())
         .cloned()
         .collect();
-    called.sort_by(|a, b| b.called_at.cmp(&a.called_at));
+    called.sort_by_key(|t| std::cmp::Reverse(t.called_at));
     called.truncate(8);
     let lines = GROUPS
         .iter()
