@@ -562,3 +562,51 @@ pub async fn receipt(app: &App, who: Acting<'_>, number: &str) -> Result<Receipt
         application: a,
     })
 }
+
+/// A form of procedure `code` for the person at the desk: their registry fields as filing
+/// will take them and their documents (scans included). Reading them is the audited
+/// look-up of [`identify`].
+pub async fn prepare(
+    app: &App,
+    who: Acting<'_>,
+    citizen: &str,
+    code: &sohoa_domain::services::procedure::ProcedureCode,
+) -> Result<crate::applications::Prepared> {
+    let person = identify(app, who, citizen).await?;
+    let procedure = crate::catalog::in_force(app, code)
+        .await?
+        .ok_or_else(|| Error::not_found("procedure_not_found"))?;
+    let applicant = person.citizen.citizen_id.clone();
+    let (records, _) =
+        crate::applications::records_for(app, &procedure.procedure, &applicant, None).await?;
+    let documents = sohoa_storage::files::list(&app.db, applicant.as_str(), 200).await?;
+    Ok(crate::applications::Prepared {
+        procedure,
+        applicant,
+        records,
+        documents,
+    })
+}
+
+/// The documents in the person's store, for the counter that has just identified them
+/// (that look-up's audit entry names the documents among what was read).
+pub async fn documents_of(
+    app: &App,
+    who: Acting<'_>,
+    citizen: &str,
+) -> Result<Vec<sohoa_storage::files::Document>> {
+    counter_of(who.principal)?;
+    let id = citizen_id(citizen)?;
+    let unit = citizens::get(&app.db, &id)
+        .await?
+        .map(|f| f.citizen.permanent_address.unit_code);
+    let target = Target {
+        unit: unit.as_ref(),
+        citizen: Some(&id),
+        ..Target::default()
+    };
+    if unit.is_none() || crate::authorize(who.principal, Action::CounterIntake, &target).is_err() {
+        return Err(Error::not_found("citizen_not_found").field("citizen_id"));
+    }
+    Ok(sohoa_storage::files::list(&app.db, id.as_str(), 200).await?)
+}

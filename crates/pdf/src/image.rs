@@ -59,6 +59,9 @@ impl Image {
             },
         );
         decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
+        // Chunk checksums that are off (some phone apps write them so) do not stop browsers
+        // and viewers, which show the pixels; neither do they stop a scan.
+        decoder.ignore_checksums(true);
         let mut reader = decoder.read_info().map_err(bad)?;
         let (w, h) = (reader.info().width, reader.info().height);
         check_size(w, h)?;

@@ -72,6 +72,13 @@ const AGENCIES: &[(&str, &str, &str, AgencyLevel, &str)] = &[
         "79",
     ),
     (
+        "TT-HCC",
+        "Trung tâm Phục vụ hành chính công Thành phố",
+        "City Center for Public Administrative Services",
+        AgencyLevel::City,
+        "79",
+    ),
+    (
         "CONG-AN-TP",
         "Công an Thành phố Hồ Chí Minh",
         "Ho Chi Minh City Police",
@@ -474,6 +481,20 @@ const STAFF: &[StaffRow] = &[
         "digital_team",
         None,
         Some("26743"),
+    ),
+    (
+        "motcua.benthanh",
+        "Bộ phận một cửa Phường Bến Thành",
+        "counter_officer",
+        Some("UBND-26743"),
+        Some("26743"),
+    ),
+    (
+        "motcua.tthcc",
+        "Bộ phận một cửa Trung tâm Phục vụ hành chính công",
+        "counter_officer",
+        Some("TT-HCC"),
+        None,
     ),
 ];
 

@@ -17,7 +17,7 @@ pub mod results;
 
 pub use assist::{create_assist_code, AssistCode, ASSIST_CODE_LIFETIME};
 pub use file::{file, prepare, Attachment, Behalf, FileApplication, Filed, Idempotency, Prepared};
-pub(crate) use file::{file_by, Counter};
+pub(crate) use file::{file_by, records_for, Counter};
 pub(crate) use moves::moved;
 pub use moves::{
     assign, assign_to, bulk, deadline_of, move_to, overdue, transition, BulkAction, Transition,

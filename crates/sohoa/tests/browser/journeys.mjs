@@ -34,6 +34,8 @@ const PHOTO = Buffer.from(
   'iVBORw0KGgoAAAANSUhEUgAAAAgAAAAICAIAAABLbSncAAAAEklEQVR4nGP4z8CAFTEMSgkAdRQ/wf1m5N4AAAAASUVORK5CYII=',
   'base64',
 );
+// A whole PNG (2×2 pixels) that decodes: a scanned page.
+const SCAN = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAEUlEQVR4nGP4z8AARAxg8j8AG/ID/fPnS7EAAAAASUVORK5CYII=', 'base64');
 const PDF = Buffer.from('%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n');
 
 async function signIn(s, login, next = '/me') {
@@ -334,6 +336,84 @@ async function teamHelpsCitizen(citizenSession, s) {
   expect((await c.text('#access-log ~ div')).includes('totcs.benthanh'), 'and, in who read her data, the helper');
 }
 
+/**
+ * A walk-in at Bến Thành ward's one-stop counter: the resident takes a number at the kiosk,
+ * the counter officer calls it, identifies her by CCCD, scans the paper she brought (checked
+ * against the original), files the certification of copies for her, she signs the printed
+ * receipt; later she finds the application and the digitized paper among her own on /me.
+ */
+async function counterTakesInWalkIn(k, s, c) {
+  await k.goto('/counters/UBND-26743/ticket');
+  await k.page('kiosk');
+  await k.fromTop();
+  await k.press('#take-A');
+  await k.page('kiosk-ticket');
+  const ticket = (await k.text('#ticket-label')).trim();
+  expect(/^A-\d{3}$/.test(ticket), `the kiosk prints a number: ${ticket}`);
+
+  await signIn(s, 'motcua.benthanh', '/counter');
+  await s.page('counter-start');
+  await s.fromTop();
+  await s.type('#call-desk', 'Quầy 2');
+  await s.press('form:has(#call-desk) button[type="submit"]');
+  await s.page('counter-called');
+  expect((await s.text('#called')).includes('Quầy 2'), 'a number is called to the desk');
+  await s.fromTop();
+  await s.press('button[name="outcome"][value="served"]');
+  await s.page('counter-served');
+
+  await s.fromTop();
+  await s.type('#citizen-id', citizen);
+  await s.press('form:has(#citizen-id) button[type="submit"]');
+  await s.page('counter-person');
+  expect((await s.text('#person')).includes('Nguyễn Thị Mai'), 'the officer sees whom they serve');
+
+  await s.fromTop();
+  await s.type('#scan-name', 'Bằng tốt nghiệp (bản chính)');
+  await s.p.setInputFiles('#scan-pages', [
+    { name: 'trang-1.png', mimeType: 'image/png', buffer: SCAN },
+    { name: 'trang-2.png', mimeType: 'image/png', buffer: SCAN },
+  ]);
+  await s.check('#scan-checked');
+  await s.press('form[action="/counter/scan"] button[type="submit"]');
+  await s.page('counter-scanned');
+  expect((await s.text('#counter-notice')).includes('Bằng tốt nghiệp'), 'the scan is kept');
+
+  await s.fromTop();
+  await s.choose('#procedure', '2.000815');
+  await s.press('form:has(#procedure) button[type="submit"]');
+  await s.page('counter-form');
+  await s.fromTop();
+  await s.type('#answer-document_name', 'Bằng tốt nghiệp đại học');
+  await s.type('#answer-pages', '2');
+  const doc = await s.p.$eval('#doc-original', (sel) =>
+    [...sel.options].find((o) => o.textContent.includes('Bằng tốt nghiệp'))?.value ?? '');
+  expect(doc !== '', 'the scan is offered for the application');
+  await s.choose('#doc-original', doc);
+  await s.press('form:has(#doc-original) button[type="submit"]');
+  await s.page('counter-filed');
+  const number = (await s.text('#filed-number')).trim();
+  expect(/^HS[0-9A-Z]{10}$/.test(number), `filed: ${number}`);
+
+  const receipt = await s.p.request.get(`${base}/counter/receipts/${number}`);
+  expect(receipt.status() === 200 && receipt.headers()['content-type'] === 'application/pdf', 'the receipt prints as PDF');
+  expect((await receipt.body()).subarray(0, 5).toString() === '%PDF-', 'a PDF file');
+  await s.fromTop();
+  await s.press('#confirm-signed');
+  await s.page('counter-confirmed');
+  expect((await s.text('#filed')).length > 0 && (await s.text('main')).includes(number), 'confirmed by the signed receipt');
+
+  await k.goto('/counters/UBND-26743/display');
+  await k.page('waiting-room-board');
+  expect((await k.text('main')).includes('Quầy 2'), 'the board shows the desk called');
+
+  await signIn(c, citizen);
+  await c.page('citizen-sees-counter-application');
+  const main = await c.text('main');
+  expect(main.includes(number), 'the resident sees the application filed at the counter');
+  expect(main.includes('Bằng tốt nghiệp (bản chính)'), 'and the digitized paper among her documents');
+}
+
 async function main() {
   const browser = await chromium.launch({ executablePath, args: ['--no-sandbox'] });
   const failures = new Failures();
@@ -368,6 +448,14 @@ async function main() {
       await c.close();
     }
     await run('leader-drills-down', leaderDrillsDown);
+    {
+      const k = await new Session({ browser, base, viewport, artifacts, failures, journey: 'counter-kiosk' }).open();
+      const c = await new Session({ browser, base, viewport, artifacts, failures, journey: 'counter-resident' }).open();
+      await run('counter-takes-in-walk-in', (s) => counterTakesInWalkIn(k, s, c));
+      pages += k.pagesChecked + c.pagesChecked;
+      await k.close();
+      await c.close();
+    }
   }
   await browser.close();
   const report = failures.list.join('\n');

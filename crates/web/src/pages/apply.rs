@@ -25,31 +25,31 @@ use crate::AppState;
 use sohoa_app::applications as uc;
 use sohoa_domain::services::application::LookupCode;
 
-struct FieldRow {
-    key: String,
-    label: String,
+pub(super) struct FieldRow {
+    pub(super) key: String,
+    pub(super) label: String,
     /// `text`, `date`, `number` or `select`.
-    input: &'static str,
-    required: bool,
-    max_len: Option<u32>,
-    min: Option<i64>,
-    max: Option<i64>,
-    options: Vec<String>,
+    pub(super) input: &'static str,
+    pub(super) required: bool,
+    pub(super) max_len: Option<u32>,
+    pub(super) min: Option<i64>,
+    pub(super) max: Option<i64>,
+    pub(super) options: Vec<String>,
     /// From the registry: shown, not editable.
-    locked: bool,
-    value: String,
-    flag: String,
+    pub(super) locked: bool,
+    pub(super) value: String,
+    pub(super) flag: String,
     /// This field's error, in the page's language.
-    error: Option<String>,
+    pub(super) error: Option<String>,
 }
 
-struct DocRow {
-    code: String,
-    label: String,
-    required: bool,
+pub(super) struct DocRow {
+    pub(super) code: String,
+    pub(super) label: String,
+    pub(super) required: bool,
     /// `(document id, name)` from the citizen's store.
-    choices: Vec<(String, String)>,
-    chosen: String,
+    pub(super) choices: Vec<(String, String)>,
+    pub(super) chosen: String,
 }
 
 struct Receipt {
@@ -88,9 +88,9 @@ struct Behalf {
 }
 
 /// What the citizen typed, by form control name.
-type Posted = Vec<(String, String)>;
+pub(super) type Posted = Vec<(String, String)>;
 
-fn posted<'a>(p: &'a Posted, name: &str) -> &'a str {
+pub(super) fn posted<'a>(p: &'a Posted, name: &str) -> &'a str {
     p.iter()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.as_str())
@@ -163,7 +163,7 @@ fn gate(
 }
 
 /// The form's fields: locked ones show the registry's value, the others what was posted.
-fn field_rows(
+pub(super) fn field_rows(
     p: &Procedure,
     prefilled: &[Answer],
     posted_values: Option<&Posted>,
@@ -217,7 +217,7 @@ fn field_rows(
 }
 
 /// The documents the procedure asks for, each with the applicant's documents to choose.
-fn doc_rows(
+pub(super) fn doc_rows(
     p: &Procedure,
     mine: &[Document],
     posted_values: Option<&Posted>,
@@ -348,9 +348,24 @@ pub async fn apply_form(
 /// The application the filled form stands for: the fields typed in, the flags on locked
 /// ones, the documents chosen, and whom it is for.
 fn application_of(tpl: &ApplyTemplate) -> NewApplication {
+    let mut app = typed_application(&tpl.code, &tpl.fields, &tpl.documents);
+    app.on_behalf_of = tpl.behalf.as_ref().map(|b| OnBehalfOf {
+        citizen_id: b.citizen.clone(),
+        code: b.code.clone(),
+    });
+    app
+}
+
+/// The application a filled form of `code` stands for: the fields typed in, the flags on
+/// locked ones, the documents chosen.
+pub(super) fn typed_application(
+    code: &str,
+    fields: &[FieldRow],
+    documents: &[DocRow],
+) -> NewApplication {
     let mut answers = serde_json::Map::new();
     let mut flags = Vec::new();
-    for f in &tpl.fields {
+    for f in fields {
         if f.locked {
             if !f.flag.trim().is_empty() {
                 flags.push(Flag {
@@ -367,8 +382,7 @@ fn application_of(tpl: &ApplyTemplate) -> NewApplication {
             answers.insert(f.key.clone(), value);
         }
     }
-    let documents = tpl
-        .documents
+    let documents = documents
         .iter()
         .filter(|d| !d.chosen.is_empty())
         .map(|d| Attachment {
@@ -377,14 +391,11 @@ fn application_of(tpl: &ApplyTemplate) -> NewApplication {
         })
         .collect();
     NewApplication {
-        procedure_code: tpl.code.clone(),
+        procedure_code: code.to_owned(),
         answers,
         flags,
         submit: true,
-        on_behalf_of: tpl.behalf.as_ref().map(|b| OnBehalfOf {
-            citizen_id: b.citizen.clone(),
-            code: b.code.clone(),
-        }),
+        on_behalf_of: None,
         documents,
         enterprise: None,
     }

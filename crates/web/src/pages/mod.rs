@@ -8,6 +8,7 @@ mod apidocs;
 mod applications;
 mod apply;
 mod charts;
+mod counter;
 mod dashboards;
 mod feedback;
 mod home;
@@ -27,12 +28,50 @@ pub use crate::html::{
     display_date, encode_query, error_page, parse_query, render, PageCtx, Pager, Shell,
 };
 
+fn counter_routes(r: Routes) -> Routes {
+    use sohoa_domain::policy::Action::{CounterIntake, ReadPublic, TakeTicket};
+    use RouteKind::Page;
+    r.add(
+        Page,
+        "/counter",
+        [
+            E::get(CounterIntake, counter::counter),
+            E::post(CounterIntake, counter::counter_post),
+        ],
+    )
+    .add(
+        Page,
+        "/counter/scan",
+        [E::post(CounterIntake, counter::scan)
+            .body_limit(crate::api::counter::MAX_SCAN + 64 * 1024)],
+    )
+    .add(
+        Page,
+        "/counter/receipts/{number}",
+        [E::get(CounterIntake, counter::receipt)],
+    )
+    .add(
+        Page,
+        "/counters/{agency}/ticket",
+        [
+            E::get(ReadPublic, counter::kiosk),
+            E::post(TakeTicket, counter::kiosk_take),
+        ],
+    )
+    .add(
+        Page,
+        "/counters/{agency}/display",
+        [E::get(ReadPublic, counter::display)],
+    )
+}
+
 pub(crate) fn routes(r: Routes) -> Routes {
     use sohoa_domain::policy::Action::{
         Apply, FileReport, ManageOwnConsents, OperateJobs, ProcessApplication, ReadApplication,
         ReadDashboard, ReadEvaluation, ReadOwnData, ReadPublic, SignIn, UseSession,
     };
     use RouteKind::{Asset, Page};
+    let r = counter_routes(r);
     r.add(Page, "/", [E::get(ReadPublic, home::home)])
         .add(Page, "/units", [E::get(ReadPublic, units::list)])
         .add(Page, "/units/{code}", [E::get(ReadPublic, units::detail)])
@@ -125,6 +164,11 @@ pub(crate) fn routes(r: Routes) -> Routes {
             Asset,
             "/static/report.js",
             [E::get(ReadPublic, report_script)],
+        )
+        .add(
+            Asset,
+            "/static/board.js",
+            [E::get(ReadPublic, board_script)],
         )
         .add(
             Page,
@@ -241,6 +285,19 @@ async fn read_into(
 }
 
 const REPORT_JS: &str = include_str!("../../static/report.js");
+
+const BOARD_JS: &str = include_str!("../../static/board.js");
+
+async fn board_script() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        BOARD_JS,
+    )
+        .into_response()
+}
 
 async fn report_script() -> Response {
     (
