@@ -33,6 +33,10 @@ pub struct MonitorRow {
     /// What the row is: `city`, an agency, a commune, a procedure or a month.
     pub key: String,
     pub received: i64,
+    /// Of those received, filed online (not at a counter).
+    pub received_online: i64,
+    /// The share filed online (0-1): the national digital-transformation index's figure.
+    pub online_rate: Option<f64>,
     pub in_progress: Option<i64>,
     /// Waiting past their due day with the clock running.
     pub overdue: Option<i64>,
@@ -110,6 +114,9 @@ pub async fn read(app: &App, who: &Principal, by: By, f: &Filter) -> Result<Moni
             .map(|f| MonitorRow {
                 key: f.key.clone(),
                 received: f.received,
+                received_online: f.received_online,
+                online_rate: ratio(f.received_online, f.received)
+                    .map(|r| (r * 1000.0).round() / 1000.0),
                 in_progress: f.in_progress,
                 overdue: f.overdue,
                 decided: f.decided(),

@@ -196,3 +196,45 @@ pub async fn board(app: &App, agency: &str) -> Result<Board> {
         lines,
     })
 }
+
+/// One counter's line today, for the leaders' dashboard.
+#[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CounterWait {
+    pub agency_code: String,
+    pub tickets: i64,
+    pub waiting: i64,
+    pub served: i64,
+    pub no_show: i64,
+    /// Mean minutes from taking a number to being called, over today's calls.
+    pub average_wait_minutes: Option<i64>,
+    /// The longest wait before a call today, in minutes.
+    pub longest_wait_minutes: Option<i64>,
+}
+
+/// Every counter's line today: how many came, wait, were served or did not come, and how
+/// long they waited. For leaders (numbers only: a ticket names nobody).
+pub async fn waits(app: &App, who: &Principal) -> Result<Vec<CounterWait>> {
+    sohoa_domain::policy::admits(who, Action::ReadDashboard)
+        .map_err(|_| Error::forbidden("forbidden"))?;
+    let tickets = store::of_day_everywhere(&app.db, &today_text()).await?;
+    let mut out: Vec<CounterWait> = Vec::new();
+    for chunk in tickets.chunk_by(|a, b| a.agency == b.agency) {
+        let count = |s: TicketStatus| chunk.iter().filter(|t| t.status == s).count() as i64;
+        let waits: Vec<i64> = chunk
+            .iter()
+            .filter_map(|t| Some((t.called_at?.datetime() - t.taken_at.datetime()).whole_seconds()))
+            .collect();
+        out.push(CounterWait {
+            agency_code: chunk[0].agency.clone(),
+            tickets: chunk.len() as i64,
+            waiting: count(TicketStatus::Waiting),
+            served: count(TicketStatus::Served),
+            no_show: count(TicketStatus::NoShow),
+            average_wait_minutes: (!waits.is_empty())
+                .then(|| waits.iter().sum::<i64>() / waits.len() as i64 / 60),
+            longest_wait_minutes: waits.iter().max().map(|w| w / 60),
+        });
+    }
+    Ok(out)
+}

@@ -203,6 +203,9 @@ impl OpenKey {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Flow {
     pub received: i64,
+    /// Of those received, filed online (every channel but the counter): the national
+    /// digital-transformation index's share.
+    pub received_online: i64,
     pub decided_on_time: i64,
     pub decided_late: i64,
     pub days_sum: i64,
@@ -214,6 +217,7 @@ impl Default for Flow {
     fn default() -> Self {
         Flow {
             received: 0,
+            received_online: 0,
             decided_on_time: 0,
             decided_late: 0,
             days_sum: 0,
@@ -225,6 +229,7 @@ impl Default for Flow {
 impl Flow {
     fn add(&mut self, o: &Flow, sign: i64) {
         self.received += sign * o.received;
+        self.received_online += sign * o.received_online;
         self.decided_on_time += sign * o.decided_on_time;
         self.decided_late += sign * o.decided_late;
         self.days_sum += sign * o.days_sum;
@@ -274,6 +279,7 @@ impl Shape {
                 key(Month::of(day)),
                 Flow {
                     received: 1,
+                    received_online: i64::from(app.channel.is_online()),
                     ..Flow::default()
                 },
             ));
@@ -438,14 +444,20 @@ pub async fn apply(tx: &mut Tx, d: &Deltas) -> Result<()> {
     write(tx, &Counters::of(d, &before)).await
 }
 
-/// Adds `c` to the stored counters.
-async fn write(tx: &mut Tx, c: &Counters) -> Result<()> {
+/// Adds `c`'s flows to the stored ones.
+async fn write_flows(tx: &mut Tx, c: &Counters) -> Result<()> {
     static FLOWS_SQL: LazyLock<(String, String)> = LazyLock::new(|| {
-        let values = ["received", "decided_on_time", "decided_late", "days_sum"]
-            .into_iter()
-            .map(str::to_owned)
-            .chain(HIST_COLUMNS.iter().cloned())
-            .collect::<Vec<_>>();
+        let values = [
+            "received",
+            "received_online",
+            "decided_on_time",
+            "decided_late",
+            "days_sum",
+        ]
+        .into_iter()
+        .map(str::to_owned)
+        .chain(HIST_COLUMNS.iter().cloned())
+        .collect::<Vec<_>>();
         let set = values
             .iter()
             .map(|c| format!("{c} = monitor_flows.{c} + excluded.{c}"))
@@ -466,12 +478,13 @@ async fn write(tx: &mut Tx, c: &Counters) -> Result<()> {
         let (head, tail) = &*FLOWS_SQL;
         let sql = format!(
             "{head}{}{tail}",
-            crate::values_placeholders(tx, chunk.len(), 9 + HISTOGRAM)
+            crate::values_placeholders(tx, chunk.len(), 10 + HISTOGRAM)
         );
         let mut q = sqlx::query(&sql);
         for ((g, month, d), f) in chunk {
             q = bind_dims(q.bind(g.as_str()).bind(month.clone()), d)
                 .bind(f.received)
+                .bind(f.received_online)
                 .bind(f.decided_on_time)
                 .bind(f.decided_late)
                 .bind(f.days_sum);
@@ -481,6 +494,12 @@ async fn write(tx: &mut Tx, c: &Counters) -> Result<()> {
         }
         q.execute(&mut **tx).await?;
     }
+    Ok(())
+}
+
+/// Adds `c` to the stored counters.
+async fn write(tx: &mut Tx, c: &Counters) -> Result<()> {
+    write_flows(tx, c).await?;
     let open: Vec<_> = c.open.iter().collect();
     for chunk in crate::pow2_chunks(&open, CHUNK) {
         let sql = format!(
@@ -599,7 +618,7 @@ pub async fn recount(db: &Db, mut progress: impl FnMut(u64)) -> Result<Deltas> {
     loop {
         let rows = sqlx::query(
             "SELECT number, procedure_code, applicant, agency_code, unit_code, status, created_at, \
-             submitted_at, received_on, due_on, paused_on, decided_at, updated_at FROM applications \
+             submitted_at, received_on, due_on, paused_on, decided_at, updated_at, channel FROM applications \
              WHERE number > $1 ORDER BY number LIMIT $2",
         )
         .bind(after.clone())
@@ -648,7 +667,12 @@ fn skeleton(r: &sqlx::any::AnyRow) -> Result<Application> {
         revision: 0,
         lookup_hash: String::new(),
         assisted_by: None,
-        channel: sohoa_domain::services::channel::Channel::Online,
+        channel: parsed(
+            r,
+            T,
+            "channel",
+            sohoa_domain::services::channel::Channel::parse,
+        )?,
         intake_agency: None,
         fee_paid_at: None,
         enterprise: None,
@@ -660,7 +684,7 @@ pub async fn stored(db: &Db) -> Result<Counters> {
     let mut c = Counters::default();
     let cols = HIST_COLUMNS.join(", ");
     for r in sqlx::query(&format!(
-        "SELECT grain, month, agency_code, unit_code, procedure_code, received, \
+        "SELECT grain, month, agency_code, unit_code, procedure_code, received, received_online, \
          decided_on_time, decided_late, days_sum, {cols} FROM monitor_flows"
     ))
     .fetch_all(db.reader())
@@ -668,6 +692,7 @@ pub async fn stored(db: &Db) -> Result<Counters> {
     {
         let mut f = Flow {
             received: int(&r, "received")?,
+            received_online: int(&r, "received_online")?,
             decided_on_time: int(&r, "decided_on_time")?,
             decided_late: int(&r, "decided_late")?,
             days_sum: int(&r, "days_sum")?,
@@ -794,6 +819,8 @@ pub struct Scope {
 pub struct Figures {
     pub key: String,
     pub received: i64,
+    /// Of those received, filed online.
+    pub received_online: i64,
     pub decided_on_time: i64,
     pub decided_late: i64,
     pub days_sum: i64,
@@ -807,6 +834,11 @@ pub struct Figures {
 impl Figures {
     pub fn decided(&self) -> i64 {
         self.decided_on_time + self.decided_late
+    }
+    /// The share received that was filed online, in percent (none before anything was
+    /// received).
+    pub fn online_share(&self) -> Option<f64> {
+        (self.received > 0).then(|| 100.0 * self.received_online as f64 / self.received as f64)
     }
     pub fn mean_days(&self) -> Option<f64> {
         let n = self.decided();
@@ -901,6 +933,7 @@ async fn read_flows(
         .collect::<String>();
     let sql = format!(
         "SELECT {col} AS k, CAST(COALESCE(SUM(received), 0) AS BIGINT) AS received, \
+         CAST(COALESCE(SUM(received_online), 0) AS BIGINT) AS received_online, \
          CAST(COALESCE(SUM(decided_on_time), 0) AS BIGINT) AS on_time, \
          CAST(COALESCE(SUM(decided_late), 0) AS BIGINT) AS late, \
          CAST(COALESCE(SUM(days_sum), 0) AS BIGINT) AS days{hist} FROM monitor_flows{}{group}",
@@ -909,6 +942,7 @@ async fn read_flows(
     for r in f.bind(sqlx::query(&sql)).fetch_all(&mut *conn).await? {
         let e = entry(rows, text(&r, "k")?);
         e.received = int(&r, "received")?;
+        e.received_online = int(&r, "received_online")?;
         e.decided_on_time = int(&r, "on_time")?;
         e.decided_late = int(&r, "late")?;
         e.days_sum = int(&r, "days")?;

@@ -144,3 +144,14 @@ pub async fn of_day(db: &Db, agency: &str, day: &str) -> Result<Vec<Ticket>> {
     .await?;
     rows.iter().map(from_row).collect()
 }
+
+/// Every counter's tickets of `day`, by counter then in the order taken.
+pub async fn of_day_everywhere(db: &Db, day: &str) -> Result<Vec<Ticket>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM tickets WHERE day = $1 ORDER BY agency, taken_at, id"
+    ))
+    .bind(day)
+    .fetch_all(db.reader())
+    .await?;
+    rows.iter().map(from_row).collect()
+}

@@ -50,21 +50,28 @@ fn dmy(d: time::Date) -> String {
 /// The receipt's PDF. `status_url` is the public status page for this application;
 /// `vietqr`, when a fee is owed and the city takes transfers, the code's text.
 pub fn render(r: &Receipt, status_url: &str, vietqr: Option<&str>) -> Vec<u8> {
-    let a = &r.application;
     let mut c = Cursor {
         page: Page::a4(),
         y: 790.0,
     };
-    c.page.text(
-        LEFT,
-        c.y,
-        9.5,
-        Weight::Bold,
-        &r.intake
-            .clone()
-            .unwrap_or_else(|| r.agency.clone())
-            .to_uppercase(),
-    );
+    heading(&mut c, r);
+    facts(&mut c, r);
+    documents(&mut c, r);
+    codes(&mut c, status_url, vietqr);
+    signatures(&mut c, r);
+    let mut doc = Document::new(&format!("Phiếu tiếp nhận {}", r.application.number));
+    doc.push(c.page);
+    doc.render()
+}
+
+/// The issuing counter and the national motto, then the title.
+fn heading(c: &mut Cursor, r: &Receipt) {
+    let issuer = r
+        .intake
+        .clone()
+        .unwrap_or_else(|| r.agency.clone())
+        .to_uppercase();
+    c.page.text(LEFT, c.y, 9.5, Weight::Bold, &issuer);
     c.page.text(
         330.0,
         c.y,
@@ -99,6 +106,11 @@ pub fn render(r: &Receipt, status_url: &str, vietqr: Option<&str>) -> Vec<u8> {
         "Receipt of application and appointment for the result",
     );
     c.gap(10.0);
+}
+
+/// Number, lookup code, applicant, procedure, agency, days and fee.
+fn facts(c: &mut Cursor, r: &Receipt) {
+    let a = &r.application;
     c.fact("Số hồ sơ / Application no.", a.number.as_str());
     c.fact("Mã tra cứu / Lookup code", &r.lookup_code);
     c.fact(
@@ -125,6 +137,10 @@ pub fn render(r: &Receipt, status_url: &str, vietqr: Option<&str>) -> Vec<u8> {
     };
     c.fact("Phí, lệ phí / Fee", &fee);
     c.gap(6.0);
+}
+
+/// What was handed in, and whether each was checked against its original.
+fn documents(c: &mut Cursor, r: &Receipt) {
     c.line(10.5, Weight::Bold, "Giấy tờ đã nhận / Documents received:");
     if r.documents.is_empty() {
         c.line(10.0, Weight::Regular, "— (không có / none)");
@@ -138,53 +154,57 @@ pub fn render(r: &Receipt, status_url: &str, vietqr: Option<&str>) -> Vec<u8> {
         c.line(10.0, Weight::Regular, &format!("{}. {name}{mark}", i + 1));
     }
     c.gap(8.0);
-    let codes_top = c.y;
-    c.page.qr(LEFT, codes_top - 110.0, 110.0, status_url);
+}
+
+/// The QR code to the status page, and the VietQR code to pay the fee.
+fn codes(c: &mut Cursor, status_url: &str, vietqr: Option<&str>) {
+    let top = c.y;
+    c.page.qr(LEFT, top - 110.0, 110.0, status_url);
     c.page.text(
         LEFT,
-        codes_top - 124.0,
+        top - 124.0,
         8.5,
         Weight::Regular,
         "Tra cứu tình trạng / Check the status",
     );
     if let Some(payload) = vietqr {
-        c.page.qr(LEFT + 190.0, codes_top - 110.0, 110.0, payload);
+        c.page.qr(LEFT + 190.0, top - 110.0, 110.0, payload);
         c.page.text(
             LEFT + 190.0,
-            codes_top - 124.0,
+            top - 124.0,
             8.5,
             Weight::Regular,
             "Quét để nộp phí (VietQR) / Scan to pay",
         );
     }
-    c.y = codes_top - 150.0;
-    c.line(9.0, Weight::Regular, &format!("Tra cứu: {status_url} — nhập số hồ sơ và mã tra cứu ở trên. / Enter the number and lookup code above."));
-    c.gap(14.0);
-    let sign_y = c.y;
-    c.page.text(
-        LEFT,
-        sign_y,
-        10.0,
-        Weight::Bold,
-        "NGƯỜI NỘP HỒ SƠ / APPLICANT",
+    c.y = top - 150.0;
+    c.line(
+        9.0,
+        Weight::Regular,
+        &format!("Tra cứu: {status_url} — nhập số hồ sơ và mã tra cứu ở trên. / Enter the number and lookup code above."),
     );
+    c.gap(14.0);
+}
+
+/// Where both sides sign.
+fn signatures(c: &mut Cursor, r: &Receipt) {
+    let y = c.y;
+    c.page
+        .text(LEFT, y, 10.0, Weight::Bold, "NGƯỜI NỘP HỒ SƠ / APPLICANT");
     c.page.text(
         330.0,
-        sign_y,
+        y,
         10.0,
         Weight::Bold,
         "NGƯỜI TIẾP NHẬN / RECEIVED BY",
     );
     c.page.text(
         LEFT,
-        sign_y - 13.0,
+        y - 13.0,
         8.5,
         Weight::Regular,
         "(ký, ghi rõ họ tên / sign and write your name)",
     );
     c.page
-        .text(330.0, sign_y - 13.0, 8.5, Weight::Regular, &r.officer);
-    let mut doc = Document::new(&format!("Phiếu tiếp nhận {}", a.number));
-    doc.push(c.page);
-    doc.render()
+        .text(330.0, y - 13.0, 8.5, Weight::Regular, &r.officer);
 }

@@ -442,6 +442,21 @@ async fn paper_is_scanned_once_and_reused_and_results_join_the_same_store() {
     assert_eq!(res.status().as_u16(), 201);
     let lease: Value = res.json().await.unwrap();
     assert!(lease["checked_by"].is_null(), "{lease}");
+    // Over the size limit: refused whole, nothing kept.
+    let mut big = b"%PDF-1.4 ".to_vec();
+    big.resize(20 * 1024 * 1024 + 1, b'x');
+    let res = app
+        .client
+        .post(app.url(&format!(
+            "/api/v1/counter/documents?citizen_id={TAI}&name=Big"
+        )))
+        .bearer_auth(center)
+        .header("content-type", "application/pdf")
+        .body(big)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 413);
 
     // Filed at the counter with the scan attached, confirmed by the signed receipt, paid at
     // the counter, decided and issued: the result joins Hùng's store.
@@ -474,6 +489,28 @@ async fn paper_is_scanned_once_and_reused_and_results_join_the_same_store() {
         let (s, b) = move_to(&app, officer, &number, json!({ "to": to })).await;
         assert_eq!(s, 200, "{to}: {b}");
     }
+    // The leaders' monitoring counts it as received, and not as filed online.
+    let (s, m) = app
+        .as_(city.token("leader"))
+        .get("/api/v1/monitoring?by=procedure")
+        .await;
+    assert_eq!(s, 200, "{m}");
+    let row = m["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["key"] == "T-CUTRU")
+        .cloned();
+    let row = row.unwrap_or_else(|| panic!("no T-CUTRU row: {m}"));
+    assert_eq!(
+        (
+            row["received"].as_i64(),
+            row["received_online"].as_i64(),
+            row["online_rate"].as_f64()
+        ),
+        (Some(1), Some(0), Some(0.0)),
+        "{row}"
+    );
     // Hùng, with an account, finds both in his store, and reuses the result online.
     let (s, b) = app
         .post_json(
@@ -692,6 +729,32 @@ async fn the_waiting_line_calls_in_order_and_the_receipt_prints_in_vietnamese() 
         !board.to_string().contains("motcua"),
         "the board names no officer: {board}"
     );
+    // The leaders see every counter's line today.
+    let (s, waits) = app
+        .as_(city.token("leader"))
+        .get("/api/v1/monitoring/counters")
+        .await;
+    assert_eq!(s, 200, "{waits}");
+    let w = waits
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["agency_code"] == "UBND-26743")
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        (
+            w["tickets"].as_i64(),
+            w["waiting"].as_i64(),
+            w["served"].as_i64(),
+            w["no_show"].as_i64(),
+            w["average_wait_minutes"].as_i64()
+        ),
+        (Some(15), Some(12), Some(1), Some(1), Some(0)),
+        "{w}"
+    );
+    let (s, _) = app.as_(ward).get("/api/v1/monitoring/counters").await;
+    assert_eq!(s, 403);
 
     // The receipt of a counter filing, in Vietnamese, read back from the PDF.
     let mut pdf = b"%PDF-1.4 ".to_vec();

@@ -190,6 +190,8 @@ async fn agrees_with_recount(
             let r = got[key];
             let ctx = format!("{by} {key}: {r}");
             assert_eq!(r["received"].as_i64(), Some(e.received), "{ctx}");
+            // Every application of this workload was filed online.
+            assert_eq!(r["received_online"].as_i64(), Some(e.received), "{ctx}");
             assert_eq!(r["decided_on_time"].as_i64(), Some(e.on_time), "{ctx}");
             assert_eq!(r["decided_late"].as_i64(), Some(e.late), "{ctx}");
             assert_eq!(r["decided"].as_i64(), Some(e.on_time + e.late), "{ctx}");
@@ -427,7 +429,8 @@ async fn monitoring_matches_a_recount_after_a_random_workload() {
     let csv = res.text().await.unwrap();
     let lines: Vec<&str> = csv.lines().collect();
     assert!(
-        lines[0].starts_with("\u{feff}key,received,in_progress,overdue"),
+        lines[0]
+            .starts_with("\u{feff}key,received,received_online,online_rate,in_progress,overdue"),
         "{csv}"
     );
     assert_eq!(lines.len(), 3, "{csv}");

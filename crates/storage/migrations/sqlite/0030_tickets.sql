@@ -23,3 +23,5 @@ CREATE TABLE tickets (
     UNIQUE (agency, day, grp, number)
 );
 CREATE INDEX tickets_waiting ON tickets (agency, day, status, taken_at);
+-- The leaders' dashboard reads a day's tickets of every counter.
+CREATE INDEX tickets_by_day ON tickets (day);

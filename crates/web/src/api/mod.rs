@@ -121,6 +121,7 @@ use crate::{Endpoint as E, RouteKind, Routes};
         tickets::call,
         tickets::served,
         tickets::no_show,
+        tickets::waits,
         results::get_result,
         results::ca_pem,
         results::verify,
@@ -235,9 +236,7 @@ pub async fn openapi_json() -> impl IntoResponse {
 pub(crate) fn routes(r: Routes) -> Routes {
     use Action::*;
     use RouteKind::Api;
-    let r = ticket_routes(rails_routes(counter_routes(jobs_routes(feedback_routes(
-        r,
-    )))));
+    let r = counter_capability(jobs_routes(feedback_routes(r)));
     r.add(Api, "/healthz", [E::get(ReadPublic, health::healthz)])
         .add(Api, "/readyz", [E::get(ReadPublic, health::readyz)])
         .add(Api, "/metrics", [E::get(ReadPublic, health::metrics)])
@@ -581,6 +580,11 @@ fn rails_routes(r: Routes) -> Routes {
     )
 }
 
+/// The one-stop counter's routes: intake, payment rails, waiting lines.
+fn counter_capability(r: Routes) -> Routes {
+    ticket_routes(rails_routes(counter_routes(r)))
+}
+
 fn ticket_routes(r: Routes) -> Routes {
     use Action::{CounterIntake, ReadPublic, TakeTicket};
     use RouteKind::Api;
@@ -608,6 +612,11 @@ fn ticket_routes(r: Routes) -> Routes {
         Api,
         "/api/v1/counter/tickets/{id}/no-show",
         [E::post(CounterIntake, tickets::no_show)],
+    )
+    .add(
+        Api,
+        "/api/v1/monitoring/counters",
+        [E::get(Action::ReadDashboard, tickets::waits)],
     )
 }
 

@@ -94,6 +94,8 @@ pub(crate) fn csv(m: &Monitoring) -> String {
     let mut out = crate::csv::Writer::new(&[
         "key",
         "received",
+        "received_online",
+        "online_rate",
         "in_progress",
         "overdue",
         "decided",
@@ -112,6 +114,8 @@ pub(crate) fn csv(m: &Monitoring) -> String {
         out.row(&[
             r.key.clone(),
             r.received.to_string(),
+            r.received_online.to_string(),
+            optf(r.online_rate),
             opt(r.in_progress),
             opt(r.overdue),
             r.decided.to_string(),

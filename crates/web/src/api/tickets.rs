@@ -198,3 +198,17 @@ pub async fn no_show(
     let who = Acting::new(&caller.0, addr.as_deref());
     Ok(Json(uc::finish(&state, who, &id, false).await?.into()))
 }
+
+/// Every one-stop counter's line today: tickets, waiting, served, not come, and the mean and
+/// longest waits before a call (leaders).
+#[utoipa::path(get, path = "/api/v1/monitoring/counters", tag = "dashboards", security(("bearer" = [])),
+    responses(
+        (status = 200, body = Vec<sohoa_app::tickets::CounterWait>),
+        (status = 401, body = crate::error::ErrorBody),
+        (status = 403, body = crate::error::ErrorBody)))]
+pub async fn waits(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<Vec<sohoa_app::tickets::CounterWait>>> {
+    Ok(Json(uc::waits(&state, &caller.0).await?))
+}

@@ -40,6 +40,9 @@ fn cells(r: &MonitorRow) -> Vec<String> {
     let optf = |v: Option<f64>| v.map(num).unwrap_or_default();
     vec![
         num(r.received as f64),
+        r.online_rate
+            .map(|x| format!("{}%", num(x * 100.0)))
+            .unwrap_or_default(),
         opt(r.in_progress),
         opt(r.overdue),
         num(r.decided_on_time as f64),
@@ -75,6 +78,8 @@ struct DashTemplate {
     overdue_href: String,
     tasks: Vec<crate::api::tasks::TaskView>,
     scores: Vec<Vec<String>>,
+    /// The counters' lines today.
+    counters: Vec<Vec<String>>,
 }
 
 fn query(pairs: &[(&str, &str)]) -> String {
@@ -92,6 +97,7 @@ fn query(pairs: &[(&str, &str)]) -> String {
 fn column_names(t: &Tr) -> Vec<String> {
     [
         "received",
+        "online-rate",
         "in-progress",
         "overdue",
         "on-time",
@@ -185,6 +191,7 @@ pub async fn dashboard(
     } else {
         (Vec::new(), Vec::new())
     };
+    let counters = counter_rows(&state, &caller, &ctx, unit.is_empty()).await?;
     let csv_href = csv_href(by, &unit, &table);
     let overdue_href = format!("/queue?{}", query(&[("overdue", "true"), ("unit", &unit)]));
     Ok(render(&DashTemplate {
@@ -213,8 +220,43 @@ pub async fn dashboard(
         overdue_href,
         tasks,
         scores,
+        counters,
         t,
     }))
+}
+
+/// The city's one-stop counters today: tickets, waiting, served, not come, mean and
+/// longest waits; none on a commune's page.
+async fn counter_rows(
+    state: &AppState,
+    caller: &Caller,
+    ctx: &PageCtx,
+    city: bool,
+) -> PageResult<Vec<Vec<String>>> {
+    if !city {
+        return Ok(Vec::new());
+    }
+    let names = super::labels::agency_names(state, ctx.lang)
+        .await
+        .page(ctx.lang)?;
+    let waits = sohoa_app::tickets::waits(state, &caller.0)
+        .await
+        .page(ctx.lang)?;
+    let minutes = |m: Option<i64>| m.map(|m| m.to_string()).unwrap_or_else(|| "—".into());
+    Ok(waits
+        .into_iter()
+        .map(|w| {
+            vec![
+                names.get(&w.agency_code).cloned().unwrap_or(w.agency_code),
+                w.tickets.to_string(),
+                w.waiting.to_string(),
+                w.served.to_string(),
+                w.no_show.to_string(),
+                minutes(w.average_wait_minutes),
+                minutes(w.longest_wait_minutes),
+            ]
+        })
+        .collect())
 }
 
 /// The city's chart: the communes with most overdue applications; or one commune's

@@ -63,6 +63,11 @@ fn counter_routes(r: Routes) -> Routes {
         "/counters/{agency}/display",
         [E::get(ReadPublic, counter::display)],
     )
+    .add(
+        RouteKind::Asset,
+        "/static/board.js",
+        [E::get(ReadPublic, board_script)],
+    )
 }
 
 pub(crate) fn routes(r: Routes) -> Routes {
@@ -164,11 +169,6 @@ pub(crate) fn routes(r: Routes) -> Routes {
             Asset,
             "/static/report.js",
             [E::get(ReadPublic, report_script)],
-        )
-        .add(
-            Asset,
-            "/static/board.js",
-            [E::get(ReadPublic, board_script)],
         )
         .add(
             Page,
