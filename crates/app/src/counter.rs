@@ -371,6 +371,30 @@ pub async fn hand_over(
     Ok(h)
 }
 
+/// Why a scan cannot be kept, as a code whose messages name the file in both languages.
+fn scan_error(e: sohoa_pdf::scan::ScanError) -> Error {
+    use sohoa_pdf::scan::ScanError as S;
+    let detail = e.to_string();
+    let err = match e {
+        S::Empty => Error::unprocessable("scan_empty"),
+        S::TooManyPages => {
+            Error::unprocessable("scan_too_many_pages").arg("max", sohoa_pdf::scan::MAX_PAGES)
+        }
+        S::PdfAmongPages => Error::unprocessable("scan_pdf_among_pages"),
+        S::NotDeclaredType { index, kind } => Error::unprocessable("scan_type_mismatch")
+            .arg("index", index)
+            .arg("kind", kind),
+        S::Image {
+            index,
+            error: sohoa_pdf::ImageError::TooLarge(mp),
+        } => Error::unprocessable("scan_too_large")
+            .arg("index", index)
+            .arg("megapixels", mp),
+        S::Image { index, .. } => Error::unprocessable("invalid_scan").arg("index", index),
+    };
+    err.field("pages").detail(detail)
+}
+
 /// Paper the person brought, scanned at the counter.
 #[derive(Debug, Clone)]
 pub struct Scan {
@@ -419,12 +443,7 @@ pub async fn scan(app: &App, who: Acting<'_>, s: Scan) -> Result<sohoa_storage::
         sohoa_pdf::scan::combine(&parts, &title)
     })
     .await?
-    .map_err(|e| {
-        Error::unprocessable("invalid_scan")
-            .field("pages")
-            .arg("detail", e.to_string())
-            .detail(e.to_string())
-    })?;
+    .map_err(scan_error)?;
     let now = Timestamp::now();
     let origin = sohoa_storage::files::Origin::CounterScan {
         scanned_by: who.actor(),

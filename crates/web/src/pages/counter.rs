@@ -42,6 +42,8 @@ pub(super) struct FiledRow {
     status: String,
     code_sent_to: Option<String>,
     confirmed: bool,
+    /// The VietQR code (SVG we drew) for the fee owed, when the city takes transfers.
+    vietqr: Option<String>,
 }
 
 pub(super) struct CalledRow {
@@ -191,6 +193,7 @@ pub async fn counter_post(
         "form" => form(&state, who, &p, &mut tpl, ctx.lang).await,
         "file" => file(&state, who, &p, &mut tpl, ctx.lang).await,
         "confirm" => confirm(&state, who, &p, &mut tpl).await,
+        "handover" => handover(&state, who, &p, &mut tpl).await,
         _ => Err(AppError::bad_request("invalid_body")),
     };
     match outcome {
@@ -317,11 +320,17 @@ async fn file(
     let cmd = command(body, tpl.idempotency_key.clone(), digest)?;
     let filed = uc::file(state, who, posted(p, "citizen_id").trim(), cmd).await?;
     let a = &filed.filed.detail.application;
+    let vietqr = a
+        .fee_payable
+        .filter(|f| f.dong() > 0)
+        .and_then(|f| crate::api::rails::vietqr_view(state, a.number.as_str(), f).ok())
+        .map(|v| v.svg);
     tpl.filed = Some(FiledRow {
         number: a.number.to_string(),
         status: super::applications::status_name(tpl.t, a.status),
         code_sent_to: filed.code_sent_to.clone(),
         confirmed: false,
+        vietqr,
     });
     tpl.fields.clear();
     tpl.documents.clear();
@@ -345,6 +354,7 @@ async fn confirm(
         status: String::new(),
         code_sent_to: Some(posted(p, "code_sent_to").to_owned()).filter(|c| !c.is_empty()),
         confirmed: false,
+        vietqr: None,
     });
     let d = uc::confirm(state, who, number, how).await?;
     tpl.filed = Some(FiledRow {
@@ -352,7 +362,30 @@ async fn confirm(
         status: super::applications::status_name(tpl.t, d.application.status),
         code_sent_to: None,
         confirmed: true,
+        vietqr: None,
     });
+    Ok(())
+}
+
+/// A paper result handed over at this counter: to whom, which ID was checked.
+async fn handover(
+    state: &AppState,
+    who: Acting<'_>,
+    p: &Posted,
+    tpl: &mut CounterTemplate,
+) -> Result<(), AppError> {
+    let cmd = uc::HandoverCmd {
+        recipient_name: posted(p, "recipient_name").to_owned(),
+        id_document: posted(p, "id_document").to_owned(),
+    };
+    let h = uc::hand_over(state, who, posted(p, "number").trim(), &cmd).await?;
+    tpl.notice = Some(tpl.t.with2(
+        "counter-handed-over",
+        "number",
+        h.number,
+        "recipient",
+        h.recipient,
+    ));
     Ok(())
 }
 
