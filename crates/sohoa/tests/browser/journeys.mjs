@@ -380,6 +380,10 @@ async function counterTakesInWalkIn(k, s, c) {
   expect((await s.text('#counter-notice')).includes('Bằng tốt nghiệp'), 'the scan is kept');
 
   await s.fromTop();
+  await s.type('#procedure-q', 'chung thuc');
+  await s.press('form[role="search"] button[type="submit"]');
+  await s.page('counter-procedure-search');
+  await s.fromTop();
   await s.choose('#procedure', '2.000815');
   await s.press('form:has(#procedure) button[type="submit"]');
   await s.page('counter-form');

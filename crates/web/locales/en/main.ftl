@@ -718,3 +718,5 @@ counter-recipient-name = Recipient's name
 counter-recipient-id = Identity document checked (kind and number)
 counter-handover-submit = Record the handover
 counter-handed-over = Handover of application { $number }'s result to { $recipient } recorded.
+counter-procedure-search = Find a procedure (diacritics optional)
+counter-procedure-search-submit = Find

@@ -718,3 +718,5 @@ counter-recipient-name = Họ tên người nhận
 counter-recipient-id = Giấy tờ tùy thân đã kiểm tra (loại và số)
 counter-handover-submit = Ghi nhận đã trao kết quả
 counter-handed-over = Đã ghi nhận trao kết quả hồ sơ { $number } cho { $recipient }.
+counter-procedure-search = Tìm thủ tục (gõ không dấu cũng được)
+counter-procedure-search-submit = Tìm

@@ -66,6 +66,8 @@ pub(super) struct CounterTemplate {
     person: Option<PersonRow>,
     /// `(code, name)` of the procedures one may file.
     procedures: Vec<(String, String)>,
+    /// What the procedures were searched for.
+    q: String,
     /// The form of the procedure chosen.
     code: String,
     name: String,
@@ -103,6 +105,7 @@ fn empty(ctx: &PageCtx, caller: &Caller, csrf: String) -> CounterTemplate {
             .collect(),
         person: None,
         procedures: Vec::new(),
+        q: String::new(),
         code: String::new(),
         name: String::new(),
         idempotency_key: String::new(),
@@ -119,17 +122,22 @@ pub async fn counter(ctx: PageCtx, caller: Caller, headers: HeaderMap) -> PageRe
     Ok(super::account::with_cookie(render(&tpl), cookie))
 }
 
-/// The person identified by `citizen`, with their documents, and the procedures offered.
+/// The person identified by `citizen`, with their documents, and the procedures offered:
+/// those matching `q` (diacritics aside), at most a page of 200.
 async fn person(
     state: &AppState,
     who: Acting<'_>,
     citizen: &str,
     en: bool,
+    q: Option<&str>,
 ) -> Result<(PersonRow, Vec<(String, String)>), AppError> {
     let p = uc::identify(state, who, citizen).await?;
     let c = p.citizen;
     let docs = sohoa_app::counter::documents_of(state, who, c.citizen_id.as_str()).await?;
-    let procedures = sohoa_app::catalog::list(state, None, None, None, Default::default())
+    let page = sohoa_domain::paging::PageRequest::parse(Some(1), Some(200))
+        .map_err(|_| AppError::internal("a page of 200"))?;
+    let q = q.map(str::trim).filter(|q| !q.is_empty());
+    let procedures = sohoa_app::catalog::list(state, q, None, None, page)
         .await?
         .items
         .into_iter()
@@ -254,10 +262,18 @@ async fn identify(
     tpl: &mut CounterTemplate,
     lang: Lang,
 ) -> Result<(), AppError> {
-    let (person, procedures) =
-        person(state, who, posted(p, "citizen_id").trim(), lang == Lang::En).await?;
+    let q = Some(posted(p, "q"));
+    let (person, procedures) = person(
+        state,
+        who,
+        posted(p, "citizen_id").trim(),
+        lang == Lang::En,
+        q,
+    )
+    .await?;
     tpl.person = Some(person);
     tpl.procedures = procedures;
+    tpl.q = posted(p, "q").to_owned();
     Ok(())
 }
 
@@ -271,7 +287,7 @@ async fn form(
 ) -> Result<(), AppError> {
     let citizen = posted(p, "citizen_id").trim();
     let en = lang == Lang::En;
-    let (person, procedures) = person(state, who, citizen, en).await?;
+    let (person, procedures) = person(state, who, citizen, en, None).await?;
     tpl.person = Some(person);
     tpl.procedures = procedures;
     let code = ProcedureCode::parse(posted(p, "procedure"))
@@ -456,7 +472,9 @@ pub async fn scan(
         Err(e) if e.status.is_client_error() => tpl.error = Some(e.message(ctx.lang)),
         Err(e) => return Err(e).page(ctx.lang),
     }
-    if let Ok((person, procedures)) = person(&state, who, &citizen, ctx.lang == Lang::En).await {
+    if let Ok((person, procedures)) =
+        person(&state, who, &citizen, ctx.lang == Lang::En, None).await
+    {
         tpl.person = Some(person);
         tpl.procedures = procedures;
     }
