@@ -401,6 +401,15 @@ pub(super) fn typed_application(
     }
 }
 
+/// A refusal's message, also shown beside the field it names (if the form has it).
+pub(super) fn field_error(fields: &mut [FieldRow], e: &AppError, lang: Lang) -> String {
+    let message = e.message(lang);
+    if let Some(f) = fields.iter_mut().find(|f| Some(&f.key) == e.field.as_ref()) {
+        f.error = Some(message.clone());
+    }
+    message
+}
+
 /// What the applicant is told once it is filed: the number, the code to look it up, the
 /// status and the fee (or its waiver).
 fn receipt(t: Tr, view: ApplicationView) -> Receipt {
@@ -457,15 +466,7 @@ pub async fn apply_submit(
     match crate::api::applications::file(&state, &caller, addr, key, body).await {
         Ok((view, _)) => tpl.receipt = Some(receipt(ctx.t(), view)),
         Err(e) if e.status.is_client_error() => {
-            let message = e.message(ctx.lang);
-            if let Some(f) = tpl
-                .fields
-                .iter_mut()
-                .find(|f| Some(&f.key) == e.field.as_ref())
-            {
-                f.error = Some(message.clone());
-            }
-            tpl.error = Some(message);
+            tpl.error = Some(field_error(&mut tpl.fields, &e, ctx.lang));
         }
         Err(e) => return Err(e).page(ctx.lang),
     }

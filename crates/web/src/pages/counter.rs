@@ -14,7 +14,9 @@ use sohoa_domain::policy::Principal;
 use sohoa_domain::services::application::{fill, Completeness};
 use sohoa_domain::services::procedure::ProcedureCode;
 
-use super::apply::{doc_rows, field_rows, posted, typed_application, DocRow, FieldRow, Posted};
+use super::apply::{
+    doc_rows, field_error, field_rows, posted, typed_application, DocRow, FieldRow, Posted,
+};
 use super::{render, PageCtx, Shell};
 use crate::api::applications::command;
 use crate::auth::{self, Caller};
@@ -207,15 +209,7 @@ pub async fn counter_post(
     match outcome {
         Ok(()) => {}
         Err(e) if e.status.is_client_error() => {
-            let message = e.message(ctx.lang);
-            if let Some(f) = tpl
-                .fields
-                .iter_mut()
-                .find(|f| Some(&f.key) == e.field.as_ref())
-            {
-                f.error = Some(message.clone());
-            }
-            tpl.error = Some(message);
+            tpl.error = Some(field_error(&mut tpl.fields, &e, ctx.lang));
         }
         Err(e) => return Err(e).page(ctx.lang),
     }
