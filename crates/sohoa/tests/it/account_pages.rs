@@ -717,3 +717,51 @@ async fn a_helper_seeing_a_residents_registry_fields_on_the_form_is_in_their_acc
     assert_eq!(reads[0]["fields"], serde_json::json!(["declarant"]));
     assert_eq!(reads[0]["purpose"], "assisted application");
 }
+
+/// The counter page's forms reach their use cases: the procedure search narrows what is
+/// offered (diacritics aside), a handover of an unknown application says so beside the
+/// form, and only counter officers get the page.
+#[tokio::test]
+async fn the_counter_page_searches_procedures_and_refuses_unknown_handovers() {
+    let app = spawn_app().await;
+    populate(&app).await;
+    crate::applications::catalog(&app).await;
+    let mut officer = Browser::new(&app);
+    officer.sign_in("canbo.benthanh").await;
+    let (s, _, _) = officer.get("/counter").await;
+    assert_eq!(s, 403);
+    let mut desk = Browser::new(&app);
+    desk.sign_in("motcua.benthanh").await;
+    let (s, html, _) = desk.get("/counter").await;
+    assert_eq!(s, 200, "{html}");
+    let csrf = hidden(&html, "csrf");
+    let (s, html, _) = desk
+        .post(
+            "/counter",
+            &[
+                ("csrf", &csrf),
+                ("stage", "identify"),
+                ("citizen_id", MAI),
+                ("q", "khai sinh"),
+            ],
+        )
+        .await;
+    assert_eq!(s, 200);
+    assert!(html.contains("Nguyễn Thị Mai"), "{html}");
+    assert!(html.contains("value=\"T-KHAISINH\""), "{html}");
+    assert!(!html.contains("value=\"T-CUTRU\""), "{html}");
+    let (s, html, _) = desk
+        .post(
+            "/counter",
+            &[
+                ("csrf", &csrf),
+                ("stage", "handover"),
+                ("number", "HS0000000000"),
+                ("recipient_name", "Nguyễn Thị Mai"),
+                ("id_document", "CCCD"),
+            ],
+        )
+        .await;
+    assert_eq!(s, 200);
+    assert!(html.contains("id=\"counter-error\""), "{html}");
+}
