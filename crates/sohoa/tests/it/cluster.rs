@@ -228,20 +228,27 @@ fn sizes(per_server: &[HashSet<String>]) -> Vec<usize> {
 /// neither finish them nor take more before it is killed.
 async fn freeze_holding_jobs(db: &Db, server: &ServerProcess) -> Vec<Job> {
     let marker = format!(":{}:", server.pid());
-    for _ in 0..400 {
-        server.signal("-STOP");
-        let held: Vec<Job> = store::list(db, Some(JobState::Running), None, None, 100)
-            .await
-            .unwrap()
-            .into_iter()
+    let held_by = |jobs: Vec<Job>| -> Vec<Job> {
+        jobs.into_iter()
             .filter(|j| {
                 j.lease_owner
                     .as_deref()
                     .is_some_and(|o| o.contains(&marker))
             })
-            .collect();
-        if !held.is_empty() {
-            return held;
+            .collect()
+    };
+    for _ in 0..400 {
+        server.signal("-STOP");
+        let running = || store::list(db, Some(JobState::Running), None, None, 100);
+        if !held_by(running().await.unwrap()).is_empty() {
+            // A statement the server sent just before it stopped (a job's completion) still
+            // commits in the database: read again once such stragglers have landed, so that
+            // "held" means held when the server is killed.
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            let held = held_by(running().await.unwrap());
+            if !held.is_empty() {
+                return held;
+            }
         }
         server.signal("-CONT");
         tokio::time::sleep(Duration::from_millis(20)).await;
