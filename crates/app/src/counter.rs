@@ -56,17 +56,8 @@ pub struct Person {
 pub async fn identify(app: &App, who: Acting<'_>, citizen: &str) -> Result<Person> {
     counter_of(who.principal)?;
     let id = citizen_id(citizen)?;
-    let found = citizens::get(&app.db, &id).await?;
-    let unit = found
-        .as_ref()
-        .map(|f| f.citizen.permanent_address.unit_code.clone());
-    let target = Target {
-        unit: unit.as_ref(),
-        citizen: Some(&id),
-        ..Target::default()
-    };
-    let allowed =
-        found.is_some() && crate::authorize(who.principal, Action::CounterIntake, &target).is_ok();
+    let found = in_area(app, who, &id).await?;
+    let allowed = found.is_some();
     let record = AuditRecord::new(who.actor(), "citizen.read_counter", "citizen", id.as_str())
         .purpose(PURPOSE)
         .fields([
@@ -75,6 +66,7 @@ pub async fn identify(app: &App, who: Acting<'_>, citizen: &str) -> Result<Perso
             "sex",
             "permanent_address",
             "contact",
+            "documents",
         ])
         .outcome(if allowed {
             Outcome::Success
@@ -89,8 +81,28 @@ pub async fn identify(app: &App, who: Acting<'_>, citizen: &str) -> Result<Perso
             contact: masked_contact(&f.citizen),
             citizen: f.citizen,
         }),
-        _ => Err(Error::not_found("citizen_not_found").field("citizen_id")),
+        _ => Err(not_in_area()),
     }
+}
+
+/// The person's registry record if this counter serves them: the registry holds them and,
+/// at a ward's counter, they live in the ward.
+async fn in_area(app: &App, who: Acting<'_>, id: &CitizenId) -> Result<Option<citizens::Stored>> {
+    let Some(found) = citizens::get(&app.db, id).await? else {
+        return Ok(None);
+    };
+    let target = Target {
+        unit: Some(&found.citizen.permanent_address.unit_code),
+        citizen: Some(id),
+        ..Target::default()
+    };
+    let allowed = crate::authorize(who.principal, Action::CounterIntake, &target).is_ok();
+    Ok(allowed.then_some(found))
+}
+
+/// Someone this counter does not serve looks like someone the registry does not hold.
+fn not_in_area() -> Error {
+    Error::not_found("citizen_not_found").field("citizen_id")
 }
 
 /// The registered contact a code goes to, masked for the officer's screen: the phone
@@ -415,17 +427,8 @@ pub struct Scan {
 pub async fn scan(app: &App, who: Acting<'_>, s: Scan) -> Result<sohoa_storage::files::Document> {
     counter_of(who.principal)?;
     let id = citizen_id(&s.citizen)?;
-    let found = citizens::get(&app.db, &id).await?;
-    let unit = found
-        .as_ref()
-        .map(|f| f.citizen.permanent_address.unit_code.clone());
-    let target = Target {
-        unit: unit.as_ref(),
-        citizen: Some(&id),
-        ..Target::default()
-    };
-    if found.is_none() || crate::authorize(who.principal, Action::CounterIntake, &target).is_err() {
-        return Err(Error::not_found("citizen_not_found").field("citizen_id"));
+    if in_area(app, who, &id).await?.is_none() {
+        return Err(not_in_area());
     }
     let name = clean_text(&s.name)
         .filter(|n| n.chars().count() <= 200)
@@ -616,16 +619,8 @@ pub async fn documents_of(
 ) -> Result<Vec<sohoa_storage::files::Document>> {
     counter_of(who.principal)?;
     let id = citizen_id(citizen)?;
-    let unit = citizens::get(&app.db, &id)
-        .await?
-        .map(|f| f.citizen.permanent_address.unit_code);
-    let target = Target {
-        unit: unit.as_ref(),
-        citizen: Some(&id),
-        ..Target::default()
-    };
-    if unit.is_none() || crate::authorize(who.principal, Action::CounterIntake, &target).is_err() {
-        return Err(Error::not_found("citizen_not_found").field("citizen_id"));
+    if in_area(app, who, &id).await?.is_none() {
+        return Err(not_in_area());
     }
     Ok(sohoa_storage::files::list(&app.db, id.as_str(), 200).await?)
 }
