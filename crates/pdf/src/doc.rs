@@ -176,7 +176,18 @@ impl Document {
 
     /// The PDF file.
     pub fn render(&self) -> Vec<u8> {
+        self.build(None)
+    }
+
+    /// The PDF file with an empty signature field (invisible, on the first page) whose
+    /// `/Contents` waits for a CMS: see [`crate::Signable`].
+    pub fn render_signable(&self, field: &crate::SignatureField) -> crate::Signable {
+        crate::sign::prepare(self.build(Some(field)))
+    }
+
+    fn build(&self, field: Option<&crate::SignatureField>) -> Vec<u8> {
         let mut w = crate::writer::Writer::new();
+        let widget = field.map(|_| w.reserve());
         let catalog = w.reserve();
         let pages_id = w.reserve();
         let mut used: BTreeMap<Weight, BTreeMap<u16, char>> = BTreeMap::new();
@@ -198,6 +209,7 @@ impl Document {
         }
         font_dict.push_str(" >>");
         let mut kids = Vec::new();
+        let mut first_page = None;
         for p in &self.pages {
             let mut xobjects = String::from("<<");
             for (i, img) in p.images.iter().enumerate() {
@@ -206,11 +218,16 @@ impl Document {
             }
             xobjects.push_str(" >>");
             let content = w.add_stream("", p.ops.as_bytes(), true);
+            let annots = match (widget, first_page) {
+                (Some(id), None) => format!(" /Annots [{id} 0 R]"),
+                _ => String::new(),
+            };
             let page = w.add(format!(
                 "<< /Type /Page /Parent {pages_id} 0 R /MediaBox [0 0 {:.2} {:.2}] \
-                 /Resources << /Font {font_dict} /XObject {xobjects} >> /Contents {content} 0 R >>",
+                 /Resources << /Font {font_dict} /XObject {xobjects} >> /Contents {content} 0 R{annots} >>",
                 p.width, p.height
             ));
+            first_page.get_or_insert(page);
             kids.push(format!("{page} 0 R"));
         }
         w.set(
@@ -221,14 +238,33 @@ impl Document {
                 kids.len()
             ),
         );
+        let acro_form = match widget {
+            Some(id) => format!(" /AcroForm << /Fields [{id} 0 R] /SigFlags 3 >>"),
+            None => String::new(),
+        };
         w.set(
             catalog,
-            format!("<< /Type /Catalog /Pages {pages_id} 0 R >>"),
+            format!("<< /Type /Catalog /Pages {pages_id} 0 R{acro_form} >>"),
         );
         let info = w.add(format!(
             "<< /Title {} /Producer (sohoa) >>",
             crate::writer::text_string(&self.title)
         ));
+        if let (Some(widget), Some(field)) = (widget, field) {
+            // Written last, so that its placeholders are the last of their kind in the file.
+            let sig = w.add(crate::sign::dictionary(field));
+            let page = first_page
+                .map(|p| format!(" /P {p} 0 R"))
+                .unwrap_or_default();
+            w.set(
+                widget,
+                format!(
+                    "<< /Type /Annot /Subtype /Widget /FT /Sig /T {} /V {sig} 0 R \
+                     /Rect [0 0 0 0] /F 132{page} >>",
+                    crate::writer::text_string("Signature1")
+                ),
+            );
+        }
         w.finish(catalog, info)
     }
 }
