@@ -26,6 +26,7 @@ pub mod jobs;
 pub mod monitoring;
 pub mod registry;
 pub mod sharing;
+pub mod signatures;
 pub mod staff;
 pub mod tasks;
 pub mod tickets;
@@ -56,6 +57,8 @@ pub struct App {
     pub feedback: Arc<cache::FeedbackCache>,
     /// Uploaded files by SHA-256.
     pub files: Arc<dyn sohoa_storage::files::BlobStore>,
+    /// The public address and the anchors signatures are checked against.
+    pub signing: Arc<signatures::SigningConfig>,
 }
 
 impl App {
@@ -74,7 +77,14 @@ impl App {
             feedback: Arc::new(cache::FeedbackCache::default()),
             files,
             db,
+            signing: Arc::default(),
         }
+    }
+
+    /// The same, with the deployment's signing configuration.
+    pub fn with_signing(mut self, signing: signatures::SigningConfig) -> Self {
+        self.signing = Arc::new(signing);
+        self
     }
 
     pub fn caches(&self) -> cache::Caches {

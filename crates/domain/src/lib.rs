@@ -13,6 +13,7 @@ pub mod ids;
 pub mod indicators;
 pub mod paging;
 pub mod payments;
+pub mod pki;
 pub mod policy;
 pub mod registry;
 pub mod schema;

@@ -225,6 +225,9 @@ pub enum Action {
     /// trying a dead one again, cancelling one that waits: the city's administrators, who
     /// run the servers.
     OperateJobs,
+    /// The city's certificates: listing them, revoking a compromised one. The city's
+    /// administrators, as for jobs.
+    ManageCertificates,
     /// Taking a number for a counter's waiting line, at its kiosk: anyone may.
     TakeTicket,
     /// The one-stop counter: identifying the person at the counter by their CCCD, filing
@@ -423,7 +426,9 @@ fn decide(who: &Principal, action: Action, target: Option<&Target<'_>>) -> Resul
             }
             _ => false,
         },
-        Action::OperateJobs => who.role() == Some(Role::CityAdmin) && who.agency().is_none(),
+        Action::OperateJobs | Action::ManageCertificates => {
+            who.role() == Some(Role::CityAdmin) && who.agency().is_none()
+        }
         Action::CounterIntake => match who {
             Principal::Staff(s) if s.role == Role::CounterOfficer => within(&|t| in_unit(s, t)),
             _ => false,
@@ -542,6 +547,10 @@ mod tests {
             admits(&staff(Role::CityAdmin, None, None), Action::OperateJobs),
             Ok(())
         );
+        assert_eq!(
+            admits(&staff(Role::CityAdmin, None, None), Action::ManageCertificates),
+            Ok(())
+        );
         for who in [
             staff(Role::AgencyAdmin, Some("SOTNMT"), None),
             staff(Role::Leader, None, None),
@@ -550,11 +559,9 @@ mod tests {
             citizen("079085000011"),
             system("SOTNMT"),
         ] {
-            assert_eq!(
-                admits(&who, Action::OperateJobs),
-                Err(Denial::Forbidden),
-                "{who:?}"
-            );
+            for a in [Action::OperateJobs, Action::ManageCertificates] {
+                assert_eq!(admits(&who, a), Err(Denial::Forbidden), "{who:?}");
+            }
         }
         assert_eq!(
             admits(&Principal::Anonymous, Action::OperateJobs),

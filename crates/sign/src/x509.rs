@@ -156,6 +156,22 @@ pub fn to_pem(der: &[u8], label: &str) -> String {
     out
 }
 
+/// The subject public key's bytes (for EC keys, the uncompressed point), hex.
+pub fn public_key_hex(cert: &[u8]) -> DerResult<String> {
+    let cert = der::parse_one(cert)?;
+    let tbs = cert.reader().expect(der::SEQUENCE)?;
+    let mut r = tbs.reader();
+    r.optional(0xA0)?;
+    for _ in 0..5 {
+        r.read()?;
+    }
+    let spki = r.expect(der::SEQUENCE)?;
+    let mut s = spki.reader();
+    s.expect(der::SEQUENCE)?;
+    let key = s.expect(der::BIT_STRING)?.bits()?;
+    Ok(key.iter().map(|b| format!("{b:02x}")).collect())
+}
+
 /// Reads the `tbsCertificate` extensions' extended key usages (for the TSA's certificate).
 pub fn extended_key_usages(cert: &[u8]) -> DerResult<Vec<&[u8]>> {
     let cert = der::parse_one(cert)?;

@@ -133,6 +133,12 @@ pub struct ServeArgs {
     #[arg(long, env = "SOHOA_NOTIFY_DIR", value_name = "DIR")]
     pub notify_dir: Option<PathBuf>,
 
+    /// A directory of PEM (or DER) files: the certificate authorities whose certificates
+    /// people may sign forms with (the licensed CAs), and their revocation lists (.crl).
+    /// The city's own root is always trusted
+    #[arg(long, env = "SOHOA_TRUSTED_CAS", value_name = "DIR")]
+    pub trusted_cas: Option<PathBuf>,
+
     /// Seconds a background job's lease lasts unrenewed: how soon the jobs of a server that
     /// died run on another [default: 30]
     #[arg(long, env = "SOHOA_JOB_LEASE", value_name = "SECONDS")]
@@ -379,6 +385,7 @@ pub struct FileConfig {
     pub rate_limit: Option<u32>,
     pub login_rate_limit: Option<u32>,
     pub notify_dir: Option<PathBuf>,
+    pub trusted_cas: Option<PathBuf>,
     pub job_lease: Option<u64>,
     pub no_jobs: Option<bool>,
     pub database_replicas: Option<Vec<Secret>>,
@@ -505,6 +512,8 @@ pub struct ServeConfig {
     pub login_rate_limit: u32,
     /// Where this server's sending jobs write citizens' messages; none: it sends none.
     pub notify_dir: Option<PathBuf>,
+    /// Anchors trusted for people's signatures beside the city's root.
+    pub trusted_cas: Option<PathBuf>,
     /// How long a background job's lease lasts unrenewed.
     pub job_lease: Duration,
     /// Whether this server runs its share of the background jobs.
@@ -569,6 +578,7 @@ impl ServeConfig {
                 .or(file.login_rate_limit)
                 .unwrap_or(30),
             notify_dir: args.notify_dir.clone().or_else(|| file.notify_dir.clone()),
+            trusted_cas: args.trusted_cas.clone().or_else(|| file.trusted_cas.clone()),
             job_lease: Duration::from_secs(job_lease),
             jobs: !(args.no_jobs || file.no_jobs.unwrap_or(false)),
             replicas: if args.database_replicas.is_empty() {

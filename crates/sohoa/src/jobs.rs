@@ -30,10 +30,17 @@ pub enum JobsError {
 
 const HOUR: Duration = Duration::from_secs(3600);
 
+/// The kind that renews the keys whose certificates end within [`RENEW_MARGIN`].
+pub const RENEW: &str = "pki.renew";
+
+/// How long before its end a certificate is replaced: a month, so that a relying party's
+/// cached chain never sees it lapse.
+pub const RENEW_MARGIN: time::Duration = time::Duration::days(30);
+
 /// The recurring kinds every server runs its share of, each with its schedule (one run per
-/// period across the servers): forgetting jobs that ended a month ago, and publishing the
-/// public evaluation.
-pub fn recurring(db: &Db) -> Vec<(Kind, Schedule)> {
+/// period across the servers): forgetting jobs that ended a month ago, publishing the public
+/// evaluation, and renewing certificates before they end (new ones name `crl_url`).
+pub fn recurring(db: &Db, crl_url: Option<String>) -> Vec<(Kind, Schedule)> {
     use sohoa_app::evaluation::{publish, PUBLISH};
     let publisher = db.clone();
     let publish_kind = Kind::new(PUBLISH, move |_, _| {
@@ -53,17 +60,36 @@ pub fn recurring(db: &Db) -> Vec<(Kind, Schedule)> {
         every: HOUR,
         max_attempts: 3,
     };
+    let renewer = db.clone();
+    let renew_kind = Kind::new(RENEW, move |_, _| {
+        let db = renewer.clone();
+        let url = crl_url.clone();
+        async move {
+            let renewed = sohoa_storage::pki::renew_expiring(&db, RENEW_MARGIN, url.as_deref())
+                .await
+                .map_err(|e| JobError::Retry(e.to_string()))?;
+            if !renewed.is_empty() {
+                tracing::info!(?renewed, "certificates renewed before they end");
+            }
+            Ok(())
+        }
+    })
+    .max_running(1)
+    .max_attempts(3);
     vec![
         (purge_kind(db.clone(), crate::JOBS_KEPT), every_hour(PURGE)),
         (publish_kind, every_hour(PUBLISH)),
+        (renew_kind, every_hour(RENEW)),
     ]
 }
 
 /// Runs a recurring kind now, here, beside its schedule: one job, enqueued and run like the
 /// scheduled ones (so two runs never overlap), for an operator who will not wait the hour.
+/// New certificates name the revocation list under SOHOA_PUBLIC_URL, as the server's do.
 pub async fn run(db: &Db, kind: &str) -> Result<String, JobsError> {
-    let Some((k, s)) = recurring(db).into_iter().find(|(k, _)| k.name == kind) else {
-        let names: Vec<&str> = recurring(db).iter().map(|(k, _)| k.name).collect();
+    let url = crate::pki::crl_url(std::env::var("SOHOA_PUBLIC_URL").ok().as_deref());
+    let Some((k, s)) = recurring(db, url).into_iter().find(|(k, _)| k.name == kind) else {
+        let names: Vec<&str> = recurring(db, None).iter().map(|(k, _)| k.name).collect();
         return Err(JobsError::UnknownKind(kind.to_owned(), names.join(", ")));
     };
     let mut tx = db.begin().await?;

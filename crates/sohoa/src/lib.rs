@@ -13,6 +13,7 @@ pub mod monitoring;
 pub mod notify;
 pub mod payments;
 pub mod paysim;
+pub mod pki;
 pub mod staff;
 
 use std::future::Future;
@@ -47,6 +48,8 @@ pub enum StartError {
     Oidc(String),
     #[error("background jobs: {0}")]
     Jobs(String),
+    #[error("trusted certificate authorities: {0}")]
+    Trusted(String),
 }
 
 /// Opens the database, applies migrations and loads the reference units: what every
@@ -64,6 +67,10 @@ pub async fn open_and_migrate(store: &StoreConfig) -> Result<Db, StartError> {
     let loaded = sohoa_storage::units::load_reference(&db, &units).await?;
     if loaded > 0 {
         tracing::info!(units = loaded, "reference administrative units loaded");
+    }
+    let registered = sohoa_storage::pki::register_existing(&db).await?;
+    if registered > 0 {
+        tracing::info!(registered, "certificates made before the register joined it");
     }
     if sohoa_storage::monitoring::ensure_built(&db).await? {
         tracing::info!("procedure monitoring counters built from the stored applications");
@@ -241,7 +248,9 @@ fn start_jobs(db: &Db, serve: &ServeConfig) -> Result<Jobs, StartError> {
         tracing::info!("no background jobs on this server (--no-jobs)");
         return Ok(Jobs { stop, worker: None });
     }
-    let (mut kinds, schedules): (Vec<_>, Vec<_>) = jobs::recurring(db).into_iter().unzip();
+    let crl_url = pki::crl_url(serve.rails.public_url.as_deref());
+    let (mut kinds, schedules): (Vec<_>, Vec<_>) =
+        jobs::recurring(db, crl_url).into_iter().unzip();
     if let Some(dir) = &serve.notify_dir {
         let counters = std::sync::Arc::new(notify::Counters::default());
         kinds.push(notify::kind(db.clone(), dir.clone(), counters));
@@ -303,8 +312,12 @@ fn web_config(
     serve: &ServeConfig,
     oidc: Option<std::sync::Arc<sohoa_web::oidc::Oidc>>,
     tls: bool,
-) -> WebConfig {
-    WebConfig {
+) -> Result<WebConfig, StartError> {
+    let trusted = match &serve.trusted_cas {
+        Some(dir) => sohoa_app::signatures::load_trusted(dir).map_err(StartError::Trusted)?,
+        None => sohoa_sign::Trust::new(),
+    };
+    Ok(WebConfig {
         oidc,
         tls,
         admin_token_sha256: serve
@@ -351,7 +364,8 @@ fn web_config(
                 name: q.name.clone(),
             }),
         public_url: serve.rails.public_url.clone(),
-    }
+        trusted: std::sync::Arc::new(trusted),
+    })
 }
 
 /// [`start`] on a listener bound already (`serve.listen` is not used): for a caller that
@@ -383,7 +397,7 @@ pub async fn start_on(
         )),
         None => None,
     };
-    let web = web_config(store, serve, oidc, tls.is_some());
+    let web = web_config(store, serve, oidc, tls.is_some())?;
     let state = AppState::new(db.clone(), web);
     // Forgets what other servers change, at once rather than when entries expire.
     let watching = sohoa_app::cache::watch(&store.database_url, state.caches()).await;

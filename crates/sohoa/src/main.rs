@@ -225,7 +225,31 @@ struct LoadArgs {
 enum PkiCommand {
     /// Make the city's signing CA and a result-signing certificate for every agency (done on
     /// first use otherwise), and print the CA certificate to give to those who verify results.
-    Init,
+    Init {
+        /// The address residents reach the server at: new certificates name its revocation
+        /// list (…/pki/city.crl)
+        #[arg(long, env = "SOHOA_PUBLIC_URL", value_name = "URL")]
+        public_url: Option<String>,
+    },
+    /// Every certificate the city CA issued, newest first, with its state (current,
+    /// replaced, expired, revoked).
+    List,
+    /// Revoke a certificate (a compromised key, an agency merged away): it joins the
+    /// revocation list at once, and its owner's next signature uses a new key. Exit status 1
+    /// when it cannot be revoked (unknown, revoked already, the root).
+    Revoke {
+        /// The serial number, hex, as `sohoa pki list` prints it
+        serial: String,
+        /// key-compromise, superseded, cessation-of-operation or affiliation-changed
+        #[arg(long, value_parser = parse_reason)]
+        reason: sohoa_domain::pki::RevocationReason,
+    },
+}
+
+fn parse_reason(s: &str) -> Result<sohoa_domain::pki::RevocationReason, String> {
+    sohoa_domain::pki::RevocationReason::parse(s).ok_or_else(|| {
+        "one of key-compromise, superseded, cessation-of-operation, affiliation-changed".into()
+    })
 }
 
 #[derive(Debug, Subcommand)]
@@ -393,9 +417,7 @@ async fn main() -> ExitCode {
         Command::Payments {
             command: PaymentsCommand::Reconcile { statement, bank },
         } => reconcile(&store, &statement, &bank).await,
-        Command::Pki {
-            command: PkiCommand::Init,
-        } => pki_init(&store).await,
+        Command::Pki { command } => pki(&store, command).await,
         Command::PaymentSimulator {
             listen,
             webhook,
@@ -657,15 +679,47 @@ async fn notify(store: &StoreConfig, out: &std::path::Path) -> ExitCode {
     })
 }
 
-async fn pki_init(store: &StoreConfig) -> ExitCode {
-    let result = match with_db(store, 2, async |db| sohoa_storage::pki::init(db).await).await {
-        Ok(r) => r,
-        Err(code) => return code,
-    };
-    exit_with(result, 2, |(ca, n)| {
-        eprintln!("{n} agencies hold a result-signing certificate; the city CA:");
-        print!("{ca}");
-    })
+async fn pki(store: &StoreConfig, command: PkiCommand) -> ExitCode {
+    match command {
+        PkiCommand::Init { public_url } => {
+            let url = sohoa::pki::crl_url(public_url.as_deref());
+            let result = match with_db(store, 2, async |db| {
+                sohoa_storage::pki::init(db, url.as_deref()).await
+            })
+            .await
+            {
+                Ok(r) => r,
+                Err(code) => return code,
+            };
+            exit_with(result, 2, |(ca, n)| {
+                eprintln!("{n} agencies hold a result-signing certificate; the city CA:");
+                print!("{ca}");
+            })
+        }
+        PkiCommand::List => {
+            let result = match with_db(store, 2, async |db| sohoa::pki::list(db).await).await {
+                Ok(r) => r,
+                Err(code) => return code,
+            };
+            exit_with(result, 2, |text| print!("{text}"))
+        }
+        PkiCommand::Revoke { serial, reason } => {
+            let result =
+                match with_db(store, 2, async |db| sohoa::pki::revoke(db, &serial, reason).await)
+                    .await
+                {
+                    Ok(r) => r,
+                    Err(code) => return code,
+                };
+            let failure = match &result {
+                Err(sohoa::pki::RevokeError::Storage(_)) => 2,
+                _ => 1,
+            };
+            exit_with(result, failure, |c| {
+                println!("revoked {} of {} ({})", c.serial, c.owner, reason.as_str());
+            })
+        }
+    }
 }
 
 async fn payment_simulator(

@@ -7,24 +7,26 @@
 //! Private keys are made on first use and kept sealed (PKCS#8 under the keyring, like
 //! personal data); certificates and raw public keys are kept open.
 
-use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose, PKCS_ECDSA_P256_SHA256,
-};
-use ring::signature::{
-    EcdsaKeyPair, UnparsedPublicKey, ECDSA_P256_SHA256_ASN1, ECDSA_P256_SHA256_ASN1_SIGNING,
-};
+use ring::signature::{UnparsedPublicKey, ECDSA_P256_SHA256_ASN1};
 use sohoa_domain::agency::AgencyCode;
 use sohoa_domain::audit::AuditRecord;
+use sohoa_domain::pki::{CertificateSerial, RevocationReason};
 use sohoa_domain::services::application::ApplicationNumber;
 use sohoa_domain::Timestamp;
+use sohoa_sign::issue::{self, Authority, Issued, Profile, Subject};
 use sqlx::any::AnyRow;
 
 use crate::sealed::Keyring;
-use crate::{audit, parsed, stamp, text, Db, Result, StorageError, Tx};
+use crate::{audit, opt_text, parsed, stamp, text, Db, Result, StorageError, Tx};
 
 /// The owner name of the city's certificate authority.
 pub const CITY_CA: &str = "city-ca";
+/// The owner name of the city's time-stamping authority (RFC 3161).
+pub const CITY_TSA: &str = "city-tsa";
+
+/// How long certificates are valid: agencies' and the authority's five years, the root twenty.
+const SIGNER_YEARS: i64 = 5;
+const ROOT_YEARS: i64 = 20;
 
 /// A key with its certificate.
 #[derive(Debug, Clone)]
@@ -44,24 +46,18 @@ fn context(owner: &str) -> String {
     format!("pki.key:{owner}")
 }
 
-/// The CA's subject: the same every time, so an issuer can be rebuilt from the stored key.
-fn ca_params() -> Result<CertificateParams> {
-    let mut p = CertificateParams::new(Vec::<String>::new()).map_err(pki_err)?;
-    let mut dn = DistinguishedName::new();
-    dn.push(DnType::CountryName, "VN");
-    dn.push(DnType::OrganizationName, "Thành phố Hồ Chí Minh");
-    dn.push(DnType::CommonName, "sohoa City Signing CA");
-    p.distinguished_name = dn;
-    p.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-    p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    validity(&mut p, 20);
-    Ok(p)
+/// The root's subject: the same every time, so that certificates it issues name it exactly.
+fn ca_subject() -> Subject {
+    Subject {
+        common_name: "sohoa City Signing CA".into(),
+        organization: "Thành phố Hồ Chí Minh".into(),
+        unit: None,
+        identifier: None,
+    }
 }
 
-fn validity(p: &mut CertificateParams, years: i64) {
-    let now = time::OffsetDateTime::now_utc();
-    p.not_before = now - time::Duration::days(1);
-    p.not_after = now + time::Duration::days(365 * years);
+fn years(n: i64) -> time::Duration {
+    time::Duration::days(365 * n)
 }
 
 fn from_row(r: &AnyRow) -> Result<(String, String, String, String)> {
@@ -91,31 +87,94 @@ async fn load(db: &Db, owner: &str) -> Result<Option<SigningKey>> {
     }))
 }
 
-/// Stores a new key unless another server stored one first; returns the one kept.
-async fn store(db: &Db, key: &SigningKey, keys: &Keyring) -> Result<SigningKey> {
-    let sealed = keys.seal(&context(&key.owner), &key.key_pem)?;
+/// The facts of a certificate kept beside it.
+struct Facts {
+    serial: String,
+    not_after: Timestamp,
+    public_key_hex: String,
+}
+
+fn facts(cert_pem: &str) -> Result<Facts> {
+    let der = sohoa_sign::x509::pem_certificates(cert_pem)
+        .into_iter()
+        .next()
+        .ok_or_else(|| pki_err("a certificate is not PEM"))?;
+    let cert = sohoa_sign::x509::Certificate::parse(&der).map_err(pki_err)?;
+    let not_after = Timestamp::from_datetime(cert.not_after);
+    Ok(Facts {
+        serial: cert.serial_hex(),
+        not_after,
+        public_key_hex: sohoa_sign::x509::public_key_hex(&der).map_err(pki_err)?,
+    })
+}
+
+/// Stores a new key unless another server stored one first; returns the one kept. The
+/// certificate joins the register in the same transaction.
+async fn store(db: &Db, owner: &str, made: &Issued, keys: &Keyring) -> Result<SigningKey> {
+    let sealed = keys.seal(&context(owner), &made.key_pem)?;
+    let f = facts(&made.cert_pem)?;
+    let now = crate::application::now().to_string();
     let mut tx = db.begin().await?;
     let n = sqlx::query(
         "INSERT INTO signing_keys (owner, cert_pem, public_key, key_sealed, created_at) \
          VALUES ($1, $2, $3, $4, $5) ON CONFLICT (owner) DO NOTHING",
     )
-    .bind(&key.owner)
-    .bind(&key.cert_pem)
-    .bind(&key.public_key_hex)
+    .bind(owner)
+    .bind(&made.cert_pem)
+    .bind(&f.public_key_hex)
     .bind(&sealed)
-    .bind(crate::application::now().to_string())
+    .bind(&now)
     .execute(&mut *tx)
     .await?
     .rows_affected();
     if n > 0 {
-        let record = AuditRecord::new("system", "pki.key_created", "signing_key", &key.owner)
-            .fields(["certificate"]);
+        register(&mut tx, owner, &made.cert_pem, &f, &now).await?;
+        let record = AuditRecord::new("system", "pki.key_created", "signing_key", owner)
+            .fields(["certificate"])
+            .purpose(format!("certificate {}", f.serial));
         audit::append(&mut tx, &record).await?;
     }
     tx.commit().await?;
-    load(db, &key.owner)
+    load(db, owner)
         .await?
         .ok_or_else(|| pki_err("a key just stored is missing"))
+}
+
+async fn register(tx: &mut Tx, owner: &str, cert_pem: &str, f: &Facts, now: &str) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO certificates (serial, owner, cert_pem, public_key, not_after, issued_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (serial) DO NOTHING",
+    )
+    .bind(&f.serial)
+    .bind(owner)
+    .bind(cert_pem)
+    .bind(&f.public_key_hex)
+    .bind(f.not_after.to_string())
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Puts certificates made before the register existed (migration 0032) into it; at start.
+pub async fn register_existing(db: &Db) -> Result<u64> {
+    let rows = sqlx::query(
+        "SELECT k.owner, k.cert_pem, k.created_at FROM signing_keys k \
+         WHERE NOT EXISTS (SELECT 1 FROM certificates c WHERE c.cert_pem = k.cert_pem)",
+    )
+    .fetch_all(db.reader())
+    .await?;
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let mut tx = db.begin().await?;
+    for r in &rows {
+        let pem = text(r, "cert_pem")?;
+        register(&mut tx, &text(r, "owner")?, &pem, &facts(&pem)?, &text(r, "created_at")?)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(rows.len() as u64)
 }
 
 /// The city CA, made on first use.
@@ -123,76 +182,358 @@ pub async fn city_ca(db: &Db) -> Result<SigningKey> {
     if let Some(k) = load(db, CITY_CA).await? {
         return Ok(k);
     }
-    let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(pki_err)?;
-    let cert = ca_params()?.self_signed(&key).map_err(pki_err)?;
-    let made = SigningKey {
-        owner: CITY_CA.into(),
-        cert_pem: cert.pem(),
-        public_key_hex: hex::encode(key.public_key_raw()),
-        key_pem: key.serialize_pem(),
+    let now = time::OffsetDateTime::now_utc();
+    let made = issue::root(&ca_subject(), years(ROOT_YEARS), now).map_err(pki_err)?;
+    store(db, CITY_CA, &made, &*db.keyring()?).await
+}
+
+/// Whether a current key must be replaced: its certificate has ended, or ends within
+/// `margin`, or was revoked.
+async fn due(db: &Db, key: &SigningKey, margin: time::Duration) -> Result<bool> {
+    let f = facts(&key.cert_pem)?;
+    let limit = Timestamp::from_datetime(time::OffsetDateTime::now_utc() + margin);
+    if f.not_after <= limit {
+        return Ok(true);
+    }
+    let revoked = sqlx::query("SELECT revoked_at FROM certificates WHERE serial = $1")
+        .bind(&f.serial)
+        .fetch_optional(db.reader())
+        .await?
+        .map(|r| opt_text(&r, "revoked_at"))
+        .transpose()?
+        .flatten();
+    Ok(revoked.is_some())
+}
+
+/// `owner`'s current key issued by the city CA, made (or replaced, when its certificate has
+/// ended or was revoked) on use. `crl_url` goes into new certificates.
+async fn issued_key(
+    db: &Db,
+    owner: &str,
+    subject: Subject,
+    profile: Profile,
+    crl_url: Option<&str>,
+) -> Result<SigningKey> {
+    if let Some(k) = load(db, owner).await? {
+        if !due(db, &k, time::Duration::ZERO).await? {
+            return Ok(k);
+        }
+        retire(db, &k).await?;
+    }
+    let ca = city_ca(db).await?;
+    let authority = Authority {
+        subject: &ca_subject(),
+        key_pem: &ca.key_pem,
     };
-    store(db, &made, &*db.keyring()?).await
+    let now = time::OffsetDateTime::now_utc();
+    let made = issue::issue(&authority, &subject, profile, years(SIGNER_YEARS), crl_url, now)
+        .map_err(pki_err)?;
+    store(db, owner, &made, &*db.keyring()?).await
+}
+
+/// Stops using `key` (its certificate stays in the register); the next use makes another.
+async fn retire(db: &Db, key: &SigningKey) -> Result<()> {
+    let mut tx = db.begin().await?;
+    sqlx::query("DELETE FROM signing_keys WHERE owner = $1 AND cert_pem = $2")
+        .bind(&key.owner)
+        .bind(&key.cert_pem)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// An agency's signing key and certificate (issued by the city CA), made on first use.
-pub async fn agency_key(db: &Db, agency_code: &str, agency_name: &str) -> Result<SigningKey> {
-    if let Some(k) = load(db, agency_code).await? {
-        return Ok(k);
-    }
-    let ca = city_ca(db).await?;
-    let ca_key = KeyPair::from_pem(&ca.key_pem).map_err(pki_err)?;
-    let issuer = Issuer::new(ca_params()?, ca_key);
-    let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(pki_err)?;
-    let mut p = CertificateParams::new(Vec::<String>::new()).map_err(pki_err)?;
-    let mut dn = DistinguishedName::new();
-    dn.push(DnType::CountryName, "VN");
-    dn.push(DnType::OrganizationName, agency_name);
-    dn.push(DnType::OrganizationalUnitName, agency_code);
-    dn.push(DnType::CommonName, format!("{agency_code} result signing"));
-    p.distinguished_name = dn;
-    p.is_ca = IsCa::ExplicitNoCa;
-    p.key_usages = vec![
-        KeyUsagePurpose::DigitalSignature,
-        KeyUsagePurpose::ContentCommitment,
-    ];
-    p.use_authority_key_identifier_extension = true;
-    validity(&mut p, 5);
-    let cert = p.signed_by(&key, &issuer).map_err(pki_err)?;
-    let made = SigningKey {
-        owner: agency_code.into(),
-        cert_pem: cert.pem(),
-        public_key_hex: hex::encode(key.public_key_raw()),
-        key_pem: key.serialize_pem(),
+pub async fn agency_key(
+    db: &Db,
+    agency_code: &str,
+    agency_name: &str,
+    crl_url: Option<&str>,
+) -> Result<SigningKey> {
+    let subject = Subject {
+        common_name: format!("{agency_code} result signing"),
+        organization: agency_name.to_owned(),
+        unit: Some(agency_code.to_owned()),
+        identifier: None,
     };
-    store(db, &made, &*db.keyring()?).await
+    issued_key(db, agency_code, subject, Profile::Signer, crl_url).await
+}
+
+/// The time-stamping authority's key and certificate (critical extended key usage
+/// timeStamping, RFC 3161 2.3), made on first use.
+pub async fn tsa_key(db: &Db, crl_url: Option<&str>) -> Result<SigningKey> {
+    let subject = Subject {
+        common_name: "sohoa Time-Stamping Authority".into(),
+        organization: "Thành phố Hồ Chí Minh".into(),
+        unit: None,
+        identifier: None,
+    };
+    issued_key(db, CITY_TSA, subject, Profile::TimeStamping, crl_url).await
 }
 
 impl SigningKey {
     /// An ECDSA P-256 / SHA-256 signature over `message`, DER-encoded (what `openssl dgst`
     /// verifies).
     pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>> {
-        let der = KeyPair::from_pem(&self.key_pem)
-            .map_err(pki_err)?
-            .serialize_der();
-        let rng = ring::rand::SystemRandom::new();
-        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &der, &rng)
-            .map_err(pki_err)?;
-        Ok(pair.sign(&rng, message).map_err(pki_err)?.as_ref().to_vec())
+        issue::sign(&self.key_pem, message).map_err(pki_err)
     }
 
     /// Whether `signature` (DER) is this key's over `message`.
     pub fn verifies(&self, message: &[u8], signature: &[u8]) -> bool {
-        hex::decode(&self.public_key_hex).is_ok_and(|pk| {
-            UnparsedPublicKey::new(&ECDSA_P256_SHA256_ASN1, pk)
-                .verify(message, signature)
-                .is_ok()
-        })
+        verifies_hex(&self.public_key_hex, message, signature)
     }
+
+    /// The certificate, DER.
+    pub fn cert_der(&self) -> Vec<u8> {
+        sohoa_sign::x509::pem_certificates(&self.cert_pem)
+            .into_iter()
+            .next()
+            .unwrap_or_default()
+    }
+}
+
+fn verifies_hex(public_key_hex: &str, message: &[u8], signature: &[u8]) -> bool {
+    hex::decode(public_key_hex).is_ok_and(|pk| {
+        UnparsedPublicKey::new(&ECDSA_P256_SHA256_ASN1, pk)
+            .verify(message, signature)
+            .is_ok()
+    })
+}
+
+/// The certificate (PEM) of `owner` whose key made `signature` over `message`, current or
+/// replaced since: a result keeps its signature when its agency's key is renewed.
+pub async fn signed_by(
+    db: &Db,
+    owner: &str,
+    message: &[u8],
+    signature: &[u8],
+) -> Result<Option<String>> {
+    let rows = sqlx::query(
+        "SELECT cert_pem, public_key FROM certificates WHERE owner = $1 ORDER BY issued_at DESC",
+    )
+    .bind(owner)
+    .fetch_all(db.reader())
+    .await?;
+    for r in rows {
+        if verifies_hex(&text(&r, "public_key")?, message, signature) {
+            return Ok(Some(text(&r, "cert_pem")?));
+        }
+    }
+    Ok(None)
+}
+
+/// A certificate in the register.
+#[derive(Debug, Clone)]
+pub struct CertificateRecord {
+    pub serial: CertificateSerial,
+    pub owner: String,
+    pub cert_pem: String,
+    pub not_after: Timestamp,
+    pub issued_at: Timestamp,
+    pub revoked_at: Option<Timestamp>,
+    pub revocation_reason: Option<RevocationReason>,
+    /// Whether it is its owner's key in use now.
+    pub current: bool,
+}
+
+impl CertificateRecord {
+    /// What it is now: `revoked`, `expired`, `current` (its owner's key in use) or
+    /// `replaced` (by a newer certificate of its owner).
+    pub fn state(&self) -> &'static str {
+        if self.revoked_at.is_some() {
+            "revoked"
+        } else if self.not_after <= Timestamp::now() {
+            "expired"
+        } else if self.current {
+            "current"
+        } else {
+            "replaced"
+        }
+    }
+}
+
+const RECORD_COLUMNS: &str = "c.serial, c.owner, c.cert_pem, c.not_after, c.issued_at, \
+     c.revoked_at, c.revocation_reason, \
+     CASE WHEN k.owner IS NULL THEN 0 ELSE 1 END AS current";
+
+fn record(r: &AnyRow) -> Result<CertificateRecord> {
+    let revoked_at = opt_text(r, "revoked_at")?;
+    let reason = opt_text(r, "revocation_reason")?;
+    let current: i64 = sqlx::Row::try_get(r, "current")?;
+    Ok(CertificateRecord {
+        serial: parsed(r, "certificates", "serial", CertificateSerial::parse)?,
+        owner: text(r, "owner")?,
+        cert_pem: text(r, "cert_pem")?,
+        not_after: parsed(r, "certificates", "not_after", stamp)?,
+        issued_at: parsed(r, "certificates", "issued_at", stamp)?,
+        revoked_at: revoked_at.as_deref().and_then(stamp),
+        revocation_reason: reason.as_deref().and_then(RevocationReason::parse),
+        current: current != 0,
+    })
+}
+
+/// The register, newest first, a page at a time; with the total.
+pub async fn certificates(
+    db: &Db,
+    page: sohoa_domain::paging::PageRequest,
+) -> Result<(Vec<CertificateRecord>, i64)> {
+    let rows = sqlx::query(&format!(
+        "SELECT {RECORD_COLUMNS} FROM certificates c \
+         LEFT JOIN signing_keys k ON k.owner = c.owner AND k.cert_pem = c.cert_pem \
+         ORDER BY c.issued_at DESC, c.serial LIMIT $1 OFFSET $2"
+    ))
+    .bind(page.limit())
+    .bind(page.offset())
+    .fetch_all(db.reader())
+    .await?;
+    let total: i64 = sqlx::Row::try_get(
+        &sqlx::query("SELECT COUNT(*) AS n FROM certificates")
+            .fetch_one(db.reader())
+            .await?,
+        "n",
+    )?;
+    let items = rows.iter().map(record).collect::<Result<Vec<_>>>()?;
+    Ok((items, total))
+}
+
+/// One certificate of the register.
+pub async fn certificate(db: &Db, serial: &CertificateSerial) -> Result<Option<CertificateRecord>> {
+    sqlx::query(&format!(
+        "SELECT {RECORD_COLUMNS} FROM certificates c \
+         LEFT JOIN signing_keys k ON k.owner = c.owner AND k.cert_pem = c.cert_pem \
+         WHERE c.serial = $1"
+    ))
+    .bind(serial.as_str())
+    .fetch_optional(db.reader())
+    .await?
+    .as_ref()
+    .map(record)
+    .transpose()
+}
+
+/// Why a revocation was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevokeRefusal {
+    Unknown,
+    AlreadyRevoked,
+    /// The root cannot revoke itself: a new root is a new trust decision for everyone.
+    Root,
+}
+
+/// Revokes the certificate `serial` and stops using its key (the owner's next signature
+/// makes a new one); audited as `actor`'s act.
+pub async fn revoke(
+    db: &Db,
+    serial: &CertificateSerial,
+    reason: RevocationReason,
+    actor: &str,
+) -> Result<std::result::Result<CertificateRecord, RevokeRefusal>> {
+    let Some(found) = certificate(db, serial).await? else {
+        return Ok(Err(RevokeRefusal::Unknown));
+    };
+    if found.owner == CITY_CA {
+        return Ok(Err(RevokeRefusal::Root));
+    }
+    let mut tx = db.begin().await?;
+    let n = sqlx::query(
+        "UPDATE certificates SET revoked_at = $1, revocation_reason = $2, revoked_by = $3 \
+         WHERE serial = $4 AND revoked_at IS NULL",
+    )
+    .bind(crate::application::now().to_string())
+    .bind(reason.as_str())
+    .bind(actor)
+    .bind(serial.as_str())
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if n == 0 {
+        return Ok(Err(RevokeRefusal::AlreadyRevoked));
+    }
+    sqlx::query("DELETE FROM signing_keys WHERE owner = $1 AND cert_pem = $2")
+        .bind(&found.owner)
+        .bind(&found.cert_pem)
+        .execute(&mut *tx)
+        .await?;
+    let record = AuditRecord::new(actor, "pki.revoked", "certificate", serial.as_str())
+        .purpose(format!("{} of {}", reason.as_str(), found.owner));
+    audit::append(&mut tx, &record).await?;
+    tx.commit().await?;
+    Ok(certificate(db, serial).await?.ok_or(RevokeRefusal::Unknown))
+}
+
+/// The city CA's revocation list (DER), made now: every revoked certificate, numbered by
+/// the time it is made so that numbers only grow, valid for `valid_for`.
+pub async fn revocation_list(db: &Db, valid_for: time::Duration) -> Result<Vec<u8>> {
+    let rows = sqlx::query(
+        "SELECT serial, revoked_at, revocation_reason FROM certificates \
+         WHERE revoked_at IS NOT NULL ORDER BY revoked_at",
+    )
+    .fetch_all(db.reader())
+    .await?;
+    let mut revoked = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let at = parsed(r, "certificates", "revoked_at", stamp)?;
+        revoked.push(issue::Revoked {
+            serial: text(r, "serial")?,
+            at: at.datetime(),
+            key_compromise: opt_text(r, "revocation_reason")?.as_deref()
+                == Some(RevocationReason::KeyCompromise.as_str()),
+        });
+    }
+    let ca = city_ca(db).await?;
+    let now = time::OffsetDateTime::now_utc();
+    let number = u64::try_from(now.unix_timestamp()).unwrap_or(0);
+    issue::revocation_list(
+        &Authority {
+            subject: &ca_subject(),
+            key_pem: &ca.key_pem,
+        },
+        &revoked,
+        number,
+        now,
+        now + valid_for,
+    )
+    .map_err(pki_err)
+}
+
+/// Replaces every current key (the root's aside) whose certificate ends within `margin`;
+/// returns the owners renewed. Agencies' keys are made again on their next signature, the
+/// authority's here.
+pub async fn renew_expiring(
+    db: &Db,
+    margin: time::Duration,
+    crl_url: Option<&str>,
+) -> Result<Vec<String>> {
+    let rows = sqlx::query("SELECT owner FROM signing_keys WHERE owner <> $1")
+        .bind(CITY_CA)
+        .fetch_all(db.reader())
+        .await?;
+    let mut renewed = Vec::new();
+    for r in rows {
+        let owner = text(&r, "owner")?;
+        let Some(key) = load(db, &owner).await? else {
+            continue;
+        };
+        if !due(db, &key, margin).await? {
+            continue;
+        }
+        retire(db, &key).await?;
+        if owner == CITY_TSA {
+            tsa_key(db, crl_url).await?;
+        } else if let Some(a) = match AgencyCode::parse(&owner) {
+            Ok(code) => crate::agencies::get(db, &code).await?,
+            Err(_) => None,
+        } {
+            agency_key(db, &owner, &a.name_vi, crl_url).await?;
+        }
+        renewed.push(owner);
+    }
+    Ok(renewed)
 }
 
 /// Makes the city CA and every agency's certificate that does not exist yet; returns the
 /// CA certificate (PEM) and how many agencies hold one.
-pub async fn init(db: &Db) -> Result<(String, usize)> {
+pub async fn init(db: &Db, crl_url: Option<&str>) -> Result<(String, usize)> {
     let ca = city_ca(db).await?;
     let mut n = 0;
     let mut page = 1;
@@ -204,7 +545,7 @@ pub async fn init(db: &Db) -> Result<(String, usize)> {
             break;
         }
         for a in &found.items {
-            agency_key(db, a.code.as_str(), &a.name_vi).await?;
+            agency_key(db, a.code.as_str(), &a.name_vi, crl_url).await?;
             n += 1;
         }
         page += 1;

@@ -68,6 +68,8 @@ pub struct WebConfig {
     /// The address residents reach this server at (`https://dichvucong.example.vn`): links
     /// printed on paper (a receipt's QR code) need it.
     pub public_url: Option<String>,
+    /// The anchors people's signatures are checked against, beside the city's root.
+    pub trusted: Arc<sohoa_sign::Trust>,
 }
 
 impl Default for WebConfig {
@@ -84,6 +86,7 @@ impl Default for WebConfig {
             vnpay: None,
             vietqr: None,
             public_url: None,
+            trusted: Arc::default(),
         }
     }
 }

@@ -47,7 +47,10 @@ impl AppState {
             config.files_dir.clone(),
         ));
         Self(Arc::new(Shared {
-            app: App::new(db, files),
+            app: App::new(db, files).with_signing(sohoa_app::signatures::SigningConfig {
+                public_url: config.public_url.clone(),
+                trusted: config.trusted.clone(),
+            }),
             metrics: Arc::new(Metrics::default()),
             limiter: Arc::new(limit::Limiter::new(config.rate_limit)),
             login_limiter: Arc::new(limit::Limiter::new(config.login_rate)),

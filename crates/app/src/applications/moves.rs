@@ -115,8 +115,13 @@ pub async fn move_to(
     .fields(fields)
     .actor_unit(who.principal.agency().map(ToString::to_string))
     .client_addr(who.addr());
+    // The result and its signed PDF are made before the transaction (signing and the PDF's
+    // bytes take time no lock should wait for); a move that then loses its race leaves only
+    // an unreferenced file in the store.
     let result = if t.to == Status::ResultIssued {
-        Some(super::results::sign(app, &found, &proc.procedure, after.updated_at).await?)
+        let r = super::results::sign(app, &found, &proc.procedure, after.updated_at).await?;
+        let paper = super::results::paper(app, &found, &proc.procedure, &r).await?;
+        Some((r, paper))
     } else {
         None
     };
@@ -125,12 +130,11 @@ pub async fn move_to(
     if !store::update(&mut tx, &keys, &found, &after, comment.as_deref(), record).await? {
         return Err(Error::conflict("application_changed"));
     }
-    if let Some(r) = &result {
+    if let Some((r, (doc, record))) = &result {
         sohoa_storage::pki::save_result(&mut tx, r).await?;
         // The result joins the applicant's documents in the same transaction, so that a
         // later application can attach it by reference.
-        let (doc, record) = super::results::paper(app, &found, &proc.procedure, r).await?;
-        sohoa_storage::files::add(&mut tx, &doc, record).await?;
+        sohoa_storage::files::add(&mut tx, doc, record.clone()).await?;
     }
     tx.commit().await.map_err(StorageError::from)?;
     Ok(found.number)

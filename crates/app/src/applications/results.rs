@@ -58,7 +58,7 @@ pub async fn sign(
         issued_at: issued_at.to_string(),
     };
     let document = serde_json::to_string(&doc).map_err(Error::internal)?;
-    let key = pki::agency_key(&app.db, &found.agency_code, &agency.name_vi).await?;
+    let key = crate::signatures::agency_key(app, found.agency_code.as_str(), &agency.name_vi).await?;
     let signature = key.sign(document.as_bytes())?;
     Ok(SignedResult {
         number: found.number.clone(),
@@ -69,9 +69,11 @@ pub async fn sign(
     })
 }
 
-/// The issued result as a printable PDF for the applicant's document store (its bytes
-/// stored already; the row and its audit entry for the caller's transaction): what the
-/// decision says, and how to check the signature that makes it a result.
+/// The issued result as a PDF for the applicant's document store (its bytes stored already;
+/// the row and its audit entry for the caller's transaction): what the decision says, a QR
+/// code to the public check, signed by the deciding agency as a PAdES signature with a
+/// time-stamp of the city's authority, so that any PDF reader shows who signed it and that
+/// nothing changed since.
 pub(crate) async fn paper(
     app: &App,
     found: &Application,
@@ -81,23 +83,30 @@ pub(crate) async fn paper(
     sohoa_storage::files::Document,
     sohoa_domain::audit::AuditRecord,
 )> {
-    let lines = paper_lines(found, procedure, signed);
+    let agency = sohoa_storage::agencies::get(&app.db, &found.agency_code)
+        .await?
+        .ok_or_else(|| Error::internal("the deciding agency vanished"))?;
+    let lines = paper_lines(found, procedure, signed, &agency.name_vi);
     let title = format!("Kết quả {} — {}", found.number, procedure.name_vi);
+    let check_url = app
+        .signing
+        .public_url
+        .as_ref()
+        .map(|u| format!("{u}/verify?number={}", found.number));
+    let key = crate::signatures::agency_key(app, found.agency_code.as_str(), &agency.name_vi).await?;
+    let tsa = crate::signatures::tsa_key(app).await?;
+    let field = sohoa_pdf::SignatureField {
+        name: agency.name_vi.clone(),
+        reason: format!("Kết quả giải quyết hồ sơ {}", found.number),
+        location: "Thành phố Hồ Chí Minh".into(),
+        time: utc_parts(signed.issued_at),
+        sub_filter: "ETSI.CAdES.detached",
+    };
     let pdf = crate::blocking(move || {
-        let mut doc = sohoa_pdf::Document::new(&title);
-        let mut page = sohoa_pdf::Page::a4();
-        let mut y = 780.0;
-        for (size, weight, text) in &lines {
-            for line in sohoa_pdf::wrap(*weight, text, *size, 495.0) {
-                page.text(50.0, y, *size, *weight, &line);
-                y -= size * 1.5;
-            }
-            y -= 4.0;
-        }
-        doc.push(page);
-        doc.render()
+        let doc = result_document(&title, &lines, check_url.as_deref());
+        sign_pdf(doc.render_signable(&field), &key, &tsa)
     })
-    .await?;
+    .await??;
     let store = app.files.clone();
     let size = i64::try_from(pdf.len()).unwrap_or(i64::MAX);
     let sha256 = crate::blocking(move || store.put(&pdf)).await??;
@@ -124,11 +133,68 @@ pub(crate) async fn paper(
     Ok((doc, record))
 }
 
+fn utc_parts(t: Timestamp) -> sohoa_pdf::time_parts::Utc {
+    let t = t.datetime().to_offset(time::UtcOffset::UTC);
+    sohoa_pdf::time_parts::Utc(
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+    )
+}
+
+type Line = (f32, sohoa_pdf::Weight, String);
+
+/// The result's page: the lines, wrapped, and the QR code to the public check.
+fn result_document(title: &str, lines: &[Line], check_url: Option<&str>) -> sohoa_pdf::Document {
+    let mut doc = sohoa_pdf::Document::new(title);
+    let mut page = sohoa_pdf::Page::a4();
+    let mut y = 780.0;
+    for (size, weight, text) in lines {
+        for line in sohoa_pdf::wrap(*weight, text, *size, 495.0) {
+            page.text(50.0, y, *size, *weight, &line);
+            y -= size * 1.5;
+        }
+        y -= 4.0;
+    }
+    if let Some(url) = check_url {
+        page.qr(50.0, y - 110.0, 100.0, url);
+        page.text(160.0, y - 60.0, 9.0, sohoa_pdf::Weight::Regular, url);
+    }
+    doc.push(page);
+    doc
+}
+
+/// Signs a prepared PDF with `key`, time-stamped by `tsa`.
+fn sign_pdf(
+    doc: sohoa_pdf::Signable,
+    key: &pki::SigningKey,
+    tsa: &pki::SigningKey,
+) -> Result<Vec<u8>> {
+    let cert = key.cert_der();
+    let sign = |m: &[u8]| key.sign(m).map_err(Error::from);
+    let signer = sohoa_sign::cms::Signer {
+        certificate: &cert,
+        chain: &[],
+        sign: &sign,
+    };
+    sohoa_sign::pades::sign(doc, &signer, |signature| {
+        let alg = sohoa_sign::tsp::HashAlg::Sha256;
+        let req = sohoa_sign::tsp::Request::new(alg, &alg.digest(&[signature]), None)
+            .map_err(Error::internal)?;
+        crate::signatures::token(tsa, &req)
+    })
+    .map_err(|e| Error::internal(format!("signing the result: {e}")))
+}
+
 fn paper_lines(
     found: &Application,
     procedure: &Procedure,
     signed: &SignedResult,
-) -> Vec<(f32, sohoa_pdf::Weight, String)> {
+    agency_name: &str,
+) -> Vec<Line> {
     use sohoa_pdf::Weight::{Bold, Regular};
     let decision = match found.status.as_str() {
         "approved" => "CHẤP THUẬN / APPROVED",
@@ -137,18 +203,18 @@ fn paper_lines(
     };
     let digest = sohoa_storage::files::sha256_hex(signed.document.as_bytes());
     vec![
+        (11.0, Bold, agency_name.to_uppercase()),
         (11.0, Bold, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM".into()),
         (11.0, Regular, "Độc lập - Tự do - Hạnh phúc".into()),
         (16.0, Bold, "KẾT QUẢ GIẢI QUYẾT THỦ TỤC HÀNH CHÍNH".into()),
         (12.0, Regular, format!("{} / {}", procedure.name_vi, procedure.name_en)),
         (11.0, Regular, format!("Số hồ sơ / Application: {}", found.number)),
         (11.0, Regular, format!("Người nộp (CCCD) / Applicant: {}", found.applicant)),
-        (11.0, Regular, format!("Cơ quan giải quyết / Deciding agency: {}", found.agency_code)),
+        (11.0, Regular, format!("Cơ quan giải quyết / Deciding agency: {agency_name} ({})", found.agency_code)),
         (12.0, Bold, format!("Quyết định / Decision: {decision}")),
         (11.0, Regular, format!("Ngày cấp / Issued: {}", signed.issued_at.local_display())),
         (9.0, Regular, format!(
-            "Văn bản kết quả được ký số bởi {} (SHA-256 của văn bản: {digest}). Kiểm tra tại trang /verify              của cổng dịch vụ công với số hồ sơ. / The result is digitally signed by {}; check it on the              portal's /verify page with the application number.",
-            signed.signer, signed.signer
+            "Tệp PDF này được {agency_name} ký số (PAdES) và gắn dấu thời gian; trình đọc PDF hiển thị chữ ký, hoặc kiểm tra tại trang /verify. Văn bản kết quả có chữ ký riêng (SHA-256: {digest}). / This PDF is digitally signed by the deciding agency (PAdES) and time-stamped; a PDF reader shows the signature, or check it on the /verify page."
         )),
     ]
 }
@@ -178,25 +244,24 @@ pub async fn read(app: &App, who: Acting<'_>, number: &str) -> Result<Issued> {
         .await?
         .ok_or_else(|| Error::not_found("result_not_found"))?;
     audit_read(app, who, &found.applicant, &found.number).await?;
-    let key = pki::existing(&app.db, &r.signer)
-        .await?
-        .ok_or_else(|| Error::internal("a result's signing key is missing"))?;
+    let certificate = signer_certificate(app, &r).await?;
     let ca = pki::city_ca(&app.db).await?;
     Ok(Issued {
-        valid: signed_by(&r, &key),
+        valid: certificate.is_some(),
         number: r.number,
         document: r.document,
         signature: r.signature,
-        certificate: key.cert_pem,
+        certificate: certificate.unwrap_or_default(),
         ca_certificate: ca.cert_pem,
         issued_at: r.issued_at,
     })
 }
 
-/// Whether the stored signature of `r` is `key`'s over its document.
-fn signed_by(r: &SignedResult, key: &pki::SigningKey) -> bool {
+/// The certificate (PEM) of the agency's key that signed `r`, current or renewed since;
+/// `None` when no key of the agency's made the signature.
+async fn signer_certificate(app: &App, r: &SignedResult) -> Result<Option<String>> {
     let sig = B64.decode(&r.signature).unwrap_or_default();
-    key.verifies(r.document.as_bytes(), &sig)
+    Ok(pki::signed_by(&app.db, r.signer.as_str(), r.document.as_bytes(), &sig).await?)
 }
 
 /// The result issued for an application, as anyone with its number may check it, and
@@ -205,8 +270,7 @@ pub async fn check(app: &App, number: &ApplicationNumber) -> Result<Option<(Sign
     let Some(r) = pki::result(&app.db, number.as_str()).await? else {
         return Ok(None);
     };
-    let key = pki::existing(&app.db, &r.signer).await?;
-    let valid = key.is_some_and(|k| signed_by(&r, &k));
+    let valid = signer_certificate(app, &r).await?.is_some();
     Ok(Some((r, valid)))
 }
 
@@ -233,13 +297,13 @@ pub async fn verify(app: &App, document: &str, signature: &str) -> Result<Option
     let Ok(doc) = serde_json::from_str::<ResultDocument>(document) else {
         return Ok(None);
     };
-    let Some(key) = pki::existing(&app.db, &doc.agency_code).await? else {
-        return Ok(None);
-    };
     let issued = pki::result(&app.db, &doc.number)
         .await?
         .is_some_and(|r| r.document == document);
-    if !issued || !key.verifies(document.as_bytes(), &signature) {
+    let signed = pki::signed_by(&app.db, &doc.agency_code, document.as_bytes(), &signature)
+        .await?
+        .is_some();
+    if !issued || !signed {
         return Ok(None);
     }
     Ok(Some(Verified {

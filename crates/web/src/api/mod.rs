@@ -22,6 +22,7 @@ pub mod results;
 pub mod sdmx;
 pub mod session;
 pub mod sharing;
+pub mod signatures;
 pub mod staff;
 pub mod tasks;
 pub mod tickets;
@@ -125,6 +126,11 @@ use crate::{Endpoint as E, RouteKind, Routes};
         results::get_result,
         results::ca_pem,
         results::verify,
+        signatures::verify,
+        signatures::tsa,
+        signatures::crl,
+        signatures::certificates,
+        signatures::revoke,
         me::notifications,
         me::mark_notifications_read,
         me::access_log,
@@ -194,6 +200,7 @@ use crate::{Endpoint as E, RouteKind, Routes};
         (name = "registries", description = "Base registries: searching citizens"),
         (name = "services", description = "Online public services: the procedure catalog and applications"),
         (name = "counter", description = "The one-stop counter: in-person intake on the online path, confirmation on the spot, paper results handed over"),
+        (name = "signatures", description = "Signatures anyone can check: PDF signatures (PAdES) verified, the city's RFC 3161 time-stamping authority, its revocation list and certificates"),
         (name = "feedback", description = "Residents' reports (also through Open311 GeoReport v2 at /open311/v2), their map, and the service evaluation"),
         (name = "dashboards", description = "Leaders' dashboards: live procedure monitoring, socio-economic indicators, strategic tasks, forecasts"),
         (name = "sharing", description = "Once-only data sharing: keys, grants, and the audited share endpoints"),
@@ -236,7 +243,7 @@ pub async fn openapi_json() -> impl IntoResponse {
 pub(crate) fn routes(r: Routes) -> Routes {
     use Action::*;
     use RouteKind::Api;
-    let r = counter_capability(jobs_routes(feedback_routes(r)));
+    let r = signature_routes(counter_capability(jobs_routes(feedback_routes(r))));
     r.add(Api, "/healthz", [E::get(ReadPublic, health::healthz)])
         .add(Api, "/readyz", [E::get(ReadPublic, health::readyz)])
         .add(Api, "/metrics", [E::get(ReadPublic, health::metrics)])
@@ -581,6 +588,28 @@ fn rails_routes(r: Routes) -> Routes {
 }
 
 /// The one-stop counter's routes: intake, payment rails, waiting lines.
+fn signature_routes(r: Routes) -> Routes {
+    use Action::{ManageCertificates, ReadPublic};
+    use RouteKind::Api;
+    r.add(
+        Api,
+        "/api/v1/signatures/verify",
+        [E::post(ReadPublic, signatures::verify).body_limit(sohoa_app::signatures::MAX_PDF + 64 * 1024)],
+    )
+    .add(Api, "/tsa", [E::post(ReadPublic, signatures::tsa)])
+    .add(Api, "/pki/city.crl", [E::get(ReadPublic, signatures::crl)])
+    .add(
+        Api,
+        "/api/v1/pki/certificates",
+        [E::get(ManageCertificates, signatures::certificates)],
+    )
+    .add(
+        Api,
+        "/api/v1/pki/certificates/{serial}/revoke",
+        [E::post(ManageCertificates, signatures::revoke)],
+    )
+}
+
 fn counter_capability(r: Routes) -> Routes {
     ticket_routes(rails_routes(counter_routes(r)))
 }
