@@ -132,7 +132,7 @@ pub async fn status_submit(
     Ok(super::account::with_cookie(res, cookie))
 }
 
-struct Checked {
+pub(super) struct Checked {
     number: String,
     procedure: String,
     agency: String,
@@ -149,6 +149,26 @@ struct VerifyTemplate {
     number: String,
     searched: bool,
     checked: Option<Checked>,
+    pdf: Option<super::signatures::PdfCheck>,
+}
+
+/// The /verify page: a result looked up by number, or an uploaded PDF's signatures.
+pub(super) fn verify_page(
+    ctx: &PageCtx,
+    number: String,
+    searched: bool,
+    checked: Option<Checked>,
+    pdf: Option<super::signatures::PdfCheck>,
+) -> Response {
+    let t = ctx.t();
+    render(&VerifyTemplate {
+        shell: ctx.shell("verify", t.get("verify-title")),
+        t,
+        number,
+        searched,
+        checked,
+        pdf,
+    })
 }
 
 #[derive(Debug, Deserialize)]
@@ -190,13 +210,7 @@ pub async fn verify(
         }
     }
     let searched = !number.is_empty();
-    let mut res = render(&VerifyTemplate {
-        shell: ctx.shell("verify", t.get("verify-title")),
-        t,
-        number,
-        searched,
-        checked,
-    });
+    let mut res = verify_page(&ctx, number, searched, checked, None);
     res.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(res)

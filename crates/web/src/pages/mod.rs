@@ -17,6 +17,7 @@ mod labels;
 mod procedures;
 mod queue;
 mod report;
+mod signatures;
 mod units;
 
 use axum::http::{header, StatusCode};
@@ -72,7 +73,8 @@ fn counter_routes(r: Routes) -> Routes {
 
 pub(crate) fn routes(r: Routes) -> Routes {
     use sohoa_domain::policy::Action::{
-        Apply, FileReport, ManageOwnConsents, OperateJobs, ProcessApplication, ReadApplication,
+        Apply, FileReport, ManageCertificates, ManageOwnConsents, OperateJobs, ProcessApplication,
+        ReadApplication,
         ReadDashboard, ReadEvaluation, ReadOwnData, ReadPublic, SignIn, UseSession,
     };
     use RouteKind::{Asset, Page};
@@ -151,7 +153,15 @@ pub(crate) fn routes(r: Routes) -> Routes {
                 E::post(ReadPublic, applications::status_submit),
             ],
         )
-        .add(Page, "/verify", [E::get(ReadPublic, applications::verify)])
+        .add(
+            Page,
+            "/verify",
+            [
+                E::get(ReadPublic, applications::verify),
+                E::post(ReadPublic, signatures::verify_pdf)
+                    .body_limit(sohoa_app::signatures::MAX_PDF + 64 * 1024),
+            ],
+        )
         .add(
             Page,
             "/results/{number}",
@@ -199,6 +209,16 @@ pub(crate) fn routes(r: Routes) -> Routes {
         )
         .add(Page, "/queue", [E::get(ReadApplication, queue::queue)])
         .add(Page, "/admin/jobs", [E::get(OperateJobs, jobs::list)])
+        .add(
+            Page,
+            "/admin/certificates",
+            [E::get(ManageCertificates, signatures::certificates)],
+        )
+        .add(
+            Page,
+            "/admin/certificates/{serial}/revoke",
+            [E::post(ManageCertificates, signatures::revoke)],
+        )
         .add(Page, "/admin/jobs/{id}", [E::post(OperateJobs, jobs::act)])
         .add(
             Page,
