@@ -126,7 +126,8 @@ async fn trust(app: &App) -> Result<Trust> {
     let mut t = (*app.signing.trusted).clone();
     t.add_anchor(pki::city_ca(&app.db).await?.cert_der());
     let crl = revocation_list(app).await?;
-    t.add_crl(crl).map_err(|e| Error::internal(format!("{e:?}")))?;
+    t.add_crl(crl)
+        .map_err(|e| Error::internal(format!("{e:?}")))?;
     Ok(t)
 }
 
@@ -251,7 +252,11 @@ pub async fn certificates(
     who: Acting<'_>,
     page: PageRequest,
 ) -> Result<Page<CertificateRecord>> {
-    authorize(who.principal, Action::ManageCertificates, &Target::default())?;
+    authorize(
+        who.principal,
+        Action::ManageCertificates,
+        &Target::default(),
+    )?;
     let (items, total) = pki::certificates(&app.db, page).await?;
     Ok(Page::new(items, total, page))
 }
@@ -263,7 +268,11 @@ pub async fn revoke(
     serial: &str,
     reason: RevocationReason,
 ) -> Result<CertificateRecord> {
-    authorize(who.principal, Action::ManageCertificates, &Target::default())?;
+    authorize(
+        who.principal,
+        Action::ManageCertificates,
+        &Target::default(),
+    )?;
     revoke_as(app, &who.actor(), serial, reason).await
 }
 

@@ -20,7 +20,7 @@ impl CertificateSerial {
         let hex = hex.trim_start_matches("00");
         let ok = !hex.is_empty()
             && hex.len() <= 40
-            && hex.len() % 2 == 0
+            && hex.len().is_multiple_of(2)
             && hex.bytes().all(|b| b.is_ascii_hexdigit());
         ok.then(|| Self(hex.to_owned()))
     }
@@ -104,7 +104,10 @@ mod tests {
 
     #[test]
     fn reasons() {
-        assert_eq!(RevocationReason::parse("key-compromise"), Some(RevocationReason::KeyCompromise));
+        assert_eq!(
+            RevocationReason::parse("key-compromise"),
+            Some(RevocationReason::KeyCompromise)
+        );
         assert_eq!(RevocationReason::parse("lost"), None);
     }
 }

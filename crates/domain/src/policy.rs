@@ -548,7 +548,10 @@ mod tests {
             Ok(())
         );
         assert_eq!(
-            admits(&staff(Role::CityAdmin, None, None), Action::ManageCertificates),
+            admits(
+                &staff(Role::CityAdmin, None, None),
+                Action::ManageCertificates
+            ),
             Ok(())
         );
         for who in [

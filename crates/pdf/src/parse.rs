@@ -344,7 +344,7 @@ impl Lexer<'_> {
                 _ => return None,
             }
         }
-        if digits.len() % 2 == 1 {
+        if !digits.len().is_multiple_of(2) {
             digits.push(b'0');
         }
         let val = |d: u8| match d {

@@ -578,7 +578,10 @@ impl ServeConfig {
                 .or(file.login_rate_limit)
                 .unwrap_or(30),
             notify_dir: args.notify_dir.clone().or_else(|| file.notify_dir.clone()),
-            trusted_cas: args.trusted_cas.clone().or_else(|| file.trusted_cas.clone()),
+            trusted_cas: args
+                .trusted_cas
+                .clone()
+                .or_else(|| file.trusted_cas.clone()),
             job_lease: Duration::from_secs(job_lease),
             jobs: !(args.no_jobs || file.no_jobs.unwrap_or(false)),
             replicas: if args.database_replicas.is_empty() {
@@ -734,6 +737,7 @@ mod tests {
             rate_limit: None,
             login_rate_limit: None,
             notify_dir: None,
+            trusted_cas: None,
             job_lease: None,
             no_jobs: false,
             database_replicas: Vec::new(),

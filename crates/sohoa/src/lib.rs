@@ -70,7 +70,10 @@ pub async fn open_and_migrate(store: &StoreConfig) -> Result<Db, StartError> {
     }
     let registered = sohoa_storage::pki::register_existing(&db).await?;
     if registered > 0 {
-        tracing::info!(registered, "certificates made before the register joined it");
+        tracing::info!(
+            registered,
+            "certificates made before the register joined it"
+        );
     }
     if sohoa_storage::monitoring::ensure_built(&db).await? {
         tracing::info!("procedure monitoring counters built from the stored applications");
@@ -249,8 +252,7 @@ fn start_jobs(db: &Db, serve: &ServeConfig) -> Result<Jobs, StartError> {
         return Ok(Jobs { stop, worker: None });
     }
     let crl_url = pki::crl_url(serve.rails.public_url.as_deref());
-    let (mut kinds, schedules): (Vec<_>, Vec<_>) =
-        jobs::recurring(db, crl_url).into_iter().unzip();
+    let (mut kinds, schedules): (Vec<_>, Vec<_>) = jobs::recurring(db, crl_url).into_iter().unzip();
     if let Some(dir) = &serve.notify_dir {
         let counters = std::sync::Arc::new(notify::Counters::default());
         kinds.push(notify::kind(db.clone(), dir.clone(), counters));

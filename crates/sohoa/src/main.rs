@@ -704,13 +704,14 @@ async fn pki(store: &StoreConfig, command: PkiCommand) -> ExitCode {
             exit_with(result, 2, |text| print!("{text}"))
         }
         PkiCommand::Revoke { serial, reason } => {
-            let result =
-                match with_db(store, 2, async |db| sohoa::pki::revoke(db, &serial, reason).await)
-                    .await
-                {
-                    Ok(r) => r,
-                    Err(code) => return code,
-                };
+            let result = match with_db(store, 2, async |db| {
+                sohoa::pki::revoke(db, &serial, reason).await
+            })
+            .await
+            {
+                Ok(r) => r,
+                Err(code) => return code,
+            };
             let failure = match &result {
                 Err(sohoa::pki::RevokeError::Storage(_)) => 2,
                 _ => 1,

@@ -20,10 +20,7 @@ pub fn crl_url(public_url: Option<&str>) -> Option<String> {
 pub async fn list(db: &Db) -> Result<String, StorageError> {
     let mut out = String::new();
     let mut page = 1;
-    loop {
-        let Ok(req) = PageRequest::parse(Some(page), Some(200)) else {
-            break;
-        };
+    while let Ok(req) = PageRequest::parse(Some(page), Some(200)) {
         let (items, total) = pki::certificates(db, req).await?;
         for c in &items {
             out.push_str(&format!(
@@ -56,7 +53,9 @@ pub enum RevokeError {
     Unknown(String),
     #[error("certificate {0} is revoked already")]
     Already(String),
-    #[error("{0} is the city's root: issue a new root instead (every relying party must trust it anew)")]
+    #[error(
+        "{0} is the city's root: issue a new root instead (every relying party must trust it anew)"
+    )]
     Root(String),
 }
 

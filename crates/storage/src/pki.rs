@@ -170,8 +170,14 @@ pub async fn register_existing(db: &Db) -> Result<u64> {
     let mut tx = db.begin().await?;
     for r in &rows {
         let pem = text(r, "cert_pem")?;
-        register(&mut tx, &text(r, "owner")?, &pem, &facts(&pem)?, &text(r, "created_at")?)
-            .await?;
+        register(
+            &mut tx,
+            &text(r, "owner")?,
+            &pem,
+            &facts(&pem)?,
+            &text(r, "created_at")?,
+        )
+        .await?;
     }
     tx.commit().await?;
     Ok(rows.len() as u64)
@@ -226,8 +232,15 @@ async fn issued_key(
         key_pem: &ca.key_pem,
     };
     let now = time::OffsetDateTime::now_utc();
-    let made = issue::issue(&authority, &subject, profile, years(SIGNER_YEARS), crl_url, now)
-        .map_err(pki_err)?;
+    let made = issue::issue(
+        &authority,
+        &subject,
+        profile,
+        years(SIGNER_YEARS),
+        crl_url,
+        now,
+    )
+    .map_err(pki_err)?;
     store(db, owner, &made, &*db.keyring()?).await
 }
 

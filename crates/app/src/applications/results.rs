@@ -58,7 +58,8 @@ pub async fn sign(
         issued_at: issued_at.to_string(),
     };
     let document = serde_json::to_string(&doc).map_err(Error::internal)?;
-    let key = crate::signatures::agency_key(app, found.agency_code.as_str(), &agency.name_vi).await?;
+    let key =
+        crate::signatures::agency_key(app, found.agency_code.as_str(), &agency.name_vi).await?;
     let signature = key.sign(document.as_bytes())?;
     Ok(SignedResult {
         number: found.number.clone(),
@@ -93,7 +94,8 @@ pub(crate) async fn paper(
         .public_url
         .as_ref()
         .map(|u| format!("{u}/verify?number={}", found.number));
-    let key = crate::signatures::agency_key(app, found.agency_code.as_str(), &agency.name_vi).await?;
+    let key =
+        crate::signatures::agency_key(app, found.agency_code.as_str(), &agency.name_vi).await?;
     let tsa = crate::signatures::tsa_key(app).await?;
     let field = sohoa_pdf::SignatureField {
         name: agency.name_vi.clone(),

@@ -169,6 +169,8 @@ pub struct Options {
     pub payments: Option<(String, String)>,
     /// Where the server's sending jobs write citizens' messages.
     pub notify_dir: Option<PathBuf>,
+    /// Certificate authorities trusted for people's signatures (a directory of PEM files).
+    pub trusted_cas: Option<PathBuf>,
     /// VNPay, VietQR and the public address.
     pub rails: sohoa::config::Rails,
     /// A server that runs no background jobs (a test that runs them itself, at its steps).
@@ -225,6 +227,7 @@ fn serve_config(listen: SocketAddr, opts: &Options) -> ServeConfig {
         rate_limit: opts.rate_limit.unwrap_or(1000),
         login_rate_limit: opts.login_rate_limit.unwrap_or(30),
         notify_dir: opts.notify_dir.clone(),
+        trusted_cas: opts.trusted_cas.clone(),
         job_lease: std::time::Duration::from_secs(30),
         jobs: !opts.no_jobs,
         replicas: opts

@@ -37,5 +37,6 @@ mod registry;
 mod replicas;
 mod sealed;
 mod sharing;
+mod signatures;
 mod tls;
 mod units;

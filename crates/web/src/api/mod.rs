@@ -594,7 +594,8 @@ fn signature_routes(r: Routes) -> Routes {
     r.add(
         Api,
         "/api/v1/signatures/verify",
-        [E::post(ReadPublic, signatures::verify).body_limit(sohoa_app::signatures::MAX_PDF + 64 * 1024)],
+        [E::post(ReadPublic, signatures::verify)
+            .body_limit(sohoa_app::signatures::MAX_PDF + 64 * 1024)],
     )
     .add(Api, "/tsa", [E::post(ReadPublic, signatures::tsa)])
     .add(Api, "/pki/city.crl", [E::get(ReadPublic, signatures::crl)])

@@ -91,7 +91,10 @@ pub struct VerifyReport {
 
 /// The PDF of a request: the body (`application/pdf`), or the first file of a
 /// `multipart/form-data` body.
-pub(crate) async fn read_pdf(state: &AppState, req: axum::extract::Request) -> Result<Vec<u8>, AppError> {
+pub(crate) async fn read_pdf(
+    state: &AppState,
+    req: axum::extract::Request,
+) -> Result<Vec<u8>, AppError> {
     use axum::extract::FromRequest;
     let declared = req
         .headers()
@@ -119,9 +122,20 @@ pub(crate) async fn read_pdf(state: &AppState, req: axum::extract::Request) -> R
         }
         return Err(AppError::unprocessable("empty_file").field("file"));
     }
-    let media = declared.split(';').next().unwrap_or_default().trim().to_owned();
-    if !matches!(media.as_str(), "application/pdf" | "application/octet-stream") {
-        return Err(AppError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_file_type"));
+    let media = declared
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    if !matches!(
+        media.as_str(),
+        "application/pdf" | "application/octet-stream"
+    ) {
+        return Err(AppError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_file_type",
+        ));
     }
     let bytes = axum::body::to_bytes(req.into_body(), MAX_PDF)
         .await
@@ -174,13 +188,20 @@ pub async fn tsa(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
     if !declared.starts_with("application/timestamp-query") {
-        return Err(AppError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_file_type"));
+        return Err(AppError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_file_type",
+        ));
     }
     let body = axum::body::to_bytes(body, TSA_MAX).await.map_err(|_| {
         AppError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").arg("limit", TSA_MAX)
     })?;
     let reply = uc::time_stamp(&state, &body).await?;
-    Ok(([(header::CONTENT_TYPE, "application/timestamp-reply")], reply).into_response())
+    Ok((
+        [(header::CONTENT_TYPE, "application/timestamp-reply")],
+        reply,
+    )
+        .into_response())
 }
 
 /// A time-stamp request is a hash and a few fields.

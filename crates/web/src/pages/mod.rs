@@ -74,8 +74,8 @@ fn counter_routes(r: Routes) -> Routes {
 pub(crate) fn routes(r: Routes) -> Routes {
     use sohoa_domain::policy::Action::{
         Apply, FileReport, ManageCertificates, ManageOwnConsents, OperateJobs, ProcessApplication,
-        ReadApplication,
-        ReadDashboard, ReadEvaluation, ReadOwnData, ReadPublic, SignIn, UseSession,
+        ReadApplication, ReadDashboard, ReadEvaluation, ReadOwnData, ReadPublic, SignIn,
+        UseSession,
     };
     use RouteKind::{Asset, Page};
     let r = counter_routes(r);

@@ -52,7 +52,10 @@ fn row(t: Tr, r: SignatureReport) -> SignatureRow {
         integrity_ok: r.integrity == "intact",
         integrity: t.get(&format!("sig-integrity-{}", r.integrity.replace('_', "-"))),
         certificate_ok: r.certificate == "trusted",
-        certificate: t.get(&format!("sig-certificate-{}", r.certificate.replace('_', "-"))),
+        certificate: t.get(&format!(
+            "sig-certificate-{}",
+            r.certificate.replace('_', "-")
+        )),
         time,
         claimed_time: r.claimed_time.unwrap_or_default(),
         changed_after_signing: r.changed_after_signing,
@@ -144,7 +147,8 @@ async fn certificates_page(
     page: Option<u32>,
     error: Option<String>,
 ) -> Result<Response, AppError> {
-    let req = PageRequest::parse(page, Some(50)).map_err(|_| AppError::bad_request("invalid_page"))?;
+    let req =
+        PageRequest::parse(page, Some(50)).map_err(|_| AppError::bad_request("invalid_page"))?;
     let found = uc::certificates(state, Acting::new(&caller.0, None), req).await?;
     let t = ctx.t();
     let (csrf, cookie) = auth::csrf_token(headers)?;
@@ -172,7 +176,12 @@ async fn certificates_page(
             .collect(),
         reasons: RevocationReason::ALL
             .iter()
-            .map(|r| (r.as_str(), t.get(&format!("revocation-{}", r.as_str().replace('_', "-")))))
+            .map(|r| {
+                (
+                    r.as_str(),
+                    t.get(&format!("revocation-{}", r.as_str().replace('_', "-"))),
+                )
+            })
             .collect(),
         pager: Pager::new(ctx, found.page, last),
         error,
@@ -218,12 +227,18 @@ pub async fn revoke(
     let outcome = match RevocationReason::parse(&f.reason) {
         Some(reason) => {
             let who = Acting::new(&caller.0, addr.as_deref());
-            uc::revoke(&state, who, &serial, reason).await.map_err(AppError::from)
+            uc::revoke(&state, who, &serial, reason)
+                .await
+                .map_err(AppError::from)
         }
         None => Err(AppError::unprocessable("revocation_reason_invalid").field("reason")),
     };
     match outcome {
-        Ok(_) => Ok((StatusCode::SEE_OTHER, [(header::LOCATION, "/admin/certificates")]).into_response()),
+        Ok(_) => Ok((
+            StatusCode::SEE_OTHER,
+            [(header::LOCATION, "/admin/certificates")],
+        )
+            .into_response()),
         Err(e) if e.status.is_client_error() && e.status != StatusCode::FORBIDDEN => {
             let message = e.message(ctx.lang);
             let mut res = certificates_page(&state, &ctx, &caller, &headers, None, Some(message))

@@ -1,0 +1,521 @@
+//! Signatures anyone can check, end to end on the real server: an issued result is a PDF
+//! that pdfsig (poppler, NSS) reports valid and unchanged and one changed byte breaks; its
+//! time-stamp comes from the city's RFC 3161 authority, which `openssl ts` also uses; a
+//! revoked agency certificate is on the CRL the certificates name, and both pdfsig and the
+//! verifier say so; PDFs signed under a CA the city does not trust are refused with the
+//! reason, until the city trusts it; bad uploads get clear 4xx answers.
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::{json, Value};
+
+use crate::applications::{apply, catalog, move_to};
+use crate::helpers::*;
+use crate::personas::*;
+
+fn required() -> bool {
+    std::env::var("SOHOA_PDF_TOOLS").as_deref() == Ok("required")
+}
+
+/// Runs a tool in `dir`: `None` when it is not installed and not required.
+fn tool(dir: &Path, name: &str, args: &[&str]) -> Option<(bool, String)> {
+    match Command::new(name).args(args).current_dir(dir).output() {
+        Ok(o) => Some((
+            o.status.success(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&o.stdout),
+                String::from_utf8_lossy(&o.stderr)
+            ),
+        )),
+        Err(_) if required() => panic!("{name} is required (poppler-utils, libnss3-tools)"),
+        Err(_) => None,
+    }
+}
+
+/// An NSS database trusting `ca_pem`, for pdfsig; `None` without the NSS tools.
+fn nss_db(dir: &Path, ca_pem: &str) -> Option<String> {
+    std::fs::create_dir_all(dir.join("nss")).unwrap();
+    let db = format!("sql:{}", dir.join("nss").display());
+    let (ok, out) = tool(dir, "certutil", &["-N", "-d", &db, "--empty-password"])?;
+    assert!(ok, "{out}");
+    std::fs::write(dir.join("ca.pem"), ca_pem).unwrap();
+    let (ok, out) = tool(
+        dir,
+        "certutil",
+        &[
+            "-A", "-d", &db, "-n", "city", "-t", "CT,C,C", "-i", "ca.pem",
+        ],
+    )?;
+    assert!(ok, "{out}");
+    Some(db)
+}
+
+/// The server with its public address set (the certificates name its CRL).
+async fn with_public_url(trusted: Option<std::path::PathBuf>) -> TestApp {
+    let listener = bind_local();
+    let addr = listener.local_addr().unwrap();
+    spawn_app_with(Options {
+        admin: true,
+        listener: Some(listener),
+        rails: sohoa::config::Rails {
+            public_url: Some(format!("http://{addr}")),
+            ..Default::default()
+        },
+        trusted_cas: trusted,
+        ..Options::default()
+    })
+    .await
+}
+
+/// Files an application for Mai and takes it to its result; returns its number.
+async fn issued(app: &TestApp, city: &City, key: &str) -> String {
+    let (s, filed) = apply(
+        app,
+        city.token("citizen"),
+        key,
+        &json!({"procedure_code": "T-KHAISINH", "answers": {"child_name": "Bé Na", "born_on": "2026-11-01"}}),
+    )
+    .await;
+    assert_eq!(s, 201, "{filed}");
+    let number = filed["number"].as_str().unwrap().to_owned();
+    for to in ["received", "in_review", "approved", "result_issued"] {
+        let (s, b) = move_to(app, city.token("officer"), &number, json!({"to": to})).await;
+        assert_eq!(s, 200, "{to}: {b}");
+    }
+    number
+}
+
+/// The result PDF in the applicant's documents.
+async fn result_pdf(app: &TestApp, token: &str, number: &str) -> Vec<u8> {
+    let (s, docs) = app.as_(token).get("/api/v1/me/documents").await;
+    assert_eq!(s, 200, "{docs}");
+    let doc = docs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["result_of"] == number)
+        .unwrap_or_else(|| panic!("no result document for {number}: {docs}"));
+    let res = app
+        .client
+        .get(app.url(&format!(
+            "/api/v1/me/documents/{}",
+            doc["document_id"].as_str().unwrap()
+        )))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    res.bytes().await.unwrap().to_vec()
+}
+
+async fn verify(app: &TestApp, pdf: Vec<u8>) -> (u16, Value) {
+    let res = app
+        .client
+        .post(app.url("/api/v1/signatures/verify"))
+        .header("content-type", "application/pdf")
+        .body(pdf)
+        .send()
+        .await
+        .unwrap();
+    let s = res.status().as_u16();
+    (s, res.json().await.unwrap())
+}
+
+/// One byte of the page's content changed, inside the signed range.
+fn tampered(pdf: &[u8]) -> Vec<u8> {
+    let mut out = pdf.to_vec();
+    let at = out.windows(7).position(|w| w == b"stream\n").unwrap() + 30;
+    out[at] ^= 0x01;
+    out
+}
+
+#[tokio::test]
+async fn a_result_is_a_signed_pdf_that_pdfsig_accepts_and_a_changed_byte_or_a_revocation_breaks() {
+    let app = with_public_url(None).await;
+    let city = populate(&app).await;
+    catalog(&app).await;
+    let mai = city.token("citizen");
+    let number = issued(&app, &city, "sig1").await;
+    let pdf = result_pdf(&app, mai, &number).await;
+    assert!(pdf.starts_with(b"%PDF-"));
+
+    // The verifier: signed by the ward's agency, under the city's root, time-stamped.
+    let (s, report) = verify(&app, pdf.clone()).await;
+    assert_eq!(s, 200, "{report}");
+    assert_eq!(report["valid"], true, "{report}");
+    let sig = &report["signatures"][0];
+    assert_eq!(sig["signer"], "UBND-26743 result signing");
+    assert_eq!(sig["integrity"], "intact");
+    assert_eq!(sig["certificate"], "trusted");
+    assert_eq!(sig["time_stamp_valid"], true);
+    assert_eq!(sig["sub_filter"], "ETSI.CAdES.detached");
+    assert_eq!(sig["chain"].as_array().unwrap().len(), 2, "{sig}");
+    let serial = sig["serial"].as_str().unwrap().to_owned();
+
+    let (s, bad) = verify(&app, tampered(&pdf)).await;
+    assert_eq!(s, 200);
+    assert_eq!(
+        (
+            bad["valid"].as_bool(),
+            bad["signatures"][0]["integrity"].as_str()
+        ),
+        (Some(false), Some("digest_mismatch"))
+    );
+
+    // pdfsig, with an NSS database that trusts the city's root.
+    let dir = tempfile::tempdir().unwrap();
+    let ca = app.get("/api/v1/pki/ca.pem").await.text().await.unwrap();
+    std::fs::write(dir.path().join("result.pdf"), &pdf).unwrap();
+    std::fs::write(dir.path().join("tampered.pdf"), tampered(&pdf)).unwrap();
+    let pdfsig = nss_db(dir.path(), &ca).and_then(|db| {
+        let (_, out) = tool(dir.path(), "pdfsig", &["-nssdir", &db, "result.pdf"])?;
+        assert!(out.contains("Signature is Valid."), "{out}");
+        assert!(out.contains("Total document signed"), "{out}");
+        assert!(out.contains("Certificate is Trusted."), "{out}");
+        let (_, out) = tool(dir.path(), "pdfsig", &["-nssdir", &db, "tampered.pdf"])?;
+        assert!(out.contains("Digest Mismatch."), "{out}");
+        let (ok, text) = tool(dir.path(), "pdftotext", &["result.pdf", "-"])?;
+        assert!(
+            ok && text.contains(&number) && text.contains("KẾT QUẢ"),
+            "{text}"
+        );
+        Some(db)
+    });
+
+    // The city's administrator sees the certificate in use and revokes it.
+    let admin = city.token("city_admin");
+    let (s, list) = app.as_(admin).get("/api/v1/pki/certificates").await;
+    assert_eq!(s, 200, "{list}");
+    let mine = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["serial"] == serial.as_str())
+        .unwrap_or_else(|| panic!("{serial} not listed: {list}"));
+    assert_eq!(
+        (mine["owner"].as_str(), mine["state"].as_str()),
+        (Some("UBND-26743"), Some("current"))
+    );
+    assert_eq!(
+        app.as_(city.token("officer"))
+            .get("/api/v1/pki/certificates")
+            .await
+            .0,
+        403
+    );
+    let path = format!("/api/v1/pki/certificates/{serial}/revoke");
+    let (s, b) = app.as_(admin).post(&path, &json!({"reason": "lost"})).await;
+    assert_eq!((s, error_code(&b)), (422, "invalid_body"), "{b}");
+    let (s, revoked) = app
+        .as_(admin)
+        .post(&path, &json!({"reason": "key_compromise"}))
+        .await;
+    assert_eq!(s, 200, "{revoked}");
+    assert_eq!(revoked["state"], "revoked");
+    let (s, b) = app
+        .as_(admin)
+        .post(&path, &json!({"reason": "key_compromise"}))
+        .await;
+    assert_eq!((s, error_code(&b)), (409, "certificate_already_revoked"));
+
+    // The CRL the certificate names lists it; openssl reads it.
+    let res = app.get("/pki/city.crl").await;
+    assert_eq!(
+        res.headers()["content-type"].to_str().unwrap(),
+        "application/pkix-crl"
+    );
+    let crl = res.bytes().await.unwrap();
+    std::fs::write(dir.path().join("city.crl"), &crl).unwrap();
+    let (ok, text) = tool(
+        dir.path(),
+        "openssl",
+        &[
+            "crl", "-inform", "DER", "-in", "city.crl", "-noout", "-text",
+        ],
+    )
+    .expect("openssl");
+    assert!(
+        ok && text.contains(&serial) && text.contains("Key Compromise"),
+        "{text}"
+    );
+
+    let (_, after) = verify(&app, pdf.clone()).await;
+    assert_eq!(after["valid"], false);
+    assert_eq!(after["signatures"][0]["certificate"], "revoked");
+    if let Some(db) = pdfsig {
+        let (ok, out) = tool(dir.path(), "crlutil", &["-I", "-d", &db, "-i", "city.crl"]).unwrap();
+        assert!(ok, "{out}");
+        let (_, out) = tool(dir.path(), "pdfsig", &["-nssdir", &db, "result.pdf"]).unwrap();
+        assert!(out.contains("Certificate has been Revoked."), "{out}");
+    }
+
+    // The agency's next result is signed with a new key, and holds.
+    let next = issued(&app, &city, "sig2").await;
+    let (_, fresh) = verify(&app, result_pdf(&app, mai, &next).await).await;
+    assert_eq!(fresh["valid"], true, "{fresh}");
+    assert_ne!(
+        fresh["signatures"][0]["serial"].as_str(),
+        Some(serial.as_str())
+    );
+    // The first result's JSON signature still checks against the key that made it.
+    let (s, r) = app
+        .as_(mai)
+        .get(&format!("/api/v1/applications/{number}/result"))
+        .await;
+    assert_eq!(s, 200, "{r}");
+    assert!(r["certificate"]
+        .as_str()
+        .unwrap()
+        .contains("BEGIN CERTIFICATE"));
+}
+
+#[tokio::test]
+async fn the_time_stamping_authority_answers_openssl() {
+    let app = spawn_app().await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("data.txt"), "Quyết định số 12/QĐ-UBND").unwrap();
+    let Some((ok, out)) = tool(
+        dir.path(),
+        "openssl",
+        &[
+            "ts", "-query", "-data", "data.txt", "-sha256", "-cert", "-out", "req.tsq",
+        ],
+    ) else {
+        return;
+    };
+    assert!(ok, "{out}");
+    let query = std::fs::read(dir.path().join("req.tsq")).unwrap();
+    let res = app
+        .client
+        .post(app.url("/tsa"))
+        .header("content-type", "application/timestamp-query")
+        .body(query)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    assert_eq!(
+        res.headers()["content-type"].to_str().unwrap(),
+        "application/timestamp-reply"
+    );
+    std::fs::write(dir.path().join("reply.tsr"), res.bytes().await.unwrap()).unwrap();
+    let ca = app.get("/api/v1/pki/ca.pem").await.text().await.unwrap();
+    std::fs::write(dir.path().join("ca.pem"), ca).unwrap();
+    let (ok, out) = tool(
+        dir.path(),
+        "openssl",
+        &[
+            "ts",
+            "-verify",
+            "-in",
+            "reply.tsr",
+            "-queryfile",
+            "req.tsq",
+            "-CAfile",
+            "ca.pem",
+        ],
+    )
+    .unwrap();
+    assert!(ok && out.contains("Verification: OK"), "{out}");
+
+    // Not a request: refused inside the reply, as RFC 3161 answers (status 2, rejection).
+    let res = app
+        .client
+        .post(app.url("/tsa"))
+        .header("content-type", "application/timestamp-query")
+        .body(b"not DER".to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    std::fs::write(dir.path().join("bad.tsr"), res.bytes().await.unwrap()).unwrap();
+    let (_, out) = tool(
+        dir.path(),
+        "openssl",
+        &["ts", "-reply", "-in", "bad.tsr", "-text"],
+    )
+    .unwrap();
+    assert!(out.contains("Status: Rejected"), "{out}");
+    let res = app
+        .client
+        .post(app.url("/tsa"))
+        .header("content-type", "text/plain")
+        .body("x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 415);
+}
+
+/// A PDF signed under a root of its own (a licensed CA's, as far as the city knows).
+fn signed_elsewhere(dir: &Path) -> Vec<u8> {
+    use sohoa_sign::issue::{self, Authority, Profile, Subject};
+    let now = time::OffsetDateTime::now_utc();
+    let subject = |cn: &str| Subject {
+        common_name: cn.into(),
+        organization: "CA Việt Nam (thử)".into(),
+        unit: None,
+        identifier: None,
+    };
+    let root_subject = subject("Test Licensed CA");
+    let root = issue::root(&root_subject, time::Duration::days(365), now).unwrap();
+    let auth = Authority {
+        subject: &root_subject,
+        key_pem: &root.key_pem,
+    };
+    let mut person = subject("Nguyễn Thị Mai");
+    person.identifier = Some(format!("CCCD:{MAI}"));
+    let signer = issue::issue(
+        &auth,
+        &person,
+        Profile::Signer,
+        time::Duration::days(365),
+        None,
+        now,
+    )
+    .unwrap();
+    std::fs::write(dir.join("licensed-ca.pem"), &root.cert_pem).unwrap();
+    let mut doc = sohoa_pdf::Document::new("Tờ khai");
+    let mut page = sohoa_pdf::Page::a4();
+    page.text(
+        50.0,
+        780.0,
+        14.0,
+        sohoa_pdf::Weight::Bold,
+        "TỜ KHAI ĐĂNG KÝ KHAI SINH",
+    );
+    doc.push(page);
+    let field = sohoa_pdf::SignatureField {
+        name: "Nguyễn Thị Mai".into(),
+        reason: "Ký tờ khai".into(),
+        location: "TP.HCM".into(),
+        time: sohoa_pdf::time_parts::Utc(2026, 12, 8, 1, 0, 0),
+        sub_filter: "ETSI.CAdES.detached",
+    };
+    let sign = |m: &[u8]| issue::sign(&signer.key_pem, m);
+    let s = sohoa_sign::cms::Signer {
+        certificate: &signer.cert_der,
+        chain: &[],
+        sign: &sign,
+    };
+    let tsa_sign = |m: &[u8]| issue::sign(&signer.key_pem, m);
+    // No authority of its own: the "time-stamp" is made by the signer's key, which is no
+    // time-stamping certificate; the verifier must not count it.
+    sohoa_sign::pades::sign(doc.render_signable(&field), &s, |sig| {
+        let alg = sohoa_sign::tsp::HashAlg::Sha256;
+        let req = sohoa_sign::tsp::Request::new(alg, &alg.digest(&[sig]), None).unwrap();
+        let a = sohoa_sign::tsp::Authority {
+            certificate: &signer.cert_der,
+            chain: &[],
+            sign: &tsa_sign,
+        };
+        Ok(sohoa_sign::tsp::issue(&req, &[1], now, &a).unwrap())
+    })
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_pdf_signed_under_an_untrusted_ca_is_refused_with_the_reason_until_the_city_trusts_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let pdf = signed_elsewhere(dir.path());
+    let app = spawn_app().await;
+    let (s, report) = verify(&app, pdf.clone()).await;
+    assert_eq!(s, 200, "{report}");
+    let sig = &report["signatures"][0];
+    assert_eq!(report["valid"], false);
+    assert_eq!(sig["integrity"], "intact");
+    assert_eq!(sig["certificate"], "untrusted_issuer");
+    assert_eq!(sig["signer"], "Nguyễn Thị Mai");
+    assert_eq!(sig["identifier"], format!("CCCD:{MAI}"));
+    // The page says why, in both languages.
+    for (lang, says) in [
+        ("vi", "Không do tổ chức chứng thực"),
+        ("en", "Not issued by a certificate authority"),
+    ] {
+        let form = reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(pdf.clone())
+                .file_name("to-khai.pdf")
+                .mime_str("application/pdf")
+                .unwrap(),
+        );
+        let res = app
+            .client
+            .post(app.url("/verify"))
+            .header("accept-language", lang)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status().as_u16(), 200);
+        let html = res.text().await.unwrap();
+        assert!(
+            html.contains(says) && html.contains("data-valid=\"false\""),
+            "{lang}: {html}"
+        );
+    }
+
+    let trusting = with_public_url(Some(dir.path().to_owned())).await;
+    let (_, report) = verify(&trusting, pdf).await;
+    let sig = &report["signatures"][0];
+    assert_eq!(sig["certificate"], "trusted", "{report}");
+    assert_eq!(sig["integrity"], "intact");
+    // Its "time-stamp" was not made by a time-stamping authority: not counted.
+    assert_eq!(sig["time_stamp_valid"], false);
+    assert_eq!(report["valid"], false);
+}
+
+#[tokio::test]
+async fn bad_uploads_get_clear_answers_in_both_languages() {
+    let app = spawn_app().await;
+    let post = |media: &'static str, body: Vec<u8>| {
+        let app = &app;
+        async move {
+            let res = app
+                .client
+                .post(app.url("/api/v1/signatures/verify"))
+                .header("content-type", media)
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            let s = res.status().as_u16();
+            (s, res.json::<Value>().await.unwrap())
+        }
+    };
+    let (s, b) = post("text/plain", b"hello".to_vec()).await;
+    assert_eq!((s, error_code(&b)), (415, "unsupported_file_type"));
+    let (s, b) = post("application/pdf", b"hello, not a PDF".to_vec()).await;
+    assert_eq!((s, error_code(&b)), (422, "pdf_unreadable"));
+    assert!(b["error"]["message_vi"].as_str().unwrap().contains("PDF"));
+    let mut doc = sohoa_pdf::Document::new("Chưa ký");
+    doc.push(sohoa_pdf::Page::a4());
+    let (s, b) = post("application/pdf", doc.render()).await;
+    assert_eq!((s, error_code(&b)), (422, "pdf_unsigned"));
+    // A signature whose byte range leaves out more than its own value.
+    let dir = tempfile::tempdir().unwrap();
+    let signed = signed_elsewhere(dir.path());
+    let key = b"/ByteRange [0 ";
+    let at = signed.windows(key.len()).position(|w| w == key).unwrap() + key.len();
+    let end = signed[at..].iter().position(|b| *b == b' ').unwrap() + at;
+    let first: usize = std::str::from_utf8(&signed[at..end])
+        .unwrap()
+        .parse()
+        .unwrap();
+    let shorter = format!("{:<width$}", first - 100, width = end - at);
+    let mut partial = signed.clone();
+    partial[at..end].copy_from_slice(shorter.as_bytes());
+    let (s, b) = post("application/pdf", partial).await;
+    assert_eq!((s, error_code(&b)), (422, "signature_partial"), "{b}");
+    assert!(b["error"]["message_en"]
+        .as_str()
+        .unwrap()
+        .contains("only part"));
+    let (s, b) = post("application/pdf", Vec::new()).await;
+    assert_eq!((s, error_code(&b)), (422, "empty_file"));
+    let (s, b) = post("application/pdf", vec![b'%'; 21 * 1024 * 1024]).await;
+    assert_eq!((s, error_code(&b)), (413, "payload_too_large"), "{b}");
+}
