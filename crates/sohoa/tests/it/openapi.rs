@@ -38,7 +38,16 @@ async fn the_document_parses_and_lists_every_route_the_router_serves() {
         match r.kind {
             RouteKind::Api => assert!(
                 r.path.starts_with("/api/")
-                    || ["/healthz", "/readyz", "/metrics", "/oauth/token"].contains(&r.path)
+                    || [
+                        "/healthz",
+                        "/readyz",
+                        "/metrics",
+                        "/oauth/token",
+                        // Protocol addresses: RFC 3161 over HTTP, and the CRL certificates name.
+                        "/tsa",
+                        "/pki/city.crl",
+                    ]
+                    .contains(&r.path)
             ),
             _ => assert!(!r.path.starts_with("/api/v1")),
         }

@@ -146,12 +146,19 @@ pub(crate) async fn read_pdf(
     Ok(bytes.to_vec())
 }
 
+/// The smallest PDF with a signature dictionary (its CMS empty, so reported malformed): the
+/// document's example.
+const SIGNED_EXAMPLE: &str = "%PDF-1.7\n1 0 obj\n<< /Type /Sig /SubFilter /ETSI.CAdES.detached \
+    /ByteRange [0 0103 0109 0017] /Contents <3000> >>\nendobj\n%%EOF\n";
+
 /// Checks every signature of a PDF (a result, a signed form, any signed PDF): who signed,
 /// whether it changed after signing, whether the certificate leads to a root the city
 /// trusts and is not revoked, and the time-stamp's time. For anyone; nothing is kept.
 #[utoipa::path(post, path = "/api/v1/signatures/verify", tag = "signatures",
     request_body(description = "The PDF (20 MiB at most), as the body or as a multipart file",
-        content((super::Binary = "application/pdf"), (super::Binary = "multipart/form-data"))),
+        content(
+            (super::Binary = "application/pdf", example = json!(SIGNED_EXAMPLE)),
+            (super::Binary = "multipart/form-data"))),
     responses(
         (status = 200, body = VerifyReport),
         (status = 413, body = crate::error::ErrorBody),
@@ -173,7 +180,7 @@ pub async fn verify(
 /// a `TimeStampResp` out, granted or refused with the reason inside. Any RFC 3161 client
 /// (`openssl ts`, PDF signing tools) can use it.
 #[utoipa::path(post, path = "/tsa", tag = "signatures",
-    request_body(content((super::Binary = "application/timestamp-query"))),
+    request_body(content((super::Binary = "application/timestamp-query", example = json!("0)\u{2}\u{1}\u{1}")))),
     responses(
         (status = 200, description = "TimeStampResp", content_type = "application/timestamp-reply"),
         (status = 413, body = crate::error::ErrorBody),
@@ -296,7 +303,7 @@ pub struct RevokeRequest {
 /// Revokes a certificate (a compromised key, an agency merged away): it joins the
 /// revocation list at once, and its owner's next signature is made with a new key.
 #[utoipa::path(post, path = "/api/v1/pki/certificates/{serial}/revoke", tag = "signatures", security(("bearer" = [])),
-    params(("serial" = String, Path, description = "Serial number, hex")),
+    params(("serial" = String, Path, description = "Serial number, hex", example = "1A2B3C4D5E6F708192A3B4C5D6E7F801")),
     request_body = RevokeRequest,
     responses((status = 200, body = CertificateView), (status = 401, body = crate::error::ErrorBody),
         (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),

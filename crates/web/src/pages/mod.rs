@@ -71,14 +71,38 @@ fn counter_routes(r: Routes) -> Routes {
     )
 }
 
+/// Checking signed PDFs for anyone, and the city's certificates for its administrators.
+fn signature_routes(r: Routes) -> Routes {
+    use sohoa_domain::policy::Action::{ManageCertificates, ReadPublic};
+    use RouteKind::Page;
+    r.add(
+        Page,
+        "/verify",
+        [
+            E::get(ReadPublic, applications::verify),
+            E::post(ReadPublic, signatures::verify_pdf)
+                .body_limit(sohoa_app::signatures::MAX_PDF + 64 * 1024),
+        ],
+    )
+    .add(
+        Page,
+        "/admin/certificates",
+        [E::get(ManageCertificates, signatures::certificates)],
+    )
+    .add(
+        Page,
+        "/admin/certificates/{serial}/revoke",
+        [E::post(ManageCertificates, signatures::revoke)],
+    )
+}
+
 pub(crate) fn routes(r: Routes) -> Routes {
     use sohoa_domain::policy::Action::{
-        Apply, FileReport, ManageCertificates, ManageOwnConsents, OperateJobs, ProcessApplication,
-        ReadApplication, ReadDashboard, ReadEvaluation, ReadOwnData, ReadPublic, SignIn,
-        UseSession,
+        Apply, FileReport, ManageOwnConsents, OperateJobs, ProcessApplication, ReadApplication,
+        ReadDashboard, ReadEvaluation, ReadOwnData, ReadPublic, SignIn, UseSession,
     };
     use RouteKind::{Asset, Page};
-    let r = counter_routes(r);
+    let r = signature_routes(counter_routes(r));
     r.add(Page, "/", [E::get(ReadPublic, home::home)])
         .add(Page, "/units", [E::get(ReadPublic, units::list)])
         .add(Page, "/units/{code}", [E::get(ReadPublic, units::detail)])
@@ -155,15 +179,6 @@ pub(crate) fn routes(r: Routes) -> Routes {
         )
         .add(
             Page,
-            "/verify",
-            [
-                E::get(ReadPublic, applications::verify),
-                E::post(ReadPublic, signatures::verify_pdf)
-                    .body_limit(sohoa_app::signatures::MAX_PDF + 64 * 1024),
-            ],
-        )
-        .add(
-            Page,
             "/results/{number}",
             [E::get(ReadApplication, applications::result_page)
                 .absent_when_refused(ReadApplication, "application_not_found")],
@@ -209,16 +224,6 @@ pub(crate) fn routes(r: Routes) -> Routes {
         )
         .add(Page, "/queue", [E::get(ReadApplication, queue::queue)])
         .add(Page, "/admin/jobs", [E::get(OperateJobs, jobs::list)])
-        .add(
-            Page,
-            "/admin/certificates",
-            [E::get(ManageCertificates, signatures::certificates)],
-        )
-        .add(
-            Page,
-            "/admin/certificates/{serial}/revoke",
-            [E::post(ManageCertificates, signatures::revoke)],
-        )
         .add(Page, "/admin/jobs/{id}", [E::post(OperateJobs, jobs::act)])
         .add(
             Page,
