@@ -30,6 +30,7 @@ pub mod replicas;
 pub mod sealed;
 pub mod settings;
 pub mod sharing;
+pub mod signatures;
 pub mod tickets;
 pub mod units;
 

@@ -339,6 +339,7 @@ async fn attempt(
                 .map(|(code, document)| Attached { code, document })
                 .collect(),
             payments: Vec::new(),
+            signature: None,
         },
         replayed: false,
     })

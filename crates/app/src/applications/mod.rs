@@ -14,6 +14,7 @@ mod queue;
 mod rating;
 pub mod reconcile;
 pub mod results;
+pub mod signing;
 
 pub use assist::{create_assist_code, AssistCode, ASSIST_CODE_LIFETIME};
 pub use file::{file, prepare, Attachment, Behalf, FileApplication, Filed, Idempotency, Prepared};
@@ -42,6 +43,8 @@ pub struct Detail {
     pub events: Vec<Event>,
     pub documents: Vec<Attached>,
     pub payments: Vec<Payment>,
+    /// The applicant's signature on the form, once checked valid.
+    pub signature: Option<sohoa_storage::signatures::FormSignature>,
 }
 
 fn not_found() -> Error {
@@ -103,7 +106,9 @@ pub async fn detail(app: &App, a: Application) -> Result<Detail> {
     let events = store::events(&app.db, &a.number).await?;
     let documents = sohoa_storage::files::attached(&app.db, &a.number).await?;
     let payments = sohoa_storage::payments::of_application(&app.db, &a.number).await?;
+    let signature = sohoa_storage::signatures::of(&app.db, &a.number).await?;
     Ok(Detail {
+        signature,
         application: a,
         events,
         documents,

@@ -106,6 +106,7 @@ pub async fn move_to(
     }
     let comment = comment_of(t)?;
     let (after, fields, proc) = moved(app, &found, t.to).await?;
+    super::signing::unsigned_gate(app, &found, &proc.procedure, t.to).await?;
     let record = AuditRecord::new(
         who.actor(),
         format!("application.{}", t.to.as_str()),

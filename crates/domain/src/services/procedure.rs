@@ -138,6 +138,10 @@ pub struct Procedure {
     pub waivers: Vec<Waiver>,
     pub documents: Vec<RequiredDocument>,
     pub form: Vec<FormField>,
+    /// The applicant signs the form (digitally: a PAdES signature on its PDF, made remotely
+    /// or in their own tool); the agency takes it in only once it is signed.
+    #[serde(default)]
+    pub signature_required: bool,
 }
 
 impl<'de> Deserialize<'de> for ProcedureCode {

@@ -522,6 +522,17 @@ impl As<'_> {
         self.call(reqwest::Method::GET, path, None).await
     }
 
+    /// The body of a GET that must succeed, as bytes (a PDF).
+    pub async fn get_bytes(&self, path: &str) -> Vec<u8> {
+        let mut req = self.app.client.get(self.app.url(path));
+        if let Some(t) = self.token {
+            req = req.bearer_auth(t);
+        }
+        let res = req.send().await.expect("request");
+        assert_eq!(res.status().as_u16(), 200, "GET {path}");
+        res.bytes().await.expect("body").to_vec()
+    }
+
     pub async fn post(&self, path: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
         self.call(reqwest::Method::POST, path, Some(body)).await
     }

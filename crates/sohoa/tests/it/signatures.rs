@@ -519,3 +519,278 @@ async fn bad_uploads_get_clear_answers_in_both_languages() {
     let (s, b) = post("application/pdf", vec![b'%'; 21 * 1024 * 1024]).await;
     assert_eq!((s, error_code(&b)), (413, "payload_too_large"), "{b}");
 }
+
+/// A certificate authority made with openssl (RSA, as Vietnam's licensed CAs issue), and
+/// certificates from it naming `people` (file stem, common name, CCCD).
+fn openssl_ca(dir: &Path, name: &str, people: &[(&str, &str, &str)]) -> Option<()> {
+    let run = |args: &[&str]| {
+        let (ok, out) = tool(dir, "openssl", args)?;
+        assert!(ok, "openssl {args:?}: {out}");
+        Some(())
+    };
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        &format!("{name}.key"),
+        "-out",
+        &format!("{name}.pem"),
+        "-days",
+        "30",
+        "-subj",
+        &format!("/C=VN/O={name}/CN={name} Root CA"),
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+    ])?;
+    std::fs::write(
+        dir.join("leaf.ext"),
+        "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,nonRepudiation\n\
+         subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n",
+    )
+    .unwrap();
+    for (stem, cn, cccd) in people {
+        run(&[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            &format!("{stem}.key"),
+            "-out",
+            &format!("{stem}.csr"),
+            "-subj",
+            &format!("/C=VN/CN={cn}/UID=CCCD:{cccd}"),
+        ])?;
+        run(&[
+            "x509",
+            "-req",
+            "-in",
+            &format!("{stem}.csr"),
+            "-CA",
+            &format!("{name}.pem"),
+            "-CAkey",
+            &format!("{name}.key"),
+            "-CAcreateserial",
+            "-out",
+            &format!("{stem}.pem"),
+            "-days",
+            "30",
+            "-extfile",
+            "leaf.ext",
+        ])?;
+    }
+    Some(())
+}
+
+/// Signs `input` with pyHanko (PAdES, time-stamped by `tsa`) as `stem`; `None` when pyHanko
+/// is not installed and not required.
+fn pyhanko_sign(dir: &Path, input: &str, output: &str, stem: &str, tsa: &str) -> Option<()> {
+    let (ok, out) = tool(
+        dir,
+        "pyhanko",
+        &[
+            "sign",
+            "addsig",
+            "--field",
+            "Sig1",
+            "--use-pades",
+            "--timestamp-url",
+            tsa,
+            "pemder",
+            "--key",
+            &format!("{stem}.key"),
+            "--cert",
+            &format!("{stem}.pem"),
+            "--no-pass",
+            input,
+            output,
+        ],
+    )?;
+    assert!(ok, "pyhanko: {out}");
+    Some(())
+}
+
+async fn put_signed_procedure(app: &TestApp) {
+    let body = json!({
+        "code": "T-CAMKET", "name_vi": "Bản cam kết bảo vệ môi trường", "name_en": "Environmental commitment",
+        "level": "commune", "agency_code": null, "deadline_days": 5, "fee": null, "waivers": [],
+        "documents": [], "signature_required": true,
+        "form": [
+            {"key": "declarant", "label_vi": "Người cam kết", "label_en": "Declarant",
+             "kind": {"type": "text", "max_len": 100}, "required": true,
+             "source": {"registry": "citizens", "field": "full_name"}},
+            {"key": "pledge", "label_vi": "Nội dung cam kết", "label_en": "Pledge",
+             "kind": {"type": "text", "max_len": 500}, "required": true, "source": null}
+        ]
+    });
+    let res = app
+        .client
+        .put(app.url("/api/v1/procedures/T-CAMKET"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200, "{}", res.text().await.unwrap());
+}
+
+async fn upload_signed(app: &TestApp, token: &str, number: &str, pdf: Vec<u8>) -> (u16, Value) {
+    let res = app
+        .client
+        .post(app.url(&format!("/api/v1/applications/{number}/signature")))
+        .bearer_auth(token)
+        .header("content-type", "application/pdf")
+        .body(pdf)
+        .send()
+        .await
+        .unwrap();
+    let s = res.status().as_u16();
+    (s, res.json().await.unwrap())
+}
+
+// pyHanko asks the server (in this process) for its time-stamp while the test waits for
+// pyHanko: the server needs a worker of its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_applicant_signs_the_form_in_their_own_tool_and_only_a_valid_signature_of_theirs_is_kept(
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let trusted = dir.path().join("trusted");
+    std::fs::create_dir_all(&trusted).unwrap();
+    let people = [("mai", "Nguyen Thi Mai", MAI), ("lan", "Tran Thi Lan", LAN)];
+    if openssl_ca(dir.path(), "licensed", &people).is_none()
+        || openssl_ca(
+            dir.path(),
+            "unknown",
+            &[("stranger", "Nguyen Thi Mai", MAI)],
+        )
+        .is_none()
+    {
+        return;
+    }
+    std::fs::copy(
+        dir.path().join("licensed.pem"),
+        trusted.join("licensed.pem"),
+    )
+    .unwrap();
+    let app = with_public_url(Some(trusted)).await;
+    let city = populate(&app).await;
+    put_signed_procedure(&app).await;
+    let (mai, officer) = (city.token("citizen"), city.token("officer"));
+    let file = |key: &'static str| {
+        let app = &app;
+        async move {
+            let (s, filed) = apply(
+                app,
+                mai,
+                key,
+                &json!({"procedure_code": "T-CAMKET",
+                "answers": {"pledge": "Không xả thải ra kênh Nhiêu Lộc"}}),
+            )
+            .await;
+            assert_eq!(s, 201, "{filed}");
+            filed["number"].as_str().unwrap().to_owned()
+        }
+    };
+    let number = file("cam1").await;
+    let other = file("cam2").await;
+
+    // The agency cannot take it in before it is signed.
+    let (s, b) = move_to(&app, officer, &number, json!({"to": "received"})).await;
+    assert_eq!((s, error_code(&b)), (409, "signature_required"), "{b}");
+
+    // Mai downloads the form (the same bytes twice) and signs it with pyHanko, time-stamped
+    // by the city's authority.
+    let form_path = format!("/api/v1/applications/{number}/form.pdf");
+    let form = app.as_(mai).get_bytes(&form_path).await;
+    assert_eq!(form, app.as_(mai).get_bytes(&form_path).await);
+    std::fs::write(dir.path().join("form.pdf"), &form).unwrap();
+    let other_form = app
+        .as_(mai)
+        .get_bytes(&format!("/api/v1/applications/{other}/form.pdf"))
+        .await;
+    std::fs::write(dir.path().join("other.pdf"), &other_form).unwrap();
+    let tsa = app.url("/tsa");
+    let signed = |input: &str, out: &str, stem: &str| {
+        pyhanko_sign(dir.path(), input, out, stem, &tsa)
+            .map(|()| std::fs::read(dir.path().join(out)).unwrap())
+    };
+    let Some(by_mai) = signed("form.pdf", "by-mai.pdf", "mai") else {
+        return;
+    };
+    let by_lan = signed("form.pdf", "by-lan.pdf", "lan").unwrap();
+    let by_stranger = signed("form.pdf", "by-stranger.pdf", "stranger").unwrap();
+    let other_by_mai = signed("other.pdf", "other-by-mai.pdf", "mai").unwrap();
+
+    let (s, b) = upload_signed(&app, mai, &number, by_lan).await;
+    assert_eq!((s, error_code(&b)), (422, "signer_not_applicant"), "{b}");
+    let (s, b) = upload_signed(&app, mai, &number, by_stranger).await;
+    assert_eq!((s, error_code(&b)), (422, "signature_untrusted"), "{b}");
+    assert!(
+        b["error"]["message_en"]
+            .as_str()
+            .unwrap()
+            .contains("Nguyen Thi Mai"),
+        "{b}"
+    );
+    let (s, b) = upload_signed(&app, mai, &number, other_by_mai).await;
+    assert_eq!(
+        (s, error_code(&b)),
+        (422, "form_not_this_application"),
+        "{b}"
+    );
+    // One byte of the form changed is no longer this application's form; one byte of what
+    // the tool appended (a space made a line break: the same PDF to a reader) breaks the
+    // signature.
+    let (s, b) = upload_signed(&app, mai, &number, tampered(&by_mai)).await;
+    assert_eq!(
+        (s, error_code(&b)),
+        (422, "form_not_this_application"),
+        "{b}"
+    );
+    let mut changed = by_mai.clone();
+    let at = form.len()
+        + changed[form.len()..]
+            .iter()
+            .position(|b| *b == b' ')
+            .unwrap();
+    changed[at] = b'\n';
+    let (s, b) = upload_signed(&app, mai, &number, changed).await;
+    assert_eq!((s, error_code(&b)), (422, "signature_invalid"), "{b}");
+    // Nobody else signs Mai's form, even with her file.
+    let (s, _) = upload_signed(&app, officer, &number, by_mai.clone()).await;
+    assert_eq!(s, 403);
+    // Nothing refused was kept: the officer sees no signature yet.
+    let (_, seen) = app
+        .as_(officer)
+        .get(&format!("/api/v1/applications/{number}"))
+        .await;
+    assert!(
+        seen.get("signature").is_none() || seen["signature"].is_null(),
+        "{seen}"
+    );
+
+    let (s, sig) = upload_signed(&app, mai, &number, by_mai.clone()).await;
+    assert_eq!(s, 201, "{sig}");
+    assert_eq!(sig["signer"], "Nguyen Thi Mai");
+    assert_eq!(sig["identifier"], format!("CCCD:{MAI}"));
+    assert_eq!(sig["method"], "upload");
+    assert_eq!(
+        sig["time_stamped"], true,
+        "pyHanko's time-stamp from /tsa: {sig}"
+    );
+    let (s, b) = upload_signed(&app, mai, &number, by_mai).await;
+    assert_eq!((s, error_code(&b)), (409, "form_already_signed"));
+
+    let (_, seen) = app
+        .as_(officer)
+        .get(&format!("/api/v1/applications/{number}"))
+        .await;
+    assert_eq!(seen["signature"]["signer"], "Nguyen Thi Mai", "{seen}");
+    let (s, b) = move_to(&app, officer, &number, json!({"to": "received"})).await;
+    assert_eq!(s, 200, "{b}");
+}

@@ -121,6 +121,10 @@ pub struct ApplicationView {
     /// Every move, oldest first. Absent in lists.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub events: Option<Vec<EventView>>,
+    /// The applicant's signature on the form, present only once checked valid. Absent in
+    /// lists.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signature: Option<super::signatures::FormSignatureView>,
 }
 
 impl ApplicationView {
@@ -128,6 +132,7 @@ impl ApplicationView {
     pub(crate) fn full(d: Detail, cal: &Calendar) -> Self {
         let mut view = Self::new(d.application, Some(d.events), cal);
         view.payments = Some(d.payments.into_iter().map(Into::into).collect());
+        view.signature = d.signature.map(Into::into);
         view.documents = Some(
             d.documents
                 .into_iter()
@@ -188,6 +193,7 @@ impl ApplicationView {
             working_days_left,
             documents: None,
             payments: None,
+            signature: None,
             events: events.map(|es| {
                 es.into_iter()
                     .map(|e| EventView {

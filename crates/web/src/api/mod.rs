@@ -131,6 +131,8 @@ use crate::{Endpoint as E, RouteKind, Routes};
         signatures::crl,
         signatures::certificates,
         signatures::revoke,
+        signatures::form_pdf,
+        signatures::upload_signed,
         me::notifications,
         me::mark_notifications_read,
         me::access_log,
@@ -589,7 +591,7 @@ fn rails_routes(r: Routes) -> Routes {
 
 /// The one-stop counter's routes: intake, payment rails, waiting lines.
 fn signature_routes(r: Routes) -> Routes {
-    use Action::{ManageCertificates, ReadPublic};
+    use Action::{ManageCertificates, ReadApplication, ReadPublic};
     use RouteKind::Api;
     r.add(
         Api,
@@ -608,6 +610,19 @@ fn signature_routes(r: Routes) -> Routes {
         Api,
         "/api/v1/pki/certificates/{serial}/revoke",
         [E::post(ManageCertificates, signatures::revoke)],
+    )
+    .add(
+        Api,
+        "/api/v1/applications/{number}/form.pdf",
+        [E::get(ReadApplication, signatures::form_pdf)
+            .absent_when_refused(ReadApplication, "application_not_found")],
+    )
+    .add(
+        Api,
+        "/api/v1/applications/{number}/signature",
+        [E::post(ReadApplication, signatures::upload_signed)
+            .absent_when_refused(ReadApplication, "application_not_found")
+            .body_limit(sohoa_app::signatures::MAX_PDF + 64 * 1024)],
     )
 }
 

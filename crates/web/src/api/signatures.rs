@@ -319,3 +319,94 @@ pub async fn revoke(
     let done = uc::revoke(&state, who, &serial, req.reason).await?;
     Ok(Json(done.into()))
 }
+
+/// The applicant's signature on their form, as checked when it was given.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FormSignatureView {
+    /// `upload` (signed in the applicant's own tool) or `remote` (through a CSC provider).
+    pub method: String,
+    /// The certificate's holder.
+    pub signer: String,
+    /// The CCCD or tax code the certificate names.
+    pub identifier: Option<String>,
+    /// The certificate's serial number (hex).
+    pub serial: String,
+    /// The trusted root it leads to.
+    pub issuer: String,
+    /// The time-stamp's time, or when sohoa checked it (`time_stamped` false).
+    pub signed_at: String,
+    pub time_stamped: bool,
+    /// The signer's certificate, PEM.
+    pub certificate_pem: String,
+}
+
+impl From<sohoa_storage::signatures::FormSignature> for FormSignatureView {
+    fn from(s: sohoa_storage::signatures::FormSignature) -> Self {
+        Self {
+            method: s.method.as_str().into(),
+            signer: s.signer,
+            identifier: s.identifier,
+            serial: s.serial,
+            issuer: s.issuer,
+            signed_at: s.signed_at.to_string(),
+            time_stamped: s.time_stamped,
+            certificate_pem: s.cert_pem,
+        }
+    }
+}
+
+/// The application's form as a PDF, for its applicant to sign in their own PAdES tool
+/// (the same bytes every time): upload the signed file to `…/signature`.
+#[utoipa::path(get, path = "/api/v1/applications/{number}/form.pdf", tag = "signatures", security(("bearer" = [])),
+    params(("number" = sohoa_domain::services::application::ApplicationNumber, Path, description = "Application number")),
+    responses((status = 200, description = "The form", content_type = "application/pdf"),
+        (status = 401, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn form_pdf(
+    State(state): State<AppState>,
+    caller: Caller,
+    ClientAddr(addr): ClientAddr,
+    Path(number): Path<String>,
+) -> ApiResult<Response> {
+    let who = Acting::new(&caller.0, addr.as_deref());
+    let pdf = sohoa_app::applications::signing::form_pdf(&state, who, &number).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/pdf"),
+            (header::CACHE_CONTROL, "private, no-store"),
+        ],
+        pdf,
+    )
+        .into_response())
+}
+
+/// The applicant's form, signed in their own tool: the downloaded form with a PAdES
+/// signature appended, by a certificate that names them (their CCCD, or the enterprise's
+/// tax code) and leads to a root the city trusts. Kept only when the check holds; the
+/// refusal says why.
+#[utoipa::path(post, path = "/api/v1/applications/{number}/signature", tag = "signatures", security(("bearer" = [])),
+    params(("number" = sohoa_domain::services::application::ApplicationNumber, Path, description = "Application number")),
+    request_body(description = "The signed PDF, as the body or as a multipart file",
+        content(
+            (super::Binary = "application/pdf", example = json!(SIGNED_EXAMPLE)),
+            (super::Binary = "multipart/form-data"))),
+    responses(
+        (status = 201, body = FormSignatureView),
+        (status = 401, body = crate::error::ErrorBody),
+        (status = 403, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody),
+        (status = 409, body = crate::error::ErrorBody),
+        (status = 413, body = crate::error::ErrorBody),
+        (status = 415, body = crate::error::ErrorBody),
+        (status = 422, body = crate::error::ErrorBody)))]
+pub async fn upload_signed(
+    State(state): State<AppState>,
+    caller: Caller,
+    ClientAddr(addr): ClientAddr,
+    Path(number): Path<String>,
+    req: axum::extract::Request,
+) -> ApiResult<(StatusCode, Json<FormSignatureView>)> {
+    let pdf = read_pdf(&state, req).await?;
+    let who = Acting::new(&caller.0, addr.as_deref());
+    let sig = sohoa_app::applications::signing::upload(&state, who, &number, pdf).await?;
+    Ok((StatusCode::CREATED, Json(sig.into())))
+}
