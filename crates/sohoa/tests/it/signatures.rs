@@ -791,6 +791,34 @@ async fn an_applicant_signs_the_form_in_their_own_tool_and_only_a_valid_signatur
         .get(&format!("/api/v1/applications/{number}"))
         .await;
     assert_eq!(seen["signature"]["signer"], "Nguyen Thi Mai", "{seen}");
+    // The pages say so: the applicant's signing page, the officer's view of the application.
+    let page = app
+        .as_(mai)
+        .get_bytes(&format!("/me/applications/{number}/sign"))
+        .await;
+    let page = String::from_utf8(page).unwrap();
+    assert!(
+        page.contains("data-signed=\"true\"") && page.contains("Nguyen Thi Mai"),
+        "{page}"
+    );
+    let unsigned = app
+        .as_(mai)
+        .get_bytes(&format!("/me/applications/{other}/sign"))
+        .await;
+    let unsigned = String::from_utf8(unsigned).unwrap();
+    assert!(
+        unsigned.contains(&format!("/me/applications/{other}/form.pdf")),
+        "{unsigned}"
+    );
+    let item = app
+        .as_(officer)
+        .get_bytes(&format!("/queue/{number}"))
+        .await;
+    let item = String::from_utf8(item).unwrap();
+    assert!(
+        item.contains("id=\"signature\"") && item.contains(&format!("CCCD:{MAI}")),
+        "{item}"
+    );
     let (s, b) = move_to(&app, officer, &number, json!({"to": "received"})).await;
     assert_eq!(s, 200, "{b}");
 }

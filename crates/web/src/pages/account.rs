@@ -235,6 +235,8 @@ struct ApplicationRow {
     due: String,
     /// Its signed result is issued: the status links to it.
     has_result: bool,
+    /// Still open: its form can be signed.
+    open: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -678,6 +680,8 @@ async fn my_applications(
         rows.push(ApplicationRow {
             due: a.due_on.map(display_date).unwrap_or_else(|| "—".into()),
             has_result: a.status == sohoa_domain::services::workflow::Status::ResultIssued,
+            open: !a.status.is_closed()
+                && a.status != sohoa_domain::services::workflow::Status::Draft,
             status: super::applications::status_name(t, a.status),
             procedure_name: super::labels::procedure(state, &a.procedure_code, lang)
                 .await

@@ -73,7 +73,7 @@ fn counter_routes(r: Routes) -> Routes {
 
 /// Checking signed PDFs for anyone, and the city's certificates for its administrators.
 fn signature_routes(r: Routes) -> Routes {
-    use sohoa_domain::policy::Action::{ManageCertificates, ReadPublic};
+    use sohoa_domain::policy::Action::{ManageCertificates, ReadApplication, ReadPublic};
     use RouteKind::Page;
     r.add(
         Page,
@@ -93,6 +93,23 @@ fn signature_routes(r: Routes) -> Routes {
         Page,
         "/admin/certificates/{serial}/revoke",
         [E::post(ManageCertificates, signatures::revoke)],
+    )
+    .add(
+        Page,
+        "/me/applications/{number}/sign",
+        [
+            E::get(ReadApplication, signatures::sign)
+                .absent_when_refused(ReadApplication, "application_not_found"),
+            E::post(ReadApplication, signatures::upload)
+                .absent_when_refused(ReadApplication, "application_not_found")
+                .body_limit(sohoa_app::signatures::MAX_PDF + 64 * 1024),
+        ],
+    )
+    .add(
+        Page,
+        "/me/applications/{number}/form.pdf",
+        [E::get(ReadApplication, signatures::form_pdf)
+            .absent_when_refused(ReadApplication, "application_not_found")],
     )
 }
 

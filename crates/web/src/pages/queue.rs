@@ -204,6 +204,8 @@ struct ItemTemplate {
     /// `(field, note)`.
     flags: Vec<(String, String)>,
     documents: Vec<(String, String)>,
+    /// The applicant's checked signature: `(signer, identifier, root, when)`.
+    signature: Option<(String, String, String, String)>,
     /// `(when, who, from → to, comment)`.
     events: Vec<(String, String, String, String)>,
     /// Where an officer may move it: `(value, label)`.
@@ -336,6 +338,22 @@ async fn item(
                 .flatten()
                 .map(|d| (d.code.clone(), d.document.name.clone()))
                 .collect(),
+            signature: view.signature.as_ref().map(|s| {
+                let when = sohoa_domain::Timestamp::parse(&s.signed_at)
+                    .map(|at| at.local_display())
+                    .unwrap_or_else(|_| s.signed_at.clone());
+                let how = if s.time_stamped {
+                    t.get("queue-signature-stamped")
+                } else {
+                    t.get("queue-signature-received")
+                };
+                (
+                    s.signer.clone(),
+                    s.identifier.clone().unwrap_or_default(),
+                    s.issuer.clone(),
+                    format!("{when} ({how})"),
+                )
+            }),
             events: event_rows(t, &view),
             moves,
             revision: view.revision,

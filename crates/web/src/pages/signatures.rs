@@ -250,3 +250,129 @@ pub async fn revoke(
         Err(e) => Err(e).page(ctx.lang),
     }
 }
+
+#[derive(Template)]
+#[template(path = "sign.html")]
+struct SignTemplate {
+    shell: Shell,
+    t: Tr,
+    csrf: String,
+    number: String,
+    /// The checked signature: `(signer, identifier, when)`.
+    signed: Option<(String, String, String)>,
+    error: Option<String>,
+}
+
+async fn sign_page(
+    state: &AppState,
+    ctx: &PageCtx,
+    caller: &Caller,
+    headers: &HeaderMap,
+    number: &str,
+    error: Option<String>,
+) -> Result<Response, AppError> {
+    let who = Acting::new(&caller.0, None);
+    let detail = sohoa_app::applications::read(state, who, number).await?;
+    let t = ctx.t();
+    let (csrf, cookie) = auth::csrf_token(headers)?;
+    let tpl = SignTemplate {
+        shell: ctx.shell("me", t.get("sign-title")),
+        csrf,
+        number: detail.application.number.to_string(),
+        signed: detail.signature.map(|s| {
+            (
+                s.signer,
+                s.identifier.unwrap_or_default(),
+                s.signed_at.local_display(),
+            )
+        }),
+        error,
+        t,
+    };
+    Ok(super::account::with_cookie(render(&tpl), cookie))
+}
+
+/// The applicant's page for signing their form: download it, sign it in their own tool,
+/// upload it; or see the signature already checked.
+pub async fn sign(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(number): Path<String>,
+) -> PageResult<Response> {
+    sign_page(&state, &ctx, &caller, &headers, &number, None)
+        .await
+        .page(ctx.lang)
+}
+
+/// The form as a PDF, on the applicant's session.
+pub async fn form_pdf(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    caller: Caller,
+    ClientAddr(addr): ClientAddr,
+    Path(number): Path<String>,
+) -> PageResult<Response> {
+    let who = Acting::new(&caller.0, addr.as_deref());
+    let pdf = sohoa_app::applications::signing::form_pdf(&state, who, &number)
+        .await
+        .map_err(AppError::from)
+        .page(ctx.lang)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/pdf"),
+            (header::CACHE_CONTROL, "private, no-store"),
+        ],
+        pdf,
+    )
+        .into_response())
+}
+
+/// The signed form uploaded from the page (multipart: the form token and the file).
+pub async fn upload(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    caller: Caller,
+    ClientAddr(addr): ClientAddr,
+    headers: HeaderMap,
+    Path(number): Path<String>,
+    mut form: axum::extract::Multipart,
+) -> PageResult<Response> {
+    let bad = |e: axum::extract::multipart::MultipartError| {
+        AppError::bad_request("invalid_body").detail(e.body_text())
+    };
+    let (mut csrf, mut pdf) = (String::new(), Vec::new());
+    while let Some(field) = form.next_field().await.map_err(bad).page(ctx.lang)? {
+        if field.name() == Some("csrf") {
+            csrf = field.text().await.unwrap_or_default();
+        } else if field.file_name().is_some() {
+            pdf = field.bytes().await.map_err(bad).page(ctx.lang)?.to_vec();
+        }
+    }
+    auth::check_csrf(&headers, &csrf).page(ctx.lang)?;
+    let outcome = if pdf.is_empty() {
+        Err(AppError::unprocessable("empty_file").field("file"))
+    } else {
+        let who = Acting::new(&caller.0, addr.as_deref());
+        sohoa_app::applications::signing::upload(&state, who, &number, pdf)
+            .await
+            .map_err(AppError::from)
+    };
+    match outcome {
+        Ok(_) => Ok((
+            StatusCode::SEE_OTHER,
+            [(header::LOCATION, format!("/me/applications/{number}/sign"))],
+        )
+            .into_response()),
+        Err(e) if e.status.is_client_error() && e.status != StatusCode::FORBIDDEN => {
+            let message = e.message(ctx.lang);
+            let mut res = sign_page(&state, &ctx, &caller, &headers, &number, Some(message))
+                .await
+                .page(ctx.lang)?;
+            *res.status_mut() = e.status;
+            Ok(res)
+        }
+        Err(e) => Err(e).page(ctx.lang),
+    }
+}
