@@ -159,6 +159,17 @@ fn tampered(pdf: &[u8]) -> Vec<u8> {
 fn a_signed_result_verifies_and_one_changed_byte_fails_it() {
     let p = pki();
     let pdf = signed_pdf(&p);
+    // Seeds for the fuzz targets, when asked (fuzz/corpus/…, see FUZZING.md).
+    if let Ok(dir) = std::env::var("SOHOA_FUZZ_SEEDS") {
+        let dir = Path::new(&dir);
+        std::fs::write(dir.join("pdf_signatures/signed.pdf"), &pdf).unwrap();
+        let cms = sohoa_pdf::signatures(&pdf).unwrap()[0].contents.clone();
+        let cms = sohoa_sign::der::parse_first(&cms).unwrap().raw.to_vec();
+        std::fs::write(dir.join("cms_and_time_stamps/signature.der"), cms).unwrap();
+        std::fs::write(dir.join("cms_and_time_stamps/certificate.der"), &p.signer.cert_der).unwrap();
+        let req = tsp::Request::new(tsp::HashAlg::Sha256, &[7; 32], Some(&[1, 2, 3])).unwrap();
+        std::fs::write(dir.join("cms_and_time_stamps/request.tsq"), req.to_der()).unwrap();
+    }
     let now = time::OffsetDateTime::now_utc();
     let found = pades::verify(&pdf, &trust(&p), now).unwrap();
     assert_eq!(found.len(), 1);
