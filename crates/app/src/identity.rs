@@ -537,3 +537,61 @@ pub async fn oidc_sign_in(app: &App, claimed: &str, addr: Option<&str>) -> Resul
     let record = oidc_record(actor, id.as_str(), Outcome::Success, addr);
     start_session(app, tx, Holder::Citizen(account), record).await
 }
+
+/// Why a person's presence was not confirmed: said to a remote signing client in its terms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Presence {
+    WrongPassword,
+    WrongCode,
+    /// No second factor enrolled: remote signing needs one.
+    NoSecondFactor,
+    Locked,
+}
+
+/// The signed-in citizen proves they are at hand, as for a signature: their password and a
+/// current one-time code, both required. Failures count towards the account's lock-out like
+/// failed sign-ins; a code is spent once. Audited either way.
+pub async fn confirm_presence(
+    app: &App,
+    who: Acting<'_>,
+    password: &str,
+    code: &str,
+) -> Result<std::result::Result<(), Presence>> {
+    let Principal::Citizen(id) = who.principal else {
+        return Err(Error::forbidden("forbidden"));
+    };
+    let account = accounts::by_citizen(&app.db, id.as_str())
+        .await?
+        .ok_or_else(|| Error::forbidden("forbidden"))?;
+    let holder = Holder::Citizen(account.account_id);
+    let record = |outcome: Outcome| {
+        AuditRecord::new(who.actor(), "auth.presence", "account", id.as_str())
+            .outcome(outcome)
+            .purpose("remote signature")
+            .client_addr(who.addr())
+    };
+    if account.locked_until.is_some_and(|u| u > Timestamp::now()) {
+        app.audit.record(record(Outcome::Denied)).await?;
+        return Ok(Err(Presence::Locked));
+    }
+    let (password, phc) = (password.to_owned(), account.password_hash.clone());
+    if !crate::blocking(move || verify_password(&password, &phc)).await? {
+        failed(app, Some(holder), &record(Outcome::Failure)).await?;
+        return Ok(Err(Presence::WrongPassword));
+    }
+    let t = accounts::totp(&app.db, holder).await?;
+    if t.secret.is_none() {
+        return Ok(Err(Presence::NoSecondFactor));
+    }
+    let Some(step) = verified(t.secret.as_deref(), code, t.last_step) else {
+        failed(app, Some(holder), &record(Outcome::Failure)).await?;
+        return Ok(Err(Presence::WrongCode));
+    };
+    let mut tx = app.db.begin().await?;
+    if !accounts::use_totp_step(&mut tx, holder, step).await? {
+        return Ok(Err(Presence::WrongCode));
+    }
+    audit::append(&mut tx, &record(Outcome::Success)).await?;
+    tx.commit().await.map_err(StorageError::from)?;
+    Ok(Ok(()))
+}

@@ -15,6 +15,7 @@ pub mod cache;
 pub mod catalog;
 pub mod consents;
 pub mod counter;
+pub mod csc;
 pub mod documents;
 pub mod error;
 pub mod evaluation;

@@ -235,3 +235,67 @@ pub fn sign(key_pem: &str, message: &[u8]) -> Result<Vec<u8>, IssueError> {
         EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &der, &rng).map_err(err)?;
     Ok(pair.sign(&rng, message).map_err(err)?.as_ref().to_vec())
 }
+
+/// Signs a SHA-256 `digest` someone else computed (CSC signHash) with a PKCS#8 (DER) P-256
+/// key: ECDSA, deterministic (RFC 6979), DER.
+pub fn sign_digest(key_pkcs8_der: &[u8], digest: &[u8]) -> Result<Vec<u8>, IssueError> {
+    use p256::ecdsa::signature::hazmat::PrehashSigner;
+    use p256::pkcs8::DecodePrivateKey;
+    if digest.len() != 32 {
+        return Err(IssueError("a SHA-256 digest is 32 bytes".into()));
+    }
+    let key = p256::ecdsa::SigningKey::from_pkcs8_der(key_pkcs8_der).map_err(err)?;
+    let sig: p256::ecdsa::Signature = key.sign_prehash(digest).map_err(err)?;
+    Ok(sig.to_der().as_bytes().to_vec())
+}
+
+/// A new key pair and its certificate from `ca`, with the key as PKCS#8 DER (for wrapping
+/// under its holder's password rather than keeping as PEM).
+pub fn issue_for_person(
+    ca: &Authority<'_>,
+    subject: &Subject,
+    validity: time::Duration,
+    crl_url: Option<&str>,
+    now: time::OffsetDateTime,
+) -> Result<(Issued, Vec<u8>), IssueError> {
+    let issued = issue(ca, subject, Profile::Signer, validity, crl_url, now)?;
+    let der = KeyPair::from_pem(&issued.key_pem)
+        .map_err(err)?
+        .serialize_der();
+    Ok((issued, der))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sha2::Digest;
+
+    #[test]
+    fn a_digest_signed_remotely_verifies_as_a_signature_over_the_message() {
+        let subject = Subject {
+            common_name: "Root".into(),
+            organization: "Test".into(),
+            unit: None,
+            identifier: None,
+        };
+        let now = time::OffsetDateTime::now_utc();
+        let root = root(&subject, time::Duration::days(1), now).unwrap();
+        let ca = Authority {
+            subject: &subject,
+            key_pem: &root.key_pem,
+        };
+        let (person, key) =
+            issue_for_person(&ca, &subject, time::Duration::days(1), None, now).unwrap();
+        let message = b"signed attributes";
+        let sig = sign_digest(&key, &sha2::Sha256::digest(message)).unwrap();
+        let public = crate::x509::public_key_hex(&person.cert_der).unwrap();
+        let public: Vec<u8> = (0..public.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&public[i..i + 2], 16).unwrap())
+            .collect();
+        ring::signature::UnparsedPublicKey::new(&ring::signature::ECDSA_P256_SHA256_ASN1, public)
+            .verify(message, &sig)
+            .unwrap();
+        assert!(sign_digest(&key, b"short").is_err());
+    }
+}

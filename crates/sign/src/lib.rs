@@ -5,6 +5,7 @@
 pub mod cms;
 pub mod der;
 pub mod issue;
+pub mod keywrap;
 pub mod oid;
 pub mod pades;
 pub mod tsp;

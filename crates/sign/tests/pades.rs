@@ -166,7 +166,11 @@ fn a_signed_result_verifies_and_one_changed_byte_fails_it() {
         let cms = sohoa_pdf::signatures(&pdf).unwrap()[0].contents.clone();
         let cms = sohoa_sign::der::parse_first(&cms).unwrap().raw.to_vec();
         std::fs::write(dir.join("cms_and_time_stamps/signature.der"), cms).unwrap();
-        std::fs::write(dir.join("cms_and_time_stamps/certificate.der"), &p.signer.cert_der).unwrap();
+        std::fs::write(
+            dir.join("cms_and_time_stamps/certificate.der"),
+            &p.signer.cert_der,
+        )
+        .unwrap();
         let req = tsp::Request::new(tsp::HashAlg::Sha256, &[7; 32], Some(&[1, 2, 3])).unwrap();
         std::fs::write(dir.join("cms_and_time_stamps/request.tsq"), req.to_der()).unwrap();
     }

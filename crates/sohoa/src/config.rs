@@ -139,6 +139,12 @@ pub struct ServeArgs {
     #[arg(long, env = "SOHOA_TRUSTED_CAS", value_name = "DIR")]
     pub trusted_cas: Option<PathBuf>,
 
+    /// The remote signing provider applicants may sign their forms through: its Cloud
+    /// Signature Consortium API v2 base, e.g. https://ky-so.example.vn/csc/v2 (another
+    /// sohoa's own serves one at /csc/v2)
+    #[arg(long, env = "SOHOA_CSC_URL", value_name = "URL")]
+    pub csc_url: Option<String>,
+
     /// Seconds a background job's lease lasts unrenewed: how soon the jobs of a server that
     /// died run on another [default: 30]
     #[arg(long, env = "SOHOA_JOB_LEASE", value_name = "SECONDS")]
@@ -386,6 +392,7 @@ pub struct FileConfig {
     pub login_rate_limit: Option<u32>,
     pub notify_dir: Option<PathBuf>,
     pub trusted_cas: Option<PathBuf>,
+    pub csc_url: Option<String>,
     pub job_lease: Option<u64>,
     pub no_jobs: Option<bool>,
     pub database_replicas: Option<Vec<Secret>>,
@@ -514,6 +521,8 @@ pub struct ServeConfig {
     pub notify_dir: Option<PathBuf>,
     /// Anchors trusted for people's signatures beside the city's root.
     pub trusted_cas: Option<PathBuf>,
+    /// The remote signing provider's CSC API base.
+    pub csc_url: Option<String>,
     /// How long a background job's lease lasts unrenewed.
     pub job_lease: Duration,
     /// Whether this server runs its share of the background jobs.
@@ -582,6 +591,12 @@ impl ServeConfig {
                 .trusted_cas
                 .clone()
                 .or_else(|| file.trusted_cas.clone()),
+            csc_url: args
+                .csc_url
+                .clone()
+                .or_else(|| file.csc_url.clone())
+                .map(|u| http_url("csc_url", u))
+                .transpose()?,
             job_lease: Duration::from_secs(job_lease),
             jobs: !(args.no_jobs || file.no_jobs.unwrap_or(false)),
             replicas: if args.database_replicas.is_empty() {
@@ -738,6 +753,7 @@ mod tests {
             login_rate_limit: None,
             notify_dir: None,
             trusted_cas: None,
+            csc_url: None,
             job_lease: None,
             no_jobs: false,
             database_replicas: Vec::new(),

@@ -367,6 +367,7 @@ fn web_config(
             }),
         public_url: serve.rails.public_url.clone(),
         trusted: std::sync::Arc::new(trusted),
+        csc_url: serve.csc_url.clone(),
     })
 }
 

@@ -15,6 +15,7 @@ pub mod backup;
 pub mod batch;
 pub mod changes;
 pub mod counter;
+pub mod credentials;
 pub mod direct;
 pub mod feedback;
 pub mod files;

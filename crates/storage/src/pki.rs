@@ -46,14 +46,41 @@ fn context(owner: &str) -> String {
     format!("pki.key:{owner}")
 }
 
-/// The root's subject: the same every time, so that certificates it issues name it exactly.
-fn ca_subject() -> Subject {
-    Subject {
+/// A new root's subject. Its unit is a random tag, so that two cities running sohoa have
+/// roots of different names: a relying party that trusts both (one city's portal, another's
+/// signing service) must never take one's revocation list for the other's.
+fn new_ca_subject() -> Result<Subject> {
+    let tag = sohoa_sign::random::<4>().map_err(|_| pki_err("no randomness"))?;
+    Ok(Subject {
         common_name: "sohoa City Signing CA".into(),
         organization: "Thành phố Hồ Chí Minh".into(),
-        unit: None,
+        unit: Some(format!("sohoa-{}", hex::encode(tag))),
         identifier: None,
-    }
+    })
+}
+
+/// The root's subject as its certificate holds it, so that what it issues names it exactly
+/// (roots made before the tag have none).
+fn subject_of(cert_pem: &str) -> Result<Subject> {
+    let der = sohoa_sign::x509::pem_certificates(cert_pem)
+        .into_iter()
+        .next()
+        .ok_or_else(|| pki_err("the root is not PEM"))?;
+    let name = sohoa_sign::x509::Certificate::parse(&der)
+        .map_err(pki_err)?
+        .subject_name();
+    Ok(Subject {
+        common_name: name.common_name.unwrap_or_default(),
+        organization: name.organization.unwrap_or_default(),
+        unit: name.organizational_unit,
+        identifier: name.identifier,
+    })
+}
+
+/// The city CA with its subject, for issuing.
+async fn ca(db: &Db) -> Result<(Subject, SigningKey)> {
+    let key = city_ca(db).await?;
+    Ok((subject_of(&key.cert_pem)?, key))
 }
 
 fn years(n: i64) -> time::Duration {
@@ -156,6 +183,33 @@ async fn register(tx: &mut Tx, owner: &str, cert_pem: &str, f: &Facts, now: &str
     Ok(())
 }
 
+/// Registers a certificate issued outside the agencies' keys (a person's, for remote
+/// signing) under `owner`, in `tx`; returns its serial.
+pub async fn register_pem(tx: &mut Tx, owner: &str, cert_pem: &str) -> Result<String> {
+    let f = facts(cert_pem)?;
+    register(
+        tx,
+        owner,
+        cert_pem,
+        &f,
+        &crate::application::now().to_string(),
+    )
+    .await?;
+    Ok(f.serial)
+}
+
+/// The city CA's key and subject, for issuing a person's certificate.
+pub async fn city_authority(db: &Db) -> Result<(Subject, SigningKey)> {
+    ca(db).await
+}
+
+impl SigningKey {
+    /// The key, PEM: for issuing with it (the city CA's), never for showing.
+    pub fn key_pem(&self) -> &str {
+        &self.key_pem
+    }
+}
+
 /// Puts certificates made before the register existed (migration 0032) into it; at start.
 pub async fn register_existing(db: &Db) -> Result<u64> {
     let rows = sqlx::query(
@@ -189,7 +243,7 @@ pub async fn city_ca(db: &Db) -> Result<SigningKey> {
         return Ok(k);
     }
     let now = time::OffsetDateTime::now_utc();
-    let made = issue::root(&ca_subject(), years(ROOT_YEARS), now).map_err(pki_err)?;
+    let made = issue::root(&new_ca_subject()?, years(ROOT_YEARS), now).map_err(pki_err)?;
     store(db, CITY_CA, &made, &*db.keyring()?).await
 }
 
@@ -226,9 +280,9 @@ async fn issued_key(
         }
         retire(db, &k).await?;
     }
-    let ca = city_ca(db).await?;
+    let (ca_subject, ca) = ca(db).await?;
     let authority = Authority {
-        subject: &ca_subject(),
+        subject: &ca_subject,
         key_pem: &ca.key_pem,
     };
     let now = time::OffsetDateTime::now_utc();
@@ -493,12 +547,12 @@ pub async fn revocation_list(db: &Db, valid_for: time::Duration) -> Result<Vec<u
                 == Some(RevocationReason::KeyCompromise.as_str()),
         });
     }
-    let ca = city_ca(db).await?;
+    let (subject, ca) = ca(db).await?;
     let now = time::OffsetDateTime::now_utc();
     let number = u64::try_from(now.unix_timestamp()).unwrap_or(0);
     issue::revocation_list(
         &Authority {
-            subject: &ca_subject(),
+            subject: &subject,
             key_pem: &ca.key_pem,
         },
         &revoked,

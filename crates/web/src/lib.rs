@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod csc_client;
 pub mod csv;
 pub mod error;
 pub mod extract;
@@ -70,6 +71,9 @@ pub struct WebConfig {
     pub public_url: Option<String>,
     /// The anchors people's signatures are checked against, beside the city's root.
     pub trusted: Arc<sohoa_sign::Trust>,
+    /// The remote signing provider applicants sign forms through (CSC API v2 base URL,
+    /// `…/csc/v2`); none: they upload forms signed in their own tools.
+    pub csc_url: Option<String>,
 }
 
 impl Default for WebConfig {
@@ -87,6 +91,7 @@ impl Default for WebConfig {
             vietqr: None,
             public_url: None,
             trusted: Arc::default(),
+            csc_url: None,
         }
     }
 }

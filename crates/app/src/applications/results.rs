@@ -135,7 +135,7 @@ pub(crate) async fn paper(
     Ok((doc, record))
 }
 
-fn utc_parts(t: Timestamp) -> sohoa_pdf::time_parts::Utc {
+pub(crate) fn utc_parts(t: Timestamp) -> sohoa_pdf::time_parts::Utc {
     let t = t.datetime().to_offset(time::UtcOffset::UTC);
     sohoa_pdf::time_parts::Utc(
         t.year(),

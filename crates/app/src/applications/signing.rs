@@ -256,3 +256,121 @@ pub(crate) async fn unsigned_gate(
     }
     Ok(())
 }
+
+/// A form made ready for a remote signature: the PDF with its signature field, and the
+/// signed attributes (naming the certificate the provider holds) whose SHA-256 the provider
+/// signs.
+pub struct RemoteForm {
+    found: Application,
+    signable: sohoa_pdf::Signable,
+    digest: [u8; 32],
+    attrs: Vec<u8>,
+    certificate: Vec<u8>,
+    chain: Vec<Vec<u8>>,
+}
+
+impl RemoteForm {
+    /// What the provider signs: SHA-256 of the signed attributes.
+    pub fn hash(&self) -> [u8; 32] {
+        use sha2::Digest;
+        sha2::Sha256::digest(&self.attrs).into()
+    }
+}
+
+/// Prepares the applicant's form for a signature by `certificate` (DER, with the provider's
+/// `chain`), held by a remote signing service.
+pub async fn prepare_remote(
+    app: &App,
+    who: Acting<'_>,
+    number: &str,
+    certificate: Vec<u8>,
+    chain: Vec<Vec<u8>>,
+) -> Result<RemoteForm> {
+    use sha2::Digest;
+    let found = own(app, who.principal, number).await?;
+    if found.status.is_closed() {
+        return Err(Error::conflict("application_closed"));
+    }
+    if store::of(&app.db, &found.number).await?.is_some() {
+        return Err(Error::conflict("form_already_signed"));
+    }
+    let cert = sohoa_sign::x509::Certificate::parse(&certificate)
+        .map_err(|_| Error::unprocessable("remote_signing_failed").arg("reason", "certificate"))?;
+    let name = cert.subject_name().common_name.unwrap_or_default();
+    let procedure = procedure_of(app, &found).await?;
+    let field = sohoa_pdf::SignatureField {
+        name,
+        reason: format!("Ký tờ khai hồ sơ {}", found.number),
+        location: "Thành phố Hồ Chí Minh".into(),
+        time: super::results::utc_parts(Timestamp::now()),
+        sub_filter: "ETSI.CAdES.detached",
+    };
+    let form_of = found.clone();
+    let signable =
+        crate::blocking(move || form_document(&form_of, &procedure).render_signable(&field))
+            .await?;
+    let mut d = sha2::Sha256::new();
+    for part in signable.signed_parts() {
+        d.update(part);
+    }
+    let digest: [u8; 32] = d.finalize().into();
+    let content = sohoa_sign::cms::Content {
+        content_type: sohoa_sign::oid::DATA,
+        digest,
+        attached: None,
+    };
+    let attrs = sohoa_sign::cms::signed_attributes(&content, &certificate)
+        .map_err(|_| Error::unprocessable("remote_signing_failed").arg("reason", "certificate"))?;
+    Ok(RemoteForm {
+        found,
+        signable,
+        digest,
+        attrs,
+        certificate,
+        chain,
+    })
+}
+
+/// Completes a remote signature with the provider's `signature` over [`RemoteForm::hash`]:
+/// time-stamped by the city's authority, checked like any uploaded form, kept.
+pub async fn finish_remote(
+    app: &App,
+    who: Acting<'_>,
+    form: RemoteForm,
+    signature: Vec<u8>,
+) -> Result<FormSignature> {
+    let tsa = crate::signatures::tsa_key(app).await?;
+    let RemoteForm {
+        found,
+        signable,
+        digest,
+        attrs,
+        certificate,
+        chain,
+    } = form;
+    let pdf = crate::blocking(move || {
+        let alg = sohoa_sign::tsp::HashAlg::Sha256;
+        let req = sohoa_sign::tsp::Request::new(alg, &alg.digest(&[&signature]), None)
+            .map_err(Error::internal)?;
+        let token = crate::signatures::token(&tsa, &req)?;
+        let content = sohoa_sign::cms::Content {
+            content_type: sohoa_sign::oid::DATA,
+            digest,
+            attached: None,
+        };
+        let unsigned = sohoa_sign::cms::attribute(sohoa_sign::oid::TIME_STAMP_TOKEN, &token);
+        let cms = sohoa_sign::cms::assemble(
+            &content,
+            &certificate,
+            &chain,
+            &attrs,
+            &signature,
+            &[unsigned],
+            true,
+        )
+        .map_err(Error::internal)?;
+        signable.embed(&cms).map_err(Error::internal)
+    })
+    .await??;
+    keep(app, who, &found, pdf, Method::Remote).await
+}

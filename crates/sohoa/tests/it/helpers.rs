@@ -171,6 +171,8 @@ pub struct Options {
     pub notify_dir: Option<PathBuf>,
     /// Certificate authorities trusted for people's signatures (a directory of PEM files).
     pub trusted_cas: Option<PathBuf>,
+    /// A remote signing provider (CSC API v2 base URL).
+    pub csc_url: Option<String>,
     /// VNPay, VietQR and the public address.
     pub rails: sohoa::config::Rails,
     /// A server that runs no background jobs (a test that runs them itself, at its steps).
@@ -228,6 +230,7 @@ fn serve_config(listen: SocketAddr, opts: &Options) -> ServeConfig {
         login_rate_limit: opts.login_rate_limit.unwrap_or(30),
         notify_dir: opts.notify_dir.clone(),
         trusted_cas: opts.trusted_cas.clone(),
+        csc_url: opts.csc_url.clone(),
         job_lease: std::time::Duration::from_secs(30),
         jobs: !opts.no_jobs,
         replicas: opts

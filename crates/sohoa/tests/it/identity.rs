@@ -948,7 +948,7 @@ async fn replacing_the_second_factor_takes_a_current_code() {
 
 /// Codes are judged by the clock: start early in a TOTP step, so that the steps a test
 /// names stay inside the server's window while it runs. The step it starts in.
-async fn early_in_a_step() -> i64 {
+pub(crate) async fn early_in_a_step() -> i64 {
     use sohoa_domain::totp;
     let into = time::OffsetDateTime::now_utc().unix_timestamp() % totp::STEP;
     if into > totp::STEP - 8 {

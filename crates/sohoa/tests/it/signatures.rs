@@ -822,3 +822,171 @@ async fn an_applicant_signs_the_form_in_their_own_tool_and_only_a_valid_signatur
     let (s, b) = move_to(&app, officer, &number, json!({"to": "received"})).await;
     assert_eq!(s, 200, "{b}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_applicant_signs_remotely_through_a_csc_provider_and_a_wrong_code_is_refused() {
+    use sohoa_domain::totp;
+    // The provider: another sohoa, with its own city CA and residents' accounts.
+    let provider = with_public_url(None).await;
+    let pcity = populate(&provider).await;
+    let ptoken = pcity.token("citizen");
+    let (s, info) = provider.as_(ptoken).post("/csc/v2/info", &json!({})).await;
+    assert_eq!(
+        (s, info["specs"].as_str()),
+        (200, Some("2.0.0.2")),
+        "{info}"
+    );
+
+    // Mai turns on two-step verification there, and gets a signing key with her password
+    // and a one-time code (a wrong password gets none).
+    let (s, enrol) = provider
+        .as_(ptoken)
+        .post("/api/v1/auth/totp", &json!({}))
+        .await;
+    assert_eq!(s, 200, "{enrol}");
+    let secret = totp::base32_decode(enrol["secret"].as_str().unwrap()).unwrap();
+    let code = |step: i64| format!("{:06}", totp::code_at(&secret, step));
+    let step = crate::identity::early_in_a_step().await;
+    let (s, _) = provider
+        .as_(ptoken)
+        .post(
+            "/api/v1/auth/totp/confirm",
+            &json!({"code": code(step - 1)}),
+        )
+        .await;
+    assert_eq!(s, 204);
+    let credentials = "/api/v1/me/signing-credentials";
+    let (s, b) = provider
+        .as_(ptoken)
+        .post(
+            credentials,
+            &json!({"password": "not her password", "totp": code(step)}),
+        )
+        .await;
+    assert_eq!((s, error_code(&b)), (422, "remote_signing_refused"), "{b}");
+    let (s, cred) = provider
+        .as_(ptoken)
+        .post(
+            credentials,
+            &json!({"password": PASSWORD, "totp": code(step)}),
+        )
+        .await;
+    assert_eq!(s, 201, "{cred}");
+    assert!(cred["certificate_pem"]
+        .as_str()
+        .unwrap()
+        .contains("BEGIN CERTIFICATE"));
+    let (_, list) = provider
+        .as_(ptoken)
+        .post("/csc/v2/credentials/list", &json!({}))
+        .await;
+    assert_eq!(list["credentialIDs"][0], cred["credential_id"], "{list}");
+    // The key is kept wrapped and sealed: nothing in the row reads as a key.
+    let pool = provider.db.raw().await;
+    let (wrapped,): (String,) = sqlx::query_as("SELECT key_wrapped FROM signing_credentials")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    assert!(!wrapped.contains("pw1$") && !wrapped.contains("PRIVATE KEY"));
+
+    // The city's portal trusts the provider's root and signs forms through it.
+    let dir = tempfile::tempdir().unwrap();
+    let root = provider
+        .get("/api/v1/pki/ca.pem")
+        .await
+        .text()
+        .await
+        .unwrap();
+    std::fs::write(dir.path().join("provider.pem"), root).unwrap();
+    let listener = bind_local();
+    let addr = listener.local_addr().unwrap();
+    let portal = spawn_app_with(Options {
+        admin: true,
+        listener: Some(listener),
+        rails: sohoa::config::Rails {
+            public_url: Some(format!("http://{addr}")),
+            ..Default::default()
+        },
+        trusted_cas: Some(dir.path().to_owned()),
+        csc_url: Some(provider.url("/csc/v2")),
+        ..Options::default()
+    })
+    .await;
+    let city = populate(&portal).await;
+    put_signed_procedure(&portal).await;
+    let mai = city.token("citizen");
+    let (s, filed) = apply(
+        &portal,
+        mai,
+        "remote1",
+        &json!({"procedure_code": "T-CAMKET",
+        "answers": {"pledge": "Phân loại rác tại nguồn"}}),
+    )
+    .await;
+    assert_eq!(s, 201, "{filed}");
+    let number = filed["number"].as_str().unwrap().to_owned();
+    let remote = format!("/api/v1/applications/{number}/signature/remote");
+
+    // A wrong one-time code: the provider refuses, the portal says why and keeps nothing.
+    let (s, b) = portal
+        .as_(mai)
+        .post(
+            &remote,
+            &json!({"provider_token": ptoken, "pin": PASSWORD, "otp": "000000"}),
+        )
+        .await;
+    assert_eq!((s, error_code(&b)), (422, "remote_signing_refused"), "{b}");
+    assert!(
+        b["error"]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("Invalid OTP"),
+        "{b}"
+    );
+    let (s, b) = portal
+        .as_(mai)
+        .post(
+            &remote,
+            &json!({"provider_token": "not-a-token", "pin": PASSWORD, "otp": code(step + 1)}),
+        )
+        .await;
+    assert_eq!((s, error_code(&b)), (422, "remote_signing_refused"), "{b}");
+
+    let (s, sig) = portal
+        .as_(mai)
+        .post(
+            &remote,
+            &json!({"provider_token": ptoken, "pin": PASSWORD, "otp": code(step + 1)}),
+        )
+        .await;
+    assert_eq!(s, 201, "{sig}");
+    assert_eq!(sig["method"], "remote");
+    assert_eq!(sig["identifier"], format!("CCCD:{MAI}"));
+    assert_eq!(sig["time_stamped"], true);
+    assert_eq!(sig["issuer"], "sohoa City Signing CA");
+    let (s, b) = move_to(
+        &portal,
+        city.token("officer"),
+        &number,
+        json!({"to": "received"}),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+
+    // An authorization is good once: signing again with a made-up SAD is refused.
+    let hash = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, [7u8; 32]);
+    let (s, b) = provider
+        .as_(ptoken)
+        .post(
+            "/csc/v2/signatures/signHash",
+            &json!({"credentialID": cred["credential_id"], "SAD": "00", "hashes": [hash],
+                    "signAlgo": "1.2.840.10045.4.3.2"}),
+        )
+        .await;
+    assert_eq!(
+        (s, b["error"].as_str()),
+        (400, Some("invalid_request")),
+        "{b}"
+    );
+}

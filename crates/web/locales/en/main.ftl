@@ -807,3 +807,6 @@ sign-step-download = Download the form (PDF)
 sign-step-sign = Sign it with your signing software (PAdES), without changing it.
 sign-step-upload = Upload the signed file
 sign-submit = Send the signed form
+error-remote-signing-unavailable = Remote signing is not offered here: sign the form in your own signing software and upload it.
+error-remote-signing-refused = The signing service refused: check your password and one-time code.
+error-remote-signing-failed = The signing service could not be reached or answered wrongly; try again later.

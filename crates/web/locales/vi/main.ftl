@@ -807,3 +807,6 @@ sign-step-download = Tải tờ khai (PDF)
 sign-step-sign = Ký bằng phần mềm ký số của bạn (PAdES), không sửa nội dung.
 sign-step-upload = Tải lên tệp đã ký
 sign-submit = Gửi tờ khai đã ký
+error-remote-signing-unavailable = Nơi này không cung cấp ký số từ xa: hãy ký tờ khai bằng phần mềm ký số của bạn rồi tải lên.
+error-remote-signing-refused = Dịch vụ ký số từ chối: hãy kiểm tra mật khẩu và mã một lần.
+error-remote-signing-failed = Không kết nối được dịch vụ ký số hoặc dịch vụ trả lời sai; hãy thử lại sau.

@@ -5,6 +5,7 @@ pub mod agencies;
 pub mod applications;
 pub mod audit;
 pub mod counter;
+pub mod csc;
 pub mod documents;
 pub mod evaluation;
 pub mod forecasts;
@@ -133,6 +134,13 @@ use crate::{Endpoint as E, RouteKind, Routes};
         signatures::revoke,
         signatures::form_pdf,
         signatures::upload_signed,
+        csc::info,
+        csc::list,
+        csc::credential_info,
+        csc::authorize,
+        csc::sign_hash,
+        csc::enrol,
+        csc::sign_remotely,
         me::notifications,
         me::mark_notifications_read,
         me::access_log,
@@ -590,9 +598,48 @@ fn rails_routes(r: Routes) -> Routes {
 }
 
 /// The one-stop counter's routes: intake, payment rails, waiting lines.
+/// sohoa's own remote signing service (CSC API v2), and applicants signing through one.
+fn csc_routes(r: Routes) -> Routes {
+    use Action::{ReadApplication, ReadPublic, UseSession};
+    use RouteKind::Api;
+    r.add(Api, "/csc/v2/info", [E::post(ReadPublic, csc::info)])
+        .add(
+            Api,
+            "/csc/v2/credentials/list",
+            [E::post(UseSession, csc::list)],
+        )
+        .add(
+            Api,
+            "/csc/v2/credentials/info",
+            [E::post(UseSession, csc::credential_info)],
+        )
+        .add(
+            Api,
+            "/csc/v2/credentials/authorize",
+            [E::post(UseSession, csc::authorize)],
+        )
+        .add(
+            Api,
+            "/csc/v2/signatures/signHash",
+            [E::post(UseSession, csc::sign_hash)],
+        )
+        .add(
+            Api,
+            "/api/v1/me/signing-credentials",
+            [E::post(UseSession, csc::enrol)],
+        )
+        .add(
+            Api,
+            "/api/v1/applications/{number}/signature/remote",
+            [E::post(ReadApplication, csc::sign_remotely)
+                .absent_when_refused(ReadApplication, "application_not_found")],
+        )
+}
+
 fn signature_routes(r: Routes) -> Routes {
     use Action::{ManageCertificates, ReadApplication, ReadPublic};
     use RouteKind::Api;
+    let r = csc_routes(r);
     r.add(
         Api,
         "/api/v1/signatures/verify",
