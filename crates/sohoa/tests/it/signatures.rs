@@ -990,3 +990,96 @@ async fn an_applicant_signs_remotely_through_a_csc_provider_and_a_wrong_code_is_
         "{b}"
     );
 }
+
+#[tokio::test]
+async fn keys_are_renewed_before_they_end_and_old_results_still_check() {
+    let app = with_public_url(None).await;
+    let city = populate(&app).await;
+    catalog(&app).await;
+    let mai = city.token("citizen");
+    let first = issued(&app, &city, "renew1").await;
+    let (_, before) = verify(&app, result_pdf(&app, mai, &first).await).await;
+    let old_serial = before["signatures"][0]["serial"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // The renewal job with a margin longer than any certificate lives: every key renews
+    // (the job's own margin is a month; this is its work, not its schedule).
+    let renewed = sohoa_storage::pki::renew_expiring(
+        app.server_db(),
+        time::Duration::days(365 * 30),
+        Some("http://127.0.0.1/pki/city.crl"),
+    )
+    .await
+    .unwrap();
+    assert!(renewed.contains(&"UBND-26743".to_owned()), "{renewed:?}");
+    assert!(renewed.contains(&"city-tsa".to_owned()), "{renewed:?}");
+
+    let admin = city.token("city_admin");
+    let (_, list) = app
+        .as_(admin)
+        .get("/api/v1/pki/certificates?per_page=100")
+        .await;
+    let state_of = |serial: &str| {
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["serial"] == serial)
+            .map(|c| c["state"].as_str().unwrap().to_owned())
+    };
+    assert_eq!(state_of(&old_serial).as_deref(), Some("replaced"), "{list}");
+
+    // The next result is signed with the new key, and the first still checks.
+    let second = issued(&app, &city, "renew2").await;
+    let (_, after) = verify(&app, result_pdf(&app, mai, &second).await).await;
+    let new_serial = after["signatures"][0]["serial"].as_str().unwrap();
+    assert_ne!(new_serial, old_serial);
+    assert_eq!(after["valid"], true, "{after}");
+    let (_, list) = app
+        .as_(admin)
+        .get("/api/v1/pki/certificates?per_page=100")
+        .await;
+    let current = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["serial"] == new_serial)
+        .unwrap();
+    assert_eq!(current["state"], "current");
+    // New certificates name the revocation list.
+    let der = {
+        let pem = current["certificate_pem"].as_str().unwrap();
+        sohoa_sign::x509::pem_certificates(pem).remove(0)
+    };
+    assert!(der
+        .windows(b"/pki/city.crl".len())
+        .any(|w| w == b"/pki/city.crl"));
+    let (_, again) = verify(&app, result_pdf(&app, mai, &first).await).await;
+    assert_eq!(again["valid"], true, "{again}");
+    let (s, r) = app
+        .as_(mai)
+        .get(&format!("/api/v1/applications/{first}/result"))
+        .await;
+    assert_eq!(s, 200, "{r}");
+    assert!(r["certificate"]
+        .as_str()
+        .unwrap()
+        .contains("BEGIN CERTIFICATE"));
+
+    // The register's page, for the city's administrators only, lists them with their state.
+    let page = String::from_utf8(app.as_(admin).get_bytes("/admin/certificates").await).unwrap();
+    assert!(
+        page.contains(&old_serial) && page.contains("data-state=\"replaced\""),
+        "{page}"
+    );
+    let res = app
+        .client
+        .get(app.url("/admin/certificates"))
+        .bearer_auth(city.token("officer"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 403);
+}

@@ -43,6 +43,13 @@ NEEDS_A_SECRET = {
     ("post", "/api/v1/auth/totp/disable"): "invalid_totp",
     # Likewise the one-time code sent to a resident's phone.
     ("post", "/api/v1/accounts/citizens/activate"): "invalid_activation_code",
+    # A signing key is made with the account's password and a current one-time code.
+    ("post", "/api/v1/me/signing-credentials"): "remote_signing_refused",
+    # The CSC API's operations name a person's credential, their password and one-time code,
+    # or an authorization just given: refused in the CSC's own shape, {"error": "..."}.
+    ("post", "/csc/v2/credentials/info"): "invalid_request",
+    ("post", "/csc/v2/credentials/authorize"): "invalid_request",
+    ("post", "/csc/v2/signatures/signHash"): "invalid_request",
 }
 # Refusals that say the data an example names is missing or not in the state asked for
 # (the document's 4xx "for missing data"), not that the request is malformed.
@@ -266,7 +273,8 @@ def main():
             elif status in SHAPE_ERRORS:
                 code = None
                 try:
-                    code = json.loads(raw)["error"]["code"]
+                    err = json.loads(raw)["error"]
+                    code = err["code"] if isinstance(err, dict) else err
                 except (ValueError, KeyError, TypeError):
                     pass
                 if NEEDS_A_SECRET.get((method, path)) != code and code not in MISSING_DATA:

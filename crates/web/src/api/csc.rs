@@ -56,6 +56,7 @@ pub async fn info(State(state): State<AppState>) -> Json<serde_json::Value> {
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(example = json!({"maxResults": 10}))]
 pub struct ListRequest {
     #[serde(default, rename = "userID")]
     pub user_id: Option<String>,
@@ -79,6 +80,8 @@ pub async fn list(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(example = json!({"credentialID": "cred_0123456789abcdef01234567", "certificates": "chain",
+    "certInfo": true, "authInfo": true}))]
 pub struct InfoRequest {
     #[serde(rename = "credentialID")]
     pub credential_id: String,
@@ -156,6 +159,9 @@ pub async fn credential_info(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(example = json!({"credentialID": "cred_0123456789abcdef01234567", "numSignatures": 1,
+    "hashes": ["sTOgwOm+474gFj0q0x1iSNspKqbcse4IeiqlDg/HWuI="],
+    "hashAlgorithmOID": "2.16.840.1.101.3.4.2.1", "PIN": "mat-khau-cua-ban", "OTP": "123456"}))]
 pub struct AuthorizeRequest {
     #[serde(rename = "credentialID")]
     pub credential_id: String,
@@ -215,6 +221,10 @@ pub async fn authorize(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(example = json!({"credentialID": "cred_0123456789abcdef01234567",
+    "SAD": "0f3a9c0f3a9c0f3a9c0f3a9c0f3a9c0f3a9c0f3a9c0f3a9c0f3a9c0f3a9c0f3a",
+    "hashes": ["sTOgwOm+474gFj0q0x1iSNspKqbcse4IeiqlDg/HWuI="],
+    "hashAlgorithmOID": "2.16.840.1.101.3.4.2.1", "signAlgo": "1.2.840.10045.4.3.2"}))]
 pub struct SignHashRequest {
     #[serde(rename = "credentialID")]
     pub credential_id: String,

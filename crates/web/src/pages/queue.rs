@@ -338,22 +338,7 @@ async fn item(
                 .flatten()
                 .map(|d| (d.code.clone(), d.document.name.clone()))
                 .collect(),
-            signature: view.signature.as_ref().map(|s| {
-                let when = sohoa_domain::Timestamp::parse(&s.signed_at)
-                    .map(|at| at.local_display())
-                    .unwrap_or_else(|_| s.signed_at.clone());
-                let how = if s.time_stamped {
-                    t.get("queue-signature-stamped")
-                } else {
-                    t.get("queue-signature-received")
-                };
-                (
-                    s.signer.clone(),
-                    s.identifier.clone().unwrap_or_default(),
-                    s.issuer.clone(),
-                    format!("{when} ({how})"),
-                )
-            }),
+            signature: signature_row(t, &view),
             events: event_rows(t, &view),
             moves,
             revision: view.revision,
@@ -363,6 +348,26 @@ async fn item(
         },
         cookie,
     ))
+}
+
+/// The applicant's checked signature as the officer reads it.
+fn signature_row(t: Tr, view: &ApplicationView) -> Option<(String, String, String, String)> {
+    view.signature.as_ref().map(|s| {
+        let when = sohoa_domain::Timestamp::parse(&s.signed_at)
+            .map(|at| at.local_display())
+            .unwrap_or_else(|_| s.signed_at.clone());
+        let how = if s.time_stamped {
+            t.get("queue-signature-stamped")
+        } else {
+            t.get("queue-signature-received")
+        };
+        (
+            s.signer.clone(),
+            s.identifier.clone().unwrap_or_default(),
+            s.issuer.clone(),
+            format!("{when} ({how})"),
+        )
+    })
 }
 
 /// One application, for the staff who may read it (the reading is audited).
