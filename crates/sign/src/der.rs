@@ -372,6 +372,10 @@ pub fn oid_string(content: &[u8]) -> String {
 
 /// A time value (UTCTime or GeneralizedTime) as a moment.
 pub fn read_time(t: &Tlv<'_>) -> DerResult<time::OffsetDateTime> {
+    // Times are ASCII (X.680); anything else would also make the slicing below cut a char.
+    if !t.content.is_ascii() {
+        return Err(DerError::Malformed("time"));
+    }
     let s = std::str::from_utf8(t.content).map_err(|_| DerError::Malformed("time"))?;
     let s = s
         .strip_suffix('Z')
@@ -477,6 +481,9 @@ mod tests {
         assert_eq!(&g[2..], b"20261207235103.25Z");
         let back = read_time(&parse_one(&g).unwrap_or_else(|e| panic!("{e}")));
         assert_eq!(back, Ok(t));
+        // Found by fuzzing (cms_and_time_stamps): a multi-byte character where digits go.
+        let odd = tlv(UTC_TIME, "2ӵ207233841Z".as_bytes());
+        assert!(read_time(&parse_one(&odd).unwrap()).is_err());
         let utc = tlv(UTC_TIME, b"491231235959Z");
         assert_eq!(
             read_time(&parse_one(&utc).unwrap_or_else(|e| panic!("{e}"))).map(|t| t.year()),
