@@ -141,6 +141,25 @@ fn signed_pdf(p: &Pki) -> Vec<u8> {
     .unwrap()
 }
 
+/// The CA's revocation list with the signer's certificate on it.
+fn signer_revoked(p: &Pki, now: time::OffsetDateTime) -> Vec<u8> {
+    issue::revocation_list(
+        &Authority {
+            subject: &p.ca_subject,
+            key_pem: &p.ca.key_pem,
+        },
+        &[issue::Revoked {
+            serial: p.signer.serial.clone(),
+            at: now,
+            key_compromise: true,
+        }],
+        1,
+        now,
+        now + time::Duration::days(7),
+    )
+    .unwrap()
+}
+
 fn trust(p: &Pki) -> Trust {
     let mut t = Trust::new();
     t.add_anchor(p.ca.cert_der.clone());
@@ -213,21 +232,7 @@ fn a_revoked_signer_is_reported() {
     let p = pki();
     let pdf = signed_pdf(&p);
     let now = time::OffsetDateTime::now_utc();
-    let crl = issue::revocation_list(
-        &Authority {
-            subject: &p.ca_subject,
-            key_pem: &p.ca.key_pem,
-        },
-        &[issue::Revoked {
-            serial: p.signer.serial.clone(),
-            at: now,
-            key_compromise: true,
-        }],
-        1,
-        now,
-        now + time::Duration::days(7),
-    )
-    .unwrap();
+    let crl = signer_revoked(&p, now);
     let mut t = trust(&p);
     t.add_crl(crl).unwrap();
     let found = pades::verify(&pdf, &t, now).unwrap();
@@ -282,21 +287,7 @@ fn pdfsig_reports_valid_tampered_and_revoked() {
     assert!(out.contains("Digest Mismatch."), "{out}");
 
     let now = time::OffsetDateTime::now_utc();
-    let crl = issue::revocation_list(
-        &Authority {
-            subject: &p.ca_subject,
-            key_pem: &p.ca.key_pem,
-        },
-        &[issue::Revoked {
-            serial: p.signer.serial.clone(),
-            at: now,
-            key_compromise: true,
-        }],
-        1,
-        now,
-        now + time::Duration::days(7),
-    )
-    .unwrap();
+    let crl = signer_revoked(&p, now);
     let crl_file = write(dir.path(), "city.crl", &crl);
     let (ok, out) = run("crlutil", &["-I", "-d", &db, "-i", &crl_file]).unwrap();
     assert!(ok, "{out}");

@@ -113,6 +113,18 @@ async fn own(app: &App, who: &Principal, number: &str) -> Result<Application> {
     }
 }
 
+/// The applicant's own open application whose form is not signed yet: what may be signed.
+async fn unsigned_own(app: &App, who: &Principal, number: &str) -> Result<Application> {
+    let found = own(app, who, number).await?;
+    if found.status.is_closed() {
+        return Err(Error::conflict("application_closed"));
+    }
+    if store::of(&app.db, &found.number).await?.is_some() {
+        return Err(Error::conflict("form_already_signed"));
+    }
+    Ok(found)
+}
+
 /// The form as a PDF, the same bytes every time for the same application: the applicant
 /// signs it in their own tool (which appends its signature) and uploads the result.
 pub async fn form_pdf(app: &App, who: Acting<'_>, number: &str) -> Result<Vec<u8>> {
@@ -219,13 +231,7 @@ pub async fn upload(
     number: &str,
     pdf: Vec<u8>,
 ) -> Result<FormSignature> {
-    let found = own(app, who.principal, number).await?;
-    if found.status.is_closed() {
-        return Err(Error::conflict("application_closed"));
-    }
-    if store::of(&app.db, &found.number).await?.is_some() {
-        return Err(Error::conflict("form_already_signed"));
-    }
+    let found = unsigned_own(app, who.principal, number).await?;
     let procedure = procedure_of(app, &found).await?;
     let form_of = found.clone();
     let form = crate::blocking(move || form_document(&form_of, &procedure).render()).await?;
@@ -287,13 +293,7 @@ pub async fn prepare_remote(
     chain: Vec<Vec<u8>>,
 ) -> Result<RemoteForm> {
     use sha2::Digest;
-    let found = own(app, who.principal, number).await?;
-    if found.status.is_closed() {
-        return Err(Error::conflict("application_closed"));
-    }
-    if store::of(&app.db, &found.number).await?.is_some() {
-        return Err(Error::conflict("form_already_signed"));
-    }
+    let found = unsigned_own(app, who.principal, number).await?;
     let cert = sohoa_sign::x509::Certificate::parse(&certificate)
         .map_err(|_| Error::unprocessable("remote_signing_failed").arg("reason", "certificate"))?;
     let name = cert.subject_name().common_name.unwrap_or_default();
