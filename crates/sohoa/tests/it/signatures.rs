@@ -1077,3 +1077,65 @@ async fn keys_are_renewed_before_they_end_and_old_results_still_check() {
         .unwrap();
     assert_eq!(res.status().as_u16(), 403);
 }
+
+#[tokio::test]
+async fn the_command_line_lists_and_revokes_certificates() {
+    let app = with_public_url(None).await;
+    let city = populate(&app).await;
+    catalog(&app).await;
+    let number = issued(&app, &city, "cli1").await;
+    let (_, report) = verify(&app, result_pdf(&app, city.token("citizen"), &number).await).await;
+    let serial = report["signatures"][0]["serial"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let (code, out, err) = run_cli(&app.db, &["pki", "list"]).await;
+    assert_eq!(code, 0, "{err}");
+    let line = out
+        .lines()
+        .find(|l| l.starts_with(&serial))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        line.contains("UBND-26743") && line.contains("current"),
+        "{line}"
+    );
+    let root = out
+        .lines()
+        .find(|l| l.contains("city-ca"))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap()
+        .to_owned();
+
+    let revoke = |serial: String| {
+        let db = &app.db;
+        async move {
+            run_cli(
+                db,
+                &["pki", "revoke", &serial, "--reason", "key-compromise"],
+            )
+            .await
+        }
+    };
+    let (code, out, err) = revoke(serial.clone()).await;
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains(&format!("revoked {serial} of UBND-26743")),
+        "{out}"
+    );
+    let (code, _, err) = revoke(serial.clone()).await;
+    assert_eq!(code, 1);
+    assert!(err.contains("revoked already"), "{err}");
+    let (code, _, err) = revoke(root).await;
+    assert_eq!(code, 1);
+    assert!(err.contains("root"), "{err}");
+    let (code, _, err) = revoke("not-hex".into()).await;
+    assert_eq!(code, 1);
+    assert!(err.contains("not a certificate serial"), "{err}");
+    let (code, _, err) = run_cli(&app.db, &["pki", "revoke", &serial, "--reason", "lost"]).await;
+    assert_eq!(code, 2, "{err}");
+
+    // The server sees the revocation at once: the result no longer holds.
+    let (_, after) = verify(&app, result_pdf(&app, city.token("citizen"), &number).await).await;
+    assert_eq!(after["signatures"][0]["certificate"], "revoked", "{after}");
+}
