@@ -24,6 +24,7 @@ pub mod text;
 pub mod timestamp;
 pub mod totp;
 pub mod units;
+pub mod warnings;
 
 pub use ids::{CitizenId, Money, ParseIdError, Sex, TaxCode, UnitCode};
 pub use timestamp::Timestamp;
