@@ -838,6 +838,9 @@ async fn an_applicant_signs_remotely_through_a_csc_provider_and_a_wrong_code_is_
         (200, Some("2.0.0.2")),
         "{info}"
     );
+    let logo = info["logo"].as_str().unwrap();
+    let res = provider.client.get(logo).send().await.unwrap();
+    assert_eq!(res.headers()["content-type"], "image/svg+xml", "{logo}");
 
     // Mai turns on two-step verification there, and gets a signing key with her password
     // and a one-time code (a wrong password gets none).

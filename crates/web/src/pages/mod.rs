@@ -74,43 +74,44 @@ fn counter_routes(r: Routes) -> Routes {
 /// Checking signed PDFs for anyone, and the city's certificates for its administrators.
 fn signature_routes(r: Routes) -> Routes {
     use sohoa_domain::policy::Action::{ManageCertificates, ReadApplication, ReadPublic};
-    use RouteKind::Page;
-    r.add(
-        Page,
-        "/verify",
-        [
-            E::get(ReadPublic, applications::verify),
-            E::post(ReadPublic, signatures::verify_pdf)
-                .body_limit(sohoa_app::signatures::MAX_PDF + 64 * 1024),
-        ],
-    )
-    .add(
-        Page,
-        "/admin/certificates",
-        [E::get(ManageCertificates, signatures::certificates)],
-    )
-    .add(
-        Page,
-        "/admin/certificates/{serial}/revoke",
-        [E::post(ManageCertificates, signatures::revoke)],
-    )
-    .add(
-        Page,
-        "/me/applications/{number}/sign",
-        [
-            E::get(ReadApplication, signatures::sign)
-                .absent_when_refused(ReadApplication, "application_not_found"),
-            E::post(ReadApplication, signatures::upload)
-                .absent_when_refused(ReadApplication, "application_not_found")
-                .body_limit(sohoa_app::signatures::MAX_PDF + 64 * 1024),
-        ],
-    )
-    .add(
-        Page,
-        "/me/applications/{number}/form.pdf",
-        [E::get(ReadApplication, signatures::form_pdf)
-            .absent_when_refused(ReadApplication, "application_not_found")],
-    )
+    use RouteKind::{Asset, Page};
+    r.add(Asset, "/static/logo.svg", [E::get(ReadPublic, logo)])
+        .add(
+            Page,
+            "/verify",
+            [
+                E::get(ReadPublic, applications::verify),
+                E::post(ReadPublic, signatures::verify_pdf)
+                    .body_limit(sohoa_app::signatures::MAX_PDF + 64 * 1024),
+            ],
+        )
+        .add(
+            Page,
+            "/admin/certificates",
+            [E::get(ManageCertificates, signatures::certificates)],
+        )
+        .add(
+            Page,
+            "/admin/certificates/{serial}/revoke",
+            [E::post(ManageCertificates, signatures::revoke)],
+        )
+        .add(
+            Page,
+            "/me/applications/{number}/sign",
+            [
+                E::get(ReadApplication, signatures::sign)
+                    .absent_when_refused(ReadApplication, "application_not_found"),
+                E::post(ReadApplication, signatures::upload)
+                    .absent_when_refused(ReadApplication, "application_not_found")
+                    .body_limit(sohoa_app::signatures::MAX_PDF + 64 * 1024),
+            ],
+        )
+        .add(
+            Page,
+            "/me/applications/{number}/form.pdf",
+            [E::get(ReadApplication, signatures::form_pdf)
+                .absent_when_refused(ReadApplication, "application_not_found")],
+        )
 }
 
 pub(crate) fn routes(r: Routes) -> Routes {
@@ -348,6 +349,20 @@ async fn report_script() -> Response {
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
         REPORT_JS,
+    )
+        .into_response()
+}
+
+/// The platform's logo: what the remote signing service's `info` names.
+const LOGO_SVG: &str = include_str!("../../static/logo.svg");
+
+async fn logo() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        LOGO_SVG,
     )
         .into_response()
 }
