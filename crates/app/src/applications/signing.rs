@@ -152,13 +152,20 @@ fn refusal(r: &SignatureReport) -> Option<Error> {
 
 /// Whether the certificate names the applicant (their CCCD) or the enterprise they act for.
 fn names_applicant(r: &SignatureReport, found: &Application) -> bool {
-    let ids = [
-        Some(found.applicant.as_str().to_owned()),
-        found.enterprise.as_ref().map(|t| t.as_str().to_owned()),
-    ];
-    r.identifier
-        .as_deref()
-        .is_some_and(|id| ids.iter().flatten().any(|want| id.contains(want.as_str())))
+    let mut wanted = vec![found.applicant.as_str()];
+    if let Some(t) = &found.enterprise {
+        wanted.push(t.as_str());
+    }
+    names(r.identifier.as_deref(), &wanted)
+}
+
+/// Whether `identifier` (`CCCD:079…`, `MST:031…`) holds one of `wanted` as a whole token: a
+/// longer number that merely contains the applicant's is someone else's.
+fn names(identifier: Option<&str>, wanted: &[&str]) -> bool {
+    identifier.is_some_and(|id| {
+        id.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+            .any(|token| wanted.contains(&token))
+    })
 }
 
 /// Checks a signed form and keeps it with the application; `method` says how it was made.
@@ -373,4 +380,20 @@ pub async fn finish_remote(
     })
     .await??;
     keep(app, who, &found, pdf, Method::Remote).await
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_certificate_names_the_applicant_only_by_a_whole_identifier() {
+        let mai = ["079185001234"];
+        assert!(super::names(Some("CCCD:079185001234"), &mai));
+        assert!(super::names(Some("079185001234"), &mai));
+        assert!(!super::names(Some("CCCD:1079185001234"), &mai));
+        assert!(!super::names(None, &mai));
+        assert!(super::names(
+            Some("MST:0312345678-001"),
+            &["0312345678-001"]
+        ));
+    }
 }
