@@ -4,3 +4,4 @@
 
 pub mod area;
 pub mod cap;
+pub mod review;
