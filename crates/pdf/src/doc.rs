@@ -185,11 +185,8 @@ impl Document {
         crate::sign::prepare(self.build(Some(field)))
     }
 
-    fn build(&self, field: Option<&crate::SignatureField>) -> Vec<u8> {
-        let mut w = crate::writer::Writer::new();
-        let widget = field.map(|_| w.reserve());
-        let catalog = w.reserve();
-        let pages_id = w.reserve();
+    /// Every font the pages use, written once; the fonts' resource dictionary.
+    fn write_fonts(&self, w: &mut crate::writer::Writer) -> String {
         let mut used: BTreeMap<Weight, BTreeMap<u16, char>> = BTreeMap::new();
         for p in &self.pages {
             for (weight, glyphs) in &p.glyphs {
@@ -199,15 +196,22 @@ impl Document {
                 }
             }
         }
-        let fonts: Vec<(Weight, usize)> = used
-            .iter()
-            .filter_map(|(weight, glyphs)| Some((*weight, write_font(&mut w, *weight, glyphs)?)))
-            .collect();
         let mut font_dict = String::from("<<");
-        for (weight, id) in &fonts {
-            let _ = write!(font_dict, " /{} {id} 0 R", font_name(*weight));
+        for (weight, glyphs) in &used {
+            if let Some(id) = write_font(w, *weight, glyphs) {
+                let _ = write!(font_dict, " /{} {id} 0 R", font_name(*weight));
+            }
         }
         font_dict.push_str(" >>");
+        font_dict
+    }
+
+    fn build(&self, field: Option<&crate::SignatureField>) -> Vec<u8> {
+        let mut w = crate::writer::Writer::new();
+        let widget = field.map(|_| w.reserve());
+        let catalog = w.reserve();
+        let pages_id = w.reserve();
+        let font_dict = self.write_fonts(&mut w);
         let mut kids = Vec::new();
         let mut first_page = None;
         for p in &self.pages {
@@ -251,19 +255,7 @@ impl Document {
             crate::writer::text_string(&self.title)
         ));
         if let (Some(widget), Some(field)) = (widget, field) {
-            // Written last, so that its placeholders are the last of their kind in the file.
-            let sig = w.add(crate::sign::dictionary(field));
-            let page = first_page
-                .map(|p| format!(" /P {p} 0 R"))
-                .unwrap_or_default();
-            w.set(
-                widget,
-                format!(
-                    "<< /Type /Annot /Subtype /Widget /FT /Sig /T {} /V {sig} 0 R \
-                     /Rect [0 0 0 0] /F 132{page} >>",
-                    crate::writer::text_string("Signature1")
-                ),
-            );
+            crate::sign::write_field(&mut w, widget, field, first_page);
         }
         w.finish(catalog, info)
     }

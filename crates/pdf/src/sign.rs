@@ -30,7 +30,7 @@ pub mod time_parts {
     pub struct Utc(pub i32, pub u8, pub u8, pub u8, pub u8, pub u8);
 }
 
-pub(crate) fn dictionary(f: &SignatureField) -> String {
+fn dictionary(f: &SignatureField) -> String {
     let time_parts::Utc(y, mo, d, h, mi, s) = f.time;
     format!(
         "<< /Type /Sig /Filter /Adobe.PPKLite /SubFilter /{} /ByteRange {RANGE_PLACEHOLDER} \
@@ -41,6 +41,26 @@ pub(crate) fn dictionary(f: &SignatureField) -> String {
         text_string(&f.reason),
         text_string(&f.location),
     )
+}
+
+/// The signature dictionary (written last, so that its placeholders are the last of their
+/// kind in the file) and its invisible widget on the first page.
+pub(crate) fn write_field(
+    w: &mut crate::writer::Writer,
+    widget: usize,
+    field: &SignatureField,
+    page: Option<usize>,
+) {
+    let sig = w.add(dictionary(field));
+    let page = page.map(|p| format!(" /P {p} 0 R")).unwrap_or_default();
+    w.set(
+        widget,
+        format!(
+            "<< /Type /Annot /Subtype /Widget /FT /Sig /T {} /V {sig} 0 R \
+             /Rect [0 0 0 0] /F 132{page} >>",
+            text_string("Signature1")
+        ),
+    );
 }
 
 /// A PDF with its byte ranges fixed, waiting for the CMS.
