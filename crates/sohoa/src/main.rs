@@ -379,8 +379,25 @@ fn init_logging(format: LogFormat, filter: &str) {
     }
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("sohoa: cannot start the runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let code = runtime.block_on(run());
+    // Whatever task is still running once the command is done (a pool's maintenance that
+    // never yields, in a rare sqlx race) must not keep the process from exiting.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(5));
+    code
+}
+
+async fn run() -> ExitCode {
     let cli = Cli::parse();
     let file = match FileConfig::load(cli.store.config.as_deref()) {
         Ok(f) => f,

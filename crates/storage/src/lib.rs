@@ -451,9 +451,16 @@ impl Db {
     }
 
     /// Waits for connections in use to be returned, then closes them all.
+    /// Returns the connections, waiting a few seconds at most: what was committed is durable
+    /// already, and sqlx's pool maintenance can (rarely) spin on a closing pool, which must
+    /// not hang a command that has done its work.
     pub async fn close(&self) {
-        self.read.close().await;
-        self.write.close().await;
+        const WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+        for pool in [&self.read, &self.write] {
+            if tokio::time::timeout(WAIT, pool.close()).await.is_err() {
+                tracing::warn!("a database pool did not close in time; leaving it to the exit");
+            }
+        }
     }
 }
 
